@@ -1,0 +1,65 @@
+# Kaggle LLM monorepo. `make help` lists the targets.
+# The first target that needs Python creates .venv and installs the pinned dependencies once;
+# later runs skip that step (the stamp is newer than the requirement files).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+COMP ?= science-exam
+KLLM := $(PY) -m cli
+PIP_QUIET := -q --disable-pip-version-check
+
+.DEFAULT_GOAL := help
+.PHONY: help setup submit test test-slow data dataset score leaderboard edge bench style quality clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
+	@echo "setting up $(VENV) (once; pinned CPU torch 2.13.0 and friends)"
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install $(PIP_QUIET) -r requirements.txt 2>&1 | grep -v "is ignored" || true
+	@$(PY) -m pip install $(PIP_QUIET) --no-deps -r requirements-nodeps.txt 2>&1 | grep -v "is ignored" || true
+	@$(PY) -m pip install $(PIP_QUIET) --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored" || true
+	@$(PY) -c "import torch, transformers, sentence_transformers, faiss, lightgbm, onnxruntime, polars, kaggle" \
+		|| { echo "error: dependency install failed"; exit 1; }
+	@touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install pinned dependencies (done by every target that needs it)
+
+submit: $(STAMP) ## solve COMP on its data (real files in data/COMP or the embedded sample) and write the checked submission; KAGGLE=1 also submits
+	@$(KLLM) submit --comp $(COMP) $(if $(KAGGLE),--kaggle) $(ARGS)
+
+test: $(STAMP) ## run the default test suite (slow tests skipped)
+	@$(PY) -m pytest -q $(ARGS)
+
+test-slow: $(STAMP) ## run the whole test suite, slow tests included
+	@$(PY) -m pytest -q -m "" $(ARGS)
+
+data: $(STAMP) ## download COMP's real files from Kaggle into data/COMP (needs credentials)
+	@$(KLLM) data --comp $(COMP) $(ARGS)
+
+dataset: $(STAMP) ## regenerate COMP's committed sample from packages (LIMIT=n for a quick one)
+	@$(KLLM) dataset --comp $(COMP) $(if $(LIMIT),--limit $(LIMIT)) $(ARGS)
+
+score: $(STAMP) ## score a submission file against labels: ARGS="--pred P --truth T"
+	@$(KLLM) score --comp $(COMP) $(ARGS)
+
+leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl
+	@$(KLLM) leaderboard $(ARGS)
+
+edge: $(STAMP) ## distill COMP, export ONNX, quantize, bundle, deploy to DEVICE=user@host or an emulated Pi
+	@$(KLLM) edge --comp $(if $(filter command line environment,$(origin COMP)),$(COMP),detect-ai-text) $(if $(DEVICE),--device $(DEVICE)) $(ARGS)
+
+bench: $(STAMP) ## print the benchmark tables (BENCH=retrieval|scoring|edge)
+	@$(KLLM) bench $(BENCH) $(ARGS)
+
+style: $(STAMP) ## byte-compile every module (fast syntax check)
+	@$(PY) -m compileall -q common competitions edge cli tests
+
+quality: style ## check the layering: common imports no competition, competitions never import each other
+	@$(PY) -m pytest -q tests/test_layering.py
+
+clean: ## remove caches, submissions and results (keeps .venv)
+	rm -rf cache submissions results .pytest_cache

@@ -1,0 +1,1 @@
+"""The one command-line interface: `kllm <subcommand>` or `python -m cli <subcommand>`."""

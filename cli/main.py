@@ -1,0 +1,52 @@
+"""Entry point of the CLI. Each subcommand is one module in `cli/commands/`.
+
+    python -m cli submit --comp science-exam
+    python -m cli --help
+
+A subcommand module defines `add_parser(subparsers)` (which sets `func=run` on its parser) and
+`run(args) -> int`. Bad input raises `common.errors.UserError`; it is printed as one line on
+stderr with exit code 2, never as a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from common.errors import UserError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a bad flag as one line and exit 2 (no usage block)."""
+
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import cli.commands as commands
+
+    parser = OneLineParser(prog="kllm", description="Kaggle LLM competitions: solve, submit, compare, ship to a Pi.")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    for module in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        importlib.import_module(f"cli.commands.{module.name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        import competitions  # noqa: F401  (registers every competition)
+
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 0
+        return int(args.func(args) or 0)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,77 @@
+"""Load a competition's files: real Kaggle files from data/<slug>/ when present, else the sample.
+
+    ds = load_dataset(get_competition("science-exam"))
+    ds.source          # "kaggle" or "sample"
+    ds.tables["train"] # polars DataFrame, checked against the schema
+
+A file may be stored as CSV (Kaggle's form) or as Parquet with the same stem (compact samples).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from common.errors import UserError
+from common.paths import data_dir
+from common.registry import Competition
+from common.schema import TableSchema
+
+
+@dataclass
+class Dataset:
+    source: str            # "kaggle" or "sample"
+    path: Path             # the folder the files came from
+    tables: dict[str, pl.DataFrame]
+
+    def describe(self) -> str:
+        sizes = ", ".join(f"{name} {len(frame)} rows" for name, frame in self.tables.items())
+        label = "real Kaggle files" if self.source == "kaggle" else "embedded sample (not Kaggle data)"
+        return f"data: {label} in {self.path} ({sizes})"
+
+
+def find_table_file(folder: Path, table: TableSchema) -> Path | None:
+    stem = Path(table.filename).stem
+    for candidate in (folder / table.filename, folder / f"{stem}.parquet"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
+    """Read one CSV or Parquet file and check it; bad files raise UserError with one line."""
+    try:
+        if path.suffix == ".parquet":
+            frame = pl.read_parquet(path)
+        else:
+            frame = pl.read_csv(path, schema_overrides=table.polars_overrides(), encoding="utf8")
+    except FileNotFoundError:
+        raise UserError(f"missing file: {path}") from None
+    except (pl.exceptions.ComputeError, pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"{path}: cannot read as {path.suffix[1:].upper()}: {first_line}") from None
+    return table.check(frame, where=str(path))
+
+
+def choose_folder(competition: Competition) -> tuple[str, Path]:
+    """data/<slug>/ when it holds every required file, otherwise the committed sample."""
+    real = data_dir(competition.slug)
+    required = [t for t in competition.schema.tables.values() if t.required]
+    if real.is_dir() and all(find_table_file(real, t) for t in required):
+        return "kaggle", real
+    return "sample", competition.sample_dir
+
+
+def load_dataset(competition: Competition, folder: Path | None = None) -> Dataset:
+    """Every table of the schema that exists in the folder; required ones must exist."""
+    source, folder = ("custom", Path(folder)) if folder else choose_folder(competition)
+    tables = {}
+    for name, table in competition.schema.tables.items():
+        path = find_table_file(folder, table)
+        if path is None:
+            if table.required and name != "sample_submission":
+                raise UserError(f"{competition.slug}: missing {table.filename} in {folder}")
+            continue
+        tables[name] = read_table(path, table)
+    return Dataset(source=source, path=folder, tables=tables)

@@ -1,0 +1,34 @@
+"""Where things live on disk. Every path can be moved with an environment variable.
+
+    from common.paths import repo_root, data_dir, cache_dir
+    data_dir("science-exam")  # -> <repo>/data/science-exam
+"""
+import os
+from pathlib import Path
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def repo_root() -> Path:
+    return Path(os.environ.get("KLLM_ROOT", _REPO))
+
+
+def data_dir(slug: str) -> Path:
+    """Real Kaggle files for one competition (git-ignored), filled by `make data COMP=slug`."""
+    return Path(os.environ.get("KLLM_DATA", repo_root() / "data")) / slug
+
+
+def submissions_dir(slug: str) -> Path:
+    return Path(os.environ.get("KLLM_SUBMISSIONS", repo_root() / "submissions")) / slug
+
+
+def results_path() -> Path:
+    return Path(os.environ.get("KLLM_RESULTS", repo_root() / "results" / "runs.jsonl"))
+
+
+def cache_dir(kind: str = "") -> Path:
+    """Disk cache for expensive steps (embeddings, indexes, generations, conversions)."""
+    root = Path(os.environ.get("KLLM_CACHE", repo_root() / "cache"))
+    path = root / kind if kind else root
+    path.mkdir(parents=True, exist_ok=True)
+    return path

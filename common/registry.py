@@ -1,0 +1,71 @@
+"""The competition registry. Each package under `competitions/` registers itself on import.
+
+    from common.registry import Competition, register, get_competition
+    register(Competition(slug="science-exam", kaggle_slug="kaggle-llm-science-exam", ...))
+    get_competition("science-exam").metric   # -> "map@3"
+
+`common` never imports a competition: the top layer (CLI, tests) imports the `competitions`
+package, which imports every sub-package and so fills this registry.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from common.errors import UserError
+from common.schema import CompetitionSchema
+
+
+@dataclass(frozen=True)
+class Competition:
+    """Everything the shared tooling needs to know about one competition.
+
+    solution: "package.module:function" run by `submit`; None while no solution is built.
+      The function takes a `common.solution.RunContext` and returns a `SolutionResult`.
+    sample_dir: the committed sample in the Kaggle file layout.
+    dataset_builder: "package.module:function" that regenerates the sample (`make dataset`).
+    code_competition: True when Kaggle accepts only notebook submissions.
+    """
+
+    slug: str
+    kaggle_slug: str
+    title: str
+    schema: CompetitionSchema
+    metric: str
+    sample_dir: Path
+    solution: str | None = None
+    dataset_builder: str | None = None
+    edge_spec: str | None = None
+    code_competition: bool = True
+    extra: dict = field(default_factory=dict)
+
+    def load_entry(self, attr: str) -> Callable:
+        """Import the 'module:function' named by one of the entry-point fields."""
+        target = getattr(self, attr)
+        if target is None:
+            raise UserError(f"{self.slug}: no {attr.replace('_', ' ')} is built yet for this competition")
+        module_name, func_name = target.split(":")
+        return getattr(importlib.import_module(module_name), func_name)
+
+
+_REGISTRY: dict[str, Competition] = {}
+
+
+def register(competition: Competition) -> Competition:
+    if competition.slug in _REGISTRY and _REGISTRY[competition.slug] != competition:
+        raise ValueError(f"competition {competition.slug!r} registered twice")
+    _REGISTRY[competition.slug] = competition
+    return competition
+
+
+def get_competition(slug: str) -> Competition:
+    if slug not in _REGISTRY:
+        known = ", ".join(sorted(_REGISTRY)) or "none registered"
+        raise UserError(f"unknown competition {slug!r}; known: {known}")
+    return _REGISTRY[slug]
+
+
+def all_competitions() -> list[Competition]:
+    return [_REGISTRY[s] for s in sorted(_REGISTRY)]

@@ -1,0 +1,75 @@
+"""File schemas: which columns each Kaggle file has, and of which kind.
+
+    TableSchema("train.csv", {"id": INT, "prompt": STR, "answer": STR})
+
+Kinds are deliberately few: what a Kaggle CSV can hold and what a check needs to know.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from common.errors import UserError
+
+INT = "int"
+FLOAT = "float"
+STR = "str"
+
+_POLARS_KINDS = {
+    INT: (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64),
+    FLOAT: (pl.Float32, pl.Float64, pl.Int8, pl.Int16, pl.Int32, pl.Int64),
+    STR: (pl.String,),
+}
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """One file of a competition: its name and its required columns with their kinds."""
+
+    filename: str
+    columns: dict[str, str]
+    required: bool = True
+
+    def check(self, frame: pl.DataFrame, where: str = "") -> pl.DataFrame:
+        """Raise UserError naming the first missing or mistyped column; return the frame."""
+        where = where or self.filename
+        missing = [c for c in self.columns if c not in frame.columns]
+        if missing:
+            raise UserError(f"{where}: missing column(s) {', '.join(missing)}; found {', '.join(frame.columns)}")
+        for name, kind in self.columns.items():
+            dtype = frame.schema[name]
+            if not isinstance(dtype, _POLARS_KINDS[kind]) and dtype not in _POLARS_KINDS[kind]:
+                raise UserError(f"{where}: column {name!r} should be {kind}, found {dtype}")
+        return frame
+
+    def polars_overrides(self) -> dict:
+        """dtypes to force when reading the CSV, so ids like '0001' stay strings."""
+        return {name: pl.String for name, kind in self.columns.items() if kind == STR}
+
+
+@dataclass(frozen=True)
+class SubmissionSchema:
+    """What a submission must look like.
+
+    kind is one of:
+      "map3_letters": one column of three distinct letters A-E separated by spaces
+      "probability":  one float column in [0, 1]
+      "probabilities": several float columns in [0, 1] whose rows sum to 1
+      "text":         one non-empty string column
+    """
+
+    id_column: str
+    columns: tuple[str, ...]
+    kind: str
+    test_file: str = "test.csv"
+
+
+@dataclass(frozen=True)
+class CompetitionSchema:
+    """All files of one competition. `tables` maps a short name (train, test, ...) to its schema."""
+
+    tables: dict[str, TableSchema]
+    submission: SubmissionSchema
+    id_column: str = "id"
+    target: tuple[str, ...] = field(default_factory=tuple)

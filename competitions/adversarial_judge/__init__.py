@@ -1,0 +1,23 @@
+"""LLMs - You Can't Please Them All: write essays that split a panel of LLM judges; judge metric."""
+from pathlib import Path
+
+from common.registry import Competition, register
+from common.schema import INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
+
+COMPETITION = register(Competition(
+    slug="adversarial-judge",
+    kaggle_slug="llms-you-cant-please-them-all",
+    title="LLMs - You Can't Please Them All",
+    schema=CompetitionSchema(
+        tables={
+            "test": TableSchema("test.csv", {"id": INT, "topic": STR}),
+            "sample_submission": TableSchema("sample_submission.csv", {"id": INT, "essay": STR}),
+        },
+        submission=SubmissionSchema("id", ("essay",), "text"),
+        target=(),
+    ),
+    metric="judge_score",
+    sample_dir=Path(__file__).parent / "sample",
+    solution="competitions.adversarial_judge.solution:run",
+    dataset_builder="competitions.adversarial_judge.dataset:build",
+))

@@ -1,0 +1,28 @@
+"""LLM - Detect AI Generated Text: probability that an essay was written by an LLM; ROC AUC."""
+from pathlib import Path
+
+from common.registry import Competition, register
+from common.schema import FLOAT, INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
+
+COMPETITION = register(Competition(
+    slug="detect-ai-text",
+    kaggle_slug="llm-detect-ai-generated-text",
+    title="LLM - Detect AI Generated Text",
+    schema=CompetitionSchema(
+        tables={
+            "train_prompts": TableSchema(
+                "train_prompts.csv",
+                {"prompt_id": INT, "prompt_name": STR, "instructions": STR, "source_text": STR}),
+            "train": TableSchema("train_essays.csv", {"id": STR, "prompt_id": INT, "text": STR, "generated": INT}),
+            "test": TableSchema("test_essays.csv", {"id": STR, "prompt_id": INT, "text": STR}),
+            "sample_submission": TableSchema("sample_submission.csv", {"id": STR, "generated": FLOAT}),
+        },
+        submission=SubmissionSchema("id", ("generated",), "probability", test_file="test_essays.csv"),
+        target=("generated",),
+    ),
+    metric="roc_auc",
+    sample_dir=Path(__file__).parent / "sample",
+    solution="competitions.detect_ai_text.solution:run",
+    dataset_builder="competitions.detect_ai_text.dataset:build",
+    edge_spec="competitions.detect_ai_text.edge:spec",
+))

@@ -1,0 +1,25 @@
+"""LLM Prompt Recovery: recover the instruction that turned a text into its rewrite; sharpened cosine."""
+from pathlib import Path
+
+from common.registry import Competition, register
+from common.schema import INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
+
+COMPETITION = register(Competition(
+    slug="prompt-recovery",
+    kaggle_slug="llm-prompt-recovery",
+    title="LLM Prompt Recovery",
+    schema=CompetitionSchema(
+        tables={
+            "train": TableSchema(
+                "train.csv", {"id": INT, "original_text": STR, "rewrite_prompt": STR, "rewritten_text": STR}),
+            "test": TableSchema("test.csv", {"id": INT, "original_text": STR, "rewritten_text": STR}),
+            "sample_submission": TableSchema("sample_submission.csv", {"id": INT, "rewrite_prompt": STR}),
+        },
+        submission=SubmissionSchema("id", ("rewrite_prompt",), "text"),
+        target=("rewrite_prompt",),
+    ),
+    metric="sharpened_cosine",
+    sample_dir=Path(__file__).parent / "sample",
+    solution="competitions.prompt_recovery.solution:run",
+    dataset_builder="competitions.prompt_recovery.dataset:build",
+))

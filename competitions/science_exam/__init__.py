@@ -1,0 +1,27 @@
+"""Kaggle LLM Science Exam: answer 5-option science questions; MAP@3 over the top 3 letters."""
+from pathlib import Path
+
+from common.registry import Competition, register
+from common.schema import INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
+
+OPTIONS = ("A", "B", "C", "D", "E")
+_QUESTION = {"id": INT, "prompt": STR, **{o: STR for o in OPTIONS}}
+
+COMPETITION = register(Competition(
+    slug="science-exam",
+    kaggle_slug="kaggle-llm-science-exam",
+    title="Kaggle - LLM Science Exam",
+    schema=CompetitionSchema(
+        tables={
+            "train": TableSchema("train.csv", {**_QUESTION, "answer": STR}),
+            "test": TableSchema("test.csv", _QUESTION),
+            "sample_submission": TableSchema("sample_submission.csv", {"id": INT, "prediction": STR}),
+        },
+        submission=SubmissionSchema("id", ("prediction",), "map3_letters"),
+        target=("answer",),
+    ),
+    metric="map@3",
+    sample_dir=Path(__file__).parent / "sample",
+    solution="competitions.science_exam.solution:run",
+    dataset_builder="competitions.science_exam.dataset:build",
+))
