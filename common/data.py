@@ -18,6 +18,8 @@ from common.paths import data_dir
 from common.registry import Competition
 from common.schema import TableSchema
 
+OPTIONAL_TABLE = "sample_submission"  # Kaggle ships it, but nothing needs it to run
+
 
 @dataclass
 class Dataset:
@@ -57,7 +59,7 @@ def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
 def choose_folder(competition: Competition) -> tuple[str, Path]:
     """data/<slug>/ when it holds every required file, otherwise the committed sample."""
     real = data_dir(competition.slug)
-    required = [t for t in competition.schema.tables.values() if t.required]
+    required = [t for name, t in competition.schema.tables.items() if t.required and name != OPTIONAL_TABLE]
     if real.is_dir() and all(find_table_file(real, t) for t in required):
         return "kaggle", real
     return "sample", competition.sample_dir
@@ -70,7 +72,7 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     for name, table in competition.schema.tables.items():
         path = find_table_file(folder, table)
         if path is None:
-            if table.required and name != "sample_submission":
+            if table.required and name != OPTIONAL_TABLE:
                 raise UserError(f"{competition.slug}: missing {table.filename} in {folder}")
             continue
         tables[name] = read_table(path, table)

@@ -18,6 +18,7 @@ COMPETITION = register(Competition(
     ),
     metric="judge_score",
     sample_dir=Path(__file__).parent / "sample",
+    extra={"first_place": 30.0},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.adversarial_judge.solution:run",
     dataset_builder="competitions.adversarial_judge.dataset:build",
 ))

@@ -22,6 +22,7 @@ COMPETITION = register(Competition(
     ),
     metric="roc_auc",
     sample_dir=Path(__file__).parent / "sample",
+    extra={"first_place": 0.984},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.detect_ai_text.solution:run",
     dataset_builder="competitions.detect_ai_text.dataset:build",
     edge_spec="competitions.detect_ai_text.edge:spec",

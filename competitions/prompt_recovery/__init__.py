@@ -20,6 +20,7 @@ COMPETITION = register(Competition(
     ),
     metric="sharpened_cosine",
     sample_dir=Path(__file__).parent / "sample",
+    extra={"first_place": 0.71},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.prompt_recovery.solution:run",
     dataset_builder="competitions.prompt_recovery.dataset:build",
 ))

@@ -22,6 +22,7 @@ COMPETITION = register(Competition(
     ),
     metric="map@3",
     sample_dir=Path(__file__).parent / "sample",
+    extra={"first_place": 0.933},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.science_exam.solution:run",
     dataset_builder="competitions.science_exam.dataset:build",
 ))

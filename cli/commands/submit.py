@@ -1,0 +1,127 @@
+"""`kllm submit --comp SLUG [--set key=value ...] [--kaggle]` (behind `make submit COMP=slug`)
+
+Loads the competition's data (real files in data/<slug>/ or the embedded sample), runs its
+solution (cross-validation on train, then test predictions), writes the checked submission
+atomically to submissions/<slug>/submission.csv, appends one record per CV variant to
+results/runs.jsonl, and with --kaggle also submits to Kaggle.
+"""
+from __future__ import annotations
+
+import importlib
+import random
+import resource
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from common.data import load_dataset
+from common.errors import UserError
+from common.metrics import get_metric
+from common.registry import Competition, get_competition
+from common.solution import RunContext, SolutionResult
+from common.submission import write_submission
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("submit", help="solve a competition and write its checked submission")
+    p.add_argument("--comp", required=True, help="competition slug, e.g. science-exam")
+    p.add_argument("--data", type=Path, default=None, help="folder with the Kaggle files (default: data/<slug> or the sample)")
+    p.add_argument("--seed", type=int, default=42, help="seed for every random step (recorded)")
+    p.add_argument("--folds", type=int, default=None, help="cross-validation folds (default: the solution's)")
+    p.add_argument("--fast", action="store_true", help="smaller settings for a quick check")
+    p.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                   help="solution option, e.g. --set lm=smollm2 --set corpus=/path/to/wiki")
+    p.add_argument("--out", type=Path, default=None, help="submission path (default: submissions/<slug>/submission.csv)")
+    p.add_argument("--kaggle", action="store_true", help="also submit to Kaggle (needs credentials)")
+    p.set_defaults(func=run)
+
+
+def parse_options(pairs: list[str]) -> dict[str, str]:
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--set expects KEY=VALUE, got {pair!r}")
+        options[key.strip()] = value.strip()
+    return options
+
+
+def load_solution(competition: Competition):
+    module_name = (competition.solution or "").split(":")[0]
+    try:
+        return competition.load_entry("solution")
+    except ModuleNotFoundError as err:
+        if err.name and module_name.startswith(err.name):
+            raise UserError(f"{competition.slug}: its solution is not built yet ({module_name} is missing)") from None
+        raise
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:
+        pass
+
+
+def print_scores(competition: Competition, result: SolutionResult) -> None:
+    metric = get_metric(competition.metric)
+    arrow = "higher is better" if metric.higher_is_better else "lower is better"
+    print(f"cross-validated {competition.metric} ({arrow}), held-out folds only:")
+    width = max(len(v) for v in result.cv)
+    for variant, score in result.cv.items():
+        mark = "  <- submitted" if variant == result.best else ""
+        spread = f" ± {score.std:.4f}" if score.folds else ""
+        note = f"  [{score.note}]" if score.note else ""
+        print(f"  {variant:<{width}}  {score.mean:.4f}{spread}{note}{mark}")
+
+
+def record_runs(competition: Competition, result: SolutionResult, ctx: RunContext, wall_s: float, peak_mb: float):
+    from common.results import RunRecord, append_run, git_commit, new_run_id
+
+    metric = get_metric(competition.metric)
+    commit, records = git_commit(), []
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    for variant, score in result.cv.items():
+        record = RunRecord(
+            run_id=new_run_id(), competition=competition.slug, variant=variant, metric=competition.metric,
+            cv=score.mean, cv_std=score.std, folds=score.folds, higher_is_better=metric.higher_is_better,
+            data_source=ctx.data.source, commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
+            peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
+            extra={"submitted": variant == result.best, "options": ctx.options, **result.info},
+        )
+        append_run(record)
+        records.append(record)
+    return records
+
+
+def run(args) -> int:
+    competition = get_competition(args.comp)
+    options = parse_options(args.options)
+    solve = load_solution(competition)
+    data = load_dataset(competition, args.data)
+    print(data.describe())
+    if "test" not in data.tables:
+        raise UserError(f"{competition.slug}: no test file in {data.path}")
+    seed_everything(args.seed)
+    ctx = RunContext(competition=competition, data=data, seed=args.seed, fast=args.fast, options=options)
+    if args.folds:
+        ctx.folds = args.folds
+    started = time.perf_counter()
+    result = solve(ctx)
+    wall_s = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    path = write_submission(competition, result.submission, data.tables["test"], args.out)
+    print_scores(competition, result)
+    records = record_runs(competition, result, ctx, wall_s, peak_mb)
+    print(f"submission: {path} ({len(result.submission)} rows, variant {result.best}, seed {args.seed}, {wall_s:.0f} s)")
+    print(f"results: {len(records)} run(s) appended to the results store")
+    if args.kaggle:
+        kaggle = importlib.import_module("common.kaggle")
+        print(kaggle.submit_to_kaggle(competition, path, records))
+    return 0

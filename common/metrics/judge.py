@@ -1,0 +1,56 @@
+"""The judge metric of "LLMs - You Can't Please Them All".
+
+    judge_score(scores, english_confidence, mean_similarity)
+
+Where it comes from: the competition's evaluation page scores a set of essays with a panel of
+LLM judges, each giving every essay a score from 0 to 9, and rewards essays that the judges
+disagree on (horizontal spread), that each judge spreads out (vertical spread), that are in
+English, that differ from each other, and whose mean score is high:
+
+    avg_q = mean of all scores
+    avg_h = mean over essays of the standard deviation across judges
+    min_v = minimum over judges of the standard deviation across essays (ddof=1)
+    avg_e = mean English-language confidence of the essays
+    avg_s = max(mean pairwise similarity between essays, 0.2)
+
+    score = avg_h * min_v * avg_e / (avg_s * (9 - avg_q))
+
+Both standard deviations use ddof=1 (the sample standard deviation, pandas' default, with which
+the host computed its metric). With 9 - avg_q = 0 (every judge gives every essay 9) the score
+is unbounded; that is an error here rather than inf.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from common.errors import UserError
+
+MAX_SCORE = 9
+MIN_SIMILARITY = 0.2
+
+
+def judge_components(scores, english_confidence, mean_similarity: float) -> dict[str, float]:
+    scores = np.asarray(scores, dtype=float)  # (n_essays, n_judges)
+    english = np.asarray(english_confidence, dtype=float)
+    if scores.ndim != 2 or scores.shape[0] < 2 or scores.shape[1] < 2:
+        raise UserError(f"judge score: need a (essays >= 2, judges >= 2) score matrix, got {scores.shape}")
+    if english.shape != (scores.shape[0],):
+        raise UserError(f"judge score: {scores.shape[0]} essays but {english.shape} English confidences")
+    if not (np.all(np.isfinite(scores)) and np.all(np.isfinite(english)) and np.isfinite(mean_similarity)):
+        raise UserError("judge score: inputs contain NaN or infinity")
+    if scores.min() < 0 or scores.max() > MAX_SCORE:
+        raise UserError(f"judge score: judge scores must lie in 0..{MAX_SCORE}")
+    return {
+        "avg_q": float(scores.mean()),
+        "avg_h": float(scores.std(axis=1, ddof=1).mean()),
+        "min_v": float(scores.std(axis=0, ddof=1).min()),
+        "avg_e": float(english.mean()),
+        "avg_s": float(max(mean_similarity, MIN_SIMILARITY)),
+    }
+
+
+def judge_score(scores, english_confidence, mean_similarity: float) -> float:
+    c = judge_components(scores, english_confidence, mean_similarity)
+    if c["avg_q"] >= MAX_SCORE:
+        raise UserError("judge score: every score is 9, so 9 - avg_q is 0 and the score is unbounded")
+    return c["avg_h"] * c["min_v"] * c["avg_e"] / (c["avg_s"] * (MAX_SCORE - c["avg_q"]))

@@ -1,0 +1,57 @@
+"""Bad input to the CLI: one line on stderr, exit code 2, no traceback, no partial file."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["submit", "--comp", "titanic"], "unknown competition 'titanic'"),
+    (["submit"], "required: --comp"),
+    (["submit", "--comp", "science-exam", "--bogus"], "unrecognized arguments"),
+    (["submit", "--comp", "science-exam", "--set", "novalue"], "KEY=VALUE"),
+    (["bench", "nope"], "unknown benchmark"),
+    (["score", "--comp", "science-exam", "--pred", "/nonexistent.csv", "--truth", "/nonexistent.csv"], "missing file"),
+    (["nonsense-command"], "invalid choice"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, fragment, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_missing_data_folder_leaves_no_submission(tmp_path, capsys):
+    out = tmp_path / "sub" / "submission.csv"
+    code = main(["submit", "--comp", "science-exam", "--data", str(tmp_path / "nowhere"), "--out", str(out)])
+    assert code == 2
+    assert "missing" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_malformed_csv_for_score(tmp_path, capsys):
+    pred = tmp_path / "pred.csv"
+    pred.write_text("id,prediction\n0,A B C\n")
+    truth = tmp_path / "truth.csv"
+    truth.write_text("identifier,label\n0,A\n")
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred), "--truth", str(truth)]) == 2
+    assert "missing column" in capsys.readouterr().err
+
+
+def test_score_prints_the_metric(tmp_path, capsys):
+    pred = tmp_path / "pred.csv"
+    pred.write_text("id,prediction\n0,A B C\n1,C B A\n")
+    truth = tmp_path / "truth.csv"
+    truth.write_text("id,answer\n0,A\n1,B\n")
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred), "--truth", str(truth)]) == 0
+    assert "map@3 = 0.75000" in capsys.readouterr().out
+
+
+def test_python_dash_m_and_help_work():
+    done = subprocess.run([sys.executable, "-m", "cli", "submit", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and "--comp" in done.stdout

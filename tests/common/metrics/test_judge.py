@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from common.errors import UserError
+from common.metrics.judge import judge_components, judge_score
+
+# 3 essays x 3 judges
+SCORES = np.array([[9, 0, 5],
+                   [2, 8, 5],
+                   [0, 9, 9]])
+
+
+def test_components_by_hand():
+    c = judge_components(SCORES, [1.0, 0.5, 0.9], mean_similarity=0.1)
+    assert c["avg_q"] == pytest.approx(47 / 9)
+    # row sample std: [9,0,5] -> 4.5092; [2,8,5] -> 3.0; [0,9,9] -> 5.1962
+    assert c["avg_h"] == pytest.approx((4.509250 + 3.0 + 5.196152) / 3, rel=1e-6)
+    # column sample std: [9,2,0] -> 4.7258; [0,8,9] -> 4.9329; [5,5,9] -> 2.3094 -> min
+    assert c["min_v"] == pytest.approx(2.309401, rel=1e-6)
+    assert c["avg_e"] == pytest.approx(0.8)
+    assert c["avg_s"] == pytest.approx(0.2)  # floor at 0.2
+
+
+def test_score_formula():
+    c = judge_components(SCORES, [1.0, 0.5, 0.9], mean_similarity=0.4)
+    expected = c["avg_h"] * c["min_v"] * c["avg_e"] / (0.4 * (9 - c["avg_q"]))
+    assert judge_score(SCORES, [1.0, 0.5, 0.9], 0.4) == pytest.approx(expected)
+    assert expected == pytest.approx(4.235134 * 2.309401 * 0.8 / (0.4 * (9 - 47 / 9)), rel=1e-5)
+
+
+def test_agreeing_judges_score_zero():
+    assert judge_score(np.full((3, 3), 5), [1, 1, 1], 0.5) == 0.0
+
+
+def test_all_nines_is_an_error():
+    with pytest.raises(UserError, match="unbounded"):
+        judge_score(np.full((2, 3), 9), [1, 1], 0.5)
+
+
+def test_out_of_range_and_nan():
+    with pytest.raises(UserError):
+        judge_score([[10, 1], [2, 3]], [1, 1], 0.5)
+    with pytest.raises(UserError):
+        judge_score([[1, 1], [2, 3]], [1, float("nan")], 0.5)

@@ -1,0 +1,54 @@
+import polars as pl
+import pytest
+
+from common.data import choose_folder, load_dataset
+from common.errors import UserError
+from common.registry import get_competition
+
+SCIENCE = get_competition("science-exam")
+ROW = {"id": [0], "prompt": ["Which is a gas?"], "A": ["air"], "B": ["rock"], "C": ["ice"], "D": ["wood"], "E": ["iron"]}
+
+
+def write_science(folder, train=None, test=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    (train if train is not None else pl.DataFrame({**ROW, "answer": ["A"]})).write_csv(folder / "train.csv")
+    (test if test is not None else pl.DataFrame(ROW)).write_csv(folder / "test.csv")
+
+
+def test_real_files_win_over_the_sample(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLLM_DATA", str(tmp_path))
+    assert choose_folder(SCIENCE)[0] == "sample"
+    write_science(tmp_path / "science-exam")
+    source, folder = choose_folder(SCIENCE)
+    assert (source, folder) == ("kaggle", tmp_path / "science-exam")
+    ds = load_dataset(SCIENCE)
+    assert ds.tables["train"]["answer"].to_list() == ["A"]
+    assert "real Kaggle files" in ds.describe()
+
+
+def test_wrong_columns_give_one_line(tmp_path):
+    write_science(tmp_path, train=pl.DataFrame({"id": [0], "question": ["x"]}))
+    with pytest.raises(UserError, match="missing column"):
+        load_dataset(SCIENCE, tmp_path)
+
+
+def test_non_utf8_file_gives_one_line(tmp_path):
+    write_science(tmp_path)
+    (tmp_path / "test.csv").write_bytes(b"id,prompt,A,B,C,D,E\n0,\xff\xfe caf\xe9,a,b,c,d,e\n")
+    with pytest.raises(UserError, match="cannot read") as err:
+        load_dataset(SCIENCE, tmp_path)
+    assert "\n" not in str(err.value)
+
+
+def test_missing_required_file(tmp_path):
+    write_science(tmp_path)
+    (tmp_path / "test.csv").unlink()
+    with pytest.raises(UserError, match="missing test.csv"):
+        load_dataset(SCIENCE, tmp_path)
+
+
+def test_parquet_with_the_same_stem_is_accepted(tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    pl.DataFrame({**ROW, "answer": ["A"]}).write_parquet(tmp_path / "train.parquet")
+    pl.DataFrame(ROW).write_parquet(tmp_path / "test.parquet")
+    assert load_dataset(SCIENCE, tmp_path).tables["test"].height == 1
