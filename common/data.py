@@ -1,7 +1,7 @@
 """Load a competition's files: real Kaggle files from data/<slug>/ when present, else the sample.
 
     ds = load_dataset(get_competition("science-exam"))
-    ds.source          # "kaggle" or "sample"
+    ds.source          # "kaggle", "sample" or "custom" (a folder given with --data)
     ds.tables["train"] # polars DataFrame, checked against the schema
 
 A file may be stored as CSV (Kaggle's form) or as Parquet with the same stem (compact samples).
@@ -23,13 +23,14 @@ OPTIONAL_TABLE = "sample_submission"  # Kaggle ships it, but nothing needs it to
 
 @dataclass
 class Dataset:
-    source: str            # "kaggle" or "sample"
+    source: str            # "kaggle", "sample" or "custom"
     path: Path             # the folder the files came from
     tables: dict[str, pl.DataFrame]
 
     def describe(self) -> str:
         sizes = ", ".join(f"{name} {len(frame)} rows" for name, frame in self.tables.items())
-        label = "real Kaggle files" if self.source == "kaggle" else "embedded sample (not Kaggle data)"
+        label = {"kaggle": "real Kaggle files", "sample": "embedded sample (not Kaggle data)"}.get(
+            self.source, "files given with --data")
         return f"data: {label} in {self.path} ({sizes})"
 
 

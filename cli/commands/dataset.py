@@ -1,0 +1,37 @@
+"""`dataset`: regenerate a competition's committed sample from the pinned source packages.
+
+    python -m cli dataset --comp science-exam              # rewrites the committed sample
+    python -m cli dataset --comp detect-ai-text --limit 12 # quick preview in cache/sample_previews/
+"""
+from __future__ import annotations
+
+from common.errors import UserError
+from common.registry import get_competition
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise UserError(f"--limit must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise UserError(f"--limit must be at least 1, got {value}")
+    return value
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("dataset", help="regenerate a competition's sample from packages (LIMIT for a quick one)")
+    p.add_argument("--comp", required=True, help="competition slug, e.g. science-exam")
+    p.add_argument("--limit", type=_positive, default=None,
+                   help="build only n items into cache/sample_previews/<slug>/ (the committed sample is untouched)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (the committed samples use 0)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    competition = get_competition(args.comp)
+    build = competition.load_entry("dataset_builder")
+    build(limit=args.limit, seed=args.seed)
+    where = competition.sample_dir if args.limit is None else f"cache/sample_previews/{competition.slug}"
+    print(f"{competition.slug}: sample written to {where}")
+    return 0

@@ -1,0 +1,62 @@
+"""`kllm leaderboard [--compare RUN_A RUN_B] [--kaggle] [--png PATH] [--all]` (`make leaderboard`)
+
+Prints one table across all competitions and variants from results/runs.jsonl (CV ± std,
+Kaggle public and private scores, best first) and writes the same as a PNG chart
+(default: results/leaderboard.png). --kaggle first fetches your Kaggle submissions (their
+scores are filed under the runs they came from) and the public leaderboard's top scores.
+--compare shows the fields where two runs differ (ids or unique id prefixes).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from common.leaderboard import build_leaderboard, format_comparison, format_leaderboard
+from common.paths import results_path
+from common.registry import all_competitions
+from common.results import find_run, read_runs
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("leaderboard", help="table and PNG chart of every run in results/runs.jsonl")
+    p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="show the differences between two runs")
+    p.add_argument("--kaggle", action="store_true", help="also fetch Kaggle submissions and the public LB top")
+    p.add_argument("--png", type=Path, default=None, help="chart path (default: results/leaderboard.png)")
+    p.add_argument("--all", action="store_true", help="one row per run instead of the best run per variant")
+    p.set_defaults(func=run)
+
+
+def fetch_from_kaggle(competitions) -> None:
+    """File new Kaggle scores into the store and print each public leaderboard's top 3."""
+    from common.kaggle import KaggleRefused, KaggleSession, NoCredentials, fetch_leaderboard_top, sync_scores
+
+    try:
+        session = KaggleSession.open()
+    except NoCredentials as err:
+        print(f"kaggle: not fetched: {err}")
+        return
+    for competition in competitions:
+        try:
+            for line in sync_scores(session, [competition]):
+                print(f"kaggle: filed {line}")
+            top = fetch_leaderboard_top(session, competition, top=3)
+        except KaggleRefused as err:
+            print(f"kaggle: {competition.slug}: {err}")
+            continue
+        best = ", ".join(f"{e.rank}. {e.team} {e.score}" for e in top) or "empty"
+        print(f"kaggle: {competition.slug} public LB top: {best}")
+
+
+def run(args) -> int:
+    if args.compare:
+        print(format_comparison(find_run(args.compare[0]), find_run(args.compare[1])))
+        return 0
+    competitions = all_competitions()
+    if args.kaggle:
+        fetch_from_kaggle(competitions)
+    boards = build_leaderboard(read_runs(), competitions, all_runs=args.all)
+    print(format_leaderboard(boards))
+    from common.leaderboard_chart import draw_leaderboard
+
+    png = draw_leaderboard(boards, args.png or results_path().with_name("leaderboard.png"))
+    print(f"chart: {png}")
+    return 0

@@ -1,0 +1,114 @@
+"""A thin wrapper around the real `kaggle` client: quiet, authenticated, one-line errors.
+
+    from common.kaggle.client import KaggleSession
+    with KaggleSession.open(competition_slug="kaggle-llm-science-exam") as kg:
+        kg.api.competition_submissions("kaggle-llm-science-exam")
+
+`open` raises `NoCredentials` (a UserError carrying CREDENTIALS_HELP) when none are found.
+Inside the block, Kaggle's refusals become one `UserError` line (401, 403 not joined, 404,
+network down) with every secret scrubbed, and the client's own prints are swallowed (they may
+echo paths or, in verbose mode, request headers).
+
+Tests and proxies: with KAGGLE_API_ENVIRONMENT=LOCALHOST the client talks to
+`kagglesdk.kaggle_env._env_to_endpoint[KaggleEnv.LOCAL]` (http://localhost, port 80); the
+loopback fixture in tests/common/kaggle/fake_server.py points that entry at its own port.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass
+
+from common.errors import UserError
+from common.kaggle.credentials import CREDENTIALS_HELP, Credentials, find_credentials
+
+
+class NoCredentials(UserError):
+    """No Kaggle credentials were found; the message says how to set them."""
+
+    def __init__(self):
+        super().__init__(CREDENTIALS_HELP)
+
+
+class KaggleRefused(UserError):
+    """Kaggle answered with an error; the message is one scrubbed line."""
+
+
+def _import_kaggle_api():
+    # `import kaggle` authenticates at import time and prints help when it cannot: keep it quiet.
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        from kaggle.api.kaggle_api_extended import KaggleApi
+    return KaggleApi
+
+
+def refusal_line(err: Exception, creds: Credentials | None, what: str, competition_slug: str | None) -> str:
+    """One line for an exception raised by the kaggle client."""
+    import requests
+
+    status = getattr(getattr(err, "response", None), "status_code", None)
+    page = f"https://www.kaggle.com/competitions/{competition_slug}" if competition_slug else "kaggle.com"
+    if status == 401:
+        line = f"Kaggle refused the credentials (401) while trying to {what}: check your kaggle.json, KAGGLE_KEY or KAGGLE_API_TOKEN"
+    elif status == 403 and competition_slug:
+        line = (f"Kaggle refused to {what} (403): join the competition on the website first "
+                f"and accept its rules at {page}")
+    elif status == 403:
+        line = f"Kaggle refused to {what} (403): your account is not allowed to do this"
+    elif status == 404:
+        line = f"Kaggle found nothing to {what} (404): check the name, or whether {page} still accepts this"
+    elif status == 429:
+        line = f"Kaggle is rate-limiting (429) while trying to {what}: try again later"
+    elif status is not None:
+        line = f"Kaggle answered {status} while trying to {what}: {str(err).splitlines()[0] if str(err) else ''}"
+    elif isinstance(err, requests.ConnectionError):
+        line = f"cannot reach Kaggle to {what}: no network connection?"
+    else:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        line = f"Kaggle client could not {what}: {first}"
+    return creds.scrub(line) if creds else line
+
+
+@dataclass
+class KaggleSession:
+    """An authenticated KaggleApi plus the credentials' source. Use `open`, then `call`."""
+
+    api: object
+    credentials: Credentials
+
+    @classmethod
+    def open(cls) -> "KaggleSession":
+        creds = find_credentials()
+        if creds is None:
+            raise NoCredentials()
+        KaggleApi = _import_kaggle_api()
+        api = KaggleApi()
+        api.args = ["--local"] if os.environ.get("KAGGLE_API_ENVIRONMENT") == "LOCALHOST" else []
+        api.config_dir = str(creds.config_dir)
+        api.config = os.path.join(api.config_dir, "kaggle.json")
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                api.authenticate()
+        except SystemExit:  # the client found nothing it could use, e.g. an expired token
+            raise KaggleRefused(f"Kaggle did not accept the credentials from {creds.source} (invalid or expired?); "
+                                + CREDENTIALS_HELP.replace("no Kaggle credentials: ", "")) from None
+        except Exception as err:  # noqa: BLE001 - any client failure becomes one line
+            raise KaggleRefused(refusal_line(err, creds, "sign in", None)) from None
+        username = api.config_values.get("username") or creds.username
+        return cls(api=api, credentials=Credentials(creds.source, username, creds.config_dir, creds._secrets))
+
+    @property
+    def username(self) -> str:
+        if not self.credentials.username:
+            raise UserError("Kaggle did not tell which user the token belongs to; set KAGGLE_USERNAME")
+        return self.credentials.username
+
+    def call(self, what: str, fn, *args, competition_slug: str | None = None, **kwargs):
+        """Run one client method quietly; any failure becomes a one-line KaggleRefused."""
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                return fn(*args, **kwargs)
+        except UserError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            raise KaggleRefused(refusal_line(err, self.credentials, what, competition_slug)) from None

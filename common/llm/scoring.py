@@ -1,0 +1,158 @@
+"""Log-likelihoods from a local causal LM: per-token log-probs, perplexity, continuation scores.
+
+    from common.llm.scoring import token_logprobs, perplexity, score_continuations
+    lps = token_logprobs("smollm2", ["The sky is blue."])       # [array([-5.1, -2.3, ...])]
+    ppl = perplexity("smollm2", texts)                           # (n,) exp(-mean log-prob)
+    s = score_continuations("smollm2", "Q: 2+2=?\\nA:", [" 4", " 5"])
+    s.total, s.mean, s.n_tokens                                  # each (2,)
+
+Texts are tokenized as the tokenizer does by default (BOS only if it adds one); the first token
+has no context and so no log-prob unless a BOS precedes it. Batches are right-padded, so
+padding never shifts positions. `score_continuations` runs the prefix once and reuses its
+KV cache for every continuation (copied and expanded per batch); `use_prefix_cache=False` runs
+prefix + continuation in full, for comparison.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+
+from common.errors import UserError
+from common.llm.cache import JsonlCache, cached_map
+from common.models import model_fingerprint, shared_causal_lm
+
+
+def _check_texts(texts, what: str = "text") -> list[str]:
+    texts = list(texts)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str) or not t.strip():
+            raise UserError(f"{what} {i} is empty or not a string: {t!r}")
+    return texts
+
+
+def _right_padded(rows: list[list[int]], pad_id: int):
+    """(ids, mask): (B, T) long tensors, rows padded on the right."""
+    import torch
+
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, : len(r)] = torch.tensor(r, dtype=torch.long)
+        mask[i, : len(r)] = 1
+    return ids, mask
+
+
+def _gather_logprobs(logits, targets):
+    """log p(targets) under logits: (B, T, V), (B, T) -> (B, T), one row at a time to save memory."""
+    import torch
+
+    return torch.stack([torch.log_softmax(logits[b].float(), -1).gather(-1, targets[b, :, None])[:, 0]
+                        for b in range(logits.shape[0])])
+
+
+def _logprobs_batch(model, tokenizer, texts: list[str], max_length: int) -> list[list[float]]:
+    import torch
+
+    rows = [tokenizer(t, truncation=True, max_length=max_length)["input_ids"] for t in texts]
+    ids, mask = _right_padded(rows, tokenizer.pad_token_id)
+    with torch.inference_mode():
+        logits = model(input_ids=ids, attention_mask=mask).logits  # (B, T, V)
+        lp = _gather_logprobs(logits[:, :-1], ids[:, 1:])  # (B, T-1): token t given tokens < t
+    return [lp[i, : len(r) - 1].tolist() for i, r in enumerate(rows)]
+
+
+def token_logprobs(model_name: str, texts: list[str], batch_size: int = 8, max_length: int = 2048,
+                   cache: bool = True, progress: bool = True) -> list[np.ndarray]:
+    """Log-prob of each token given the ones before it (first token excluded), one array per text.
+    Texts longer than max_length tokens are truncated. Cached on disk under cache_dir("scores")."""
+    texts = _check_texts(texts)
+    if not texts:
+        return []
+    store = JsonlCache("scores", model_name, model_fingerprint(model_name),
+                       {"fn": "token_logprobs", "max_length": max_length}) if cache else None
+
+    def compute(batch):
+        model, tokenizer = shared_causal_lm(model_name)
+        return _logprobs_batch(model, tokenizer, batch, max_length)
+
+    values = cached_map(store, texts, compute, batch_size, progress, desc="token log-probs")
+    return [np.asarray(v, dtype=np.float32) for v in values]
+
+
+def perplexity(model_name: str, texts: list[str], batch_size: int = 8, **kwargs) -> np.ndarray:
+    """exp(-mean token log-prob) per text, shape (n,); NaN for a text of a single token."""
+    lps = token_logprobs(model_name, texts, batch_size=batch_size, **kwargs)
+    return np.array([np.exp(-lp.mean()) if lp.size else np.nan for lp in lps], dtype=np.float64)
+
+
+@dataclass
+class ContinuationScores:
+    """total: summed log-prob of each continuation given the prefix, (n,). mean: total / n_tokens
+    (length-normalized). n_tokens: tokens in each continuation."""
+
+    total: np.ndarray
+    mean: np.ndarray
+    n_tokens: np.ndarray
+
+
+def _continuation_logprobs_full(model, prefix_ids, cont_rows, pad_id):
+    import torch
+
+    rows = [prefix_ids + c for c in cont_rows]
+    ids, mask = _right_padded(rows, pad_id)
+    with torch.inference_mode():
+        logits = model(input_ids=ids, attention_mask=mask).logits  # (B, P+L, V)
+    p = len(prefix_ids)
+    width = max(len(c) for c in cont_rows)
+    lp = _gather_logprobs(logits[:, p - 1 : p - 1 + width], ids[:, p : p + width])  # (B, L)
+    return [lp[i, : len(c)].sum().item() for i, c in enumerate(cont_rows)]
+
+
+def _continuation_logprobs_cached(model, prefix_state, cont_rows, pad_id):
+    import torch
+
+    past, last_logits, p = prefix_state
+    ids, mask = _right_padded(cont_rows, pad_id)  # (B, L)
+    b, width = ids.shape
+    kv = copy.deepcopy(past)  # forward() appends to the cache in place
+    kv.batch_repeat_interleave(b)
+    full_mask = torch.cat([torch.ones((b, p), dtype=torch.long), mask], dim=1)  # (B, P+L)
+    positions = torch.arange(p, p + width)[None].expand(b, -1)
+    with torch.inference_mode():
+        logits = model(input_ids=ids, attention_mask=full_mask, position_ids=positions,
+                       past_key_values=kv, use_cache=True).logits  # (B, L, V)
+    # the prefix's last logits predict each continuation's first token
+    logits = torch.cat([last_logits[None, None].expand(b, 1, -1), logits[:, :-1]], dim=1)
+    lp = _gather_logprobs(logits, ids)
+    return [lp[i, : len(c)].sum().item() for i, c in enumerate(cont_rows)]
+
+
+def score_continuations(model_name: str, prefix: str, continuations: list[str], batch_size: int = 8,
+                        use_prefix_cache: bool = True) -> ContinuationScores:
+    """Log-prob of each continuation given the prefix. Tokens are tokenizer(prefix) followed by
+    tokenizer(continuation) without special tokens, so start continuations with a space."""
+    import torch
+
+    _check_texts([prefix], "prefix")
+    continuations = _check_texts(continuations, "continuation")
+    model, tokenizer = shared_causal_lm(model_name)
+    prefix_ids = tokenizer(prefix)["input_ids"]
+    cont_rows = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
+    state = None
+    if use_prefix_cache:
+        with torch.inference_mode():
+            out = model(input_ids=torch.tensor([prefix_ids]), use_cache=True)
+        state = (out.past_key_values, out.logits[0, -1], len(prefix_ids))
+    totals = []
+    for start in range(0, len(cont_rows), batch_size):
+        batch = cont_rows[start : start + batch_size]
+        if use_prefix_cache:
+            totals += _continuation_logprobs_cached(model, state, batch, tokenizer.pad_token_id)
+        else:
+            totals += _continuation_logprobs_full(model, prefix_ids, batch, tokenizer.pad_token_id)
+    total = np.array(totals, dtype=np.float64)
+    n = np.array([len(c) for c in cont_rows], dtype=np.int64)
+    return ContinuationScores(total=total, mean=total / n, n_tokens=n)

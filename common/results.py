@@ -1,0 +1,181 @@
+"""The results store: one append-only JSON-lines file, `results/runs.jsonl`.
+
+    from common.results import RunRecord, append_run, read_runs, update_scores, new_run_id, git_commit
+    append_run(RunRecord(run_id=new_run_id(), competition="science-exam", variant="tfidf",
+                         metric="map@3", cv=0.71, cv_std=0.02, folds=5, higher_is_better=True,
+                         data_source="sample", commit=git_commit(), seed=42, wall_s=3.2,
+                         peak_mem_mb=410.0, time=utc_now()))
+    update_scores(run_id, public=0.70, private=0.69)   # appends a "scores" line
+    set_kaggle_ref(run_id, "38811234")                  # appends a "scores" line with the ref
+    read_runs()                                         # runs with their latest scores merged in
+
+Each line is one JSON object with a "type": "run" (a RunRecord) or "scores" (public/private
+scores fetched from Kaggle for an earlier run_id). Lines are only ever appended, in one write
+each, followed by fsync, so a crash can tear at most the line being written. `update_scores`
+appends a "scores" line instead of rewriting the file: earlier bytes are never touched.
+
+A torn line (a crash mid-write) is sealed with a newline before the next append, and skipped
+with one warning on stderr when read.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+from common.paths import repo_root, results_path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: appends still happen in one write each
+    fcntl = None
+
+
+@dataclass
+class RunRecord:
+    """One run of one solution variant on one competition.
+
+    cv / cv_std / folds: the cross-validated score (mean, spread, fold count) in `metric` units.
+    data_source: "sample" (committed sample: not comparable with Kaggle) or "kaggle" (real files).
+    public / private: Kaggle leaderboard scores once fetched; kaggle_ref: the submission id or
+    kernel "owner/slug@version" it was submitted as.
+    """
+
+    run_id: str
+    competition: str
+    variant: str
+    metric: str
+    cv: float
+    cv_std: float
+    folds: int
+    higher_is_better: bool
+    data_source: str
+    commit: str
+    seed: int
+    wall_s: float
+    peak_mem_mb: float
+    time: str
+    public: float | None = None
+    private: float | None = None
+    kaggle_ref: str | None = None
+    note: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+_RUN_FIELDS = {f.name for f in fields(RunRecord)}
+
+
+def utc_now() -> str:
+    """Current time as ISO 8601 UTC, seconds precision: '2026-11-22T13:40:00Z'."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_run_id() -> str:
+    """A sortable unique id: UTC timestamp plus 6 random hex digits, e.g. '20261122-134000-a1b2c3'."""
+    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def git_commit() -> str:
+    """Short commit of the repository, with '+dirty' when tracked files changed; 'unknown' outside git."""
+    def run(*args):
+        return subprocess.run(["git", *args], cwd=repo_root(), capture_output=True, text=True, timeout=10)
+
+    try:
+        head = run("rev-parse", "--short=12", "HEAD")
+        if head.returncode != 0:
+            return "unknown"
+        dirty = run("status", "--porcelain", "--untracked-files=no").stdout.strip()
+        return head.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _append_line(obj: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(obj, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        if fcntl:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line  # seal a torn line left by a crash so it cannot swallow this record
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def append_run(record: RunRecord, path: Path | None = None) -> None:
+    """Append one run as one JSON line (flushed and fsynced)."""
+    _append_line({"type": "run", **asdict(record)}, Path(path or results_path()))
+
+
+def update_scores(run_id: str, public: float | None, private: float | None, path: Path | None = None) -> None:
+    """Record Kaggle scores for a run by appending a "scores" line; read_runs merges it (latest wins)."""
+    entry = {"type": "scores", "run_id": run_id, "public": public, "private": private, "time": utc_now()}
+    _append_line(entry, Path(path or results_path()))
+
+
+def set_kaggle_ref(run_id: str, kaggle_ref: str, path: Path | None = None) -> None:
+    """Record which Kaggle submission (id, or kernel owner/slug@version) a run was sent as."""
+    entry = {"type": "scores", "run_id": run_id, "kaggle_ref": kaggle_ref, "time": utc_now()}
+    _append_line(entry, Path(path or results_path()))
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def read_runs(path: Path | None = None) -> list[RunRecord]:
+    """Every run in file order, with the latest score update of each merged in.
+
+    A line that is not a complete JSON object (a torn write) is skipped with a warning on stderr.
+    A missing file reads as no runs.
+    """
+    path = Path(path or results_path())
+    if not path.is_file():
+        return []
+    runs: dict[str, RunRecord] = {}
+    updates: list[dict] = []
+    raw = path.read_bytes()
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line.decode("utf-8"))
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+            kind = entry.pop("type", "run")
+            if kind == "run":
+                record = RunRecord(**{k: v for k, v in entry.items() if k in _RUN_FIELDS})
+                runs[record.run_id] = record
+            elif kind == "scores":
+                updates.append(entry)
+        except (ValueError, TypeError, UnicodeDecodeError):
+            torn = "last line" if not raw.endswith(b"\n") and number == raw.count(b"\n") + 1 else f"line {number}"
+            _warn(f"{path}: skipped unreadable {torn} (torn write?)")
+    for entry in updates:  # applied after all runs: an update may be written before its run
+        record = runs.get(entry.get("run_id"))
+        for key in ("public", "private", "kaggle_ref"):
+            if record is not None and key in entry:
+                setattr(record, key, entry[key])
+    return list(runs.values())
+
+
+def find_run(run_id: str, path: Path | None = None) -> RunRecord:
+    """The run with this id, or a unique id prefix; UserError when none or several match."""
+    from common.errors import UserError
+
+    runs = read_runs(path)
+    exact = [r for r in runs if r.run_id == run_id]
+    matches = exact or [r for r in runs if r.run_id.startswith(run_id)]
+    if len(matches) != 1:
+        what = "no run" if not matches else f"{len(matches)} runs"
+        raise UserError(f"{what} with id {run_id!r} in {path or results_path()}")
+    return matches[0]

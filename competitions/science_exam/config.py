@@ -1,0 +1,102 @@
+"""Settings of the science-exam solution, each readable from `--set key=value`.
+
+    cfg = SolutionConfig.from_context(ctx)      # defaults below, overridden by ctx.options
+    make submit COMP=science-exam ARGS="--set lm=/models/llama-7b --set encoder=BAAI/bge-small-en --set corpus=/data/wiki"
+
+The variants whose CV scores are reported are declared in VARIANTS.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from common.errors import UserError
+
+
+@dataclass(frozen=True)
+class SolutionConfig:
+    """Options (`--set NAME=VALUE`):
+
+    encoder: sentence encoder for dense retrieval (common.models name, folder or HF id) [minilm]
+    lm: causal LM that scores the options (common.models name, folder or HF id) [smollm2]
+    mc_model: encoder fine-tuned as the multiple-choice model [minilm]
+    corpus: a .parquet/.txt file or a folder of them ('' = the sample's corpus.parquet, or
+        corpus.parquet beside the real Kaggle files when it is there) ['']
+    retrieval: hybrid | dense | sparse [hybrid]
+    index: faiss index: flat | ivf | ivfpq | auto (flat below 200k passages) [auto]
+    top_k: passages given to the answering models [3]
+    candidates: passages each retriever proposes before rank fusion [20]
+    chunk_words: words per passage when chunking the corpus [90]
+    context_words: cap on the words of retrieved context given to the models [120]
+    lm_norm: option score = "mean" token log-likelihood or "sum" [mean]
+    folds: cross-validation folds [3; `--folds` also sets it]
+    mc_epochs / mc_max_length / mc_batch_size / mc_lr: fine-tuning schedule [2 / 128 / 4 / 5e-5]
+    mc_trainable_layers: top encoder layers trained (-1 = all) [-1]
+    mc_lora: fine-tune with LoRA adapters (peft) instead of all weights [false]
+    """
+
+    encoder: str = "minilm"
+    lm: str = "smollm2"
+    mc_model: str = "minilm"
+    corpus: str = ""
+    retrieval: str = "hybrid"
+    index: str = "auto"
+    top_k: int = 3
+    candidates: int = 20
+    chunk_words: int = 90
+    context_words: int = 120
+    lm_norm: str = "mean"
+    folds: int = 3
+    mc_epochs: int = 2
+    mc_max_length: int = 128
+    mc_batch_size: int = 4
+    mc_lr: float = 5e-5
+    mc_trainable_layers: int = -1
+    mc_lora: bool = False
+
+    @classmethod
+    def from_context(cls, ctx) -> "SolutionConfig":
+        defaults = cls()
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(ctx.options) - known)
+        if unknown:
+            raise UserError(f"unknown science-exam option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        values = {}
+        for f in fields(cls):
+            try:
+                values[f.name] = ctx.option(f.name, getattr(defaults, f.name))
+            except ValueError:
+                raise UserError(f"--set {f.name}={ctx.options[f.name]!r}: expected {type(getattr(defaults, f.name)).__name__}") from None
+        if "folds" not in ctx.options and ctx.folds != 5:   # 5 is RunContext's default: --folds was given
+            values["folds"] = ctx.folds
+        config = cls(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        if self.lm_norm not in ("mean", "sum"):
+            raise UserError(f"lm_norm must be mean or sum, got {self.lm_norm!r}")
+        if self.folds < 2:
+            raise UserError(f"folds must be at least 2, got {self.folds}")
+        for name in ("top_k", "candidates", "chunk_words", "context_words", "mc_epochs", "mc_max_length", "mc_batch_size"):
+            if getattr(self, name) < 1:
+                raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One reported CV score. kind: "lm" (zero-shot option log-likelihood), "mc" (fine-tuned
+    multiple-choice model) or "ensemble" (rank average of `members`, weight picked on inner folds).
+    retrieval: whether the model reads retrieved passages."""
+
+    name: str
+    kind: str
+    retrieval: bool = True
+    members: tuple[str, ...] = ()
+
+
+VARIANTS = (
+    Variant("lm_no_retrieval", "lm", retrieval=False),
+    Variant("lm_rag", "lm", retrieval=True),
+    Variant("finetuned_mc", "mc", retrieval=True),
+    Variant("ensemble", "ensemble", members=("lm_rag", "finetuned_mc")),
+)

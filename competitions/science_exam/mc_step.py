@@ -1,0 +1,76 @@
+"""The fine-tuned multiple-choice member: one MiniLM model per fold, trained on the other folds.
+
+    oof, test_scores, info = finetuned_scores(cfg, train_qs, test_qs, train_ctx, test_ctx, folds, seed)
+
+oof[i] comes from the model that never saw train row i; test scores are the mean of the fold
+models' logits (no extra full-data fit). Each fold's logits are cached under
+cache_dir("science_exam_mc"), keyed by its rows, contexts, settings and seed, so a second run
+(or a run resumed after a crash) skips finished folds.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from common.atomic import atomic_path
+from common.paths import cache_dir
+from common.retrieval.cache import content_key
+from common.training.multiple_choice import MultipleChoiceConfig, predict_multiple_choice, train_multiple_choice
+
+from competitions.science_exam.config import SolutionConfig
+from competitions.science_exam.questions import Questions
+
+
+def mc_config(cfg: SolutionConfig, seed: int) -> MultipleChoiceConfig:
+    return MultipleChoiceConfig(model=cfg.mc_model, max_length=cfg.mc_max_length, epochs=cfg.mc_epochs,
+                                batch_size=cfg.mc_batch_size, learning_rate=cfg.mc_lr, lora=cfg.mc_lora,
+                                trainable_layers=None if cfg.mc_trainable_layers < 0 else cfg.mc_trainable_layers,
+                                seed=seed)
+
+
+def mc_inputs(questions: Questions, contexts: list[str] | None) -> tuple[list[str], list[list[str]]]:
+    """(first, seconds): the retrieved context, and 'question Answer: option' for each option."""
+    firsts = contexts if contexts is not None else [""] * len(questions)
+    seconds = [[f"{p} Answer: {o}" for o in opts] for p, opts in zip(questions.prompts, questions.options)]
+    return list(firsts), seconds
+
+
+def _fold_scores(mc: MultipleChoiceConfig, fit: tuple, held: tuple, test: tuple) -> tuple[np.ndarray, np.ndarray]:
+    firsts, seconds, labels = fit
+    model, tokenizer = train_multiple_choice(firsts, seconds, labels, mc)
+    return (predict_multiple_choice(model, tokenizer, *held, mc),
+            predict_multiple_choice(model, tokenizer, *test, mc))
+
+
+def finetuned_scores(cfg: SolutionConfig, train: Questions, test: Questions, train_ctx: list[str],
+                     test_ctx: list[str], folds: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, dict]:
+    from common.models import model_fingerprint
+
+    mc = mc_config(cfg, seed)
+    train_first, train_second = mc_inputs(train, train_ctx)
+    test_inputs = mc_inputs(test, test_ctx)
+    oof = np.zeros((len(train), 5), dtype=np.float32)
+    test_scores = np.zeros((len(test), 5), dtype=np.float32)
+    fingerprint = model_fingerprint(cfg.mc_model, "encoder")
+    cached = 0
+    for k in np.unique(folds):
+        fit_rows, held_rows = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+        key = content_key("mc-fold", repr(mc), fingerprint, fit_rows.tolist(), held_rows.tolist(), train.labels.tolist(),
+                          train_first, [s for row in train_second for s in row], *test_inputs[0],
+                          *[s for row in test_inputs[1] for s in row])
+        path = cache_dir("science_exam_mc") / f"{key}.npz"
+        if path.is_file():
+            saved = np.load(path)
+            held_scores, fold_test = saved["held"], saved["test"]
+            cached += 1
+        else:
+            fit = ([train_first[i] for i in fit_rows], [train_second[i] for i in fit_rows], train.labels[fit_rows])
+            held = ([train_first[i] for i in held_rows], [train_second[i] for i in held_rows])
+            held_scores, fold_test = _fold_scores(mc, fit, held, test_inputs)
+            with atomic_path(path, suffix=".npz") as tmp:
+                with open(tmp, "wb") as handle:
+                    np.savez(handle, held=held_scores, test=fold_test)
+        oof[held_rows] = held_scores
+        test_scores += fold_test / len(np.unique(folds))
+    if cached:
+        print(f"finetuned_mc: {cached} of {len(np.unique(folds))} fold models' scores reused from cache")
+    return oof, test_scores, {"mc_folds_cached": cached, "mc_config": repr(mc)}

@@ -1,0 +1,52 @@
+"""Retrieve the context of every question from the corpus (hybrid dense + TF-IDF by default).
+
+    contexts, info = retrieve_contexts(cfg, data, [train_questions, test_questions])
+    contexts[0][i]     # the passages retrieved for train question i, joined by newlines
+    info               # corpus path, passage count, index kind, embeddings_cached, seconds
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from common.data import Dataset
+from common.errors import UserError
+from common.retrieval import ChunkConfig, HybridRetriever, IndexConfig, RetrievalConfig, load_corpus
+
+from competitions.science_exam.config import SolutionConfig
+from competitions.science_exam.questions import Questions, truncate_words
+
+SAMPLE_CORPUS = Path(__file__).parent / "sample" / "corpus.parquet"
+
+
+def corpus_path(cfg: SolutionConfig, data: Dataset) -> Path:
+    """--set corpus=PATH, else corpus.parquet beside the data files, else the sample's corpus."""
+    if cfg.corpus:
+        return Path(cfg.corpus).expanduser()
+    beside = Path(data.path) / "corpus.parquet"
+    if beside.is_file():
+        return beside
+    if SAMPLE_CORPUS.is_file():
+        return SAMPLE_CORPUS
+    raise UserError("no retrieval corpus: pass --set corpus=PATH (a .parquet/.txt file or a folder of them)")
+
+
+def retrieval_config(cfg: SolutionConfig) -> RetrievalConfig:
+    return RetrievalConfig(encoder=cfg.encoder, mode=cfg.retrieval, top_k=cfg.top_k, candidates=cfg.candidates,
+                           chunk=ChunkConfig(max_words=cfg.chunk_words, overlap_words=min(15, cfg.chunk_words // 4)),
+                           index=IndexConfig(kind=cfg.index))
+
+
+def retrieve_contexts(cfg: SolutionConfig, data: Dataset, question_sets: list[Questions]) -> tuple[list[list[str]], dict]:
+    path = corpus_path(cfg, data)
+    started = time.perf_counter()
+    retriever = HybridRetriever.build(load_corpus(path), retrieval_config(cfg))
+    info = {"corpus": str(path), **retriever.info}
+    if "embeddings_cached" in info:
+        state = "reused from cache" if info["embeddings_cached"] else "computed and cached"
+        print(f"retrieval: {info['passages']} passages from {path.name}; embeddings {state} "
+              f"({info['embed_seconds']} s); faiss index {info['index_kind']}")
+    contexts = [[truncate_words(c, cfg.context_words) for c in retriever.contexts(qs.queries())]
+                for qs in question_sets]
+    info["retrieval_seconds"] = round(time.perf_counter() - started, 2)
+    return contexts, info

@@ -1,0 +1,89 @@
+"""Science Exam solution: retrieval-augmented option scoring, a fine-tuned multiple-choice model,
+and their rank-averaged ensemble, each cross-validated with MAP@3 on held-out folds.
+
+    make submit COMP=science-exam
+    make submit COMP=science-exam ARGS="--set corpus=/data/wiki --set lm=/models/mistral-7b --set encoder=BAAI/bge-base-en-v1.5"
+    python -m cli submit --comp science-exam --folds 5 --set top_k=5 --set mc_lora=true
+
+Steps (each cached on disk, keyed by its inputs, so a second run reuses them and says so):
+1. Retrieval: chunk the corpus, embed it with `encoder` (cached), build a faiss index and a TF-IDF
+   index, and fuse both rankings (RRF) for the query "question + all options" of every question.
+2. Variants (config.VARIANTS), each scored on train rows it never learned from:
+   lm_no_retrieval  the causal LM's mean token log-likelihood of each option after the question;
+   lm_rag           the same after the retrieved passages (shared prefix, KV cache reused);
+   finetuned_mc     `mc_model` fine-tuned as AutoModelForMultipleChoice on the other folds;
+   ensemble         rank average of lm_rag and finetuned_mc, weight picked on the other folds.
+3. The variant with the best CV predicts test (top three letters per question).
+
+Every option is documented in `config.SolutionConfig`; `--fast` halves the work for a smoke run.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import polars as pl
+
+from common.ensemble import choose_weight, rank_average
+from common.solution import RunContext, SolutionResult
+
+from competitions.science_exam.config import VARIANTS, SolutionConfig
+from competitions.science_exam.cv import cv_score, fold_ids, map3, nested_ensemble
+from competitions.science_exam.lm_step import lm_option_scores
+from competitions.science_exam.mc_step import finetuned_scores
+from competitions.science_exam.questions import Questions, retrieval_quality, to_letters
+from competitions.science_exam.retrieval_step import retrieve_contexts
+
+
+def _config(ctx: RunContext) -> SolutionConfig:
+    cfg = SolutionConfig.from_context(ctx)
+    if ctx.fast:
+        from dataclasses import replace
+
+        cfg = replace(cfg, folds=2, mc_epochs=1, top_k=min(cfg.top_k, 2), context_words=min(cfg.context_words, 80))
+    return cfg
+
+
+def run(ctx: RunContext) -> SolutionResult:
+    started = time.perf_counter()
+    cfg = _config(ctx)
+    train = Questions.from_frame(ctx.data.tables["train"], "train.csv")
+    test = Questions.from_frame(ctx.data.tables["test"], "test.csv")
+    if train.labels is None:
+        raise ValueError("train.csv has no answer column")   # the schema requires it
+    folds = fold_ids(len(train), cfg.folds, ctx.seed)
+    (train_ctx, test_ctx), info = retrieve_contexts(cfg, ctx.data, [train, test])
+    quality = retrieval_quality(train, train_ctx)
+    print(f"retrieval quality on train: the right option's text is in the context for "
+          f"{quality['answer_in_context']:.1%} of questions, a wrong option's for {quality['distractor_in_context']:.1%}")
+
+    scores: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
+    lm_info = {}
+    for variant in (v for v in VARIANTS if v.kind == "lm"):
+        contexts = (train_ctx, test_ctx) if variant.retrieval else (None, None)
+        oof, lm_info[variant.name] = lm_option_scores(cfg, train, contexts[0], variant.name)
+        predict_test = variant.retrieval     # the no-retrieval LM is reported, never submitted
+        test_scores = lm_option_scores(cfg, test, contexts[1], f"{variant.name} test")[0] if predict_test else None
+        scores[variant.name] = (oof, test_scores)
+    mc_oof, mc_test, mc_info = finetuned_scores(cfg, train, test, train_ctx, test_ctx, folds, ctx.seed)
+    scores["finetuned_mc"] = (mc_oof, mc_test)
+
+    cv = {}
+    for variant in VARIANTS:
+        if variant.kind == "ensemble":
+            first, second = (scores[m] for m in variant.members)
+            blend, fold_weights = nested_ensemble(first[0], second[0], train.labels, folds)
+            w = choose_weight(first[0], second[0], train.labels, map3)       # for test: all OOF rows
+            scores[variant.name] = (blend, rank_average([first[1], second[1]], [w, 1 - w]))
+            note = f"weight of {variant.members[0]} per fold {fold_weights}, test {w}"
+            cv[variant.name] = cv_score(blend, train.labels, folds, note)
+        else:
+            note = "no retrieval" if not variant.retrieval else f"top {cfg.top_k} passages"
+            cv[variant.name] = cv_score(scores[variant.name][0], train.labels, folds, note)
+
+    submittable = [name for name, (_, test_scores) in scores.items() if test_scores is not None]
+    best = max(submittable, key=lambda name: cv[name].mean)
+    submission = pl.DataFrame({"id": test.ids, "prediction": to_letters(scores[best][1])})
+    info.update(retrieval_quality=quality, folds=cfg.folds, lm=cfg.lm, encoder=cfg.encoder,
+                mc_model=cfg.mc_model, lm_cache=lm_info, **mc_info, solution_seconds=round(time.perf_counter() - started, 1))
+    return SolutionResult(submission=submission, cv=cv, best=best, info=info)

@@ -1,0 +1,73 @@
+"""Deploy a bundle to the emulated Raspberry Pi: a local device folder, the runtime under qemu.
+
+    from edge.deploy.emulated import deploy_emulated
+    result = deploy_emulated(Path("build/bundle"))     # device folder: cache_dir("emulated-pi")/device
+    result.smoke["machine"]                            # 'aarch64'
+
+The same steps as a real Pi (edge/deploy/flow.py): versions/<v>, `sha256sum -c`, the smoke test
+(`detect.py --self-test`, run by the arm64 Python 3.11 of edge/deploy/pi_root.py under
+qemu-aarch64-static), then the atomic `current` switch. Emulation checks correctness only: its
+timings say nothing about the speed of a Pi.
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from common.paths import cache_dir
+from edge.deploy.flow import DeployResult, deploy_bundle
+from edge.deploy.pi_root import PiRoot, ensure_pi_root
+
+EMULATION_NOTE = "emulated Pi (qemu-user): correctness only; its timings say nothing about Pi speed"
+
+
+class EmulatedPi:
+    """A local folder that plays the device; commands run here, Python runs under qemu."""
+
+    def __init__(self, root: PiRoot):
+        self.pi_root = root
+        self.name = "emulated-pi (qemu aarch64)"
+
+    def run(self, argv: list[str], cwd: str | None = None, timeout: float = 600) -> tuple[int, str, str]:
+        env = self.pi_root.env() if argv[:1] == [self.pi_root.qemu] else None
+        try:
+            done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return 124, "", f"timed out after {timeout:.0f} s"
+        except FileNotFoundError as exc:
+            return 127, "", str(exc)
+        return done.returncode, done.stdout, done.stderr
+
+    def copy(self, local_dir: Path, remote_dir: str) -> None:
+        code, _, err = self.run(["cp", "-r", "--", str(local_dir), remote_dir])
+        if code != 0:
+            raise OSError(f"copy to {remote_dir} failed: {err.strip()}")
+
+    def python(self, folder: str) -> list[str]:
+        return self.pi_root.python_argv()
+
+    def bench(self, folder: str, threads: str = "1,4", repeats: int = 3) -> list[dict]:
+        """The on-device benchmark, under emulation (each row carries the emulation note)."""
+        import json
+
+        code, out, err = self.run(self.python(folder) + ["detect.py", "--bench", "--bench-threads", threads,
+                                                         "--bench-repeats", str(repeats)], cwd=folder)
+        if code != 0:
+            raise OSError(f"emulated bench failed: {err.strip()}")
+        return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def emulated_device_dir() -> Path:
+    return cache_dir("emulated-pi") / "device"
+
+
+def deploy_emulated(bundle: Path, device_dir: Path | None = None, version: str | None = None,
+                    keep: int = 3, pi_root: PiRoot | None = None, log=print) -> DeployResult:
+    """Build the emulated Pi if needed (about 20 s, once), then deploy `bundle` into `device_dir`."""
+    device = EmulatedPi(pi_root or ensure_pi_root(log=log))
+    device_dir = Path(device_dir or emulated_device_dir()).resolve()
+    device_dir.mkdir(parents=True, exist_ok=True)
+    result = deploy_bundle(device, bundle, str(device_dir), version=version, keep=keep, log=log)
+    log(EMULATION_NOTE)
+    return result

@@ -1,0 +1,174 @@
+"""The deploy steps, the same for a Pi over ssh and for the emulated Pi.
+
+    from edge.deploy.flow import deploy_bundle
+    result = deploy_bundle(device, Path("build/bundle"), root="kllm-edge")
+    result.version, result.previous, result.smoke["machine"]      # 'v20261122T134501Z-a1b2c3d4', ...
+
+On the device, under `root`:
+    versions/.incoming-<v>/   the copy in progress (a leftover one is harmless, never `current`)
+    versions/<v>/             a complete copy whose checksums and smoke test passed
+    current -> versions/<v>   switched by renaming a fresh symlink over it (`mv -T`), atomic
+
+Order: copy into versions/.incoming-<v>, `sha256sum -c` there, smoke test there
+(`detect.py --self-test`), rename to versions/<v>, then switch `current`. Until that last
+rename, `current` still names the old version, whatever fails or whoever kills the deploy.
+A `Device` runs argument lists (never shell strings) and copies folders; see ssh.py, emulated.py.
+"""
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from common.errors import UserError
+from edge.bundle import MANIFEST, verify_bundle
+
+SAFE_PATH = re.compile(r"^[A-Za-z0-9_./+-]+$")
+SAFE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
+class DeployError(UserError):
+    """A deploy step failed on the device; `current` was left where it was."""
+
+
+class Device(Protocol):
+    """Where a bundle goes. run(): an argv in folder `cwd` on the device, returns
+    (exit code, stdout, stderr). copy(): a local folder to a new device folder.
+    python(): argv prefix that runs the device's Python for a bundle in `folder`."""
+
+    name: str
+
+    def run(self, argv: list[str], cwd: str | None = None, timeout: float = 600) -> tuple[int, str, str]: ...
+
+    def copy(self, local_dir: Path, remote_dir: str) -> None: ...
+
+    def python(self, folder: str) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class DeployResult:
+    """version: folder name under versions/. previous: what `current` named before (None: first).
+    smoke: the device's self-test report (machine, versions, max_abs_diff). seconds: wall time."""
+
+    device: str
+    root: str
+    version: str
+    previous: str | None
+    smoke: dict
+    seconds: float
+
+
+def check_path(path: str, what: str = "device path") -> str:
+    """A device path: letters, digits, `_ . / + -`; no `..`, not starting with `-`."""
+    if not path or not SAFE_PATH.match(path) or path.startswith("-") or ".." in path.split("/"):
+        raise UserError(f"unsafe {what} {path!r}: use letters, digits and _ . / + - (no '..')")
+    return path.rstrip("/") or "/"
+
+
+def check_version(version: str) -> str:
+    if not SAFE_VERSION.match(version) or version.startswith("."):
+        raise UserError(f"bad version name {version!r}: letters, digits, . _ - (up to 80)")
+    return version
+
+
+def new_version(bundle_version: str) -> str:
+    """v<UTC time>-<bundle hash>: sorts by deploy time, names the content."""
+    return f"v{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{bundle_version[:8]}"
+
+
+def current_version(device: Device, root: str) -> str | None:
+    code, out, _ = device.run(["readlink", f"{root}/current"])
+    return Path(out.strip()).name if code == 0 and out.strip() else None
+
+
+def list_versions(device: Device, root: str) -> list[str]:
+    """Complete versions on the device, oldest first (incoming copies are not listed)."""
+    code, out, _ = device.run(["ls", "-1", "--", f"{root}/versions"])
+    return sorted(v for v in out.split() if not v.startswith(".")) if code == 0 else []
+
+
+def _step(device: Device, what: str, argv: list[str], cwd: str | None = None, timeout: float = 600) -> str:
+    code, out, err = device.run(argv, cwd=cwd, timeout=timeout)
+    if code != 0:
+        detail = (err.strip() or out.strip()).splitlines()[-1:] or ["no output"]
+        raise DeployError(f"deploy to {device.name} failed at '{what}' (exit {code}): {detail[0]}")
+    return out
+
+
+def _smoke_report(device: Device, out: str) -> dict:
+    try:
+        return json.loads(out.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        raise DeployError(f"deploy to {device.name}: the smoke test printed no JSON report") from None
+
+
+PREPARE = ('mkdir -p -- "$1/versions" && rm -rf -- "$2" && { readlink -- "$1/current" || true; } '
+           '&& echo --- && ls -1 -- "$1/versions"')
+SWITCH = 'ln -s -- "$2" "$1/$3" && mv -T -- "$1/$3" "$1/current" && readlink -- "$1/current"'
+
+
+def switch_current(device: Device, root: str, version: str) -> None:
+    """Point `current` at versions/<version>: a new symlink under a temp name, renamed over it.
+    One `sh -c` with a constant script; the paths travel as its positional arguments."""
+    tmp_link = f".current-{secrets.token_hex(4)}"
+    out = _step(device, "switch", ["sh", "-c", SWITCH, "sh", root, f"versions/{version}", tmp_link])
+    if Path(out.strip()).name != version:
+        raise DeployError(f"deploy to {device.name}: `current` names {out.strip()!r}, not {version}")
+
+
+def deploy_bundle(device: Device, bundle: Path, root: str, version: str | None = None,
+                  keep: int = 5, log=print) -> DeployResult:
+    """Copy, verify, smoke-test, then switch `current`; keep the newest `keep` versions."""
+    start = time.perf_counter()
+    info = verify_bundle(Path(bundle))
+    root = check_path(root, "device root")
+    version = check_version(version or new_version(info.version))
+    incoming, final = f"{root}/versions/.incoming-{version}", f"{root}/versions/{version}"
+    out = _step(device, "prepare", ["sh", "-c", PREPARE, "sh", root, incoming])
+    link, _, listing = out.partition("---\n")
+    previous = Path(link.strip()).name or None
+    if version in listing.split():
+        raise DeployError(f"version {version} is already on {device.name}; deploy another name")
+    log(f"deploy {version} -> {device.name}:{root} (current: {previous or 'none'})")
+    try:
+        device.copy(info.path, incoming)
+        _step(device, "checksums", ["sha256sum", "--check", "--strict", "--quiet", MANIFEST], cwd=incoming)
+        out = _step(device, "smoke test", device.python(incoming) + ["detect.py", "--self-test"], cwd=incoming)
+        smoke = _smoke_report(device, out)
+        _step(device, "rename", ["mv", "-T", "--", incoming, final])
+    except BaseException:
+        device.run(["rm", "-rf", "--", incoming])
+        raise
+    switch_current(device, root, version)
+    versions = sorted({v for v in listing.split() if not v.startswith(".")} | {version})
+    _prune(device, root, versions, keep, keep_also={version, previous})
+    log(f"deployed {version} on {device.name} ({smoke.get('machine')}); smoke max |diff| "
+        f"{smoke.get('max_abs_diff'):.2e}; previous {previous or 'none'} kept for rollback")
+    return DeployResult(device.name, root, version, previous, smoke, time.perf_counter() - start)
+
+
+def rollback(device: Device, root: str, version: str | None = None) -> str:
+    """Point `current` at `version` (default: the newest one older than current); verify first."""
+    root = check_path(root, "device root")
+    versions, now = list_versions(device, root), current_version(device, root)
+    if version is None:
+        older = [v for v in versions if now is None or v < now]
+        if not older:
+            raise UserError(f"no version older than {now} on {device.name} to roll back to")
+        version = older[-1]
+    if check_version(version) not in versions:
+        raise UserError(f"version {version} is not on {device.name}: have {versions}")
+    _step(device, "checksums", ["sha256sum", "--check", "--strict", "--quiet", MANIFEST],
+          cwd=f"{root}/versions/{version}")
+    switch_current(device, root, version)
+    return version
+
+
+def _prune(device: Device, root: str, versions: list[str], keep: int, keep_also: set) -> None:
+    old = [v for v in (versions[:-keep] if keep > 0 else []) if v not in keep_also]
+    if old:
+        device.run(["rm", "-rf", "--", *(f"{root}/versions/{v}" for v in old)])

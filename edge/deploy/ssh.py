@@ -1,0 +1,169 @@
+"""Deploy a bundle to a Raspberry Pi (or any Linux box) over ssh.
+
+    from edge.deploy.ssh import deploy_ssh, SshOptions
+    deploy_ssh(Path("build/bundle"), "pi@raspberrypi.local")          # root ~/kllm-edge
+    deploy_ssh(bundle, "pi@10.0.0.7:2222", SshOptions(identity_file="~/.ssh/pi"))
+
+The device needs python3 (Raspberry Pi OS has 3.11), sha256sum and GNU coreutils. The first
+deploy makes a venv at <root>/envs/<hash of requirements.txt> and pip-installs the pinned aarch64
+wheels into it (needs PyPI from the Pi); later deploys with the same requirements reuse it.
+Every command is an argument list: ssh gets one remote command built with shlex.join, so each
+word, host and path is quoted; hosts, users, ports and paths are validated before use.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.errors import UserError
+from edge.deploy.flow import DeployResult, check_path, deploy_bundle
+
+TARGET = re.compile(r"^(?:(?P<user>[A-Za-z_][A-Za-z0-9_.-]{0,31})@)?"
+                    r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+                    r"(?::(?P<port>[0-9]{1,5}))?$")
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    user: str | None
+    host: str
+    port: int = 22
+
+    @property
+    def destination(self) -> str:
+        return f"{self.user}@{self.host.strip('[]')}" if self.user else self.host.strip("[]")
+
+
+def parse_target(text: str) -> SshTarget:
+    """'user@host[:port]' (IPv6 as [addr]) -> SshTarget; anything else is a UserError."""
+    match = TARGET.match(text or "")
+    port = int(match["port"]) if match and match["port"] else 22
+    if not match or not 0 < port < 65536:
+        raise UserError(f"bad device {text!r}: want user@host or user@host:port")
+    return SshTarget(match["user"], match["host"], port)
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    """How to reach the device and run the bundle there.
+
+    identity_file: private key (None: ssh's default keys and agent).
+    known_hosts_file: None: ~/.ssh/known_hosts.
+    strict_host_key_checking: "yes" | "accept-new" ("accept-new": trust on first deploy).
+    connect_timeout: seconds (10).
+    python: device Python used to create the venv ("python3").
+    setup_env: make/reuse the venv from requirements.txt (True). False: run `python` directly,
+        it must already import onnxruntime, tokenizers and numpy.
+    """
+
+    identity_file: str | None = None
+    known_hosts_file: str | None = None
+    strict_host_key_checking: str = "accept-new"
+    connect_timeout: int = 10
+    python: str = "python3"
+    setup_env: bool = True
+
+
+class SshDevice:
+    """A device reached with the system's ssh and scp clients (BatchMode: never prompts). One
+    multiplexed connection (ControlMaster) carries every command of a deploy; close() ends it.
+
+        with SshDevice(parse_target("pi@pi.local"), SshOptions(), "kllm-edge") as device:
+            device.run(["uname", "-m"])      # -> (0, "aarch64\n", "")
+    """
+
+    def __init__(self, target: SshTarget, options: SshOptions, root: str):
+        if options.strict_host_key_checking not in ("yes", "accept-new"):
+            raise UserError("strict_host_key_checking must be 'yes' or 'accept-new'")
+        self.target, self.options, self.root = target, options, root
+        self.name = f"{target.destination}:{target.port}"
+        self._control_dir = tempfile.mkdtemp(prefix="kllm-ssh-")  # short: socket paths max ~100 chars
+
+    def __enter__(self) -> "SshDevice":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the shared connection and remove its socket folder."""
+        subprocess.run(["ssh", *self._common(), "-O", "exit", "-p", str(self.target.port), "--",
+                        self.target.destination], capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
+        shutil.rmtree(self._control_dir, ignore_errors=True)
+
+    def _common(self) -> list[str]:
+        o = self.options
+        args = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(o.connect_timeout)}",
+                "-o", f"StrictHostKeyChecking={o.strict_host_key_checking}",
+                "-o", "ControlMaster=auto", "-o", f"ControlPath={self._control_dir}/%C", "-o", "ControlPersist=60"]
+        if o.known_hosts_file:
+            args += ["-o", f"UserKnownHostsFile={Path(o.known_hosts_file).expanduser()}"]
+        if o.identity_file:
+            args += ["-o", "IdentitiesOnly=yes", "-i", str(Path(o.identity_file).expanduser())]
+        return args
+
+    def remote_command(self, argv: list[str], cwd: str | None = None) -> str:
+        command = shlex.join(argv)
+        return f"cd -- {shlex.quote(cwd)} && {command}" if cwd else command
+
+    def run(self, argv: list[str], cwd: str | None = None, timeout: float = 600) -> tuple[int, str, str]:
+        ssh = ["ssh", *self._common(), "-p", str(self.target.port), "--", self.target.destination,
+               self.remote_command(argv, cwd)]
+        try:
+            done = subprocess.run(ssh, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            return 124, "", f"timed out after {timeout:.0f} s"
+        return done.returncode, done.stdout, done.stderr
+
+    def copy(self, local_dir: Path, remote_dir: str) -> None:
+        scp = ["scp", "-q", "-r", *self._common(), "-P", str(self.target.port), "--",
+               str(local_dir), f"{self.target.destination}:{remote_dir}"]
+        if ":" in self.target.destination:  # IPv6: scp wants [addr]:path
+            scp[-1] = f"[{self.target.destination}]:{remote_dir}"
+        done = subprocess.run(scp, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if done.returncode != 0:
+            raise UserError(f"copy to {self.name} failed: {last_line(done.stderr)}")
+
+    def python(self, folder: str) -> list[str]:
+        if not self.options.setup_env:
+            return [self.options.python, "-B"]
+        code, out, _ = self.run(["sha256sum", "requirements.txt"], cwd=folder)
+        if code != 0:
+            raise UserError(f"no requirements.txt in {folder} on {self.name}")
+        env = f"{self.root}/envs/{out.split()[0][:12]}"
+        code, _, _ = self.run([f"{env}/bin/python", "-c", "import onnxruntime, tokenizers, numpy"])
+        if code != 0:
+            for argv in ([self.options.python, "-m", "venv", "--clear", env],
+                         [f"{env}/bin/pip", "install", "-q", "--no-deps", "--only-binary=:all:",
+                          "-r", f"{folder}/requirements.txt"]):
+                code, _, err = self.run(argv, timeout=1800)
+                if code != 0:
+                    raise UserError(f"python env on {self.name} failed: {last_line(err)}")
+        return [f"{env}/bin/python", "-B"]
+
+
+def deploy_ssh(bundle: Path, device: str, options: SshOptions | None = None, root: str = "kllm-edge",
+               version: str | None = None, keep: int = 5, log=print) -> DeployResult:
+    """Deploy `bundle` to `device` ('user@host[:port]') under `root` (relative: the login's home)."""
+    root = check_path(root, "device root")
+    with SshDevice(parse_target(device), options or SshOptions(), root) as target:
+        code, _, err = target.run(["true"], timeout=60)
+        if code != 0:
+            raise UserError(f"cannot reach {target.name} over ssh: {last_line(err)}")
+        return deploy_bundle(target, bundle, root, version=version, keep=keep, log=log)
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+def requirements_hash(bundle: Path) -> str:
+    """The venv name a bundle's requirements get on the device (for tests and messages)."""
+    return hashlib.sha256((Path(bundle) / "requirements.txt").read_bytes()).hexdigest()[:12]

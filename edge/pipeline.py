@@ -1,0 +1,171 @@
+"""The `make edge` flow: teacher -> soft labels -> student -> ONNX export -> parity check ->
+int8 quantization -> retention check -> comparison table -> bundle -> deploy.
+
+    from edge.pipeline import EdgeConfig, run_edge
+    report = run_edge(get_competition("detect-ai-text"), load_dataset(comp), EdgeConfig())
+    report.scores        # {"teacher": 0.97, "pytorch fp32": 0.96, "onnx fp32": 0.96, "onnx int8": 0.96}
+
+    python -m cli edge --comp detect-ai-text [--device pi@host] [--skip-deploy] [--fast]
+
+Everything lands in build/edge/<slug>/: student.fp32.onnx, student.int8.onnx, compare.csv/.png,
+bundle/ and report.json. The teacher's members and the student cache to disk, so a rerun with the
+same data and settings skips training.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from common.atomic import atomic_write_text
+from common.data import Dataset
+from common.errors import UserError
+from common.paths import repo_root
+from common.registry import Competition
+from edge.compare import OnnxRunner, TorchRunner, compare_variants, format_table, save_table
+from edge.distill import DistillConfig, distill_student_cached, load_student
+from edge.export_onnx import OPSET, check_parity, export_onnx
+from edge.quantize import quantize_int8
+from edge.specs import load_distill_set
+
+
+@dataclass
+class EdgeConfig:
+    """distill: the student (layers, max_length, epochs...). opset: ONNX opset (17).
+    parity_tolerance: max |onnx - torch| logit difference accepted (1e-3).
+    max_int8_drop: largest held-out score loss of int8 vs ONNX fp32 before the run stops (0.01).
+    teacher_gap: the target |teacher - int8 student| held-out gap, reported as met or not (0.02).
+    latency_texts: held-out texts timed one by one per variant and thread count (40).
+    out_dir: where files go (None: build/edge/<slug>). deploy_root: folder on the device."""
+
+    distill: DistillConfig = field(default_factory=DistillConfig)
+    opset: int = OPSET
+    parity_tolerance: float = 1e-3
+    max_int8_drop: float = 0.01
+    teacher_gap: float = 0.02
+    latency_texts: int = 40
+    out_dir: Path | None = None
+    deploy_root: str = "kllm-edge"
+
+
+def fast_config(seed: int = 42) -> EdgeConfig:
+    """A quick check: 1-layer student, 64 tokens, 1 epoch; looser int8 drop on tiny data."""
+    return EdgeConfig(distill=DistillConfig(num_layers=1, max_length=64, epochs=1, seed=seed),
+                      max_int8_drop=0.05, latency_texts=10)
+
+
+@dataclass
+class EdgeReport:
+    competition: str
+    teacher: str
+    scores: dict[str, float]
+    parity_max_abs_diff: float
+    int8_vs_pytorch_speedup_1t: float
+    teacher_gap_met: bool
+    table: str
+    files: dict[str, str]
+    bundle: dict = field(default_factory=dict)
+    deploy: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+
+
+def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None = None, device: str | None = None,
+             skip_deploy: bool = False, seed: int = 42, fast: bool = False, options: dict | None = None,
+             log=print) -> EdgeReport:
+    config = config or (fast_config(seed) if fast else EdgeConfig(distill=DistillConfig(seed=seed)))
+    out = Path(config.out_dir or repo_root() / "build" / "edge" / competition.slug)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+
+    log(f"[1/7] teacher: {competition.slug} edge spec on {data.source} data")
+    ds = load_distill_set(competition, data, seed=seed, fast=fast, options=options)
+    log(f"      {ds.teacher}; held-out {ds.metric} {ds.teacher_score:.4f} on {len(ds.holdout_texts)} texts")
+
+    log(f"[2/7] student: {config.distill.num_layers}-layer {config.distill.encoder}, "
+        f"{len(ds.texts)} texts with soft labels")
+    student_dir = distill_student_cached(ds.texts, ds.soft_labels, config.distill)
+    model, tokenizer = load_student(student_dir)
+
+    log(f"[3/7] export ONNX (opset {config.opset}, TorchScript exporter) + parity check")
+    fp32 = export_onnx(model, tokenizer, out / "student.fp32.onnx", opset=config.opset)
+    parity = check_parity(model, tokenizer, fp32, ds.holdout_texts[:32], max_length=config.distill.max_length)
+    log(f"      max |onnx - torch| logit diff {parity.max_abs_diff:.2e} over {parity.texts} texts")
+    if not parity.ok(config.parity_tolerance):
+        raise UserError(f"ONNX parity failed: max abs diff {parity.max_abs_diff:.2e} > {config.parity_tolerance:g}")
+
+    log("[4/7] quantize: dynamic int8 (QInt8 weights)")
+    int8 = quantize_int8(fp32, out / "student.int8.onnx")
+
+    log("[5/7] compare: size, batch-1 latency (1 and 4 threads), held-out score")
+    max_len = config.distill.max_length
+    runners = {"pytorch fp32": TorchRunner(student_dir, max_len),
+               "onnx fp32": OnnxRunner(fp32, tokenizer, max_len),
+               "onnx int8": OnnxRunner(int8, tokenizer, max_len)}
+    rows = compare_variants(runners, ds.holdout_texts[: config.latency_texts], ds.holdout_texts, ds.score,
+                            positive_index=ds.positive_index)
+    table = format_table(rows, metric=ds.metric)
+    csv_path, png_path = save_table(rows, out / "compare", metric=ds.metric)
+    scores = {"teacher": ds.teacher_score, **{r.variant: r.score for r in rows}}
+    log(table)
+
+    drop = scores["onnx fp32"] - scores["onnx int8"]
+    gap = abs(ds.teacher_score - scores["onnx int8"])
+    log(f"[6/7] retention: int8 vs fp32 {-drop:+.4f}; int8 student vs teacher {gap:.4f} "
+        f"({'within' if gap <= config.teacher_gap else 'NOT within'} {config.teacher_gap})")
+    if drop > config.max_int8_drop:
+        raise UserError(f"int8 lost {drop:.4f} {ds.metric} against ONNX fp32 (limit {config.max_int8_drop}); not shipping it")
+
+    report = EdgeReport(
+        competition=competition.slug, teacher=ds.teacher, scores=scores,
+        parity_max_abs_diff=parity.max_abs_diff, int8_vs_pytorch_speedup_1t=rows[-1].speedup_1t,
+        teacher_gap_met=gap <= config.teacher_gap, table=table,
+        files={"fp32": str(fp32), "int8": str(int8), "csv": str(csv_path), "png": str(png_path),
+               "student": str(student_dir)},
+        info={"spec": ds.info, "config": _jsonable(asdict(config)), "seed": seed, "fast": fast,
+              "data_source": data.source, "holdout_texts": len(ds.holdout_texts)},
+    )
+    log("[7/7] bundle + deploy")
+    report.bundle = ship(report, competition, ds, int8, student_dir, out, config, device, skip_deploy, log)
+    report.info["wall_s"] = round(time.perf_counter() - started, 1)
+    atomic_write_text(out / "report.json", json.dumps(_jsonable(asdict(report)), indent=2) + "\n")
+    return report
+
+
+def ship(report: EdgeReport, competition: Competition, ds, int8: Path, student_dir: Path, out: Path,
+         config: EdgeConfig, device: str | None, skip_deploy: bool, log) -> dict:
+    """Build the bundle, then deploy it (ssh device, emulated Pi, or nowhere with skip_deploy)."""
+    from edge.bundle import BundleConfig, build_bundle
+
+    provenance = {"teacher": ds.teacher, "scores": {k: round(v, 4) for k, v in report.scores.items()},
+                  "student_layers": config.distill.num_layers, "seed": config.distill.seed}
+    bundle = build_bundle(int8, student_dir, out / "bundle",
+                          BundleConfig(max_length=config.distill.max_length, labels=ds.label_names,
+                                       positive_label=ds.positive_label, provenance=provenance))
+    log(f"      bundle {bundle.path} version {bundle.version}, {bundle.total_bytes / 1024 / 1024:.1f} MB")
+    if skip_deploy:
+        log("      deploy skipped (--skip-deploy)")
+    else:
+        if device:
+            from edge.deploy.ssh import deploy_ssh
+
+            result = deploy_ssh(bundle.path, device, root=config.deploy_root, log=log)
+        else:
+            from edge.deploy.emulated import deploy_emulated
+
+            result = deploy_emulated(bundle.path, log=log)
+        report.deploy = _jsonable(asdict(result))
+        log(f"      deployed {result.version} to {result.device} (machine {result.smoke.get('machine', '?')})")
+    return {"path": str(bundle.path), "version": bundle.version, "total_mb": round(bundle.total_bytes / 1024 / 1024, 2)}
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item"):
+        return value.item()
+    return value

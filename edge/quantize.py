@@ -1,0 +1,43 @@
+"""Quantize an exported ONNX model for CPU inference.
+
+    from edge.quantize import quantize_int8, quantize_int4
+    quantize_int8(Path("student.fp32.onnx"), Path("student.int8.onnx"))   # dynamic, QInt8 weights
+    quantize_int4(Path("student.fp32.onnx"), Path("student.int4.onnx"))   # weight-only, optional
+
+Dynamic int8: weights are stored as int8, activations are quantized on the fly per batch, so
+no calibration data is needed. MatMul and Gather (the embedding tables) are quantized.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from common.atomic import atomic_path
+from common.errors import UserError
+
+
+def quantize_int8(src: Path, dst: Path, per_channel: bool = False) -> Path:
+    """QInt8 weights, dynamic activations; written atomically."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    if not Path(src).is_file():
+        raise UserError(f"missing ONNX model: {src}")
+    with atomic_path(Path(dst), suffix=".onnx") as tmp:
+        quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=per_channel,
+                         op_types_to_quantize=["MatMul", "Gather"])
+    return Path(dst)
+
+
+def quantize_int4(src: Path, dst: Path, block_size: int = 32) -> Path:
+    """Weight-only int4 (MatMulNBits, blocks of `block_size`). Needs onnxruntime's
+    matmul_nbits_quantizer, which imports the `onnx_ir` package; UserError when it is missing."""
+    import onnx
+
+    try:
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    except ImportError as exc:
+        raise UserError(f"int4 weight-only quantization is unavailable here: {exc}") from None
+    quantizer = MatMulNBitsQuantizer(onnx.load(str(src)), block_size=block_size, is_symmetric=True)
+    quantizer.process()
+    with atomic_path(Path(dst), suffix=".onnx") as tmp:
+        quantizer.model.save_model_to_file(str(tmp), use_external_data_format=False)
+    return Path(dst)

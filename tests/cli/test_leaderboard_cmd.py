@@ -1,0 +1,57 @@
+"""`kllm leaderboard`: table + PNG from the results store, --compare, --kaggle without credentials.
+
+(Named test_leaderboard_cmd.py so it does not clash with tests/common/test_leaderboard.py.)
+"""
+from cli.main import main
+from common.results import RunRecord, append_run
+from fakes.kaggle_server import fake_kaggle  # noqa: F401
+
+
+def add_run(run_id, competition="science-exam", variant="tfidf", cv=0.6, metric="map@3", **kw):
+    fields = dict(run_id=run_id, competition=competition, variant=variant, metric=metric, cv=cv, cv_std=0.02,
+                  folds=5, higher_is_better=metric != "multiclass_logloss", data_source="sample",
+                  commit="abc", seed=42, wall_s=1.0, peak_mem_mb=1.0, time="2026-11-22T10:00:00Z")
+    append_run(RunRecord(**{**fields, **kw}))
+
+
+def test_table_and_png_for_two_competitions(tmp_path, capsys):
+    add_run("r-exam-1", cv=0.55)
+    add_run("r-exam-2", variant="retrieval", cv=0.71)
+    add_run("r-llm-1", competition="predict-the-llm", variant="lgbm", cv=1.21, metric="multiclass_logloss")
+    png = tmp_path / "board.png"
+    assert main(["leaderboard", "--png", str(png)]) == 0
+    out = capsys.readouterr().out
+    for slug in ("adversarial-judge", "detect-ai-text", "predict-the-llm", "prompt-recovery", "science-exam"):
+        assert f"{slug}  [" in out
+    exam = out.split("science-exam  [")[1]
+    assert exam.index("retrieval") < exam.index("tfidf")  # best first
+    assert "0.933" in exam and "1st place, real LB" in exam
+    assert "1.2100 ± 0.0200" in out.split("predict-the-llm  [")[1]
+    assert png.read_bytes()[:4] == b"\x89PNG" and f"chart: {png}" in out
+
+
+def test_default_png_next_to_the_store(tmp_path, capsys):
+    assert main(["leaderboard"]) == 0
+    assert (tmp_path / "results" / "leaderboard.png").is_file()
+
+
+def test_compare(capsys):
+    add_run("20261122-aaa", cv=0.50, seed=1)
+    add_run("20261122-bbb", cv=0.60, seed=2)
+    assert main(["leaderboard", "--compare", "20261122-a", "20261122-b"]) == 0
+    out = capsys.readouterr().out
+    assert "seed" in out and "B-A +0.1000 (B better)" in out and "variant" not in out.split("\n", 1)[1]
+
+
+def test_compare_unknown_run_is_one_line(capsys):
+    assert main(["leaderboard", "--compare", "nope", "nada"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no run with id 'nope'" in err
+
+
+def test_kaggle_without_credentials_still_prints_the_table(fake_kaggle, capsys):
+    add_run("r1")
+    assert main(["leaderboard", "--kaggle"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("kaggle: not fetched: no Kaggle credentials")
+    assert "r1" in out and fake_kaggle.calls == []

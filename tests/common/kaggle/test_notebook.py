@@ -1,0 +1,103 @@
+"""The notebook built for code competitions really runs offline: bundle found among the inputs,
+competition files linked as data/<slug>, the registered solution run, submission.csv written.
+
+A stand-in competition package (`demo`) rides in the bundle beside the real `common/` code, so
+the test exercises the real template and bundle layout without a trained model.
+"""
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from common.errors import UserError
+from common.kaggle.bundle import _notebook, _write_zip, build_bundle
+from common.paths import repo_root
+from common.registry import Competition, get_competition
+from common.results import RunRecord
+from common.schema import CompetitionSchema, SubmissionSchema
+
+DEMO_INIT = '''
+from pathlib import Path
+from common.registry import Competition, register
+from common.schema import INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
+register(Competition(slug="demo", kaggle_slug="demo-comp", title="Demo", metric="map@3",
+    schema=CompetitionSchema(tables={"train": TableSchema("train.csv", {"id": INT, "text": STR}),
+                                     "test": TableSchema("test.csv", {"id": INT, "text": STR})},
+                             submission=SubmissionSchema("id", ("prediction",), "map3_letters")),
+    sample_dir=Path(__file__).parent, solution="competitions.demo.solution:run"))
+'''
+DEMO_SOLUTION = '''
+import polars as pl
+from common.solution import CvScore, SolutionResult
+def run(ctx):
+    test = ctx.data.tables["test"]
+    seed = ctx.seed
+    sub = test.select("id").with_columns(pl.lit(f"A B C{seed}" if ctx.option("tag", False) else "A B C").alias("prediction"))
+    return SolutionResult(submission=sub, cv={"const": CvScore(0.5)}, best="const")
+'''
+
+
+def demo_record(**extra):
+    return RunRecord(run_id="run-demo", competition="demo", variant="const", metric="map@3", cv=0.5, cv_std=0.0,
+                     folds=3, higher_is_better=True, data_source="sample", commit="abc", seed=7, wall_s=0.0,
+                     peak_mem_mb=0.0, time="t", extra=extra)
+
+
+def test_notebook_runs_the_solution_offline(tmp_path):
+    root = repo_root()
+    work_src = tmp_path / "src"
+    for name, text in (("__init__.py", DEMO_INIT), ("solution.py", DEMO_SOLUTION)):
+        (work_src / "demo").mkdir(parents=True, exist_ok=True)
+        (work_src / "demo" / name).write_text(text)
+    files = [(root / "competitions" / "__init__.py", "code/competitions/__init__.py")]
+    files += [(p, f"code/common/{p.relative_to(root / 'common').as_posix()}")
+              for p in sorted((root / "common").rglob("*.py")) if "__pycache__" not in p.parts]
+    files += [(p, f"code/competitions/demo/{p.name}") for p in (work_src / "demo").iterdir()]
+    inputs, working = tmp_path / "input", tmp_path / "working"
+    (inputs / "kllm-demo-code").mkdir(parents=True)
+    _write_zip(inputs / "kllm-demo-code" / "kllm_bundle.zip", files, {"run_id": "run-demo"})
+    (inputs / "demo-comp").mkdir()
+    (inputs / "demo-comp" / "train.csv").write_text("id,text\n0,a\n1,b\n")
+    (inputs / "demo-comp" / "test.csv").write_text("id,text\n10,x\n11,y\n12,z\n")
+    working.mkdir()
+
+    demo = Competition(slug="demo", kaggle_slug="demo-comp", title="Demo", metric="map@3",
+                       schema=CompetitionSchema(tables={}, submission=SubmissionSchema("id", ("prediction",), "map3_letters")),
+                       sample_dir=tmp_path)
+    source = _notebook(demo, demo_record(options={"tag": "1"}))["cells"][1]["source"]
+    check = "\nimport common, competitions.demo; print('FROM', common.__file__, competitions.demo.__file__)\n"
+    env = {**os.environ, "KLLM_KAGGLE_INPUT": str(inputs), "KLLM_KAGGLE_WORKING": str(working)}
+    done = subprocess.run([sys.executable, "-c", source + check], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (working / "submission.csv").read_text() == "id,prediction\n10,A B C7\n11,A B C7\n12,A B C7\n"
+    assert str(working / "kllm" / "code" / "common") in done.stdout  # the bundled code ran, not the repo's
+    assert os.path.realpath(working / "data" / "demo") == str(inputs / "demo-comp")
+
+
+def test_bundle_metadata_and_model_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
+    model = tmp_path / "cache" / "models" / "tiny" / "weights.bin"
+    model.parent.mkdir(parents=True)
+    model.write_bytes(b"\x00" * 64)
+    exam = get_competition("science-exam")
+    bundle = build_bundle(exam, demo_record(model_files=[str(model.parent)]), "ana", tmp_path / "out" / "nb")
+    meta = json.loads((bundle.kernel_dir / "kernel-metadata.json").read_text())
+    assert meta["enable_internet"] is False and meta["competition_sources"] == ["kaggle-llm-science-exam"]
+    assert meta["dataset_sources"] == ["ana/kllm-science-exam-code"] and meta["id"] == "ana/kllm-science-exam"
+    assert (bundle.kernel_dir / meta["code_file"]).is_file()
+    with zipfile.ZipFile(bundle.dataset_dir / "kllm_bundle.zip") as zf:
+        assert zf.read("cache/models/tiny/weights.bin") == b"\x00" * 64
+        manifest = json.loads(zf.read("manifest.json"))
+    assert len(manifest["files"]["cache/models/tiny/weights.bin"]) == 64  # sha256 hex
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["nb"]  # no staging left
+
+
+def test_missing_model_file_is_one_line(tmp_path):
+    with pytest.raises(UserError, match="model file listed by run run-demo is missing"):
+        build_bundle(get_competition("science-exam"), demo_record(model_files=[str(tmp_path / "gone")]), "ana",
+                     tmp_path / "nb")
+    assert not (tmp_path / "nb").exists()

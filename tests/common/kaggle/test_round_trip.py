@@ -1,0 +1,219 @@
+"""The Kaggle round trip through the real `kaggle` client against a loopback stand-in server:
+download -> submit CSV -> push notebook + code submission -> list submissions -> leaderboard."""
+import io
+import json
+import zipfile
+
+import pytest
+
+from cli.main import main
+from common.errors import UserError
+from common.kaggle import KaggleSession, KaggleSubmitConfig, download_competition, submit_to_kaggle
+from common.registry import get_competition
+from common.results import RunRecord, append_run, read_runs
+from fakes.kaggle_server import KEY, TOKEN, USERNAME, fake_kaggle, write_kaggle_json  # noqa: F401
+from fakes.tiny_data import kaggle_zip
+
+FAST = KaggleSubmitConfig(dataset_wait_s=5, kernel_wait_s=5, poll_s=0.01)
+
+
+def make_record(competition, run_id, cv, submitted=True, variant="tfidf"):
+    return RunRecord(run_id=run_id, competition=competition.slug, variant=variant, metric=competition.metric, cv=cv,
+                     cv_std=0.01, folds=3, higher_is_better=competition.metric != "multiclass_logloss",
+                     data_source="kaggle", commit="c0ffee123456", seed=7, wall_s=2.0, peak_mem_mb=50.0,
+                     time="2026-11-22T10:00:00Z", extra={"submitted": submitted})
+
+
+def files_containing(root, secret: str) -> list:
+    hits = []
+    for path in root.rglob("*"):
+        if path.is_file() and path.name != "kaggle.json" and secret.encode() in path.read_bytes():
+            hits.append(path)
+    return hits
+
+
+@pytest.fixture
+def two_competitions(fake_kaggle):
+    llm, exam = get_competition("predict-the-llm"), get_competition("science-exam")
+    for comp, scores in ((llm, (1.31, 1.35)), (exam, (0.612, 0.598))):
+        fake_kaggle.add_competition(comp.kaggle_slug, kaggle_zip(comp))
+        fake_kaggle.scores[comp.kaggle_slug] = scores
+    fake_kaggle.leaderboard[exam.kaggle_slug] = [("winners", 0.933), ("second", 0.92)]
+    return llm, exam
+
+
+def test_round_trip(fake_kaggle, two_competitions, tmp_path, capsys):
+    llm, exam = two_competitions
+    write_kaggle_json(fake_kaggle.home)
+
+    # download: zip served by the fake, unpacked and schema-checked into data/<slug>/
+    folder = download_competition(exam)
+    assert folder == tmp_path / "data" / "science-exam"
+    assert sorted(p.name for p in folder.iterdir()) == ["sample_submission.csv", "test.csv", "train.csv"]
+    assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no staging left
+
+    # CSV route: predict-the-llm
+    csv = tmp_path / "submissions" / "predict-the-llm" / "submission.csv"
+    csv.parent.mkdir(parents=True)
+    csv.write_text("id,target_0\n0,1.0\n")
+    llm_run = make_record(llm, "run-llm-1", 1.2871)
+    append_run(llm_run)
+    line = submit_to_kaggle(llm, csv, [llm_run])
+    (create,) = fake_kaggle.called("CreateSubmission")
+    assert fake_kaggle.blobs[create["blobFileTokens"]] == csv.read_bytes()
+    message = create["submissionDescription"]
+    assert "commit=c0ffee123456" in message and "multiclass_logloss=1.2871" in message and "run=run-llm-1" in message
+    assert line.startswith("submitted to Kaggle h2oai-predict-the-llm as CSV")
+
+    # notebook route: science-exam (a code competition)
+    exam_runs = [make_record(exam, "run-exam-1", 0.70, submitted=False, variant="bm25"), make_record(exam, "run-exam-2", 0.65)]
+    for run in exam_runs:
+        append_run(run)
+    line = submit_to_kaggle(exam, tmp_path / "unused.csv", exam_runs, config=FAST)
+    assert "as notebook kllm-science-exam" in line and "run=run-exam-2" in line  # the flagged run, not the best CV
+    (kernel,) = fake_kaggle.called("SaveKernel")
+    assert kernel["slug"] == f"{USERNAME}/kllm-science-exam"
+    assert kernel["enableInternet"] is False
+    assert kernel["competitionDataSources"] == ["kaggle-llm-science-exam"]
+    assert kernel["datasetDataSources"] == [f"{USERNAME}/kllm-science-exam-code"]
+    cells = json.loads(kernel["text"])["cells"]
+    assert '"slug": "science-exam"' in cells[1]["source"] and "submission.csv" in cells[1]["source"]
+    compile(cells[1]["source"], "notebook", "exec")
+    dataset = fake_kaggle.datasets[f"{USERNAME}/kllm-science-exam-code"]
+    bundle = zipfile.ZipFile(io.BytesIO(dataset["files"]["kllm_bundle.zip"]))
+    names = set(bundle.namelist())
+    assert {"code/common/results.py", "code/competitions/__init__.py",
+            "code/competitions/science_exam/__init__.py", "manifest.json"} <= names
+    assert not any("predict_the_llm" in n or "__pycache__" in n for n in names)
+    manifest = json.loads(bundle.read("manifest.json"))
+    assert manifest["run_id"] == "run-exam-2" and manifest["commit"] == "c0ffee123456"
+    (code_sub,) = fake_kaggle.called("CreateCodeSubmission")
+    assert code_sub["kernelVersion"] == 1 and code_sub["fileName"] == "submission.csv"
+
+    # a second notebook submit versions the dataset and the kernel instead of failing
+    submit_to_kaggle(exam, tmp_path / "unused.csv", exam_runs, config=FAST)
+    assert dataset["versions"] == 2 and fake_kaggle.kernels[f"{USERNAME}/kllm-science-exam"]["version"] == 2
+
+    # list submissions with scores -> filed under their runs -> leaderboard
+    png = tmp_path / "lb.png"
+    assert main(["leaderboard", "--kaggle", "--png", str(png)]) == 0
+    out = capsys.readouterr().out
+    runs = {r.run_id: r for r in read_runs()}
+    assert (runs["run-llm-1"].public, runs["run-llm-1"].private) == (1.31, 1.35)
+    assert (runs["run-exam-2"].public, runs["run-exam-2"].private) == (0.612, 0.598)
+    assert runs["run-exam-1"].public is None  # never submitted
+    assert "science-exam public LB top: 1. winners 0.933" in out
+    exam_block = out.split("science-exam  [")[1]
+    assert "0.6120" in exam_block and "0.5980" in exam_block
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    # credentials never in any output or written file
+    captured = capsys.readouterr()
+    for secret in (KEY, TOKEN):
+        assert secret not in out + captured.out + captured.err
+        assert files_containing(tmp_path, secret) == []
+
+
+def test_token_credentials(fake_kaggle, two_competitions, monkeypatch, tmp_path, capfd):
+    llm, _ = two_competitions
+    monkeypatch.setenv("KAGGLE_API_TOKEN", TOKEN)
+    session = KaggleSession.open()
+    assert session.username == USERNAME and session.credentials.source == "KAGGLE_API_TOKEN"
+    csv = tmp_path / "s.csv"
+    csv.write_text("id\n0\n")
+    assert "submitted" in submit_to_kaggle(llm, csv, [make_record(llm, "r", 1.0)])
+    assert fake_kaggle.called("IntrospectToken")[0]["token"] == TOKEN
+    captured = capfd.readouterr()
+    assert TOKEN not in captured.out + captured.err and files_containing(tmp_path, TOKEN) == []
+
+
+def test_missing_credentials_is_one_line_and_writes_nothing(fake_kaggle, two_competitions, tmp_path, capsys):
+    llm, exam = two_competitions
+    csv = tmp_path / "s.csv"
+    csv.write_text("id\n0\n")
+    for comp in (llm, exam):
+        line = submit_to_kaggle(comp, csv, [make_record(comp, "r", 1.0)])
+        assert "\n" not in line and "kaggle.json" in line and "KAGGLE_API_TOKEN" in line
+    assert fake_kaggle.calls == []
+    assert not (tmp_path / "submissions").exists() and not (tmp_path / "results").exists()
+    with pytest.raises(UserError, match="KAGGLE_USERNAME and KAGGLE_KEY"):
+        download_competition(exam)
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
+    assert capsys.readouterr().out == ""
+
+
+def test_not_joined_is_one_clear_line(fake_kaggle, two_competitions, tmp_path):
+    llm, exam = two_competitions
+    write_kaggle_json(fake_kaggle.home)
+    fake_kaggle.not_joined |= {llm.kaggle_slug, exam.kaggle_slug}
+    with pytest.raises(UserError) as refused:
+        download_competition(exam)
+    assert "join the competition on the website first" in str(refused.value) and "403" in str(refused.value)
+    assert not any((tmp_path / "data").iterdir())  # no staging folder, no data/<slug>
+    csv = tmp_path / "s.csv"
+    csv.write_text("id\n0\n")
+    with pytest.raises(UserError, match="join the competition on the website first"):
+        submit_to_kaggle(llm, csv, [make_record(llm, "r", 1.0)])
+    with pytest.raises(UserError, match="join the competition on the website first"):
+        submit_to_kaggle(exam, csv, [make_record(exam, "r", 1.0)], config=FAST)
+    assert fake_kaggle.called("SaveKernel") == [] and fake_kaggle.datasets == {}  # refused before pushing
+    assert not (tmp_path / "submissions").exists()  # no bundle built
+    assert read_runs() == []  # no kaggle_ref recorded for a refused submission
+    assert KEY not in str(refused.value)
+
+
+def test_wrong_key_and_unknown_competition(fake_kaggle, two_competitions, monkeypatch):
+    llm, _ = two_competitions
+    write_kaggle_json(fake_kaggle.home, key="wrong-" + KEY)
+    with pytest.raises(UserError) as refused:
+        download_competition(llm)
+    assert "401" in str(refused.value) and "wrong-" + KEY not in str(refused.value)
+    write_kaggle_json(fake_kaggle.home)
+    monkeypatch.setitem(fake_kaggle.competitions, "elsewhere", b"")
+    del fake_kaggle.competitions[llm.kaggle_slug]
+    with pytest.raises(UserError, match="404"):
+        download_competition(llm)
+
+
+def test_schema_mismatch_keeps_the_old_files(fake_kaggle, two_competitions, tmp_path):
+    _, exam = two_competitions
+    write_kaggle_json(fake_kaggle.home)
+    (tmp_path / "data" / ".science-exam.download-killed" / "part").mkdir(parents=True)  # a killed run's staging
+    download_competition(exam)
+    before = (tmp_path / "data" / "science-exam" / "train.csv").read_bytes()
+    fake_kaggle.add_competition(exam.kaggle_slug, kaggle_zip(exam, rows=2, drop_column="prompt"))
+    with pytest.raises(UserError, match="missing column.*prompt"):
+        download_competition(exam)
+    assert (tmp_path / "data" / "science-exam" / "train.csv").read_bytes() == before
+    assert [p.name for p in (tmp_path / "data").iterdir()] == ["science-exam"]
+
+
+def test_notebook_still_running_or_failed(fake_kaggle, two_competitions, tmp_path):
+    _, exam = two_competitions
+    write_kaggle_json(fake_kaggle.home)
+    fake_kaggle.kernel_status = "RUNNING"
+    line = submit_to_kaggle(exam, tmp_path / "x.csv", [make_record(exam, "run-x", 0.5)],
+                            config=KaggleSubmitConfig(dataset_wait_s=1, kernel_wait_s=0.05, poll_s=0.01))
+    assert line.startswith(f"pushed notebook {USERNAME}/kllm-science-exam v1; still running")
+    assert f"kaggle competitions submit -c kaggle-llm-science-exam -k {USERNAME}/kllm-science-exam -v 1" in line
+    assert fake_kaggle.called("CreateCodeSubmission") == []
+    fake_kaggle.kernel_status = "ERROR"
+    with pytest.raises(UserError, match="v2 failed on Kaggle: boom"):
+        submit_to_kaggle(exam, tmp_path / "x.csv", [make_record(exam, "run-x", 0.5)], config=FAST)
+    assert read_runs() == []
+
+
+def test_bad_wait_setting_is_one_line(monkeypatch):
+    monkeypatch.setenv("KLLM_KAGGLE_WAIT_S", "soon")
+    with pytest.raises(UserError, match="KLLM_KAGGLE_WAIT_S should be a number"):
+        KaggleSubmitConfig()
+
+
+def test_expired_token_is_one_line(fake_kaggle, two_competitions, monkeypatch, capsys):
+    llm, _ = two_competitions
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "expired-" + TOKEN)
+    with pytest.raises(UserError) as refused:
+        download_competition(llm)
+    message = str(refused.value)
+    assert "did not accept the credentials from KAGGLE_API_TOKEN" in message and "\n" not in message
+    assert TOKEN not in message and TOKEN not in capsys.readouterr().out

@@ -1,0 +1,131 @@
+"""The results store: round trip, score updates, torn lines, and a real crash mid-append."""
+import json
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
+
+import pytest
+
+from common.errors import UserError
+from common.results import (RunRecord, append_run, find_run, git_commit, new_run_id, read_runs, set_kaggle_ref,
+                            update_scores)
+
+
+def make_run(run_id="r1", cv=0.5, **overrides):
+    fields = dict(run_id=run_id, competition="science-exam", variant="tfidf", metric="map@3", cv=cv, cv_std=0.02,
+                  folds=5, higher_is_better=True, data_source="sample", commit="abc123", seed=42, wall_s=1.5,
+                  peak_mem_mb=120.0, time="2026-11-22T10:00:00Z", extra={"options": {"k": "3"}})
+    fields.update(overrides)
+    return RunRecord(**fields)
+
+
+def test_round_trip_keeps_every_field(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    first, second = make_run("a", 0.61), make_run("b", 0.72, note="n", data_source="kaggle")
+    append_run(first, path)
+    append_run(second, path)
+    assert [asdict(r) for r in read_runs(path)] == [asdict(first), asdict(second)]
+    assert len(path.read_text().splitlines()) == 2
+
+
+def test_default_path_comes_from_paths(tmp_path):
+    append_run(make_run("x"))
+    assert (tmp_path / "results" / "runs.jsonl").is_file()  # KLLM_RESULTS set by tests/conftest.py
+    assert [r.run_id for r in read_runs()] == ["x"]
+
+
+def test_missing_file_reads_as_no_runs(tmp_path):
+    assert read_runs(tmp_path / "nothing.jsonl") == []
+
+
+def test_score_updates_are_appended_and_latest_wins(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    append_run(make_run("a"), path)
+    before = path.read_bytes()
+    update_scores("a", 0.60, 0.58, path)
+    set_kaggle_ref("a", "1234", path)
+    update_scores("a", 0.61, 0.59, path)
+    assert path.read_bytes().startswith(before)  # earlier bytes never rewritten
+    (run,) = read_runs(path)
+    assert (run.public, run.private, run.kaggle_ref) == (0.61, 0.59, "1234")
+
+
+def test_update_written_before_its_run_still_applies(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    set_kaggle_ref("late", "99", path)
+    append_run(make_run("late"), path)
+    assert read_runs(path)[0].kaggle_ref == "99"
+
+
+def test_torn_last_line_is_skipped_with_a_warning(tmp_path, capsys):
+    path = tmp_path / "runs.jsonl"
+    append_run(make_run("a"), path)
+    append_run(make_run("b"), path)
+    with path.open("ab") as handle:
+        handle.write(b'{"type": "run", "run_id": "c", "competi')  # crash mid-write
+    assert [r.run_id for r in read_runs(path)] == ["a", "b"]
+    err = capsys.readouterr().err
+    assert "torn" in err and "last line" in err and err.count("\n") == 1
+
+
+def test_append_after_a_torn_line_seals_it(tmp_path, capsys):
+    path = tmp_path / "runs.jsonl"
+    append_run(make_run("a"), path)
+    with path.open("ab") as handle:
+        handle.write(b'{"type": "run", "run_id": "broken"')
+    append_run(make_run("b"), path)
+    assert [r.run_id for r in read_runs(path)] == ["a", "b"]
+    assert "line 2" in capsys.readouterr().err
+
+
+_WRITER = """
+import sys
+from common.results import RunRecord, append_run
+for i in range(5000):
+    append_run(RunRecord(run_id=f"r{i}", competition="c", variant="v" * 200, metric="map@3", cv=i / 5000,
+                         cv_std=0.0, folds=5, higher_is_better=True, data_source="sample", commit="x", seed=i,
+                         wall_s=0.0, peak_mem_mb=0.0, time="t"), sys.argv[1])
+"""
+
+
+def test_killed_writer_never_corrupts_earlier_records(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    child = subprocess.Popen([sys.executable, "-c", _WRITER, str(path)])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and child.poll() is None:
+        if path.exists() and path.stat().st_size > 40_000:
+            break
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=30)
+    runs = read_runs(path)
+    assert len(runs) >= 40
+    assert [r.seed for r in runs] == list(range(len(runs)))  # every record before the kill is intact
+    assert all(r.variant == "v" * 200 for r in runs)
+
+
+def test_find_run_by_prefix_and_errors(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    append_run(make_run("20261122-aaa"), path)
+    append_run(make_run("20261122-abb"), path)
+    assert find_run("20261122-aa", path).run_id == "20261122-aaa"
+    with pytest.raises(UserError, match="2 runs"):
+        find_run("20261122-a", path)
+    with pytest.raises(UserError, match="no run"):
+        find_run("zzz", path)
+
+
+def test_ids_are_unique_and_commit_is_known():
+    ids = {new_run_id() for _ in range(200)}
+    assert len(ids) == 200
+    commit = git_commit()
+    assert commit == "unknown" or len(commit.split("+")[0]) == 12
+
+
+def test_lines_are_plain_json_objects(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    append_run(make_run("a"), path)
+    entry = json.loads(path.read_text())
+    assert entry["type"] == "run" and entry["cv"] == 0.5 and entry["extra"] == {"options": {"k": "3"}}

@@ -1,0 +1,136 @@
+"""The device bundle: manifest, config, pinned requirements, no torch, size caps, atomic build."""
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper
+from tiny_onnx import make_tiny_classifier
+
+from common.errors import UserError
+from edge.bundle import (DEVICE_REQUIREMENTS, MANIFEST, BundleConfig, build_bundle, verify_bundle,
+                         write_manifest)
+from edge.runtime.detect import Detector
+
+EXPECTED_FILES = {"model.onnx", "tokenizer.json", "config.json", "detect.py", "smoke.jsonl", "requirements.txt"}
+
+
+def test_manifest_lists_every_file_with_its_sha256(tiny_bundle):
+    lines = (tiny_bundle / MANIFEST).read_text().splitlines()
+    listed = dict(reversed(line.split("  ", 1)) for line in lines)
+    assert set(listed) == EXPECTED_FILES
+    for name, digest in listed.items():
+        assert hashlib.sha256((tiny_bundle / name).read_bytes()).hexdigest() == digest
+    done = subprocess.run(["sha256sum", "--check", "--strict", MANIFEST], cwd=tiny_bundle, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.count(": OK") == len(EXPECTED_FILES)
+
+
+def test_config_describes_model_and_tokenizer(tiny_bundle):
+    config = json.loads((tiny_bundle / "config.json").read_text())
+    assert config["input_names"] == ["input_ids", "attention_mask", "token_type_ids"]
+    assert (config["output"], config["output_name"], config["positive_index"]) == ("softmax", "logits", 1)
+    assert (config["pad_token"], config["pad_id"], config["max_length"]) == ("[PAD]", 0, 64)
+    assert config["labels"] == ["human", "ai"] and config["threshold"] == 0.5
+
+
+def test_requirements_pin_the_host_versions_for_the_pi(tiny_bundle):
+    pins = [line for line in (tiny_bundle / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
+    assert pins == [f"{name}=={version}" for name, version in DEVICE_REQUIREMENTS.items()]
+    assert set(DEVICE_REQUIREMENTS) == {"onnxruntime", "numpy", "tokenizers"}
+    for name, version in DEVICE_REQUIREMENTS.items():  # same numbers on host and device
+        assert importlib.metadata.version(name) == version
+
+
+def test_smoke_texts_carry_the_host_probabilities(tiny_bundle):
+    rows = [json.loads(line) for line in (tiny_bundle / "smoke.jsonl").read_text().splitlines()]
+    probs = Detector(tiny_bundle).predict_proba([r["text"] for r in rows])
+    np.testing.assert_allclose([r["prob_ai"] for r in rows], probs, atol=1e-7)
+
+
+def test_bundle_is_small_and_torch_free(tiny_bundle):
+    info = verify_bundle(tiny_bundle)
+    assert info.total_bytes == sum(p.stat().st_size for p in tiny_bundle.iterdir())
+    assert info.total_bytes < 5 * 1024 * 1024  # 1.9 MB model + 0.5 MB tokenizer
+    assert not any("torch" in p.name for p in tiny_bundle.iterdir())
+    assert "torch" not in (tiny_bundle / "detect.py").read_text()
+    assert len(info.version) == 12 and info.version == hashlib.sha256((tiny_bundle / MANIFEST).read_bytes()).hexdigest()[:12]
+
+
+def tampered_copy(bundle: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(bundle, copy)
+    return copy
+
+
+def test_verify_refuses_changed_unlisted_and_torch_files(tiny_bundle, tmp_path):
+    copy = tampered_copy(tiny_bundle, tmp_path)
+    with open(copy / "model.onnx", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(UserError, match="model.onnx does not match its sha256"):
+        verify_bundle(copy)
+    (copy / "extra.txt").write_text("x")
+    with pytest.raises(UserError, match=r"unlisted \['extra.txt'\]"):
+        verify_bundle(copy)
+    (copy / "extra.txt").unlink()
+    (copy / "student_torch.pt").write_bytes(b"weights")
+    write_manifest(copy)
+    with pytest.raises(UserError, match="must not hold torch files: student_torch.pt"):
+        verify_bundle(copy)
+    (copy / "student_torch.pt").unlink()
+    (copy / "detect.py").write_text("import torch.nn\n")
+    write_manifest(copy)
+    with pytest.raises(UserError, match="imports torch"):
+        verify_bundle(copy)
+
+
+def test_size_cap_refuses_and_leaves_the_old_bundle(tmp_path, minilm_tokenizer):
+    model = make_tiny_classifier(tmp_path / "m.onnx")
+    out = tmp_path / "bundle"
+    first = build_bundle(model, minilm_tokenizer, out, BundleConfig(max_length=32))
+    with pytest.raises(UserError, match=r"model.onnx is 1.9 MB, over the 1 MB cap"):
+        build_bundle(model, minilm_tokenizer, out, BundleConfig(max_length=32, max_file_mb=1))
+    with pytest.raises(UserError, match=r"bundle is 2.3 MB, over the 2 MB cap"):
+        build_bundle(model, minilm_tokenizer, out, BundleConfig(max_length=32, max_total_mb=2))
+    assert verify_bundle(out).version == first.version  # untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "m.onnx"]  # no temp folders left
+
+
+def test_rebuild_replaces_the_bundle(tmp_path, minilm_tokenizer):
+    out = tmp_path / "bundle"
+    a = build_bundle(make_tiny_classifier(tmp_path / "a.onnx", seed=1), minilm_tokenizer, out)
+    b = build_bundle(make_tiny_classifier(tmp_path / "b.onnx", seed=2), minilm_tokenizer, out)
+    assert a.version != b.version and verify_bundle(out).version == b.version
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.onnx", "b.onnx", "bundle"]
+
+
+def test_bad_inputs_are_user_errors(tmp_path, minilm_tokenizer):
+    model = make_tiny_classifier(tmp_path / "m.onnx")
+    with pytest.raises(UserError, match="missing ONNX model"):
+        build_bundle(tmp_path / "nope.onnx", minilm_tokenizer, tmp_path / "b")
+    with pytest.raises(UserError, match="no tokenizer.json"):
+        build_bundle(model, tmp_path, tmp_path / "b")
+    with pytest.raises(UserError, match="positive label 'machine' is not among"):
+        build_bundle(model, minilm_tokenizer, tmp_path / "b", BundleConfig(positive_label="machine"))
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(UserError, match="cannot load ONNX model"):
+        build_bundle(tmp_path / "junk.onnx", minilm_tokenizer, tmp_path / "b")
+    three = make_tiny_classifier(tmp_path / "three.onnx", classes=3)
+    with pytest.raises(UserError, match=r"want \(batch, 1\) or \(batch, 2\)"):
+        build_bundle(three, minilm_tokenizer, tmp_path / "b")
+    assert not (tmp_path / "b").exists()
+
+
+def test_model_wanting_unknown_inputs_is_refused(tmp_path, minilm_tokenizer):
+    node = helper.make_node("Identity", ["pixel_values"], ["logits"])
+    graph = helper.make_graph([node], "odd", [helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, ["b", 2])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["b", 2])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "odd.onnx"))
+    with pytest.raises(UserError, match=r"runtime cannot build: \['pixel_values'\]"):
+        build_bundle(tmp_path / "odd.onnx", minilm_tokenizer, tmp_path / "b")

@@ -1,0 +1,220 @@
+"""Deploy over ssh to a real OpenSSH server on loopback: versioned folders, checksums on the
+device, smoke test, atomic `current` switch, and failures that leave the old version current."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from local_sshd import free_port
+
+from common.errors import UserError
+from edge.bundle import write_manifest
+from edge.deploy.flow import SWITCH, DeployError, check_path, check_version, list_versions, rollback
+from edge.deploy.ssh import SshDevice, SshOptions, deploy_ssh, parse_target
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def state(root: Path) -> tuple[str | None, list[str]]:
+    """(version `current` names, complete version folders) read straight from the disk."""
+    current = os.readlink(root / "current") if (root / "current").is_symlink() else None
+    versions = sorted(p.name for p in (root / "versions").iterdir()) if (root / "versions").exists() else []
+    return (Path(current).name if current else None), versions
+
+
+def host_python(sshd, **overrides) -> SshOptions:
+    """The device is this machine: run the runtime with this venv's Python, no venv setup."""
+    return sshd.options(**{"python": sys.executable, "setup_env": False, **overrides})
+
+
+@pytest.fixture(scope="module")
+def v1_template(local_sshd, tiny_bundle, tmp_path_factory) -> Path:
+    """A device folder with v1 deployed over ssh once; tests clone it (a local copy of a device)."""
+    root = tmp_path_factory.mktemp("device") / "pi"
+    deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(root), version="v1")
+    return root
+
+
+@pytest.fixture
+def device_on_v1(v1_template, tmp_path) -> Path:
+    root = tmp_path / "pi"
+    shutil.copytree(v1_template, root, symlinks=True)
+    assert state(root) == ("v1", ["v1"])
+    return root
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("pi@raspberrypi.local", ("pi", "raspberrypi.local", 22)),
+    ("pi@10.0.0.7:2222", ("pi", "10.0.0.7", 2222)),
+    ("raspberrypi", (None, "raspberrypi", 22)),
+    ("root@[::1]:2200", ("root", "[::1]", 2200)),
+])
+def test_parse_target(text, expected):
+    t = parse_target(text)
+    assert (t.user, t.host, t.port) == expected
+
+
+@pytest.mark.parametrize("text", ["pi@host;rm -rf /", "-oProxyCommand=evil", "pi@host:99999", "pi@ho st",
+                                  "", "pi@$(id)", "pi@host:22:33", "pi@-host"])
+def test_parse_target_refuses_unsafe_names(text):
+    with pytest.raises(UserError, match="bad device"):
+        parse_target(text)
+
+
+def test_paths_and_versions_are_validated():
+    assert check_path("/home/pi/kllm-edge/") == "/home/pi/kllm-edge"
+    for bad in ("../etc", "a/../../b", "x;rm", "-rf", "$(id)", "a b", "~/edge", ""):
+        with pytest.raises(UserError, match="unsafe"):
+            check_path(bad)
+    for bad in (".hidden", "a/b", "v1;id", "", "x" * 81):
+        with pytest.raises(UserError, match="bad version"):
+            check_version(bad)
+
+
+def test_remote_command_quotes_every_word():
+    device = SshDevice(parse_target("pi@pi.local"), SshOptions(), "edge")
+    assert device.remote_command(["echo", "a b; rm -rf /", "$(id)"], cwd="edge/versions/v 1") == \
+        "cd -- 'edge/versions/v 1' && echo 'a b; rm -rf /' '$(id)'"
+
+
+def test_shell_metacharacters_reach_the_device_as_plain_text(local_sshd, tmp_path):
+    device = SshDevice(parse_target(local_sshd.target), host_python(local_sshd), str(tmp_path))
+    payload = f"a b; touch {tmp_path}/pwned `touch {tmp_path}/pwned2` $(id) 'q' \"d\" \\ *"
+    code, out, err = device.run(["printf", "%s", payload])
+    assert (code, out) == (0, payload), err
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+
+
+def test_two_deploys_switch_current_and_keep_the_previous(local_sshd, tiny_bundle, tmp_path):
+    root = tmp_path / "pi"
+    first = deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(root), version="v1")
+    assert (first.version, first.previous) == ("v1", None)
+    assert first.smoke["ok"] is True and first.smoke["machine"] == os.uname().machine
+    assert state(root) == ("v1", ["v1"])
+    second = deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(root), version="v2")
+    assert (second.version, second.previous) == ("v2", "v1")
+    assert state(root) == ("v2", ["v1", "v2"])
+    assert os.readlink(root / "current") == "versions/v2"  # relative: the folder can move
+    done = subprocess.run(["sha256sum", "-c", "--quiet", "MANIFEST.sha256"], cwd=root / "current")
+    assert done.returncode == 0
+    device = SshDevice(parse_target(local_sshd.target), host_python(local_sshd), str(root))
+    assert list_versions(device, str(root)) == ["v1", "v2"]
+    assert rollback(device, str(root)) == "v1" and state(root) == ("v1", ["v1", "v2"])
+    with pytest.raises(DeployError, match="already on"):
+        deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(root), version="v2")
+
+
+def test_default_version_names_sort_by_time_and_name_the_content(local_sshd, tiny_bundle, tmp_path):
+    result = deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(tmp_path / "pi"))
+    assert result.version.startswith("v20") and result.version.endswith("-" + result.version[-8:])
+    assert state(tmp_path / "pi") == (result.version, [result.version])
+
+
+class CorruptingDevice(SshDevice):
+    """Flips a byte of model.onnx after the copy, as a bad transfer or SD card would."""
+
+    def copy(self, local_dir, remote_dir):
+        super().copy(local_dir, remote_dir)
+        with open(Path(remote_dir) / "model.onnx", "r+b") as fh:
+            fh.seek(100)
+            byte = fh.read(1)
+            fh.seek(100)
+            fh.write(bytes([byte[0] ^ 0xFF]))
+
+
+def deploy_with(device_class, sshd, bundle, root: Path, version: str, **options):
+    from edge.deploy.flow import deploy_bundle
+
+    device = device_class(parse_target(sshd.target), host_python(sshd, **options), str(root))
+    return deploy_bundle(device, bundle, str(root), version=version)
+
+
+def test_checksum_failure_on_the_device_leaves_current(local_sshd, tiny_bundle, device_on_v1):
+    root = device_on_v1
+    with pytest.raises(DeployError, match="failed at 'checksums'"):
+        deploy_with(CorruptingDevice, local_sshd, tiny_bundle, root, "v2")
+    assert state(root) == ("v1", ["v1"])  # the incoming copy was removed too
+
+
+def test_failing_smoke_test_leaves_current(local_sshd, tiny_bundle, device_on_v1, tmp_path):
+    root = device_on_v1
+    bad = tmp_path / "bad-bundle"
+    shutil.copytree(tiny_bundle, bad)
+    rows = [json.loads(line) for line in (bad / "smoke.jsonl").read_text().splitlines()]
+    rows[0]["prob_ai"] = 1.0 - rows[0]["prob_ai"]  # the device will not reproduce this
+    (bad / "smoke.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    write_manifest(bad)
+    with pytest.raises(DeployError, match="failed at 'smoke test'"):
+        deploy_ssh(bad, local_sshd.target, host_python(local_sshd), root=str(root), version="v2")
+    assert state(root) == ("v1", ["v1"])
+
+
+class InterruptedBeforeSwitch(SshDevice):
+    """Ctrl-C arrives just before `current` is renamed: everything else has already happened."""
+
+    def run(self, argv, cwd=None, timeout=600):
+        if argv[:3] == ["sh", "-c", SWITCH]:
+            raise KeyboardInterrupt
+        return super().run(argv, cwd, timeout)
+
+
+def test_interrupt_before_the_switch_leaves_current(local_sshd, tiny_bundle, device_on_v1):
+    root = device_on_v1
+    with pytest.raises(KeyboardInterrupt):
+        deploy_with(InterruptedBeforeSwitch, local_sshd, tiny_bundle, root, "v2")
+    current, versions = state(root)
+    assert current == "v1" and "v2" in versions  # complete and verified, just not switched to
+    assert not list(root.glob(".current-*"))
+
+
+def test_killed_deploy_leaves_current(local_sshd, tiny_bundle, device_on_v1, tmp_path):
+    """SIGKILL the deploying process while the device runs the smoke test (copy done, no switch)."""
+    root, marker = device_on_v1, tmp_path / "smoke-started"
+    slow_python = tmp_path / "slow-python"
+    slow_python.write_text(f"#!/bin/sh\ntouch {marker}\nsleep 20\nexit 1\n")
+    slow_python.chmod(0o755)
+    script = ("import sys; from pathlib import Path; from edge.deploy.ssh import deploy_ssh, SshOptions; "
+              "deploy_ssh(Path(sys.argv[1]), sys.argv[2], SshOptions(**__import__('json').loads(sys.argv[3])), "
+              "root=sys.argv[4], version='v2')")
+    options = dict(host_python(local_sshd, python=str(slow_python)).__dict__)
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tiny_bundle), local_sshd.target, json.dumps(options),
+                             str(root)], cwd=REPO, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), "the deploy never reached the smoke test"
+    assert (root / "versions" / ".incoming-v2" / "model.onnx").exists()  # copied, mid-deploy
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    assert state(root)[0] == "v1"
+    device = SshDevice(parse_target(local_sshd.target), host_python(local_sshd), str(root))
+    assert list_versions(device, str(root)) == ["v1"]  # the leftover .incoming-v2 is not a version
+    retry = deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(root), version="v2")
+    assert retry.previous == "v1" and state(root) == ("v2", ["v1", "v2"])
+
+
+def test_unreachable_device_is_a_user_error(local_sshd, tiny_bundle, tmp_path):
+    with pytest.raises(UserError, match="cannot reach"):
+        deploy_ssh(tiny_bundle, f"{local_sshd.user}@127.0.0.1:{free_port()}", host_python(local_sshd),
+                   root=str(tmp_path / "pi"))
+    with pytest.raises(UserError, match="unsafe device root"):
+        deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root="pi; rm -rf ~")
+
+
+@pytest.mark.slow
+def test_first_deploy_builds_the_python_env_from_requirements(local_sshd, tiny_bundle, tmp_path):
+    """The real-Pi path: python3 -m venv + pip install of the pinned wheels (needs PyPI)."""
+    root = tmp_path / "pi"
+    result = deploy_ssh(tiny_bundle, local_sshd.target, local_sshd.options(python="python3"),
+                        root=str(root), version="v1")
+    assert result.smoke["ok"] and result.smoke["onnxruntime"] == "1.32.0"
+    envs = list((root / "envs").iterdir())
+    assert len(envs) == 1 and (envs[0] / "bin" / "python").exists()

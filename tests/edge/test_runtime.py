@@ -1,0 +1,135 @@
+"""The on-device runtime (edge/runtime/detect.py) on the tiny bundle: numbers and bad input."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+from tokenizers import Tokenizer
+
+from edge.bundle import BundleConfig, build_bundle
+from edge.runtime.detect import Detector
+from tiny_onnx import TEXTS, make_tiny_classifier
+
+
+def reference_probs(bundle: Path, texts: list[str], classes: int) -> np.ndarray:
+    """The tiny model computed by hand with numpy, one text at a time (no padding)."""
+    weights = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(bundle / "model.onnx")).graph.initializer}
+    tok = Tokenizer.from_file(str(bundle / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(max_length=json.loads((bundle / "config.json").read_text())["max_length"])
+    probs = []
+    for text in texts:
+        enc = tok.encode(text)
+        hidden = np.tanh(weights["word_emb"][enc.ids] + weights["type_emb"][enc.type_ids])  # (T, H)
+        logits = hidden.mean(axis=0).astype(np.float64) @ weights["w"] + weights["b"]       # (K,)
+        probs.append(1 / (1 + np.exp(-logits[0])) if classes == 1 else np.exp(logits[1]) / np.exp(logits).sum())
+    return np.array(probs)
+
+
+def run_cli(bundle: Path, args: list[str], stdin: bytes = b"") -> subprocess.CompletedProcess:
+    """detect.py as the device runs it: its own folder, isolated mode (no repo on sys.path)."""
+    return subprocess.run([sys.executable, "-I", str(bundle / "detect.py"), *args], input=stdin,
+                          capture_output=True, cwd=bundle, timeout=120)
+
+
+def test_probabilities_match_the_model_computed_by_hand(tiny_bundle):
+    probs = Detector(tiny_bundle).predict_proba(TEXTS)
+    assert probs.shape == (len(TEXTS),)
+    np.testing.assert_allclose(probs, reference_probs(tiny_bundle, TEXTS, classes=2), atol=1e-5)
+    assert len(set(np.round(probs, 4))) == len(TEXTS)  # the texts get different scores
+
+
+def test_padding_in_a_batch_does_not_change_scores(tiny_bundle):
+    det = Detector(tiny_bundle)
+    one_by_one = np.concatenate([det.predict_proba([t]) for t in TEXTS])
+    np.testing.assert_allclose(det.predict_proba(TEXTS, batch_size=4), one_by_one, atol=1e-6)
+
+
+def test_long_text_is_truncated_to_max_length(tiny_bundle):
+    det = Detector(tiny_bundle)
+    feeds = det.feeds(["word " * 5000])
+    assert feeds["input_ids"].shape == (1, 64)
+    assert 0.0 < det.predict_proba(["word " * 5000])[0] < 1.0
+
+
+def test_one_logit_model_gives_its_sigmoid(tmp_path, minilm_tokenizer):
+    model = make_tiny_classifier(tmp_path / "one.onnx", classes=1, seed=3)
+    bundle = build_bundle(model, minilm_tokenizer, tmp_path / "b1", BundleConfig(max_length=32)).path
+    assert json.loads((bundle / "config.json").read_text())["output"] == "sigmoid"
+    np.testing.assert_allclose(Detector(bundle).predict_proba(TEXTS),
+                               reference_probs(bundle, TEXTS, classes=1), atol=1e-5)
+
+
+def test_cli_reads_stdin_and_prints_one_probability_per_line(tiny_bundle):
+    done = run_cli(tiny_bundle, [], "\n".join(TEXTS).encode("utf-8") + b"\n")
+    assert done.returncode == 0, done.stderr
+    printed = np.array([float(line) for line in done.stdout.decode().splitlines()])
+    np.testing.assert_allclose(printed, Detector(tiny_bundle).predict_proba(TEXTS), atol=1e-6)
+
+
+def test_cli_jsonl_file_keeps_newlines_inside_a_text(tiny_bundle, tmp_path):
+    texts = ["First paragraph.\n\nSecond paragraph of the same essay.", TEXTS[3]]
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(texts[0]) + "\n" + json.dumps({"text": texts[1]}) + "\n", encoding="utf-8")
+    done = run_cli(tiny_bundle, ["--file", str(path), "--format", "jsonl", "--json"])
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [r["index"] for r in rows] == [0, 1]
+    np.testing.assert_allclose([r["prob_ai"] for r in rows], Detector(tiny_bundle).predict_proba(texts), atol=1e-6)
+    assert all(r["label"] == ("ai" if r["prob_ai"] >= 0.5 else "human") for r in rows)
+
+
+@pytest.mark.parametrize("stdin, args, message", [
+    (b"", [], "input is empty"),
+    (b"  \n\n", [], "input is empty"),
+    (b"one\n\nthree\n", [], "line 2 is blank"),
+    (b"caf\xe9 au lait\n", [], "not valid UTF-8 (bad byte at offset 3)"),
+    (b"x" * 200 + b"\n", ["--max-bytes", "100"], "over the --max-bytes cap of 100"),
+    (b"not json\n", ["--format", "jsonl"], "line 1 is not valid JSON"),
+    (b'{"title": "no text"}\n', ["--format", "jsonl"], "line 1 holds no text"),
+    (b"", ["--file", "/nonexistent/essays.txt"], "cannot read input file"),
+], ids=["empty", "blank-only", "blank-line", "non-utf8", "huge", "bad-json", "no-text", "missing-file"])
+def test_cli_bad_input_gets_one_clear_error_line(tiny_bundle, stdin, args, message):
+    done = run_cli(tiny_bundle, args, stdin)
+    assert done.returncode == 2
+    assert done.stdout == b""
+    lines = done.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+
+
+def test_cli_huge_file_is_refused_before_reading(tiny_bundle, tmp_path):
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"an essay\n" * 1000)
+    done = run_cli(tiny_bundle, ["--file", str(path), "--max-bytes", "1000"])
+    assert done.returncode == 2 and b"input is 9000 bytes, over the --max-bytes cap of 1000" in done.stderr
+
+
+def test_cli_rejects_bad_flags(tiny_bundle):
+    for args in (["--threads", "0"], ["--bench-threads", "1,x"], ["--format", "xml"]):
+        done = run_cli(tiny_bundle, args, b"text\n")
+        assert done.returncode == 2 and b"usage:" in done.stderr, args
+
+
+def test_self_test_reports_machine_and_agrees_with_bundle_time_numbers(tiny_bundle):
+    done = run_cli(tiny_bundle, ["--self-test"])
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["ok"] is True
+    assert report["texts"] == 3 and report["max_abs_diff"] < 1e-6
+    assert report["machine"] and report["onnxruntime"] == "1.32.0" and report["emulated"] is False
+
+
+def test_bench_reports_p50_p95_per_thread_count(tiny_bundle):
+    done = run_cli(tiny_bundle, ["--bench", "--bench-threads", "1,2", "--bench-repeats", "2"])
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert [r["threads"] for r in rows] == [1, 2]
+    for row in rows:
+        assert row["batch"] == 1 and row["runs"] == 2 * 3  # 2 repeats of the 3 smoke texts
+        assert 0 < row["p50_ms"] <= row["p95_ms"]
+        assert "note" not in row  # only emulated runs carry the not-a-Pi-timing note
