@@ -11,6 +11,7 @@ def main(args: list[str]) -> int:
     from cli.main import OneLineParser
     from common.data import load_dataset
     from common.registry import get_competition
+    from edge.distill import DistillConfig
     from edge.pipeline import EdgeConfig, fast_config, run_edge
 
     parser = OneLineParser(prog="kllm bench edge")
@@ -19,7 +20,7 @@ def main(args: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=42)
     opts = parser.parse_args(args)
     competition = get_competition(opts.comp)
-    config = fast_config(opts.seed) if opts.fast else EdgeConfig()
+    config = fast_config(opts.seed) if opts.fast else EdgeConfig(distill=DistillConfig(seed=opts.seed))
     report = run_edge(competition, load_dataset(competition), config, skip_deploy=True, seed=opts.seed,
                       fast=opts.fast, log=lambda *_: None)
     print(f"edge benchmark: {opts.comp}, teacher {report.teacher}")

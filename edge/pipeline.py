@@ -25,7 +25,7 @@ from common.paths import repo_root
 from common.registry import Competition
 from edge.compare import OnnxRunner, TorchRunner, compare_variants, format_table, save_table
 from edge.distill import DistillConfig, distill_student_cached, load_student
-from edge.export_onnx import OPSET, check_parity, export_onnx
+from edge.export_onnx import OPSET, check_parity, export_onnx, fuse_for_cpu
 from edge.quantize import quantize_int8
 from edge.specs import load_distill_set
 
@@ -37,7 +37,8 @@ class EdgeConfig:
     max_int8_drop: largest held-out score loss of int8 vs ONNX fp32 before the run stops (0.01).
     teacher_gap: the target |teacher - int8 student| held-out gap, reported as met or not (0.02).
     latency_texts: held-out texts timed one by one per variant and thread count (40).
-    out_dir: where files go (None: build/edge/<slug>). deploy_root: folder on the device."""
+    out_dir: where files go (None: build/edge/<slug>). deploy_root: folder on the device.
+    emulated_dir: the emulated Pi's device folder (None: cache/emulated-pi/device)."""
 
     distill: DistillConfig = field(default_factory=DistillConfig)
     opset: int = OPSET
@@ -47,6 +48,7 @@ class EdgeConfig:
     latency_texts: int = 40
     out_dir: Path | None = None
     deploy_root: str = "kllm-edge"
+    emulated_dir: Path | None = None
 
 
 def fast_config(seed: int = 42) -> EdgeConfig:
@@ -87,8 +89,9 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
     student_dir = distill_student_cached(ds.texts, ds.soft_labels, config.distill)
     model, tokenizer = load_student(student_dir)
 
-    log(f"[3/7] export ONNX (opset {config.opset}, TorchScript exporter) + parity check")
-    fp32 = export_onnx(model, tokenizer, out / "student.fp32.onnx", opset=config.opset)
+    log(f"[3/7] export ONNX (opset {config.opset}, TorchScript exporter), fuse, parity check")
+    raw = export_onnx(model, tokenizer, out / "student.export.onnx", opset=config.opset)
+    fp32 = fuse_for_cpu(raw, out / "student.fp32.onnx", model.config.num_attention_heads, model.config.hidden_size)
     parity = check_parity(model, tokenizer, fp32, ds.holdout_texts[:32], max_length=config.distill.max_length)
     log(f"      max |onnx - torch| logit diff {parity.max_abs_diff:.2e} over {parity.texts} texts")
     if not parity.ok(config.parity_tolerance):
@@ -120,16 +123,21 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
         competition=competition.slug, teacher=ds.teacher, scores=scores,
         parity_max_abs_diff=parity.max_abs_diff, int8_vs_pytorch_speedup_1t=rows[-1].speedup_1t,
         teacher_gap_met=gap <= config.teacher_gap, table=table,
-        files={"fp32": str(fp32), "int8": str(int8), "csv": str(csv_path), "png": str(png_path),
+        files={"export": str(raw), "fp32": str(fp32), "int8": str(int8), "csv": str(csv_path), "png": str(png_path),
                "student": str(student_dir)},
         info={"spec": ds.info, "config": _jsonable(asdict(config)), "seed": seed, "fast": fast,
               "data_source": data.source, "holdout_texts": len(ds.holdout_texts)},
     )
+    save_report(report, out)  # written before shipping too, so a failed deploy keeps the numbers
     log("[7/7] bundle + deploy")
     report.bundle = ship(report, competition, ds, int8, student_dir, out, config, device, skip_deploy, log)
     report.info["wall_s"] = round(time.perf_counter() - started, 1)
-    atomic_write_text(out / "report.json", json.dumps(_jsonable(asdict(report)), indent=2) + "\n")
+    save_report(report, out)
     return report
+
+
+def save_report(report: EdgeReport, out: Path) -> Path:
+    return atomic_write_text(out / "report.json", json.dumps(_jsonable(asdict(report)), indent=2) + "\n")
 
 
 def ship(report: EdgeReport, competition: Competition, ds, int8: Path, student_dir: Path, out: Path,
@@ -153,7 +161,7 @@ def ship(report: EdgeReport, competition: Competition, ds, int8: Path, student_d
         else:
             from edge.deploy.emulated import deploy_emulated
 
-            result = deploy_emulated(bundle.path, log=log)
+            result = deploy_emulated(bundle.path, config.emulated_dir, log=log)
         report.deploy = _jsonable(asdict(result))
         log(f"      deployed {result.version} to {result.device} (machine {result.smoke.get('machine', '?')})")
     return {"path": str(bundle.path), "version": bundle.version, "total_mb": round(bundle.total_bytes / 1024 / 1024, 2)}

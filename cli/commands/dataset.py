@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from common.errors import UserError
+from common.paths import cache_dir
 from common.registry import get_competition
 
 
@@ -32,6 +33,6 @@ def run(args) -> int:
     competition = get_competition(args.comp)
     build = competition.load_entry("dataset_builder")
     build(limit=args.limit, seed=args.seed)
-    where = competition.sample_dir if args.limit is None else f"cache/sample_previews/{competition.slug}"
+    where = competition.sample_dir if args.limit is None else cache_dir("sample_previews") / competition.slug
     print(f"{competition.slug}: sample written to {where}")
     return 0

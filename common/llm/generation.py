@@ -20,13 +20,15 @@ from common.models import model_fingerprint, shared_causal_lm
 
 @dataclass
 class GenerationConfig:
-    """max_new_tokens: tokens generated per prompt at most.
+    """max_new_tokens: tokens generated per prompt at most; min_new_tokens: at least (EOS is
+    suppressed until then; 0 lets the model stop at once).
     temperature: 0.0 decodes greedily; above 0 samples (with top_p, top_k; top_k=0 is off).
     repetition_penalty: 1.0 is off. seed: mixed with each batch's prompts into that batch's seed.
     batch_size: prompts per forward pass (part of the cache key: padding changes the numbers).
     system_prompt: an optional system message. chat_template: use the tokenizer's template."""
 
     max_new_tokens: int = 128
+    min_new_tokens: int = 0
     temperature: float = 0.0
     top_p: float = 1.0
     top_k: int = 0
@@ -37,8 +39,8 @@ class GenerationConfig:
     chat_template: bool = True
 
     def __post_init__(self):
-        if self.max_new_tokens < 1 or self.batch_size < 1:
-            raise UserError("max_new_tokens and batch_size must be at least 1")
+        if self.max_new_tokens < 1 or self.batch_size < 1 or not 0 <= self.min_new_tokens <= self.max_new_tokens:
+            raise UserError("need max_new_tokens >= 1, batch_size >= 1, 0 <= min_new_tokens <= max_new_tokens")
         if self.temperature < 0 or not 0 < self.top_p <= 1 or self.top_k < 0 or self.repetition_penalty <= 0:
             raise UserError("need temperature >= 0, 0 < top_p <= 1, top_k >= 0, repetition_penalty > 0")
 
@@ -72,7 +74,7 @@ def generate_batch(model, tokenizer, prompts: list[str], config: GenerationConfi
     sampling = config.temperature > 0
     options = dict(temperature=config.temperature, top_p=config.top_p, top_k=config.top_k) if sampling else {}
     gen = transformers.GenerationConfig(
-        max_new_tokens=config.max_new_tokens, do_sample=sampling,
+        max_new_tokens=config.max_new_tokens, min_new_tokens=config.min_new_tokens, do_sample=sampling,
         repetition_penalty=config.repetition_penalty, pad_token_id=tokenizer.pad_token_id,
         eos_token_id=model.generation_config.eos_token_id or tokenizer.eos_token_id, **options,
     )

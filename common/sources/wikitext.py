@@ -9,6 +9,7 @@ non-article namespaces are skipped.
 """
 from __future__ import annotations
 
+import io
 import re
 import xml.etree.ElementTree as ET
 
@@ -70,7 +71,7 @@ def strip_markup(wikitext: str) -> str:
 def wiki_articles(xml_bytes: bytes, min_words: int = 50) -> list[tuple[str, str]]:
     """(title, plain text) of every main-namespace, non-redirect page with at least min_words words."""
     articles = []
-    for _, elem in ET.iterparse(__import__("io").BytesIO(xml_bytes), events=("end",)):
+    for _, elem in ET.iterparse(io.BytesIO(xml_bytes), events=("end",)):
         if not elem.tag.endswith("}page"):
             continue
         ns = elem.find("{*}ns")

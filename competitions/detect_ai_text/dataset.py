@@ -27,7 +27,7 @@ from common.sources.samples import finish_sample, sample_output_dir, write_table
 from common.sources.wikitext import split_passages
 from competitions.detect_ai_text import COMPETITION
 
-N_HUMAN, N_AI = 660, 600
+N_HUMAN, N_AI = 700, 540
 N_WIKI_PROMPTS = 24
 TEST_WIKI_PROMPTS, TEST_NOVELS = 6, 2
 MODEL = "smollm2"

@@ -2,7 +2,7 @@
 of those log-probabilities (mean, std, percentiles, perplexity) feed a small classifier.
 AI text tends to be more predictable (higher mean log-probability, lower spread).
 
-    feats = lm_features(texts, model="smollm2", max_tokens=256)   # (n, 9), cached on disk
+    feats = lm_features(texts, model="smollm2", max_tokens=128)   # (n, 9), cached on disk
     scores = lm_perplexity(train_texts, y, pred_texts, seed=42)   # (len(pred_texts),) in [0, 1]
 """
 from __future__ import annotations
@@ -21,32 +21,18 @@ def summarize(logprobs) -> list[float]:
     return [float(lp.mean()), float(lp.std()), *map(float, pct), float(-lp.mean()), float(np.log(lp.size))]
 
 
-def lm_features(texts, model: str = "smollm2", max_tokens: int = 256, progress: bool = True) -> np.ndarray:
-    """(n, 9) features; each text's row is cached under cache_dir("detect_ai_text_lm") keyed by
-    the sha256 of the text, the model fingerprint and max_tokens, so a rerun or resume is cheap."""
-    from common.llm.cache import JsonlCache, cached_map
+def lm_features(texts, model: str = "smollm2", max_tokens: int = 128, progress: bool = True) -> np.ndarray:
+    """(n, 9) features from the first `max_tokens` tokens of each text. The token log-probs are
+    cached on disk by common.llm.scoring, keyed by the text's sha256, the model fingerprint and
+    max_tokens, so a rerun (or a resumed run) only scores new texts."""
     from common.llm.scoring import token_logprobs
-    from common.models import model_fingerprint
 
-    cache = JsonlCache("detect_ai_text_lm", model=model, fingerprint=model_fingerprint(model),
-                       params={"max_tokens": max_tokens, "features": FEATURE_NAMES})
-
-    def compute(batch: list[str]) -> list[list[float]]:
-        clipped = [clip_words(t, max_tokens) for t in batch]
-        return [summarize(lp) for lp in token_logprobs(model, clipped)]
-
-    rows = cached_map(cache, list(texts), compute, batch_size=8, progress=progress, desc=f"{model} logprobs")
-    return np.asarray(rows, dtype=np.float64)
-
-
-def clip_words(text: str, max_tokens: int) -> str:
-    """Roughly max_tokens tokens: LM tokens average ~0.75 words in English essays."""
-    words = text.split()
-    return " ".join(words[: int(max_tokens * 0.75)])
+    logprobs = token_logprobs(model, list(texts), batch_size=8, max_length=max_tokens, progress=progress)
+    return np.asarray([summarize(lp) for lp in logprobs], dtype=np.float64)
 
 
 def lm_perplexity(train_texts, y, pred_texts, seed: int = 42, model: str = "smollm2",
-                  max_tokens: int = 256) -> np.ndarray:
+                  max_tokens: int = 128) -> np.ndarray:
     """Standardized LM features -> logistic regression; probability of the AI class."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline

@@ -25,6 +25,9 @@ class SolutionConfig:
     index: faiss index: flat | ivf | ivfpq | auto (flat below 200k passages) [auto]
     top_k: passages given to the answering models [3]
     candidates: passages each retriever proposes before rank fusion [20]
+    dense_scope: what the encoder embeds: corpus | candidates (TF-IDF's top `pool` per question)
+        | auto (corpus up to 20k passages, else candidates; a GPU run can force corpus) [auto]
+    pool: TF-IDF passages per question handed to the encoder when dense_scope is candidates [30]
     chunk_words: words per passage when chunking the corpus [90]
     context_words: cap on the words of retrieved context given to the models [120]
     lm_norm: option score = "mean" token log-likelihood or "sum" [mean]
@@ -42,6 +45,8 @@ class SolutionConfig:
     index: str = "auto"
     top_k: int = 3
     candidates: int = 20
+    dense_scope: str = "auto"
+    pool: int = 30
     chunk_words: int = 90
     context_words: int = 120
     lm_norm: str = "mean"
@@ -77,7 +82,7 @@ class SolutionConfig:
             raise UserError(f"lm_norm must be mean or sum, got {self.lm_norm!r}")
         if self.folds < 2:
             raise UserError(f"folds must be at least 2, got {self.folds}")
-        for name in ("top_k", "candidates", "chunk_words", "context_words", "mc_epochs", "mc_max_length", "mc_batch_size"):
+        for name in ("top_k", "candidates", "pool", "chunk_words", "context_words", "mc_epochs", "mc_max_length", "mc_batch_size"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
 

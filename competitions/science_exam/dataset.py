@@ -61,7 +61,7 @@ def corpus_passages(limit: int | None) -> pl.DataFrame:
 
 
 def build(limit: int | None = None, seed: int = 0, out_dir: Path | None = None) -> None:
-    """Write train.csv, test.csv, sample_submission.csv and corpus.parquet (limit: first n questions)."""
+    """Write train, test, sample_submission, test_labels (answers) and corpus.parquet (limit: first n questions)."""
     out = sample_output_dir(COMPETITION.sample_dir, COMPETITION.slug, limit, out_dir)
     questions = corpora.openbookqa()[:limit]
     rows = five_option_questions(questions, seed)
@@ -76,6 +76,7 @@ def build(limit: int | None = None, seed: int = 0, out_dir: Path | None = None) 
         "train.csv": write_table(train, out / "train.csv"),
         "test.csv": write_table(test.drop("answer"), out / "test.csv"),
         "sample_submission.csv": write_table(submission, out / "sample_submission.csv"),
+        "test_labels.csv": write_table(test.select("id", "answer"), out / "test_labels.csv"),
         "corpus.parquet": write_table(corpus_passages(limit), out / "corpus.parquet"),
     }
     finish_sample(COMPETITION.sample_dir, out, counts)

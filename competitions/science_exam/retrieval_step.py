@@ -33,6 +33,7 @@ def corpus_path(cfg: SolutionConfig, data: Dataset) -> Path:
 
 def retrieval_config(cfg: SolutionConfig) -> RetrievalConfig:
     return RetrievalConfig(encoder=cfg.encoder, mode=cfg.retrieval, top_k=cfg.top_k, candidates=cfg.candidates,
+                           dense_scope=cfg.dense_scope, pool=cfg.pool,
                            chunk=ChunkConfig(max_words=cfg.chunk_words, overlap_words=min(15, cfg.chunk_words // 4)),
                            index=IndexConfig(kind=cfg.index))
 
@@ -41,12 +42,15 @@ def retrieve_contexts(cfg: SolutionConfig, data: Dataset, question_sets: list[Qu
     path = corpus_path(cfg, data)
     started = time.perf_counter()
     retriever = HybridRetriever.build(load_corpus(path), retrieval_config(cfg))
-    info = {"corpus": str(path), **retriever.info}
+    queries = [q for qs in question_sets for q in qs.queries()]
+    joined = retriever.contexts(queries)            # one search: one candidate pool for all questions
+    info = {"corpus": str(path), **retriever.info, "retrieval_seconds": round(time.perf_counter() - started, 2)}
     if "embeddings_cached" in info:
         state = "reused from cache" if info["embeddings_cached"] else "computed and cached"
-        print(f"retrieval: {info['passages']} passages from {path.name}; embeddings {state} "
-              f"({info['embed_seconds']} s); faiss index {info['index_kind']}")
-    contexts = [[truncate_words(c, cfg.context_words) for c in retriever.contexts(qs.queries())]
-                for qs in question_sets]
-    info["retrieval_seconds"] = round(time.perf_counter() - started, 2)
+        print(f"retrieval: {info['passages']} passages in {path.name}; {info['embedded_passages']} embedded "
+              f"({info['dense_scope']}), embeddings {state} in {info['embed_seconds']} s; faiss {info['index_kind']}")
+    contexts, start = [], 0
+    for qs in question_sets:
+        contexts.append([truncate_words(c, cfg.context_words) for c in joined[start:start + len(qs)]])
+        start += len(qs)
     return contexts, info

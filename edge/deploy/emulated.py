@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 from common.paths import cache_dir
-from edge.deploy.flow import DeployResult, deploy_bundle
+from edge.deploy.flow import DeployError, DeployResult, deploy_bundle
 from edge.deploy.pi_root import PiRoot, ensure_pi_root
 
 EMULATION_NOTE = "emulated Pi (qemu-user): correctness only; its timings say nothing about Pi speed"
@@ -42,20 +42,10 @@ class EmulatedPi:
     def copy(self, local_dir: Path, remote_dir: str) -> None:
         code, _, err = self.run(["cp", "-r", "--", str(local_dir), remote_dir])
         if code != 0:
-            raise OSError(f"copy to {remote_dir} failed: {err.strip()}")
+            raise DeployError(f"copy to {remote_dir} failed: {err.strip()}")
 
     def python(self, folder: str) -> list[str]:
         return self.pi_root.python_argv()
-
-    def bench(self, folder: str, threads: str = "1,4", repeats: int = 3) -> list[dict]:
-        """The on-device benchmark, under emulation (each row carries the emulation note)."""
-        import json
-
-        code, out, err = self.run(self.python(folder) + ["detect.py", "--bench", "--bench-threads", threads,
-                                                         "--bench-repeats", str(repeats)], cwd=folder)
-        if code != 0:
-            raise OSError(f"emulated bench failed: {err.strip()}")
-        return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
 def emulated_device_dir() -> Path:
@@ -63,11 +53,14 @@ def emulated_device_dir() -> Path:
 
 
 def deploy_emulated(bundle: Path, device_dir: Path | None = None, version: str | None = None,
-                    keep: int = 3, pi_root: PiRoot | None = None, log=print) -> DeployResult:
-    """Build the emulated Pi if needed (about 20 s, once), then deploy `bundle` into `device_dir`."""
+                    keep: int = 3, pi_root: PiRoot | None = None, bench_threads: str | None = None,
+                    bench_repeats: int = 3, log=print) -> DeployResult:
+    """Build the emulated Pi if needed (about 20 s, once), then deploy `bundle` into `device_dir`.
+    bench_threads ("1,4"): also run the on-device benchmark (rows carry the emulation note)."""
     device = EmulatedPi(pi_root or ensure_pi_root(log=log))
     device_dir = Path(device_dir or emulated_device_dir()).resolve()
     device_dir.mkdir(parents=True, exist_ok=True)
-    result = deploy_bundle(device, bundle, str(device_dir), version=version, keep=keep, log=log)
+    result = deploy_bundle(device, bundle, str(device_dir), version=version, keep=keep,
+                           bench_threads=bench_threads, bench_repeats=bench_repeats, log=log)
     log(EMULATION_NOTE)
     return result

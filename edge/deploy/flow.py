@@ -12,7 +12,9 @@ On the device, under `root`:
 Order: copy into versions/.incoming-<v>, `sha256sum -c` there, smoke test there
 (`detect.py --self-test`), rename to versions/<v>, then switch `current`. Until that last
 rename, `current` still names the old version, whatever fails or whoever kills the deploy.
-A `Device` runs argument lists (never shell strings) and copies folders; see ssh.py, emulated.py.
+A `Device` runs argument lists and copies folders (ssh.py, emulated.py). The two multi-command
+steps (PREPARE, SWITCH) are constant `sh -c` scripts whose paths arrive as positional arguments,
+so no path is ever pasted into shell text.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import json
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -52,7 +54,8 @@ class Device(Protocol):
 @dataclass(frozen=True)
 class DeployResult:
     """version: folder name under versions/. previous: what `current` named before (None: first).
-    smoke: the device's self-test report (machine, versions, max_abs_diff). seconds: wall time."""
+    smoke: the device's self-test report (machine, versions, max_abs_diff). seconds: wall time.
+    bench: the on-device benchmark rows (`detect.py --bench`), when asked for."""
 
     device: str
     root: str
@@ -60,6 +63,7 @@ class DeployResult:
     previous: str | None
     smoke: dict
     seconds: float
+    bench: list[dict] = field(default_factory=list)
 
 
 def check_path(path: str, what: str = "device path") -> str:
@@ -121,8 +125,10 @@ def switch_current(device: Device, root: str, version: str) -> None:
 
 
 def deploy_bundle(device: Device, bundle: Path, root: str, version: str | None = None,
-                  keep: int = 5, log=print) -> DeployResult:
-    """Copy, verify, smoke-test, then switch `current`; keep the newest `keep` versions."""
+                  keep: int = 5, bench_threads: str | None = None, bench_repeats: int = 10,
+                  log=print) -> DeployResult:
+    """Copy, verify, smoke-test, then switch `current`; keep the newest `keep` versions.
+    bench_threads ("1,4"): afterwards run the on-device benchmark with those thread counts."""
     start = time.perf_counter()
     info = verify_bundle(Path(bundle))
     root = check_path(root, "device root")
@@ -148,7 +154,17 @@ def deploy_bundle(device: Device, bundle: Path, root: str, version: str | None =
     _prune(device, root, versions, keep, keep_also={version, previous})
     log(f"deployed {version} on {device.name} ({smoke.get('machine')}); smoke max |diff| "
         f"{smoke.get('max_abs_diff'):.2e}; previous {previous or 'none'} kept for rollback")
-    return DeployResult(device.name, root, version, previous, smoke, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    rows = bench_on_device(device, final, bench_threads, bench_repeats) if bench_threads else []
+    return DeployResult(device.name, root, version, previous, smoke, seconds, rows)
+
+
+def bench_on_device(device: Device, folder: str, threads: str = "1,4", repeats: int = 10) -> list[dict]:
+    """`detect.py --bench` in a bundle folder on the device: one row per thread count, with
+    p50_ms/p95_ms per text at batch 1, the machine, and a note when the device is emulated."""
+    out = _step(device, "bench", device.python(folder) + ["detect.py", "--bench", "--bench-threads", threads,
+                                                          "--bench-repeats", str(repeats)], cwd=folder)
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
 def rollback(device: Device, root: str, version: str | None = None) -> str:

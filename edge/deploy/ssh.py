@@ -12,7 +12,6 @@ word, host and path is quoted; hosts, users, ports and paths are validated befor
 """
 from __future__ import annotations
 
-import hashlib
 import re
 import shlex
 import shutil
@@ -83,7 +82,7 @@ class SshDevice:
             raise UserError("strict_host_key_checking must be 'yes' or 'accept-new'")
         self.target, self.options, self.root = target, options, root
         self.name = f"{target.destination}:{target.port}"
-        self._control_dir = tempfile.mkdtemp(prefix="kllm-ssh-")  # short: socket paths max ~100 chars
+        self._control_dir: str | None = None  # made on first use; short: socket paths max ~100 chars
 
     def __enter__(self) -> "SshDevice":
         return self
@@ -93,12 +92,16 @@ class SshDevice:
 
     def close(self) -> None:
         """End the shared connection and remove its socket folder."""
+        if self._control_dir is None:
+            return
         subprocess.run(["ssh", *self._common(), "-O", "exit", "-p", str(self.target.port), "--",
                         self.target.destination], capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
         shutil.rmtree(self._control_dir, ignore_errors=True)
+        self._control_dir = None
 
     def _common(self) -> list[str]:
         o = self.options
+        self._control_dir = self._control_dir or tempfile.mkdtemp(prefix="kllm-ssh-")
         args = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(o.connect_timeout)}",
                 "-o", f"StrictHostKeyChecking={o.strict_host_key_checking}",
                 "-o", "ControlMaster=auto", "-o", f"ControlPath={self._control_dir}/%C", "-o", "ControlPersist=60"]
@@ -122,10 +125,11 @@ class SshDevice:
         return done.returncode, done.stdout, done.stderr
 
     def copy(self, local_dir: Path, remote_dir: str) -> None:
+        host = self.target.host if self.target.host.startswith("[") or ":" not in self.target.host \
+            else f"[{self.target.host}]"  # scp wants an IPv6 address in brackets
+        user = f"{self.target.user}@" if self.target.user else ""
         scp = ["scp", "-q", "-r", *self._common(), "-P", str(self.target.port), "--",
-               str(local_dir), f"{self.target.destination}:{remote_dir}"]
-        if ":" in self.target.destination:  # IPv6: scp wants [addr]:path
-            scp[-1] = f"[{self.target.destination}]:{remote_dir}"
+               str(local_dir), f"{user}{host}:{remote_dir}"]
         done = subprocess.run(scp, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             raise UserError(f"copy to {self.name} failed: {last_line(done.stderr)}")
@@ -149,21 +153,20 @@ class SshDevice:
 
 
 def deploy_ssh(bundle: Path, device: str, options: SshOptions | None = None, root: str = "kllm-edge",
-               version: str | None = None, keep: int = 5, log=print) -> DeployResult:
-    """Deploy `bundle` to `device` ('user@host[:port]') under `root` (relative: the login's home)."""
+               version: str | None = None, keep: int = 5, bench_threads: str | None = None,
+               bench_repeats: int = 10, log=print) -> DeployResult:
+    """Deploy `bundle` to `device` ('user@host[:port]') under `root` (relative: the login's home).
+    bench_threads ("1,4"): afterwards run the on-device benchmark on the Pi."""
     root = check_path(root, "device root")
     with SshDevice(parse_target(device), options or SshOptions(), root) as target:
         code, _, err = target.run(["true"], timeout=60)
         if code != 0:
             raise UserError(f"cannot reach {target.name} over ssh: {last_line(err)}")
-        return deploy_bundle(target, bundle, root, version=version, keep=keep, log=log)
+        return deploy_bundle(target, bundle, root, version=version, keep=keep, bench_threads=bench_threads,
+                             bench_repeats=bench_repeats, log=log)
 
 
 def last_line(text: str) -> str:
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[-1] if lines else "(no output)"
 
-
-def requirements_hash(bundle: Path) -> str:
-    """The venv name a bundle's requirements get on the device (for tests and messages)."""
-    return hashlib.sha256((Path(bundle) / "requirements.txt").read_bytes()).hexdigest()[:12]

@@ -155,7 +155,8 @@ def self_test(folder: Path, threads: int) -> dict:
 
 
 def bench(folder: Path, texts: list[str], threads: list[int], repeats: int) -> list[dict]:
-    """Latency per text at batch 1: every text `repeats` times after one warm-up pass."""
+    """Latency per text at batch 1 (tokenization + inference): every text `repeats` times after one
+    warm-up pass; one row per thread count with p50_ms and p95_ms."""
     rows = []
     for n in threads:
         det = Detector(folder, n)

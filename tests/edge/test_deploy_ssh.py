@@ -85,9 +85,9 @@ def test_remote_command_quotes_every_word():
 
 
 def test_shell_metacharacters_reach_the_device_as_plain_text(local_sshd, tmp_path):
-    device = SshDevice(parse_target(local_sshd.target), host_python(local_sshd), str(tmp_path))
     payload = f"a b; touch {tmp_path}/pwned `touch {tmp_path}/pwned2` $(id) 'q' \"d\" \\ *"
-    code, out, err = device.run(["printf", "%s", payload])
+    with SshDevice(parse_target(local_sshd.target), host_python(local_sshd), str(tmp_path)) as device:
+        code, out, err = device.run(["printf", "%s", payload])
     assert (code, out) == (0, payload), err
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
 
@@ -104,9 +104,9 @@ def test_two_deploys_switch_current_and_keep_the_previous(local_sshd, tiny_bundl
     assert os.readlink(root / "current") == "versions/v2"  # relative: the folder can move
     done = subprocess.run(["sha256sum", "-c", "--quiet", "MANIFEST.sha256"], cwd=root / "current")
     assert done.returncode == 0
-    device = SshDevice(parse_target(local_sshd.target), host_python(local_sshd), str(root))
-    assert list_versions(device, str(root)) == ["v1", "v2"]
-    assert rollback(device, str(root)) == "v1" and state(root) == ("v1", ["v1", "v2"])
+    with SshDevice(parse_target(local_sshd.target), host_python(local_sshd), str(root)) as device:
+        assert list_versions(device, str(root)) == ["v1", "v2"]
+        assert rollback(device, str(root)) == "v1" and state(root) == ("v1", ["v1", "v2"])
     with pytest.raises(DeployError, match="already on"):
         deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(root), version="v2")
 
@@ -132,8 +132,8 @@ class CorruptingDevice(SshDevice):
 def deploy_with(device_class, sshd, bundle, root: Path, version: str, **options):
     from edge.deploy.flow import deploy_bundle
 
-    device = device_class(parse_target(sshd.target), host_python(sshd, **options), str(root))
-    return deploy_bundle(device, bundle, str(root), version=version)
+    with device_class(parse_target(sshd.target), host_python(sshd, **options), str(root)) as device:
+        return deploy_bundle(device, bundle, str(root), version=version)
 
 
 def test_checksum_failure_on_the_device_leaves_current(local_sshd, tiny_bundle, device_on_v1):
@@ -195,8 +195,8 @@ def test_killed_deploy_leaves_current(local_sshd, tiny_bundle, device_on_v1, tmp
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
     assert state(root)[0] == "v1"
-    device = SshDevice(parse_target(local_sshd.target), host_python(local_sshd), str(root))
-    assert list_versions(device, str(root)) == ["v1"]  # the leftover .incoming-v2 is not a version
+    with SshDevice(parse_target(local_sshd.target), host_python(local_sshd), str(root)) as device:
+        assert list_versions(device, str(root)) == ["v1"]  # the leftover .incoming-v2 is not a version
     retry = deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(root), version="v2")
     assert retry.previous == "v1" and state(root) == ("v2", ["v1", "v2"])
 
@@ -218,3 +218,10 @@ def test_first_deploy_builds_the_python_env_from_requirements(local_sshd, tiny_b
     assert result.smoke["ok"] and result.smoke["onnxruntime"] == "1.32.0"
     envs = list((root / "envs").iterdir())
     assert len(envs) == 1 and (envs[0] / "bin" / "python").exists()
+
+
+def test_old_versions_are_pruned_but_current_and_previous_stay(local_sshd, tiny_bundle, device_on_v1):
+    root = device_on_v1
+    for version in ("v2", "v3"):
+        deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(root), version=version, keep=2)
+    assert state(root) == ("v3", ["v2", "v3"])

@@ -1,5 +1,5 @@
-"""`make edge` end to end on tiny data, deploy skipped (tests/edge/ deploy tests cover that):
-teacher spec -> student -> ONNX -> int8 -> table -> bundle with a manifest and no torch."""
+"""`make edge` end to end on tiny data: teacher spec -> student -> ONNX -> int8 -> table ->
+bundle with a manifest and no torch -> deploy to the emulated Pi (aarch64 under qemu-user)."""
 import json
 from pathlib import Path
 
@@ -43,18 +43,23 @@ def test_check_distill_set_names_the_problem():
         check_distill_set(raw)
 
 
-def test_pipeline_end_to_end_without_deploy(dataset, tmp_path):
+def test_pipeline_end_to_end_deploys_to_the_emulated_pi(dataset, tmp_path, pi_root):
     comp, data = dataset
     # one short epoch: this test checks the plumbing; test_distill.py checks that students learn
     config = EdgeConfig(distill=DistillConfig(num_layers=1, max_length=32, epochs=1, batch_size=16,
                                               show_progress_bar=False),
-                        max_int8_drop=1.0, latency_texts=4, out_dir=tmp_path / "edge")
-    report = run_edge(comp, data, config, skip_deploy=True, seed=1, options={"members": "tfidf_linear"},
+                        max_int8_drop=1.0, latency_texts=4, out_dir=tmp_path / "edge",
+                        emulated_dir=tmp_path / "pi-device")
+    report = run_edge(comp, data, config, skip_deploy=False, seed=1, options={"members": "tfidf_linear"},
                       log=lambda *_: None)
     assert set(report.scores) == {"teacher", "pytorch fp32", "onnx fp32", "onnx int8"}
     assert report.scores["pytorch fp32"] == pytest.approx(report.scores["onnx fp32"], abs=1e-6)
     assert report.parity_max_abs_diff < 1e-4
-    assert report.deploy == {}
+    assert report.deploy["smoke"]["machine"] == "aarch64" and report.deploy["smoke"]["ok"] is True
+    assert report.deploy["smoke"]["emulated"] is True
+    current = (tmp_path / "pi-device" / "current").resolve()
+    assert current.name == report.deploy["version"] and report.bundle["version"][:8] in current.name
+    assert (current / "model.onnx").is_file()
     bundle = verify_bundle(Path(report.bundle["path"]))
     assert {"model.onnx", "tokenizer.json", "detect.py", "requirements.txt"} <= set(bundle.files)
     assert bundle.total_bytes < 100 * 1024 * 1024

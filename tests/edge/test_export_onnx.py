@@ -32,3 +32,17 @@ def test_dynamic_batch_and_sequence_axes(tmp_path):
     five = onnx_logits(session, tokenizer, TEXTS * 3, max_length=64)
     assert one.shape == (1, 2) and five.shape == (15, 2)
     np.testing.assert_allclose(five[0], one[0], atol=1e-4)  # padding does not change a text's logits
+
+
+def test_fused_graph_keeps_parity_and_fuses_attention(tmp_path):
+    from edge.export_onnx import fuse_for_cpu
+    from edge.quantize import quantize_int8
+
+    model, tokenizer = tiny_model()
+    raw = export_onnx(model, tokenizer, tmp_path / "m.onnx")
+    fused = fuse_for_cpu(raw, tmp_path / "fused.onnx", model.config.num_attention_heads, model.config.hidden_size)
+    ops = {node.op_type for node in onnx.load(str(fused)).graph.node}
+    assert {"Attention", "SkipLayerNormalization"} <= ops
+    assert check_parity(model, tokenizer, fused, TEXTS, max_length=24).max_abs_diff < 1e-4
+    int8_ops = {node.op_type for node in onnx.load(str(quantize_int8(fused, tmp_path / "q.onnx"))).graph.node}
+    assert "QAttention" in int8_ops

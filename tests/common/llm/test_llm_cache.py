@@ -6,24 +6,10 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from common.llm import generation
 from common.llm.cache import JsonlCache, cached_map, item_key
 from common.llm.generation import GenerationConfig, generate
-from common.models import causal_lm_path
 from common.paths import repo_root
-
-
-@pytest.fixture
-def own_cache(tmp_path, monkeypatch):
-    """A private cache root that still shares the converted models (slow to rebuild)."""
-    models = causal_lm_path("smollm2").parent
-    root = tmp_path / "cache"
-    root.mkdir()
-    (root / "models").symlink_to(models)
-    monkeypatch.setenv("KLLM_CACHE", str(root))
-    return root
 
 
 def test_torn_last_line_is_ignored_and_later_rows_stay_readable(tmp_path, monkeypatch):

@@ -24,7 +24,7 @@ def _data(n, seed):
 
 @pytest.mark.parametrize("lora", [False, True])
 def test_fine_tuning_learns_a_simple_matching_rule(lora):
-    cfg = MultipleChoiceConfig(max_length=16, epochs=3, batch_size=4, learning_rate=3e-4 if lora else 1e-4,
+    cfg = MultipleChoiceConfig(max_length=16, epochs=3, batch_size=4, learning_rate=2e-3 if lora else 1e-4,
                                lora=lora, lora_r=8, seed=0, show_progress=False)
     firsts, seconds, labels = _data(48, seed=0)
     model, tokenizer = train_multiple_choice(firsts, seconds, labels, cfg)

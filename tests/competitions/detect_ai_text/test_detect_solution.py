@@ -107,3 +107,16 @@ def test_run_rejects_an_empty_text(tmp_path):
                                                   .otherwise(pl.col("text")).alias("text"))
     with pytest.raises(UserError, match="row 3 has an empty text"):
         run(ctx)
+
+
+def test_submit_command_writes_a_checked_submission_and_records(tmp_path, capsys):
+    from cli.main import main
+
+    folder = write_essays(tmp_path / "data", n_train=48, n_test=10)
+    code = main(["submit", "--comp", "detect-ai-text", "--data", str(folder), "--folds", "3",
+                 "--set", "members=tfidf_linear", "--out", str(tmp_path / "sub.csv")])
+    assert code == 0
+    sub = pl.read_csv(tmp_path / "sub.csv")
+    assert sub.height == 10 and sub.columns == ["id", "generated"]
+    out = capsys.readouterr().out
+    assert "heldout_generator/ensemble" in out and "<- submitted" in out

@@ -1,0 +1,54 @@
+"""`kllm dataset --comp SLUG [--limit N] [--seed S]` calls the competition's registered builder."""
+import polars as pl
+import pytest
+
+from cli.main import main
+from common.registry import Competition
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    seen = []
+    real = Competition.load_entry
+
+    def fake_load_entry(self, attr):
+        if attr != "dataset_builder":
+            return real(self, attr)
+        return lambda **kwargs: seen.append((self.slug, kwargs))
+
+    monkeypatch.setattr(Competition, "load_entry", fake_load_entry)
+    return seen
+
+
+def test_passes_limit_and_seed_to_the_registered_builder(calls, capsys):
+    assert main(["dataset", "--comp", "prompt-recovery", "--limit", "7", "--seed", "3"]) == 0
+    assert calls == [("prompt-recovery", {"limit": 7, "seed": 3})]
+    assert "sample_previews/prompt-recovery" in capsys.readouterr().out
+
+
+def test_full_build_names_the_committed_sample(calls, capsys):
+    assert main(["dataset", "--comp", "science-exam"]) == 0
+    assert calls == [("science-exam", {"limit": None, "seed": 0})]
+    assert "competitions/science_exam/sample" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["dataset", "--comp", "science-exam", "--limit", "0"], "--limit must be at least 1"),
+    (["dataset", "--comp", "science-exam", "--limit", "ten"], "--limit must be a whole number"),
+    (["dataset", "--comp", "no-such-comp"], "unknown competition"),
+    (["dataset"], "required"),
+])
+def test_bad_input_is_one_line_and_exit_2(calls, capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert calls == []
+
+
+@pytest.mark.slow
+def test_real_quick_build_writes_a_preview(capsys):
+    from common.paths import cache_dir
+
+    assert main(["dataset", "--comp", "adversarial-judge", "--limit", "5"]) == 0
+    preview = cache_dir("sample_previews") / "adversarial-judge"
+    assert pl.read_csv(preview / "test.csv").height == 5

@@ -1,0 +1,43 @@
+"""Token log-probs, perplexity and continuation scores from SmolLM2, with and without prefix cache."""
+import numpy as np
+import pytest
+
+from common.errors import UserError
+from common.llm.scoring import perplexity, score_continuations, token_logprobs
+
+FLUENT = "The children walked to school in the morning and played football after lunch."
+SHUFFLED = "football the after school walked lunch morning in and The to children played."
+
+
+def test_token_logprobs_are_log_probabilities_one_per_token_after_the_first():
+    from common.models import shared_causal_lm
+
+    _, tokenizer = shared_causal_lm("smollm2")
+    lps = token_logprobs("smollm2", [FLUENT, "Hello world."], batch_size=2, cache=False, progress=False)
+    assert [lp.shape[0] for lp in lps] == [len(tokenizer(t)["input_ids"]) - 1 for t in (FLUENT, "Hello world.")]
+    assert all(np.all(lp <= 0) and np.all(np.isfinite(lp)) for lp in lps)
+    alone = token_logprobs("smollm2", ["Hello world."], cache=False, progress=False)[0]
+    np.testing.assert_allclose(alone, lps[1], atol=1e-4)  # right padding does not move anything
+
+
+def test_fluent_english_has_lower_perplexity_than_shuffled_words():
+    ppl = perplexity("smollm2", [FLUENT, SHUFFLED], cache=False, progress=False)
+    assert ppl.shape == (2,) and ppl[0] < ppl[1] / 3
+
+
+def test_prefix_cache_scores_equal_full_scores_and_rank_the_right_answer_first():
+    prefix = "Question: Which gas do plants absorb from the air for photosynthesis?\nAnswer:"
+    options = [" carbon dioxide", " helium", " neon gas from distant stars", " argon", " oxygen and nitrogen"]
+    cached = score_continuations("smollm2", prefix, options, batch_size=2, use_prefix_cache=True)
+    full = score_continuations("smollm2", prefix, options, batch_size=3, use_prefix_cache=False)
+    np.testing.assert_allclose(cached.total, full.total, atol=2e-3)
+    np.testing.assert_allclose(cached.mean, cached.total / cached.n_tokens)
+    assert np.all(cached.total < 0)
+    assert int(np.argmax(cached.mean)) == 0
+
+
+def test_empty_inputs_are_user_errors():
+    with pytest.raises(UserError, match="text 1 is empty"):
+        token_logprobs("smollm2", ["fine", "  "], cache=False)
+    with pytest.raises(UserError, match="continuation 0"):
+        score_continuations("smollm2", "Q:", [""])
