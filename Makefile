@@ -31,10 +31,12 @@ setup: $(STAMP) ## create .venv and install pinned dependencies (done by every t
 submit: $(STAMP) ## solve COMP on its data (real files in data/COMP or the embedded sample) and write the checked submission; KAGGLE=1 also submits
 	@$(KLLM) submit --comp $(COMP) $(if $(KAGGLE),--kaggle) $(ARGS)
 
-test: $(STAMP) ## run the default test suite (slow tests skipped)
+test: $(STAMP) ## run the default test suite (slow tests skipped); installs sshd + qemu-user for the edge tests if it may
+	@bash .ci/setup-edge.sh || echo "note: could not install sshd/qemu-user; the edge tests that need them will say so"
 	@$(PY) -m pytest -q $(ARGS)
 
 test-slow: $(STAMP) ## run the whole test suite, slow tests included
+	@bash .ci/setup-edge.sh || echo "note: could not install sshd/qemu-user; the edge tests that need them will say so"
 	@$(PY) -m pytest -q -m "" $(ARGS)
 
 data: $(STAMP) ## download COMP's real files from Kaggle into data/COMP (needs credentials)
