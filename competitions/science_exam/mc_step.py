@@ -3,7 +3,8 @@
     oof, test_scores, info = finetuned_scores(cfg, train_qs, test_qs, train_ctx, test_ctx, folds, seed)
 
 oof[i] comes from the model that never saw train row i; test scores are the mean of the fold
-models' logits (no extra full-data fit). Each fold's logits are cached under
+models' logits (no extra full-data fit). The model reads the first `mc_context_words` words
+of the retrieved context (0: none). Each fold's logits are cached under
 cache_dir("science_exam_mc"), keyed by its rows, contexts, settings and seed, so a second run
 (or a run resumed after a crash) skips finished folds.
 """
@@ -17,7 +18,7 @@ from common.retrieval.cache import content_key
 from common.training.multiple_choice import MultipleChoiceConfig, predict_multiple_choice, train_multiple_choice
 
 from competitions.science_exam.config import SolutionConfig
-from competitions.science_exam.questions import Questions
+from competitions.science_exam.questions import Questions, truncate_words
 
 
 def mc_config(cfg: SolutionConfig, seed: int) -> MultipleChoiceConfig:
@@ -34,6 +35,10 @@ def mc_inputs(questions: Questions, contexts: list[str] | None) -> tuple[list[st
     return list(firsts), seconds
 
 
+def _short(contexts: list[str], words: int) -> list[str] | None:
+    return [truncate_words(c, words) for c in contexts] if words else None
+
+
 def _fold_scores(mc: MultipleChoiceConfig, fit: tuple, held: tuple, test: tuple) -> tuple[np.ndarray, np.ndarray]:
     firsts, seconds, labels = fit
     model, tokenizer = train_multiple_choice(firsts, seconds, labels, mc)
@@ -46,8 +51,8 @@ def finetuned_scores(cfg: SolutionConfig, train: Questions, test: Questions, tra
     from common.models import model_fingerprint
 
     mc = mc_config(cfg, seed)
-    train_first, train_second = mc_inputs(train, train_ctx)
-    test_inputs = mc_inputs(test, test_ctx)
+    train_first, train_second = mc_inputs(train, _short(train_ctx, cfg.mc_context_words))
+    test_inputs = mc_inputs(test, _short(test_ctx, cfg.mc_context_words))
     oof = np.zeros((len(train), 5), dtype=np.float32)
     test_scores = np.zeros((len(test), 5), dtype=np.float32)
     fingerprint = model_fingerprint(cfg.mc_model, "encoder")

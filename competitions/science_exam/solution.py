@@ -12,7 +12,7 @@ Steps (each cached on disk, keyed by its inputs, so a second run reuses them and
    lm_no_retrieval  the causal LM's mean token log-likelihood of each option after the question;
    lm_rag           the same after the retrieved passages (shared prefix, KV cache reused);
    finetuned_mc     `mc_model` fine-tuned as AutoModelForMultipleChoice on the other folds;
-   ensemble         rank average of lm_rag and finetuned_mc, weight picked on the other folds.
+   ensemble         rank average of lm_rag and finetuned_mc (equal weights; `ensemble_weight`).
 3. The variant with the best CV predicts test (top three letters per question).
 
 Every option is documented in `config.SolutionConfig`; `--fast` halves the work for a smoke run.
@@ -72,13 +72,19 @@ def run(ctx: RunContext) -> SolutionResult:
     for variant in VARIANTS:
         if variant.kind == "ensemble":
             first, second = (scores[m] for m in variant.members)
-            blend, fold_weights = nested_ensemble(first[0], second[0], train.labels, folds)
-            w = choose_weight(first[0], second[0], train.labels, map3)       # for test: all OOF rows
+            if cfg.ensemble_weight >= 0:     # fixed: no label chooses it, so every fold stays held-out
+                w = cfg.ensemble_weight
+                blend = rank_average([first[0], second[0]], [w, 1 - w])
+                note = f"weight of {variant.members[0]} {w}"
+            else:
+                blend, fold_weights = nested_ensemble(first[0], second[0], train.labels, folds)
+                w = choose_weight(first[0], second[0], train.labels, map3)       # for test: all OOF rows
+                note = f"weight of {variant.members[0]} per fold {fold_weights}, test {w}"
             scores[variant.name] = (blend, rank_average([first[1], second[1]], [w, 1 - w]))
-            note = f"weight of {variant.members[0]} per fold {fold_weights}, test {w}"
             cv[variant.name] = cv_score(blend, train.labels, folds, note)
         else:
-            note = "no retrieval" if not variant.retrieval else f"top {cfg.top_k} passages"
+            words = cfg.mc_context_words if variant.kind == "mc" else cfg.context_words
+            note = f"top {cfg.top_k} passages, first {words} words" if variant.retrieval and words else "no retrieval"
             cv[variant.name] = cv_score(scores[variant.name][0], train.labels, folds, note)
 
     submittable = [name for name, (_, test_scores) in scores.items() if test_scores is not None]

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from common.errors import UserError
-from common.llm.scoring import perplexity, score_continuations, token_logprobs
+from common.llm.scoring import perplexity, score_continuation_groups, score_continuations, token_logprobs
 
 FLUENT = "The children walked to school in the morning and played football after lunch."
 SHUFFLED = "football the after school walked lunch morning in and The to children played."
@@ -36,8 +36,23 @@ def test_prefix_cache_scores_equal_full_scores_and_rank_the_right_answer_first()
     assert int(np.argmax(cached.mean)) == 0
 
 
+def test_grouped_prefixes_of_different_lengths_score_as_one_prefix_at_a_time():
+    prefixes = ["Question: Which gas do plants absorb from the air for photosynthesis?\nAnswer:",
+                "The moon orbits the Earth.\n\nQuestion: What orbits the Earth?\nAnswer:", "Q: 2+2=?\nA:"]
+    groups = [[" carbon dioxide", " helium"], [" the moon", " a comet far away", " Mars"], [" 4"]]
+    grouped = score_continuation_groups("smollm2", prefixes, groups)
+    assert [s.total.shape[0] for s in grouped] == [2, 3, 1]
+    for prefix, options, together in zip(prefixes, groups, grouped):
+        alone = score_continuations("smollm2", prefix, options, use_prefix_cache=False)
+        np.testing.assert_allclose(together.total, alone.total, atol=2e-3)   # padding changes nothing
+        np.testing.assert_array_equal(together.n_tokens, alone.n_tokens)
+    assert int(np.argmax(grouped[1].mean)) == 0
+
+
 def test_empty_inputs_are_user_errors():
     with pytest.raises(UserError, match="text 1 is empty"):
         token_logprobs("smollm2", ["fine", "  "], cache=False)
     with pytest.raises(UserError, match="continuation 0"):
         score_continuations("smollm2", "Q:", [""])
+    with pytest.raises(UserError, match="prefix 1"):
+        score_continuation_groups("smollm2", ["Q:", " "], [[" a"], [" b"]])
