@@ -21,7 +21,7 @@ def main(args: list[str]) -> int:
     parser.add_argument("--tokens", type=int, default=32, help="new tokens per generated prompt")
     opts = parser.parse_args(args)
     rows = bench_llm(opts.model, convert=opts.convert, max_new_tokens=opts.tokens)
-    print(f"local LLM speed: {opts.model}, this CPU, torch threads from KLLM_THREADS (default 1)")
+    print(f"local LLM speed: {opts.model}, this CPU, torch threads from KLLM_THREADS (default: all cores)")
     print(format_rows(rows))
     off, on = (r for r in rows if r["step"].startswith("score 5 options"))
     print(f"prefix cache speed-up: {off['seconds'] / on['seconds']:.1f}x, max |score difference| "
