@@ -9,12 +9,11 @@
 Texts are tokenized as the tokenizer does by default (BOS only if it adds one); the first token
 has no context and so no log-prob unless a BOS precedes it. Batches are right-padded, so
 padding never shifts positions. `score_continuations` runs the prefix once and reuses its
-KV cache for every continuation (copied and expanded per batch); `use_prefix_cache=False` runs
-prefix + continuation in full, for comparison.
+KV cache for every continuation (`score_continuation_groups` does so for many prefixes in one
+batch); `use_prefix_cache=False` runs prefix + continuation in full, for comparison.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -111,48 +110,23 @@ def _continuation_logprobs_full(model, prefix_ids, cont_rows, pad_id):
     return [lp[i, : len(c)].sum().item() for i, c in enumerate(cont_rows)]
 
 
-def _continuation_logprobs_cached(model, prefix_state, cont_rows, pad_id):
-    import torch
-
-    past, last_logits, p = prefix_state
-    ids, mask = right_padded(cont_rows, pad_id)  # (B, L)
-    b, width = ids.shape
-    kv = copy.deepcopy(past)  # forward() appends to the cache in place
-    kv.batch_repeat_interleave(b)
-    full_mask = torch.cat([torch.ones((b, p), dtype=torch.long), mask], dim=1)  # (B, P+L)
-    positions = torch.arange(p, p + width)[None].expand(b, -1)
-    with torch.inference_mode():
-        logits = model(input_ids=ids, attention_mask=full_mask, position_ids=positions,
-                       past_key_values=kv, use_cache=True).logits  # (B, L, V)
-    # the prefix's last logits predict each continuation's first token
-    logits = torch.cat([last_logits[None, None].expand(b, 1, -1), logits[:, :-1]], dim=1)
-    lp = _gather_logprobs(logits, ids)
-    return [lp[i, : len(c)].sum().item() for i, c in enumerate(cont_rows)]
-
-
 def score_continuations(model_name: str, prefix: str, continuations: list[str], batch_size: int = 8,
                         use_prefix_cache: bool = True) -> ContinuationScores:
     """Log-prob of each continuation given the prefix. Tokens are tokenizer(prefix) followed by
-    tokenizer(continuation) without special tokens, so start continuations with a space."""
-    import torch
-
+    tokenizer(continuation) without special tokens, so start continuations with a space.
+    With the prefix cache (default) all continuations go through `score_continuation_groups` in
+    one batch; `use_prefix_cache=False` runs prefix + continuation in full, `batch_size` rows at a
+    time, for comparison."""
     _check_texts([prefix], "prefix")
     continuations = _check_texts(continuations, "continuation")
+    if use_prefix_cache:
+        return score_continuation_groups(model_name, [prefix], [continuations])[0]
     model, tokenizer = shared_causal_lm(model_name)
     prefix_ids = tokenizer(prefix)["input_ids"]
     cont_rows = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
-    state = None
-    if use_prefix_cache:
-        with torch.inference_mode():
-            out = model(input_ids=torch.tensor([prefix_ids]), use_cache=True, logits_to_keep=1)
-        state = (out.past_key_values, out.logits[0, -1], len(prefix_ids))
     totals = []
     for start in range(0, len(cont_rows), batch_size):
-        batch = cont_rows[start : start + batch_size]
-        if use_prefix_cache:
-            totals += _continuation_logprobs_cached(model, state, batch, tokenizer.pad_token_id)
-        else:
-            totals += _continuation_logprobs_full(model, prefix_ids, batch, tokenizer.pad_token_id)
+        totals += _continuation_logprobs_full(model, prefix_ids, cont_rows[start : start + batch_size], tokenizer.pad_token_id)
     total = np.array(totals, dtype=np.float64)
     n = np.array([len(c) for c in cont_rows], dtype=np.int64)
     return ContinuationScores(total=total, mean=total / n, n_tokens=n)
