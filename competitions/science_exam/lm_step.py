@@ -5,8 +5,8 @@
 The prompt is "<passages>\\n\\nQuestion: <prompt>\\nAnswer:" and each option " <option>" is a
 continuation: `common.llm.scoring.score_continuation_groups` runs the shared prefix once and reuses
 its KV cache for the five options, four questions per batch. The score is the mean token log-prob
-(`lm_norm=mean`, so long options are not punished for their length) or the sum. Scores are cached on disk per question
-(cache_dir("scores")), so a second run or a resumed one skips scored questions.
+(`lm_norm=mean`, so long options are not punished for their length) or the sum. Scores are cached
+on disk per question (cache_dir("scores")), so a second run or a resumed one skips scored questions.
 """
 from __future__ import annotations
 
