@@ -24,19 +24,26 @@ class SolutionConfig:
     retrieval: hybrid | dense | sparse [hybrid]
     index: faiss index: flat | ivf | ivfpq | auto (flat below 200k passages) [auto]
     top_k: passages given to the answering models [3]
+    examples: solved train questions retrieved into lm_rag's context beside the passages, never
+        from the question's own fold (0 = passages only) [2]
+    memory: extra solved questions for that retrieval, a file in train.csv's schema ['']
+    controls: also score lm_random_examples, lm_rag's prompt with `examples` solved questions
+        drawn at random and no passages: how much of lm_rag's gain is the worked-example format
+        rather than retrieval (~2 min more on 2 cores, hence off by default) [false]
     candidates: passages each retriever proposes before rank fusion [20]
     dense_scope: what the encoder embeds: corpus | candidates (TF-IDF's top `pool` per question)
         | auto (corpus up to 20k passages, else candidates; a GPU run can force corpus) [auto]
     pool: TF-IDF passages per question handed to the encoder when dense_scope is candidates [12]
     chunk_words: words per passage when chunking the corpus [90]
-    context_words: cap on the words of retrieved context given to the models [60]
+    context_words: cap on the words of retrieved passages given to the LM [30]
     lm_norm: option score = "mean" token log-likelihood or "sum" [mean]
     folds: cross-validation folds [3; `--folds` also sets it]
-    mc_epochs / mc_max_length / mc_batch_size / mc_lr: fine-tuning schedule [2 / 64 / 8 / 1e-3]
+    mc_epochs / mc_max_length / mc_batch_size / mc_lr: fine-tuning schedule [2 / 48 / 8 / 1e-3]
     mc_trainable_layers: top encoder layers trained (-1 = all) [2]
-    mc_context_words: words of the retrieved context the multiple-choice model reads; on 2 cores
-        a short one fits in 64 tokens beside question and option (fold 0 of the sample: 24 words
-        at 80 tokens 0.468 MAP@3, none 0.458, 60 words at 64 tokens 0.398) [16]
+    mc_context_words: words of the retrieved passages the multiple-choice model reads; on 2 cores
+        a short one fits beside question and option (3-fold CV on the sample: 8 words at 48
+        tokens 0.457 in 153 s, 16 at 64 tokens 0.452 in ~230 s, none 0.485 but then the model
+        reads no retrieved context; 1 epoch instead of 2: 0.427) [8]
     mc_lora: fine-tune with LoRA adapters (peft) instead of all weights [false]
     ensemble_weight: weight of lm_rag in the rank average (finetuned_mc gets the rest); below 0:
         picked on a grid on the other folds (on the 400-question sample that choice was noise:
@@ -50,19 +57,22 @@ class SolutionConfig:
     retrieval: str = "hybrid"
     index: str = "auto"
     top_k: int = 3
+    examples: int = 2
+    memory: str = ""
+    controls: bool = False
     candidates: int = 20
     dense_scope: str = "auto"
     pool: int = 12
     chunk_words: int = 90
-    context_words: int = 60
+    context_words: int = 30
     lm_norm: str = "mean"
     folds: int = 3
     mc_epochs: int = 2
-    mc_max_length: int = 64
+    mc_max_length: int = 48
     mc_batch_size: int = 8
     mc_lr: float = 1e-3
     mc_trainable_layers: int = 2
-    mc_context_words: int = 16
+    mc_context_words: int = 8
     mc_lora: bool = False
     ensemble_weight: float = 0.5
 
@@ -92,6 +102,8 @@ class SolutionConfig:
             raise UserError(f"folds must be at least 2, got {self.folds}")
         if self.ensemble_weight > 1:
             raise UserError(f"ensemble_weight must be at most 1 (below 0: tuned), got {self.ensemble_weight}")
+        if self.examples < 0:
+            raise UserError(f"examples must be 0 or more, got {self.examples}")
         if self.mc_context_words < 0:
             raise UserError(f"mc_context_words must be 0 or more, got {self.mc_context_words}")
         for name in ("top_k", "candidates", "pool", "chunk_words", "context_words", "mc_epochs", "mc_max_length", "mc_batch_size"):
@@ -103,17 +115,22 @@ class SolutionConfig:
 class Variant:
     """One reported CV score. kind: "lm" (zero-shot option log-likelihood), "mc" (fine-tuned
     multiple-choice model) or "ensemble" (rank average of `members`, SolutionConfig.ensemble_weight).
-    retrieval: whether the model reads retrieved passages."""
+    retrieval: whether the model reads retrieved passages. examples: solved questions in the LM's
+    prompt: "retrieved", "random" (the control) or "none". control: reported, never submitted,
+    and run only with `--set controls=true`."""
 
     name: str
     kind: str
     retrieval: bool = True
+    examples: str = "none"
     members: tuple[str, ...] = ()
+    control: bool = False
 
 
 VARIANTS = (
     Variant("lm_no_retrieval", "lm", retrieval=False),
-    Variant("lm_rag", "lm", retrieval=True),
+    Variant("lm_random_examples", "lm", retrieval=False, examples="random", control=True),
+    Variant("lm_rag", "lm", retrieval=True, examples="retrieved"),
     Variant("finetuned_mc", "mc", retrieval=True),
     Variant("ensemble", "ensemble", members=("lm_rag", "finetuned_mc")),
 )

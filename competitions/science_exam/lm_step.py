@@ -41,8 +41,12 @@ def lm_option_scores(cfg: SolutionConfig, questions: Questions, contexts: list[s
         scored = score_continuation_groups(cfg.lm, [row[0] for row in split], [row[1:] for row in split])
         return [[[float(t), int(n)] for t, n in zip(s.total, s.n_tokens)] for s in scored]
 
-    # 4 questions per forward: larger batches pad more than they save on 2 cores
-    values = cached_map(store, items, compute, batch_size=4, desc=f"score options: {desc}")
+    # 4 questions per forward, prefixes of similar length together so little of a batch is padding
+    order = sorted(range(len(items)), key=lambda i: len(items[i].split(_SEP)[0]))
+    by_length = cached_map(store, [items[i] for i in order], compute, batch_size=4, desc=f"score options: {desc}")
+    values = [None] * len(items)
+    for i, value in zip(order, by_length):
+        values[i] = value
     totals = np.array([[v[0] for v in row] for row in values], dtype=np.float64)
     lengths = np.array([[v[1] for v in row] for row in values], dtype=np.float64)
     if cached_before:

@@ -8,9 +8,13 @@ and their rank-averaged ensemble, each cross-validated with MAP@3 on held-out fo
 Steps (each cached on disk, keyed by its inputs, so a second run reuses them and says so):
 1. Retrieval: chunk the corpus, embed it with `encoder` (cached), build a faiss index and a TF-IDF
    index, and fuse both rankings (RRF) for the query "question + all options" of every question.
+   Second source: the `examples` most similar solved train questions (examples_step), never
+   from the question's own fold.
 2. Variants (config.VARIANTS), each scored on train rows it never learned from:
    lm_no_retrieval  the causal LM's mean token log-likelihood of each option after the question;
-   lm_rag           the same after the retrieved passages (shared prefix, KV cache reused);
+   lm_random_examples  control: after `examples` solved questions drawn at random (no retrieval);
+   lm_rag           the same after the retrieved passages and solved questions (shared prefix,
+                    KV cache reused for the five options);
    finetuned_mc     `mc_model` fine-tuned as AutoModelForMultipleChoice on the other folds;
    ensemble         rank average of lm_rag and finetuned_mc (equal weights; `ensemble_weight`).
 3. The variant with the best CV predicts test (top three letters per question).
@@ -29,6 +33,7 @@ from common.solution import RunContext, SolutionResult
 
 from competitions.science_exam.config import VARIANTS, SolutionConfig
 from competitions.science_exam.cv import cv_score, fold_ids, map3, nested_ensemble
+from competitions.science_exam.examples_step import SolvedMemory, with_examples
 from competitions.science_exam.lm_step import lm_option_scores
 from competitions.science_exam.mc_step import finetuned_scores
 from competitions.science_exam.questions import Questions, retrieval_quality, to_letters
@@ -42,6 +47,31 @@ def _config(ctx: RunContext) -> SolutionConfig:
 
         cfg = replace(cfg, folds=2, mc_epochs=1, top_k=min(cfg.top_k, 2), context_words=min(cfg.context_words, 80))
     return cfg
+
+
+def _solved_examples(cfg: SolutionConfig, train: Questions, test: Questions, folds: np.ndarray,
+                     seed: int) -> dict[str, tuple[list[str], list[str] | None]]:
+    """{"retrieved": (train, test) contexts, "random": (train, None)}; empty when examples=0."""
+    if not cfg.examples:
+        return {}
+    memory = SolvedMemory.build(cfg, train, folds)
+    extra = f" + {memory.info['memory_extra_rows']} from {cfg.memory}" if cfg.memory else ""
+    print(f"solved-question memory: {len(train)} train questions{extra}; {cfg.examples} retrieved per question, "
+          f"never from its own fold")
+    return {"retrieved": (memory.retrieved(train, folds), memory.retrieved(test)),
+            "random": (memory.random(train, folds, seed), None)}
+
+
+def _note(cfg: SolutionConfig, variant) -> str:
+    parts = []
+    if variant.retrieval:
+        words = cfg.mc_context_words if variant.kind == "mc" else cfg.context_words
+        parts.append(f"top {cfg.top_k} passages, first {words} words" if words else "")
+    if variant.examples != "none" and cfg.examples:
+        parts.append(f"{cfg.examples} {variant.examples} solved questions")
+    if variant.control:
+        parts.append("control, not submitted")
+    return " + ".join(p for p in parts if p) or "no retrieval"
 
 
 def run(ctx: RunContext) -> SolutionResult:
@@ -59,17 +89,22 @@ def run(ctx: RunContext) -> SolutionResult:
 
     scores: dict[str, tuple[np.ndarray, np.ndarray | None]] = {}
     lm_info = {}
-    for variant in (v for v in VARIANTS if v.kind == "lm"):
-        contexts = (train_ctx, test_ctx) if variant.retrieval else (None, None)
+    examples = _solved_examples(cfg, train, test, folds, ctx.seed)
+    for variant in (v for v in VARIANTS if v.kind == "lm" and (cfg.controls or not v.control)):
+        if variant.examples == "random" and not examples:
+            continue                         # examples=0: nothing to control for
+        passages = (train_ctx, test_ctx) if variant.retrieval else (None, None)
+        solved = examples.get(variant.examples, (None, None))
+        contexts = [with_examples(p, e) for p, e in zip(passages, solved)]
         oof, lm_info[variant.name] = lm_option_scores(cfg, train, contexts[0], variant.name)
-        predict_test = variant.retrieval     # the no-retrieval LM is reported, never submitted
+        predict_test = variant.retrieval and not variant.control   # baselines are reported, never submitted
         test_scores = lm_option_scores(cfg, test, contexts[1], f"{variant.name} test")[0] if predict_test else None
         scores[variant.name] = (oof, test_scores)
     mc_oof, mc_test, mc_info = finetuned_scores(cfg, train, test, train_ctx, test_ctx, folds, ctx.seed)
     scores["finetuned_mc"] = (mc_oof, mc_test)
 
     cv = {}
-    for variant in VARIANTS:
+    for variant in (v for v in VARIANTS if v.kind == "ensemble" or v.name in scores):
         if variant.kind == "ensemble":
             first, second = (scores[m] for m in variant.members)
             if cfg.ensemble_weight >= 0:     # fixed: no label chooses it, so every fold stays held-out
@@ -83,9 +118,7 @@ def run(ctx: RunContext) -> SolutionResult:
             scores[variant.name] = (blend, rank_average([first[1], second[1]], [w, 1 - w]))
             cv[variant.name] = cv_score(blend, train.labels, folds, note)
         else:
-            words = cfg.mc_context_words if variant.kind == "mc" else cfg.context_words
-            note = f"top {cfg.top_k} passages, first {words} words" if variant.retrieval and words else "no retrieval"
-            cv[variant.name] = cv_score(scores[variant.name][0], train.labels, folds, note)
+            cv[variant.name] = cv_score(scores[variant.name][0], train.labels, folds, _note(cfg, variant))
 
     submittable = [name for name, (_, test_scores) in scores.items() if test_scores is not None]
     best = max(submittable, key=lambda name: cv[name].mean)

@@ -15,9 +15,9 @@ from competitions.science_exam.solution import run
 
 from tiny_data import write_tiny_science_exam
 
-VARIANT_NAMES = {"lm_no_retrieval", "lm_rag", "finetuned_mc", "ensemble"}
+VARIANT_NAMES = {"lm_no_retrieval", "lm_random_examples", "lm_rag", "finetuned_mc", "ensemble"}
 TINY_OPTIONS = {"mc_max_length": "64", "mc_epochs": "1", "top_k": "1", "context_words": "40",
-                "chunk_words": "40", "folds": "3"}
+                "chunk_words": "40", "folds": "3", "controls": "true"}
 
 
 @pytest.fixture
