@@ -42,8 +42,8 @@ class SolutionConfig:
     mc_epochs / mc_max_length / mc_batch_size / mc_lr: fine-tuning schedule [2 / 48 / 8 / 1e-3]
     mc_trainable_layers: top encoder layers trained (-1 = all) [2]
     mc_context_words: words of the retrieved passages the multiple-choice model reads; on 2 cores
-        a short one fits beside question and option (3-fold CV on the sample: 8 words at 48
-        tokens 0.457 in 153 s, 16 at 64 tokens 0.452 in ~230 s, none 0.485 but then the model
+        a short one fits beside question and option (3-fold CV on the sample, pool 12: 8 words
+        at 48 tokens 0.457 in 153 s, 16 at 64 tokens 0.452 in ~230 s, none 0.485 but then the model
         reads no retrieved context; 1 epoch instead of 2: 0.427) [8]
     mc_lora: fine-tune with LoRA adapters (peft) instead of all weights [false]
     ensemble_weight: weight of lm_rag in the rank average (finetuned_mc gets the rest); below 0:

@@ -71,8 +71,8 @@ class SolvedMemory:
         ids = np.full((len(questions), self.cfg.examples), -1, dtype=np.int64)
         for i, fold in enumerate(folds):
             allowed = np.flatnonzero((self.groups != fold) | (self.groups < 0))
-            ids[i, :min(len(allowed), self.cfg.examples)] = rng.choice(allowed, min(len(allowed), self.cfg.examples),
-                                                                       replace=False)
+            n = min(len(allowed), self.cfg.examples)
+            ids[i, :n] = rng.choice(allowed, n, replace=False)
         return self._join(ids)
 
 
