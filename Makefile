@@ -11,6 +11,10 @@ KLLM := $(PY) -m cli
 # --no-compile: byte-compiling every installed module took ~45 s of the ~2 min set-up; Python
 # compiles the few modules it imports on first use instead.
 PIP_QUIET := -q --disable-pip-version-check --no-compile
+# ...which only works if Python may write bytecode: with PYTHONDONTWRITEBYTECODE set (some shells
+# and CI images set it) every process recompiled torch and transformers (importing
+# sentence_transformers took ~2 min instead of ~45 s on a busy 2-core machine).
+unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
 .PHONY: help setup submit test test-slow data dataset score leaderboard edge bench style quality clean
@@ -24,14 +28,14 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@$(PY) -m pip install $(PIP_QUIET) -r requirements.txt 2>&1 | grep -v "is ignored" || true
 	@$(PY) -m pip install $(PIP_QUIET) --no-deps -r requirements-nodeps.txt 2>&1 | grep -v "is ignored" || true
 	@$(PY) -m pip install $(PIP_QUIET) --no-deps --no-build-isolation -e . 2>&1 | grep -v "is ignored" || true
-	@$(PY) -c "import torch, transformers, sentence_transformers, faiss, lightgbm, onnxruntime, polars, kaggle" \
+	@$(PY) -c "import importlib.util, sys, torch, transformers, sentence_transformers, faiss, lightgbm, onnxruntime, polars, kagglesdk; sys.exit(importlib.util.find_spec('kaggle') is None)" \
 		|| { echo "error: dependency install failed"; exit 1; }
 	@touch $(STAMP)
 
 setup: $(STAMP) ## create .venv and install pinned dependencies (done by every target that needs it)
 
-submit: $(STAMP) ## solve COMP on its data (real files in data/COMP or the embedded sample) and write the checked submission; KAGGLE=1 also submits
-	@$(KLLM) submit --comp $(COMP) $(if $(KAGGLE),--kaggle) $(ARGS)
+submit: $(STAMP) ## solve COMP on its data (real files in data/COMP or the embedded sample) and write the checked submission; EXP=name runs a named experiment, KAGGLE=1 also submits
+	@$(KLLM) submit --comp $(COMP) $(if $(EXP),--exp $(EXP)) $(if $(KAGGLE),--kaggle) $(ARGS)
 
 test: $(STAMP) ## run the default test suite (slow tests skipped); installs sshd + qemu-user for the edge tests if it may
 	@bash .ci/setup-edge.sh || echo "note: could not install sshd/qemu-user; the edge tests that need them will say so"
@@ -47,7 +51,7 @@ data: $(STAMP) ## download COMP's real files from Kaggle into data/COMP (needs c
 dataset: $(STAMP) ## regenerate COMP's committed sample from packages (LIMIT=n for a quick one)
 	@$(KLLM) dataset --comp $(COMP) $(if $(LIMIT),--limit $(LIMIT)) $(ARGS)
 
-score: $(STAMP) ## score a submission file against labels: ARGS="--pred P --truth T"
+score: $(STAMP) ## score a submission file: ARGS="--pred P --truth T" (the judge metric needs no --truth)
 	@$(KLLM) score --comp $(COMP) $(ARGS)
 
 leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl

@@ -11,11 +11,11 @@ from pathlib import Path
 
 
 def main(args: list[str]) -> int:
-    from cli.main import OneLineParser
+    from bench._args import bench_parser
     from common.llm.bench import bench_llm, format_rows, save_chart
     from common.paths import results_path
 
-    parser = OneLineParser(prog="kllm bench llm")
+    parser = bench_parser("kllm bench llm")
     parser.add_argument("--model", default="smollm2", help="causal LM name from common.models or a local folder")
     parser.add_argument("--convert", action="store_true", help="also time the GGUF -> safetensors conversion")
     parser.add_argument("--tokens", type=int, default=32, help="new tokens per generated prompt")

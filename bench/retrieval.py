@@ -10,7 +10,6 @@ sentences when it is missing). Also draws the table as a PNG chart (path printed
 """
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -95,7 +94,9 @@ def _chart(rows: list[dict]) -> Path:
 
 
 def main(args: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="kllm bench retrieval")
+    from bench._args import bench_parser
+
+    parser = bench_parser("kllm bench retrieval")
     parser.add_argument("--sizes", default="10000,50000", help="comma-separated corpus sizes")
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--embed", type=int, default=512, help="passages encoded for the throughput row (0: skip)")

@@ -14,14 +14,7 @@ import importlib
 import pkgutil
 import sys
 
-from common.errors import UserError
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a bad flag as one line and exit 2 (no usage block)."""
-
-    def error(self, message):
-        raise UserError(f"{self.prog}: {message} (see --help)")
+from common.errors import OneLineParser, UserError
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,12 +1,16 @@
-"""Write files so that a crash never leaves half of one behind: temp file, then rename.
+"""Write files and folders so that a crash never leaves half of one behind: temp, then rename.
 
     with atomic_path(Path("out/submission.csv")) as tmp:
         frame.write_csv(tmp)
+    with atomic_dir(Path("cache/models/student")) as tmp:
+        model.save_pretrained(tmp)
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -31,3 +35,94 @@ def atomic_write_text(target: Path, text: str) -> Path:
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return Path(target)
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path, replace: bool = True, mode: int = 0o755):
+    """Yield an empty temp folder beside `target`; on success swap it in for `target`.
+
+        with atomic_dir(Path("cache/models/student")) as tmp:
+            model.save_pretrained(tmp)
+
+    On an exception the temp folder is removed and `target` is left as it was. With replace=True
+    an existing `target` is moved aside and deleted after the swap; with replace=False an
+    existing `target` wins (another process finished first) and the new folder is dropped.
+    The temp folder is `.{target.name}.tmp-{pid}-*`: a killed writer leaves it behind, and the
+    next `atomic_dir(target)` removes it once that pid is dead (see `clean_stale_dirs`).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_dirs(target)
+    tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target), dir=target.parent))
+    try:
+        os.chmod(tmp, mode)
+        yield tmp
+        _swap_dir(tmp, target, replace)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _tmp_prefix(target: Path) -> str:
+    return f".{target.name}.tmp-{os.getpid()}-"
+
+
+def _swap_dir(new: Path, target: Path, replace: bool) -> None:
+    if not replace:
+        if target.exists():
+            return
+        try:
+            os.rename(new, target)
+        except OSError:
+            if not target.exists():
+                raise                # else another process renamed its copy in first: keep it
+        return
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=_tmp_prefix(target) + "old-", dir=target.parent))
+        os.replace(target, old / target.name)
+    try:
+        os.replace(new, target)
+    except OSError:
+        if old is not None:          # put the old folder back before failing
+            with contextlib.suppress(OSError):
+                os.replace(old / target.name, target)
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def clean_stale_dirs(target: Path) -> int:
+    """Remove the temp folders of dead `atomic_dir` writers beside `target`; return how many.
+
+        clean_stale_dirs(Path("cache/models/student"))   # -> 1 after a writer was killed
+
+    A folder whose writer pid is still running is kept: it may be mid-write.
+    """
+    target = Path(target)
+    if not target.parent.is_dir():
+        return 0
+    named = re.compile(rf"\.{re.escape(target.name)}\.tmp-(\d+)-")
+    removed = 0
+    for path in target.parent.iterdir():
+        found = named.match(path.name)
+        if found and path.is_dir() and not _pid_alive(int(found.group(1))):
+            shutil.rmtree(path, ignore_errors=True)
+            removed += 1
+    return removed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:          # someone else's process
+        return True
+    try:  # a killed process its parent has not reaped yet is a zombie: dead, not writing
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True

@@ -53,3 +53,34 @@ def choose_weight(first: np.ndarray, second: np.ndarray, labels: Sequence, score
         if score > best_score + 1e-12:
             best_w, best_score = float(w), score
     return best_w
+
+
+def nested_weight_blend(first: np.ndarray, second: np.ndarray, labels: np.ndarray, folds: np.ndarray,
+                        score_fn: Callable[[Sequence, np.ndarray], float]) -> tuple[np.ndarray, list[float]]:
+    """Rank-average blend whose rows in fold k use the weight that scored best on the other
+    folds' held-out rows, so fold k's labels never choose its own weight.
+
+        blend, weights = nested_weight_blend(lm_oof, mc_oof, labels, folds, map3)
+    """
+    blend = np.zeros_like(first, dtype=np.float64)
+    weights = []
+    for k in np.unique(folds):
+        inner = folds != k
+        w = choose_weight(first[inner], second[inner], labels[inner], score_fn)
+        blend[~inner] = rank_average([first[~inner], second[~inner]], [w, 1 - w])
+        weights.append(w)
+    return blend, weights
+
+
+def score_rank_average(score_vectors: Sequence[np.ndarray]) -> np.ndarray:
+    """Mean over vectors of each one's ranks across rows, scaled to [0, 1] (ties averaged): the
+    blend of one-score-per-row members (binary classifiers) on different scales.
+
+        score_rank_average([np.array([0.1, 0.9, 0.5])])   # -> [0.0, 1.0, 0.5]
+
+    Unlike `rank_average`, which ranks the options within each row, this ranks the rows.
+    """
+    if not len(score_vectors):
+        raise ValueError("score_rank_average needs at least one score vector")
+    n = len(score_vectors[0])
+    return np.mean([(rankdata(s) - 1) / max(n - 1, 1) for s in score_vectors], axis=0)

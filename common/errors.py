@@ -2,9 +2,21 @@
 
     raise UserError(f"missing file: {path}")
 """
+import argparse
 
 
 class UserError(Exception):
     """Bad input from the user (file, flag, column, competition). Message is one line."""
 
     exit_code = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a bad flag as one UserError line and exit 2 (no usage block); the
+    CLI's parsers and every benchmark's use it.
+
+        parser = OneLineParser(prog="kllm bench edge")
+    """
+
+    def error(self, message):
+        raise UserError(f"{self.prog}: {message} (see --help)")

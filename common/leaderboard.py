@@ -5,12 +5,17 @@
     print(format_leaderboard(boards))
     print(format_comparison(find_run("2026..-a1b2c3"), find_run("2026..-d4e5f6")))
 
-One row per (variant, data source): its best run by CV, with how many runs it has, plus its
-best Kaggle-scored run when that is another one. Better is higher
-or lower as the competition's metric says (`common.metrics.get_metric`). Rows on real Kaggle
-files come before rows on the committed sample, whose scores are never comparable with a
-leaderboard. Each competition whose registration carries `extra["first_place"]` gets a
-reference row: the real competition's 1st-place private score, labelled as such.
+Runs are ranked only against comparable runs: a competition's board is split into groups, one
+per (metric, data source, kind of score, encoder, judge panel) (`GroupKey`), and rows are ranked
+within their group, never across groups. Kinds: "cv" (held-out folds), "holdout" (a held-out
+split), "panel" (a local judge panel); a sharpened-cosine score depends on its encoder, a
+judge score on its panel. Groups on real Kaggle files come before groups on the committed
+sample, whose scores are never comparable with a leaderboard.
+
+One row per variant and group: its best run by score, with how many runs it has, plus its best
+Kaggle-scored run when that is another one. Better is higher or lower as the metric says
+(`common.metrics.get_metric`). Each competition whose registration carries
+`extra["first_place"]` gets a reference row: the real competition's 1st-place private score.
 """
 from __future__ import annotations
 
@@ -19,10 +24,42 @@ from dataclasses import asdict, dataclass, field
 from common.errors import UserError
 from common.registry import Competition
 from common.results import RunRecord
+from common.solution import VALIDATION_KINDS
 
 REFERENCE_LABEL = "* 1st place, real LB"
 REFERENCE_NOTE = ("* the real competition's 1st-place private score on Kaggle: a real-leaderboard figure, "
                   "not comparable with scores on the sample data")
+GROUP_NOTE = ("groups: rows are ranked only within their group (same metric, data, kind of score and encoder or "
+              "judge panel); scores of different groups are not comparable and never ranked against each other")
+KINDS = VALIDATION_KINDS
+
+
+@dataclass(frozen=True)
+class GroupKey:
+    """What makes two scores comparable. `GroupKey.of(run)`; old records without a kind are "cv"."""
+
+    metric: str
+    data_source: str
+    kind: str = "cv"
+    encoder: str = ""
+    panel: str = ""
+
+    @classmethod
+    def of(cls, run: RunRecord) -> GroupKey:
+        return cls(run.metric, run.data_source, run.kind or "cv", run.encoder or "", run.panel or "")
+
+    def label(self, board_metric: str = "") -> str:
+        """'sample data, cv (held-out folds), encoder=minilm'."""
+        parts = [] if self.metric == board_metric else [f"metric {self.metric}"]
+        parts += [f"{self.data_source} data", KINDS.get(self.kind, self.kind)]
+        parts += [f"encoder={self.encoder}"] if self.encoder else []
+        parts += [f"panel={self.panel}"] if self.panel else []
+        return ", ".join(parts)
+
+    def order(self) -> tuple:
+        kind_rank = list(KINDS).index(self.kind) if self.kind in KINDS else len(KINDS)
+        return (self.data_source != "kaggle", self.data_source, kind_rank, self.kind, self.metric,
+                self.encoder, self.panel)
 
 
 @dataclass
@@ -40,12 +77,26 @@ class LeaderboardRow:
 
 
 @dataclass
+class ScoreGroup:
+    """Rows whose scores are comparable, best first."""
+
+    key: GroupKey
+    higher_is_better: bool
+    rows: list[LeaderboardRow] = field(default_factory=list)
+
+
+@dataclass
 class CompetitionBoard:
     slug: str
     metric: str
     higher_is_better: bool
-    rows: list[LeaderboardRow] = field(default_factory=list)
+    groups: list[ScoreGroup] = field(default_factory=list)
     first_place: float | None = None
+
+    @property
+    def rows(self) -> list[LeaderboardRow]:
+        """Every row, group after group (a row is ranked only within its group)."""
+        return [row for group in self.groups for row in group.rows]
 
     def reference_row(self) -> LeaderboardRow | None:
         if self.first_place is None:
@@ -86,22 +137,31 @@ def build_leaderboard(runs: list[RunRecord], competitions: list[Competition],
             boards[run.competition] = CompetitionBoard(run.competition, run.metric,
                                                        metric_direction(run.metric, run.higher_is_better))
     for slug, board in boards.items():
-        mine = [r for r in runs if r.competition == slug]
-        groups: dict[tuple[str, str], list[RunRecord]] = {}
-        for run in mine:
-            key = (run.variant, run.data_source) if not all_runs else (run.run_id, "")
-            groups.setdefault(key, []).append(run)
-        for group in groups.values():
-            shown = [_best(group, board.higher_is_better)]
-            scored = [r for r in group if r.public is not None or r.private is not None]
-            if scored and shown[0] not in scored:  # keep the Kaggle scores of the group visible
-                shown.append(_best_scored(scored, board.higher_is_better))
-            for run in shown:
-                board.rows.append(LeaderboardRow(run.variant, run.data_source, len(group), run.cv, run.cv_std,
-                                                 run.public, run.private, run.run_id, run.commit))
-        sign = 1 if board.higher_is_better else -1
-        board.rows.sort(key=lambda r: (r.data_source != "kaggle", -sign * r.cv))
+        by_key: dict[GroupKey, list[RunRecord]] = {}
+        for run in (r for r in runs if r.competition == slug):
+            by_key.setdefault(GroupKey.of(run), []).append(run)
+        for key in sorted(by_key, key=GroupKey.order):
+            higher = metric_direction(key.metric, by_key[key][0].higher_is_better)
+            board.groups.append(_group(key, by_key[key], higher, all_runs))
     return list(boards.values())
+
+
+def _group(key: GroupKey, runs: list[RunRecord], higher: bool, all_runs: bool) -> ScoreGroup:
+    group = ScoreGroup(key, higher)
+    by_variant: dict[str, list[RunRecord]] = {}
+    for run in runs:
+        by_variant.setdefault(run.run_id if all_runs else run.variant, []).append(run)
+    for mine in by_variant.values():
+        shown = [_best(mine, higher)]
+        scored = [r for r in mine if r.public is not None or r.private is not None]
+        if scored and shown[0] not in scored:  # keep the Kaggle scores of the variant visible
+            shown.append(_best_scored(scored, higher))
+        for run in shown:
+            group.rows.append(LeaderboardRow(run.variant, run.data_source, len(mine), run.cv, run.cv_std,
+                                             run.public, run.private, run.run_id, run.commit))
+    sign = 1 if higher else -1
+    group.rows.sort(key=lambda r: -sign * r.cv)
+    return group
 
 
 def _num(value: float | None, digits: int = 4) -> str:
@@ -109,27 +169,35 @@ def _num(value: float | None, digits: int = 4) -> str:
 
 
 def format_leaderboard(boards: list[CompetitionBoard]) -> str:
-    """A plain-text table, one block per competition."""
-    header = ("variant", "data", "runs", "CV ± std", "public", "private", "run id", "commit")
+    """A plain-text table, one block per competition, one titled section per group of comparable scores."""
+    header = ("variant", "data", "runs", "score ± std", "public", "private", "run id", "commit")
     lines = []
     for board in boards:
         direction = "higher is better" if board.higher_is_better else "lower is better"
         lines.append(f"{board.slug}  [{board.metric}, {direction}]")
-        table = [header]
-        for row in board.rows:
-            table.append((row.variant, row.data_source, str(row.runs), f"{_num(row.cv)} ± {_num(row.cv_std)}",
-                          _num(row.public), _num(row.private), row.run_id, row.commit))
-        if not board.rows:
+        if len(board.groups) > 1:
+            lines.append(f"  {len(board.groups)} groups, each ranked on its own: different data, kinds of "
+                         "score, encoders or panels are not comparable")
+        table: list[tuple[str, ...] | str] = [header]
+        for group in board.groups:
+            table.append(f"-- {group.key.label(board.metric)}")
+            for row in group.rows:
+                table.append((row.variant, row.data_source, str(row.runs), f"{_num(row.cv)} ± {_num(row.cv_std)}",
+                              _num(row.public), _num(row.private), row.run_id, row.commit))
+        if not board.groups:
             table.append(("(no runs yet)", "", "", "", "", "", "", ""))
         reference = board.reference_row()
         if reference:
             table.append((REFERENCE_LABEL, reference.data_source, "", "", "", f"{reference.private:g}", "", ""))
-        widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+        cells = [r for r in table if isinstance(r, tuple)]
+        widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
         for row in table:
-            lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+            text = row if isinstance(row, str) else "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+            lines.append("  " + text)
         lines.append("")
-    lines.append("data: 'sample' = committed sample files (CV only, not comparable with Kaggle); "
+    lines.append("data: 'sample' = committed sample files (validation scores only, not comparable with Kaggle); "
                  "'kaggle' = real competition files")
+    lines.append(GROUP_NOTE)
     if any(b.first_place is not None for b in boards):
         lines.append(REFERENCE_NOTE)
     return "\n".join(lines)
@@ -156,8 +224,8 @@ def compare_runs(a: RunRecord, b: RunRecord) -> list[FieldDiff]:
             delta = right[name] - left[name]
             better = (delta > 0) == higher
             note = f"B-A {delta:+.4f} ({'B' if better else 'A'} better)" if delta else ""
-            if a.competition != b.competition or a.data_source != b.data_source:
-                note += " (different competition or data: not comparable)"
+            if GroupKey.of(a) != GroupKey.of(b) or a.competition != b.competition:
+                note += " (different competition, data, kind, encoder or panel: not comparable)"
         diffs.append(FieldDiff(name, left[name], right[name], note.strip()))
     return diffs
 

@@ -1,11 +1,14 @@
-"""Draw the leaderboard as a PNG: one panel per competition, CV bars with public/private marks.
+"""Draw the leaderboard as a PNG: one panel per group of comparable scores, bars with Kaggle marks.
 
     from common.leaderboard_chart import draw_leaderboard
     draw_leaderboard(build_leaderboard(read_runs(), all_competitions()), Path("results/leaderboard.png"))
 
-Bars are CV (± std) coloured by data source; triangles and diamonds are Kaggle public and
-private scores; the dashed line is the real competition's 1st-place private score, drawn only
-for reference (sample-data scores are not comparable with it). Written atomically.
+A competition gets one panel per group (`common.leaderboard.GroupKey`: metric, data source, kind
+of score, encoder, judge panel), so bars of different groups never share an axis; a competition
+without runs gets one empty panel. Bars are validation scores (± std) coloured by data source;
+triangles and diamonds are Kaggle public and private scores; the dashed line is the real
+competition's 1st-place private score, drawn only for reference (sample-data scores are not
+comparable with it). Written atomically.
 """
 from __future__ import annotations
 
@@ -18,18 +21,19 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from common.leaderboard import CompetitionBoard  # noqa: E402
+from common.leaderboard import CompetitionBoard, ScoreGroup  # noqa: E402
 
 _COLORS = {"kaggle": "#d95f02", "sample": "#7570b3"}
 
 
-def _panel(ax, board: CompetitionBoard) -> None:
-    rows = board.rows
+def _panel(ax, board: CompetitionBoard, group: ScoreGroup | None) -> None:
+    rows = group.rows if group else []
     labels = [f"{r.variant} ({r.data_source})" for r in rows]
     y = list(range(len(rows)))[::-1]  # best at the top
     if rows:
         ax.barh(y, [r.cv for r in rows], xerr=[r.cv_std or 0 for r in rows], capsize=3,
-                color=[_COLORS.get(r.data_source, "#999999") for r in rows], alpha=0.8, label="CV ± std")
+                color=[_COLORS.get(r.data_source, "#999999") for r in rows], alpha=0.8,
+                label=f"{group.key.kind} score ± std")
         for yi, r in zip(y, rows):
             if r.public is not None:
                 ax.plot(r.public, yi, "^", color="black", label="Kaggle public")
@@ -42,24 +46,35 @@ def _panel(ax, board: CompetitionBoard) -> None:
     if board.first_place is not None:
         ax.axvline(board.first_place, color="green", linestyle="--",
                    label=f"real LB 1st place {board.first_place:g} (not comparable)")
-    direction = "higher is better" if board.higher_is_better else "lower is better"
-    ax.set_title(f"{board.slug}: {board.metric} ({direction})", fontsize=10)
+    higher = group.higher_is_better if group else board.higher_is_better
+    metric = group.key.metric if group else board.metric
+    title = f"{board.slug}: {metric} ({'higher' if higher else 'lower'} is better)"
+    if group:
+        title += f"\n{group.key.label(metric)}"
+    ax.set_title(title, fontsize=9)
     handles, names = ax.get_legend_handles_labels()
     unique = dict(zip(names, handles))
     if unique:
         ax.legend(unique.values(), unique.keys(), fontsize=7, loc="best", framealpha=0.6)
 
 
+def panels(boards: list[CompetitionBoard]) -> list[tuple[CompetitionBoard, ScoreGroup | None]]:
+    """(board, group) per chart panel: one per group, one (board, None) per board without runs."""
+    return [(b, g) for b in boards for g in (b.groups or [None])]
+
+
 def draw_leaderboard(boards: list[CompetitionBoard], path: Path) -> Path:
     """Write the chart to `path` (PNG) and return it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    heights = [1.2 + 0.35 * max(len(b.rows), 1) for b in boards] or [1.5]
-    fig, axes = plt.subplots(len(heights), 1, figsize=(9, sum(heights) + 0.5),
+    shown = panels(boards)
+    heights = [1.4 + 0.35 * max(len(g.rows) if g else 1, 1) for _, g in shown] or [1.5]
+    fig, axes = plt.subplots(len(heights), 1, figsize=(9, sum(heights) + 0.7),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
-    for ax, board in zip(axes[:, 0], boards):
-        _panel(ax, board)
-    fig.suptitle("kllm leaderboard: CV on sample data is not comparable with Kaggle scores", fontsize=10)
+    for ax, (board, group) in zip(axes[:, 0], shown):
+        _panel(ax, board, group)
+    fig.suptitle("kllm leaderboard: one panel per group of comparable scores (data, kind, encoder, panel);\n"
+                 "scores on sample data are not comparable with Kaggle scores", fontsize=10)
     fig.tight_layout()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png", dir=path.parent)
     os.close(fd)

@@ -20,13 +20,13 @@ import importlib.metadata
 import importlib.util
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.atomic import atomic_dir
 from common.errors import UserError
 from common.paths import cache_dir
+from common.threads import default_threads
 
 if os.environ.get("KLLM_ALLOW_HUB") != "1":
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -79,10 +79,7 @@ def list_models() -> list[ModelInfo]:
 
 
 def _threads() -> int:
-    # All cores by default (a 155-token SmolLM2 forward: 0.69 s on 1 thread, 0.41 s on 2, here).
-    # When other heavy processes share the box, KLLM_THREADS=1 avoids OpenMP threads spinning
-    # against them (a small matmul was once ~15x slower at 2 threads under such load).
-    return int(os.environ.get("KLLM_THREADS", os.cpu_count() or 1))
+    return default_threads()  # the project's one default; trainers record it in their config
 
 
 def _package_dir(info: ModelInfo) -> Path:
@@ -157,9 +154,7 @@ def _convert_gguf(gguf: Path, target: Path) -> Path:
     if (target / "config.json").exists():
         return target
     torch.set_num_threads(_threads())
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    os.chmod(tmp, 0o755)
-    try:
+    with atomic_dir(target, replace=False) as tmp:  # another process's finished copy is kept
         quantized = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         config = quantized.config
@@ -171,13 +166,8 @@ def _convert_gguf(gguf: Path, target: Path) -> Path:
         plain.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "SOURCE.json").write_text(json.dumps({"gguf": str(gguf), "size": gguf.stat().st_size}))
-        try:
-            os.rename(tmp, target)
-        except OSError:  # another process finished first: keep theirs
-            if not (target / "config.json").exists():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    if not (target / "config.json").exists():
+        raise UserError(f"{target} exists but holds no config.json: delete it and load the model again")
     return target
 
 

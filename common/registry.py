@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from common.errors import UserError
+from common.folds import CvSpec
 from common.schema import CompetitionSchema
 
 
@@ -27,6 +28,7 @@ class Competition:
     sample_dir: the committed sample in the Kaggle file layout.
     dataset_builder: "package.module:function" that regenerates the sample (`make dataset`).
     code_competition: True when Kaggle accepts only notebook submissions.
+    cv: how its train rows are split into cross-validation folds (common.folds.CvSpec).
     """
 
     slug: str
@@ -39,6 +41,7 @@ class Competition:
     dataset_builder: str | None = None
     edge_spec: str | None = None
     code_competition: bool = True
+    cv: CvSpec = field(default_factory=CvSpec)
     extra: dict = field(default_factory=dict)
 
     def load_entry(self, attr: str) -> Callable:

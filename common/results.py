@@ -4,7 +4,7 @@
     append_run(RunRecord(run_id=new_run_id(), competition="science-exam", variant="tfidf",
                          metric="map@3", cv=0.71, cv_std=0.02, folds=5, higher_is_better=True,
                          data_source="sample", commit=git_commit(), seed=42, wall_s=3.2,
-                         peak_mem_mb=410.0, time=utc_now()))
+                         peak_mem_mb=410.0, time=utc_now(), kind="cv", encoder="", panel=""))
     update_scores(run_id, public=0.70, private=0.69)   # appends a "scores" line
     set_kaggle_ref(run_id, "38811234")                  # appends a "scores" line with the ref
     read_runs()                                         # runs with their latest scores merged in
@@ -40,7 +40,12 @@ except ImportError:  # not POSIX: appends still happen in one write each
 class RunRecord:
     """One run of one solution variant on one competition.
 
-    cv / cv_std / folds: the cross-validated score (mean, spread, fold count) in `metric` units.
+    cv / cv_std / folds: the validation score (mean, spread, fold count) in `metric` units.
+    kind: how that score was obtained: "cv" (held-out folds), "holdout" (a held-out split) or
+    "panel" (judged by a local judge panel). Records written before kinds existed read as "cv".
+    encoder: the sentence encoder a similarity metric used (sharpened cosine), else "".
+    panel: the judge panel of a "panel" score (`common.llm.judges.panel_id`), else "".
+    Scores of different kinds, encoders or panels are never ranked together (`common.leaderboard`).
     data_source: "sample" (committed sample: not comparable with Kaggle) or "kaggle" (real files).
     public / private: Kaggle leaderboard scores once fetched; kaggle_ref: the submission id or
     kernel "owner/slug@version" it was submitted as.
@@ -65,6 +70,9 @@ class RunRecord:
     kaggle_ref: str | None = None
     note: str = ""
     extra: dict = field(default_factory=dict)
+    kind: str = "cv"
+    encoder: str = ""
+    panel: str = ""
 
 
 _RUN_FIELDS = {f.name for f in fields(RunRecord)}
@@ -151,11 +159,11 @@ def read_runs(path: Path | None = None) -> list[RunRecord]:
             entry = json.loads(line.decode("utf-8"))
             if not isinstance(entry, dict):
                 raise ValueError("not an object")
-            kind = entry.pop("type", "run")
-            if kind == "run":
+            line_type = entry.pop("type", "run")
+            if line_type == "run":
                 record = RunRecord(**{k: v for k, v in entry.items() if k in _RUN_FIELDS})
                 runs[record.run_id] = record
-            elif kind == "scores":
+            elif line_type == "scores":
                 updates.append(entry)
         except (ValueError, TypeError, UnicodeDecodeError):
             torn = "last line" if not raw.endswith(b"\n") and number == raw.count(b"\n") + 1 else f"line {number}"

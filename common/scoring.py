@@ -1,24 +1,65 @@
-"""Score a submission frame against a labelled frame with the competition's metric.
+"""Score a submission with its competition's metric, whatever the metric needs.
 
+    score = score_files(get_competition("science-exam"), Path("sub.csv"), truth=Path("labels.csv"))
+    score = score_files(get_competition("adversarial-judge"), Path("essays.csv"))  # no labels: a panel
+    print(score.describe())        # 'judge_score = 0.41235 on 120 rows, panel=smollm2:...#1a2b3c'
+    score.value, score.components  # 0.41235, {"avg_q": 4.1, "avg_h": 1.2, ...}
     score_frames(get_competition("science-exam"), truth=train, pred=submission)  # -> 0.71
 
-The pairing of columns follows the submission kind, never the competition's name:
-the target columns of the schema are the truth, the submission columns the prediction.
+What the submission is paired with follows what the metric needs (`Metric.needs`), never the
+competition's name:
+  "labels": a labelled frame (the schema's target columns) by id: the targets are y_true, the
+            submission columns y_pred;
+  "panel":  the competition's test table (data/<slug>/, else its sample, or `data_dir`): each
+            row's prompt is its schema's columns other than the id, the submission (checked
+            like one for Kaggle) gives the texts, and the metric's judge panel scores them
+            (option `panel`: a tuple of `common.llm.judges.Judge`; default its DEFAULT_PANEL).
+A metric's `setting` (an encoder, a judge panel) is recorded in the Score: scores made with
+different settings are not comparable.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
 import polars as pl
 
+from common.data import load_dataset, read_table
 from common.errors import UserError
-from common.metrics import get_metric
+from common.metrics import Metric, get_metric
 from common.registry import Competition
+from common.schema import TableSchema
+from common.submission import check_submission
 
 
-def score_frames(competition: Competition, truth: pl.DataFrame, pred: pl.DataFrame, **metric_kwargs) -> float:
+@dataclass
+class Score:
+    """One score of one submission. encoder / panel: the metric's setting, when it has one."""
+
+    metric: str
+    value: float
+    rows: int
+    components: dict[str, float] = field(default_factory=dict)
+    encoder: str = ""
+    panel: str = ""
+    against: str = ""
+
+    def describe(self) -> str:
+        setting = "".join(f", {k}={v}" for k, v in (("encoder", self.encoder), ("panel", self.panel)) if v)
+        against = f" (against {self.against})" if self.against else ""
+        lines = [f"{self.metric} = {self.value:.5f} on {self.rows} rows{setting}{against}"]
+        if self.components:
+            lines.append("  " + "  ".join(f"{k} {v:.4f}" for k, v in self.components.items()))
+        return "\n".join(lines)
+
+
+def _labels(competition: Competition, metric: Metric, truth: pl.DataFrame, pred: pl.DataFrame,
+            progress: bool, **options) -> Score:
     schema = competition.schema
     sub = schema.submission
     if not schema.target:
-        raise UserError(f"{competition.slug}: no target column; its metric needs a judge panel, not labels")
+        raise UserError(f"{competition.slug}: its schema has no target column for {metric.name} to score against")
     for frame, columns, what in ((truth, [sub.id_column, *schema.target], "truth"),
                                  (pred, [sub.id_column, *sub.columns], "prediction")):
         missing = [c for c in columns if c not in frame.columns]
@@ -35,4 +76,94 @@ def score_frames(competition: Competition, truth: pl.DataFrame, pred: pl.DataFra
         y_pred = joined.select(predicted).to_numpy()
     else:
         y_pred = joined[predicted[0]].to_list()
-    return get_metric(competition.metric).fn(y_true, y_pred, **metric_kwargs)
+    score = Score(metric.name, float(metric.fn(y_true, y_pred, **options)), len(joined))
+    if metric.setting:
+        setattr(score, metric.setting, options.get(metric.setting) or metric.default)
+    return score
+
+
+def _panel(competition: Competition, metric: Metric, test: pl.DataFrame, pred: pl.DataFrame,
+           progress: bool, **options) -> Score:
+    sub = competition.schema.submission
+    checked = check_submission(competition, pred, test)  # same ids as test, in test order; no empty text
+    prompt_columns = [c for c in competition.schema.tables["test"].columns if c != sub.id_column]
+    if not prompt_columns:
+        raise UserError(f"{competition.slug}: its test table has no prompt column besides {sub.id_column!r}")
+    prompts = test.select(pl.concat_str([pl.col(c).cast(pl.String) for c in prompt_columns], separator="\n"))
+    result = metric.fn(prompts.to_series().to_list(), checked[sub.columns[0]].to_list(), progress=progress, **options)
+    return Score(metric.name, result.value, len(checked), dict(result.components), panel=result.panel)
+
+
+def _options(metric: Metric, options: dict) -> dict:
+    options = {k: v for k, v in options.items() if v is not None}
+    stray = [k for k in options if k != metric.setting]
+    if stray:
+        raise UserError(f"{metric.name} takes no {', '.join(stray)} option"
+                        + (f" (its setting is {metric.setting})" if metric.setting else ""))
+    return options
+
+
+def _truth_schema(competition: Competition, path: Path) -> TableSchema:
+    schema = competition.schema
+    kinds = {}
+    for column in (schema.submission.id_column, *schema.target):
+        kinds[column] = next((t.columns[column] for t in schema.tables.values() if column in t.columns), None)
+        if kinds[column] is None:
+            raise UserError(f"column {column!r} is not in the schema")
+    return TableSchema(path.name, kinds)
+
+
+def _read_labels(competition: Competition, metric: Metric, truth: Path | None, data_dir: Path | None):
+    if truth is None:
+        columns = ", ".join([competition.schema.submission.id_column, *competition.schema.target])
+        raise UserError(f"{competition.slug}: {metric.name} scores against labels: give --truth FILE with {columns}")
+    if not Path(truth).is_file():
+        raise UserError(f"missing file: {truth}")
+    return read_table(Path(truth), _truth_schema(competition, Path(truth))), str(truth)
+
+
+def _read_test(competition: Competition, metric: Metric, truth: Path | None, data_dir: Path | None):
+    if truth is not None:
+        raise UserError(f"{competition.slug}: {metric.name} needs no labels (a judge panel scores the test "
+                        "prompts); drop --truth")
+    data = load_dataset(competition, data_dir)
+    return data.tables["test"], f"the prompts of test in {data.path}"
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """How a metric's need is met: `read` loads the reference file, `score` pairs and scores."""
+
+    read: Callable
+    score: Callable
+
+
+PAIRINGS = {"labels": Pairing(_read_labels, _labels), "panel": Pairing(_read_test, _panel)}
+
+
+def score_submission(competition: Competition, pred: pl.DataFrame, reference: pl.DataFrame,
+                     progress: bool = True, **options) -> Score:
+    """reference: the labelled frame ("labels" metrics) or the test table ("panel" metrics)."""
+    metric = get_metric(competition.metric)
+    return PAIRINGS[metric.needs].score(competition, metric, reference, pred, progress, **_options(metric, options))
+
+
+def score_frames(competition: Competition, truth: pl.DataFrame, pred: pl.DataFrame, **options) -> float:
+    """The value alone; `truth` is the reference frame of `score_submission`."""
+    return score_submission(competition, pred, truth, progress=False, **options).value
+
+
+def score_files(competition: Competition, pred: Path, truth: Path | None = None, data_dir: Path | None = None,
+                progress: bool = True, **options) -> Score:
+    """Read the submission and what the metric needs, then score. truth: the labelled file a
+    "labels" metric needs; data_dir: the folder a "panel" metric reads the test table from
+    (default: data/<slug>/ when it holds the real files, else the sample)."""
+    metric = get_metric(competition.metric)
+    _options(metric, options)  # a wrong option is refused before anything is read
+    if not Path(pred).is_file():
+        raise UserError(f"missing file: {pred}")
+    frame = read_table(Path(pred), TableSchema(Path(pred).name, competition.schema.tables["sample_submission"].columns))
+    reference, against = PAIRINGS[metric.needs].read(competition, metric, truth, data_dir)
+    score = score_submission(competition, frame, reference, progress=progress, **options)
+    score.against = against
+    return score

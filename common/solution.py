@@ -17,38 +17,76 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from common.data import Dataset
+from common.options import cast_option, config_from_options
 from common.registry import Competition
 
 
 @dataclass
 class RunContext:
-    """What a solution gets. `options` holds `--set key=value` overrides from the CLI."""
+    """What a solution gets. `options` holds `--set key=value` overrides from the CLI (and from
+    an experiment file); folds is `--folds` (None: the solution's own default).
+
+        cfg = ctx.config(SolutionConfig)   # defaults, then --set options (unknown ones refused)
+        folds = ctx.fold_ids()             # fold id of every train row (common.folds.CvSpec)
+    """
 
     competition: Competition
     data: Dataset
     seed: int = 42
-    folds: int = 5
+    folds: int | None = None
     fast: bool = False
     options: dict[str, str] = field(default_factory=dict)
+    experiment: str | None = None
+
+    def config(self, cls):
+        """The solution's config dataclass from its defaults and the options; an unknown option
+        is refused, naming the known ones."""
+        return config_from_options(cls, self.options, self.competition.slug)
+
+    @property
+    def n_folds(self) -> int:
+        """--folds, else the competition's default (its fast default under --fast)."""
+        spec = self.competition.cv
+        return self.folds or (spec.fast_folds if self.fast else spec.default_folds)
+
+    def fold_ids(self):
+        """The fold id of every row of the competition's train table: its CvSpec's strategy and
+        column, `n_folds` folds, this run's seed. A UserError when the data cannot hold them."""
+        spec = self.competition.cv
+        return spec.fold_ids(self.data.tables[spec.table], self.n_folds, self.seed)
 
     def option(self, key: str, default):
-        """An override from `--set key=value`, cast to the type of the default."""
-        if key not in self.options:
-            return default
-        raw = self.options[key]
-        if isinstance(default, bool):
-            return raw.lower() in ("1", "true", "yes", "on")
-        return type(default)(raw) if default is not None else raw
+        """One override from `--set key=value`, cast to the type of the default."""
+        return cast_option(self.options[key], default, key) if key in self.options else default
+
+
+# kind -> what it means (the leaderboard's group titles use the same words)
+VALIDATION_KINDS = {"cv": "cv (held-out folds)", "holdout": "holdout (a held-out split)",
+                    "panel": "panel (local judge panel)"}
 
 
 @dataclass
 class CvScore:
-    """A cross-validated score: mean over folds, standard deviation, fold count, and notes."""
+    """A validation score: mean over folds, standard deviation, fold count, and notes.
+
+    kind says how it was obtained: "cv" (held-out folds), "holdout" (a held-out split, such as
+    unseen generators or instructions) or "panel" (essays judged by a local judge panel).
+    encoder names the sentence encoder a similarity metric (sharpened cosine) was computed with,
+    and panel the judge panel of a "panel" score: scores of different kinds, encoders or panels
+    are never ranked against each other.
+    """
 
     mean: float
     std: float = 0.0
     folds: int = 0
     note: str = ""
+    kind: str = "cv"
+    encoder: str = ""
+    panel: str = ""
+
+    def __post_init__(self):
+        if self.kind not in VALIDATION_KINDS:
+            raise ValueError(f"unknown validation kind {self.kind!r}; known: {', '.join(VALIDATION_KINDS)}")
 
 
 @dataclass

@@ -1,5 +1,11 @@
-"""The import rules of ARCHITECTURE.md, checked on the source: common/ imports no competition,
-edge or CLI; no competition imports another; edge/runtime imports only its allowed modules."""
+"""The import rules of ARCHITECTURE.md, checked on the source (every import, also inside functions):
+
+    common/        imports no competition, edge, cli or bench
+    competitions/  import no edge or cli, and never each other
+    edge/          imports no cli and no competition
+    bench/         imports no cli (the CLI runs the benchmarks)
+    edge/runtime/  imports only onnxruntime, onnxruntime_genai, tokenizers, numpy and the stdlib
+"""
 import ast
 import sys
 from pathlib import Path
@@ -7,10 +13,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNTIME_ALLOWED = {"onnxruntime", "tokenizers", "numpy"}
+RUNTIME_ALLOWED = {"onnxruntime", "onnxruntime_genai", "tokenizers", "numpy"}
+FORBIDDEN = {  # folder -> top-level packages it must not import
+    "common": {"competitions", "edge", "cli", "bench"},
+    "competitions": {"edge", "cli", "bench"},
+    "edge": {"competitions", "cli", "bench"},
+    "bench": {"cli"},
+}
 
 
 def imports_of(path: Path) -> set[str]:
+    """Absolute module names imported anywhere in the file (relative imports stay in their package)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = set()
     for node in ast.walk(tree):
@@ -25,10 +38,13 @@ def python_files(folder: str):
     return sorted((ROOT / folder).rglob("*.py"))
 
 
-@pytest.mark.parametrize("path", python_files("common"), ids=lambda p: str(p.relative_to(ROOT)))
-def test_common_imports_nothing_above_it(path):
-    bad = {n for n in imports_of(path) if n.split(".")[0] in {"competitions", "edge", "cli", "bench"}}
-    assert not bad, f"{path} imports {bad}"
+RULES = [(folder, path) for folder in FORBIDDEN for path in python_files(folder)]
+
+
+@pytest.mark.parametrize("folder, path", RULES, ids=[str(p.relative_to(ROOT)) for _, p in RULES])
+def test_no_import_points_upward(folder, path):
+    bad = {n for n in imports_of(path) if n.split(".")[0] in FORBIDDEN[folder]}
+    assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}: {folder}/ must not import {sorted(FORBIDDEN[folder])}"
 
 
 def test_competitions_never_import_each_other():
@@ -40,9 +56,20 @@ def test_competitions_never_import_each_other():
 
 
 def test_edge_runtime_stands_alone():
+    runtime = ROOT / "edge" / "runtime"
     files = python_files("edge/runtime")
+    assert files, "edge/runtime/ has no Python files"
     stdlib = set(sys.stdlib_module_names)
     for path in files:
         for name in imports_of(path):
             top = name.split(".")[0]
             assert top in stdlib or top in RUNTIME_ALLOWED, f"{path} imports {name}"
+        depth = len(path.relative_to(runtime).parts)  # a relative import may climb to runtime/, no higher
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            assert not (isinstance(node, ast.ImportFrom) and node.level > depth), f"{path} imports from outside runtime/"
+
+
+def test_the_rules_catch_an_upward_import(tmp_path):
+    sample = tmp_path / "x.py"
+    sample.write_text("import os\n\ndef f():\n    from cli.main import main\n    from . import sibling\n")
+    assert imports_of(sample) == {"os", "cli.main"}

@@ -6,6 +6,7 @@ its table. `kllm bench` alone lists them.
 """
 from __future__ import annotations
 
+import argparse
 import importlib
 import pkgutil
 
@@ -23,7 +24,7 @@ def available() -> list[str]:
 def add_parser(subparsers):
     p = subparsers.add_parser("bench", help="print a benchmark table (speed and memory as ratios)")
     p.add_argument("name", nargs="?", help="benchmark name; omit to list them")
-    p.add_argument("bench_args", nargs="*", help="arguments passed to the benchmark")
+    p.add_argument("bench_args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark")
     p.set_defaults(func=run)
 
 

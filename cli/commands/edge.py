@@ -30,8 +30,8 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     from cli.commands.submit import parse_options
+    from edge.classifier.distill import DistillConfig
     from edge.pipeline import EdgeConfig, fast_config, run_edge
-    from edge.distill import DistillConfig
 
     competition = get_competition(args.comp)
     data = load_dataset(competition, args.data)

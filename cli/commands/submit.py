@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from common.data import load_dataset
+from common.cv import check_fold_count
 from common.errors import UserError
+from common.experiments import load_experiment
 from common.metrics import get_metric
 from common.registry import Competition, get_competition
 from common.solution import RunContext, SolutionResult
@@ -29,7 +31,9 @@ def add_parser(subparsers):
     p.add_argument("--comp", required=True, help="competition slug, e.g. science-exam")
     p.add_argument("--data", type=Path, default=None, help="folder with the Kaggle files (default: data/<slug> or the sample)")
     p.add_argument("--seed", type=int, default=42, help="seed for every random step (recorded)")
-    p.add_argument("--folds", type=int, default=None, help="cross-validation folds (default: the solution's)")
+    p.add_argument("--folds", type=int, default=None, help="cross-validation folds, at least 2 (default: the solution's)")
+    p.add_argument("--exp", default=None, metavar="NAME",
+                   help="named experiment: competitions/<package>/experiments/NAME.toml (its --set overrides)")
     p.add_argument("--fast", action="store_true", help="smaller settings for a quick check")
     p.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                    help="solution option, e.g. --set lm=smollm2 --set corpus=/path/to/wiki")
@@ -89,11 +93,14 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for variant, score in result.cv.items():
         record = RunRecord(
-            run_id=new_run_id(), competition=competition.slug, variant=variant, metric=competition.metric,
+            run_id=new_run_id(), competition=competition.slug, metric=competition.metric,
+            variant=f"{ctx.experiment}/{variant}" if ctx.experiment else variant,
             cv=score.mean, cv_std=score.std, folds=score.folds, higher_is_better=metric.higher_is_better,
             data_source=ctx.data.source, commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
             peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
-            extra={"submitted": variant == result.best, "options": ctx.options, **result.info},
+            extra={"submitted": variant == result.best, "options": ctx.options, "folds_requested": ctx.folds,
+                   "experiment": ctx.experiment, **result.info},
+            kind=score.kind, encoder=score.encoder, panel=score.panel,
         )
         append_run(record)
         records.append(record)
@@ -102,16 +109,25 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
 
 def run(args) -> int:
     competition = get_competition(args.comp)
-    options = parse_options(args.options)
+    if args.folds is not None:
+        check_fold_count(args.folds)
+    options, folds, experiment = parse_options(args.options), args.folds, None
+    if args.exp:
+        experiment = load_experiment(competition, args.exp)
+        options = {**experiment.options, **options}
+        folds = folds or experiment.folds
+        print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
     solve = load_solution(competition)
     data = load_dataset(competition, args.data)
-    print(data.describe())
     if "test" not in data.tables:
         raise UserError(f"{competition.slug}: no test file in {data.path}")
     seed_everything(args.seed)
-    ctx = RunContext(competition=competition, data=data, seed=args.seed, fast=args.fast, options=options)
-    if args.folds:
-        ctx.folds = args.folds
+    ctx = RunContext(competition=competition, data=data, seed=args.seed, folds=folds, fast=args.fast, options=options,
+                     experiment=experiment.name if experiment else None)
+    ctx.fold_ids()   # refuses a fold count the data cannot hold before any work starts
+    print(data.describe())
+    print(f"cross-validation: {ctx.n_folds} folds, {competition.cv.strategy}"
+          f"{' by ' + competition.cv.by if competition.cv.by else ''}, seed {ctx.seed}")
     started = time.perf_counter()
     result = solve(ctx)
     wall_s = time.perf_counter() - started

@@ -16,13 +16,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
-import os
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.atomic import atomic_dir
 from common.errors import UserError
 from common.paths import cache_dir, repo_root
 from common.registry import Competition
@@ -131,12 +129,8 @@ def _notebook(competition: Competition, record: RunRecord) -> dict:
 def build_bundle(competition: Competition, record: RunRecord, username: str, out_dir: Path) -> NotebookBundle:
     """Write dataset/ and kernel/ folders for `kaggle datasets create` and `kaggle kernels push`."""
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out_dir.parent.glob(f".{out_dir.name}-*"):  # left by a killed run
-        shutil.rmtree(stale, ignore_errors=True)
     data_ref, kernel_ref = f"{username}/{dataset_slug(competition)}", f"{username}/{kernel_slug(competition)}"
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
-    try:
+    with atomic_dir(out_dir) as staging:
         bundle = NotebookBundle(staging, data_ref, kernel_ref)
         bundle.dataset_dir.mkdir()
         bundle.kernel_dir.mkdir()
@@ -156,10 +150,4 @@ def build_bundle(competition: Competition, record: RunRecord, username: str, out
             "enable_internet": False, "dataset_sources": [data_ref],
             "competition_sources": [competition.kaggle_slug], "kernel_sources": [], "model_sources": [],
         }, indent=2))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        os.replace(staging, out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return NotebookBundle(out_dir, data_ref, kernel_ref)

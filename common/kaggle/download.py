@@ -4,17 +4,16 @@
     download_competition(get_competition("science-exam"))   # -> Path("data/science-exam")
 
 The zip is fetched and unpacked into a hidden staging folder beside data/<slug>/, checked with
-`common.data.load_dataset`, and only then swapped into place with os.replace: a refusal, a
-broken zip or a schema mismatch leaves data/<slug>/ exactly as it was.
+`common.data.load_dataset`, and only then swapped into place (`common.atomic.atomic_dir`): a
+refusal, a broken zip or a schema mismatch leaves data/<slug>/ exactly as it was.
 """
 from __future__ import annotations
 
-import os
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 
+from common.atomic import atomic_dir
 from common.data import load_dataset
 from common.errors import UserError
 from common.kaggle.client import KaggleSession
@@ -41,25 +40,13 @@ def _unzip_all(folder: Path) -> None:
             archive.unlink()
 
 
-def _swap_in(staging: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def download_competition(competition: Competition, session: KaggleSession | None = None) -> Path:
     """Fetch, unzip and schema-check the competition's files; return data/<slug>/."""
     session = session or KaggleSession.open()
     target = data_dir(competition.slug)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for stale in target.parent.glob(f".{competition.slug}.download-*"):  # left by a killed run
+    for stale in target.parent.glob(f".{competition.slug}.download-*"):  # killed runs of older versions
         shutil.rmtree(stale, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{competition.slug}.download-", dir=target.parent))
-    try:
+    with atomic_dir(target) as staging:
         session.call("download the competition files", session.api.competition_download_files,
                      competition.kaggle_slug, path=str(staging), force=True, quiet=False,
                      competition_slug=competition.kaggle_slug)
@@ -67,8 +54,4 @@ def download_competition(competition: Competition, session: KaggleSession | None
             marker.unlink()
         _unzip_all(staging)
         load_dataset(competition, staging)  # raises UserError naming the first bad file or column
-        _swap_in(staging, target)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return target

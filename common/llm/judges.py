@@ -4,6 +4,7 @@
     scores = judge_scores(topics, essays)             # (n_essays, 3) ints in 0..9
     english = english_confidence(essays)              # (n_essays,) in [0, 1]
     sim = mean_pairwise_similarity(essays)            # float, mean cosine over all pairs
+    panel_id(DEFAULT_PANEL)                           # 'smollm2:strict_teacher+subject_expert+style_editor#…'
 
 A judge is a rubric given to a causal LM as its system message. The essay and topic go in the
 user message, the assistant turn is opened with "Score: ", and the judge's score is the
@@ -12,6 +13,7 @@ sampling, so a judge always gives the same score; scores are cached on disk per 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -66,6 +68,16 @@ _CALIBRATION = {"strict_teacher": (6.615, 5.472), "subject_expert": (7.004, 5.32
 DEFAULT_PANEL: tuple[Judge, ...] = tuple(
     Judge(name, rubric, center=_CALIBRATION[name][0], scale=_CALIBRATION[name][1]) for name, rubric in _RUBRICS.items()
 )
+
+
+def panel_id(panel: tuple[Judge, ...] = DEFAULT_PANEL) -> str:
+    """'models:judge+judge#hash': the hash covers every rubric, calibration and prompt setting, so
+    a changed judge names a different panel (scores of different panels are not comparable)."""
+    spec = json.dumps([[j.name, j.rubric, j.model, j.center, j.scale] for j in panel]
+                      + [PROMPT_VERSION, MAX_ESSAY_TOKENS])
+    models = "+".join(dict.fromkeys(j.model for j in panel))
+    return f"{models}:{'+'.join(j.name for j in panel)}#{hashlib.sha256(spec.encode()).hexdigest()[:6]}"
+
 
 _CARS = "Should cities ban cars from their centers?"
 _SLEEP = "Why is sleep important for students?"

@@ -1,10 +1,23 @@
-"""Metric registry: name -> (function, higher-is-better), as in h2o-llmstudio.
+"""Metric registry: name -> (function, higher-is-better, what it needs), as in h2o-llmstudio.
 
     from common.metrics import get_metric
     m = get_metric("map@3")
     m.fn(["A", "B"], ["A B C", "C B A"])   # -> 0.75
     m.higher_is_better                     # -> True
+    get_metric("judge_score").needs        # -> "panel"
 
+A metric declares what its function takes (`needs`), so callers dispatch on that, never on a
+competition's or a metric's name (`common.scoring.score_submission` does):
+
+    "labels": fn(y_true, y_pred, **options) -> float; y_true is the target column of a
+              labelled file, y_pred the submission column(s).
+    "panel":  fn(prompts, texts, panel=None, progress=True) -> PanelScore (value + components);
+              prompts come from the competition's test table, texts from the submission, and a
+              local judge panel scores them: no labels exist.
+
+`setting` names the one option that changes what a score means (the encoder of sharpened
+cosine, the judge panel of the judge score) and `default` its value when none is given: a
+score is only comparable with scores made with the same setting, so it is recorded with it.
 Each metric is computed as Kaggle computes it; see the module of each for the exact rules.
 """
 from __future__ import annotations
@@ -14,17 +27,26 @@ from typing import Callable
 
 from common.errors import UserError
 from common.metrics.classification import multiclass_logloss, roc_auc
-from common.metrics.judge import judge_score
+from common.metrics.judge import PanelScore, judge_panel_score
 from common.metrics.ranking import map_at_k
-from common.metrics.similarity import sharpened_cosine
+from common.metrics.similarity import DEFAULT_ENCODER, sharpened_cosine
+
+NEEDS = ("labels", "panel")
 
 
 @dataclass(frozen=True)
 class Metric:
     name: str
-    fn: Callable[..., float]
+    fn: Callable[..., float | PanelScore]
     higher_is_better: bool
     description: str
+    needs: str = "labels"
+    setting: str = ""
+    default: str = ""
+
+    def __post_init__(self):
+        if self.needs not in NEEDS:
+            raise ValueError(f"metric {self.name}: needs must be one of {', '.join(NEEDS)}, not {self.needs!r}")
 
     def better(self, a: float, b: float) -> bool:
         """True when score a beats score b."""
@@ -37,8 +59,10 @@ METRICS: dict[str, Metric] = {
         Metric("map@3", map_at_k, True, "mean average precision at 3 over space-separated letters"),
         Metric("roc_auc", roc_auc, True, "area under the ROC curve"),
         Metric("multiclass_logloss", multiclass_logloss, False, "log loss, clipped to [1e-15, 1-1e-15], rows renormalized"),
-        Metric("sharpened_cosine", sharpened_cosine, True, "mean cos(e(pred), e(true))^3 with a sentence encoder"),
-        Metric("judge_score", judge_score, True, "avg_h*min_v*avg_e / (avg_s*(9-avg_q)) over a judge panel"),
+        Metric("sharpened_cosine", sharpened_cosine, True, "mean cos(e(pred), e(true))^3 with a sentence encoder",
+               setting="encoder", default=DEFAULT_ENCODER),
+        Metric("judge_score", judge_panel_score, True,
+               "avg_h*min_v*avg_e / (avg_s*(9-avg_q)) over a local judge panel", needs="panel", setting="panel"),
     )
 }
 

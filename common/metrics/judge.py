@@ -1,6 +1,8 @@
 """The judge metric of "LLMs - You Can't Please Them All".
 
-    judge_score(scores, english_confidence, mean_similarity)
+    judge_score(scores, english_confidence, mean_similarity)      # the formula, on a score matrix
+    judge_panel_score(topics, essays)                              # a local judge panel scores essays
+    # -> PanelScore(value=0.41, components={"avg_q": 4.2, ...}, panel="smollm2:strict_teacher+...#1a2b3c")
 
 Where it comes from: the competition's evaluation page scores a set of essays with a panel of
 LLM judges, each giving every essay a score from 0 to 9, and rewards essays that the judges
@@ -18,8 +20,14 @@ English, that differ from each other, and whose mean score is high:
 Both standard deviations use ddof=1 (the sample standard deviation, pandas' default, with which
 the host computed its metric). With 9 - avg_q = 0 (every judge gives every essay 9) the score
 is unbounded; that is an error here rather than inf.
+
+`judge_panel_score` is the registry's function for this metric (`needs="panel"`): the judges
+are small local LMs (`common.llm.judges`), so its scores are comparable only with scores from
+the same panel, which it names.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -49,8 +57,32 @@ def judge_components(scores, english_confidence, mean_similarity: float) -> dict
     }
 
 
-def judge_score(scores, english_confidence, mean_similarity: float) -> float:
-    c = judge_components(scores, english_confidence, mean_similarity)
+def score_from_components(c: dict[str, float]) -> float:
     if c["avg_q"] >= MAX_SCORE:
         raise UserError("judge score: every score is 9, so 9 - avg_q is 0 and the score is unbounded")
     return c["avg_h"] * c["min_v"] * c["avg_e"] / (c["avg_s"] * (MAX_SCORE - c["avg_q"]))
+
+
+def judge_score(scores, english_confidence, mean_similarity: float) -> float:
+    return score_from_components(judge_components(scores, english_confidence, mean_similarity))
+
+
+@dataclass(frozen=True)
+class PanelScore:
+    """A score given by a judge panel: its value, the five components, and which panel gave it."""
+
+    value: float
+    components: dict[str, float]
+    panel: str
+
+
+def judge_panel_score(topics, essays, panel=None, progress: bool = True) -> PanelScore:
+    """Judge each essay on its topic with a local panel (default `common.llm.judges.DEFAULT_PANEL`),
+    measure English confidence and mean pairwise similarity, and combine them as Kaggle does.
+    Judgements are cached on disk; `progress` shows a bar per judge."""
+    from common.llm.judges import DEFAULT_PANEL, english_confidence, judge_scores, mean_pairwise_similarity, panel_id
+
+    topics, essays, panel = list(topics), list(essays), tuple(panel or DEFAULT_PANEL)
+    scores = judge_scores(topics, essays, panel, progress=progress)  # (n_essays, n_judges)
+    components = judge_components(scores, english_confidence(essays), mean_pairwise_similarity(essays))
+    return PanelScore(score_from_components(components), components, panel_id(panel))

@@ -16,10 +16,10 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import tempfile
 import zipfile
 from pathlib import Path
 
+from common.atomic import atomic_dir
 from common.errors import UserError
 from common.paths import cache_dir
 
@@ -122,13 +122,10 @@ def debian_package(name: str) -> Path:
     deb = debian_archive(name)
     if shutil.which("dpkg") is None:
         raise UserError(f"dpkg not found: cannot unpack {deb.name}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=target.parent))
-    done = subprocess.run(["dpkg", "-x", str(deb), str(staging)], capture_output=True, text=True)
-    if done.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise UserError(f"cannot unpack {deb.name}: {done.stderr.strip()[:200]}")
-    staging.replace(target)
+    with atomic_dir(target, replace=False) as staging:
+        done = subprocess.run(["dpkg", "-x", str(deb), str(staging)], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise UserError(f"cannot unpack {deb.name}: {done.stderr.strip()[:200]}")
     return target
 
 

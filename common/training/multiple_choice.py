@@ -1,6 +1,6 @@
 """Fine-tune an encoder as a multiple-choice model (AutoModelForMultipleChoice), optionally LoRA.
 
-    cfg = MultipleChoiceConfig(model="minilm", epochs=1, max_length=128, lora=False, seed=42)
+    cfg = MultipleChoiceConfig(model="minilm", epochs=1, max_length=128, lora=False, seed=42)   # a TrainConfig
     model, tokenizer = train_multiple_choice(firsts, seconds, labels, cfg)
     logits = predict_multiple_choice(model, tokenizer, firsts_test, seconds_test, cfg)   # (n, n_options)
 
@@ -18,33 +18,23 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from common.errors import UserError
+from common.training.config import TrainConfig, training_session
+from common.training.lora import with_lora
 
 
 @dataclass(frozen=True)
-class MultipleChoiceConfig:
-    """model: encoder name (common.models) or folder. max_length: tokens per (first, second) pair;
-    the longer side is truncated first. epochs, batch_size (questions per step), learning_rate,
-    weight_decay, warmup_ratio: the optimizer schedule. trainable_layers: train only the top N
-    encoder layers plus the head (None: all; cheaper on CPU). lora: train LoRA adapters (rank
-    lora_r, scale lora_alpha) on the attention query/value projections plus the head instead of
-    all weights. seed: classifier init and shuffling. threads: torch CPU threads."""
+class MultipleChoiceConfig(TrainConfig):
+    """TrainConfig (model, epochs, batch_size = questions per step, learning_rate, max_length =
+    tokens per (first, second) pair with the longer side truncated first, seed, threads, lora...)
+    with max_length 128 and batch_size 4, plus trainable_layers (int or None, None): train only
+    the top N encoder layers plus the head (cheaper on CPU; None: all), and predict_batch_size
+    (int, 16): questions per forward pass when predicting. With lora the adapters go on
+    cfg.lora_target_modules (None: query/value for BERT) and the head trains in full."""
 
-    model: str = "minilm"
     max_length: int = 128
-    epochs: int = 1
     batch_size: int = 4
-    learning_rate: float = 5e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
     trainable_layers: int | None = None
-    lora: bool = False
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    seed: int = 42
-    threads: int = 2
     predict_batch_size: int = 16
-    show_progress: bool = True
 
 
 def _check(firsts: Sequence[str], seconds: Sequence[Sequence[str]]) -> int:
@@ -76,14 +66,12 @@ def _collate(tokenizer, questions: list[dict]):
 
 
 def _load(config: MultipleChoiceConfig):
-    import torch
     from transformers import AutoModelForMultipleChoice, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     from common.models import encoder_path
 
     path = str(encoder_path(config.model))
-    torch.manual_seed(config.seed)
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()   # "classifier newly initialized" is expected here
     try:
@@ -95,11 +83,7 @@ def _load(config: MultipleChoiceConfig):
 
 def _limit_trainable(model, config: MultipleChoiceConfig):
     if config.lora:
-        from peft import LoraConfig, get_peft_model
-
-        lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                          target_modules=["query", "value"], modules_to_save=["classifier"])
-        return get_peft_model(model, lora)
+        return with_lora(model, config, modules_to_save=("classifier",))
     if config.trainable_layers is not None:
         layers = model.base_model.encoder.layer
         keep_from = max(0, len(layers) - config.trainable_layers)
@@ -110,56 +94,63 @@ def _limit_trainable(model, config: MultipleChoiceConfig):
 
 
 def train_multiple_choice(firsts: Sequence[str], seconds: Sequence[Sequence[str]], labels: Sequence[int],
-                          config: MultipleChoiceConfig = MultipleChoiceConfig()):
+                          config: MultipleChoiceConfig | None = None):
     """(model, tokenizer) after `epochs` passes over the questions; labels are option indices."""
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    torch.set_num_threads(config.threads)
+    config = config or MultipleChoiceConfig()
     labels = np.asarray(labels, dtype=np.int64)
     if len(labels) != len(firsts):
         raise UserError(f"multiple choice: {len(firsts)} questions but {len(labels)} labels")
-    model, tokenizer = _load(config)
-    encoded = _encode(tokenizer, firsts, seconds, config.max_length)
-    model = _limit_trainable(model, config)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
-    steps = config.epochs * -(-len(encoded) // config.batch_size)
-    schedule = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * steps), steps)
-    generator = torch.Generator().manual_seed(config.seed)
-    model.train()
-    bar = tqdm(total=steps, desc=f"fine-tune {config.model} (multiple choice)", disable=not config.show_progress)
-    for _ in range(config.epochs):
-        order = torch.randperm(len(encoded), generator=generator).tolist()
-        for start in range(0, len(order), config.batch_size):
-            idx = order[start:start + config.batch_size]
-            batch = _collate(tokenizer, [encoded[i] for i in idx])
-            loss = model(**batch, labels=torch.from_numpy(labels[idx])).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
-            bar.update(1)
-    bar.close()
+    with training_session(config):
+        model, tokenizer = _load(config)
+        encoded = _encode(tokenizer, firsts, seconds, config.max_length)
+        model = _limit_trainable(model, config)
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+        steps = config.epochs * -(-len(encoded) // config.batch_size)
+        schedule = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * steps), steps)
+        generator = torch.Generator().manual_seed(config.seed)
+        model.train()
+        bar = tqdm(total=steps, desc=f"fine-tune {config.model} (multiple choice)",
+                   disable=not config.show_progress_bar)
+        for _ in range(config.epochs):
+            order = torch.randperm(len(encoded), generator=generator).tolist()
+            for start in range(0, len(order), config.batch_size):
+                idx = order[start:start + config.batch_size]
+                batch = _collate(tokenizer, [encoded[i] for i in idx])
+                loss = model(**batch, labels=torch.from_numpy(labels[idx])).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad()
+                bar.set_postfix(loss=f"{loss.item():.3f}")
+                bar.update(1)
+        bar.close()
     model.eval()
     return model, tokenizer
 
 
 def predict_multiple_choice(model, tokenizer, firsts: Sequence[str], seconds: Sequence[Sequence[str]],
-                            config: MultipleChoiceConfig = MultipleChoiceConfig()) -> np.ndarray:
+                            config: MultipleChoiceConfig | None = None) -> np.ndarray:
     """Logits (n_questions, n_options); questions are batched by length to save padding."""
     import torch
 
-    torch.set_num_threads(config.threads)
+    config = config or MultipleChoiceConfig()
     encoded = _encode(tokenizer, firsts, seconds, config.max_length)
     order = sorted(range(len(encoded)), key=lambda i: max(len(ids) for ids in encoded[i]["input_ids"]))
     logits = np.zeros((len(encoded), len(encoded[0]["input_ids"])), dtype=np.float32)
+    before = torch.get_num_threads()
+    torch.set_num_threads(config.threads)
     model.eval()
-    with torch.inference_mode():
-        for start in tqdm(range(0, len(order), config.predict_batch_size), desc="predict multiple choice",
-                          disable=not config.show_progress):
-            idx = order[start:start + config.predict_batch_size]
-            logits[idx] = model(**_collate(tokenizer, [encoded[i] for i in idx])).logits.float().numpy()
+    try:
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(order), config.predict_batch_size), desc="predict multiple choice",
+                              disable=not config.show_progress_bar):
+                idx = order[start:start + config.predict_batch_size]
+                logits[idx] = model(**_collate(tokenizer, [encoded[i] for i in idx])).logits.float().numpy()
+    finally:
+        torch.set_num_threads(before)
     return logits

@@ -1,18 +1,21 @@
-"""Fine-tune a transformer sequence classifier (default: MiniLM, optionally cut to fewer layers)
-on hard labels or soft labels, with a minimal seeded training loop.
+"""Fine-tune a transformers sequence classifier (default: MiniLM, optionally cut to fewer layers,
+optionally LoRA) on hard or soft labels, over texts or text pairs, with a seeded minimal loop.
 
     from common.training.text_classifier import TextClassifierConfig, train_text_classifier, predict_proba
     cfg = TextClassifierConfig(num_layers=3, max_length=128, epochs=1)
-    model, tokenizer = train_text_classifier(texts, [0, 1, ...], cfg)        # hard labels
-    model, tokenizer = train_text_classifier(texts, probs_n_by_k, cfg)       # soft labels (rows sum 1)
-    probs = predict_proba(model, tokenizer, new_texts, max_length=128)      # (n, num_labels)
+    model, tokenizer = train_text_classifier(texts, [0, 1, ...], cfg)           # hard labels
+    model, tokenizer = train_text_classifier(texts, probs_n_by_k, cfg)          # soft labels (rows sum 1)
+    model, tokenizer = train_text_classifier([("question", "answer"), ...], y, cfg)   # text pairs
+    cfg = TextClassifierConfig(model="smollm2", lora=True, lora_r=16)          # LoRA on a causal LM
+    probs = predict_proba(model, tokenizer, new_texts, max_length=128)         # (n, num_labels)
 
-Subclass `TextClassifierTrainer` and override `loss` to change the objective (edge/distill.py
-does this for temperature-scaled distillation).
+With cfg.lora the adapters are merged into the weights after training: the result is always a
+plain transformers model (save_pretrained, ONNX export and predict_proba work as usual).
+Subclass `TextClassifierTrainer` and override `loss` to change the objective (edge's
+distillation does this for a temperature-scaled KL loss).
 """
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,68 +23,63 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from common.errors import UserError
+from common.training.config import TrainConfig, training_session
+from common.training.inputs import Inputs, check_inputs, input_length, tokenize
+from common.training.lora import with_lora
 
 
-@dataclass
-class TextClassifierConfig:
-    """encoder: model-zoo name or local folder of a BERT-like encoder (default "minilm").
-    num_layers: keep only the first N transformer layers (None: all).
-    num_labels: output classes. max_length: tokens per text (longer texts are truncated).
-    epochs, batch_size, lr, weight_decay, warmup_ratio: the optimisation (AdamW, linear decay).
-    seed: seeds python, numpy and torch. threads: torch CPU threads (at most 2 on shared boxes).
-    show_progress_bar: tqdm over training steps."""
+@dataclass(frozen=True)
+class TextClassifierConfig(TrainConfig):
+    """TrainConfig (model, epochs, batch_size, learning_rate, max_length, seed, threads, lora...)
+    plus num_layers (int or None, None): keep only the first N transformer layers, and
+    num_labels (int, 2): output classes."""
 
-    encoder: str = "minilm"
     num_layers: int | None = None
     num_labels: int = 2
-    max_length: int = 256
-    epochs: int = 1
-    batch_size: int = 16
-    lr: float = 5e-5
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    seed: int = 42
-    threads: int = 2
-    show_progress_bar: bool = True
 
 
-def seed_all(seed: int) -> None:
-    import torch
+def model_folder(name: str) -> Path:
+    """A local folder for cfg.model: a folder as is, a registered causal LM (converted once),
+    else an encoder name or hub id (common.models)."""
+    from common.models import MODELS, causal_lm_path, encoder_path
 
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
+    if Path(name).is_dir():
+        return Path(name)
+    if name in MODELS and MODELS[name].kind == "causal_lm":
+        return causal_lm_path(name)
+    return encoder_path(name)
 
 
 def load_classifier(cfg: TextClassifierConfig):
-    """(model, tokenizer): a fresh classification head on the encoder, cut to cfg.num_layers."""
-    import torch
+    """(model, tokenizer): a fresh classification head on cfg.model, cut to cfg.num_layers."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from common.models import encoder_path
-
-    torch.set_num_threads(cfg.threads)
-    folder = Path(cfg.encoder) if Path(cfg.encoder).is_dir() else encoder_path(cfg.encoder)
-    seed_all(cfg.seed)
-    verbosity = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()  # "newly initialized classifier weights" is expected here
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=cfg.num_labels)
-    finally:
-        hf_logging.set_verbosity(verbosity)
+    folder = model_folder(cfg.model)
+    with training_session(cfg):
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()  # "newly initialized classifier weights" is expected here
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(folder, num_labels=cfg.num_labels)
+        finally:
+            hf_logging.set_verbosity(verbosity)
     tokenizer = AutoTokenizer.from_pretrained(folder)
+    if tokenizer.pad_token is None:  # causal LMs: pad with end-of-text; the head reads the last real token
+        tokenizer.pad_token = tokenizer.eos_token
+    model.config.pad_token_id = tokenizer.pad_token_id
     if cfg.num_layers is not None:
         truncate_layers(model, cfg.num_layers)
     return model, tokenizer
 
 
 def truncate_layers(model, num_layers: int) -> None:
-    """Keep the first `num_layers` encoder layers of a BERT-like model, in place."""
-    layers = model.base_model.encoder.layer
+    """Keep the first `num_layers` transformer layers (BERT-like or Llama-like), in place."""
+    base = model.base_model
+    owner, attr = (base.encoder, "layer") if hasattr(base, "encoder") else (base, "layers")
+    layers = getattr(owner, attr)
     if not 1 <= num_layers <= len(layers):
         raise UserError(f"num_layers must be in 1..{len(layers)}, got {num_layers}")
-    model.base_model.encoder.layer = layers[:num_layers]
+    setattr(owner, attr, layers[:num_layers])
     model.config.num_hidden_layers = num_layers
 
 
@@ -111,68 +109,74 @@ class TextClassifierTrainer:
 
         return -(targets * torch.log_softmax(logits, dim=-1)).sum(-1).mean()
 
-    def train(self, model, tokenizer, texts: list[str], targets: np.ndarray):
+    def train(self, model, tokenizer, inputs: Inputs, targets: np.ndarray):
+        """The trained model in eval mode (with cfg.lora: the adapters merged into a plain model)."""
         import torch
         from transformers import get_linear_schedule_with_warmup
 
         cfg = self.cfg
-        if len(texts) != len(targets) or not texts:
-            raise UserError(f"need as many labels as texts (got {len(texts)} texts, {len(targets)} labels)")
-        torch.set_num_threads(cfg.threads)
-        seed_all(cfg.seed)
-        order_rng = np.random.default_rng(cfg.seed)
-        steps_per_epoch = -(-len(texts) // cfg.batch_size)
-        total = steps_per_epoch * cfg.epochs
-        optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
-        model.train()
-        bar = tqdm(total=total, desc="train", disable=not cfg.show_progress_bar, unit="step")
-        for _ in range(cfg.epochs):
-            order = order_rng.permutation(len(texts))
-            for start in range(0, len(texts), cfg.batch_size):
-                idx = order[start:start + cfg.batch_size]
-                batch = tokenizer([texts[i] for i in idx], truncation=True, max_length=cfg.max_length,
-                                  padding=True, return_tensors="pt")
-                logits = model(**batch).logits  # (B, num_labels)
-                loss = self.loss(logits, torch.from_numpy(targets[idx]))
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                schedule.step()
-                optimizer.zero_grad()
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss.item():.4f}")
-        bar.close()
-        model.eval()
-        return model
+        if len(inputs) != len(targets) or not len(inputs):
+            raise UserError(f"need as many labels as inputs (got {len(inputs)} inputs, {len(targets)} labels)")
+        inputs = check_inputs(inputs)
+        with training_session(cfg):
+            if cfg.lora:
+                model = with_lora(model, cfg, task_type="SEQ_CLS")
+            order_rng = np.random.default_rng(cfg.seed)
+            total = -(-len(inputs) // cfg.batch_size) * cfg.epochs
+            params = [p for p in model.parameters() if p.requires_grad]
+            optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+            schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
+            model.train()
+            bar = tqdm(total=total, desc="train", disable=not cfg.show_progress_bar, unit="step")
+            for _ in range(cfg.epochs):
+                order = order_rng.permutation(len(inputs))
+                for start in range(0, len(inputs), cfg.batch_size):
+                    idx = order[start:start + cfg.batch_size]
+                    logits = model(**tokenize(tokenizer, [inputs[i] for i in idx], cfg.max_length)).logits  # (B, K)
+                    loss = self.loss(logits, torch.from_numpy(targets[idx]))
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+                    optimizer.step()
+                    schedule.step()
+                    optimizer.zero_grad()
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss.item():.4f}")
+            bar.close()
+        if cfg.lora:
+            model = model.merge_and_unload()
+        return model.eval()
 
 
-def train_text_classifier(texts: list[str], labels, cfg: TextClassifierConfig | None = None,
+def train_text_classifier(inputs: Inputs, labels, cfg: TextClassifierConfig | None = None,
                           trainer: TextClassifierTrainer | None = None, model=None):
-    """Fine-tune and return (model in eval mode, tokenizer). `trainer` defaults to
-    TextClassifierTrainer(cfg); `model` may be a (model, tokenizer) pair to continue from,
-    otherwise a fresh one is loaded from cfg.encoder."""
+    """Fine-tune and return (model in eval mode, tokenizer). `inputs`: texts or (text, text) pairs.
+    `trainer` defaults to TextClassifierTrainer(cfg); `model` may be a (model, tokenizer) pair to
+    continue from, otherwise a fresh one is loaded from cfg.model."""
     cfg = cfg or (trainer.cfg if trainer else TextClassifierConfig())
     targets = as_targets(labels, cfg.num_labels)
     model, tokenizer = model if model is not None else load_classifier(cfg)
-    (trainer or TextClassifierTrainer(cfg)).train(model, tokenizer, list(texts), targets)
+    model = (trainer or TextClassifierTrainer(cfg)).train(model, tokenizer, inputs, targets)
     return model, tokenizer
 
 
-def predict_proba(model, tokenizer, texts: list[str], max_length: int = 256, batch_size: int = 32,
-                  show_progress_bar: bool = False) -> np.ndarray:
-    """Softmax probabilities, shape (n, num_labels); texts are sorted by length for speed."""
+def predict_proba(model, tokenizer, inputs: Inputs, max_length: int = 256, batch_size: int = 32,
+                  show_progress_bar: bool = False, threads: int | None = None) -> np.ndarray:
+    """Softmax probabilities, shape (n, num_labels); inputs are sorted by length for speed.
+    threads: torch CPU threads for the call (None: leave torch's setting)."""
     import torch
 
-    texts = list(texts)
-    order = np.argsort([len(t) for t in texts], kind="stable")
-    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
+    inputs = check_inputs(inputs)
+    order = np.argsort([input_length(x) for x in inputs], kind="stable")
+    out = np.zeros((len(inputs), model.config.num_labels), dtype=np.float32)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads or before)
     model.eval()
-    with torch.inference_mode():
-        for start in tqdm(range(0, len(texts), batch_size), desc="predict", disable=not show_progress_bar):
-            idx = order[start:start + batch_size]
-            batch = tokenizer([texts[i] for i in idx], truncation=True, max_length=max_length,
-                              padding=True, return_tensors="pt")
-            out[idx] = torch.softmax(model(**batch).logits, dim=-1).numpy()
+    try:
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(inputs), batch_size), desc="predict", disable=not show_progress_bar):
+                idx = order[start:start + batch_size]
+                batch = tokenize(tokenizer, [inputs[i] for i in idx], max_length)
+                out[idx] = torch.softmax(model(**batch).logits, dim=-1).numpy()
+    finally:
+        torch.set_num_threads(before)
     return out
-

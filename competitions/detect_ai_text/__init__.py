@@ -1,6 +1,7 @@
 """LLM - Detect AI Generated Text: probability that an essay was written by an LLM; ROC AUC."""
 from pathlib import Path
 
+from common.folds import CvSpec
 from common.registry import Competition, register
 from common.schema import FLOAT, INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
 
@@ -21,6 +22,7 @@ COMPETITION = register(Competition(
         target=("generated",),
     ),
     metric="roc_auc",
+    cv=CvSpec("stratified", by="generated", default_folds=5, fast_folds=3),
     sample_dir=Path(__file__).parent / "sample",
     extra={"first_place": 0.984},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.detect_ai_text.solution:run",

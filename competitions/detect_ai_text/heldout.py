@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 from tqdm.auto import tqdm
 
+from common.ensemble import score_rank_average
 from common.metrics import get_metric
 from common.solution import CvScore
-from competitions.detect_ai_text.cv import rank_average
 
 GENERATOR_COLUMNS = ("generator", "model", "source")
 MIN_TEXTS_PER_GENERATOR = 5
@@ -44,7 +44,7 @@ def heldout_generator_scores(members, texts: list[str], y, generators, seed: int
             pred = member.fit_predict([texts[i] for i in train], y[train], [texts[i] for i in test], seed=seed)
             per_member[member.name].append(auc(y[test], pred))
             preds.append(pred)
-        per_member["ensemble"].append(auc(y[test], rank_average(preds)))
+        per_member["ensemble"].append(auc(y[test], score_rank_average(preds)))
     note = f"left out each of {len(ai_generators)} generators: {', '.join(ai_generators)}"
-    return {f"{prefix}/{name}": CvScore(float(np.mean(v)), float(np.std(v)), len(v), note)
+    return {f"{prefix}/{name}": CvScore(float(np.mean(v)), float(np.std(v)), len(v), note, kind="holdout")
             for name, v in per_member.items()}

@@ -1,6 +1,7 @@
 """Kaggle LLM Science Exam: answer 5-option science questions; MAP@3 over the top 3 letters."""
 from pathlib import Path
 
+from common.folds import CvSpec
 from common.registry import Competition, register
 from common.schema import INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
 
@@ -21,6 +22,7 @@ COMPETITION = register(Competition(
         target=("answer",),
     ),
     metric="map@3",
+    cv=CvSpec("kfold", default_folds=3),
     sample_dir=Path(__file__).parent / "sample",
     extra={"first_place": 0.933},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.science_exam.solution:run",

@@ -7,7 +7,7 @@ The variants whose CV scores are reported are declared in VARIANTS.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 from common.errors import UserError
 
@@ -38,7 +38,6 @@ class SolutionConfig:
     chunk_words: words per passage when chunking the corpus [90]
     context_words: cap on the words of retrieved passages given to the LM [30]
     lm_norm: option score = "mean" token log-likelihood or "sum" [mean]
-    folds: cross-validation folds [3; `--folds` also sets it]
     mc_epochs / mc_max_length / mc_batch_size / mc_lr: fine-tuning schedule [2 / 48 / 8 / 1e-3]
     mc_trainable_layers: top encoder layers trained (-1 = all) [2]
     mc_context_words: words of the retrieved passages the multiple-choice model reads; on 2 cores
@@ -67,7 +66,6 @@ class SolutionConfig:
     chunk_words: int = 90
     context_words: int = 30
     lm_norm: str = "mean"
-    folds: int = 3
     mc_epochs: int = 2
     mc_max_length: int = 48
     mc_batch_size: int = 8
@@ -79,28 +77,15 @@ class SolutionConfig:
 
     @classmethod
     def from_context(cls, ctx) -> "SolutionConfig":
-        defaults = cls()
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(ctx.options) - known)
-        if unknown:
-            raise UserError(f"unknown science-exam option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        values = {}
-        for f in fields(cls):
-            try:
-                values[f.name] = ctx.option(f.name, getattr(defaults, f.name))
-            except ValueError:
-                raise UserError(f"--set {f.name}={ctx.options[f.name]!r}: expected {type(getattr(defaults, f.name)).__name__}") from None
-        if "folds" not in ctx.options and ctx.folds != 5:   # 5 is RunContext's default: --folds was given
-            values["folds"] = ctx.folds
-        config = cls(**values)
+        """Defaults, then `--set` options (an unknown one is refused). Folds: `--folds N`, else 3
+        (the competition's CvSpec)."""
+        config = ctx.config(cls)
         config.validate()
         return config
 
     def validate(self) -> None:
         if self.lm_norm not in ("mean", "sum"):
             raise UserError(f"lm_norm must be mean or sum, got {self.lm_norm!r}")
-        if self.folds < 2:
-            raise UserError(f"folds must be at least 2, got {self.folds}")
         if self.ensemble_weight > 1:
             raise UserError(f"ensemble_weight must be at most 1 (below 0: tuned), got {self.ensemble_weight}")
         if self.examples < 0:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from common.atomic import atomic_path
+from common.cv import cross_validate
 from common.paths import cache_dir
 from common.retrieval.cache import content_key
 from common.training.multiple_choice import MultipleChoiceConfig, predict_multiple_choice, train_multiple_choice
@@ -53,29 +54,28 @@ def finetuned_scores(cfg: SolutionConfig, train: Questions, test: Questions, tra
     mc = mc_config(cfg, seed)
     train_first, train_second = mc_inputs(train, _short(train_ctx, cfg.mc_context_words))
     test_inputs = mc_inputs(test, _short(test_ctx, cfg.mc_context_words))
-    oof = np.zeros((len(train), 5), dtype=np.float32)
-    test_scores = np.zeros((len(test), 5), dtype=np.float32)
     fingerprint = model_fingerprint(cfg.mc_model, "encoder")
-    cached = 0
-    for k in np.unique(folds):
-        fit_rows, held_rows = np.flatnonzero(folds != k), np.flatnonzero(folds == k)
+    cached = []
+
+    def fit_predict(fit_rows: np.ndarray, held_rows: np.ndarray, fold: int):
         key = content_key("mc-fold", repr(mc), fingerprint, fit_rows.tolist(), held_rows.tolist(), train.labels.tolist(),
                           train_first, [s for row in train_second for s in row], *test_inputs[0],
                           *[s for row in test_inputs[1] for s in row])
         path = cache_dir("science_exam_mc") / f"{key}.npz"
         if path.is_file():
             saved = np.load(path)
-            held_scores, fold_test = saved["held"], saved["test"]
-            cached += 1
-        else:
-            fit = ([train_first[i] for i in fit_rows], [train_second[i] for i in fit_rows], train.labels[fit_rows])
-            held = ([train_first[i] for i in held_rows], [train_second[i] for i in held_rows])
-            held_scores, fold_test = _fold_scores(mc, fit, held, test_inputs)
-            with atomic_path(path, suffix=".npz") as tmp:
-                with open(tmp, "wb") as handle:
-                    np.savez(handle, held=held_scores, test=fold_test)
-        oof[held_rows] = held_scores
-        test_scores += fold_test / len(np.unique(folds))
+            cached.append(fold)
+            return saved["held"], saved["test"]
+        fit = ([train_first[i] for i in fit_rows], [train_second[i] for i in fit_rows], train.labels[fit_rows])
+        held = ([train_first[i] for i in held_rows], [train_second[i] for i in held_rows])
+        held_scores, fold_test = _fold_scores(mc, fit, held, test_inputs)
+        with atomic_path(path, suffix=".npz") as tmp:
+            with open(tmp, "wb") as handle:
+                np.savez(handle, held=held_scores, test=fold_test)
+        return held_scores, fold_test
+
+    out = cross_validate(fit_predict, folds, desc="finetuned_mc")
+    n_folds = len(np.unique(folds))
     if cached:
-        print(f"finetuned_mc: {cached} of {len(np.unique(folds))} fold models' scores reused from cache")
-    return oof, test_scores, {"mc_folds_cached": cached, "mc_config": repr(mc)}
+        print(f"finetuned_mc: {len(cached)} of {n_folds} fold models' scores reused from cache")
+    return out.oof.astype(np.float32), out.test.astype(np.float32), {"mc_folds_cached": len(cached), "mc_config": repr(mc)}

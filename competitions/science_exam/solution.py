@@ -19,7 +19,8 @@ Steps (each cached on disk, keyed by its inputs, so a second run reuses them and
    ensemble         rank average of lm_rag and finetuned_mc (equal weights; `ensemble_weight`).
 3. The variant with the best CV predicts test (top three letters per question).
 
-Every option is documented in `config.SolutionConfig`; `--fast` halves the work for a smoke run.
+Every option is documented in `config.SolutionConfig`; `--fast` halves the work for a smoke run
+(2 folds unless `--folds` says otherwise).
 """
 from __future__ import annotations
 
@@ -28,11 +29,12 @@ import time
 import numpy as np
 import polars as pl
 
-from common.ensemble import choose_weight, rank_average
+from common.cv import best_variant
+from common.ensemble import choose_weight, nested_weight_blend, rank_average
 from common.solution import RunContext, SolutionResult
 
 from competitions.science_exam.config import VARIANTS, SolutionConfig
-from competitions.science_exam.cv import cv_score, fold_ids, map3, nested_ensemble
+from competitions.science_exam.cv import METRIC, cv_score, map3
 from competitions.science_exam.examples_step import SolvedMemory, with_examples
 from competitions.science_exam.lm_step import lm_option_scores
 from competitions.science_exam.mc_step import finetuned_scores
@@ -45,7 +47,7 @@ def _config(ctx: RunContext) -> SolutionConfig:
     if ctx.fast:
         from dataclasses import replace
 
-        cfg = replace(cfg, folds=2, mc_epochs=1, top_k=min(cfg.top_k, 2), context_words=min(cfg.context_words, 80))
+        cfg = replace(cfg, mc_epochs=1, top_k=min(cfg.top_k, 2), context_words=min(cfg.context_words, 80))
     return cfg
 
 
@@ -74,6 +76,8 @@ def _note(cfg: SolutionConfig, variant) -> str:
     return " + ".join(p for p in parts if p) or "no retrieval"
 
 
+CONFIG = SolutionConfig   # the options `--set` and experiment files may give
+
 def run(ctx: RunContext) -> SolutionResult:
     started = time.perf_counter()
     cfg = _config(ctx)
@@ -81,7 +85,7 @@ def run(ctx: RunContext) -> SolutionResult:
     test = Questions.from_frame(ctx.data.tables["test"], "test.csv")
     if train.labels is None:
         raise ValueError("train.csv has no answer column")   # the schema requires it
-    folds = fold_ids(len(train), cfg.folds, ctx.seed)
+    folds = ctx.fold_ids()
     (train_ctx, test_ctx), info = retrieve_contexts(cfg, ctx.data, [train, test])
     quality = retrieval_quality(train, train_ctx)
     print(f"retrieval quality on train: the right option's text is in the context for "
@@ -112,7 +116,7 @@ def run(ctx: RunContext) -> SolutionResult:
                 blend = rank_average([first[0], second[0]], [w, 1 - w])
                 note = f"weight of {variant.members[0]} {w}"
             else:
-                blend, fold_weights = nested_ensemble(first[0], second[0], train.labels, folds)
+                blend, fold_weights = nested_weight_blend(first[0], second[0], train.labels, folds, map3)
                 w = choose_weight(first[0], second[0], train.labels, map3)       # for test: all OOF rows
                 note = f"weight of {variant.members[0]} per fold {fold_weights}, test {w}"
             scores[variant.name] = (blend, rank_average([first[1], second[1]], [w, 1 - w]))
@@ -121,8 +125,8 @@ def run(ctx: RunContext) -> SolutionResult:
             cv[variant.name] = cv_score(scores[variant.name][0], train.labels, folds, _note(cfg, variant))
 
     submittable = [name for name, (_, test_scores) in scores.items() if test_scores is not None]
-    best = max(submittable, key=lambda name: cv[name].mean)
+    best = best_variant(cv, METRIC, among=submittable)
     submission = pl.DataFrame({"id": test.ids, "prediction": to_letters(scores[best][1])})
-    info.update(retrieval_quality=quality, folds=cfg.folds, lm=cfg.lm, encoder=cfg.encoder,
+    info.update(retrieval_quality=quality, folds=ctx.n_folds, lm=cfg.lm, encoder=cfg.encoder,
                 mc_model=cfg.mc_model, lm_cache=lm_info, **mc_info, solution_seconds=round(time.perf_counter() - started, 1))
     return SolutionResult(submission=submission, cv=cv, best=best, info=info)

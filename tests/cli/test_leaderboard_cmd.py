@@ -55,3 +55,27 @@ def test_kaggle_without_credentials_still_prints_the_table(fake_kaggle, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("kaggle: not fetched: no Kaggle credentials")
     assert "r1" in out and fake_kaggle.calls == []
+
+
+def test_kinds_and_encoders_are_ranked_apart_and_old_records_count_as_cv(tmp_path, capsys):
+    import json
+
+    add_run("r-cv", competition="prompt-recovery", variant="a", cv=0.50, metric="sharpened_cosine", encoder="minilm")
+    add_run("r-ho", competition="prompt-recovery", variant="a", cv=0.90, metric="sharpened_cosine",
+            encoder="minilm", kind="holdout")
+    store = tmp_path / "results" / "runs.jsonl"
+    old = json.loads(store.read_text().splitlines()[0])
+    for key in ("kind", "encoder", "panel"):
+        old.pop(key)
+    with store.open("a") as handle:  # written before kinds existed
+        handle.write(json.dumps({**old, "run_id": "r-old", "variant": "b", "cv": 0.7}) + "\n")
+    assert main(["leaderboard", "--png", str(tmp_path / "lb.png")]) == 0
+    out = capsys.readouterr().out
+    block = out.split("prompt-recovery  [")[1].split("\n\n")[0]
+    assert "3 groups, each ranked on its own" in block
+    sections = block.split("  -- ")[1:]
+    assert [s.splitlines()[0] for s in sections] == [
+        "sample data, cv (held-out folds)", "sample data, cv (held-out folds), encoder=minilm",
+        "sample data, holdout (a held-out split), encoder=minilm"]
+    assert "r-old" in sections[0] and "r-cv" in sections[1] and "r-ho" in sections[2]
+    assert "never ranked against each other" in out

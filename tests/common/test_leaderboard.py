@@ -1,9 +1,9 @@
 """The leaderboard: best first by the metric's direction, reference rows, comparisons, the PNG."""
 from pathlib import Path
 
-from common.leaderboard import (REFERENCE_NOTE, build_leaderboard, compare_runs, format_comparison,
-                                format_leaderboard)
-from common.leaderboard_chart import draw_leaderboard
+from common.leaderboard import (GROUP_NOTE, REFERENCE_NOTE, GroupKey, build_leaderboard, compare_runs,
+                                format_comparison, format_leaderboard)
+from common.leaderboard_chart import draw_leaderboard, panels
 from common.registry import Competition
 from common.results import RunRecord
 from common.schema import CompetitionSchema, SubmissionSchema
@@ -44,6 +44,40 @@ def test_kaggle_data_rows_come_first_and_scored_runs_stay_visible():
     assert exam.rows[1].private == 0.57
 
 
+def test_scores_of_different_kinds_encoders_or_panels_are_never_ranked_together():
+    recovery = comp("recovery", "sharpened_cosine")
+    runs = [run("cv1", "recovery", "a", 0.50, metric="sharpened_cosine", encoder="minilm"),
+            run("cv2", "recovery", "b", 0.60, metric="sharpened_cosine", encoder="minilm"),
+            run("t5", "recovery", "a", 0.90, metric="sharpened_cosine", encoder="sentence-t5-base"),
+            run("ho", "recovery", "a", 0.40, metric="sharpened_cosine", encoder="minilm", kind="holdout"),
+            run("old", "recovery", "c", 0.55, metric="sharpened_cosine")]  # a record from before kinds: "cv"
+    (board,) = build_leaderboard(runs, [recovery])
+    keys = [(g.key.kind, g.key.encoder) for g in board.groups]
+    assert keys == [("cv", ""), ("cv", "minilm"), ("cv", "sentence-t5-base"), ("holdout", "minilm")]
+    ranked = {(g.key.kind, g.key.encoder): [r.run_id for r in g.rows] for g in board.groups}
+    assert ranked[("cv", "minilm")] == ["cv2", "cv1"]  # 0.90 with another encoder is not above them
+    assert ranked[("holdout", "minilm")] == ["ho"] and ranked[("cv", "")] == ["old"]
+    text = format_leaderboard([board])
+    assert "4 groups, each ranked on its own" in text and GROUP_NOTE in text
+    assert "-- sample data, cv (held-out folds), encoder=minilm" in text
+    assert "-- sample data, holdout (a held-out split), encoder=minilm" in text
+    assert text.index("cv2") < text.index("cv1") < text.index("sentence-t5-base") < text.index("ho ")
+
+
+def test_judge_panels_group_apart_and_kaggle_groups_come_first():
+    judge = comp("judge", "judge_score")
+    runs = [run("p1", "judge", "v", 2.0, metric="judge_score", kind="panel", panel="smollm2:x#1"),
+            run("p2", "judge", "w", 3.0, metric="judge_score", kind="panel", panel="gemma:y#2"),
+            run("k", "judge", "v", 1.0, metric="judge_score", kind="panel", panel="smollm2:x#1", source="kaggle")]
+    (board,) = build_leaderboard(runs, [judge])
+    assert [g.key for g in board.groups] == [GroupKey("judge_score", "kaggle", "panel", "", "smollm2:x#1"),
+                                             GroupKey("judge_score", "sample", "panel", "", "gemma:y#2"),
+                                             GroupKey("judge_score", "sample", "panel", "", "smollm2:x#1")]
+    assert "panel=gemma:y#2" in format_leaderboard([board])
+    cv_note = {d.name: d.note for d in compare_runs(runs[0], runs[1])}["cv"]
+    assert "B better" in cv_note and "not comparable" in cv_note
+
+
 def test_table_has_reference_rows_and_labels():
     runs = [run("e1", "exam", "tfidf", 0.6123, public=0.6, private=0.59), run("x", "other", "v", 3.0, metric="x")]
     text = format_leaderboard(build_leaderboard(runs, COMPS, all_runs=True))
@@ -67,10 +101,14 @@ def test_compare_lists_only_differences_with_the_better_run():
                                                                           metric="multiclass_logloss"))
 
 
-def test_chart_is_a_png_written_atomically(tmp_path):
+def test_chart_is_a_png_written_atomically_with_a_panel_per_group(tmp_path):
     runs = [run("e1", "exam", "tfidf", 0.61, public=0.6, private=0.59), run("l1", "llm", "lr", 1.0,
-                                                                          metric="multiclass_logloss")]
-    path = draw_leaderboard(build_leaderboard(runs, COMPS), tmp_path / "charts" / "lb.png")
+                                                                          metric="multiclass_logloss"),
+            run("e2", "exam", "tfidf", 0.8, kind="holdout")]
+    boards = build_leaderboard(runs, COMPS + [comp("empty", "roc_auc")])
+    assert [(b.slug, g and g.key.kind) for b, g in panels(boards)] == [
+        ("exam", "cv"), ("exam", "holdout"), ("llm", "cv"), ("empty", None)]
+    path = draw_leaderboard(boards, tmp_path / "charts" / "lb.png")
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     assert [p.name for p in path.parent.iterdir()] == ["lb.png"]

@@ -30,6 +30,20 @@ def test_round_trip_keeps_every_field(tmp_path):
     assert len(path.read_text().splitlines()) == 2
 
 
+def test_kind_encoder_and_panel_round_trip_and_old_records_read_as_cv(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    append_run(make_run("p", metric="judge_score", kind="panel", panel="smollm2:a+b#123456"), path)
+    append_run(make_run("e", metric="sharpened_cosine", kind="holdout", encoder="minilm"), path)
+    old = {k: v for k, v in json.loads(path.read_text().splitlines()[0]).items()
+           if k not in ("kind", "encoder", "panel")}
+    with path.open("a") as handle:  # a line written before kinds existed
+        handle.write(json.dumps({**old, "run_id": "old"}) + "\n")
+    runs = {r.run_id: r for r in read_runs(path)}
+    assert (runs["p"].kind, runs["p"].panel, runs["p"].encoder) == ("panel", "smollm2:a+b#123456", "")
+    assert (runs["e"].kind, runs["e"].encoder) == ("holdout", "minilm")
+    assert (runs["old"].kind, runs["old"].encoder, runs["old"].panel) == ("cv", "", "")
+
+
 def test_default_path_comes_from_paths(tmp_path):
     append_run(make_run("x"))
     assert (tmp_path / "results" / "runs.jsonl").is_file()  # KLLM_RESULTS set by tests/conftest.py

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from common.errors import UserError
-from common.metrics.judge import judge_components, judge_score
+from common.metrics.judge import judge_components, judge_panel_score, judge_score
+from fakes.judges import fake_panel  # noqa: F401
 
 # 3 essays x 3 judges
 SCORES = np.array([[9, 0, 5],
@@ -42,3 +43,29 @@ def test_out_of_range_and_nan():
         judge_score([[10, 1], [2, 3]], [1, 1], 0.5)
     with pytest.raises(UserError):
         judge_score([[1, 1], [2, 3]], [1, float("nan")], 0.5)
+
+
+def test_the_panel_metric_combines_the_panel_english_and_similarity(fake_panel):
+    from common.llm.judges import english_confidence, panel_id
+    from fakes.judges import FAKE_PANEL, fake_digit, word_overlap
+
+    topics = ["Cats", "Dogs", "Rain", "Sun"]
+    essays = ["Cats purr.", "Dogs bark at the moon.", "Rain is wet and grey today.", "Der Sonne scheint."]
+    result = judge_panel_score(topics, essays, progress=False)
+    scores = [[fake_digit(j.name, e) for j in FAKE_PANEL] for e in essays]
+    english, overlap = english_confidence(essays), word_overlap(essays)
+    assert result.components == judge_components(scores, english, overlap)
+    assert result.value == pytest.approx(judge_score(scores, english, overlap))
+    assert result.panel == panel_id(FAKE_PANEL) and result.panel.startswith("smollm2:up+down#")
+    assert judge_panel_score(topics, essays, progress=False) == result and len(fake_panel.calls) == 8  # cached
+
+
+def test_panel_ids_differ_when_a_judge_changes():
+    from dataclasses import replace
+
+    from common.llm.judges import DEFAULT_PANEL, panel_id
+
+    assert panel_id(DEFAULT_PANEL) == panel_id(tuple(DEFAULT_PANEL))
+    changed = (replace(DEFAULT_PANEL[0], scale=1.0), *DEFAULT_PANEL[1:])
+    assert panel_id(changed) != panel_id(DEFAULT_PANEL)
+    assert panel_id(changed).split("#")[0] == panel_id(DEFAULT_PANEL).split("#")[0]

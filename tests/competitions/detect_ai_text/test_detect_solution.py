@@ -8,7 +8,7 @@ from common.data import load_dataset
 from common.errors import UserError
 from common.registry import get_competition
 from common.solution import RunContext
-from competitions.detect_ai_text.cv import cross_validate, fold_ids, rank_average
+from competitions.detect_ai_text.cv import cross_validate, fold_ids
 from competitions.detect_ai_text.heldout import heldout_generator_scores
 from competitions.detect_ai_text.lm_members import FEATURE_NAMES, summarize
 from competitions.detect_ai_text.members import Member, select_members
@@ -26,12 +26,6 @@ class Recorder:
         self.calls.append((list(train_texts), list(pred_texts)))
         return np.array([1.0 if "Furthermore" in t or "Moreover" in t or "important" in t else 0.0
                          for t in pred_texts]) + np.arange(len(pred_texts)) * 1e-6
-
-
-def test_rank_average_is_mean_of_scaled_ranks():
-    out = rank_average([np.array([0.1, 0.9, 0.5]), np.array([3.0, 1.0, 2.0])])
-    np.testing.assert_allclose(out, [0.5, 0.5, 0.5])
-    np.testing.assert_allclose(rank_average([np.array([5.0, 1.0, 3.0])]), [1.0, 0.0, 0.5])
 
 
 def test_fold_ids_refuses_too_few_of_a_class():

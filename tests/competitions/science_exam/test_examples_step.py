@@ -5,7 +5,7 @@ import pytest
 
 from common.errors import UserError
 from competitions.science_exam.config import SolutionConfig
-from competitions.science_exam.cv import fold_ids
+from common.folds import FoldPlan
 from competitions.science_exam.examples_step import SolvedMemory, with_examples
 from competitions.science_exam.questions import Questions
 
@@ -23,7 +23,7 @@ def _prompts_in(context: str) -> list[str]:
 
 
 def test_retrieved_examples_are_solved_questions_from_other_folds_only(train):
-    folds = fold_ids(len(train), 3, seed=0)
+    folds = FoldPlan(3, seed=0).assign(len(train))
     memory = SolvedMemory.build(SolutionConfig(examples=2), train, folds)
     contexts = memory.retrieved(train, folds)
     fold_of = dict(zip(train.prompts, folds))
@@ -36,7 +36,7 @@ def test_retrieved_examples_are_solved_questions_from_other_folds_only(train):
 
 
 def test_test_questions_may_use_every_train_row_and_the_control_is_random(train):
-    folds = fold_ids(len(train), 3, seed=0)
+    folds = FoldPlan(3, seed=0).assign(len(train))
     memory = SolvedMemory.build(SolutionConfig(examples=3), train, folds)
     first = train.subset(np.arange(1))
     assert train.prompts[0] in _prompts_in(memory.retrieved(first)[0])      # itself: no folds given
@@ -50,7 +50,7 @@ def test_extra_memory_file_is_checked_and_always_allowed(train, tmp_path):
     extra = tmp_path / "extra.csv"
     pl.DataFrame({"id": [0], "prompt": ["What do bees make?"], "A": ["honey"], "B": ["milk"], "C": ["silk"],
                   "D": ["wax paper"], "E": ["glue"], "answer": ["A"]}).write_csv(extra)
-    folds = fold_ids(len(train), 3, seed=0)
+    folds = FoldPlan(3, seed=0).assign(len(train))
     memory = SolvedMemory.build(SolutionConfig(examples=12, memory=str(extra)), train, folds)
     assert memory.info["memory_extra_rows"] == 1
     assert all("Answer: honey" in c for c in memory.retrieved(train, folds))

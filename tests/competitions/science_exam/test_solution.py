@@ -4,12 +4,10 @@ import pytest
 
 from common.data import load_dataset
 from common.errors import UserError
-from common.metrics import get_metric
 from common.registry import get_competition
 from common.solution import RunContext
 from common.submission import write_submission
 from competitions.science_exam.config import SolutionConfig
-from competitions.science_exam.cv import fold_ids, nested_ensemble
 from competitions.science_exam.questions import Questions, retrieval_quality, to_letters
 from competitions.science_exam.solution import run
 
@@ -17,14 +15,14 @@ from tiny_data import write_tiny_science_exam
 
 VARIANT_NAMES = {"lm_no_retrieval", "lm_random_examples", "lm_rag", "finetuned_mc", "ensemble"}
 TINY_OPTIONS = {"mc_max_length": "64", "mc_epochs": "1", "top_k": "1", "context_words": "40",
-                "chunk_words": "40", "folds": "3", "controls": "true"}
+                "chunk_words": "40", "controls": "true"}
 
 
 @pytest.fixture
 def tiny_ctx(tmp_path):
     competition = get_competition("science-exam")
     data = load_dataset(competition, write_tiny_science_exam(tmp_path / "data"))
-    return RunContext(competition=competition, data=data, seed=7, options=dict(TINY_OPTIONS))
+    return RunContext(competition=competition, data=data, seed=7, folds=3, options=dict(TINY_OPTIONS))
 
 
 def test_solution_runs_end_to_end_on_tiny_data_and_reuses_caches(tiny_ctx, capsys):
@@ -64,19 +62,6 @@ def test_to_letters_and_retrieval_quality():
     qs = Questions(ids=[0], prompts=["q"], options=[["iron", "wood", "glass", "sand", "salt"]], labels=np.array([0]))
     quality = retrieval_quality(qs, ["A magnet attracts iron, not wood."])
     assert quality == {"answer_in_context": 1.0, "distractor_in_context": 0.25}
-
-
-def test_nested_ensemble_weights_never_see_the_scored_fold():
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 5, 60)
-    good = np.eye(5)[labels] + rng.normal(scale=0.3, size=(60, 5))
-    noise = rng.normal(size=(60, 5))
-    folds = fold_ids(60, 3, seed=0)
-    blend, weights = nested_ensemble(good, noise, labels, folds)
-    assert len(weights) == 3 and min(weights) >= 0.5         # the informative member dominates
-    metric = get_metric("map@3").fn
-    letters = ["ABCDE"[i] for i in labels]
-    assert metric(letters, to_letters(blend)) >= metric(letters, to_letters(noise))
 
 
 @pytest.mark.slow

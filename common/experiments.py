@@ -1,0 +1,71 @@
+"""Named experiments: small TOML files of overrides beside a competition's code, rerun by name.
+
+    make submit COMP=science-exam EXP=passages_only
+    exp = load_experiment(get_competition("science-exam"), "passages_only")
+    exp.options     # {"examples": "0", "context_words": "60"}: as if given with --set
+
+A file `competitions/<package>/experiments/<name>.toml` holds a `description`, optionally
+`folds`, and a `[set]` table whose keys are the solution's options:
+
+    description = "lm_rag with the top passages only (first 60 words), no solved questions"
+    [set]
+    examples = 0
+    context_words = 60
+
+`--set` on the command line overrides the file's values; the run is recorded under the
+experiment's name.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from common.errors import UserError
+from common.registry import Competition
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    options: dict[str, str] = field(default_factory=dict)
+    folds: int | None = None
+    path: Path | None = None
+
+
+def experiments_dir(competition: Competition) -> Path:
+    return competition.sample_dir.parent / "experiments"
+
+
+def list_experiments(competition: Competition) -> list[str]:
+    folder = experiments_dir(competition)
+    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def _as_option(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)):
+        return str(value)
+    raise UserError(f"experiment option values must be strings, numbers or booleans, got {value!r}")
+
+
+def load_experiment(competition: Competition, name: str) -> Experiment:
+    """The experiment `name` of `competition`; a UserError naming the known ones if absent."""
+    path = experiments_dir(competition) / f"{name}.toml"
+    if not path.is_file():
+        known = ", ".join(list_experiments(competition)) or "none"
+        raise UserError(f"{competition.slug}: no experiment {name!r}; known: {known}")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: not a valid TOML file ({err})") from None
+    unknown = sorted(set(raw) - {"description", "folds", "set"})
+    if unknown:
+        raise UserError(f"{path}: unknown key(s) {', '.join(unknown)}; known: description, folds, set")
+    options = {str(k): _as_option(v) for k, v in raw.get("set", {}).items()}
+    folds = raw.get("folds")
+    if folds is not None and not isinstance(folds, int):
+        raise UserError(f"{path}: folds must be an integer")
+    return Experiment(name, str(raw.get("description", "")), options, folds, path)

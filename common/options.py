@@ -1,0 +1,52 @@
+"""Solution settings from `--set key=value`: one rule for every competition.
+
+    @dataclass(frozen=True)
+    class DetectConfig:
+        members: str = ""
+        heldout: bool = True
+
+    cfg = config_from_options(DetectConfig, {"heldout": "0"}, where="detect-ai-text")
+    cfg.heldout   # -> False
+
+Every key must be a field of the config (an unknown key is refused, naming the known ones),
+and each value is cast to its field's type (bool accepts 1/0, true/false, yes/no, on/off).
+"""
+from __future__ import annotations
+
+from dataclasses import MISSING, fields
+
+from common.errors import UserError
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def cast_option(raw: str, default, name: str):
+    """`raw` cast to the type of `default`; a UserError naming the option when it does not fit."""
+    if isinstance(default, bool):
+        if raw.lower() not in _TRUE + _FALSE:
+            raise UserError(f"--set {name}={raw!r}: expected true or false")
+        return raw.lower() in _TRUE
+    if default is None or isinstance(default, str):
+        return raw
+    try:
+        return type(default)(raw)
+    except ValueError:
+        raise UserError(f"--set {name}={raw!r}: expected {type(default).__name__}") from None
+
+
+def config_from_options(cls, options: dict[str, str], where: str, **overrides):
+    """An instance of the dataclass `cls`: its defaults, replaced by `options` and by `overrides`
+    (values that a command-line flag already set, such as --folds; a contradicting option is refused)."""
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise UserError(f"unknown {where} option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+    values = {}
+    for name, raw in options.items():
+        f = known[name]
+        values[name] = cast_option(str(raw), f.default if f.default is not MISSING else None, name)
+    for name, value in overrides.items():
+        if name in values and values[name] != value:
+            raise UserError(f"{where}: --set {name}={options[name]} contradicts --{name} {value}; give one")
+        values[name] = value
+    return cls(**values)

@@ -1,0 +1,79 @@
+"""`kllm score`: label metrics against --truth, the judge metric by a (fake) local panel on the
+competition's own test topics, and bad input as one line with exit 2.
+
+(Named test_score_cmd.py so it does not clash with tests/common/test_scoring.py.)
+"""
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from cli.main import main
+from common.registry import get_competition
+from fakes.judges import fake_panel  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[2]
+JUDGE = get_competition("adversarial-judge")
+SAMPLE_SUBMISSION = JUDGE.sample_dir / "sample_submission.csv"
+COMPONENTS = ("avg_q", "avg_h", "min_v", "avg_e", "avg_s")
+
+
+def test_judge_metric_scores_the_sample_submission_on_the_sample_topics(fake_panel, capsys):
+    assert main(["score", "--comp", "adversarial-judge", "--pred", str(SAMPLE_SUBMISSION)]) == 0
+    out, err = capsys.readouterr()
+    essays = pl.read_csv(SAMPLE_SUBMISSION)["essay"].to_list()
+    line, components = out.splitlines()[:2]
+    assert line.startswith("adversarial-judge judge_score = ") and f"on {len(essays)} rows" in line
+    assert "panel=smollm2:up+down#" in line and "the prompts of test in" in line
+    assert all(f"{name} " in components for name in COMPONENTS)
+    assert float(line.split(" = ")[1].split()[0]) > 0
+    assert f"{len(essays)}/{len(essays)}" in err and "judge up" in err  # a progress bar per judge
+    assert len(fake_panel.calls) == 2 * len(essays)
+    assert main(["score", "--comp", "adversarial-judge", "--pred", str(SAMPLE_SUBMISSION)]) == 0
+    assert len(fake_panel.calls) == 2 * len(essays)  # the second run reads every judgement from disk
+    assert capsys.readouterr().out.splitlines()[0].split(" (")[0] == line.split(" (")[0]
+
+
+def test_judge_topics_come_from_data_and_the_prompt_is_paired_by_id(fake_panel, tmp_path, capsys):
+    (tmp_path / "test.csv").write_text("id,topic\n0,Cats\n1,Dogs\n2,Rain\n")
+    pred = tmp_path / "essays.csv"
+    pred.write_text("id,essay\n2,Rain falls.\n0,Cats purr when happy.\n1,Dogs bark loudly at night.\n")
+    assert main(["score", "--comp", "adversarial-judge", "--pred", str(pred), "--data", str(tmp_path)]) == 0
+    assert "on 3 rows" in capsys.readouterr().out
+    assert fake_panel.calls[:3] == ["Cats purr when happy.", "Dogs bark loudly at night.", "Rain falls."]
+
+
+def _bad(tmp_path, essays_csv: str | bytes) -> Path:
+    (tmp_path / "test.csv").write_text("id,topic\n0,Cats\n1,Dogs\n")
+    pred = tmp_path / "essays.csv"
+    pred.write_bytes(essays_csv if isinstance(essays_csv, bytes) else essays_csv.encode())
+    return pred
+
+
+@pytest.mark.parametrize("essays, extra, fragment", [
+    ("id,essay\n0,Cats purr.\n", [], "ids differ from test"),
+    ("id,essay\n0,Cats purr.\n1,   \n", [], "empty string"),
+    ("id,text\n0,Cats purr.\n1,Dogs.\n", [], "missing column"),
+    (b"id,essay\n0,Cats \xff purr.\n1,Dogs.\n", [], "cannot read"),
+    ("id,essay\n0,Cats purr.\n1,Dogs.\n", ["--truth", "labels.csv"], "needs no labels"),
+    ("id,essay\n0,Cats purr.\n1,Dogs.\n", ["--encoder", "minilm"], "takes no encoder option"),
+])
+def test_bad_judge_input_is_one_line_and_exit_2(fake_panel, tmp_path, capsys, essays, extra, fragment):
+    pred = _bad(tmp_path, essays)
+    argv = ["score", "--comp", "adversarial-judge", "--pred", str(pred), "--data", str(tmp_path), *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
+    assert fake_panel.calls == []
+
+
+def test_a_label_metric_still_needs_truth(tmp_path, capsys):
+    pred = tmp_path / "pred.csv"
+    pred.write_text("id,prediction\n0,A B C\n1,C B A\n")
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred)]) == 2
+    assert "give --truth FILE with id, answer" in capsys.readouterr().err
+    truth = tmp_path / "truth.csv"
+    truth.write_text("id,answer\n0,A\n1,B\n")
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred), "--truth", str(truth)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("science-exam map@3 = 0.75000 on 2 rows") and str(truth) in out

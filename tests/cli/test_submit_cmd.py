@@ -1,0 +1,49 @@
+"""`kllm submit`'s flags do what they say: --folds is honoured exactly or refused in one line
+before any work, --set keys are checked for every competition, --exp loads a named experiment."""
+import json
+
+import pytest
+
+import competitions  # noqa: F401  (fills the registry)
+from cli.main import main
+from common.registry import all_competitions
+
+SOLVED = [c.slug for c in all_competitions() if c.solution and c.slug in ("science-exam", "detect-ai-text")]
+
+
+@pytest.mark.parametrize("slug", SOLVED)
+@pytest.mark.parametrize("folds, fragment", [("1", "at least 2"), ("0", "at least 2"), ("10000", "--folds 10000")])
+def test_impossible_fold_counts_are_one_line_and_exit_2(slug, folds, fragment, capsys):
+    assert main(["submit", "--comp", slug, "--folds", folds]) == 2
+    captured = capsys.readouterr()
+    assert fragment in captured.err and captured.err.count("\n") == 1
+    assert captured.out == ""          # refused before anything else was printed or run
+
+
+@pytest.mark.parametrize("slug", SOLVED)
+def test_unknown_set_keys_are_refused_naming_the_known_ones(slug, capsys):
+    assert main(["submit", "--comp", slug, "--set", "no_such_option=1"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown" in err and "no_such_option" in err and "known:" in err
+
+
+def test_unknown_experiment_names_the_known_ones(capsys):
+    assert main(["submit", "--comp", "science-exam", "--exp", "nope"]) == 2
+    assert "known: " in capsys.readouterr().err
+
+
+def test_folds_and_experiment_reach_the_solution_and_the_store(tmp_path, monkeypatch, capsys):
+    from fakes.essays import write_essays
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "runs.jsonl"))
+    folder = write_essays(tmp_path / "data", n_train=48, n_test=10)
+    code = main(["submit", "--comp", "detect-ai-text", "--data", str(folder), "--folds", "4",
+                 "--exp", "tfidf_only", "--set", "heldout=0", "--out", str(tmp_path / "sub.csv")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "experiment tfidf_only" in out and "4 folds, stratified by generated" in out
+    runs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert {r["variant"] for r in runs} == {"tfidf_only/tfidf_linear", "tfidf_only/tfidf_lgbm", "tfidf_only/ensemble"}
+    assert all(r["folds"] == 4 and r["extra"]["experiment"] == "tfidf_only" for r in runs)
+    assert runs[0]["extra"]["options"] == {"members": "tfidf_linear,tfidf_lgbm", "heldout": "0"}

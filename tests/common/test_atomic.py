@@ -1,0 +1,79 @@
+"""atomic_dir: a folder appears whole or not at all, even when its writer is killed."""
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from common.atomic import atomic_dir, clean_stale_dirs
+
+REPO = Path(__file__).resolve().parents[2]
+KILLED_WRITER = """
+import sys, time
+from pathlib import Path
+from common.atomic import atomic_dir
+with atomic_dir(Path(sys.argv[1])) as tmp:
+    (tmp / "half.bin").write_bytes(b"half")
+    print(tmp, flush=True)
+    time.sleep(120)
+"""
+
+
+def hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def write(target: Path, text: str, **kwargs) -> None:
+    with atomic_dir(target, **kwargs) as tmp:
+        (tmp / "v.txt").write_text(text)
+
+
+def test_success_swaps_the_new_folder_in(tmp_path):
+    target = tmp_path / "out"
+    write(target, "old")
+    (target / "extra.txt").write_text("only in the old folder")
+    write(target, "new")
+    assert sorted(p.name for p in target.iterdir()) == ["v.txt"]
+    assert (target / "v.txt").read_text() == "new"
+    assert hidden(tmp_path) == []
+
+
+def test_exception_leaves_the_old_target_and_no_temp_folder(tmp_path):
+    target = tmp_path / "out"
+    write(target, "old")
+    with pytest.raises(RuntimeError, match="disk full"):
+        with atomic_dir(target) as tmp:
+            (tmp / "v.txt").write_text("half")
+            raise RuntimeError("disk full")
+    assert (target / "v.txt").read_text() == "old"
+    assert hidden(tmp_path) == []
+
+
+def test_replace_false_keeps_an_existing_target(tmp_path):
+    target = tmp_path / "out"
+    write(target, "first", replace=False)
+    write(target, "second", replace=False)
+    assert (target / "v.txt").read_text() == "first"
+    assert hidden(tmp_path) == []
+
+
+def test_killed_writer_leaves_no_target_and_the_next_write_cleans_up(tmp_path):
+    target = tmp_path / "out"
+    child = subprocess.Popen([sys.executable, "-c", KILLED_WRITER, str(target)], stdout=subprocess.PIPE,
+                             text=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        child_tmp = Path(child.stdout.readline().strip())
+        assert child_tmp.name.startswith(f".out.tmp-{child.pid}-")
+        assert clean_stale_dirs(target) == 0, "a live writer's temp folder was removed"
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+        child.stdout.close()
+    assert not target.exists()
+    assert hidden(tmp_path) == [child_tmp.name] and (child_tmp / "half.bin").exists()
+    write(target, "after")
+    assert (target / "v.txt").read_text() == "after"
+    assert hidden(tmp_path) == []

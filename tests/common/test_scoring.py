@@ -1,0 +1,54 @@
+"""Scoring by what the metric needs: labels joined by id, or test prompts judged by a panel."""
+from dataclasses import replace
+
+import polars as pl
+import pytest
+
+from common.errors import UserError
+from common.metrics import METRICS, NEEDS, Metric
+from common.registry import get_competition
+from common.scoring import PAIRINGS, score_frames, score_submission
+from fakes.judges import fake_panel  # noqa: F401
+
+
+def test_every_need_a_metric_can_declare_has_a_pairing():
+    assert set(PAIRINGS) == set(NEEDS)
+    assert {m.needs for m in METRICS.values()} <= set(NEEDS)
+    with pytest.raises(ValueError, match="needs must be one of"):
+        Metric("x", lambda a, b: 0.0, True, "x", needs="vibes")
+
+
+def test_labels_are_joined_by_id_whatever_the_row_order():
+    exam = get_competition("science-exam")
+    truth = pl.DataFrame({"id": [0, 1], "answer": ["A", "B"]})
+    pred = pl.DataFrame({"id": [1, 0], "prediction": ["C B A", "A B C"]})
+    assert score_frames(exam, truth, pred) == pytest.approx(0.75)
+    with pytest.raises(UserError, match="ids differ"):
+        score_frames(exam, truth, pred.head(1))
+
+
+def test_a_metric_setting_is_recorded_with_its_default(monkeypatch):
+    seen = []
+    fake = replace(METRICS["sharpened_cosine"], fn=lambda t, p, encoder="minilm": seen.append(encoder) or 0.5)
+    monkeypatch.setitem(METRICS, "sharpened_cosine", fake)
+    recovery = get_competition("prompt-recovery")
+    sub = recovery.schema.submission
+    truth = pl.DataFrame({sub.id_column: ["a"], recovery.schema.target[0]: ["Make it a poem"]})
+    pred = pl.DataFrame({sub.id_column: ["a"], sub.columns[0]: ["Rewrite as a poem"]})
+    assert score_submission(recovery, pred, truth).encoder == "minilm"
+    assert score_submission(recovery, pred, truth, encoder="t5").encoder == "t5"
+    assert seen == ["minilm", "t5"]
+    with pytest.raises(UserError, match="takes no panel option"):
+        score_submission(recovery, pred, truth, panel="x")
+
+
+def test_a_panel_metric_judges_the_test_prompts_without_labels(fake_panel):
+    judge = get_competition("adversarial-judge")
+    test = pl.DataFrame({"id": [0, 1, 2], "topic": ["Cats", "Dogs", "Rain"]})
+    pred = pl.DataFrame({"id": [2, 1, 0], "essay": ["Rain falls.", "Dogs bark a lot.", "Cats purr when happy."]})
+    score = score_submission(judge, pred, test, progress=False)
+    assert score.rows == 3 and score.panel.startswith("smollm2:up+down#") and score.encoder == ""
+    assert list(score.components) == ["avg_q", "avg_h", "min_v", "avg_e", "avg_s"]
+    assert "judge_score = " in score.describe() and "avg_s " in score.describe()
+    assert score_frames(judge, test, pred) == score.value  # `truth` is the test table for a panel metric
+    assert fake_panel.calls[:3] == ["Cats purr when happy.", "Dogs bark a lot.", "Rain falls."]  # test order
