@@ -45,9 +45,9 @@ class DistillConfig:
     show_progress_bar: bool = True
 
     def classifier_config(self, num_labels: int) -> TextClassifierConfig:
-        return TextClassifierConfig(encoder=self.encoder, num_layers=self.num_layers, num_labels=num_labels,
+        return TextClassifierConfig(model=self.encoder, num_layers=self.num_layers, num_labels=num_labels,
                                     max_length=self.max_length, epochs=self.epochs, batch_size=self.batch_size,
-                                    lr=self.lr, seed=self.seed, threads=self.threads,
+                                    learning_rate=self.lr, seed=self.seed, threads=self.threads,
                                     show_progress_bar=self.show_progress_bar)
 
 
