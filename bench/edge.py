@@ -8,13 +8,13 @@ from __future__ import annotations
 
 
 def main(args: list[str]) -> int:
-    from cli.main import OneLineParser
+    from bench._args import bench_parser
     from common.data import load_dataset
     from common.registry import get_competition
-    from edge.distill import DistillConfig
+    from edge.classifier.distill import DistillConfig
     from edge.pipeline import EdgeConfig, fast_config, run_edge
 
-    parser = OneLineParser(prog="kllm bench edge")
+    parser = bench_parser("kllm bench edge")
     parser.add_argument("--comp", default="detect-ai-text")
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--seed", type=int, default=42)

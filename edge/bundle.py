@@ -1,29 +1,26 @@
-"""Build a device bundle: one folder that holds everything the Pi runs, with a sha256 manifest.
+"""A device bundle: one folder that holds everything the Pi runs, with a sha256 manifest. Shared
+by every kind of shipped model (edge/classifier/bundle.py builds the classifier's).
 
-    from edge.bundle import build_bundle, BundleConfig
-    info = build_bundle(Path("student.int8.onnx"), Path("student-folder"), Path("build/bundle"),
-                        BundleConfig(max_length=256))
+    info = assemble_bundle(Path("build/bundle"), {"model.onnx": model, "detect.py": runtime_file},
+                           {"config.json": text}, BundleConfig(), finish=write_smoke)
     info.version, info.total_bytes          # 'a1b2c3d4e5f6', 23_456_789
 
-The folder: model.onnx, tokenizer.json, config.json, detect.py (edge/runtime), smoke.jsonl
-(smoke texts with the probabilities computed here, the device must reproduce them),
-requirements.txt (pinned for linux aarch64, CPython 3.11 = Raspberry Pi OS bookworm) and
-MANIFEST.sha256 (`sha256sum -c` format). Built in a temp folder beside `out_dir`, then renamed.
+Every bundle holds requirements.txt (pinned for linux aarch64, CPython 3.11 = Raspberry Pi OS
+bookworm) and MANIFEST.sha256 (`sha256sum -c` format). It is built in a temp folder beside
+`out_dir` (common.atomic.atomic_dir), verified there, and only then swapped in.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.atomic import atomic_dir
 from common.errors import UserError
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
-RUNTIME_FILES = ("detect.py",)
 MANIFEST = "MANIFEST.sha256"
 MB = 1024 * 1024
 # The device's Python packages. Same versions as the host (requirements.txt), so the host and the
@@ -31,34 +28,18 @@ MB = 1024 * 1024
 # flatbuffers, packaging and protobuf lazily, not at `import onnxruntime`, so the device needs none.
 DEVICE_REQUIREMENTS = {"onnxruntime": "1.32.0", "numpy": "2.4.6", "tokenizers": "0.23.3"}
 DEVICE_PYTHON = "3.11"
-DEFAULT_SMOKE_TEXTS = (
-    "The mitochondria is the powerhouse of the cell, and I think everyone should know that.",
-    "In conclusion, there are many factors to consider when evaluating the benefits of "
-    "extracurricular activities, and it is important to weigh them carefully.",
-    "i dont really like when school start so early bc i am always tired in first period",
-)
 
 
 @dataclass
 class BundleConfig:
-    """What the runtime needs to know beyond the model file.
+    """What every bundle is checked against (kinds of model extend it).
 
-    max_length: tokens per text after truncation (int, 256).
-    labels: class names in logit order (("human", "ai")).
-    positive_label: the class whose probability the runtime prints ("ai").
-    threshold: probability at or above which `--json` says positive (0.5).
-    smoke_texts: texts the device scores in its smoke test (three short essays).
     smoke_tolerance: largest |device - host| probability allowed by the smoke test (1e-3: int8
         kernels differ a little between x86 and Arm).
     max_file_mb / max_total_mb: refuse a bundle with a bigger file / total (100, 100).
     provenance: free-form facts copied into config.json (teacher, student, data, seed, commit).
     """
 
-    max_length: int = 256
-    labels: tuple[str, ...] = ("human", "ai")
-    positive_label: str = "ai"
-    threshold: float = 0.5
-    smoke_texts: tuple[str, ...] = DEFAULT_SMOKE_TEXTS
     smoke_tolerance: float = 1e-3
     max_file_mb: float = 100.0
     max_total_mb: float = 100.0
@@ -153,7 +134,7 @@ def _imports_torch(source: str) -> bool:
     return False
 
 
-def _tokenizer_settings(tokenizer: Path) -> tuple[Path, str, int]:
+def tokenizer_settings(tokenizer: Path) -> tuple[Path, str, int]:
     """(tokenizer.json path, pad token, pad id) from a tokenizer.json or a Hugging Face folder."""
     from tokenizers import Tokenizer
 
@@ -173,77 +154,20 @@ def _tokenizer_settings(tokenizer: Path) -> tuple[Path, str, int]:
     raise UserError(f"tokenizer {path} has no padding token ([PAD] or <pad>)")
 
 
-def _model_io(model: Path) -> tuple[list[str], str, int]:
-    """(input names, output name, number of logits) of an ONNX classifier."""
-    import onnxruntime as ort
-
-    try:
-        session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-    except Exception as exc:  # onnxruntime raises several types for unreadable models
-        raise UserError(f"cannot load ONNX model {model}: {type(exc).__name__}") from None
-    inputs = [i.name for i in session.get_inputs()]
-    unknown = set(inputs) - {"input_ids", "attention_mask", "token_type_ids"}
-    if unknown:
-        raise UserError(f"model wants inputs the device runtime cannot build: {sorted(unknown)}")
-    output = session.get_outputs()[0]
-    classes = output.shape[-1] if output.shape and isinstance(output.shape[-1], int) else None
-    if classes not in (1, 2):
-        raise UserError(f"model output {output.name} has shape {output.shape}; want (batch, 1) or (batch, 2)")
-    return inputs, output.name, classes
-
-
-def _runtime_config(model: Path, tokenizer: Path, config: BundleConfig) -> dict:
-    if config.positive_label not in config.labels:
-        raise UserError(f"positive label {config.positive_label!r} is not among {list(config.labels)}")
-    inputs, output, classes = _model_io(model)
-    _, pad_token, pad_id = _tokenizer_settings(tokenizer)
-    return {"format": 1, "max_length": config.max_length, "labels": list(config.labels),
-            "positive_index": config.labels.index(config.positive_label),
-            "output": "sigmoid" if classes == 1 else "softmax", "output_name": output,
-            "input_names": inputs, "threshold": config.threshold, "pad_token": pad_token,
-            "pad_id": pad_id, "smoke_tolerance": config.smoke_tolerance,
-            "requirements": DEVICE_REQUIREMENTS, "provenance": config.provenance}
-
-
-def build_bundle(model: Path, tokenizer: Path, out_dir: Path, config: BundleConfig | None = None) -> BundleInfo:
-    """Assemble, score the smoke texts with the runtime itself, write the manifest, verify, rename."""
-    from edge.runtime.detect import Detector
-
-    model, tokenizer, out_dir = Path(model), Path(tokenizer), Path(out_dir)
-    config = config or BundleConfig()
-    if not model.is_file():
-        raise UserError(f"missing ONNX model: {model}")
-    if not config.smoke_texts:
-        raise UserError("BundleConfig.smoke_texts is empty; the device smoke test needs texts")
-    runtime_config = _runtime_config(model, tokenizer, config)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
-        tmp.chmod(0o755)
-        shutil.copyfile(model, tmp / "model.onnx")
-        shutil.copyfile(_tokenizer_settings(tokenizer)[0], tmp / "tokenizer.json")
-        for name in RUNTIME_FILES:
-            shutil.copyfile(RUNTIME_DIR / name, tmp / name)
-        (tmp / "config.json").write_text(json.dumps(runtime_config, indent=2) + "\n", encoding="utf-8")
+def assemble_bundle(out_dir: Path, copies: dict[str, Path], texts: dict[str, str], config: BundleConfig,
+                    finish=None) -> BundleInfo:
+    """Copy `copies` (name -> source file) and write `texts` (name -> content) into a temp folder,
+    add requirements.txt, call `finish(folder)` (e.g. the runtime scoring its smoke inputs there),
+    write the manifest, verify, and swap the folder in for `out_dir`. On any error the old
+    bundle stays as it was."""
+    with atomic_dir(Path(out_dir)) as tmp:
+        for name, source in copies.items():
+            shutil.copyfile(source, tmp / name)
+        for name, text in texts.items():
+            (tmp / name).write_text(text, encoding="utf-8")
         (tmp / "requirements.txt").write_text(device_requirements_text(), encoding="utf-8")
-        probs = Detector(tmp, threads=1).predict_proba(list(config.smoke_texts))
-        smoke = [json.dumps({"text": t, "prob_ai": round(float(p), 8)}) for t, p in zip(config.smoke_texts, probs)]
-        (tmp / "smoke.jsonl").write_text("\n".join(smoke) + "\n", encoding="utf-8")
+        if finish is not None:
+            finish(tmp)
         write_manifest(tmp)
         verify_bundle(tmp, config)
-        _swap_in(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return verify_bundle(out_dir, config)
-
-
-def _swap_in(new: Path, target: Path) -> None:
-    """Rename `new` onto `target`; an old target is moved aside first and then deleted."""
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-        os.replace(target, old / target.name)
-    os.replace(new, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)

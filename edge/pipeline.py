@@ -1,5 +1,7 @@
-"""The `make edge` flow: teacher -> soft labels -> student -> ONNX export -> parity check ->
-int8 quantization -> retention check -> comparison table -> bundle -> deploy.
+"""The `make edge` flow, the same for every kind of shipped model: teacher -> student ->
+ONNX export -> parity check -> int8 quantization -> retention check -> comparison table ->
+bundle -> deploy. The kind supplies the student, its export, its variants and its bundle
+(edge/classifier/steps.py); the gates, the table, the report and the deploy are here.
 
     from edge.pipeline import EdgeConfig, run_edge
     report = run_edge(get_competition("detect-ai-text"), load_dataset(comp), EdgeConfig())
@@ -7,6 +9,7 @@ int8 quantization -> retention check -> comparison table -> bundle -> deploy.
 
     python -m cli edge --comp detect-ai-text [--device pi@host] [--skip-deploy] [--fast]
 
+A competition's edge spec returns a common.distill_set.DistillSet, which ships as a classifier.
 Everything lands in build/edge/<slug>/: student.fp32.onnx, student.int8.onnx, compare.csv/.png,
 bundle/ and report.json. The teacher's members and the student cache to disk, so a rerun with the
 same data and settings skips training.
@@ -20,23 +23,25 @@ from pathlib import Path
 
 from common.atomic import atomic_write_text
 from common.data import Dataset
+from common.distill_set import DistillSet
 from common.errors import UserError
 from common.paths import repo_root
 from common.registry import Competition
-from edge.compare import OnnxRunner, TorchRunner, compare_variants, format_table, save_table
-from edge.distill import DistillConfig, distill_student_cached, load_student
-from edge.export_onnx import OPSET, check_parity, export_onnx, fuse_for_cpu
+from edge.classifier.distill import DistillConfig
+from edge.classifier.export import OPSET
+from edge.classifier.steps import ClassifierSteps
+from edge.compare import compare_variants, format_table, save_table
 from edge.quantize import quantize_int8
-from edge.specs import load_distill_set
 
 
 @dataclass
 class EdgeConfig:
-    """distill: the student (layers, max_length, epochs...). opset: ONNX opset (17).
+    """distill: the classifier student (layers, max_length, epochs...). opset: ONNX opset (17).
     parity_tolerance: max |onnx - torch| logit difference accepted (1e-3).
-    max_int8_drop: largest held-out score loss of int8 vs ONNX fp32 before the run stops (0.01).
-    teacher_gap: the target |teacher - int8 student| held-out gap, reported as met or not (0.02).
-    latency_texts: held-out texts timed one by one per variant and thread count (40).
+    max_int8_drop: largest held-out score loss of int8 vs ONNX fp32 before the run stops, in the
+        metric's direction (0.01). teacher_gap: the target |teacher - int8 student| held-out gap,
+        reported as met or not (0.02).
+    latency_texts: held-out inputs timed one by one per variant and thread count (40).
     out_dir: where files go (None: build/edge/<slug>). deploy_root: folder on the device.
     emulated_dir: the emulated Pi's device folder (None: cache/emulated-pi/device)."""
 
@@ -72,6 +77,20 @@ class EdgeReport:
     info: dict = field(default_factory=dict)
 
 
+def load_distill_set(competition: Competition, data: Dataset, seed: int = 42, fast: bool = False,
+                     options: dict | None = None) -> DistillSet:
+    """Run the competition's edge spec (it trains the teacher); it must return a DistillSet."""
+    build = competition.load_entry("edge_spec")
+    try:
+        ds = build(data, seed=seed, fast=fast, options=options or {})
+    except UserError as exc:
+        raise UserError(f"{competition.slug} edge spec: {exc}") from None
+    if not isinstance(ds, DistillSet):
+        raise UserError(f"{competition.slug} edge spec returned {type(ds).__name__}, "
+                        "want a common.distill_set.DistillSet")
+    return ds
+
+
 def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None = None, device: str | None = None,
              skip_deploy: bool = False, seed: int = 42, fast: bool = False, options: dict | None = None,
              log=print) -> EdgeReport:
@@ -82,37 +101,30 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
 
     log(f"[1/7] teacher: {competition.slug} edge spec on {data.source} data")
     ds = load_distill_set(competition, data, seed=seed, fast=fast, options=options)
-    log(f"      {ds.teacher}; held-out {ds.metric} {ds.teacher_score:.4f} on {len(ds.holdout_texts)} texts")
+    log(f"      {ds.teacher}; held-out {ds.metric} {ds.teacher_score:.4f} on {len(ds.holdout_inputs)} inputs")
+    steps = ClassifierSteps(ds, config.distill)
 
-    log(f"[2/7] student: {config.distill.num_layers}-layer {config.distill.encoder}, "
-        f"{len(ds.texts)} texts with soft labels")
-    student_dir = distill_student_cached(ds.texts, ds.soft_labels, config.distill)
-    model, tokenizer = load_student(student_dir)
+    log(f"[2/7] student ({steps.kind}): {steps.describe()}")
+    student_dir = steps.train()
 
     log(f"[3/7] export ONNX (opset {config.opset}, TorchScript exporter), fuse, parity check")
-    raw = export_onnx(model, tokenizer, out / "student.export.onnx", opset=config.opset)
-    fp32 = fuse_for_cpu(raw, out / "student.fp32.onnx", model.config.num_attention_heads, model.config.hidden_size)
-    parity = check_parity(model, tokenizer, fp32, ds.holdout_texts[:32], max_length=config.distill.max_length)
-    log(f"      max |onnx - torch| logit diff {parity.max_abs_diff:.2e} over {parity.texts} texts")
+    files, parity = steps.export(out, config.opset)
+    log(f"      max |onnx - torch| logit diff {parity.max_abs_diff:.2e} over {parity.texts} inputs")
     if not parity.ok(config.parity_tolerance):
         raise UserError(f"ONNX parity failed: max abs diff {parity.max_abs_diff:.2e} > {config.parity_tolerance:g}")
 
     log("[4/7] quantize: dynamic int8 (QInt8 weights)")
-    int8 = quantize_int8(fp32, out / "student.int8.onnx")
+    int8 = quantize_int8(files["fp32"], out / "student.int8.onnx")
 
     log("[5/7] compare: size, batch-1 latency (1 and 4 threads), held-out score")
-    max_len = config.distill.max_length
-    runners = {"pytorch fp32": TorchRunner(student_dir, max_len),
-               "onnx fp32": OnnxRunner(fp32, tokenizer, max_len),
-               "onnx int8": OnnxRunner(int8, tokenizer, max_len)}
-    rows = compare_variants(runners, ds.holdout_texts[: config.latency_texts], ds.holdout_texts, ds.score,
-                            positive_index=ds.positive_index)
+    rows = compare_variants(steps.runners(files["fp32"], int8), ds.holdout_inputs[: config.latency_texts],
+                            ds.holdout_inputs, ds.score)
     table = format_table(rows, metric=ds.metric)
     csv_path, png_path = save_table(rows, out / "compare", metric=ds.metric)
     scores = {"teacher": ds.teacher_score, **{r.variant: r.score for r in rows}}
     log(table)
 
-    drop = scores["onnx fp32"] - scores["onnx int8"]
+    drop = ds.shortfall(scores["onnx fp32"], scores["onnx int8"])
     gap = abs(ds.teacher_score - scores["onnx int8"])
     log(f"[6/7] retention: int8 vs fp32 {-drop:+.4f}; int8 student vs teacher {gap:.4f} "
         f"({'within' if gap <= config.teacher_gap else 'NOT within'} {config.teacher_gap})")
@@ -123,14 +135,16 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
         competition=competition.slug, teacher=ds.teacher, scores=scores,
         parity_max_abs_diff=parity.max_abs_diff, int8_vs_pytorch_speedup_1t=rows[-1].speedup_1t,
         teacher_gap_met=gap <= config.teacher_gap, table=table,
-        files={"export": str(raw), "fp32": str(fp32), "int8": str(int8), "csv": str(csv_path), "png": str(png_path),
-               "student": str(student_dir)},
-        info={"spec": ds.info, "config": _jsonable(asdict(config)), "seed": seed, "fast": fast,
-              "data_source": data.source, "holdout_texts": len(ds.holdout_texts)},
+        files={**{k: str(v) for k, v in files.items()}, "int8": str(int8), "csv": str(csv_path),
+               "png": str(png_path), "student": str(student_dir)},
+        info={"kind": steps.kind, "metric": ds.metric, "higher_is_better": ds.higher_is_better,
+              "labels": list(ds.label_names), "pairs": ds.pairs, "spec": ds.info,
+              "config": _jsonable(asdict(config)), "seed": seed, "fast": fast, "data_source": data.source,
+              "holdout_inputs": len(ds.holdout_inputs)},
     )
     save_report(report, out)  # written before shipping too, so a failed deploy keeps the numbers
     log("[7/7] bundle + deploy")
-    report.bundle = ship(report, competition, ds, int8, student_dir, out, config, device, skip_deploy, log)
+    report.bundle = ship(report, steps, int8, out, config, device, skip_deploy, log)
     report.info["wall_s"] = round(time.perf_counter() - started, 1)
     save_report(report, out)
     return report
@@ -140,16 +154,12 @@ def save_report(report: EdgeReport, out: Path) -> Path:
     return atomic_write_text(out / "report.json", json.dumps(_jsonable(asdict(report)), indent=2) + "\n")
 
 
-def ship(report: EdgeReport, competition: Competition, ds, int8: Path, student_dir: Path, out: Path,
-         config: EdgeConfig, device: str | None, skip_deploy: bool, log) -> dict:
+def ship(report: EdgeReport, steps, model: Path, out: Path, config: EdgeConfig, device: str | None,
+         skip_deploy: bool, log) -> dict:
     """Build the bundle, then deploy it (ssh device, emulated Pi, or nowhere with skip_deploy)."""
-    from edge.bundle import BundleConfig, build_bundle
-
-    provenance = {"teacher": ds.teacher, "scores": {k: round(v, 4) for k, v in report.scores.items()},
+    provenance = {"teacher": report.teacher, "scores": {k: round(v, 4) for k, v in report.scores.items()},
                   "student_layers": config.distill.num_layers, "seed": config.distill.seed}
-    bundle = build_bundle(int8, student_dir, out / "bundle",
-                          BundleConfig(max_length=config.distill.max_length, labels=ds.label_names,
-                                       positive_label=ds.positive_label, provenance=provenance))
+    bundle = steps.bundle(model, out / "bundle", provenance)
     log(f"      bundle {bundle.path} version {bundle.version}, {bundle.total_bytes / 1024 / 1024:.1f} MB")
     if skip_deploy:
         log("      deploy skipped (--skip-deploy)")

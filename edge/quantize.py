@@ -34,13 +34,17 @@ def quantize_int8(src: Path, dst: Path, per_channel: bool = False, reduce_range:
 
 def quantize_int4(src: Path, dst: Path, block_size: int = 32) -> Path:
     """Weight-only int4 (MatMulNBits, blocks of `block_size`). Needs onnxruntime's
-    matmul_nbits_quantizer, which imports the `onnx_ir` package; UserError when it is missing."""
+    matmul_nbits_quantizer, which imports the `onnx_ir` package (not in requirements.txt);
+    UserError naming the missing module when it is absent."""
     import onnx
 
+    if not Path(src).is_file():
+        raise UserError(f"missing ONNX model: {src}")
     try:
         from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
     except ImportError as exc:
-        raise UserError(f"int4 weight-only quantization is unavailable here: {exc}") from None
+        raise UserError(f"int4 weight-only quantization is unavailable here: {exc} "
+                        f"(pip install {exc.name or 'onnx-ir'})") from None
     quantizer = MatMulNBitsQuantizer(onnx.load(str(src)), block_size=block_size, is_symmetric=True)
     quantizer.process()
     with atomic_path(Path(dst), suffix=".onnx") as tmp:

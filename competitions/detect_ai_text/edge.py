@@ -1,11 +1,12 @@
 """What `make edge COMP=detect-ai-text` distills: the teacher ensemble's soft labels.
 
-    raw = spec(dataset, seed=42, fast=False, options={})   # the dict edge/specs.py documents
+    ds = spec(dataset, seed=42, fast=False, options={})    # a common.distill_set.DistillSet
 
 A stratified 20% of train is held out first; the teacher is cross-validated on the other 80%
 only. Soft labels are its out-of-fold scores there (and its scores on the unlabeled test texts),
 mapped to probabilities by a logistic fit on those out-of-fold scores; the held-out 20% is scored
-by fold models that never saw it. Teacher and student are then compared on that same 20%.
+by fold models that never saw it, and its scores go through the same logistic fit (monotone, so
+the teacher's AUC is that of its raw scores). Teacher and student are compared on that same 20%.
 Options: members (comma list), folds (default 3), holdout (fraction, 0.2).
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from common.data import Dataset
+from common.distill_set import DistillSet
 from competitions.detect_ai_text.cv import cross_validate
 from competitions.detect_ai_text.members import select_members
 from competitions.detect_ai_text.solution import clean_texts, labels
@@ -28,7 +30,7 @@ def calibrate(oof_scores: np.ndarray, y: np.ndarray, scores: np.ndarray) -> np.n
     return fit.predict_proba(np.asarray(scores).reshape(-1, 1))[:, 1]
 
 
-def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None = None) -> dict:
+def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None = None) -> DistillSet:
     options = options or {}
     train = data.tables["train"]
     texts, y = clean_texts(train, "train_essays"), labels(train)
@@ -42,20 +44,21 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     oof, other = out.oof["ensemble"], out.other["ensemble"]
     prob_fit = calibrate(oof, y[fit_idx], oof)
     prob_test = calibrate(oof, y[fit_idx], other[len(hold_texts):])
+    prob_hold = calibrate(oof, y[fit_idx], other[: len(hold_texts)])
     prob = np.concatenate([prob_fit, prob_test])
     names = "+".join(m.name for m in members)
-    return {
-        "label_names": LABEL_NAMES,
-        "positive_label": "ai",
-        "metric": "roc_auc",
-        "texts": fit_texts + test_texts,
-        "soft_labels": np.stack([1 - prob, prob], axis=1),
-        "holdout_texts": hold_texts,
-        "holdout_labels": y[hold_idx],
-        "holdout_teacher": other[: len(hold_texts)],
-        "teacher": f"rank average of {names}, {folds}-fold CV on {len(fit_texts)} train texts",
-        "info": {"members": [m.name for m in members], "folds": folds, "seed": seed,
-                 "teacher_cv": {k: round(v.mean, 4) for k, v in out.scores.items()},
-                 "distill_texts": {"train_oof": len(fit_texts), "test_unlabeled": len(test_texts)},
-                 "holdout_texts": len(hold_texts), "data_source": data.source},
-    }
+    return DistillSet(
+        label_names=LABEL_NAMES,
+        metric="roc_auc",
+        positive_label="ai",
+        inputs=fit_texts + test_texts,
+        soft_labels=np.stack([1 - prob, prob], axis=1),
+        holdout_inputs=hold_texts,
+        holdout_labels=y[hold_idx],
+        holdout_teacher=np.stack([1 - prob_hold, prob_hold], axis=1),
+        teacher=f"rank average of {names}, {folds}-fold CV on {len(fit_texts)} train texts",
+        info={"members": [m.name for m in members], "folds": folds, "seed": seed,
+              "teacher_cv": {k: round(v.mean, 4) for k, v in out.scores.items()},
+              "distill_texts": {"train_oof": len(fit_texts), "test_unlabeled": len(test_texts)},
+              "holdout_texts": len(hold_texts), "data_source": data.source},
+    )

@@ -1,12 +1,19 @@
-"""The on-device detector: texts in, probability of "AI-generated" out. Copied to the device as is.
+"""The on-device classifier: texts or text pairs in, class probabilities out. Copied to the device as is.
 
 Imports only onnxruntime, tokenizers, numpy and the standard library. It reads the bundle it sits
-in: model.onnx, tokenizer.json and config.json (max_length, labels, output kind, input names).
+in: model.onnx, tokenizer.json and config.json (max_length, labels, output kind, input names,
+whether an input is one text or a pair).
 
-    python3 detect.py < essays.txt                  # one text per line -> one probability per line
-    python3 detect.py --file essays.jsonl --format jsonl --json   # texts with newlines, JSON out
-    python3 detect.py --self-test                   # the bundle's smoke texts vs the host's numbers
-    python3 detect.py --bench --bench-threads 1,4   # latency p50/p95 per text at batch 1
+    python3 detect.py < essays.txt                  # one text per line -> one line per text
+    python3 detect.py --file in.jsonl --format jsonl --json   # texts with newlines, JSON out
+    python3 detect.py --self-test                   # the bundle's smoke inputs vs the host's numbers
+    python3 detect.py --bench --bench-threads 1,4   # latency p50/p95 per input at batch 1
+
+Output. Two classes (detect-ai-text: human, ai): the positive class's probability per line, or
+with --json {"index", "prob_<positive>", "label", "probs"} (label: positive at or above the
+threshold). More classes: every class's probability per line in label order, or with --json
+{"index", "label", "probs"} (label: the most probable). A pair bundle reads "text<TAB>text_pair"
+lines, or JSON lines {"text": ..., "text_pair": ...} or ["text", "text_pair"].
 
 Bad input (empty, over --max-bytes, not UTF-8, a blank line) prints one `error:` line on stderr
 and exits with code 2.
@@ -43,18 +50,22 @@ def load_config(folder: Path) -> dict:
         raise InputError(f"no config.json in {folder}: not a bundle folder") from None
 
 
-class Detector:
+class Classifier:
     """A bundle loaded for inference.
 
-        det = Detector(Path("bundle"), threads=1)
-        det.predict_proba(["some essay", "another"])  # -> np.ndarray (2,) of P(AI-generated)
+        clf = Classifier(Path("bundle"), threads=1)
+        clf.predict_proba(["some essay", "another"])     # -> np.ndarray (2, n_classes)
+        clf.predict_proba([("a question", "a response")])   # a pair bundle
     """
 
     def __init__(self, folder: Path, threads: int = 1):
         folder = Path(folder)
         self.config = load_config(folder)
+        self.labels = list(self.config["labels"])
+        self.positive_index = int(self.config["positive_index"])
+        self.pairs = bool(self.config.get("pairs", False))
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=int(self.config["max_length"]))
+        self.tokenizer.enable_truncation(max_length=int(self.config["max_length"]))  # longest side first
         self.tokenizer.enable_padding(pad_id=int(self.config["pad_id"]), pad_token=self.config["pad_token"])
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -67,27 +78,27 @@ class Detector:
             raise InputError(f"model wants inputs this runtime cannot build: {sorted(unknown)}")
         self.input_names = [n for n in self.config["input_names"] if n in wanted]
 
-    def feeds(self, texts: list[str]) -> dict[str, np.ndarray]:
-        encodings = self.tokenizer.encode_batch(texts)
+    def feeds(self, inputs: list) -> dict[str, np.ndarray]:
+        encodings = self.tokenizer.encode_batch([tuple(x) if self.pairs else x for x in inputs])
         columns = {"input_ids": [e.ids for e in encodings],
                    "attention_mask": [e.attention_mask for e in encodings],
                    "token_type_ids": [e.type_ids for e in encodings]}
         return {name: np.asarray(columns[name], dtype=np.int64) for name in self.input_names}  # (B, T)
 
-    def logits(self, texts: list[str]) -> np.ndarray:
-        (out,) = self.session.run([self.config["output_name"]], self.feeds(texts))
-        return np.asarray(out, dtype=np.float64).reshape(len(texts), -1)  # (B, K), K = 1 or 2
+    def logits(self, inputs: list) -> np.ndarray:
+        (out,) = self.session.run([self.config["output_name"]], self.feeds(inputs))
+        return np.asarray(out, dtype=np.float64).reshape(len(inputs), -1)  # (B, K) or (B, 1)
 
-    def predict_proba(self, texts: list[str], batch_size: int = 8) -> np.ndarray:
-        probs = [self._proba(self.logits(texts[i:i + batch_size])) for i in range(0, len(texts), batch_size)]
-        return np.concatenate(probs) if probs else np.zeros(0)
+    def predict_proba(self, inputs: list, batch_size: int = 8) -> np.ndarray:
+        probs = [self._proba(self.logits(inputs[i:i + batch_size])) for i in range(0, len(inputs), batch_size)]
+        return np.concatenate(probs) if probs else np.zeros((0, len(self.labels)))
 
     def _proba(self, logits: np.ndarray) -> np.ndarray:
-        if self.config["output"] == "sigmoid":  # one logit: the AI-generated class
-            return 1.0 / (1.0 + np.exp(-logits[:, 0]))
+        if self.config["output"] == "sigmoid":  # one logit: the positive class of two
+            p = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+            return np.stack([p, 1 - p] if self.positive_index == 0 else [1 - p, p], axis=1)
         shifted = logits - logits.max(axis=1, keepdims=True)
-        soft = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
-        return soft[:, int(self.config["positive_index"])]
+        return np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)  # (B, K)
 
 
 def read_input(path: str | None, max_bytes: int) -> bytes:
@@ -106,32 +117,59 @@ def read_input(path: str | None, max_bytes: int) -> bytes:
     return data
 
 
-def parse_texts(data: bytes, fmt: str = "lines") -> list[str]:
-    """Bytes -> texts. lines: one text per line. jsonl: one JSON string or {"text": ...} per line."""
+def parse_inputs(data: bytes, fmt: str = "lines", pairs: bool = False) -> list:
+    """Bytes -> texts, or (text, text_pair) tuples for a pair bundle (see the module docstring)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"input is not valid UTF-8 (bad byte at offset {exc.start})") from None
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
-        raise InputError("input is empty: give one text per line on stdin or with --file")
-    texts = []
+        raise InputError("input is empty: give one input per line on stdin or with --file")
+    items = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
-            raise InputError(f"line {number} is blank: every line must hold one text")
-        texts.append(line if fmt == "lines" else _json_text(line, number))
-    return texts
+            raise InputError(f"line {number} is blank: every line must hold one input")
+        item = _json_item(line, number) if fmt == "jsonl" else tuple(line.split("\t", 1)) if pairs else line
+        items.append(_check_item(item, number, pairs))
+    return items
 
 
-def _json_text(line: str, number: int) -> str:
+def _json_item(line: str, number: int):
     try:
         item = json.loads(line)
     except json.JSONDecodeError:
         raise InputError(f"line {number} is not valid JSON") from None
-    text = item.get("text") if isinstance(item, dict) else item
-    if not isinstance(text, str) or not text.strip():
-        raise InputError(f'line {number} holds no text: use a JSON string or {{"text": "..."}}')
-    return text
+    if isinstance(item, dict):
+        return (item.get("text"), item.get("text_pair")) if "text_pair" in item else item.get("text")
+    return tuple(item) if isinstance(item, list) else item
+
+
+def _check_item(item, number: int, pairs: bool):
+    parts = item if isinstance(item, tuple) else (item,)
+    if len(parts) == (2 if pairs else 1) and all(isinstance(p, str) and p.strip() for p in parts):
+        return parts if pairs else parts[0]
+    if pairs:
+        raise InputError(f'line {number} holds no text pair: use "text<TAB>text_pair", '
+                         '{"text": ..., "text_pair": ...} or ["text", "text_pair"]')
+    raise InputError(f'line {number} holds no text: use a JSON string or {{"text": "..."}}')
+
+
+def format_row(index: int, probs: np.ndarray, labels: list[str], positive_index: int, threshold: float,
+               as_json: bool) -> str:
+    """One output line for one input's class probabilities (see the module docstring)."""
+    binary = len(labels) == 2
+    p = float(probs[positive_index])
+    if not as_json:
+        return f"{p:.6f}" if binary else " ".join(f"{q:.6f}" for q in probs)
+    row = {"index": index}
+    if binary:
+        row[f"prob_{labels[positive_index]}"] = round(p, 8)
+        row["label"] = labels[positive_index] if p >= threshold else labels[1 - positive_index]
+    else:
+        row["label"] = labels[int(np.argmax(probs))]
+    row["probs"] = {name: round(float(q), 8) for name, q in zip(labels, probs)}
+    return json.dumps(row)
 
 
 def environment() -> dict:
@@ -141,32 +179,39 @@ def environment() -> dict:
             "emulated": os.environ.get("KLLM_EMULATED") == "1"}
 
 
+def smoke_rows(folder: Path) -> list[dict]:
+    return [json.loads(line) for line in (Path(folder) / "smoke.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def smoke_input(row: dict):
+    return (row["text"], row["text_pair"]) if "text_pair" in row else row["text"]
+
+
 def self_test(folder: Path, threads: int) -> dict:
-    """Probabilities of the bundle's smoke texts here vs the ones the host computed at bundle time."""
-    config = load_config(folder)
-    rows = [json.loads(line) for line in (folder / "smoke.jsonl").read_text(encoding="utf-8").splitlines()]
-    probs = Detector(folder, threads).predict_proba([r["text"] for r in rows])
-    diff = float(np.max(np.abs(probs - np.asarray([r["prob_ai"] for r in rows])))) if rows else 0.0
+    """Probabilities of the bundle's smoke inputs here vs the ones the host computed at bundle time."""
+    config, rows = load_config(folder), smoke_rows(folder)
+    probs = Classifier(folder, threads).predict_proba([smoke_input(r) for r in rows])
+    diff = float(np.max(np.abs(probs - np.asarray([r["probs"] for r in rows])))) if rows else 0.0
     report = environment()
-    report.update({"texts": len(rows), "probs": [round(float(p), 8) for p in probs],
+    report.update({"inputs": len(rows), "probs": np.round(probs, 8).tolist(),
                    "max_abs_diff": diff, "tolerance": config["smoke_tolerance"]})
     report["ok"] = bool(rows) and diff <= float(config["smoke_tolerance"])
     return report
 
 
-def bench(folder: Path, texts: list[str], threads: list[int], repeats: int) -> list[dict]:
-    """Latency per text at batch 1 (tokenization + inference): every text `repeats` times after one
-    warm-up pass; one row per thread count with p50_ms and p95_ms."""
+def bench(folder: Path, inputs: list, threads: list[int], repeats: int) -> list[dict]:
+    """Latency per input at batch 1 (tokenization + inference): every input `repeats` times after
+    one warm-up pass; one row per thread count with p50_ms and p95_ms."""
     rows = []
     for n in threads:
-        det = Detector(folder, n)
-        for t in texts:
-            det.logits([t])
+        clf = Classifier(folder, n)
+        for x in inputs:
+            clf.logits([x])
         times = []
         for _ in range(repeats):
-            for t in texts:
+            for x in inputs:
                 start = time.perf_counter()
-                det.logits([t])
+                clf.logits([x])
                 times.append((time.perf_counter() - start) * 1000.0)
         times.sort()
         row = {"threads": n, "batch": 1, "runs": len(times), "p50_ms": round(statistics.median(times), 3),
@@ -179,17 +224,17 @@ def bench(folder: Path, texts: list[str], threads: list[int], repeats: int) -> l
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="P(AI-generated) for each input text.")
-    p.add_argument("--file", help="read texts from this file instead of stdin")
+    p = argparse.ArgumentParser(description="Class probabilities for each input text (or text pair).")
+    p.add_argument("--file", help="read inputs from this file instead of stdin")
     p.add_argument("--format", choices=["lines", "jsonl"], default="lines",
-                   help="lines: one text per line; jsonl: a JSON string or {\"text\": ...} per line")
-    p.add_argument("--json", action="store_true", help="print JSON lines with index, prob_ai and label")
+                   help="lines: one input per line; jsonl: a JSON string or {\"text\": ...} per line")
+    p.add_argument("--json", action="store_true", help="print JSON lines with index, label and probs")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="refuse bigger input")
     p.add_argument("--bundle", default=str(HERE), help="bundle folder (default: this file's folder)")
     p.add_argument("--self-test", action="store_true", help="check smoke.jsonl; print the machine")
-    p.add_argument("--bench", action="store_true", help="latency p50/p95 at batch 1 (smoke texts "
+    p.add_argument("--bench", action="store_true", help="latency p50/p95 at batch 1 (smoke inputs "
                    "unless --file is given)")
     p.add_argument("--bench-threads", default="1,4", help="comma-separated thread counts")
     p.add_argument("--bench-repeats", type=int, default=10)
@@ -212,29 +257,22 @@ def main(argv: list[str] | None = None) -> int:
             report = self_test(folder, args.threads)
             print(json.dumps(report))
             return 0 if report["ok"] else 1
+        pairs = bool(load_config(folder).get("pairs", False))
         if args.bench:
-            if args.file:
-                texts = parse_texts(read_input(args.file, args.max_bytes), args.format)
-            else:
-                texts = [json.loads(line)["text"] for line in (folder / "smoke.jsonl").read_text("utf-8").splitlines()]
-            for row in bench(folder, texts, args.bench_threads, args.bench_repeats):
+            inputs = (parse_inputs(read_input(args.file, args.max_bytes), args.format, pairs) if args.file
+                      else [smoke_input(r) for r in smoke_rows(folder)])
+            for row in bench(folder, inputs, args.bench_threads, args.bench_repeats):
                 print(json.dumps(row))
             return 0
-        texts = parse_texts(read_input(args.file, args.max_bytes), args.format)
-        det = Detector(folder, args.threads)
-        probs = det.predict_proba(texts, args.batch_size)
+        inputs = parse_inputs(read_input(args.file, args.max_bytes), args.format, pairs)
+        clf = Classifier(folder, args.threads)
+        probs = clf.predict_proba(inputs, args.batch_size)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    labels, threshold = det.config["labels"], float(det.config["threshold"])
-    positive = labels[int(det.config["positive_index"])]
-    negative = next((name for name in labels if name != positive), "not-" + positive)
-    for i, p in enumerate(probs):
-        if args.json:
-            print(json.dumps({"index": i, "prob_ai": round(float(p), 8),
-                              "label": positive if p >= threshold else negative}))
-        else:
-            print(f"{p:.6f}")
+    threshold = float(clf.config["threshold"])
+    for i, row in enumerate(probs):
+        print(format_row(i, row, clf.labels, clf.positive_index, threshold, args.json))
     return 0
 
 

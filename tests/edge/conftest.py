@@ -1,13 +1,14 @@
-"""Fixtures for the edge tests: the MiniLM tokenizer and a bundle of the tiny ONNX classifier."""
+"""Fixtures for the edge tests: the MiniLM tokenizer and bundles of the tiny ONNX classifier (two
+classes over texts, three classes over text pairs)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import local_sshd as local_sshd_module
 import pytest
-from tiny_onnx import make_tiny_classifier
+from tiny_onnx import PAIRS, make_tiny_classifier
 
-from edge.bundle import BundleConfig, build_bundle
+from edge.classifier.bundle import ClassifierBundleConfig, build_bundle
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +23,16 @@ def tiny_bundle(tmp_path_factory, minilm_tokenizer) -> Path:
     """A bundle of the 2-logit tiny classifier (built once per test session)."""
     folder = tmp_path_factory.mktemp("bundle")
     model = make_tiny_classifier(folder / "tiny.onnx")
-    return build_bundle(model, minilm_tokenizer, folder / "bundle", BundleConfig(max_length=64)).path
+    return build_bundle(model, minilm_tokenizer, folder / "bundle", ClassifierBundleConfig(max_length=64)).path
+
+
+@pytest.fixture(scope="session")
+def tiny_pair_bundle(tmp_path_factory, minilm_tokenizer) -> Path:
+    """A bundle of the 3-logit tiny classifier that reads (question, response) pairs."""
+    folder = tmp_path_factory.mktemp("bundle-pairs")
+    model = make_tiny_classifier(folder / "tiny3.onnx", classes=3, seed=4)
+    config = ClassifierBundleConfig(max_length=32, labels=("gpt", "llama", "mistral"), smoke_inputs=tuple(PAIRS[:3]))
+    return build_bundle(model, minilm_tokenizer, folder / "bundle", config).path
 
 
 @pytest.fixture(scope="session")
@@ -51,7 +61,8 @@ def tiny_int8_bundle(tmp_path_factory, minilm_tokenizer) -> Path:
     folder = tmp_path_factory.mktemp("bundle-int8")
     fp32 = make_tiny_classifier(folder / "tiny.onnx", hidden=64)
     quantize_dynamic(str(fp32), str(folder / "tiny.int8.onnx"), weight_type=QuantType.QInt8, reduce_range=True)
-    return build_bundle(folder / "tiny.int8.onnx", minilm_tokenizer, folder / "bundle", BundleConfig(max_length=64)).path
+    return build_bundle(folder / "tiny.int8.onnx", minilm_tokenizer, folder / "bundle",
+                        ClassifierBundleConfig(max_length=64)).path
 
 
 @pytest.fixture(scope="session")

@@ -1,23 +1,19 @@
-"""The device bundle: manifest, config, pinned requirements, no torch, size caps, atomic build."""
+"""The shared bundle mechanics (edge/bundle.py), on the tiny classifier's bundle: manifest, pinned
+requirements, no torch, size caps, atomic build."""
 from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import json
 import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper
 from tiny_onnx import make_tiny_classifier
 
 from common.errors import UserError
-from edge.bundle import (DEVICE_REQUIREMENTS, MANIFEST, BundleConfig, build_bundle, verify_bundle,
-                         write_manifest)
-from edge.runtime.detect import Detector
+from edge.bundle import DEVICE_REQUIREMENTS, MANIFEST, BundleConfig, assemble_bundle, verify_bundle, write_manifest
+from edge.classifier.bundle import ClassifierBundleConfig, build_bundle
 
 EXPECTED_FILES = {"model.onnx", "tokenizer.json", "config.json", "detect.py", "smoke.jsonl", "requirements.txt"}
 
@@ -32,26 +28,12 @@ def test_manifest_lists_every_file_with_its_sha256(tiny_bundle):
     assert done.returncode == 0 and done.stdout.count(": OK") == len(EXPECTED_FILES)
 
 
-def test_config_describes_model_and_tokenizer(tiny_bundle):
-    config = json.loads((tiny_bundle / "config.json").read_text())
-    assert config["input_names"] == ["input_ids", "attention_mask", "token_type_ids"]
-    assert (config["output"], config["output_name"], config["positive_index"]) == ("softmax", "logits", 1)
-    assert (config["pad_token"], config["pad_id"], config["max_length"]) == ("[PAD]", 0, 64)
-    assert config["labels"] == ["human", "ai"] and config["threshold"] == 0.5
-
-
 def test_requirements_pin_the_host_versions_for_the_pi(tiny_bundle):
     pins = [line for line in (tiny_bundle / "requirements.txt").read_text().splitlines() if not line.startswith("#")]
     assert pins == [f"{name}=={version}" for name, version in DEVICE_REQUIREMENTS.items()]
     assert set(DEVICE_REQUIREMENTS) == {"onnxruntime", "numpy", "tokenizers"}
     for name, version in DEVICE_REQUIREMENTS.items():  # same numbers on host and device
         assert importlib.metadata.version(name) == version
-
-
-def test_smoke_texts_carry_the_host_probabilities(tiny_bundle):
-    rows = [json.loads(line) for line in (tiny_bundle / "smoke.jsonl").read_text().splitlines()]
-    probs = Detector(tiny_bundle).predict_proba([r["text"] for r in rows])
-    np.testing.assert_allclose([r["prob_ai"] for r in rows], probs, atol=1e-7)
 
 
 def test_bundle_is_small_and_torch_free(tiny_bundle):
@@ -93,11 +75,11 @@ def test_verify_refuses_changed_unlisted_and_torch_files(tiny_bundle, tmp_path):
 def test_size_cap_refuses_and_leaves_the_old_bundle(tmp_path, minilm_tokenizer):
     model = make_tiny_classifier(tmp_path / "m.onnx")
     out = tmp_path / "bundle"
-    first = build_bundle(model, minilm_tokenizer, out, BundleConfig(max_length=32))
+    first = build_bundle(model, minilm_tokenizer, out, ClassifierBundleConfig(max_length=32))
     with pytest.raises(UserError, match=r"model.onnx is 1.9 MB, over the 1 MB cap"):
-        build_bundle(model, minilm_tokenizer, out, BundleConfig(max_length=32, max_file_mb=1))
+        build_bundle(model, minilm_tokenizer, out, ClassifierBundleConfig(max_length=32, max_file_mb=1))
     with pytest.raises(UserError, match=r"bundle is 2.3 MB, over the 2 MB cap"):
-        build_bundle(model, minilm_tokenizer, out, BundleConfig(max_length=32, max_total_mb=2))
+        build_bundle(model, minilm_tokenizer, out, ClassifierBundleConfig(max_length=32, max_total_mb=2))
     assert verify_bundle(out).version == first.version  # untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "m.onnx"]  # no temp folders left
 
@@ -110,27 +92,18 @@ def test_rebuild_replaces_the_bundle(tmp_path, minilm_tokenizer):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.onnx", "b.onnx", "bundle"]
 
 
-def test_bad_inputs_are_user_errors(tmp_path, minilm_tokenizer):
-    model = make_tiny_classifier(tmp_path / "m.onnx")
-    with pytest.raises(UserError, match="missing ONNX model"):
-        build_bundle(tmp_path / "nope.onnx", minilm_tokenizer, tmp_path / "b")
-    with pytest.raises(UserError, match="no tokenizer.json"):
-        build_bundle(model, tmp_path, tmp_path / "b")
-    with pytest.raises(UserError, match="positive label 'machine' is not among"):
-        build_bundle(model, minilm_tokenizer, tmp_path / "b", BundleConfig(positive_label="machine"))
-    (tmp_path / "junk.onnx").write_bytes(b"not a model")
-    with pytest.raises(UserError, match="cannot load ONNX model"):
-        build_bundle(tmp_path / "junk.onnx", minilm_tokenizer, tmp_path / "b")
-    three = make_tiny_classifier(tmp_path / "three.onnx", classes=3)
-    with pytest.raises(UserError, match=r"want \(batch, 1\) or \(batch, 2\)"):
-        build_bundle(three, minilm_tokenizer, tmp_path / "b")
-    assert not (tmp_path / "b").exists()
+def test_assemble_writes_requirements_and_manifest_and_keeps_the_old_bundle_on_error(tmp_path):
+    source = tmp_path / "weights.onnx"
+    source.write_bytes(b"model bytes")
+    out = tmp_path / "bundle"
+    info = assemble_bundle(out, {"model.onnx": source}, {"config.json": "{}\n"}, BundleConfig(),
+                           finish=lambda folder: (folder / "smoke.jsonl").write_text("{}\n"))
+    assert set(info.files) == {"model.onnx", "config.json", "requirements.txt", "smoke.jsonl"}
 
+    def fail(folder):
+        raise RuntimeError("the runtime could not score the smoke inputs")
 
-def test_model_wanting_unknown_inputs_is_refused(tmp_path, minilm_tokenizer):
-    node = helper.make_node("Identity", ["pixel_values"], ["logits"])
-    graph = helper.make_graph([node], "odd", [helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, ["b", 2])],
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["b", 2])])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "odd.onnx"))
-    with pytest.raises(UserError, match=r"runtime cannot build: \['pixel_values'\]"):
-        build_bundle(tmp_path / "odd.onnx", minilm_tokenizer, tmp_path / "b")
+    with pytest.raises(RuntimeError):
+        assemble_bundle(out, {"model.onnx": source}, {"config.json": "{\"new\": 1}\n"}, BundleConfig(), finish=fail)
+    assert verify_bundle(out).version == info.version
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bundle", "weights.onnx"]

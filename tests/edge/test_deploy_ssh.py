@@ -148,7 +148,7 @@ def test_failing_smoke_test_leaves_current(local_sshd, tiny_bundle, device_on_v1
     bad = tmp_path / "bad-bundle"
     shutil.copytree(tiny_bundle, bad)
     rows = [json.loads(line) for line in (bad / "smoke.jsonl").read_text().splitlines()]
-    rows[0]["prob_ai"] = 1.0 - rows[0]["prob_ai"]  # the device will not reproduce this
+    rows[0]["probs"] = [1.0 - p for p in rows[0]["probs"]]  # the device will not reproduce this
     (bad / "smoke.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     write_manifest(bad)
     with pytest.raises(DeployError, match="failed at 'smoke test'"):

@@ -1,11 +1,15 @@
-"""Dynamic int8 quantization: a smaller file with integer matmuls that still gives close outputs."""
+"""Quantization of an exported ONNX model. int8: a smaller file with integer matmuls whose outputs
+stay close. int4: MatMulNBits weights where onnxruntime's quantizer can run (it needs onnx_ir),
+and one UserError that names the missing module where it cannot; each test checks one of these."""
+import builtins
+
 import numpy as np
 import onnx
 import pytest
 
 from common.errors import UserError
 from common.training.text_classifier import TextClassifierConfig, load_classifier
-from edge.export_onnx import export_onnx, onnx_logits, onnx_session
+from edge.classifier.export import export_onnx, onnx_logits, onnx_session
 from edge.quantize import quantize_int4, quantize_int8
 
 TEXTS = ["Short one.", "A somewhat longer sentence with more tokens.", "In conclusion, it is important."]
@@ -17,27 +21,55 @@ def fp32(tmp_path_factory):
     return export_onnx(model, tokenizer, tmp_path_factory.mktemp("q") / "fp32.onnx"), tokenizer
 
 
+def ops(path) -> set[str]:
+    return {node.op_type for node in onnx.load(str(path)).graph.node}
+
+
+def float_weight_matmuls(path) -> list[str]:
+    """MatMul nodes that still multiply by a float weight (activation x activation ones excluded)."""
+    graph = onnx.load(str(path)).graph
+    weights = {t.name for t in graph.initializer}
+    return [n.name for n in graph.node if n.op_type == "MatMul" and weights & set(n.input)]
+
+
 def test_int8_is_smaller_and_close(fp32, tmp_path):
     path, tokenizer = fp32
     int8 = quantize_int8(path, tmp_path / "int8.onnx")
     assert int8.stat().st_size < path.stat().st_size / 3
-    ops = {node.op_type for node in onnx.load(str(int8)).graph.node}
-    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops(int8)
+    assert float_weight_matmuls(path) and not float_weight_matmuls(int8)  # every weight matmul is int8
     ref = onnx_logits(onnx_session(path), tokenizer, TEXTS, 32)
     got = onnx_logits(onnx_session(int8), tokenizer, TEXTS, 32)
     assert np.abs(got - ref).max() < 0.25
 
 
 def test_missing_model_is_a_user_error(tmp_path):
-    with pytest.raises(UserError, match="missing ONNX model"):
-        quantize_int8(tmp_path / "nope.onnx", tmp_path / "out.onnx")
+    for quantize in (quantize_int8, quantize_int4):
+        with pytest.raises(UserError, match="missing ONNX model"):
+            quantize(tmp_path / "nope.onnx", tmp_path / "out.onnx")
+    assert not (tmp_path / "out.onnx").exists()
 
 
-def test_int4_works_or_says_why(fp32, tmp_path):
+def test_int4_without_onnx_ir_names_what_to_install(fp32, tmp_path, monkeypatch):
     path, _ = fp32
-    try:
-        out = quantize_int4(path, tmp_path / "int4.onnx")
-    except UserError as err:
-        assert "int4" in str(err)
-    else:
-        assert "MatMulNBits" in {n.op_type for n in onnx.load(str(out)).graph.node}
+    real_import = builtins.__import__
+
+    def no_onnx_ir(name, *args, **kwargs):
+        if name.split(".")[0] == "onnx_ir" or name.endswith("matmul_nbits_quantizer"):
+            raise ModuleNotFoundError("No module named 'onnx_ir'", name="onnx_ir")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_onnx_ir)
+    with pytest.raises(UserError, match=r"int4 weight-only quantization is unavailable here: .*pip install onnx_ir"):
+        quantize_int4(path, tmp_path / "int4.onnx")
+    assert not (tmp_path / "int4.onnx").exists()
+
+
+def test_int4_packs_matmul_weights_into_matmulnbits(fp32, tmp_path):
+    pytest.importorskip("onnx_ir", reason="int4 needs onnx_ir, which requirements.txt does not install")
+    path, tokenizer = fp32
+    int4 = quantize_int4(path, tmp_path / "int4.onnx")
+    assert "MatMulNBits" in ops(int4) and int4.stat().st_size < path.stat().st_size
+    ref = onnx_logits(onnx_session(path), tokenizer, TEXTS, 32)
+    got = onnx_logits(onnx_session(int4), tokenizer, TEXTS, 32)
+    assert np.abs(got - ref).max() < 0.5

@@ -2,7 +2,7 @@
 export, under a second): embeddings of input_ids + token_type_ids -> tanh -> mean over the
 attention mask -> linear -> logits. Pair it with the real MiniLM tokenizer.json.
 
-    from tiny_onnx import make_tiny_classifier, TEXTS   # tests/edge is on sys.path under pytest
+    from tiny_onnx import make_tiny_classifier, TEXTS, PAIRS   # tests/edge is on sys.path under pytest
     make_tiny_classifier(tmp_path / "tiny.onnx", classes=2)
 """
 from __future__ import annotations
@@ -18,6 +18,12 @@ TEXTS = [
     "As an AI language model, I can provide a balanced overview of the topic.",
     "my dog ate my homework again lol, i swear its true",
     "Überraschung: naïve café owners serve crème brûlée — 😀 emoji too.",
+]
+PAIRS = [
+    ("Which planet is closest to the sun?", "Mercury is the closest planet to the sun."),
+    ("Explain photosynthesis briefly.", "Plants turn light, water and carbon dioxide into sugar and oxygen."),
+    ("What is 2 + 2?", "It's 4, obviously lol"),
+    ("Describe a café in Paris.", "Überraschung: naïve owners serve crème brûlée — 😀 and a long, long answer " * 3),
 ]
 
 

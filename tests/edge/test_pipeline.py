@@ -1,6 +1,10 @@
 """`make edge` end to end on tiny data: teacher spec -> student -> ONNX -> int8 -> table ->
-bundle with a manifest and no torch -> deploy to the emulated Pi (aarch64 under qemu-user)."""
+bundle with a manifest and no torch -> deploy to the emulated Pi (aarch64 under qemu-user); and a
+three-class distill set over text pairs through the same flow."""
+import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +15,8 @@ from common.data import load_dataset
 from common.errors import UserError
 from common.registry import get_competition
 from edge.bundle import verify_bundle
-from edge.distill import DistillConfig
-from edge.pipeline import EdgeConfig, run_edge
-from edge.specs import check_distill_set, load_distill_set
+from edge.classifier.distill import DistillConfig
+from edge.pipeline import EdgeConfig, load_distill_set, run_edge
 from fakes.essays import write_essays
 
 
@@ -26,21 +29,18 @@ def dataset(tmp_path):
 def test_spec_holds_out_texts_the_teacher_and_student_never_see(dataset):
     comp, data = dataset
     ds = load_distill_set(comp, data, seed=1, options={"members": "tfidf_linear"})
-    assert not set(ds.holdout_texts) & set(ds.texts)
-    assert len(ds.holdout_texts) == 13 and len(ds.texts) == 51 + 16  # 80% of train + the test texts
-    assert ds.soft_labels.shape == (len(ds.texts), 2)
+    assert not set(ds.holdout_inputs) & set(ds.inputs)
+    assert len(ds.holdout_inputs) == 13 and len(ds.inputs) == 51 + 16  # 80% of train + the test texts
+    assert ds.soft_labels.shape == (len(ds.inputs), 2) and ds.holdout_teacher.shape == (13, 2)
+    assert (ds.label_names, ds.positive_label, ds.metric, ds.pairs) == (("human", "ai"), "ai", "roc_auc", False)
     np.testing.assert_allclose(ds.soft_labels.sum(1), 1, atol=1e-5)
     assert ds.teacher_score > 0.9
 
 
-def test_check_distill_set_names_the_problem():
-    with pytest.raises(UserError, match="missing key"):
-        check_distill_set({"label_names": ("a", "b")})
-    raw = {"label_names": ("h", "ai"), "positive_label": "ai", "metric": "roc_auc", "texts": ["x"],
-           "soft_labels": [[0.5, 0.6]], "holdout_texts": ["y"], "holdout_labels": [1],
-           "holdout_teacher": [0.3], "teacher": "t"}
-    with pytest.raises(UserError, match="sum to 1"):
-        check_distill_set(raw)
+def test_an_edge_spec_must_return_a_distill_set(dataset):
+    comp, data = dataset
+    with pytest.raises(UserError, match="returned dict, want a common.distill_set.DistillSet"):
+        load_distill_set(dataclasses.replace(comp, slug="toy", edge_spec="fake_specs:plain_dict"), data)
 
 
 def test_pipeline_end_to_end_deploys_to_the_emulated_pi(dataset, tmp_path, pi_root):
@@ -68,6 +68,26 @@ def test_pipeline_end_to_end_deploys_to_the_emulated_pi(dataset, tmp_path, pi_ro
     assert (tmp_path / "edge" / "compare.png").stat().st_size > 1000
     header = (tmp_path / "edge" / "compare.csv").read_text().splitlines()[0]
     assert header.startswith("variant,size_mb,p50_1t_ms")
+
+
+def test_three_classes_over_text_pairs_go_through_the_same_flow(dataset, tmp_path):
+    comp, data = dataset
+    toy = dataclasses.replace(comp, slug="toy-pairs", edge_spec="fake_specs:three_class_pairs")
+    config = EdgeConfig(distill=DistillConfig(num_layers=1, max_length=24, epochs=1, batch_size=16,
+                                              show_progress_bar=False),
+                        max_int8_drop=1.0, latency_texts=3, out_dir=tmp_path / "edge")
+    report = run_edge(toy, data, config, skip_deploy=True, seed=3, log=lambda *_: None)
+    assert report.info["metric"] == "multiclass_logloss" and report.info["higher_is_better"] is False
+    assert report.info["pairs"] is True and report.info["labels"] == ["apple", "river", "stone"]
+    assert report.scores["pytorch fp32"] == pytest.approx(report.scores["onnx fp32"], abs=1e-5)
+    assert report.parity_max_abs_diff < 1e-4 and report.deploy == {}
+    bundle = Path(report.bundle["path"])
+    config_json = json.loads((bundle / "config.json").read_text())
+    assert config_json["pairs"] is True and config_json["labels"] == ["apple", "river", "stone"]
+    done = subprocess.run([sys.executable, "-I", "detect.py", "--self-test"], cwd=bundle, capture_output=True,
+                          text=True, timeout=120)
+    smoke = json.loads(done.stdout)
+    assert done.returncode == 0 and smoke["ok"] is True and len(smoke["probs"][0]) == 3
 
 
 def test_cli_rejects_a_bad_flag(capsys):

@@ -1,16 +1,17 @@
-"""ONNX export: same logits as PyTorch (parity), any batch size and sequence length."""
+"""ONNX export: same logits as PyTorch (parity), any batch size and sequence length, texts or pairs."""
 import numpy as np
 import onnx
 
 from common.training.text_classifier import TextClassifierConfig, load_classifier
-from edge.export_onnx import OPSET, check_parity, export_onnx, onnx_logits, onnx_session
+from edge.classifier.export import OPSET, check_parity, export_onnx, onnx_logits, onnx_session
 
+PAIRS = [("Which word?", "This one."), ("A longer question about many things " * 4, "x"), ("q", "a response")]
 TEXTS = ["Short one.", "A somewhat longer sentence with more tokens in it than the first.",
          "In conclusion, technology offers numerous benefits.", "i dont know lol", "x"]
 
 
-def tiny_model():
-    return load_classifier(TextClassifierConfig(num_layers=1, seed=3))
+def tiny_model(num_labels: int = 2):
+    return load_classifier(TextClassifierConfig(num_layers=1, num_labels=num_labels, seed=3))
 
 
 def test_onnx_matches_pytorch(tmp_path):
@@ -35,7 +36,7 @@ def test_dynamic_batch_and_sequence_axes(tmp_path):
 
 
 def test_fused_graph_keeps_parity_and_fuses_attention(tmp_path):
-    from edge.export_onnx import fuse_for_cpu
+    from edge.classifier.export import fuse_for_cpu
     from edge.quantize import quantize_int8
 
     model, tokenizer = tiny_model()
@@ -46,3 +47,10 @@ def test_fused_graph_keeps_parity_and_fuses_attention(tmp_path):
     assert check_parity(model, tokenizer, fused, TEXTS, max_length=24).max_abs_diff < 1e-4
     int8_ops = {node.op_type for node in onnx.load(str(quantize_int8(fused, tmp_path / "q.onnx"))).graph.node}
     assert "QAttention" in int8_ops
+
+
+def test_three_class_model_on_pairs_keeps_parity(tmp_path):
+    model, tokenizer = tiny_model(num_labels=3)
+    path = export_onnx(model, tokenizer, tmp_path / "m.onnx")
+    assert check_parity(model, tokenizer, path, PAIRS, max_length=24, batch_size=2).max_abs_diff < 1e-4
+    assert onnx_logits(onnx_session(path), tokenizer, PAIRS, max_length=24).shape == (3, 3)

@@ -1,4 +1,5 @@
-"""The on-device runtime (edge/runtime/detect.py) on the tiny bundle: numbers and bad input."""
+"""The on-device runtime (edge/runtime/detect.py) on the tiny bundles: numbers, text pairs, n
+classes and bad input."""
 from __future__ import annotations
 
 import json
@@ -12,23 +13,27 @@ import pytest
 from onnx import numpy_helper
 from tokenizers import Tokenizer
 
-from edge.bundle import BundleConfig, build_bundle
-from edge.runtime.detect import Detector
-from tiny_onnx import TEXTS, make_tiny_classifier
+from edge.classifier.bundle import ClassifierBundleConfig, build_bundle
+from edge.runtime.detect import Classifier
+from tiny_onnx import PAIRS, TEXTS, make_tiny_classifier
 
 
-def reference_probs(bundle: Path, texts: list[str], classes: int) -> np.ndarray:
-    """The tiny model computed by hand with numpy, one text at a time (no padding)."""
+def reference_probs(bundle: Path, inputs: list, classes: int) -> np.ndarray:
+    """The tiny model computed by hand with numpy, one input at a time (no padding): (n, K)."""
     weights = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(bundle / "model.onnx")).graph.initializer}
     tok = Tokenizer.from_file(str(bundle / "tokenizer.json"))
     tok.no_padding()
     tok.enable_truncation(max_length=json.loads((bundle / "config.json").read_text())["max_length"])
     probs = []
-    for text in texts:
-        enc = tok.encode(text)
+    for item in inputs:
+        enc = tok.encode(item) if isinstance(item, str) else tok.encode(*item)
         hidden = np.tanh(weights["word_emb"][enc.ids] + weights["type_emb"][enc.type_ids])  # (T, H)
         logits = hidden.mean(axis=0).astype(np.float64) @ weights["w"] + weights["b"]       # (K,)
-        probs.append(1 / (1 + np.exp(-logits[0])) if classes == 1 else np.exp(logits[1]) / np.exp(logits).sum())
+        if classes == 1:
+            p = 1 / (1 + np.exp(-logits[0]))
+            probs.append([1 - p, p])
+        else:
+            probs.append(np.exp(logits) / np.exp(logits).sum())
     return np.array(probs)
 
 
@@ -39,30 +44,51 @@ def run_cli(bundle: Path, args: list[str], stdin: bytes = b"") -> subprocess.Com
 
 
 def test_probabilities_match_the_model_computed_by_hand(tiny_bundle):
-    probs = Detector(tiny_bundle).predict_proba(TEXTS)
-    assert probs.shape == (len(TEXTS),)
+    probs = Classifier(tiny_bundle).predict_proba(TEXTS)
+    assert probs.shape == (len(TEXTS), 2)
     np.testing.assert_allclose(probs, reference_probs(tiny_bundle, TEXTS, classes=2), atol=1e-5)
-    assert len(set(np.round(probs, 4))) == len(TEXTS)  # the texts get different scores
+    assert len(set(np.round(probs[:, 1], 4))) == len(TEXTS)  # the texts get different scores
+
+
+def test_three_classes_over_pairs_match_the_model_computed_by_hand(tiny_pair_bundle):
+    clf = Classifier(tiny_pair_bundle)
+    assert clf.pairs and clf.labels == ["gpt", "llama", "mistral"]
+    probs = clf.predict_proba(PAIRS)
+    assert probs.shape == (len(PAIRS), 3)
+    np.testing.assert_allclose(probs, reference_probs(tiny_pair_bundle, PAIRS, classes=3), atol=1e-5)
+    assert clf.feeds(PAIRS[-1:])["input_ids"].shape == (1, 32)  # the long pair is truncated
+
+
+def test_pairs_are_encoded_as_the_host_tokenizer_encodes_them(tiny_pair_bundle, minilm_tokenizer):
+    from transformers import AutoTokenizer
+
+    from common.training.inputs import tokenize
+
+    host = tokenize(AutoTokenizer.from_pretrained(minilm_tokenizer), PAIRS, max_length=32, return_tensors="np",
+                    return_token_type_ids=True)
+    device = Classifier(tiny_pair_bundle).feeds(PAIRS)
+    for name in ("input_ids", "attention_mask", "token_type_ids"):
+        np.testing.assert_array_equal(device[name], host[name])
 
 
 def test_padding_in_a_batch_does_not_change_scores(tiny_bundle):
-    det = Detector(tiny_bundle)
-    one_by_one = np.concatenate([det.predict_proba([t]) for t in TEXTS])
-    np.testing.assert_allclose(det.predict_proba(TEXTS, batch_size=4), one_by_one, atol=1e-6)
+    clf = Classifier(tiny_bundle)
+    one_by_one = np.concatenate([clf.predict_proba([t]) for t in TEXTS])
+    np.testing.assert_allclose(clf.predict_proba(TEXTS, batch_size=4), one_by_one, atol=1e-6)
 
 
 def test_long_text_is_truncated_to_max_length(tiny_bundle):
-    det = Detector(tiny_bundle)
-    feeds = det.feeds(["word " * 5000])
+    clf = Classifier(tiny_bundle)
+    feeds = clf.feeds(["word " * 5000])
     assert feeds["input_ids"].shape == (1, 64)
-    assert 0.0 < det.predict_proba(["word " * 5000])[0] < 1.0
+    assert 0.0 < clf.predict_proba(["word " * 5000])[0, 1] < 1.0
 
 
 def test_one_logit_model_gives_its_sigmoid(tmp_path, minilm_tokenizer):
     model = make_tiny_classifier(tmp_path / "one.onnx", classes=1, seed=3)
-    bundle = build_bundle(model, minilm_tokenizer, tmp_path / "b1", BundleConfig(max_length=32)).path
+    bundle = build_bundle(model, minilm_tokenizer, tmp_path / "b1", ClassifierBundleConfig(max_length=32)).path
     assert json.loads((bundle / "config.json").read_text())["output"] == "sigmoid"
-    np.testing.assert_allclose(Detector(bundle).predict_proba(TEXTS),
+    np.testing.assert_allclose(Classifier(bundle).predict_proba(TEXTS),
                                reference_probs(bundle, TEXTS, classes=1), atol=1e-5)
 
 
@@ -70,7 +96,27 @@ def test_cli_reads_stdin_and_prints_one_probability_per_line(tiny_bundle):
     done = run_cli(tiny_bundle, [], "\n".join(TEXTS).encode("utf-8") + b"\n")
     assert done.returncode == 0, done.stderr
     printed = np.array([float(line) for line in done.stdout.decode().splitlines()])
-    np.testing.assert_allclose(printed, Detector(tiny_bundle).predict_proba(TEXTS), atol=1e-6)
+    np.testing.assert_allclose(printed, Classifier(tiny_bundle).predict_proba(TEXTS)[:, 1], atol=1e-6)
+
+
+def test_cli_pair_bundle_reads_tab_lines_and_jsonl_and_prints_every_class(tiny_pair_bundle, tmp_path):
+    expected = Classifier(tiny_pair_bundle).predict_proba(PAIRS)
+    lines = "".join(f"{q}\t{r}\n" for q, r in PAIRS).encode("utf-8")
+    done = run_cli(tiny_pair_bundle, [], lines)
+    assert done.returncode == 0, done.stderr
+    printed = np.array([[float(x) for x in line.split()] for line in done.stdout.decode().splitlines()])
+    np.testing.assert_allclose(printed, expected, atol=1e-6)
+    path = tmp_path / "pairs.jsonl"
+    path.write_text(json.dumps({"text": PAIRS[0][0], "text_pair": PAIRS[0][1]}) + "\n"
+                    + "".join(json.dumps(list(p)) + "\n" for p in PAIRS[1:]), encoding="utf-8")
+    done = run_cli(tiny_pair_bundle, ["--file", str(path), "--format", "jsonl", "--json"])
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
+    assert list(rows[0]) == ["index", "label", "probs"] and list(rows[0]["probs"]) == ["gpt", "llama", "mistral"]
+    np.testing.assert_allclose([list(r["probs"].values()) for r in rows], expected, atol=1e-6)
+    assert [r["label"] for r in rows] == [["gpt", "llama", "mistral"][i] for i in expected.argmax(1)]
+    done = run_cli(tiny_pair_bundle, [], b"a question without its response\n")
+    assert done.returncode == 2 and b"line 1 holds no text pair" in done.stderr
 
 
 def test_cli_jsonl_file_keeps_newlines_inside_a_text(tiny_bundle, tmp_path):
@@ -80,8 +126,10 @@ def test_cli_jsonl_file_keeps_newlines_inside_a_text(tiny_bundle, tmp_path):
     done = run_cli(tiny_bundle, ["--file", str(path), "--format", "jsonl", "--json"])
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
-    assert [r["index"] for r in rows] == [0, 1]
-    np.testing.assert_allclose([r["prob_ai"] for r in rows], Detector(tiny_bundle).predict_proba(texts), atol=1e-6)
+    assert [r["index"] for r in rows] == [0, 1] and list(rows[0]) == ["index", "prob_ai", "label", "probs"]
+    probs = Classifier(tiny_bundle).predict_proba(texts)
+    np.testing.assert_allclose([r["prob_ai"] for r in rows], probs[:, 1], atol=1e-6)
+    np.testing.assert_allclose([[r["probs"]["human"], r["probs"]["ai"]] for r in rows], probs, atol=1e-6)
     assert all(r["label"] == ("ai" if r["prob_ai"] >= 0.5 else "human") for r in rows)
 
 
@@ -120,7 +168,7 @@ def test_self_test_reports_machine_and_agrees_with_bundle_time_numbers(tiny_bund
     done = run_cli(tiny_bundle, ["--self-test"])
     report = json.loads(done.stdout)
     assert done.returncode == 0 and report["ok"] is True
-    assert report["texts"] == 3 and report["max_abs_diff"] < 1e-6
+    assert report["inputs"] == 3 and report["max_abs_diff"] < 1e-6
     assert report["machine"] and report["onnxruntime"] == "1.32.0" and report["emulated"] is False
 
 
@@ -133,3 +181,13 @@ def test_bench_reports_p50_p95_per_thread_count(tiny_bundle):
         assert row["batch"] == 1 and row["runs"] == 2 * 3  # 2 repeats of the 3 smoke texts
         assert 0 < row["p50_ms"] <= row["p95_ms"]
         assert "note" not in row  # only emulated runs carry the not-a-Pi-timing note
+
+
+def test_pair_bundle_self_test_and_bench_use_its_smoke_pairs(tiny_pair_bundle):
+    done = run_cli(tiny_pair_bundle, ["--self-test"])
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["ok"] is True and report["inputs"] == 3
+    assert len(report["probs"][0]) == 3
+    done = run_cli(tiny_pair_bundle, ["--bench", "--bench-threads", "1", "--bench-repeats", "1"])
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["runs"] == 3

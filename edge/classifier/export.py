@@ -1,8 +1,11 @@
 """Export a Hugging Face sequence classifier to ONNX and check it against PyTorch.
 
-    from edge.export_onnx import export_onnx, check_parity
+    from edge.classifier.export import export_onnx, check_parity
     path = export_onnx(model, tokenizer, Path("build/edge/student.fp32.onnx"))
-    report = check_parity(model, tokenizer, path, texts)     # report.max_abs_diff (logits)
+    report = check_parity(model, tokenizer, path, inputs)    # report.max_abs_diff (logits)
+
+Inputs are texts or (text, text) pairs (common.training.inputs), tokenized the same way here,
+in training and, with `tokenizers`, on the device.
 
 Exporter: the TorchScript exporter (`dynamo=False`) at opset 17, chosen explicitly because it
 needs no extra package (the dynamo exporter needs onnxscript, which is not installed), handles
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from common.atomic import atomic_path
+from common.training.inputs import Inputs, tokenize
 
 OPSET = 17
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
@@ -100,31 +104,29 @@ def onnx_session(path: Path, threads: int = 1):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def onnx_logits(session, tokenizer, texts: list[str], max_length: int) -> np.ndarray:
-    enc = tokenizer(list(texts), truncation=True, max_length=max_length, padding=True,
-                    return_tensors="np", return_token_type_ids=True)
+def onnx_logits(session, tokenizer, inputs: Inputs, max_length: int) -> np.ndarray:
+    enc = tokenize(tokenizer, inputs, max_length, return_tensors="np", return_token_type_ids=True)
     feeds = {name: enc[name].astype(np.int64) for name in INPUT_NAMES}
     return session.run(["logits"], feeds)[0]  # (B, K)
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
+def softmax(x: np.ndarray) -> np.ndarray:
     e = np.exp(x - x.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
 
 
-def check_parity(model, tokenizer, onnx_path: Path, texts: list[str], max_length: int = 128,
+def check_parity(model, tokenizer, onnx_path: Path, inputs: Inputs, max_length: int = 128,
                  batch_size: int = 8) -> ParityReport:
     """Run PyTorch and onnxruntime on the same padded batches and compare the logits."""
     import torch
 
     session, worst, worst_prob = onnx_session(onnx_path, threads=2), 0.0, 0.0
-    for start in range(0, len(texts), batch_size):
-        batch = list(texts[start:start + batch_size])
-        enc = tokenizer(batch, truncation=True, max_length=max_length, padding=True, return_tensors="pt",
-                        return_token_type_ids=True)
+    for start in range(0, len(inputs), batch_size):
+        batch = list(inputs[start:start + batch_size])
+        enc = tokenize(tokenizer, batch, max_length, return_token_type_ids=True)
         with torch.inference_mode():
             ref = model(**enc).logits.numpy()
         got = onnx_logits(session, tokenizer, batch, max_length)
         worst = max(worst, float(np.abs(got - ref).max()))
-        worst_prob = max(worst_prob, float(np.abs(_softmax(got) - _softmax(ref)).max()))
-    return ParityReport(worst, worst_prob, len(texts))
+        worst_prob = max(worst_prob, float(np.abs(softmax(got) - softmax(ref)).max()))
+    return ParityReport(worst, worst_prob, len(inputs))

@@ -1,0 +1,64 @@
+"""The classifier's part of the shared `make edge` flow (edge/pipeline.py): a student distilled
+from a DistillSet, exported to ONNX with a parity check, its variants, and its bundle.
+
+    steps = ClassifierSteps(distill_set, DistillConfig(num_layers=3))
+    student_dir = steps.train()                                   # cached by inputs and config
+    files, parity = steps.export(Path("build/edge/x"), opset=17)  # {"export": raw, "fp32": fused}, ParityReport
+    runners = steps.runners(files["fp32"], int8)                  # for edge.compare.compare_variants
+    info = steps.bundle(int8, Path("build/edge/x/bundle"), provenance={...})
+
+Another kind of shipped model (edge/generator, edge/retriever) brings its own steps with the
+same five methods; quantization, gates, the table, bundling and deploy stay in the pipeline.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from common.distill_set import DistillSet
+from edge.bundle import BundleInfo
+from edge.classifier.bundle import DEFAULT_SMOKE_TEXTS, ClassifierBundleConfig, build_bundle
+from edge.classifier.distill import DistillConfig, distill_student_cached, load_student
+from edge.classifier.export import ParityReport, check_parity, export_onnx, fuse_for_cpu
+from edge.classifier.runners import OnnxRunner, TorchRunner
+
+PARITY_INPUTS = 32
+
+
+class ClassifierSteps:
+    kind = "classifier"
+
+    def __init__(self, ds: DistillSet, config: DistillConfig):
+        self.ds, self.config = ds, config
+        self.student_dir: Path | None = None
+
+    def describe(self) -> str:
+        what = "text pairs" if self.ds.pairs else "texts"
+        return (f"{self.config.num_layers}-layer {self.config.model}, {len(self.ds.inputs)} {what} with "
+                f"soft labels over {self.ds.n_classes} classes")
+
+    def train(self) -> Path:
+        self.student_dir = distill_student_cached(self.ds.inputs, self.ds.soft_labels, self.config)
+        return self.student_dir
+
+    def export(self, out: Path, opset: int) -> tuple[dict[str, Path], ParityReport]:
+        """student.export.onnx (as traced) and student.fp32.onnx (fused), checked against PyTorch."""
+        model, tokenizer = load_student(self.student_dir)
+        raw = export_onnx(model, tokenizer, out / "student.export.onnx", opset=opset)
+        fp32 = fuse_for_cpu(raw, out / "student.fp32.onnx", model.config.num_attention_heads, model.config.hidden_size)
+        parity = check_parity(model, tokenizer, fp32, self.ds.holdout_inputs[:PARITY_INPUTS],
+                              max_length=self.config.max_length)
+        return {"export": raw, "fp32": fp32}, parity
+
+    def runners(self, fp32: Path, int8: Path) -> dict[str, object]:
+        _, tokenizer = load_student(self.student_dir)
+        max_len = self.config.max_length
+        return {"pytorch fp32": TorchRunner(self.student_dir, max_len),
+                "onnx fp32": OnnxRunner(fp32, tokenizer, max_len),
+                "onnx int8": OnnxRunner(int8, tokenizer, max_len)}
+
+    def bundle(self, model: Path, out_dir: Path, provenance: dict) -> BundleInfo:
+        """Text students get the three default smoke essays; pair students their first held-out pairs."""
+        smoke = tuple(self.ds.holdout_inputs[:3]) if self.ds.pairs else DEFAULT_SMOKE_TEXTS
+        return build_bundle(model, self.student_dir, out_dir, ClassifierBundleConfig(
+            max_length=self.config.max_length, labels=self.ds.label_names, positive_label=self.ds.positive_label,
+            smoke_inputs=smoke, provenance=provenance))
