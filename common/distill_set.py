@@ -48,6 +48,8 @@ def _ranked_labels(ds: DistillSet, probs: np.ndarray):
     return [str(names[i]) for i in ds.holdout_labels], [" ".join(names[row]) for row in ranked]
 
 
+STUDENT_KINDS = ("classifier", "lm_features")
+
 # How each metric reads probabilities (m, K): the (truth, prediction) it is called with.
 CLASSIFIER_METRICS = {"roc_auc": _positive_class, "multiclass_logloss": _probabilities, "map@3": _ranked_labels}
 
@@ -72,6 +74,9 @@ class DistillSet:
     indices. holdout_teacher: (len(holdout_inputs), n_classes) teacher probabilities.
     teacher: one line naming the teacher. positive_label: the class roc_auc scores (None: the
     last label). info: provenance (folds, seeds, sizes), copied into the edge report.
+    student: the kind of student `make edge` trains: "classifier" (a small encoder over the
+    texts) or "lm_features" (a linear head over a causal LM's token statistics of pairs; see
+    edge/lm_features). student_options: that student's config fields (e.g. {"model": "smollm2"}).
     """
 
     label_names: tuple[str, ...]
@@ -84,6 +89,8 @@ class DistillSet:
     teacher: str
     positive_label: str | None = None
     info: dict = field(default_factory=dict)
+    student: str = "classifier"
+    student_options: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.label_names = tuple(str(n) for n in self.label_names)
@@ -110,6 +117,10 @@ class DistillSet:
             raise UserError(f"distill set: holdout_labels must be {m} class indices in 0..{k - 1}")
         self.holdout_labels = labels.astype(int)
         self.teacher, self.info = str(self.teacher), dict(self.info)
+        if self.student not in STUDENT_KINDS:
+            raise UserError(f"distill set: student {self.student!r} is not one of {', '.join(STUDENT_KINDS)}")
+        if self.student == "lm_features" and not self.pairs:
+            raise UserError("distill set: an lm_features student reads (question, response) pairs")
 
     @property
     def n_classes(self) -> int:

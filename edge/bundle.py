@@ -91,9 +91,19 @@ def read_manifest(folder: Path) -> dict[str, str]:
     return files
 
 
+def recorded_caps(folder: Path) -> BundleConfig:
+    """The size caps a bundle was built under (config.json "bundle_caps", itself in the manifest;
+    a causal LM's bundle is bigger than a classifier's), else the defaults."""
+    path = Path(folder) / "config.json"
+    caps = json.loads(path.read_text(encoding="utf-8")).get("bundle_caps", {}) if path.is_file() else {}
+    return BundleConfig(**{k: float(v) for k, v in caps.items() if k in ("max_file_mb", "max_total_mb")})
+
+
 def verify_bundle(folder: Path, config: BundleConfig | None = None) -> BundleInfo:
-    """Checksums match, no file is unlisted, no torch, sizes under the caps; else UserError."""
-    folder, config = Path(folder), config or BundleConfig()
+    """Checksums match, no file is unlisted, no torch, sizes under the caps (`config`, else the
+    caps the bundle records); else UserError."""
+    folder = Path(folder)
+    config = config or recorded_caps(folder)
     listed = read_manifest(folder)
     present = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {MANIFEST}
     if present != set(listed):

@@ -70,8 +70,8 @@ def compare_variants(runners: dict[str, object], latency_inputs: list, score_inp
             runner.set_threads(n)
             lat[n] = percentiles(time_per_text(lambda x: runner.proba([x]), latency_inputs))
         runner.set_threads(2)
-        probs = np.concatenate([runner.proba(score_inputs[i:i + batch_size])
-                                for i in range(0, len(score_inputs), batch_size)])
+        step = getattr(runner, "score_batch_size", batch_size) or len(score_inputs)   # 0: all in one call
+        probs = np.concatenate([runner.proba(score_inputs[i:i + step]) for i in range(0, len(score_inputs), step)])
         rows.append(VariantRow(name, runner.size_bytes / MB, *lat[threads[0]], *lat[threads[1]], score_fn(probs)))
     for row in rows:
         row.speedup_1t = rows[0].p50_1t_ms / row.p50_1t_ms

@@ -1,6 +1,7 @@
 """H2O.ai Predict the LLM: which of 7 LLMs wrote a response to a question; multi-class log loss."""
 from pathlib import Path
 
+from common.folds import CvSpec
 from common.registry import Competition, register
 from common.schema import FLOAT, INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
 
@@ -22,8 +23,11 @@ COMPETITION = register(Competition(
         target=("target",),
     ),
     metric="multiclass_logloss",
+    # a question's seven responses stay in one fold: test questions are never in train either
+    cv=CvSpec("group", by="Question", default_folds=5),
     sample_dir=Path(__file__).parent / "sample",
     solution="competitions.predict_the_llm.solution:run",
     dataset_builder="competitions.predict_the_llm.dataset:build",
+    edge_spec="competitions.predict_the_llm.edge:spec",
     code_competition=False,
 ))

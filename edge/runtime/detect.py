@@ -2,7 +2,8 @@
 
 Imports only onnxruntime, tokenizers, numpy and the standard library. It reads the bundle it sits
 in: model.onnx, tokenizer.json and config.json (max_length, labels, output kind, input names,
-whether an input is one text or a pair).
+whether an input is one text or a pair). A bundle of kind "lm_features" (a causal LM's token
+statistics and a linear head over pairs) is run by lm_features.py beside this file.
 
     python3 detect.py < essays.txt                  # one text per line -> one line per text
     python3 detect.py --file in.jsonl --format jsonl --json   # texts with newlines, JSON out
@@ -13,7 +14,9 @@ Output. Two classes (detect-ai-text: human, ai): the positive class's probabilit
 with --json {"index", "prob_<positive>", "label", "probs"} (label: positive at or above the
 threshold). More classes: every class's probability per line in label order, or with --json
 {"index", "label", "probs"} (label: the most probable). A pair bundle reads "text<TAB>text_pair"
-lines, or JSON lines {"text": ..., "text_pair": ...} or ["text", "text_pair"].
+lines, or JSON lines {"text": ..., "text_pair": ...} or ["text", "text_pair"], or (--format
+csv) a CSV with a header: columns text[,text_pair], or Kaggle's Question,Response (else the
+first one or two columns).
 
 Bad input (empty, over --max-bytes, not UTF-8, a blank line) prints one `error:` line on stderr
 and exits with code 2.
@@ -21,6 +24,8 @@ and exits with code 2.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import platform
@@ -48,6 +53,19 @@ def load_config(folder: Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"no config.json in {folder}: not a bundle folder") from None
+
+
+def open_classifier(folder: Path, threads: int = 1):
+    """The bundle's classifier: Classifier below, or for "kind": "lm_features" the feature
+    classifier of lm_features.py (loaded from beside this file, which the bundle holds)."""
+    if load_config(folder).get("kind") != "lm_features":
+        return Classifier(folder, threads)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kllm_lm_features", HERE / "lm_features.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.LmFeatureClassifier.from_bundle(folder, threads)
 
 
 class Classifier:
@@ -123,6 +141,8 @@ def parse_inputs(data: bytes, fmt: str = "lines", pairs: bool = False) -> list:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"input is not valid UTF-8 (bad byte at offset {exc.start})") from None
+    if fmt == "csv":
+        return _csv_items(text, pairs)
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise InputError("input is empty: give one input per line on stdin or with --file")
@@ -132,6 +152,24 @@ def parse_inputs(data: bytes, fmt: str = "lines", pairs: bool = False) -> list:
             raise InputError(f"line {number} is blank: every line must hold one input")
         item = _json_item(line, number) if fmt == "jsonl" else tuple(line.split("\t", 1)) if pairs else line
         items.append(_check_item(item, number, pairs))
+    return items
+
+
+def _csv_items(text: str, pairs: bool) -> list:
+    rows = list(csv.reader(io.StringIO(text)))
+    if len(rows) < 2:
+        raise InputError("CSV input needs a header line and at least one row")
+    header = [h.strip() for h in rows[0]]
+    wanted = next((c for c in (("text", "text_pair"), ("Question", "Response")) if set(c) <= set(header)), None)
+    width = 2 if pairs else 1
+    if len(header) < width:
+        raise InputError(f"CSV input needs {width} column(s), the header has {len(header)}")
+    where = [header.index(c) for c in wanted[:width]] if wanted else list(range(width))
+    items = []
+    for number, row in enumerate(rows[1:], 2):
+        if len(row) != len(header):
+            raise InputError(f"CSV line {number} has {len(row)} fields, the header has {len(header)}")
+        items.append(_check_item(tuple(row[i] for i in where), number, pairs))
     return items
 
 
@@ -190,7 +228,7 @@ def smoke_input(row: dict):
 def self_test(folder: Path, threads: int) -> dict:
     """Probabilities of the bundle's smoke inputs here vs the ones the host computed at bundle time."""
     config, rows = load_config(folder), smoke_rows(folder)
-    probs = Classifier(folder, threads).predict_proba([smoke_input(r) for r in rows])
+    probs = open_classifier(folder, threads).predict_proba([smoke_input(r) for r in rows])
     diff = float(np.max(np.abs(probs - np.asarray([r["probs"] for r in rows])))) if rows else 0.0
     report = environment()
     report.update({"inputs": len(rows), "probs": np.round(probs, 8).tolist(),
@@ -204,7 +242,7 @@ def bench(folder: Path, inputs: list, threads: list[int], repeats: int) -> list[
     one warm-up pass; one row per thread count with p50_ms and p95_ms."""
     rows = []
     for n in threads:
-        clf = Classifier(folder, n)
+        clf = open_classifier(folder, n)
         for x in inputs:
             clf.logits([x])
         times = []
@@ -226,8 +264,9 @@ def bench(folder: Path, inputs: list, threads: list[int], repeats: int) -> list[
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Class probabilities for each input text (or text pair).")
     p.add_argument("--file", help="read inputs from this file instead of stdin")
-    p.add_argument("--format", choices=["lines", "jsonl"], default="lines",
-                   help="lines: one input per line; jsonl: a JSON string or {\"text\": ...} per line")
+    p.add_argument("--format", choices=["lines", "jsonl", "csv"], default="lines",
+                   help="lines: one input per line; jsonl: a JSON string or {\"text\": ...} per line; "
+                   "csv: a header, then one input per row")
     p.add_argument("--json", action="store_true", help="print JSON lines with index, label and probs")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
     p.add_argument("--batch-size", type=int, default=8)
@@ -265,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(row))
             return 0
         inputs = parse_inputs(read_input(args.file, args.max_bytes), args.format, pairs)
-        clf = Classifier(folder, args.threads)
+        clf = open_classifier(folder, args.threads)
         probs = clf.predict_proba(inputs, args.batch_size)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)

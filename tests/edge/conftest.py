@@ -1,11 +1,12 @@
 """Fixtures for the edge tests: the MiniLM tokenizer and bundles of the tiny ONNX classifier (two
-classes over texts, three classes over text pairs)."""
+classes over texts, three classes over text pairs); the tiny Llama and its exports (tiny_llm.py)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import local_sshd as local_sshd_module
 import pytest
+from tiny_llm import generator_cache, tiny_exports, tiny_llm  # noqa: F401  (fixtures)
 from tiny_onnx import PAIRS, make_tiny_classifier
 
 from edge.classifier.bundle import ClassifierBundleConfig, build_bundle

@@ -32,3 +32,30 @@ def three_class_pairs(data, seed: int = 42, fast: bool = False, options: dict | 
 
 def plain_dict(data, seed: int = 42, fast: bool = False, options: dict | None = None) -> dict:
     return {"label_names": ("a", "b"), "metric": "roc_auc"}
+
+
+def _grouped_pairs(n_questions: int, rng) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """Each question answered once per class; class k's response repeats WORDS[k] k + 1 times."""
+    inputs, y = [], []
+    for i in range(n_questions):
+        question = f"question {i}: name a thing you like"
+        for k in rng.permutation(3):
+            inputs.append((question, f"I like the {' '.join([WORDS[k]] * (k + 1))} a lot."))
+            y.append(int(k))
+    return inputs, np.asarray(y)
+
+
+def lm_feature_groups(data, seed: int = 42, fast: bool = False, options: dict | None = None) -> DistillSet:
+    """Three classes over complete question groups, for the lm_features student; options:
+    {"lm": a causal LM folder}."""
+    rng = np.random.default_rng(seed)
+    inputs, y = _grouped_pairs(16, rng)
+    held, held_y = _grouped_pairs(4, rng)
+    soft = np.full((len(y), 3), 0.1)
+    soft[np.arange(len(y)), y] = 0.8
+    teacher = np.full((len(held_y), 3), 0.1)
+    teacher[np.arange(len(held_y)), held_y] = 0.8
+    return DistillSet(label_names=WORDS, metric="multiclass_logloss", inputs=inputs, soft_labels=soft,
+                      holdout_inputs=held, holdout_labels=held_y, holdout_teacher=teacher,
+                      teacher="a rule that counts words", student="lm_features",
+                      student_options={"model": str((options or {})["lm"]), "steps": 300})

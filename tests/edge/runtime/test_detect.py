@@ -119,6 +119,22 @@ def test_cli_pair_bundle_reads_tab_lines_and_jsonl_and_prints_every_class(tiny_p
     assert done.returncode == 2 and b"line 1 holds no text pair" in done.stderr
 
 
+def test_cli_pair_bundle_reads_kaggle_style_csv_with_quoted_newlines(tiny_pair_bundle):
+    import csv
+    import io
+    pairs = [(PAIRS[0][0], PAIRS[0][1] + "\nsecond line, with a comma")] + list(PAIRS[1:])
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["id", "Question", "Response"])
+    writer.writerows([i, q, r] for i, (q, r) in enumerate(pairs))
+    done = run_cli(tiny_pair_bundle, ["--format", "csv"], buf.getvalue().encode("utf-8"))
+    assert done.returncode == 0, done.stderr
+    printed = np.array([[float(x) for x in line.split()] for line in done.stdout.decode().splitlines()])
+    np.testing.assert_allclose(printed, Classifier(tiny_pair_bundle).predict_proba(pairs), atol=1e-6)
+    done = run_cli(tiny_pair_bundle, ["--format", "csv"], b"Question,Response\nonly a question\n")
+    assert done.returncode == 2 and done.stdout == b"" and b"CSV line 2 has 1 fields" in done.stderr
+
+
 def test_cli_jsonl_file_keeps_newlines_inside_a_text(tiny_bundle, tmp_path):
     texts = ["First paragraph.\n\nSecond paragraph of the same essay.", TEXTS[3]]
     path = tmp_path / "in.jsonl"

@@ -1,0 +1,75 @@
+"""What `make edge COMP=predict-the-llm` distills: the ensemble's seven-class probabilities on
+(question, response) pairs.
+
+    ds = spec(dataset, seed=42, fast=False, options={})    # a common.distill_set.DistillSet
+
+20% of the train questions (all seven responses of each) are held out first; the teacher (the
+solution's members and ensemble variants, config.PredictConfig from `options`) is
+cross-validated on the other 80% by question. The teacher is the variant with the best CV log
+loss there. Soft labels: its out-of-fold probabilities on the 80% and its probabilities on the
+unlabeled test pairs; the held-out questions are scored by fold models that never saw them, so
+teacher and student are compared on the same unseen questions. Options: the solution's
+(members, lm, ...), plus folds (default 5), holdout (fraction of questions, 0.2) and student
+("lm_features", the default: a linear head over the LM's token statistics and text measures,
+what the teacher's best member reads; or "classifier": a MiniLM student over the raw pairs).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from common.cv import FoldPlan, best_variant, score_folds
+from common.data import Dataset
+from common.distill_set import DistillSet
+from common.options import config_from_options
+from competitions.predict_the_llm import N_TARGETS
+from competitions.predict_the_llm.config import PredictConfig
+from competitions.predict_the_llm.inputs import Pairs
+from competitions.predict_the_llm.solution import METRIC, fit_variants
+
+
+def holdout_questions(questions: list[str], fraction: float, seed: int) -> np.ndarray:
+    """A boolean mask of train rows whose question is held out (whole questions)."""
+    unique = sorted(set(questions))
+    rng = np.random.default_rng(seed)
+    held = set(rng.choice(unique, size=max(1, round(fraction * len(unique))), replace=False).tolist())
+    return np.array([q in held for q in questions])
+
+
+def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None = None) -> DistillSet:
+    options = dict(options or {})
+    n_folds = int(options.pop("folds", 2 if fast else 5))
+    fraction = float(options.pop("holdout", 0.2))
+    student = str(options.pop("student", "lm_features"))
+    cfg = config_from_options(PredictConfig, options, "predict-the-llm edge").validate()
+    full = Pairs.from_frames(data.tables["train"], data.tables["test"])
+    held = holdout_questions(full.train_q, fraction, seed)
+    fit_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)
+    pick = lambda values, rows: [values[i] for i in rows]  # noqa: E731
+    # the held-out pairs go in front of test: the fold models predict both, and never train on them
+    pairs = Pairs(pick(full.train_q, fit_rows), pick(full.train_r, fit_rows), full.y[fit_rows],
+                  pick(full.train_q, held_rows) + full.test_q, pick(full.train_r, held_rows) + full.test_r,
+                  list(range(len(held_rows) + len(full.test_q))))
+    folds = FoldPlan(n_folds, seed, "group").assign(pairs.n_train, groups=pairs.train_q)
+    preds, _, _ = fit_variants(pairs, cfg, folds, seed)
+    cv = {name: score_folds(METRIC, pairs.y, p.oof, folds) for name, p in preds.items()}
+    teacher = best_variant(cv, METRIC)
+    other = preds[teacher].test
+    inputs = list(zip(pairs.train_q, pairs.train_r)) + list(zip(full.test_q, full.test_r))
+    return DistillSet(
+        label_names=tuple(f"target_{i}" for i in range(N_TARGETS)),
+        metric=METRIC,
+        inputs=inputs,
+        soft_labels=np.vstack([preds[teacher].oof, other[len(held_rows):]]),
+        holdout_inputs=list(zip(pick(full.train_q, held_rows), pick(full.train_r, held_rows))),
+        holdout_labels=full.y[held_rows],
+        holdout_teacher=other[: len(held_rows)],
+        teacher=f"{teacher} of {'+'.join(cfg.member_names())}, {n_folds}-fold CV by question on {pairs.n_train} train pairs",
+        student=student,
+        student_options={"model": cfg.lm or "smollm2", "max_response_tokens": cfg.lm_response_tokens}
+        if student == "lm_features" else {},
+        info={"members": cfg.member_names(), "teacher": teacher, "folds": n_folds, "seed": seed,
+              "teacher_cv": {k: round(v.mean, 4) for k, v in cv.items()},
+              "distill_pairs": {"train_oof": pairs.n_train, "test_unlabeled": len(full.test_q)},
+              "holdout_pairs": int(len(held_rows)), "holdout_questions": int(len(set(pick(full.train_q, held_rows)))),
+              "data_source": data.source},
+    )

@@ -1,0 +1,49 @@
+"""Bad predict-the-llm input is one line on stderr, exit code 2, and no submission written."""
+import polars as pl
+import pytest
+
+from cli.main import main
+from predict_llm_slice import write_slice
+
+
+def _edit(path, fn):
+    frame = pl.read_csv(path)
+    fn(frame).write_csv(path)
+
+
+def _row_value(column, row, value):
+    return lambda f: f.with_columns(pl.when(pl.int_range(pl.len()) == row).then(pl.lit(value))
+                                    .otherwise(pl.col(column)).alias(column))
+
+
+CASES = {
+    "target outside 0-6": ("train.csv", _row_value("target", 4, 7), "row 5 has target 7; targets must lie in 0..6"),
+    "negative target": ("train.csv", _row_value("target", 0, -1), "row 1 has target -1"),
+    "missing Response column": ("train.csv", lambda f: f.drop("Response"), "missing column(s) Response"),
+    "empty Response": ("train.csv", _row_value("Response", 2, "   "), "row 3 has an empty Response"),
+    "null Response in test": ("test.csv", _row_value("Response", 1, None), "row 2 has an empty Response"),
+    "empty Question": ("test.csv", _row_value("Question", 0, ""), "row 1 has an empty Question"),
+    "test id twice": ("test.csv", _row_value("id", 3, 0), "test.csv: id 0 occurs 2 times"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_one_line_exit_2_nothing_written(case, tmp_path, capsys):
+    file, edit, message = CASES[case]
+    folder = write_slice(tmp_path / "data", train_questions=4, test_questions=1)
+    _edit(folder / file, edit)
+    out = tmp_path / "sub.csv"
+    code = main(["submit", "--comp", "predict-the-llm", "--data", str(folder), "--folds", "2",
+                 "--set", "members=tfidf_linear", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    assert not (tmp_path / "results" / "runs.jsonl").exists()
+
+
+def test_unknown_member_and_option_are_refused(tmp_path, capsys):
+    folder = write_slice(tmp_path / "data", train_questions=4, test_questions=1)
+    for option, message in (("members=tfidf_linear,gpt5", "members: unknown gpt5"), ("nope=1", "unknown predict-the-llm option")):
+        code = main(["submit", "--comp", "predict-the-llm", "--data", str(folder), "--folds", "2", "--set", option])
+        assert code == 2 and message in capsys.readouterr().err
