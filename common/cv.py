@@ -5,6 +5,8 @@
     out = cross_validate(fit_predict, folds, desc="cv tfidf_linear")
     out.oof            # held-out prediction of every train row (row i from the model without it)
     out.test           # mean of the fold models' test predictions (None if none were made)
+    out = cross_validate(lambda fit, held, k: (["a prompt"] * len(held), None), folds)
+    out.oof            # text predictions (strings) work too: an object array, never averaged
     score = score_folds("multiclass_logloss", y, out.oof, folds)   # CvScore: mean ± std over folds
 
 `fit_predict(fit_rows, held_rows, fold)` trains on `fit_rows` (indices into train) and returns
@@ -52,12 +54,13 @@ def cross_validate(fit_predict: Callable, folds: np.ndarray, desc: str = "cv",
         held_pred, test_pred = fit_predict(fit_rows, held_rows, int(k))
         held_pred = np.asarray(held_pred)
         if oof is None:
-            oof = np.zeros((len(folds),) + held_pred.shape[1:], dtype=np.float64)
+            numeric = held_pred.dtype.kind in "biuf"
+            oof = np.zeros((len(folds),) + held_pred.shape[1:], dtype=np.float64 if numeric else object)
         oof[held_rows] = held_pred
         if test_pred is not None:
-            test_pred = np.asarray(test_pred, dtype=np.float64)
+            test_pred = np.asarray(test_pred, dtype=np.float64 if numeric else object)
             per_fold_test.append(test_transform(test_pred) if test_transform else test_pred)
-    test = np.mean(per_fold_test, axis=0) if per_fold_test else None
+    test = np.mean(per_fold_test, axis=0) if per_fold_test and numeric else None
     return CvOutput(folds=folds, oof=oof, test=test, per_fold_test=per_fold_test)
 
 

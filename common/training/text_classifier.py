@@ -26,6 +26,7 @@ from common.errors import UserError
 from common.training.config import TrainConfig, training_session
 from common.training.inputs import Inputs, check_inputs, input_length, tokenize
 from common.training.lora import with_lora
+from common.training.loop import adamw_steps
 
 
 @dataclass(frozen=True)
@@ -112,36 +113,20 @@ class TextClassifierTrainer:
     def train(self, model, tokenizer, inputs: Inputs, targets: np.ndarray):
         """The trained model in eval mode (with cfg.lora: the adapters merged into a plain model)."""
         import torch
-        from transformers import get_linear_schedule_with_warmup
 
         cfg = self.cfg
         if len(inputs) != len(targets) or not len(inputs):
             raise UserError(f"need as many labels as inputs (got {len(inputs)} inputs, {len(targets)} labels)")
         inputs = check_inputs(inputs)
+
+        def batch_loss(idx):
+            logits = model(**tokenize(tokenizer, [inputs[i] for i in idx], cfg.max_length)).logits  # (B, K)
+            return self.loss(logits, torch.from_numpy(targets[idx]))
+
         with training_session(cfg):
             if cfg.lora:
                 model = with_lora(model, cfg, task_type="SEQ_CLS")
-            order_rng = np.random.default_rng(cfg.seed)
-            total = -(-len(inputs) // cfg.batch_size) * cfg.epochs
-            params = [p for p in model.parameters() if p.requires_grad]
-            optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-            schedule = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total), total)
-            model.train()
-            bar = tqdm(total=total, desc="train", disable=not cfg.show_progress_bar, unit="step")
-            for _ in range(cfg.epochs):
-                order = order_rng.permutation(len(inputs))
-                for start in range(0, len(inputs), cfg.batch_size):
-                    idx = order[start:start + cfg.batch_size]
-                    logits = model(**tokenize(tokenizer, [inputs[i] for i in idx], cfg.max_length)).logits  # (B, K)
-                    loss = self.loss(logits, torch.from_numpy(targets[idx]))
-                    loss.backward()
-                    torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
-                    optimizer.step()
-                    schedule.step()
-                    optimizer.zero_grad()
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss.item():.4f}")
-            bar.close()
+            adamw_steps(model, cfg, len(inputs), batch_loss)
         if cfg.lora:
             model = model.merge_and_unload()
         return model.eval()

@@ -1,6 +1,7 @@
 """LLM Prompt Recovery: recover the instruction that turned a text into its rewrite; sharpened cosine."""
 from pathlib import Path
 
+from common.folds import CvSpec
 from common.registry import Competition, register
 from common.schema import INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
 
@@ -19,6 +20,8 @@ COMPETITION = register(Competition(
         target=("rewrite_prompt",),
     ),
     metric="sharpened_cosine",
+    # folds over rows; the solution also reports group folds by rewrite_prompt (held-out instructions)
+    cv=CvSpec("kfold", default_folds=5),
     sample_dir=Path(__file__).parent / "sample",
     extra={"first_place": 0.71},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.prompt_recovery.solution:run",
