@@ -60,7 +60,7 @@ leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl
 edge: $(STAMP) ## distill COMP, export ONNX, quantize, bundle, deploy to DEVICE=user@host or an emulated Pi
 	@$(KLLM) edge --comp $(if $(filter command line environment,$(origin COMP)),$(COMP),detect-ai-text) $(if $(DEVICE),--device $(DEVICE)) $(ARGS)
 
-bench: $(STAMP) ## print a benchmark table (BENCH=retrieval|llm|edge)
+bench: $(STAMP) ## print a benchmark table (BENCH=retrieval|llm|edge|quant)
 	@$(KLLM) bench $(BENCH) $(ARGS)
 
 style: $(STAMP) ## byte-compile every module (fast syntax check)

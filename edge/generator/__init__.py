@@ -1,9 +1,14 @@
-"""Ship a causal LM to the device (a later issue fills this): a small generator or scorer distilled
-or fine-tuned from a competition's solution, exported with its KV cache for onnxruntime-genai,
-quantized int8 or int4 (edge/quantize.py), checked for parity on generated tokens or scores, and
-bundled with a generation runtime next to edge/runtime/detect.py.
+"""Ship a causal LM to the device: export with its KV cache, compress, measure, run.
 
-It plugs into the shared flow of edge/pipeline.py the way edge/classifier/steps.py does: train,
-export (with a parity report), runners for the comparison table, and a bundle; the competition's
-edge spec returns the typed set that names this kind, as a DistillSet names the classifier.
+- export.py: onnxruntime-genai's model builder, one cached folder per variant (fp32, int8, int4 at
+  accuracy levels 4 and 1, int8 head, asymmetric, k_quant, block 16, int8 layers in an int4 body,
+  pruned sources);
+- calibrate.py: on calibration text, each layer's int4 sensitivity and each block's influence;
+- prune.py: structured block removal and Wanda sparsity, as derived safetensors folders;
+- quality.py: teacher-forced perplexity and next-token agreement, parity with PyTorch;
+- study.py: every variant measured in one run (`make bench BENCH=quant`).
+
+The device side is edge/runtime/generate.py (greedy generation, continuation scoring), which
+imports only onnxruntime, tokenizers and numpy. A competition's edge port (a scorer or generator
+distilled from its solution) plugs into edge/pipeline.py's flow the way edge/classifier/ does.
 """

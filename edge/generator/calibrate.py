@@ -1,0 +1,129 @@
+"""Measurements on calibration text that choose what to compress (PyTorch, host only).
+
+    from edge.generator.calibrate import token_windows, layer_sensitivity, block_influence
+    windows = token_windows(tokenizer, texts, max_tokens=1024)        # list of (<=256,) id lists
+    costs = layer_sensitivity(model, windows)   # per decoder layer: NLL increase with it at int4
+    scores = block_influence(model, windows)    # per block: 1 - cos(input, output), ShortGPT's BI
+
+Sensitivity fake-quantizes one decoder layer's seven linear weights at a time with the same grid
+as the int4 export (round to nearest, symmetric, block 32 along the input dimension, the block's
+largest-magnitude weight mapped to -8 as onnxruntime's MLAS quantizer does) and measures the mean
+next-token NLL on the calibration windows: the layers that cost most are the ones kept at int8.
+Block influence needs one forward pass: a block whose output is nearly its input can go.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+
+
+def texts_id(texts: list[str]) -> str:
+    return hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:12]
+
+
+def token_windows(encode, texts: list[str], max_tokens: int, window: int = 256, min_len: int = 16) -> list[list[int]]:
+    """Each text's token ids cut into windows of at most `window` (shorter than `min_len`: dropped),
+    in order, until `max_tokens` tokens. `encode`: text -> ids (no special tokens)."""
+    windows, total = [], 0
+    for text in texts:
+        ids = encode(text)
+        for start in range(0, len(ids), window):
+            chunk = ids[start:start + window]
+            if len(chunk) < min_len:
+                continue
+            chunk = chunk[:max_tokens - total]
+            windows.append(chunk)
+            total += len(chunk)
+            if total >= max_tokens:
+                return windows
+    return windows
+
+
+def rtn_int4(weight, block: int = 32):
+    """Fake-quantized copy of a (out, in) weight: symmetric int4, blocks of `block` along `in`."""
+    import torch
+
+    out_features, in_features = weight.shape
+    w = weight.reshape(out_features, in_features // block, block)  # (O, in/B, B)
+    idx = w.abs().argmax(dim=-1, keepdim=True)
+    peak = torch.gather(w, -1, idx)                       # signed largest-magnitude weight per block
+    scale = peak / -8.0
+    scale = torch.where(scale == 0, torch.ones_like(scale), scale)
+    q = torch.clamp(torch.round(w / scale), -8, 7)
+    return (q * scale).reshape(out_features, in_features)
+
+
+def _linears(layer):
+    import torch
+
+    return [m for m in layer.modules() if isinstance(m, torch.nn.Linear)]
+
+
+def mean_nll(model, windows: list[list[int]]) -> float:
+    """Mean next-token NLL over the windows (teacher-forced, one window at a time)."""
+    import torch
+
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for ids in windows:
+            x = torch.tensor([ids])
+            logits = model(input_ids=x).logits[0, :-1].double()  # (T-1, V)
+            nll = torch.nn.functional.cross_entropy(logits, x[0, 1:], reduction="sum")
+            total, count = total + float(nll), count + len(ids) - 1
+    return total / max(count, 1)
+
+
+def layer_sensitivity(model, windows: list[list[int]], log=print) -> list[float]:
+    """NLL increase on `windows` when only decoder layer i is int4 (RTN, block 32), for every i."""
+    import torch
+
+    base = mean_nll(model, windows)
+    costs = []
+    for i, layer in enumerate(model.model.layers):
+        saved = [(m, m.weight.data.clone()) for m in _linears(layer)]
+        with torch.no_grad():
+            for m, w in saved:
+                m.weight.data = rtn_int4(w)
+        costs.append(mean_nll(model, windows) - base)
+        for m, w in saved:
+            m.weight.data = w
+        log(f"sensitivity: layer {i}: +{costs[-1]:.4f} nats")
+    return costs
+
+
+def block_influence(model, windows: list[list[int]]) -> list[float]:
+    """ShortGPT's block influence per decoder block: 1 - mean cosine(hidden in, hidden out)."""
+    import torch
+
+    sums, count = None, 0
+    with torch.inference_mode():
+        for ids in windows:
+            hidden = model(input_ids=torch.tensor([ids]), output_hidden_states=True).hidden_states
+            cos = [torch.nn.functional.cosine_similarity(a[0], b[0], dim=-1).sum()
+                   for a, b in zip(hidden[:-1], hidden[1:])]
+            values = torch.stack(cos).double()
+            sums = values if sums is None else sums + values
+            count += len(ids)
+    return [float(1 - s / count) for s in sums]
+
+
+def input_norms(model, windows: list[list[int]]) -> dict[str, object]:
+    """Per decoder linear: the L2 norm of each input feature over the calibration tokens (Wanda)."""
+    import torch
+
+    sq: dict[str, torch.Tensor] = {}
+    hooks = []
+    for name, module in model.model.layers.named_modules():
+        if isinstance(module, torch.nn.Linear):
+            def hook(mod, args, _out, name=name):
+                x = args[0].reshape(-1, args[0].shape[-1]).double()
+                sq[name] = sq.get(name, 0) + (x * x).sum(dim=0)
+            hooks.append(module.register_forward_hook(hook))
+    try:
+        with torch.inference_mode():
+            for ids in windows:
+                model(input_ids=torch.tensor([ids]))
+    finally:
+        for h in hooks:
+            h.remove()
+    return {name: value.sqrt().float() for name, value in sq.items()}

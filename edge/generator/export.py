@@ -1,0 +1,174 @@
+"""Export a causal LM to ONNX with its KV cache, one variant at a time, cached by its inputs.
+
+    from edge.generator.export import VARIANTS, build_variant
+    folder = build_variant(VARIANTS["int4"])          # cache/generator/smollm2-int4-<hash>/
+    CausalLM(folder)                                  # edge/runtime/generate.py runs it
+
+Each variant runs onnxruntime-genai's model builder (`python -m onnxruntime_genai.models.builder
+-i HF_FOLDER -o OUT -p fp32|int8|int4 -e cpu`; it imports torch, so host only) in a subprocess,
+into a temp folder renamed into place (common/atomic.py). The cache key hashes the source weights
+(`model_fingerprint`), the builder's and transformers' versions and every field of the variant, so
+a changed option builds a new folder and an unchanged one is reused. Variants that change the
+weights first (structured block pruning, Wanda sparsity: edge/generator/prune.py) build from a
+derived safetensors folder cached the same way.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.atomic import atomic_dir
+from common.errors import UserError
+from common.paths import cache_dir
+from common.threads import default_threads
+
+MATMULS = ("attn/qkv_proj", "attn/o_proj", "mlp/gate_proj", "mlp/up_proj", "mlp/down_proj")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One exported model. precision: the builder's -p. options: its --extra_options (KEY=VALUE).
+    int8_layers: decoder layers whose MatMuls stay int8 in an int4 body (mixed precision).
+    drop_layers: decoder blocks removed before export (structured pruning).
+    sparsity: unstructured Wanda sparsity per output row (0 = none), from `calibration` texts.
+    regrid: "q41" re-codes the (asymmetric int4) export on the weights' GGUF Q4_1 grid (q41.py)."""
+
+    name: str
+    precision: str
+    options: tuple[tuple[str, str], ...] = ()
+    int8_layers: tuple[int, ...] = ()
+    drop_layers: tuple[int, ...] = ()
+    sparsity: float = 0.0
+    note: str = ""
+    calibration: str = ""  # hash of the calibration texts, for pruning/sparsity (set by the caller)
+    regrid: str = ""
+
+    def with_(self, **changes) -> Variant:
+        return dataclasses.replace(self, **changes)
+
+
+def _v(name, precision, note, **options) -> Variant:
+    return Variant(name, precision, tuple(sorted((k, str(v)) for k, v in options.items())), note=note)
+
+
+# The study's uniform variants; mixed precision and pruning are derived from measurements (bench/quant.py).
+VARIANTS: dict[str, Variant] = {v.name: v for v in [
+    _v("fp32", "fp32", "ONNX fp32, KV cache"),
+    _v("int8", "int8", "int8 weights (MatMulNBits 8-bit, block 32), int8 compute", accuracy_level=4),
+    _v("int4", "int4", "int4 RTN symmetric block 32, int8 compute (accuracy level 4)", accuracy_level=4),
+    _v("int4-acc1", "int4", "int4 RTN symmetric block 32, fp32 compute (accuracy level 1)", accuracy_level=1),
+    _v("int4-head8", "int4", "int4 body and embedding, LM head int8 (not shared)", accuracy_level=4,
+       matmul_mixed_precision="last_matmul:int8", shared_embeddings="false", op_types_to_quantize="MatMul/Gather"),
+    _v("int4-asym", "int4", "int4 RTN asymmetric block 32 (the GGUF Q4_1 grid)", accuracy_level=4,
+       is_symmetric="false", shared_embeddings="false", op_types_to_quantize="MatMul/Gather"),
+    _v("int4-q41", "int4", "int4 on the weights' GGUF Q4_1 grid + exact block offsets, LM head int8",
+       accuracy_level=4, is_symmetric="false", shared_embeddings="false",
+       matmul_mixed_precision="last_matmul:int8").with_(regrid="q41"),
+    _v("int4-q41-exact", "int4", "the same at accuracy level 1 (fp32 compute), LM head fp32",
+       accuracy_level=1, is_symmetric="false", shared_embeddings="false",
+       nodes_to_exclude="/lm_head/MatMul").with_(regrid="q41"),
+    _v("int4-kquant", "int4", "int4 k_quant symmetric block 32", accuracy_level=4, algo_config="k_quant"),
+    _v("int4-b16", "int4", "int4 RTN symmetric block 16", accuracy_level=4, block_size=16),
+]}
+
+
+def _versions() -> dict[str, str]:
+    return {p: importlib.metadata.version(p) for p in ("onnxruntime-genai", "transformers", "onnx-ir")}
+
+
+def variant_key(variant: Variant, source_id: str) -> str:
+    fields = dataclasses.asdict(variant)
+    for late in ("regrid",):  # fields added after the first builds: in the key only when set, so the
+        if not fields[late]:  # folders built before them stay valid
+            del fields[late]
+    payload = json.dumps([fields, source_id,
+                          _versions(), 1], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+
+def builder_argv(variant: Variant, source: Path, out: Path, hf_cache: Path) -> list[str]:
+    argv = [sys.executable, "-m", "onnxruntime_genai.models.builder", "-i", str(source), "-o", str(out),
+            "-p", variant.precision, "-e", "cpu", "-c", str(hf_cache)]
+    if variant.options:
+        argv += ["--extra_options"] + [f"{k}={v}" for k, v in variant.options]
+    if variant.int8_layers:
+        overrides = [{"match": {"name": f"/model/layers.{i}/{m}/MatMul"}, "type": "int8"}
+                     for i in variant.int8_layers for m in MATMULS]
+        argv += ["--target_options", json.dumps({"quant_config": {"weights": {"overrides": overrides}}})]
+    return argv
+
+
+def source_folder(variant: Variant, model: str, calibration_texts: list[str] | None = None, log=print) -> tuple[Path, str]:
+    """(HF folder the builder reads, its identity): the zoo's folder, or a pruned/sparsified copy."""
+    from common.models import causal_lm_path, model_fingerprint
+
+    base = causal_lm_path(model)
+    base_id = f"{model}:{model_fingerprint(model)}"
+    if not variant.drop_layers and not variant.sparsity:
+        return base, base_id
+    from edge.generator.prune import derived_folder
+
+    return derived_folder(base, base_id, variant.drop_layers, variant.sparsity, variant.calibration,
+                          calibration_texts, log=log)
+
+
+def build_variant(variant: Variant, model: str = "smollm2", calibration_texts: list[str] | None = None,
+                  log=print) -> Path:
+    """The exported folder of `variant` (genai_config.json, model.onnx[.data], tokenizer.json,
+    VARIANT.json): built once (~30 s per variant here), then read from the cache."""
+    source, source_id = source_folder(variant, model, calibration_texts, log=log)
+    target = cache_dir("generator") / f"{Path(model).name}-{variant.name}-{variant_key(variant, source_id)}"
+    if (target / "VARIANT.json").exists():
+        return target
+    if variant.regrid:
+        return _regridded(variant, model, target, calibration_texts, log)
+    log(f"generator: exporting {variant.name} ({variant.note}) -> {target}")
+    threads = str(default_threads())
+    env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, TOKENIZERS_PARALLELISM="false")
+    with atomic_dir(target, replace=False) as tmp:
+        start = time.perf_counter()
+        done = subprocess.run(builder_argv(variant, source, tmp / "out", tmp / "hf-cache"), env=env,
+                              capture_output=True, text=True, cwd=tmp)
+        if done.returncode != 0 or not (tmp / "out" / "genai_config.json").exists():
+            tail = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()][-1:] or ["no output"]
+            raise UserError(f"model builder failed for variant {variant.name}: {tail[0]}")
+        for path in (tmp / "out").iterdir():
+            path.rename(tmp / path.name)
+        (tmp / "out").rmdir()
+        (tmp / "VARIANT.json").write_text(json.dumps({
+            "variant": dataclasses.asdict(variant), "source": str(source), "source_id": source_id,
+            "versions": _versions(), "build_s": round(time.perf_counter() - start, 1),
+            "builder_argv": builder_argv(variant, source, Path("OUT"), Path("CACHE"))[1:]}, indent=1))
+        shutil.rmtree(tmp / "hf-cache", ignore_errors=True)
+    return target
+
+
+def _regridded(variant: Variant, model: str, target: Path, calibration_texts, log) -> Path:
+    """The builder's export of `variant` without its regrid, re-coded by edge/generator/q41.py."""
+    from edge.generator.q41 import regrid_q41
+
+    base = build_variant(variant.with_(name=f"{variant.name}-base", regrid=""), model, calibration_texts, log)
+    fp32 = build_variant(VARIANTS["fp32"].with_(drop_layers=variant.drop_layers), model, calibration_texts, log)
+    log(f"generator: re-coding {base.name} on its Q4_1 grid -> {target}")
+    with atomic_dir(target, replace=False) as tmp:
+        for path in base.iterdir():
+            if not path.name.startswith(("model.onnx", "VARIANT")):
+                shutil.copy(path, tmp / path.name)
+        counts = regrid_q41(base, fp32, tmp, log=log)
+        (tmp / "VARIANT.json").write_text(json.dumps({"variant": dataclasses.asdict(variant), "base": str(base),
+                                                      "fp32": str(fp32), "regrid": counts}, indent=1))
+    return target
+
+
+def size_mb(folder: Path) -> float:
+    """Size on disk of the model files (model.onnx + external data)."""
+    return sum(p.stat().st_size for p in Path(folder).glob("model.onnx*")) / 1e6

@@ -1,0 +1,330 @@
+"""The compression study of a causal LM: every variant exported, measured and tabled in one run.
+
+    from edge.generator.study import StudyConfig, run_study
+    report = run_study(eval_texts, calibration_texts, StudyConfig())   # bench/quant.py supplies texts
+    print(report.table); report.files["png"]
+
+Steps: (1) export the uniform variants (edge/generator/export.py, cached); (2) on the calibration
+texts only, measure each decoder layer's int4 sensitivity and each block's influence
+(edge/generator/calibrate.py, cached) and derive the sensitivity-chosen mixed-precision variant, the
+block-pruned variants (without and with int4 on top) and the 50% Wanda one; (3) teacher-forced
+quality on the held-out texts: perplexity, and next-token agreement with ONNX fp32; parity of ONNX
+fp32 against PyTorch; (4) speed: each variant's runtime benchmark (edge/runtime/generate.py --bench)
+in its own process, the variants interleaved round by round so machine load hits them alike;
+ratios to ONNX fp32 are the median over rounds with their min-max; a numpy copy measures the
+memory bandwidth each round, for the roofline share of decode.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from common.atomic import atomic_path, atomic_write_text
+from common.paths import cache_dir
+from edge.generator.export import VARIANTS, Variant, build_variant, size_mb
+
+RUNTIME = Path(__file__).resolve().parent.parent / "runtime" / "generate.py"
+PARITY_PROMPTS = ("The history of the Roman Empire began when",
+                  "Question: Which gas do plants release during photosynthesis?\nAnswer:",
+                  "def fibonacci(n):")
+
+
+@dataclass
+class StudyConfig:
+    """model: zoo name. eval_tokens: held-out tokens scored per variant. calibration_tokens: tokens
+    for sensitivity and block influence. mixed_layers: decoder layers kept int8 in the mixed
+    variant. prune_blocks: decoder blocks removed. wanda: unstructured sparsity of the Wanda row.
+    rounds: speed measurements per variant (median, min-max). new_tokens / prompt_tokens: the
+    decode and prefill lengths. threads: thread counts timed. variants: uniform variants to run.
+    derived: also the calibrated variants (mixed precision, pruning, Wanda)."""
+
+    model: str = "smollm2"
+    eval_tokens: int = 20480
+    calibration_tokens: int = 1024
+    mixed_layers: int = 4
+    prune_blocks: int = 4
+    wanda: float = 0.5
+    rounds: int = 3
+    new_tokens: int = 64
+    prompt_tokens: int = 300
+    threads: tuple[int, ...] = (1, 2)
+    variants: tuple[str, ...] = tuple(VARIANTS)
+    derived: bool = True
+
+
+@dataclass
+class StudyReport:
+    rows: list[dict]
+    table: str
+    parity: dict
+    sensitivity: list[float]
+    influence: list[float]
+    bandwidth_gb_s: list[float]
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+def _cached_json(name: str, compute):
+    path = cache_dir("generator") / "calibration" / f"{name}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    value = compute()
+    atomic_write_text(path, json.dumps(value))
+    return value
+
+
+def copy_bandwidth_gb_s(mb: int = 256, repeats: int = 5) -> float:
+    """Memory bandwidth of a numpy copy (bytes read + written per second), best of `repeats`."""
+    src = np.ones(mb * 2**20 // 8)
+    dst = np.empty_like(src)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.copyto(dst, src)
+        best = min(best, time.perf_counter() - start)
+    return 2 * src.nbytes / best / 1e9
+
+
+def weight_bytes_per_token(folder: Path) -> int:
+    """Bytes of weights a decode step reads: every initializer except the embedding tables, which a
+    Gather reads one row of (a table the LM head also multiplies by is counted)."""
+    import onnx
+
+    model = onnx.load(str(Path(folder) / "model.onnx"), load_external_data=False)
+    gathered = {n.input[0] for n in model.graph.node if n.op_type.startswith("Gather")}
+    used_elsewhere = {i for n in model.graph.node if not n.op_type.startswith("Gather") for i in n.input}
+    total = 0
+    for init in model.graph.initializer:
+        if init.name in gathered and init.name not in used_elsewhere:
+            continue
+        itemsize = {onnx.TensorProto.FLOAT: 4, onnx.TensorProto.FLOAT16: 2, onnx.TensorProto.UINT8: 1,
+                    onnx.TensorProto.INT8: 1, onnx.TensorProto.INT64: 8, onnx.TensorProto.INT32: 4,
+                    onnx.TensorProto.UINT4: 0.5, onnx.TensorProto.INT4: 0.5}.get(init.data_type, 4)
+        total += int(np.prod(init.dims, dtype=np.int64) * itemsize)
+    return total
+
+
+def runtime_bench(folder: Path, config: StudyConfig) -> dict:
+    """One run of the device runtime's benchmark on `folder`, in a fresh process (its peak RSS)."""
+    argv = [sys.executable, str(RUNTIME), "--model", str(folder), "--bench", "--bench-repeats", "1",
+            "--bench-threads", ",".join(map(str, config.threads)), "--max-new-tokens", str(config.new_tokens),
+            "--prompt-tokens", str(config.prompt_tokens)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"runtime bench failed on {folder}: {done.stderr.strip()[-300:]}")
+    return json.loads(done.stdout)
+
+
+def torch_bench(model, tokenizer, config: StudyConfig) -> dict:
+    """The PyTorch fp32 row's speed: prefill and greedy decode with transformers, per thread count."""
+    import torch
+
+    from edge.runtime.generate import BENCH_PROMPT
+
+    ids = (tokenizer(BENCH_PROMPT, add_special_tokens=False).input_ids * (config.prompt_tokens // 8 + 1))
+    prompt = torch.tensor([ids[:config.prompt_tokens]])
+    short = prompt[:, :16]
+    rows = []
+    for n in config.threads:
+        torch.set_num_threads(n)
+        with torch.inference_mode():
+            model(input_ids=short)
+            start = time.perf_counter()
+            model(input_ids=prompt)
+            prefill = prompt.shape[1] / (time.perf_counter() - start)
+            start = time.perf_counter()
+            model.generate(short, attention_mask=torch.ones_like(short), max_new_tokens=config.new_tokens,
+                           min_new_tokens=config.new_tokens, do_sample=False)
+            wall = time.perf_counter() - start
+        rows.append({"threads": n, "prefill_tok_s": [prefill], "decode_tok_s": [config.new_tokens / wall],
+                     "wall_s": [wall]})
+    return {"rows": rows}
+
+
+def derived_variants(sensitivity: list[float], influence: list[float], config: StudyConfig,
+                     calibration: str) -> list[Variant]:
+    """Mixed precision (the most sensitive layers at int8), block pruning (the least influential
+    blocks, never the first or last), without and with int4, and unstructured Wanda sparsity."""
+    worst = tuple(sorted(int(i) for i in np.argsort(sensitivity)[::-1][:config.mixed_layers]))
+    inner = np.argsort(influence[1:-1]) + 1
+    drop = tuple(sorted(int(i) for i in inner[:config.prune_blocks]))
+    int4 = VARIANTS["int4"]
+    return [
+        int4.with_(name="int4-mixed", int8_layers=worst,
+                   note=f"int4, the {len(worst)} most int4-sensitive layers int8: {list(worst)}"),
+        VARIANTS["fp32"].with_(name="fp32-pruned", drop_layers=drop,
+                               note=f"fp32, {len(drop)} lowest-influence blocks removed: {list(drop)}"),
+        int4.with_(name="int4-pruned", drop_layers=drop, note=f"int4 of the pruned model (blocks {list(drop)} removed)"),
+        VARIANTS["fp32"].with_(name="fp32-wanda50", sparsity=config.wanda, calibration=calibration,
+                               note=f"fp32, Wanda {config.wanda:.0%} unstructured sparsity"),
+    ]
+
+
+def run_study(eval_texts: list[str], calibration_texts: list[str], config: StudyConfig | None = None,
+              out_dir: Path | None = None, log=print) -> StudyReport:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from common.models import causal_lm_path, model_fingerprint
+    from common.threads import default_threads
+    from edge.generator.calibrate import block_influence, layer_sensitivity, texts_id, token_windows
+    from edge.generator.quality import (cached_npz, pytorch_parity, teacher_forced, torch_teacher_forced,
+                                        windows_id)
+    from edge.runtime.generate import CausalLM
+
+    config = config or StudyConfig()
+    out_dir = Path(out_dir or cache_dir("generator") / "study")
+    specs = {name: VARIANTS[name] for name in config.variants}
+    folders = {name: build_variant(spec, config.model, log=log) for name, spec in specs.items()}
+    encode = CausalLM(folders["fp32"]).encode
+    eval_windows = token_windows(encode, eval_texts, config.eval_tokens)
+    calib_windows = token_windows(encode, calibration_texts, config.calibration_tokens)
+    calibration = texts_id(calibration_texts)
+    log(f"study: {sum(map(len, eval_windows))} held-out tokens in {len(eval_windows)} windows; "
+        f"{sum(map(len, calib_windows))} calibration tokens")
+
+    hf = causal_lm_path(config.model)
+    torch.set_num_threads(default_threads())
+    model = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32).eval()
+    key = f"{config.model}-{model_fingerprint(config.model)}-{calibration}-{config.calibration_tokens}"
+    sensitivity, influence = [], []
+    if config.derived:
+        sensitivity = _cached_json(f"sensitivity-{key}", lambda: layer_sensitivity(model, calib_windows, log=log))
+        influence = _cached_json(f"influence-{key}", lambda: block_influence(model, calib_windows))
+        for variant in derived_variants(sensitivity, influence, config, calibration):
+            specs[variant.name] = variant
+            folders[variant.name] = build_variant(variant, config.model, calibration_texts, log=log)
+
+    log("study: teacher-forced quality on the held-out windows")
+    ref = teacher_forced(folders["fp32"], eval_windows)
+    quality = {"pytorch fp32": cached_npz(f"pytorch-{key}-{windows_id(eval_windows)}",
+                                          lambda: torch_teacher_forced(model, eval_windows))}
+    for name, folder in folders.items():
+        log(f"study: quality of {name}")
+        quality[name] = teacher_forced(folder, eval_windows)
+    parity = pytorch_parity(hf, folders["fp32"], list(PARITY_PROMPTS))
+
+    log(f"study: speed, {config.rounds} rounds over {len(folders) + 1} variants, threads {config.threads}")
+    speed: dict[str, list[dict]] = {name: [] for name in ["pytorch fp32", *folders]}
+    bandwidth = []
+    tokenizer = AutoTokenizer.from_pretrained(hf)
+    for r in range(config.rounds):
+        bandwidth.append(copy_bandwidth_gb_s())
+        speed["pytorch fp32"].append(torch_bench(model, tokenizer, config))
+        for name, folder in folders.items():
+            speed[name].append(runtime_bench(folder, config))
+        log(f"study: round {r + 1}/{config.rounds} done (copy bandwidth {bandwidth[-1]:.1f} GB/s)")
+    torch.set_num_threads(default_threads())
+
+    rows = _rows(specs, folders, quality, ref, speed, bandwidth, config)
+    table = format_table(rows, config)
+    report = StudyReport(rows, table, parity, sensitivity, influence, bandwidth)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report.files["json"] = atomic_write_text(out_dir / "report.json", json.dumps(
+        {"config": dataclasses.asdict(config), "rows": rows, "parity": parity, "sensitivity": sensitivity,
+         "influence": influence, "bandwidth_gb_s": bandwidth,
+         "variants": {n: dataclasses.asdict(v) for n, v in specs.items()}}, indent=1, default=str))
+    report.files["png"] = save_chart(rows, out_dir / "speed_vs_perplexity.png")
+    return report
+
+
+def _median_spread(values: list[float]) -> tuple[float, float, float]:
+    return statistics.median(values), min(values), max(values)
+
+
+def _rows(specs, folders, quality, ref, speed, bandwidth, config) -> list[dict]:
+    from edge.generator.quality import compare
+
+    base = compare(quality["fp32"], ref)["perplexity"]
+    rows = []
+    fast = max(config.threads)
+    for name in speed:
+        runs = speed[name]
+        per = {}
+        for n in config.threads:
+            pick = [next(x for x in run["rows"] if x["threads"] == n) for run in runs]
+            per[n] = {k: [p[k][0] for p in pick] for k in ("prefill_tok_s", "decode_tok_s", "wall_s")}
+        ratios = [next(x for x in run["rows"] if x["threads"] == fast)["decode_tok_s"][0] /
+                  next(x for x in fp["rows"] if x["threads"] == fast)["decode_tok_s"][0]
+                  for run, fp in zip(runs, speed["fp32"])]
+        q = compare(quality[name], ref)
+        row = {"variant": name, "note": specs[name].note if name in specs else "transformers, fp32",
+               "size_mb": size_mb(folders[name]) if name in folders else None,
+               "prefill_tok_s": statistics.median(per[fast]["prefill_tok_s"]),
+               **{f"decode_tok_s_{n}t": _median_spread(per[n]["decode_tok_s"]) for n in config.threads},
+               "wall_64_s": statistics.median(per[fast]["wall_s"]),
+               "decode_ratio": _median_spread(ratios),
+               "peak_rss_mb": max((x["peak_rss_mb"] for run in runs for x in run["rows"] if "peak_rss_mb" in x),
+                                  default=None),
+               "perplexity": q["perplexity"], "perplexity_delta": q["perplexity"] / base - 1,
+               "agreement": q["agreement"], "tokens": q["tokens"]}
+        if name in folders:
+            bytes_per_token = weight_bytes_per_token(folders[name])
+            row["weight_mb_per_token"] = bytes_per_token / 1e6
+            row["roofline"] = row[f"decode_tok_s_{fast}t"][0] * bytes_per_token / (statistics.median(bandwidth) * 1e9)
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: list[dict], config: StudyConfig) -> str:
+    t1, t2 = min(config.threads), max(config.threads)
+    head = (f"| variant | size MB | prefill tok/s ({t2}t) | decode tok/s {t1}t | decode tok/s {t2}t | "
+            f"decode vs ONNX fp32 ({t2}t) | {config.new_tokens}-token s ({t2}t) | peak MB | perplexity | "
+            f"agreement | roofline |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+
+    def ms(v):
+        return f"{v[0]:.1f} ({v[1]:.1f}-{v[2]:.1f})"
+
+    for r in rows:
+        ratio = r["decode_ratio"]
+        lines.append(
+            f"| {r['variant']} | {r['size_mb']:.0f} | {r['prefill_tok_s']:.0f} | {ms(r[f'decode_tok_s_{t1}t'])} | "
+            f"{ms(r[f'decode_tok_s_{t2}t'])} | {ratio[0]:.2f}x ({ratio[1]:.2f}-{ratio[2]:.2f}) | "
+            f"{r['wall_64_s']:.2f} | {r['peak_rss_mb'] or 0:.0f} | {r['perplexity']:.2f} ({r['perplexity_delta']:+.1%}) | "
+            f"{r['agreement']:.3f} | {r.get('roofline', float('nan')):.0%} |"
+            if r["size_mb"] is not None else
+            f"| {r['variant']} | - | {r['prefill_tok_s']:.0f} | {ms(r[f'decode_tok_s_{t1}t'])} | "
+            f"{ms(r[f'decode_tok_s_{t2}t'])} | {ratio[0]:.2f}x ({ratio[1]:.2f}-{ratio[2]:.2f}) | "
+            f"{r['wall_64_s']:.2f} | - | {r['perplexity']:.2f} ({r['perplexity_delta']:+.1%}) | "
+            f"{r['agreement']:.3f} | - |")
+    return "\n".join(lines)
+
+
+def pareto(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of the points no other point beats on both speed (higher) and perplexity (lower)."""
+    return [i for i, (s, p) in enumerate(points)
+            if not any((s2 >= s and p2 <= p) and (s2 > s or p2 < p) for s2, p2 in points)]
+
+
+def save_chart(rows: list[dict], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    key = [k for k in rows[0] if k.startswith("decode_tok_s_")][-1]
+    points = [(r[key][0], r["perplexity"]) for r in rows]
+    front = pareto(points)
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    for i, (r, (s, p)) in enumerate(zip(rows, points)):
+        ax.plot(s, p, "o", color="tab:red" if i in front else "tab:gray")
+        ax.annotate(r["variant"], (s, p), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    line = sorted(points[i] for i in front)
+    ax.plot([s for s, _ in line], [p for _, p in line], "--", color="tab:red", label="Pareto front")
+    ax.set_xlabel(f"decode tokens/s ({key.rsplit('_', 1)[-1]}, median; higher is better)")
+    ax.set_ylabel("perplexity on held-out text (lower is better)")
+    ax.set_title("SmolLM2-135M compression: speed vs quality (one run, this CPU)")
+    ax.legend()
+    fig.tight_layout()
+    with atomic_path(Path(path), suffix=".png") as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,256 @@
+"""The on-device causal LM: greedy generation and continuation scoring. Copied to the device as is.
+
+Imports only onnxruntime, tokenizers, numpy and the standard library (onnxruntime-genai is used
+for generation when installed and asked for with --backend genai). It reads a model folder made by
+onnxruntime-genai's model builder (edge/generator/export.py): genai_config.json, model.onnx (+
+model.onnx.data) with a KV cache, tokenizer.json.
+
+    python3 generate.py --model MODEL_DIR --prompt "The Roman Empire" --max-new-tokens 64
+    python3 generate.py --model MODEL_DIR --score --context "Q: 2+2? A:" --continuation " 4" --json
+    python3 generate.py --model MODEL_DIR --self-test      # smoke.json's prompt vs the host's tokens
+    python3 generate.py --model MODEL_DIR --bench --bench-threads 1,2 --json   # prefill/decode tok/s
+
+Generation is greedy (argmax). Scoring returns log p(continuation | context), summed and per
+token, teacher-forced in one forward pass. Bad input prints one `error:` line and exits 2.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
+BENCH_PROMPT = ("Photosynthesis is the process by which green plants, algae and some bacteria convert light "
+                "energy into chemical energy. It takes place mainly in the chloroplasts of leaf cells. ")
+
+
+class InputError(Exception):
+    """Bad input; main() prints it as one line and exits with code 2."""
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise log-softmax in float64 (..., V)."""
+    x = np.asarray(logits, dtype=np.float64)
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+class CausalLM:
+    """A builder-exported decoder with its KV cache, run by onnxruntime alone.
+
+        lm = CausalLM(Path("model"), threads=1)
+        lm.generate_ids(lm.encode("Hello"), max_new_tokens=16)   # -> greedy token ids
+        lm.score("Q: capital of France? A:", " Paris")          # -> (total logprob, per-token)
+        lm.forward(ids)                                        # -> logits (T, V), teacher-forced
+    """
+
+    def __init__(self, folder: Path, threads: int = 1):
+        self.folder = Path(folder)
+        try:
+            config = json.loads((self.folder / "genai_config.json").read_text(encoding="utf-8"))["model"]
+        except FileNotFoundError:
+            raise InputError(f"no genai_config.json in {folder}: not a model folder") from None
+        decoder = config["decoder"]
+        self.eos_ids = set(np.atleast_1d(config.get("eos_token_id", [])).tolist())
+        self.kv_heads, self.head_size = int(decoder["num_key_value_heads"]), int(decoder["head_size"])
+        self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        self.threads = threads
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(self.folder / decoder.get("filename", "model.onnx")), options,
+                                            providers=["CPUExecutionProvider"])
+        self.past_names = [i.name for i in self.session.get_inputs() if i.name.startswith("past_key_values.")]
+        self.output_names = [o.name for o in self.session.get_outputs()]  # logits, present.* (keys, then values)
+        self.kv_dtype = np.float16 if "float16" in self.session.get_inputs()[2].type else np.float32
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False).ids
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(list(ids))
+
+    def _empty_past(self) -> dict[str, np.ndarray]:
+        shape = (1, self.kv_heads, 0, self.head_size)  # (B, kv heads, past T, head size)
+        return {name: np.zeros(shape, self.kv_dtype) for name in self.past_names}
+
+    def _step(self, ids: list[int], past: dict[str, np.ndarray], total: int):
+        feeds = {"input_ids": np.asarray([ids], dtype=np.int64),
+                 "attention_mask": np.ones((1, total), dtype=np.int64), **past}
+        logits, *presents = self.session.run(self.output_names, feeds)
+        past = {name.replace("present", "past_key_values", 1): value
+                for name, value in zip(self.output_names[1:], presents)}
+        return logits[0], past  # logits (T, V)
+
+    def forward(self, ids: list[int]) -> np.ndarray:
+        """Teacher-forced logits (T, V) of `ids` from an empty cache."""
+        if not ids:
+            raise InputError("no tokens to score")
+        logits, _ = self._step(list(ids), self._empty_past(), len(ids))
+        return logits
+
+    def token_logprobs(self, ids: list[int]) -> np.ndarray:
+        """log p(ids[t] | ids[:t]) for t = 1..T-1, teacher-forced: (T-1,)."""
+        logp = log_softmax(self.forward(ids)[:-1])
+        return logp[np.arange(len(ids) - 1), np.asarray(ids[1:])]
+
+    def score(self, context: str, continuation: str) -> tuple[float, list[float]]:
+        """(sum, per-token) log p(continuation | context); context and continuation tokenized apart."""
+        ctx, cont = self.encode(context), self.encode(continuation)
+        if not ctx or not cont:
+            raise InputError("context and continuation must both be non-empty")
+        per_token = self.token_logprobs(ctx + cont)[len(ctx) - 1:]
+        return float(per_token.sum()), [float(x) for x in per_token]
+
+    def generate_ids(self, prompt_ids: list[int], max_new_tokens: int, stop_at_eos: bool = True,
+                     timings: dict | None = None) -> list[int]:
+        """Greedy continuation of `prompt_ids`; `timings` (if given) gets prefill_s and decode_s."""
+        if not prompt_ids:
+            raise InputError("empty prompt")
+        start = time.perf_counter()
+        logits, past = self._step(list(prompt_ids), self._empty_past(), len(prompt_ids))
+        prefill_done = time.perf_counter()
+        out: list[int] = []
+        total = len(prompt_ids)
+        while True:
+            token = int(np.argmax(logits[-1]))
+            out.append(token)
+            if len(out) >= max_new_tokens or (stop_at_eos and token in self.eos_ids):
+                break
+            total += 1
+            logits, past = self._step([token], past, total)
+        if timings is not None:
+            timings.update(prefill_s=prefill_done - start, decode_s=time.perf_counter() - prefill_done)
+        return out
+
+    def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
+        return self.decode(self.generate_ids(self.encode(prompt), max_new_tokens))
+
+
+def genai_generate_ids(folder: Path, prompt_ids: list[int], max_new_tokens: int, threads: int = 1) -> list[int]:
+    """The same greedy decode through onnxruntime-genai (when installed): its tokens must match."""
+    import onnxruntime_genai as og
+
+    config = og.Config(str(folder))
+    config.overlay(json.dumps({"model": {"decoder": {"session_options": {
+        "intra_op_num_threads": threads, "inter_op_num_threads": 1}}}}))
+    model = og.Model(config)
+    params = og.GeneratorParams(model)
+    params.set_search_options(max_length=len(prompt_ids) + max_new_tokens, do_sample=False)
+    generator = og.Generator(model, params)
+    generator.append_tokens(list(prompt_ids))
+    out: list[int] = []
+    while not generator.is_done() and len(out) < max_new_tokens:
+        generator.generate_next_token()
+        out.append(int(generator.get_next_tokens()[0]))
+    return out
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, because Linux carries ru_maxrss across exec: a
+    runtime started by a big parent process would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+
+
+def bench(folder: Path, threads: list[int], repeats: int, prompt_tokens: int, new_tokens: int) -> list[dict]:
+    """Per thread count: prefill tok/s (a `prompt_tokens` prompt), decode tok/s and wall time of a
+    `new_tokens` greedy continuation (no EOS stop), median of `repeats` after one warm-up."""
+    rows = []
+    for n in threads:
+        lm = CausalLM(folder, threads=n)
+        ids = (lm.encode(BENCH_PROMPT) * (prompt_tokens // 8 + 1))[:prompt_tokens]
+        short = ids[:16]
+        lm.generate_ids(short, 4, stop_at_eos=False)  # warm-up
+        prefill, decode, wall = [], [], []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            lm.forward(ids)
+            prefill.append(len(ids) / (time.perf_counter() - start))
+            t: dict = {}
+            start = time.perf_counter()
+            lm.generate_ids(short, new_tokens, stop_at_eos=False, timings=t)
+            wall.append(time.perf_counter() - start)
+            decode.append((new_tokens - 1) / t["decode_s"])
+        rows.append({"threads": n, "prefill_tok_s": prefill, "decode_tok_s": decode, "wall_s": wall,
+                     "machine": platform.machine(), "peak_rss_mb": peak_rss_mb()})
+        del lm  # so the next thread count's session does not add to the peak
+    return rows
+
+
+def self_test(folder: Path) -> dict:
+    """Greedy tokens of smoke.json's prompt here vs the host's (written by the bundle step)."""
+    smoke = json.loads((folder / "smoke.json").read_text(encoding="utf-8"))
+    lm = CausalLM(folder, threads=1)
+    got = lm.generate_ids(smoke["prompt_ids"], len(smoke["tokens"]), stop_at_eos=False)
+    same = sum(1 for a, b in zip(got, smoke["tokens"]) if a == b)
+    first_diff = next((i for i, (a, b) in enumerate(zip(got, smoke["tokens"])) if a != b), None)
+    return {"machine": platform.machine(), "python": platform.python_version(), "tokens": got,
+            "same": same, "of": len(smoke["tokens"]), "first_difference": first_diff, "ok": got == smoke["tokens"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=str(Path(__file__).resolve().parent / "model"))
+    parser.add_argument("--prompt")
+    parser.add_argument("--max-new-tokens", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--backend", choices=["ort", "genai"], default="ort")
+    parser.add_argument("--score", action="store_true")
+    parser.add_argument("--context")
+    parser.add_argument("--continuation")
+    parser.add_argument("--self-test", action="store_true")
+    parser.add_argument("--bench", action="store_true")
+    parser.add_argument("--bench-threads", default="1,2")
+    parser.add_argument("--bench-repeats", type=int, default=3)
+    parser.add_argument("--prompt-tokens", type=int, default=300)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    folder = Path(args.model)
+    try:
+        if args.self_test:
+            result = self_test(folder)
+        elif args.bench:
+            threads = [int(x) for x in args.bench_threads.split(",") if x.strip()]
+            result = {"rows": bench(folder, threads, args.bench_repeats, args.prompt_tokens, args.max_new_tokens)}
+            if platform.machine() == "aarch64" and "KLLM_EMULATED" in os.environ:
+                result["note"] = EMULATED_NOTE
+        elif args.score:
+            if args.context is None or args.continuation is None:
+                raise InputError("--score needs --context and --continuation")
+            total, per_token = CausalLM(folder, args.threads).score(args.context, args.continuation)
+            result = {"logprob": total, "per_token": per_token}
+        else:
+            if not args.prompt:
+                raise InputError("give --prompt TEXT (or --score, --self-test, --bench)")
+            lm = CausalLM(folder, args.threads)
+            ids = lm.encode(args.prompt)
+            tokens = (genai_generate_ids(folder, ids, args.max_new_tokens, args.threads) if args.backend == "genai"
+                      else lm.generate_ids(ids, args.max_new_tokens))
+            result = {"tokens": tokens, "text": lm.decode(tokens)}
+    except (InputError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json or args.self_test or args.bench or args.score:
+        print(json.dumps(result))
+    else:
+        print(result["text"])
+    return 0 if result.get("ok", True) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+"""`kllm bench quant`: flags and the choice of held-out and calibration texts (the study itself is
+exercised on the tiny Llama in tests/edge/generator/)."""
+import pytest
+
+from bench.quant import calibration_texts, held_out_texts, main
+from common.errors import UserError
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--bogus"], "kllm bench quant: unrecognized arguments: --bogus"),
+    (["--variants", "int4"], "--variants must include fp32"),
+    (["--variants", "fp32,int3"], "--variants must include fp32 and name only"),
+])
+def test_bad_flags_are_user_errors(args, fragment):
+    with pytest.raises(UserError, match=fragment):
+        main(args)
+
+
+def test_held_out_and_calibration_texts_are_disjoint():
+    held_out = held_out_texts()
+    calibration = calibration_texts(held_out, limit=50)
+    assert len(held_out) >= 200 and len(calibration) == 50
+    assert not set(held_out) & set(calibration)
+    assert not any(c[:60] in h for c in calibration for h in held_out)

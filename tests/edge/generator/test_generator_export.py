@@ -1,0 +1,51 @@
+"""The exporter: builder arguments, the input hash, the cache, and real exports of the tiny Llama."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from edge.generator.export import MATMULS, VARIANTS, builder_argv, build_variant, size_mb, variant_key
+
+
+def test_builder_argv_passes_options_and_int8_layers(tmp_path):
+    variant = VARIANTS["int4"].with_(name="mixed", int8_layers=(3, 7))
+    argv = builder_argv(variant, tmp_path / "src", tmp_path / "out", tmp_path / "hf")
+    assert argv[argv.index("-p") + 1] == "int4" and argv[argv.index("-e") + 1] == "cpu"
+    assert "accuracy_level=4" in argv
+    overrides = json.loads(argv[argv.index("--target_options") + 1])["quant_config"]["weights"]["overrides"]
+    assert len(overrides) == 2 * len(MATMULS)
+    assert {"match": {"name": "/model/layers.7/mlp/down_proj/MatMul"}, "type": "int8"} in overrides
+
+
+def test_the_cache_key_changes_with_any_field_and_the_source():
+    int4 = VARIANTS["int4"]
+    keys = {variant_key(int4, "a"), variant_key(int4, "b"), variant_key(VARIANTS["int4-acc1"], "a"),
+            variant_key(int4.with_(drop_layers=(5,)), "a"), variant_key(int4.with_(int8_layers=(1,)), "a"),
+            variant_key(int4.with_(regrid="q41"), "a")}
+    assert len(keys) == 6 and variant_key(int4, "a") == variant_key(VARIANTS["int4"], "a")
+
+
+def test_exports_are_cached_and_int4_is_smaller(tiny_exports, tiny_llm, generator_cache, monkeypatch):
+    fp32, int4 = tiny_exports["fp32"], tiny_exports["int4"]
+    for folder in (fp32, int4):
+        assert {"genai_config.json", "model.onnx", "tokenizer.json", "VARIANT.json"} <= {p.name for p in folder.iterdir()}
+        assert not list(folder.parent.glob(f".{folder.name}.tmp-*"))      # the temp folder was renamed in
+    assert json.loads((int4 / "VARIANT.json").read_text())["variant"]["precision"] == "int4"
+    assert size_mb(int4) < 0.6 * size_mb(fp32)   # the untied fp32 embedding (12.6 MB) stays fp32 in both
+    monkeypatch.setenv("KLLM_CACHE", str(generator_cache))
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("a cached variant was rebuilt"))
+    assert build_variant(VARIANTS["int4"], str(tiny_llm), log=lambda *_: None) == int4
+
+
+def test_a_failing_build_is_one_line_and_leaves_no_folder(tiny_llm, tmp_path, monkeypatch):
+    from common.errors import UserError
+
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path))
+    failed = subprocess.CompletedProcess([], 1, "", "Traceback ...\nValueError: block_size must be 16/32/64\n")
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: failed)
+    bad = VARIANTS["int4"].with_(name="bad", options=(("block_size", "7"),))
+    with pytest.raises(UserError, match="failed for variant bad: ValueError: block_size must be 16/32/64$"):
+        build_variant(bad, str(tiny_llm), log=lambda *_: None)
+    assert not list((tmp_path / "generator").iterdir())

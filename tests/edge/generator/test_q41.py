@@ -1,0 +1,65 @@
+"""Q4_1 re-coding: exact codes, the packing layout, and a MatMulNBits graph that reproduces fp32."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edge.generator.q41 import pack_nibbles, q41_codes, regrid_q41
+
+
+def q41_weight(n: int, k: int, seed: int = 0) -> np.ndarray:
+    """A (N, K) weight on a GGUF Q4_1 grid: per block of 32, d * q + m with q in 0..15 using 0 and 15."""
+    rng = np.random.default_rng(seed)
+    q = rng.integers(0, 16, (n, k // 32, 32))
+    q[..., 0], q[..., 1] = 0, 15
+    d = rng.uniform(0.01, 0.05, (n, k // 32, 1)).astype(np.float16).astype(np.float32)
+    m = rng.uniform(-0.3, 0.1, (n, k // 32, 1)).astype(np.float16).astype(np.float32)
+    return (d * q + m).reshape(n, k).astype(np.float32)
+
+
+def test_codes_scales_zero_points_and_leftovers_rebuild_the_weight_exactly():
+    w = q41_weight(6, 64)
+    codes, scales, zero, leftover, off_grid = q41_codes(w)
+    assert off_grid < 1e-4 and codes.max() == 15 and codes.min() == 0
+    rebuilt = scales[..., None] * (codes.astype(np.float64) - zero[..., None]) + leftover[..., None]
+    np.testing.assert_allclose(rebuilt.reshape(w.shape), w, atol=1e-6)
+    spans_zero = (w.reshape(6, 2, 32).min(-1) <= 0) & (w.reshape(6, 2, 32).max(-1) >= 0)
+    assert (np.abs(leftover) <= scales / 2 + 1e-7)[spans_zero].all()   # else z clips to 0 or 15
+
+
+def test_pack_nibbles_puts_the_even_index_in_the_low_nibble():
+    assert pack_nibbles(np.array([[1, 2, 3, 4, 5]], np.uint8)).tolist() == [[0x21, 0x43, 0x05]]
+
+
+def _matmul_model(path, w: np.ndarray) -> None:
+    k, n = w.shape[1], w.shape[0]
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="/proj/MatMul")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "t", k])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "t", n])],
+                              [numpy_helper.from_array(w.T.copy(), "w")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]),
+              str(path / "model.onnx"))
+
+
+@pytest.mark.parametrize("accuracy_level, atol", [(1, 1e-4), (4, 0.05)])
+def test_the_regridded_graph_reproduces_the_fp32_matmul(tmp_path, accuracy_level, atol):
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    w = q41_weight(48, 64, seed=1)
+    for name in ("fp32", "asym", "q41"):
+        (tmp_path / name).mkdir()
+    _matmul_model(tmp_path / "fp32", w)
+    quant = MatMulNBitsQuantizer(onnx.load(str(tmp_path / "fp32" / "model.onnx")), block_size=32, is_symmetric=False,
+                                 accuracy_level=accuracy_level)
+    quant.process()
+    quant.model.save_model_to_file(str(tmp_path / "asym" / "model.onnx"))
+    counts = regrid_q41(tmp_path / "asym", tmp_path / "fp32", tmp_path / "q41", log=lambda *_: None)
+    assert counts == {"recoded": 1, "skipped": []}
+    x = np.random.default_rng(2).normal(size=(2, 3, 64)).astype(np.float32)
+    run = {n: ort.InferenceSession(str(tmp_path / n / "model.onnx")).run(None, {"x": x})[0] for n in ("asym", "q41")}
+    exact = x @ w.T
+    assert np.abs(run["q41"] - exact).max() < atol
+    assert np.abs(run["q41"] - exact).max() < 0.5 * np.abs(run["asym"] - exact).max()  # RTN's integer zero points

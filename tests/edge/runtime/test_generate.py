@@ -1,0 +1,104 @@
+"""The on-device generator and scorer (edge/runtime/generate.py) on the tiny Llama's exports, on
+x86 and under the emulated Pi; and (slow) SmolLM2's int4 export under the emulated Pi."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tiny_llm import PROMPT
+
+from edge.runtime.generate import CausalLM, genai_generate_ids, log_softmax, main
+
+RUNTIME = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "generate.py"
+
+
+@pytest.mark.parametrize("variant", ["fp32", "int4"])
+def test_kv_cache_decode_equals_teacher_forced_argmax(tiny_exports, variant):
+    lm = CausalLM(tiny_exports[variant])
+    ids = lm.encode(PROMPT)
+    new = lm.generate_ids(ids, 12, stop_at_eos=False)
+    full = lm.forward(ids + new[:-1])                      # (T, V): one pass, no cache
+    assert full[len(ids) - 1:].argmax(axis=-1).tolist() == new
+
+
+def test_the_genai_backend_decodes_the_same_tokens(tiny_exports):
+    lm = CausalLM(tiny_exports["int4"])
+    ids = lm.encode(PROMPT)
+    assert genai_generate_ids(tiny_exports["int4"], ids, 10) == lm.generate_ids(ids, 10, stop_at_eos=False)
+
+
+def test_score_is_the_sum_of_the_continuation_token_logprobs(tiny_exports):
+    lm = CausalLM(tiny_exports["fp32"])
+    total, per_token = lm.score("Question: what is the capital of France? Answer:", " Paris is the capital")
+    ctx, cont = lm.encode("Question: what is the capital of France? Answer:"), lm.encode(" Paris is the capital")
+    assert len(per_token) == len(cont) and total == pytest.approx(sum(per_token))
+    logp = log_softmax(lm.forward(ctx + cont))
+    expected = [logp[len(ctx) - 1 + i, t] for i, t in enumerate(cont)]
+    np.testing.assert_allclose(per_token, expected, atol=1e-9)
+    assert all(x < 0 for x in per_token)
+
+
+def test_cli_generates_scores_and_refuses_bad_input(tiny_exports, capsys):
+    folder = str(tiny_exports["int4"])
+    assert main(["--model", folder, "--prompt", PROMPT, "--max-new-tokens", "5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["tokens"]) <= 5 and isinstance(out["text"], str)
+    assert main(["--model", folder, "--score", "--context", "Hello", "--continuation", " world"]) == 0
+    assert json.loads(capsys.readouterr().out)["logprob"] < 0
+    assert main(["--model", folder, "--score", "--context", "Hello"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and len(err.strip().splitlines()) == 1
+    assert main(["--model", "/nonexistent", "--prompt", "x"]) == 2
+
+
+def test_bench_reports_rates_per_thread_count(tiny_exports):
+    done = subprocess.run([sys.executable, str(RUNTIME), "--model", str(tiny_exports["int4"]), "--bench",
+                           "--bench-threads", "1,2", "--bench-repeats", "1", "--max-new-tokens", "8",
+                           "--prompt-tokens", "40"], capture_output=True, text=True, timeout=300)
+    rows = json.loads(done.stdout)["rows"]
+    assert [r["threads"] for r in rows] == [1, 2]
+    assert all(r["prefill_tok_s"][0] > 0 and r["decode_tok_s"][0] > 0 and r["peak_rss_mb"] > 0 for r in rows)
+
+
+def _device_folder(model: Path, tmp_path: Path, new_tokens: int) -> Path:
+    """The model, the runtime and smoke.json (a prompt and the host's greedy tokens), as deployed."""
+    folder = tmp_path / "device"
+    shutil.copytree(model, folder / "model")
+    shutil.copy(RUNTIME, folder / "generate.py")
+    lm = CausalLM(folder / "model")
+    ids = lm.encode(PROMPT)
+    (folder / "model" / "smoke.json").write_text(json.dumps(
+        {"prompt_ids": ids, "tokens": lm.generate_ids(ids, new_tokens, stop_at_eos=False)}))
+    return folder
+
+
+def _self_test_on_the_emulated_pi(pi_root, folder: Path, timeout: float) -> dict:
+    from edge.deploy.emulated import EmulatedPi
+
+    code, out, err = EmulatedPi(pi_root).run(pi_root.python_argv() + ["generate.py", "--model", "model",
+                                             "--self-test"], cwd=str(folder), timeout=timeout)
+    assert out, err
+    return json.loads(out)
+
+
+def test_tiny_int4_greedy_tokens_on_the_emulated_pi_match_x86(pi_root, tiny_exports, tmp_path):
+    result = _self_test_on_the_emulated_pi(pi_root, _device_folder(tiny_exports["int4"], tmp_path, 16), 300)
+    assert result["machine"] == "aarch64"
+    assert result["ok"], f"Arm int4 kernels differ from x86 from token {result['first_difference']}: {result}"
+
+
+@pytest.mark.slow
+def test_smollm2_int4_generates_on_the_emulated_pi_like_x86(pi_root, tmp_path):
+    from edge.generator.export import VARIANTS, build_variant
+
+    folder = _device_folder(build_variant(VARIANTS["int4"]), tmp_path, 16)
+    result = _self_test_on_the_emulated_pi(pi_root, folder, 3600)  # qemu: minutes per token on a loaded host
+    assert result["machine"] == "aarch64"
+    print(f"\nSmolLM2 int4 on the emulated Pi: {result['same']}/{result['of']} greedy tokens as on x86, "
+          f"first difference at {result['first_difference']}")
+    assert result["ok"], result
