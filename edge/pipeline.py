@@ -134,8 +134,9 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
     if not parity.ok(config.parity_tolerance):
         raise UserError(f"ONNX parity failed: max abs diff {parity.max_abs_diff:.2e} > {config.parity_tolerance:g}")
 
-    log("[4/7] quantize: dynamic int8 (QInt8 weights)")
-    int8 = quantize_int8(files["fp32"], out / "student.int8.onnx")
+    quantize = getattr(steps, "quantize", None)
+    log(f"[4/7] quantize: {'weight-only int8 (MatMulNBits, blocks of 32)' if quantize else 'dynamic int8 (QInt8 weights)'}")
+    int8 = (quantize or quantize_int8)(files["fp32"], out / "student.int8.onnx")
 
     log("[5/7] compare: size, batch-1 latency (1 and 4 threads), held-out score")
     timed = min(config.latency_texts, getattr(steps, "max_latency_inputs", config.latency_texts))

@@ -31,6 +31,7 @@ from common.paths import cache_dir
 from common.retrieval.cache import content_key
 from edge.bundle import RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle
 from edge.classifier.export import ParityReport
+from edge.quantize import quantize_weights_int8
 from edge.lm_features.export import (TokenStatsModule, check_stats_parity, export_token_stats, load_lm_for_export,
                                      torch_stats_fn)
 from edge.lm_features.student import FeatureStudentConfig, fit_head, runtime_settings
@@ -78,6 +79,7 @@ class FeatureRunner:
 class LmFeatureSteps:
     kind = "lm_features"
     max_latency_inputs = LATENCY_INPUTS
+    quantize = staticmethod(quantize_weights_int8)   # an LM's activations do not survive dynamic int8
 
     def __init__(self, ds: DistillSet, config: FeatureStudentConfig):
         self.ds, self.config = ds, config
