@@ -12,6 +12,7 @@ without VNNI, as onnxruntime advises for x86, at a tiny precision cost.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from common.atomic import atomic_path
@@ -64,6 +65,7 @@ def quantize_weights_int8(src: Path, dst: Path, block_size: int = 32, accuracy_l
         raise UserError(f"missing ONNX model: {src}")
     from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 
+    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)  # a line a node
     config = DefaultWeightOnlyQuantConfig(block_size=block_size, is_symmetric=True, bits=8,
                                           accuracy_level=accuracy_level)
     quantizer = MatMulNBitsQuantizer(onnx.load(str(src)), algo_config=config)

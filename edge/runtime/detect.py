@@ -64,7 +64,11 @@ def open_classifier(folder: Path, threads: int = 1):
 
     spec = importlib.util.spec_from_file_location("kllm_lm_features", HERE / "lm_features.py")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True   # no __pycache__ beside the manifest
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = writes
     return module.LmFeatureClassifier.from_bundle(folder, threads)
 
 

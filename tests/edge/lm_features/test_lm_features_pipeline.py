@@ -39,6 +39,7 @@ def test_lm_feature_student_ships_a_bundle_whose_self_test_passes(tiny_llm, tmp_
     assert done.returncode == 0, done.stderr
     smoke = json.loads(done.stdout)
     assert smoke["ok"] is True and smoke["inputs"] == 3 and len(smoke["probs"][0]) == 3
+    assert not (bundle / "__pycache__").exists()       # the manifest would no longer match the folder
     # the smoke group is one whole question: its balanced block has every class once
     np.testing.assert_allclose(np.asarray(smoke["probs"]).sum(axis=0), 1, atol=2e-2)
     lines = "".join(f"{q}\t{r}\n" for q, r in [("Which do you like?", "I like the stone stone stone a lot."),
