@@ -38,9 +38,14 @@ def _encode(encoder_name: str, texts, batch_size: int, max_seq_length: int) -> n
     from common.models import shared_sentence_encoder
 
     model = shared_sentence_encoder(encoder_name)
-    model.max_seq_length = max_seq_length
-    vectors = model.encode(list(texts), batch_size=batch_size, show_progress_bar=False,
-                           convert_to_numpy=True, normalize_embeddings=True)
+    # the model is shared in-process: restore its limit, or every later user (the prompt-recovery
+    # metric's encoder, say) would read texts cut at this one
+    previous, model.max_seq_length = model.max_seq_length, max_seq_length
+    try:
+        vectors = model.encode(list(texts), batch_size=batch_size, show_progress_bar=False,
+                               convert_to_numpy=True, normalize_embeddings=True)
+    finally:
+        model.max_seq_length = previous
     return vectors.astype(np.float32)
 
 

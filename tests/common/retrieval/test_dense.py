@@ -43,3 +43,13 @@ def test_embeddings_are_cached_and_reused(tmp_path, monkeypatch):
     assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
     query = embed_queries(["which planet is red"], "minilm")
     assert int(np.argmax(first @ query[0])) == 1
+
+
+def test_encoding_at_a_sequence_limit_leaves_the_shared_model_as_it_was():
+    from common.models import shared_sentence_encoder
+    from common.retrieval.dense import embed_queries
+
+    model = shared_sentence_encoder("minilm")
+    before = model.max_seq_length
+    embed_queries(["a short text"], max_seq_length=before // 2)
+    assert model.max_seq_length == before

@@ -66,10 +66,10 @@ def test_submit_on_a_tiny_slice_writes_checked_probabilities_and_records_every_v
     assert sub.columns == ["id", *(f"target_{i}" for i in range(7))] and sub.height == 14
     assert np.allclose(sub.drop("id").to_numpy().sum(1), 1) and sub.drop("id").to_numpy().min() > 0
     out = capsys.readouterr().out
-    for variant in ("tfidf_linear", "style_lgbm", "ensemble", "ensemble_assigned", "<- submitted"):
+    for variant in ("tfidf_linear", "style_lgbm", "ensemble", "ensemble_assigned", "ensemble_balanced", "<- submitted"):
         assert variant in out
     runs = [line for line in (tmp_path / "results" / "runs.jsonl").read_text().splitlines() if line]
-    assert len(runs) == 4
+    assert len(runs) == 5
     again = _submit(tmp_path, folder, "--set", "lm=")
     np.testing.assert_array_equal(sub.drop("id").to_numpy(), again.drop("id").to_numpy())
 
