@@ -128,7 +128,7 @@ class LmFeatureSteps:
 
     def export(self, out: Path, opset: int) -> tuple[dict[str, Path], ParityReport]:
         raw = export_token_stats(self.module, out / "student.fp32.onnx", opset)
-        clf = FeatureRunner(self.student_config(), self.lm_dir / "tokenizer.json", module=self.module, size_bytes=1).clf
+        clf = LmFeatureClassifier(self.student_config(), self.lm_dir / "tokenizer.json")
         sequences = [self._ids(clf, q, r) for q, r in self.ds.holdout_inputs[:8]]
         return {"export": raw, "fp32": raw}, check_stats_parity(self.module, raw, sequences)
 

@@ -155,12 +155,10 @@ class LmFeatureClassifier:
             return np.zeros((0, 3))
         return self.stats_fn(prompt + answer)[len(prompt) - 1:]
 
-    def features(self, inputs: list, progress=None) -> np.ndarray:
-        """(n, len(FEATURE_NAMES)): text and LM measures, then the same relative to the question.
-        progress: wraps the iteration over inputs (the host passes a tqdm)."""
+    def features(self, inputs: list) -> np.ndarray:
+        """(n, len(FEATURE_NAMES)): text and LM measures, then the same relative to the question."""
         questions = [q for q, _ in inputs]
-        rows = progress(inputs) if progress else inputs
-        x = np.array([text_measures(q, r) + lm_measures(self.token_stats(q, r)) for q, r in rows])
+        x = np.array([text_measures(q, r) + lm_measures(self.token_stats(q, r)) for q, r in inputs])
         return np.hstack([x, relative_to_question(x, questions)])
 
     def head_proba(self, x: np.ndarray, questions: list[str]) -> np.ndarray:
