@@ -17,10 +17,11 @@ PIP_QUIET := -q --disable-pip-version-check --no-compile
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help setup submit test test-slow data dataset score leaderboard edge bench style quality clean
+.PHONY: help setup submit test test-slow data dataset score leaderboard edge edge-status edge-rollback edge-run \
+	bench style quality clean
 
 help: ## list the targets
-	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@echo "setting up $(VENV) (once; pinned CPU torch 2.13.0 and friends)"
@@ -57,8 +58,20 @@ score: $(STAMP) ## score a submission file: ARGS="--pred P --truth T" (the judge
 leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl
 	@$(KLLM) leaderboard $(ARGS)
 
+# The device targets hand DEVICE, TO and INPUT to the CLI as "$$VAR": make exports command-line
+# variables, and the shell expands a quoted variable as one word, never as shell text.
+# edge-rollback and edge-run want COMP on the command line (no default competition to roll back).
 edge: $(STAMP) ## distill COMP, export ONNX, quantize, bundle, deploy to DEVICE=user@host or an emulated Pi
-	@$(KLLM) edge --comp $(if $(filter command line environment,$(origin COMP)),$(COMP),detect-ai-text) $(if $(DEVICE),--device $(DEVICE)) $(ARGS)
+	@$(KLLM) edge --comp $(if $(filter command line environment,$(origin COMP)),$(COMP),detect-ai-text) $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
+
+edge-status: $(STAMP) ## each competition on DEVICE (or the emulated Pi): versions, current, size, provenance
+	@$(KLLM) edge status $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
+
+edge-rollback: $(STAMP) ## switch COMP's current back to TO=version (default: the previous) after its checksums pass
+	@$(KLLM) edge rollback $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(TO),--to "$$TO") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
+
+edge-run: $(STAMP) ## run COMP's deployed bundle on the device on INPUT=file (or stdin) and print its output
+	@$(KLLM) edge run $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(INPUT),"$$INPUT") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 bench: $(STAMP) ## print a benchmark table (BENCH=retrieval|llm|edge|quant)
 	@$(KLLM) bench $(BENCH) $(ARGS)

@@ -28,6 +28,7 @@ from common.distill_set import DistillSet
 from common.errors import UserError
 from common.paths import repo_root
 from common.registry import Competition
+from common.results import git_commit
 from edge.classifier.distill import DistillConfig
 from edge.classifier.export import OPSET
 from edge.classifier.steps import ClassifierSteps
@@ -47,7 +48,8 @@ class EdgeConfig:
         (None: TEACHER_GAP's entry, 0.02 for a score in [0, 1]).
     latency_texts: held-out inputs timed one by one per variant and thread count (40).
     out_dir: where files go (None: build/edge/<slug>). deploy_root: folder on the device.
-    emulated_dir: the emulated Pi's device folder (None: cache/emulated-pi/device)."""
+    emulated_dir: the emulated Pi's device folder (None: cache/emulated-pi/device). Both hold
+        one folder per competition (<root>/<slug>/versions, <root>/<slug>/current)."""
 
     distill: DistillConfig = field(default_factory=DistillConfig)
     opset: int = OPSET
@@ -181,8 +183,9 @@ def save_report(report: EdgeReport, out: Path) -> Path:
 def ship(report: EdgeReport, steps, model: Path, out: Path, config: EdgeConfig, device: str | None,
          skip_deploy: bool, log) -> dict:
     """Build the bundle, then deploy it (ssh device, emulated Pi, or nowhere with skip_deploy)."""
-    provenance = {"teacher": report.teacher, "scores": {k: round(v, 4) for k, v in report.scores.items()},
-                  "student": steps.describe(), "seed": config.distill.seed}
+    provenance = {"competition": report.competition, "teacher": report.teacher,
+                  "metric": report.info.get("metric"), "scores": {k: round(v, 4) for k, v in report.scores.items()},
+                  "student": steps.describe(), "seed": config.distill.seed, "commit": git_commit()}
     bundle = steps.bundle(model, out / "bundle", provenance)
     log(f"      bundle {bundle.path} version {bundle.version}, {bundle.total_bytes / 1024 / 1024:.1f} MB")
     if skip_deploy:
@@ -191,11 +194,11 @@ def ship(report: EdgeReport, steps, model: Path, out: Path, config: EdgeConfig, 
         if device:
             from edge.deploy.ssh import deploy_ssh
 
-            result = deploy_ssh(bundle.path, device, root=config.deploy_root, log=log)
+            result = deploy_ssh(bundle.path, device, root=config.deploy_root, competition=report.competition, log=log)
         else:
             from edge.deploy.emulated import deploy_emulated
 
-            result = deploy_emulated(bundle.path, config.emulated_dir, log=log)
+            result = deploy_emulated(bundle.path, config.emulated_dir, competition=report.competition, log=log)
         report.deploy = _jsonable(asdict(result))
         log(f"      deployed {result.version} to {result.device} (machine {result.smoke.get('machine', '?')})")
     return {"path": str(bundle.path), "version": bundle.version, "total_mb": round(bundle.total_bytes / 1024 / 1024, 2)}

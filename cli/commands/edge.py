@@ -1,31 +1,80 @@
 """`kllm edge --comp SLUG [--device user@host[:port]] [--skip-deploy] [--fast]` (behind `make edge`)
+and the device's lifecycle (behind `make edge-status`, `make edge-rollback`, `make edge-run`).
 
-Distills the competition's teacher into a small student, exports it to ONNX (parity-checked),
-quantizes it to int8, prints the comparison table, builds the device bundle and deploys it to
-the named Pi over ssh, or to the local emulated aarch64 Pi when no device is named.
+`kllm edge --comp x` distills the competition's teacher into a small student, exports it to ONNX
+(parity-checked), quantizes it to int8, prints the comparison table, builds the device bundle and
+deploys it into the competition's own folder on the named Pi over ssh, or on the local emulated
+aarch64 Pi when no device is named.
 
     python -m cli edge --comp detect-ai-text --fast --skip-deploy
+    python -m cli edge status [--device pi@raspberrypi.local] [--json]   # versions, current, size, provenance
+    python -m cli edge rollback --comp detect-ai-text [--to VERSION]     # default: the version before current
+    python -m cli edge run --comp detect-ai-text [--json] < essays.txt   # or: ... run --comp x essays.txt
+
+Every one takes --device (none: the emulated Pi) and --root (the device folder). Bad input
+(unknown competition, bad --device, nothing deployed, a corrupted rollback target) prints one
+line and exits 2; a failing rollback leaves `current` where it was.
 """
 from __future__ import annotations
 
+import json
+import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from common.data import load_dataset
+from common.errors import UserError
 from common.registry import get_competition
+
+MAX_INPUT_BYTES = 8 * 1024 * 1024  # the runtime's own default --max-bytes
 
 
 def add_parser(subparsers):
-    p = subparsers.add_parser("edge", help="distill, export, quantize, bundle and deploy to a Pi (or an emulated one)")
-    p.add_argument("--comp", required=True, help="competition slug, e.g. detect-ai-text")
-    p.add_argument("--device", default=None, metavar="USER@HOST[:PORT]", help="a Pi reachable over ssh (default: emulated Pi)")
+    p = subparsers.add_parser("edge", help="distill, export, quantize, bundle and deploy to a Pi (or an emulated "
+                                           "one); status, rollback, run on the device")
+    p.add_argument("--comp", help="competition slug, e.g. detect-ai-text")
+    _device_flags(p)
     p.add_argument("--skip-deploy", action="store_true", help="stop after building the bundle")
     p.add_argument("--fast", action="store_true", help="small teacher and student for a quick check")
-    p.add_argument("--data", type=Path, default=None, help="folder with the Kaggle files (default: data/<slug> or the sample)")
+    p.add_argument("--data", type=Path, default=None,
+                   help="folder with the Kaggle files (default: data/<slug> or the sample)")
     p.add_argument("--seed", type=int, default=42, help="seed for every random step (recorded)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: build/edge/<slug>)")
     p.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                    help="teacher option passed to the competition's edge spec, e.g. --set members=tfidf_linear")
     p.set_defaults(func=run)
+    lifecycle = p.add_subparsers(dest="edge_command", metavar="{status,rollback,run}", parser_class=type(p))
+
+    status = lifecycle.add_parser("status", help="each deployed competition: versions, current, size, provenance")
+    _device_flags(status)
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    status.set_defaults(func=run_status)
+
+    back = lifecycle.add_parser("rollback", help="switch a competition's `current` back once the target's "
+                                                 "checksums pass")
+    back.add_argument("--comp", required=True, help="competition slug")
+    back.add_argument("--to", default=None, metavar="VERSION",
+                      help="version to switch to (default: the one before current)")
+    _device_flags(back)
+    back.set_defaults(func=run_rollback)
+
+    on_device = lifecycle.add_parser("run", help="run a competition's current bundle on the device on a file "
+                                                 "or stdin")
+    on_device.add_argument("--comp", required=True, help="competition slug")
+    on_device.add_argument("file", nargs="?", type=Path, help="input file (default: stdin); the runtime's formats")
+    on_device.add_argument("--format", choices=["lines", "jsonl", "csv"], default=None,
+                           help="input format (the runtime's default: lines)")
+    on_device.add_argument("--json", action="store_true", help="the runtime prints JSON lines")
+    on_device.add_argument("--timeout", type=float, default=1800, help="seconds before the run is stopped (1800)")
+    _device_flags(on_device)
+    on_device.set_defaults(func=run_on_device)
+
+
+def _device_flags(p) -> None:
+    p.add_argument("--device", default=None, metavar="USER@HOST[:PORT]",
+                   help="a Pi reachable over ssh (default: emulated Pi)")
+    p.add_argument("--root", default=None, help="device folder (default: kllm-edge in the login's home; "
+                                                "cache/emulated-pi/device on the emulated Pi)")
 
 
 def run(args) -> int:
@@ -33,11 +82,15 @@ def run(args) -> int:
     from edge.classifier.distill import DistillConfig
     from edge.pipeline import EdgeConfig, fast_config, run_edge
 
+    if not args.comp:
+        raise UserError("kllm edge: the following arguments are required: --comp (or one of status, rollback, run)")
     competition = get_competition(args.comp)
     data = load_dataset(competition, args.data)
     print(data.describe())
     config = fast_config(args.seed) if args.fast else EdgeConfig(distill=DistillConfig(seed=args.seed))
     config.out_dir = args.out
+    if args.root:
+        config.deploy_root, config.emulated_dir = args.root, Path(args.root)
     report = run_edge(competition, data, config, device=args.device, skip_deploy=args.skip_deploy,
                       seed=args.seed, fast=args.fast, options=parse_options(args.options))
     print(f"teacher {report.scores['teacher']:.4f} vs int8 student {report.scores['onnx int8']:.4f} "
@@ -45,3 +98,68 @@ def run(args) -> int:
           f"PyTorch fp32 at batch 1, 1 thread; bundle {report.bundle['total_mb']} MB")
     print(f"report: {Path(report.files['csv']).parent / 'report.json'}")
     return 0
+
+
+def run_status(args) -> int:
+    from edge.deploy.lifecycle import device_status, format_status, open_device
+
+    with open_device(args.device, args.root, log=_to_stderr) as (device, root):
+        deployments = device_status(device, root)
+    if args.json:
+        print(json.dumps({"device": device.name, "root": root, "deployments": [asdict(d) for d in deployments]},
+                         indent=2))
+    else:
+        print(format_status(deployments, device.name, root))
+    return 0
+
+
+def run_rollback(args) -> int:
+    from edge.deploy.lifecycle import open_device, rollback_competition
+
+    get_competition(args.comp)
+    with open_device(args.device, args.root, log=_to_stderr) as (device, root):
+        before, now = rollback_competition(device, root, args.comp, args.to)
+    if before == now:
+        print(f"{args.comp} on {device.name}: {now} is already current; nothing changed")
+    else:
+        print(f"{args.comp} on {device.name}: current {before or 'none'} -> {now} (its checksums passed)")
+    return 0
+
+
+def run_on_device(args) -> int:
+    from edge.deploy.lifecycle import open_device, run_current
+
+    get_competition(args.comp)
+    if args.timeout <= 0:
+        raise UserError(f"--timeout must be positive, got {args.timeout:g}")
+    text = read_input(args.file)
+    flags = (["--format", args.format] if args.format else []) + (["--json"] if args.json else [])
+    with open_device(args.device, args.root, log=_to_stderr) as (device, root):
+        code, out, err = run_current(device, root, args.comp, text, flags, timeout=args.timeout)
+    sys.stdout.write(out)
+    if code != 0:
+        said = [line for line in err.splitlines() if line.strip()]
+        print(f"error: {args.comp}'s bundle on {device.name} exited {code}: "
+              f"{said[-1].removeprefix('error: ') if said else 'no message'}", file=sys.stderr)
+    return code
+
+
+def read_input(path: Path | None) -> str:
+    """The inputs as text: a file, else stdin; UTF-8, at most MAX_INPUT_BYTES (else one UserError line)."""
+    if path is not None and not path.is_file():
+        raise UserError(f"missing input file: {path}")
+    if path is None:
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+    else:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise UserError(f"input is over {MAX_INPUT_BYTES // 1024 // 1024} MB; split it")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"input is not valid UTF-8 (bad byte at offset {exc.start})") from None
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr)

@@ -1,7 +1,8 @@
 """Deploy a bundle to the emulated Raspberry Pi: a local device folder, the runtime under qemu.
 
     from edge.deploy.emulated import deploy_emulated
-    result = deploy_emulated(Path("build/bundle"))     # device folder: cache_dir("emulated-pi")/device
+    result = deploy_emulated(Path("build/bundle"), competition="detect-ai-text")
+    # -> cache_dir("emulated-pi")/device/detect-ai-text/{versions/<v>, current}
     result.smoke["machine"]                            # 'aarch64'
 
 The same steps as a real Pi (edge/deploy/flow.py): versions/<v>, `sha256sum -c`, the smoke test
@@ -15,24 +16,34 @@ import subprocess
 from pathlib import Path
 
 from common.paths import cache_dir
-from edge.deploy.flow import DeployError, DeployResult, deploy_bundle
+from edge.deploy.flow import DeployError, DeployResult, comp_root, deploy_bundle
 from edge.deploy.pi_root import PiRoot, ensure_pi_root
 
 EMULATION_NOTE = "emulated Pi (qemu-user): correctness only; its timings say nothing about Pi speed"
 
 
 class EmulatedPi:
-    """A local folder that plays the device; commands run here, Python runs under qemu."""
+    """A local folder that plays the device; commands run here, Python runs under qemu. Without a
+    `root`, the emulated Pi's root is found (or built) the first time Python is needed, so reading
+    the device folder (`kllm edge status`, rollback) needs no qemu."""
 
-    def __init__(self, root: PiRoot):
-        self.pi_root = root
+    def __init__(self, root: PiRoot | None = None, log=print):
+        self._pi_root, self.log = root, log
         self.name = "emulated-pi (qemu aarch64)"
 
-    def run(self, argv: list[str], cwd: str | None = None, timeout: float = 600) -> tuple[int, str, str]:
-        env = self.pi_root.env() if argv[:1] == [self.pi_root.qemu] else None
+    @property
+    def pi_root(self) -> PiRoot:
+        if self._pi_root is None:
+            self._pi_root = ensure_pi_root(log=self.log)
+        return self._pi_root
+
+    def run(self, argv: list[str], cwd: str | None = None, timeout: float = 600,
+            input: str | None = None) -> tuple[int, str, str]:
+        qemu = self._pi_root.qemu if self._pi_root else None
+        env = self._pi_root.env() if qemu and argv[:1] == [qemu] else None
         try:
-            done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
+            done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, encoding="utf-8", errors="replace",
+                                  timeout=timeout, input=input, stdin=subprocess.DEVNULL if input is None else None)
         except subprocess.TimeoutExpired:
             return 124, "", f"timed out after {timeout:.0f} s"
         except FileNotFoundError as exc:
@@ -54,13 +65,14 @@ def emulated_device_dir() -> Path:
 
 def deploy_emulated(bundle: Path, device_dir: Path | None = None, version: str | None = None,
                     keep: int = 3, pi_root: PiRoot | None = None, bench_threads: str | None = None,
-                    bench_repeats: int = 3, log=print) -> DeployResult:
-    """Build the emulated Pi if needed (about 20 s, once), then deploy `bundle` into `device_dir`.
+                    bench_repeats: int = 3, competition: str | None = None, log=print) -> DeployResult:
+    """Build the emulated Pi if needed (about 20 s, once), then deploy `bundle` into
+    `device_dir`/<competition> (None: `device_dir` itself, the old single-root layout).
     bench_threads ("1,4"): also run the on-device benchmark (rows carry the emulation note)."""
     device = EmulatedPi(pi_root or ensure_pi_root(log=log))
     device_dir = Path(device_dir or emulated_device_dir()).resolve()
     device_dir.mkdir(parents=True, exist_ok=True)
-    result = deploy_bundle(device, bundle, str(device_dir), version=version, keep=keep,
+    result = deploy_bundle(device, bundle, comp_root(str(device_dir), competition), version=version, keep=keep,
                            bench_threads=bench_threads, bench_repeats=bench_repeats, log=log)
     log(EMULATION_NOTE)
     return result

@@ -1,16 +1,17 @@
 """The deploy steps, the same for a Pi over ssh and for the emulated Pi.
 
-    from edge.deploy.flow import deploy_bundle
-    result = deploy_bundle(device, Path("build/bundle"), root="kllm-edge")
+    from edge.deploy.flow import comp_root, deploy_bundle
+    result = deploy_bundle(device, Path("build/bundle"), root=comp_root("kllm-edge", "detect-ai-text"))
     result.version, result.previous, result.smoke["machine"]      # 'v20261122T134501Z-a1b2c3d4', ...
 
-On the device, under `root`:
+Each competition has its own folder under the device root (comp_root: <root>/<slug>), so a deploy
+of one never moves another's `current`. Under that folder (`root` below):
     versions/.incoming-<v>/   the copy in progress (a leftover one is harmless, never `current`)
     versions/<v>/             a complete copy whose checksums and smoke test passed
     current -> versions/<v>   switched by renaming a fresh symlink over it (`mv -T`), atomic
 
 Order: copy into versions/.incoming-<v>, `sha256sum -c` there, smoke test there
-(`detect.py --self-test`), rename to versions/<v>, then switch `current`. Until that last
+(`detect.py --self-test`, RUNTIME), rename to versions/<v>, then switch `current`. Until that last
 rename, `current` still names the old version, whatever fails or whoever kills the deploy.
 A `Device` runs argument lists and copies folders (ssh.py, emulated.py). The two multi-command
 steps (PREPARE, SWITCH) are constant `sh -c` scripts whose paths arrive as positional arguments,
@@ -31,6 +32,8 @@ from edge.bundle import MANIFEST, verify_bundle
 
 SAFE_PATH = re.compile(r"^[A-Za-z0-9_./+-]+$")
 SAFE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+SAFE_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+RUNTIME = "detect.py"  # the bundle's command line: smoke test, bench, `kllm edge run`
 
 
 class DeployError(UserError):
@@ -38,13 +41,14 @@ class DeployError(UserError):
 
 
 class Device(Protocol):
-    """Where a bundle goes. run(): an argv in folder `cwd` on the device, returns
-    (exit code, stdout, stderr). copy(): a local folder to a new device folder.
+    """Where a bundle goes. run(): an argv in folder `cwd` on the device, `input` (text) on its
+    stdin, returns (exit code, stdout, stderr). copy(): a local folder to a new device folder.
     python(): argv prefix that runs the device's Python for a bundle in `folder`."""
 
     name: str
 
-    def run(self, argv: list[str], cwd: str | None = None, timeout: float = 600) -> tuple[int, str, str]: ...
+    def run(self, argv: list[str], cwd: str | None = None, timeout: float = 600,
+            input: str | None = None) -> tuple[int, str, str]: ...
 
     def copy(self, local_dir: Path, remote_dir: str) -> None: ...
 
@@ -77,6 +81,17 @@ def check_version(version: str) -> str:
     if not SAFE_VERSION.match(version) or version.startswith("."):
         raise UserError(f"bad version name {version!r}: letters, digits, . _ - (up to 80)")
     return version
+
+
+def comp_root(root: str, competition: str | None) -> str:
+    """The folder of one competition's versions and `current`: <root>/<slug> (None: `root` itself,
+    the single-root layout of deploys made before per-competition folders)."""
+    root = check_path(root, "device root")
+    if competition is None:
+        return root
+    if not SAFE_SLUG.match(competition):
+        raise UserError(f"bad competition slug {competition!r}: lowercase letters, digits and -")
+    return f"{root}/{competition}"
 
 
 def new_version(bundle_version: str) -> str:
@@ -143,7 +158,7 @@ def deploy_bundle(device: Device, bundle: Path, root: str, version: str | None =
     try:
         device.copy(info.path, incoming)
         _step(device, "checksums", ["sha256sum", "--check", "--strict", "--quiet", MANIFEST], cwd=incoming)
-        out = _step(device, "smoke test", device.python(incoming) + ["detect.py", "--self-test"], cwd=incoming)
+        out = _step(device, "smoke test", device.python(incoming) + [RUNTIME, "--self-test"], cwd=incoming)
         smoke = _smoke_report(device, out)
         _step(device, "rename", ["mv", "-T", "--", incoming, final])
     except BaseException:
@@ -162,25 +177,39 @@ def deploy_bundle(device: Device, bundle: Path, root: str, version: str | None =
 def bench_on_device(device: Device, folder: str, threads: str = "1,4", repeats: int = 10) -> list[dict]:
     """`detect.py --bench` in a bundle folder on the device: one row per thread count, with
     p50_ms/p95_ms per text at batch 1, the machine, and a note when the device is emulated."""
-    out = _step(device, "bench", device.python(folder) + ["detect.py", "--bench", "--bench-threads", threads,
+    out = _step(device, "bench", device.python(folder) + [RUNTIME, "--bench", "--bench-threads", threads,
                                                           "--bench-repeats", str(repeats)], cwd=folder)
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
+def failed_checksums(device: Device, folder: str) -> list[str]:
+    """`sha256sum -c` of the manifest in a version folder on the device: [] when every file
+    matches, else what failed (file names, or sha256sum's own complaint)."""
+    code, out, err = device.run(["sha256sum", "--check", "--strict", "--quiet", MANIFEST], cwd=folder)
+    if code == 0:
+        return []
+    failed = [line.rsplit(":", 1)[0] for line in out.splitlines() if line.endswith("FAILED") or "FAILED open" in line]
+    return failed or [(err.strip() or out.strip() or f"exit {code}").splitlines()[-1]]
+
+
 def rollback(device: Device, root: str, version: str | None = None) -> str:
-    """Point `current` at `version` (default: the newest one older than current); verify first."""
+    """Point `current` at `version` (default: the newest one older than current), only after its
+    checksums pass on the device; a corrupted version is refused and `current` stays."""
     root = check_path(root, "device root")
     versions, now = list_versions(device, root), current_version(device, root)
     if version is None:
         older = [v for v in versions if now is None or v < now]
         if not older:
-            raise UserError(f"no version older than {now} on {device.name} to roll back to")
+            raise UserError(f"no version older than {now} in {root} on {device.name} to roll back to")
         version = older[-1]
     if check_version(version) not in versions:
-        raise UserError(f"version {version} is not on {device.name}: have {versions}")
-    _step(device, "checksums", ["sha256sum", "--check", "--strict", "--quiet", MANIFEST],
-          cwd=f"{root}/versions/{version}")
-    switch_current(device, root, version)
+        raise UserError(f"version {version} is not in {root} on {device.name}: have {', '.join(versions) or 'none'}")
+    failed = failed_checksums(device, f"{root}/versions/{version}")
+    if failed:
+        raise DeployError(f"rollback to {version} refused: its files fail their sha256 checksums on {device.name} "
+                          f"({', '.join(failed[:3])}{' ...' if len(failed) > 3 else ''}); current stays {now}")
+    if version != now:
+        switch_current(device, root, version)
     return version
 
 

@@ -1,12 +1,14 @@
 """Deploy a bundle to a Raspberry Pi (or any Linux box) over ssh.
 
     from edge.deploy.ssh import deploy_ssh, SshOptions
-    deploy_ssh(Path("build/bundle"), "pi@raspberrypi.local")          # root ~/kllm-edge
-    deploy_ssh(bundle, "pi@10.0.0.7:2222", SshOptions(identity_file="~/.ssh/pi"))
+    deploy_ssh(Path("build/bundle"), "pi@raspberrypi.local", competition="detect-ai-text")
+    # -> ~/kllm-edge/detect-ai-text/{versions/<v>, current}
+    deploy_ssh(bundle, "pi@10.0.0.7:2222", SshOptions(identity_file="~/.ssh/pi"), competition="predict-the-llm")
 
 The device needs python3 (Raspberry Pi OS has 3.11), sha256sum and GNU coreutils. The first
 deploy makes a venv at <root>/envs/<hash of requirements.txt> and pip-installs the pinned aarch64
-wheels into it (needs PyPI from the Pi); later deploys with the same requirements reuse it.
+wheels into it (needs PyPI from the Pi); later deploys with the same requirements, of any
+competition, reuse it.
 Every command is an argument list: ssh gets one remote command built with shlex.join, so each
 word, host and path is quoted; hosts, users, ports and paths are validated before use.
 """
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import UserError
-from edge.deploy.flow import DeployResult, check_path, deploy_bundle
+from edge.deploy.flow import DeployResult, check_path, comp_root, deploy_bundle
 
 TARGET = re.compile(r"^(?:(?P<user>[A-Za-z_][A-Za-z0-9_.-]{0,31})@)?"
                     r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
@@ -115,14 +117,23 @@ class SshDevice:
         command = shlex.join(argv)
         return f"cd -- {shlex.quote(cwd)} && {command}" if cwd else command
 
-    def run(self, argv: list[str], cwd: str | None = None, timeout: float = 600) -> tuple[int, str, str]:
+    def run(self, argv: list[str], cwd: str | None = None, timeout: float = 600,
+            input: str | None = None) -> tuple[int, str, str]:
         ssh = ["ssh", *self._common(), "-p", str(self.target.port), "--", self.target.destination,
                self.remote_command(argv, cwd)]
         try:
-            done = subprocess.run(ssh, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            done = subprocess.run(ssh, capture_output=True, encoding="utf-8", errors="replace", timeout=timeout,
+                                  input=input, stdin=subprocess.DEVNULL if input is None else None)
         except subprocess.TimeoutExpired:
             return 124, "", f"timed out after {timeout:.0f} s"
         return done.returncode, done.stdout, done.stderr
+
+    def check_reachable(self) -> "SshDevice":
+        """One `true` over ssh; a UserError naming ssh's complaint when the device does not answer."""
+        code, _, err = self.run(["true"], timeout=60)
+        if code != 0:
+            raise UserError(f"cannot reach {self.name} over ssh: {last_line(err)}")
+        return self
 
     def copy(self, local_dir: Path, remote_dir: str) -> None:
         host = self.target.host if self.target.host.startswith("[") or ":" not in self.target.host \
@@ -154,16 +165,15 @@ class SshDevice:
 
 def deploy_ssh(bundle: Path, device: str, options: SshOptions | None = None, root: str = "kllm-edge",
                version: str | None = None, keep: int = 5, bench_threads: str | None = None,
-               bench_repeats: int = 10, log=print) -> DeployResult:
-    """Deploy `bundle` to `device` ('user@host[:port]') under `root` (relative: the login's home).
+               bench_repeats: int = 10, competition: str | None = None, log=print) -> DeployResult:
+    """Deploy `bundle` to `device` ('user@host[:port]') under `root` (relative: the login's home),
+    into <root>/<competition> (None: `root` itself, the old single-root layout).
     bench_threads ("1,4"): afterwards run the on-device benchmark on the Pi."""
     root = check_path(root, "device root")
+    folder = comp_root(root, competition)
     with SshDevice(parse_target(device), options or SshOptions(), root) as target:
-        code, _, err = target.run(["true"], timeout=60)
-        if code != 0:
-            raise UserError(f"cannot reach {target.name} over ssh: {last_line(err)}")
-        return deploy_bundle(target, bundle, root, version=version, keep=keep, bench_threads=bench_threads,
-                             bench_repeats=bench_repeats, log=log)
+        return deploy_bundle(target.check_reachable(), bundle, folder, version=version, keep=keep,
+                             bench_threads=bench_threads, bench_repeats=bench_repeats, log=log)
 
 
 def last_line(text: str) -> str:

@@ -16,16 +16,18 @@ from tiny_onnx import TEXTS
 from common.errors import UserError
 from edge.deploy.emulated import EMULATION_NOTE, EmulatedPi, deploy_emulated
 from edge.deploy.flow import bench_on_device
+from edge.deploy.lifecycle import run_current
 from edge.deploy.pi_root import debian_sources
 from edge.runtime.detect import Classifier
 
 
 @pytest.fixture(scope="module")
 def deployed(pi_root, tiny_int8_bundle, tmp_path_factory):
-    """The int8 tiny bundle deployed to a fresh emulated device folder."""
+    """The int8 tiny bundle deployed as detect-ai-text to a fresh emulated device folder."""
     device_dir = tmp_path_factory.mktemp("emulated") / "device"
     lines: list[str] = []
-    result = deploy_emulated(tiny_int8_bundle, device_dir, version="v1", pi_root=pi_root, log=lines.append)
+    result = deploy_emulated(tiny_int8_bundle, device_dir, version="v1", pi_root=pi_root,
+                             competition="detect-ai-text", log=lines.append)
     return result, device_dir, lines
 
 
@@ -43,17 +45,19 @@ def test_deploy_runs_the_smoke_test_under_qemu_and_switches_current(deployed):
     assert result.smoke["ok"] is True and result.smoke["python"].startswith("3.11.")
     # int8 on the emulated Cortex-A76 = int8 on x86 (qemu's default "max" CPU gave 0.13 off)
     assert result.smoke["max_abs_diff"] < 1e-4
-    assert (device_dir / "current").resolve() == device_dir / "versions" / "v1"
+    folder = device_dir / "detect-ai-text"  # the competition's own folder
+    assert (folder / "current").resolve() == folder / "versions" / "v1"
     assert any("aarch64" in line for line in lines) and lines[-1] == EMULATION_NOTE
-    assert subprocess.run(["sha256sum", "-c", "--quiet", "MANIFEST.sha256"], cwd=device_dir / "current").returncode == 0
+    assert subprocess.run(["sha256sum", "-c", "--quiet", "MANIFEST.sha256"],
+                          cwd=folder / "current").returncode == 0
 
 
-def test_emulated_probabilities_match_the_host_runtime(deployed, pi_root, tiny_int8_bundle, tmp_path):
+def test_emulated_probabilities_match_the_host_runtime(deployed, pi_root, tiny_int8_bundle):
+    """`kllm edge run`'s path: the current bundle's runtime under qemu, the inputs on its stdin."""
     _, device_dir, _ = deployed
-    texts = tmp_path / "texts.jsonl"
-    texts.write_text("".join(json.dumps(t) + "\n" for t in TEXTS), encoding="utf-8")
-    code, out, err = EmulatedPi(pi_root).run(pi_root.python_argv() + [
-        "detect.py", "--file", str(texts), "--format", "jsonl", "--json"], cwd=str(device_dir / "current"))
+    texts = "".join(json.dumps(t) + "\n" for t in TEXTS)
+    code, out, err = run_current(EmulatedPi(pi_root), str(device_dir), "detect-ai-text", texts,
+                                 ["--format", "jsonl", "--json"])
     assert code == 0, err
     on_arm = np.array([json.loads(line)["prob_ai"] for line in out.splitlines()])
     np.testing.assert_allclose(on_arm, Classifier(tiny_int8_bundle).predict_proba(TEXTS)[:, 1], atol=1e-4)
@@ -62,7 +66,8 @@ def test_emulated_probabilities_match_the_host_runtime(deployed, pi_root, tiny_i
 @pytest.mark.slow
 def test_emulated_bench_says_its_timings_are_not_pi_timings(deployed, pi_root):
     _, device_dir, _ = deployed
-    rows = bench_on_device(EmulatedPi(pi_root), str(device_dir / "current"), threads="1,4", repeats=1)
+    rows = bench_on_device(EmulatedPi(pi_root), str(device_dir / "detect-ai-text" / "current"), threads="1,4",
+                           repeats=1)
     assert [r["threads"] for r in rows] == [1, 4]
     assert all(r["machine"] == "aarch64" and r["note"].startswith("emulated under qemu") for r in rows)
     assert all(0 < r["p50_ms"] <= r["p95_ms"] for r in rows)

@@ -57,9 +57,12 @@ def test_pipeline_end_to_end_deploys_to_the_emulated_pi(dataset, tmp_path, pi_ro
     assert report.parity_max_abs_diff < 1e-4
     assert report.deploy["smoke"]["machine"] == "aarch64" and report.deploy["smoke"]["ok"] is True
     assert report.deploy["smoke"]["emulated"] is True
-    current = (tmp_path / "pi-device" / "current").resolve()
+    current = (tmp_path / "pi-device" / "detect-ai-text" / "current").resolve()  # the competition's own folder
     assert current.name == report.deploy["version"] and report.bundle["version"][:8] in current.name
     assert (current / "model.onnx").is_file()
+    provenance = json.loads((current / "config.json").read_text())["provenance"]
+    assert provenance["competition"] == "detect-ai-text" and provenance["metric"] == "roc_auc"
+    assert provenance["commit"] and provenance["scores"]["teacher"] == round(report.scores["teacher"], 4)
     bundle = verify_bundle(Path(report.bundle["path"]))
     assert {"model.onnx", "tokenizer.json", "detect.py", "requirements.txt"} <= set(bundle.files)
     assert bundle.total_bytes < 100 * 1024 * 1024

@@ -1,0 +1,129 @@
+"""`kllm edge status | rollback | run` on an emulated-Pi device folder (--root), with tiny fake
+bundles whose runtime is a few lines of Python run by this machine's Python (no qemu, no model):
+what each prints, one line and exit 2 on bad input, and nothing changed by a refused rollback.
+The ssh and qemu paths of the same commands are tested in tests/edge/deploy/test_lifecycle.py
+and tests/edge/test_deploy_emulated.py."""
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from cli.main import main
+from edge.bundle import write_manifest
+from edge.deploy.emulated import EmulatedPi
+from edge.deploy.flow import comp_root, deploy_bundle
+
+# The bundle's command line: --self-test for the deploy's smoke test, else "<teacher>: <length>"
+# per input line; empty input is refused like the real runtime refuses it.
+FAKE_RUNTIME = '''import json, sys
+if "--self-test" in sys.argv:
+    print(json.dumps({"ok": True, "machine": "fake", "max_abs_diff": 0.0}))
+    sys.exit(0)
+teacher = json.load(open("config.json"))["provenance"]["teacher"]
+lines = sys.stdin.read().splitlines()
+if not lines:
+    print("error: empty input", file=sys.stderr)
+    sys.exit(2)
+print("\\n".join(f"{teacher}: {len(line)}" + (" json" if "--json" in sys.argv else "") for line in lines))
+'''
+
+
+def fake_bundle(folder: Path, competition: str, teacher: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "detect.py").write_text(FAKE_RUNTIME)
+    (folder / "config.json").write_text(json.dumps({"kind": "classifier", "provenance": {
+        "competition": competition, "teacher": teacher, "scores": {"teacher": 0.5}, "commit": "c0ffee"}}))
+    write_manifest(folder)
+    return folder
+
+
+@pytest.fixture
+def device(tmp_path, monkeypatch) -> Path:
+    """An emulated-Pi folder holding detect-ai-text v1, v2 (current) and predict-the-llm p1."""
+    monkeypatch.setattr(EmulatedPi, "python", lambda self, folder: [sys.executable, "-B"])
+    root = tmp_path / "device"
+    for competition, version in (("detect-ai-text", "v1"), ("detect-ai-text", "v2"), ("predict-the-llm", "p1")):
+        bundle = fake_bundle(tmp_path / "bundles" / version, competition, f"teacher-{version}")
+        deploy_bundle(EmulatedPi(), bundle, comp_root(str(root), competition), version=version, log=lambda *_: None)
+    return root
+
+
+def current(root: Path, competition: str) -> str:
+    return Path(os.readlink(root / competition / "current")).name
+
+
+def test_status_lists_every_competition(device, capsys):
+    assert main(["edge", "status", "--root", str(device)]) == 0
+    out = capsys.readouterr().out
+    assert "detect-ai-text: 2 version(s), current v2" in out and "predict-the-llm: 1 version(s), current p1" in out
+    assert "* v2" in out and "commit c0ffee" in out and "teacher: teacher-v1" in out
+    assert main(["edge", "status", "--root", str(device), "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["deployments"]
+    assert [(d["competition"], d["current"], [v["name"] for v in d["versions"]]) for d in listed] == \
+        [("detect-ai-text", "v2", ["v1", "v2"]), ("predict-the-llm", "p1", ["p1"])]
+
+
+def test_status_of_an_empty_device(tmp_path, capsys):
+    assert main(["edge", "status", "--root", str(tmp_path / "nothing")]) == 0
+    assert "nothing deployed" in capsys.readouterr().out
+
+
+def test_rollback_switches_back_and_only_that_competition(device, capsys):
+    assert main(["edge", "rollback", "--comp", "detect-ai-text", "--root", str(device)]) == 0
+    assert "current v2 -> v1" in capsys.readouterr().out
+    assert (current(device, "detect-ai-text"), current(device, "predict-the-llm")) == ("v1", "p1")
+    assert main(["edge", "rollback", "--comp", "detect-ai-text", "--to", "v2", "--root", str(device)]) == 0
+    assert current(device, "detect-ai-text") == "v2"
+
+
+def test_a_corrupted_target_is_refused_and_nothing_changes(device, capsys):
+    (device / "detect-ai-text" / "versions" / "v1" / "detect.py").write_text("print('tampered')\n")
+    links = {p: os.readlink(p) for p in device.rglob("current")}
+    assert main(["edge", "rollback", "--comp", "detect-ai-text", "--root", str(device)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "rollback to v1 refused" in err and "detect.py" in err
+    assert {p: os.readlink(p) for p in device.rglob("current")} == links
+
+
+def test_run_prints_the_bundles_output_from_a_file_or_stdin(device, tmp_path, capsys, monkeypatch):
+    inputs = tmp_path / "in.txt"
+    inputs.write_text("abc\nhello\n")
+    assert main(["edge", "run", "--comp", "detect-ai-text", str(inputs), "--root", str(device)]) == 0
+    assert capsys.readouterr().out == "teacher-v2: 3\nteacher-v2: 5\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("one line\n".encode())))
+    assert main(["edge", "run", "--comp", "predict-the-llm", "--json", "--root", str(device)]) == 0
+    assert capsys.readouterr().out == "teacher-p1: 8 json\n"
+
+
+def test_a_failing_run_says_why_in_one_line(device, tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert main(["edge", "run", "--comp", "detect-ai-text", str(empty), "--root", str(device)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "exited 2: empty input" in err
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["edge", "rollback", "--comp", "titanic"], "unknown competition 'titanic'"),
+    (["edge", "run", "--comp", "titanic"], "unknown competition 'titanic'"),
+    (["edge", "rollback"], "required: --comp"),
+    (["edge", "status", "--device", "pi@host;reboot"], "bad device"),
+    (["edge", "rollback", "--comp", "detect-ai-text", "--device=-oProxyCommand=x"], "bad device"),
+    (["edge", "rollback", "--comp", "science-exam"], "science-exam is not deployed"),
+    (["edge", "run", "--comp", "science-exam", "/nonexistent.txt"], "missing input file"),
+    (["edge", "rollback", "--comp", "detect-ai-text", "--to", "../v1"], "bad version name"),
+    (["edge", "rollback", "--comp", "detect-ai-text", "--to", "v7"], "version v7 is not in"),
+    (["edge", "status", "--root", "a b"], "unsafe device root"),
+    (["edge"], "required: --comp"),
+])
+def test_bad_input_is_one_line_and_exit_2(device, argv, fragment, capsys):
+    if "--root" not in argv:
+        argv = argv + ["--root", str(device)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
