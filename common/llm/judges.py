@@ -36,17 +36,26 @@ class Judge:
     model: a causal LM from the model zoo. center, scale: a fixed calibration from the judge's
     expected digit E to its score, clip(rint(4.5 + scale * (E - center)), 0, 9); a small model's
     raw E sits in a narrow band (about 6 to 8), which rounding alone would flatten to one score.
-    `calibrate` sets them from reference essays."""
+    `calibrate` sets them from reference essays. wording: which WORDINGS entry frames the request."""
 
     name: str
     rubric: str
     model: str = "smollm2"
     center: float = 7.0
     scale: float = 3.0
+    wording: str = "score"  # a key of WORDINGS: how the user message asks and how the answer opens
 
     def score(self, expected: np.ndarray) -> np.ndarray:
         return np.clip(np.rint(4.5 + self.scale * (np.asarray(expected) - self.center)), 0, 9).astype(np.int64)
 
+
+# wording -> (user message around topic and essay, the text that opens the judge's answer)
+WORDINGS = {
+    "score": ("Topic: {topic}\n\nEssay:\n{essay}\n\n"
+              "Rate this essay on a scale from 0 (worst) to 9 (best). Answer with one digit.", "Score: "),
+    "mark": ("Essay question: {topic}\n\nStudent answer:\n{essay}\n\n"
+             "Give the answer a mark from 0 (worst) to 9 (best). Answer with one digit.", "Mark: "),
+}
 
 _RUBRICS = {
     "strict_teacher":
@@ -73,7 +82,8 @@ DEFAULT_PANEL: tuple[Judge, ...] = tuple(
 def panel_id(panel: tuple[Judge, ...] = DEFAULT_PANEL) -> str:
     """'models:judge+judge#hash': the hash covers every rubric, calibration and prompt setting, so
     a changed judge names a different panel (scores of different panels are not comparable)."""
-    spec = json.dumps([[j.name, j.rubric, j.model, j.center, j.scale] for j in panel]
+    spec = json.dumps([[j.name, j.rubric, j.model, j.center, j.scale] + ([j.wording] if j.wording != "score" else [])
+                       for j in panel]
                       + [PROMPT_VERSION, MAX_ESSAY_TOKENS])
     models = "+".join(dict.fromkeys(j.model for j in panel))
     return f"{models}:{'+'.join(j.name for j in panel)}#{hashlib.sha256(spec.encode()).hexdigest()[:6]}"
@@ -127,12 +137,14 @@ def _judge_prompt(tokenizer, judge: Judge, topic: str, essay: str) -> str:
     ids = tokenizer(essay, add_special_tokens=False)["input_ids"]
     if len(ids) > MAX_ESSAY_TOKENS:
         essay = tokenizer.decode(ids[:MAX_ESSAY_TOKENS])
-    user = (f"Topic: {topic}\n\nEssay:\n{essay}\n\n"
-            "Rate this essay on a scale from 0 (worst) to 9 (best). Answer with one digit.")
+    if judge.wording not in WORDINGS:
+        raise UserError(f"judge {judge.name}: unknown wording {judge.wording!r}; known: {', '.join(WORDINGS)}")
+    template, answer = WORDINGS[judge.wording]
+    user = template.format(topic=topic, essay=essay)
     messages = [{"role": "system", "content": judge.rubric}, {"role": "user", "content": user}]
     if getattr(tokenizer, "chat_template", None):
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + "Score: "
-    return f"{judge.rubric}\n\n{user}\n\nScore: "
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + answer
+    return f"{judge.rubric}\n\n{user}\n\n{answer}"
 
 
 def _digit_ids(tokenizer) -> list[int]:
@@ -142,8 +154,33 @@ def _digit_ids(tokenizer) -> list[int]:
     return ids
 
 
+_PREFIXES: dict = {}  # (id of the loaded model, rubric, wording) -> (prefix token ids, key/value cache)
+
+
+def _shared_prefix(model, tokenizer, judge: Judge):
+    """The token ids every prompt of this judge starts with (system message and the user turn's
+    opening) and their key/value cache, computed once per process."""
+    import torch
+
+    key = (id(model), judge.rubric, judge.wording)
+    if key not in _PREFIXES:
+        marker = "\u2063TOPIC\u2063"
+        text = _judge_prompt(tokenizer, judge, marker, "")
+        head = text[:text.index(marker)]
+        head = head[:head.rindex("\n") + 1] if "\n" in head else ""  # a token never spans a line end
+        ids = tokenizer(head, add_special_tokens=False)["input_ids"]
+        with torch.inference_mode():
+            cache = model(input_ids=torch.tensor([ids]), use_cache=True).past_key_values
+        _PREFIXES[key] = (ids, cache)
+    return _PREFIXES[key]
+
+
 def _digit_distributions(judge: Judge, pairs: list[str]) -> list[list[float]]:
-    """P(next token = d | prompt) for d in 0..9, renormalized over the digits, per item."""
+    """P(next token = d | prompt) for d in 0..9, renormalized over the digits, per item. The
+    judge's shared prefix is run once and its key/value cache reused (when every prompt of the
+    batch tokenizes to start with it), and the LM head runs only at each row's last position."""
+    import copy
+
     import torch
 
     from common.llm.scoring import right_padded
@@ -154,10 +191,18 @@ def _digit_distributions(judge: Judge, pairs: list[str]) -> list[list[float]]:
     for pair in pairs:
         topic, essay = json.loads(pair)
         rows.append(tokenizer(_judge_prompt(tokenizer, judge, topic, essay), add_special_tokens=False)["input_ids"])
-    ids, mask = right_padded(rows, tokenizer.pad_token_id)
+    prefix, prefix_cache = _shared_prefix(model, tokenizer, judge)
+    n = len(prefix) if all(r[:len(prefix)] == prefix and len(r) > len(prefix) for r in rows) else 0
+    ids, mask = right_padded([r[n:] for r in rows], tokenizer.pad_token_id)
+    positions = sorted({len(r) - n - 1 for r in rows})
+    kwargs = {"input_ids": ids, "attention_mask": mask, "logits_to_keep": torch.tensor(positions)}
+    if n:
+        cache = copy.deepcopy(prefix_cache)
+        cache.batch_repeat_interleave(len(rows))
+        kwargs |= {"past_key_values": cache, "attention_mask": torch.cat([torch.ones(len(rows), n, dtype=mask.dtype), mask], 1)}
     with torch.inference_mode():
-        logits = model(input_ids=ids, attention_mask=mask).logits  # (B, T, V)
-    last = torch.stack([logits[i, len(r) - 1] for i, r in enumerate(rows)])  # (B, V)
+        logits = model(**kwargs).logits  # (B, len(positions), V)
+    last = torch.stack([logits[i, positions.index(len(r) - n - 1)] for i, r in enumerate(rows)])  # (B, V)
     return torch.softmax(last[:, digits].float(), -1).tolist()
 
 
@@ -170,12 +215,14 @@ def judge_distributions(topics: list[str], essays: list[str], judge: Judge, batc
         if not isinstance(t, str) or not isinstance(e, str):
             raise UserError(f"topic/essay {i} is not a string")
     pairs = [json.dumps([t, e], ensure_ascii=False) for t, e in zip(topics, essays)]
+    key = {"judge": judge.name, "rubric": judge.rubric, "version": PROMPT_VERSION,
+           "max_essay_tokens": MAX_ESSAY_TOKENS, "batch_size": batch_size}
     store = JsonlCache("judgements", judge.model, model_fingerprint(judge.model),
-                       {"judge": judge.name, "rubric": judge.rubric, "version": PROMPT_VERSION,
-                        "max_essay_tokens": MAX_ESSAY_TOKENS, "batch_size": batch_size})
-    probs = cached_map(store, pairs, lambda batch: _digit_distributions(judge, batch), batch_size,
-                       progress, desc=f"judge {judge.name}")
-    return np.asarray(probs, dtype=np.float64).reshape(len(pairs), 10)
+                       key | ({"wording": judge.wording} if judge.wording != "score" else {}))
+    by_length = sorted(dict.fromkeys(pairs), key=len)  # batches of similar length pad less
+    probs = dict(zip(by_length, cached_map(store, by_length, lambda batch: _digit_distributions(judge, batch),
+                                           batch_size, progress, desc=f"judge {judge.name}")))
+    return np.asarray([probs[p] for p in pairs], dtype=np.float64).reshape(len(pairs), 10)
 
 
 def judge_scores(topics: list[str], essays: list[str], panel: tuple[Judge, ...] = DEFAULT_PANEL,

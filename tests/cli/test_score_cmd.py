@@ -40,7 +40,8 @@ def test_judge_topics_come_from_data_and_the_prompt_is_paired_by_id(fake_panel, 
     pred.write_text("id,essay\n2,Rain falls.\n0,Cats purr when happy.\n1,Dogs bark loudly at night.\n")
     assert main(["score", "--comp", "adversarial-judge", "--pred", str(pred), "--data", str(tmp_path)]) == 0
     assert "on 3 rows" in capsys.readouterr().out
-    assert fake_panel.calls[:3] == ["Cats purr when happy.", "Dogs bark loudly at night.", "Rain falls."]
+    assert set(fake_panel.pairs) == {("Cats", "Cats purr when happy."), ("Dogs", "Dogs bark loudly at night."),
+                                     ("Rain", "Rain falls.")}
 
 
 def _bad(tmp_path, essays_csv: str | bytes) -> Path:

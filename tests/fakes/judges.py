@@ -5,6 +5,7 @@ go through the real panel code, its disk cache and progress bar.
     def test_x(fake_panel):              # DEFAULT_PANEL is now FAKE_PANEL, no LM is loaded
         ...
         fake_panel.calls                 # essays the fake LM was asked about (cached ones are not)
+        fake_panel.pairs                 # the same as (topic, essay)
 
 Judge "up" gives an essay the digit len(essay) % 10, judge "down" gives 9 minus that; both are
 calibrated to score exactly the digit they put all probability on (`fake_digit`).
@@ -30,12 +31,14 @@ def fake_digit(judge_name: str, essay: str) -> int:
 class FakeLM:
     def __init__(self):
         self.calls: list[str] = []
+        self.pairs: list[tuple[str, str]] = []  # (topic, essay) as the judge saw them
 
     def __call__(self, judge, pairs: list[str]) -> list[list[float]]:
         rows = []
         for pair in pairs:
-            _, essay = json.loads(pair)
+            topic, essay = json.loads(pair)
             self.calls.append(essay)
+            self.pairs.append((topic, essay))
             rows.append([1.0 if d == fake_digit(judge.name, essay) else 0.0 for d in range(10)])
         return rows
 
