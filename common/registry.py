@@ -28,7 +28,8 @@ class Competition:
     sample_dir: the committed sample in the Kaggle file layout.
     dataset_builder: "package.module:function" that regenerates the sample (`make dataset`).
     code_competition: True when Kaggle accepts only notebook submissions.
-    cv: how its train rows are split into cross-validation folds (common.folds.CvSpec).
+    cv: how its train rows are split into cross-validation folds (common.folds.CvSpec); None for a
+        competition with no train rows, validated by judge panels instead.
     """
 
     slug: str
@@ -41,7 +42,7 @@ class Competition:
     dataset_builder: str | None = None
     edge_spec: str | None = None
     code_competition: bool = True
-    cv: CvSpec = field(default_factory=CvSpec)
+    cv: CvSpec | None = field(default_factory=CvSpec)
     extra: dict = field(default_factory=dict)
 
     def load_entry(self, attr: str) -> Callable:

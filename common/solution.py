@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from common.data import Dataset
+from common.errors import UserError
 from common.options import cast_option, config_from_options
 from common.registry import Competition
 
@@ -47,12 +48,16 @@ class RunContext:
     def n_folds(self) -> int:
         """--folds, else the competition's default (its fast default under --fast)."""
         spec = self.competition.cv
+        if spec is None:
+            return 0
         return self.folds or (spec.fast_folds if self.fast else spec.default_folds)
 
     def fold_ids(self):
         """The fold id of every row of the competition's train table: its CvSpec's strategy and
         column, `n_folds` folds, this run's seed. A UserError when the data cannot hold them."""
         spec = self.competition.cv
+        if spec is None:
+            raise UserError(f"{self.competition.slug} has no train rows to fold; it is validated by judge panels")
         return spec.fold_ids(self.data.tables[spec.table], self.n_folds, self.seed)
 
     def option(self, key: str, default):

@@ -124,10 +124,14 @@ def run(args) -> int:
     seed_everything(args.seed)
     ctx = RunContext(competition=competition, data=data, seed=args.seed, folds=folds, fast=args.fast, options=options,
                      experiment=experiment.name if experiment else None)
-    ctx.fold_ids()   # refuses a fold count the data cannot hold before any work starts
+    if competition.cv is not None:
+        ctx.fold_ids()   # refuses a fold count the data cannot hold before any work starts
     print(data.describe())
-    print(f"cross-validation: {ctx.n_folds} folds, {competition.cv.strategy}"
-          f"{' by ' + competition.cv.by if competition.cv.by else ''}, seed {ctx.seed}")
+    if competition.cv is None:
+        print(f"validation: judge panels (no train rows), seed {ctx.seed}")
+    else:
+        print(f"cross-validation: {ctx.n_folds} folds, {competition.cv.strategy}"
+              f"{' by ' + competition.cv.by if competition.cv.by else ''}, seed {ctx.seed}")
     started = time.perf_counter()
     result = solve(ctx)
     wall_s = time.perf_counter() - started

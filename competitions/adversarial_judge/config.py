@@ -1,0 +1,54 @@
+"""Options of the adversarial-judge solution, each settable with `--set key=value`.
+
+    cfg = ctx.config(JudgeConfig).validate()
+    python -m cli submit --comp adversarial-judge --set search_topics=8 --set honest_topics=0
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from common.errors import UserError
+from competitions.adversarial_judge.attacks import ATTACKS
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """Options (`--set NAME=VALUE`), defaults in brackets:
+
+    attacks: comma list of attack names the search may use (empty: the whole library) []
+    search_topics: test topics, drawn with the seed, on which every attack is judged by the
+        development panel [4]
+    filler_words: random English words in every attack essay [12]
+    honest_topics: topics the honest baseline writes and is judged on (0: every topic) [30]
+    honest_tokens: tokens SmolLM2 writes per honest essay at most [150]
+    max_words: the length cap of every submitted essay, in words [150]
+    min_english: the lowest English confidence a submitted essay may have [0.5]
+    tie: two candidate mixes whose development scores differ by less than this share are
+        told apart by the validation panel instead [0.05]
+    validation: judge with the validation panel (0 skips it; scores are then missing) [1]
+    """
+
+    attacks: str = ""
+    search_topics: int = 4
+    filler_words: int = 12
+    honest_topics: int = 30
+    honest_tokens: int = 150
+    max_words: int = 150
+    min_english: float = 0.5
+    tie: float = 0.05
+    validation: int = 1
+
+    def attack_names(self) -> list[str]:
+        names = [a.strip() for a in self.attacks.split(",") if a.strip()] or list(ATTACKS)
+        unknown = [a for a in names if a not in ATTACKS]
+        if unknown:
+            raise UserError(f"unknown attack {unknown[0]!r}; known: {', '.join(ATTACKS)}")
+        return names
+
+    def validate(self) -> "JudgeConfig":
+        self.attack_names()
+        if self.search_topics < 2 or self.filler_words < 0 or self.honest_topics < 0 or self.honest_tokens < 8:
+            raise UserError("need search_topics >= 2, filler_words >= 0, honest_topics >= 0, honest_tokens >= 8")
+        if self.max_words < 10 or not 0 <= self.min_english <= 1 or not 0 <= self.tie < 1:
+            raise UserError("need max_words >= 10, 0 <= min_english <= 1, 0 <= tie < 1")
+        return self

@@ -1,0 +1,79 @@
+"""Attack search: judge every attack on a sample of topics with the development panel, then
+choose the mix of attacks and write one essay per topic.
+
+    from competitions.adversarial_judge.search import measure_attacks, assign, judge_set
+    profiles, sample = measure_attacks(attacks, topics[:4], DEVELOPMENT_PANEL, filler_words=12, seed=42)
+    mix = best_mix(profiles, len(topics))
+    essays, chosen = assign(mix, attacks, topics, filler_words=12, seed=42)
+    judged = judge_set(topics, essays, DEVELOPMENT_PANEL)        # Judged(scores, components, value, panel)
+
+Only the panel it is given is queried; the solution gives the search the development panel and
+nothing else (tests/competitions/adversarial_judge/test_aj_search.py checks it).
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from common.llm import judges
+from common.metrics.judge import judge_components, score_from_components
+from competitions.adversarial_judge.attacks import Attack, filler_vocabulary, write_essay
+from competitions.adversarial_judge.mixture import Mix, Profiles
+
+
+@dataclass
+class Judged:
+    """A set of essays judged by one panel: the (essays, judges) score matrix, the five
+    components, the metric's value and the panel's id."""
+
+    scores: np.ndarray
+    components: dict[str, float]
+    value: float
+    panel: str
+    judges: list[str]
+
+
+def judge_set(topics: list[str], essays: list[str], panel: tuple, progress: bool = True) -> Judged:
+    """Judge essays on their topics with `panel`, and the metric from its scores (cached judgements)."""
+    scores = judges.judge_scores(topics, essays, panel, progress=progress)
+    c = judge_components(scores, judges.english_confidence(essays), judges.mean_pairwise_similarity(essays))
+    return Judged(scores, c, score_from_components(c), judges.panel_id(panel), [j.name for j in panel])
+
+
+def _embed(essays: list[str]) -> np.ndarray:
+    from common.models import shared_sentence_encoder
+    return shared_sentence_encoder("minilm").encode(essays, normalize_embeddings=True, convert_to_numpy=True,
+                                                    show_progress_bar=False)
+
+
+def measure_attacks(attacks: list[Attack], topics: list[str], panel: tuple, filler_words: int, seed: int,
+                    progress: bool = True) -> tuple[Profiles, dict]:
+    """Every attack's essay on every sample topic, judged by `panel`: the attacks' Profiles
+    (scores, English confidence, similarity) and the raw (attack x topic) essays and scores."""
+    vocab = filler_vocabulary()
+    essays = [[write_essay(a, t, filler_words, seed, vocab) for t in topics] for a in attacks]
+    flat = [e for row in essays for e in row]
+    scores = judges.judge_scores(list(topics) * len(attacks), flat, panel, progress=progress)
+    scores = scores.reshape(len(attacks), len(topics), len(panel))
+    english = judges.english_confidence(flat).reshape(len(attacks), len(topics)).mean(axis=1)
+    vecs = _embed(flat).reshape(len(attacks), len(topics), -1)
+    s = len(topics)
+    sims = np.einsum("asd,btd->abst", vecs, vecs)                      # (A, A, S, S)
+    off = ~np.eye(s, dtype=bool)
+    similarity = sims.mean(axis=(2, 3))
+    np.fill_diagonal(similarity, sims[np.arange(len(attacks)), np.arange(len(attacks))][:, off].mean(axis=1))
+    profiles = Profiles([a.name for a in attacks], scores, english, similarity)
+    return profiles, {"essays": essays, "scores": scores}
+
+
+def assign(mix: Mix, attacks: list[Attack], topics: list[str], filler_words: int, seed: int) -> tuple[list[str], list[str]]:
+    """(essays, attack name per topic): the mix's counts dealt to the topics in a seeded order."""
+    by_name = {a.name: a for a in attacks}
+    names = [name for name, count in sorted(mix.counts.items()) for _ in range(count)]
+    if len(names) != len(topics):
+        raise ValueError(f"the mix has {len(names)} essays for {len(topics)} topics")
+    random.Random(seed).shuffle(names)
+    vocab = filler_vocabulary()
+    return [write_essay(by_name[n], t, filler_words, seed, vocab) for n, t in zip(names, topics)], names
