@@ -76,7 +76,11 @@ def seed_everything(seed: int) -> None:
 def print_scores(competition: Competition, result: SolutionResult) -> None:
     metric = get_metric(competition.metric)
     arrow = "higher is better" if metric.higher_is_better else "lower is better"
-    print(f"cross-validated {competition.metric} ({arrow}), held-out folds only:")
+    if competition.cv is None:
+        panels = ", ".join(dict.fromkeys(s.panel for s in result.cv.values() if s.panel))
+        print(f"{competition.metric} ({arrow}) by judge panels ({panels}); no train rows, nothing cross-validated:")
+    else:
+        print(f"cross-validated {competition.metric} ({arrow}), held-out folds only:")
     width = max(len(v) for v in result.cv)
     for variant, score in result.cv.items():
         mark = "  <- submitted" if variant == result.best else ""

@@ -135,6 +135,8 @@ def run(ctx: RunContext) -> SolutionResult:
             "family_moves": {"judges": [j.name for j in DEVELOPMENT_PANEL], **family_moves(profiles)},
             "attack_scores": {a: np.round(profiles.scores[i].mean(axis=0), 2).tolist()
                               for i, a in enumerate(profiles.names)},
-            "chosen_by": why, "chart": str(chart), "seconds": seconds}
+            "chosen_by": why, "chart": str(chart), "seconds": seconds,
+            "plan": {"seed": ctx.seed, "filler_words": cfg.filler_words, "attack_per_topic": names,
+                     "templates": {a: ATTACKS[a].body("{topic}") for a in sorted(set(names))}}}
     submission = pl.DataFrame({"id": ids, "essay": essays})
     return SolutionResult(submission=submission, cv=cv, best=best, info=info)
