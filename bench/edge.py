@@ -1,5 +1,6 @@
 """`kllm bench edge [--comp SLUG] [--fast]`: the edge comparison table (size, batch-1 latency at
-1 and 4 threads, held-out score) for PyTorch fp32, ONNX fp32 and ONNX int8, from one run.
+1 and 4 threads, held-out score) for PyTorch fp32, ONNX fp32 and ONNX int8, from one run (for a
+port with no model, edge/writer: the host's and the device program's scores, latency, memory).
 
 Runs the `make edge` pipeline without deploying; the teacher and the student come from the disk
 cache when they were built before, so this mostly re-exports, re-quantizes and re-times.
@@ -25,6 +26,5 @@ def main(args: list[str]) -> int:
                       fast=opts.fast, log=lambda *_: None)
     print(f"edge benchmark: {opts.comp}, teacher {report.teacher}")
     print(report.table)
-    print(f"teacher held-out {report.scores['teacher']:.4f}; int8 {report.scores['onnx int8']:.4f}; "
-          f"chart {report.files['png']}")
+    print(report.summary + (f"; chart {report.files['png']}" if "png" in report.files else ""))
     return 0

@@ -1,9 +1,10 @@
 """What a competition hands to `make edge`: inputs with the teacher's soft labels, and a held-out
 split with true labels and the teacher's probabilities, so teacher and student are scored alike.
 
-A competition declares `edge_spec="competitions.<name>.edge:spec"` in its registry entry; that
-function takes (data: common.data.Dataset, seed: int, fast: bool, options: dict) and returns a
-DistillSet. Binary texts (detect-ai-text):
+A competition declares `edge_spec="competitions.<name>.edge:spec"` in its registry entry (by
+default its package's edge.py); that function takes (data: common.data.Dataset, seed: int,
+fast: bool, options: dict) and returns a DistillSet, or a common.port_set.PortSet when the
+solution is a plan the device runs as it is. Binary texts (detect-ai-text):
 
     DistillSet(label_names=("human", "ai"), metric="roc_auc", positive_label="ai",
                inputs=texts, soft_labels=probs,                  # (n, 2), rows sum to 1
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from common.errors import UserError
-from common.metrics import Metric, get_metric
+from common.metrics import MetricDirection, get_metric
 from common.training.inputs import check_inputs, is_pairs
 
 
@@ -64,7 +65,7 @@ def _probability_rows(value, shape: tuple[int, int], what: str) -> np.ndarray:
 
 
 @dataclass
-class DistillSet:
+class DistillSet(MetricDirection):
     """The teacher's labels for a student classifier (see the module docstring).
 
     label_names: class names in logit order. metric: a common.metrics name (see
@@ -135,14 +136,6 @@ class DistillSet:
     def positive_index(self) -> int:
         return self.label_names.index(self.positive_label)
 
-    @property
-    def metric_info(self) -> Metric:
-        return get_metric(self.metric)
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self.metric_info.higher_is_better
-
     def score(self, probs) -> float:
         """The metric of (len(holdout_inputs), n_classes) probabilities on the held-out split."""
         probs = np.asarray(probs, dtype=float)
@@ -154,7 +147,3 @@ class DistillSet:
     @property
     def teacher_score(self) -> float:
         return self.score(self.holdout_teacher)
-
-    def shortfall(self, reference: float, score: float) -> float:
-        """How much worse `score` is than `reference` under the metric's direction (< 0: better)."""
-        return reference - score if self.higher_is_better else score - reference

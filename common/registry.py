@@ -27,6 +27,7 @@ class Competition:
       The function takes a `common.solution.RunContext` and returns a `SolutionResult`.
     sample_dir: the committed sample in the Kaggle file layout.
     dataset_builder: "package.module:function" that regenerates the sample (`make dataset`).
+    edge_spec: "package.module:function" that `make edge` runs (a DistillSet or a PortSet).
     code_competition: True when Kaggle accepts only notebook submissions.
     cv: how its train rows are split into cross-validation folds (common.folds.CvSpec); None for a
         competition with no train rows, validated by judge panels instead.

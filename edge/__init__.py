@@ -7,7 +7,10 @@ Organized by the kind of model shipped, around one shared flow (pipeline.py: tea
 -> export -> parity -> quantize -> verify -> bundle -> deploy):
 
     classifier/   an encoder student over texts or text pairs, any number of classes (today's path)
-    generator/    a causal LM on the device (a later issue)
+    lm_features/  a linear head over a causal LM's token statistics (predict-the-llm)
+    writer/       no model: the host's plan, run as it is, writes text (adversarial-judge essays,
+                  prompt-recovery prompts); the port flow in pipeline.py
+    generator/    a causal LM on the device (the compression study's int4 SmolLM2)
     retriever/    an encoder plus an index (a later issue)
     quantize.py   int8 / int4 for any ONNX model      compare.py  the size / latency / score table
     bundle.py     manifest, checks, pinned requirements, atomic build, for every kind
@@ -15,5 +18,6 @@ Organized by the kind of model shipped, around one shared flow (pipeline.py: tea
     runtime/      the on-device program; imports only onnxruntime, tokenizers and numpy
 
 A competition's edge spec returns a common.distill_set.DistillSet (labels, metric, inputs and
-soft labels, a scored held-out split); common/ and competitions/ never import edge/.
+soft labels, a scored held-out split) or a common.port_set.PortSet (a plan, the host's outputs,
+a scored held-out comparison); common/ and competitions/ never import edge/.
 """

@@ -10,6 +10,11 @@ A runner has `size_bytes`, `set_threads(n)` and `proba(inputs) -> (n, ...)` arra
 gets the outputs of every score input, concatenated. Latency covers tokenization and the
 forward pass of one input, after warm-up runs. Threads above the machine's cores are measured
 as asked and flagged in the table ("oversubscribed").
+
+A port that ships its host's plan with no model (edge/writer) has one host row and one device
+row instead (PortRow: score, outputs identical to the host's, size, latency, peak memory):
+
+    print(format_port_table([PortRow("host", 4.59, "120/120"), PortRow("device", 4.59, "120/120", 0.2, 0.05)]))
 """
 from __future__ import annotations
 
@@ -98,11 +103,7 @@ def save_table(rows: list[VariantRow], stem: Path, metric: str = "score") -> tup
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(asdict(rows[0])))
-    writer.writeheader()
-    writer.writerows(asdict(r) for r in rows)
-    csv_path = atomic_write_text(Path(f"{stem}.csv"), buffer.getvalue())
+    csv_path = save_csv(rows, stem)
     names = [r.variant for r in rows]
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     axes[0].bar(names, [r.size_mb for r in rows], color="#4477aa")
@@ -124,3 +125,37 @@ def save_table(rows: list[VariantRow], stem: Path, metric: str = "score") -> tup
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return csv_path, Path(f"{stem}.png")
+
+
+@dataclass
+class PortRow:
+    """One line of a port's table (edge/writer): the host's solution or the device program.
+    Latencies in ms per input at batch 1 and peak memory in MB are the device program's (None:
+    not measured, e.g. the host's search); same_outputs: outputs identical to the host's."""
+
+    variant: str
+    score: float
+    same_outputs: str
+    size_mb: float | None = None
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    peak_mb: float | None = None
+
+
+def format_port_table(rows: list[PortRow], metric: str = "score") -> str:
+    cell = lambda v, fmt: f"{'-':>8}" if v is None else format(v, fmt)  # noqa: E731
+    head = f"{'variant':<16} {metric:>12} {'same outputs':>13} {'size MB':>8} {'p50 ms':>8} {'p95 ms':>8} {'peak MB':>8}"
+    lines = [head, "-" * len(head)]
+    lines += [f"{r.variant:<16} {r.score:12.4f} {r.same_outputs:>13} {cell(r.size_mb, '8.3f')} "
+              f"{cell(r.p50_ms, '8.3f')} {cell(r.p95_ms, '8.3f')} {cell(r.peak_mb, '8.1f')}" for r in rows]
+    lines.append("latency: ms per input at batch 1, one process, 1 thread; peak: that process's peak resident memory")
+    return "\n".join(lines)
+
+
+def save_csv(rows: list, stem: Path) -> Path:
+    """stem.csv: one line per row (VariantRow or PortRow), written atomically."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(asdict(rows[0])))
+    writer.writeheader()
+    writer.writerows(asdict(r) for r in rows)
+    return atomic_write_text(Path(f"{stem}.csv"), buffer.getvalue())

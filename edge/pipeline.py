@@ -2,6 +2,9 @@
 ONNX export -> parity check -> int8 quantization -> retention check -> comparison table ->
 bundle -> deploy. The kind supplies the student, its export, its variants and its bundle
 (edge/classifier/steps.py); the gates, the table, the report and the deploy are here.
+A solution that is a plan the device can run as it is takes the port flow instead: host ->
+bundle (the device program must reproduce the host's outputs exactly) -> comparison table ->
+deploy, with no student (edge/writer/steps.py).
 
     from edge.pipeline import EdgeConfig, run_edge
     report = run_edge(get_competition("detect-ai-text"), load_dataset(comp), EdgeConfig())
@@ -9,11 +12,13 @@ bundle -> deploy. The kind supplies the student, its export, its variants and it
 
     python -m cli edge --comp detect-ai-text [--device pi@host] [--skip-deploy] [--fast]
 
-A competition's edge spec returns a common.distill_set.DistillSet; its `student` names the kind
-of student (STUDENTS): "classifier" (edge/classifier) or "lm_features" (edge/lm_features).
+A competition's edge spec returns a common.distill_set.DistillSet, whose `student` names the
+kind of student (STUDENTS): "classifier" (edge/classifier) or "lm_features" (edge/lm_features);
+or a common.port_set.PortSet, whose `kind` names the device program (PORTS): "essay_writer" or
+"prompt_writer" (edge/writer). FLOWS maps the type of the spec to its flow.
 Everything lands in build/edge/<slug>/: student.fp32.onnx, student.int8.onnx, compare.csv/.png,
-bundle/ and report.json. The teacher's members and the student cache to disk, so a rerun with the
-same data and settings skips training.
+bundle/ and report.json (a port: compare.csv, bundle/, report.json). The teacher's members and
+the student cache to disk, so a rerun with the same data and settings skips training.
 """
 from __future__ import annotations
 
@@ -21,11 +26,13 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from common.atomic import atomic_write_text
 from common.data import Dataset
 from common.distill_set import DistillSet
 from common.errors import UserError
+from common.port_set import PortSet
 from common.paths import repo_root
 from common.registry import Competition
 from common.results import git_commit
@@ -34,8 +41,9 @@ from edge.classifier.export import OPSET
 from edge.classifier.steps import ClassifierSteps
 from edge.lm_features.student import FeatureStudentConfig
 from edge.lm_features.steps import LmFeatureSteps
-from edge.compare import compare_variants, format_table, save_table
+from edge.compare import PortRow, compare_variants, format_port_table, format_table, save_csv, save_table
 from edge.quantize import quantize_int8
+from edge.writer.steps import WriterSteps
 
 
 @dataclass
@@ -46,7 +54,8 @@ class EdgeConfig:
         metric's direction (None: the metric's entry in INT8_DROP, 0.01 for a score in [0, 1]).
         teacher_gap: the target |teacher - int8 student| held-out gap, reported as met or not
         (None: TEACHER_GAP's entry, 0.02 for a score in [0, 1]).
-    latency_texts: held-out inputs timed one by one per variant and thread count (40).
+    latency_texts: held-out inputs timed one by one per variant and thread count (40; a port:
+        by its device program, 10 times each).
     out_dir: where files go (None: build/edge/<slug>). deploy_root: folder on the device.
     emulated_dir: the emulated Pi's device folder (None: cache/emulated-pi/device). Both hold
         one folder per competition (<root>/<slug>/versions, <root>/<slug>/current)."""
@@ -65,16 +74,28 @@ class EdgeConfig:
 # Log loss is unbounded and moves more than a [0, 1] score: its gates are wider.
 INT8_DROP = {"multiclass_logloss": 0.05}
 TEACHER_GAP = {"multiclass_logloss": 0.10}
-STUDENTS = {
+# A judge panel's score has no fixed scale: its gap target is a share of the host's score.
+RELATIVE_GAP = {"judge_score": 0.10}
+STUDENTS = {  # DistillSet.student -> the steps of that kind of student (the distill flow)
     "classifier": lambda ds, config: ClassifierSteps(ds, config.distill),
     "lm_features": lambda ds, config: LmFeatureSteps(ds, FeatureStudentConfig(seed=config.distill.seed, **ds.student_options)),
 }
+PORTS = {  # PortSet.kind -> the steps of that device program (the port flow)
+    "essay_writer": lambda ps, config: WriterSteps(ps, config.latency_texts),
+    "prompt_writer": lambda ps, config: WriterSteps(ps, config.latency_texts),
+}
 
 
-def gates(config: EdgeConfig, metric: str) -> tuple[float, float]:
-    """(max int8 drop, teacher gap) for this metric: the config's, else the metric's defaults."""
+def gates(config: EdgeConfig, metric: str, reference: float | None = None) -> tuple[float, float]:
+    """(max int8 drop, teacher gap) for this metric: the config's, else the metric's defaults
+    (a RELATIVE_GAP metric's gap is that share of |reference|, the teacher's score)."""
     drop = config.max_int8_drop if config.max_int8_drop is not None else INT8_DROP.get(metric, 0.01)
-    gap = config.teacher_gap if config.teacher_gap is not None else TEACHER_GAP.get(metric, 0.02)
+    if config.teacher_gap is not None:
+        gap = config.teacher_gap
+    elif metric in RELATIVE_GAP and reference is not None:
+        gap = RELATIVE_GAP[metric] * abs(reference)
+    else:
+        gap = TEACHER_GAP.get(metric, 0.02)
     return drop, gap
 
 
@@ -86,44 +107,81 @@ def fast_config(seed: int = 42) -> EdgeConfig:
 
 @dataclass
 class EdgeReport:
+    """summary: the one line `kllm edge` prints. teacher_gap_met: the device within the gap
+    target of the teacher. A distilled student also has its parity and its int8 speedup."""
+
     competition: str
     teacher: str
     scores: dict[str, float]
-    parity_max_abs_diff: float
-    int8_vs_pytorch_speedup_1t: float
-    teacher_gap_met: bool
     table: str
     files: dict[str, str]
+    summary: str = ""
+    teacher_gap_met: bool | None = None
+    parity_max_abs_diff: float | None = None
+    int8_vs_pytorch_speedup_1t: float | None = None
     bundle: dict = field(default_factory=dict)
     deploy: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
 
 
-def load_distill_set(competition: Competition, data: Dataset, seed: int = 42, fast: bool = False,
-                     options: dict | None = None) -> DistillSet:
-    """Run the competition's edge spec (it trains the teacher); it must return a DistillSet."""
+@dataclass
+class EdgeRun:
+    """What every flow gets besides the spec. info: seed, fast, data source, for the report."""
+
+    competition: Competition
+    config: EdgeConfig
+    out: Path
+    device: str | None
+    skip_deploy: bool
+    info: dict
+    log: Callable
+
+
+def load_spec(competition: Competition, data: Dataset, seed: int = 42, fast: bool = False,
+              options: dict | None = None) -> DistillSet | PortSet:
+    """Run the competition's edge spec (it runs the teacher); it must return a DistillSet or a PortSet."""
     build = competition.load_entry("edge_spec")
     try:
-        ds = build(data, seed=seed, fast=fast, options=options or {})
+        spec = build(data, seed=seed, fast=fast, options=options or {})
     except UserError as exc:
         raise UserError(f"{competition.slug} edge spec: {exc}") from None
-    if not isinstance(ds, DistillSet):
-        raise UserError(f"{competition.slug} edge spec returned {type(ds).__name__}, "
-                        "want a common.distill_set.DistillSet")
-    return ds
+    if not isinstance(spec, tuple(FLOWS)):
+        raise UserError(f"{competition.slug} edge spec returned {type(spec).__name__}, "
+                        "want a common.distill_set.DistillSet or a common.port_set.PortSet")
+    return spec
+
+
+def load_distill_set(competition: Competition, data: Dataset, seed: int = 42, fast: bool = False,
+                     options: dict | None = None) -> DistillSet:
+    """The competition's edge spec, which must be a DistillSet (a student to distill)."""
+    spec = load_spec(competition, data, seed, fast, options)
+    if not isinstance(spec, DistillSet):
+        raise UserError(f"{competition.slug} edge spec returned {type(spec).__name__}, want a common.distill_set.DistillSet")
+    return spec
 
 
 def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None = None, device: str | None = None,
              skip_deploy: bool = False, seed: int = 42, fast: bool = False, options: dict | None = None,
              log=print) -> EdgeReport:
+    """The competition's edge spec, then the flow of its type (FLOWS): a report, the bundle, a deploy."""
     config = config or (fast_config(seed) if fast else EdgeConfig(distill=DistillConfig(seed=seed)))
     out = Path(config.out_dir or repo_root() / "build" / "edge" / competition.slug)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    log(f"teacher: {competition.slug} edge spec on {data.source} data")
+    spec = load_spec(competition, data, seed=seed, fast=fast, options=options)
+    info = {"seed": seed, "fast": fast, "data_source": data.source}
+    run = EdgeRun(competition, config, out, device, skip_deploy, info, log)
+    report = FLOWS[type(spec)](run, spec)
+    report.info["wall_s"] = round(time.perf_counter() - started, 1)
+    save_report(report, out)
+    return report
 
-    log(f"[1/7] teacher: {competition.slug} edge spec on {data.source} data")
-    ds = load_distill_set(competition, data, seed=seed, fast=fast, options=options)
-    log(f"      {ds.teacher}; held-out {ds.metric} {ds.teacher_score:.4f} on {len(ds.holdout_inputs)} inputs")
+
+def run_distill(run: EdgeRun, ds: DistillSet) -> EdgeReport:
+    """Student -> ONNX -> parity -> int8 -> retention -> table -> bundle -> deploy."""
+    config, out, log = run.config, run.out, run.log
+    log(f"[1/7] teacher: {ds.teacher}; held-out {ds.metric} {ds.teacher_score:.4f} on {len(ds.holdout_inputs)} inputs")
     steps = STUDENTS[ds.student](ds, config)
     max_drop, teacher_gap = gates(config, ds.metric)
 
@@ -157,38 +215,90 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
         raise UserError(f"int8 lost {drop:.4f} {ds.metric} against ONNX fp32 (limit {max_drop}); not shipping it")
 
     report = EdgeReport(
-        competition=competition.slug, teacher=ds.teacher, scores=scores,
+        competition=run.competition.slug, teacher=ds.teacher, scores=scores,
         parity_max_abs_diff=parity.max_abs_diff, int8_vs_pytorch_speedup_1t=rows[-1].speedup_1t,
         teacher_gap_met=gap <= teacher_gap, table=table,
         files={**{k: str(v) for k, v in files.items()}, "int8": str(int8), "csv": str(csv_path),
                "png": str(png_path), "student": str(student_dir)},
+        summary=(f"teacher {ds.teacher_score:.4f} vs int8 student {scores['onnx int8']:.4f} (gap target met: "
+                 f"{gap <= teacher_gap}); int8 is {rows[-1].speedup_1t:.2f}x PyTorch fp32 at batch 1, 1 thread"),
         info={"kind": steps.kind, "metric": ds.metric, "higher_is_better": ds.higher_is_better,
               "labels": list(ds.label_names), "pairs": ds.pairs, "spec": ds.info,
-              "config": _jsonable(asdict(config)), "seed": seed, "fast": fast, "data_source": data.source,
-              "holdout_inputs": len(ds.holdout_inputs), "student": steps.describe(),
-              "gates": {"max_int8_drop": max_drop, "teacher_gap": teacher_gap}},
+              "config": _jsonable(asdict(config)), "holdout_inputs": len(ds.holdout_inputs),
+              "student": steps.describe(), "gates": {"max_int8_drop": max_drop, "teacher_gap": teacher_gap},
+              **run.info},
     )
     save_report(report, out)  # written before shipping too, so a failed deploy keeps the numbers
     log("[7/7] bundle + deploy")
-    report.bundle = ship(report, steps, int8, out, config, device, skip_deploy, log)
-    report.info["wall_s"] = round(time.perf_counter() - started, 1)
-    save_report(report, out)
+    provenance = _provenance(report, steps, config)
+    report.bundle = ship(report, lambda prov: steps.bundle(int8, out / "bundle", prov), provenance, run)
     return report
+
+
+def run_port(run: EdgeRun, ps: PortSet) -> EdgeReport:
+    """Bundle (it must reproduce the host's outputs) -> the device program's outputs on the
+    held-out rows, scored on the host -> table -> bundle with the scores -> deploy."""
+    config, out, log = run.config, run.out, run.log
+    steps = PORTS[ps.kind](ps, config)
+    host_score = ps.score(ps.holdout_outputs)
+    log(f"[1/4] host: {ps.teacher}; held-out {ps.metric} {host_score:.4f} on {len(ps.holdout_inputs)} inputs")
+    log(f"[2/4] bundle ({steps.kind}): {steps.describe()}")
+    first = steps.bundle(out / "bundle", {"competition": run.competition.slug, "teacher": ps.teacher})
+    log(f"      the runtime writes all {len(ps.inputs)} host outputs byte for byte")
+    log("[3/4] compare: the device program's outputs on the held-out inputs, scored here; latency and peak memory")
+    device_out = steps.device_outputs(first.path)
+    same = sum(a == b for a, b in zip(device_out, ps.holdout_outputs))
+    device_score = ps.score(device_out)
+    timing = steps.bench(first.path, out)
+    n, size_mb = len(device_out), first.total_bytes / 1024 / 1024
+    rows = [PortRow("host solution", host_score, f"{n}/{n}"),
+            PortRow("device bundle", device_score, f"{same}/{n}", size_mb, timing["p50_ms"], timing["p95_ms"],
+                    timing.get("peak_rss_mb"))]
+    table = format_port_table(rows, metric=ps.metric)
+    log(table)
+    _, teacher_gap = gates(config, ps.metric, host_score)
+    gap = abs(host_score - device_score)
+    met = gap <= teacher_gap
+    log(f"      device vs host {0.0 - ps.shortfall(host_score, device_score):+.4f} "
+        f"({'within' if met else 'NOT within'} {teacher_gap:.4g}); {same} of {n} held-out outputs identical")
+    scores = {"host": host_score, "device": device_score}
+    report = EdgeReport(
+        competition=run.competition.slug, teacher=ps.teacher, scores=scores, table=table, teacher_gap_met=met,
+        files={"csv": str(save_csv(rows, out / "compare")), "latency_inputs": str(out / "latency_inputs.jsonl")},
+        summary=(f"host {host_score:.4f} vs device {device_score:.4f} {ps.metric} (gap target met: {met}); "
+                 f"{same}/{n} held-out outputs identical; {timing['p50_ms']:.3f} ms per input at batch 1, "
+                 f"peak {timing.get('peak_rss_mb')} MB"),
+        info={"kind": steps.kind, "metric": ps.metric, "higher_is_better": ps.higher_is_better, "spec": ps.info,
+              "config": _jsonable(asdict(config)), "holdout_inputs": n, "identical_outputs": same,
+              "student": steps.describe(), "bench": timing, "gates": {"teacher_gap": teacher_gap}, **run.info},
+    )
+    save_report(report, out)
+    log("[4/4] bundle + deploy")
+    provenance = _provenance(report, steps, config)
+    report.bundle = ship(report, lambda prov: steps.bundle(out / "bundle", prov), provenance, run)
+    return report
+
+
+FLOWS = {DistillSet: run_distill, PortSet: run_port}
 
 
 def save_report(report: EdgeReport, out: Path) -> Path:
     return atomic_write_text(out / "report.json", json.dumps(_jsonable(asdict(report)), indent=2) + "\n")
 
 
-def ship(report: EdgeReport, steps, model: Path, out: Path, config: EdgeConfig, device: str | None,
-         skip_deploy: bool, log) -> dict:
-    """Build the bundle, then deploy it (ssh device, emulated Pi, or nowhere with skip_deploy)."""
-    provenance = {"competition": report.competition, "teacher": report.teacher,
-                  "metric": report.info.get("metric"), "scores": {k: round(v, 4) for k, v in report.scores.items()},
-                  "student": steps.describe(), "seed": config.distill.seed, "commit": git_commit()}
-    bundle = steps.bundle(model, out / "bundle", provenance)
+def _provenance(report: EdgeReport, steps, config: EdgeConfig) -> dict:
+    return {"competition": report.competition, "teacher": report.teacher,
+            "metric": report.info.get("metric"), "scores": {k: round(v, 4) for k, v in report.scores.items()},
+            "student": steps.describe(), "seed": config.distill.seed, "commit": git_commit()}
+
+
+def ship(report: EdgeReport, build_bundle: Callable, provenance: dict, run: EdgeRun) -> dict:
+    """Build the bundle (build_bundle(provenance) -> BundleInfo), then deploy it (ssh device,
+    emulated Pi, or nowhere with skip_deploy)."""
+    config, device, log = run.config, run.device, run.log
+    bundle = build_bundle(provenance)
     log(f"      bundle {bundle.path} version {bundle.version}, {bundle.total_bytes / 1024 / 1024:.1f} MB")
-    if skip_deploy:
+    if run.skip_deploy:
         log("      deploy skipped (--skip-deploy)")
     else:
         if device:

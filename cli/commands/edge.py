@@ -4,7 +4,8 @@ and the device's lifecycle (behind `make edge-status`, `make edge-rollback`, `ma
 `kllm edge --comp x` distills the competition's teacher into a small student, exports it to ONNX
 (parity-checked), quantizes it to int8, prints the comparison table, builds the device bundle and
 deploys it into the competition's own folder on the named Pi over ssh, or on the local emulated
-aarch64 Pi when no device is named.
+aarch64 Pi when no device is named. A competition whose solution is a plan the device runs as it
+is (adversarial-judge, prompt-recovery) is bundled with that plan instead, with no student.
 
     python -m cli edge --comp detect-ai-text --fast --skip-deploy
     python -m cli edge status [--device pi@raspberrypi.local] [--json]   # versions, current, size, provenance
@@ -93,9 +94,7 @@ def run(args) -> int:
         config.deploy_root, config.emulated_dir = args.root, Path(args.root)
     report = run_edge(competition, data, config, device=args.device, skip_deploy=args.skip_deploy,
                       seed=args.seed, fast=args.fast, options=parse_options(args.options))
-    print(f"teacher {report.scores['teacher']:.4f} vs int8 student {report.scores['onnx int8']:.4f} "
-          f"(gap target met: {report.teacher_gap_met}); int8 is {report.int8_vs_pytorch_speedup_1t:.2f}x "
-          f"PyTorch fp32 at batch 1, 1 thread; bundle {report.bundle['total_mb']} MB")
+    print(f"{report.summary}; bundle {report.bundle['total_mb']} MB")
     print(f"report: {Path(report.files['csv']).parent / 'report.json'}")
     return 0
 

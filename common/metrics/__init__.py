@@ -71,3 +71,20 @@ def get_metric(name: str) -> Metric:
     if name not in METRICS:
         raise UserError(f"unknown metric {name!r}; known: {', '.join(METRICS)}")
     return METRICS[name]
+
+
+class MetricDirection:
+    """For a class with a `metric` attribute (a registered name): that Metric and its direction.
+    DistillSet and PortSet, which `make edge` scores teacher and device with, share it."""
+
+    @property
+    def metric_info(self) -> Metric:
+        return get_metric(self.metric)
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric_info.higher_is_better
+
+    def shortfall(self, reference: float, score: float) -> float:
+        """How much worse `score` is than `reference` under the metric's direction (< 0: better)."""
+        return reference - score if self.higher_is_better else score - reference

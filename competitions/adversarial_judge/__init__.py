@@ -22,4 +22,5 @@ COMPETITION = register(Competition(
     extra={"first_place": 30.0},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.adversarial_judge.solution:run",
     dataset_builder="competitions.adversarial_judge.dataset:build",
+    edge_spec="competitions.adversarial_judge.edge:spec",
 ))

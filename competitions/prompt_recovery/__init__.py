@@ -26,4 +26,5 @@ COMPETITION = register(Competition(
     extra={"first_place": 0.71},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.prompt_recovery.solution:run",
     dataset_builder="competitions.prompt_recovery.dataset:build",
+    edge_spec="competitions.prompt_recovery.edge:spec",
 ))

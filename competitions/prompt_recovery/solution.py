@@ -20,20 +20,21 @@ any search, fit or fine-tune of that fold.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+import numpy as np
 import polars as pl
 
 from common.cv import score_folds
 from common.errors import UserError
-from common.solution import RunContext, SolutionResult
-from competitions.prompt_recovery.combined import choose_rule
+from common.solution import CvScore, RunContext, SolutionResult
+from competitions.prompt_recovery.combined import Rule, choose_rule
 from competitions.prompt_recovery.config import RecoveryConfig
 from competitions.prompt_recovery.encoder import MetricEncoder
 from competitions.prompt_recovery.inputs import Rewrites
-from competitions.prompt_recovery.mean_prompt import search_mean_prompt
+from competitions.prompt_recovery.mean_prompt import MeanPrompt, search_mean_prompt
 from competitions.prompt_recovery.members import NearestPrompt
-from competitions.prompt_recovery.splits import beam_config, evaluate_split, instruction_folds
+from competitions.prompt_recovery.splits import SplitResult, beam_config, evaluate_split, instruction_folds
 
 METRIC = "sharpened_cosine"
 HELDOUT = "heldout_instruction/"
@@ -69,8 +70,27 @@ def checked_inputs(ctx: RunContext, cfg: RecoveryConfig) -> tuple[Rewrites, Metr
     return rw, enc
 
 
-def run(ctx: RunContext) -> SolutionResult:
-    started = time.perf_counter()
+@dataclass
+class Solved:
+    """Everything the solution computed: the checked inputs, both splits (each variant's
+    held-out prompts, each fold's mean prompt and combined rule), the mean prompt of all train
+    (`full`), combined's rule for test, every variant's test prompts, the scores and the
+    submitted variant (`best`). The edge spec (edge.py) ports `best` from it."""
+
+    cfg: RecoveryConfig
+    rw: Rewrites
+    enc: MetricEncoder
+    folds: dict[str, np.ndarray]
+    splits: dict[str, SplitResult]
+    full: MeanPrompt
+    rule: Rule
+    test: dict[str, list[str]]
+    cv: dict[str, CvScore]
+    best: str
+    seconds: dict[str, float]
+
+
+def solve(ctx: RunContext) -> Solved:
     cfg = config(ctx)
     rw, enc = checked_inputs(ctx, cfg)
     folds = {"rows": ctx.fold_ids(), "instructions": instruction_folds(rw.prompts, ctx.n_folds, ctx.seed)}
@@ -96,14 +116,21 @@ def run(ctx: RunContext) -> SolutionResult:
             **{name: g.texts for name, g in guesses.items()}, "combined": rule.apply(guesses, full.text, m)}
     seconds["test"] = round(time.perf_counter() - t0, 1)
     best = cfg.submit or max(test, key=lambda v: cv[HELDOUT + v].mean)
+    return Solved(cfg, rw, enc, folds, splits, full, rule, test, cv, best, seconds)
+
+
+def run(ctx: RunContext) -> SolutionResult:
+    started = time.perf_counter()
+    s = solve(ctx)
+    cfg, rw, full, rule, best = s.cfg, s.rw, s.full, s.rule, s.best
     print(f"mean prompt (all {rw.n_train} train prompts, train score {full.score:.4f}): {full.text!r}")
     why = "--set submit" if cfg.submit else "best held-out-instruction score"
     print(f"combined on test: {rule.describe()}; submitted: {best} ({why})")
     info = {"members": cfg.member_names(), "folds": ctx.n_folds, "metric_encoder": cfg.metric_encoder,
             "mean_prompt": full.text, "mean_prompt_train_score": round(full.score, 5),
-            "mean_prompt_folds": {label: {k: f.text for k, f in s.found.items()} for label, s in splits.items()},
-            "combined_rules": {label: {k: r.describe() for k, r in s.rules.items()} for label, s in splits.items()},
+            "mean_prompt_folds": {label: {k: f.text for k, f in sp.found.items()} for label, sp in s.splits.items()},
+            "combined_rules": {label: {k: r.describe() for k, r in sp.rules.items()} for label, sp in s.splits.items()},
             "combined_test_rule": rule.describe(), "submitted_variant": best,
-            "seconds": seconds, "solution_seconds": round(time.perf_counter() - started, 1)}
-    submission = pl.DataFrame({"id": rw.test_ids, "rewrite_prompt": test[best]})
-    return SolutionResult(submission=submission, cv=cv, best=HELDOUT + best, info=info)
+            "seconds": s.seconds, "solution_seconds": round(time.perf_counter() - started, 1)}
+    submission = pl.DataFrame({"id": rw.test_ids, "rewrite_prompt": s.test[best]})
+    return SolutionResult(submission=submission, cv=s.cv, best=HELDOUT + best, info=info)

@@ -58,7 +58,8 @@ class Device(Protocol):
 @dataclass(frozen=True)
 class DeployResult:
     """version: folder name under versions/. previous: what `current` named before (None: first).
-    smoke: the device's self-test report (machine, versions, max_abs_diff). seconds: wall time.
+    smoke: the device's self-test report (machine, versions, max_abs_diff, or a writer's
+    mismatches). seconds: wall time.
     bench: the on-device benchmark rows (`detect.py --bench`), when asked for."""
 
     device: str
@@ -167,11 +168,19 @@ def deploy_bundle(device: Device, bundle: Path, root: str, version: str | None =
     switch_current(device, root, version)
     versions = sorted({v for v in listing.split() if not v.startswith(".")} | {version})
     _prune(device, root, versions, keep, keep_also={version, previous})
-    log(f"deployed {version} on {device.name} ({smoke.get('machine')}); smoke max |diff| "
-        f"{smoke.get('max_abs_diff'):.2e}; previous {previous or 'none'} kept for rollback")
+    log(f"deployed {version} on {device.name} ({smoke.get('machine')}); {smoke_summary(smoke)}; "
+        f"previous {previous or 'none'} kept for rollback")
     seconds = time.perf_counter() - start
     rows = bench_on_device(device, final, bench_threads, bench_repeats) if bench_threads else []
     return DeployResult(device.name, root, version, previous, smoke, seconds, rows)
+
+
+def smoke_summary(smoke: dict) -> str:
+    """The self-test's result in words: a classifier's largest probability difference, or how
+    many of a writer's outputs differ from the host's (they must be the same text)."""
+    if "mismatches" in smoke:
+        return f"smoke {smoke['mismatches']} of {smoke.get('inputs')} outputs differ from the host's"
+    return f"smoke max |diff| {smoke.get('max_abs_diff', float('nan')):.2e}"
 
 
 def bench_on_device(device: Device, folder: str, threads: str = "1,4", repeats: int = 10) -> list[dict]:

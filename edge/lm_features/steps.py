@@ -148,7 +148,7 @@ class LmFeatureSteps:
     def bundle(self, model: Path, out_dir: Path, provenance: dict) -> BundleInfo:
         """Smoke inputs: up to SMOKE_PAIRS responses of the first held-out question (a whole group,
         so the device's balancing is checked too, when the classes are that few)."""
-        from edge.runtime.detect import open_classifier
+        from edge.runtime.detect import open_bundle
 
         first = self.ds.holdout_inputs[0][0]
         smoke = [x for x in self.ds.holdout_inputs if x[0] == first][: min(self.ds.n_classes, SMOKE_PAIRS)]
@@ -159,7 +159,7 @@ class LmFeatureSteps:
                   **{name: RUNTIME_DIR / name for name in RUNTIME_FILES}}
 
         def write_smoke(folder: Path) -> None:
-            probs = open_classifier(folder, threads=1).predict_proba(smoke)
+            probs = open_bundle(folder, threads=1).predict_proba(smoke)
             lines = [json.dumps({"text": q, "text_pair": r, "probs": [round(float(p), 8) for p in row]})
                      for (q, r), row in zip(smoke, probs)]
             (folder / "smoke.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")

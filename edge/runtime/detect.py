@@ -1,9 +1,13 @@
-"""The on-device classifier: texts or text pairs in, class probabilities out. Copied to the device as is.
+"""The bundle's command line on the device: texts or text pairs in, class probabilities (or,
+for a writer bundle, texts) out. Copied to the device as is.
 
-Imports only onnxruntime, tokenizers, numpy and the standard library. It reads the bundle it sits
-in: model.onnx, tokenizer.json and config.json (max_length, labels, output kind, input names,
-whether an input is one text or a pair). A bundle of kind "lm_features" (a causal LM's token
-statistics and a linear head over pairs) is run by lm_features.py beside this file.
+Imports only onnxruntime, tokenizers, numpy and the standard library (onnxruntime and tokenizers
+only when a model runs). It reads the bundle it sits in: model.onnx, tokenizer.json and
+config.json (max_length, labels, output kind, input names, whether an input is one text or a
+pair). Other kinds of bundle are run by a file beside this one (KINDS): "lm_features" (a causal
+LM's token statistics and a linear head over pairs, lm_features.py); the writers, which run a
+plan the host computed and print text: "essay_writer" (essays.py: topics in, essays out) and
+"prompt_writer" (prompts.py: original and rewritten text in, the rewrite prompt out).
 
     python3 detect.py < essays.txt                  # one text per line -> one line per text
     python3 detect.py --file in.jsonl --format jsonl --json   # texts with newlines, JSON out
@@ -16,7 +20,11 @@ threshold). More classes: every class's probability per line in label order, or 
 {"index", "label", "probs"} (label: the most probable). A pair bundle reads "text<TAB>text_pair"
 lines, or JSON lines {"text": ..., "text_pair": ...} or ["text", "text_pair"], or (--format
 csv) a CSV with a header: columns text[,text_pair], or Kaggle's Question,Response (else the
-first one or two columns).
+first one or two columns). A writer prints a CSV in Kaggle's submission form (id, then its
+output column: essay, rewrite_prompt), or with --json one {"id", <output column>, ...} per
+input; its inputs may also come as a CSV with its config's columns (id,topic or
+id,original_text,rewritten_text) or JSON lines with those keys; the id is the CSV's or JSON
+line's "id", else the input's index from 0. Its --self-test wants the host's outputs exactly.
 
 Bad input (empty, over --max-bytes, not UTF-8, a blank line) prints one `error:` line on stderr
 and exits with code 2.
@@ -35,10 +43,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
-from tokenizers import Tokenizer
 
 HERE = Path(__file__).resolve().parent
+# kind of bundle -> (file beside this one, class with from_bundle(folder, threads)); others: Classifier
+KINDS = {"lm_features": ("lm_features.py", "LmFeatureClassifier"),
+         "essay_writer": ("essays.py", "EssayWriter"),
+         "prompt_writer": ("prompts.py", "PromptWriter")}
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
 
@@ -55,21 +65,28 @@ def load_config(folder: Path) -> dict:
         raise InputError(f"no config.json in {folder}: not a bundle folder") from None
 
 
-def open_classifier(folder: Path, threads: int = 1):
-    """The bundle's classifier: Classifier below, or for "kind": "lm_features" the feature
-    classifier of lm_features.py (loaded from beside this file, which the bundle holds)."""
-    if load_config(folder).get("kind") != "lm_features":
+def open_bundle(folder: Path, threads: int = 1):
+    """What the bundle runs: Classifier below, or for a kind in KINDS that file's class (loaded
+    from beside this file, which the bundle holds). A writer has `output` (its column) and
+    write(inputs) -> one dict per input; a classifier has predict_proba and logits."""
+    kind = load_config(folder).get("kind")
+    if kind not in KINDS:
         return Classifier(folder, threads)
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("kllm_lm_features", HERE / "lm_features.py")
+    name, cls = KINDS[kind]
+    spec = importlib.util.spec_from_file_location(f"kllm_{kind}", HERE / name)
     module = importlib.util.module_from_spec(spec)
     writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True   # no __pycache__ beside the manifest
     try:
         spec.loader.exec_module(module)
     finally:
         sys.dont_write_bytecode = writes
-    return module.LmFeatureClassifier.from_bundle(folder, threads)
+    return getattr(module, cls).from_bundle(folder, threads)
+
+
+def is_writer(config: dict) -> bool:
+    return bool(config.get("output_column"))
 
 
 class Classifier:
@@ -81,6 +98,9 @@ class Classifier:
     """
 
     def __init__(self, folder: Path, threads: int = 1):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
         folder = Path(folder)
         self.config = load_config(folder)
         self.labels = list(self.config["labels"])
@@ -139,52 +159,68 @@ def read_input(path: str | None, max_bytes: int) -> bytes:
     return data
 
 
-def parse_inputs(data: bytes, fmt: str = "lines", pairs: bool = False) -> list:
+# columns of one input in a CSV header (or JSON keys), tried in order after a bundle's own
+CSV_COLUMNS = (("text", "text_pair"), ("Question", "Response"))
+
+
+def parse_inputs(data: bytes, fmt: str = "lines", pairs: bool = False, columns: tuple = ()) -> list:
     """Bytes -> texts, or (text, text_pair) tuples for a pair bundle (see the module docstring)."""
+    return [item for _, item in parse_records(data, fmt, pairs, columns)]
+
+
+def parse_records(data: bytes, fmt: str = "lines", pairs: bool = False, columns: tuple = ()) -> list[tuple]:
+    """(id, input) per input. columns: the bundle's own CSV columns / JSON keys of one input
+    (tried before text[,text_pair] and Question,Response)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"input is not valid UTF-8 (bad byte at offset {exc.start})") from None
+    names = ((tuple(columns),) if columns else ()) + CSV_COLUMNS
     if fmt == "csv":
-        return _csv_items(text, pairs)
+        return _csv_records(text, pairs, names)
     lines = text.splitlines()
     if not any(line.strip() for line in lines):
         raise InputError("input is empty: give one input per line on stdin or with --file")
-    items = []
+    records = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             raise InputError(f"line {number} is blank: every line must hold one input")
-        item = _json_item(line, number) if fmt == "jsonl" else tuple(line.split("\t", 1)) if pairs else line
-        items.append(_check_item(item, number, pairs))
-    return items
+        key, item = _json_record(line, number, names) if fmt == "jsonl" else \
+            (None, tuple(line.split("\t", 1)) if pairs else line)
+        records.append((number - 1 if key is None else key, _check_item(item, number, pairs)))
+    return records
 
 
-def _csv_items(text: str, pairs: bool) -> list:
+def _csv_records(text: str, pairs: bool, names: tuple) -> list[tuple]:
     rows = list(csv.reader(io.StringIO(text)))
     if len(rows) < 2:
         raise InputError("CSV input needs a header line and at least one row")
     header = [h.strip() for h in rows[0]]
-    wanted = next((c for c in (("text", "text_pair"), ("Question", "Response")) if set(c) <= set(header)), None)
     width = 2 if pairs else 1
+    wanted = next((c[:width] for c in names if len(c) >= width and set(c[:width]) <= set(header)), None)
     if len(header) < width:
         raise InputError(f"CSV input needs {width} column(s), the header has {len(header)}")
-    where = [header.index(c) for c in wanted[:width]] if wanted else list(range(width))
-    items = []
+    where = [header.index(c) for c in wanted] if wanted else list(range(width))
+    key = header.index("id") if "id" in header and wanted else None
+    records = []
     for number, row in enumerate(rows[1:], 2):
         if len(row) != len(header):
             raise InputError(f"CSV line {number} has {len(row)} fields, the header has {len(header)}")
-        items.append(_check_item(tuple(row[i] for i in where), number, pairs))
-    return items
+        records.append((number - 2 if key is None else row[key], _check_item(tuple(row[i] for i in where), number, pairs)))
+    return records
 
 
-def _json_item(line: str, number: int):
+def _json_record(line: str, number: int, names: tuple):
     try:
         item = json.loads(line)
     except json.JSONDecodeError:
         raise InputError(f"line {number} is not valid JSON") from None
     if isinstance(item, dict):
-        return (item.get("text"), item.get("text_pair")) if "text_pair" in item else item.get("text")
-    return tuple(item) if isinstance(item, list) else item
+        cols = next((c for c in names if set(c) <= set(item)), None) or \
+            next((c[:1] for c in names if c[0] in item), ("text",))
+        values = tuple(item.get(c) for c in cols)
+        return item.get("id"), values if len(values) == 2 else values[0]
+    return None, tuple(item) if isinstance(item, list) else item
 
 
 def _check_item(item, number: int, pairs: bool):
@@ -215,10 +251,22 @@ def format_row(index: int, probs: np.ndarray, labels: list[str], positive_index:
 
 
 def environment() -> dict:
-    import tokenizers
+    """The machine and the versions of what this process loaded (None: a package it never needed)."""
+    loaded = lambda name: getattr(sys.modules.get(name), "__version__", None)  # noqa: E731
     return {"machine": platform.machine(), "python": platform.python_version(),
-            "onnxruntime": ort.__version__, "numpy": np.__version__, "tokenizers": tokenizers.__version__,
+            "onnxruntime": loaded("onnxruntime"), "numpy": np.__version__, "tokenizers": loaded("tokenizers"),
             "emulated": os.environ.get("KLLM_EMULATED") == "1"}
+
+
+def peak_rss_mb() -> float | None:
+    """This program's peak resident memory so far, in MB: Linux's VmHWM, which starts afresh at
+    exec (getrusage's ru_maxrss keeps the peak of the process that forked it); None elsewhere."""
+    try:
+        status = Path("/proc/self/status").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    kb = [line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")]
+    return round(int(kb[0]) / 1024, 1) if kb else None
 
 
 def smoke_rows(folder: Path) -> list[dict]:
@@ -230,9 +278,12 @@ def smoke_input(row: dict):
 
 
 def self_test(folder: Path, threads: int) -> dict:
-    """Probabilities of the bundle's smoke inputs here vs the ones the host computed at bundle time."""
+    """Probabilities of the bundle's smoke inputs here vs the ones the host computed at bundle
+    time; a writer's outputs vs the host's, which must be the same text."""
     config, rows = load_config(folder), smoke_rows(folder)
-    probs = open_classifier(folder, threads).predict_proba([smoke_input(r) for r in rows])
+    if is_writer(config):
+        return writer_self_test(folder, config, rows, threads)
+    probs = open_bundle(folder, threads).predict_proba([smoke_input(r) for r in rows])
     diff = float(np.max(np.abs(probs - np.asarray([r["probs"] for r in rows])))) if rows else 0.0
     report = environment()
     report.update({"inputs": len(rows), "probs": np.round(probs, 8).tolist(),
@@ -241,23 +292,36 @@ def self_test(folder: Path, threads: int) -> dict:
     return report
 
 
+def writer_self_test(folder: Path, config: dict, rows: list[dict], threads: int) -> dict:
+    writer = open_bundle(folder, threads)
+    got = [out[writer.output] for out in writer.write([smoke_input(r) for r in rows])]
+    wrong = [(r["output"], g) for r, g in zip(rows, got) if g != r["output"]]
+    report = environment()
+    report.update({"inputs": len(rows), "mismatches": len(wrong), "ok": bool(rows) and not wrong})
+    if wrong:
+        report["first_mismatch"] = {"host": wrong[0][0][:200], "here": wrong[0][1][:200]}
+    return report
+
+
 def bench(folder: Path, inputs: list, threads: list[int], repeats: int) -> list[dict]:
-    """Latency per input at batch 1 (tokenization + inference): every input `repeats` times after
-    one warm-up pass; one row per thread count with p50_ms and p95_ms."""
+    """Latency per input at batch 1 (tokenization + inference, or one writer call): every input
+    `repeats` times after one warm-up pass; one row per thread count with p50_ms, p95_ms and
+    this process's peak memory so far (peak_rss_mb)."""
     rows = []
     for n in threads:
-        clf = open_classifier(folder, n)
+        model = open_bundle(folder, n)
+        step = model.write if is_writer(load_config(folder)) else model.logits
         for x in inputs:
-            clf.logits([x])
+            step([x])
         times = []
         for _ in range(repeats):
             for x in inputs:
                 start = time.perf_counter()
-                clf.logits([x])
+                step([x])
                 times.append((time.perf_counter() - start) * 1000.0)
         times.sort()
         row = {"threads": n, "batch": 1, "runs": len(times), "p50_ms": round(statistics.median(times), 3),
-               "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 3)}
+               "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 3), "peak_rss_mb": peak_rss_mb()}
         row.update(environment())
         if row["emulated"]:
             row["note"] = EMULATED_NOTE
@@ -266,7 +330,7 @@ def bench(folder: Path, inputs: list, threads: list[int], repeats: int) -> list[
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Class probabilities for each input text (or text pair).")
+    p = argparse.ArgumentParser(description="Class probabilities (or a writer bundle's texts) for each input.")
     p.add_argument("--file", help="read inputs from this file instead of stdin")
     p.add_argument("--format", choices=["lines", "jsonl", "csv"], default="lines",
                    help="lines: one input per line; jsonl: a JSON string or {\"text\": ...} per line; "
@@ -300,23 +364,43 @@ def main(argv: list[str] | None = None) -> int:
             report = self_test(folder, args.threads)
             print(json.dumps(report))
             return 0 if report["ok"] else 1
-        pairs = bool(load_config(folder).get("pairs", False))
+        config = load_config(folder)
+        pairs, columns = bool(config.get("pairs", False)), tuple(config.get("input_columns", ()))
         if args.bench:
-            inputs = (parse_inputs(read_input(args.file, args.max_bytes), args.format, pairs) if args.file
+            inputs = (parse_inputs(read_input(args.file, args.max_bytes), args.format, pairs, columns) if args.file
                       else [smoke_input(r) for r in smoke_rows(folder)])
             for row in bench(folder, inputs, args.bench_threads, args.bench_repeats):
                 print(json.dumps(row))
             return 0
-        inputs = parse_inputs(read_input(args.file, args.max_bytes), args.format, pairs)
-        clf = open_classifier(folder, args.threads)
-        probs = clf.predict_proba(inputs, args.batch_size)
+        records = parse_records(read_input(args.file, args.max_bytes), args.format, pairs, columns)
+        model = open_bundle(folder, args.threads)
+        if is_writer(config):
+            try:
+                written = model.write([item for _, item in records])
+            except ValueError as exc:   # a writer's word for bad input
+                raise InputError(str(exc)) from None
+            print_written([key for key, _ in records], written, model.output, args.json)
+            return 0
+        probs = model.predict_proba([item for _, item in records], args.batch_size)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    threshold = float(clf.config["threshold"])
+    threshold = float(model.config["threshold"])
     for i, row in enumerate(probs):
-        print(format_row(i, row, clf.labels, clf.positive_index, threshold, args.json))
+        print(format_row(i, row, model.labels, model.positive_index, threshold, args.json))
     return 0
+
+
+def print_written(ids: list, written: list[dict], column: str, as_json: bool) -> None:
+    """A writer's outputs: CSV `id,<column>` (Kaggle's submission form), or JSON lines with every
+    field the writer gives (e.g. the attack an essay uses)."""
+    if as_json:
+        for key, row in zip(ids, written):
+            print(json.dumps({"id": key, **row}))
+        return
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["id", column])
+    out.writerows([key, row[column]] for key, row in zip(ids, written))
 
 
 if __name__ == "__main__":

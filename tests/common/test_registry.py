@@ -74,3 +74,4 @@ def test_registering_a_different_competition_under_a_taken_slug_fails():
     assert register(taken) is taken  # the same registration again is harmless
     with pytest.raises(ValueError):
         register(Competition(**{**taken.__dict__, "kaggle_slug": "other"}))
+

@@ -59,3 +59,31 @@ def lm_feature_groups(data, seed: int = 42, fast: bool = False, options: dict | 
                       holdout_inputs=held, holdout_labels=held_y, holdout_teacher=teacher,
                       teacher="a rule that counts words", student="lm_features",
                       student_options={"model": str((options or {})["lm"]), "steps": 300})
+
+
+TOPICS = ("Cats at night", "The history of bread", "Why rivers flood", "Chess openings", "Volcano safety",
+          "Bees, flowers and \"quotes\"")
+
+
+def essay_plan(topics=TOPICS, seed: int = 7, filler_words: int = 12) -> tuple[dict, list[str]]:
+    """The adversarial-judge host's way: a mix of real attacks dealt to the topics by
+    search.assign, and its plan as solution.run records it; returns (plan, essays)."""
+    from competitions.adversarial_judge.attacks import ATTACKS
+    from competitions.adversarial_judge.mixture import Mix
+    from competitions.adversarial_judge.search import assign
+
+    counts = {"critique_style_vivid": len(topics) - 3, "inject_9": 2, "cond_909": 1}
+    essays, names = assign(Mix(counts, 0.0, {}), list(ATTACKS.values()), list(topics), filler_words, seed)
+    plan = {"seed": seed, "filler_words": filler_words, "attack_per_topic": names,
+            "templates": {a: ATTACKS[a].body("{topic}") for a in sorted(set(names))}}
+    return plan, essays
+
+
+def essay_port(data, seed: int = 42, fast: bool = False, options: dict | None = None):
+    """adversarial-judge's PortSet on TOPICS with a made-up score (distinct essays / topics), no judge."""
+    from competitions.adversarial_judge.attacks import filler_vocabulary
+    from competitions.adversarial_judge.edge import port_set
+
+    plan, essays = essay_plan()
+    return port_set(list(TOPICS), essays, plan, filler_vocabulary(), "a toy mix",
+                    score=lambda written: len(set(written)) / len(TOPICS), info={"seed": seed})

@@ -16,7 +16,7 @@ from common.registry import get_competition
 from edge.bundle import verify_bundle
 from edge.classifier.distill import DistillConfig
 from edge.pipeline import EdgeConfig, run_edge
-from edge.runtime.detect import open_classifier
+from edge.runtime.detect import open_bundle
 from fakes.essays import write_essays
 
 
@@ -48,5 +48,5 @@ def test_lm_feature_student_ships_a_bundle_whose_self_test_passes(tiny_llm, tmp_
                           text=True, timeout=300)
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0 and [list(r["probs"]) for r in rows] == [["apple", "river", "stone"]] * 2
-    clf = open_classifier(bundle)
+    clf = open_bundle(bundle)
     assert clf.features([("q", "a response")]).shape == (1, len(settings["feature_names"]))

@@ -1,0 +1,48 @@
+"""What `make edge COMP=adversarial-judge` ports: the solution's plan, run on the device as it is.
+
+    ps = spec(dataset, seed=42, fast=False, options={})    # a common.port_set.PortSet
+
+The solution (solution.run, its `--set` options from `options`) searches the attack mix on the
+development panel and writes one essay per test topic; its info["plan"] says how (seed,
+filler_words, attack_per_topic, templates). Every attack is a template, so no language model
+goes to the device: the plan and the filler vocabulary do (edge/runtime/essays.py). The device
+must write the submitted essays byte for byte for the test topics (checked when bundling and by
+the smoke test on the device), and both sets are scored on the host by the development panel
+(search.judge_set; judgements are cached on disk, so identical essays cost nothing).
+"""
+from __future__ import annotations
+
+from common.data import Dataset
+from common.errors import UserError
+from common.llm.panels import DEVELOPMENT_PANEL
+from common.port_set import PortSet
+from common.solution import RunContext
+from competitions.adversarial_judge import COMPETITION, solution
+from competitions.adversarial_judge.attacks import filler_vocabulary
+from competitions.adversarial_judge.search import judge_set
+
+VOCABULARY = "vocabulary.txt"
+
+
+def port_set(topics: list[str], essays: list[str], plan: dict, vocabulary: list[str], teacher: str,
+             score=None, info: dict | None = None) -> PortSet:
+    """The PortSet of a plan and the essays it wrote for `topics` (score: None -> the development panel)."""
+    score = score or (lambda written: judge_set(topics, written, DEVELOPMENT_PANEL).value)
+    return PortSet(kind="essay_writer", plan={**plan, "vocabulary": VOCABULARY}, metric=COMPETITION.metric,
+                   teacher=teacher, input_columns=("topic",), output_column="essay",
+                   inputs=topics, outputs=essays, holdout_inputs=topics, holdout_outputs=essays, score=score,
+                   assets={VOCABULARY: "\n".join(vocabulary) + "\n"}, info=info or {})
+
+
+def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None = None) -> PortSet:
+    result = solution.run(RunContext(COMPETITION, data, seed=seed, fast=fast, options=dict(options or {})))
+    plan = result.info.get("plan")
+    if not plan:
+        raise UserError("the solution's info has no plan (seed, filler_words, attack_per_topic, templates)")
+    topics = [str(t) for t in data.tables["test"]["topic"].to_list()]
+    essays = result.submission["essay"].to_list()
+    dev = result.cv[result.best]
+    teacher = f"{result.best} (mix {result.info.get('mix')}), chosen by {result.info.get('chosen_by')}"
+    info = {"submitted": result.best, "mix": result.info.get("mix"), "panel": dev.panel,
+            "development_score": round(dev.mean, 4), "topics": len(topics), "data_source": data.source}
+    return port_set(topics, essays, plan, filler_vocabulary(), teacher, info=info)
