@@ -21,7 +21,9 @@ the host's held-out outputs come from plans fitted without those rows (cross-fit
 metric of outputs written for holdout_inputs, computed on the host (an LLM judge panel, a
 sentence encoder). input_columns: the CSV columns of one input (one column: texts; two: text
 pairs). output_column: the submission's column of the output. assets: extra bundle files, name
--> text, that the plan names (a word list). info: provenance, copied into the edge report.
+-> text, that the plan names (a word list). sources: host objects the kind's steps turn into
+bundle files (a searched retriever, a solved-question memory); never written out. info:
+provenance, copied into the edge report.
 """
 from __future__ import annotations
 
@@ -34,7 +36,7 @@ from common.metrics import MetricDirection, get_metric
 from common.training.inputs import check_inputs, is_pairs
 
 # The device programs a plan can be run by (edge/runtime/detect.py KINDS names their files).
-PORT_KINDS = ("essay_writer", "prompt_writer")
+PORT_KINDS = ("essay_writer", "prompt_writer", "science_answerer")
 
 
 def _texts(values, n: int, what: str) -> list[str]:
@@ -68,6 +70,7 @@ class PortSet(MetricDirection):
     score: Callable[[list[str]], float]
     holdout_plans: list[tuple[dict, list[int]]] | None = None
     assets: dict[str, str] = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
 
     def __post_init__(self):

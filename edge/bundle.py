@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ from common.errors import UserError
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 MANIFEST = "MANIFEST.sha256"
 MB = 1024 * 1024
+BENCH_TIMEOUT_S = 600
 # The device's Python packages. Same versions as the host (requirements.txt), so the host and the
 # device compute the same numbers; each has a cp311 manylinux aarch64 wheel. onnxruntime imports
 # flatbuffers, packaging and protobuf lazily, not at `import onnxruntime`, so the device needs none.
@@ -181,3 +184,17 @@ def assemble_bundle(out_dir: Path, copies: dict[str, Path], texts: dict[str, str
         write_manifest(tmp)
         verify_bundle(tmp, config)
     return verify_bundle(out_dir, config)
+
+
+def bench_bundle(folder: Path, inputs_file: Path, repeats: int) -> dict:
+    """`detect.py --bench` in a bundle folder, in a fresh process on this machine, 1 thread, batch
+    1, over the JSON lines in `inputs_file`, each `repeats` times: its row (p50_ms, p95_ms,
+    peak_rss_mb, ...). A UserError with the bundle's last word when it fails."""
+    argv = [sys.executable, "-I", "detect.py", "--bench", "--bench-threads", "1", "--bench-repeats", str(repeats),
+            "--file", str(Path(inputs_file).resolve()), "--format", "jsonl"]
+    done = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=BENCH_TIMEOUT_S)
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not rows:
+        said = (done.stderr.strip() or "no output").splitlines()[-1]
+        raise UserError(f"the bundle's bench failed (exit {done.returncode}): {said}")
+    return rows[0]

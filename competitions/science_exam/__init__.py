@@ -27,4 +27,5 @@ COMPETITION = register(Competition(
     extra={"first_place": 0.933},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.science_exam.solution:run",
     dataset_builder="competitions.science_exam.dataset:build",
+    edge_spec="competitions.science_exam.edge:spec",
 ))

@@ -1,6 +1,7 @@
 """Retrieve the context of every question from the corpus (hybrid dense + TF-IDF by default).
 
     contexts, info = retrieve_contexts(cfg, data, [train_questions, test_questions])
+    contexts, info, retriever = search_contexts(cfg, data, [...])   # and the searched retriever
     contexts[0][i]     # the passages retrieved for train question i, joined by newlines
     info               # corpus path, passage count, index kind, embeddings_cached, seconds
 """
@@ -39,6 +40,13 @@ def retrieval_config(cfg: SolutionConfig) -> RetrievalConfig:
 
 
 def retrieve_contexts(cfg: SolutionConfig, data: Dataset, question_sets: list[Questions]) -> tuple[list[list[str]], dict]:
+    contexts, info, _ = search_contexts(cfg, data, question_sets)
+    return contexts, info
+
+
+def search_contexts(cfg: SolutionConfig, data: Dataset, question_sets: list[Questions]
+                    ) -> tuple[list[list[str]], dict, HybridRetriever]:
+    """retrieve_contexts, and the retriever after its search (the edge port ships its index)."""
     path = corpus_path(cfg, data)
     started = time.perf_counter()
     retriever = HybridRetriever.build(load_corpus(path), retrieval_config(cfg))
@@ -53,4 +61,4 @@ def retrieve_contexts(cfg: SolutionConfig, data: Dataset, question_sets: list[Qu
     for qs in question_sets:
         contexts.append([truncate_words(c, cfg.context_words) for c in joined[start:start + len(qs)]])
         start += len(qs)
-    return contexts, info
+    return contexts, info, retriever

@@ -1,8 +1,10 @@
-"""Ship an encoder plus an index to the device (a later issue fills this): a small sentence encoder
-distilled from the solution's retriever, exported to ONNX and quantized like the classifier, with
-the passage vectors (or a faiss index) of the corpus it searches, checked for recall against the
-teacher's retrieval, and bundled with a search runtime next to edge/runtime/detect.py.
+"""Ship a retriever to the device: an encoder plus a compact index, and the answerer built on them
+(science-exam: retrieval, then a causal LM's option scores).
 
-It plugs into the shared flow of edge/pipeline.py the way edge/classifier/steps.py does: train,
-export (with a parity report), runners for the comparison table, and a bundle.
+    encoder.py   a sentence encoder (mean pooling + L2 norm in the graph) as int8 ONNX, parity-checked
+    index.py     CompactIndex: the passages a hybrid retriever's search can return, TF-IDF + float16
+                 vectors, and a solved-question memory
+    steps.py     AnswererSteps: the port flow's bundle, device answers and bench (edge/pipeline.py)
+
+The device program is edge/runtime/science.py.
 """

@@ -5,7 +5,9 @@ Imports only onnxruntime, tokenizers, numpy and the standard library (onnxruntim
 only when a model runs). It reads the bundle it sits in: model.onnx, tokenizer.json and
 config.json (max_length, labels, output kind, input names, whether an input is one text or a
 pair). Other kinds of bundle are run by a file beside this one (KINDS): "lm_features" (a causal
-LM's token statistics and a linear head over pairs, lm_features.py); the writers, which run a
+LM's token statistics and a linear head over pairs, lm_features.py); "science_answerer"
+(science.py: retrieval and a causal LM's option scores, questions in, top 3 letters out; its file
+is the whole command line, PROGRAMS); the writers, which run a
 plan the host computed and print text: "essay_writer" (essays.py: topics in, essays out) and
 "prompt_writer" (prompts.py: original and rewritten text in, the rewrite prompt out).
 
@@ -48,7 +50,10 @@ HERE = Path(__file__).resolve().parent
 # kind of bundle -> (file beside this one, class with from_bundle(folder, threads)); others: Classifier
 KINDS = {"lm_features": ("lm_features.py", "LmFeatureClassifier"),
          "essay_writer": ("essays.py", "EssayWriter"),
-         "prompt_writer": ("prompts.py", "PromptWriter")}
+         "prompt_writer": ("prompts.py", "PromptWriter"),
+         "science_answerer": ("science.py", "Answerer")}
+# kinds whose file is the whole command line: main() hands it every argument as given
+PROGRAMS = ("science_answerer",)
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
 
@@ -72,9 +77,15 @@ def open_bundle(folder: Path, threads: int = 1):
     kind = load_config(folder).get("kind")
     if kind not in KINDS:
         return Classifier(folder, threads)
-    import importlib.util
 
     name, cls = KINDS[kind]
+    return getattr(load_sibling(name, kind), cls).from_bundle(folder, threads)
+
+
+def load_sibling(name: str, kind: str):
+    """The module in file `name` beside this one, loaded without writing __pycache__."""
+    import importlib.util
+
     spec = importlib.util.spec_from_file_location(f"kllm_{kind}", HERE / name)
     module = importlib.util.module_from_spec(spec)
     writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True   # no __pycache__ beside the manifest
@@ -82,7 +93,18 @@ def open_bundle(folder: Path, threads: int = 1):
         spec.loader.exec_module(module)
     finally:
         sys.dont_write_bytecode = writes
-    return getattr(module, cls).from_bundle(folder, threads)
+    return module
+
+
+def own_program(argv: list[str] | None):
+    """The bundle's own command line (`main` of its kind's file) when its kind is in PROGRAMS."""
+    raw = list(sys.argv[1:] if argv is None else argv)
+    folder = Path(raw[raw.index("--bundle") + 1]) if "--bundle" in raw[:-1] else HERE
+    try:
+        kind = load_config(folder).get("kind")
+    except InputError:
+        return None
+    return (lambda: load_sibling(KINDS[kind][0], kind).main(raw)) if kind in PROGRAMS else None
 
 
 def is_writer(config: dict) -> bool:
@@ -357,6 +379,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    program = own_program(argv)
+    if program is not None:
+        return program()
     args = parse_args(argv)
     folder = Path(args.bundle)
     try:

@@ -15,18 +15,15 @@ model: the bundle is kilobytes.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from common.errors import UserError
 from common.port_set import PortSet
-from edge.bundle import DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle
+from edge.bundle import DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, bench_bundle
 from edge.runtime.detect import KINDS, open_bundle
 
 SMOKE_MAX = 500          # host inputs the device's self-test rewrites (all of a Kaggle test set so far)
 BUNDLE_CAPS = {"max_file_mb": 20.0, "max_total_mb": 20.0}
-BENCH_TIMEOUT_S = 600
 
 
 def _record(item, columns: tuple[str, ...]) -> dict:
@@ -94,11 +91,4 @@ class WriterSteps:
         path = Path(out) / "latency_inputs.jsonl"
         lines = [json.dumps(_record(x, self.ps.input_columns)) for x in self.ps.holdout_inputs[: self.latency_inputs]]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        argv = [sys.executable, "-I", "detect.py", "--bench", "--bench-threads", "1", "--bench-repeats", str(repeats),
-                "--file", str(path.resolve()), "--format", "jsonl"]
-        done = subprocess.run(argv, cwd=folder, capture_output=True, text=True, timeout=BENCH_TIMEOUT_S)
-        rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-        if done.returncode != 0 or not rows:
-            said = (done.stderr.strip() or "no output").splitlines()[-1]
-            raise UserError(f"the bundle's bench failed (exit {done.returncode}): {said}")
-        return rows[0]
+        return bench_bundle(folder, path, repeats)

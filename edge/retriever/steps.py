@@ -1,0 +1,126 @@
+"""The answerer's part of the `make edge` port flow (edge/pipeline.py run_port): a retriever plus a
+causal LM option scorer (science-exam), run on the device as the host's pipeline is.
+
+    steps = AnswererSteps(port_set)                     # a PortSet of kind "science_answerer"
+    info = steps.bundle(out / "bundle", provenance)     # the files (prepare), the runtime, smoke.jsonl
+    outputs = steps.device_outputs(info.path)           # the device program's top 3 letters, held-out rows
+    timing = steps.bench(info.path, out)                # {"p50_ms", "p95_ms", "peak_rss_mb", ...}
+
+prepare() makes the files from the spec's `sources` (a searched HybridRetriever, its queries, the
+solved-question memory, the encoder's and LM's names): the encoder as int8 ONNX
+(edge/retriever/encoder.py), the compact index (edge/retriever/index.py), and the LM variant the
+plan names, exported by edge/generator (cached). Unlike a writer's plan, the device's numbers
+are not the host's bit for bit (an int8 encoder, an int4 LM), so nothing is required to match
+the host at bundle time: the comparison table reports the gap. smoke.jsonl holds SMOKE_QUESTIONS questions with the scores this bundle's runtime gave
+on the host; the device's self-test must retrieve the same context and give the same letters,
+scores within SMOKE_TOLERANCE. device_outputs also counts the held-out questions whose context
+is the host's, with the int8 encoder and with the fp32 one (what the int8 encoder alone changes).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from common.errors import UserError
+from common.port_set import PortSet
+from edge.bundle import DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, bench_bundle
+from edge.generator.export import VARIANTS, build_variant
+from edge.retriever.encoder import export_encoder
+from edge.retriever.index import CompactIndex
+from edge.runtime.detect import open_bundle
+from edge.runtime.science import Answerer, Encoder, as_question
+
+RUNTIME_FILES = ("detect.py", "science.py", "generate.py")
+LM_FILES = ("genai_config.json", "tokenizer.json", "model.onnx", "model.onnx.data")   # generate.py's model folder
+SMOKE_QUESTIONS = 1          # under qemu the LM is slow: one question keeps the deploy's smoke test short
+# nats of an option's mean log-likelihood. Arm's int4/int8 kernels (accuracy level 4) round the
+# activations differently: under qemu (Cortex-A76) the first sample question's options moved by
+# up to 0.22 nats from x86's, with the same context and the same letters
+SMOKE_TOLERANCE = 0.5
+BUNDLE_CAPS = {"max_file_mb": 400.0, "max_total_mb": 450.0}
+
+
+class AnswererSteps:
+    kind = "science_answerer"
+    bundle_check = "smoke questions answered by the bundle's runtime; no exact match with the host asked"
+
+    def __init__(self, ps: PortSet, latency_inputs: int = 5):
+        self.ps, self.latency_inputs = ps, latency_inputs
+        self.details: dict = {}
+        self.files: dict[str, Path] = {}
+        self.index: CompactIndex | None = None
+        self.encoder_fp32: Path | None = None
+
+    def describe(self) -> str:
+        s, src = self.ps.plan["settings"], self.ps.sources
+        return (f"edge/runtime/science.py: {src['encoder']} as int8 ONNX, a compact index of the passages the "
+                f"host's search can return, {src['lm']} {s['lm_variant']} (edge/generator) scoring the options "
+                f"after the shared prefix, its KV cache reused")
+
+    def prepare(self, work: Path) -> dict[str, Path]:
+        """The bundle's model and index files (once): the int8 encoder, the compact index, the LM."""
+        if self.files:
+            return self.files
+        src, settings = self.ps.sources, self.ps.plan["settings"]
+        if settings["lm_variant"] not in VARIANTS:
+            raise UserError(f"edge_lm must be one of {', '.join(VARIANTS)}, got {settings['lm_variant']!r}")
+        self.index = CompactIndex.from_retriever(src["retriever"], src["queries"], src["examples"],
+                                                 src["memory_vectors"])
+        index_dir = Path(work) / "index"
+        index_dir.mkdir(parents=True, exist_ok=True)
+        names = self.index.write(index_dir)
+        encoder, parity, cosine = export_encoder(src["encoder"], Path(work), src["queries"][-16:],
+                                                 int(settings["max_seq_length"]))
+        lm_dir = build_variant(VARIANTS[settings["lm_variant"]], src["lm"])
+        self.details.update(index=self.index.summary(), encoder_parity_max_abs_diff=parity.max_abs_diff,
+                            encoder_int8_min_cosine=round(cosine, 5), lm_folder=str(lm_dir))
+        self.encoder_fp32 = encoder["fp32"]
+        self.files = {"encoder.onnx": encoder["int8"], "encoder_tokenizer.json": encoder["tokenizer"],
+                      **{n: index_dir / n for n in names},
+                      **{p.name: p for p in sorted(lm_dir.iterdir()) if p.name in LM_FILES}}
+        return self.files
+
+    def bundle(self, out_dir: Path, provenance: dict) -> BundleInfo:
+        caps = BundleConfig(provenance=provenance, smoke_tolerance=SMOKE_TOLERANCE, **BUNDLE_CAPS)
+        copies = {**self.prepare(Path(out_dir).parent), **{name: RUNTIME_DIR / name for name in RUNTIME_FILES}}
+        settings = {"kind": self.kind, "format": 1, **self.ps.plan, "index": self.index.summary(),
+                    "input_columns": list(self.ps.input_columns),
+                    "output_column": self.ps.output_column, "smoke_tolerance": SMOKE_TOLERANCE,
+                    "bundle_caps": BUNDLE_CAPS, "requirements": DEVICE_REQUIREMENTS, "provenance": provenance}
+
+        def write_smoke(folder: Path) -> None:
+            questions = self.ps.inputs[:SMOKE_QUESTIONS]
+            answers = open_bundle(folder, threads=1).write(questions)
+            rows = [{"question": list(as_question(q)), "prediction": a["prediction"], "scores": a["scores"],
+                     "context": a["context"]} for q, a in zip(questions, answers)]
+            (folder / "smoke.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+        return assemble_bundle(out_dir, copies, {"config.json": json.dumps(settings, indent=2) + "\n",
+                                                 **self.ps.assets}, caps, finish=write_smoke)
+
+    def device_outputs(self, folder: Path) -> list[str]:
+        """The bundle's answers to the held-out questions (in this process, 1 thread), and in
+        `details` how often its retrieved context is the host's."""
+        answers = open_bundle(folder, threads=1).write(self.ps.holdout_inputs)
+        host = self.ps.sources.get("holdout_contexts")
+        if host:
+            self.details["same_context"] = sum(a["context"] == h for a, h in zip(answers, host))
+            # the same retrieval with the fp32 encoder: what the int8 encoder alone changes
+            fp32 = Answerer(folder, threads=1, lm=object())
+            fp32.encoder = Encoder(self.encoder_fp32, Path(folder) / "encoder_tokenizer.json",
+                                   int(self.ps.plan["settings"]["max_seq_length"]))
+            self.details["same_context_fp32_encoder"] = sum(
+                fp32.context(*_split(q)) == h for q, h in zip(self.ps.holdout_inputs, host))
+        return [a["prediction"] for a in answers]
+
+    def bench(self, folder: Path, out: Path, repeats: int = 1) -> dict:
+        """`detect.py --bench` in the bundle (science.py's own), a fresh process on this machine, over
+        the first `latency_inputs` held-out questions at batch 1: p50_ms, p95_ms, peak_rss_mb."""
+        path = Path(out) / "latency_inputs.jsonl"
+        path.write_text("".join(q + "\n" for q in self.ps.holdout_inputs[: self.latency_inputs]), encoding="utf-8")
+        return {**bench_bundle(folder, path, repeats), **self.details}
+
+
+def _split(question: str) -> tuple[str, list[str]]:
+    prompt, *options = as_question(question)
+    return prompt, options

@@ -1,0 +1,347 @@
+"""The on-device science-exam answerer: a question with options A-E in, the top 3 letters out.
+Copied to the device as is; imports only onnxruntime, tokenizers, numpy and the standard library
+(and generate.py beside it, the causal LM runtime).
+
+    python3 science.py --bundle BUNDLE --file test.csv          # Kaggle's id,prompt,A..E -> id,prediction
+    python3 science.py --bundle BUNDLE --file q.jsonl --json    # {"prompt", "A".."E"} per line
+    python3 science.py --bundle BUNDLE --self-test              # smoke.jsonl's questions vs the host's
+    python3 science.py --bundle BUNDLE --bench --file q.jsonl   # latency per question at batch 1
+
+The host's `lm_rag` pipeline (competitions/science_exam), step by step:
+1. query = "prompt A B C D E"; one encoding with the int8 ONNX MiniLM (mean pooled, L2-normalized).
+2. Passages: TF-IDF (the host's vocabulary and idf, sublinear tf, unigrams + bigrams, English stop
+   words) and dense (cosine against the shipped passage embeddings) rankings of `candidates`
+   each, fused by reciprocal rank fusion, top `top_k` joined by newlines, cut to `context_words`.
+3. Solved examples: the `examples` most similar solved train questions (cosine), most similar last.
+4. prefix = "<passages>\\n\\n<examples>\\n\\nQuestion: <prompt>\\nAnswer:"; each option " <text>" is
+   scored by its mean token log-likelihood after the prefix with the causal LM. The prefix runs
+   once; its KV cache is reused for the five options.
+
+Bundle files: config.json (settings), encoder.onnx + encoder_tokenizer.json, index.npz (passage
+embeddings float16, the TF-IDF matrix term-major, the memory's embeddings), passages.json,
+vocabulary.json (terms, idf, stop words), examples.json, and the causal LM as generate.py reads
+it (genai_config.json, model.onnx + model.onnx.data, tokenizer.json) in the bundle folder itself.
+detect.py hands a bundle of this kind to main() here, so the deploy's `detect.py --self-test` and
+`kllm edge run` run this program.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+OPTIONS = ("A", "B", "C", "D", "E")
+TOKEN = re.compile(r"(?u)\b\w\w+\b")      # scikit-learn's default token pattern
+
+
+def _generate_module():
+    """generate.py beside this file (the causal LM runtime), without writing __pycache__."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kllm_generate", HERE / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.dont_write_bytecode = writes
+    return module
+
+
+def query_text(prompt: str, options: list[str]) -> str:
+    return f"{prompt} {' '.join(options)}"
+
+
+def truncate_words(text: str, max_words: int) -> str:
+    words = text.split()
+    return text if len(words) <= max_words else " ".join(words[:max_words])
+
+
+def build_prefix(prompt: str, context: str | None) -> str:
+    question = f"Question: {prompt.strip()}\nAnswer:"
+    return f"{context.strip()}\n\n{question}" if context else question
+
+
+def top_letters(scores: list[float]) -> str:
+    """The three best options, best first; ties keep the letter order (as the host's to_letters)."""
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:3]
+    return " ".join(OPTIONS[j] for j in order)
+
+
+def rrf(rankings: list[list[int]], top_k: int, rrf_k: float = 60.0) -> list[int]:
+    """Reciprocal rank fusion of ranked id lists; ties keep the first appearance (list 0 first)."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, pid in enumerate(ranking, start=1):
+            if pid >= 0:
+                scores[int(pid)] = scores.get(int(pid), 0.0) + 1.0 / (rrf_k + rank)
+    return [pid for pid, _ in sorted(scores.items(), key=lambda item: -item[1])[:top_k]]
+
+
+class Encoder:
+    """The ONNX sentence encoder: texts -> (N, D) L2-normalized float32 vectors."""
+
+    def __init__(self, model: Path, tokenizer: Path, max_length: int, threads: int = 1):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(tokenizer))
+        self.tokenizer.enable_truncation(max_length=max_length)
+        self.tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self.names = [i.name for i in self.session.get_inputs()]
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        rows = []
+        for text in texts:      # one at a time: batch 1, no padding
+            e = self.tokenizer.encode(text)
+            columns = {"input_ids": e.ids, "attention_mask": e.attention_mask, "token_type_ids": e.type_ids}
+            feeds = {name: np.asarray([columns[name]], dtype=np.int64) for name in self.names}  # (1, T)
+            rows.append(self.session.run(None, feeds)[0][0])
+        vectors = np.asarray(rows, dtype=np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+class SparseIndex:
+    """The host's TF-IDF restricted to the shipped passages: a query's cosine with each passage.
+    Terms a query has and no shipped passage has change no ranking, so they are not shipped.
+    search() returns only passages with a positive score: when fewer than k have one, the host
+    fills its list with zero-score passages in np.argpartition's order over the whole corpus,
+    which the device cannot know (short queries on a tiny corpus; not seen on the sample's)."""
+
+    def __init__(self, terms: list[str], idf: np.ndarray, stop_words: list[str], indptr: np.ndarray,
+                 rows: np.ndarray, values: np.ndarray, n_passages: int):
+        self.vocabulary = {t: i for i, t in enumerate(terms)}
+        self.idf, self.stop = np.asarray(idf, dtype=np.float64), set(stop_words)
+        self.indptr, self.rows, self.values = indptr, rows, values     # term-major (CSC) matrix
+        self.n = n_passages
+
+    def analyze(self, text: str) -> list[str]:
+        tokens = [t for t in TOKEN.findall(text.lower()) if t not in self.stop]
+        return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+
+    def scores(self, text: str) -> np.ndarray:
+        counts: dict[int, int] = {}
+        for gram in self.analyze(text):
+            j = self.vocabulary.get(gram)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        out = np.zeros(self.n, dtype=np.float64)
+        for j, c in counts.items():
+            weight = (1.0 + math.log(c)) * self.idf[j]
+            lo, hi = self.indptr[j], self.indptr[j + 1]
+            np.add.at(out, self.rows[lo:hi], weight * self.values[lo:hi].astype(np.float64))
+        return out
+
+    def search(self, text: str, k: int) -> list[int]:
+        s = self.scores(text)
+        return [int(i) for i in np.argsort(-s, kind="stable")[:k] if s[i] > 0]
+
+
+class Answerer:
+    """A science-exam bundle loaded for inference.
+
+        qa = Answerer.from_bundle(Path("bundle"), threads=1)
+        qa.answer("Which gas do plants take in?", ["oxygen", "carbon dioxide", ...])
+        # -> {"prediction": "B A E", "scores": [...], "context": "..."}
+    """
+
+    output = "prediction"
+
+    def __init__(self, folder: Path, threads: int = 1, lm=None):
+        folder = Path(folder)
+        self.config = config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        s = config["settings"]
+        self.top_k, self.candidates, self.examples = int(s["top_k"]), int(s["candidates"]), int(s["examples"])
+        self.context_words, self.rrf_k, self.norm = int(s["context_words"]), float(s["rrf_k"]), s["lm_norm"]
+        self.encoder = Encoder(folder / "encoder.onnx", folder / "encoder_tokenizer.json", int(s["max_seq_length"]),
+                               threads)
+        index = np.load(folder / "index.npz")
+        self.passages = json.loads((folder / "passages.json").read_text(encoding="utf-8"))
+        vocab = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+        self.sparse = SparseIndex(vocab["terms"], np.asarray(vocab["idf"]), vocab["stop_words"], index["tfidf_indptr"],
+                                  index["tfidf_rows"], index["tfidf_values"], len(self.passages))
+        self.dense_vectors = index["dense_vectors"]          # (P, D) float16, rows of dense_ids
+        self.dense_ids = index["dense_ids"]                  # (P,) passage index of each row
+        self.memory_vectors = index["memory_vectors"]        # (M, D) float16
+        self.memory = json.loads((folder / "examples.json").read_text(encoding="utf-8"))
+        self.lm = lm if lm is not None else _generate_module().CausalLM(folder, threads=threads)
+
+    @classmethod
+    def from_bundle(cls, folder: Path, threads: int = 1) -> "Answerer":
+        return cls(folder, threads)
+
+    def context(self, prompt: str, options: list[str]) -> str:
+        """The passages and solved examples the host's lm_rag puts before the question."""
+        query = query_text(prompt, options)
+        vector = self.encoder.encode([query])[0]
+        parts = []
+        if self.top_k:
+            sims = self.dense_vectors.astype(np.float32) @ vector                          # (P,)
+            dense = [int(self.dense_ids[i]) for i in np.argsort(-sims, kind="stable")[:self.candidates]]
+            ids = rrf([dense, self.sparse.search(query, self.candidates)], self.top_k, self.rrf_k)
+            parts.append(truncate_words("\n".join(self.passages[i] for i in ids), self.context_words))
+        if self.examples and len(self.memory):
+            sims = self.memory_vectors.astype(np.float32) @ vector                         # (M,)
+            near = np.argsort(-sims, kind="stable")[:self.examples]
+            parts.append("\n\n".join(self.memory[j] for j in near[::-1]))
+        return "\n\n".join(p for p in parts if p)
+
+    def option_scores(self, prefix: str, options: list[str]) -> list[float]:
+        """Mean (or sum) token log-likelihood of each " <option>" after `prefix`: the prefix runs
+        once and its KV cache is reused for every option."""
+        lm = self.lm
+        ids = lm.encode(prefix)
+        logits, past = lm._step(ids, lm._empty_past(), len(ids))
+        first = _log_softmax(logits[-1])                                                   # (V,)
+        out = []
+        for option in options:
+            cont = lm.encode(f" {option.strip()}")
+            lp = [first[cont[0]]]
+            if len(cont) > 1:
+                more, _ = lm._step(cont, past, len(ids) + len(cont))                       # (Tc, V)
+                lp.extend(_log_softmax(more[:-1])[np.arange(len(cont) - 1), cont[1:]])
+            total = float(np.sum(lp))
+            out.append(total / len(cont) if self.norm == "mean" else total)
+        return out
+
+    def answer(self, prompt: str, options: list[str]) -> dict:
+        if len(options) != len(OPTIONS) or not prompt.strip() or not all(o.strip() for o in options):
+            raise ValueError("a question needs a prompt and five non-empty options A-E")
+        context = self.context(prompt, options)
+        scores = self.option_scores(build_prefix(prompt, context), options)
+        return {"prediction": top_letters(scores), "scores": scores, "context": context}
+
+    def write(self, questions: list) -> list[dict]:
+        """One answer per question, in order: a (prompt, A, B, C, D, E) tuple or a JSON object
+        text with those keys."""
+        return [self.answer(q[0], list(q[1:])) for q in map(as_question, questions)]
+
+
+def as_question(item) -> tuple:
+    """(prompt, A, B, C, D, E) from such a tuple or a JSON object text {"prompt", "A".."E"}."""
+    if isinstance(item, str):
+        record = json.loads(item)
+        item = tuple(str(record[c]) for c in ("prompt", *OPTIONS))
+    return tuple(item)
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    x = np.asarray(logits, dtype=np.float64)
+    x = x - x.max(axis=-1, keepdims=True)
+    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
+
+
+def read_questions(text: str, fmt: str) -> list[tuple]:
+    """(id, (prompt, A, B, C, D, E)) per question from a CSV with id,prompt,A..E or JSON lines."""
+    columns = ("prompt", *OPTIONS)
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        if not rows or not set(columns) <= set(rows[0]):
+            raise ValueError("CSV input needs a header with prompt,A,B,C,D,E and at least one row")
+        return [(r.get("id", i), tuple(r[c] for c in columns)) for i, r in enumerate(rows)]
+    out = []
+    for number, line in enumerate(l for l in text.splitlines() if l.strip()):
+        item = json.loads(line)
+        if not isinstance(item, dict) or not set(columns) <= set(item):
+            raise ValueError(f"line {number + 1}: want a JSON object with prompt and A-E")
+        out.append((item.get("id", number), tuple(str(item[c]) for c in columns)))
+    if not out:
+        raise ValueError("no questions in the input")
+    return out
+
+
+def self_test(folder: Path, threads: int) -> dict:
+    """smoke.jsonl's questions answered here vs the host's device-runtime answers at bundle time:
+    the same context and letters, scores within the config's smoke_tolerance."""
+    import platform
+
+    qa = Answerer(folder, threads)
+    rows = [json.loads(line) for line in (folder / "smoke.jsonl").read_text(encoding="utf-8").splitlines()]
+    got = qa.write([tuple(r["question"]) for r in rows])
+    diff = max(float(np.max(np.abs(np.subtract(g["scores"], r["scores"])))) for g, r in zip(got, rows))
+    same = sum(g["prediction"] == r["prediction"] for g, r in zip(got, rows))
+    contexts = sum(g["context"] == r.get("context") for g, r in zip(got, rows))
+    tolerance = float(qa.config["smoke_tolerance"])
+    return {"machine": platform.machine(), "python": platform.python_version(), "inputs": len(rows),
+            "same_context": contexts, "same_letters": same, "max_abs_diff": diff, "tolerance": tolerance,
+            "scores": [g["scores"] for g in got],
+            "ok": bool(rows) and same == contexts == len(rows) and diff <= tolerance}
+
+
+def bench(folder: Path, questions: list[tuple], threads: int, repeats: int) -> dict:
+    """Latency per question at batch 1 (retrieval + LM), after one warm-up question; peak memory."""
+    qa = Answerer(folder, threads)
+    qa.write(questions[:1])
+    times = []
+    for _ in range(repeats):
+        for q in questions:
+            start = time.perf_counter()
+            qa.write([q])
+            times.append((time.perf_counter() - start) * 1000.0)
+    times.sort()
+    return {"threads": threads, "batch": 1, "runs": len(times), "p50_ms": round(statistics.median(times), 3),
+            "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 3),
+            "peak_rss_mb": _generate_module().peak_rss_mb()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bundle", default=str(HERE))
+    p.add_argument("--file", help="questions (default: stdin)")
+    p.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    p.add_argument("--json", action="store_true", help="JSON lines with id, prediction, scores")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--self-test", action="store_true")
+    p.add_argument("--bench", action="store_true")
+    p.add_argument("--bench-repeats", type=int, default=1)
+    p.add_argument("--bench-threads", default=None, help="detect.py's flag: the first count is used")
+    p.add_argument("--max-bytes", type=int, default=None, help="accepted for detect.py's command line")
+    p.add_argument("--batch-size", type=int, default=None, help="accepted for detect.py's command line")
+    args = p.parse_args(argv)
+    if args.bench_threads:
+        args.threads = int(args.bench_threads.split(",")[0])
+    folder = Path(args.bundle)
+    try:
+        if args.self_test:
+            report = self_test(folder, args.threads)
+            print(json.dumps(report))
+            return 0 if report["ok"] else 1
+        if args.bench and not args.file:
+            rows = [json.loads(line) for line in (folder / "smoke.jsonl").read_text(encoding="utf-8").splitlines()]
+            records = [(i, tuple(r["question"])) for i, r in enumerate(rows)]
+        else:
+            text = Path(args.file).read_text(encoding="utf-8") if args.file else sys.stdin.read()
+            records = read_questions(text, args.format)
+        if args.bench:
+            print(json.dumps(bench(folder, [q for _, q in records], args.threads, args.bench_repeats)))
+            return 0
+        answers = Answerer(folder, args.threads).write([q for _, q in records])
+    except (ValueError, OSError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        for (key, _), a in zip(records, answers):
+            print(json.dumps({"id": key, "prediction": a["prediction"], "scores": a["scores"]}))
+    else:
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(["id", "prediction"])
+        out.writerows([key, a["prediction"]] for (key, _), a in zip(records, answers))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

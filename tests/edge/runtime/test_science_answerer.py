@@ -1,0 +1,61 @@
+"""The on-device science-exam answerer (edge/runtime/science.py): its option scorer against the
+host's (common.llm.scoring) on the tiny Llama, its shared-prefix KV cache against full sequences,
+and its input parsing."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from edge.runtime.generate import CausalLM
+from edge.runtime.science import Answerer, as_question, build_prefix, read_questions, rrf, top_letters
+
+QUESTIONS = [
+    ("Plants take in which gas to make food?", ["helium", "carbon dioxide", "neon", "argon", "wet sand"],
+     "Photosynthesis: plants take in carbon dioxide and water."),
+    ("Which planet is known as the red planet?", ["Venus", "Jupiter", "Mars", "Saturn", "a violin"], None),
+    ("Fish breathe underwater using", ["lungs", "feathers", "gills", "leaves and branches of trees", "old shoes"],
+     "Fish breathe by taking oxygen from water with their gills.\n\nQuestion: Ice is water in which state?\n"
+     "Answer: solid"),
+]
+
+
+def scorer(lm: CausalLM, norm: str = "mean") -> Answerer:
+    """An Answerer with only its LM and scoring settings (no bundle: option_scores needs no index)."""
+    qa = Answerer.__new__(Answerer)
+    qa.lm, qa.norm = lm, norm
+    return qa
+
+
+def test_shared_prefix_scores_equal_full_sequence_scores(tiny_exports):
+    lm = CausalLM(tiny_exports["fp32"])
+    for prompt, options, context in QUESTIONS:
+        prefix = build_prefix(prompt, context)
+        cached = scorer(lm, "sum").option_scores(prefix, options)
+        full = [lm.score(prefix, f" {o}")[0] for o in options]
+        np.testing.assert_allclose(cached, full, atol=1e-4)
+
+
+def test_option_ranking_equals_the_hosts_on_the_tiny_model(tiny_llm, tiny_exports):
+    from common.llm.scoring import score_continuation_groups
+
+    lm = CausalLM(tiny_exports["fp32"])
+    prefixes = [build_prefix(p, c) for p, _, c in QUESTIONS]
+    host = score_continuation_groups(str(tiny_llm), prefixes, [[f" {o}" for o in opts] for _, opts, _ in QUESTIONS])
+    for prefix, (_, options, _), h in zip(prefixes, QUESTIONS, host):
+        device = scorer(lm).option_scores(prefix, options)
+        np.testing.assert_allclose(device, h.mean, atol=1e-3)
+        assert top_letters(device) == top_letters(list(h.mean))
+
+
+def test_letters_fusion_and_inputs():
+    assert top_letters([0.1, 0.5, 0.5, -1.0, 0.2]) == "B C E"       # ties keep the letter order
+    assert rrf([[3, 1, 2], [1, 4]], top_k=2) == [1, 3]
+    row = {"id": 7, "prompt": "Q?", "A": "a", "B": "b", "C": "c", "D": "d", "E": "e"}
+    assert as_question(json.dumps(row)) == ("Q?", "a", "b", "c", "d", "e")
+    assert read_questions(json.dumps(row) + "\n", "jsonl") == [(7, ("Q?", "a", "b", "c", "d", "e"))]
+    csv_text = "id,prompt,A,B,C,D,E\n3,Q?,a,b,c,d,e\n"
+    assert read_questions(csv_text, "csv") == [("3", ("Q?", "a", "b", "c", "d", "e"))]
+    with pytest.raises(ValueError):
+        read_questions("id,prompt\n1,Q?\n", "csv")
