@@ -19,7 +19,7 @@ class JudgeConfig:
     search_topics: test topics, drawn with the seed, on which every attack is judged by the
         development panel [4]
     filler_words: random English words in every attack essay [12]
-    honest_topics: topics the honest baseline writes and is judged on (0: every topic) [24]
+    honest_topics: topics the honest baseline writes and is judged on (0: every topic) [16]
     honest_tokens: tokens SmolLM2 writes per honest essay at most [128]
     max_words: the length cap of every submitted essay, in words [150]
     min_english: the lowest English confidence a submitted essay may have [0.5]
@@ -31,7 +31,7 @@ class JudgeConfig:
     attacks: str = ""
     search_topics: int = 4
     filler_words: int = 12
-    honest_topics: int = 24
+    honest_topics: int = 16
     honest_tokens: int = 128
     max_words: int = 150
     min_english: float = 0.5
