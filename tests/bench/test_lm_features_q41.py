@@ -1,0 +1,8 @@
+from bench import lm_features_q41
+
+
+def test_without_a_predict_the_llm_edge_build_it_says_what_to_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(lm_features_q41, "BUILD", tmp_path / "nothing")
+    assert lm_features_q41.main([]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "make edge COMP=predict-the-llm" in err
