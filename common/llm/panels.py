@@ -38,7 +38,8 @@ _VALIDATION_CALIBRATION = {"debate_judge": (3.993, 6.249), "fact_checker": (4.08
 _GEMMA = "gemma3-270m"
 _GEMMA_RUBRIC = ("You are an experienced examiner. You grade short essays for content, clarity and "
                  "correct English.")
-_GEMMA_CALIBRATION = (7.0, 3.0)
+_GEMMA_CALIBRATION = (7.0, 3.0)  # not measured: gemma3-270m is not installed here; replace it by
+                                 # calibrate(judge, *REFERENCE) on the first machine that has it
 
 VALIDATION_SMOLLM2: tuple[Judge, ...] = tuple(
     Judge(name, rubric, center=_VALIDATION_CALIBRATION[name][0], scale=_VALIDATION_CALIBRATION[name][1],

@@ -2,7 +2,7 @@
 choose the mix of attacks and write one essay per topic.
 
     from competitions.adversarial_judge.search import measure_attacks, assign, judge_set
-    profiles, sample = measure_attacks(attacks, topics[:4], DEVELOPMENT_PANEL, filler_words=12, seed=42)
+    profiles = measure_attacks(attacks, topics[:4], DEVELOPMENT_PANEL, filler_words=12, seed=42)
     mix = best_mix(profiles, len(topics))
     essays, chosen = assign(mix, attacks, topics, filler_words=12, seed=42)
     judged = judge_set(topics, essays, DEVELOPMENT_PANEL)        # Judged(scores, components, value, panel)
@@ -49,9 +49,9 @@ def _embed(essays: list[str]) -> np.ndarray:
 
 
 def measure_attacks(attacks: list[Attack], topics: list[str], panel: tuple, filler_words: int, seed: int,
-                    progress: bool = True) -> tuple[Profiles, dict]:
+                    progress: bool = True) -> Profiles:
     """Every attack's essay on every sample topic, judged by `panel`: the attacks' Profiles
-    (scores, English confidence, similarity) and the raw (attack x topic) essays and scores."""
+    (scores, English confidence, similarity)."""
     vocab = filler_vocabulary()
     essays = [[write_essay(a, t, filler_words, seed, vocab) for t in topics] for a in attacks]
     flat = [e for row in essays for e in row]
@@ -64,8 +64,7 @@ def measure_attacks(attacks: list[Attack], topics: list[str], panel: tuple, fill
     off = ~np.eye(s, dtype=bool)
     similarity = sims.mean(axis=(2, 3))
     np.fill_diagonal(similarity, sims[np.arange(len(attacks)), np.arange(len(attacks))][:, off].mean(axis=1))
-    profiles = Profiles([a.name for a in attacks], scores, english, similarity)
-    return profiles, {"essays": essays, "scores": scores}
+    return Profiles([a.name for a in attacks], scores, english, similarity)
 
 
 def assign(mix: Mix, attacks: list[Attack], topics: list[str], filler_words: int, seed: int) -> tuple[list[str], list[str]]:

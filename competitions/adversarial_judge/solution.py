@@ -84,7 +84,7 @@ def run(ctx: RunContext) -> SolutionResult:
 
     t0 = time.perf_counter()
     search_idx = _sample(n, cfg.search_topics, ctx.seed)
-    profiles, _ = measure_attacks(attacks, [topics[i] for i in search_idx], DEVELOPMENT_PANEL, cfg.filler_words,
+    profiles = measure_attacks(attacks, [topics[i] for i in search_idx], DEVELOPMENT_PANEL, cfg.filler_words,
                                   ctx.seed)
     mix = best_mix(profiles, n)
     main_attack = max(mix.counts, key=mix.counts.get)
