@@ -144,6 +144,11 @@ class DistillSet(MetricDirection):
                             f"got {probs.shape}")
         return float(self.metric_info.fn(*CLASSIFIER_METRICS[self.metric](self, probs)))
 
+    def accuracy(self, probs) -> float:
+        """Share of held-out inputs whose most probable class is their label."""
+        probs = np.asarray(probs, dtype=float)
+        return float(np.mean(probs.argmax(axis=1) == self.holdout_labels))
+
     @property
     def teacher_score(self) -> float:
         return self.score(self.holdout_teacher)

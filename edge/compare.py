@@ -46,6 +46,7 @@ class VariantRow:
     p95_4t_ms: float
     score: float
     speedup_1t: float = 1.0  # p50 of the first row / p50 of this row, 1 thread
+    accuracy: float | None = None  # share of held-out inputs whose top class is the label
 
 
 def percentiles(times_s: list[float]) -> tuple[float, float]:
@@ -66,8 +67,9 @@ def time_per_text(predict_one: Callable[[object], object], inputs: list, warmup:
 
 def compare_variants(runners: dict[str, object], latency_inputs: list, score_inputs: list,
                      score_fn: Callable[[np.ndarray], float], threads: tuple[int, int] = (1, 4),
-                     batch_size: int = 16) -> list[VariantRow]:
-    """Measure every runner in turn on the same inputs; the first runner is the speed baseline."""
+                     batch_size: int = 16, accuracy_fn: Callable[[np.ndarray], float] | None = None) -> list[VariantRow]:
+    """Measure every runner in turn on the same inputs; the first runner is the speed baseline.
+    accuracy_fn: the score inputs' accuracy from the same outputs (None: no accuracy column)."""
     rows = []
     for name, runner in tqdm(runners.items(), desc="compare", unit="variant"):
         lat = {}
@@ -77,7 +79,8 @@ def compare_variants(runners: dict[str, object], latency_inputs: list, score_inp
         runner.set_threads(2)
         step = getattr(runner, "score_batch_size", batch_size) or len(score_inputs)   # 0: all in one call
         probs = np.concatenate([runner.proba(score_inputs[i:i + step]) for i in range(0, len(score_inputs), step)])
-        rows.append(VariantRow(name, runner.size_bytes / MB, *lat[threads[0]], *lat[threads[1]], score_fn(probs)))
+        rows.append(VariantRow(name, runner.size_bytes / MB, *lat[threads[0]], *lat[threads[1]], score_fn(probs),
+                               accuracy=accuracy_fn(probs) if accuracy_fn else None))
     for row in rows:
         row.speedup_1t = rows[0].p50_1t_ms / row.p50_1t_ms
     return rows
@@ -86,12 +89,13 @@ def compare_variants(runners: dict[str, object], latency_inputs: list, score_inp
 def format_table(rows: list[VariantRow], metric: str = "score", cores: int | None = None) -> str:
     cores = cores or os.cpu_count() or 1
     flag = " (oversubscribed: %d cores)" % cores if cores < 4 else ""
-    head = (f"{'variant':<14} {'size MB':>8} {'p50 1t':>8} {'p95 1t':>8} {'p50 4t':>8} {'p95 4t':>8} "
-            f"{metric:>8} {'x 1t':>6}")
+    head = (f"{'variant':<17} {'size MB':>8} {'p50 1t':>8} {'p95 1t':>8} {'p50 4t':>8} {'p95 4t':>8} "
+            f"{metric:>8} {'accuracy':>8} {'x 1t':>6}")
     lines = [head, "-" * len(head)]
     for r in rows:
-        lines.append(f"{r.variant:<14} {r.size_mb:8.1f} {r.p50_1t_ms:8.2f} {r.p95_1t_ms:8.2f} {r.p50_4t_ms:8.2f} "
-                     f"{r.p95_4t_ms:8.2f} {r.score:8.4f} {r.speedup_1t:6.2f}")
+        acc = f"{r.accuracy:8.4f}" if r.accuracy is not None else f"{'-':>8}"
+        lines.append(f"{r.variant:<17} {r.size_mb:8.1f} {r.p50_1t_ms:8.2f} {r.p95_1t_ms:8.2f} {r.p50_4t_ms:8.2f} "
+                     f"{r.p95_4t_ms:8.2f} {r.score:8.4f} {acc} {r.speedup_1t:6.2f}")
     lines.append(f"latency: ms per input at batch 1 (tokenize + forward); 4t = 4 threads{flag}")
     return "\n".join(lines)
 

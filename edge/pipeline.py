@@ -1,6 +1,6 @@
 """The `make edge` flow, the same for every kind of shipped model: teacher -> student ->
-ONNX export -> parity check -> int8 quantization -> retention check -> comparison table ->
-bundle -> deploy. The kind supplies the student, its export, its variants and its bundle
+ONNX export -> parity check -> quantized candidates (int8, ...) -> comparison table -> the
+candidate that ships (edge/candidates.py) -> bundle -> deploy. The kind supplies the student, its export, its variants and its bundle
 (edge/classifier/steps.py); the gates, the table, the report and the deploy are here.
 A solution that is a plan the device can run as it is takes the port flow instead: host ->
 bundle (the device program must reproduce the host's outputs exactly) -> comparison table ->
@@ -17,7 +17,7 @@ kind of student (STUDENTS): "classifier" (edge/classifier) or "lm_features" (edg
 or a common.port_set.PortSet, whose `kind` names the device program (PORTS): "essay_writer" or
 "prompt_writer" (edge/writer), "science_answerer" (edge/retriever: retrieval + a causal LM
 scorer). FLOWS maps the type of the spec to its flow.
-Everything lands in build/edge/<slug>/: student.fp32.onnx, student.int8.onnx, compare.csv/.png,
+Everything lands in build/edge/<slug>/: student.fp32.onnx, student.<candidate>.onnx, compare.csv/.png,
 bundle/ and report.json (a port: compare.csv, bundle/, report.json; an answerer also its
 encoder.*.onnx and index/). The teacher's members and
 the student cache to disk, so a rerun with the same data and settings skips training.
@@ -43,8 +43,8 @@ from edge.classifier.export import OPSET
 from edge.classifier.steps import ClassifierSteps
 from edge.lm_features.student import FeatureStudentConfig
 from edge.lm_features.steps import LmFeatureSteps
+from edge.candidates import pick_shipped, quantize_candidates
 from edge.compare import PortRow, compare_variants, format_port_table, format_table, save_csv, save_table
-from edge.quantize import quantize_int8
 from edge.retriever.steps import AnswererSteps
 from edge.writer.steps import WriterSteps
 
@@ -53,9 +53,9 @@ from edge.writer.steps import WriterSteps
 class EdgeConfig:
     """distill: the classifier student (layers, max_length, epochs...). opset: ONNX opset (17).
     parity_tolerance: max |onnx - torch| logit difference accepted (1e-3).
-    max_int8_drop: largest held-out score loss of int8 vs ONNX fp32 before the run stops, in the
+    max_int8_drop: largest held-out score loss of a quantized candidate vs ONNX fp32 (a candidate losing more never ships), in the
         metric's direction (None: the metric's entry in INT8_DROP, 0.01 for a score in [0, 1]).
-        teacher_gap: the target |teacher - int8 student| held-out gap, reported as met or not
+        teacher_gap: the target |teacher - shipped student| held-out gap, reported as met or not
         (None: TEACHER_GAP's entry, 0.02 for a score in [0, 1]).
     latency_texts: held-out inputs timed one by one per variant and thread count (40; a port:
         by its device program, 10 times each).
@@ -113,7 +113,7 @@ def fast_config(seed: int = 42) -> EdgeConfig:
 @dataclass
 class EdgeReport:
     """summary: the one line `kllm edge` prints. teacher_gap_met: the device within the gap
-    target of the teacher. A distilled student also has its parity and its int8 speedup."""
+    target of the teacher. A distilled student also has its parity and the shipped candidate's speedup."""
 
     competition: str
     teacher: str
@@ -123,7 +123,7 @@ class EdgeReport:
     summary: str = ""
     teacher_gap_met: bool | None = None
     parity_max_abs_diff: float | None = None
-    int8_vs_pytorch_speedup_1t: float | None = None
+    shipped_vs_pytorch_speedup_1t: float | None = None
     bundle: dict = field(default_factory=dict)
     deploy: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
@@ -184,7 +184,7 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
 
 
 def run_distill(run: EdgeRun, ds: DistillSet) -> EdgeReport:
-    """Student -> ONNX -> parity -> int8 -> retention -> table -> bundle -> deploy."""
+    """Student -> ONNX -> parity -> quantized candidates -> table -> the one that ships -> bundle -> deploy."""
     config, out, log = run.config, run.out, run.log
     log(f"[1/7] teacher: {ds.teacher}; held-out {ds.metric} {ds.teacher_score:.4f} on {len(ds.holdout_inputs)} inputs")
     steps = STUDENTS[ds.student](ds, config)
@@ -199,44 +199,44 @@ def run_distill(run: EdgeRun, ds: DistillSet) -> EdgeReport:
     if not parity.ok(config.parity_tolerance):
         raise UserError(f"ONNX parity failed: max abs diff {parity.max_abs_diff:.2e} > {config.parity_tolerance:g}")
 
-    quantize = getattr(steps, "quantize", None)
-    log(f"[4/7] quantize: {'weight-only int8 (MatMulNBits, blocks of 32)' if quantize else 'dynamic int8 (QInt8 weights)'}")
-    int8 = (quantize or quantize_int8)(files["fp32"], out / "student.int8.onnx")
+    log("[4/7] quantize: the candidates")
+    quantized = quantize_candidates(steps, files["fp32"], out, log)
 
-    log("[5/7] compare: size, batch-1 latency (1 and 4 threads), held-out score")
+    log("[5/7] compare: size, batch-1 latency (1 and 4 threads), held-out score and accuracy")
     timed = min(config.latency_texts, getattr(steps, "max_latency_inputs", config.latency_texts))
-    rows = compare_variants(steps.runners(files["fp32"], int8), ds.holdout_inputs[:timed],
-                            ds.holdout_inputs, ds.score)
+    rows = compare_variants(steps.runners(files["fp32"], quantized), ds.holdout_inputs[:timed],
+                            ds.holdout_inputs, ds.score, accuracy_fn=ds.accuracy)
     table = format_table(rows, metric=ds.metric)
     csv_path, png_path = save_table(rows, out / "compare", metric=ds.metric)
     scores = {"teacher": ds.teacher_score, **{r.variant: r.score for r in rows}}
+    accuracy = {"teacher": ds.accuracy(ds.holdout_teacher), **{r.variant: r.accuracy for r in rows}}
     log(table)
+    log(f"      teacher: {ds.metric} {ds.teacher_score:.4f}, accuracy {accuracy['teacher']:.4f}")
 
-    drop = ds.shortfall(scores["onnx fp32"], scores["onnx int8"])
-    gap = abs(ds.teacher_score - scores["onnx int8"])
-    log(f"[6/7] retention: int8 vs fp32 {-drop:+.4f}; int8 student vs teacher {gap:.4f} "
-        f"({'within' if gap <= teacher_gap else 'NOT within'} {teacher_gap})")
-    if drop > max_drop:
-        raise UserError(f"int8 lost {drop:.4f} {ds.metric} against ONNX fp32 (limit {max_drop}); not shipping it")
+    choice = pick_shipped(rows, quantized, ds, max_drop, teacher_gap)
+    shipped = quantized[choice.label]
+    log(f"[6/7] retention: shipping {choice.label} ({choice.why}): vs fp32 {-choice.drop:+.4f}; vs teacher "
+        f"{choice.gap:.4f} ({'within' if choice.gap_met else 'NOT within'} {teacher_gap}); accuracy "
+        f"{accuracy[choice.label]:.4f} vs teacher {accuracy['teacher']:.4f}")
 
     report = EdgeReport(
         competition=run.competition.slug, teacher=ds.teacher, scores=scores,
-        parity_max_abs_diff=parity.max_abs_diff, int8_vs_pytorch_speedup_1t=rows[-1].speedup_1t,
-        teacher_gap_met=gap <= teacher_gap, table=table,
-        files={**{k: str(v) for k, v in files.items()}, "int8": str(int8), "csv": str(csv_path),
-               "png": str(png_path), "student": str(student_dir)},
-        summary=(f"teacher {ds.teacher_score:.4f} vs int8 student {scores['onnx int8']:.4f} (gap target met: "
-                 f"{gap <= teacher_gap}); int8 is {rows[-1].speedup_1t:.2f}x PyTorch fp32 at batch 1, 1 thread"),
+        parity_max_abs_diff=parity.max_abs_diff, shipped_vs_pytorch_speedup_1t=choice.row.speedup_1t,
+        teacher_gap_met=choice.gap_met, table=table,
+        files={**{k: str(v) for k, v in files.items()}, **{k: str(v) for k, v in quantized.items()},
+               "shipped": str(shipped), "csv": str(csv_path), "png": str(png_path), "student": str(student_dir)},
+        summary=(f"teacher {ds.teacher_score:.4f} vs {choice.label} student {choice.row.score:.4f} (gap target met: "
+                 f"{choice.gap_met}); it is {choice.row.speedup_1t:.2f}x PyTorch fp32 at batch 1, 1 thread"),
         info={"kind": steps.kind, "metric": ds.metric, "higher_is_better": ds.higher_is_better,
               "labels": list(ds.label_names), "pairs": ds.pairs, "spec": ds.info,
               "config": _jsonable(asdict(config)), "holdout_inputs": len(ds.holdout_inputs),
               "student": steps.describe(), "gates": {"max_int8_drop": max_drop, "teacher_gap": teacher_gap},
-              **run.info},
+              "shipped": choice.label, "shipped_why": choice.why, "accuracy": accuracy, **run.info},
     )
     save_report(report, out)  # written before shipping too, so a failed deploy keeps the numbers
     log("[7/7] bundle + deploy")
     provenance = _provenance(report, steps, config)
-    report.bundle = ship(report, lambda prov: steps.bundle(int8, out / "bundle", prov), provenance, run)
+    report.bundle = ship(report, lambda prov: steps.bundle(shipped, out / "bundle", prov), provenance, run)
     return report
 
 

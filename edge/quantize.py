@@ -4,6 +4,7 @@
     quantize_int8(Path("student.fp32.onnx"), Path("student.int8.onnx"))   # dynamic, QInt8 weights
     quantize_int4(Path("student.fp32.onnx"), Path("student.int4.onnx"))   # weight-only, optional
     quantize_weights_int8(Path("lm.fp32.onnx"), Path("lm.int8.onnx"))      # weight-only, block-wise
+    quantize_q41(Path("lm.fp32.onnx"), Path("lm.int4-q41.onnx"))           # int4 on a GGUF Q4_1 grid
 
 Dynamic int8: weights are stored as int8, activations are quantized on the fly per batch, so
 no calibration data is needed. MatMul, Attention (-> QAttention), EmbedLayerNormalization and
@@ -73,3 +74,42 @@ def quantize_weights_int8(src: Path, dst: Path, block_size: int = 32, accuracy_l
     with atomic_path(Path(dst), suffix=".onnx") as tmp:
         quantizer.model.save_model_to_file(str(tmp), use_external_data_format=False)
     return Path(dst)
+
+
+def quantize_q41(src: Path, dst: Path, accuracy_level: int = 1, keep_fp32: tuple[str, ...] = ("lm_head",)) -> Path:
+    """Int4 for a causal LM whose weights are a dequantized GGUF Q4_1 (the model zoo's SmolLM2):
+    asymmetric block-32 int4, then every MatMul re-coded on its own Q4_1 grid with its exact block
+    offsets (edge/generator/q41.py), so the int4 weights equal the fp32 ones. MatMuls whose name
+    holds one of `keep_fp32` stay fp32 (the LM head is not on a Q4_1 grid). Weights that are on no
+    such grid come out as plain asymmetric int4: the pipeline's retention gate judges them."""
+    import shutil
+    import tempfile
+
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    from edge.generator.q41 import regrid_q41
+
+    src, dst = Path(src), Path(dst)
+    if not src.is_file():
+        raise UserError(f"missing ONNX model: {src}")
+    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
+    work = Path(tempfile.mkdtemp(prefix=".q41-", dir=dst.parent))
+    try:
+        for name in ("fp32", "asym", "q41"):
+            (work / name).mkdir()
+        (work / "fp32" / "model.onnx").symlink_to(src.resolve())
+        graph = onnx.load(str(src))
+        keep = [n.name for n in graph.graph.node if n.op_type == "MatMul" and any(k in n.name for k in keep_fp32)]
+        config = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=False, bits=4, accuracy_level=accuracy_level)
+        quantizer = MatMulNBitsQuantizer(graph, algo_config=config, nodes_to_exclude=keep)
+        quantizer.process()
+        quantizer.model.save_model_to_file(str(work / "asym" / "model.onnx"), use_external_data_format=False)
+        del graph, quantizer
+        regrid_q41(work / "asym", work / "fp32", work / "q41", log=lambda *_: None)
+        model = onnx.load(str(work / "q41" / "model.onnx"))   # one file, as a bundle ships it
+        with atomic_path(dst, suffix=".onnx") as tmp:
+            onnx.save(model, str(tmp))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dst

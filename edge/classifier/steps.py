@@ -4,7 +4,7 @@ from a DistillSet, exported to ONNX with a parity check, its variants, and its b
     steps = ClassifierSteps(distill_set, DistillConfig(num_layers=3))
     student_dir = steps.train()                                   # cached by inputs and config
     files, parity = steps.export(Path("build/edge/x"), opset=17)  # {"export": raw, "fp32": fused}, ParityReport
-    runners = steps.runners(files["fp32"], int8)                  # for edge.compare.compare_variants
+    runners = steps.runners(files["fp32"], {"onnx int8": int8})   # for edge.compare.compare_variants
     info = steps.bundle(int8, Path("build/edge/x/bundle"), provenance={...})
 
 Another kind of shipped model (edge/generator, edge/retriever) brings its own steps with the
@@ -49,12 +49,12 @@ class ClassifierSteps:
                               max_length=self.config.max_length)
         return {"export": raw, "fp32": fp32}, parity
 
-    def runners(self, fp32: Path, int8: Path) -> dict[str, object]:
+    def runners(self, fp32: Path, quantized: dict[str, Path]) -> dict[str, object]:
         _, tokenizer = load_student(self.student_dir)
         max_len = self.config.max_length
         return {"pytorch fp32": TorchRunner(self.student_dir, max_len),
                 "onnx fp32": OnnxRunner(fp32, tokenizer, max_len),
-                "onnx int8": OnnxRunner(int8, tokenizer, max_len)}
+                **{label: OnnxRunner(path, tokenizer, max_len) for label, path in quantized.items()}}
 
     def bundle(self, model: Path, out_dir: Path, provenance: dict) -> BundleInfo:
         """Text students get the three default smoke essays; pair students their first held-out pairs."""

@@ -4,10 +4,14 @@ same five methods as edge/classifier/steps.py:
     steps = LmFeatureSteps(distill_set, FeatureStudentConfig(model="smollm2"))
     student_dir = steps.train()                    # features through the PyTorch LM, then the head
     files, parity = steps.export(out, opset=17)    # the LM's token statistics as ONNX
-    runners = steps.runners(files["fp32"], int8)   # pytorch fp32 / onnx fp32 / onnx int8
-    info = steps.bundle(int8, out / "bundle", provenance={...})
+    quantized = {label: q.fn(files["fp32"], path) for label, q in steps.quantizers().items()}
+    runners = steps.runners(files["fp32"], quantized)   # pytorch fp32 / onnx fp32 / onnx int8 / onnx int4-q41
+    info = steps.bundle(quantized["onnx int4-q41"], out / "bundle", provenance={...})
 
-What ships: the LM's statistics model (quantized by the pipeline), its tokenizer, the head and
+Quantized candidates (the pipeline ships the fastest that holds its gates, edge/candidates.py):
+weight-only int8, and int4 re-coded on the zoo's GGUF Q4_1 grid with the LM head fp32
+(int4-q41: the decoder's int4 weights equal fp32's, where int8 re-rounds them).
+What ships: the LM's statistics model, its tokenizer, the head and
 the runtime (edge/runtime/lm_features.py, dispatched from detect.py). The student's features are
 computed by that same runtime code on the host, with the PyTorch LM's token statistics from the
 shared scorer (common.llm.token_stats: same chat template, same token limits, cached on disk and
@@ -31,7 +35,8 @@ from common.paths import cache_dir
 from common.retrieval.cache import content_key
 from edge.bundle import RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle
 from edge.classifier.export import ParityReport
-from edge.quantize import quantize_weights_int8
+from edge.candidates import Quantizer
+from edge.quantize import quantize_q41, quantize_weights_int8
 from edge.lm_features.export import (TokenStatsModule, check_stats_parity, export_token_stats, load_lm_for_export,
                                      torch_stats_fn)
 from edge.lm_features.student import FeatureStudentConfig, fit_head, runtime_settings
@@ -80,7 +85,6 @@ class FeatureRunner:
 class LmFeatureSteps:
     kind = "lm_features"
     max_latency_inputs = LATENCY_INPUTS
-    quantize = staticmethod(quantize_weights_int8)   # an LM's activations do not survive dynamic int8
 
     def __init__(self, ds: DistillSet, config: FeatureStudentConfig):
         self.ds, self.config = ds, config
@@ -91,6 +95,13 @@ class LmFeatureSteps:
     def describe(self) -> str:
         return (f"linear head over {len(FEATURE_NAMES)} features ({self.config.model} token statistics + text), "
                 f"{len(self.ds.inputs)} (question, response) pairs with soft labels over {self.ds.n_classes} classes")
+
+    @staticmethod
+    def quantizers() -> dict:
+        """Weight-only both (an LM's activations do not survive dynamic int8), fp32 compute."""
+        return {"onnx int8": Quantizer("weight-only int8 (MatMulNBits, blocks of 32)", quantize_weights_int8),
+                "onnx int4-q41": Quantizer("int4 on the weights' GGUF Q4_1 grid, exact offsets, LM head fp32",
+                                           quantize_q41)}
 
     @property
     def module(self):
@@ -138,12 +149,13 @@ class LmFeatureSteps:
         text = cfg["prompt_prefix"] + question + cfg["prompt_suffix"] + response
         return clf.tokenizer.encode(text, add_special_tokens=False).ids[: cfg["max_prompt_tokens"] + cfg["max_response_tokens"]]
 
-    def runners(self, fp32: Path, int8: Path) -> dict[str, object]:
+    def runners(self, fp32: Path, quantized: dict[str, Path]) -> dict[str, object]:
         config, tok = self.student_config(), self.lm_dir / "tokenizer.json"
         weights = sum(p.stat().st_size for p in self.lm_dir.glob("*.safetensors"))
         known = shared_scorer_stats(self.config.model, self.ds.holdout_inputs, self.config)
         return {"pytorch fp32": FeatureRunner(config, tok, module=self.module, size_bytes=weights, known=known),
-                "onnx fp32": FeatureRunner(config, tok, fp32), "onnx int8": FeatureRunner(config, tok, int8)}
+                "onnx fp32": FeatureRunner(config, tok, fp32),
+                **{label: FeatureRunner(config, tok, path) for label, path in quantized.items()}}
 
     def bundle(self, model: Path, out_dir: Path, provenance: dict) -> BundleInfo:
         """Smoke inputs: up to SMOKE_PAIRS responses of the first held-out question (a whole group,

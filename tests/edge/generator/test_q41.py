@@ -63,3 +63,23 @@ def test_the_regridded_graph_reproduces_the_fp32_matmul(tmp_path, accuracy_level
     exact = x @ w.T
     assert np.abs(run["q41"] - exact).max() < atol
     assert np.abs(run["q41"] - exact).max() < 0.5 * np.abs(run["asym"] - exact).max()  # RTN's integer zero points
+
+
+def test_quantize_q41_writes_one_file_equal_to_fp32_with_the_head_left_fp32(tmp_path):
+    from edge.quantize import quantize_q41
+
+    body, head = q41_weight(64, 64, seed=3), np.random.default_rng(4).normal(size=(40, 64)).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "w_body"], ["h"], name="/layers.0/mlp/MatMul"),
+             helper.make_node("MatMul", ["h", "w_head"], ["y"], name="/lm_head/MatMul")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["b", "t", 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["b", "t", 40])],
+                              [numpy_helper.from_array(body.T.copy(), "w_body"),
+                               numpy_helper.from_array(head.T.copy(), "w_head")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "fp32.onnx"))
+    out = quantize_q41(tmp_path / "fp32.onnx", tmp_path / "student.int4-q41.onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fp32.onnx", "student.int4-q41.onnx"]  # one file, no temp left
+    ops = [n.op_type for n in onnx.load(str(out)).graph.node]
+    assert ops.count("MatMulNBits") == 1 and "MatMul" in ops   # the head stays a float MatMul
+    x = np.random.default_rng(5).normal(size=(1, 3, 64)).astype(np.float32)
+    y = ort.InferenceSession(str(out)).run(None, {"x": x})[0]
+    np.testing.assert_allclose(y, (x @ body.T) @ head.T, atol=2e-3)

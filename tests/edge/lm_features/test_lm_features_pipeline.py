@@ -30,6 +30,8 @@ def test_lm_feature_student_ships_a_bundle_whose_self_test_passes(tiny_llm, tmp_
     assert report.info["kind"] == "lm_features" and report.info["gates"]["teacher_gap"] == 0.10
     assert report.parity_max_abs_diff < 1e-3
     assert report.scores["pytorch fp32"] == pytest.approx(report.scores["onnx fp32"], abs=1e-3)
+    assert {"onnx int8", "onnx int4-q41"} <= set(report.scores) and report.info["shipped"] in report.scores
+    assert set(report.info["accuracy"]) == set(report.scores)
     bundle = Path(report.bundle["path"])
     assert {"model.onnx", "tokenizer.json", "detect.py", "lm_features.py"} <= set(verify_bundle(bundle).files)
     settings = json.loads((bundle / "config.json").read_text())

@@ -1,0 +1,82 @@
+"""The quantized candidates of a student, and the rule that picks the one that ships.
+
+    quantized = quantize_candidates(steps, files["fp32"], out, log)   # {"onnx int8": Path, ...}
+    rows = compare_variants(steps.runners(files["fp32"], quantized), ...)
+    choice = pick_shipped(rows, quantized, ds, max_drop=0.01, teacher_gap=0.02)
+    choice.label, choice.row, choice.gap_met
+
+A kind of student names its candidates with `quantizers()` ({label: Quantizer}); without it a
+student gets dynamic int8. The rule: drop every candidate that lost more than `max_drop` of the
+held-out score against ONNX fp32; of the rest, keep those within `teacher_gap` of the teacher
+when any is; ship the fastest of them (p50 latency at batch 1, 1 thread). None left: the run stops.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from common.errors import UserError
+from edge.compare import VariantRow
+from edge.quantize import quantize_int8
+
+
+@dataclass(frozen=True)
+class Quantizer:
+    """what: one line for the log. fn(src, dst) -> dst writes the quantized ONNX file."""
+
+    what: str
+    fn: Callable[[Path, Path], Path]
+
+
+DEFAULT_QUANTIZERS = {"onnx int8": Quantizer("dynamic int8 (QInt8 weights)", quantize_int8)}
+
+
+@dataclass
+class Choice:
+    label: str
+    row: VariantRow
+    drop: float
+    gap: float
+    gap_met: bool
+    why: str
+
+
+def file_name(label: str) -> str:
+    """'onnx int8' -> student.int8.onnx; 'onnx int4-q41' -> student.int4-q41.onnx."""
+    return "student." + re.sub(r"[^A-Za-z0-9.-]+", "-", label.removeprefix("onnx ")).strip("-") + ".onnx"
+
+
+def quantize_candidates(steps, fp32: Path, out: Path, log=print) -> dict[str, Path]:
+    """Every candidate of `steps` quantized from `fp32` into `out` ({label: file})."""
+    quantizers = steps.quantizers() if hasattr(steps, "quantizers") else DEFAULT_QUANTIZERS
+    files = {}
+    for label, quantizer in quantizers.items():
+        log(f"      {label}: {quantizer.what}")
+        files[label] = quantizer.fn(fp32, out / file_name(label))
+    return files
+
+
+def pick_shipped(rows: list[VariantRow], candidates: dict, ds, max_drop: float, teacher_gap: float) -> Choice:
+    """The candidate that ships (see the module's rule); a UserError when every one lost too much."""
+    by_name = {r.variant: r for r in rows}
+    fp32 = by_name["onnx fp32"].score
+    choices = []
+    for label in candidates:
+        row = by_name[label]
+        gap = abs(ds.teacher_score - row.score)
+        choices.append(Choice(label, row, ds.shortfall(fp32, row.score), gap, gap <= teacher_gap, ""))
+    kept = [c for c in choices if c.drop <= max_drop]
+    if not kept:
+        least = min(choices, key=lambda c: c.drop)
+        raise UserError(f"{least.label} lost {least.drop:.4f} {ds.metric} against ONNX fp32 "
+                        f"(limit {max_drop}), the least of {len(choices)} quantized candidates; not shipping any")
+    met = [c for c in kept if c.gap_met]
+    pool = met or kept
+    best = min(pool, key=lambda c: c.row.p50_1t_ms)
+    dropped = [c.label for c in choices if c.drop > max_drop]
+    best.why = (f"fastest at 1 thread of {len(pool)} candidate(s)"
+                + (" within the teacher gap" if met else " (none within the teacher gap)")
+                + (f"; lost too much: {', '.join(dropped)}" if dropped else ""))
+    return best
