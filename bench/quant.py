@@ -59,8 +59,23 @@ def calibration_texts(held_out: list[str], limit: int = 200) -> list[str]:
     return chosen
 
 
+PROFILED = ("fp32", "int8", "int4", "int4-q41")
+
+
+def decode_profiles(names: list[str], model: str) -> dict[str, dict]:
+    """edge/generator/profile.py on the named variants (their cached exports)."""
+    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.profile import decode_profile
+
+    return {n: decode_profile(build_variant(VARIANTS[n], model)) for n in names}
+
+
 def main(args: list[str]) -> int:
+    import json
+
     from bench._args import bench_parser
+    from common.atomic import atomic_write_text
+    from edge.generator.profile import format_profiles
     from edge.generator.export import VARIANTS
     from edge.generator.study import StudyConfig, run_study
 
@@ -98,6 +113,10 @@ def main(args: list[str]) -> int:
     low = sorted(range(len(report.influence)), key=lambda i: report.influence[i])[:6]
     print("lowest block influence: " + ", ".join(f"block {i} {report.influence[i]:.4f}" for i in low))
     print(f"numpy copy bandwidth: {', '.join(f'{b:.1f}' for b in report.bandwidth_gb_s)} GB/s")
+    profiles = decode_profiles([n for n in PROFILED if n in names], opts.model)
+    print("where a decode token's time goes (ms per token, 1 thread, onnxruntime's profiler, 64-token continuation):")
+    print(format_profiles(profiles))
+    atomic_write_text(report.files["json"].parent / "decode_profile.json", json.dumps(profiles, indent=1))
     print(SEEDS_TABLE)
     print(f"chart {report.files['png']}; report {report.files['json']}")
     return 0

@@ -76,7 +76,7 @@ class DistillSet(MetricDirection):
     teacher: one line naming the teacher. positive_label: the class roc_auc scores (None: the
     last label). info: provenance (folds, seeds, sizes), copied into the edge report.
     student: the kind of student `make edge` trains: "classifier" (a small encoder over the
-    texts) or "lm_features" (a linear head over a causal LM's token statistics of pairs; see
+    texts) or "lm_features" (a tree or linear head over a causal LM's token statistics of pairs; see
     edge/lm_features). student_options: that student's config fields (e.g. {"model": "smollm2"}).
     """
 

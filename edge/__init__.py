@@ -7,7 +7,7 @@ Organized by the kind of model shipped, around one shared flow (pipeline.py: tea
 -> export -> parity -> quantize -> verify -> bundle -> deploy):
 
     classifier/   an encoder student over texts or text pairs, any number of classes (today's path)
-    lm_features/  a linear head over a causal LM's token statistics (predict-the-llm)
+    lm_features/  a tree or linear head over a causal LM's token statistics (predict-the-llm)
     writer/       no model: the host's plan, run as it is, writes text (adversarial-judge essays,
                   prompt-recovery prompts); the port flow in pipeline.py
     generator/    a causal LM on the device (the compression study's int4 SmolLM2)

@@ -231,7 +231,8 @@ def run_distill(run: EdgeRun, ds: DistillSet) -> EdgeReport:
               "labels": list(ds.label_names), "pairs": ds.pairs, "spec": ds.info,
               "config": _jsonable(asdict(config)), "holdout_inputs": len(ds.holdout_inputs),
               "student": steps.describe(), "gates": {"max_int8_drop": max_drop, "teacher_gap": teacher_gap},
-              "shipped": choice.label, "shipped_why": choice.why, "accuracy": accuracy, **run.info},
+              "shipped": choice.label, "shipped_why": choice.why, "accuracy": accuracy,
+              "rows": [asdict(r) for r in rows], **run.info},
     )
     save_report(report, out)  # written before shipping too, so a failed deploy keeps the numbers
     log("[7/7] bundle + deploy")

@@ -9,8 +9,9 @@ cross-validated on the other 80% by question. The teacher is the variant with th
 loss there. Soft labels: its out-of-fold probabilities on the 80% and its probabilities on the
 unlabeled test pairs; the held-out questions are scored by fold models that never saw them, so
 teacher and student are compared on the same unseen questions. Options: the solution's
-(members, lm, ...), plus folds (default 5), holdout (fraction of questions, 0.2) and student
-("lm_features", the default: a linear head over the LM's token statistics and text measures,
+(members, lm, ...), plus folds (default 5), holdout (fraction of questions, 0.2), head (the
+lm_features student's: "gbdt", the default, or "linear") and student
+("lm_features", the default: boosted trees per class over the LM's token statistics and text measures,
 what the teacher's best member reads; or "classifier": a MiniLM student over the raw pairs).
 """
 from __future__ import annotations
@@ -40,6 +41,7 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     n_folds = int(options.pop("folds", 2 if fast else 5))
     fraction = float(options.pop("holdout", 0.2))
     student = str(options.pop("student", "lm_features"))
+    head = str(options.pop("head", "gbdt"))
     cfg = config_from_options(PredictConfig, options, "predict-the-llm edge").validate()
     full = Pairs.from_frames(data.tables["train"], data.tables["test"])
     held = holdout_questions(full.train_q, fraction, seed)
@@ -65,7 +67,7 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
         holdout_teacher=other[: len(held_rows)],
         teacher=f"{teacher} of {'+'.join(cfg.member_names())}, {n_folds}-fold CV by question on {pairs.n_train} train pairs",
         student=student,
-        student_options={"model": cfg.lm or "smollm2", "max_response_tokens": cfg.lm_response_tokens}
+        student_options={"model": cfg.lm or "smollm2", "max_response_tokens": cfg.lm_response_tokens, "head": head}
         if student == "lm_features" else {},
         info={"members": cfg.member_names(), "teacher": teacher, "folds": n_folds, "seed": seed,
               "teacher_cv": {k: round(v.mean, 4) for k, v in cv.items()},

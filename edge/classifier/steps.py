@@ -20,8 +20,11 @@ from edge.classifier.bundle import DEFAULT_SMOKE_TEXTS, ClassifierBundleConfig, 
 from edge.classifier.distill import DistillConfig, distill_student_cached, load_student
 from edge.classifier.export import ParityReport, check_parity, export_onnx, fuse_for_cpu
 from edge.classifier.runners import OnnxRunner, TorchRunner
+from edge.classifier.static_int8 import calibration_feeds, quantize_static_int8
+from edge.candidates import DEFAULT_QUANTIZERS, Quantizer
 
 PARITY_INPUTS = 32
+CALIBRATION_INPUTS = 128   # distill inputs whose activations set the static int8 ranges
 
 
 class ClassifierSteps:
@@ -30,6 +33,7 @@ class ClassifierSteps:
     def __init__(self, ds: DistillSet, config: DistillConfig):
         self.ds, self.config = ds, config
         self.student_dir: Path | None = None
+        self.files: dict[str, Path] = {}
 
     def describe(self) -> str:
         what = "text pairs" if self.ds.pairs else "texts"
@@ -47,7 +51,19 @@ class ClassifierSteps:
         fp32 = fuse_for_cpu(raw, out / "student.fp32.onnx", model.config.num_attention_heads, model.config.hidden_size)
         parity = check_parity(model, tokenizer, fp32, self.ds.holdout_inputs[:PARITY_INPUTS],
                               max_length=self.config.max_length)
-        return {"export": raw, "fp32": fp32}, parity
+        self.files = {"export": raw, "fp32": fp32}
+        return dict(self.files), parity
+
+    def quantizers(self) -> dict[str, Quantizer]:
+        """Dynamic int8, and static int8 calibrated on the first CALIBRATION_INPUTS distill inputs
+        (from the raw export: edge/classifier/static_int8.py fuses it its own way)."""
+        model, tokenizer = load_student(self.student_dir)
+        heads, hidden = model.config.num_attention_heads, model.config.hidden_size
+        feeds = calibration_feeds(tokenizer, self.ds.inputs[:CALIBRATION_INPUTS], self.config.max_length)
+        static = lambda _fp32, dst: quantize_static_int8(self.files["export"], dst, feeds, heads, hidden)  # noqa: E731
+        return {**DEFAULT_QUANTIZERS,
+                "onnx int8 static": Quantizer(f"static int8 (QDQ, per-channel, calibrated on {CALIBRATION_INPUTS} "
+                                              "distill inputs)", static)}
 
     def runners(self, fp32: Path, quantized: dict[str, Path]) -> dict[str, object]:
         _, tokenizer = load_student(self.student_dir)

@@ -93,7 +93,8 @@ class LmFeatureSteps:
         self._module = None
 
     def describe(self) -> str:
-        return (f"linear head over {len(FEATURE_NAMES)} features ({self.config.model} token statistics + text), "
+        head = {"gbdt": f"boosted trees ({self.config.trees} per class)", "linear": "linear head"}[self.config.head]
+        return (f"{head} over {len(FEATURE_NAMES)} features ({self.config.model} token statistics + text), "
                 f"{len(self.ds.inputs)} (question, response) pairs with soft labels over {self.ds.n_classes} classes")
 
     @staticmethod

@@ -5,7 +5,7 @@ Imports only onnxruntime, tokenizers, numpy and the standard library (onnxruntim
 only when a model runs). It reads the bundle it sits in: model.onnx, tokenizer.json and
 config.json (max_length, labels, output kind, input names, whether an input is one text or a
 pair). Other kinds of bundle are run by a file beside this one (KINDS): "lm_features" (a causal
-LM's token statistics and a linear head over pairs, lm_features.py); "science_answerer"
+LM's token statistics and a tree or linear head over pairs, lm_features.py); "science_answerer"
 (science.py: retrieval and a causal LM's option scores, questions in, top 3 letters out; its file
 is the whole command line, PROGRAMS); the writers, which run a
 plan the host computed and print text: "essay_writer" (essays.py: topics in, essays out) and

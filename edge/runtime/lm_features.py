@@ -1,6 +1,6 @@
 """The on-device feature classifier: (question, response) pairs in, class probabilities out, from
-a causal LM's token statistics of the response plus a few text measurements, through a linear
-head. Copied to the device as is; imports only onnxruntime, tokenizers, numpy and the stdlib.
+a causal LM's token statistics of the response plus a few text measurements, through a head:
+linear softmax, or one boosted tree ensemble per class ("kind": "gbdt", walked in numpy). Copied to the device as is; imports only onnxruntime, tokenizers, numpy and the stdlib.
 
     clf = LmFeatureClassifier.from_bundle(Path("bundle"), threads=1)
     clf.predict_proba([("What is 2+2?", "It is 4."), ...])     # (n, n_classes)
@@ -101,6 +101,29 @@ def balance(probs: np.ndarray, questions: list[str], power: float, iterations: i
     return out
 
 
+def tree_scores(x: np.ndarray, trees: dict) -> np.ndarray:
+    """(n, K) sums of leaf values of a flattened tree ensemble (edge/lm_features/trees.py writes it):
+    all trees walked at once, one level per step. Node arrays: feature, threshold, left, right
+    (a child >= 0 is a node, < 0 is leaf -child-1), default_left (where a NaN goes); roots: each
+    tree's first node (or leaf); tree_class: the class a tree adds to."""
+    feature, threshold = np.asarray(trees["feature"]), np.asarray(trees["threshold"], dtype=np.float64)
+    left, right = np.asarray(trees["left"]), np.asarray(trees["right"])
+    default_left, leaf = np.asarray(trees["default_left"], dtype=bool), np.asarray(trees["leaf_value"])
+    roots, tree_class = np.asarray(trees["roots"]), np.asarray(trees["tree_class"])
+    state = np.broadcast_to(roots, (len(x), len(roots))).copy()          # (n, trees)
+    rows = np.arange(len(x))[:, None]
+    while (active := state >= 0).any():
+        node = np.where(active, state, 0)
+        value = x[rows, feature[node]]
+        go_left = np.where(np.isnan(value), default_left[node], value <= threshold[node])
+        state = np.where(active, np.where(go_left, left[node], right[node]), state)
+    values = leaf[-state - 1]                                            # (n, trees)
+    out = np.zeros((len(x), int(tree_class.max()) + 1))
+    for k in range(out.shape[1]):
+        out[:, k] = values[:, tree_class == k].sum(axis=1)
+    return out
+
+
 class LmFeatureClassifier:
     """config: the bundle's config.json dict; stats_fn(ids) -> (len(ids) - 1, 3) replaces the
     ONNX model (the host passes its PyTorch LM that way); pair_stats_fn(question, response) ->
@@ -162,9 +185,13 @@ class LmFeatureClassifier:
         return np.hstack([x, relative_to_question(x, questions)])
 
     def head_proba(self, x: np.ndarray, questions: list[str]) -> np.ndarray:
-        z = (x - self.mean) / self.scale @ self.weight + self.bias               # (n, K)
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        probs = balance(z / z.sum(axis=1, keepdims=True), questions, float(self.config["head"]["power"]))
+        head = self.config["head"]
+        if head.get("kind") == "gbdt":                   # one boosted cross-entropy model per class
+            z = 1.0 / (1.0 + np.exp(-tree_scores(x, head["trees"])))
+        else:                                             # linear softmax
+            z = (x - self.mean) / self.scale @ self.weight + self.bias               # (n, K)
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+        probs = balance(z / z.sum(axis=1, keepdims=True), questions, float(head["power"]))
         floor = float(self.config["head"]["clip"])
         probs = np.maximum(probs, floor)
         return probs / probs.sum(axis=1, keepdims=True)

@@ -52,7 +52,8 @@ def test_pipeline_end_to_end_deploys_to_the_emulated_pi(dataset, tmp_path, pi_ro
                         emulated_dir=tmp_path / "pi-device")
     report = run_edge(comp, data, config, skip_deploy=False, seed=1, options={"members": "tfidf_linear"},
                       log=lambda *_: None)
-    assert set(report.scores) == {"teacher", "pytorch fp32", "onnx fp32", "onnx int8"}
+    assert set(report.scores) == {"teacher", "pytorch fp32", "onnx fp32", "onnx int8", "onnx int8 static"}
+    assert report.info["shipped"] in {"onnx int8", "onnx int8 static"} and "fastest" in report.info["shipped_why"]
     assert report.scores["pytorch fp32"] == pytest.approx(report.scores["onnx fp32"], abs=1e-6)
     assert report.parity_max_abs_diff < 1e-4
     assert report.deploy["smoke"]["machine"] == "aarch64" and report.deploy["smoke"]["ok"] is True
