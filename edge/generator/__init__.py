@@ -6,7 +6,10 @@
 - calibrate.py: on calibration text, each layer's int4 sensitivity and each block's influence;
 - prune.py: structured block removal and Wanda sparsity, as derived safetensors folders;
 - quality.py: teacher-forced perplexity and next-token agreement, parity with PyTorch;
-- study.py: every variant measured in one run (`make bench BENCH=quant`).
+- q41.py: int4 on the zoo's GGUF Q4_1 grid with exact block offsets (the int4 weights equal fp32's);
+- study.py: every variant measured in one run (`make bench BENCH=quant`);
+- profile.py: where a decode token's time goes (kernels by operator, onnxruntime between them,
+  the runtime's Python), from onnxruntime's profiler.
 
 The device side is edge/runtime/generate.py (greedy generation, continuation scoring), which
 imports only onnxruntime, tokenizers and numpy. A competition's edge port (a scorer or generator
