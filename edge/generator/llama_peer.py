@@ -13,6 +13,7 @@ BENCH_PROMPT) with llama.cpp's own evaluation loop, one token per call, as edge/
 """
 from __future__ import annotations
 
+import ctypes
 import time
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def gguf_variants(source: Path, out_dir: Path | None = None) -> dict[str, Path]:
             params.ftype = getattr(lib, ftype)
             params.allow_requantize = True
             with atomic_path(target, suffix=".gguf") as tmp:
-                if lib.llama_model_quantize(str(source).encode(), str(tmp).encode(), params) != 0:
+                if lib.llama_model_quantize(str(source).encode(), str(tmp).encode(), ctypes.byref(params)) != 0:
                     raise UserError(f"llama.cpp could not write {name} from {source}")
         files[name] = target
     return files
@@ -82,6 +83,7 @@ def llama_bench(path: Path, prompt_ids: list[int], threads: tuple[int, ...], new
     short = list(prompt_ids[:16])
     for n in threads:
         llm = _model(path, n, logits_all=False)
+        vocab = llm.n_vocab()
         llm.reset()
         llm.eval(short)                                                         # warm-up
         llm.reset()
@@ -93,8 +95,8 @@ def llama_bench(path: Path, prompt_ids: list[int], threads: tuple[int, ...], new
         llm.eval(short)
         decode_start = time.perf_counter()
         for _ in range(new_tokens - 1):
-            token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
-            llm.eval([token])
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(vocab,))   # the last position's
+            llm.eval([int(np.argmax(logits))])
         end = time.perf_counter()
         rows.append({"threads": n, "prefill_tok_s": [prefill], "decode_tok_s": [(new_tokens - 1) / (end - decode_start)],
                      "wall_s": [end - start]})
