@@ -64,6 +64,7 @@ def _v(name, precision, note, **options) -> Variant:
 VARIANTS: dict[str, Variant] = {v.name: v for v in [
     _v("fp32", "fp32", "ONNX fp32, KV cache"),
     _v("int8", "int8", "int8 weights (MatMulNBits 8-bit, block 32), int8 compute", accuracy_level=4),
+    _v("int8-acc1", "int8", "int8 weights (MatMulNBits 8-bit, block 32), fp32 compute", accuracy_level=1),
     _v("int4", "int4", "int4 RTN symmetric block 32, int8 compute (accuracy level 4)", accuracy_level=4),
     _v("int4-acc1", "int4", "int4 RTN symmetric block 32, fp32 compute (accuracy level 1)", accuracy_level=1),
     _v("int4-head8", "int4", "int4 body and embedding, LM head int8 (not shared)", accuracy_level=4,
