@@ -295,7 +295,8 @@ def save_report(report: EdgeReport, out: Path) -> Path:
 def _provenance(report: EdgeReport, steps, config: EdgeConfig) -> dict:
     return {"competition": report.competition, "teacher": report.teacher,
             "metric": report.info.get("metric"), "scores": {k: round(v, 4) for k, v in report.scores.items()},
-            "student": steps.describe(), "seed": config.distill.seed, "commit": git_commit()}
+            "student": steps.describe(), "seed": config.distill.seed, "commit": git_commit(),
+            **({"shipped": report.info["shipped"]} if "shipped" in report.info else {})}
 
 
 def ship(report: EdgeReport, build_bundle: Callable, provenance: dict, run: EdgeRun) -> dict:
