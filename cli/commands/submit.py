@@ -2,7 +2,8 @@
 
 Loads the competition's data (real files in data/<slug>/ or the embedded sample), runs its
 solution (cross-validation on train, then test predictions), writes the checked submission
-atomically to submissions/<slug>/submission.csv, appends one record per CV variant to
+atomically to submissions/<slug>/submission.csv (a named experiment, --exp NAME: to
+submissions/<slug>/NAME/submission.csv, so it never replaces the main one), appends one record per CV variant to
 results/runs.jsonl, and with --kaggle also submits to Kaggle.
 """
 from __future__ import annotations
@@ -23,6 +24,7 @@ from common.experiments import load_experiment
 from common.metrics import get_metric
 from common.registry import Competition, get_competition
 from common.solution import RunContext, SolutionResult
+from common.paths import submissions_dir
 from common.submission import write_submission
 
 
@@ -37,7 +39,9 @@ def add_parser(subparsers):
     p.add_argument("--fast", action="store_true", help="smaller settings for a quick check")
     p.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                    help="solution option, e.g. --set lm=smollm2 --set corpus=/path/to/wiki")
-    p.add_argument("--out", type=Path, default=None, help="submission path (default: submissions/<slug>/submission.csv)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="submission path (default: submissions/<slug>/submission.csv; with --exp NAME, "
+                        "submissions/<slug>/NAME/submission.csv)")
     p.add_argument("--kaggle", action="store_true", help="also submit to Kaggle (needs credentials)")
     p.set_defaults(func=run)
 
@@ -140,7 +144,9 @@ def run(args) -> int:
     result = solve(ctx)
     wall_s = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    path = write_submission(competition, result.submission, data.tables["test"], args.out)
+    # a named experiment writes beside the competition's submission, never over it
+    out = args.out or (submissions_dir(competition.slug) / experiment.name / "submission.csv" if experiment else None)
+    path = write_submission(competition, result.submission, data.tables["test"], out)
     print_scores(competition, result)
     records = record_runs(competition, result, ctx, wall_s, peak_mb)
     print(f"submission: {path} ({len(result.submission)} rows, variant {result.best}, seed {args.seed}, {wall_s:.0f} s)")

@@ -47,3 +47,19 @@ def test_folds_and_experiment_reach_the_solution_and_the_store(tmp_path, monkeyp
     assert {r["variant"] for r in runs} == {"tfidf_only/tfidf_linear", "tfidf_only/tfidf_lgbm", "tfidf_only/ensemble"}
     assert all(r["folds"] == 4 and r["extra"]["experiment"] == "tfidf_only" for r in runs)
     assert runs[0]["extra"]["options"] == {"members": "tfidf_linear,tfidf_lgbm", "heldout": "0"}
+
+
+def test_a_named_experiment_writes_its_own_submission_beside_the_main_one(tmp_path, monkeypatch, capsys):
+    from fakes.essays import write_essays
+
+    monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "runs.jsonl"))
+    monkeypatch.setenv("KLLM_SUBMISSIONS", str(tmp_path / "submissions"))
+    main_file = tmp_path / "submissions" / "detect-ai-text" / "submission.csv"
+    main_file.parent.mkdir(parents=True)
+    main_file.write_text("id,generated\nkept,0.5\n")
+    folder = write_essays(tmp_path / "data", n_train=48, n_test=10)
+    assert main(["submit", "--comp", "detect-ai-text", "--data", str(folder), "--folds", "3",
+                 "--exp", "tfidf_only", "--set", "heldout=0"]) == 0
+    exp_file = tmp_path / "submissions" / "detect-ai-text" / "tfidf_only" / "submission.csv"
+    assert f"submission: {exp_file}" in capsys.readouterr().out
+    assert exp_file.read_text().count("\n") == 11 and main_file.read_text() == "id,generated\nkept,0.5\n"
