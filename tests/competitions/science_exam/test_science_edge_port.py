@@ -82,3 +82,22 @@ def test_the_port_on_the_sample_builds_and_scores_near_the_host(tmp_path):
     assert report.info["kind"] == "science_answerer"
     assert abs(report.scores["host"] - report.scores["device"]) <= 0.05
     assert (tmp_path / "edge" / "bundle" / "science.py").is_file()
+
+
+def test_without_test_answers_the_port_is_scored_on_train_questions_left_out_of_the_memory(tmp_path):
+    """Kaggle's files have no test_labels.csv: the spec holds out answered train questions, and
+    neither the host's nor the device's solved-question memory holds them."""
+    from competitions.science_exam.edge import spec
+
+    folder = write_tiny_science_exam(tmp_path / "data", n_train=10)
+    assert not (folder / "test_labels.csv").exists()
+    data = load_dataset(get_competition("science-exam"), folder)
+    ps = spec(data, seed=3, options=dict(OPTIONS))
+    held = [json.loads(q) for q in ps.holdout_inputs]
+    train = data.tables["train"]
+    assert len(held) == 2 and {q["id"] for q in held} <= set(train["id"].to_list())
+    assert "2 train questions drawn with seed 3" in ps.info["holdout"]
+    assert len(ps.sources["examples"]) == 8 and len(ps.sources["memory_vectors"]) == 8
+    assert not any(q["prompt"] in example for q in held for example in ps.sources["examples"])
+    assert len(ps.inputs) == len(data.tables["test"]) == len(ps.outputs)     # the test questions still answered
+    assert 0.0 <= ps.score(ps.holdout_outputs) <= 1.0
