@@ -23,7 +23,7 @@ def main(args: list[str]) -> int:
     from bench._args import bench_parser
     from bench.quant import held_out_texts
     from common.errors import UserError
-    from common.models import MODELS, _resolve
+    from common.models import causal_lm_source
     from edge.generator.calibrate import token_windows
     from edge.generator.export import VARIANTS, build_variant, size_mb
     from edge.generator.llama_peer import gguf_variants, llama_bench, llama_teacher_forced
@@ -40,7 +40,7 @@ def main(args: list[str]) -> int:
     if not names or names[0] != "fp32" or any(n not in VARIANTS for n in names) or opts.rounds < 1:
         raise UserError(f"kllm bench llama_peer: --onnx must start with fp32 and name only {', '.join(VARIANTS)}; "
                         "--rounds at least 1")
-    files = gguf_variants(_resolve("smollm2", MODELS["smollm2"].kind))
+    files = gguf_variants(causal_lm_source("smollm2"))
     folders = {n: build_variant(VARIANTS[n]) for n in names}
     lm = CausalLM(folders["fp32"])
     windows = token_windows(lm.encode, held_out_texts(), opts.eval_tokens)

@@ -176,9 +176,14 @@ def encoder_path(name: str = "minilm") -> Path:
     return _resolve(name, "encoder")
 
 
+def causal_lm_source(name: str = "smollm2") -> Path:
+    """A causal LM's weights as registered: its GGUF file, or its folder (causal_lm_path converts a GGUF)."""
+    return _resolve(name, "causal_lm")
+
+
 def causal_lm_path(name: str = "smollm2") -> Path:
     """A plain HF folder (config, safetensors, tokenizer) for a causal LM; GGUF is converted once."""
-    path = _resolve(name, "causal_lm")
+    path = causal_lm_source(name)
     if path.is_file():
         stem = name if name in MODELS else path.stem
         path = _convert_gguf(path, cache_dir("models") / f"{stem}-{_source_fingerprint(path, name)}")

@@ -14,7 +14,6 @@ reduce_range (7-bit weights: AVX2 without VNNI would saturate u8*s8 sums otherwi
 """
 from __future__ import annotations
 
-import logging
 import tempfile
 from pathlib import Path
 
@@ -62,7 +61,6 @@ def quantize_static_int8(raw: Path, dst: Path, feeds: list[dict[str, np.ndarray]
     options.enable_attention = False
     fused = optimize_model(str(raw), model_type="bert", num_heads=num_heads, hidden_size=hidden_size,
                            optimization_options=options, opt_level=0)
-    logging.getLogger("root").setLevel(logging.WARNING)   # the quantizer logs a line per tensor
     with tempfile.TemporaryDirectory(prefix=".static-int8-", dir=Path(dst).parent) as work:
         fused_path = Path(work) / "fused.onnx"
         # the fused contrib ops defeat onnx's shape inference, and a tensor of unknown type is
