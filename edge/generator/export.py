@@ -19,6 +19,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,7 +41,9 @@ class Variant:
     int8_layers: decoder layers whose MatMuls stay int8 in an int4 body (mixed precision).
     drop_layers: decoder blocks removed before export (structured pruning).
     sparsity: unstructured Wanda sparsity per output row (0 = none), from `calibration` texts.
-    regrid: "q41" re-codes the (asymmetric int4) export on the weights' GGUF Q4_1 grid (q41.py)."""
+    regrid: "q41" re-codes the (int4 asymmetric or int8) export on the weights' GGUF Q4_1 grid
+    (q41.py), its block offsets in a side branch; "q41-fold<D>" folds them into the MatMulNBits as D
+    digits; "q41-round" drops them (at int8 they are at most 1/34 of the grid's step)."""
 
     name: str
     precision: str
@@ -64,6 +67,10 @@ def _v(name, precision, note, **options) -> Variant:
 VARIANTS: dict[str, Variant] = {v.name: v for v in [
     _v("fp32", "fp32", "ONNX fp32, KV cache"),
     _v("int8", "int8", "int8 weights (MatMulNBits 8-bit, block 32), int8 compute", accuracy_level=4),
+    _v("int8-q41", "int8", "int8 on the weights' Q4_1 grid (codes 17q), block offsets folded in",
+       accuracy_level=4).with_(regrid="q41-fold1"),
+    _v("int8-q41-round", "int8", "int8 on the weights' Q4_1 grid (codes 17q), offsets rounded to 1/34 step",
+       accuracy_level=4).with_(regrid="q41-round"),
     _v("int8-acc1", "int8", "int8 weights (MatMulNBits 8-bit, block 32), fp32 compute", accuracy_level=1),
     _v("int4", "int4", "int4 RTN symmetric block 32, int8 compute (accuracy level 4)", accuracy_level=4),
     _v("int4-acc1", "int4", "int4 RTN symmetric block 32, fp32 compute (accuracy level 1)", accuracy_level=1),
@@ -74,6 +81,12 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     _v("int4-q41", "int4", "int4 on the weights' GGUF Q4_1 grid + exact block offsets, LM head int8",
        accuracy_level=4, is_symmetric="false", shared_embeddings="false",
        matmul_mixed_precision="last_matmul:int8").with_(regrid="q41"),
+    _v("int4-q41-fold", "int4", "int4-q41 with the block offsets folded into the int4 kernel (2 digits)",
+       accuracy_level=4, is_symmetric="false", shared_embeddings="false",
+       matmul_mixed_precision="last_matmul:int8").with_(regrid="q41-fold2"),
+    _v("int4-q41-fold1", "int4", "the same with 1 digit (the offsets to 1/14 of their range)",
+       accuracy_level=4, is_symmetric="false", shared_embeddings="false",
+       matmul_mixed_precision="last_matmul:int8").with_(regrid="q41-fold1"),
     _v("int4-q41-exact", "int4", "the same at accuracy level 1 (fp32 compute), LM head fp32",
        accuracy_level=1, is_symmetric="false", shared_embeddings="false",
        nodes_to_exclude="/lm_head/MatMul").with_(regrid="q41"),
@@ -157,17 +170,26 @@ def _regridded(variant: Variant, model: str, target: Path, calibration_texts, lo
     """The builder's export of `variant` without its regrid, re-coded by edge/generator/q41.py."""
     from edge.generator.q41 import regrid_q41
 
-    base = build_variant(variant.with_(name=f"{variant.name}-base", regrid=""), model, calibration_texts, log)
+    stem = re.sub(r"-(fold\d*|round)$", "", variant.name)       # variants of one export share its base
+    base = build_variant(variant.with_(name=f"{stem}-base", regrid="", note=VARIANTS.get(stem, variant).note),
+                         model, calibration_texts, log)
     fp32 = build_variant(VARIANTS["fp32"].with_(drop_layers=variant.drop_layers), model, calibration_texts, log)
     log(f"generator: re-coding {base.name} on its Q4_1 grid -> {target}")
     with atomic_dir(target, replace=False) as tmp:
         for path in base.iterdir():
             if not path.name.startswith(("model.onnx", "VARIANT")):
                 shutil.copy(path, tmp / path.name)
-        counts = regrid_q41(base, fp32, tmp, log=log)
+        counts = regrid_q41(base, fp32, tmp, log=log, **regrid_options(variant.regrid))
         (tmp / "VARIANT.json").write_text(json.dumps({"variant": dataclasses.asdict(variant), "base": str(base),
                                                       "fp32": str(fp32), "regrid": counts}, indent=1))
     return target
+
+
+def regrid_options(regrid: str) -> dict:
+    """regrid_q41's fold and digits for a Variant.regrid: "q41", "q41-round" or "q41-fold<D>"."""
+    if regrid.startswith("q41-fold"):
+        return {"fold": "inputs", "digits": int(regrid.removeprefix("q41-fold"))}
+    return {"q41": {"fold": "branch"}, "q41-round": {"fold": "none"}}[regrid]
 
 
 def size_mb(folder: Path) -> float:

@@ -9,9 +9,17 @@ d = (max - min) / 15 and q = (w - min) / d recover the 4-bit codes exactly. onnx
 MatMulNBits computes w = scale * (q - z) with an integer zero point z (its fast, int8-activation
 kernel needs it integer), and -m/d is rarely an integer: round-to-nearest asymmetric int4 moves
 every block by up to d/2. Here z = round(-m/d) and the block's leftover offset r = m + d*z
-(|r| <= d/2 when the block spans zero; the same for all 32 weights) is added back exactly by a side branch:
+(|r| <= d/2 when the block spans zero; the same for all 32 weights) is added back, as
 y += blocksum(x) @ R, where blocksum sums x over each block of 32 inputs (K/32 values) and R is the
-(K/32, N) matrix of leftovers, in fp32: one extra bit per weight, a 1/32-size MatMul per layer.
+(K/32, N) matrix of leftovers. Two ways (`fold`):
+- "branch": a side branch in fp32 (Reshape, ReduceSum, MatMul, Add per MatMul): exact, but four
+  more kernels per MatMul;
+- "inputs": inside the same MatMulNBits. Its input becomes [x, S, S, ...] with S = x @ Bsum the
+  block sums (one small fp32 MatMul, zero-padded to whole blocks; shared by the MatMuls that read
+  the same x) and its weight gains as many blocks per column holding R in `digits` int4 digits
+  (each symmetric int4 of what the previous ones left): 2 kernels per input instead of 4 per
+  MatMul, for K/32 more inputs per digit (1/32 more int4 work); each digit leaves at most 1/14 of
+  the error before it (half a step of a 7-step grid over the largest leftover).
 
 MatMulNBits layouts (onnxruntime contrib op): B uint8 (N, K/32, 16), two codes per byte, the even
 index in the low nibble; scales (N, K/32); zero points uint8 (N, ceil(K/32 / 2)), packed the same.
@@ -28,9 +36,11 @@ import numpy as np
 BLOCK = 32
 
 
-def q41_codes(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+def q41_codes(weight: np.ndarray, bits: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
     """(codes (N, K/32, 32) uint8, scales (N, K/32), zero points (N, K/32) uint8, leftovers (N, K/32),
-    max distance of (w - min)/d from an integer) for a weight (N, K)."""
+    max distance of (w - min)/d from an integer) for a weight (N, K). At 8 bits the same grid is
+    written with a 17 times finer scale (codes 17 * q, 0..255), so the zero point rounds 17 times
+    closer and the leftover is at most d/34."""
     n, k = weight.shape
     w = weight.astype(np.float64).reshape(n, k // BLOCK, BLOCK)           # (N, K/32, 32)
     low, high = w.min(-1), w.max(-1)
@@ -39,9 +49,16 @@ def q41_codes(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     exact = (w - low[..., None]) / d[..., None]
     codes = np.clip(np.round(exact), 0, 15)
     off_grid = float(np.abs(exact - codes).max())
-    zero = np.clip(np.round(-low / d), 0, 15)
-    leftover = low + d * zero                                              # w = d * (q - z) + leftover
-    return codes.astype(np.uint8), d.astype(np.float32), zero.astype(np.uint8), leftover, off_grid
+    step = (2 ** bits - 1) // 15
+    scale = d / step
+    zero = np.clip(np.round(-low / scale), 0, 2 ** bits - 1)
+    leftover = low + scale * zero                                         # w = scale * (q - z) + leftover
+    return (codes * step).astype(np.uint8), scale.astype(np.float32), zero.astype(np.uint8), leftover, off_grid
+
+
+def pack_codes(values: np.ndarray, bits: int) -> np.ndarray:
+    """MatMulNBits' packing of codes along the last axis: 8 bits one per byte, 4 bits two."""
+    return values.astype(np.uint8) if bits == 8 else pack_nibbles(values)
 
 
 def pack_nibbles(values: np.ndarray) -> np.ndarray:
@@ -51,9 +68,31 @@ def pack_nibbles(values: np.ndarray) -> np.ndarray:
     return (values[..., 0::2] | (values[..., 1::2] << 4)).astype(np.uint8)
 
 
-def regrid_q41(asym_folder: Path, fp32_folder: Path, out: Path, tolerance: float = 1e-3, log=print) -> dict:
-    """Write `out`/model.onnx(.data): the asymmetric int4 model with every MatMulNBits whose fp32
-    weight lies on a Q4_1 grid re-coded exactly, plus its leftover branch. Returns counts."""
+def leftover_digits(leftover: np.ndarray, digits: int, bits: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(codes (N, P, 32) uint8 stored + 2**(bits-1), scales (N, P) float32) of `leftover` (N, B)
+    zero-padded to whole blocks and written as `digits` symmetric blocks each: digit i holds what
+    digits before it left, so the sum of scale * (code - 2**(bits-1)) approximates the leftover."""
+    n, blocks = leftover.shape
+    padded = np.zeros((n, -(-blocks // BLOCK) * BLOCK))
+    padded[:, :blocks] = leftover
+    rest = padded.reshape(n, -1, BLOCK)
+    codes, scales = [], []
+    for _ in range(digits):
+        peak = np.abs(rest).max(-1, keepdims=True)
+        half = 2 ** (bits - 1)
+        scale = np.where(peak == 0, 1.0, peak / (half - 1)).astype(np.float32).astype(np.float64)
+        q = np.clip(np.round(rest / scale), -half, half - 1)
+        rest = rest - q * scale
+        codes.append((q + half).astype(np.uint8))
+        scales.append(scale[..., 0].astype(np.float32))
+    return np.concatenate(codes, axis=1), np.concatenate(scales, axis=1)
+
+
+def regrid_q41(asym_folder: Path, fp32_folder: Path, out: Path, tolerance: float = 1e-3, log=print,
+               fold: str = "branch", digits: int = 2) -> dict:
+    """Write `out`/model.onnx(.data): the int4 (asymmetric) or int8 model with every MatMulNBits
+    whose fp32 weight lies on a Q4_1 grid re-coded exactly, its leftovers added back as `fold` says
+    ("branch", "inputs": module docstring; "none" drops them). Returns counts."""
     import onnx
     from onnx import helper, numpy_helper
 
@@ -62,25 +101,33 @@ def regrid_q41(asym_folder: Path, fp32_folder: Path, out: Path, tolerance: float
     weights = {n.name: n.input[1] for n in fp32.graph.node if n.op_type == "MatMul" and n.input[1] in inits32}
     model = onnx.load(str(Path(asym_folder) / "model.onnx"))
     inits = {i.name: i for i in model.graph.initializer}
-    nodes, done, skipped = list(model.graph.node), 0, []
+    nodes, done, skipped, folded = list(model.graph.node), 0, [], {}
     new_nodes = []
     for node in nodes:
         new_nodes.append(node)
-        source = weights.get(node.name.removesuffix("_Q4"))
+        stem = node.name.rsplit("_Q", 1)[0]
+        source = weights.get(stem)
         bits = next((a.i for a in node.attribute if a.name == "bits"), None)
-        if node.op_type != "MatMulNBits" or source is None or bits != 4:
+        if node.op_type != "MatMulNBits" or source is None or bits not in (4, 8):
             continue
         w = numpy_helper.to_array(inits32[source]).T                       # (N, K)
-        codes, scales, zero, leftover, off_grid = q41_codes(w)
+        codes, scales, zero, leftover, off_grid = q41_codes(w, bits)
         if off_grid > tolerance:
             skipped.append(node.name)
             continue
+        if len(node.input) < 4:                                            # symmetric export: no zero points yet
+            node.input.append(f"{stem}.weight_zero_points")
+            model.graph.initializer.append(numpy_helper.from_array(np.zeros(1, np.uint8), node.input[3]))
+            inits[node.input[3]] = model.graph.initializer[-1]
+        done += 1
+        if fold == "inputs":
+            new_nodes[-1:] = _fold_into_inputs(model, node, inits, codes, scales, zero, leftover, digits, bits,
+                                               folded) + [node]
+            continue
+        _set_weights(node, inits, codes, scales, zero, bits)
+        if fold == "none":
+            continue
         n, blocks = scales.shape
-        for name, value in ((node.input[1], pack_nibbles(codes).reshape(n, blocks, BLOCK // 2)),
-                            (node.input[2], scales.reshape(numpy_helper.to_array(inits[node.input[2]]).shape)),
-                            (node.input[3], pack_nibbles(zero))):
-            inits[name].CopyFrom(numpy_helper.from_array(value, name))
-        stem = node.name.removesuffix("_Q4")
         raw = f"{stem}/q41_raw"
         out_name, node.output[0] = node.output[0], raw
         r_name = f"{stem}.q41_leftover"
@@ -95,7 +142,6 @@ def regrid_q41(asym_folder: Path, fp32_folder: Path, out: Path, tolerance: float
             helper.make_node("Add", [raw, f"{stem}/q41_fix"], [out_name], name=f"{stem}/q41_Add"),
         ]
         model.graph.initializer.append(numpy_helper.from_array(np.array([-1], np.int64), f"{stem}.q41_axes"))
-        done += 1
     del model.graph.node[:]
     model.graph.node.extend(new_nodes)
     out = Path(out)
@@ -103,3 +149,44 @@ def regrid_q41(asym_folder: Path, fp32_folder: Path, out: Path, tolerance: float
               size_threshold=1024)
     log(f"q41: {done} MatMulNBits re-coded on their Q4_1 grid, {len(skipped)} left as built: {skipped}")
     return {"recoded": done, "skipped": skipped}
+
+
+def _set_weights(node, inits, codes, scales, zero, bits: int) -> None:
+    """Write codes (N, blocks, 32), scales and zero points (N, blocks) into `node`'s initializers, in
+    the layouts and ranks the export used, and set its K."""
+    from onnx import numpy_helper
+
+    n, blocks = scales.shape
+    flat = numpy_helper.to_array(inits[node.input[2]]).ndim == 1
+    for name, value in ((node.input[1], pack_codes(codes, bits).reshape(n, blocks, -1)),
+                        (node.input[2], scales), (node.input[3], pack_codes(zero, bits))):
+        value = value.reshape(-1) if flat and name != node.input[1] else value
+        inits[name].CopyFrom(numpy_helper.from_array(value, name))
+    for attr in node.attribute:
+        if attr.name == "K":
+            attr.i = blocks * BLOCK
+
+
+def _fold_into_inputs(model, node, inits, codes, scales, zero, leftover, digits: int, bits: int, folded: dict) -> list:
+    """Re-code `node` in place with its leftovers as extra weight blocks, reading [x, S * digits];
+    returns the nodes that make that input (none when another MatMul on the same x made them)."""
+    from onnx import helper, numpy_helper
+
+    k = scales.shape[1] * BLOCK
+    r_codes, r_scales = leftover_digits(leftover, digits, bits)
+    padded = r_codes.shape[1] // digits * BLOCK                     # S's length: K/32 rounded up to whole blocks
+    _set_weights(node, inits, np.concatenate([codes, r_codes], axis=1), np.concatenate([scales, r_scales], axis=1),
+                 np.concatenate([zero, np.full(r_scales.shape, 2 ** (bits - 1), np.uint8)], axis=1), bits)
+    x = node.input[0]
+    made = []
+    if x not in folded:
+        stem = f"{x.rsplit('/', 1)[0]}/q41_fold"
+        sums = np.zeros((k, padded), np.float32)
+        sums[np.arange(k), np.arange(k) // BLOCK] = 1.0
+        model.graph.initializer.append(numpy_helper.from_array(sums, f"{stem}.block_sums"))
+        made = [helper.make_node("MatMul", [x, f"{stem}.block_sums"], [f"{stem}/sums"], name=f"{stem}/MatMul"),
+                helper.make_node("Concat", [x] + [f"{stem}/sums"] * digits, [f"{stem}/input"],
+                                 name=f"{stem}/Concat", axis=-1)]
+        folded[x] = f"{stem}/input"
+    node.input[0] = folded[x]
+    return made

@@ -40,8 +40,8 @@ PARITY_PROMPTS = ("The history of the Roman Empire began when",
 @dataclass
 class StudyConfig:
     """model: zoo name. eval_tokens: held-out tokens scored per variant. calibration_tokens: tokens
-    for sensitivity and block influence. mixed_layers: decoder layers kept int8 in the mixed
-    variant. prune_blocks: decoder blocks removed. wanda: unstructured sparsity of the Wanda row.
+    for sensitivity and block influence. mixed_layers: for each count, a mixed variant with
+    that many of the most int4-sensitive decoder layers kept int8. prune_blocks: decoder blocks removed. wanda: unstructured sparsity of the Wanda row.
     rounds: speed measurements per variant (median, min-max). new_tokens / prompt_tokens: the
     decode and prefill lengths. threads: thread counts timed. variants: uniform variants to run.
     derived: also the calibrated variants (mixed precision, pruning, Wanda)."""
@@ -49,7 +49,7 @@ class StudyConfig:
     model: str = "smollm2"
     eval_tokens: int = 20480
     calibration_tokens: int = 1024
-    mixed_layers: int = 4
+    mixed_layers: tuple[int, ...] = (2, 4)
     prune_blocks: int = 4
     wanda: float = 0.5
     rounds: int = 3
@@ -90,6 +90,20 @@ def copy_bandwidth_gb_s(mb: int = 256, repeats: int = 5) -> float:
         np.copyto(dst, src)
         best = min(best, time.perf_counter() - start)
     return 2 * src.nbytes / best / 1e9
+
+
+def cpu_summary() -> str:
+    """The CPU's model name and the instruction sets onnxruntime's int8/int4 kernels depend on (from
+    /proc/cpuinfo): the study's ratios move with them (VNNI makes the int8 dot products faster)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown CPU"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "")
+    flags = set(next((line.split(":", 1)[1].split() for line in info.splitlines()
+                      if line.startswith(("flags", "Features"))), []))
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp", "i8mm")
+    return f"{name or 'CPU'} ({', '.join(f for f in wanted if f in flags) or 'no avx2/vnni'})"
 
 
 def weight_bytes_per_token(folder: Path) -> int:
@@ -152,13 +166,14 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
                      calibration: str) -> list[Variant]:
     """Mixed precision (the most sensitive layers at int8), block pruning (the least influential
     blocks, never the first or last), without and with int4, and unstructured Wanda sparsity."""
-    worst = tuple(sorted(int(i) for i in np.argsort(sensitivity)[::-1][:config.mixed_layers]))
+    ranked = [int(i) for i in np.argsort(sensitivity)[::-1]]
     inner = np.argsort(influence[1:-1]) + 1
     drop = tuple(sorted(int(i) for i in inner[:config.prune_blocks]))
     int4 = VARIANTS["int4"]
-    return [
-        int4.with_(name="int4-mixed", int8_layers=worst,
-                   note=f"int4, the {len(worst)} most int4-sensitive layers int8: {list(worst)}"),
+    mixed = [int4.with_(name=f"int4-mixed{count}", int8_layers=tuple(sorted(ranked[:count])),
+                        note=f"int4, the {count} most int4-sensitive layers int8: {sorted(ranked[:count])}")
+             for count in config.mixed_layers]
+    return mixed + [
         VARIANTS["fp32"].with_(name="fp32-pruned", drop_layers=drop,
                                note=f"fp32, {len(drop)} lowest-influence blocks removed: {list(drop)}"),
         int4.with_(name="int4-pruned", drop_layers=drop, note=f"int4 of the pruned model (blocks {list(drop)} removed)"),
@@ -228,7 +243,7 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     report = StudyReport(rows, table, parity, sensitivity, influence, bandwidth)
     out_dir.mkdir(parents=True, exist_ok=True)
     report.files["json"] = atomic_write_text(out_dir / "report.json", json.dumps(
-        {"config": dataclasses.asdict(config), "rows": rows, "parity": parity, "sensitivity": sensitivity,
+        {"config": dataclasses.asdict(config), "cpu": cpu_summary(), "rows": rows, "parity": parity, "sensitivity": sensitivity,
          "influence": influence, "bandwidth_gb_s": bandwidth,
          "variants": {n: dataclasses.asdict(v) for n, v in specs.items()}}, indent=1, default=str))
     report.files["png"] = save_chart(rows, out_dir / "speed_vs_perplexity.png")

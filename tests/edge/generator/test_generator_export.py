@@ -49,3 +49,22 @@ def test_a_failing_build_is_one_line_and_leaves_no_folder(tiny_llm, tmp_path, mo
     with pytest.raises(UserError, match="failed for variant bad: ValueError: block_size must be 16/32/64$"):
         build_variant(bad, str(tiny_llm), log=lambda *_: None)
     assert not list((tmp_path / "generator").iterdir())
+
+
+def test_regrid_options_name_the_fold_and_the_q41_variants_share_one_base_export():
+    from edge.generator.export import regrid_options
+
+    assert regrid_options("q41") == {"fold": "branch"} and regrid_options("q41-round") == {"fold": "none"}
+    assert regrid_options("q41-fold2") == {"fold": "inputs", "digits": 2}
+    assert {VARIANTS[n].options for n in ("int4-q41", "int4-q41-fold", "int4-q41-fold1")} == {VARIANTS["int4-q41"].options}
+    assert VARIANTS["int8-q41"].options == VARIANTS["int8"].options          # built from the builder's int8
+
+
+def test_derived_variants_keep_the_most_sensitive_layers_int8_for_each_count():
+    from edge.generator.study import StudyConfig, derived_variants
+
+    sensitivity = [0.1, 0.5, 0.0, 0.3, 0.2, 0.05]
+    variants = {v.name: v for v in derived_variants(sensitivity, [0.9, 0.1, 0.5, 0.2, 0.8, 0.9],
+                                                    StudyConfig(mixed_layers=(1, 3), prune_blocks=2), "c")}
+    assert variants["int4-mixed1"].int8_layers == (1,) and variants["int4-mixed3"].int8_layers == (1, 3, 4)
+    assert variants["int4-pruned"].drop_layers == (1, 3)                     # never the first or last block
