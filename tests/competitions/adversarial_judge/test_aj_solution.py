@@ -56,9 +56,11 @@ def test_the_search_never_asks_a_validation_judge_and_the_validation_panel_score
     assert {name for phase, name, _ in seen if phase == "final"} >= {"val_a", "val_b"}
     sub = result.submission
     assert sub["id"].to_list() == list(range(len(TOPICS))) and all(e.strip() for e in sub["essay"])
-    assert {"attack_mix", "honest", "validation/attack_mix", "validation/honest"} <= set(result.cv)
+    assert {"attack_mix", "honest", "validation/honest"} <= set(result.cv)
+    validated = [k.removeprefix("validation/") for k in result.cv if k.startswith("validation/attack_mix")]
+    assert validated        # the leader is validated: attack_mix, or attack_mix_alt (it led on an AVX-512 machine)
     assert all(s.kind == "panel" for s in result.cv.values())
-    assert result.cv["attack_mix"].panel != result.cv["validation/attack_mix"].panel
+    assert result.cv[validated[0]].panel != result.cv["validation/" + validated[0]].panel
     assert "4 of 9 topics" in result.cv["honest"].note and "avg_h=" in result.cv["attack_mix"].note
     assert result.best in {"attack_mix", "attack_mix_alt"}
     assert sum(result.info["mix"].values()) == len(TOPICS)
