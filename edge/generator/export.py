@@ -99,11 +99,16 @@ def _versions() -> dict[str, str]:
     return {p: importlib.metadata.version(p) for p in ("onnxruntime-genai", "transformers", "onnx-ir")}
 
 
+REGRID_CODE = 2  # bump when edge/generator/q41.py writes different weights (2: the int8 head on its Q8_0 grid)
+
+
 def variant_key(variant: Variant, source_id: str) -> str:
     fields = dataclasses.asdict(variant)
     for late in ("regrid",):  # fields added after the first builds: in the key only when set, so the
         if not fields[late]:  # folders built before them stay valid
             del fields[late]
+    if variant.regrid:
+        fields["regrid_code"] = REGRID_CODE
     payload = json.dumps([fields, source_id,
                           _versions(), 1], sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()[:12]

@@ -56,6 +56,20 @@ def q41_codes(weight: np.ndarray, bits: int = 4) -> tuple[np.ndarray, np.ndarray
     return (codes * step).astype(np.uint8), scale.astype(np.float32), zero.astype(np.uint8), leftover, off_grid
 
 
+def q80_codes(weight: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """(codes (N, K/32, 32) uint8 = q + 128, scales (N, K/32), max distance of w/d from an integer)
+    for a weight on a GGUF Q8_0 grid (w = d * q, d = the block's largest |w| / 127): the zoo's
+    tied embedding / LM head. The builder's int8 maps the largest |w| to 128 steps instead, so
+    it re-rounds every weight (by up to a step); these codes keep them exactly."""
+    n, k = weight.shape
+    w = weight.astype(np.float64).reshape(n, k // BLOCK, BLOCK)
+    d = np.abs(w).max(-1) / 127
+    d = np.where(d == 0, 1.0, d)
+    exact = w / d[..., None]
+    q = np.round(exact)
+    return (q + 128).astype(np.uint8), d.astype(np.float32), float(np.abs(exact - q).max())
+
+
 def pack_codes(values: np.ndarray, bits: int) -> np.ndarray:
     """MatMulNBits' packing of codes along the last axis: 8 bits one per byte, 4 bits two."""
     return values.astype(np.uint8) if bits == 8 else pack_nibbles(values)
@@ -101,7 +115,7 @@ def regrid_q41(asym_folder: Path, fp32_folder: Path, out: Path, tolerance: float
     weights = {n.name: n.input[1] for n in fp32.graph.node if n.op_type == "MatMul" and n.input[1] in inits32}
     model = onnx.load(str(Path(asym_folder) / "model.onnx"))
     inits = {i.name: i for i in model.graph.initializer}
-    nodes, done, skipped, folded = list(model.graph.node), 0, [], {}
+    nodes, done, skipped, folded, exact8 = list(model.graph.node), 0, [], {}, []
     new_nodes = []
     for node in nodes:
         new_nodes.append(node)
@@ -113,7 +127,12 @@ def regrid_q41(asym_folder: Path, fp32_folder: Path, out: Path, tolerance: float
         w = numpy_helper.to_array(inits32[source]).T                       # (N, K)
         codes, scales, zero, leftover, off_grid = q41_codes(w, bits)
         if off_grid > tolerance:
-            skipped.append(node.name)
+            q8 = q80_codes(w) if bits == 8 else None
+            if q8 is None or q8[2] > tolerance:
+                skipped.append(node.name)
+                continue
+            _set_weights(node, inits, q8[0], q8[1], None, bits)     # symmetric: the zero point is 128
+            exact8.append(node.name)
             continue
         if len(node.input) < 4:                                            # symmetric export: no zero points yet
             node.input.append(f"{stem}.weight_zero_points")
@@ -147,8 +166,9 @@ def regrid_q41(asym_folder: Path, fp32_folder: Path, out: Path, tolerance: float
     out = Path(out)
     onnx.save(model, str(out / "model.onnx"), save_as_external_data=True, location="model.onnx.data",
               size_threshold=1024)
-    log(f"q41: {done} MatMulNBits re-coded on their Q4_1 grid, {len(skipped)} left as built: {skipped}")
-    return {"recoded": done, "skipped": skipped}
+    log(f"q41: {done} MatMulNBits re-coded on their Q4_1 grid, {len(exact8)} on their Q8_0 grid {exact8}, "
+        f"{len(skipped)} left as built: {skipped}")
+    return {"recoded": done, "skipped": skipped} | ({"q8_0": exact8} if exact8 else {})
 
 
 def _set_weights(node, inits, codes, scales, zero, bits: int) -> None:
@@ -158,8 +178,13 @@ def _set_weights(node, inits, codes, scales, zero, bits: int) -> None:
 
     n, blocks = scales.shape
     flat = numpy_helper.to_array(inits[node.input[2]]).ndim == 1
+    zero_name = node.input[3] if len(node.input) > 3 else ""
+    if zero is None and zero_name:                                         # symmetric codes in an asymmetric node
+        zero = np.full(scales.shape, 2 ** (bits - 1), np.uint8)
     for name, value in ((node.input[1], pack_codes(codes, bits).reshape(n, blocks, -1)),
-                        (node.input[2], scales), (node.input[3], pack_codes(zero, bits))):
+                        (node.input[2], scales), (zero_name, None if zero is None else pack_codes(zero, bits))):
+        if value is None:
+            continue
         value = value.reshape(-1) if flat and name != node.input[1] else value
         inits[name].CopyFrom(numpy_helper.from_array(value, name))
     for attr in node.attribute:

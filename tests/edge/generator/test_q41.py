@@ -109,3 +109,26 @@ def test_quantize_q41_writes_one_file_equal_to_fp32_with_the_head_left_fp32(tmp_
     x = np.random.default_rng(5).normal(size=(1, 3, 64)).astype(np.float32)
     y = ort.InferenceSession(str(out)).run(None, {"x": x})[0]
     np.testing.assert_allclose(y, (x @ body.T) @ head.T, atol=2e-3)
+
+
+def test_an_int8_matmul_on_a_q8_0_grid_is_recoded_exactly(tmp_path):
+    """The tied head is GGUF Q8_0: the builder's int8 (largest |w| -> 128 steps) re-rounds it."""
+    from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
+
+    rng = np.random.default_rng(7)
+    d = rng.uniform(0.001, 0.01, (40, 2, 1)).astype(np.float16).astype(np.float32)
+    q = rng.integers(-127, 128, (40, 2, 32))
+    q[..., 0] = 127
+    w = (d * q).reshape(40, 64).astype(np.float32)
+    for name in ("fp32", "int8", "q80"):
+        (tmp_path / name).mkdir()
+    _matmul_model(tmp_path / "fp32", w)
+    config = DefaultWeightOnlyQuantConfig(block_size=32, is_symmetric=True, accuracy_level=1, bits=8)
+    quant = MatMulNBitsQuantizer(onnx.load(str(tmp_path / "fp32" / "model.onnx")), algo_config=config)
+    quant.process()
+    quant.model.save_model_to_file(str(tmp_path / "int8" / "model.onnx"))
+    counts = regrid_q41(tmp_path / "int8", tmp_path / "fp32", tmp_path / "q80", log=lambda *_: None)
+    assert counts == {"recoded": 0, "skipped": [], "q8_0": ["/proj/MatMul_Q8"]}
+    x = np.random.default_rng(2).normal(size=(2, 3, 64)).astype(np.float32)
+    run = {n: ort.InferenceSession(str(tmp_path / n / "model.onnx")).run(None, {"x": x})[0] for n in ("int8", "q80")}
+    assert np.abs(run["q80"] - x @ w.T).max() < 1e-4 < np.abs(run["int8"] - x @ w.T).max()
