@@ -1,4 +1,4 @@
-"""Recover GGUF Q4_1 weights exactly in onnxruntime's fast int4 kernel (host only).
+"""Recover GGUF Q4_1 (and Q8_0) weights exactly in onnxruntime's fast MatMulNBits kernels (host only).
 
     from edge.generator.q41 import regrid_q41
     regrid_q41(asym_int4_folder, fp32_folder, out_folder)   # both made by edge/generator/export.py
@@ -18,14 +18,19 @@ y += blocksum(x) @ R, where blocksum sums x over each block of 32 inputs (K/32 v
   block sums (one small fp32 MatMul, zero-padded to whole blocks; shared by the MatMuls that read
   the same x) and its weight gains as many blocks per column holding R in `digits` int4 digits
   (each symmetric int4 of what the previous ones left): 2 kernels per input instead of 4 per
-  MatMul, for K/32 more inputs per digit (1/32 more int4 work); each digit leaves at most 1/14 of
-  the error before it (half a step of a 7-step grid over the largest leftover).
+  MatMul, for K/32 more inputs per digit (padded: 1/18 more int4 work at K = 576); each digit
+  leaves at most 1/14 of the error before it (half a step of a 7-step grid over the largest
+  leftover);
+- "none": dropped, for int8 exports: at 8 bits the same grid is written as codes 17q with a 17x
+  finer scale, so the leftover is at most 1/34 of d.
+An 8-bit MatMul whose weight is on a GGUF Q8_0 grid instead (w = d*q, d = the block's largest |w|
+/ 127: the zoo's tied embedding/LM head) gets its own codes q + 128 and scales d: the builder's
+int8 maps the largest |w| to 128 steps and re-rounds every weight.
 
 MatMulNBits layouts (onnxruntime contrib op): B uint8 (N, K/32, 16), two codes per byte, the even
 index in the low nibble; scales (N, K/32); zero points uint8 (N, ceil(K/32 / 2)), packed the same.
-Blocks whose weights are not on a Q4_1 grid (none in SmolLM2's decoder; the tied embedding/LM head
-is a different GGUF type) still come out exact: the codes are then RTN, the leftover corrects only
-the offset, so such a matrix is left as the builder made it.
+8-bit B is one code per byte (N, K/32, 32), zero points (N, K/32). A matrix on neither grid (none
+in SmolLM2) is left as the builder made it.
 """
 from __future__ import annotations
 
