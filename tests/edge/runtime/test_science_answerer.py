@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edge.runtime.generate import CausalLM
-from edge.runtime.science import Answerer, as_question, build_prefix, read_questions, rrf, top_letters
+from edge.runtime.science import Answerer, as_question, build_prefix, read_questions, rrf, swapped_within, top_letters
 
 QUESTIONS = [
     ("Plants take in which gas to make food?", ["helium", "carbon dioxide", "neon", "argon", "wet sand"],
@@ -59,3 +59,10 @@ def test_letters_fusion_and_inputs():
     assert read_questions(csv_text, "csv") == [("3", ("Q?", "a", "b", "c", "d", "e"))]
     with pytest.raises(ValueError):
         read_questions("id,prompt\n1,Q?\n", "csv")
+
+
+def test_a_smoke_letter_swap_passes_only_between_options_that_were_a_near_tie():
+    host = [-4.33, -6.346, -17.74, -4.43, -6.357]        # the emulated Pi's smoke question: B and E 0.011 apart
+    device = [-4.29, -6.325, -17.46, -4.40, -6.242]      # Arm's rounding put E above B
+    assert swapped_within(device, host, 1.0) and swapped_within(host, host, 0.0)
+    assert not swapped_within([-4.50, -6.3, -17.5, -4.30, -6.4], host, 0.05)  # A and D were 0.1 apart: a real change
