@@ -175,9 +175,7 @@ def _regridded(variant: Variant, model: str, target: Path, calibration_texts, lo
     """The builder's export of `variant` without its regrid, re-coded by edge/generator/q41.py."""
     from edge.generator.q41 import regrid_q41
 
-    stem = re.sub(r"-(fold\d*|round)$", "", variant.name)       # variants of one export share its base
-    base = build_variant(variant.with_(name=f"{stem}-base", regrid="", note=VARIANTS.get(stem, variant).note),
-                         model, calibration_texts, log)
+    base = build_variant(_base_variant(variant), model, calibration_texts, log)
     fp32 = build_variant(VARIANTS["fp32"].with_(drop_layers=variant.drop_layers), model, calibration_texts, log)
     log(f"generator: re-coding {base.name} on its Q4_1 grid -> {target}")
     with atomic_dir(target, replace=False) as tmp:
@@ -188,6 +186,18 @@ def _regridded(variant: Variant, model: str, target: Path, calibration_texts, lo
         (tmp / "VARIANT.json").write_text(json.dumps({"variant": dataclasses.asdict(variant), "base": str(base),
                                                       "fp32": str(fp32), "regrid": counts}, indent=1))
     return target
+
+
+def _base_variant(variant: Variant) -> Variant:
+    """The builder's export a regrid variant starts from: a listed variant with the same builder
+    settings when there is one (int8-q41 starts from int8), else one shared by the variants of one
+    stem (int4-q41, int4-q41-fold and int4-q41-fold1 start from int4-q41-base)."""
+    plain = variant.with_(regrid="")
+    same = [v for v in VARIANTS.values() if v.with_(name=plain.name, note=plain.note) == plain]
+    if same:
+        return same[0]
+    stem = re.sub(r"-(fold\d*|round)$", "", variant.name)
+    return plain.with_(name=f"{stem}-base", note=VARIANTS.get(stem, variant).note)
 
 
 def regrid_options(regrid: str) -> dict:

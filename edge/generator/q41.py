@@ -95,10 +95,9 @@ def leftover_digits(leftover: np.ndarray, digits: int, bits: int = 4) -> tuple[n
     padded = np.zeros((n, -(-blocks // BLOCK) * BLOCK))
     padded[:, :blocks] = leftover
     rest = padded.reshape(n, -1, BLOCK)
-    codes, scales = [], []
+    codes, scales, half = [], [], 2 ** (bits - 1)
     for _ in range(digits):
         peak = np.abs(rest).max(-1, keepdims=True)
-        half = 2 ** (bits - 1)
         scale = np.where(peak == 0, 1.0, peak / (half - 1)).astype(np.float32).astype(np.float64)
         q = np.clip(np.round(rest / scale), -half, half - 1)
         rest = rest - q * scale
@@ -136,19 +135,15 @@ def regrid_q41(asym_folder: Path, fp32_folder: Path, out: Path, tolerance: float
             if q8 is None or q8[2] > tolerance:
                 skipped.append(node.name)
                 continue
-            _set_weights(node, inits, q8[0], q8[1], None, bits)     # symmetric: the zero point is 128
+            _set_weights(model, node, inits, q8[0], q8[1], None, bits)  # symmetric: the zero point is 128
             exact8.append(node.name)
             continue
-        if len(node.input) < 4:                                            # symmetric export: no zero points yet
-            node.input.append(f"{stem}.weight_zero_points")
-            model.graph.initializer.append(numpy_helper.from_array(np.zeros(1, np.uint8), node.input[3]))
-            inits[node.input[3]] = model.graph.initializer[-1]
         done += 1
         if fold == "inputs":
             new_nodes[-1:] = _fold_into_inputs(model, node, inits, codes, scales, zero, leftover, digits, bits,
                                                folded) + [node]
             continue
-        _set_weights(node, inits, codes, scales, zero, bits)
+        _set_weights(model, node, inits, codes, scales, zero, bits)
         if fold == "none":
             continue
         n, blocks = scales.shape
@@ -176,13 +171,18 @@ def regrid_q41(asym_folder: Path, fp32_folder: Path, out: Path, tolerance: float
     return {"recoded": done, "skipped": skipped} | ({"q8_0": exact8} if exact8 else {})
 
 
-def _set_weights(node, inits, codes, scales, zero, bits: int) -> None:
-    """Write codes (N, blocks, 32), scales and zero points (N, blocks) into `node`'s initializers, in
-    the layouts and ranks the export used, and set its K."""
+def _set_weights(model, node, inits, codes, scales, zero, bits: int) -> None:
+    """Write codes (N, blocks, 32), scales and zero points (N, blocks; None: symmetric) into `node`'s
+    initializers, in the layouts and ranks the export used (adding a zero-point input to a
+    symmetric export's node when there are zero points), and set its K."""
     from onnx import numpy_helper
 
     n, blocks = scales.shape
     flat = numpy_helper.to_array(inits[node.input[2]]).ndim == 1
+    if zero is not None and len(node.input) < 4:
+        node.input.append(f"{node.name.rsplit('_Q', 1)[0]}.weight_zero_points")
+        model.graph.initializer.append(numpy_helper.from_array(np.zeros(1, np.uint8), node.input[3]))
+        inits[node.input[3]] = model.graph.initializer[-1]
     zero_name = node.input[3] if len(node.input) > 3 else ""
     if zero is None and zero_name:                                         # symmetric codes in an asymmetric node
         zero = np.full(scales.shape, 2 ** (bits - 1), np.uint8)
@@ -205,7 +205,7 @@ def _fold_into_inputs(model, node, inits, codes, scales, zero, leftover, digits:
     k = scales.shape[1] * BLOCK
     r_codes, r_scales = leftover_digits(leftover, digits, bits)
     padded = r_codes.shape[1] // digits * BLOCK                     # S's length: K/32 rounded up to whole blocks
-    _set_weights(node, inits, np.concatenate([codes, r_codes], axis=1), np.concatenate([scales, r_scales], axis=1),
+    _set_weights(model, node, inits, np.concatenate([codes, r_codes], axis=1), np.concatenate([scales, r_scales], axis=1),
                  np.concatenate([zero, np.full(r_scales.shape, 2 ** (bits - 1), np.uint8)], axis=1), bits)
     x = node.input[0]
     made = []

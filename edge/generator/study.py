@@ -41,7 +41,8 @@ PARITY_PROMPTS = ("The history of the Roman Empire began when",
 class StudyConfig:
     """model: zoo name. eval_tokens: held-out tokens scored per variant. calibration_tokens: tokens
     for sensitivity and block influence. mixed_layers: for each count, a mixed variant with
-    that many of the most int4-sensitive decoder layers kept int8. prune_blocks: decoder blocks removed. wanda: unstructured sparsity of the Wanda row.
+    that many of the most int4-sensitive decoder layers kept int8. prune_blocks: decoder blocks
+    removed. wanda: unstructured sparsity of the Wanda row.
     rounds: speed measurements per variant (median, min-max). new_tokens / prompt_tokens: the
     decode and prefill lengths. threads: thread counts timed. variants: uniform variants to run.
     derived: also the calibrated variants (mixed precision, pruning, Wanda)."""
@@ -243,8 +244,8 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     report = StudyReport(rows, table, parity, sensitivity, influence, bandwidth)
     out_dir.mkdir(parents=True, exist_ok=True)
     report.files["json"] = atomic_write_text(out_dir / "report.json", json.dumps(
-        {"config": dataclasses.asdict(config), "cpu": cpu_summary(), "rows": rows, "parity": parity, "sensitivity": sensitivity,
-         "influence": influence, "bandwidth_gb_s": bandwidth,
+        {"config": dataclasses.asdict(config), "cpu": cpu_summary(), "rows": rows, "parity": parity,
+         "sensitivity": sensitivity, "influence": influence, "bandwidth_gb_s": bandwidth,
          "variants": {n: dataclasses.asdict(v) for n, v in specs.items()}}, indent=1, default=str))
     report.files["png"] = save_chart(rows, out_dir / "speed_vs_perplexity.png")
     return report
