@@ -59,7 +59,7 @@ def calibration_texts(held_out: list[str], limit: int = 200) -> list[str]:
     return chosen
 
 
-PROFILED = ("fp32", "int8", "int4", "int4-q41", "int4-q41-fold")
+PROFILED = ("fp32", "int8", "int4", "int4-b128", "int4-q41", "int4-q41-fold")
 # run only when named: int8 weights with fp32 compute decode at ~0.1x fp32 (no fast kernel);
 # int4-q41-fold1 is a side measurement (one digit for the offsets, not two)
 OPT_IN = ("int8-acc1", "int4-q41-fold1")

@@ -56,10 +56,12 @@ class CausalLM:
     def __init__(self, folder: Path, threads: int = 1):
         self.folder = Path(folder)
         try:
-            config = json.loads((self.folder / "genai_config.json").read_text(encoding="utf-8"))["model"]
+            genai_config = json.loads((self.folder / "genai_config.json").read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise InputError(f"no genai_config.json in {folder}: not a model folder") from None
-        decoder = config["decoder"]
+        config, decoder = genai_config["model"], genai_config["model"]["decoder"]
+        # the builder's GroupQueryAttention can write the new keys/values into the past's own buffer
+        self.share_buffer = bool(genai_config.get("search", {}).get("past_present_share_buffer", False))
         self.eos_ids = set(np.atleast_1d(config.get("eos_token_id", [])).tolist())
         self.kv_heads, self.head_size = int(decoder["num_key_value_heads"]), int(decoder["head_size"])
         self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
@@ -91,6 +93,35 @@ class CausalLM:
                 for name, value in zip(self.output_names[1:], presents)}
         return logits[0], past  # logits (T, V)
 
+    def _decoder(self, capacity: int):
+        """step(ids, total) -> logits (T, V), each call continuing one KV cache. With a shared
+        buffer the cache is allocated once for `capacity` positions and bound as both past and
+        present, so attention writes the new positions in place; else each step's presents come
+        back as numpy arrays and go in as the next past (a copy of the whole cache per token)."""
+        if not self.share_buffer:
+            past = self._empty_past()
+
+            def step(ids: list[int], total: int) -> np.ndarray:
+                nonlocal past
+                logits, past = self._step(ids, past, total)
+                return logits
+            return step
+        binding = self.session.io_binding()
+        binding.bind_output(self.output_names[0], "cpu")  # bound first, so get_outputs()[0]
+        for name in self.past_names:  # the binding keeps each OrtValue, which keeps its numpy buffer
+            value = ort.OrtValue.ortvalue_from_numpy(np.zeros((1, self.kv_heads, capacity, self.head_size),
+                                                              self.kv_dtype))
+            binding.bind_ortvalue_input(name, value)
+            binding.bind_ortvalue_output(name.replace("past_key_values", "present", 1), value)
+
+        def step(ids: list[int], total: int) -> np.ndarray:
+            binding.bind_cpu_input("input_ids", np.asarray([ids], dtype=np.int64))
+            binding.bind_cpu_input("attention_mask", np.ones((1, total), dtype=np.int64))
+            binding.bind_output(self.output_names[0], "cpu")  # the logits' shape changes after the prompt
+            self.session.run_with_iobinding(binding)
+            return binding.get_outputs()[0].numpy()[0]
+        return step
+
     def forward(self, ids: list[int]) -> np.ndarray:
         """Teacher-forced logits (T, V) of `ids` from an empty cache."""
         if not ids:
@@ -117,7 +148,8 @@ class CausalLM:
         if not prompt_ids:
             raise InputError("empty prompt")
         start = time.perf_counter()
-        logits, past = self._step(list(prompt_ids), self._empty_past(), len(prompt_ids))
+        step = self._decoder(len(prompt_ids) + max_new_tokens)
+        logits = step(list(prompt_ids), len(prompt_ids))
         prefill_done = time.perf_counter()
         out: list[int] = []
         total = len(prompt_ids)
@@ -127,7 +159,7 @@ class CausalLM:
             if len(out) >= max_new_tokens or (stop_at_eos and token in self.eos_ids):
                 break
             total += 1
-            logits, past = self._step([token], past, total)
+            logits = step([token], total)
         if timings is not None:
             timings.update(prefill_s=prefill_done - start, decode_s=time.perf_counter() - prefill_done)
         return out

@@ -26,6 +26,21 @@ def test_kv_cache_decode_equals_teacher_forced_argmax(tiny_exports, variant):
     assert full[len(ids) - 1:].argmax(axis=-1).tolist() == new
 
 
+@pytest.mark.parametrize("variant", ["fp32", "int4"])
+def test_the_shared_kv_buffer_decodes_as_feeding_the_presents_back(tiny_exports, variant):
+    shared, copied = CausalLM(tiny_exports[variant]), CausalLM(tiny_exports[variant])
+    assert shared.share_buffer  # the builder's genai_config.json asks for it
+    copied.share_buffer = False
+    ids = shared.encode(PROMPT)
+    steps = [lm._decoder(len(ids) + 6) for lm in (shared, copied)]
+    logits = [step(ids, len(ids)) for step in steps]
+    for t in range(6):
+        np.testing.assert_allclose(logits[0], logits[1], atol=1e-5)
+        token = int(logits[0][-1].argmax())
+        logits = [step([token], len(ids) + t + 1) for step in steps]
+    assert shared.generate_ids(ids, 12, stop_at_eos=False) == copied.generate_ids(ids, 12, stop_at_eos=False)
+
+
 def test_the_genai_backend_decodes_the_same_tokens(tiny_exports):
     lm = CausalLM(tiny_exports["int4"])
     ids = lm.encode(PROMPT)
