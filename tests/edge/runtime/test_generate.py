@@ -41,6 +41,15 @@ def test_the_shared_kv_buffer_decodes_as_feeding_the_presents_back(tiny_exports,
     assert shared.generate_ids(ids, 12, stop_at_eos=False) == copied.generate_ids(ids, 12, stop_at_eos=False)
 
 
+def test_the_kv_cache_bench_times_both_ways_on_the_same_tokens(tiny_exports):
+    from bench.kv_cache import measure
+
+    rows = measure(tiny_exports["int4"], contexts=[8, 40], threads=[1], rounds=2)
+    assert [(r["threads"], r["context"]) for r in rows] == [(1, 8), (1, 40)]
+    assert all(r["same_tokens"] and r["copy_tok_s"] > 0 and r["shared_tok_s"] > 0 for r in rows)
+    assert all(r["ratio_min"] <= r["ratio"] <= r["ratio_max"] for r in rows)
+
+
 def test_the_genai_backend_decodes_the_same_tokens(tiny_exports):
     lm = CausalLM(tiny_exports["int4"])
     ids = lm.encode(PROMPT)
