@@ -8,7 +8,8 @@ accuracy levels 4 and 1, int4 with an int8 head, asymmetric int4, k_quant, block
 sensitivity-chosen mixed precision, structured block pruning (with and without int4) and 50% Wanda
 sparsity; PyTorch fp32 beside them. Held-out text: the prompt-recovery sample's original passages
 (no calibration step sees them). Calibration text: science-exam corpus passages that share no
-opening with a held-out passage. Prints the table (speed as the median of --rounds rounds, with
+opening with a held-out passage. Task score: science-exam's lm_no_retrieval MAP@3 on the sample's
+100 test questions and hidden answers, per variant (--no-task skips it). Prints the table (speed as the median of --rounds rounds, with
 the min-max), the parity of ONNX fp32 against PyTorch, and writes report.json and a PNG of speed
 against perplexity with the Pareto front under cache/generator/study/.
 """
@@ -59,6 +60,27 @@ def calibration_texts(held_out: list[str], limit: int = 200) -> list[str]:
     return chosen
 
 
+def science_task():
+    """science-exam's `lm_no_retrieval` on the sample's test questions and hidden answers (None, with
+    a line saying why, when the data has no test_labels.csv)."""
+    from pathlib import Path
+
+    from common.data import load_dataset
+    from common.registry import get_competition
+    from competitions.science_exam.edge import test_labels
+    from competitions.science_exam.lm_step import build_prefix
+    from competitions.science_exam.questions import Questions
+    from edge.generator.task import OptionTask
+
+    data = load_dataset(get_competition("science-exam"))
+    if not (Path(data.path) / "test_labels.csv").is_file():
+        print(f"no task column: {data.path} has no test_labels.csv")
+        return None
+    test = Questions.from_frame(data.tables["test"], "test.csv")
+    return OptionTask("science-exam lm_no_retrieval", [build_prefix(p, None) for p in test.prompts],
+                      test.options, test_labels(data, test))
+
+
 PROFILED = ("fp32", "int8", "int4", "int4-b128", "int4-q41", "int4-q41-fold")
 # run only when named: int8 weights with fp32 compute decode at ~0.1x fp32 (no fast kernel);
 # int4-q41-fold1 is a side measurement (one digit for the offsets, not two)
@@ -94,6 +116,8 @@ def main(args: list[str]) -> int:
     parser.add_argument("--variants", default=",".join(default),
                         help=f"comma-separated uniform variants (default: all but {', '.join(OPT_IN)})")
     parser.add_argument("--fast", action="store_true", help="2k held-out tokens, 1 round, fp32/int8/int4")
+    parser.add_argument("--no-task", action="store_true",
+                        help="skip the task column (science-exam lm_no_retrieval MAP@3 on the sample's test questions)")
     opts = parser.parse_args(args)
     names = tuple(n for n in opts.variants.split(",") if n)
     unknown = [n for n in names if n not in VARIANTS]
@@ -110,10 +134,14 @@ def main(args: list[str]) -> int:
         config = StudyConfig(model=opts.model, eval_tokens=2048, calibration_tokens=512, rounds=1,
                              variants=("fp32", "int8", "int4"), derived=False)
     held_out = held_out_texts()
-    report = run_study(held_out, calibration_texts(held_out), config)
+    task = None if opts.no_task or opts.fast else science_task()
+    report = run_study(held_out, calibration_texts(held_out), config, task=task)
     print(f"compression study: {opts.model}, {report.rows[0]['tokens']} held-out tokens (prompt-recovery sample "
           f"passages), speed median of {config.rounds} rounds (min-max), this CPU: {cpu_summary()}")
     print(report.table)
+    if task is not None:
+        print(f"task MAP@3: {task.name}, {len(task.prefixes)} test questions of the science-exam sample "
+              "(hidden answers), mean option log-likelihood after the question, no retrieval")
     p = report.parity
     print(f"parity ONNX fp32 vs PyTorch on {len(p['prompts'])} prompts: max |logprob diff| "
           f"{p['max_abs_logprob_diff']:.2e}, greedy tokens identical: {p['greedy_same']}")

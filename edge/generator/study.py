@@ -184,7 +184,8 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
 
 
 def run_study(eval_texts: list[str], calibration_texts: list[str], config: StudyConfig | None = None,
-              out_dir: Path | None = None, log=print) -> StudyReport:
+              out_dir: Path | None = None, log=print, task=None) -> StudyReport:
+    """task: an edge.generator.task.OptionTask whose MAP@3 each variant gets (None: no task column)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -226,6 +227,14 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
         log(f"study: quality of {name}")
         quality[name] = teacher_forced(folder, eval_windows)
     parity = pytorch_parity(hf, folders["fp32"], list(PARITY_PROMPTS))
+    task_scores = {}
+    if task is not None:
+        from edge.generator.task import onnx_map3, torch_map3
+
+        log(f"study: {task.name}, MAP@3 on {len(task.prefixes)} questions")
+        task_scores["pytorch fp32"] = torch_map3(config.model, task)
+        for name, folder in folders.items():
+            task_scores[name] = onnx_map3(folder, task)
 
     log(f"study: speed, {config.rounds} rounds over {len(folders) + 1} variants, threads {config.threads}")
     speed: dict[str, list[dict]] = {name: [] for name in ["pytorch fp32", *folders]}
@@ -240,12 +249,15 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     torch.set_num_threads(default_threads())
 
     rows = _rows(specs, folders, quality, ref, speed, bandwidth, config)
+    for row in rows:
+        row["task_map3"] = task_scores.get(row["variant"])
     table = format_table(rows, config)
     report = StudyReport(rows, table, parity, sensitivity, influence, bandwidth)
     out_dir.mkdir(parents=True, exist_ok=True)
     report.files["json"] = atomic_write_text(out_dir / "report.json", json.dumps(
         {"config": dataclasses.asdict(config), "cpu": cpu_summary(), "rows": rows, "parity": parity,
          "sensitivity": sensitivity, "influence": influence, "bandwidth_gb_s": bandwidth,
+         "task": None if task is None else {"name": task.name, "questions": len(task.prefixes), "id": task.id},
          "variants": {n: dataclasses.asdict(v) for n, v in specs.items()}}, indent=1, default=str))
     report.files["png"] = save_chart(rows, out_dir / "speed_vs_perplexity.png")
     return report
@@ -291,9 +303,10 @@ def _rows(specs, folders, quality, ref, speed, bandwidth, config) -> list[dict]:
 
 def format_table(rows: list[dict], config: StudyConfig) -> str:
     t1, t2 = min(config.threads), max(config.threads)
+    with_task = any(r.get("task_map3") is not None for r in rows)
     head = (f"| variant | size MB | prefill tok/s ({t2}t) | decode tok/s {t1}t | decode tok/s {t2}t | "
             f"decode vs ONNX fp32 ({t2}t) | {config.new_tokens}-token s ({t2}t) | peak MB | perplexity | "
-            f"agreement | roofline |")
+            f"agreement | roofline |" + (" task MAP@3 |" if with_task else ""))
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
 
     def ms(v):
@@ -301,16 +314,17 @@ def format_table(rows: list[dict], config: StudyConfig) -> str:
 
     for r in rows:
         ratio = r["decode_ratio"]
+        task = (f" {r['task_map3']:.4f} |" if r.get("task_map3") is not None else " - |") if with_task else ""
         lines.append(
             f"| {r['variant']} | {r['size_mb']:.0f} | {r['prefill_tok_s']:.0f} | {ms(r[f'decode_tok_s_{t1}t'])} | "
             f"{ms(r[f'decode_tok_s_{t2}t'])} | {ratio[0]:.2f}x ({ratio[1]:.2f}-{ratio[2]:.2f}) | "
             f"{r['wall_64_s']:.2f} | {r['peak_rss_mb'] or 0:.0f} | {r['perplexity']:.2f} ({r['perplexity_delta']:+.1%}) | "
-            f"{r['agreement']:.3f} | {r.get('roofline', float('nan')):.0%} |"
+            f"{r['agreement']:.3f} | {r.get('roofline', float('nan')):.0%} |{task}"
             if r["size_mb"] is not None else
             f"| {r['variant']} | - | {r['prefill_tok_s']:.0f} | {ms(r[f'decode_tok_s_{t1}t'])} | "
             f"{ms(r[f'decode_tok_s_{t2}t'])} | {ratio[0]:.2f}x ({ratio[1]:.2f}-{ratio[2]:.2f}) | "
             f"{r['wall_64_s']:.2f} | - | {r['perplexity']:.2f} ({r['perplexity_delta']:+.1%}) | "
-            f"{r['agreement']:.3f} | - |")
+            f"{r['agreement']:.3f} | - |{task}")
     return "\n".join(lines)
 
 

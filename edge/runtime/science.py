@@ -151,6 +151,27 @@ class SparseIndex:
         return [int(i) for i in np.argsort(-s, kind="stable")[:k] if s[i] > 0]
 
 
+def option_scores(lm, prefix: str, options: list[str], norm: str = "mean") -> list[float]:
+    """Mean (or sum) token log-likelihood of each " <option>" after `prefix` under `lm` (generate.py's
+    CausalLM): the prefix runs once and its KV cache is reused for every option.
+
+        option_scores(lm, "Question: Which gas do plants take in?\nAnswer:", ["oxygen", "carbon dioxide"])
+    """
+    ids = lm.encode(prefix)
+    logits, past = lm._step(ids, lm._empty_past(), len(ids))
+    first = _log_softmax(logits[-1])                                                       # (V,)
+    out = []
+    for option in options:
+        cont = lm.encode(f" {option.strip()}")
+        lp = [first[cont[0]]]
+        if len(cont) > 1:
+            more, _ = lm._step(cont, past, len(ids) + len(cont))                           # (Tc, V)
+            lp.extend(_log_softmax(more[:-1])[np.arange(len(cont) - 1), cont[1:]])
+        total = float(np.sum(lp))
+        out.append(total / len(cont) if norm == "mean" else total)
+    return out
+
+
 class Answerer:
     """A science-exam bundle loaded for inference.
 
@@ -201,22 +222,7 @@ class Answerer:
         return "\n\n".join(p for p in parts if p)
 
     def option_scores(self, prefix: str, options: list[str]) -> list[float]:
-        """Mean (or sum) token log-likelihood of each " <option>" after `prefix`: the prefix runs
-        once and its KV cache is reused for every option."""
-        lm = self.lm
-        ids = lm.encode(prefix)
-        logits, past = lm._step(ids, lm._empty_past(), len(ids))
-        first = _log_softmax(logits[-1])                                                   # (V,)
-        out = []
-        for option in options:
-            cont = lm.encode(f" {option.strip()}")
-            lp = [first[cont[0]]]
-            if len(cont) > 1:
-                more, _ = lm._step(cont, past, len(ids) + len(cont))                       # (Tc, V)
-                lp.extend(_log_softmax(more[:-1])[np.arange(len(cont) - 1), cont[1:]])
-            total = float(np.sum(lp))
-            out.append(total / len(cont) if self.norm == "mean" else total)
-        return out
+        return option_scores(self.lm, prefix, options, self.norm)
 
     def answer(self, prompt: str, options: list[str]) -> dict:
         if len(options) != len(OPTIONS) or not prompt.strip() or not all(o.strip() for o in options):

@@ -1,0 +1,90 @@
+"""A task score for the compression study: multiple-choice questions answered by a causal LM's
+option log-likelihood (science-exam's `lm_no_retrieval`), MAP@3 against the known answers.
+
+    task = OptionTask("science-exam lm_no_retrieval", prefixes, options, answers)
+    onnx_map3(folder, task)          # an exported variant, through the device runtime (cached)
+    torch_map3("smollm2", task)      # the PyTorch fp32 row, through common.llm.scoring (cached)
+
+Each option " <text>" is scored by its mean token log-probability after the prefix
+(edge/runtime/science.py's option_scores on the device runtime; common.llm.scoring's
+score_continuation_groups in PyTorch, as the competition's own step does); the top three options,
+ties in letter order, are scored by MAP@3. Scores are cached by the model folder's name (which
+holds its input hash) and the task's hash, beside the teacher-forced quality.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from common.metrics.ranking import map_at_k
+
+LETTERS = ("A", "B", "C", "D", "E")
+
+
+@dataclass(frozen=True)
+class OptionTask:
+    """name: what the column says. prefixes: one prompt per question, ending where an option
+    starts. options: the option texts of each question. answers: the right option's letter."""
+
+    name: str
+    prefixes: list[str]
+    options: list[list[str]]
+    answers: list[str]
+
+    def __post_init__(self):
+        if not (len(self.prefixes) == len(self.options) == len(self.answers)) or not self.prefixes:
+            raise ValueError(f"{self.name}: {len(self.prefixes)} prefixes, {len(self.options)} option lists and "
+                             f"{len(self.answers)} answers: need the same non-zero count")
+
+    @property
+    def id(self) -> str:
+        data = json.dumps([self.prefixes, self.options, self.answers])
+        return hashlib.sha256(data.encode()).hexdigest()[:12]
+
+
+def map3(scores: np.ndarray, answers: list[str]) -> float:
+    """MAP@3 of option scores (n, k) against the answers' letters; ties keep the letter order."""
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), axis=1, kind="stable")[:, :3]
+    return map_at_k(answers, [" ".join(LETTERS[j] for j in row) for row in order], k=3)
+
+
+def onnx_option_scores(folder: Path, task: OptionTask, threads: int = 1) -> np.ndarray:
+    """(n, k) mean option log-probabilities from an exported variant, run by the device runtime."""
+    from edge.generator.quality import cached_npz
+    from edge.runtime.generate import CausalLM
+    from edge.runtime.science import option_scores
+
+    def compute():
+        lm = CausalLM(folder, threads=threads)
+        return {"scores": np.array([option_scores(lm, p, o) for p, o in zip(task.prefixes, task.options)])}
+
+    return cached_npz(f"task-{Path(folder).name}-{task.id}", compute)["scores"]
+
+
+def torch_option_scores(model_name: str, task: OptionTask, batch: int = 4) -> np.ndarray:
+    """(n, k) the same scores from the PyTorch model, four questions per batched forward."""
+    from common.llm.scoring import score_continuation_groups
+    from common.models import model_fingerprint
+    from edge.generator.quality import cached_npz
+
+    def compute():
+        rows = []
+        for i in range(0, len(task.prefixes), batch):
+            groups = [[f" {o.strip()}" for o in options] for options in task.options[i:i + batch]]
+            scored = score_continuation_groups(model_name, task.prefixes[i:i + batch], groups)
+            rows.extend(s.mean for s in scored)
+        return {"scores": np.array(rows)}
+
+    return cached_npz(f"task-pytorch-{Path(model_name).name}-{model_fingerprint(model_name)}-{task.id}", compute)["scores"]
+
+
+def onnx_map3(folder: Path, task: OptionTask, threads: int = 1) -> float:
+    return map3(onnx_option_scores(folder, task, threads), task.answers)
+
+
+def torch_map3(model_name: str, task: OptionTask) -> float:
+    return map3(torch_option_scores(model_name, task), task.answers)
