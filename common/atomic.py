@@ -17,11 +17,13 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def atomic_path(target: Path, suffix: str = ""):
-    """Yield a temp path beside `target`; on success rename it onto target, on error delete it."""
+    """Yield a temp path beside `target`; on success rename it onto target, on error delete it.
+    The file gets the mode a plain open() would give it (0666 less the umask), not mkstemp's 0600."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield Path(tmp)
         os.replace(tmp, target)
@@ -29,6 +31,12 @@ def atomic_path(target: Path, suffix: str = ""):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)   # reading the umask means setting it: put it straight back
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(target: Path, text: str) -> Path:

@@ -8,7 +8,6 @@ Each panel colours a row by the share of that true class given each prediction (
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -52,6 +51,5 @@ def draw_confusion(panels: Sequence[tuple[str, np.ndarray]], labels: Sequence[st
     fig.tight_layout()
     with atomic_path(Path(path), suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, format="png")
-        os.chmod(tmp, 0o644)   # a temp file is private; the chart is for everyone
     plt.close(fig)
     return Path(path)

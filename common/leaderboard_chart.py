@@ -12,8 +12,6 @@ comparable with it). Written atomically.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +19,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from common.atomic import atomic_path  # noqa: E402
 from common.leaderboard import CompetitionBoard, ScoreGroup  # noqa: E402
 
 _COLORS = {"kaggle": "#d95f02", "sample": "#7570b3"}
@@ -76,14 +75,9 @@ def draw_leaderboard(boards: list[CompetitionBoard], path: Path) -> Path:
     fig.suptitle("kllm leaderboard: one panel per group of comparable scores (data, kind, encoder, panel);\n"
                  "scores on sample data are not comparable with Kaggle scores", fontsize=10)
     fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".png", dir=path.parent)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png", dpi=110)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        with atomic_path(path, suffix=".png") as tmp:
+            fig.savefig(tmp, format="png", dpi=110)
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

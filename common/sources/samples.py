@@ -9,7 +9,6 @@ writes to `cache/sample_previews/<slug>/` (or out_dir) so it never overwrites th
 """
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -45,7 +44,6 @@ def write_table(frame: pl.DataFrame, path: Path) -> int:
             frame.write_parquet(tmp, compression="zstd", compression_level=19, statistics=False)
         else:
             frame.write_csv(tmp)
-        os.chmod(tmp, 0o644)  # committed files are world-readable, unlike mkstemp's default
     return frame.height
 
 

@@ -9,7 +9,6 @@ English, similarity, mean).
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -44,6 +43,5 @@ def draw_panels(rows: Sequence[tuple[str, object, list[str] | None]], path: Path
     fig.tight_layout()
     with atomic_path(Path(path), suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110, format="png")
-        os.chmod(tmp, 0o644)
     plt.close(fig)
     return Path(path)

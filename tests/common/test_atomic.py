@@ -1,13 +1,14 @@
 """atomic_dir: a folder appears whole or not at all, even when its writer is killed."""
 import os
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from common.atomic import atomic_dir, clean_stale_dirs
+from common.atomic import atomic_dir, atomic_path, atomic_write_text, clean_stale_dirs
 
 REPO = Path(__file__).resolve().parents[2]
 KILLED_WRITER = """
@@ -77,3 +78,16 @@ def test_killed_writer_leaves_no_target_and_the_next_write_cleans_up(tmp_path):
     write(target, "after")
     assert (target / "v.txt").read_text() == "after"
     assert hidden(tmp_path) == []
+
+
+def test_a_written_file_gets_the_umask_mode_not_mkstemps_private_one(tmp_path):
+    old = os.umask(0o027)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        with atomic_path(tmp_path / "b.bin") as tmp:
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "b.bin").stat().st_mode) == 0o640
+    assert os.umask(old) == old   # the umask was put back
