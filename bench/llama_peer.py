@@ -14,7 +14,7 @@ interleaved; ratios are per round against ONNX fp32, the median with the min-max
 """
 from __future__ import annotations
 
-ONNX_ROWS = "fp32,int8,int4,int4-q41"
+ONNX_ROWS = "fp32,int8,int4,int4-q41,int4-q41-fold"
 
 
 def main(args: list[str]) -> int:

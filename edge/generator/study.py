@@ -229,12 +229,12 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     parity = pytorch_parity(hf, folders["fp32"], list(PARITY_PROMPTS))
     task_scores = {}
     if task is not None:
-        from edge.generator.task import onnx_map3, torch_map3
+        from edge.generator.task import onnx_option_scores, task_row, torch_option_scores
 
         log(f"study: {task.name}, MAP@3 on {len(task.prefixes)} questions")
-        task_scores["pytorch fp32"] = torch_map3(config.model, task)
-        for name, folder in folders.items():
-            task_scores[name] = onnx_map3(folder, task)
+        scores = {"pytorch fp32": torch_option_scores(config.model, task),
+                  **{name: onnx_option_scores(folder, task) for name, folder in folders.items()}}
+        task_scores = {name: task_row(s, scores["fp32"], task.answers) for name, s in scores.items()}
 
     log(f"study: speed, {config.rounds} rounds over {len(folders) + 1} variants, threads {config.threads}")
     speed: dict[str, list[dict]] = {name: [] for name in ["pytorch fp32", *folders]}
@@ -250,7 +250,7 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
 
     rows = _rows(specs, folders, quality, ref, speed, bandwidth, config)
     for row in rows:
-        row["task_map3"] = task_scores.get(row["variant"])
+        row["task"] = task_scores.get(row["variant"])
     table = format_table(rows, config)
     report = StudyReport(rows, table, parity, sensitivity, influence, bandwidth)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -303,10 +303,10 @@ def _rows(specs, folders, quality, ref, speed, bandwidth, config) -> list[dict]:
 
 def format_table(rows: list[dict], config: StudyConfig) -> str:
     t1, t2 = min(config.threads), max(config.threads)
-    with_task = any(r.get("task_map3") is not None for r in rows)
+    with_task = any(r.get("task") is not None for r in rows)
     head = (f"| variant | size MB | prefill tok/s ({t2}t) | decode tok/s {t1}t | decode tok/s {t2}t | "
             f"decode vs ONNX fp32 ({t2}t) | {config.new_tokens}-token s ({t2}t) | peak MB | perplexity | "
-            f"agreement | roofline |" + (" task MAP@3 |" if with_task else ""))
+            f"agreement | roofline |" + (" task MAP@3 (top 3 unlike fp32) |" if with_task else ""))
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
 
     def ms(v):
@@ -314,7 +314,8 @@ def format_table(rows: list[dict], config: StudyConfig) -> str:
 
     for r in rows:
         ratio = r["decode_ratio"]
-        task = (f" {r['task_map3']:.4f} |" if r.get("task_map3") is not None else " - |") if with_task else ""
+        t = r.get("task")
+        task = (f" {t['map3']:.4f} ({t['changed']}) |" if t else " - |") if with_task else ""
         lines.append(
             f"| {r['variant']} | {r['size_mb']:.0f} | {r['prefill_tok_s']:.0f} | {ms(r[f'decode_tok_s_{t1}t'])} | "
             f"{ms(r[f'decode_tok_s_{t2}t'])} | {ratio[0]:.2f}x ({ratio[1]:.2f}-{ratio[2]:.2f}) | "

@@ -2,13 +2,15 @@
 option log-likelihood (science-exam's `lm_no_retrieval`), MAP@3 against the known answers.
 
     task = OptionTask("science-exam lm_no_retrieval", prefixes, options, answers)
-    onnx_map3(folder, task)          # an exported variant, through the device runtime (cached)
-    torch_map3("smollm2", task)      # the PyTorch fp32 row, through common.llm.scoring (cached)
+    scores = onnx_option_scores(folder, task)        # (n, 5), an exported variant on the device runtime (cached)
+    torch_option_scores("smollm2", task)             # the PyTorch fp32 row, through common.llm.scoring (cached)
+    task_row(scores, fp32_scores, task.answers)      # {"map3": 0.43, "changed": 3}
 
 Each option " <text>" is scored by its mean token log-probability after the prefix
 (edge/runtime/science.py's option_scores on the device runtime; common.llm.scoring's
 score_continuation_groups in PyTorch, as the competition's own step does); the top three options,
-ties in letter order, are scored by MAP@3. Scores are cached by the model folder's name (which
+ties in letter order, are scored by MAP@3; on 100 questions MAP@3 moves by a few hundredths for
+noise, so each row also counts the questions whose top three differ from ONNX fp32's. Scores are cached by the model folder's name (which
 holds its input hash) and the task's hash, beside the teacher-forced quality.
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.metrics.ranking import map_at_k
+from common.metrics.ranking import average_precision_at_k, map_at_k
 
 LETTERS = ("A", "B", "C", "D", "E")
 
@@ -46,10 +48,25 @@ class OptionTask:
         return hashlib.sha256(data.encode()).hexdigest()[:12]
 
 
-def map3(scores: np.ndarray, answers: list[str]) -> float:
-    """MAP@3 of option scores (n, k) against the answers' letters; ties keep the letter order."""
+def rankings(scores: np.ndarray) -> list[str]:
+    """The top three letters of each row of option scores (n, k), best first; ties keep letter order."""
     order = np.argsort(-np.asarray(scores, dtype=np.float64), axis=1, kind="stable")[:, :3]
-    return map_at_k(answers, [" ".join(LETTERS[j] for j in row) for row in order], k=3)
+    return [" ".join(LETTERS[j] for j in row) for row in order]
+
+
+def map3(scores: np.ndarray, answers: list[str]) -> float:
+    """MAP@3 of option scores (n, k) against the answers' letters."""
+    return map_at_k(answers, rankings(scores), k=3)
+
+
+def task_row(scores: np.ndarray, reference: np.ndarray, answers: list[str]) -> dict:
+    """{"map3", "se": its standard error over the questions, "changed": questions whose top three
+    differ from the reference model's}."""
+    ranked = rankings(scores)
+    ap = np.array([average_precision_at_k(a, r.split(), k=3) for a, r in zip(answers, ranked)])
+    changed = sum(a != b for a, b in zip(ranked, rankings(reference)))
+    return {"map3": map3(scores, answers), "se": float(ap.std(ddof=1) / np.sqrt(len(ap))) if len(ap) > 1 else 0.0,
+            "changed": int(changed)}
 
 
 def onnx_option_scores(folder: Path, task: OptionTask, threads: int = 1) -> np.ndarray:
@@ -80,11 +97,3 @@ def torch_option_scores(model_name: str, task: OptionTask, batch: int = 4) -> np
         return {"scores": np.array(rows)}
 
     return cached_npz(f"task-pytorch-{Path(model_name).name}-{model_fingerprint(model_name)}-{task.id}", compute)["scores"]
-
-
-def onnx_map3(folder: Path, task: OptionTask, threads: int = 1) -> float:
-    return map3(onnx_option_scores(folder, task, threads), task.answers)
-
-
-def torch_map3(model_name: str, task: OptionTask) -> float:
-    return map3(torch_option_scores(model_name, task), task.answers)

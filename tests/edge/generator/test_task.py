@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from edge.generator.study import StudyConfig, format_table
-from edge.generator.task import OptionTask, map3, onnx_option_scores, torch_option_scores
+from edge.generator.task import OptionTask, map3, onnx_option_scores, rankings, task_row, torch_option_scores
 
 TASK = OptionTask("tiny", ["Question: Which gas do plants take in?\nAnswer:", "Question: 2 + 2 =\nAnswer:"],
                   [["oxygen", "carbon dioxide", "helium", "steam", "smoke"], ["4", "five", "22", "zero", "a fish"]],
@@ -18,6 +18,15 @@ def test_map3_ranks_by_score_and_breaks_ties_in_letter_order():
                        [5.0, 4.0, 3.0, 2.0, 1.0]])    # answer E not in the top 3: 0
     assert map3(scores, ["B", "B", "E"]) == pytest.approx((1 + 1 / 3 + 0) / 3)
     assert map3(scores, ["B", "C", "E"]) == pytest.approx(1 / 3)
+    assert rankings(scores) == ["B C A", "D A B", "A B C"]
+
+
+def test_task_row_counts_questions_whose_top_three_moved():
+    reference = np.array([[3.0, 2.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 1.0]])
+    swapped = np.array([[2.0, 3.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 2.0]])   # row 0's order changes
+    row = task_row(swapped, reference, ["A", "E"])
+    assert row == {"map3": pytest.approx((0.5 + 1) / 2), "se": pytest.approx(0.25), "changed": 1}
+    assert task_row(reference, reference, ["A", "E"])["changed"] == 0
 
 
 def test_a_task_needs_one_answer_and_one_option_list_per_prefix():
@@ -49,8 +58,9 @@ def test_the_table_gains_a_task_column_when_rows_have_one():
     row = {"variant": "int4", "size_mb": 86.5, "prefill_tok_s": 500.0, "decode_tok_s_1t": (60.0, 55.0, 62.0),
            "decode_tok_s_2t": (90.0, 80.0, 95.0), "decode_ratio": (3.1, 2.9, 3.3), "wall_64_s": 0.8,
            "peak_rss_mb": 300.0, "perplexity": 50.0, "perplexity_delta": 0.2, "agreement": 0.6, "roofline": 0.4}
-    lines = format_table([{**row, "task_map3": 0.4267}, {**row, "variant": "b", "task_map3": None}],
+    lines = format_table([{**row, "task": {"map3": 0.4267, "changed": 3}}, {**row, "variant": "b", "task": None}],
                          StudyConfig()).splitlines()
-    assert lines[0].endswith("| task MAP@3 |") and lines[2].endswith("| 0.4267 |") and lines[3].endswith("| - |")
+    assert lines[0].endswith("| task MAP@3 (top 3 unlike fp32) |")
+    assert lines[2].endswith("| 0.4267 (3) |") and lines[3].endswith("| - |")
     assert all(line.count("|") == lines[0].count("|") for line in lines)
     assert "task MAP@3" not in format_table([row], StudyConfig())
