@@ -26,7 +26,7 @@ def main(args: list[str]) -> int:
     from common.models import causal_lm_source
     from edge.generator.calibrate import token_windows
     from edge.generator.export import VARIANTS, build_variant, size_mb
-    from edge.generator.llama_peer import gguf_variants, llama_bench, llama_teacher_forced
+    from edge.generator.llama_peer import check_decodes, gguf_variants, llama_bench, llama_teacher_forced
     from edge.generator.quality import compare, teacher_forced
     from edge.generator.study import StudyConfig, runtime_bench
     from edge.runtime.generate import BENCH_PROMPT, CausalLM
@@ -41,6 +41,7 @@ def main(args: list[str]) -> int:
         raise UserError(f"kllm bench llama_peer: --onnx must start with fp32 and name only {', '.join(VARIANTS)}; "
                         "--rounds at least 1")
     files = gguf_variants(causal_lm_source("smollm2"))
+    check_decodes(files["llama.cpp q4_1"])
     folders = {n: build_variant(VARIANTS[n]) for n in names}
     lm = CausalLM(folders["fp32"])
     windows = token_windows(lm.encode, held_out_texts(), opts.eval_tokens)

@@ -72,6 +72,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     _v("int8-q41-round", "int8", "int8 on the weights' Q4_1 grid (codes 17q), offsets rounded to 1/34 step",
        accuracy_level=4).with_(regrid="q41-round"),
     _v("int8-acc1", "int8", "int8 weights (MatMulNBits 8-bit, block 32), fp32 compute", accuracy_level=1),
+    _v("int8-b128", "int8", "int8 weights in blocks of 128 (fewer scales, coarser grid), int8 compute",
+       accuracy_level=4, block_size=128),
     _v("int4", "int4", "int4 RTN symmetric block 32, int8 compute (accuracy level 4)", accuracy_level=4),
     _v("int4-acc1", "int4", "int4 RTN symmetric block 32, fp32 compute (accuracy level 1)", accuracy_level=1),
     _v("int4-head8", "int4", "int4 body and embedding, LM head int8 (not shared)", accuracy_level=4,

@@ -14,6 +14,9 @@ BENCH_PROMPT) with llama.cpp's own evaluation loop, one token per call, as edge/
 from __future__ import annotations
 
 import ctypes
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -24,6 +27,11 @@ from common.errors import UserError
 from common.paths import cache_dir
 
 DERIVED = {"llama.cpp q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "llama.cpp f32": "LLAMA_FTYPE_ALL_F32"}
+# a build for an AVX-512 CPU without llama.cpp's AMX kernels (GGML_NATIVE would switch them on)
+NO_AMX_BUILD = ('CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON '
+                '-DGGML_BMI2=ON -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON -DGGML_AMX_INT8=OFF" '
+                'pip install --force-reinstall --no-deps --no-cache-dir llama-cpp-python==0.3.36')
+_PROBE = "import sys; from edge.generator.llama_peer import _model; _model(sys.argv[1], 1, False).eval([1, 2, 3, 4])"
 
 
 def llama_cpp():
@@ -53,6 +61,20 @@ def gguf_variants(source: Path, out_dir: Path | None = None) -> dict[str, Path]:
                     raise UserError(f"llama.cpp could not write {name} from {source}")
         files[name] = target
     return files
+
+
+def check_decodes(path: Path) -> None:
+    """Decode 4 tokens in a child process first, so that a llama.cpp that crashes becomes one
+    UserError line instead of killing the benchmark: its AMX matmul segfaults on some Xeons
+    (llama.cpp#20824; it did on this project's Intel machine), and the line gives the rebuild."""
+    run = subprocess.run([sys.executable, "-c", _PROBE, str(path)], capture_output=True, text=True)
+    if run.returncode == 0:
+        return
+    died = f"signal {signal.Signals(-run.returncode).name}" if run.returncode < 0 else f"exit code {run.returncode}"
+    amx = "AMX_INT8 = 1" in llama_cpp().llama_print_system_info().decode(errors="replace")
+    raise UserError(f"llama.cpp peer: llama.cpp died ({died}) decoding {Path(path).name}; " + (
+        f"this build uses AMX kernels, a known crash on some CPUs (llama.cpp#20824): rebuild without them: {NO_AMX_BUILD}"
+        if amx else f"last output: {(run.stderr or run.stdout).strip()[-300:]}"))
 
 
 def _model(path: Path, threads: int, logits_all: bool, n_ctx: int = 512):

@@ -1,5 +1,7 @@
 """The llama.cpp peer is opt-in: without llama-cpp-python it says how to get it in one line."""
 import builtins
+import subprocess
+import types
 
 import pytest
 
@@ -25,3 +27,18 @@ def test_bad_flags_are_user_errors():
 
     with pytest.raises(UserError, match="--onnx must start with fp32"):
         main(["--onnx", "int4,fp32"])
+
+
+@pytest.mark.parametrize("info, fragment", [(b"AVX2 = 1 | AMX_INT8 = 1 |", "AMX kernels.*GGML_NATIVE=OFF"),
+                                            (b"AVX2 = 1 |", "last output: boom")])
+def test_a_llama_cpp_that_crashes_is_one_line_with_the_cure(monkeypatch, tmp_path, info, fragment):
+    crashed = subprocess.CompletedProcess([], returncode=-11, stdout="", stderr="boom")
+    monkeypatch.setattr(llama_peer.subprocess, "run", lambda *a, **k: crashed)
+    monkeypatch.setattr(llama_peer, "llama_cpp", lambda: types.SimpleNamespace(llama_print_system_info=lambda: info))
+    with pytest.raises(UserError, match=rf"died \(signal SIGSEGV\) decoding m.gguf; .*{fragment}"):
+        llama_peer.check_decodes(tmp_path / "m.gguf")
+
+
+def test_a_llama_cpp_that_decodes_passes_the_check(monkeypatch, tmp_path):
+    monkeypatch.setattr(llama_peer.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess([], returncode=0))
+    assert llama_peer.check_decodes(tmp_path / "m.gguf") is None
