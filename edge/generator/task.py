@@ -4,14 +4,15 @@ option log-likelihood (science-exam's `lm_no_retrieval`), MAP@3 against the know
     task = OptionTask("science-exam lm_no_retrieval", prefixes, options, answers)
     scores = onnx_option_scores(folder, task)        # (n, 5), an exported variant on the device runtime (cached)
     torch_option_scores("smollm2", task)             # the PyTorch fp32 row, through common.llm.scoring (cached)
-    task_row(scores, fp32_scores, task.answers)      # {"map3": 0.43, "changed": 3}
+    task_row(scores, fp32_scores, task.answers)      # {"map3": 0.43, "se": 0.035, "changed": 3}
 
 Each option " <text>" is scored by its mean token log-probability after the prefix
 (edge/runtime/science.py's option_scores on the device runtime; common.llm.scoring's
 score_continuation_groups in PyTorch, as the competition's own step does); the top three options,
-ties in letter order, are scored by MAP@3; on 100 questions MAP@3 moves by a few hundredths for
-noise, so each row also counts the questions whose top three differ from ONNX fp32's. Scores are cached by the model folder's name (which
-holds its input hash) and the task's hash, beside the teacher-forced quality.
+ties in letter order, are scored by MAP@3. On 100 questions MAP@3 moves by a few hundredths for
+noise, so each row also counts the questions whose top three differ from ONNX fp32's. Scores are
+cached by the model folder's name (which holds its input hash) and the task's hash, beside the
+teacher-forced quality.
 """
 from __future__ import annotations
 
