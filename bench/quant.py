@@ -1,7 +1,7 @@
 """`kllm bench quant`: the causal-LM compression study, one table and one chart from one run.
 
     make bench BENCH=quant                       # ~25 min the first time (exports, calibration)
-    python -m cli bench quant --fast             # a smoke run: 2k held-out tokens, 1 round, 3 variants
+    python -m cli bench quant --fast             # a smoke run: 2k held-out tokens, 1 round, 3 variants (study-fast/)
 
 SmolLM2-135M exported to ONNX with its KV cache (edge/generator/export.py) as fp32, int8, int4 at
 accuracy levels 4 and 1, int4 with an int8 head, asymmetric int4, k_quant, block 16, a
@@ -101,6 +101,7 @@ def main(args: list[str]) -> int:
 
     from bench._args import bench_parser
     from common.atomic import atomic_write_text
+    from common.paths import cache_dir
     from edge.generator.profile import format_profiles
     from edge.generator.export import VARIANTS
     from edge.generator.study import StudyConfig, cpu_summary, run_study
@@ -136,7 +137,9 @@ def main(args: list[str]) -> int:
                              variants=("fp32", "int8", "int4"), derived=False)
     held_out = held_out_texts()
     task = None if opts.no_task or opts.fast else science_task()
-    report = run_study(held_out, calibration_texts(held_out), config, task=task)
+    # a smoke run writes beside the full study, not over its report and chart
+    out_dir = cache_dir("generator") / ("study-fast" if opts.fast else "study")
+    report = run_study(held_out, calibration_texts(held_out), config, out_dir=out_dir, task=task)
     print(f"compression study: {opts.model}, {report.rows[0]['tokens']} held-out tokens (prompt-recovery sample "
           f"passages), speed median of {config.rounds} rounds (min-max), this CPU: {cpu_summary()}")
     print(report.table)

@@ -22,3 +22,20 @@ def test_held_out_and_calibration_texts_are_disjoint():
     assert len(held_out) >= 200 and len(calibration) == 50
     assert not set(held_out) & set(calibration)
     assert not any(c[:60] in h for c in calibration for h in held_out)
+
+
+def test_a_fast_run_writes_beside_the_full_study_and_skips_the_task(monkeypatch, tmp_path):
+    from edge.generator import study
+
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path))
+    seen = {}
+
+    def fake_study(held_out, calibration, config, out_dir=None, task=None, **kwargs):
+        seen.update(out_dir=out_dir, task=task, variants=config.variants)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(study, "run_study", fake_study)
+    with pytest.raises(SystemExit):
+        main(["--fast"])
+    assert seen == {"out_dir": tmp_path / "generator" / "study-fast", "task": None,
+                    "variants": ("fp32", "int8", "int4")}
