@@ -25,8 +25,6 @@ import numpy as np
 
 from common.metrics.ranking import average_precision_at_k, map_at_k
 
-LETTERS = ("A", "B", "C", "D", "E")
-
 
 @dataclass(frozen=True)
 class OptionTask:
@@ -50,13 +48,14 @@ class OptionTask:
 
 
 def rankings(scores: np.ndarray) -> list[str]:
-    """The top three letters of each row of option scores (n, k), best first; ties keep letter order."""
-    order = np.argsort(-np.asarray(scores, dtype=np.float64), axis=1, kind="stable")[:, :3]
-    return [" ".join(LETTERS[j] for j in row) for row in order]
+    """The top three letters of each row of option scores (n, 5), best first; ties keep letter order."""
+    from edge.runtime.science import top_letters
+
+    return [top_letters(row) for row in np.asarray(scores, dtype=np.float64)]
 
 
 def map3(scores: np.ndarray, answers: list[str]) -> float:
-    """MAP@3 of option scores (n, k) against the answers' letters."""
+    """MAP@3 of option scores (n, 5) against the answers' letters."""
     return map_at_k(answers, rankings(scores), k=3)
 
 
@@ -66,8 +65,8 @@ def task_row(scores: np.ndarray, reference: np.ndarray, answers: list[str]) -> d
     ranked = rankings(scores)
     ap = np.array([average_precision_at_k(a, r.split(), k=3) for a, r in zip(answers, ranked)])
     changed = sum(a != b for a, b in zip(ranked, rankings(reference)))
-    return {"map3": map3(scores, answers), "se": float(ap.std(ddof=1) / np.sqrt(len(ap))) if len(ap) > 1 else 0.0,
-            "changed": int(changed)}
+    return {"map3": map_at_k(answers, ranked, k=3),
+            "se": float(ap.std(ddof=1) / np.sqrt(len(ap))) if len(ap) > 1 else 0.0, "changed": int(changed)}
 
 
 def onnx_option_scores(folder: Path, task: OptionTask, threads: int = 1) -> np.ndarray:
