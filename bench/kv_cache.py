@@ -52,28 +52,17 @@ def measure(folder, contexts: list[int], threads: list[int], rounds: int) -> lis
 
 
 def save_chart(results: dict[str, list[dict]], path):
-    import matplotlib
+    from bench._chart import save_line_chart
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def draw(ax):
+        for name, rows in results.items():
+            for n in sorted({r["threads"] for r in rows}):
+                mine = [r for r in rows if r["threads"] == n]
+                ax.plot([r["context"] for r in mine], [r["ratio"] for r in mine], marker="o", label=f"{name}, {n}t")
+        ax.axhline(1.0, color="grey", lw=0.8)
 
-    from common.atomic import atomic_path
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, rows in results.items():
-        for n in sorted({r["threads"] for r in rows}):
-            mine = [r for r in rows if r["threads"] == n]
-            ax.plot([r["context"] for r in mine], [r["ratio"] for r in mine], marker="o", label=f"{name}, {n}t")
-    ax.axhline(1.0, color="grey", lw=0.8)
-    ax.set_xlabel("context tokens before decoding")
-    ax.set_ylabel("decode tok/s, in place / copied (median)")
-    ax.set_title("KV cache written in place vs copied each token")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return path
+    return save_line_chart(path, draw, "context tokens before decoding", "decode tok/s, in place / copied (median)",
+                           "KV cache written in place vs copied each token")
 
 
 def main(args: list[str]) -> int:

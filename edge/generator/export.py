@@ -94,6 +94,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
        nodes_to_exclude="/lm_head/MatMul").with_(regrid="q41"),
     _v("int4-kquant", "int4", "int4 k_quant symmetric block 32", accuracy_level=4, algo_config="k_quant"),
     _v("int4-b16", "int4", "int4 RTN symmetric block 16", accuracy_level=4, block_size=16),
+    _v("int4-b64", "int4", "int4 RTN symmetric block 64 (bench int4_blocks' middle block)",
+       accuracy_level=4, block_size=64),
     _v("int4-b128", "int4", "int4 RTN symmetric block 128: the kernel's cheapest block, not the weights' grid",
        accuracy_level=4, block_size=128),
 ]}

@@ -1,0 +1,27 @@
+"""The benchmarks' line charts: one axes, drawn by the caller, labelled, saved atomically as PNG.
+
+    from bench._chart import save_line_chart
+    save_line_chart(path, lambda ax: ax.plot([1, 2], [3, 4], label="x"), "xs", "ys", "title")
+"""
+from __future__ import annotations
+
+
+def save_line_chart(path, draw, xlabel: str, ylabel: str, title: str, figsize=(7, 4)):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from common.atomic import atomic_path
+
+    fig, ax = plt.subplots(figsize=figsize)
+    draw(ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    return path
