@@ -128,7 +128,7 @@ def save_chart(rows: list[dict], speed: dict[int, dict], thread: int, path):
 
     return save_line_chart(path, draw, f"decode speed-up over ONNX fp32, {thread} thread(s), builder RTN int4 at that block",
                            "next-token agreement with fp32 (fake quant)",
-                           "int4 block size: speed against staying intact (target: right of 4x, above 0.90)",
+                           "int4 block size: speed vs staying intact (target: >= 4x, >= 0.90)",
                            figsize=(7, 4.5))
 
 
