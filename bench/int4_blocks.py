@@ -36,7 +36,6 @@ def quality_rows(model_name: str, specs, eval_windows, calib_windows, log=print)
     from transformers import AutoModelForCausalLM
 
     from common.models import causal_lm_path, model_fingerprint
-    from edge.generator.calibrate import texts_id
     from edge.generator.gptq import quantize_model
     from edge.generator.quality import cached_npz, compare, torch_teacher_forced, windows_id
 
@@ -55,7 +54,7 @@ def quality_rows(model_name: str, specs, eval_windows, calib_windows, log=print)
                 quantize_model(model, spec, calib_windows if spec.method == "gptq" else None, progress=bar.update)
             return torch_teacher_forced(model, eval_windows)
 
-        calib = texts_id([str(w) for w in calib_windows]) if spec.method == "gptq" else "none"
+        calib = windows_id(calib_windows) if spec.method == "gptq" else "none"
         got = cached_npz(f"fake-{spec.name}-d{spec.damp}-{key}-{calib}", compute)
         q = compare(got, ref)
         rows.append({**dataclasses.asdict(spec), "name": spec.name, **q,
@@ -90,7 +89,7 @@ def _spread(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(values), min(values), max(values)
 
 
-def format_table(base: dict, rows: list[dict], speed: dict[int, dict], threads: tuple[int, ...]) -> str:
+def format_table(rows: list[dict], speed: dict[int, dict], threads: tuple[int, ...]) -> str:
     kinds = [(m, s) for m in ("rtn", "gptq") for s in (True, False)
              if any(r["method"] == m and r["symmetric"] == s for r in rows)]
     head = ["block", *[f"decode vs fp32, {n}t" for n in threads],
@@ -169,7 +168,7 @@ def main(args: list[str]) -> int:
     base, rows = quality_rows(opts.model, specs, eval_windows, calib_windows)
     blocks = sorted({s.block for s in specs if s.block in BLOCK_VARIANTS})
     speed = speed_rows(opts.model, blocks, threads, opts.rounds) if blocks else {}
-    table = format_table(base, rows, speed, threads)
+    table = format_table(rows, speed, threads)
     print(f"int4 block size: {opts.model}, quality on {base['tokens']} held-out tokens (prompt-recovery sample "
           f"passages; PyTorch fp32 perplexity {base['perplexity']:.2f}), GPTQ calibrated on "
           f"{sum(map(len, calib_windows))} tokens of science-exam Wikipedia passages; speed of the builder's RTN "

@@ -41,16 +41,9 @@ def token_windows(encode, texts: list[str], max_tokens: int, window: int = 256, 
 
 def rtn_int4(weight, block: int = 32):
     """Fake-quantized copy of a (out, in) weight: symmetric int4, blocks of `block` along `in`."""
-    import torch
+    from edge.generator.gptq import rtn
 
-    out_features, in_features = weight.shape
-    w = weight.reshape(out_features, in_features // block, block)  # (O, in/B, B)
-    idx = w.abs().argmax(dim=-1, keepdim=True)
-    peak = torch.gather(w, -1, idx)                       # signed largest-magnitude weight per block
-    scale = peak / -8.0
-    scale = torch.where(scale == 0, torch.ones_like(scale), scale)
-    q = torch.clamp(torch.round(w / scale), -8, 7)
-    return (q * scale).reshape(out_features, in_features)
+    return rtn(weight, block, symmetric=True)
 
 
 def _linears(layer):

@@ -32,7 +32,7 @@ def test_table_has_a_row_per_block_and_a_column_per_quantizer():
             {"method": "gptq", "block": 64, "symmetric": False, "perplexity": 50.0, "perplexity_delta": 0.15,
              "agreement": 0.7}]
     speed = {128: {1: (4.38, 4.1, 4.5)}, 64: {1: (3.7, 3.6, 3.8)}}
-    table = format_table({"perplexity": 43.71}, rows, speed, (1,)).splitlines()
+    table = format_table(rows, speed, (1,)).splitlines()
     assert table[0] == "| block | decode vs fp32, 1t | RTN sym: ppl / agreement | GPTQ asym: ppl / agreement |"
     assert table[2] == "| 64 | 3.70x (3.60-3.80) | - | 50.00 (+15.0%) / 0.700 |"
     assert table[3] == "| 128 | 4.38x (4.10-4.50) | 53.25 (+21.8%) / 0.594 | - |"
