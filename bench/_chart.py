@@ -1,4 +1,4 @@
-"""The benchmarks' line charts: one axes, drawn by the caller, labelled, saved atomically as PNG.
+"""The benchmarks' charts (lines or bars): one axes, drawn by the caller, labelled, saved atomically as PNG.
 
     from bench._chart import save_line_chart
     save_line_chart(path, lambda ax: ax.plot([1, 2], [3, 4], label="x"), "xs", "ys", "title")

@@ -15,9 +15,11 @@ int64; output: logits (batch, num_labels).
 
 The model is traced with eager attention (not SDPA) so that `fuse_for_cpu` can recognise the
 attention pattern: onnxruntime's transformer optimizer then fuses it into Attention,
-EmbedLayerNormalization, SkipLayerNormalization and BiasGelu (opt_level 0: pattern fusions only,
-no hardware-specific layout, so the file runs the same on x86 and Arm). Int8 quantization
-then turns Attention into QAttention, which is where most of the batch-1 speed-up comes from.
+EmbedLayerNormalization and BiasGelu (opt_level 0: pattern fusions only, no hardware-specific
+layout, so the file runs the same on x86 and Arm). Int8 quantization then turns Attention into
+QAttention, which is where most of the batch-1 speed-up comes from. The residual adds and layer
+norms are left unfused: onnxruntime's SkipLayerNormalization is several times slower on CPU than
+the Add + LayerNormalization it replaces (edge/runtime/detect.py, ENCODER_DISABLED_OPTIMIZERS).
 """
 from __future__ import annotations
 
@@ -83,25 +85,33 @@ def export_onnx(model, tokenizer, out_path: Path, opset: int = OPSET) -> Path:
     return Path(out_path)
 
 
+def cpu_fusion_options(attention: bool = True):
+    """onnxruntime's BERT fusions for CPU inference: everything but SkipLayerNormalization
+    (`attention`: fuse self-attention into one Attention node)."""
+    from onnxruntime.transformers.fusion_options import FusionOptions
+
+    options = FusionOptions("bert")
+    options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = False
+    options.enable_attention = attention
+    return options
+
+
 def fuse_for_cpu(src: Path, dst: Path, num_heads: int, hidden_size: int) -> Path:
     """Fuse a BERT-like graph with onnxruntime's transformer optimizer (portable fusions only)."""
     from onnxruntime.transformers.optimizer import optimize_model
 
     fused = optimize_model(str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden_size,
-                           opt_level=0)
+                           optimization_options=cpu_fusion_options(), opt_level=0)
     with atomic_path(Path(dst), suffix=".onnx") as tmp:
         fused.save_model_to_file(str(tmp))
     return Path(dst)
 
 
 def onnx_session(path: Path, threads: int = 1):
-    import onnxruntime as ort
+    """The device runtime's session for an encoder (edge/runtime/detect.py)."""
+    from edge.runtime.detect import encoder_session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return encoder_session(Path(path), threads)
 
 
 def onnx_logits(session, tokenizer, inputs: Inputs, max_length: int) -> np.ndarray:

@@ -7,7 +7,7 @@
 Dynamic int8 (edge/quantize.py) measures every activation's range at run time; static int8 fixes
 the ranges from calibration batches, so no range is computed per call and the int8 tensors can
 flow between operators. The graph is fused first by onnxruntime's transformer optimizer
-(LayerNorm, GELU, embedding, skip connections) with attention fusion off, so the Q, K and V
+(LayerNorm, GELU, embedding; edge/classifier/export.py) with attention fusion off, so the Q, K and V
 projections stay MatMuls and are quantized too (a fused Attention op has no QDQ form); then QDQ
 with per-channel int8 weights, asymmetric uint8 activations (min-max calibration) and
 reduce_range (7-bit weights: AVX2 without VNNI would saturate u8*s8 sums otherwise).
@@ -21,7 +21,7 @@ import numpy as np
 
 from common.atomic import atomic_path
 from common.errors import UserError
-from edge.classifier.export import INPUT_NAMES
+from edge.classifier.export import INPUT_NAMES, cpu_fusion_options
 from common.training.inputs import tokenize
 
 
@@ -50,17 +50,14 @@ def quantize_static_int8(raw: Path, dst: Path, feeds: list[dict[str, np.ndarray]
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
-    from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
     if not Path(raw).is_file():
         raise UserError(f"missing ONNX model: {raw}")
     if not feeds:
         raise UserError("static int8 needs calibration inputs")
-    options = FusionOptions("bert")
-    options.enable_attention = False
     fused = optimize_model(str(raw), model_type="bert", num_heads=num_heads, hidden_size=hidden_size,
-                           optimization_options=options, opt_level=0)
+                           optimization_options=cpu_fusion_options(attention=False), opt_level=0)
     with tempfile.TemporaryDirectory(prefix=".static-int8-", dir=Path(dst).parent) as work:
         fused_path = Path(work) / "fused.onnx"
         # the fused contrib ops defeat onnx's shape inference, and a tensor of unknown type is

@@ -44,11 +44,12 @@ OPTIONS = ("A", "B", "C", "D", "E")
 TOKEN = re.compile(r"(?u)\b\w\w+\b")      # scikit-learn's default token pattern
 
 
-def _generate_module():
-    """generate.py beside this file (the causal LM runtime), without writing __pycache__."""
+def _sibling(name: str):
+    """The runtime file `name` beside this one (generate.py: the causal LM runtime; detect.py:
+    the encoder session), loaded without writing __pycache__."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("kllm_generate", HERE / "generate.py")
+    spec = importlib.util.spec_from_file_location(f"kllm_{Path(name).stem}", HERE / name)
     module = importlib.util.module_from_spec(spec)
     writes, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
@@ -92,16 +93,12 @@ class Encoder:
     """The ONNX sentence encoder: texts -> (N, D) L2-normalized float32 vectors."""
 
     def __init__(self, model: Path, tokenizer: Path, max_length: int, threads: int = 1):
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(str(tokenizer))
         self.tokenizer.enable_truncation(max_length=max_length)
         self.tokenizer.no_padding()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        self.session = _sibling("detect.py").encoder_session(model, threads)
         self.names = [i.name for i in self.session.get_inputs()]
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -199,7 +196,7 @@ class Answerer:
         self.dense_ids = index["dense_ids"]                  # (P,) passage index of each row
         self.memory_vectors = index["memory_vectors"]        # (M, D) float16
         self.memory = json.loads((folder / "examples.json").read_text(encoding="utf-8"))
-        self.lm = lm if lm is not None else _generate_module().CausalLM(folder, threads=threads)
+        self.lm = lm if lm is not None else _sibling("generate.py").CausalLM(folder, threads=threads)
 
     @classmethod
     def from_bundle(cls, folder: Path, threads: int = 1) -> "Answerer":
@@ -315,7 +312,7 @@ def bench(folder: Path, questions: list[tuple], threads: int, repeats: int) -> d
     times.sort()
     return {"threads": threads, "batch": 1, "runs": len(times), "p50_ms": round(statistics.median(times), 3),
             "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 3),
-            "peak_rss_mb": _generate_module().peak_rss_mb()}
+            "peak_rss_mb": _sibling("generate.py").peak_rss_mb()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,18 +35,23 @@ def test_dynamic_batch_and_sequence_axes(tmp_path):
     np.testing.assert_allclose(five[0], one[0], atol=1e-4)  # padding does not change a text's logits
 
 
-def test_fused_graph_keeps_parity_and_fuses_attention(tmp_path):
+def test_fused_graph_keeps_parity_and_fuses_attention_but_not_skip_layer_norm(tmp_path):
     from edge.classifier.export import fuse_for_cpu
     from edge.quantize import quantize_int8
+    from edge.runtime.detect import encoder_session
 
     model, tokenizer = tiny_model()
     raw = export_onnx(model, tokenizer, tmp_path / "m.onnx")
     fused = fuse_for_cpu(raw, tmp_path / "fused.onnx", model.config.num_attention_heads, model.config.hidden_size)
     ops = {node.op_type for node in onnx.load(str(fused)).graph.node}
-    assert {"Attention", "SkipLayerNormalization"} <= ops
+    assert {"Attention", "LayerNormalization", "Add"} <= ops and "SkipLayerNormalization" not in ops
     assert check_parity(model, tokenizer, fused, TEXTS, max_length=24).max_abs_diff < 1e-4
-    int8_ops = {node.op_type for node in onnx.load(str(quantize_int8(fused, tmp_path / "q.onnx"))).graph.node}
-    assert "QAttention" in int8_ops
+    int8 = quantize_int8(fused, tmp_path / "q.onnx")
+    assert "QAttention" in {node.op_type for node in onnx.load(str(int8)).graph.node}
+    for path in (fused, int8):    # the device's session does not fuse Add + LayerNormalization back
+        encoder_session(path, optimized_model_file=str(tmp_path / "loaded.onnx"))
+        loaded = {node.op_type for node in onnx.load(str(tmp_path / "loaded.onnx")).graph.node}
+        assert "LayerNormalization" in loaded and "SkipLayerNormalization" not in loaded
 
 
 def test_three_class_model_on_pairs_keeps_parity(tmp_path):

@@ -1,0 +1,167 @@
+"""`kllm bench encoder_fusions`: which onnxruntime fusions make the encoder student fastest at
+batch 1, fp32 and dynamic int8, in one run.
+
+    make bench BENCH=encoder_fusions
+    python -m cli bench encoder_fusions --rounds 5 --texts 120 --student cache/edge_students/student-...
+
+The detector's student (the model zoo's MiniLM cut to DistillConfig's layers, with a fresh
+two-class head unless --student names a trained one: speed does not depend on the weights) is
+exported once and fused three ways, each timed as ONNX fp32 and as the pipeline's dynamic int8:
+- `skip-fused`: onnxruntime's BERT fusions with SkipLayerNormalization (the export before this
+  benchmark);
+- `shipped`: the same without SkipLayerNormalization, and the session told not to fuse it back
+  (edge/classifier/export.py `fuse_for_cpu`, edge/runtime/detect.py `encoder_session`);
+- `attention-unfused`: also without the Attention fusion (Q, K and V stay MatMuls).
+Latency is per text at batch 1, 1 thread, tokenization (`tokenizers`, as on the device) included,
+over the detect-ai-text sample's first essays; the six models are interleaved round by round and
+each ratio is the median of the per-round ratios (min-max). Also prints each model's largest
+|logit difference| from `skip-fused` fp32. Writes a PNG bar chart (cache/bench/encoder_fusions.png).
+"""
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+ARRANGEMENTS = ("skip-fused", "shipped", "attention-unfused")
+
+
+def build_models(student: str | None, work: Path) -> tuple[dict[str, Path], Path]:
+    """{"<arrangement> fp32|int8": path} and the tokenizer.json, all under `work`."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    from common.training.text_classifier import load_classifier
+    from edge.classifier.distill import DistillConfig, load_student
+    from edge.classifier.export import cpu_fusion_options, export_onnx
+    from edge.quantize import quantize_int8
+
+    model, tokenizer = load_student(Path(student)) if student else load_classifier(DistillConfig(num_labels=2))
+    raw = export_onnx(model, tokenizer, work / "export.onnx")
+    tokenizer.save_pretrained(work / "tokenizer")
+    heads, hidden = model.config.num_attention_heads, model.config.hidden_size
+    models = {}
+    for name in ARRANGEMENTS:
+        options = cpu_fusion_options(attention=name != "attention-unfused")
+        if name == "skip-fused":
+            options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = True
+        fp32 = work / f"{name}.fp32.onnx"
+        optimize_model(str(raw), model_type="bert", num_heads=heads, hidden_size=hidden,
+                       optimization_options=options, opt_level=0).save_model_to_file(str(fp32))
+        models[f"{name} fp32"] = fp32
+        models[f"{name} int8"] = quantize_int8(fp32, work / f"{name}.int8.onnx")
+    return models, work / "tokenizer" / "tokenizer.json"
+
+
+def session(path: Path):
+    """skip-fused keeps onnxruntime's default session (it fuses what the file lacks); the others
+    are opened as the device opens them."""
+    import onnxruntime as ort
+
+    from edge.runtime.detect import encoder_session
+
+    if path.name.startswith("skip-fused"):
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return encoder_session(path, threads=1)
+
+
+def make_runner(sess, tokenizer):
+    import numpy as np
+
+    def run(text: str):
+        e = tokenizer.encode(text)
+        feeds = {"input_ids": np.asarray([e.ids], np.int64), "attention_mask": np.asarray([e.attention_mask], np.int64),
+                 "token_type_ids": np.asarray([e.type_ids], np.int64)}
+        return sess.run(None, {k: v for k, v in feeds.items() if k in run.names})[0]
+
+    run.names = {i.name for i in sess.get_inputs()}
+    return run
+
+
+def measure(models: dict[str, Path], tokenizer_file: Path, texts: list[str], rounds: int, max_length: int) -> list[dict]:
+    import numpy as np
+    from tokenizers import Tokenizer
+    from tqdm import tqdm
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.enable_truncation(max_length=max_length)
+    runners = {name: make_runner(session(path), tokenizer) for name, path in models.items()}
+    logits = {name: np.concatenate([run(t) for t in texts]) for name, run in runners.items()}
+    p50 = {name: [] for name in runners}
+    for _ in tqdm(range(rounds), desc="encoder fusions", unit="round"):
+        for name, run in runners.items():
+            times = []
+            for text in texts:
+                start = time.perf_counter()
+                run(text)
+                times.append(time.perf_counter() - start)
+            p50[name].append(1000 * statistics.median(times))
+    rows = []
+    for name in runners:
+        arrangement, precision = name.rsplit(" ", 1)
+        own_fp32, shipped_fp32 = p50[f"{arrangement} fp32"], p50["shipped fp32"]
+        vs_own = [f / q for f, q in zip(own_fp32, p50[name])]
+        vs_shipped = [f / q for f, q in zip(shipped_fp32, p50[name])]
+        rows.append({"arrangement": arrangement, "precision": precision, "p50_ms": statistics.median(p50[name]),
+                     "p50_min": min(p50[name]), "p50_max": max(p50[name]),
+                     "vs_own_fp32": statistics.median(vs_own), "own_min": min(vs_own), "own_max": max(vs_own),
+                     "vs_shipped_fp32": statistics.median(vs_shipped),
+                     "max_logit_diff": float(np.abs(logits[name] - logits["skip-fused fp32"]).max())})
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    lines = ["| fusions | precision | p50 ms (min-max) | x its own fp32 | x shipped fp32 | max |logit diff| vs skip-fused fp32 |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['arrangement']} | {r['precision']} | {r['p50_ms']:.2f} ({r['p50_min']:.2f}-{r['p50_max']:.2f}) | "
+                     f"{r['vs_own_fp32']:.2f}x ({r['own_min']:.2f}-{r['own_max']:.2f}) | {r['vs_shipped_fp32']:.2f}x | "
+                     f"{r['max_logit_diff']:.1e} |")
+    return "\n".join(lines)
+
+
+def save_chart(rows: list[dict], path: Path) -> Path:
+    from bench._chart import save_line_chart
+
+    def draw(ax):
+        for offset, precision in ((-0.2, "fp32"), (0.2, "int8")):
+            mine = [r for r in rows if r["precision"] == precision]
+            ax.bar([ARRANGEMENTS.index(r["arrangement"]) + offset for r in mine], [r["p50_ms"] for r in mine], 0.4,
+                   label=precision, yerr=[[r["p50_ms"] - r["p50_min"] for r in mine],
+                                          [r["p50_max"] - r["p50_ms"] for r in mine]])
+        ax.set_xticks(range(len(ARRANGEMENTS)), ARRANGEMENTS)
+
+    return save_line_chart(path, draw, "onnxruntime fusions in the file and the session",
+                           "p50 ms per text, batch 1, 1 thread", "encoder student: fusions, fp32 and dynamic int8")
+
+
+def main(args: list[str]) -> int:
+    from bench._args import bench_parser
+    from common.data import load_dataset
+    from common.errors import UserError
+    from common.paths import cache_dir
+    from common.registry import get_competition
+
+    parser = bench_parser("kllm bench encoder_fusions")
+    parser.add_argument("--student", default=None, help="a trained student folder (HF format); default: a fresh head")
+    parser.add_argument("--texts", type=int, default=120, help="sample essays timed per round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--max-length", type=int, default=128)
+    opts = parser.parse_args(args)
+    if min(opts.texts, opts.rounds, opts.max_length) < 1:
+        parser.error("--texts, --rounds and --max-length must be at least 1")
+    if opts.student and not (Path(opts.student) / "config.json").is_file():
+        raise UserError(f"--student: no model folder (config.json) at {opts.student}")
+    competition = get_competition("detect-ai-text")
+    texts = [str(t) for t in load_dataset(competition).tables["train"]["text"].to_list()[:opts.texts]]
+    with tempfile.TemporaryDirectory(prefix="encoder-fusions-") as work:
+        models, tokenizer_file = build_models(opts.student, Path(work))
+        rows = measure(models, tokenizer_file, texts, opts.rounds, opts.max_length)
+    print(f"encoder student ({opts.student or 'MiniLM cut to the student, fresh head'}): p50 ms per text at batch 1, "
+          f"1 thread, tokenization included, {len(texts)} detect-ai-text sample essays, median of {opts.rounds} "
+          f"interleaved rounds (min-max); ratios are medians of per-round ratios")
+    print(format_table(rows))
+    print(f"chart {save_chart(rows, cache_dir('bench') / 'encoder_fusions.png')}")
+    return 0

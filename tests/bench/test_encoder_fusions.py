@@ -1,0 +1,34 @@
+"""`kllm bench encoder_fusions`: its flags, table and chart (the fusion contract itself is tested in
+tests/edge/classifier/test_export.py; the timing needs the real student and runs as a benchmark)."""
+import pytest
+
+from bench.encoder_fusions import ARRANGEMENTS, format_table, main, save_chart
+from common.errors import UserError
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--rounds", "0"], "must be at least 1"),
+    (["--texts", "x"], "invalid int value"),
+    (["--student", "/nonexistent/student"], "no model folder"),
+])
+def test_bad_flags_are_user_errors(args, fragment):
+    with pytest.raises(UserError, match=fragment):
+        main(args)
+
+
+def rows():
+    return [{"arrangement": a, "precision": p, "p50_ms": ms, "p50_min": ms - 0.1, "p50_max": ms + 0.2,
+             "vs_own_fp32": r, "own_min": r - 0.1, "own_max": r + 0.1, "vs_shipped_fp32": r, "max_logit_diff": d}
+            for a in ARRANGEMENTS for p, ms, r, d in (("fp32", 10.0, 1.0, 0.0), ("int8", 4.0, 2.5, 2.5e-3))]
+
+
+def test_table_has_a_row_per_model_and_the_ratios():
+    table = format_table(rows()).splitlines()
+    assert len(table) == 2 + 2 * len(ARRANGEMENTS)
+    assert "| shipped | int8 | 4.00 (3.90-4.20) | 2.50x (2.40-2.60) | 2.50x | 2.5e-03 |" in table
+
+
+def test_chart_is_a_png(tmp_path):
+    path = save_chart(rows(), tmp_path / "fusions.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
