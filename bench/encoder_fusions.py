@@ -15,7 +15,8 @@ exported once and fused three ways, each timed as ONNX fp32 and as the pipeline'
 Latency is per text at batch 1, 1 thread, tokenization (`tokenizers`, as on the device) included,
 over the detect-ai-text sample's first essays; the six models are interleaved round by round and
 each ratio is the median of the per-round ratios (min-max). Also prints each model's largest
-|logit difference| from `skip-fused` fp32. Writes a PNG bar chart (cache/bench/encoder_fusions.png).
+|logit difference| from `skip-fused` fp32 and, from onnxruntime's profiler, its costliest
+operators. Writes a PNG bar chart (cache/bench/encoder_fusions.png).
 """
 from __future__ import annotations
 
@@ -53,18 +54,19 @@ def build_models(student: str | None, work: Path) -> tuple[dict[str, Path], Path
     return models, work / "tokenizer" / "tokenizer.json"
 
 
-def session(path: Path):
-    """skip-fused keeps onnxruntime's default session (it fuses what the file lacks); the others
-    are opened as the device opens them."""
+def session(path: Path, profile_prefix: str | None = None):
+    """1 thread; skip-fused with onnxruntime's default optimizers (which fuse what the file lacks),
+    the others as the device opens them (edge/runtime/detect.py encoder_session)."""
     import onnxruntime as ort
 
-    from edge.runtime.detect import encoder_session
+    from edge.runtime.detect import ENCODER_DISABLED_OPTIMIZERS
 
-    if path.name.startswith("skip-fused"):
-        options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return encoder_session(path, threads=1)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
+    if profile_prefix:
+        options.enable_profiling, options.profile_file_prefix = True, profile_prefix
+    disabled = [] if path.name.startswith("skip-fused") else ENCODER_DISABLED_OPTIMIZERS
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=disabled)
 
 
 def make_runner(sess, tokenizer):
@@ -110,6 +112,30 @@ def measure(models: dict[str, Path], tokenizer_file: Path, texts: list[str], rou
                      "vs_shipped_fp32": statistics.median(vs_shipped),
                      "max_logit_diff": float(np.abs(logits[name] - logits["skip-fused fp32"]).max())})
     return rows
+
+
+def profile_ops(path: Path, tokenizer_file: Path, texts: list[str], max_length: int, top: int = 6) -> dict[str, float]:
+    """The `top` operator types by kernel time, ms per text, from onnxruntime's profiler over one
+    pass of `texts` (opened as `session` opens it)."""
+    import json
+    import os
+    from collections import Counter
+
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.enable_truncation(max_length=max_length)
+    sess = session(path, profile_prefix=str(path.with_suffix("")) + "-profile")
+    run = make_runner(sess, tokenizer)
+    for text in texts:
+        run(text)
+    trace = sess.end_profiling()
+    kernels = Counter()
+    for event in json.loads(Path(trace).read_text()):
+        if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
+            kernels[event["args"]["op_name"]] += event["dur"]
+    os.remove(trace)
+    return {op: us / len(texts) / 1000 for op, us in kernels.most_common(top)}
 
 
 def format_table(rows: list[dict]) -> str:
@@ -159,9 +185,13 @@ def main(args: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="encoder-fusions-") as work:
         models, tokenizer_file = build_models(opts.student, Path(work))
         rows = measure(models, tokenizer_file, texts, opts.rounds, opts.max_length)
+        profiles = {name: profile_ops(path, tokenizer_file, texts, opts.max_length) for name, path in models.items()}
     print(f"encoder student ({opts.student or 'MiniLM cut to the student, fresh head'}): p50 ms per text at batch 1, "
           f"1 thread, tokenization included, {len(texts)} detect-ai-text sample essays, median of {opts.rounds} "
           f"interleaved rounds (min-max); ratios are medians of per-round ratios")
     print(format_table(rows))
+    print("where the time goes (onnxruntime's profiler, one pass, kernel ms per text, top operators):")
+    for name, ops in profiles.items():
+        print(f"- {name}: " + ", ".join(f"{op} {ms:.2f}" for op, ms in ops.items()))
     print(f"chart {save_chart(rows, cache_dir('bench') / 'encoder_fusions.png')}")
     return 0

@@ -32,3 +32,24 @@ def test_table_has_a_row_per_model_and_the_ratios():
 def test_chart_is_a_png(tmp_path):
     path = save_chart(rows(), tmp_path / "fusions.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_tiny_student_through_every_arrangement(tmp_path):
+    from bench.encoder_fusions import build_models, measure, profile_ops
+    from common.training.text_classifier import TextClassifierConfig, load_classifier
+    from edge.classifier.distill import save_student
+
+    model, tokenizer = load_classifier(TextClassifierConfig(num_layers=1, num_labels=2, seed=3))
+    student = save_student(model, tokenizer, tmp_path / "student")
+    models, tokenizer_file = build_models(str(student), tmp_path / "work")
+    assert sorted(models) == sorted(f"{a} {p}" for a in ARRANGEMENTS for p in ("fp32", "int8"))
+    texts = ["A short essay.", "Another one, somewhat longer than the first essay here."]
+    rows = measure(models, tokenizer_file, texts, rounds=1, max_length=32)
+    by_name = {f"{r['arrangement']} {r['precision']}": r for r in rows}
+    assert by_name["shipped fp32"]["max_logit_diff"] < 1e-4        # unfusing changes no output
+    assert by_name["shipped int8"]["max_logit_diff"] < 0.5         # int8 rounding only
+    assert all(r["p50_ms"] > 0 for r in rows)
+    fused_ops = profile_ops(models["skip-fused fp32"], tokenizer_file, texts, 32, top=20)
+    shipped_ops = profile_ops(models["shipped fp32"], tokenizer_file, texts, 32, top=20)
+    assert "SkipLayerNormalization" in fused_ops and "SkipLayerNormalization" not in shipped_ops
+    assert "LayerNormalization" in shipped_ops
