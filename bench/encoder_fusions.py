@@ -69,6 +69,14 @@ def session(path: Path, profile_prefix: str | None = None):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"], disabled_optimizers=disabled)
 
 
+def load_tokenizer(tokenizer_file: Path, max_length: int):
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.enable_truncation(max_length=max_length)
+    return tokenizer
+
+
 def make_runner(sess, tokenizer):
     import numpy as np
 
@@ -84,11 +92,9 @@ def make_runner(sess, tokenizer):
 
 def measure(models: dict[str, Path], tokenizer_file: Path, texts: list[str], rounds: int, max_length: int) -> list[dict]:
     import numpy as np
-    from tokenizers import Tokenizer
     from tqdm import tqdm
 
-    tokenizer = Tokenizer.from_file(str(tokenizer_file))
-    tokenizer.enable_truncation(max_length=max_length)
+    tokenizer = load_tokenizer(tokenizer_file, max_length)
     runners = {name: make_runner(session(path), tokenizer) for name, path in models.items()}
     logits = {name: np.concatenate([run(t) for t in texts]) for name, run in runners.items()}
     p50 = {name: [] for name in runners}
@@ -121,12 +127,8 @@ def profile_ops(path: Path, tokenizer_file: Path, texts: list[str], max_length: 
     import os
     from collections import Counter
 
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(tokenizer_file))
-    tokenizer.enable_truncation(max_length=max_length)
     sess = session(path, profile_prefix=str(path.with_suffix("")) + "-profile")
-    run = make_runner(sess, tokenizer)
+    run = make_runner(sess, load_tokenizer(tokenizer_file, max_length))
     for text in texts:
         run(text)
     trace = sess.end_profiling()
