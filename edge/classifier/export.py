@@ -18,8 +18,8 @@ attention pattern: onnxruntime's transformer optimizer then fuses it into Attent
 EmbedLayerNormalization and BiasGelu (opt_level 0: pattern fusions only, no hardware-specific
 layout, so the file runs the same on x86 and Arm). Int8 quantization then turns Attention into
 QAttention, which is where most of the batch-1 speed-up comes from. The residual adds and layer
-norms are left unfused: onnxruntime's SkipLayerNormalization is several times slower on CPU than
-the Add + LayerNormalization it replaces (edge/runtime/detect.py, ENCODER_DISABLED_OPTIMIZERS).
+norms are left unfused: onnxruntime's SkipLayerNormalization is slower on CPU than the Add +
+LayerNormalization it replaces (edge/runtime/detect.py, ENCODER_DISABLED_OPTIMIZERS).
 """
 from __future__ import annotations
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import math
@@ -44,9 +45,10 @@ OPTIONS = ("A", "B", "C", "D", "E")
 TOKEN = re.compile(r"(?u)\b\w\w+\b")      # scikit-learn's default token pattern
 
 
+@functools.lru_cache(maxsize=None)
 def _sibling(name: str):
     """The runtime file `name` beside this one (generate.py: the causal LM runtime; detect.py:
-    the encoder session), loaded without writing __pycache__."""
+    the encoder session), loaded once, without writing __pycache__."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(f"kllm_{Path(name).stem}", HERE / name)
