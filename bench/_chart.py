@@ -25,3 +25,15 @@ def save_line_chart(path, draw, xlabel: str, ylabel: str, title: str, figsize=(7
         fig.savefig(tmp, dpi=110)
     plt.close(fig)
     return path
+
+
+def save_ratio_chart(path, results: dict[str, list[dict]], x: str, xlabel: str, ylabel: str, title: str):
+    """One line per variant and thread count of rows {"threads", x, "ratio"}, against a 1.0 line."""
+    def draw(ax):
+        for name, rows in results.items():
+            for n in sorted({r["threads"] for r in rows}):
+                mine = [r for r in rows if r["threads"] == n]
+                ax.plot([r[x] for r in mine], [r["ratio"] for r in mine], marker="o", label=f"{name}, {n}t")
+        ax.axhline(1.0, color="grey", lw=0.8)
+
+    return save_line_chart(path, draw, xlabel, ylabel, title)

@@ -52,21 +52,14 @@ def measure(folder, contexts: list[int], threads: list[int], rounds: int) -> lis
 
 
 def save_chart(results: dict[str, list[dict]], path):
-    from bench._chart import save_line_chart
+    from bench._chart import save_ratio_chart
 
-    def draw(ax):
-        for name, rows in results.items():
-            for n in sorted({r["threads"] for r in rows}):
-                mine = [r for r in rows if r["threads"] == n]
-                ax.plot([r["context"] for r in mine], [r["ratio"] for r in mine], marker="o", label=f"{name}, {n}t")
-        ax.axhline(1.0, color="grey", lw=0.8)
-
-    return save_line_chart(path, draw, "context tokens before decoding", "decode tok/s, in place / copied (median)",
-                           "KV cache written in place vs copied each token")
+    return save_ratio_chart(path, results, "context", "context tokens before decoding",
+                            "decode tok/s, in place / copied (median)", "KV cache written in place vs copied each token")
 
 
 def main(args: list[str]) -> int:
-    from bench._args import bench_parser
+    from bench._args import bench_parser, variants_lengths_threads
     from common.paths import cache_dir
     from edge.generator.export import VARIANTS, build_variant
 
@@ -77,16 +70,7 @@ def main(args: list[str]) -> int:
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--rounds", type=int, default=3)
     opts = parser.parse_args(args)
-    names = [n for n in opts.variants.split(",") if n]
-    if not names or any(n not in VARIANTS for n in names):
-        parser.error(f"--variants names only {', '.join(VARIANTS)}; got {opts.variants}")
-    try:
-        contexts = [int(c) for c in opts.contexts.split(",") if c]
-        threads = [int(t) for t in opts.threads.split(",") if t]
-    except ValueError:
-        parser.error("--contexts and --threads take comma-separated integers")
-    if opts.rounds < 1 or not contexts or not threads or min(contexts + threads) < 1:
-        parser.error("--rounds, --contexts and --threads must be at least 1")
+    names, contexts, threads = variants_lengths_threads(parser, opts, "contexts", VARIANTS)
     from tqdm import tqdm
 
     results = {}

@@ -9,7 +9,9 @@ causal LM option scorer (science-exam), run on the device as the host's pipeline
 prepare() makes the files from the spec's `sources` (a searched HybridRetriever, its queries, the
 solved-question memory, the encoder's and LM's names): the encoder as int8 ONNX
 (edge/retriever/encoder.py), the compact index (edge/retriever/index.py), and the LM variant the
-plan names, exported by edge/generator (cached). Unlike a writer's plan, the device's numbers
+plan names, exported by edge/generator (cached), its graph given a `logits_from` input
+(edge/generator/logits_from.py) so the question's prefill computes the LM head for its last
+token only. Unlike a writer's plan, the device's numbers
 are not the host's bit for bit (an int8 encoder, an int4 LM), so nothing is required to match
 the host at bundle time: the comparison table reports the gap. smoke.jsonl holds SMOKE_QUESTIONS questions with the scores this bundle's runtime gave
 on the host; the device's self-test must retrieve the same context and give the same letters,
@@ -25,6 +27,7 @@ from common.errors import UserError
 from common.port_set import PortSet
 from edge.bundle import DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, bench_bundle
 from edge.generator.export import VARIANTS, build_variant
+from edge.generator.logits_from import add_logits_from
 from edge.retriever.encoder import export_encoder
 from edge.retriever.index import CompactIndex
 from edge.runtime.detect import open_bundle
@@ -72,12 +75,15 @@ class AnswererSteps:
         encoder, parity, cosine = export_encoder(src["encoder"], Path(work), src["queries"][-16:],
                                                  int(settings["max_seq_length"]))
         lm_dir = build_variant(VARIANTS[settings["lm_variant"]], src["lm"])
+        lm_graph = Path(work) / "lm" / "model.onnx"       # beside the bundle's copy of model.onnx.data
+        add_logits_from(lm_dir / "model.onnx", lm_graph)
         self.details.update(index=self.index.summary(), encoder_parity_max_abs_diff=parity.max_abs_diff,
                             encoder_int8_min_cosine=round(cosine, 5), lm_folder=str(lm_dir))
         self.encoder_fp32 = encoder["fp32"]
         self.files = {"encoder.onnx": encoder["int8"], "encoder_tokenizer.json": encoder["tokenizer"],
                       **{n: index_dir / n for n in names},
-                      **{p.name: p for p in sorted(lm_dir.iterdir()) if p.name in LM_FILES}}
+                      **{p.name: p for p in sorted(lm_dir.iterdir()) if p.name in LM_FILES},
+                      "model.onnx": lm_graph}
         return self.files
 
     def bundle(self, out_dir: Path, provenance: dict) -> BundleInfo:

@@ -11,7 +11,10 @@ model.onnx.data) with a KV cache, tokenizer.json.
     python3 generate.py --model MODEL_DIR --bench --bench-threads 1,2 --json   # prefill/decode tok/s
 
 Generation is greedy (argmax). Scoring returns log p(continuation | context), summed and per
-token, teacher-forced in one forward pass. Bad input prints one `error:` line and exits 2.
+token, teacher-forced in one forward pass. A model with a `logits_from` input (an overridable
+initializer: edge/generator/logits_from.py) computes logits only from that position on, so a
+prompt's prefill skips the LM head for every position but the last; other models return them all.
+Bad input prints one `error:` line and exits 2.
 """
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
+LOGITS_FROM = "logits_from"  # edge/generator/logits_from.py
 BENCH_PROMPT = ("Photosynthesis is the process by which green plants, algae and some bacteria convert light "
                 "energy into chemical energy. It takes place mainly in the chloroplasts of leaf cells. ")
 
@@ -69,11 +73,13 @@ class CausalLM:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # errors only: onnxruntime warns of every overridable initializer (logits_from)
         self.session = ort.InferenceSession(str(self.folder / decoder.get("filename", "model.onnx")), options,
                                             providers=["CPUExecutionProvider"])
         self.past_names = [i.name for i in self.session.get_inputs() if i.name.startswith("past_key_values.")]
         self.output_names = [o.name for o in self.session.get_outputs()]  # logits, present.* (keys, then values)
         self.kv_dtype = np.float16 if "float16" in self.session.get_inputs()[2].type else np.float32
+        self.logits_from = LOGITS_FROM in {i.name for i in self.session.get_overridable_initializers()}
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False).ids
@@ -85,36 +91,50 @@ class CausalLM:
         shape = (1, self.kv_heads, 0, self.head_size)  # (B, kv heads, past T, head size)
         return {name: np.zeros(shape, self.kv_dtype) for name in self.past_names}
 
-    def _step(self, ids: list[int], past: dict[str, np.ndarray], total: int):
+    def _step(self, ids: list[int], past: dict[str, np.ndarray], total: int, logits_from: int = 0):
+        """(logits, presents as the next past). logits (T, V), or (T - logits_from, V) from position
+        logits_from of `ids` on when the model can skip the others (self.logits_from): read them
+        from the end."""
         feeds = {"input_ids": np.asarray([ids], dtype=np.int64),
                  "attention_mask": np.ones((1, total), dtype=np.int64), **past}
+        if self.logits_from and logits_from:
+            feeds[LOGITS_FROM] = np.asarray([logits_from], dtype=np.int64)
         logits, *presents = self.session.run(self.output_names, feeds)
         past = {name.replace("present", "past_key_values", 1): value
                 for name, value in zip(self.output_names[1:], presents)}
-        return logits[0], past  # logits (T, V)
+        return logits[0], past
 
     def _decoder(self, capacity: int):
-        """step(ids, total) -> logits (T, V), each call continuing one KV cache. With a shared
+        """step(ids, total, last_only=False) -> logits (T, V), or (1, V) with last_only on a model
+        that can skip the rest (self.logits_from), each call continuing one KV cache. With a shared
         buffer the cache is allocated once for `capacity` positions and bound as both past and
         present, so attention writes the new positions in place; else each step's presents come
         back as numpy arrays and go in as the next past (a copy of the whole cache per token)."""
         if not self.share_buffer:
             past = self._empty_past()
 
-            def step(ids: list[int], total: int) -> np.ndarray:
+            def step(ids: list[int], total: int, last_only: bool = False) -> np.ndarray:
                 nonlocal past
-                logits, past = self._step(ids, past, total)
+                logits, past = self._step(ids, past, total, len(ids) - 1 if last_only else 0)
                 return logits
             return step
         binding = self.session.io_binding()
         binding.bind_output(self.output_names[0], "cpu")  # bound first, so get_outputs()[0]
-        for name in self.past_names:  # the binding keeps each OrtValue, which keeps its numpy buffer
-            value = ort.OrtValue.ortvalue_from_numpy(np.zeros((1, self.kv_heads, capacity, self.head_size),
-                                                              self.kv_dtype))
+        caches = {name: np.zeros((1, self.kv_heads, capacity, self.head_size), self.kv_dtype)
+                  for name in self.past_names}
+        for name, cache in caches.items():  # the binding keeps each OrtValue, which keeps its numpy buffer
+            value = ort.OrtValue.ortvalue_from_numpy(cache)
             binding.bind_ortvalue_input(name, value)
             binding.bind_ortvalue_output(name.replace("past_key_values", "present", 1), value)
 
-        def step(ids: list[int], total: int) -> np.ndarray:
+        def step(ids: list[int], total: int, last_only: bool = False) -> np.ndarray:
+            if last_only and self.logits_from and total == len(ids):
+                # an io binding cannot feed an overridable initializer: the prompt runs unbound and
+                # its keys/values are copied into the bound cache (once, T positions)
+                logits, presents = self._step(ids, self._empty_past(), total, len(ids) - 1)
+                for name, value in presents.items():
+                    caches[name][:, :, :total] = value
+                return logits
             binding.bind_cpu_input("input_ids", np.asarray([ids], dtype=np.int64))
             binding.bind_cpu_input("attention_mask", np.ones((1, total), dtype=np.int64))
             binding.bind_output(self.output_names[0], "cpu")  # the logits' shape changes after the prompt
@@ -139,7 +159,9 @@ class CausalLM:
         ctx, cont = self.encode(context), self.encode(continuation)
         if not ctx or not cont:
             raise InputError("context and continuation must both be non-empty")
-        per_token = self.token_logprobs(ctx + cont)[len(ctx) - 1:]
+        logits, _ = self._step(ctx + cont, self._empty_past(), len(ctx) + len(cont), logits_from=len(ctx) - 1)
+        logp = log_softmax(logits[-len(cont) - 1:-1])                                   # (len(cont), V)
+        per_token = logp[np.arange(len(cont)), np.asarray(cont)]
         return float(per_token.sum()), [float(x) for x in per_token]
 
     def generate_ids(self, prompt_ids: list[int], max_new_tokens: int, stop_at_eos: bool = True,
@@ -149,7 +171,7 @@ class CausalLM:
             raise InputError("empty prompt")
         start = time.perf_counter()
         step = self._decoder(len(prompt_ids) + max_new_tokens)
-        logits = step(list(prompt_ids), len(prompt_ids))
+        logits = step(list(prompt_ids), len(prompt_ids), last_only=True)
         prefill_done = time.perf_counter()
         out: list[int] = []
         total = len(prompt_ids)

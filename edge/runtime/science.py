@@ -157,7 +157,7 @@ def option_scores(lm, prefix: str, options: list[str], norm: str = "mean") -> li
         option_scores(lm, "Question: Which gas do plants take in?\nAnswer:", ["oxygen", "carbon dioxide"])
     """
     ids = lm.encode(prefix)
-    logits, past = lm._step(ids, lm._empty_past(), len(ids))
+    logits, past = lm._step(ids, lm._empty_past(), len(ids), logits_from=len(ids) - 1)  # the last row at least
     first = _log_softmax(logits[-1])                                                       # (V,)
     out = []
     for option in options:

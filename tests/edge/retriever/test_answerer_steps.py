@@ -15,6 +15,7 @@ from common.port_set import PortSet
 from common.retrieval import HybridRetriever, RetrievalConfig
 from common.retrieval.dense import embed_passages
 from edge.retriever.steps import AnswererSteps
+from edge.runtime.generate import CausalLM
 
 FACTS = ["Plants take in carbon dioxide to make food.", "Mars is called the red planet.",
          "Fish breathe with their gills.", "A magnet attracts iron."]
@@ -56,6 +57,7 @@ def test_the_answerer_bundle_self_tests_and_answers_a_csv(tmp_path, tiny_llm, ti
     config = json.loads((info.path / "config.json").read_text())
     assert config["kind"] == "science_answerer" and config["index"]["passages"] <= 8
     assert (info.path / "model.onnx").is_file() and (info.path / "encoder.onnx").is_file()
+    assert CausalLM(info.path).logits_from       # the prefix's prefill skips the LM head but for its last token
 
     done = subprocess.run([sys.executable, "-I", "detect.py", "--self-test"], cwd=info.path, capture_output=True,
                           text=True, timeout=300)
