@@ -18,7 +18,8 @@ def bench_parser(prog: str) -> argparse.ArgumentParser:
     return OneLineParser(prog=prog)
 
 
-def variants_lengths_threads(parser: argparse.ArgumentParser, opts, lengths: str, known) -> tuple[list[str], list[int], list[int]]:
+def variants_lengths_threads(parser: argparse.ArgumentParser, opts, lengths: str,
+                             known) -> tuple[list[str], list[int], list[int]]:
     """(variant names, token lengths, thread counts) from the comma-separated --variants, --<lengths>
     and --threads of a per-variant runtime benchmark (kv_cache, logits_from); a bad value is a
     parser error. `known`: the variant names there are."""
