@@ -102,15 +102,32 @@ def block_influence(model, windows: list[list[int]]) -> list[float]:
 
 def input_norms(model, windows: list[list[int]]) -> dict[str, object]:
     """Per decoder linear: the L2 norm of each input feature over the calibration tokens (Wanda)."""
+    sums = per_input_feature(model, windows, lambda acc, x: (0 if acc is None else acc) + (x.double() ** 2).sum(dim=0))
+    return {name: value.sqrt().float() for name, value in sums.items()}
+
+
+def input_absmax(model, windows: list[list[int]]) -> dict[str, object]:
+    """Per decoder linear: the largest |value| of each input feature over the calibration tokens
+    (SmoothQuant, edge/generator/smooth.py)."""
     import torch
 
-    sq: dict[str, torch.Tensor] = {}
+    def update(acc, x):
+        top = x.abs().amax(dim=0)
+        return top if acc is None else torch.maximum(acc, top)
+    return {name: value.float() for name, value in per_input_feature(model, windows, update).items()}
+
+
+def per_input_feature(model, windows: list[list[int]], update) -> dict[str, object]:
+    """{name: update(previous or None, x (tokens, in_features))} folded over every forward of every
+    decoder linear (named as in model.model.layers) on the calibration windows."""
+    import torch
+
+    acc: dict[str, torch.Tensor] = {}
     hooks = []
     for name, module in model.model.layers.named_modules():
         if isinstance(module, torch.nn.Linear):
             def hook(mod, args, _out, name=name):
-                x = args[0].reshape(-1, args[0].shape[-1]).double()
-                sq[name] = sq.get(name, 0) + (x * x).sum(dim=0)
+                acc[name] = update(acc.get(name), args[0].reshape(-1, args[0].shape[-1]))
             hooks.append(module.register_forward_hook(hook))
     try:
         with torch.inference_mode():
@@ -119,4 +136,4 @@ def input_norms(model, windows: list[list[int]]) -> dict[str, object]:
     finally:
         for h in hooks:
             h.remove()
-    return {name: value.sqrt().float() for name, value in sq.items()}
+    return acc

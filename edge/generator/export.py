@@ -43,7 +43,9 @@ class Variant:
     sparsity: unstructured Wanda sparsity per output row (0 = none), from `calibration` texts.
     regrid: "q41" re-codes the (int4 asymmetric or int8) export on the weights' GGUF Q4_1 grid
     (q41.py), its block offsets in a side branch; "q41-fold<D>" folds them into the MatMulNBits as D
-    digits; "q41-round" drops them (at int8 they are at most 1/34 of the grid's step)."""
+    digits; "q41-round" drops them (at int8 they are at most 1/34 of the grid's step).
+    smooth: SmoothQuant's alpha (smooth.py) applied to the weights before export, from
+    `calibration` texts (0 = none)."""
 
     name: str
     precision: str
@@ -54,6 +56,7 @@ class Variant:
     note: str = ""
     calibration: str = ""  # hash of the calibration texts, for pruning/sparsity (set by the caller)
     regrid: str = ""
+    smooth: float = 0.0
 
     def with_(self, **changes) -> Variant:
         return dataclasses.replace(self, **changes)
@@ -110,7 +113,7 @@ REGRID_CODE = 2  # bump when edge/generator/q41.py writes different weights (2: 
 
 def variant_key(variant: Variant, source_id: str) -> str:
     fields = dataclasses.asdict(variant)
-    for late in ("regrid",):  # fields added after the first builds: in the key only when set, so the
+    for late in ("regrid", "smooth"):  # fields added after the first builds: in the key only when set, so the
         if not fields[late]:  # folders built before them stay valid
             del fields[late]
     if variant.regrid:
@@ -138,12 +141,12 @@ def source_folder(variant: Variant, model: str, calibration_texts: list[str] | N
 
     base = causal_lm_path(model)
     base_id = f"{model}:{model_fingerprint(model)}"
-    if not variant.drop_layers and not variant.sparsity:
+    if not variant.drop_layers and not variant.sparsity and not variant.smooth:
         return base, base_id
     from edge.generator.prune import derived_folder
 
     return derived_folder(base, base_id, variant.drop_layers, variant.sparsity, variant.calibration,
-                          calibration_texts, log=log)
+                          calibration_texts, log=log, smooth=variant.smooth)
 
 
 def build_variant(variant: Variant, model: str = "smollm2", calibration_texts: list[str] | None = None,

@@ -1,4 +1,4 @@
-"""Pruned copies of a causal LM's safetensors folder, for the exporter (host only, PyTorch).
+"""Pruned (or smoothed) copies of a causal LM's safetensors folder, for the exporter (host only, PyTorch).
 
     from edge.generator.prune import derived_folder
     folder, folder_id = derived_folder(base, base_id, drop_layers=(20, 22), sparsity=0.0,
@@ -8,8 +8,10 @@ Structured: whole decoder blocks removed (the ones whose block influence is lowe
 caller from edge/generator/calibrate.py); the model is smaller and every token is cheaper.
 Unstructured: Wanda (|W| x input-feature norm on calibration tokens), the lowest `sparsity` share of
 each output row's weights set to zero; onnxruntime's CPU kernels are dense, so this saves no time
-and no bytes (the zeros are still stored): the study shows it for that reason. Cached under
-cache_dir("generator") by the hash of the base weights, the pruning and the calibration texts.
+and no bytes (the zeros are still stored): the study shows it for that reason. Smoothing
+(edge/generator/smooth.py, after any pruning) changes no product, only where int8 will round.
+Cached under cache_dir("generator") by the hash of the base weights, the changes and the
+calibration texts.
 """
 from __future__ import annotations
 
@@ -53,33 +55,42 @@ def wanda(model, norms: dict, sparsity: float) -> None:
 
 
 def derived_folder(base: Path, base_id: str, drop_layers: tuple[int, ...], sparsity: float,
-                   calibration_id: str, calibration_texts: list[str] | None, log=print) -> tuple[Path, str]:
-    """(folder, identity) of the base model with `drop_layers` removed and Wanda `sparsity` applied."""
-    key = hashlib.sha256(json.dumps([base_id, sorted(drop_layers), sparsity, calibration_id if sparsity else "",
-                                     CALIBRATION_TOKENS, 1]).encode()).hexdigest()[:12]
+                   calibration_id: str, calibration_texts: list[str] | None, log=print,
+                   smooth: float = 0.0) -> tuple[Path, str]:
+    """(folder, identity) of the base model with `drop_layers` removed, Wanda `sparsity` applied
+    and SmoothQuant at alpha `smooth` (0: none)."""
+    fields = [base_id, sorted(drop_layers), sparsity, calibration_id if sparsity else "", CALIBRATION_TOKENS, 1]
+    if smooth:  # in the key only when set, so the folders pruned before it stay valid
+        fields += ["smooth", smooth, calibration_id]
+    key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:12]
     target = cache_dir("generator") / f"src-{key}"
     if (target / "config.json").exists():
         return target, f"derived:{key}"
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    if sparsity and not calibration_texts:
-        raise ValueError("Wanda sparsity needs calibration texts")
+    if (sparsity or smooth) and not calibration_texts:
+        raise ValueError("Wanda sparsity and smoothing need calibration texts")
     torch.set_num_threads(default_threads())
-    log(f"generator: pruning {base.name}: drop blocks {list(drop_layers)}, sparsity {sparsity:.0%}")
+    log(f"generator: deriving {base.name}: drop blocks {list(drop_layers)}, sparsity {sparsity:.0%}, smooth {smooth}")
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(base)
-    if sparsity:
-        from edge.generator.calibrate import input_norms, token_windows
+    from edge.generator.calibrate import input_norms, token_windows
 
-        windows = token_windows(lambda t: tokenizer(t, add_special_tokens=False).input_ids,
-                                calibration_texts, CALIBRATION_TOKENS)
+    windows = token_windows(lambda t: tokenizer(t, add_special_tokens=False).input_ids,
+                            calibration_texts or [], CALIBRATION_TOKENS)
+    if sparsity:
         wanda(model, input_norms(model, windows), sparsity)
     if drop_layers:
         drop_blocks(model, tuple(drop_layers))
+    if smooth:
+        from edge.generator.smooth import smooth_llama
+
+        smooth_llama(model, windows, smooth)
     with atomic_dir(target, replace=False) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         (tmp / "PRUNED.json").write_text(json.dumps({"base": base_id, "drop_layers": list(drop_layers),
-                                                     "sparsity": sparsity, "calibration": calibration_id}))
+                                                     "sparsity": sparsity, "smooth": smooth,
+                                                     "calibration": calibration_id}))
     return target, f"derived:{key}"

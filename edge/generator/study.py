@@ -42,7 +42,8 @@ class StudyConfig:
     """model: zoo name. eval_tokens: held-out tokens scored per variant. calibration_tokens: tokens
     for sensitivity and block influence. mixed_layers: for each count, a mixed variant with
     that many of the most int4-sensitive decoder layers kept int8. prune_blocks: decoder blocks
-    removed. wanda: unstructured sparsity of the Wanda row.
+    removed. wanda: unstructured sparsity of the Wanda row. smooth: SmoothQuant's alpha of the
+    int8-smooth row.
     rounds: speed measurements per variant (median, min-max). new_tokens / prompt_tokens: the
     decode and prefill lengths. threads: thread counts timed. variants: uniform variants to run.
     derived: also the calibrated variants (mixed precision, pruning, Wanda)."""
@@ -53,6 +54,7 @@ class StudyConfig:
     mixed_layers: tuple[int, ...] = (2, 4)
     prune_blocks: int = 4
     wanda: float = 0.5
+    smooth: float = 0.5
     rounds: int = 3
     new_tokens: int = 64
     prompt_tokens: int = 300
@@ -166,7 +168,8 @@ def torch_bench(model, tokenizer, config: StudyConfig) -> dict:
 def derived_variants(sensitivity: list[float], influence: list[float], config: StudyConfig,
                      calibration: str) -> list[Variant]:
     """Mixed precision (the most sensitive layers at int8), block pruning (the least influential
-    blocks, never the first or last), without and with int4, and unstructured Wanda sparsity."""
+    blocks, never the first or last), without and with int4, unstructured Wanda sparsity, and
+    int8 after SmoothQuant."""
     ranked = [int(i) for i in np.argsort(sensitivity)[::-1]]
     inner = np.argsort(influence[1:-1]) + 1
     drop = tuple(sorted(int(i) for i in inner[:config.prune_blocks]))
@@ -180,6 +183,9 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
         int4.with_(name="int4-pruned", drop_layers=drop, note=f"int4 of the pruned model (blocks {list(drop)} removed)"),
         VARIANTS["fp32"].with_(name="fp32-wanda50", sparsity=config.wanda, calibration=calibration,
                                note=f"fp32, Wanda {config.wanda:.0%} unstructured sparsity"),
+        VARIANTS["int8"].with_(name="int8-smooth", smooth=config.smooth, calibration=calibration,
+                               note=f"int8 after SmoothQuant (alpha {config.smooth}): activation outliers "
+                                    "moved into the weights"),
     ]
 
 

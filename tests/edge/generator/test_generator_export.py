@@ -23,8 +23,8 @@ def test_the_cache_key_changes_with_any_field_and_the_source():
     int4 = VARIANTS["int4"]
     keys = {variant_key(int4, "a"), variant_key(int4, "b"), variant_key(VARIANTS["int4-acc1"], "a"),
             variant_key(int4.with_(drop_layers=(5,)), "a"), variant_key(int4.with_(int8_layers=(1,)), "a"),
-            variant_key(int4.with_(regrid="q41"), "a")}
-    assert len(keys) == 6 and variant_key(int4, "a") == variant_key(VARIANTS["int4"], "a")
+            variant_key(int4.with_(regrid="q41"), "a"), variant_key(int4.with_(smooth=0.5), "a")}
+    assert len(keys) == 7 and variant_key(int4, "a") == variant_key(VARIANTS["int4"], "a")
 
 
 def test_exports_are_cached_and_int4_is_smaller(tiny_exports, tiny_llm, generator_cache, monkeypatch):
@@ -68,3 +68,5 @@ def test_derived_variants_keep_the_most_sensitive_layers_int8_for_each_count():
                                                     StudyConfig(mixed_layers=(1, 3), prune_blocks=2), "c")}
     assert variants["int4-mixed1"].int8_layers == (1,) and variants["int4-mixed3"].int8_layers == (1, 3, 4)
     assert variants["int4-pruned"].drop_layers == (1, 3)                     # never the first or last block
+    assert variants["int8-smooth"].smooth == 0.5 and variants["int8-smooth"].calibration == "c"
+    assert variants["int8-smooth"].precision == "int8"
