@@ -14,7 +14,6 @@ Chart: cache/bench/logits_from.png.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import statistics
 import time
@@ -23,8 +22,8 @@ from pathlib import Path
 
 def with_logits_from(folder: Path, out: Path) -> Path:
     """`folder`'s model with the logits_from input, in `out` (made once): the graph rewritten, every
-    other file hard-linked (copied across file systems), as onnxruntime wants the weights' file
-    inside the model's folder."""
+    other file copied. onnxruntime wants the weights' file inside the model's folder (not a
+    symlink out of it), and onnx refuses a weights file with more than one hard link."""
     from common.atomic import atomic_dir
     from edge.generator.logits_from import add_logits_from
 
@@ -33,10 +32,7 @@ def with_logits_from(folder: Path, out: Path) -> Path:
     with atomic_dir(out, replace=False) as tmp:
         for path in Path(folder).iterdir():
             if path.is_file() and path.name != "model.onnx":
-                try:
-                    os.link(path, tmp / path.name)
-                except OSError:
-                    shutil.copy(path, tmp / path.name)
+                shutil.copy(path, tmp / path.name)
         add_logits_from(Path(folder) / "model.onnx", tmp / "model.onnx")
     return out
 

@@ -78,6 +78,7 @@ def test_the_bench_times_both_prefills_and_draws_them(tiny_exports, tmp_path):
 
     sliced = bench_copy(tiny_exports["int4"], tmp_path / "sliced")
     assert bench_copy(tiny_exports["int4"], tmp_path / "sliced") == sliced          # made once
+    assert (tiny_exports["int4"] / "model.onnx.data").stat().st_nlink == 1     # copied: onnx refuses hard links
     rows = measure(tiny_exports["int4"], sliced, prompts=[4, 24], threads=[1], rounds=2)
     assert [(r["threads"], r["prompt"], r["rows_back"]) for r in rows] == [(1, 4, 1), (1, 24, 1)]
     assert all(r["every_ms"] > 0 and r["last_ms"] > 0 and r["ratio_min"] <= r["ratio"] <= r["ratio_max"]
