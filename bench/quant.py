@@ -97,6 +97,7 @@ def decode_profiles(names: list[str], model: str) -> dict[str, dict]:
 
 
 def main(args: list[str]) -> int:
+    import dataclasses
     import json
 
     from bench._args import bench_parser
@@ -104,7 +105,7 @@ def main(args: list[str]) -> int:
     from common.paths import cache_dir
     from edge.generator.profile import format_profiles
     from edge.generator.export import VARIANTS
-    from edge.generator.study import StudyConfig, cpu_summary, run_study
+    from edge.generator.study import StudyConfig, cpu_summary, derived_names, run_study
 
     parser = bench_parser("kllm bench quant")
     parser.add_argument("--model", default="smollm2")
@@ -117,6 +118,9 @@ def main(args: list[str]) -> int:
     default = [n for n in VARIANTS if n not in OPT_IN]
     parser.add_argument("--variants", default=",".join(default),
                         help=f"comma-separated uniform variants (default: all but {', '.join(OPT_IN)})")
+    parser.add_argument("--derived", default="all",
+                        help="calibrated variants to run: all, none, or comma-separated names (int4-mixed2, "
+                             "fp32-pruned, int4-pruned, fp32-wanda50, int8-smooth)")
     parser.add_argument("--fast", action="store_true", help="2k held-out tokens, 1 round, fp32/int8/int4")
     parser.add_argument("--no-task", action="store_true",
                         help="skip the task column (science-exam lm_no_retrieval MAP@3 on the sample's test questions)")
@@ -131,14 +135,21 @@ def main(args: list[str]) -> int:
         parser.error(f"--mixed-layers takes comma-separated counts; got {opts.mixed_layers}")
     config = StudyConfig(model=opts.model, eval_tokens=opts.eval_tokens, calibration_tokens=opts.calibration_tokens,
                          rounds=opts.rounds, mixed_layers=mixed_layers, prune_blocks=opts.prune_blocks,
-                         variants=names)
+                         variants=names, derived=opts.derived != "none")
+    if opts.derived not in ("all", "none"):
+        derived = tuple(n for n in opts.derived.split(",") if n)
+        known = derived_names(config)
+        if not derived or any(n not in known for n in derived):
+            parser.error(f"--derived takes all, none or names from {', '.join(known)}; got {opts.derived}")
+        config = dataclasses.replace(config, derived_only=derived)
     if opts.fast:
         config = StudyConfig(model=opts.model, eval_tokens=2048, calibration_tokens=512, rounds=1,
                              variants=("fp32", "int8", "int4"), derived=False)
     held_out = held_out_texts()
     task = None if opts.no_task or opts.fast else science_task()
-    # a smoke run writes beside the full study, not over its report and chart
-    out_dir = cache_dir("generator") / ("study-fast" if opts.fast else "study")
+    # a smoke run, or one on chosen variants, writes beside the full study, not over its report and chart
+    chosen = opts.variants != parser.get_default("variants") or opts.derived != "all"
+    out_dir = cache_dir("generator") / ("study-fast" if opts.fast else "study-subset" if chosen else "study")
     report = run_study(held_out, calibration_texts(held_out), config, out_dir=out_dir, task=task)
     print(f"compression study: {opts.model}, {report.rows[0]['tokens']} held-out tokens (prompt-recovery sample "
           f"passages), speed median of {config.rounds} rounds (min-max), this CPU: {cpu_summary()}")

@@ -46,7 +46,8 @@ class StudyConfig:
     int8-smooth row.
     rounds: speed measurements per variant (median, min-max). new_tokens / prompt_tokens: the
     decode and prefill lengths. threads: thread counts timed. variants: uniform variants to run.
-    derived: also the calibrated variants (mixed precision, pruning, Wanda)."""
+    derived: also the calibrated variants (mixed precision, pruning, Wanda, smoothing); derived_only:
+    only those of them (names from derived_names; empty: all)."""
 
     model: str = "smollm2"
     eval_tokens: int = 20480
@@ -61,6 +62,7 @@ class StudyConfig:
     threads: tuple[int, ...] = (1, 2)
     variants: tuple[str, ...] = tuple(VARIANTS)
     derived: bool = True
+    derived_only: tuple[str, ...] = ()
 
 
 @dataclass
@@ -165,6 +167,12 @@ def torch_bench(model, tokenizer, config: StudyConfig) -> dict:
     return {"rows": rows}
 
 
+def derived_names(config: StudyConfig) -> list[str]:
+    """The names derived_variants gives under `config`."""
+    return [f"int4-mixed{count}" for count in config.mixed_layers] + ["fp32-pruned", "int4-pruned", "fp32-wanda50",
+                                                                      "int8-smooth"]
+
+
 def derived_variants(sensitivity: list[float], influence: list[float], config: StudyConfig,
                      calibration: str) -> list[Variant]:
     """Mixed precision (the most sensitive layers at int8), block pruning (the least influential
@@ -222,6 +230,8 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
         sensitivity = _cached_json(f"sensitivity-{key}", lambda: layer_sensitivity(model, calib_windows, log=log))
         influence = _cached_json(f"influence-{key}", lambda: block_influence(model, calib_windows))
         for variant in derived_variants(sensitivity, influence, config, calibration):
+            if config.derived_only and variant.name not in config.derived_only:
+                continue
             specs[variant.name] = variant
             folders[variant.name] = build_variant(variant, config.model, calibration_texts, log=log)
 

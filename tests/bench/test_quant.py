@@ -10,6 +10,7 @@ from common.errors import UserError
     (["--bogus"], "kllm bench quant: unrecognized arguments: --bogus"),
     (["--variants", "int4"], "--variants must include fp32"),
     (["--variants", "fp32,int3"], "--variants must include fp32 and name only"),
+    (["--derived", "int8-smooth,int4-mixed9"], "--derived takes all, none or names from"),
 ])
 def test_bad_flags_are_user_errors(args, fragment):
     with pytest.raises(UserError, match=fragment):
@@ -39,3 +40,23 @@ def test_a_fast_run_writes_beside_the_full_study_and_skips_the_task(monkeypatch,
         main(["--fast"])
     assert seen == {"out_dir": tmp_path / "generator" / "study-fast", "task": None,
                     "variants": ("fp32", "int8", "int4")}
+
+
+def test_a_run_on_chosen_variants_writes_beside_the_full_study_with_only_those_derived(monkeypatch, tmp_path):
+    from edge.generator import study
+
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path))
+    seen = {}
+
+    def fake_study(held_out, calibration, config, out_dir=None, task=None, **kwargs):
+        seen.update(out_dir=out_dir, variants=config.variants, derived=config.derived, only=config.derived_only)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(study, "run_study", fake_study)
+    with pytest.raises(SystemExit):
+        main(["--variants", "fp32,int8", "--derived", "int8-smooth", "--no-task"])
+    assert seen == {"out_dir": tmp_path / "generator" / "study-subset", "variants": ("fp32", "int8"),
+                    "derived": True, "only": ("int8-smooth",)}
+    with pytest.raises(SystemExit):
+        main(["--derived", "none", "--no-task"])
+    assert seen["out_dir"] == tmp_path / "generator" / "study-subset" and seen["derived"] is False
