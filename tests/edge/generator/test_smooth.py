@@ -67,3 +67,13 @@ def test_a_smoothed_int8_variant_builds_from_its_own_derived_folder(tiny_llm, ge
     ids = CausalLM(plain).encode("The history of the Roman Empire began when")
     smoothed, reference = CausalLM(folder).forward(ids), CausalLM(plain).forward(ids)
     assert np.mean(smoothed.argmax(-1) == reference.argmax(-1)) >= 0.8
+    assert graph_shape(folder) == graph_shape(build_variant(VARIANTS["int8"], str(tiny_llm), log=lambda *_: None))
+
+
+def graph_shape(folder):
+    """Every node's operator and every initializer's name, type and shape: what decides the kernels."""
+    import onnx
+
+    graph = onnx.load(str(folder / "model.onnx"), load_external_data=False).graph
+    return ([(n.op_type, n.domain) for n in graph.node],
+            sorted((t.name, t.data_type, tuple(t.dims)) for t in graph.initializer))
