@@ -35,6 +35,23 @@ def held_out_texts() -> list[str]:
     return texts["original_text"].unique(maintain_order=True).to_list()
 
 
+def essay_texts() -> list[str]:
+    """The detect-ai-text sample's essays (human and generated) but any that is also a prompt-recovery
+    passage (one is): held-out text of another kind, for --held-out essays."""
+    import polars as pl
+
+    from common.data import load_dataset
+    from common.registry import get_competition
+
+    tables = load_dataset(get_competition("detect-ai-text")).tables
+    texts = pl.concat([t.select("text") for t in tables.values() if "text" in t.columns])
+    passages = set(held_out_texts())
+    return [t for t in texts["text"].unique(maintain_order=True).to_list() if t and t.strip() and t not in passages]
+
+
+HELD_OUT = {"prompt-recovery": held_out_texts, "essays": essay_texts}
+
+
 def calibration_texts(held_out: list[str], limit: int = 200) -> list[str]:
     """Science-exam corpus Wikipedia passages that share no 60-character opening with a held-out text."""
     import polars as pl
@@ -102,6 +119,7 @@ def main(args: list[str]) -> int:
 
     from bench._args import bench_parser
     from common.atomic import atomic_write_text
+    from common.errors import UserError
     from common.paths import cache_dir
     from edge.generator.profile import format_profiles
     from edge.generator.export import VARIANTS
@@ -121,6 +139,9 @@ def main(args: list[str]) -> int:
     parser.add_argument("--derived", default="all",
                         help="calibrated variants to run: all, none, or comma-separated names (int4-mixed2, "
                              "fp32-pruned, int4-pruned, fp32-wanda50, int8-smooth)")
+    parser.add_argument("--held-out", choices=sorted(HELD_OUT), default="prompt-recovery",
+                        help="held-out text scored: the prompt-recovery sample's passages (default) or the "
+                             "detect-ai-text sample's essays; calibration text stays the same")
     parser.add_argument("--fast", action="store_true", help="2k held-out tokens, 1 round, fp32/int8/int4")
     parser.add_argument("--no-task", action="store_true",
                         help="skip the task column (science-exam lm_no_retrieval MAP@3 on the sample's test questions)")
@@ -145,14 +166,18 @@ def main(args: list[str]) -> int:
     if opts.fast:
         config = StudyConfig(model=opts.model, eval_tokens=2048, calibration_tokens=512, rounds=1,
                              variants=("fp32", "int8", "int4"), derived=False)
-    held_out = held_out_texts()
+    calibration = calibration_texts(held_out_texts())
+    held_out = HELD_OUT[opts.held_out]()
+    if any(c[:60] in h for c in calibration for h in held_out):
+        raise UserError(f"--held-out {opts.held_out}: a text shares a passage with the calibration text")
     task = None if opts.no_task or opts.fast else science_task()
     # a smoke run, or one on chosen variants, writes beside the full study, not over its report and chart
-    chosen = opts.variants != parser.get_default("variants") or opts.derived != "all"
+    chosen = (opts.variants != parser.get_default("variants") or opts.derived != "all"
+              or opts.held_out != parser.get_default("held_out"))
     out_dir = cache_dir("generator") / ("study-fast" if opts.fast else "study-subset" if chosen else "study")
-    report = run_study(held_out, calibration_texts(held_out), config, out_dir=out_dir, task=task)
-    print(f"compression study: {opts.model}, {report.rows[0]['tokens']} held-out tokens (prompt-recovery sample "
-          f"passages), speed median of {config.rounds} rounds (min-max), this CPU: {cpu_summary()}")
+    report = run_study(held_out, calibration, config, out_dir=out_dir, task=task)
+    print(f"compression study: {opts.model}, {report.rows[0]['tokens']} held-out tokens ({opts.held_out} sample "
+          f"texts), speed median of {config.rounds} rounds (min-max), this CPU: {cpu_summary()}")
     print(report.table)
     if task is not None:
         fp32 = next(r for r in report.rows if r["variant"] == "fp32")["task"]

@@ -11,10 +11,20 @@ from common.errors import UserError
     (["--variants", "int4"], "--variants must include fp32"),
     (["--variants", "fp32,int3"], "--variants must include fp32 and name only"),
     (["--derived", "int8-smooth,int4-mixed9"], "--derived takes all, none or names from"),
+    (["--held-out", "tweets"], "argument --held-out: invalid choice"),
 ])
 def test_bad_flags_are_user_errors(args, fragment):
     with pytest.raises(UserError, match=fragment):
         main(args)
+
+
+def test_the_essays_are_another_held_out_text_disjoint_from_calibration():
+    from bench.quant import essay_texts
+
+    essays, calibration = essay_texts(), calibration_texts(held_out_texts(), limit=50)
+    assert len(essays) >= 100 and all(e.strip() for e in essays)
+    assert not set(essays) & set(held_out_texts())
+    assert not any(c[:60] in e for c in calibration for e in essays)
 
 
 def test_held_out_and_calibration_texts_are_disjoint():
