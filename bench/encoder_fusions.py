@@ -30,11 +30,9 @@ ARRANGEMENTS = ("skip-fused", "shipped", "attention-unfused")
 
 def build_models(student: str | None, work: Path) -> tuple[dict[str, Path], Path]:
     """{"<arrangement> fp32|int8": path} and the tokenizer.json, all under `work`."""
-    from onnxruntime.transformers.optimizer import optimize_model
-
     from common.training.text_classifier import load_classifier
     from edge.classifier.distill import DistillConfig, load_student
-    from edge.classifier.export import cpu_fusion_options, export_onnx
+    from edge.classifier.export import cpu_fusion_options, export_onnx, fuse_for_cpu
     from edge.quantize import quantize_int8
 
     model, tokenizer = load_student(Path(student)) if student else load_classifier(DistillConfig(num_labels=2))
@@ -46,9 +44,7 @@ def build_models(student: str | None, work: Path) -> tuple[dict[str, Path], Path
         options = cpu_fusion_options(attention=name != "attention-unfused")
         if name == "skip-fused":
             options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = True
-        fp32 = work / f"{name}.fp32.onnx"
-        optimize_model(str(raw), model_type="bert", num_heads=heads, hidden_size=hidden,
-                       optimization_options=options, opt_level=0).save_model_to_file(str(fp32))
+        fp32 = fuse_for_cpu(raw, work / f"{name}.fp32.onnx", heads, hidden, options)
         models[f"{name} fp32"] = fp32
         models[f"{name} int8"] = quantize_int8(fp32, work / f"{name}.int8.onnx")
     return models, work / "tokenizer" / "tokenizer.json"

@@ -96,12 +96,13 @@ def cpu_fusion_options(attention: bool = True):
     return options
 
 
-def fuse_for_cpu(src: Path, dst: Path, num_heads: int, hidden_size: int) -> Path:
-    """Fuse a BERT-like graph with onnxruntime's transformer optimizer (portable fusions only)."""
+def fuse_for_cpu(src: Path, dst: Path, num_heads: int, hidden_size: int, options=None) -> Path:
+    """Fuse a BERT-like graph with onnxruntime's transformer optimizer (portable fusions only);
+    options: a FusionOptions (default: cpu_fusion_options())."""
     from onnxruntime.transformers.optimizer import optimize_model
 
     fused = optimize_model(str(src), model_type="bert", num_heads=num_heads, hidden_size=hidden_size,
-                           optimization_options=cpu_fusion_options(), opt_level=0)
+                           optimization_options=options or cpu_fusion_options(), opt_level=0)
     with atomic_path(Path(dst), suffix=".onnx") as tmp:
         fused.save_model_to_file(str(tmp))
     return Path(dst)

@@ -42,6 +42,8 @@ def add_logits_from(src: Path, dst: Path, output: str = "logits") -> str:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
+    from common.atomic import atomic_path
+
     model = onnx.load(str(src), load_external_data=False)
     graph = model.graph
     if any(i.name == LOGITS_FROM for i in graph.input):
@@ -59,9 +61,6 @@ def add_logits_from(src: Path, dst: Path, output: str = "logits") -> str:
                                                            f"{LOGITS_FROM}/axis"], [sliced],
                                                  name=f"/{LOGITS_FROM}/Slice"))
     head.input[0] = sliced
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.tmp")
-    onnx.save(model, str(tmp))
-    tmp.replace(dst)
+    with atomic_path(Path(dst), suffix=".onnx") as tmp:
+        onnx.save(model, str(tmp))
     return head.name

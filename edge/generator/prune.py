@@ -75,10 +75,11 @@ def derived_folder(base: Path, base_id: str, drop_layers: tuple[int, ...], spars
     log(f"generator: deriving {base.name}: drop blocks {list(drop_layers)}, sparsity {sparsity:.0%}, smooth {smooth}")
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(base)
-    from edge.generator.calibrate import input_norms, token_windows
+    if sparsity or smooth:
+        from edge.generator.calibrate import input_norms, token_windows
 
-    windows = token_windows(lambda t: tokenizer(t, add_special_tokens=False).input_ids,
-                            calibration_texts or [], CALIBRATION_TOKENS)
+        windows = token_windows(lambda t: tokenizer(t, add_special_tokens=False).input_ids,
+                                calibration_texts, CALIBRATION_TOKENS)
     if sparsity:
         wanda(model, input_norms(model, windows), sparsity)
     if drop_layers:

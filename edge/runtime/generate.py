@@ -149,11 +149,6 @@ class CausalLM:
         logits, _ = self._step(list(ids), self._empty_past(), len(ids))
         return logits
 
-    def token_logprobs(self, ids: list[int]) -> np.ndarray:
-        """log p(ids[t] | ids[:t]) for t = 1..T-1, teacher-forced: (T-1,)."""
-        logp = log_softmax(self.forward(ids)[:-1])
-        return logp[np.arange(len(ids) - 1), np.asarray(ids[1:])]
-
     def score(self, context: str, continuation: str) -> tuple[float, list[float]]:
         """(sum, per-token) log p(continuation | context); context and continuation tokenized apart."""
         ctx, cont = self.encode(context), self.encode(continuation)
