@@ -2,12 +2,18 @@
 
     module = TokenStatsModule(lm)                   # lm: a transformers causal LM, eager attention
     module(input_ids, attention_mask)               # (B, T-1, 3): logprob, entropy, rank of token t+1
+    module(input_ids, attention_mask, torch.tensor([s]))   # (B, T-1-s, 3): the positions from s on
     path = export_token_stats(module, Path("build/edge/x/student.export.onnx"))
     report = check_stats_parity(module, path, [[1, 2, 3, 4], ...])     # max |onnx - torch|
 
 Only the three numbers per position leave the graph, never the (T, vocabulary) logits, so the
-device moves kilobytes, not megabytes, per response. Exporter: the TorchScript exporter at the
-classifier's opset (edge.classifier.export.OPSET), dynamic batch and sequence axes.
+device moves kilobytes, not megabytes, per response. A pair's question is context only: the
+graph input STATS_FROM (an initializer [0] that is also an input, which onnxruntime treats as an
+input with a default) skips the LM head and the vocabulary-wide statistics for the positions
+before it (transformers' `logits_to_keep` with the positions to keep). The rank counts the logits
+above the token's in float32 (exact below 2**24; an int64 count makes onnxruntime cast and sum
+the whole (T, vocabulary) array as int64, several times slower). Exporter: the TorchScript
+exporter at the classifier's opset (edge.classifier.export.OPSET), dynamic batch and sequence axes.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from common.atomic import atomic_path
 from edge.classifier.export import OPSET, ParityReport
 
 PARITY_SEQUENCES = 8
+STATS_FROM = "stats_from"
 
 
 def _module_class():
@@ -30,15 +37,17 @@ def _module_class():
             super().__init__()
             self.lm = lm
 
-        def forward(self, input_ids, attention_mask):
-            logits = self.lm(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).logits
-            logits = logits[:, :-1].float()                                   # (B, T-1, V)
-            target = input_ids[:, 1:, None]
+        def forward(self, input_ids, attention_mask, stats_from=None):
+            start = stats_from[0] if stats_from is not None else 0
+            positions = torch.arange(start, input_ids.shape[1] - 1, device=input_ids.device)  # (P,)
+            logits = self.lm(input_ids=input_ids, attention_mask=attention_mask, use_cache=False,
+                             logits_to_keep=positions).logits.float()         # (B, P, V)
+            target = input_ids.index_select(1, positions + 1)[..., None]    # each position's next token
             logp = torch.log_softmax(logits, dim=-1)
             chosen = logp.gather(-1, target)[..., 0]
             entropy = -(logp.exp() * logp).sum(-1)
-            rank = (logits > logits.gather(-1, target)).sum(-1).to(logits.dtype)
-            return torch.stack([chosen, entropy, rank], dim=-1)              # (B, T-1, 3)
+            rank = (logits > logits.gather(-1, target)).float().sum(-1)
+            return torch.stack([chosen, entropy, rank], dim=-1)              # (B, P, 3)
 
     return TokenStatsModule
 
@@ -57,43 +66,58 @@ def load_lm_for_export(path: Path):
 
 
 def torch_stats_fn(module, threads: int | None = None):
-    """ids -> (len(ids) - 1, 3) numpy, through the PyTorch module (the runtime's stats_fn)."""
+    """(ids, start=0) -> (len(ids) - 1 - start, 3) numpy, through the PyTorch module (the
+    runtime's stats_fn)."""
     import torch
 
-    def run(ids: list[int]) -> np.ndarray:
+    def run(ids: list[int], start: int = 0) -> np.ndarray:
         if threads:
             torch.set_num_threads(threads)
         x = torch.tensor([ids], dtype=torch.long)
         with torch.inference_mode():
-            return module(x, torch.ones_like(x))[0].double().numpy()
+            return module(x, torch.ones_like(x), torch.tensor([start]))[0].double().numpy()
     return run
 
 
 def export_token_stats(module, path: Path, opset: int = OPSET) -> Path:
     import torch
 
+    import onnx
+    from onnx import numpy_helper
+
     example = torch.tensor([[1, 2, 3, 4, 5, 6]], dtype=torch.long)
     axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
             "stats": {0: "batch", 1: "positions"}}
     with atomic_path(Path(path), suffix=".onnx") as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")          # the tracer's notes on python control flow
-        torch.onnx.export(module, (example, torch.ones_like(example)), str(tmp), input_names=["input_ids", "attention_mask"],
-                          output_names=["stats"], dynamic_axes=axes, opset_version=opset, dynamo=False)
+        torch.onnx.export(module, (example, torch.ones_like(example), torch.tensor([1])), str(tmp),
+                          input_names=["input_ids", "attention_mask", STATS_FROM], output_names=["stats"],
+                          dynamic_axes=axes, opset_version=opset, dynamo=False)
+        model = onnx.load(str(tmp))
+        model.graph.initializer.append(numpy_helper.from_array(np.array([0], np.int64), STATS_FROM))
+        onnx.save(model, str(tmp))
     return Path(path)
 
 
 def check_stats_parity(module, path: Path, sequences: list[list[int]]) -> ParityReport:
     """Largest |onnx - torch| over the log-probability and entropy columns (rank is an integer
-    count that a tie may move by one, so it is left out); max_prob_diff: the same on exp(logprob)."""
+    count that a tie may move by one, so it is left out), every position and, fed STATS_FROM,
+    those from the middle on; max_prob_diff: the same on exp(logprob)."""
     import onnxruntime as ort
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.log_severity_level = 3   # errors only: onnxruntime warns of the overridable initializer
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     torch_fn = torch_stats_fn(module)
     worst, worst_prob = 0.0, 0.0
     for ids in sequences[:PARITY_SEQUENCES]:
         x = np.asarray([ids], dtype=np.int64)
-        (onnx_stats,) = session.run(["stats"], {"input_ids": x, "attention_mask": np.ones_like(x)})
-        ref = torch_fn(ids)
-        worst = max(worst, float(np.max(np.abs(onnx_stats[0][:, :2] - ref[:, :2]))))
-        worst_prob = max(worst_prob, float(np.max(np.abs(np.exp(onnx_stats[0][:, 0]) - np.exp(ref[:, 0])))))
+        for start in (None, (len(ids) - 1) // 2):
+            feeds = {"input_ids": x, "attention_mask": np.ones_like(x)}
+            if start is not None:
+                feeds[STATS_FROM] = np.asarray([start], dtype=np.int64)
+            (onnx_stats,) = session.run(["stats"], feeds)
+            ref = torch_fn(ids, start or 0)
+            worst = max(worst, float(np.max(np.abs(onnx_stats[0][:, :2] - ref[:, :2]))))
+            worst_prob = max(worst_prob, float(np.max(np.abs(np.exp(onnx_stats[0][:, 0]) - np.exp(ref[:, 0])))))
     return ParityReport(max_abs_diff=worst, max_prob_diff=worst_prob, texts=min(len(sequences), PARITY_SEQUENCES))

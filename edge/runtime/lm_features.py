@@ -8,7 +8,8 @@ linear softmax, or one boosted tree ensemble per class ("kind": "gbdt", walked i
 
 The bundle's model.onnx maps token ids (1, T) to per-position statistics of the next token
 (1, T-1, 3): its log-probability, the entropy of the LM's distribution and its rank (0 = the
-LM's first choice). The question is wrapped in the LM's chat template (config prompt_prefix and
+LM's first choice). Fed `stats_from` (an input with a default of 0), it computes them only from
+that position on, the response's: the question's positions cost no LM head. The question is wrapped in the LM's chat template (config prompt_prefix and
 prompt_suffix, rendered on the host); only the response's tokens are summarized. Every feature
 also appears relative to the mean over the inputs that share its question. When a question
 comes with exactly one response per class, its block of probabilities is Sinkhorn-balanced
@@ -26,6 +27,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
+STATS_FROM = "stats_from"   # edge/lm_features/export.py
 WORD = re.compile(r"[A-Za-z0-9']+")
 SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
 LIST_LINE = re.compile(r"\s*([-*\u2022]|\d+[.)])\s")
@@ -125,8 +127,8 @@ def tree_scores(x: np.ndarray, trees: dict) -> np.ndarray:
 
 
 class LmFeatureClassifier:
-    """config: the bundle's config.json dict; stats_fn(ids) -> (len(ids) - 1, 3) replaces the
-    ONNX model (the host passes its PyTorch LM that way); pair_stats_fn(question, response) ->
+    """config: the bundle's config.json dict; stats_fn(ids, start) -> (len(ids) - 1 - start, 3)
+    (each position's statistics of the token after it, from position `start` on) replaces the ONNX model (the host passes its PyTorch LM that way); pair_stats_fn(question, response) ->
     (response tokens, 3) or None replaces token_stats where it has an answer (the host's cached
     statistics of the same LM)."""
 
@@ -157,12 +159,17 @@ class LmFeatureClassifier:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
+        options.log_severity_level = 3   # errors only: onnxruntime warns of the overridable initializer
         session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        skips = STATS_FROM in {i.name for i in session.get_overridable_initializers()}
 
-        def run(ids: list[int]) -> np.ndarray:
+        def run(ids: list[int], start: int = 0) -> np.ndarray:
             ids_2d = np.asarray([ids], dtype=np.int64)
-            (stats,) = session.run(["stats"], {"input_ids": ids_2d, "attention_mask": np.ones_like(ids_2d)})
-            return np.asarray(stats[0], dtype=np.float64)
+            feeds = {"input_ids": ids_2d, "attention_mask": np.ones_like(ids_2d)}
+            if skips:
+                feeds[STATS_FROM] = np.asarray([start], dtype=np.int64)
+            (stats,) = session.run(["stats"], feeds)
+            return np.asarray(stats[0] if skips else stats[0][start:], dtype=np.float64)
         return run
 
     def token_stats(self, question: str, response: str) -> np.ndarray:
@@ -176,7 +183,7 @@ class LmFeatureClassifier:
         answer = self.tokenizer.encode(response, add_special_tokens=False).ids[: int(cfg["max_response_tokens"])]
         if not answer:
             return np.zeros((0, 3))
-        return self.stats_fn(prompt + answer)[len(prompt) - 1:]
+        return self.stats_fn(prompt + answer, len(prompt) - 1)
 
     def features(self, inputs: list) -> np.ndarray:
         """(n, len(FEATURE_NAMES)): text and LM measures, then the same relative to the question."""

@@ -41,9 +41,9 @@ def test_balance_makes_a_complete_question_doubly_stochastic_and_leaves_others_a
 def test_classifier_summarizes_only_the_response_tokens_and_applies_the_head(minilm_tokenizer):
     seen = []
 
-    def fake_stats(ids):            # every position: logprob -1, entropy 2, rank 0
-        seen.append(len(ids))
-        return np.tile([-1.0, 2.0, 0.0], (len(ids) - 1, 1))
+    def fake_stats(ids, start=0):   # every position from start on: logprob -1, entropy 2, rank 0
+        seen.append((len(ids), start))
+        return np.tile([-1.0, 2.0, 0.0], (len(ids) - 1 - start, 1))
 
     n, k = len(FEATURE_NAMES), 2
     config = {"labels": ["x", "y"], "feature_names": list(FEATURE_NAMES), "prompt_prefix": "[Q] ",
@@ -52,7 +52,7 @@ def test_classifier_summarizes_only_the_response_tokens_and_applies_the_head(min
                        "bias": [0.0, np.log(3)], "power": 1.0, "clip": 0.001}}
     clf = LmFeatureClassifier(config, minilm_tokenizer / "tokenizer.json", stats_fn=fake_stats)
     stats = clf.token_stats("a long question with many many words", "one two three four five")
-    assert stats.shape == (3, 3) and seen == [4 + 3]          # prompt cut to its last 4, response to 3
+    assert stats.shape == (3, 3) and seen == [(4 + 3, 3)]     # prompt cut to its last 4, response to 3
     np.testing.assert_allclose(clf.predict_proba([("q", "r")]), [[0.25, 0.75]])
     x = clf.features([("q", "one two"), ("q", "one two three")])
     assert x.shape == (2, n) and x[0, FEATURE_NAMES.index("log_tokens_vs_question")] < 0
