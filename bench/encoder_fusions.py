@@ -12,12 +12,16 @@ exported once and fused three ways, each timed as ONNX fp32 and as the pipeline'
 - `shipped`: the same without SkipLayerNormalization, and the session told not to fuse it back
   (edge/classifier/export.py `fuse_for_cpu`, edge/runtime/detect.py `encoder_session`);
 - `attention-unfused`: also without the Attention fusion (Q, K and V stay MatMuls).
+The int8 rows are the pipeline's dynamic int8 (edge/candidates.py: a scale per weight column);
+the shipped arrangement is also quantized with one scale per weight matrix (`int8-per-tensor`,
+the pipeline's quantizer before 2026-12-03), for what the column scales buy in fidelity (the
+logit differences) and cost in time.
 Latency is per text at batch 1, 1 thread, tokenization (`tokenizers`, as on the device) included,
 over the detect-ai-text sample's first essays (72 tokens on average; `--full-length` joins
 consecutive essays until each fills --max-length, as Kaggle's essays of hundreds of words do);
 the six models are interleaved round by round and each ratio is the median of the per-round
 ratios (min-max). Also prints each model's largest |logit difference| from `skip-fused` fp32
-and, from onnxruntime's profiler, its costliest operators. Writes a PNG bar chart
+(and the mean) and, from onnxruntime's profiler, its costliest operators. Writes a PNG bar chart
 (cache/bench/encoder_fusions.png, or encoder_fusions-full-length.png).
 """
 from __future__ import annotations
@@ -28,12 +32,15 @@ import time
 from pathlib import Path
 
 ARRANGEMENTS = ("skip-fused", "shipped", "attention-unfused")
+PRECISIONS = ("fp32", "int8", "int8-per-tensor")
 
 
 def build_models(student: str | None, work: Path) -> tuple[dict[str, Path], Path]:
-    """{"<arrangement> fp32|int8": path} and the tokenizer.json, all under `work`."""
+    """{"<arrangement> fp32|int8": path} (and "shipped int8-per-tensor") and the tokenizer.json,
+    all under `work`."""
     from common.training.text_classifier import load_classifier
     from edge.classifier.distill import DistillConfig, load_student
+    from edge.candidates import DEFAULT_QUANTIZERS
     from edge.classifier.export import cpu_fusion_options, export_onnx, fuse_for_cpu
     from edge.quantize import quantize_int8
 
@@ -48,7 +55,8 @@ def build_models(student: str | None, work: Path) -> tuple[dict[str, Path], Path
             options.enable_skip_layer_norm = options.enable_bias_skip_layer_norm = True
         fp32 = fuse_for_cpu(raw, work / f"{name}.fp32.onnx", heads, hidden, options)
         models[f"{name} fp32"] = fp32
-        models[f"{name} int8"] = quantize_int8(fp32, work / f"{name}.int8.onnx")
+        models[f"{name} int8"] = DEFAULT_QUANTIZERS["onnx int8"].fn(fp32, work / f"{name}.int8.onnx")
+    models["shipped int8-per-tensor"] = quantize_int8(models["shipped fp32"], work / "shipped.int8-pt.onnx")
     return models, work / "tokenizer" / "tokenizer.json"
 
 
@@ -137,7 +145,8 @@ def measure(models: dict[str, Path], tokenizer_file: Path, texts: list[str], rou
                      "p50_min": min(p50[name]), "p50_max": max(p50[name]),
                      "vs_own_fp32": statistics.median(vs_own), "own_min": min(vs_own), "own_max": max(vs_own),
                      "vs_shipped_fp32": statistics.median(vs_shipped),
-                     "max_logit_diff": float(np.abs(logits[name] - logits["skip-fused fp32"]).max())})
+                     "max_logit_diff": float(np.abs(logits[name] - logits["skip-fused fp32"]).max()),
+                     "mean_logit_diff": float(np.abs(logits[name] - logits["skip-fused fp32"]).mean())})
     return rows
 
 
@@ -162,12 +171,12 @@ def profile_ops(path: Path, tokenizer_file: Path, texts: list[str], max_length: 
 
 
 def format_table(rows: list[dict]) -> str:
-    lines = ["| fusions | precision | p50 ms (min-max) | x its own fp32 | x shipped fp32 | max |logit diff| vs skip-fused fp32 |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| fusions | precision | p50 ms (min-max) | x its own fp32 | x shipped fp32 | "
+             "max |logit diff| vs skip-fused fp32 | mean |logit diff| |", "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['arrangement']} | {r['precision']} | {r['p50_ms']:.2f} ({r['p50_min']:.2f}-{r['p50_max']:.2f}) | "
                      f"{r['vs_own_fp32']:.2f}x ({r['own_min']:.2f}-{r['own_max']:.2f}) | {r['vs_shipped_fp32']:.2f}x | "
-                     f"{r['max_logit_diff']:.1e} |")
+                     f"{r['max_logit_diff']:.1e} | {r['mean_logit_diff']:.1e} |")
     return "\n".join(lines)
 
 
@@ -175,9 +184,9 @@ def save_chart(rows: list[dict], path: Path) -> Path:
     from bench._chart import save_line_chart
 
     def draw(ax):
-        for offset, precision in ((-0.2, "fp32"), (0.2, "int8")):
+        for offset, precision in zip((-0.27, 0.0, 0.27), PRECISIONS):
             mine = [r for r in rows if r["precision"] == precision]
-            ax.bar([ARRANGEMENTS.index(r["arrangement"]) + offset for r in mine], [r["p50_ms"] for r in mine], 0.4,
+            ax.bar([ARRANGEMENTS.index(r["arrangement"]) + offset for r in mine], [r["p50_ms"] for r in mine], 0.27,
                    label=precision, yerr=[[r["p50_ms"] - r["p50_min"] for r in mine],
                                           [r["p50_max"] - r["p50_ms"] for r in mine]])
         ax.set_xticks(range(len(ARRANGEMENTS)), ARRANGEMENTS)

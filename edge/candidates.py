@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -30,7 +31,10 @@ class Quantizer:
     fn: Callable[[Path, Path], Path]
 
 
-DEFAULT_QUANTIZERS = {"onnx int8": Quantizer("dynamic int8 (QInt8 weights)", quantize_int8)}
+# a scale per weight column: the same kernels as one scale per matrix, and logits 17x closer to
+# fp32's on the detector's student (`make bench BENCH=encoder_fusions`)
+DEFAULT_QUANTIZERS = {"onnx int8": Quantizer("dynamic int8 (QInt8 weights, a scale per output column)",
+                                             partial(quantize_int8, per_channel=True))}
 
 
 @dataclass

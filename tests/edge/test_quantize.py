@@ -73,3 +73,20 @@ def test_int4_packs_matmul_weights_into_matmulnbits(fp32, tmp_path):
     ref = onnx_logits(onnx_session(path), tokenizer, TEXTS, 32)
     got = onnx_logits(onnx_session(int4), tokenizer, TEXTS, 32)
     assert np.abs(got - ref).max() < 0.5
+
+
+def column_scales(path) -> list[str]:
+    """Initializers named *_scale with more than one value: a weight's scale per output column."""
+    return [t.name for t in onnx.load(str(path)).graph.initializer if t.name.endswith("_scale") and sum(t.dims) > 1]
+
+
+def test_the_default_dynamic_int8_candidate_scales_each_weight_column(fp32, tmp_path):
+    from edge.candidates import DEFAULT_QUANTIZERS
+
+    path, tokenizer = fp32
+    per_column = DEFAULT_QUANTIZERS["onnx int8"].fn(path, tmp_path / "int8.onnx")
+    per_tensor = quantize_int8(path, tmp_path / "per-tensor.onnx")
+    assert column_scales(per_column) and not column_scales(per_tensor)
+    ref = onnx_logits(onnx_session(path), tokenizer, TEXTS, 32)
+    errors = [np.abs(onnx_logits(onnx_session(p), tokenizer, TEXTS, 32) - ref).mean() for p in (per_column, per_tensor)]
+    assert errors[0] < errors[1]
