@@ -24,9 +24,9 @@ import numpy as np
 
 from common.atomic import atomic_path
 from edge.classifier.export import OPSET, ParityReport
+from edge.runtime.lm_features import STATS_FROM, LmFeatureClassifier
 
 PARITY_SEQUENCES = 8
-STATS_FROM = "stats_from"
 
 
 def _module_class():
@@ -101,23 +101,14 @@ def export_token_stats(module, path: Path, opset: int = OPSET) -> Path:
 
 def check_stats_parity(module, path: Path, sequences: list[list[int]]) -> ParityReport:
     """Largest |onnx - torch| over the log-probability and entropy columns (rank is an integer
-    count that a tie may move by one, so it is left out), every position and, fed STATS_FROM,
-    those from the middle on; max_prob_diff: the same on exp(logprob)."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.log_severity_level = 3   # errors only: onnxruntime warns of the overridable initializer
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    count that a tie may move by one, so it is left out), every position and those from the
+    middle on (STATS_FROM fed); max_prob_diff: the same on exp(logprob)."""
+    onnx_fn = LmFeatureClassifier._onnx_stats_fn(path, threads=0)   # the device's own session; 0: all cores
     torch_fn = torch_stats_fn(module)
     worst, worst_prob = 0.0, 0.0
     for ids in sequences[:PARITY_SEQUENCES]:
-        x = np.asarray([ids], dtype=np.int64)
-        for start in (None, (len(ids) - 1) // 2):
-            feeds = {"input_ids": x, "attention_mask": np.ones_like(x)}
-            if start is not None:
-                feeds[STATS_FROM] = np.asarray([start], dtype=np.int64)
-            (onnx_stats,) = session.run(["stats"], feeds)
-            ref = torch_fn(ids, start or 0)
-            worst = max(worst, float(np.max(np.abs(onnx_stats[0][:, :2] - ref[:, :2]))))
-            worst_prob = max(worst_prob, float(np.max(np.abs(np.exp(onnx_stats[0][:, 0]) - np.exp(ref[:, 0])))))
+        for start in (0, (len(ids) - 1) // 2):
+            got, ref = onnx_fn(ids, start), torch_fn(ids, start)
+            worst = max(worst, float(np.max(np.abs(got[:, :2] - ref[:, :2]))))
+            worst_prob = max(worst_prob, float(np.max(np.abs(np.exp(got[:, 0]) - np.exp(ref[:, 0])))))
     return ParityReport(max_abs_diff=worst, max_prob_diff=worst_prob, texts=min(len(sequences), PARITY_SEQUENCES))

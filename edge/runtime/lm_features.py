@@ -9,8 +9,9 @@ linear softmax, or one boosted tree ensemble per class ("kind": "gbdt", walked i
 The bundle's model.onnx maps token ids (1, T) to per-position statistics of the next token
 (1, T-1, 3): its log-probability, the entropy of the LM's distribution and its rank (0 = the
 LM's first choice). Fed `stats_from` (an input with a default of 0), it computes them only from
-that position on, the response's: the question's positions cost no LM head. The question is wrapped in the LM's chat template (config prompt_prefix and
-prompt_suffix, rendered on the host); only the response's tokens are summarized. Every feature
+that position on, the response's: the question's positions cost no LM head. The question is
+wrapped in the LM's chat template (config prompt_prefix and prompt_suffix, rendered on the host);
+only the response's tokens are summarized. Every feature
 also appears relative to the mean over the inputs that share its question. When a question
 comes with exactly one response per class, its block of probabilities is Sinkhorn-balanced
 (each class once per question) at the head's fitted power.
@@ -27,7 +28,7 @@ import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-STATS_FROM = "stats_from"   # edge/lm_features/export.py
+STATS_FROM = "stats_from"   # the input edge/lm_features/export.py adds
 WORD = re.compile(r"[A-Za-z0-9']+")
 SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")
 LIST_LINE = re.compile(r"\s*([-*\u2022]|\d+[.)])\s")
@@ -128,7 +129,8 @@ def tree_scores(x: np.ndarray, trees: dict) -> np.ndarray:
 
 class LmFeatureClassifier:
     """config: the bundle's config.json dict; stats_fn(ids, start) -> (len(ids) - 1 - start, 3)
-    (each position's statistics of the token after it, from position `start` on) replaces the ONNX model (the host passes its PyTorch LM that way); pair_stats_fn(question, response) ->
+    (each position's statistics of the token after it, from position `start` on) replaces the
+    ONNX model (the host passes its PyTorch LM that way); pair_stats_fn(question, response) ->
     (response tokens, 3) or None replaces token_stats where it has an answer (the host's cached
     statistics of the same LM)."""
 

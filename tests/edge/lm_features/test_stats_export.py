@@ -69,7 +69,7 @@ def test_onnx_stats_from_is_an_input_with_a_default(stats_model):
     np.testing.assert_allclose(run(sess, longer, 7), reference_stats(module.lm, longer)[7:], atol=1e-4)
 
 
-def test_parity_report_and_the_runtime_feed_stats_from(stats_model, tmp_path):
+def test_parity_report_and_the_runtime_feed_stats_from(stats_model):
     from edge.lm_features.export import check_stats_parity
     from edge.runtime.lm_features import LmFeatureClassifier
 
