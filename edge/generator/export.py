@@ -66,6 +66,9 @@ def _v(name, precision, note, **options) -> Variant:
     return Variant(name, precision, tuple(sorted((k, str(v)) for k, v in options.items())), note=note)
 
 
+# What edge/runtime/generate.py reads from a variant's folder: what a device needs of it.
+MODEL_FILES = ("genai_config.json", "tokenizer.json", "model.onnx", "model.onnx.data")
+
 # The study's uniform variants; mixed precision and pruning are derived from measurements (bench/quant.py).
 VARIANTS: dict[str, Variant] = {v.name: v for v in [
     _v("fp32", "fp32", "ONNX fp32, KV cache"),

@@ -42,17 +42,11 @@ def cached_npz(name: str, compute) -> dict[str, np.ndarray]:
 
 def teacher_forced(folder: Path, windows: list[list[int]], threads: int = 1) -> dict[str, np.ndarray]:
     """Per predicted token over all windows: its NLL and the model's argmax (cached on disk)."""
-    from edge.runtime.generate import CausalLM, log_softmax
+    from edge.runtime.generate import CausalLM, teacher_forced_stats
 
     def compute():
-        lm = CausalLM(folder, threads=threads)
-        nll, argmax = [], []
-        for ids in windows:
-            logits = lm.forward(ids)[:-1]                                    # (T-1, V)
-            logp = log_softmax(logits)
-            nll.append(-logp[np.arange(len(ids) - 1), np.asarray(ids[1:])])
-            argmax.append(logits.argmax(axis=-1))
-        return {"nll": np.concatenate(nll), "argmax": np.concatenate(argmax).astype(np.int32)}
+        nll, argmax = teacher_forced_stats(CausalLM(folder, threads=threads), windows)
+        return {"nll": nll, "argmax": argmax}
 
     return cached_npz(f"{Path(folder).name}-{windows_id(windows)}", compute)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from common.errors import UserError
 from common.port_set import PortSet
 from edge.bundle import DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, bench_bundle
-from edge.generator.export import VARIANTS, build_variant
+from edge.generator.export import MODEL_FILES, VARIANTS, build_variant
 from edge.generator.logits_from import add_logits_from
 from edge.retriever.encoder import export_encoder
 from edge.retriever.index import CompactIndex
@@ -34,7 +34,6 @@ from edge.runtime.detect import open_bundle
 from edge.runtime.science import Answerer, Encoder, as_question
 
 RUNTIME_FILES = ("detect.py", "science.py", "generate.py")
-LM_FILES = ("genai_config.json", "tokenizer.json", "model.onnx", "model.onnx.data")   # generate.py's model folder
 SMOKE_QUESTIONS = 1          # under qemu the LM is slow: one question keeps the deploy's smoke test short
 # nats of an option's mean log-likelihood. Arm's int4/int8 kernels (accuracy level 4) round the
 # activations differently: under qemu (Cortex-A76) the first sample question's options moved by
@@ -82,7 +81,7 @@ class AnswererSteps:
         self.encoder_fp32 = encoder["fp32"]
         self.files = {"encoder.onnx": encoder["int8"], "encoder_tokenizer.json": encoder["tokenizer"],
                       **{n: index_dir / n for n in names},
-                      **{p.name: p for p in sorted(lm_dir.iterdir()) if p.name in LM_FILES},
+                      **{p.name: p for p in sorted(lm_dir.iterdir()) if p.name in MODEL_FILES},
                       "model.onnx": lm_graph}
         return self.files
 

@@ -9,6 +9,7 @@ model.onnx.data) with a KV cache, tokenizer.json.
     python3 generate.py --model MODEL_DIR --score --context "Q: 2+2? A:" --continuation " 4" --json
     python3 generate.py --model MODEL_DIR --self-test      # smoke.json's prompt vs the host's tokens
     python3 generate.py --model MODEL_DIR --bench --bench-threads 1,2 --json   # prefill/decode tok/s
+    python3 generate.py --model MODEL_DIR --teacher-forced windows.json     # per-token NLL and argmax
 
 Generation is greedy (argmax). Scoring returns log p(continuation | context), summed and per
 token, teacher-forced in one forward pass. A model with a `logits_from` input (an overridable
@@ -204,6 +205,31 @@ def genai_generate_ids(folder: Path, prompt_ids: list[int], max_new_tokens: int,
     return out
 
 
+def teacher_forced_stats(lm: CausalLM, windows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(NLL of each next token, the model's argmax there) over every window fed whole from an empty
+    cache, concatenated: both (sum of len(w) - 1,). Perplexity is exp(mean NLL); two models'
+    next-token agreement is the share of equal argmaxes."""
+    nll, argmax = [], []
+    for ids in windows:
+        logits = lm.forward(ids)[:-1]                                        # (T-1, V)
+        logp = log_softmax(logits)
+        nll.append(-logp[np.arange(len(ids) - 1), np.asarray(ids[1:])])
+        argmax.append(logits.argmax(axis=-1))
+    return np.concatenate(nll), np.concatenate(argmax).astype(np.int32)
+
+
+def read_windows(path: Path) -> list[list[int]]:
+    """A JSON list of token-id lists, each at least 2 long (InputError otherwise)."""
+    try:
+        windows = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read windows from {path}: {exc}") from None
+    if not (isinstance(windows, list) and windows and all(
+            isinstance(w, list) and len(w) >= 2 and all(isinstance(t, int) and t >= 0 for t in w) for w in windows)):
+        raise InputError(f"{path} must hold a JSON list of token-id lists, each at least 2 long")
+    return windows
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory. VmHWM, because Linux carries ru_maxrss across exec: a
     runtime started by a big parent process would report the parent's peak."""
@@ -284,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bench-threads", default="1,2")
     parser.add_argument("--bench-repeats", type=int, default=3)
     parser.add_argument("--prompt-tokens", type=int, default=300)
+    parser.add_argument("--teacher-forced", metavar="WINDOWS_JSON")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     folder = Path(args.model)
@@ -295,6 +322,11 @@ def main(argv: list[str] | None = None) -> int:
             result = {"rows": bench(folder, threads, args.bench_repeats, args.prompt_tokens, args.max_new_tokens)}
             if platform.machine() == "aarch64" and "KLLM_EMULATED" in os.environ:
                 result["note"] = EMULATED_NOTE
+        elif args.teacher_forced:
+            lm = CausalLM(folder, args.threads)
+            nll, argmax = teacher_forced_stats(lm, read_windows(Path(args.teacher_forced)))
+            result = {"nll": [round(float(x), 6) for x in nll], "argmax": argmax.tolist(),
+                      "machine": platform.machine()}
         elif args.score:
             if args.context is None or args.continuation is None:
                 raise InputError("--score needs --context and --continuation")
@@ -311,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.json or args.self_test or args.bench or args.score:
+    if args.json or args.self_test or args.bench or args.score or args.teacher_forced:
         print(json.dumps(result))
     else:
         print(result["text"])

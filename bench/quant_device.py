@@ -1,0 +1,174 @@
+"""`kllm bench quant_device`: the compression study's quality and speed on the device itself.
+
+    make bench BENCH=quant_device DEVICE=pi@raspberrypi.local   # a Pi over ssh: quality and speed
+    make bench BENCH=quant_device                               # the emulated Pi: quality only
+    python -m cli bench quant_device --device pi@host --variants fp32,int8,int4-q41-fold --threads 1,4 --rounds 3
+
+The study's exports (cached on the host) are copied once to the device (edge/generator/device_study.py)
+and run there by the device runtime: teacher-forced over held-out windows of the prompt-recovery
+sample's passages (the host study's held-out text), so perplexity, agreement with the device's own
+fp32 and the positions whose argmax differs from the host's run of the same variant; and, unless
+--no-speed, the runtime's benchmark with the variants interleaved over --rounds rounds, decode ratios
+to fp32 as the median of the per-round ratios (min-max). Under the emulated Pi speed is off by
+default (qemu's timings say nothing about a Pi; --speed times it anyway, marked as emulated), and
+the quality columns are Arm's own (qemu executes the Arm instructions exactly). Prints the table and
+the issue's lines, and writes report.json and a PNG under cache/generator/study-device/<device>/.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+
+INT8_TARGET, INT4_TARGET = 2.29, 4.0
+
+
+def parse(args: list[str]):
+    from bench._args import bench_parser
+    from edge.generator.export import VARIANTS
+
+    parser = bench_parser("kllm bench quant_device")
+    parser.add_argument("--device", help="user@host[:port] of a Pi over ssh (default: the emulated Pi)")
+    parser.add_argument("--root", help="device folder (default: kllm-edge on a Pi, cache/emulated-pi/device)")
+    parser.add_argument("--model", default="smollm2")
+    parser.add_argument("--variants", default="fp32,int8,int4,int4-q41,int4-q41-fold")
+    parser.add_argument("--threads", default="1,4")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--eval-tokens", type=int, help="held-out tokens scored per variant (default: 4096 on a Pi, "
+                        "1024 emulated, where fp32 scores about 2.5 tokens a second)")
+    parser.add_argument("--speed", action="store_true", default=None, help="time the variants (default: on a Pi)")
+    parser.add_argument("--no-speed", dest="speed", action="store_false")
+    parser.add_argument("--no-quality", dest="quality", action="store_false", default=True)
+    opts = parser.parse_args(args)
+    names = [n for n in opts.variants.split(",") if n]
+    if not names or any(n not in VARIANTS for n in names):
+        parser.error(f"--variants names only {', '.join(VARIANTS)}; got {opts.variants}")
+    try:
+        threads = tuple(int(t) for t in opts.threads.split(",") if t)
+    except ValueError:
+        parser.error("--threads takes comma-separated integers")
+    opts.eval_tokens = opts.eval_tokens or (4096 if opts.device else 1024)
+    if not threads or min(threads) < 1 or opts.rounds < 1 or opts.eval_tokens < 16:
+        parser.error("--threads and --rounds must be at least 1, --eval-tokens at least 16")
+    if opts.speed is None:
+        opts.speed = bool(opts.device)
+    if not (opts.speed or opts.quality):
+        parser.error("--no-speed and --no-quality leave nothing to measure")
+    return opts, (["fp32"] if "fp32" not in names else []) + names, threads
+
+
+def _cell(spread) -> str:
+    return f"{spread[0]:.2f}x ({spread[1]:.2f}-{spread[2]:.2f})"
+
+
+def format_table(report, threads) -> str:
+    fp32 = next(r for r in report.rows if r["variant"] == "fp32")
+    timed = any("decode_ratio" in r for r in report.rows)
+    head = ["variant", "size MB", "perplexity", "agreement", "argmax unlike host", "host perplexity", "host agreement"]
+    for n in threads if timed else ():
+        head += [f"decode tok/s {n}t", f"decode x fp32 {n}t"]
+    head += ["prefill tok/s", "64-token s", "peak MB"] if timed else []
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in report.rows:
+        cells = [r["variant"], f"{r['size_mb']:.0f}"]
+        if "perplexity" in r:
+            change = 100 * (r["perplexity"] / fp32["perplexity"] - 1)
+            cells += [f"{r['perplexity']:.2f} ({change:+.1f}%)", f"{r['agreement']:.3f}",
+                      f"{r['argmax_unlike_host']} of {r['tokens']}" if "argmax_unlike_host" in r else "-",
+                      f"{r['host_perplexity']:.2f}" if "host_perplexity" in r else "-",
+                      f"{r['host_agreement']:.3f}" if "host_agreement" in r else "-"]
+        else:
+            cells += ["-"] * 5
+        if timed:
+            for n in threads:
+                cells += [f"{r['decode_tok_s'][n][0]:.1f}", _cell(r["decode_ratio"][n])] if "decode_ratio" in r else ["-"] * 2
+            top = max(threads)
+            cells += [f"{r['prefill_tok_s'][top]:.0f}", f"{r['wall_s'][top]:.2f}", f"{r['peak_rss_mb']:.0f}"] \
+                if "decode_ratio" in r else ["-"] * 3
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def target_lines(report, threads) -> list[str]:
+    """The issue's int8 and int4 lines, judged on this device's own numbers."""
+    rows = {r["variant"]: r for r in report.rows}
+    fp32, out = rows["fp32"], []
+
+    def intact(r, ppl, agreement):
+        return "perplexity" in r and r["perplexity"] <= fp32["perplexity"] * (1 + ppl) and r["agreement"] >= agreement
+
+    for n in threads:
+        if "int8" in rows and "decode_ratio" in rows["int8"]:
+            r = rows["int8"]
+            ok = r["decode_ratio"][n][0] >= INT8_TARGET and intact(r, 0.02, 0.95)
+            out.append(f"int8 at {n}t: {_cell(r['decode_ratio'][n])} (target {INT8_TARGET}x, +2%, agreement 0.95): "
+                       f"{'met' if ok else 'not met'}")
+        int4 = [r for name, r in rows.items() if name.startswith("int4") and "decode_ratio" in r and intact(r, 0.05, 0.90)]
+        if int4:
+            best = max(int4, key=lambda r: r["decode_ratio"][n][0])
+            out.append(f"best intact int4 at {n}t: {best['variant']} {_cell(best['decode_ratio'][n])} "
+                       f"(target {INT4_TARGET}x): {'met' if best['decode_ratio'][n][0] >= INT4_TARGET else 'not met'}")
+    return out
+
+
+def save_chart(report, threads, path):
+    from bench._chart import save_line_chart
+
+    timed = [r for r in report.rows if "decode_ratio" in r]
+
+    def draw(ax):
+        if timed:
+            width = 0.8 / len(threads)
+            for i, n in enumerate(threads):
+                ax.bar([j + i * width for j in range(len(timed))], [r["decode_ratio"][n][0] for r in timed],
+                       width, label=f"{n} thread{'s' if n > 1 else ''}")
+            for target in (INT8_TARGET, INT4_TARGET):
+                ax.axhline(target, color="grey", lw=0.8, ls="--")
+            ax.set_xticks([j + width * (len(threads) - 1) / 2 for j in range(len(timed))], [r["variant"] for r in timed])
+        else:
+            rows = [r for r in report.rows if "agreement" in r]
+            ax.bar(range(len(rows)), [r["agreement"] for r in rows], 0.6, label="agreement with the device's fp32")
+            ax.axhline(0.90, color="grey", lw=0.8, ls="--")
+            ax.set_xticks(range(len(rows)), [r["variant"] for r in rows])
+
+    ylabel = "decode tok/s / fp32's (median of rounds)" if timed else "next-token agreement"
+    return save_line_chart(path, draw, "variant", ylabel, f"compression study on {report.machine}"
+                           + (" (emulated)" if report.emulated else ""), figsize=(8, 4))
+
+
+def main(args: list[str]) -> int:
+    from bench.quant import held_out_texts
+    from common.atomic import atomic_path
+    from common.paths import cache_dir
+    from edge.deploy.lifecycle import open_device
+    from edge.generator.calibrate import token_windows
+    from edge.generator.device_study import DeviceStudyConfig, run_device_study
+    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.quality import teacher_forced
+    from edge.runtime.generate import CausalLM
+
+    opts, names, threads = parse(args)
+    config = DeviceStudyConfig(variants=tuple(names), threads=threads, rounds=opts.rounds, speed=opts.speed,
+                               quality=opts.quality,   # emulated: qemu's threads share this machine's cores
+                               quality_threads=None if opts.device else min(max(threads), os.cpu_count() or 1))
+    with open_device(opts.device, opts.root) as (device, root):   # an unreachable Pi fails before the exports
+        folders = {name: build_variant(VARIANTS[name], opts.model) for name in names}
+        windows = token_windows(CausalLM(folders["fp32"]).encode, held_out_texts(), opts.eval_tokens)
+        host = {name: teacher_forced(folder, windows) for name, folder in folders.items()} if opts.quality else {}
+        report = run_device_study(device, root, folders, windows, config, host_quality=host)
+    emulated = report.emulated = report.emulated or not opts.device
+    print(f"compression study on {device.name} ({report.machine}{', emulated: speed says nothing about a Pi' if emulated else ''}); "
+          f"{sum(len(w) - 1 for w in windows)} held-out next tokens (prompt-recovery sample passages); "
+          + (f"speed: median of {opts.rounds} interleaved rounds, ratios the median of per-round ratios (min-max)"
+             if opts.speed else "speed not timed"))
+    print(format_table(report, threads))
+    for line in target_lines(report, threads):
+        print(line)
+    out = cache_dir("generator") / "study-device" / re.sub(r"[^A-Za-z0-9._-]+", "_", opts.device or "emulated-pi")
+    out.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out / "report.json", suffix=".json") as tmp:
+        tmp.write_text(json.dumps({"device": device.name, "machine": report.machine, "emulated": emulated,
+                                   "threads": threads, "rounds": opts.rounds, "rows": report.rows}, indent=1,
+                                  default=str), encoding="utf-8")
+    print(f"chart {save_chart(report, threads, out / 'quant_device.png')}")
+    return 0

@@ -1,0 +1,210 @@
+"""The compression study on the device itself: the study's exports timed and scored where they
+will run, a Raspberry Pi over ssh or the emulated Pi.
+
+    make bench BENCH=quant_device DEVICE=pi@raspberrypi.local
+    python -m cli bench quant_device --variants fp32,int8,int4,int4-q41-fold --threads 1,4 --rounds 3
+
+    from edge.deploy.lifecycle import open_device
+    with open_device("pi@raspberrypi.local") as (device, root):
+        report = run_device_study(device, root, folders, windows, DeviceStudyConfig())
+    report.rows[0]["decode_ratio"]                      # {1: (median, min, max), 4: (...)}
+
+`make bench BENCH=quant` measures on the host, and its ratios move with the CPU; the issue's
+targets are about a Pi 5, whose Arm kernels also round differently (KleidiAI's int4 path
+quantizes activations per row, not per block of 32). Each variant folder (built and cached on the
+host by edge/generator/export.py) is copied once to <root>/study/<folder name>: the name holds
+the hash of its inputs, and a folder of that name is complete (copied to .incoming-<name>,
+checked with `sha256sum -c`, then renamed). The runtime folder beside it holds generate.py,
+requirements.txt and the held-out token windows. Then, on the device:
+- quality: `generate.py --teacher-forced`: each next token's NLL and argmax over the windows, so
+  perplexity, agreement with the device's own fp32, and how many argmaxes differ from the host's
+  run of the same variant (its Arm kernels against x86's);
+- speed: `generate.py --bench` in a fresh process per variant, the variants interleaved over
+  `rounds`; the decode ratio is the median of the per-round ratios to fp32 (min-max).
+Under the emulated Pi (qemu, Cortex-A76) the quality columns are Arm's own, because qemu executes
+the Arm instructions exactly; its timings say nothing about a Pi.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import statistics
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from common.errors import UserError
+from edge.bundle import device_requirements_text, write_manifest
+from edge.deploy.flow import Device, check_path, failed_checksums
+from edge.generator.export import MODEL_FILES
+from edge.generator.quality import cached_npz, windows_id
+
+RUNTIME = Path(__file__).resolve().parents[1] / "runtime" / "generate.py"
+STUDY_DIR = "study"
+WINDOWS = "windows.json"
+
+
+@dataclass
+class DeviceStudyConfig:
+    """variants: the study's names (edge/generator/export.py VARIANTS), fp32 first or added.
+    threads: thread counts timed (a Pi 5 has 4 cores). rounds: interleaved speed rounds.
+    new_tokens / prompt_tokens: decode and prefill lengths, as the host study's. speed / quality:
+    which halves to run. quality_threads: threads of the teacher-forced runs (None: the most timed).
+    timeout_s: per device command."""
+
+    variants: tuple[str, ...] = ("fp32", "int8", "int4", "int4-q41", "int4-q41-fold")
+    threads: tuple[int, ...] = (1, 4)
+    rounds: int = 3
+    new_tokens: int = 64
+    prompt_tokens: int = 300
+    speed: bool = True
+    quality: bool = True
+    quality_threads: int | None = None
+    timeout_s: float = 7200
+
+
+@dataclass
+class DeviceStudyReport:
+    machine: str
+    emulated: bool
+    rows: list[dict]
+    host_rows: dict[str, dict] = field(default_factory=dict)
+
+
+def _run_json(device: Device, what: str, argv: list[str], cwd: str, timeout: float) -> dict:
+    code, out, err = device.run(argv, cwd=cwd, timeout=timeout)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if code != 0 or not lines:
+        detail = ((err or "").strip() or out.strip() or f"exit {code}").splitlines()[-1]
+        raise UserError(f"{what} on {device.name} failed (exit {code}): {detail}")
+    return json.loads(lines[-1])
+
+
+def stage_folder(device: Device, files: dict[str, Path], remote: str, log=print) -> bool:
+    """Copy `files` ({name: local path}) to the device folder `remote` unless it exists; True when
+    copied. The copy lands in .incoming-<name>, passes `sha256sum -c`, then is renamed."""
+    remote = check_path(remote)
+    if device.run(["test", "-d", remote])[0] == 0:
+        return False
+    parent, name = remote.rsplit("/", 1)
+    incoming = f"{parent}/.incoming-{name}"
+    device.run(["mkdir", "-p", "--", parent])
+    device.run(["rm", "-rf", "--", incoming])
+    stage_root = Path(next(iter(files.values()))).parent.parent   # same file system: hard links, no copies
+    with tempfile.TemporaryDirectory(dir=stage_root if os.access(stage_root, os.W_OK) else None) as tmp:
+        stage = Path(tmp) / name
+        stage.mkdir()
+        for file_name, path in files.items():
+            try:
+                os.link(path, stage / file_name)
+            except OSError:
+                shutil.copy2(path, stage / file_name)
+        write_manifest(stage)
+        log(f"device study: copying {name} to {device.name}")
+        device.copy(stage, incoming)
+    failed = failed_checksums(device, incoming)
+    if failed:
+        raise UserError(f"copy of {name} to {device.name} failed its checksums: {', '.join(failed[:3])}")
+    code, _, err = device.run(["mv", "-T", "--", incoming, remote])
+    if code != 0:
+        raise UserError(f"cannot rename {incoming} on {device.name}: {err.strip()}")
+    return True
+
+
+def runtime_files(work: Path, windows: list[list[int]]) -> dict[str, Path]:
+    """generate.py, requirements.txt and the windows, written under `work`."""
+    (work / "requirements.txt").write_text(device_requirements_text(), encoding="utf-8")
+    (work / WINDOWS).write_text(json.dumps(windows), encoding="utf-8")
+    shutil.copy2(RUNTIME, work / RUNTIME.name)
+    return {p.name: p for p in (work / RUNTIME.name, work / "requirements.txt", work / WINDOWS)}
+
+
+def _digest(files: dict[str, Path]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(name.encode() + b"\0" + files[name].read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _median_spread(values: list[float]) -> tuple[float, float, float]:
+    return statistics.median(values), min(values), max(values)
+
+
+def run_device_study(device: Device, root: str, folders: dict[str, Path], windows: list[list[int]],
+                     config: DeviceStudyConfig | None = None, host_quality: dict[str, dict] | None = None,
+                     log=print) -> DeviceStudyReport:
+    """folders: {variant name: host folder}, fp32 among them. host_quality: {name: {"nll", "argmax"}}
+    of the host's run on the same windows (edge/generator/quality.py teacher_forced), for the
+    Arm-against-x86 column."""
+    from tqdm import tqdm
+
+    config = config or DeviceStudyConfig()
+    if "fp32" not in folders:
+        raise UserError("the device study needs the fp32 variant (every ratio is against it)")
+    names = ["fp32"] + [n for n in folders if n != "fp32"]
+    study = check_path(f"{root.rstrip('/')}/{STUDY_DIR}", "device root")
+    with tempfile.TemporaryDirectory() as tmp:
+        files = runtime_files(Path(tmp), windows)
+        runtime = f"{study}/runtime-{_digest(files)}"
+        stage_folder(device, files, runtime, log)
+    for name in names:
+        stage_folder(device, {f: folders[name] / f for f in MODEL_FILES if (folders[name] / f).exists()},
+                     f"{study}/{folders[name].name}", log)
+    python = device.python(runtime) + [RUNTIME.name]
+    quality: dict[str, dict] = {}
+    if config.quality:
+        for name in tqdm(names, desc="device quality", unit="variant"):
+            def measure(name=name):
+                out = _run_json(device, f"teacher-forced {name}", python + [
+                    "--model", f"../{folders[name].name}", "--teacher-forced", WINDOWS,
+                    "--threads", str(config.quality_threads or max(config.threads))], runtime, config.timeout_s)
+                return {"nll": np.asarray(out["nll"]), "argmax": np.asarray(out["argmax"], np.int32),
+                        "machine": np.asarray(out["machine"])}
+            # deterministic for a device and a folder: kept on the host, so a rerun measures only what is new
+            slug = re.sub(r"[^A-Za-z0-9._-]+", "_", device.name)
+            quality[name] = cached_npz(f"device-{slug}-{folders[name].name}-{windows_id(windows)}", measure)
+    speed: dict[str, list[dict]] = {name: [] for name in names}
+    machine, emulated = str(next(iter(quality.values()), {}).get("machine", "")), False
+    if config.speed:
+        bench = ["--bench", "--bench-repeats", "1", "--bench-threads", ",".join(map(str, config.threads)),
+                 "--max-new-tokens", str(config.new_tokens), "--prompt-tokens", str(config.prompt_tokens)]
+        for _ in tqdm(range(config.rounds), desc="device speed", unit="round"):
+            for name in names:
+                out = _run_json(device, f"bench {name}", python + ["--model", f"../{folders[name].name}", *bench],
+                                runtime, config.timeout_s)
+                speed[name].append(out)
+                machine, emulated = out["rows"][0]["machine"], emulated or "note" in out
+    host = host_quality or {}
+    rows = [_row(name, folders[name], quality, speed, host.get(name), host.get("fp32"), config) for name in names]
+    return DeviceStudyReport(machine=machine, emulated=emulated, rows=rows)
+
+
+def _row(name: str, folder: Path, quality: dict, speed: dict, host: dict | None, host_fp32: dict | None,
+         config: DeviceStudyConfig) -> dict:
+    row: dict = {"variant": name, "folder": folder.name,
+                 "size_mb": round(sum(p.stat().st_size for p in folder.glob("model.onnx*")) / 1e6, 1)}
+    if name in quality:
+        mine, ref = quality[name], quality["fp32"]
+        row.update(perplexity=float(np.exp(mine["nll"].mean())), agreement=float((mine["argmax"] == ref["argmax"]).mean()),
+                   tokens=int(mine["nll"].size))
+        if host is not None and host_fp32 is not None:
+            row.update(host_perplexity=float(np.exp(np.asarray(host["nll"]).mean())),
+                       host_agreement=float((np.asarray(host["argmax"]) == np.asarray(host_fp32["argmax"])).mean()),
+                       argmax_unlike_host=int((mine["argmax"] != np.asarray(host["argmax"])).sum()))
+    if speed[name]:
+        for n in config.threads:
+            rounds = [[r for r in out["rows"] if r["threads"] == n][0] for out in speed[name]]
+            fp32 = [[r for r in out["rows"] if r["threads"] == n][0] for out in speed["fp32"]]
+            decode = [statistics.median(r["decode_tok_s"]) for r in rounds]
+            ratios = [d / statistics.median(f["decode_tok_s"]) for d, f in zip(decode, fp32)]
+            row.setdefault("decode_tok_s", {})[n] = _median_spread(decode)
+            row.setdefault("decode_ratio", {})[n] = _median_spread(ratios)
+            row.setdefault("prefill_tok_s", {})[n] = statistics.median(statistics.median(r["prefill_tok_s"]) for r in rounds)
+            row.setdefault("wall_s", {})[n] = statistics.median(statistics.median(r["wall_s"]) for r in rounds)
+        row["peak_rss_mb"] = max(r["peak_rss_mb"] for out in speed[name] for r in out["rows"])
+    return row

@@ -1,0 +1,156 @@
+"""The compression study on the device (edge/generator/device_study.py, bench/quant_device.py) with
+the tiny Llama's exports on the emulated Pi, and the runtime's --teacher-forced mode it runs there."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tiny_llm import PROMPT
+
+from edge.runtime.generate import CausalLM
+
+RUNTIME = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "generate.py"
+
+
+@pytest.fixture(scope="module")
+def windows(tiny_exports) -> list[list[int]]:
+    ids = CausalLM(tiny_exports["fp32"]).encode(PROMPT * 6)
+    return [ids[:20], ids[20:44], ids[44:50]]
+
+
+def test_teacher_forced_mode_prints_what_the_host_quality_measures(tiny_exports, windows, tmp_path):
+    from edge.generator.quality import teacher_forced
+
+    (tmp_path / "w.json").write_text(json.dumps(windows))
+    done = subprocess.run([sys.executable, str(RUNTIME), "--model", str(tiny_exports["int4"]), "--teacher-forced",
+                           str(tmp_path / "w.json")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    host = teacher_forced(tiny_exports["int4"], windows)
+    assert len(out["argmax"]) == sum(len(w) - 1 for w in windows) == host["nll"].size
+    assert out["argmax"] == host["argmax"].tolist()
+    np.testing.assert_allclose(out["nll"], host["nll"], atol=1e-5)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[[1]]", "each at least 2 long"), ("{\"a\": 1}", "JSON list"), (b"\xff\xfe", "cannot read windows")])
+def test_bad_windows_are_one_line_and_exit_2(tiny_exports, tmp_path, content, message):
+    path = tmp_path / "w.json"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    done = subprocess.run([sys.executable, str(RUNTIME), "--model", str(tiny_exports["fp32"]), "--teacher-forced",
+                           str(path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, tiny_exports, windows, tmp_path):
+    from edge.deploy.emulated import EmulatedPi
+    from edge.generator.device_study import DeviceStudyConfig, run_device_study
+    from edge.generator.quality import teacher_forced
+
+    device, logs = EmulatedPi(pi_root), []
+    host = {name: teacher_forced(folder, windows) for name, folder in tiny_exports.items()}
+    config = DeviceStudyConfig(variants=("fp32", "int4"), threads=(1,), rounds=2, new_tokens=4, prompt_tokens=16)
+    report = run_device_study(device, str(tmp_path / "device"), dict(tiny_exports), windows, config,
+                              host_quality=host, log=logs.append)
+    assert report.machine == "aarch64" and report.emulated
+    rows = {r["variant"]: r for r in report.rows}
+    assert rows["fp32"]["agreement"] == 1.0 and rows["fp32"]["decode_ratio"][1] == (1.0, 1.0, 1.0)
+    assert rows["fp32"]["host_agreement"] == 1.0 and 0 <= rows["int4"]["host_agreement"] <= 1
+    tokens = sum(len(w) - 1 for w in windows)
+    for row in rows.values():
+        assert row["tokens"] == tokens and 0 <= row["argmax_unlike_host"] <= tokens
+        assert row["perplexity"] > 1 and row["decode_tok_s"][1][0] > 0 and row["peak_rss_mb"] > 0
+    # Arm's fp32 kernels round differently from x86's, but not by a whole argmax on these sharp logits
+    assert rows["fp32"]["argmax_unlike_host"] == 0
+    assert abs(rows["fp32"]["perplexity"] / rows["fp32"]["host_perplexity"] - 1) < 1e-3
+    copies = [line for line in logs if "copying" in line]
+    assert len(copies) == 3                                      # the runtime and two variants
+    logs.clear()
+    run_device_study(device, str(tmp_path / "device"), dict(tiny_exports), windows,
+                     DeviceStudyConfig(threads=(1,), speed=False), log=logs.append)
+    assert not [line for line in logs if "copying" in line]     # already there, complete
+
+
+def test_a_copy_that_fails_its_checksums_is_never_renamed_into_place(pi_root, tiny_exports, tmp_path, monkeypatch):
+    from common.errors import UserError
+    from edge.deploy.emulated import EmulatedPi
+    from edge.generator.device_study import stage_folder
+
+    device = EmulatedPi(pi_root)
+    real_copy = device.copy
+
+    def corrupting_copy(local_dir, remote_dir):
+        real_copy(local_dir, remote_dir)
+        (Path(remote_dir) / "genai_config.json").write_text("{}")
+
+    monkeypatch.setattr(device, "copy", corrupting_copy)
+    remote = tmp_path / "device" / "study" / "variant"
+    with pytest.raises(UserError, match="failed its checksums"):
+        stage_folder(device, {"genai_config.json": tiny_exports["fp32"] / "genai_config.json"}, str(remote),
+                     log=lambda *_: None)
+    assert not remote.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--variants", "fp32,nope"], "--variants names only"), (["--threads", "x"], "comma-separated"),
+    (["--rounds", "0"], "at least 1"), (["--no-speed", "--no-quality"], "nothing to measure")])
+def test_bad_flags_are_one_clear_error(args, message):
+    from bench.quant_device import parse
+    from common.errors import UserError
+
+    with pytest.raises(UserError, match=message):   # the CLI prints it as one line and exits 2
+        parse(args)
+
+
+def test_speed_is_timed_on_a_pi_and_not_on_the_emulated_one_unless_asked():
+    from bench.quant_device import parse
+
+    assert parse([])[0].speed is False and parse(["--speed"])[0].speed is True
+    assert parse(["--device", "pi@raspberrypi.local"])[0].speed is True
+    assert parse(["--variants", "int4"])[1] == ["fp32", "int4"]
+
+
+def test_the_table_and_the_targets_read_the_device_rows():
+    from bench.quant_device import format_table, target_lines
+    from edge.generator.device_study import DeviceStudyReport
+
+    def row(name, ppl, agreement, ratio):
+        return {"variant": name, "size_mb": 1.0, "perplexity": ppl, "agreement": agreement, "tokens": 100,
+                "decode_tok_s": {4: (10 * ratio, 9, 11)}, "decode_ratio": {4: (ratio, ratio - 0.1, ratio + 0.1)},
+                "prefill_tok_s": {4: 100.0}, "wall_s": {4: 1.0}, "peak_rss_mb": 300.0}
+
+    report = DeviceStudyReport("aarch64", False, [row("fp32", 40.0, 1.0, 1.0), row("int8", 40.2, 0.96, 2.5),
+                                                  row("int4", 52.0, 0.6, 4.5), row("int4-q41-fold", 40.3, 0.96, 4.2)])
+    table = format_table(report, (4,))
+    assert "| int8 | 1 | 40.20 (+0.5%) | 0.960 | - | - | - | 25.0 | 2.50x (2.40-2.60) |" in table
+    for r in report.rows:                                    # quality only: no speed columns
+        for key in ("decode_tok_s", "decode_ratio", "prefill_tok_s", "wall_s", "peak_rss_mb"):
+            r.pop(key)
+    assert format_table(report, (4,)).splitlines()[2] == "| fp32 | 1 | 40.00 (+0.0%) | 1.000 | - | - | - |"
+    report.rows = [row("fp32", 40.0, 1.0, 1.0), row("int8", 40.2, 0.96, 2.5), row("int4", 52.0, 0.6, 4.5),
+                   row("int4-q41-fold", 40.3, 0.96, 4.2)]
+    lines = target_lines(report, (4,))
+    assert lines == ["int8 at 4t: 2.50x (2.40-2.60) (target 2.29x, +2%, agreement 0.95): met",
+                     "best intact int4 at 4t: int4-q41-fold 4.20x (4.10-4.30) (target 4.0x): met"]
+
+
+def test_the_study_runs_over_ssh_on_a_real_openssh_server(local_sshd, tiny_exports, windows, tmp_path):
+    from edge.deploy.ssh import SshDevice, parse_target
+    from edge.generator.device_study import DeviceStudyConfig, run_device_study
+
+    options = local_sshd.options(python=sys.executable, setup_env=False)   # the device is this machine
+    root = str(tmp_path / "pi")
+    config = DeviceStudyConfig(variants=("fp32", "int4"), threads=(1,), rounds=1, new_tokens=4, prompt_tokens=16)
+    with SshDevice(parse_target(local_sshd.target), options, root) as device:
+        report = run_device_study(device.check_reachable(), root, dict(tiny_exports), windows, config,
+                                  log=lambda *_: None)
+    rows = {r["variant"]: r for r in report.rows}
+    assert not report.emulated and rows["fp32"]["agreement"] == 1.0
+    assert rows["int4"]["decode_ratio"][1][0] > 0 and rows["int4"]["tokens"] == sum(len(w) - 1 for w in windows)
+    copied = sorted(p.name for p in (tmp_path / "pi" / "study").iterdir())
+    assert copied == sorted([tiny_exports["fp32"].name, tiny_exports["int4"].name, copied[-1]])
+    assert copied[-1].startswith("runtime-")                       # and no .incoming- copy left behind
