@@ -4,7 +4,7 @@
     make bench BENCH=quant_device                               # the emulated Pi: quality only
     python -m cli bench quant_device --device pi@host --variants fp32,int8,int4-q41-fold --threads 1,4 --rounds 3
 
-The study's exports (cached on the host) are copied once to the device (edge/generator/device_study.py)
+The study's exports (cached on the host; the uniform variants and int8-smooth) are copied once to the device (edge/generator/device_study.py)
 and run there by the device runtime: teacher-forced over held-out windows of the prompt-recovery
 sample's passages (the host study's held-out text), so perplexity, agreement with the device's own
 fp32 and the positions whose argmax differs from the host's run of the same variant; and, unless
@@ -21,6 +21,7 @@ import os
 import re
 
 INT8_TARGET, INT4_TARGET = 2.29, 4.0
+SMOOTH = "int8-smooth"   # the study's one calibrated variant offered here (SmoothQuant, its calibration text)
 
 
 def parse(args: list[str]):
@@ -31,7 +32,8 @@ def parse(args: list[str]):
     parser.add_argument("--device", help="user@host[:port] of a Pi over ssh (default: the emulated Pi)")
     parser.add_argument("--root", help="device folder (default: kllm-edge on a Pi, cache/emulated-pi/device)")
     parser.add_argument("--model", default="smollm2")
-    parser.add_argument("--variants", default="fp32,int8,int4,int4-q41,int4-q41-fold")
+    parser.add_argument("--variants", default="fp32,int8,int4,int4-q41,int4-q41-fold",
+                        help=f"the study's uniform variants and {SMOOTH}")
     parser.add_argument("--threads", default="1,4")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--eval-tokens", type=int, help="held-out tokens scored per variant (default: 4096 on a Pi, "
@@ -41,8 +43,8 @@ def parse(args: list[str]):
     parser.add_argument("--no-quality", dest="quality", action="store_false", default=True)
     opts = parser.parse_args(args)
     names = [n for n in opts.variants.split(",") if n]
-    if not names or any(n not in VARIANTS for n in names):
-        parser.error(f"--variants names only {', '.join(VARIANTS)}; got {opts.variants}")
+    if not names or any(n not in VARIANTS and n != SMOOTH for n in names):
+        parser.error(f"--variants names only {', '.join([*VARIANTS, SMOOTH])}; got {opts.variants}")
     try:
         threads = tuple(int(t) for t in opts.threads.split(",") if t)
     except ValueError:
@@ -137,14 +139,15 @@ def save_chart(report, threads, path):
 
 
 def main(args: list[str]) -> int:
-    from bench.quant import held_out_texts
+    from bench.quant import calibration_texts, held_out_texts
     from common.atomic import atomic_path
     from common.paths import cache_dir
     from edge.deploy.lifecycle import open_device
-    from edge.generator.calibrate import token_windows
+    from edge.generator.calibrate import texts_id, token_windows
     from edge.generator.device_study import DeviceStudyConfig, run_device_study
     from edge.generator.export import VARIANTS, build_variant
     from edge.generator.quality import teacher_forced
+    from edge.generator.study import StudyConfig, smooth_variant
     from edge.runtime.generate import CausalLM
 
     opts, names, threads = parse(args)
@@ -152,7 +155,10 @@ def main(args: list[str]) -> int:
                                quality=opts.quality,   # emulated: qemu's threads share this machine's cores
                                quality_threads=None if opts.device else min(max(threads), os.cpu_count() or 1))
     with open_device(opts.device, opts.root) as (device, root):   # an unreachable Pi fails before the exports
-        folders = {name: build_variant(VARIANTS[name], opts.model) for name in names}
+        folders = {name: build_variant(VARIANTS[name], opts.model) for name in names if name != SMOOTH}
+        if SMOOTH in names:
+            texts = calibration_texts(held_out_texts())
+            folders[SMOOTH] = build_variant(smooth_variant(StudyConfig(model=opts.model), texts_id(texts)), opts.model, texts)
         windows = token_windows(CausalLM(folders["fp32"]).encode, held_out_texts(), opts.eval_tokens)
         host = {name: teacher_forced(folder, windows) for name, folder in folders.items()} if opts.quality else {}
         report = run_device_study(device, root, folders, windows, config, host_quality=host)

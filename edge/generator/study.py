@@ -191,10 +191,15 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
         int4.with_(name="int4-pruned", drop_layers=drop, note=f"int4 of the pruned model (blocks {list(drop)} removed)"),
         VARIANTS["fp32"].with_(name="fp32-wanda50", sparsity=config.wanda, calibration=calibration,
                                note=f"fp32, Wanda {config.wanda:.0%} unstructured sparsity"),
-        VARIANTS["int8"].with_(name="int8-smooth", smooth=config.smooth, calibration=calibration,
-                               note=f"int8 after SmoothQuant (alpha {config.smooth}): activation outliers "
-                                    "moved into the weights"),
+        smooth_variant(config, calibration),
     ]
+
+
+def smooth_variant(config: StudyConfig, calibration: str) -> Variant:
+    """int8 after SmoothQuant at config.smooth, calibrated on the texts whose texts_id is `calibration`."""
+    return VARIANTS["int8"].with_(name="int8-smooth", smooth=config.smooth, calibration=calibration,
+                                  note=f"int8 after SmoothQuant (alpha {config.smooth}): activation outliers "
+                                       "moved into the weights")
 
 
 def run_study(eval_texts: list[str], calibration_texts: list[str], config: StudyConfig | None = None,

@@ -46,8 +46,11 @@ def test_bad_windows_are_one_line_and_exit_2(tiny_exports, tmp_path, content, me
     assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
-def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, tiny_exports, windows, tmp_path):
+def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, tiny_exports, windows, tmp_path,
+                                                                        monkeypatch):
     from edge.deploy.emulated import EmulatedPi
+
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))    # the device's results are kept there
     from edge.generator.device_study import DeviceStudyConfig, run_device_study
     from edge.generator.quality import teacher_forced
 
@@ -138,8 +141,10 @@ def test_the_table_and_the_targets_read_the_device_rows():
                      "best intact int4 at 4t: int4-q41-fold 4.20x (4.10-4.30) (target 4.0x): met"]
 
 
-def test_the_study_runs_over_ssh_on_a_real_openssh_server(local_sshd, tiny_exports, windows, tmp_path):
+def test_the_study_runs_over_ssh_on_a_real_openssh_server(local_sshd, tiny_exports, windows, tmp_path, monkeypatch):
     from edge.deploy.ssh import SshDevice, parse_target
+
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
     from edge.generator.device_study import DeviceStudyConfig, run_device_study
 
     options = local_sshd.options(python=sys.executable, setup_env=False)   # the device is this machine
@@ -154,3 +159,13 @@ def test_the_study_runs_over_ssh_on_a_real_openssh_server(local_sshd, tiny_expor
     copied = sorted(p.name for p in (tmp_path / "pi" / "study").iterdir())
     assert copied == sorted([tiny_exports["fp32"].name, tiny_exports["int4"].name, copied[-1]])
     assert copied[-1].startswith("runtime-")                       # and no .incoming- copy left behind
+
+
+def test_int8_smooth_is_the_studys_own_calibrated_variant():
+    from bench.quant_device import SMOOTH, parse
+    from edge.generator.study import StudyConfig, derived_variants, smooth_variant
+
+    assert parse(["--variants", SMOOTH])[1] == ["fp32", SMOOTH]
+    config = StudyConfig()
+    derived = {v.name: v for v in derived_variants([0.0] * 4, [0.0] * 6, config, "calib-id")}
+    assert derived[SMOOTH] == smooth_variant(config, "calib-id")   # the same inputs, so the same cached folder
