@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
 INT8_TARGET, INT4_TARGET = 2.29, 4.0
 SMOOTH = "int8-smooth"   # the study's one calibrated variant offered here (SmoothQuant, its calibration text)
@@ -144,22 +143,23 @@ def main(args: list[str]) -> int:
     from common.paths import cache_dir
     from edge.deploy.lifecycle import open_device
     from edge.generator.calibrate import texts_id, token_windows
-    from edge.generator.device_study import DeviceStudyConfig, run_device_study
+    from edge.generator.device_study import DeviceStudyConfig, device_slug, run_device_study
     from edge.generator.export import VARIANTS, build_variant
     from edge.generator.quality import teacher_forced
     from edge.generator.study import StudyConfig, smooth_variant
     from edge.runtime.generate import CausalLM
 
     opts, names, threads = parse(args)
-    config = DeviceStudyConfig(variants=tuple(names), threads=threads, rounds=opts.rounds, speed=opts.speed,
+    config = DeviceStudyConfig(threads=threads, rounds=opts.rounds, speed=opts.speed,
                                quality=opts.quality,   # emulated: qemu's threads share this machine's cores
                                quality_threads=None if opts.device else min(max(threads), os.cpu_count() or 1))
     with open_device(opts.device, opts.root) as (device, root):   # an unreachable Pi fails before the exports
+        held_out = held_out_texts()
         folders = {name: build_variant(VARIANTS[name], opts.model) for name in names if name != SMOOTH}
         if SMOOTH in names:
-            texts = calibration_texts(held_out_texts())
+            texts = calibration_texts(held_out)
             folders[SMOOTH] = build_variant(smooth_variant(StudyConfig(model=opts.model), texts_id(texts)), opts.model, texts)
-        windows = token_windows(CausalLM(folders["fp32"]).encode, held_out_texts(), opts.eval_tokens)
+        windows = token_windows(CausalLM(folders["fp32"]).encode, held_out, opts.eval_tokens)
         host = {name: teacher_forced(folder, windows) for name, folder in folders.items()} if opts.quality else {}
         report = run_device_study(device, root, folders, windows, config, host_quality=host)
     emulated = report.emulated = report.emulated or not opts.device
@@ -170,7 +170,7 @@ def main(args: list[str]) -> int:
     print(format_table(report, threads))
     for line in target_lines(report, threads):
         print(line)
-    out = cache_dir("generator") / "study-device" / re.sub(r"[^A-Za-z0-9._-]+", "_", opts.device or "emulated-pi")
+    out = cache_dir("generator") / "study-device" / device_slug(opts.device or "emulated-pi")
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "report.json", suffix=".json") as tmp:
         tmp.write_text(json.dumps({"device": device.name, "machine": report.machine, "emulated": emulated,

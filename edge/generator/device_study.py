@@ -33,7 +33,7 @@ import re
 import shutil
 import statistics
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,8 +41,9 @@ import numpy as np
 from common.errors import UserError
 from edge.bundle import device_requirements_text, write_manifest
 from edge.deploy.flow import Device, check_path, failed_checksums
-from edge.generator.export import MODEL_FILES
+from edge.generator.export import MODEL_FILES, size_mb
 from edge.generator.quality import cached_npz, windows_id
+from edge.generator.study import median_spread
 
 RUNTIME = Path(__file__).resolve().parents[1] / "runtime" / "generate.py"
 STUDY_DIR = "study"
@@ -51,13 +52,11 @@ WINDOWS = "windows.json"
 
 @dataclass
 class DeviceStudyConfig:
-    """variants: the study's names (edge/generator/export.py VARIANTS), fp32 first or added.
-    threads: thread counts timed (a Pi 5 has 4 cores). rounds: interleaved speed rounds.
+    """threads: thread counts timed (a Pi 5 has 4 cores). rounds: interleaved speed rounds.
     new_tokens / prompt_tokens: decode and prefill lengths, as the host study's. speed / quality:
     which halves to run. quality_threads: threads of the teacher-forced runs (None: the most timed).
     timeout_s: per device command."""
 
-    variants: tuple[str, ...] = ("fp32", "int8", "int4", "int4-q41", "int4-q41-fold")
     threads: tuple[int, ...] = (1, 4)
     rounds: int = 3
     new_tokens: int = 64
@@ -73,7 +72,6 @@ class DeviceStudyReport:
     machine: str
     emulated: bool
     rows: list[dict]
-    host_rows: dict[str, dict] = field(default_factory=dict)
 
 
 def _run_json(device: Device, what: str, argv: list[str], cwd: str, timeout: float) -> dict:
@@ -131,8 +129,9 @@ def _digest(files: dict[str, Path]) -> str:
     return h.hexdigest()[:12]
 
 
-def _median_spread(values: list[float]) -> tuple[float, float, float]:
-    return statistics.median(values), min(values), max(values)
+def device_slug(name: str) -> str:
+    """A device's name as a file-name part (its kept results, its report folder)."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
 def run_device_study(device: Device, root: str, folders: dict[str, Path], windows: list[list[int]],
@@ -157,6 +156,7 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
                      f"{study}/{folders[name].name}", log)
     python = device.python(runtime) + [RUNTIME.name]
     quality: dict[str, dict] = {}
+    slug = device_slug(device.name)
     if config.quality:
         for name in tqdm(names, desc="device quality", unit="variant"):
             def measure(name=name):
@@ -166,7 +166,6 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
                 return {"nll": np.asarray(out["nll"]), "argmax": np.asarray(out["argmax"], np.int32),
                         "machine": np.asarray(out["machine"])}
             # deterministic for a device and a folder: kept on the host, so a rerun measures only what is new
-            slug = re.sub(r"[^A-Za-z0-9._-]+", "_", device.name)
             quality[name] = cached_npz(f"device-{slug}-{folders[name].name}-{windows_id(windows)}", measure)
     speed: dict[str, list[dict]] = {name: [] for name in names}
     machine, emulated = str(next(iter(quality.values()), {}).get("machine", "")), False
@@ -187,7 +186,7 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
 def _row(name: str, folder: Path, quality: dict, speed: dict, host: dict | None, host_fp32: dict | None,
          config: DeviceStudyConfig) -> dict:
     row: dict = {"variant": name, "folder": folder.name,
-                 "size_mb": round(sum(p.stat().st_size for p in folder.glob("model.onnx*")) / 1e6, 1)}
+                 "size_mb": round(size_mb(folder), 1)}
     if name in quality:
         mine, ref = quality[name], quality["fp32"]
         row.update(perplexity=float(np.exp(mine["nll"].mean())), agreement=float((mine["argmax"] == ref["argmax"]).mean()),
@@ -202,8 +201,8 @@ def _row(name: str, folder: Path, quality: dict, speed: dict, host: dict | None,
             fp32 = [[r for r in out["rows"] if r["threads"] == n][0] for out in speed["fp32"]]
             decode = [statistics.median(r["decode_tok_s"]) for r in rounds]
             ratios = [d / statistics.median(f["decode_tok_s"]) for d, f in zip(decode, fp32)]
-            row.setdefault("decode_tok_s", {})[n] = _median_spread(decode)
-            row.setdefault("decode_ratio", {})[n] = _median_spread(ratios)
+            row.setdefault("decode_tok_s", {})[n] = median_spread(decode)
+            row.setdefault("decode_ratio", {})[n] = median_spread(ratios)
             row.setdefault("prefill_tok_s", {})[n] = statistics.median(statistics.median(r["prefill_tok_s"]) for r in rounds)
             row.setdefault("wall_s", {})[n] = statistics.median(statistics.median(r["wall_s"]) for r in rounds)
         row["peak_rss_mb"] = max(r["peak_rss_mb"] for out in speed[name] for r in out["rows"])

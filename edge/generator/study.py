@@ -284,7 +284,8 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     return report
 
 
-def _median_spread(values: list[float]) -> tuple[float, float, float]:
+def median_spread(values: list[float]) -> tuple[float, float, float]:
+    """(median, min, max): how the study reports a speed or a ratio over rounds."""
     return statistics.median(values), min(values), max(values)
 
 
@@ -307,9 +308,9 @@ def _rows(specs, folders, quality, ref, speed, bandwidth, config) -> list[dict]:
         row = {"variant": name, "note": specs[name].note if name in specs else "transformers, fp32",
                "size_mb": size_mb(folders[name]) if name in folders else None,
                "prefill_tok_s": statistics.median(per[fast]["prefill_tok_s"]),
-               **{f"decode_tok_s_{n}t": _median_spread(per[n]["decode_tok_s"]) for n in config.threads},
+               **{f"decode_tok_s_{n}t": median_spread(per[n]["decode_tok_s"]) for n in config.threads},
                "wall_64_s": statistics.median(per[fast]["wall_s"]),
-               "decode_ratio": _median_spread(ratios),
+               "decode_ratio": median_spread(ratios),
                "peak_rss_mb": max((x["peak_rss_mb"] for run in runs for x in run["rows"] if "peak_rss_mb" in x),
                                   default=None),
                "perplexity": q["perplexity"], "perplexity_delta": q["perplexity"] / base - 1,

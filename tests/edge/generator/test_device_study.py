@@ -56,7 +56,7 @@ def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, 
 
     device, logs = EmulatedPi(pi_root), []
     host = {name: teacher_forced(folder, windows) for name, folder in tiny_exports.items()}
-    config = DeviceStudyConfig(variants=("fp32", "int4"), threads=(1,), rounds=2, new_tokens=4, prompt_tokens=16)
+    config = DeviceStudyConfig(threads=(1,), rounds=2, new_tokens=4, prompt_tokens=16)
     report = run_device_study(device, str(tmp_path / "device"), dict(tiny_exports), windows, config,
                               host_quality=host, log=logs.append)
     assert report.machine == "aarch64" and report.emulated
@@ -149,7 +149,7 @@ def test_the_study_runs_over_ssh_on_a_real_openssh_server(local_sshd, tiny_expor
 
     options = local_sshd.options(python=sys.executable, setup_env=False)   # the device is this machine
     root = str(tmp_path / "pi")
-    config = DeviceStudyConfig(variants=("fp32", "int4"), threads=(1,), rounds=1, new_tokens=4, prompt_tokens=16)
+    config = DeviceStudyConfig(threads=(1,), rounds=1, new_tokens=4, prompt_tokens=16)
     with SshDevice(parse_target(local_sshd.target), options, root) as device:
         report = run_device_study(device.check_reachable(), root, dict(tiny_exports), windows, config,
                                   log=lambda *_: None)
