@@ -34,3 +34,31 @@ def variants_lengths_threads(parser: argparse.ArgumentParser, opts, lengths: str
     if opts.rounds < 1 or not sizes or not threads or min(sizes + threads) < 1:
         parser.error(f"--rounds, --{lengths} and --threads must be at least 1")
     return names, sizes, threads
+
+
+def add_device_flags(parser: argparse.ArgumentParser, what: str) -> None:
+    """The flags of a benchmark run on the device itself (quant_device, edge_device): --device,
+    --root, --threads, --rounds, --speed/--no-speed, --no-quality. `what`: what --speed times."""
+    parser.add_argument("--device", help="user@host[:port] of a Pi over ssh (default: the emulated Pi)")
+    parser.add_argument("--root", help="device folder (default: kllm-edge on a Pi, cache/emulated-pi/device)")
+    parser.add_argument("--threads", default="1,4")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--speed", action="store_true", default=None, help=f"time the {what} (default: on a Pi)")
+    parser.add_argument("--no-speed", dest="speed", action="store_false")
+    parser.add_argument("--no-quality", dest="quality", action="store_false", default=True)
+
+
+def device_threads(parser: argparse.ArgumentParser, opts) -> tuple[int, ...]:
+    """The thread counts of add_device_flags' --threads; also settles --speed (on a Pi by default,
+    off on the emulated one, whose timings say nothing about a Pi). A bad value is a parser error."""
+    try:
+        threads = tuple(int(t) for t in opts.threads.split(",") if t)
+    except ValueError:
+        parser.error("--threads takes comma-separated integers")
+    if not threads or min(threads) < 1 or opts.rounds < 1:
+        parser.error("--threads and --rounds must be at least 1")
+    if opts.speed is None:
+        opts.speed = bool(opts.device)
+    if not (opts.speed or opts.quality):
+        parser.error("--no-speed and --no-quality leave nothing to measure")
+    return threads

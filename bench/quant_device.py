@@ -24,37 +24,24 @@ SMOOTH = "int8-smooth"   # the study's one calibrated variant offered here (Smoo
 
 
 def parse(args: list[str]):
-    from bench._args import bench_parser
+    from bench._args import add_device_flags, bench_parser, device_threads
     from edge.generator.export import VARIANTS
 
     parser = bench_parser("kllm bench quant_device")
-    parser.add_argument("--device", help="user@host[:port] of a Pi over ssh (default: the emulated Pi)")
-    parser.add_argument("--root", help="device folder (default: kllm-edge on a Pi, cache/emulated-pi/device)")
+    add_device_flags(parser, "variants")
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--variants", default="fp32,int8,int4,int4-q41,int4-q41-fold",
                         help=f"the study's uniform variants and {SMOOTH}")
-    parser.add_argument("--threads", default="1,4")
-    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--eval-tokens", type=int, help="held-out tokens scored per variant (default: 4096 on a Pi, "
                         "1024 emulated, where fp32 scores about 2.5 tokens a second)")
-    parser.add_argument("--speed", action="store_true", default=None, help="time the variants (default: on a Pi)")
-    parser.add_argument("--no-speed", dest="speed", action="store_false")
-    parser.add_argument("--no-quality", dest="quality", action="store_false", default=True)
     opts = parser.parse_args(args)
     names = [n for n in opts.variants.split(",") if n]
     if not names or any(n not in VARIANTS and n != SMOOTH for n in names):
         parser.error(f"--variants names only {', '.join([*VARIANTS, SMOOTH])}; got {opts.variants}")
-    try:
-        threads = tuple(int(t) for t in opts.threads.split(",") if t)
-    except ValueError:
-        parser.error("--threads takes comma-separated integers")
+    threads = device_threads(parser, opts)
     opts.eval_tokens = opts.eval_tokens or (4096 if opts.device else 1024)
-    if not threads or min(threads) < 1 or opts.rounds < 1 or opts.eval_tokens < 16:
-        parser.error("--threads and --rounds must be at least 1, --eval-tokens at least 16")
-    if opts.speed is None:
-        opts.speed = bool(opts.device)
-    if not (opts.speed or opts.quality):
-        parser.error("--no-speed and --no-quality leave nothing to measure")
+    if opts.eval_tokens < 16:
+        parser.error("--eval-tokens must be at least 16")
     return opts, (["fp32"] if "fp32" not in names else []) + names, threads
 
 
@@ -143,7 +130,8 @@ def main(args: list[str]) -> int:
     from common.paths import cache_dir
     from edge.deploy.lifecycle import open_device
     from edge.generator.calibrate import texts_id, token_windows
-    from edge.generator.device_study import DeviceStudyConfig, device_slug, run_device_study
+    from edge.deploy.staging import device_slug
+    from edge.generator.device_study import DeviceStudyConfig, run_device_study
     from edge.generator.export import VARIANTS, build_variant
     from edge.generator.quality import teacher_forced
     from edge.generator.study import StudyConfig, smooth_variant

@@ -26,10 +26,7 @@ the Arm instructions exactly; its timings say nothing about a Pi.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
 import shutil
 import statistics
 import tempfile
@@ -39,8 +36,9 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import UserError
-from edge.bundle import device_requirements_text, write_manifest
-from edge.deploy.flow import Device, check_path, failed_checksums
+from edge.bundle import device_requirements_text
+from edge.deploy.flow import Device, check_path
+from edge.deploy.staging import device_slug, files_digest, run_json, stage_folder
 from edge.generator.export import MODEL_FILES, size_mb
 from edge.generator.quality import cached_npz, windows_id
 from edge.generator.study import median_spread
@@ -74,64 +72,12 @@ class DeviceStudyReport:
     rows: list[dict]
 
 
-def _run_json(device: Device, what: str, argv: list[str], cwd: str, timeout: float) -> dict:
-    code, out, err = device.run(argv, cwd=cwd, timeout=timeout)
-    lines = [line for line in out.splitlines() if line.startswith("{")]
-    if code != 0 or not lines:
-        detail = ((err or "").strip() or out.strip() or f"exit {code}").splitlines()[-1]
-        raise UserError(f"{what} on {device.name} failed (exit {code}): {detail}")
-    return json.loads(lines[-1])
-
-
-def stage_folder(device: Device, files: dict[str, Path], remote: str, log=print) -> bool:
-    """Copy `files` ({name: local path}) to the device folder `remote` unless it exists; True when
-    copied. The copy lands in .incoming-<name>, passes `sha256sum -c`, then is renamed."""
-    remote = check_path(remote)
-    if device.run(["test", "-d", remote])[0] == 0:
-        return False
-    parent, name = remote.rsplit("/", 1)
-    incoming = f"{parent}/.incoming-{name}"
-    device.run(["mkdir", "-p", "--", parent])
-    device.run(["rm", "-rf", "--", incoming])
-    stage_root = Path(next(iter(files.values()))).parent.parent   # same file system: hard links, no copies
-    with tempfile.TemporaryDirectory(dir=stage_root if os.access(stage_root, os.W_OK) else None) as tmp:
-        stage = Path(tmp) / name
-        stage.mkdir()
-        for file_name, path in files.items():
-            try:
-                os.link(path, stage / file_name)
-            except OSError:
-                shutil.copy2(path, stage / file_name)
-        write_manifest(stage)
-        log(f"device study: copying {name} to {device.name}")
-        device.copy(stage, incoming)
-    failed = failed_checksums(device, incoming)
-    if failed:
-        raise UserError(f"copy of {name} to {device.name} failed its checksums: {', '.join(failed[:3])}")
-    code, _, err = device.run(["mv", "-T", "--", incoming, remote])
-    if code != 0:
-        raise UserError(f"cannot rename {incoming} on {device.name}: {err.strip()}")
-    return True
-
-
 def runtime_files(work: Path, windows: list[list[int]]) -> dict[str, Path]:
     """generate.py, requirements.txt and the windows, written under `work`."""
     (work / "requirements.txt").write_text(device_requirements_text(), encoding="utf-8")
     (work / WINDOWS).write_text(json.dumps(windows), encoding="utf-8")
     shutil.copy2(RUNTIME, work / RUNTIME.name)
     return {p.name: p for p in (work / RUNTIME.name, work / "requirements.txt", work / WINDOWS)}
-
-
-def _digest(files: dict[str, Path]) -> str:
-    h = hashlib.sha256()
-    for name in sorted(files):
-        h.update(name.encode() + b"\0" + files[name].read_bytes())
-    return h.hexdigest()[:12]
-
-
-def device_slug(name: str) -> str:
-    """A device's name as a file-name part (its kept results, its report folder)."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
 
 def run_device_study(device: Device, root: str, folders: dict[str, Path], windows: list[list[int]],
@@ -149,7 +95,7 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
     study = check_path(f"{root.rstrip('/')}/{STUDY_DIR}", "device root")
     with tempfile.TemporaryDirectory() as tmp:
         files = runtime_files(Path(tmp), windows)
-        runtime = f"{study}/runtime-{_digest(files)}"
+        runtime = f"{study}/runtime-{files_digest(files)}"
         stage_folder(device, files, runtime, log)
     for name in names:
         stage_folder(device, {f: folders[name] / f for f in MODEL_FILES if (folders[name] / f).exists()},
@@ -160,7 +106,7 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
     if config.quality:
         for name in tqdm(names, desc="device quality", unit="variant"):
             def measure(name=name):
-                out = _run_json(device, f"teacher-forced {name}", python + [
+                out = run_json(device, f"teacher-forced {name}", python + [
                     "--model", f"../{folders[name].name}", "--teacher-forced", WINDOWS,
                     "--threads", str(config.quality_threads or max(config.threads))], runtime, config.timeout_s)
                 return {"nll": np.asarray(out["nll"]), "argmax": np.asarray(out["argmax"], np.int32),
@@ -174,7 +120,7 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
                  "--max-new-tokens", str(config.new_tokens), "--prompt-tokens", str(config.prompt_tokens)]
         for _ in tqdm(range(config.rounds), desc="device speed", unit="round"):
             for name in names:
-                out = _run_json(device, f"bench {name}", python + ["--model", f"../{folders[name].name}", *bench],
+                out = run_json(device, f"bench {name}", python + ["--model", f"../{folders[name].name}", *bench],
                                 runtime, config.timeout_s)
                 speed[name].append(out)
                 machine, emulated = out["rows"][0]["machine"], emulated or "note" in out

@@ -28,9 +28,10 @@ def windows_id(windows: list[list[int]]) -> str:
     return hashlib.sha256(json.dumps(windows).encode()).hexdigest()[:12]
 
 
-def cached_npz(name: str, compute) -> dict[str, np.ndarray]:
-    """`compute()` (a dict of arrays) stored once as cache_dir("generator")/quality/<name>.npz."""
-    path = cache_dir("generator") / "quality" / f"{name}.npz"
+def cached_npz(name: str, compute, folder: Path | None = None) -> dict[str, np.ndarray]:
+    """`compute()` (a dict of arrays) stored once as <folder>/<name>.npz (default folder:
+    cache_dir("generator")/quality)."""
+    path = Path(folder or cache_dir("generator") / "quality") / f"{name}.npz"
     if path.exists():
         with np.load(path) as data:
             return {k: data[k] for k in data.files}

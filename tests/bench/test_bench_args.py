@@ -23,3 +23,40 @@ def test_a_benchmark_reports_a_bad_flag_as_a_user_error(args, fragment):
 
     with pytest.raises(UserError, match=fragment):
         retrieval(args)
+
+
+@pytest.mark.parametrize("bench", ["quant_device", "edge_device"])
+@pytest.mark.parametrize("args, fragment", [
+    (["--threads", "x"], "comma-separated"), (["--rounds", "0"], "at least 1"),
+    (["--no-speed", "--no-quality"], "nothing to measure"), (["--nope"], "unrecognized")])
+def test_a_device_benchmark_reports_a_bad_flag_as_a_user_error(bench, args, fragment):
+    import importlib
+
+    with pytest.raises(UserError, match=fragment):
+        importlib.import_module(f"bench.{bench}").parse(args)
+
+
+@pytest.mark.parametrize("bench", ["quant_device", "edge_device"])
+def test_a_device_benchmark_times_a_pi_and_not_the_emulated_one_unless_asked(bench):
+    import importlib
+
+    parse = importlib.import_module(f"bench.{bench}").parse
+    assert parse([])[0].speed is False and parse(["--speed"])[0].speed is True
+    assert parse(["--device", "pi@raspberrypi.local"])[0].speed is True
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--variants", "fp32,nope"], "--variants names only"), (["--eval-tokens", "4"], "at least 16")])
+def test_the_device_study_refuses_unknown_variants_and_tiny_evaluations(args, fragment):
+    from bench.quant_device import parse
+
+    with pytest.raises(UserError, match=fragment):
+        parse(args)
+    assert parse(["--variants", "int4"])[1] == ["fp32", "int4"]
+
+
+def test_the_device_comparison_refuses_no_timed_texts():
+    from bench.edge_device import parse
+
+    with pytest.raises(UserError, match="at least 1"):
+        parse(["--texts", "0"])

@@ -81,7 +81,7 @@ def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, 
 def test_a_copy_that_fails_its_checksums_is_never_renamed_into_place(pi_root, tiny_exports, tmp_path, monkeypatch):
     from common.errors import UserError
     from edge.deploy.emulated import EmulatedPi
-    from edge.generator.device_study import stage_folder
+    from edge.deploy.staging import stage_folder
 
     device = EmulatedPi(pi_root)
     real_copy = device.copy
@@ -96,25 +96,6 @@ def test_a_copy_that_fails_its_checksums_is_never_renamed_into_place(pi_root, ti
         stage_folder(device, {"genai_config.json": tiny_exports["fp32"] / "genai_config.json"}, str(remote),
                      log=lambda *_: None)
     assert not remote.exists()
-
-
-@pytest.mark.parametrize("args, message", [
-    (["--variants", "fp32,nope"], "--variants names only"), (["--threads", "x"], "comma-separated"),
-    (["--rounds", "0"], "at least 1"), (["--no-speed", "--no-quality"], "nothing to measure")])
-def test_bad_flags_are_one_clear_error(args, message):
-    from bench.quant_device import parse
-    from common.errors import UserError
-
-    with pytest.raises(UserError, match=message):   # the CLI prints it as one line and exits 2
-        parse(args)
-
-
-def test_speed_is_timed_on_a_pi_and_not_on_the_emulated_one_unless_asked():
-    from bench.quant_device import parse
-
-    assert parse([])[0].speed is False and parse(["--speed"])[0].speed is True
-    assert parse(["--device", "pi@raspberrypi.local"])[0].speed is True
-    assert parse(["--variants", "int4"])[1] == ["fp32", "int4"]
 
 
 def test_the_table_and_the_targets_read_the_device_rows():
