@@ -62,3 +62,8 @@ def device_threads(parser: argparse.ArgumentParser, opts) -> tuple[int, ...]:
     if not (opts.speed or opts.quality):
         parser.error("--no-speed and --no-quality leave nothing to measure")
     return threads
+
+
+def device_verdict(ok: bool, emulated: bool) -> str:
+    """How a device benchmark's target line ends: qemu's timings never judge a target."""
+    return "not judged (emulated: qemu's timings say nothing about a Pi)" if emulated else ("met" if ok else "not met")

@@ -1,13 +1,15 @@
-"""`kllm bench edge_device`: a distilled classifier's candidates (ONNX fp32, dynamic and static int8)
-scored and timed on the device itself, and the one the pipeline's rule would ship there.
+"""`kllm bench edge_device`: a distilled student's candidates (the detector's ONNX fp32, dynamic and
+static int8; predict-the-llm's fp32, int8 and int4-q41 causal LM under its head) scored and timed
+on the device itself, and the one the pipeline's rule would ship there.
 
     make bench BENCH=edge_device DEVICE=pi@raspberrypi.local    # a Pi over ssh: scores and speed
     make bench BENCH=edge_device                                # the emulated Pi: scores only
     python -m cli bench edge_device --device pi@host --threads 1,4 --rounds 3 --full-length
+    make bench BENCH=edge_device DEVICE=pi@host ARGS="--comp predict-the-llm"
 
 Runs `make edge`'s pipeline without deploying (the teacher and the student come from the disk
 cache), then copies each candidate, as a copy of the shipped bundle with its own model.onnx, once to
-the device (edge/classifier/device_compare.py). There the bundle's runtime scores the held-out
+the device (edge/device_compare.py). There the bundle's runtime scores the held-out
 split (scored here with the competition's metric, beside the same runtime's scores of the same
 file on this machine, and the largest difference of a probability between the two) and,
 unless --no-speed, times each candidate at batch 1 (tokenization included) on the first --texts
@@ -67,9 +69,12 @@ def format_table(rows: list[dict], threads, metric: str) -> str:
     return "\n".join(lines)
 
 
-def target_lines(rows: list[dict], threads, drop_fn, max_drop: float) -> list[str]:
+def target_lines(rows: list[dict], threads, drop_fn, max_drop: float, emulated: bool = False) -> list[str]:
     """Issue 15's line for the shipped candidate at each thread count, on this device's numbers:
-    >= SHIPPED_TARGET x its ONNX fp32 and a score within `max_drop` of fp32's (drop_fn(fp32, it))."""
+    >= SHIPPED_TARGET x its ONNX fp32 and a score within `max_drop` of fp32's (drop_fn(fp32, it));
+    never judged on the emulated Pi."""
+    from bench._args import device_verdict
+
     by_name = {r["variant"]: r for r in rows}
     shipped = next((r for r in rows if r.get("shipped")), None)
     fp32 = by_name["onnx fp32"]
@@ -81,7 +86,7 @@ def target_lines(rows: list[dict], threads, drop_fn, max_drop: float) -> list[st
         ok = shipped["ratio"][n][0] >= SHIPPED_TARGET and drop is not None and drop <= max_drop
         out.append(f"shipped {shipped['variant']} at {n}t: {_spread(shipped['ratio'][n])} its ONNX fp32 "
                    f"(target {SHIPPED_TARGET}x), score drop {'-' if drop is None else f'{drop:+.4f}'} "
-                   f"(gate {max_drop}): {'met' if ok else 'not met'}")
+                   f"(gate {max_drop}): {device_verdict(ok, emulated)}")
     return out
 
 
@@ -117,7 +122,8 @@ def save_chart(rows: list[dict], threads, title: str, path):
                        yerr=[[r["ratio"][n][0] - r["ratio"][n][1] for r in timed],
                              [r["ratio"][n][2] - r["ratio"][n][0] for r in timed]])
             ax.axhline(SHIPPED_TARGET, color="grey", lw=0.8, ls="--")
-            ax.set_xticks([j + width * (len(threads) - 1) / 2 for j in range(len(timed))], [r["variant"] for r in timed])
+            ax.set_xticks([j + width * (len(threads) - 1) / 2 for j in range(len(timed))],
+                          [r["variant"] for r in timed])
         else:
             scored = [r for r in rows if "score" in r]
             ax.bar(range(len(scored)), [r["score"] for r in scored], 0.6, label="held-out score on the device")
@@ -136,10 +142,11 @@ def main(args: list[str]) -> int:
     from bench.encoder_fusions import fill_to_length
     from common.atomic import atomic_path
     from common.data import load_dataset
+    from common.distill_set import STUDENT_KINDS
     from common.errors import UserError
     from common.paths import cache_dir
     from common.registry import get_competition
-    from edge.classifier.device_compare import FP32, DeviceCompareConfig, host_probs, run_device_compare
+    from edge.device_compare import FP32, DeviceCompareConfig, host_probs, run_device_compare
     from edge.classifier.distill import DistillConfig
     from edge.deploy.lifecycle import open_device
     from edge.deploy.staging import device_slug
@@ -154,9 +161,9 @@ def main(args: list[str]) -> int:
         data = load_dataset(competition)
         edge = run_edge(competition, data, EdgeConfig(distill=DistillConfig(seed=opts.seed)), skip_deploy=True,
                         seed=opts.seed, log=lambda *_: None)
-        if edge.info.get("kind") != "classifier":
-            raise UserError(f"{opts.comp}'s edge model is a {edge.info.get('kind', 'port')}, not a classifier: "
-                            "bench edge_device compares classifier candidates only")
+        if edge.info.get("kind") not in STUDENT_KINDS:
+            raise UserError(f"{opts.comp}'s edge port ({edge.info.get('kind')}) has no candidates to compare: "
+                            f"bench edge_device compares a distilled student's ({', '.join(STUDENT_KINDS)})")
         ds = load_distill_set(competition, data, seed=opts.seed)
         labels = [r["variant"] for r in edge.info["rows"] if r["variant"] in edge.files and r["variant"] != FP32]
         models = {FP32: edge.files["fp32"], **{label: edge.files[label] for label in labels}}
@@ -185,9 +192,10 @@ def main(args: list[str]) -> int:
              f"median of {opts.rounds} interleaved rounds (min-max), ratios the median of per-round ratios"
              if opts.speed else "speed not timed"))
     print(format_table(report.rows, threads, ds.metric))
-    for line in target_lines(report.rows, threads, ds.shortfall, max_drop):
+    lines = target_lines(report.rows, threads, ds.shortfall, max_drop, emulated)
+    for line in lines if edge.info["kind"] == "classifier" else ():   # issue 15's 3x is the detector's line
         print(line)
-    pick = device_pick(report.rows, ds, threads, max_drop, teacher_gap)
+    pick = None if emulated else device_pick(report.rows, ds, threads, max_drop, teacher_gap)
     if pick:
         print(f"the pipeline's rule on this device's numbers ships: {pick}; on the host it shipped {shipped}")
     out = cache_dir("bench") / "edge-device" / opts.comp / device_slug(opts.device or "emulated-pi")

@@ -78,7 +78,9 @@ def format_table(report, threads) -> str:
 
 
 def target_lines(report, threads) -> list[str]:
-    """The issue's int8 and int4 lines, judged on this device's own numbers."""
+    """The issue's int8 and int4 lines, judged on this device's own numbers (never on the emulated Pi's)."""
+    from bench._args import device_verdict
+
     rows = {r["variant"]: r for r in report.rows}
     fp32, out = rows["fp32"], []
 
@@ -90,12 +92,12 @@ def target_lines(report, threads) -> list[str]:
             r = rows["int8"]
             ok = r["decode_ratio"][n][0] >= INT8_TARGET and intact(r, 0.02, 0.95)
             out.append(f"int8 at {n}t: {_cell(r['decode_ratio'][n])} (target {INT8_TARGET}x, +2%, agreement 0.95): "
-                       f"{'met' if ok else 'not met'}")
+                       f"{device_verdict(ok, report.emulated)}")
         int4 = [r for name, r in rows.items() if name.startswith("int4") and "decode_ratio" in r and intact(r, 0.05, 0.90)]
         if int4:
             best = max(int4, key=lambda r: r["decode_ratio"][n][0])
             out.append(f"best intact int4 at {n}t: {best['variant']} {_cell(best['decode_ratio'][n])} "
-                       f"(target {INT4_TARGET}x): {'met' if best['decode_ratio'][n][0] >= INT4_TARGET else 'not met'}")
+                       f"(target {INT4_TARGET}x): {device_verdict(best['decode_ratio'][n][0] >= INT4_TARGET, report.emulated)}")
     return out
 
 

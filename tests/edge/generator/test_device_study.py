@@ -120,6 +120,9 @@ def test_the_table_and_the_targets_read_the_device_rows():
     lines = target_lines(report, (4,))
     assert lines == ["int8 at 4t: 2.50x (2.40-2.60) (target 2.29x, +2%, agreement 0.95): met",
                      "best intact int4 at 4t: int4-q41-fold 4.20x (4.10-4.30) (target 4.0x): met"]
+    report.emulated = True                                   # qemu's timings judge nothing
+    assert all(line.endswith("not judged (emulated: qemu's timings say nothing about a Pi)")
+               for line in target_lines(report, (4,)))
 
 
 def test_the_study_runs_over_ssh_on_a_real_openssh_server(local_sshd, tiny_exports, windows, tmp_path, monkeypatch):

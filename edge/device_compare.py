@@ -1,6 +1,7 @@
-"""A classifier's candidates compared on the device itself: ONNX fp32 and every quantized
+"""A distilled student's candidates compared on the device itself: ONNX fp32 and every quantized
 candidate, scored and timed where the shipped one will run (a Raspberry Pi over ssh, or the
-emulated Pi).
+emulated Pi). Either kind of student whose bundle holds one model.onnx: a classifier (the
+detector's encoder) or an lm_features student (predict-the-llm's causal LM statistics and head).
 
     from edge.deploy.lifecycle import open_device
     with open_device("pi@raspberrypi.local") as (device, root):
@@ -72,10 +73,12 @@ class DeviceCompareReport:
 
 
 def variant_files(bundle: Path, model: Path) -> dict[str, Path]:
-    """The bundle's files with `model` as its model.onnx (its manifest is rewritten when staged)."""
+    """The bundle's files with `model` as its model.onnx (its manifest is rewritten when staged).
+    The bundle's other files (tokenizer, config with any head, smoke inputs) are the same for
+    every candidate, as in `make edge`'s comparison."""
     files = {p.name: p for p in sorted(Path(bundle).iterdir()) if p.is_file() and p.name != MANIFEST}
     if "model.onnx" not in files or RUNTIME not in files:
-        raise UserError(f"{bundle} is not a classifier bundle (no model.onnx or {RUNTIME})")
+        raise UserError(f"{bundle} is not a distilled student's bundle (no model.onnx or {RUNTIME})")
     return {**files, "model.onnx": Path(model)}
 
 
@@ -103,10 +106,16 @@ def run_device_compare(device: Device, root: str, bundle: Path, models: dict[str
             data[name] = f"{name.split('.')[0]}-{files_digest(files)}"
             stage_folder(device, files, f"{base}/{data[name]}", log)
     folders = {}
-    for name in names:
-        files = variant_files(bundle, models[name])
-        folders[name] = f"{re.sub(r'[^A-Za-z0-9.-]+', '-', name).strip('-')}-{files_digest(files)}"
-        stage_folder(device, files, f"{base}/{folders[name]}", log)
+    with tempfile.TemporaryDirectory() as tmp:
+        # config.json without its provenance (commit, scores): a new commit copies and rescores nothing
+        config_file = Path(tmp) / "config.json"
+        settings = json.loads((Path(bundle) / "config.json").read_text(encoding="utf-8"))
+        settings.pop("provenance", None)
+        config_file.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+        for name in names:
+            files = {**variant_files(bundle, models[name]), "config.json": config_file}
+            folders[name] = f"{re.sub(r'[^A-Za-z0-9.-]+', '-', name).strip('-')}-{files_digest(files)}"
+            stage_folder(device, files, f"{base}/{folders[name]}", log)
     runtime = {name: device.python(f"{base}/{folders[name]}") + [RUNTIME] for name in names}
     probs: dict[str, np.ndarray] = {}
     if config.quality:
@@ -142,14 +151,14 @@ def run_device_compare(device: Device, root: str, bundle: Path, models: dict[str
 
 def host_probs(bundle: Path, model: Path, inputs: list, threads: int = 1) -> np.ndarray:
     """The same candidate's probabilities on this machine, through the same runtime (detect.py's
-    Classifier) in a copy of the bundle with `model` as its model.onnx: what the device's are
+    open_bundle) in a copy of the bundle with `model` as its model.onnx: what the device's are
     compared with."""
-    from edge.runtime.detect import Classifier
+    from edge.runtime.detect import open_bundle
 
     with tempfile.TemporaryDirectory() as tmp:
         for name, path in variant_files(bundle, model).items():
             os.symlink(Path(path).resolve(), Path(tmp) / name)
-        return Classifier(Path(tmp), threads=threads).predict_proba(inputs)
+        return open_bundle(Path(tmp), threads=threads).predict_proba(inputs)
 
 
 def _row(name: str, folder: str, model: Path, probs, speed: dict, config: DeviceCompareConfig) -> dict:

@@ -1,7 +1,9 @@
-"""A classifier's candidates on the device (edge/classifier/device_compare.py, bench/edge_device.py):
+"""A classifier's candidates on the device (edge/device_compare.py, bench/edge_device.py):
 the tiny classifier's fp32 and int8 on the emulated Pi and over ssh, the table and the target lines."""
 from __future__ import annotations
 
+import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -26,7 +28,7 @@ def candidates(tmp_path_factory, minilm_tokenizer) -> tuple[Path, dict[str, Path
 
 def test_every_candidate_is_scored_and_timed_on_the_emulated_pi_and_copied_once(pi_root, candidates, tmp_path,
                                                                                  monkeypatch):
-    from edge.classifier.device_compare import DeviceCompareConfig, host_probs, run_device_compare
+    from edge.device_compare import DeviceCompareConfig, host_probs, run_device_compare
     from edge.deploy.emulated import EmulatedPi
 
     monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))    # the device's scores are kept there
@@ -45,7 +47,11 @@ def test_every_candidate_is_scored_and_timed_on_the_emulated_pi_and_copied_once(
         np.testing.assert_allclose(row["probs"], host_probs(bundle, models[name], TEXTS), atol=1e-4)
     assert len([line for line in logs if "copying" in line]) == 4   # the inputs scored, timed, two candidates
     logs.clear()
-    again = run_device_compare(device, str(tmp_path / "device"), bundle, models, TEXTS, TEXTS[1:3],
+    rebuilt = tmp_path / "rebuilt"                                  # the same bundle built at another commit
+    shutil.copytree(bundle, rebuilt)
+    settings = json.loads((rebuilt / "config.json").read_text())
+    (rebuilt / "config.json").write_text(json.dumps({**settings, "provenance": {"commit": "another"}}))
+    again = run_device_compare(device, str(tmp_path / "device"), rebuilt, models, TEXTS, TEXTS[1:3],
                                DeviceCompareConfig(threads=(1,), speed=False), log=logs.append)
     copied = [line for line in logs if "copying" in line]          # the rest is there, complete
     assert len(copied) == 1 and "timed-" in copied[0]               # other texts timed: the scores are kept
@@ -54,9 +60,7 @@ def test_every_candidate_is_scored_and_timed_on_the_emulated_pi_and_copied_once(
 
 
 def test_text_pairs_reach_the_device_as_pairs(tmp_path):
-    import json
-
-    from edge.classifier.device_compare import input_lines
+    from edge.device_compare import input_lines
 
     lines = input_lines([PAIRS[0], TEXTS[3]]).splitlines()
     assert json.loads(lines[0]) == {"text": PAIRS[0][0], "text_pair": PAIRS[0][1]}
@@ -65,15 +69,15 @@ def test_text_pairs_reach_the_device_as_pairs(tmp_path):
 
 def test_a_folder_without_a_runtime_is_refused(tmp_path):
     from common.errors import UserError
-    from edge.classifier.device_compare import variant_files
+    from edge.device_compare import variant_files
 
     (tmp_path / "model.onnx").write_bytes(b"x")
-    with pytest.raises(UserError, match="not a classifier bundle"):
+    with pytest.raises(UserError, match="not a distilled student.s bundle"):
         variant_files(tmp_path, tmp_path / "model.onnx")
 
 
 def test_the_comparison_runs_over_ssh_on_a_real_openssh_server(local_sshd, candidates, tmp_path, monkeypatch):
-    from edge.classifier.device_compare import DeviceCompareConfig, host_probs, run_device_compare
+    from edge.device_compare import DeviceCompareConfig, host_probs, run_device_compare
     from edge.deploy.ssh import SshDevice, parse_target
 
     monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
@@ -113,6 +117,8 @@ def test_the_table_the_target_line_and_the_devices_pick_read_the_device_rows():
         "shipped onnx int8 at 1t: 3.20x (3.10-3.30) its ONNX fp32 (target 3.0x), score drop +0.0030 (gate 0.01): met"]
     rows[1]["ratio"][1] = (2.4, 2.3, 2.5)
     assert target_lines(rows, (1,), drop, 0.01)[0].endswith("not met")
+    assert target_lines(rows, (1,), drop, 0.01, emulated=True)[0].endswith("not judged (emulated: qemu's timings "
+                                                                          "say nothing about a Pi)")
     teacher = [[0.9, 0.1], [0.1, 0.9], [0.8, 0.2], [0.3, 0.7]]
     ds = DistillSet(label_names=("human", "ai"), metric="roc_auc", inputs=TEXTS, soft_labels=teacher,
                     holdout_inputs=TEXTS, holdout_labels=[0, 1, 0, 1], holdout_teacher=teacher, teacher="t")
@@ -123,3 +129,34 @@ def test_the_table_the_target_line_and_the_devices_pick_read_the_device_rows():
     assert device_pick(rows, ds, (1,), 0.01, 0.02) is None and target_lines(rows, (1,), drop, 0.01) == []
     assert format_table(rows, (1,), "roc_auc").splitlines()[0] == \
         "| candidate | size MB | roc_auc here | roc_auc host | max prob. diff from host |"
+
+
+def test_an_lm_feature_students_candidates_run_on_the_emulated_pi(pi_root, tiny_llm, tmp_path, monkeypatch):
+    import dataclasses
+
+    from common.data import load_dataset
+    from common.registry import get_competition
+    from edge.classifier.distill import DistillConfig
+    from edge.deploy.emulated import EmulatedPi
+    from edge.device_compare import DeviceCompareConfig, host_probs, run_device_compare
+    from edge.pipeline import EdgeConfig, load_distill_set, run_edge
+    from fakes.essays import write_essays
+
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
+    comp = get_competition("detect-ai-text")
+    data = load_dataset(comp, write_essays(tmp_path / "data", n_train=8, n_test=4))
+    toy = dataclasses.replace(comp, slug="toy-lm-features", edge_spec="fake_specs:lm_feature_groups")
+    config = EdgeConfig(distill=DistillConfig(seed=0), max_int8_drop=1.0, latency_texts=2, out_dir=tmp_path / "edge")
+    options = {"lm": str(tiny_llm)}
+    edge = run_edge(toy, data, config, skip_deploy=True, seed=0, options=options, log=lambda *_: None)
+    ds = load_distill_set(toy, data, seed=0, options=options)
+    bundle = Path(edge.bundle["path"])
+    models = {"onnx fp32": edge.files["fp32"], "onnx int4-q41": edge.files["onnx int4-q41"]}
+    report = run_device_compare(EmulatedPi(pi_root), str(tmp_path / "device"), bundle, models, ds.holdout_inputs,
+                                ds.holdout_inputs[:2], DeviceCompareConfig(threads=(1,), rounds=1, repeats=1),
+                                log=lambda *_: None)
+    assert report.machine == "aarch64"
+    for row in report.rows:   # the head's balanced probabilities over every held-out pair, from Arm's kernels
+        assert row["probs"].shape == (len(ds.holdout_inputs), len(ds.label_names)) and row["ratio"][1][0] > 0
+        np.testing.assert_allclose(row["probs"], host_probs(bundle, models[row["variant"]], ds.holdout_inputs),
+                                   atol=1e-3)
