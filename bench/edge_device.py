@@ -124,12 +124,16 @@ def save_chart(rows: list[dict], threads, title: str, path):
             ax.axhline(SHIPPED_TARGET, color="grey", lw=0.8, ls="--")
             ax.set_xticks([j + width * (len(threads) - 1) / 2 for j in range(len(timed))],
                           [r["variant"] for r in timed])
-        else:
+        else:   # the scores differ in the third decimal: side by side, on a zoomed axis
             scored = [r for r in rows if "score" in r]
-            ax.bar(range(len(scored)), [r["score"] for r in scored], 0.6, label="held-out score on the device")
+            values = [r[k] for r in scored for k in ("score", "host_score")]
+            for offset, key, label in ((-0.2, "score", "on the device"), (0.2, "host_score", "on the host")):
+                ax.bar([j + offset for j in range(len(scored))], [r[key] for r in scored], 0.4, label=label)
+            pad = max(0.002, (max(values) - min(values)) / 2)
+            ax.set_ylim(min(values) - pad, max(values) + pad)
             ax.set_xticks(range(len(scored)), [r["variant"] for r in scored])
 
-    ylabel = "p50 speed-up over ONNX fp32 (median of rounds)" if timed else "held-out score"
+    ylabel = "p50 speed-up over ONNX fp32 (median of rounds)" if timed else "held-out score (same file, same runtime)"
     return save_line_chart(path, draw, "candidate", ylabel, title, figsize=(8, 4))
 
 
