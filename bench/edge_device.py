@@ -146,14 +146,13 @@ def main(args: list[str]) -> int:
     from bench.encoder_fusions import fill_to_length
     from common.atomic import atomic_path
     from common.data import load_dataset
-    from common.distill_set import STUDENT_KINDS
     from common.errors import UserError
     from common.paths import cache_dir
     from common.registry import get_competition
-    from edge.device_compare import FP32, DeviceCompareConfig, host_probs, run_device_compare
     from edge.classifier.distill import DistillConfig
     from edge.deploy.lifecycle import open_device
     from edge.deploy.staging import device_slug
+    from edge.device_compare import FP32, DeviceCompareConfig, host_probs, run_device_compare
     from edge.pipeline import EdgeConfig, gates, load_distill_set, run_edge
 
     opts, threads = parse(args)
@@ -163,12 +162,9 @@ def main(args: list[str]) -> int:
                                  quality_threads=None if opts.device else min(max(threads), os.cpu_count() or 1))
     with open_device(opts.device, opts.root) as (device, root):   # an unreachable Pi fails before any training
         data = load_dataset(competition)
+        ds = load_distill_set(competition, data, seed=opts.seed)   # a port (no student) stops here, before the pipeline
         edge = run_edge(competition, data, EdgeConfig(distill=DistillConfig(seed=opts.seed)), skip_deploy=True,
                         seed=opts.seed, log=lambda *_: None)
-        if edge.info.get("kind") not in STUDENT_KINDS:
-            raise UserError(f"{opts.comp}'s edge port ({edge.info.get('kind')}) has no candidates to compare: "
-                            f"bench edge_device compares a distilled student's ({', '.join(STUDENT_KINDS)})")
-        ds = load_distill_set(competition, data, seed=opts.seed)
         labels = [r["variant"] for r in edge.info["rows"] if r["variant"] in edge.files and r["variant"] != FP32]
         models = {FP32: edge.files["fp32"], **{label: edge.files[label] for label in labels}}
         bundle = Path(edge.bundle["path"])
@@ -188,7 +184,7 @@ def main(args: list[str]) -> int:
             here, host = row.pop("probs"), host_probs(bundle, models[row["variant"]], list(ds.holdout_inputs))
             row.update(score=float(ds.score(here)), host_score=float(ds.score(host)),
                        max_prob_diff=float(np.abs(here - host).max()))
-    print(f"{opts.comp}'s candidates on {device.name} ({report.machine or 'not timed'}"
+    print(f"{opts.comp}'s candidates on {device.name} ({report.machine}"
           f"{', emulated: speed says nothing about a Pi' if emulated else ''}); {len(ds.holdout_inputs)} held-out "
           f"inputs scored (sample data, not a leaderboard score); "
           + (f"p50 per input at batch 1, tokenization included, over {len(timed)} held-out inputs"
@@ -210,6 +206,6 @@ def main(args: list[str]) -> int:
                                    "full_length": opts.full_length, "timed_inputs": len(timed),
                                    "device_pick": pick, "host_shipped": shipped, "rows": report.rows},
                                   indent=1, default=str), encoding="utf-8")
-    title = f"{opts.comp} candidates on {report.machine or device.name}" + (" (emulated)" if emulated else "")
+    title = f"{opts.comp} candidates on {report.machine}" + (" (emulated)" if emulated else "")
     print(f"chart {save_chart(report.rows, threads, title, out / 'edge_device.png')}")
     return 0

@@ -131,8 +131,8 @@ def main(args: list[str]) -> int:
     from common.atomic import atomic_path
     from common.paths import cache_dir
     from edge.deploy.lifecycle import open_device
-    from edge.generator.calibrate import texts_id, token_windows
     from edge.deploy.staging import device_slug
+    from edge.generator.calibrate import texts_id, token_windows
     from edge.generator.device_study import DeviceStudyConfig, run_device_study
     from edge.generator.export import VARIANTS, build_variant
     from edge.generator.quality import teacher_forced

@@ -98,24 +98,8 @@ def run_device_compare(device: Device, root: str, bundle: Path, models: dict[str
         raise UserError(f"the device comparison needs the {FP32} model (every ratio is against it)")
     names = [FP32] + [n for n in models if n != FP32]
     base = check_path(f"{root.rstrip('/')}/{COMPARE_DIR}", "device root")
-    data = {}   # file name -> its folder on the device, named by its hash: a new timed set rescores nothing
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, inputs in ((SCORE_FILE, score_inputs), (TIMED_FILE, timed_inputs)):
-            files = {name: Path(tmp) / name}
-            files[name].write_text(input_lines(inputs), encoding="utf-8")
-            data[name] = f"{name.split('.')[0]}-{files_digest(files)}"
-            stage_folder(device, files, f"{base}/{data[name]}", log)
-    folders = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        # config.json without its provenance (commit, scores): a new commit copies and rescores nothing
-        config_file = Path(tmp) / "config.json"
-        settings = json.loads((Path(bundle) / "config.json").read_text(encoding="utf-8"))
-        settings.pop("provenance", None)
-        config_file.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-        for name in names:
-            files = {**variant_files(bundle, models[name]), "config.json": config_file}
-            folders[name] = f"{re.sub(r'[^A-Za-z0-9.-]+', '-', name).strip('-')}-{files_digest(files)}"
-            stage_folder(device, files, f"{base}/{folders[name]}", log)
+    data = _stage_inputs(device, base, {SCORE_FILE: score_inputs, TIMED_FILE: timed_inputs}, log)
+    folders = _stage_candidates(device, base, bundle, {name: models[name] for name in names}, log)
     runtime = {name: device.python(f"{base}/{folders[name]}") + [RUNTIME] for name in names}
     probs: dict[str, np.ndarray] = {}
     if config.quality:
@@ -147,6 +131,36 @@ def run_device_compare(device: Device, root: str, bundle: Path, models: dict[str
                 machine, emulated = rows[0].get("machine", machine), emulated or "note" in rows[0]
     rows = [_row(name, folders[name], models[name], probs.get(name), speed, config) for name in names]
     return DeviceCompareReport(machine=machine, emulated=emulated, rows=rows)
+
+
+def _stage_inputs(device: Device, base: str, inputs: dict[str, list], log) -> dict[str, str]:
+    """{file name: its folder under `base`}, each file in its own folder named by its hash, so a
+    new timed set rescores nothing."""
+    data = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, items in inputs.items():
+            files = {name: Path(tmp) / name}
+            files[name].write_text(input_lines(items), encoding="utf-8")
+            data[name] = f"{name.split('.')[0]}-{files_digest(files)}"
+            stage_folder(device, files, f"{base}/{data[name]}", log)
+    return data
+
+
+def _stage_candidates(device: Device, base: str, bundle: Path, models: dict[str, Path], log) -> dict[str, str]:
+    """{label: its folder under `base`}: the bundle with the candidate as model.onnx, named by the
+    hash of its files, with config.json less its provenance (commit, scores), so a new commit
+    copies and rescores nothing."""
+    folders = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        config_file = Path(tmp) / "config.json"
+        settings = json.loads((Path(bundle) / "config.json").read_text(encoding="utf-8"))
+        settings.pop("provenance", None)
+        config_file.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+        for name, model in models.items():
+            files = {**variant_files(bundle, model), "config.json": config_file}
+            folders[name] = f"{re.sub(r'[^A-Za-z0-9.-]+', '-', name).strip('-')}-{files_digest(files)}"
+            stage_folder(device, files, f"{base}/{folders[name]}", log)
+    return folders
 
 
 def host_probs(bundle: Path, model: Path, inputs: list, threads: int = 1) -> np.ndarray:
