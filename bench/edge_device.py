@@ -197,7 +197,8 @@ def main(args: list[str]) -> int:
         print(line)
     pick = None if emulated else device_pick(report.rows, ds, threads, max_drop, teacher_gap)
     if pick:
-        print(f"the pipeline's rule on this device's numbers ships: {pick}; on the host it shipped {shipped}")
+        print(f"the pipeline's rule on this device's numbers ships: {pick}; on the host it shipped {shipped} "
+              f"(`make edge DEVICE=... ARGS=--pick-on-device` ships the device's pick)")
     out = cache_dir("bench") / "edge-device" / opts.comp / device_slug(opts.device or "emulated-pi")
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "report.json", suffix=".json") as tmp:

@@ -44,6 +44,7 @@ from edge.classifier.steps import ClassifierSteps
 from edge.lm_features.student import FeatureStudentConfig
 from edge.lm_features.steps import LmFeatureSteps
 from edge.candidates import pick_shipped, quantize_candidates
+from edge.deploy.ssh import SshOptions
 from edge.compare import PortRow, compare_variants, format_port_table, format_table, save_csv, save_table
 from edge.retriever.steps import AnswererSteps
 from edge.writer.steps import WriterSteps
@@ -61,7 +62,9 @@ class EdgeConfig:
         by its device program, 10 times each).
     out_dir: where files go (None: build/edge/<slug>). deploy_root: folder on the device.
     emulated_dir: the emulated Pi's device folder (None: cache/emulated-pi/device). Both hold
-        one folder per competition (<root>/<slug>/versions, <root>/<slug>/current)."""
+        one folder per competition (<root>/<slug>/versions, <root>/<slug>/current).
+    pick_on_device: pick the candidate that ships on the device's scores and timings (a real
+        device only; edge/device_pick.py). ssh_options: how to reach it (None: ssh's defaults)."""
 
     distill: DistillConfig = field(default_factory=DistillConfig)
     opset: int = OPSET
@@ -72,6 +75,8 @@ class EdgeConfig:
     out_dir: Path | None = None
     deploy_root: str = "kllm-edge"
     emulated_dir: Path | None = None
+    pick_on_device: bool = False
+    ssh_options: SshOptions | None = None
 
 
 # Log loss is unbounded and moves more than a [0, 1] score: its gates are wider.
@@ -173,6 +178,13 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
     out = Path(config.out_dir or repo_root() / "build" / "edge" / competition.slug)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    if config.pick_on_device:   # an unreachable device fails before any training
+        from edge.deploy.lifecycle import open_device
+        from edge.device_pick import check_pick_on_device
+
+        check_pick_on_device(device)
+        with open_device(device, config.deploy_root, config.ssh_options, log=log):
+            pass
     log(f"teacher: {competition.slug} edge spec on {data.source} data")
     spec = load_spec(competition, data, seed=seed, fast=fast, options=options)
     info = {"seed": seed, "fast": fast, "data_source": data.source}
@@ -214,6 +226,12 @@ def run_distill(run: EdgeRun, ds: DistillSet) -> EdgeReport:
     log(f"      teacher: {ds.metric} {ds.teacher_score:.4f}, accuracy {accuracy['teacher']:.4f}")
 
     choice = pick_shipped(rows, quantized, ds, max_drop, teacher_gap)
+    on_device = {}
+    if config.pick_on_device:
+        from edge.device_pick import repick_on_device
+
+        choice, on_device = repick_on_device(run, ds, steps, files["fp32"], quantized, rows, choice,
+                                             ds.holdout_inputs[:timed], max_drop, teacher_gap)
     shipped = quantized[choice.label]
     log(f"[6/7] retention: shipping {choice.label} ({choice.why}): vs fp32 {-choice.drop:+.4f}; vs teacher "
         f"{choice.gap:.4f} ({'within' if choice.gap_met else 'NOT within'} {teacher_gap}); accuracy "
@@ -226,12 +244,15 @@ def run_distill(run: EdgeRun, ds: DistillSet) -> EdgeReport:
         files={**{k: str(v) for k, v in files.items()}, **{k: str(v) for k, v in quantized.items()},
                "shipped": str(shipped), "csv": str(csv_path), "png": str(png_path), "student": str(student_dir)},
         summary=(f"teacher {ds.teacher_score:.4f} vs {choice.label} student {choice.row.score:.4f} (gap target met: "
-                 f"{choice.gap_met}); it is {choice.row.speedup_1t:.2f}x PyTorch fp32 at batch 1, 1 thread"),
+                 f"{choice.gap_met}); it is {choice.row.speedup_1t:.2f}x PyTorch fp32 at batch 1, 1 thread"
+                 + (f"; picked on {on_device['device']} ({on_device['machine']}), where the host picked "
+                    f"{on_device['host_pick']}" if on_device else "")),
         info={"kind": steps.kind, "metric": ds.metric, "higher_is_better": ds.higher_is_better,
               "labels": list(ds.label_names), "pairs": ds.pairs, "spec": ds.info,
               "config": _jsonable(asdict(config)), "holdout_inputs": len(ds.holdout_inputs),
               "student": steps.describe(), "gates": {"max_int8_drop": max_drop, "teacher_gap": teacher_gap},
               "shipped": choice.label, "shipped_why": choice.why, "accuracy": accuracy,
+              **({"picked_on_device": on_device} if on_device else {}),
               "rows": [asdict(r) for r in rows], **run.info},
     )
     save_report(report, out)  # written before shipping too, so a failed deploy keeps the numbers
@@ -245,6 +266,9 @@ def run_port(run: EdgeRun, ps: PortSet) -> EdgeReport:
     """Bundle (it must reproduce the host's outputs) -> the device program's outputs on the
     held-out rows, scored on the host -> table -> bundle with the scores -> deploy."""
     config, out, log = run.config, run.out, run.log
+    if config.pick_on_device:
+        raise UserError(f"--pick-on-device: {run.competition.slug} ships one device program (a port), "
+                        "with no candidates to pick from")
     steps = PORTS[ps.kind](ps, config)
     host_score = ps.score(ps.holdout_outputs)
     log(f"[1/4] host: {ps.teacher}; held-out {ps.metric} {host_score:.4f} on {len(ps.holdout_inputs)} inputs")
@@ -311,7 +335,8 @@ def ship(report: EdgeReport, build_bundle: Callable, provenance: dict, run: Edge
         if device:
             from edge.deploy.ssh import deploy_ssh
 
-            result = deploy_ssh(bundle.path, device, root=config.deploy_root, competition=report.competition, log=log)
+            result = deploy_ssh(bundle.path, device, config.ssh_options, root=config.deploy_root,
+                                competition=report.competition, log=log)
         else:
             from edge.deploy.emulated import deploy_emulated
 

@@ -1,4 +1,4 @@
-"""`kllm edge --comp SLUG [--device user@host[:port]] [--skip-deploy] [--fast]` (behind `make edge`)
+"""`kllm edge --comp SLUG [--device user@host[:port]] [--pick-on-device] [--skip-deploy] [--fast]` (behind `make edge`)
 and the device's lifecycle (behind `make edge-status`, `make edge-rollback`, `make edge-run`).
 
 `kllm edge --comp x` distills the competition's teacher into a small student, exports it to ONNX
@@ -36,6 +36,8 @@ def add_parser(subparsers):
     p.add_argument("--comp", help="competition slug, e.g. detect-ai-text")
     _device_flags(p)
     p.add_argument("--skip-deploy", action="store_true", help="stop after building the bundle")
+    p.add_argument("--pick-on-device", action="store_true",
+                   help="pick the candidate that ships on --device's own scores and timings, not the host's")
     p.add_argument("--fast", action="store_true", help="small teacher and student for a quick check")
     p.add_argument("--data", type=Path, default=None,
                    help="folder with the Kaggle files (default: data/<slug> or the sample)")
@@ -89,7 +91,7 @@ def run(args) -> int:
     data = load_dataset(competition, args.data)
     print(data.describe())
     config = fast_config(args.seed) if args.fast else EdgeConfig(distill=DistillConfig(seed=args.seed))
-    config.out_dir = args.out
+    config.out_dir, config.pick_on_device = args.out, args.pick_on_device
     if args.root:
         config.deploy_root, config.emulated_dir = args.root, Path(args.root)
     report = run_edge(competition, data, config, device=args.device, skip_deploy=args.skip_deploy,
