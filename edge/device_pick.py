@@ -54,7 +54,8 @@ def _at_four(row: dict) -> tuple[float, float]:
 
 def format_device_table(rows: list[VariantRow], metric: str, machine: str) -> str:
     """The host table's columns, on the device's numbers."""
-    head = f"{'variant':<17} {'size MB':>8} {'p50 1t':>8} {'p95 1t':>8} {'p50 4t':>8} {metric:>8} {'accuracy':>8} {'x 1t':>6}"
+    head = (f"{'variant':<17} {'size MB':>8} {'p50 1t':>8} {'p95 1t':>8} {'p50 4t':>8} {metric:>8} "
+            f"{'accuracy':>8} {'x 1t':>6}")
     lines = [head, "-" * len(head)]
     for r in rows:
         acc = f"{r.accuracy:8.4f}" if r.accuracy is not None else f"{'-':>8}"
