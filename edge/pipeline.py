@@ -183,6 +183,8 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
         from edge.device_pick import check_pick_on_device
 
         check_pick_on_device(device)
+        if _declared_kind(competition) is PortSet:
+            _refuse_port_pick(competition)
         with open_device(device, config.deploy_root, config.ssh_options, log=log):
             pass
     log(f"teacher: {competition.slug} edge spec on {data.source} data")
@@ -193,6 +195,21 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
     report.info["wall_s"] = round(time.perf_counter() - started, 1)
     save_report(report, out)
     return report
+
+
+def _declared_kind(competition: Competition):
+    """The type the edge spec says it returns (None when it does not say): known before it runs."""
+    import typing
+
+    try:
+        return typing.get_type_hints(competition.load_entry("edge_spec")).get("return")
+    except (NameError, TypeError):
+        return None
+
+
+def _refuse_port_pick(competition: Competition):
+    raise UserError(f"--pick-on-device: {competition.slug} ships one device program (a port), "
+                    "with no candidates to pick from")
 
 
 def run_distill(run: EdgeRun, ds: DistillSet) -> EdgeReport:
@@ -267,8 +284,7 @@ def run_port(run: EdgeRun, ps: PortSet) -> EdgeReport:
     held-out rows, scored on the host -> table -> bundle with the scores -> deploy."""
     config, out, log = run.config, run.out, run.log
     if config.pick_on_device:
-        raise UserError(f"--pick-on-device: {run.competition.slug} ships one device program (a port), "
-                        "with no candidates to pick from")
+        _refuse_port_pick(run.competition)
     steps = PORTS[ps.kind](ps, config)
     host_score = ps.score(ps.holdout_outputs)
     log(f"[1/4] host: {ps.teacher}; held-out {ps.metric} {host_score:.4f} on {len(ps.holdout_inputs)} inputs")

@@ -77,7 +77,10 @@ def test_an_unreachable_device_stops_before_any_training(tmp_path):
 
 
 def test_a_port_has_no_candidates_to_pick_from(tmp_path):
-    comp = dataclasses.replace(get_competition("detect-ai-text"), slug="a-port")
+    config = _config(tmp_path, pick_on_device=True)
+    with pytest.raises(UserError, match="science-exam ships one device program"):   # its spec says so: before
+        run_edge(get_competition("science-exam"), None, config, device="nobody@127.0.0.1:1")   # reaching it
+    comp = dataclasses.replace(get_competition("detect-ai-text"), slug="a-port")   # a spec that does not say
     run = EdgeRun(comp, _config(tmp_path, pick_on_device=True), tmp_path, "pi@host", True, {}, lambda *_: None)
     with pytest.raises(UserError, match="a-port ships one device program"):
         run_port(run, None)
