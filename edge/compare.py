@@ -67,20 +67,30 @@ def time_per_text(predict_one: Callable[[object], object], inputs: list, warmup:
 
 def compare_variants(runners: dict[str, object], latency_inputs: list, score_inputs: list,
                      score_fn: Callable[[np.ndarray], float], threads: tuple[int, int] = (1, 4),
-                     batch_size: int = 16, accuracy_fn: Callable[[np.ndarray], float] | None = None) -> list[VariantRow]:
-    """Measure every runner in turn on the same inputs; the first runner is the speed baseline.
+                     batch_size: int = 16, accuracy_fn: Callable[[np.ndarray], float] | None = None,
+                     rounds: int = 1) -> list[VariantRow]:
+    """Measure every runner on the same inputs; the first runner is the speed baseline.
+    rounds: timing passes, every runner timed once in each (interleaved, so a slow moment of a
+    noisy machine hits them all); a latency is the median of the rounds' p50 (p95).
     accuracy_fn: the score inputs' accuracy from the same outputs (None: no accuracy column)."""
-    rows = []
-    for name, runner in tqdm(runners.items(), desc="compare", unit="variant"):
-        lat = {}
-        for n in threads:
-            runner.set_threads(n)
-            lat[n] = percentiles(time_per_text(lambda x: runner.proba([x]), latency_inputs))
-        runner.set_threads(2)
-        step = getattr(runner, "score_batch_size", batch_size) or len(score_inputs)   # 0: all in one call
-        probs = np.concatenate([runner.proba(score_inputs[i:i + step]) for i in range(0, len(score_inputs), step)])
-        rows.append(VariantRow(name, runner.size_bytes / MB, *lat[threads[0]], *lat[threads[1]], score_fn(probs),
-                               accuracy=accuracy_fn(probs) if accuracy_fn else None))
+    passes: dict[str, dict[int, list]] = {name: {n: [] for n in threads} for name in runners}
+    with tqdm(total=len(runners) * (rounds + 1), desc="compare", unit="step") as bar:
+        for _ in range(rounds):
+            for name, runner in runners.items():
+                for n in threads:
+                    runner.set_threads(n)
+                    passes[name][n].append(percentiles(time_per_text(lambda x: runner.proba([x]), latency_inputs)))
+                bar.update()
+        rows = []
+        for name, runner in runners.items():
+            lat = {n: tuple(float(np.median(column)) for column in zip(*passes[name][n])) for n in threads}
+            runner.set_threads(2)
+            step = getattr(runner, "score_batch_size", batch_size) or len(score_inputs)   # 0: all in one call
+            probs = np.concatenate([runner.proba(score_inputs[i:i + step])
+                                    for i in range(0, len(score_inputs), step)])
+            rows.append(VariantRow(name, runner.size_bytes / MB, *lat[threads[0]], *lat[threads[1]], score_fn(probs),
+                                   accuracy=accuracy_fn(probs) if accuracy_fn else None))
+            bar.update()
     for row in rows:
         row.speedup_1t = rows[0].p50_1t_ms / row.p50_1t_ms
     return rows
