@@ -85,7 +85,8 @@ def compare_variants(runners: dict[str, object], latency_inputs: list, score_inp
         for name, runner in runners.items():
             lat = {n: tuple(float(np.median(column)) for column in zip(*passes[name][n])) for n in threads}
             runner.set_threads(2)
-            step = getattr(runner, "score_batch_size", batch_size) or len(score_inputs)   # 0: all in one call
+            step = getattr(runner, "score_batch_size", None)        # None: batch_size; 0: all in one call
+            step = batch_size if step is None else step or len(score_inputs)
             probs = np.concatenate([runner.proba(score_inputs[i:i + step])
                                     for i in range(0, len(score_inputs), step)])
             rows.append(VariantRow(name, runner.size_bytes / MB, *lat[threads[0]], *lat[threads[1]], score_fn(probs),

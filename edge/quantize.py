@@ -20,6 +20,20 @@ from common.atomic import atomic_path
 from common.errors import UserError
 
 
+PER_BATCH_RANGE_OPS = {"DynamicQuantizeLinear"}   # what onnxruntime's quantize_dynamic puts before int8 products
+
+
+def ranges_span_the_batch(model: Path) -> bool:
+    """Whether `model` quantizes activations with one range over its whole input (dynamic int8):
+    then an input's outputs move with the inputs batched beside it (and their padding), so it
+    scores one input at a time to give each the same outputs in any file. Static int8 (fixed
+    ranges) and MatMulNBits (a range per row block) do not."""
+    import onnx
+
+    graph = onnx.load(str(model), load_external_data=False).graph
+    return any(node.op_type in PER_BATCH_RANGE_OPS for node in graph.node)
+
+
 def quantize_int8(src: Path, dst: Path, per_channel: bool = False, reduce_range: bool = True) -> Path:
     """QInt8 weights, dynamic activations; written atomically."""
     import onnx

@@ -43,9 +43,13 @@ class OnnxRunner:
     def __init__(self, path: Path, tokenizer, max_length: int):
         from edge.classifier.export import onnx_session
 
+        from edge.quantize import ranges_span_the_batch
+
         self.path, self.tokenizer, self.max_length = Path(path), tokenizer, max_length
         self.size_bytes = self.path.stat().st_size
         self.session = onnx_session(self.path, threads=2)
+        # scored as the bundle's runtime scores it: dynamic int8 one input at a time
+        self.score_batch_size = 1 if ranges_span_the_batch(self.path) else None
 
     def set_threads(self, threads: int) -> None:
         from edge.classifier.export import onnx_session

@@ -55,6 +55,7 @@ KINDS = {"lm_features": ("lm_features.py", "LmFeatureClassifier"),
 # kinds whose file is the whole command line: main() hands it every argument as given
 PROGRAMS = ("science_answerer",)
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+DEFAULT_BATCH_SIZE = 8   # a bundle's config.json may say otherwise (1 for dynamic int8)
 EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
 # onnxruntime 1.32's CPU SkipLayerNormalization is slower than the Add + LayerNormalization it
 # replaces (the detector student: 0.93 against 0.21-0.38 ms a text, `make bench BENCH=encoder_fusions`):
@@ -170,7 +171,10 @@ class Classifier:
         (out,) = self.session.run([self.config["output_name"]], self.feeds(inputs))
         return np.asarray(out, dtype=np.float64).reshape(len(inputs), -1)  # (B, K) or (B, 1)
 
-    def predict_proba(self, inputs: list, batch_size: int = 8) -> np.ndarray:
+    def predict_proba(self, inputs: list, batch_size: int | None = None) -> np.ndarray:
+        """batch_size None: the bundle's (1 for dynamic int8, whose outputs would move with their
+        batch; else DEFAULT_BATCH_SIZE)."""
+        batch_size = batch_size or int(self.config.get("batch_size", DEFAULT_BATCH_SIZE))
         probs = [self._proba(self.logits(inputs[i:i + batch_size])) for i in range(0, len(inputs), batch_size)]
         return np.concatenate(probs) if probs else np.zeros((0, len(self.labels)))
 
@@ -376,7 +380,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    "csv: a header, then one input per row")
     p.add_argument("--json", action="store_true", help="print JSON lines with index, label and probs")
     p.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="inputs per session run (default: the bundle's; 1 for dynamic int8)")
     p.add_argument("--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="refuse bigger input")
     p.add_argument("--bundle", default=str(HERE), help="bundle folder (default: this file's folder)")
     p.add_argument("--self-test", action="store_true", help="check smoke.jsonl; print the machine")
@@ -389,7 +394,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.bench_threads = [int(t) for t in args.bench_threads.split(",") if t.strip()]
     except ValueError:
         p.error(f"--bench-threads wants comma-separated integers, got {args.bench_threads!r}")
-    numbers = [args.threads, args.batch_size, args.max_bytes, args.bench_repeats, *args.bench_threads]
+    numbers = [args.threads, args.batch_size or 1, args.max_bytes, args.bench_repeats, *args.bench_threads]
     if not args.bench_threads or min(numbers) < 1:
         p.error("--bench-threads, --threads, --batch-size, --max-bytes and --bench-repeats must be positive")
     return args

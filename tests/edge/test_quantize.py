@@ -10,7 +10,7 @@ import pytest
 from common.errors import UserError
 from common.training.text_classifier import TextClassifierConfig, load_classifier
 from edge.classifier.export import export_onnx, onnx_logits, onnx_session
-from edge.quantize import quantize_int4, quantize_int8
+from edge.quantize import quantize_int4, quantize_int8, ranges_span_the_batch
 
 TEXTS = ["Short one.", "A somewhat longer sentence with more tokens.", "In conclusion, it is important."]
 
@@ -90,3 +90,9 @@ def test_the_default_dynamic_int8_candidate_scales_each_weight_column(fp32, tmp_
     ref = onnx_logits(onnx_session(path), tokenizer, TEXTS, 32)
     errors = [np.abs(onnx_logits(onnx_session(p), tokenizer, TEXTS, 32) - ref).mean() for p in (per_column, per_tensor)]
     assert errors[0] < errors[1]
+
+
+def test_only_dynamic_int8_takes_its_activation_ranges_over_the_batch(fp32, tmp_path):
+    onnx_path, _ = fp32
+    assert ranges_span_the_batch(quantize_int8(onnx_path, tmp_path / "int8.onnx"))
+    assert not ranges_span_the_batch(onnx_path)

@@ -77,6 +77,17 @@ def test_padding_in_a_batch_does_not_change_scores(tiny_bundle):
     np.testing.assert_allclose(clf.predict_proba(TEXTS, batch_size=4), one_by_one, atol=1e-6)
 
 
+def test_a_dynamic_int8_bundle_scores_each_input_alone_so_its_neighbours_do_not_move_it(tiny_int8_bundle,
+                                                                                        tiny_bundle):
+    # dynamic int8 takes one activation range over the batch: the bundle says batch 1
+    assert json.loads((tiny_int8_bundle / "config.json").read_text())["batch_size"] == 1
+    assert json.loads((tiny_bundle / "config.json").read_text())["batch_size"] == 8    # fp32: batched
+    clf = Classifier(tiny_int8_bundle)
+    alone = np.concatenate([clf.predict_proba([t]) for t in TEXTS])
+    np.testing.assert_array_equal(clf.predict_proba(TEXTS), alone)           # the default: exactly equal
+    np.testing.assert_array_equal(clf.predict_proba(TEXTS[::-1]), alone[::-1])   # in any order
+
+
 def test_long_text_is_truncated_to_max_length(tiny_bundle):
     clf = Classifier(tiny_bundle)
     feeds = clf.feeds(["word " * 5000])
