@@ -1,5 +1,5 @@
 """Which quantized candidate ships: none that lost too much against ONNX fp32; of the rest, those
-within the teacher gap first; then the fastest at 1 thread."""
+within the teacher gap first; then the fastest at 1 thread, the smaller file of two within 10% of it."""
 from types import SimpleNamespace
 
 import pytest
@@ -10,9 +10,10 @@ from edge.compare import VariantRow
 
 
 def rows(**candidates) -> list[VariantRow]:
-    """onnx fp32 scores 0.90 at 10 ms; each candidate is (score, p50 ms at 1 thread)."""
+    """onnx fp32 scores 0.90 at 10 ms; each candidate is (score, p50 ms at 1 thread[, size MB])."""
     out = [VariantRow("onnx fp32", 10, 10.0, 0, 0, 0, 0.90)]
-    return out + [VariantRow(name, 1, ms, 0, 0, 0, score) for name, (score, ms) in candidates.items()]
+    return out + [VariantRow(name, (rest or (1,))[0], ms, 0, 0, 0, score)
+                  for name, (score, ms, *rest) in candidates.items()]
 
 
 DS = SimpleNamespace(teacher_score=0.92, metric="roc_auc", shortfall=lambda ref, got: ref - got)
@@ -22,6 +23,15 @@ def test_the_fastest_candidate_within_both_gates_ships():
     table = rows(slow=(0.90, 5.0), fast=(0.90, 3.0))
     choice = pick_shipped(table, {"slow": 0, "fast": 0}, DS, max_drop=0.01, teacher_gap=0.05)
     assert choice.label == "fast" and choice.gap_met and "fastest" in choice.why
+
+
+def test_of_two_within_ten_percent_of_the_fastest_the_smaller_file_ships():
+    table = rows(static=(0.90, 9.6, 51.3), dynamic=(0.90, 10.5, 16.7))          # 9% slower, 3x smaller
+    choice = pick_shipped(table, {"static": 0, "dynamic": 0}, DS, max_drop=0.01, teacher_gap=0.05)
+    assert choice.label == "dynamic" and choice.why.startswith("smallest of 2 within 10% of the fastest p50")
+    table = rows(static=(0.90, 9.0, 51.3), dynamic=(0.90, 10.5, 16.7))          # 17% slower: speed decides
+    choice = pick_shipped(table, {"static": 0, "dynamic": 0}, DS, max_drop=0.01, teacher_gap=0.05)
+    assert choice.label == "static" and choice.why.startswith("fastest")
 
 
 def test_a_candidate_within_the_teacher_gap_beats_a_faster_one_outside_it():
