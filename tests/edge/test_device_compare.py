@@ -146,7 +146,8 @@ def test_an_lm_feature_students_candidates_run_on_the_emulated_pi(pi_root, tiny_
     comp = get_competition("detect-ai-text")
     data = load_dataset(comp, write_essays(tmp_path / "data", n_train=8, n_test=4))
     toy = dataclasses.replace(comp, slug="toy-lm-features", edge_spec="fake_specs:lm_feature_groups")
-    config = EdgeConfig(distill=DistillConfig(seed=0), max_int8_drop=1.0, latency_texts=2, out_dir=tmp_path / "edge")
+    config = EdgeConfig(distill=DistillConfig(seed=0), max_int8_drop=1.0, latency_texts=2, latency_rounds=1,
+                        out_dir=tmp_path / "edge")
     options = {"lm": str(tiny_llm)}
     edge = run_edge(toy, data, config, skip_deploy=True, seed=0, options=options, log=lambda *_: None)
     ds = load_distill_set(toy, data, seed=0, options=options)

@@ -48,7 +48,7 @@ def test_pipeline_end_to_end_deploys_to_the_emulated_pi(dataset, tmp_path, pi_ro
     # one short epoch: this test checks the plumbing; test_distill.py checks that students learn
     config = EdgeConfig(distill=DistillConfig(num_layers=1, max_length=32, epochs=1, batch_size=16,
                                               show_progress_bar=False),
-                        max_int8_drop=1.0, latency_texts=4, out_dir=tmp_path / "edge",
+                        max_int8_drop=1.0, latency_texts=4, latency_rounds=1, out_dir=tmp_path / "edge",
                         emulated_dir=tmp_path / "pi-device")
     report = run_edge(comp, data, config, skip_deploy=False, seed=1, options={"members": "tfidf_linear"},
                       log=lambda *_: None)
@@ -80,7 +80,7 @@ def test_three_classes_over_text_pairs_go_through_the_same_flow(dataset, tmp_pat
     toy = dataclasses.replace(comp, slug="toy-pairs", edge_spec="fake_specs:three_class_pairs")
     config = EdgeConfig(distill=DistillConfig(num_layers=1, max_length=24, epochs=1, batch_size=16,
                                               show_progress_bar=False),
-                        max_int8_drop=1.0, latency_texts=3, out_dir=tmp_path / "edge")
+                        max_int8_drop=1.0, latency_texts=3, latency_rounds=1, out_dir=tmp_path / "edge")
     report = run_edge(toy, data, config, skip_deploy=True, seed=3, log=lambda *_: None)
     assert report.info["metric"] == "multiclass_logloss" and report.info["higher_is_better"] is False
     assert report.info["pairs"] is True and report.info["labels"] == ["apple", "river", "stone"]

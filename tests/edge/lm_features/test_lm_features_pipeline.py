@@ -25,7 +25,8 @@ def test_lm_feature_student_ships_a_bundle_whose_self_test_passes(tiny_llm, tmp_
     comp = get_competition("detect-ai-text")
     data = load_dataset(comp, write_essays(tmp_path / "data", n_train=8, n_test=4))
     toy = dataclasses.replace(comp, slug="toy-lm-features", edge_spec="fake_specs:lm_feature_groups")
-    config = EdgeConfig(distill=DistillConfig(seed=0), max_int8_drop=1.0, latency_texts=2, out_dir=tmp_path / "edge")
+    config = EdgeConfig(distill=DistillConfig(seed=0), max_int8_drop=1.0, latency_texts=2, latency_rounds=1,
+                        out_dir=tmp_path / "edge")
     report = run_edge(toy, data, config, skip_deploy=True, seed=0, options={"lm": str(tiny_llm)}, log=lambda *_: None)
     assert report.info["kind"] == "lm_features" and report.info["gates"]["teacher_gap"] == 0.10
     assert report.parity_max_abs_diff < 1e-3
