@@ -1,7 +1,9 @@
 """The `make edge` flow, the same for every kind of shipped model: teacher -> student ->
 ONNX export -> parity check -> quantized candidates (int8, ...) -> comparison table -> the
-candidate that ships (edge/candidates.py) -> bundle -> deploy. The kind supplies the student, its export, its variants and its bundle
-(edge/classifier/steps.py); the gates, the table, the report and the deploy are here.
+candidate that ships (edge/candidates.py; with pick_on_device, picked on the device by
+edge/device_pick.py) -> bundle -> deploy. The kind supplies the student, its export, its
+variants and its bundle (edge/classifier/steps.py); the gates, the table, the report and the
+deploy are here.
 A solution that is a plan the device can run as it is takes the port flow instead: host ->
 bundle (the device program must reproduce the host's outputs exactly) -> comparison table ->
 deploy, with no student (edge/writer/steps.py).
@@ -10,7 +12,7 @@ deploy, with no student (edge/writer/steps.py).
     report = run_edge(get_competition("detect-ai-text"), load_dataset(comp), EdgeConfig())
     report.scores        # {"teacher": 0.97, "pytorch fp32": 0.96, "onnx fp32": 0.96, "onnx int8": 0.96}
 
-    python -m cli edge --comp detect-ai-text [--device pi@host] [--skip-deploy] [--fast]
+    python -m cli edge --comp detect-ai-text [--device pi@host [--pick-on-device]] [--skip-deploy] [--fast]
 
 A competition's edge spec returns a common.distill_set.DistillSet, whose `student` names the
 kind of student (STUDENTS): "classifier" (edge/classifier) or "lm_features" (edge/lm_features);
