@@ -97,7 +97,9 @@ def compare_variants(runners: dict[str, object], latency_inputs: list, score_inp
     return rows
 
 
-def format_table(rows: list[VariantRow], metric: str = "score", cores: int | None = None) -> str:
+def format_table(rows: list[VariantRow], metric: str = "score", cores: int | None = None,
+                 note: str | None = None) -> str:
+    """note: the last line (None: what the latencies are, and whether 4 threads oversubscribe this machine)."""
     cores = cores or os.cpu_count() or 1
     flag = " (oversubscribed: %d cores)" % cores if cores < 4 else ""
     head = (f"{'variant':<17} {'size MB':>8} {'p50 1t':>8} {'p95 1t':>8} {'p50 4t':>8} {'p95 4t':>8} "
@@ -107,7 +109,7 @@ def format_table(rows: list[VariantRow], metric: str = "score", cores: int | Non
         acc = f"{r.accuracy:8.4f}" if r.accuracy is not None else f"{'-':>8}"
         lines.append(f"{r.variant:<17} {r.size_mb:8.1f} {r.p50_1t_ms:8.2f} {r.p95_1t_ms:8.2f} {r.p50_4t_ms:8.2f} "
                      f"{r.p95_4t_ms:8.2f} {r.score:8.4f} {acc} {r.speedup_1t:6.2f}")
-    lines.append(f"latency: ms per input at batch 1 (tokenize + forward); 4t = 4 threads{flag}")
+    lines.append(note or f"latency: ms per input at batch 1 (tokenize + forward); 4t = 4 threads{flag}")
     return "\n".join(lines)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from common.errors import UserError
 from edge.candidates import Choice, pick_shipped
-from edge.compare import VariantRow
+from edge.compare import VariantRow, format_table
 from edge.device_compare import FP32, DeviceCompareConfig, run_device_compare
 
 PICK_THREADS = 1     # the rule's thread count, as on the host
@@ -54,16 +54,8 @@ def _at_four(row: dict) -> tuple[float, float]:
 
 def format_device_table(rows: list[VariantRow], metric: str, machine: str) -> str:
     """The host table's columns, on the device's numbers."""
-    head = (f"{'variant':<17} {'size MB':>8} {'p50 1t':>8} {'p95 1t':>8} {'p50 4t':>8} {metric:>8} "
-            f"{'accuracy':>8} {'x 1t':>6}")
-    lines = [head, "-" * len(head)]
-    for r in rows:
-        acc = f"{r.accuracy:8.4f}" if r.accuracy is not None else f"{'-':>8}"
-        lines.append(f"{r.variant:<17} {r.size_mb:8.1f} {r.p50_1t_ms:8.2f} {r.p95_1t_ms:8.2f} {r.p50_4t_ms:8.2f} "
-                     f"{r.score:8.4f} {acc} {r.speedup_1t:6.2f}")
-    lines.append(f"on the device ({machine}): ms per input at batch 1 (tokenize + forward), median of the rounds' "
-                 "p50; x 1t: the median of the rounds' ratios to ONNX fp32")
-    return "\n".join(lines)
+    return format_table(rows, metric, note=f"on the device ({machine}): ms per input at batch 1 (tokenize + "
+                        "forward), median of the rounds' p50; x 1t: the median of the rounds' ratios to ONNX fp32")
 
 
 def check_pick_on_device(device: str | None) -> None:
