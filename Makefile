@@ -61,7 +61,7 @@ leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl
 # The device targets hand DEVICE, TO and INPUT to the CLI as "$$VAR": make exports command-line
 # variables, and the shell expands a quoted variable as one word, never as shell text.
 # edge-rollback and edge-run want COMP on the command line (no default competition to roll back).
-edge: $(STAMP) ## distill COMP, export ONNX, quantize, bundle, deploy to DEVICE=user@host or an emulated Pi
+edge: $(STAMP) ## distill COMP, export ONNX, quantize, bundle, deploy to DEVICE=user@host or an emulated Pi (ARGS=--pick-on-device: pick on the Pi)
 	@$(KLLM) edge --comp $(if $(filter command line environment,$(origin COMP)),$(COMP),detect-ai-text) $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 edge-status: $(STAMP) ## each competition on DEVICE (or the emulated Pi): versions, current, size, provenance
