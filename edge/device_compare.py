@@ -82,6 +82,21 @@ def variant_files(bundle: Path, model: Path) -> dict[str, Path]:
     return {**files, "model.onnx": Path(model)}
 
 
+def candidate_config(bundle: Path, model: Path) -> dict:
+    """The bundle's config.json for `model` in place of its own: without its provenance (commit,
+    scores), so a new commit copies and rescores nothing; a classifier with the batch its model
+    scores at (edge/quantize.py ranges_span_the_batch: dynamic int8 one input at a time), as a
+    bundle built around that model would say."""
+    from edge.quantize import ranges_span_the_batch
+    from edge.runtime.detect import DEFAULT_BATCH_SIZE
+
+    settings = json.loads((Path(bundle) / "config.json").read_text(encoding="utf-8"))
+    settings.pop("provenance", None)
+    if settings.get("kind") == "classifier":
+        settings["batch_size"] = 1 if ranges_span_the_batch(model) else DEFAULT_BATCH_SIZE
+    return settings
+
+
 def input_lines(inputs: list) -> str:
     """JSON lines the runtime reads with --format jsonl: a string, or {"text", "text_pair"}."""
     rows = [{"text": x[0], "text_pair": x[1]} if isinstance(x, tuple) else x for x in inputs]
@@ -147,16 +162,13 @@ def _stage_inputs(device: Device, base: str, inputs: dict[str, list], log) -> di
 
 
 def _stage_candidates(device: Device, base: str, bundle: Path, models: dict[str, Path], log) -> dict[str, str]:
-    """{label: its folder under `base`}: the bundle with the candidate as model.onnx, named by the
-    hash of its files, with config.json less its provenance (commit, scores), so a new commit
-    copies and rescores nothing."""
+    """{label: its folder under `base`}: the bundle with the candidate as model.onnx and its
+    candidate_config, named by the hash of its files."""
     folders = {}
     with tempfile.TemporaryDirectory() as tmp:
-        config_file = Path(tmp) / "config.json"
-        settings = json.loads((Path(bundle) / "config.json").read_text(encoding="utf-8"))
-        settings.pop("provenance", None)
-        config_file.write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
-        for name, model in models.items():
+        for i, (name, model) in enumerate(models.items()):
+            config_file = Path(tmp) / f"{i}.config.json"
+            config_file.write_text(json.dumps(candidate_config(bundle, model), indent=2) + "\n", encoding="utf-8")
             files = {**variant_files(bundle, model), "config.json": config_file}
             folders[name] = f"{re.sub(r'[^A-Za-z0-9.-]+', '-', name).strip('-')}-{files_digest(files)}"
             stage_folder(device, files, f"{base}/{folders[name]}", log)
@@ -165,13 +177,15 @@ def _stage_candidates(device: Device, base: str, bundle: Path, models: dict[str,
 
 def host_probs(bundle: Path, model: Path, inputs: list, threads: int = 1) -> np.ndarray:
     """The same candidate's probabilities on this machine, through the same runtime (detect.py's
-    open_bundle) in a copy of the bundle with `model` as its model.onnx: what the device's are
-    compared with."""
+    open_bundle) in a copy of the bundle with `model` as its model.onnx and its candidate_config:
+    what the device's are compared with."""
     from edge.runtime.detect import open_bundle
 
     with tempfile.TemporaryDirectory() as tmp:
         for name, path in variant_files(bundle, model).items():
-            os.symlink(Path(path).resolve(), Path(tmp) / name)
+            if name != "config.json":
+                os.symlink(Path(path).resolve(), Path(tmp) / name)
+        (Path(tmp) / "config.json").write_text(json.dumps(candidate_config(bundle, model)), encoding="utf-8")
         return open_bundle(Path(tmp), threads=threads).predict_proba(inputs)
 
 

@@ -92,6 +92,9 @@ def test_the_comparison_runs_over_ssh_on_a_real_openssh_server(local_sshd, candi
     np.testing.assert_allclose(rows["onnx fp32"]["probs"], host_probs(bundle, models["onnx fp32"], TEXTS), atol=1e-6)
     staged = sorted(p.name for p in (tmp_path / "pi" / "compare").iterdir())
     assert [name.rsplit("-", 1)[0] for name in staged] == ["onnx-fp32", "onnx-int8", "score", "timed"]  # no .incoming-
+    batch = {name.rsplit("-", 1)[0]: json.loads((tmp_path / "pi" / "compare" / name / "config.json").read_text())
+             ["batch_size"] for name in staged[:2]}
+    assert batch == {"onnx-fp32": 8, "onnx-int8": 1}    # each candidate's own batch, whatever the bundle ships
 
 
 def test_the_table_the_target_line_and_the_devices_pick_read_the_device_rows():
