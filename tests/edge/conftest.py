@@ -1,5 +1,6 @@
 """Fixtures for the edge tests: the MiniLM tokenizer and bundles of the tiny ONNX classifier (two
-classes over texts, three classes over text pairs); the tiny Llama and its exports (tiny_llm.py)."""
+classes over texts, three classes over text pairs); the tiny Llama and its exports (tiny_llm.py);
+the toy lm_features student through `make edge` once (lm_feature_edge)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -85,3 +86,29 @@ def pi_root():
     print(f"\nemulated Pi ready in {time.perf_counter() - start:.1f} s "
           f"(its build steps took {build_seconds(root):.1f} s when they ran)")
     return root
+
+
+@pytest.fixture(scope="session")
+def lm_feature_edge(tiny_llm, tmp_path_factory):
+    """The toy lm_features distill set (tiny Llama) through `make edge`'s whole flow without a
+    deploy, once per session: SimpleNamespace(report, ds), its own disk cache."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from common.data import load_dataset
+    from common.registry import get_competition
+    from edge.classifier.distill import DistillConfig
+    from edge.pipeline import EdgeConfig, load_distill_set, run_edge
+    from fakes.essays import write_essays
+
+    folder = tmp_path_factory.mktemp("lm-feature-edge")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KLLM_CACHE", str(folder / "cache"))
+        comp = get_competition("detect-ai-text")
+        data = load_dataset(comp, write_essays(folder / "data", n_train=8, n_test=4))
+        toy = dataclasses.replace(comp, slug="toy-lm-features", edge_spec="fake_specs:lm_feature_groups")
+        config = EdgeConfig(distill=DistillConfig(seed=0), max_int8_drop=1.0, latency_texts=2, latency_rounds=1,
+                            out_dir=folder / "edge")
+        options = {"lm": str(tiny_llm)}
+        report = run_edge(toy, data, config, skip_deploy=True, seed=0, options=options, log=lambda *_: None)
+        return SimpleNamespace(report=report, ds=load_distill_set(toy, data, seed=0, options=options))

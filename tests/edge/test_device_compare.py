@@ -134,26 +134,12 @@ def test_the_table_the_target_line_and_the_devices_pick_read_the_device_rows():
         "| candidate | size MB | roc_auc here | roc_auc host | max prob. diff from host |"
 
 
-def test_an_lm_feature_students_candidates_run_on_the_emulated_pi(pi_root, tiny_llm, tmp_path, monkeypatch):
-    import dataclasses
-
-    from common.data import load_dataset
-    from common.registry import get_competition
-    from edge.classifier.distill import DistillConfig
+def test_an_lm_feature_students_candidates_run_on_the_emulated_pi(pi_root, lm_feature_edge, tmp_path, monkeypatch):
     from edge.deploy.emulated import EmulatedPi
     from edge.device_compare import DeviceCompareConfig, host_probs, run_device_compare
-    from edge.pipeline import EdgeConfig, load_distill_set, run_edge
-    from fakes.essays import write_essays
 
-    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
-    comp = get_competition("detect-ai-text")
-    data = load_dataset(comp, write_essays(tmp_path / "data", n_train=8, n_test=4))
-    toy = dataclasses.replace(comp, slug="toy-lm-features", edge_spec="fake_specs:lm_feature_groups")
-    config = EdgeConfig(distill=DistillConfig(seed=0), max_int8_drop=1.0, latency_texts=2, latency_rounds=1,
-                        out_dir=tmp_path / "edge")
-    options = {"lm": str(tiny_llm)}
-    edge = run_edge(toy, data, config, skip_deploy=True, seed=0, options=options, log=lambda *_: None)
-    ds = load_distill_set(toy, data, seed=0, options=options)
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))    # the device's scores are kept there
+    edge, ds = lm_feature_edge.report, lm_feature_edge.ds
     bundle = Path(edge.bundle["path"])
     models = {"onnx fp32": edge.files["fp32"], "onnx int4-q41": edge.files["onnx int4-q41"]}
     report = run_device_compare(EmulatedPi(pi_root), str(tmp_path / "device"), bundle, models, ds.holdout_inputs,

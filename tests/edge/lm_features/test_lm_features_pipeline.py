@@ -2,7 +2,6 @@
 computed by the device runtime's own code (tiny_llm: tests/edge/tiny_llm.py), a linear head fitted to the soft labels, the LM's
 token statistics exported to ONNX (parity), int8, the bundle and its self-test run as the device
 runs it."""
-import dataclasses
 import json
 import subprocess
 import sys
@@ -11,23 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from common.data import load_dataset
-from common.registry import get_competition
 from edge.bundle import verify_bundle
-from edge.classifier.distill import DistillConfig
-from edge.pipeline import EdgeConfig, run_edge
 from edge.runtime.detect import open_bundle
-from fakes.essays import write_essays
 
 
-def test_lm_feature_student_ships_a_bundle_whose_self_test_passes(tiny_llm, tmp_path, monkeypatch):
-    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
-    comp = get_competition("detect-ai-text")
-    data = load_dataset(comp, write_essays(tmp_path / "data", n_train=8, n_test=4))
-    toy = dataclasses.replace(comp, slug="toy-lm-features", edge_spec="fake_specs:lm_feature_groups")
-    config = EdgeConfig(distill=DistillConfig(seed=0), max_int8_drop=1.0, latency_texts=2, latency_rounds=1,
-                        out_dir=tmp_path / "edge")
-    report = run_edge(toy, data, config, skip_deploy=True, seed=0, options={"lm": str(tiny_llm)}, log=lambda *_: None)
+def test_lm_feature_student_ships_a_bundle_whose_self_test_passes(lm_feature_edge):
+    report = lm_feature_edge.report
     assert report.info["kind"] == "lm_features" and report.info["gates"]["teacher_gap"] == 0.10
     assert report.parity_max_abs_diff < 1e-3
     assert report.scores["pytorch fp32"] == pytest.approx(report.scores["onnx fp32"], abs=1e-3)
