@@ -89,7 +89,7 @@ def pick_shipped(rows: list[VariantRow], candidates: dict, ds, max_drop: float, 
     tied = [c for c in pool if c.row.p50_1t_ms <= fastest.row.p50_1t_ms * (1 + SPEED_TIE)]
     best = min(tied, key=lambda c: (c.row.size_mb, c.row.p50_1t_ms))
     dropped = [c.label for c in choices if c.drop > max_drop]
-    best.why = ((f"fastest at 1 thread of {len(pool)} candidate(s)" if best is fastest or len(tied) == 1 else
+    best.why = ((f"fastest at 1 thread of {len(pool)} candidate(s)" if best is fastest else
                  f"smallest of {len(tied)} within {SPEED_TIE:.0%} of the fastest p50 at 1 thread "
                  f"({fastest.label}) of {len(pool)} candidate(s)")
                 + (" within the teacher gap" if met else " (none within the teacher gap)")

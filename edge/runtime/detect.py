@@ -394,7 +394,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.bench_threads = [int(t) for t in args.bench_threads.split(",") if t.strip()]
     except ValueError:
         p.error(f"--bench-threads wants comma-separated integers, got {args.bench_threads!r}")
-    numbers = [args.threads, args.batch_size or 1, args.max_bytes, args.bench_repeats, *args.bench_threads]
+    numbers = [args.threads, 1 if args.batch_size is None else args.batch_size, args.max_bytes,
+               args.bench_repeats, *args.bench_threads]
     if not args.bench_threads or min(numbers) < 1:
         p.error("--bench-threads, --threads, --batch-size, --max-bytes and --bench-repeats must be positive")
     return args
