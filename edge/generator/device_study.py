@@ -10,8 +10,9 @@ will run, a Raspberry Pi over ssh or the emulated Pi.
     report.rows[0]["decode_ratio"]                      # {1: (median, min, max), 4: (...)}
 
 `make bench BENCH=quant` measures on the host, and its ratios move with the CPU; the issue's
-targets are about a Pi 5, whose Arm kernels also round differently (KleidiAI's int4 path
-quantizes activations per row, not per block of 32). Each variant folder (built and cached on the
+targets are about a Pi 5, whose Arm kernels also round differently (symmetric int4 goes to
+KleidiAI's kernel, which rounds activations per row, not per block of 32, and cuts the weight
+scales to bfloat16: tests/edge/generator/test_arm_int4_arithmetic.py). Each variant folder (built and cached on the
 host by edge/generator/export.py) is copied once to <root>/study/<folder name>: the name holds
 the hash of its inputs, and a folder of that name is complete (copied to .incoming-<name>,
 checked with `sha256sum -c`, then renamed). The runtime folder beside it holds generate.py,
