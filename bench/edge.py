@@ -15,7 +15,8 @@ def main(args: list[str]) -> int:
     from common.data import load_dataset
     from common.registry import get_competition
     from edge.classifier.distill import DistillConfig
-    from edge.pipeline import EdgeConfig, fast_config, run_edge
+    from edge.config import EdgeConfig, fast_config
+    from edge.pipeline import run_edge
 
     parser = bench_parser("kllm bench edge")
     parser.add_argument("--comp", default="detect-ai-text")

@@ -153,7 +153,8 @@ def main(args: list[str]) -> int:
     from edge.deploy.lifecycle import open_device
     from edge.deploy.staging import device_slug
     from edge.device_compare import FP32, DeviceCompareConfig, host_probs, run_device_compare
-    from edge.pipeline import EdgeConfig, gates, load_distill_set, run_edge
+    from edge.config import EdgeConfig, gates
+    from edge.pipeline import load_distill_set, run_edge
 
     opts, threads = parse(args)
     competition = get_competition(opts.comp)

@@ -2,8 +2,8 @@
 ONNX export -> parity check -> quantized candidates (int8, ...) -> comparison table -> the
 candidate that ships (edge/candidates.py; with pick_on_device, picked on the device by
 edge/device_pick.py) -> bundle -> deploy. The kind supplies the student, its export, its
-variants and its bundle (edge/classifier/steps.py); the gates, the table, the report and the
-deploy are here.
+variants and its bundle (edge/classifier/steps.py); the table is here, the settings and gates
+in edge/config.py, the report and the deploy in edge/ship.py.
 A solution that is a plan the device can run as it is takes the port flow instead: host ->
 bundle (the device program must reproduce the host's outputs exactly) -> comparison table ->
 deploy, with no student (edge/writer/steps.py).
@@ -26,69 +26,29 @@ the student cache to disk, so a rerun with the same data and settings skips trai
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from common.atomic import atomic_write_text
 from common.data import Dataset
 from common.distill_set import DistillSet
 from common.errors import UserError
 from common.port_set import PortSet
 from common.paths import repo_root
 from common.registry import Competition
-from common.results import git_commit
 from edge.classifier.distill import DistillConfig
-from edge.classifier.export import OPSET
 from edge.classifier.steps import ClassifierSteps
+from edge.config import EdgeConfig, fast_config, gates
 from edge.lm_features.student import FeatureStudentConfig
 from edge.lm_features.steps import LmFeatureSteps
 from edge.candidates import pick_shipped, quantize_candidates
-from edge.deploy.ssh import SshOptions
 from edge.compare import PortRow, compare_variants, format_port_table, format_table, save_csv, save_table
 from edge.retriever.steps import AnswererSteps
+from edge.ship import jsonable, provenance_of, save_report, ship
 from edge.writer.steps import WriterSteps
 
 
-@dataclass
-class EdgeConfig:
-    """distill: the classifier student (layers, max_length, epochs...). opset: ONNX opset (17).
-    parity_tolerance: max |onnx - torch| logit difference accepted (1e-3).
-    max_int8_drop: largest held-out score loss of a quantized candidate vs ONNX fp32 (a candidate losing more never ships), in the
-        metric's direction (None: the metric's entry in INT8_DROP, 0.01 for a score in [0, 1]).
-        teacher_gap: the target |teacher - shipped student| held-out gap, reported as met or not
-        (None: TEACHER_GAP's entry, 0.02 for a score in [0, 1]).
-    latency_texts: held-out inputs timed one by one per variant and thread count (40; a port:
-        by its device program, 10 times each). latency_rounds: interleaved timing passes over
-        the candidates, whose median p50 picks the one that ships (3: one pass on a noisy machine
-        let the pick flip between two int8 candidates).
-    out_dir: where files go (None: build/edge/<slug>). deploy_root: folder on the device.
-    emulated_dir: the emulated Pi's device folder (None: cache/emulated-pi/device). Both hold
-        one folder per competition (<root>/<slug>/versions, <root>/<slug>/current).
-    pick_on_device: pick the candidate that ships on the device's scores and timings (a real
-        device only; edge/device_pick.py). ssh_options: how to reach it (None: ssh's defaults)."""
-
-    distill: DistillConfig = field(default_factory=DistillConfig)
-    opset: int = OPSET
-    parity_tolerance: float = 1e-3
-    max_int8_drop: float | None = None
-    teacher_gap: float | None = None
-    latency_texts: int = 40
-    latency_rounds: int = 3
-    out_dir: Path | None = None
-    deploy_root: str = "kllm-edge"
-    emulated_dir: Path | None = None
-    pick_on_device: bool = False
-    ssh_options: SshOptions | None = None
-
-
-# Log loss is unbounded and moves more than a [0, 1] score: its gates are wider.
-INT8_DROP = {"multiclass_logloss": 0.05}
-TEACHER_GAP = {"multiclass_logloss": 0.10, "map@3": 0.03}   # map@3: issue 16's science-exam target
-# A judge panel's score has no fixed scale: its gap target is a share of the host's score.
-RELATIVE_GAP = {"judge_score": 0.10}
 STUDENTS = {  # DistillSet.student -> the steps of that kind of student (the distill flow)
     "classifier": lambda ds, config: ClassifierSteps(ds, config.distill),
     "lm_features": lambda ds, config: LmFeatureSteps(ds, FeatureStudentConfig(seed=config.distill.seed, **ds.student_options)),
@@ -99,25 +59,6 @@ PORTS = {  # PortSet.kind -> the steps of that device program (the port flow)
     "science_answerer": lambda ps, config: AnswererSteps(ps, min(config.latency_texts, ANSWERER_LATENCY_QUESTIONS)),
 }
 ANSWERER_LATENCY_QUESTIONS = 5   # a causal LM per question: seconds each, not milliseconds
-
-
-def gates(config: EdgeConfig, metric: str, reference: float | None = None) -> tuple[float, float]:
-    """(max int8 drop, teacher gap) for this metric: the config's, else the metric's defaults
-    (a RELATIVE_GAP metric's gap is that share of |reference|, the teacher's score)."""
-    drop = config.max_int8_drop if config.max_int8_drop is not None else INT8_DROP.get(metric, 0.01)
-    if config.teacher_gap is not None:
-        gap = config.teacher_gap
-    elif metric in RELATIVE_GAP and reference is not None:
-        gap = RELATIVE_GAP[metric] * abs(reference)
-    else:
-        gap = TEACHER_GAP.get(metric, 0.02)
-    return drop, gap
-
-
-def fast_config(seed: int = 42) -> EdgeConfig:
-    """A quick check: 1-layer student, 64 tokens, 1 epoch; looser int8 drop on tiny data."""
-    return EdgeConfig(distill=DistillConfig(num_layers=1, max_length=64, epochs=1, seed=seed),
-                      max_int8_drop=0.05, latency_texts=10, latency_rounds=1)
 
 
 @dataclass
@@ -272,7 +213,7 @@ def run_distill(run: EdgeRun, ds: DistillSet) -> EdgeReport:
                     f"{on_device['host_pick']}" if on_device else "")),
         info={"kind": steps.kind, "metric": ds.metric, "higher_is_better": ds.higher_is_better,
               "labels": list(ds.label_names), "pairs": ds.pairs, "spec": ds.info,
-              "config": _jsonable(asdict(config)), "holdout_inputs": len(ds.holdout_inputs),
+              "config": jsonable(asdict(config)), "holdout_inputs": len(ds.holdout_inputs),
               "student": steps.describe(), "gates": {"max_int8_drop": max_drop, "teacher_gap": teacher_gap},
               "shipped": choice.label, "shipped_why": choice.why, "accuracy": accuracy,
               **({"picked_on_device": on_device} if on_device else {}),
@@ -280,7 +221,7 @@ def run_distill(run: EdgeRun, ds: DistillSet) -> EdgeReport:
     )
     save_report(report, out)  # written before shipping too, so a failed deploy keeps the numbers
     log("[7/7] bundle + deploy")
-    provenance = _provenance(report, steps, config)
+    provenance = provenance_of(report, steps, config)
     report.bundle = ship(report, lambda prov: steps.bundle(shipped, out / "bundle", prov), provenance, run)
     return report
 
@@ -321,60 +262,14 @@ def run_port(run: EdgeRun, ps: PortSet) -> EdgeReport:
                  f"{same}/{n} held-out outputs identical; {timing['p50_ms']:.3f} ms per input at batch 1, "
                  f"peak {timing.get('peak_rss_mb')} MB"),
         info={"kind": steps.kind, "metric": ps.metric, "higher_is_better": ps.higher_is_better, "spec": ps.info,
-              "config": _jsonable(asdict(config)), "holdout_inputs": n, "identical_outputs": same,
+              "config": jsonable(asdict(config)), "holdout_inputs": n, "identical_outputs": same,
               "student": steps.describe(), "bench": timing, "gates": {"teacher_gap": teacher_gap}, **run.info},
     )
     save_report(report, out)
     log("[4/4] bundle + deploy")
-    provenance = _provenance(report, steps, config)
+    provenance = provenance_of(report, steps, config)
     report.bundle = ship(report, lambda prov: steps.bundle(out / "bundle", prov), provenance, run)
     return report
 
 
 FLOWS = {DistillSet: run_distill, PortSet: run_port}
-
-
-def save_report(report: EdgeReport, out: Path) -> Path:
-    return atomic_write_text(out / "report.json", json.dumps(_jsonable(asdict(report)), indent=2) + "\n")
-
-
-def _provenance(report: EdgeReport, steps, config: EdgeConfig) -> dict:
-    return {"competition": report.competition, "teacher": report.teacher,
-            "metric": report.info.get("metric"), "scores": {k: round(v, 4) for k, v in report.scores.items()},
-            "student": steps.describe(), "seed": config.distill.seed, "commit": git_commit(),
-            **({"shipped": report.info["shipped"]} if "shipped" in report.info else {})}
-
-
-def ship(report: EdgeReport, build_bundle: Callable, provenance: dict, run: EdgeRun) -> dict:
-    """Build the bundle (build_bundle(provenance) -> BundleInfo), then deploy it (ssh device,
-    emulated Pi, or nowhere with skip_deploy)."""
-    config, device, log = run.config, run.device, run.log
-    bundle = build_bundle(provenance)
-    log(f"      bundle {bundle.path} version {bundle.version}, {bundle.total_bytes / 1024 / 1024:.1f} MB")
-    if run.skip_deploy:
-        log("      deploy skipped (--skip-deploy)")
-    else:
-        if device:
-            from edge.deploy.ssh import deploy_ssh
-
-            result = deploy_ssh(bundle.path, device, config.ssh_options, root=config.deploy_root,
-                                competition=report.competition, log=log)
-        else:
-            from edge.deploy.emulated import deploy_emulated
-
-            result = deploy_emulated(bundle.path, config.emulated_dir, competition=report.competition, log=log)
-        report.deploy = _jsonable(asdict(result))
-        log(f"      deployed {result.version} to {result.device} (machine {result.smoke.get('machine', '?')})")
-    return {"path": str(bundle.path), "version": bundle.version, "total_mb": round(bundle.total_bytes / 1024 / 1024, 2)}
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    if hasattr(value, "item"):
-        return value.item()
-    return value

@@ -83,7 +83,8 @@ def _device_flags(p) -> None:
 def run(args) -> int:
     from cli.commands.submit import parse_options
     from edge.classifier.distill import DistillConfig
-    from edge.pipeline import EdgeConfig, fast_config, run_edge
+    from edge.config import EdgeConfig, fast_config
+    from edge.pipeline import run_edge
 
     if not args.comp:
         raise UserError("kllm edge: the following arguments are required: --comp (or one of status, rollback, run)")

@@ -98,7 +98,8 @@ def lm_feature_edge(tiny_llm, tmp_path_factory):
     from common.data import load_dataset
     from common.registry import get_competition
     from edge.classifier.distill import DistillConfig
-    from edge.pipeline import EdgeConfig, load_distill_set, run_edge
+    from edge.config import EdgeConfig
+    from edge.pipeline import load_distill_set, run_edge
     from fakes.essays import write_essays
 
     folder = tmp_path_factory.mktemp("lm-feature-edge")

@@ -17,7 +17,8 @@ from common.distill_set import DistillSet
 from common.errors import UserError
 from common.registry import get_competition
 from edge.classifier.distill import DistillConfig
-from edge.pipeline import EdgeConfig, EdgeRun, run_edge, run_port
+from edge.config import EdgeConfig
+from edge.pipeline import EdgeRun, run_edge, run_port
 from fakes.essays import write_essays
 
 

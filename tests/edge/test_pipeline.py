@@ -16,7 +16,8 @@ from common.errors import UserError
 from common.registry import get_competition
 from edge.bundle import verify_bundle
 from edge.classifier.distill import DistillConfig
-from edge.pipeline import EdgeConfig, load_distill_set, run_edge
+from edge.config import EdgeConfig
+from edge.pipeline import load_distill_set, run_edge
 from fakes.essays import write_essays
 
 

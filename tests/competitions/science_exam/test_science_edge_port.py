@@ -74,7 +74,8 @@ def test_device_retrieval_returns_the_hosts_passages_and_solved_questions(tmp_pa
 def test_the_port_on_the_sample_builds_and_scores_near_the_host(tmp_path):
     """`make edge COMP=science-exam --skip-deploy` on the sample (real SmolLM2 int4-q41, 100 test
     questions on the host: several minutes on 2 cores)."""
-    from edge.pipeline import EdgeConfig, run_edge
+    from edge.config import EdgeConfig
+    from edge.pipeline import run_edge
 
     competition = get_competition("science-exam")
     report = run_edge(competition, load_dataset(competition), EdgeConfig(out_dir=tmp_path / "edge"),

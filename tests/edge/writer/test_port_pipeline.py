@@ -13,7 +13,8 @@ from common.data import load_dataset
 from common.registry import get_competition
 from edge.deploy.emulated import EmulatedPi
 from edge.deploy.lifecycle import device_status, run_current
-from edge.pipeline import EdgeConfig, run_edge
+from edge.config import EdgeConfig
+from edge.pipeline import run_edge
 
 
 def test_the_essay_port_deploys_to_the_emulated_pi(tmp_path, pi_root):
