@@ -67,7 +67,8 @@ def quality_rows(model_name: str, specs, eval_windows, calib_windows, log=print)
 def speed_rows(model_name: str, blocks: list[int], threads: tuple[int, ...], rounds: int) -> dict[int, dict]:
     """{block: {threads: (median, min, max) decode speed-up over ONNX fp32, "tok_s": {threads: median}}}."""
     from edge.generator.export import VARIANTS, build_variant
-    from edge.generator.study import StudyConfig, runtime_bench
+    from edge.generator.measure import runtime_bench
+    from edge.generator.study import StudyConfig
 
     config = StudyConfig(model=model_name, threads=threads, rounds=rounds)
     folders = {b: build_variant(VARIANTS[BLOCK_VARIANTS[b]], model_name) for b in blocks}
@@ -141,7 +142,7 @@ def main(args: list[str]) -> int:
     from edge.generator.calibrate import token_windows
     from edge.generator.export import VARIANTS, build_variant
     from edge.generator.gptq import QuantSpec
-    from edge.generator.study import cpu_summary
+    from edge.generator.measure import cpu_summary
     from edge.runtime.generate import CausalLM
 
     parser = bench_parser("kllm bench int4_blocks")

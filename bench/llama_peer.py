@@ -28,7 +28,8 @@ def main(args: list[str]) -> int:
     from edge.generator.export import VARIANTS, build_variant, size_mb
     from edge.generator.llama_peer import check_decodes, gguf_variants, llama_bench, llama_teacher_forced
     from edge.generator.quality import compare, teacher_forced
-    from edge.generator.study import StudyConfig, runtime_bench
+    from edge.generator.measure import runtime_bench
+    from edge.generator.study import StudyConfig
     from edge.runtime.generate import BENCH_PROMPT, CausalLM
 
     parser = bench_parser("kllm bench llama_peer")

@@ -92,7 +92,7 @@ def main(args: list[str]) -> int:
     names, prompts, threads = variants_lengths_threads(parser, opts, "prompts", VARIANTS)
     from tqdm import tqdm
 
-    from edge.generator.study import cpu_summary
+    from edge.generator.measure import cpu_summary
 
     results = {}
     for name in tqdm(names, desc="logits_from", unit="variant"):

@@ -123,7 +123,8 @@ def main(args: list[str]) -> int:
     from common.paths import cache_dir
     from edge.generator.profile import format_profiles
     from edge.generator.export import VARIANTS
-    from edge.generator.study import StudyConfig, cpu_summary, derived_names, run_study
+    from edge.generator.measure import cpu_summary
+    from edge.generator.study import StudyConfig, derived_names, run_study
 
     parser = bench_parser("kllm bench quant")
     parser.add_argument("--model", default="smollm2")

@@ -42,7 +42,7 @@ from edge.bundle import MANIFEST
 from edge.deploy.flow import RUNTIME, Device, check_path
 from edge.deploy.staging import device_slug, files_digest, run_json_lines, stage_folder
 from edge.generator.quality import cached_npz
-from edge.generator.study import median_spread
+from edge.generator.measure import median_spread
 
 COMPARE_DIR = "compare"
 FP32 = "onnx fp32"

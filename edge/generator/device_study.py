@@ -42,7 +42,7 @@ from edge.deploy.flow import Device, check_path
 from edge.deploy.staging import device_slug, files_digest, run_json, stage_folder
 from edge.generator.export import MODEL_FILES, size_mb
 from edge.generator.quality import cached_npz, windows_id
-from edge.generator.study import median_spread
+from edge.generator.measure import median_spread
 
 RUNTIME = Path(__file__).resolve().parents[1] / "runtime" / "generate.py"
 STUDY_DIR = "study"

@@ -34,7 +34,7 @@ def decode_profile(folder: Path, threads: int = 1, new_tokens: int = 64) -> dict
     """One profiled greedy continuation of PROMPT (`new_tokens` tokens, no EOS stop)."""
     import onnxruntime as ort
 
-    from edge.generator.study import weight_bytes_per_token
+    from edge.generator.measure import weight_bytes_per_token
     from edge.runtime.generate import CausalLM
 
     lm = CausalLM(folder, threads=threads)

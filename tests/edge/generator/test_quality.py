@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from edge.generator.quality import compare, pytorch_parity, teacher_forced
-from edge.generator.study import format_table, pareto, weight_bytes_per_token
+from edge.generator.study import format_table, pareto
 
 
 def test_compare_is_exp_mean_nll_and_the_share_of_equal_argmax():
@@ -29,11 +29,6 @@ def test_teacher_forced_is_cached_and_fp32_agrees_with_itself(tiny_exports, tmp_
 def test_onnx_fp32_matches_pytorch(tiny_exports, tiny_llm):
     parity = pytorch_parity(tiny_llm, tiny_exports["fp32"], ["The history of Rome", "def f(x):"], new_tokens=8)
     assert parity["max_abs_logprob_diff"] < 1e-3 and parity["greedy_same"]
-
-
-def test_weight_bytes_count_int4_below_fp32(tiny_exports):
-    fp32, int4 = (weight_bytes_per_token(tiny_exports[k]) for k in ("fp32", "int4"))
-    assert 0 < int4 < 0.35 * fp32
 
 
 def test_pareto_keeps_only_unbeaten_points():
