@@ -79,8 +79,8 @@ bench: $(STAMP) ## print a benchmark table (BENCH=retrieval|llm|edge|edge_device
 style: $(STAMP) ## byte-compile every module (fast syntax check)
 	@$(PY) -m compileall -q common competitions edge cli tests
 
-quality: style ## check the layering: common imports no competition, competitions never import each other
-	@$(PY) -m pytest -q tests/test_layering.py
+quality: style ## check the layering (common imports no competition, competitions never import each other) and names (pyflakes)
+	@$(PY) -m pytest -q tests/test_layering.py tests/test_static.py
 
 clean: ## remove caches, submissions and results (keeps .venv)
 	rm -rf cache submissions results .pytest_cache

@@ -7,7 +7,6 @@ answer options with and without the shared-prefix KV cache (the ratio is what th
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 
 def main(args: list[str]) -> int:

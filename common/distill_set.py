@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from common.errors import UserError
-from common.metrics import MetricDirection, get_metric
+from common.metrics import MetricDirection
 from common.training.inputs import check_inputs, is_pairs
 
 

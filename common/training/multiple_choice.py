@@ -57,8 +57,6 @@ def _encode(tokenizer, firsts, seconds, max_length: int) -> list[dict]:
 
 
 def _collate(tokenizer, questions: list[dict]):
-    import torch
-
     n_options = len(questions[0]["input_ids"])
     flat = [{k: q[k][j] for k in q} for q in questions for j in range(n_options)]
     batch = tokenizer.pad(flat, return_tensors="pt")

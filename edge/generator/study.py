@@ -27,7 +27,7 @@ import numpy as np
 from common.atomic import atomic_path, atomic_write_text
 from common.paths import cache_dir
 from edge.generator.export import VARIANTS, Variant, build_variant, size_mb
-from edge.generator.measure import (copy_bandwidth_gb_s, median_spread, runtime_bench, torch_bench,
+from edge.generator.measure import (copy_bandwidth_gb_s, cpu_summary, median_spread, runtime_bench, torch_bench,
                                     weight_bytes_per_token)
 
 PARITY_PROMPTS = ("The history of the Roman Empire began when",
