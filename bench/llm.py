@@ -8,7 +8,6 @@ answer options with and without the shared-prefix KV cache (the ratio is what th
 from __future__ import annotations
 
 
-
 def main(args: list[str]) -> int:
     from bench._args import bench_parser
     from common.llm.bench import bench_llm, format_rows, save_chart

@@ -85,15 +85,14 @@ def variant_files(bundle: Path, model: Path) -> dict[str, Path]:
 def candidate_config(bundle: Path, model: Path) -> dict:
     """The bundle's config.json for `model` in place of its own: without its provenance (commit,
     scores), so a new commit copies and rescores nothing; a classifier with the batch its model
-    scores at (edge/quantize.py ranges_span_the_batch: dynamic int8 one input at a time), as a
+    scores at (edge/quantize.py bundle_batch_size: dynamic int8 one input at a time), as a
     bundle built around that model would say."""
-    from edge.quantize import ranges_span_the_batch
-    from edge.runtime.detect import DEFAULT_BATCH_SIZE
+    from edge.quantize import bundle_batch_size
 
     settings = json.loads((Path(bundle) / "config.json").read_text(encoding="utf-8"))
     settings.pop("provenance", None)
     if settings.get("kind") == "classifier":
-        settings["batch_size"] = 1 if ranges_span_the_batch(model) else DEFAULT_BATCH_SIZE
+        settings["batch_size"] = bundle_batch_size(model)
     return settings
 
 

@@ -34,6 +34,14 @@ def ranges_span_the_batch(model: Path) -> bool:
     return any(node.op_type in PER_BATCH_RANGE_OPS for node in graph.node)
 
 
+def bundle_batch_size(model: Path) -> int:
+    """Inputs per session run a classifier bundle's runtime uses for `model` (its config.json's
+    batch_size): 1 when its ranges span the batch, else the runtime's default."""
+    from edge.runtime.detect import DEFAULT_BATCH_SIZE
+
+    return 1 if ranges_span_the_batch(model) else DEFAULT_BATCH_SIZE
+
+
 def quantize_int8(src: Path, dst: Path, per_channel: bool = False, reduce_range: bool = True) -> Path:
     """QInt8 weights, dynamic activations; written atomically."""
     import onnx

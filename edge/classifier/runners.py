@@ -42,7 +42,6 @@ class OnnxRunner:
 
     def __init__(self, path: Path, tokenizer, max_length: int):
         from edge.classifier.export import onnx_session
-
         from edge.quantize import ranges_span_the_batch
 
         self.path, self.tokenizer, self.max_length = Path(path), tokenizer, max_length
