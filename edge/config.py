@@ -11,13 +11,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.classifier.distill import DistillConfig
+from edge.classifier.prune import PruneConfig
 from edge.classifier.export import OPSET
 from edge.deploy.ssh import SshOptions
 
 
 @dataclass
 class EdgeConfig:
-    """distill: the classifier student (layers, max_length, epochs...). opset: ONNX opset (17).
+    """distill: the classifier student (layers, max_length, epochs...). prune: its pruned
+    candidate, re-distilled then at dynamic int8 (edge/classifier/prune.py; None: no such
+    candidate). opset: ONNX opset (17).
     parity_tolerance: max |onnx - torch| logit difference accepted (1e-3).
     max_int8_drop: largest held-out score loss of a quantized candidate vs ONNX fp32 (a candidate losing more never ships), in the
         metric's direction (None: the metric's entry in INT8_DROP, 0.01 for a score in [0, 1]).
@@ -34,6 +37,7 @@ class EdgeConfig:
         device only; edge/device_pick.py). ssh_options: how to reach it (None: ssh's defaults)."""
 
     distill: DistillConfig = field(default_factory=DistillConfig)
+    prune: PruneConfig | None = field(default_factory=PruneConfig)
     opset: int = OPSET
     parity_tolerance: float = 1e-3
     max_int8_drop: float | None = None
@@ -67,7 +71,7 @@ def gates(config: EdgeConfig, metric: str, reference: float | None = None) -> tu
 
 def fast_config(seed: int = 42) -> EdgeConfig:
     """A quick check: 1-layer student, 64 tokens, 1 epoch; looser int8 drop on tiny data."""
-    return EdgeConfig(distill=DistillConfig(num_layers=1, max_length=64, epochs=1, seed=seed),
+    return EdgeConfig(distill=DistillConfig(num_layers=1, max_length=64, epochs=1, seed=seed), prune=PruneConfig(epochs=1),
                       max_int8_drop=0.05, latency_texts=10, latency_rounds=1)
 
 

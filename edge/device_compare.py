@@ -85,14 +85,16 @@ def variant_files(bundle: Path, model: Path) -> dict[str, Path]:
 def candidate_config(bundle: Path, model: Path) -> dict:
     """The bundle's config.json for `model` in place of its own: without its provenance (commit,
     scores), so a new commit copies and rescores nothing; a classifier with the batch its model
-    scores at (edge/quantize.py bundle_batch_size: dynamic int8 one input at a time), as a
-    bundle built around that model would say."""
-    from edge.quantize import bundle_batch_size
+    scores at (edge/quantize.py bundle_batch_size: dynamic int8 one input at a time) and its
+    smoke tolerance, as a bundle built around that model would say."""
+    from edge.bundle import BundleConfig
+    from edge.quantize import bundle_batch_size, bundle_smoke_tolerance
 
     settings = json.loads((Path(bundle) / "config.json").read_text(encoding="utf-8"))
     settings.pop("provenance", None)
     if settings.get("kind") == "classifier":
         settings["batch_size"] = bundle_batch_size(model)
+        settings["smoke_tolerance"] = bundle_smoke_tolerance(model, BundleConfig.smoke_tolerance)
     return settings
 
 

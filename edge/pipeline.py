@@ -50,7 +50,7 @@ from edge.writer.steps import WriterSteps
 
 
 STUDENTS = {  # DistillSet.student -> the steps of that kind of student (the distill flow)
-    "classifier": lambda ds, config: ClassifierSteps(ds, config.distill),
+    "classifier": lambda ds, config: ClassifierSteps(ds, config.distill, config.prune),
     "lm_features": lambda ds, config: LmFeatureSteps(ds, FeatureStudentConfig(seed=config.distill.seed, **ds.student_options)),
 }
 PORTS = {  # PortSet.kind -> the steps of that device program (the port flow)

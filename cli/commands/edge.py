@@ -39,6 +39,8 @@ def add_parser(subparsers):
     p.add_argument("--pick-on-device", action="store_true",
                    help="pick the candidate that ships on --device's own scores and timings, not the host's")
     p.add_argument("--fast", action="store_true", help="small teacher and student for a quick check")
+    p.add_argument("--no-prune", action="store_true",
+                   help="no pruned candidate (a classifier student's blocks and FFN channels cut, re-distilled, int8)")
     p.add_argument("--data", type=Path, default=None,
                    help="folder with the Kaggle files (default: data/<slug> or the sample)")
     p.add_argument("--seed", type=int, default=42, help="seed for every random step (recorded)")
@@ -93,6 +95,8 @@ def run(args) -> int:
     print(data.describe())
     config = fast_config(args.seed) if args.fast else EdgeConfig(distill=DistillConfig(seed=args.seed))
     config.out_dir, config.pick_on_device = args.out, args.pick_on_device
+    if args.no_prune:
+        config.prune = None
     if args.root:
         config.deploy_root, config.emulated_dir = args.root, Path(args.root)
     report = run_edge(competition, data, config, device=args.device, skip_deploy=args.skip_deploy,

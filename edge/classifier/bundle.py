@@ -20,7 +20,7 @@ from common.errors import UserError
 from common.training.inputs import check_inputs, is_pairs
 from edge.bundle import (DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle,
                          tokenizer_settings)
-from edge.quantize import bundle_batch_size
+from edge.quantize import bundle_batch_size, bundle_smoke_tolerance
 
 RUNTIME_FILES = ("detect.py",)
 INPUTS = {"input_ids", "attention_mask", "token_type_ids"}
@@ -89,7 +89,7 @@ def runtime_config(model: Path, tokenizer: Path, config: ClassifierBundleConfig)
     return {"format": 2, "kind": "classifier", "max_length": config.max_length, "labels": list(labels),
             "positive_index": labels.index(positive), "pairs": is_pairs(smoke), "output": kind,
             "output_name": output, "input_names": inputs, "threshold": config.threshold,
-            "pad_token": pad_token, "pad_id": pad_id, "smoke_tolerance": config.smoke_tolerance,
+            "pad_token": pad_token, "pad_id": pad_id, "smoke_tolerance": bundle_smoke_tolerance(model, config.smoke_tolerance),
             "batch_size": bundle_batch_size(model),
             "requirements": DEVICE_REQUIREMENTS, "provenance": config.provenance}
 

@@ -1,7 +1,7 @@
 """The classifier's part of the shared `make edge` flow (edge/pipeline.py): a student distilled
 from a DistillSet, exported to ONNX with a parity check, its variants, and its bundle.
 
-    steps = ClassifierSteps(distill_set, DistillConfig(num_layers=3))
+    steps = ClassifierSteps(distill_set, DistillConfig(num_layers=3), PruneConfig())   # prune: None, no pruned candidate
     student_dir = steps.train()                                   # cached by inputs and config
     files, parity = steps.export(Path("build/edge/x"), opset=17)  # {"export": raw, "fp32": fused}, ParityReport
     runners = steps.runners(files["fp32"], {"onnx int8": int8})   # for edge.compare.compare_variants
@@ -15,24 +15,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.distill_set import DistillSet
+from common.errors import UserError
 from edge.bundle import BundleInfo
 from edge.classifier.bundle import DEFAULT_SMOKE_TEXTS, ClassifierBundleConfig, build_bundle
 from edge.classifier.distill import DistillConfig, distill_student_cached, load_student
-from edge.classifier.export import ParityReport, check_parity, export_onnx, fuse_for_cpu
+from edge.classifier.export import OPSET, ParityReport, check_parity, export_onnx, fuse_for_cpu
+from edge.classifier.prune import PruneConfig, pruned_student_cached
 from edge.classifier.runners import OnnxRunner, TorchRunner
 from edge.classifier.static_int8 import calibration_feeds, quantize_static_int8
 from edge.candidates import DEFAULT_QUANTIZERS, Quantizer
 
 PARITY_INPUTS = 32
 CALIBRATION_INPUTS = 128   # distill inputs whose activations set the static int8 ranges
+PRUNED_FP32 = "student.pruned.fp32.onnx"   # beside the pruned candidate: its reference row
+PRUNED_PARITY = 1e-3       # EdgeConfig.parity_tolerance's default, for the pruned student's export
 
 
 class ClassifierSteps:
     kind = "classifier"
 
-    def __init__(self, ds: DistillSet, config: DistillConfig):
-        self.ds, self.config = ds, config
+    def __init__(self, ds: DistillSet, config: DistillConfig, prune: PruneConfig | None = None):
+        self.ds, self.config, self.prune = ds, config, prune
         self.student_dir: Path | None = None
+        self.opset = OPSET
         self.files: dict[str, Path] = {}
 
     def describe(self) -> str:
@@ -47,6 +52,7 @@ class ClassifierSteps:
     def export(self, out: Path, opset: int) -> tuple[dict[str, Path], ParityReport]:
         """student.export.onnx (as traced) and student.fp32.onnx (fused), checked against PyTorch."""
         model, tokenizer = load_student(self.student_dir)
+        self.opset = opset
         raw = export_onnx(model, tokenizer, out / "student.export.onnx", opset=opset)
         fp32 = fuse_for_cpu(raw, out / "student.fp32.onnx", model.config.num_attention_heads, model.config.hidden_size)
         parity = check_parity(model, tokenizer, fp32, self.ds.holdout_inputs[:PARITY_INPUTS],
@@ -55,22 +61,46 @@ class ClassifierSteps:
         return dict(self.files), parity
 
     def quantizers(self) -> dict[str, Quantizer]:
-        """Dynamic int8, and static int8 calibrated on the first CALIBRATION_INPUTS distill inputs
-        (from the raw export: edge/classifier/static_int8.py fuses it its own way)."""
+        """Dynamic int8; static int8 calibrated on the first CALIBRATION_INPUTS distill inputs
+        (from the raw export: edge/classifier/static_int8.py fuses it its own way); with a
+        PruneConfig, the student pruned and re-distilled (edge/classifier/prune.py) at dynamic int8."""
         model, tokenizer = load_student(self.student_dir)
         heads, hidden = model.config.num_attention_heads, model.config.hidden_size
         feeds = calibration_feeds(tokenizer, self.ds.inputs[:CALIBRATION_INPUTS], self.config.max_length)
         static = lambda _fp32, dst: quantize_static_int8(self.files["export"], dst, feeds, heads, hidden)  # noqa: E731
-        return {**DEFAULT_QUANTIZERS,
-                "onnx int8 static": Quantizer(f"static int8 (QDQ, per-channel, calibrated on {CALIBRATION_INPUTS} "
-                                              "distill inputs)", static)}
+        quantizers = {**DEFAULT_QUANTIZERS,
+                      "onnx int8 static": Quantizer(f"static int8 (QDQ, per-channel, calibrated on {CALIBRATION_INPUTS} "
+                                                    "distill inputs)", static)}
+        if self.prune is not None:
+            quantizers["onnx int8 pruned"] = Quantizer(
+                f"structured pruning ({self.prune.describe()}), then dynamic int8", self.pruned_int8)
+        return quantizers
+
+    def pruned_int8(self, _fp32: Path, dst: Path) -> Path:
+        """The pruned, re-distilled student exported, fused, parity-checked and quantized to `dst`."""
+        folder = pruned_student_cached(self.student_dir, self.ds.inputs, self.ds.soft_labels, self.config, self.prune)
+        model, tokenizer = load_student(folder)
+        raw = export_onnx(model, tokenizer, dst.with_name("student.pruned.export.onnx"), opset=self.opset)
+        fp32 = fuse_for_cpu(raw, dst.with_name(PRUNED_FP32), model.config.num_attention_heads,
+                            model.config.hidden_size)
+        parity = check_parity(model, tokenizer, fp32, self.ds.holdout_inputs[:PARITY_INPUTS],
+                              max_length=self.config.max_length)
+        if not parity.ok(PRUNED_PARITY):
+            raise UserError(f"pruned student's ONNX parity failed: max abs diff {parity.max_abs_diff:.2e}")
+        return DEFAULT_QUANTIZERS["onnx int8"].fn(fp32, dst)
 
     def runners(self, fp32: Path, quantized: dict[str, Path]) -> dict[str, object]:
+        """PyTorch and ONNX fp32, every candidate, and, beside the pruned candidate, the pruned
+        student at fp32 (a reference row that never ships: what pruning alone buys)."""
         _, tokenizer = load_student(self.student_dir)
         max_len = self.config.max_length
-        return {"pytorch fp32": TorchRunner(self.student_dir, max_len),
-                "onnx fp32": OnnxRunner(fp32, tokenizer, max_len),
-                **{label: OnnxRunner(path, tokenizer, max_len) for label, path in quantized.items()}}
+        runners = {"pytorch fp32": TorchRunner(self.student_dir, max_len),
+                   "onnx fp32": OnnxRunner(fp32, tokenizer, max_len)}
+        for label, path in quantized.items():
+            if label == "onnx int8 pruned":
+                runners["onnx fp32 pruned"] = OnnxRunner(path.with_name(PRUNED_FP32), tokenizer, max_len)
+            runners[label] = OnnxRunner(path, tokenizer, max_len)
+        return runners
 
     def bundle(self, model: Path, out_dir: Path, provenance: dict) -> BundleInfo:
         """Text students get the three default smoke essays; pair students their first held-out pairs."""

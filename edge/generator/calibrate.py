@@ -88,16 +88,9 @@ def block_influence(model, windows: list[list[int]]) -> list[float]:
     """ShortGPT's block influence per decoder block: 1 - mean cosine(hidden in, hidden out)."""
     import torch
 
-    sums, count = None, 0
-    with torch.inference_mode():
-        for ids in windows:
-            hidden = model(input_ids=torch.tensor([ids]), output_hidden_states=True).hidden_states
-            cos = [torch.nn.functional.cosine_similarity(a[0], b[0], dim=-1).sum()
-                   for a, b in zip(hidden[:-1], hidden[1:])]
-            values = torch.stack(cos).double()
-            sums = values if sums is None else sums + values
-            count += len(ids)
-    return [float(1 - s / count) for s in sums]
+    from edge.block_influence import block_influence as influence
+
+    return influence(model, ({"input_ids": torch.tensor([ids])} for ids in windows))
 
 
 def input_norms(model, windows: list[list[int]]) -> dict[str, object]:

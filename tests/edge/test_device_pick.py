@@ -24,7 +24,7 @@ from fakes.essays import write_essays
 
 def _config(tmp_path, **changes) -> EdgeConfig:
     return EdgeConfig(distill=DistillConfig(num_layers=1, max_length=32, epochs=1, batch_size=16,
-                                            show_progress_bar=False),
+                                            show_progress_bar=False), prune=None,
                       max_int8_drop=1.0, latency_texts=4, latency_rounds=1, out_dir=tmp_path / "edge", **changes)
 
 

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 
 from cli.main import main
@@ -16,6 +17,7 @@ from common.errors import UserError
 from common.registry import get_competition
 from edge.bundle import verify_bundle
 from edge.classifier.distill import DistillConfig
+from edge.classifier.prune import PruneConfig
 from edge.config import EdgeConfig
 from edge.pipeline import load_distill_set, run_edge
 from fakes.essays import write_essays
@@ -49,12 +51,17 @@ def test_pipeline_end_to_end_deploys_to_the_emulated_pi(dataset, tmp_path, pi_ro
     # one short epoch: this test checks the plumbing; test_distill.py checks that students learn
     config = EdgeConfig(distill=DistillConfig(num_layers=1, max_length=32, epochs=1, batch_size=16,
                                               show_progress_bar=False),
+                        prune=PruneConfig(epochs=1, importance_inputs=16),
                         max_int8_drop=1.0, latency_texts=4, latency_rounds=1, out_dir=tmp_path / "edge",
                         emulated_dir=tmp_path / "pi-device")
     report = run_edge(comp, data, config, skip_deploy=False, seed=1, options={"members": "tfidf_linear"},
                       log=lambda *_: None)
-    assert set(report.scores) == {"teacher", "pytorch fp32", "onnx fp32", "onnx int8", "onnx int8 static"}
-    assert report.info["shipped"] in {"onnx int8", "onnx int8 static"} and "fastest" in report.info["shipped_why"]
+    candidates = {"onnx int8", "onnx int8 static", "onnx int8 pruned"}
+    assert set(report.scores) == {"teacher", "pytorch fp32", "onnx fp32", "onnx fp32 pruned"} | candidates
+    assert report.info["shipped"] in candidates and "fastest" in report.info["shipped_why"]
+    pruned = onnx.load(report.files["onnx int8 pruned"])   # half the FFN channels of the 1-layer student
+    shapes = {tuple(init.dims) for init in pruned.graph.initializer}
+    assert {(384, 768), (768, 384)} <= shapes and not any(1536 in dims for dims in shapes)
     assert report.scores["pytorch fp32"] == pytest.approx(report.scores["onnx fp32"], abs=1e-6)
     assert report.parity_max_abs_diff < 1e-4
     assert report.deploy["smoke"]["machine"] == "aarch64" and report.deploy["smoke"]["ok"] is True
@@ -81,10 +88,12 @@ def test_three_classes_over_text_pairs_go_through_the_same_flow(dataset, tmp_pat
     toy = dataclasses.replace(comp, slug="toy-pairs", edge_spec="fake_specs:three_class_pairs")
     config = EdgeConfig(distill=DistillConfig(num_layers=1, max_length=24, epochs=1, batch_size=16,
                                               show_progress_bar=False),
+                        prune=PruneConfig(epochs=1, importance_inputs=16),
                         max_int8_drop=1.0, latency_texts=3, latency_rounds=1, out_dir=tmp_path / "edge")
     report = run_edge(toy, data, config, skip_deploy=True, seed=3, log=lambda *_: None)
     assert report.info["metric"] == "multiclass_logloss" and report.info["higher_is_better"] is False
     assert report.info["pairs"] is True and report.info["labels"] == ["apple", "river", "stone"]
+    assert np.isfinite(report.scores["onnx int8 pruned"])   # pairs and three classes through the pruned candidate
     assert report.scores["pytorch fp32"] == pytest.approx(report.scores["onnx fp32"], abs=1e-5)
     assert report.parity_max_abs_diff < 1e-4 and report.deploy == {}
     bundle = Path(report.bundle["path"])

@@ -10,7 +10,8 @@ import pytest
 from common.errors import UserError
 from common.training.text_classifier import TextClassifierConfig, load_classifier
 from edge.classifier.export import export_onnx, onnx_logits, onnx_session
-from edge.quantize import quantize_int4, quantize_int8, ranges_span_the_batch
+from edge.quantize import (DYNAMIC_INT8_SMOKE_TOLERANCE, bundle_smoke_tolerance, quantize_int4, quantize_int8,
+                           ranges_span_the_batch)
 
 TEXTS = ["Short one.", "A somewhat longer sentence with more tokens.", "In conclusion, it is important."]
 
@@ -96,3 +97,11 @@ def test_only_dynamic_int8_takes_its_activation_ranges_over_the_batch(fp32, tmp_
     onnx_path, _ = fp32
     assert ranges_span_the_batch(quantize_int8(onnx_path, tmp_path / "int8.onnx"))
     assert not ranges_span_the_batch(onnx_path)
+
+
+def test_only_dynamic_int8_gets_the_wider_smoke_tolerance(fp32, tmp_path):
+    onnx_path, _ = fp32
+    int8 = quantize_int8(onnx_path, tmp_path / "int8.onnx")
+    assert bundle_smoke_tolerance(int8, 1e-3) == DYNAMIC_INT8_SMOKE_TOLERANCE > 1e-3
+    assert bundle_smoke_tolerance(int8, 0.5) == 0.5
+    assert bundle_smoke_tolerance(onnx_path, 1e-3) == 1e-3
