@@ -43,7 +43,8 @@ class ClassifierSteps:
     def describe(self) -> str:
         what = "text pairs" if self.ds.pairs else "texts"
         return (f"{self.config.num_layers}-layer {self.config.model}, {len(self.ds.inputs)} {what} with "
-                f"soft labels over {self.ds.n_classes} classes")
+                f"soft labels over {self.ds.n_classes} classes"
+                + (f"; pruned candidate: {self.prune.describe()}" if self.prune else ""))
 
     def train(self) -> Path:
         self.student_dir = distill_student_cached(self.ds.inputs, self.ds.soft_labels, self.config)
