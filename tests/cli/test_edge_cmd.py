@@ -127,3 +127,20 @@ def test_bad_input_is_one_line_and_exit_2(device, argv, fragment, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("flags, pruned", [([], True), (["--no-prune"], False)])
+def test_no_prune_leaves_the_pruned_candidate_out(flags, pruned, monkeypatch, capsys):
+    import edge.pipeline
+    from common.errors import UserError
+
+    seen = {}
+
+    def fake_run_edge(competition, data, config, **_):
+        seen["prune"] = config.prune
+        raise UserError("stopped before any training")
+
+    monkeypatch.setattr(edge.pipeline, "run_edge", fake_run_edge)
+    assert main(["edge", "--comp", "detect-ai-text", *flags]) == 2
+    assert (seen["prune"] is not None) is pruned
+    assert "stopped before any training" in capsys.readouterr().err
