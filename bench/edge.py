@@ -1,4 +1,4 @@
-"""`kllm bench edge [--comp SLUG] [--fast] [--runs 3]`: the edge comparison table (size, batch-1
+"""`kllm bench edge [--comp SLUG] [--fast] [--runs 3] [--full-length]`: the edge comparison table (size, batch-1
 latency at 1 and 4 threads, held-out score) for PyTorch fp32, ONNX fp32 and every quantized
 candidate (for a port with no model, edge/writer: the host's and the device program's scores,
 latency, memory); with --runs N the whole comparison N times, then each variant's speed-up over
@@ -23,15 +23,19 @@ def main(args: list[str]) -> int:
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--runs", type=int, default=1, help="repeat the comparison; ratios as medians")
+    parser.add_argument("--full-length", action="store_true",
+                        help="time held-out texts joined to fill the student's max_length (Kaggle-length essays)")
     opts = parser.parse_args(args)
     if opts.runs < 1:
         parser.error("--runs must be at least 1")
     competition = get_competition(opts.comp)
     config = fast_config(opts.seed) if opts.fast else EdgeConfig(distill=DistillConfig(seed=opts.seed))
+    config.latency_full_length = opts.full_length
     reports = [run_edge(competition, load_dataset(competition), config, skip_deploy=True, seed=opts.seed,
                         fast=opts.fast, log=lambda *_: None) for _ in range(opts.runs)]
     report = reports[-1]
-    print(f"edge benchmark: {opts.comp}, teacher {report.teacher}")
+    print(f"edge benchmark: {opts.comp}, teacher {report.teacher}"
+          + ("; timed on held-out texts joined to fill the student's max_length" if opts.full_length else ""))
     print(report.table)
     print(report.summary + (f"; chart {report.files['png']}" if "png" in report.files else ""))
     if opts.runs > 1 and "rows" in report.info:

@@ -143,7 +143,7 @@ def main(args: list[str]) -> int:
 
     import numpy as np
 
-    from bench.encoder_fusions import fill_to_length
+    from edge.compare import fill_to_length
     from common.atomic import atomic_path
     from common.data import load_dataset
     from common.errors import UserError

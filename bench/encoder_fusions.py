@@ -83,29 +83,6 @@ def load_tokenizer(tokenizer_file: Path, max_length: int):
     return tokenizer
 
 
-def fill_to_length(texts: list[str], tokenizer_file: Path, max_length: int, count: int) -> list[str]:
-    """`count` texts, each consecutive `texts` joined by a space until it reaches `max_length`
-    tokens untruncated (cycling through `texts`): the length at which a real essay runs.
-
-        fill_to_length(["One essay.", "Another."], Path("tokenizer.json"), 8, 2)
-    """
-    from tokenizers import Tokenizer
-
-    if not texts:
-        raise ValueError("fill_to_length needs at least one text")
-    tokenizer = Tokenizer.from_file(str(tokenizer_file))
-    tokenizer.no_truncation()
-    tokenizer.no_padding()
-    filled, parts, index = [], [], 0
-    while len(filled) < count:
-        parts.append(texts[index % len(texts)])
-        index += 1
-        if len(tokenizer.encode(" ".join(parts)).ids) >= max_length:
-            filled.append(" ".join(parts))
-            parts = []
-    return filled
-
-
 def make_runner(sess, tokenizer):
     import numpy as np
 
@@ -201,6 +178,7 @@ def main(args: list[str]) -> int:
     from common.errors import UserError
     from common.paths import cache_dir
     from common.registry import get_competition
+    from edge.compare import fill_to_length
 
     parser = bench_parser("kllm bench encoder_fusions")
     parser.add_argument("--student", default=None, help="a trained student folder (HF format); default: a fresh head")

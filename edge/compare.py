@@ -5,6 +5,7 @@ student, ONNX fp32 and ONNX int8; see edge/classifier/runners.py).
     rows = compare_variants({"pytorch fp32": torch_runner, "onnx int8": int8_runner},
                             latency_inputs, score_inputs, score_fn=distill_set.score)
     print(format_table(rows)); save_table(rows, Path("build/edge/compare"))   # .csv and .png
+    timed = fill_to_length(essays, Path("student/tokenizer.json"), 128, 40)   # Kaggle-length inputs
 
 A runner has `size_bytes`, `set_threads(n)` and `proba(inputs) -> (n, ...)` array; score_fn
 gets the outputs of every score input, concatenated. Latency covers tokenization and the
@@ -63,6 +64,29 @@ def time_per_text(predict_one: Callable[[object], object], inputs: list, warmup:
         predict_one(item)
         times.append(time.perf_counter() - start)
     return times
+
+
+def fill_to_length(texts: list[str], tokenizer_file: Path, max_length: int, count: int) -> list[str]:
+    """`count` texts, each consecutive `texts` joined by a space until it reaches `max_length`
+    tokens untruncated (cycling through `texts`): the length at which a real essay runs.
+
+        fill_to_length(["One essay.", "Another."], Path("tokenizer.json"), 8, 2)
+    """
+    from tokenizers import Tokenizer
+
+    if not texts:
+        raise ValueError("fill_to_length needs at least one text")
+    tokenizer = Tokenizer.from_file(str(tokenizer_file))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    filled, parts, index = [], [], 0
+    while len(filled) < count:
+        parts.append(texts[index % len(texts)])
+        index += 1
+        if len(tokenizer.encode(" ".join(parts)).ids) >= max_length:
+            filled.append(" ".join(parts))
+            parts = []
+    return filled
 
 
 def compare_variants(runners: dict[str, object], latency_inputs: list, score_inputs: list,

@@ -29,7 +29,9 @@ class EdgeConfig:
     latency_texts: held-out inputs timed one by one per variant and thread count (40; a port:
         by its device program, 10 times each). latency_rounds: interleaved timing passes over
         the candidates, whose median p50 picks the one that ships (3: one pass on a noisy machine
-        let the pick flip between two int8 candidates).
+        let the pick flip between two int8 candidates). latency_full_length: a classifier's timed
+        inputs are held-out texts joined to fill the student's max_length (Kaggle's essays run to
+        hundreds of words; the sample's are short).
     out_dir: where files go (None: build/edge/<slug>). deploy_root: folder on the device.
     emulated_dir: the emulated Pi's device folder (None: cache/emulated-pi/device). Both hold
         one folder per competition (<root>/<slug>/versions, <root>/<slug>/current).
@@ -44,6 +46,7 @@ class EdgeConfig:
     teacher_gap: float | None = None
     latency_texts: int = 40
     latency_rounds: int = 3
+    latency_full_length: bool = False
     out_dir: Path | None = None
     deploy_root: str = "kllm-edge"
     emulated_dir: Path | None = None

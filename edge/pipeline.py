@@ -43,7 +43,8 @@ from edge.config import EdgeConfig, fast_config, gates
 from edge.lm_features.student import FeatureStudentConfig
 from edge.lm_features.steps import LmFeatureSteps
 from edge.candidates import pick_shipped, quantize_candidates
-from edge.compare import PortRow, compare_variants, format_port_table, format_table, save_csv, save_table
+from edge.compare import (PortRow, compare_variants, fill_to_length, format_port_table, format_table, save_csv,
+                          save_table)
 from edge.retriever.steps import AnswererSteps
 from edge.ship import jsonable, provenance_of, save_report, ship
 from edge.writer.steps import WriterSteps
@@ -178,9 +179,9 @@ def run_distill(run: EdgeRun, ds: DistillSet) -> EdgeReport:
     quantized = quantize_candidates(steps, files["fp32"], out, log)
 
     log(f"[5/7] compare: size, batch-1 latency (1 and 4 threads, median of {config.latency_rounds} interleaved "
-        "rounds), held-out score and accuracy")
+        f"rounds{', texts filled to max_length' if config.latency_full_length else ''}), held-out score and accuracy")
     timed = min(config.latency_texts, getattr(steps, "max_latency_inputs", config.latency_texts))
-    rows = compare_variants(steps.runners(files["fp32"], quantized), ds.holdout_inputs[:timed],
+    rows = compare_variants(steps.runners(files["fp32"], quantized), latency_inputs(ds, config, student_dir, timed),
                             ds.holdout_inputs, ds.score, accuracy_fn=ds.accuracy, rounds=config.latency_rounds)
     table = format_table(rows, metric=ds.metric)
     csv_path, png_path = save_table(rows, out / "compare", metric=ds.metric)
@@ -224,6 +225,16 @@ def run_distill(run: EdgeRun, ds: DistillSet) -> EdgeReport:
     provenance = provenance_of(report, steps, config)
     report.bundle = ship(report, lambda prov: steps.bundle(shipped, out / "bundle", prov), provenance, run)
     return report
+
+
+def latency_inputs(ds: DistillSet, config: EdgeConfig, student_dir: Path, count: int) -> list:
+    """The first `count` held-out inputs, or with config.latency_full_length held-out texts
+    joined to fill the student's max_length."""
+    if not config.latency_full_length:
+        return list(ds.holdout_inputs[:count])
+    if ds.pairs:
+        raise UserError("full-length timing joins texts; this distill set's inputs are text pairs")
+    return fill_to_length(list(ds.holdout_inputs), Path(student_dir) / "tokenizer.json", config.distill.max_length, count)
 
 
 def run_port(run: EdgeRun, ps: PortSet) -> EdgeReport:

@@ -57,19 +57,3 @@ def test_a_tiny_student_through_every_arrangement(tmp_path):
     shipped_ops = profile_ops(models["shipped fp32"], tokenizer_file, texts, 32, top=20)
     assert "SkipLayerNormalization" in fused_ops and "SkipLayerNormalization" not in shipped_ops
     assert "LayerNormalization" in shipped_ops
-
-
-def test_full_length_texts_fill_the_max_length(tmp_path):
-    from bench.encoder_fusions import fill_to_length
-    from common.training.text_classifier import TextClassifierConfig, load_classifier
-
-    _, tokenizer = load_classifier(TextClassifierConfig(num_layers=1, num_labels=2))
-    tokenizer.save_pretrained(tmp_path)
-    essays = ["A short essay.", "Another one.", "A third essay, a little longer than the others."]
-    texts = fill_to_length(essays, tmp_path / "tokenizer.json", 16, 4)
-    assert len(texts) == 4
-    assert texts[0].startswith("A short essay. Another one.")
-    lengths = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
-    assert min(lengths) >= 16
-    with pytest.raises(ValueError, match="at least one text"):
-        fill_to_length([], tmp_path / "tokenizer.json", 16, 1)

@@ -1,6 +1,7 @@
 """edge/compare.py compare_variants: the runners timed in interleaved rounds, each latency the
 median of the rounds' p50 (p95), and every runner scored once on the score inputs."""
 import numpy as np
+import pytest
 
 import edge.compare as compare
 
@@ -34,3 +35,19 @@ def test_runners_are_timed_in_interleaved_rounds_and_the_median_round_counts(mon
     assert rows[1].speedup_1t == 12.0 / 5.0                  # one pass of round 2 would have said 1.33x
     assert [round(r.score, 6) for r in rows] == [0.9, 0.8] and rows[0].size_mb == 2.0
     assert calls.count(("int8", 2)) == 1                     # scored once, after the rounds
+
+
+def test_full_length_texts_fill_the_max_length(tmp_path):
+    from edge.compare import fill_to_length
+    from common.training.text_classifier import TextClassifierConfig, load_classifier
+
+    _, tokenizer = load_classifier(TextClassifierConfig(num_layers=1, num_labels=2))
+    tokenizer.save_pretrained(tmp_path)
+    essays = ["A short essay.", "Another one.", "A third essay, a little longer than the others."]
+    texts = fill_to_length(essays, tmp_path / "tokenizer.json", 16, 4)
+    assert len(texts) == 4
+    assert texts[0].startswith("A short essay. Another one.")
+    lengths = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in texts]
+    assert min(lengths) >= 16
+    with pytest.raises(ValueError, match="at least one text"):
+        fill_to_length([], tmp_path / "tokenizer.json", 16, 1)

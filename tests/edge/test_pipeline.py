@@ -109,3 +109,21 @@ def test_three_classes_over_text_pairs_go_through_the_same_flow(dataset, tmp_pat
 def test_cli_rejects_a_bad_flag(capsys):
     assert main(["edge", "--comp", "detect-ai-text", "--bogus"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_full_length_timing_joins_held_out_texts_and_refuses_pairs(tmp_path):
+    from types import SimpleNamespace
+
+    from common.training.text_classifier import TextClassifierConfig, load_classifier
+    from edge.pipeline import latency_inputs
+
+    _, tokenizer = load_classifier(TextClassifierConfig(num_layers=1, num_labels=2))
+    tokenizer.save_pretrained(tmp_path)
+    ds = SimpleNamespace(pairs=False, holdout_inputs=["A short essay.", "Another one.", "A third, a bit longer."])
+    config = EdgeConfig(distill=DistillConfig(max_length=12))
+    assert latency_inputs(ds, config, tmp_path, 2) == ["A short essay.", "Another one."]
+    config.latency_full_length = True
+    filled = latency_inputs(ds, config, tmp_path, 2)
+    assert len(filled) == 2 and all(len(tokenizer(t, add_special_tokens=False)["input_ids"]) >= 12 for t in filled)
+    with pytest.raises(UserError, match="text pairs"):
+        latency_inputs(SimpleNamespace(pairs=True, holdout_inputs=[("a", "b")]), config, tmp_path, 2)
