@@ -74,7 +74,7 @@ def gates(config: EdgeConfig, metric: str, reference: float | None = None) -> tu
 
 def fast_config(seed: int = 42) -> EdgeConfig:
     """A quick check: 1-layer student, 64 tokens, 1 epoch; looser int8 drop on tiny data."""
-    return EdgeConfig(distill=DistillConfig(num_layers=1, max_length=64, epochs=1, seed=seed), prune=PruneConfig(epochs=1),
-                      max_int8_drop=0.05, latency_texts=10, latency_rounds=1)
+    return EdgeConfig(distill=DistillConfig(num_layers=1, max_length=64, epochs=1, seed=seed),
+                      prune=PruneConfig(epochs=1), max_int8_drop=0.05, latency_texts=10, latency_rounds=1)
 
 

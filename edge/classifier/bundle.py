@@ -89,7 +89,8 @@ def runtime_config(model: Path, tokenizer: Path, config: ClassifierBundleConfig)
     return {"format": 2, "kind": "classifier", "max_length": config.max_length, "labels": list(labels),
             "positive_index": labels.index(positive), "pairs": is_pairs(smoke), "output": kind,
             "output_name": output, "input_names": inputs, "threshold": config.threshold,
-            "pad_token": pad_token, "pad_id": pad_id, "smoke_tolerance": bundle_smoke_tolerance(model, config.smoke_tolerance),
+            "pad_token": pad_token, "pad_id": pad_id,
+            "smoke_tolerance": bundle_smoke_tolerance(model, config.smoke_tolerance),
             "batch_size": bundle_batch_size(model),
             "requirements": DEVICE_REQUIREMENTS, "provenance": config.provenance}
 

@@ -47,7 +47,8 @@ class PruneConfig:
             raise UserError("prune: drop_blocks >= 0, 0 < ffn_keep <= 1, importance_inputs >= 1 and epochs >= 0")
 
     def describe(self) -> str:
-        return f"{self.drop_blocks} block(s) dropped, {self.ffn_keep:.0%} of FFN channels kept, {self.epochs} epochs re-distilled"
+        return (f"{self.drop_blocks} block(s) dropped, {self.ffn_keep:.0%} of FFN channels kept, "
+                f"{self.epochs} epochs re-distilled")
 
 
 def feeds(tokenizer, inputs: Inputs, max_length: int, batch_size: int = 16):

@@ -52,14 +52,20 @@ class ClassifierSteps:
 
     def export(self, out: Path, opset: int) -> tuple[dict[str, Path], ParityReport]:
         """student.export.onnx (as traced) and student.fp32.onnx (fused), checked against PyTorch."""
-        model, tokenizer = load_student(self.student_dir)
         self.opset = opset
-        raw = export_onnx(model, tokenizer, out / "student.export.onnx", opset=opset)
-        fp32 = fuse_for_cpu(raw, out / "student.fp32.onnx", model.config.num_attention_heads, model.config.hidden_size)
-        parity = check_parity(model, tokenizer, fp32, self.ds.holdout_inputs[:PARITY_INPUTS],
-                              max_length=self.config.max_length)
+        raw, fp32, parity = self.export_checked(self.student_dir, out / "student.export.onnx", out / "student.fp32.onnx")
         self.files = {"export": raw, "fp32": fp32}
         return dict(self.files), parity
+
+    def export_checked(self, folder: Path, raw: Path, fp32: Path) -> tuple[Path, Path, ParityReport]:
+        """The student in `folder` traced to `raw`, fused to `fp32` and checked against PyTorch
+        on the first PARITY_INPUTS held-out inputs."""
+        model, tokenizer = load_student(folder)
+        raw = export_onnx(model, tokenizer, raw, opset=self.opset)
+        fp32 = fuse_for_cpu(raw, fp32, model.config.num_attention_heads, model.config.hidden_size)
+        parity = check_parity(model, tokenizer, fp32, self.ds.holdout_inputs[:PARITY_INPUTS],
+                              max_length=self.config.max_length)
+        return raw, fp32, parity
 
     def quantizers(self) -> dict[str, Quantizer]:
         """Dynamic int8; static int8 calibrated on the first CALIBRATION_INPUTS distill inputs
@@ -80,12 +86,8 @@ class ClassifierSteps:
     def pruned_int8(self, _fp32: Path, dst: Path) -> Path:
         """The pruned, re-distilled student exported, fused, parity-checked and quantized to `dst`."""
         folder = pruned_student_cached(self.student_dir, self.ds.inputs, self.ds.soft_labels, self.config, self.prune)
-        model, tokenizer = load_student(folder)
-        raw = export_onnx(model, tokenizer, dst.with_name("student.pruned.export.onnx"), opset=self.opset)
-        fp32 = fuse_for_cpu(raw, dst.with_name(PRUNED_FP32), model.config.num_attention_heads,
-                            model.config.hidden_size)
-        parity = check_parity(model, tokenizer, fp32, self.ds.holdout_inputs[:PARITY_INPUTS],
-                              max_length=self.config.max_length)
+        _, fp32, parity = self.export_checked(folder, dst.with_name("student.pruned.export.onnx"),
+                                              dst.with_name(PRUNED_FP32))
         if not parity.ok(PRUNED_PARITY):
             raise UserError(f"pruned student's ONNX parity failed: max abs diff {parity.max_abs_diff:.2e}")
         return DEFAULT_QUANTIZERS["onnx int8"].fn(fp32, dst)
