@@ -31,19 +31,12 @@ DEFAULT_SPECS = ",".join([f"rtn-b{b}-{k}" for b in BLOCK_VARIANTS for k in ("sym
 
 def quality_rows(model_name: str, specs, eval_windows, calib_windows, log=print) -> tuple[dict, list[dict]]:
     """(fp32 reference, one row per spec: perplexity, its change, agreement, tokens)."""
-    import torch
     from tqdm import tqdm
-    from transformers import AutoModelForCausalLM
 
-    from common.models import causal_lm_path, model_fingerprint
     from edge.generator.gptq import quantize_model
-    from edge.generator.quality import cached_npz, compare, torch_teacher_forced, windows_id
+    from edge.generator.quality import cached_npz, compare, torch_reference, torch_teacher_forced, windows_id
 
-    torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(causal_lm_path(model_name), dtype=torch.float32).eval()
-    saved = {k: v.clone() for k, v in model.state_dict().items()}
-    key = f"{model_name}-{model_fingerprint(model_name)}-{windows_id(eval_windows)}"
-    ref = cached_npz(f"torch-fp32-{key}", lambda: torch_teacher_forced(model, eval_windows))
+    model, saved, key, ref = torch_reference(model_name, eval_windows)
     base = compare(ref, ref)
     rows = []
     for spec in specs:

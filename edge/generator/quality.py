@@ -66,6 +66,22 @@ def torch_teacher_forced(model, windows: list[list[int]]) -> dict[str, np.ndarra
     return {"nll": np.concatenate(nll), "argmax": np.concatenate(argmax).astype(np.int32)}
 
 
+def torch_reference(model_name: str, windows: list[list[int]]):
+    """(PyTorch fp32 model, a copy of its state to restore, cache key of model and windows, its
+    teacher-forced result) for fake-quantization rows measured against it (bench int4_blocks,
+    bench q41_leftover)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from common.models import causal_lm_path, model_fingerprint
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(causal_lm_path(model_name), dtype=torch.float32).eval()
+    saved = {k: v.clone() for k, v in model.state_dict().items()}
+    key = f"{model_name}-{model_fingerprint(model_name)}-{windows_id(windows)}"
+    return model, saved, key, cached_npz(f"torch-fp32-{key}", lambda: torch_teacher_forced(model, windows))
+
+
 def compare(got: dict[str, np.ndarray], ref: dict[str, np.ndarray]) -> dict[str, float]:
     return {"perplexity": float(math.exp(got["nll"].mean())),
             "agreement": float((got["argmax"] == ref["argmax"]).mean()), "tokens": int(got["nll"].size)}
