@@ -129,14 +129,11 @@ def main(args: list[str]) -> int:
     import json
 
     from bench._args import bench_parser
-    from bench.quant import calibration_texts, held_out_texts
+    from bench.quant import fake_quant_windows
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
-    from edge.generator.calibrate import token_windows
-    from edge.generator.export import VARIANTS, build_variant
     from edge.generator.gptq import QuantSpec
     from edge.generator.measure import cpu_summary
-    from edge.runtime.generate import CausalLM
 
     parser = bench_parser("kllm bench int4_blocks")
     parser.add_argument("--model", default="smollm2")
@@ -155,10 +152,7 @@ def main(args: list[str]) -> int:
     if not specs or not threads or min(threads) < 1 or opts.rounds < 1 or min(opts.eval_tokens,
                                                                                opts.calibration_tokens) < 64:
         parser.error("--specs, --threads and --rounds need at least one; token counts at least 64")
-    encode = CausalLM(build_variant(VARIANTS["fp32"], opts.model)).encode
-    held_out = held_out_texts()
-    eval_windows = token_windows(encode, held_out, opts.eval_tokens)
-    calib_windows = token_windows(encode, calibration_texts(held_out), opts.calibration_tokens)
+    eval_windows, calib_windows = fake_quant_windows(opts.model, opts.eval_tokens, opts.calibration_tokens)
     base, rows = quality_rows(opts.model, specs, eval_windows, calib_windows)
     blocks = sorted({s.block for s in specs if s.block in BLOCK_VARIANTS})
     speed = speed_rows(opts.model, blocks, threads, opts.rounds) if blocks else {}

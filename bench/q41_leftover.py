@@ -85,12 +85,9 @@ def main(args: list[str]) -> int:
     import json
 
     from bench._args import bench_parser
-    from bench.quant import calibration_texts, held_out_texts
+    from bench.quant import fake_quant_windows
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
-    from edge.generator.calibrate import token_windows
-    from edge.generator.export import VARIANTS, build_variant
-    from edge.runtime.generate import CausalLM
 
     parser = bench_parser("kllm bench q41_leftover")
     parser.add_argument("--model", default="smollm2")
@@ -103,10 +100,7 @@ def main(args: list[str]) -> int:
         parser.error(f"--groups names only {', '.join(GROUPS)}; got {opts.groups!r}")
     if min(opts.eval_tokens, opts.calibration_tokens) < 64:
         parser.error("--eval-tokens and --calibration-tokens need at least 64")
-    encode = CausalLM(build_variant(VARIANTS["fp32"], opts.model)).encode
-    held_out = held_out_texts()
-    eval_windows = token_windows(encode, held_out, opts.eval_tokens)
-    calib_windows = token_windows(encode, calibration_texts(held_out), opts.calibration_tokens)
+    eval_windows, calib_windows = fake_quant_windows(opts.model, opts.eval_tokens, opts.calibration_tokens)
     base, rows = quality_rows(opts.model, groups, eval_windows, calib_windows)
     print(f"Q4_1 without the fold's leftover: {opts.model}, quality on {base['tokens']} held-out tokens "
           f"(prompt-recovery sample passages; PyTorch fp32 perplexity {base['perplexity']:.2f}); calibrated sides "

@@ -77,6 +77,19 @@ def calibration_texts(held_out: list[str], limit: int = 200) -> list[str]:
     return chosen
 
 
+def fake_quant_windows(model_name: str, eval_tokens: int, calibration_tokens: int) -> tuple[list, list]:
+    """(held-out token windows, calibration token windows) of the study's texts, for the PyTorch
+    fake-quantization benchmarks (int4_blocks, q41_leftover)."""
+    from edge.generator.calibrate import token_windows
+    from edge.generator.export import VARIANTS, build_variant
+    from edge.runtime.generate import CausalLM
+
+    encode = CausalLM(build_variant(VARIANTS["fp32"], model_name)).encode
+    held_out = held_out_texts()
+    return (token_windows(encode, held_out, eval_tokens),
+            token_windows(encode, calibration_texts(held_out), calibration_tokens))
+
+
 def science_task():
     """science-exam's `lm_no_retrieval` on the sample's test questions and hidden answers (None, with
     a line saying why, when the data has no test_labels.csv)."""
