@@ -20,12 +20,11 @@ import json
 import os
 
 INT8_TARGET, INT4_TARGET = 2.29, 4.0
-SMOOTH = "int8-smooth"   # the study's one calibrated variant offered here (SmoothQuant, its calibration text)
 
 
 def parse(args: list[str]):
     from bench._args import add_device_flags, bench_parser, device_threads
-    from edge.generator.export import VARIANTS
+    from edge.generator.export import SHIPPABLE, SMOOTH
 
     parser = bench_parser("kllm bench quant_device")
     add_device_flags(parser, "variants")
@@ -36,8 +35,8 @@ def parse(args: list[str]):
                         "1024 emulated, where fp32 scores about 2.5 tokens a second)")
     opts = parser.parse_args(args)
     names = [n for n in opts.variants.split(",") if n]
-    if not names or any(n not in VARIANTS and n != SMOOTH for n in names):
-        parser.error(f"--variants names only {', '.join([*VARIANTS, SMOOTH])}; got {opts.variants}")
+    if not names or any(n not in SHIPPABLE for n in names):
+        parser.error(f"--variants names only {', '.join(SHIPPABLE)}; got {opts.variants}")
     threads = device_threads(parser, opts)
     opts.eval_tokens = opts.eval_tokens or (4096 if opts.device else 1024)
     if opts.eval_tokens < 16:
@@ -132,11 +131,10 @@ def main(args: list[str]) -> int:
     from common.paths import cache_dir
     from edge.deploy.lifecycle import open_device
     from edge.deploy.staging import device_slug
-    from edge.generator.calibrate import texts_id, token_windows
+    from edge.generator.calibrate import token_windows
     from edge.generator.device_study import DeviceStudyConfig, run_device_study
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import SMOOTH, build_named
     from edge.generator.quality import teacher_forced
-    from edge.generator.study import StudyConfig, smooth_variant
     from edge.runtime.generate import CausalLM
 
     opts, names, threads = parse(args)
@@ -145,10 +143,8 @@ def main(args: list[str]) -> int:
                                quality_threads=None if opts.device else min(max(threads), os.cpu_count() or 1))
     with open_device(opts.device, opts.root) as (device, root):   # an unreachable Pi fails before the exports
         held_out = held_out_texts()
-        folders = {name: build_variant(VARIANTS[name], opts.model) for name in names if name != SMOOTH}
-        if SMOOTH in names:
-            texts = calibration_texts(held_out)
-            folders[SMOOTH] = build_variant(smooth_variant(StudyConfig(model=opts.model), texts_id(texts)), opts.model, texts)
+        texts = calibration_texts(held_out) if SMOOTH in names else None
+        folders = {name: build_named(name, opts.model, texts) for name in names}
         windows = token_windows(CausalLM(folders["fp32"]).encode, held_out, opts.eval_tokens)
         host = {name: teacher_forced(folder, windows) for name, folder in folders.items()} if opts.quality else {}
         report = run_device_study(device, root, folders, windows, config, host_quality=host)

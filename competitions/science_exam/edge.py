@@ -10,7 +10,8 @@ to the kind's steps as `sources`. The device gets (edge/retriever/steps.py): the
 encoder as int8 ONNX, a compact index (edge/retriever/index.py: the passages the host's search
 could return for the sample's questions, TF-IDF and float16 vectors, the 400 solved train
 questions), and the causal LM exported by edge/generator (`edge_lm`, default int4-q41, the study's
-int4 on the weights' own Q4_1 grid). Held-out rows: the test questions with their hidden answers
+int4 on the weights' own Q4_1 grid; `int8-smooth` is smoothed on the memory's questions with their
+retrieved passages, never on a held-out row). Held-out rows: the test questions with their hidden answers
 (test_labels.csv beside the data: the sample has it); without it (Kaggle's files), up to
 HOLDOUT_TRAIN train questions drawn with the seed, which then leave the solved-question memory
 (host and device), so no question finds its own answer. The host's row is lm_rag's MAP@3 there,
@@ -37,7 +38,7 @@ from competitions.science_exam.questions import Questions, to_letters
 from competitions.science_exam.retrieval_step import search_contexts
 from competitions.science_exam.solution import _config
 
-DEFAULT_LM = "int4-q41"   # an edge/generator/export.py variant
+DEFAULT_LM = "int4-q41"   # an edge/generator/export.py SHIPPABLE variant
 HOLDOUT_TRAIN = 100       # train questions held out when the test answers are not there
 
 
@@ -70,6 +71,13 @@ def held_out_rows(data: Dataset, train: Questions, test: Questions, seed: int) -
         f"{n} train questions drawn with seed {seed} (no test_labels.csv), left out of the solved-question memory")
 
 
+def calibration_texts(questions: Questions, passages: list[list[str]] | None) -> list[str]:
+    """What the LM reads for each question (its passages, the prompt, the options): int8-smooth's
+    calibration text."""
+    return ["\n".join([*(passages[i] if passages else []), questions.prompts[i], *questions.options[i]])
+            for i in range(len(questions))]
+
+
 def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None = None) -> PortSet:
     options = dict(options or {})
     lm_variant = options.pop("edge_lm", DEFAULT_LM)
@@ -99,7 +107,9 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     metric = get_metric("map@3")
     sources = {"retriever": retriever, "queries": train.queries() + test.queries(), "encoder": cfg.encoder,
                "lm": cfg.lm, "examples": memory.examples if cfg.examples else [], "memory_vectors": memory.vectors,
-               "holdout_contexts": holdout_contexts}
+               "holdout_contexts": holdout_contexts,
+               "calibration_texts": calibration_texts(train.subset(kept),
+                                                      None if train_passages is None else [train_passages[i] for i in kept])}
     info = {"host_variant": "lm_rag", "encoder": cfg.encoder, "lm": cfg.lm, "lm_variant": lm_variant,
             "retrieval": {k: v for k, v in retrieval_info.items() if isinstance(v, (int, float, str))},
             "holdout": holdout_what, "data_source": data.source}

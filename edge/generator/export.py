@@ -107,6 +107,36 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
 ]}
 
 
+SMOOTH = "int8-smooth"     # the one calibrated variant a port can ship: int8's graph, SmoothQuant's weights
+SMOOTH_ALPHA = 0.5
+SHIPPABLE = (*VARIANTS, SMOOTH)
+
+
+def smooth_variant(calibration: str, alpha: float = SMOOTH_ALPHA) -> Variant:
+    """int8 after SmoothQuant at `alpha`, calibrated on the texts whose texts_id is `calibration`."""
+    return VARIANTS["int8"].with_(name=SMOOTH, smooth=alpha, calibration=calibration,
+                                  note=f"int8 after SmoothQuant (alpha {alpha}): activation outliers "
+                                       "moved into the weights")
+
+
+def build_named(name: str, model: str = "smollm2", calibration_texts: list[str] | None = None,
+                log=print) -> Path:
+    """The exported folder of the SHIPPABLE variant `name`; SMOOTH needs calibration_texts.
+
+        build_named("int4-q41", "smollm2")
+        build_named(SMOOTH, "smollm2", passages)     # smoothed on `passages`, cached by their hash
+    """
+    from edge.generator.calibrate import texts_id
+
+    if name not in SHIPPABLE:
+        raise UserError(f"no generator variant {name!r}; one of {', '.join(SHIPPABLE)}")
+    if name != SMOOTH:
+        return build_variant(VARIANTS[name], model, log=log)
+    if not calibration_texts:
+        raise UserError(f"{SMOOTH} needs calibration texts")
+    return build_variant(smooth_variant(texts_id(calibration_texts)), model, calibration_texts, log=log)
+
+
 def _versions() -> dict[str, str]:
     return {p: importlib.metadata.version(p) for p in ("onnxruntime-genai", "transformers", "onnx-ir")}
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from common.atomic import atomic_path, atomic_write_text
 from common.paths import cache_dir
-from edge.generator.export import VARIANTS, Variant, build_variant, size_mb
+from edge.generator.export import SMOOTH_ALPHA, VARIANTS, Variant, build_variant, size_mb, smooth_variant
 from edge.generator.measure import (copy_bandwidth_gb_s, cpu_summary, median_spread, runtime_bench, torch_bench,
                                     weight_bytes_per_token)
 
@@ -53,7 +53,7 @@ class StudyConfig:
     mixed_layers: tuple[int, ...] = (2, 4)
     prune_blocks: int = 4
     wanda: float = 0.5
-    smooth: float = 0.5
+    smooth: float = SMOOTH_ALPHA
     rounds: int = 3
     new_tokens: int = 64
     prompt_tokens: int = 300
@@ -107,15 +107,8 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
         int4.with_(name="int4-pruned", drop_layers=drop, note=f"int4 of the pruned model (blocks {list(drop)} removed)"),
         VARIANTS["fp32"].with_(name="fp32-wanda50", sparsity=config.wanda, calibration=calibration,
                                note=f"fp32, Wanda {config.wanda:.0%} unstructured sparsity"),
-        smooth_variant(config, calibration),
+        smooth_variant(calibration, config.smooth),
     ]
-
-
-def smooth_variant(config: StudyConfig, calibration: str) -> Variant:
-    """int8 after SmoothQuant at config.smooth, calibrated on the texts whose texts_id is `calibration`."""
-    return VARIANTS["int8"].with_(name="int8-smooth", smooth=config.smooth, calibration=calibration,
-                                  note=f"int8 after SmoothQuant (alpha {config.smooth}): activation outliers "
-                                       "moved into the weights")
 
 
 def run_study(eval_texts: list[str], calibration_texts: list[str], config: StudyConfig | None = None,

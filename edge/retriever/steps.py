@@ -26,7 +26,7 @@ from pathlib import Path
 from common.errors import UserError
 from common.port_set import PortSet
 from edge.bundle import DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, bench_bundle
-from edge.generator.export import MODEL_FILES, VARIANTS, build_variant
+from edge.generator.export import MODEL_FILES, SHIPPABLE, build_named
 from edge.generator.logits_from import add_logits_from
 from edge.retriever.encoder import export_encoder
 from edge.retriever.index import CompactIndex
@@ -64,8 +64,8 @@ class AnswererSteps:
         if self.files:
             return self.files
         src, settings = self.ps.sources, self.ps.plan["settings"]
-        if settings["lm_variant"] not in VARIANTS:
-            raise UserError(f"edge_lm must be one of {', '.join(VARIANTS)}, got {settings['lm_variant']!r}")
+        if settings["lm_variant"] not in SHIPPABLE:
+            raise UserError(f"edge_lm must be one of {', '.join(SHIPPABLE)}, got {settings['lm_variant']!r}")
         self.index = CompactIndex.from_retriever(src["retriever"], src["queries"], src["examples"],
                                                  src["memory_vectors"])
         index_dir = Path(work) / "index"
@@ -73,7 +73,7 @@ class AnswererSteps:
         names = self.index.write(index_dir)
         encoder, parity, cosine = export_encoder(src["encoder"], Path(work), src["queries"][-16:],
                                                  int(settings["max_seq_length"]))
-        lm_dir = build_variant(VARIANTS[settings["lm_variant"]], src["lm"])
+        lm_dir = build_named(settings["lm_variant"], src["lm"], src.get("calibration_texts"))
         lm_graph = Path(work) / "lm" / "model.onnx"       # beside the bundle's copy of model.onnx.data
         add_logits_from(lm_dir / "model.onnx", lm_graph)
         self.details.update(index=self.index.summary(), encoder_parity_max_abs_diff=parity.max_abs_diff,

@@ -100,5 +100,7 @@ def test_without_test_answers_the_port_is_scored_on_train_questions_left_out_of_
     assert "2 train questions drawn with seed 3" in ps.info["holdout"]
     assert len(ps.sources["examples"]) == 8 and len(ps.sources["memory_vectors"]) == 8
     assert not any(q["prompt"] in example for q in held for example in ps.sources["examples"])
+    calibration = ps.sources["calibration_texts"]        # edge_lm=int8-smooth's: the memory's questions only
+    assert len(calibration) == 8 and not any(q["prompt"] in text for q in held for text in calibration)
     assert len(ps.inputs) == len(data.tables["test"]) == len(ps.outputs)     # the test questions still answered
     assert 0.0 <= ps.score(ps.holdout_outputs) <= 1.0

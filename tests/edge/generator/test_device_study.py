@@ -146,10 +146,11 @@ def test_the_study_runs_over_ssh_on_a_real_openssh_server(local_sshd, tiny_expor
 
 
 def test_int8_smooth_is_the_studys_own_calibrated_variant():
-    from bench.quant_device import SMOOTH, parse
-    from edge.generator.study import StudyConfig, derived_variants, smooth_variant
+    from bench.quant_device import parse
+    from edge.generator.export import SMOOTH, smooth_variant
+    from edge.generator.study import StudyConfig, derived_variants
 
     assert parse(["--variants", SMOOTH])[1] == ["fp32", SMOOTH]
     config = StudyConfig()
     derived = {v.name: v for v in derived_variants([0.0] * 4, [0.0] * 6, config, "calib-id")}
-    assert derived[SMOOTH] == smooth_variant(config, "calib-id")   # the same inputs, so the same cached folder
+    assert derived[SMOOTH] == smooth_variant("calib-id", config.smooth)   # the same inputs, so the same cached folder

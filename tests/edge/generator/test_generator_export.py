@@ -6,7 +6,11 @@ import subprocess
 
 import pytest
 
-from edge.generator.export import MATMULS, VARIANTS, builder_argv, build_variant, size_mb, variant_key
+import edge.generator.export as export
+from common.errors import UserError
+from edge.generator.calibrate import texts_id
+from edge.generator.export import (MATMULS, SMOOTH, VARIANTS, builder_argv, build_named, build_variant, size_mb,
+                                   variant_key)
 
 
 def test_builder_argv_passes_options_and_int8_layers(tmp_path):
@@ -25,6 +29,22 @@ def test_the_cache_key_changes_with_any_field_and_the_source():
             variant_key(int4.with_(drop_layers=(5,)), "a"), variant_key(int4.with_(int8_layers=(1,)), "a"),
             variant_key(int4.with_(regrid="q41"), "a"), variant_key(int4.with_(smooth=0.5), "a")}
     assert len(keys) == 7 and variant_key(int4, "a") == variant_key(VARIANTS["int4"], "a")
+
+
+def test_build_named_smooths_on_the_callers_texts_and_refuses_unknown_names(monkeypatch):
+    built = []
+    monkeypatch.setattr(export, "build_variant", lambda variant, model, texts=None, log=print: built.append(
+        (variant, model, texts)) or variant.name)
+    assert build_named("int4-q41", "smollm2") == "int4-q41" and built[-1] == (VARIANTS["int4-q41"], "smollm2", None)
+    texts = ["a passage to smooth on", "and another"]
+    assert build_named(SMOOTH, "smollm2", texts) == SMOOTH
+    variant, _, given = built[-1]
+    assert given == texts and variant.calibration == texts_id(texts) and variant.smooth > 0
+    assert variant.precision == "int8" and variant.options == VARIANTS["int8"].options   # int8's graph and kernels
+    with pytest.raises(UserError, match="calibration texts"):
+        build_named(SMOOTH, "smollm2")
+    with pytest.raises(UserError, match="no generator variant 'int3'"):
+        build_named("int3")
 
 
 def test_exports_are_cached_and_int4_is_smaller(tiny_exports, tiny_llm, generator_cache, monkeypatch):
