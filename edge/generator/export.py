@@ -92,6 +92,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     _v("int4-q41-fold", "int4", "int4-q41 with the block offsets folded into the int4 kernel (2 digits)",
        accuracy_level=4, is_symmetric="false", shared_embeddings="false",
        matmul_mixed_precision="last_matmul:int8").with_(regrid="q41-fold2"),
+    _v("int4-q41-fold-head4", "int4", "int4-q41-fold with the LM head at the builder's asymmetric int4 "
+       "(half the head's bytes a token; not on its Q8_0 grid)", accuracy_level=4, is_symmetric="false",
+       shared_embeddings="false").with_(regrid="q41-fold2"),
     _v("int4-q41-fold1", "int4", "the same with 1 digit (the offsets to 1/14 of their range)",
        accuracy_level=4, is_symmetric="false", shared_embeddings="false",
        matmul_mixed_precision="last_matmul:int8").with_(regrid="q41-fold1"),
