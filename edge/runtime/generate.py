@@ -55,6 +55,7 @@ class CausalLM:
         lm = CausalLM(Path("model"), threads=1)
         lm.generate_ids(lm.encode("Hello"), max_new_tokens=16)   # -> greedy token ids
         lm.score("Q: capital of France? A:", " Paris")          # -> (total logprob, per-token)
+        lm.continuation_scores("Q: capital of France? A:", [" Paris", " Rome"])   # -> mean logprob each
         lm.forward(ids)                                        # -> logits (T, V), teacher-forced
     """
 
@@ -159,6 +160,30 @@ class CausalLM:
         logp = log_softmax(logits[-len(cont) - 1:-1])                                   # (len(cont), V)
         per_token = logp[np.arange(len(cont)), np.asarray(cont)]
         return float(per_token.sum()), [float(x) for x in per_token]
+
+    def continuation_scores(self, prefix: str, continuations: list[str], norm: str = "mean") -> list[float]:
+        """Mean (norm "mean") or total token log-likelihood of each continuation after `prefix`; the
+        prefix runs once and every continuation continues its KV cache.
+
+            lm.continuation_scores("Question: Which gas do plants take in?\nAnswer:", [" oxygen", " carbon dioxide"])
+        """
+        ids = self.encode(prefix)
+        if not ids:
+            raise InputError("the prefix must be non-empty")
+        logits, past = self._step(ids, self._empty_past(), len(ids), logits_from=len(ids) - 1)  # the last row at least
+        first = log_softmax(logits[-1])                                                          # (V,)
+        out = []
+        for text in continuations:
+            cont = self.encode(text)
+            if not cont:
+                raise InputError("every continuation must be non-empty")
+            lp = [first[cont[0]]]
+            if len(cont) > 1:
+                more, _ = self._step(cont, past, len(ids) + len(cont))                           # (Tc, V)
+                lp.extend(log_softmax(more[:-1])[np.arange(len(cont) - 1), cont[1:]])
+            total = float(np.sum(lp))
+            out.append(total / len(cont) if norm == "mean" else total)
+        return out
 
     def generate_ids(self, prompt_ids: list[int], max_new_tokens: int, stop_at_eos: bool = True,
                      timings: dict | None = None) -> list[int]:

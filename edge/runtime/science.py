@@ -152,23 +152,11 @@ class SparseIndex:
 
 def option_scores(lm, prefix: str, options: list[str], norm: str = "mean") -> list[float]:
     """Mean (or sum) token log-likelihood of each " <option>" after `prefix` under `lm` (generate.py's
-    CausalLM): the prefix runs once and its KV cache is reused for every option.
+    CausalLM, which runs the prefix once and reuses its KV cache for every option).
 
         option_scores(lm, "Question: Which gas do plants take in?\nAnswer:", ["oxygen", "carbon dioxide"])
     """
-    ids = lm.encode(prefix)
-    logits, past = lm._step(ids, lm._empty_past(), len(ids), logits_from=len(ids) - 1)  # the last row at least
-    first = _log_softmax(logits[-1])                                                       # (V,)
-    out = []
-    for option in options:
-        cont = lm.encode(f" {option.strip()}")
-        lp = [first[cont[0]]]
-        if len(cont) > 1:
-            more, _ = lm._step(cont, past, len(ids) + len(cont))                           # (Tc, V)
-            lp.extend(_log_softmax(more[:-1])[np.arange(len(cont) - 1), cont[1:]])
-        total = float(np.sum(lp))
-        out.append(total / len(cont) if norm == "mean" else total)
-    return out
+    return lm.continuation_scores(prefix, [f" {option.strip()}" for option in options], norm)
 
 
 class Answerer:
@@ -242,12 +230,6 @@ def as_question(item) -> tuple:
         record = json.loads(item)
         item = tuple(str(record[c]) for c in ("prompt", *OPTIONS))
     return tuple(item)
-
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    x = np.asarray(logits, dtype=np.float64)
-    x = x - x.max(axis=-1, keepdims=True)
-    return x - np.log(np.exp(x).sum(axis=-1, keepdims=True))
 
 
 def read_questions(text: str, fmt: str) -> list[tuple]:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from tiny_llm import PROMPT
 
-from edge.runtime.generate import CausalLM, genai_generate_ids, log_softmax, main, self_test
+from edge.runtime.generate import CausalLM, InputError, genai_generate_ids, log_softmax, main, self_test
 
 RUNTIME = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "generate.py"
 
@@ -65,6 +65,19 @@ def test_score_is_the_sum_of_the_continuation_token_logprobs(tiny_exports):
     expected = [logp[len(ctx) - 1 + i, t] for i, t in enumerate(cont)]
     np.testing.assert_allclose(per_token, expected, atol=1e-9)
     assert all(x < 0 for x in per_token)
+
+
+@pytest.mark.parametrize("variant", ["fp32", "int4"])
+def test_continuation_scores_reuse_the_prefix_and_equal_scoring_each_alone(tiny_exports, variant):
+    lm = CausalLM(tiny_exports[variant])
+    prefix, continuations = "Question: which gas do plants take in?\nAnswer:", [" oxygen", " carbon dioxide", " a"]
+    totals = [lm.score(prefix, c)[0] for c in continuations]
+    np.testing.assert_allclose(lm.continuation_scores(prefix, continuations, norm="sum"), totals, atol=1e-4)
+    means = [t / len(lm.encode(c)) for t, c in zip(totals, continuations)]
+    np.testing.assert_allclose(lm.continuation_scores(prefix, continuations), means, atol=1e-4)
+    for bad_prefix, bad_continuations in (("", [" oxygen"]), (prefix, [""])):
+        with pytest.raises(InputError, match="non-empty"):
+            lm.continuation_scores(bad_prefix, bad_continuations)
 
 
 def test_cli_generates_scores_and_refuses_bad_input(tiny_exports, capsys):
