@@ -38,9 +38,10 @@ def main(args: list[str]) -> int:
     parser.add_argument("--onnx", default=ONNX_ROWS, help="comma-separated ONNX variants (fp32 first)")
     opts = parser.parse_args(args)
     names = [n for n in opts.onnx.split(",") if n]
-    if not names or names[0] != "fp32" or any(n not in VARIANTS for n in names) or opts.rounds < 1:
-        raise UserError(f"kllm bench llama_peer: --onnx must start with fp32 and name only {', '.join(VARIANTS)}; "
-                        "--rounds at least 1")
+    if not names or names[0] != "fp32" or any(n not in VARIANTS for n in names):
+        raise UserError(f"kllm bench llama_peer: --onnx must start with fp32 and name only {', '.join(VARIANTS)}")
+    if opts.rounds < 1 or opts.eval_tokens < 64:
+        parser.error("--rounds must be at least 1 and --eval-tokens at least 64")
     files = gguf_variants(causal_lm_source("smollm2"))
     check_decodes(files["llama.cpp q4_1"])
     folders = {n: build_variant(VARIANTS[n]) for n in names}

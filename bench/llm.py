@@ -18,6 +18,8 @@ def main(args: list[str]) -> int:
     parser.add_argument("--convert", action="store_true", help="also time the GGUF -> safetensors conversion")
     parser.add_argument("--tokens", type=int, default=32, help="new tokens per generated prompt")
     opts = parser.parse_args(args)
+    if opts.tokens < 1:
+        parser.error("--tokens must be at least 1")
     rows = bench_llm(opts.model, convert=opts.convert, max_new_tokens=opts.tokens)
     print(f"local LLM speed: {opts.model}, this CPU, torch threads from KLLM_THREADS (default: all cores)")
     print(format_rows(rows))

@@ -169,6 +169,9 @@ def main(args: list[str]) -> int:
         mixed_layers = tuple(int(c) for c in opts.mixed_layers.split(",") if c)
     except ValueError:
         parser.error(f"--mixed-layers takes comma-separated counts; got {opts.mixed_layers}")
+    if min(opts.eval_tokens, opts.calibration_tokens) < 64 or min(opts.rounds, opts.prune_blocks, *mixed_layers) < 1:
+        parser.error("--eval-tokens and --calibration-tokens must be at least 64; --rounds, --prune-blocks and "
+                     "each --mixed-layers count at least 1")
     config = StudyConfig(model=opts.model, eval_tokens=opts.eval_tokens, calibration_tokens=opts.calibration_tokens,
                          rounds=opts.rounds, mixed_layers=mixed_layers, prune_blocks=opts.prune_blocks,
                          variants=names, derived=opts.derived != "none")

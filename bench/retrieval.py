@@ -106,8 +106,8 @@ def main(args: list[str]) -> int:
         sizes = [int(s) for s in opts.sizes.split(",") if s.strip()]
     except ValueError:
         raise UserError(f"--sizes expects integers like 10000,100000, got {opts.sizes!r}") from None
-    if not sizes or min(sizes) < 1000 or opts.queries < 1:
-        raise UserError("--sizes must be at least 1000 each and --queries at least 1")
+    if not sizes or min(sizes) < 1000 or opts.queries < 1 or opts.embed < 0:
+        raise UserError("--sizes must be at least 1000 each, --queries at least 1 and --embed at least 0")
     import torch
 
     torch.set_num_threads(2)

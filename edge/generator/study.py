@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from common.atomic import atomic_path, atomic_write_text
+from common.errors import UserError
 from common.paths import cache_dir
 from edge.generator.export import SMOOTH_ALPHA, VARIANTS, Variant, build_variant, size_mb, smooth_variant
 from edge.generator.measure import (copy_bandwidth_gb_s, cpu_summary, median_spread, runtime_bench, torch_bench,
@@ -61,6 +62,14 @@ class StudyConfig:
     variants: tuple[str, ...] = tuple(VARIANTS)
     derived: bool = True
     derived_only: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        counts = (self.rounds, self.prune_blocks, *self.mixed_layers, *self.threads)
+        if (min(self.eval_tokens, self.calibration_tokens) < 64 or min(counts) < 1 or not self.threads
+                or self.new_tokens < 2 or self.prompt_tokens < 16 or not 0 < self.wanda < 1 or not 0 <= self.smooth <= 1):
+            raise UserError("study: eval and calibration tokens at least 64; rounds, prune blocks, mixed layers and "
+                            "threads at least 1; new tokens at least 2, prompt tokens at least 16; 0 < wanda < 1, "
+                            "0 <= smooth <= 1")
 
 
 @dataclass

@@ -67,6 +67,13 @@ class InputError(Exception):
     """Bad input; main() prints it as one line and exits with code 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A bad flag is one `error:` line on stderr and exit code 2, as bad input is (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def load_config(folder: Path) -> dict:
     path = Path(folder) / "config.json"
     try:
@@ -373,7 +380,7 @@ def bench(folder: Path, inputs: list, threads: list[int], repeats: int) -> list[
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Class probabilities (or a writer bundle's texts) for each input.")
+    p = OneLineParser(description="Class probabilities (or a writer bundle's texts) for each input.")
     p.add_argument("--file", help="read inputs from this file instead of stdin")
     p.add_argument("--format", choices=["lines", "jsonl", "csv"], default="lines",
                    help="lines: one input per line; jsonl: a JSON string or {\"text\": ...} per line; "

@@ -42,6 +42,13 @@ class InputError(Exception):
     """Bad input; main() prints it as one line and exits with code 2."""
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A bad flag is one `error:` line on stderr and exit code 2, as bad input is (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """Row-wise log-softmax in float64 (..., V)."""
     x = np.asarray(logits, dtype=np.float64)
@@ -321,7 +328,7 @@ def self_test(folder: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(Path(__file__).resolve().parent / "model"))
     parser.add_argument("--prompt")
     parser.add_argument("--max-new-tokens", type=int, default=64)
@@ -340,10 +347,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     folder = Path(args.model)
     try:
+        try:
+            threads = [int(x) for x in args.bench_threads.split(",") if x.strip()]
+        except ValueError:
+            raise InputError(f"--bench-threads takes comma-separated integers, got {args.bench_threads!r}") from None
+        if not threads or min(threads + [args.threads, args.max_new_tokens, args.bench_repeats, args.prompt_tokens]) < 1:
+            raise InputError("--threads, --bench-threads, --max-new-tokens, --bench-repeats and --prompt-tokens "
+                             "must be at least 1")
         if args.self_test:
             result = self_test(folder)
         elif args.bench:
-            threads = [int(x) for x in args.bench_threads.split(",") if x.strip()]
             result = {"rows": bench(folder, threads, args.bench_repeats, args.prompt_tokens, args.max_new_tokens)}
             if platform.machine() == "aarch64" and "KLLM_EMULATED" in os.environ:
                 result["note"] = EMULATED_NOTE

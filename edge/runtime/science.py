@@ -26,7 +26,6 @@ detect.py hands a bundle of this kind to main() here, so the deploy's `detect.py
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import functools
 import io
@@ -300,7 +299,7 @@ def bench(folder: Path, questions: list[tuple], threads: int, repeats: int) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = _sibling("detect.py").OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--bundle", default=str(HERE))
     p.add_argument("--file", help="questions (default: stdin)")
     p.add_argument("--format", choices=["csv", "jsonl"], default="csv")
@@ -313,10 +312,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-bytes", type=int, default=None, help="accepted for detect.py's command line")
     p.add_argument("--batch-size", type=int, default=None, help="accepted for detect.py's command line")
     args = p.parse_args(argv)
-    if args.bench_threads:
-        args.threads = int(args.bench_threads.split(",")[0])
     folder = Path(args.bundle)
     try:
+        if args.bench_threads:
+            first = args.bench_threads.split(",")[0].strip()
+            if not first.isdigit():
+                raise ValueError(f"--bench-threads takes comma-separated integers, got {args.bench_threads!r}")
+            args.threads = int(first)
+        if min(args.threads, args.bench_repeats) < 1:
+            raise ValueError("--threads, --bench-threads and --bench-repeats must be at least 1")
         if args.self_test:
             report = self_test(folder, args.threads)
             print(json.dumps(report))

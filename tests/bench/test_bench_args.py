@@ -17,6 +17,7 @@ def test_a_bad_flag_is_a_user_error():
 @pytest.mark.parametrize("args, fragment", [
     (["--bogus"], "kllm bench retrieval: unrecognized arguments: --bogus"),
     (["--sizes", "ten"], "--sizes expects integers"),
+    (["--embed", "-1"], "--embed at least 0"),
 ])
 def test_a_benchmark_reports_a_bad_flag_as_a_user_error(args, fragment):
     from bench.retrieval import main as retrieval
@@ -60,3 +61,10 @@ def test_the_device_comparison_refuses_no_timed_texts():
 
     with pytest.raises(UserError, match="at least 1"):
         parse(["--texts", "0"])
+
+
+def test_the_llm_benchmark_refuses_no_new_tokens():
+    from bench.llm import main as llm
+
+    with pytest.raises(UserError, match="--tokens must be at least 1"):
+        llm(["--tokens", "0"])

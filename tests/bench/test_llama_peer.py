@@ -27,6 +27,9 @@ def test_bad_flags_are_user_errors():
 
     with pytest.raises(UserError, match="--onnx must start with fp32"):
         main(["--onnx", "int4,fp32"])
+    for args in (["--rounds", "0"], ["--eval-tokens", "10"]):
+        with pytest.raises(UserError, match="--rounds must be at least 1 and --eval-tokens at least 64"):
+            main(args)
 
 
 @pytest.mark.parametrize("info, fragment", [(b"AVX2 = 1 | AMX_INT8 = 1 |", "AMX kernels.*GGML_NATIVE=OFF"),

@@ -12,6 +12,10 @@ from common.errors import UserError
     (["--variants", "fp32,int3"], "--variants must include fp32 and name only"),
     (["--derived", "int8-smooth,int4-mixed9"], "--derived takes all, none or names from"),
     (["--held-out", "tweets"], "argument --held-out: invalid choice"),
+    (["--rounds", "0"], "--rounds, --prune-blocks and each --mixed-layers count at least 1"),
+    (["--eval-tokens", "-5"], "--eval-tokens and --calibration-tokens must be at least 64"),
+    (["--mixed-layers", "0,2"], "each --mixed-layers count at least 1"),
+    (["--prune-blocks", "0"], "--prune-blocks"),
 ])
 def test_bad_flags_are_user_errors(args, fragment):
     with pytest.raises(UserError, match=fragment):
@@ -70,3 +74,13 @@ def test_a_run_on_chosen_variants_writes_beside_the_full_study_with_only_those_d
     with pytest.raises(SystemExit):
         main(["--derived", "none", "--no-task"])
     assert seen["out_dir"] == tmp_path / "generator" / "study-subset" and seen["derived"] is False
+
+
+@pytest.mark.parametrize("field, value", [("rounds", 0), ("eval_tokens", 10), ("threads", ()), ("threads", (0,)),
+                                          ("new_tokens", 1), ("wanda", 1.0), ("smooth", 1.5)])
+def test_a_study_config_that_could_not_measure_is_refused(field, value):
+    from edge.generator.study import StudyConfig
+
+    with pytest.raises(UserError, match="study: "):
+        StudyConfig(**{field: value})
+    assert StudyConfig().rounds == 3   # the defaults pass

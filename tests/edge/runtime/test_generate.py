@@ -91,6 +91,16 @@ def test_cli_generates_scores_and_refuses_bad_input(tiny_exports, capsys):
     err = capsys.readouterr().err
     assert err.startswith("error:") and len(err.strip().splitlines()) == 1
     assert main(["--model", "/nonexistent", "--prompt", "x"]) == 2
+    capsys.readouterr()
+    for bad in (["--max-new-tokens", "0"], ["--threads", "-1"], ["--bench", "--bench-repeats", "0"],
+                ["--bench", "--bench-threads", "1,x"]):
+        assert main(["--model", folder, "--prompt", PROMPT, *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: --") and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as exited:
+        main(["--model", folder, "--max-new-tokens", "many"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "--max-new-tokens: invalid int value" in err and len(err.strip().splitlines()) == 1
 
 
 def test_bench_reports_rates_per_thread_count(tiny_exports):

@@ -66,3 +66,12 @@ def test_a_smoke_letter_swap_passes_only_between_options_that_were_a_near_tie():
     device = [-4.29, -6.325, -17.46, -4.40, -6.242]      # Arm's rounding put E above B
     assert swapped_within(device, host, 1.0) and swapped_within(host, host, 0.0)
     assert not swapped_within([-4.50, -6.3, -17.5, -4.30, -6.4], host, 0.05)  # A and D were 0.1 apart: a real change
+
+
+@pytest.mark.parametrize("bad", [["--bench-repeats", "0"], ["--threads", "-2"], ["--bench-threads", "x,2"]])
+def test_the_command_line_refuses_bad_counts_in_one_line(bad, tmp_path, capsys):
+    from edge.runtime.science import main
+
+    assert main(["--bundle", str(tmp_path), "--bench", *bad]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --") and len(err.strip().splitlines()) == 1
