@@ -116,7 +116,11 @@ def _resolve(name: str, kind: str) -> Path:
             except (FileNotFoundError, ModuleNotFoundError):
                 raise UserError(f"model '{name}' is incomplete: {info.install_hint}") from None
         return folder / info.gguf
+    if not name.strip():
+        raise UserError(f"empty model name: give a {kind} model's name, a local folder or a Hugging Face id")
     path = Path(name).expanduser()
+    if path.is_dir() and not any((path / f).is_file() for f in ("config.json", "modules.json")):
+        raise UserError(f"model folder {path} has no config.json (nor a sentence-transformers modules.json)")
     if path.is_dir() or (path.is_file() and path.suffix == ".gguf"):
         return path
     if "/" in name and not name.startswith((".", "/", "~")):

@@ -34,13 +34,15 @@ def cast_option(raw: str, default, name: str):
         raise UserError(f"--set {name}={raw!r}: expected {type(default).__name__}") from None
 
 
-def config_from_options(cls, options: dict[str, str], where: str, **overrides):
+def config_from_options(cls, options: dict[str, str], where: str, also_known: tuple[str, ...] = (), **overrides):
     """An instance of the dataclass `cls`: its defaults, replaced by `options` and by `overrides`
-    (values that a command-line flag already set, such as --folds; a contradicting option is refused)."""
+    (values that a command-line flag already set, such as --folds; a contradicting option is refused).
+    also_known: keys the caller took out of `options` first, named with cls's when a key is unknown."""
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(options) - set(known))
     if unknown:
-        raise UserError(f"unknown {where} option(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        raise UserError(f"unknown {where} option(s) {', '.join(unknown)}; "
+                        f"known: {', '.join(sorted([*known, *also_known]))}")
     values = {}
     for name, raw in options.items():
         f = known[name]

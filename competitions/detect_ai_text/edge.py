@@ -7,9 +7,11 @@ only. Soft labels are its out-of-fold scores there (and its scores on the unlabe
 mapped to probabilities by a logistic fit on those out-of-fold scores; the held-out 20% is scored
 by fold models that never saw it, and its scores go through the same logistic fit (monotone, so
 the teacher's AUC is that of its raw scores). Teacher and student are compared on that same 20%.
-Options: members (comma list), folds (default 3), holdout (fraction, 0.2).
+Options (`--set`): EdgeOptions' fields; an unknown one is refused.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -17,6 +19,8 @@ from sklearn.model_selection import train_test_split
 
 from common.data import Dataset
 from common.distill_set import DistillSet
+from common.errors import UserError
+from common.options import config_from_options
 from competitions.detect_ai_text.cv import cross_validate
 from competitions.detect_ai_text.members import select_members
 from competitions.detect_ai_text.solution import clean_texts, labels
@@ -30,14 +34,28 @@ def calibrate(oof_scores: np.ndarray, y: np.ndarray, scores: np.ndarray) -> np.n
     return fit.predict_proba(np.asarray(scores).reshape(-1, 1))[:, 1]
 
 
+@dataclass(frozen=True)
+class EdgeOptions:
+    """members: comma list of teacher members ('' = all; fast drops the costly ones) [''].
+    folds: the teacher's CV folds on the fit part [3]. holdout: share of train held out [0.2]."""
+
+    members: str = ""
+    folds: int = 3
+    holdout: float = 0.2
+
+    def __post_init__(self):
+        if self.folds < 2 or not 0 < self.holdout < 1:
+            raise UserError(f"folds must be at least 2 and 0 < holdout < 1; got folds={self.folds}, holdout={self.holdout}")
+
+
 def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None = None) -> DistillSet:
-    options = options or {}
+    opts = config_from_options(EdgeOptions, options or {}, where="detect-ai-text edge")
     train = data.tables["train"]
     texts, y = clean_texts(train, "train_essays"), labels(train)
     test_texts = clean_texts(data.tables["test"], "test_essays") if "test" in data.tables else []
-    members = select_members(options.get("members"), fast=fast)
-    folds = int(options.get("folds", 3))
-    fit_idx, hold_idx = train_test_split(np.arange(len(texts)), test_size=float(options.get("holdout", 0.2)),
+    members = select_members(opts.members or None, fast=fast)
+    folds = opts.folds
+    fit_idx, hold_idx = train_test_split(np.arange(len(texts)), test_size=opts.holdout,
                                          stratify=y, random_state=seed)
     fit_texts, hold_texts = [texts[i] for i in fit_idx], [texts[i] for i in hold_idx]
     out = cross_validate(members, fit_texts, y[fit_idx], hold_texts + test_texts, folds=folds, seed=seed)

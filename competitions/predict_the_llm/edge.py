@@ -16,11 +16,14 @@ what the teacher's best member reads; or "classifier": a MiniLM student over the
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 import numpy as np
 
 from common.cv import FoldPlan, best_variant, score_folds
 from common.data import Dataset
-from common.distill_set import DistillSet
+from common.distill_set import STUDENT_KINDS, DistillSet
+from common.errors import UserError
 from common.options import config_from_options
 from competitions.predict_the_llm import N_TARGETS
 from competitions.predict_the_llm.config import PredictConfig
@@ -36,13 +39,30 @@ def holdout_questions(questions: list[str], fraction: float, seed: int) -> np.nd
     return np.array([q in held for q in questions])
 
 
+@dataclass(frozen=True)
+class EdgeOptions:
+    """The edge spec's own `--set` keys (the rest are PredictConfig's). folds: the teacher's CV
+    folds (0: 2 under --fast, else 5) [0]. holdout: share of train questions held out [0.2].
+    student: "lm_features" or "classifier" [lm_features]. head: the lm_features student's [gbdt]."""
+
+    folds: int = 0
+    holdout: float = 0.2
+    student: str = "lm_features"
+    head: str = "gbdt"
+
+    def __post_init__(self):
+        if self.folds == 1 or self.folds < 0 or not 0 < self.holdout < 1:
+            raise UserError(f"folds must be 0 (the default) or at least 2 and 0 < holdout < 1; "
+                            f"got folds={self.folds}, holdout={self.holdout}")
+        if self.student not in STUDENT_KINDS:
+            raise UserError(f"student {self.student!r} is not one of {', '.join(STUDENT_KINDS)}")
+
+
 def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None = None) -> DistillSet:
-    options = dict(options or {})
-    n_folds = int(options.pop("folds", 2 if fast else 5))
-    fraction = float(options.pop("holdout", 0.2))
-    student = str(options.pop("student", "lm_features"))
-    head = str(options.pop("head", "gbdt"))
-    cfg = config_from_options(PredictConfig, options, "predict-the-llm edge").validate()
+    options, own_keys = dict(options or {}), tuple(f.name for f in fields(EdgeOptions))
+    own = config_from_options(EdgeOptions, {k: options.pop(k) for k in own_keys if k in options}, "predict-the-llm edge")
+    n_folds, fraction, student, head = own.folds or (2 if fast else 5), own.holdout, own.student, own.head
+    cfg = config_from_options(PredictConfig, options, "predict-the-llm edge", also_known=own_keys).validate()
     full = Pairs.from_frames(data.tables["train"], data.tables["test"])
     held = holdout_questions(full.train_q, fraction, seed)
     fit_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)

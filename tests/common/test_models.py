@@ -73,6 +73,15 @@ def test_unknown_name_kind_mismatch_and_offline_hub_id_are_user_errors(monkeypat
         models.encoder_path("kllm-test-org/no-such-encoder")
 
 
+def test_an_empty_name_or_a_folder_without_a_model_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="empty model name"):
+        models.causal_lm_path("")
+    with pytest.raises(UserError, match="has no config.json"):
+        models.encoder_path(str(tmp_path))
+    (tmp_path / "modules.json").write_text("[]")   # a sentence-transformers folder is taken as is
+    assert models.encoder_path(str(tmp_path)) == tmp_path
+
+
 def test_failed_conversion_leaves_no_partial_folder(monkeypatch, tmp_path):
     import transformers
 

@@ -1,8 +1,10 @@
 """The predict-the-llm edge spec: seven-class soft labels on (question, response) pairs, and a
 held-out set of whole questions that neither teacher nor student trains on."""
 import numpy as np
+import pytest
 
 from common.data import load_dataset
+from common.errors import UserError
 from common.registry import get_competition
 from competitions.predict_the_llm.edge import spec
 from predict_llm_slice import write_slice
@@ -24,3 +26,13 @@ def test_spec_asks_for_the_lm_feature_student_by_default_and_takes_the_classifie
     ds = spec(data, seed=0, options=options)
     assert ds.student == "lm_features" and ds.student_options["model"] == "smollm2"
     assert spec(data, seed=0, options={**options, "student": "classifier"}).student == "classifier"
+
+
+@pytest.mark.parametrize("options, fragment", [
+    ({"folds": "x"}, "folds='x': expected int"), ({"folds": "1"}, "folds must be 0"),
+    ({"holdout": "1.5"}, "0 < holdout < 1"), ({"student": "bert"}, "student 'bert' is not one of"),
+    ({"nope": "1"}, r"unknown predict-the-llm edge option\(s\) nope; known: .*folds, head, holdout")])
+def test_bad_edge_options_are_refused_before_the_teacher_runs(tmp_path, options, fragment):
+    data = load_dataset(get_competition("predict-the-llm"), write_slice(tmp_path / "data", 10, 2))
+    with pytest.raises(UserError, match=fragment):
+        spec(data, seed=0, options=options)
