@@ -38,11 +38,12 @@ class RunContext:
     fast: bool = False
     options: dict[str, str] = field(default_factory=dict)
     experiment: str | None = None
+    also_known: tuple[str, ...] = ()   # option keys a caller took out of `options` (an edge spec's own)
 
     def config(self, cls):
         """The solution's config dataclass from its defaults and the options; an unknown option
-        is refused, naming the known ones."""
-        return config_from_options(cls, self.options, self.competition.slug)
+        is refused, naming the known ones (and also_known)."""
+        return config_from_options(cls, self.options, self.competition.slug, also_known=self.also_known)
 
     @property
     def n_folds(self) -> int:

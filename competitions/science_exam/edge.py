@@ -81,7 +81,7 @@ def calibration_texts(questions: Questions, passages: list[list[str]] | None) ->
 def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None = None) -> PortSet:
     options = dict(options or {})
     lm_variant = options.pop("edge_lm", DEFAULT_LM)
-    ctx = RunContext(COMPETITION, data, seed=seed, fast=fast, options=options)
+    ctx = RunContext(COMPETITION, data, seed=seed, fast=fast, options=options, also_known=("edge_lm",))
     cfg = _config(ctx)
     train = Questions.from_frame(data.tables["train"], "train.csv")
     test = Questions.from_frame(data.tables["test"], "test.csv")

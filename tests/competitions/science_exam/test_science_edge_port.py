@@ -104,3 +104,12 @@ def test_without_test_answers_the_port_is_scored_on_train_questions_left_out_of_
     assert len(calibration) == 8 and not any(q["prompt"] in text for q in held for text in calibration)
     assert len(ps.inputs) == len(data.tables["test"]) == len(ps.outputs)     # the test questions still answered
     assert 0.0 <= ps.score(ps.holdout_outputs) <= 1.0
+
+
+def test_an_unknown_option_is_refused_naming_edge_lm_among_the_known(tmp_path):
+    from common.errors import UserError
+    from competitions.science_exam.edge import spec
+
+    data = load_dataset(get_competition("science-exam"))
+    with pytest.raises(UserError, match=r"unknown science-exam option\(s\) nope; known: .*edge_lm"):
+        spec(data, options={"nope": "1", "edge_lm": "int8"})
