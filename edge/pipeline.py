@@ -45,7 +45,7 @@ from edge.lm_features.steps import LmFeatureSteps
 from edge.candidates import pick_shipped, quantize_candidates
 from edge.compare import (PortRow, compare_variants, fill_to_length, format_port_table, format_table, save_csv,
                           save_table)
-from edge.retriever.steps import AnswererSteps
+from edge.retriever.steps import AnswererSteps, check_lm_variant
 from edge.ship import jsonable, provenance_of, save_report, ship
 from edge.writer.steps import WriterSteps
 
@@ -134,6 +134,8 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
             _refuse_port_pick(competition)
         with open_device(device, config.deploy_root, config.ssh_options, log=log):
             pass
+    if "edge_lm" in (options or {}):   # a port's LM variant, known before the teacher's minutes
+        check_lm_variant(str(options["edge_lm"]))
     log(f"teacher: {competition.slug} edge spec on {data.source} data")
     spec = load_spec(competition, data, seed=seed, fast=fast, options=options)
     info = {"seed": seed, "fast": fast, "data_source": data.source}

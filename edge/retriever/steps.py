@@ -42,6 +42,15 @@ SMOKE_TOLERANCE = 0.5
 BUNDLE_CAPS = {"max_file_mb": 400.0, "max_total_mb": 450.0}
 
 
+def check_lm_variant(name: str) -> None:
+    """The LM variant an answerer ships (`--set edge_lm=...`) must be an edge/generator SHIPPABLE one.
+
+        check_lm_variant("int8-smooth")       # fine; "int3" raises a UserError naming the known ones
+    """
+    if name not in SHIPPABLE:
+        raise UserError(f"edge_lm must be one of {', '.join(SHIPPABLE)}, got {name!r}")
+
+
 class AnswererSteps:
     kind = "science_answerer"
     bundle_check = "smoke questions answered by the bundle's runtime; no exact match with the host asked"
@@ -64,8 +73,7 @@ class AnswererSteps:
         if self.files:
             return self.files
         src, settings = self.ps.sources, self.ps.plan["settings"]
-        if settings["lm_variant"] not in SHIPPABLE:
-            raise UserError(f"edge_lm must be one of {', '.join(SHIPPABLE)}, got {settings['lm_variant']!r}")
+        check_lm_variant(settings["lm_variant"])
         self.index = CompactIndex.from_retriever(src["retriever"], src["queries"], src["examples"],
                                                  src["memory_vectors"])
         index_dir = Path(work) / "index"

@@ -127,3 +127,15 @@ def test_full_length_timing_joins_held_out_texts_and_refuses_pairs(tmp_path):
     assert len(filled) == 2 and all(len(tokenizer(t, add_special_tokens=False)["input_ids"]) >= 12 for t in filled)
     with pytest.raises(UserError, match="text pairs"):
         latency_inputs(SimpleNamespace(pairs=True, holdout_inputs=[("a", "b")]), config, tmp_path, 2)
+
+
+def test_an_unknown_edge_lm_is_refused_before_the_teacher_runs(tmp_path):
+    class NoSpec:   # a competition whose edge spec must not be reached
+        slug = "science-exam"
+
+        def load_entry(self, name):
+            raise AssertionError(f"{name} was loaded: the bad option was not refused first")
+
+    config = EdgeConfig(out_dir=str(tmp_path / "out"))
+    with pytest.raises(UserError, match=r"edge_lm must be one of .*int4-q41.*int8-smooth.*got 'int3'"):
+        run_edge(NoSpec(), None, config, skip_deploy=True, options={"edge_lm": "int3"})
