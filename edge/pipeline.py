@@ -121,6 +121,8 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
              skip_deploy: bool = False, seed: int = 42, fast: bool = False, options: dict | None = None,
              log=print) -> EdgeReport:
     """The competition's edge spec, then the flow of its type (FLOWS): a report, the bundle, a deploy."""
+    if "edge_lm" in (options or {}):   # a port's LM variant, known before the teacher's minutes
+        check_lm_variant(str(options["edge_lm"]))
     config = config or (fast_config(seed) if fast else EdgeConfig(distill=DistillConfig(seed=seed)))
     out = Path(config.out_dir or repo_root() / "build" / "edge" / competition.slug)
     out.mkdir(parents=True, exist_ok=True)
@@ -134,8 +136,6 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
             _refuse_port_pick(competition)
         with open_device(device, config.deploy_root, config.ssh_options, log=log):
             pass
-    if "edge_lm" in (options or {}):   # a port's LM variant, known before the teacher's minutes
-        check_lm_variant(str(options["edge_lm"]))
     log(f"teacher: {competition.slug} edge spec on {data.source} data")
     spec = load_spec(competition, data, seed=seed, fast=fast, options=options)
     info = {"seed": seed, "fast": fast, "data_source": data.source}
