@@ -65,7 +65,7 @@ def session(path: Path, profile_prefix: str | None = None):
     the others as the device opens them (edge/runtime/detect.py encoder_session)."""
     import onnxruntime as ort
 
-    from edge.runtime.detect import ENCODER_DISABLED_OPTIMIZERS
+    from edge.runtime.classifier import ENCODER_DISABLED_OPTIMIZERS
 
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = 1, 1

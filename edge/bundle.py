@@ -23,6 +23,8 @@ from common.atomic import atomic_dir
 from common.errors import UserError
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
+# the bundle's command line (edge/runtime/detect.py) and the files it loads from beside it: every bundle holds them
+DETECT_FILES = ("detect.py", "records.py", "classifier.py")
 MANIFEST = "MANIFEST.sha256"
 MB = 1024 * 1024
 BENCH_TIMEOUT_S = 600

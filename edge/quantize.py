@@ -51,7 +51,7 @@ def bundle_smoke_tolerance(model: Path, tolerance: float) -> float:
 def bundle_batch_size(model: Path) -> int:
     """Inputs per session run a classifier bundle's runtime uses for `model` (its config.json's
     batch_size): 1 when its ranges span the batch, else the runtime's default."""
-    from edge.runtime.detect import DEFAULT_BATCH_SIZE
+    from edge.runtime.classifier import DEFAULT_BATCH_SIZE
 
     return 1 if ranges_span_the_batch(model) else DEFAULT_BATCH_SIZE
 

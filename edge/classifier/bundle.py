@@ -18,11 +18,11 @@ from pathlib import Path
 
 from common.errors import UserError
 from common.training.inputs import check_inputs, is_pairs
-from edge.bundle import (DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle,
+from edge.bundle import (DETECT_FILES, DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle,
                          tokenizer_settings)
 from edge.quantize import bundle_batch_size, bundle_smoke_tolerance
 
-RUNTIME_FILES = ("detect.py",)
+RUNTIME_FILES = DETECT_FILES
 INPUTS = {"input_ids", "attention_mask", "token_type_ids"}
 DEFAULT_SMOKE_TEXTS = (
     "The mitochondria is the powerhouse of the cell, and I think everyone should know that.",
@@ -97,7 +97,7 @@ def runtime_config(model: Path, tokenizer: Path, config: ClassifierBundleConfig)
 
 def write_smoke(folder: Path, smoke_inputs) -> None:
     """smoke.jsonl: each smoke input with the probabilities the runtime gives it in `folder`."""
-    from edge.runtime.detect import Classifier
+    from edge.runtime.classifier import Classifier
 
     inputs = check_inputs(smoke_inputs, "smoke_inputs")
     probs = Classifier(folder, threads=1).predict_proba(inputs)

@@ -19,7 +19,7 @@ EmbedLayerNormalization and BiasGelu (opt_level 0: pattern fusions only, no hard
 layout, so the file runs the same on x86 and Arm). Int8 quantization then turns Attention into
 QAttention, which is where most of the batch-1 speed-up comes from. The residual adds and layer
 norms are left unfused: onnxruntime's SkipLayerNormalization is slower on CPU than the Add +
-LayerNormalization it replaces (edge/runtime/detect.py, ENCODER_DISABLED_OPTIMIZERS).
+LayerNormalization it replaces (edge/runtime/classifier.py, ENCODER_DISABLED_OPTIMIZERS).
 """
 from __future__ import annotations
 
@@ -109,8 +109,8 @@ def fuse_for_cpu(src: Path, dst: Path, num_heads: int, hidden_size: int, options
 
 
 def onnx_session(path: Path, threads: int = 1):
-    """The device runtime's session for an encoder (edge/runtime/detect.py)."""
-    from edge.runtime.detect import encoder_session
+    """The device runtime's session for an encoder (edge/runtime/classifier.py)."""
+    from edge.runtime.classifier import encoder_session
 
     return encoder_session(Path(path), threads)
 

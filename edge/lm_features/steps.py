@@ -33,7 +33,7 @@ from common.distill_set import DistillSet
 from common.models import causal_lm_path, model_fingerprint
 from common.paths import cache_dir
 from common.retrieval.cache import content_key
-from edge.bundle import RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle
+from edge.bundle import DETECT_FILES, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle
 from edge.classifier.export import ParityReport
 from edge.candidates import Quantizer
 from edge.quantize import quantize_q41, quantize_weights_int8
@@ -42,7 +42,7 @@ from edge.lm_features.export import (TokenStatsModule, check_stats_parity, expor
 from edge.lm_features.student import FeatureStudentConfig, fit_head, runtime_settings
 from edge.runtime.lm_features import FEATURE_NAMES, LmFeatureClassifier
 
-RUNTIME_FILES = ("detect.py", "lm_features.py")
+RUNTIME_FILES = (*DETECT_FILES, "lm_features.py")
 LATENCY_INPUTS = 8       # a causal LM forward per input: seconds, not milliseconds, on a busy CPU
 SMOKE_PAIRS = 3          # under qemu a forward takes minutes: 7 SmolLM2 pairs passed the deploy's 600 s
 BUNDLE_CAPS = {"max_file_mb": 400.0, "max_total_mb": 400.0}

@@ -25,15 +25,17 @@ from pathlib import Path
 
 from common.errors import UserError
 from common.port_set import PortSet
-from edge.bundle import DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, bench_bundle
+from edge.bundle import DETECT_FILES, DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, bench_bundle
 from edge.generator.export import MODEL_FILES, SHIPPABLE, build_named
 from edge.generator.logits_from import add_logits_from
 from edge.retriever.encoder import export_encoder
 from edge.retriever.index import CompactIndex
 from edge.runtime.detect import open_bundle
-from edge.runtime.science import Answerer, Encoder, as_question
+from edge.runtime.classifier import encoder_session
+from edge.runtime.retrieval import Encoder
+from edge.runtime.science import Answerer, as_question
 
-RUNTIME_FILES = ("detect.py", "science.py", "generate.py")
+RUNTIME_FILES = (*DETECT_FILES, "science.py", "retrieval.py", "generate.py")
 SMOKE_QUESTIONS = 1          # under qemu the LM is slow: one question keeps the deploy's smoke test short
 # nats of an option's mean log-likelihood. Arm's int4/int8 kernels (accuracy level 4) round the
 # activations differently: under qemu (Cortex-A76) the first sample question's options moved by
@@ -120,7 +122,7 @@ class AnswererSteps:
             self.details["same_context"] = sum(a["context"] == h for a, h in zip(answers, host))
             # the same retrieval with the fp32 encoder: what the int8 encoder alone changes
             fp32 = Answerer(folder, threads=1, lm=object())
-            fp32.encoder = Encoder(self.encoder_fp32, Path(folder) / "encoder_tokenizer.json",
+            fp32.encoder = Encoder(encoder_session(self.encoder_fp32), Path(folder) / "encoder_tokenizer.json",
                                    int(self.ps.plan["settings"]["max_seq_length"]))
             self.details["same_context_fp32_encoder"] = sum(
                 fp32.context(*_split(q)) == h for q, h in zip(self.ps.holdout_inputs, host))

@@ -2,7 +2,8 @@
 for a writer bundle, texts) out. Copied to the device as is.
 
 Imports only onnxruntime, tokenizers, numpy and the standard library (onnxruntime and tokenizers
-only when a model runs). It reads the bundle it sits in: model.onnx, tokenizer.json and
+only when a model runs), and two files beside it: records.py (reading the input) and
+classifier.py (the model). It reads the bundle it sits in: model.onnx, tokenizer.json and
 config.json (max_length, labels, output kind, input names, whether an input is one text or a
 pair). Other kinds of bundle are run by a file beside this one (KINDS): "lm_features" (a causal
 LM's token statistics and a tree or linear head over pairs, lm_features.py); "science_answerer"
@@ -35,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
 import os
 import platform
@@ -55,43 +55,7 @@ KINDS = {"lm_features": ("lm_features.py", "LmFeatureClassifier"),
 # kinds whose file is the whole command line: main() hands it every argument as given
 PROGRAMS = ("science_answerer",)
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
-DEFAULT_BATCH_SIZE = 8   # a bundle's config.json may say otherwise (1 for dynamic int8)
 EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
-# onnxruntime 1.32's CPU SkipLayerNormalization is slower than the Add + LayerNormalization it
-# replaces (the detector student: 0.93 against 0.21-0.38 ms a text, `make bench BENCH=encoder_fusions`):
-# encoders are exported without it, and sessions must not fuse it back at load
-ENCODER_DISABLED_OPTIMIZERS = ["SkipLayerNormFusion"]
-
-
-class InputError(Exception):
-    """Bad input; main() prints it as one line and exits with code 2."""
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """A bad flag is one `error:` line on stderr and exit code 2, as bad input is (no usage block)."""
-
-    def error(self, message):
-        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
-
-
-def load_config(folder: Path) -> dict:
-    path = Path(folder) / "config.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"no config.json in {folder}: not a bundle folder") from None
-
-
-def open_bundle(folder: Path, threads: int = 1):
-    """What the bundle runs: Classifier below, or for a kind in KINDS that file's class (loaded
-    from beside this file, which the bundle holds). A writer has `output` (its column) and
-    write(inputs) -> one dict per input; a classifier has predict_proba and logits."""
-    kind = load_config(folder).get("kind")
-    if kind not in KINDS:
-        return Classifier(folder, threads)
-
-    name, cls = KINDS[kind]
-    return getattr(load_sibling(name, kind), cls).from_bundle(folder, threads)
 
 
 def load_sibling(name: str, kind: str):
@@ -108,6 +72,38 @@ def load_sibling(name: str, kind: str):
     return module
 
 
+if __package__:     # imported on the host as edge.runtime.detect
+    from . import classifier, records
+else:               # a bundle's program (python3 -I detect.py), or loaded by another runtime file
+    classifier, records = load_sibling("classifier.py", "classifier"), load_sibling("records.py", "records")
+Classifier, encoder_session, format_row = classifier.Classifier, classifier.encoder_session, classifier.format_row
+InputError, load_config, read_input = records.InputError, records.load_config, records.read_input
+parse_inputs, parse_records = records.parse_inputs, records.parse_records
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A bad flag is one `error:` line on stderr and exit code 2, as bad input is (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
+def open_bundle(folder: Path, threads: int = 1):
+    """What the bundle runs: Classifier (classifier.py), or for a kind in KINDS that file's class (loaded
+    from beside this file, which the bundle holds). A writer has `output` (its column) and
+    write(inputs) -> one dict per input; a classifier has predict_proba and logits."""
+    config = load_config(folder)
+    kind = config.get("kind")
+    if kind not in KINDS:
+        try:
+            return Classifier(folder, threads, config)
+        except ValueError as exc:   # a model input this runtime cannot build
+            raise InputError(str(exc)) from None
+
+    name, cls = KINDS[kind]
+    return getattr(load_sibling(name, kind), cls).from_bundle(folder, threads)
+
+
 def own_program(argv: list[str] | None):
     """The bundle's own command line (`main` of its kind's file) when its kind is in PROGRAMS."""
     raw = list(sys.argv[1:] if argv is None else argv)
@@ -119,185 +115,8 @@ def own_program(argv: list[str] | None):
     return (lambda: load_sibling(KINDS[kind][0], kind).main(raw)) if kind in PROGRAMS else None
 
 
-def encoder_session(model: Path, threads: int = 1, optimized_model_file: str | None = None):
-    """An onnxruntime CPU session for an encoder (a classifier, a sentence encoder) at `threads`
-    intra-op threads, with ENCODER_DISABLED_OPTIMIZERS off; optimized_model_file: also write the
-    graph as optimized there (to inspect it).
-
-        session = encoder_session(Path("bundle/model.onnx"), threads=1)
-    """
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    if optimized_model_file:
-        options.optimized_model_filepath = str(optimized_model_file)
-    return ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"],
-                                disabled_optimizers=ENCODER_DISABLED_OPTIMIZERS)
-
-
 def is_writer(config: dict) -> bool:
     return bool(config.get("output_column"))
-
-
-class Classifier:
-    """A bundle loaded for inference.
-
-        clf = Classifier(Path("bundle"), threads=1)
-        clf.predict_proba(["some essay", "another"])     # -> np.ndarray (2, n_classes)
-        clf.predict_proba([("a question", "a response")])   # a pair bundle
-    """
-
-    def __init__(self, folder: Path, threads: int = 1):
-        from tokenizers import Tokenizer
-
-        folder = Path(folder)
-        self.config = load_config(folder)
-        self.labels = list(self.config["labels"])
-        self.positive_index = int(self.config["positive_index"])
-        self.pairs = bool(self.config.get("pairs", False))
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self.tokenizer.enable_truncation(max_length=int(self.config["max_length"]))  # longest side first
-        self.tokenizer.enable_padding(pad_id=int(self.config["pad_id"]), pad_token=self.config["pad_token"])
-        self.session = encoder_session(folder / "model.onnx", threads)
-        wanted = {i.name for i in self.session.get_inputs()}
-        unknown = wanted - {"input_ids", "attention_mask", "token_type_ids"}
-        if unknown:
-            raise InputError(f"model wants inputs this runtime cannot build: {sorted(unknown)}")
-        self.input_names = [n for n in self.config["input_names"] if n in wanted]
-
-    def feeds(self, inputs: list) -> dict[str, np.ndarray]:
-        encodings = self.tokenizer.encode_batch([tuple(x) if self.pairs else x for x in inputs])
-        columns = {"input_ids": [e.ids for e in encodings],
-                   "attention_mask": [e.attention_mask for e in encodings],
-                   "token_type_ids": [e.type_ids for e in encodings]}
-        return {name: np.asarray(columns[name], dtype=np.int64) for name in self.input_names}  # (B, T)
-
-    def logits(self, inputs: list) -> np.ndarray:
-        (out,) = self.session.run([self.config["output_name"]], self.feeds(inputs))
-        return np.asarray(out, dtype=np.float64).reshape(len(inputs), -1)  # (B, K) or (B, 1)
-
-    def predict_proba(self, inputs: list, batch_size: int | None = None) -> np.ndarray:
-        """batch_size None: the bundle's (1 for dynamic int8, whose outputs would move with their
-        batch; else DEFAULT_BATCH_SIZE)."""
-        batch_size = batch_size or int(self.config.get("batch_size", DEFAULT_BATCH_SIZE))
-        probs = [self._proba(self.logits(inputs[i:i + batch_size])) for i in range(0, len(inputs), batch_size)]
-        return np.concatenate(probs) if probs else np.zeros((0, len(self.labels)))
-
-    def _proba(self, logits: np.ndarray) -> np.ndarray:
-        if self.config["output"] == "sigmoid":  # one logit: the positive class of two
-            p = 1.0 / (1.0 + np.exp(-logits[:, 0]))
-            return np.stack([p, 1 - p] if self.positive_index == 0 else [1 - p, p], axis=1)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        return np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)  # (B, K)
-
-
-def read_input(path: str | None, max_bytes: int) -> bytes:
-    if path is None:
-        data = sys.stdin.buffer.read(max_bytes + 1)
-    else:
-        try:
-            size = os.path.getsize(path)
-        except OSError:
-            raise InputError(f"cannot read input file: {path}") from None
-        if size > max_bytes:
-            raise InputError(f"input is {size} bytes, over the --max-bytes cap of {max_bytes}")
-        data = Path(path).read_bytes()
-    if len(data) > max_bytes:
-        raise InputError(f"input is over the --max-bytes cap of {max_bytes} bytes")
-    return data
-
-
-# columns of one input in a CSV header (or JSON keys), tried in order after a bundle's own
-CSV_COLUMNS = (("text", "text_pair"), ("Question", "Response"))
-
-
-def parse_inputs(data: bytes, fmt: str = "lines", pairs: bool = False, columns: tuple = ()) -> list:
-    """Bytes -> texts, or (text, text_pair) tuples for a pair bundle (see the module docstring)."""
-    return [item for _, item in parse_records(data, fmt, pairs, columns)]
-
-
-def parse_records(data: bytes, fmt: str = "lines", pairs: bool = False, columns: tuple = ()) -> list[tuple]:
-    """(id, input) per input. columns: the bundle's own CSV columns / JSON keys of one input
-    (tried before text[,text_pair] and Question,Response)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"input is not valid UTF-8 (bad byte at offset {exc.start})") from None
-    names = ((tuple(columns),) if columns else ()) + CSV_COLUMNS
-    if fmt == "csv":
-        return _csv_records(text, pairs, names)
-    lines = text.splitlines()
-    if not any(line.strip() for line in lines):
-        raise InputError("input is empty: give one input per line on stdin or with --file")
-    records = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            raise InputError(f"line {number} is blank: every line must hold one input")
-        key, item = _json_record(line, number, names) if fmt == "jsonl" else \
-            (None, tuple(line.split("\t", 1)) if pairs else line)
-        records.append((number - 1 if key is None else key, _check_item(item, number, pairs)))
-    return records
-
-
-def _csv_records(text: str, pairs: bool, names: tuple) -> list[tuple]:
-    rows = list(csv.reader(io.StringIO(text)))
-    if len(rows) < 2:
-        raise InputError("CSV input needs a header line and at least one row")
-    header = [h.strip() for h in rows[0]]
-    width = 2 if pairs else 1
-    wanted = next((c[:width] for c in names if len(c) >= width and set(c[:width]) <= set(header)), None)
-    if len(header) < width:
-        raise InputError(f"CSV input needs {width} column(s), the header has {len(header)}")
-    where = [header.index(c) for c in wanted] if wanted else list(range(width))
-    key = header.index("id") if "id" in header and wanted else None
-    records = []
-    for number, row in enumerate(rows[1:], 2):
-        if len(row) != len(header):
-            raise InputError(f"CSV line {number} has {len(row)} fields, the header has {len(header)}")
-        records.append((number - 2 if key is None else row[key], _check_item(tuple(row[i] for i in where), number, pairs)))
-    return records
-
-
-def _json_record(line: str, number: int, names: tuple):
-    try:
-        item = json.loads(line)
-    except json.JSONDecodeError:
-        raise InputError(f"line {number} is not valid JSON") from None
-    if isinstance(item, dict):
-        cols = next((c for c in names if set(c) <= set(item)), None) or \
-            next((c[:1] for c in names if c[0] in item), ("text",))
-        values = tuple(item.get(c) for c in cols)
-        return item.get("id"), values if len(values) == 2 else values[0]
-    return None, tuple(item) if isinstance(item, list) else item
-
-
-def _check_item(item, number: int, pairs: bool):
-    parts = item if isinstance(item, tuple) else (item,)
-    if len(parts) == (2 if pairs else 1) and all(isinstance(p, str) and p.strip() for p in parts):
-        return parts if pairs else parts[0]
-    if pairs:
-        raise InputError(f'line {number} holds no text pair: use "text<TAB>text_pair", '
-                         '{"text": ..., "text_pair": ...} or ["text", "text_pair"]')
-    raise InputError(f'line {number} holds no text: use a JSON string or {{"text": "..."}}')
-
-
-def format_row(index: int, probs: np.ndarray, labels: list[str], positive_index: int, threshold: float,
-               as_json: bool) -> str:
-    """One output line for one input's class probabilities (see the module docstring)."""
-    binary = len(labels) == 2
-    p = float(probs[positive_index])
-    if not as_json:
-        return f"{p:.6f}" if binary else " ".join(f"{q:.6f}" for q in probs)
-    row = {"index": index}
-    if binary:
-        row[f"prob_{labels[positive_index]}"] = round(p, 8)
-        row["label"] = labels[positive_index] if p >= threshold else labels[1 - positive_index]
-    else:
-        row["label"] = labels[int(np.argmax(probs))]
-    row["probs"] = {name: round(float(q), 8) for name, q in zip(labels, probs)}
-    return json.dumps(row)
 
 
 def environment() -> dict:

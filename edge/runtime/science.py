@@ -1,6 +1,7 @@
 """The on-device science-exam answerer: a question with options A-E in, the top 3 letters out.
 Copied to the device as is; imports only onnxruntime, tokenizers, numpy and the standard library
-(and generate.py beside it, the causal LM runtime).
+(and beside it: generate.py, the causal LM runtime; retrieval.py, the passages' search;
+classifier.py, the encoder's session).
 
     python3 science.py --bundle BUNDLE --file test.csv          # Kaggle's id,prompt,A..E -> id,prediction
     python3 science.py --bundle BUNDLE --file q.jsonl --json    # {"prompt", "A".."E"} per line
@@ -30,8 +31,6 @@ import csv
 import functools
 import io
 import json
-import math
-import re
 import statistics
 import sys
 import time
@@ -41,13 +40,13 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 OPTIONS = ("A", "B", "C", "D", "E")
-TOKEN = re.compile(r"(?u)\b\w\w+\b")      # scikit-learn's default token pattern
 
 
 @functools.lru_cache(maxsize=None)
 def _sibling(name: str):
-    """The runtime file `name` beside this one (generate.py: the causal LM runtime; detect.py:
-    the encoder session), loaded once, without writing __pycache__."""
+    """The runtime file `name` beside this one (generate.py: the causal LM runtime; classifier.py:
+    the encoder session; detect.py: the one-line flag parser), loaded once, without writing
+    __pycache__."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(f"kllm_{Path(name).stem}", HERE / name)
@@ -60,13 +59,10 @@ def _sibling(name: str):
     return module
 
 
-def query_text(prompt: str, options: list[str]) -> str:
-    return f"{prompt} {' '.join(options)}"
-
-
-def truncate_words(text: str, max_words: int) -> str:
-    words = text.split()
-    return text if len(words) <= max_words else " ".join(words[:max_words])
+if __package__:     # imported on the host as edge.runtime.science
+    from . import retrieval
+else:               # in a bundle folder, loaded by detect.py
+    retrieval = _sibling("retrieval.py")
 
 
 def build_prefix(prompt: str, context: str | None) -> str:
@@ -78,75 +74,6 @@ def top_letters(scores: list[float]) -> str:
     """The three best options, best first; ties keep the letter order (as the host's to_letters)."""
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:3]
     return " ".join(OPTIONS[j] for j in order)
-
-
-def rrf(rankings: list[list[int]], top_k: int, rrf_k: float = 60.0) -> list[int]:
-    """Reciprocal rank fusion of ranked id lists; ties keep the first appearance (list 0 first)."""
-    scores: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, pid in enumerate(ranking, start=1):
-            if pid >= 0:
-                scores[int(pid)] = scores.get(int(pid), 0.0) + 1.0 / (rrf_k + rank)
-    return [pid for pid, _ in sorted(scores.items(), key=lambda item: -item[1])[:top_k]]
-
-
-class Encoder:
-    """The ONNX sentence encoder: texts -> (N, D) L2-normalized float32 vectors."""
-
-    def __init__(self, model: Path, tokenizer: Path, max_length: int, threads: int = 1):
-        from tokenizers import Tokenizer
-
-        self.tokenizer = Tokenizer.from_file(str(tokenizer))
-        self.tokenizer.enable_truncation(max_length=max_length)
-        self.tokenizer.no_padding()
-        self.session = _sibling("detect.py").encoder_session(model, threads)
-        self.names = [i.name for i in self.session.get_inputs()]
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        rows = []
-        for text in texts:      # one at a time: batch 1, no padding
-            e = self.tokenizer.encode(text)
-            columns = {"input_ids": e.ids, "attention_mask": e.attention_mask, "token_type_ids": e.type_ids}
-            feeds = {name: np.asarray([columns[name]], dtype=np.int64) for name in self.names}  # (1, T)
-            rows.append(self.session.run(None, feeds)[0][0])
-        vectors = np.asarray(rows, dtype=np.float32)
-        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-
-
-class SparseIndex:
-    """The host's TF-IDF restricted to the shipped passages: a query's cosine with each passage.
-    Terms a query has and no shipped passage has change no ranking, so they are not shipped.
-    search() returns only passages with a positive score: when fewer than k have one, the host
-    fills its list with zero-score passages in np.argpartition's order over the whole corpus,
-    which the device cannot know (short queries on a tiny corpus; not seen on the sample's)."""
-
-    def __init__(self, terms: list[str], idf: np.ndarray, stop_words: list[str], indptr: np.ndarray,
-                 rows: np.ndarray, values: np.ndarray, n_passages: int):
-        self.vocabulary = {t: i for i, t in enumerate(terms)}
-        self.idf, self.stop = np.asarray(idf, dtype=np.float64), set(stop_words)
-        self.indptr, self.rows, self.values = indptr, rows, values     # term-major (CSC) matrix
-        self.n = n_passages
-
-    def analyze(self, text: str) -> list[str]:
-        tokens = [t for t in TOKEN.findall(text.lower()) if t not in self.stop]
-        return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
-
-    def scores(self, text: str) -> np.ndarray:
-        counts: dict[int, int] = {}
-        for gram in self.analyze(text):
-            j = self.vocabulary.get(gram)
-            if j is not None:
-                counts[j] = counts.get(j, 0) + 1
-        out = np.zeros(self.n, dtype=np.float64)
-        for j, c in counts.items():
-            weight = (1.0 + math.log(c)) * self.idf[j]
-            lo, hi = self.indptr[j], self.indptr[j + 1]
-            np.add.at(out, self.rows[lo:hi], weight * self.values[lo:hi].astype(np.float64))
-        return out
-
-    def search(self, text: str, k: int) -> list[int]:
-        s = self.scores(text)
-        return [int(i) for i in np.argsort(-s, kind="stable")[:k] if s[i] > 0]
 
 
 def option_scores(lm, prefix: str, options: list[str], norm: str = "mean") -> list[float]:
@@ -174,12 +101,12 @@ class Answerer:
         s = config["settings"]
         self.top_k, self.candidates, self.examples = int(s["top_k"]), int(s["candidates"]), int(s["examples"])
         self.context_words, self.rrf_k, self.norm = int(s["context_words"]), float(s["rrf_k"]), s["lm_norm"]
-        self.encoder = Encoder(folder / "encoder.onnx", folder / "encoder_tokenizer.json", int(s["max_seq_length"]),
-                               threads)
+        self.encoder = retrieval.Encoder(_sibling("classifier.py").encoder_session(folder / "encoder.onnx", threads),
+                                         folder / "encoder_tokenizer.json", int(s["max_seq_length"]))
         index = np.load(folder / "index.npz")
         self.passages = json.loads((folder / "passages.json").read_text(encoding="utf-8"))
         vocab = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
-        self.sparse = SparseIndex(vocab["terms"], np.asarray(vocab["idf"]), vocab["stop_words"], index["tfidf_indptr"],
+        self.sparse = retrieval.SparseIndex(vocab["terms"], np.asarray(vocab["idf"]), vocab["stop_words"], index["tfidf_indptr"],
                                   index["tfidf_rows"], index["tfidf_values"], len(self.passages))
         self.dense_vectors = index["dense_vectors"]          # (P, D) float16, rows of dense_ids
         self.dense_ids = index["dense_ids"]                  # (P,) passage index of each row
@@ -193,14 +120,14 @@ class Answerer:
 
     def context(self, prompt: str, options: list[str]) -> str:
         """The passages and solved examples the host's lm_rag puts before the question."""
-        query = query_text(prompt, options)
+        query = retrieval.query_text(prompt, options)
         vector = self.encoder.encode([query])[0]
         parts = []
         if self.top_k:
             sims = self.dense_vectors.astype(np.float32) @ vector                          # (P,)
             dense = [int(self.dense_ids[i]) for i in np.argsort(-sims, kind="stable")[:self.candidates]]
-            ids = rrf([dense, self.sparse.search(query, self.candidates)], self.top_k, self.rrf_k)
-            parts.append(truncate_words("\n".join(self.passages[i] for i in ids), self.context_words))
+            ids = retrieval.rrf([dense, self.sparse.search(query, self.candidates)], self.top_k, self.rrf_k)
+            parts.append(retrieval.truncate_words("\n".join(self.passages[i] for i in ids), self.context_words))
         if self.examples and len(self.memory):
             sims = self.memory_vectors.astype(np.float32) @ vector                         # (M,)
             near = np.argsort(-sims, kind="stable")[:self.examples]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from common.errors import UserError
 from common.port_set import PortSet
-from edge.bundle import DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, bench_bundle
+from edge.bundle import DETECT_FILES, DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, bench_bundle
 from edge.runtime.detect import KINDS, open_bundle
 
 SMOKE_MAX = 500          # host inputs the device's self-test rewrites (all of a Kaggle test set so far)
@@ -53,7 +53,7 @@ class WriterSteps:
     def bundle(self, out_dir: Path, provenance: dict) -> BundleInfo:
         """Assemble; the runtime in the new folder must write every host output exactly, else a
         UserError and the old bundle stays."""
-        copies = {name: RUNTIME_DIR / name for name in ("detect.py", self.runtime_file)}
+        copies = {name: RUNTIME_DIR / name for name in (*DETECT_FILES, self.runtime_file)}
         texts = {"config.json": json.dumps(self.settings(provenance), indent=2) + "\n", **self.ps.assets}
 
         def check_and_write_smoke(folder: Path) -> None:

@@ -15,7 +15,8 @@ from common.errors import UserError
 from edge.bundle import DEVICE_REQUIREMENTS, MANIFEST, BundleConfig, assemble_bundle, verify_bundle, write_manifest
 from edge.classifier.bundle import ClassifierBundleConfig, build_bundle
 
-EXPECTED_FILES = {"model.onnx", "tokenizer.json", "config.json", "detect.py", "smoke.jsonl", "requirements.txt"}
+EXPECTED_FILES = {"model.onnx", "tokenizer.json", "config.json", "detect.py", "records.py", "classifier.py", "smoke.jsonl",
+                  "requirements.txt"}
 
 
 def test_manifest_lists_every_file_with_its_sha256(tiny_bundle):
@@ -41,7 +42,7 @@ def test_bundle_is_small_and_torch_free(tiny_bundle):
     assert info.total_bytes == sum(p.stat().st_size for p in tiny_bundle.iterdir())
     assert info.total_bytes < 5 * 1024 * 1024  # 1.9 MB model + 0.5 MB tokenizer
     assert not any("torch" in p.name for p in tiny_bundle.iterdir())
-    assert "torch" not in (tiny_bundle / "detect.py").read_text()
+    assert not any("torch" in p.read_text() for p in tiny_bundle.glob("*.py"))
     assert len(info.version) == 12 and info.version == hashlib.sha256((tiny_bundle / MANIFEST).read_bytes()).hexdigest()[:12]
 
 

@@ -60,3 +60,14 @@ def make_tiny_classifier(path: Path, vocab_size: int = 30522, hidden: int = 16, 
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path
+
+
+def odd_input_bundle(bundle: Path, folder: Path) -> Path:
+    """A copy of `bundle` whose model also wants an input no text gives (pixel_values)."""
+    import shutil
+
+    shutil.copytree(bundle, folder)
+    model = onnx.load(str(bundle / "model.onnx"))
+    model.graph.input.append(helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, [1, 3]))
+    onnx.save(model, str(folder / "model.onnx"))
+    return folder

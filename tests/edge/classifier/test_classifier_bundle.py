@@ -14,7 +14,8 @@ from common.errors import UserError
 from edge.classifier.bundle import ClassifierBundleConfig, build_bundle
 from edge.runtime.detect import Classifier
 
-EXPECTED_FILES = {"model.onnx", "tokenizer.json", "config.json", "detect.py", "smoke.jsonl", "requirements.txt"}
+EXPECTED_FILES = {"model.onnx", "tokenizer.json", "config.json", "detect.py", "records.py", "classifier.py", "smoke.jsonl",
+                  "requirements.txt"}
 
 
 def test_config_describes_model_and_tokenizer(tiny_bundle):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edge.runtime.generate import CausalLM
-from edge.runtime.science import Answerer, as_question, build_prefix, read_questions, rrf, swapped_within, top_letters
+from edge.runtime.science import Answerer, as_question, build_prefix, read_questions, swapped_within, top_letters
 
 QUESTIONS = [
     ("Plants take in which gas to make food?", ["helium", "carbon dioxide", "neon", "argon", "wet sand"],
@@ -49,9 +49,8 @@ def test_option_ranking_equals_the_hosts_on_the_tiny_model(tiny_llm, tiny_export
         assert top_letters(device) == top_letters(list(h.mean))
 
 
-def test_letters_fusion_and_inputs():
+def test_letters_and_inputs():
     assert top_letters([0.1, 0.5, 0.5, -1.0, 0.2]) == "B C E"       # ties keep the letter order
-    assert rrf([[3, 1, 2], [1, 4]], top_k=2) == [1, 3]
     row = {"id": 7, "prompt": "Q?", "A": "a", "B": "b", "C": "c", "D": "d", "E": "e"}
     assert as_question(json.dumps(row)) == ("Q?", "a", "b", "c", "d", "e")
     assert read_questions(json.dumps(row) + "\n", "jsonl") == [(7, ("Q?", "a", "b", "c", "d", "e"))]

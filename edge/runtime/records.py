@@ -1,0 +1,125 @@
+"""What the device's command line is given, read and checked: a bundle's config.json, and the
+inputs (stdin or --file) as one record per input. Copied to the device beside detect.py; imports
+only the standard library.
+
+Formats (detect.py's --format): "lines", one input per line ("text<TAB>text_pair" for a pair
+bundle); "jsonl", a JSON string, a ["text", "text_pair"] list or an object per line ({"text": ...,
+"text_pair": ...}, or the bundle's own keys; an "id" key is kept); "csv", a header and one input
+per row (the bundle's own columns, else text[,text_pair], else Kaggle's Question,Response, else
+the first one or two columns; an "id" column is kept).
+
+    records = parse_records(read_input("in.csv", 1 << 20), "csv", pairs=True)   # [(id, (text, pair)), ...]
+    parse_inputs(b"first essay\nsecond essay\n")                                # ["first essay", "second essay"]
+
+Bad input raises InputError, whose message main() prints as one line (exit code 2).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+from pathlib import Path
+
+
+class InputError(Exception):
+    """Bad input; main() prints it as one line and exits with code 2."""
+
+
+def load_config(folder: Path) -> dict:
+    path = Path(folder) / "config.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"no config.json in {folder}: not a bundle folder") from None
+
+
+def read_input(path: str | None, max_bytes: int) -> bytes:
+    if path is None:
+        data = sys.stdin.buffer.read(max_bytes + 1)
+    else:
+        try:
+            size = os.path.getsize(path)
+        except OSError:
+            raise InputError(f"cannot read input file: {path}") from None
+        if size > max_bytes:
+            raise InputError(f"input is {size} bytes, over the --max-bytes cap of {max_bytes}")
+        data = Path(path).read_bytes()
+    if len(data) > max_bytes:
+        raise InputError(f"input is over the --max-bytes cap of {max_bytes} bytes")
+    return data
+
+
+# columns of one input in a CSV header (or JSON keys), tried in order after a bundle's own
+CSV_COLUMNS = (("text", "text_pair"), ("Question", "Response"))
+
+
+def parse_inputs(data: bytes, fmt: str = "lines", pairs: bool = False, columns: tuple = ()) -> list:
+    """Bytes -> texts, or (text, text_pair) tuples for a pair bundle (see the module docstring)."""
+    return [item for _, item in parse_records(data, fmt, pairs, columns)]
+
+
+def parse_records(data: bytes, fmt: str = "lines", pairs: bool = False, columns: tuple = ()) -> list[tuple]:
+    """(id, input) per input. columns: the bundle's own CSV columns / JSON keys of one input
+    (tried before text[,text_pair] and Question,Response)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"input is not valid UTF-8 (bad byte at offset {exc.start})") from None
+    names = ((tuple(columns),) if columns else ()) + CSV_COLUMNS
+    if fmt == "csv":
+        return _csv_records(text, pairs, names)
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise InputError("input is empty: give one input per line on stdin or with --file")
+    records = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            raise InputError(f"line {number} is blank: every line must hold one input")
+        key, item = _json_record(line, number, names) if fmt == "jsonl" else \
+            (None, tuple(line.split("\t", 1)) if pairs else line)
+        records.append((number - 1 if key is None else key, _check_item(item, number, pairs)))
+    return records
+
+
+def _csv_records(text: str, pairs: bool, names: tuple) -> list[tuple]:
+    rows = list(csv.reader(io.StringIO(text)))
+    if len(rows) < 2:
+        raise InputError("CSV input needs a header line and at least one row")
+    header = [h.strip() for h in rows[0]]
+    width = 2 if pairs else 1
+    wanted = next((c[:width] for c in names if len(c) >= width and set(c[:width]) <= set(header)), None)
+    if len(header) < width:
+        raise InputError(f"CSV input needs {width} column(s), the header has {len(header)}")
+    where = [header.index(c) for c in wanted] if wanted else list(range(width))
+    key = header.index("id") if "id" in header and wanted else None
+    records = []
+    for number, row in enumerate(rows[1:], 2):
+        if len(row) != len(header):
+            raise InputError(f"CSV line {number} has {len(row)} fields, the header has {len(header)}")
+        records.append((number - 2 if key is None else row[key], _check_item(tuple(row[i] for i in where), number, pairs)))
+    return records
+
+
+def _json_record(line: str, number: int, names: tuple):
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError:
+        raise InputError(f"line {number} is not valid JSON") from None
+    if isinstance(item, dict):
+        cols = next((c for c in names if set(c) <= set(item)), None) or \
+            next((c[:1] for c in names if c[0] in item), ("text",))
+        values = tuple(item.get(c) for c in cols)
+        return item.get("id"), values if len(values) == 2 else values[0]
+    return None, tuple(item) if isinstance(item, list) else item
+
+
+def _check_item(item, number: int, pairs: bool):
+    parts = item if isinstance(item, tuple) else (item,)
+    if len(parts) == (2 if pairs else 1) and all(isinstance(p, str) and p.strip() for p in parts):
+        return parts if pairs else parts[0]
+    if pairs:
+        raise InputError(f'line {number} holds no text pair: use "text<TAB>text_pair", '
+                         '{"text": ..., "text_pair": ...} or ["text", "text_pair"]')
+    raise InputError(f'line {number} holds no text: use a JSON string or {{"text": "..."}}')

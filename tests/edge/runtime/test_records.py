@@ -1,0 +1,59 @@
+"""Reading what the device's command line is given (edge/runtime/records.py): a bundle's config,
+and inputs as (id, input) records in each format, with bad input refused in one InputError."""
+from __future__ import annotations
+
+import pytest
+
+from edge.runtime.records import InputError, load_config, parse_inputs, parse_records, read_input
+
+
+def test_lines_are_one_input_each_and_pairs_split_at_the_first_tab():
+    assert parse_records(b"first essay\nsecond\tessay\n") == [(0, "first essay"), (1, "second\tessay")]
+    assert parse_inputs(b"q one\ta one\tstill a\nq two\ta two\n", pairs=True) == [
+        ("q one", "a one\tstill a"), ("q two", "a two")]
+
+
+def test_jsonl_keeps_ids_and_reads_the_bundles_own_keys_first():
+    data = b'{"id": "e7", "topic": "cats", "text": "ignored"}\n"plain string"\n'
+    assert parse_records(data, "jsonl", columns=("topic",)) == [("e7", "cats"), (1, "plain string")]
+    assert parse_records(b'["q", "a"]\n', "jsonl", pairs=True) == [(0, ("q", "a"))]
+
+
+def test_csv_reads_kaggle_columns_with_ids_and_quoted_newlines():
+    data = b'id,Question,Response,extra\n5,"Why?","Because\nof this",x\n6,How?,So,y\n'
+    assert parse_records(data, "csv", pairs=True) == [("5", ("Why?", "Because\nof this")), ("6", ("How?", "So"))]
+    # no known column: the first one, ids by row
+    assert parse_records(b"body,other\nhello,1\n", "csv") == [(0, "hello")]
+
+
+@pytest.mark.parametrize("data, fmt, pairs, message", [
+    (b"", "lines", False, "input is empty"),
+    (b"one\n\nthree\n", "lines", False, "line 2 is blank"),
+    (b"\xff\xfe bad", "lines", False, "not valid UTF-8"),
+    (b"no tab here\n", "lines", True, "line 1 holds no text pair"),
+    (b"{not json\n", "jsonl", False, "line 1 is not valid JSON"),
+    (b'{"text": ""}\n', "jsonl", False, "line 1 holds no text"),
+    (b"text\n", "csv", False, "needs a header line and at least one row"),
+    (b"text,text_pair\na,b,c\n", "csv", True, "CSV line 2 has 3 fields"),
+    (b"text\nonly one\n", "csv", True, "needs 2 column(s)"),
+])
+def test_bad_input_is_one_input_error(data, fmt, pairs, message):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_records(data, fmt, pairs)
+
+
+def test_a_file_over_the_cap_is_refused_before_reading_and_a_missing_one_named(tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"x" * 100)
+    with pytest.raises(InputError, match="100 bytes, over the --max-bytes cap of 10"):
+        read_input(str(big), 10)
+    assert read_input(str(big), 100) == b"x" * 100
+    with pytest.raises(InputError, match="cannot read input file"):
+        read_input(str(tmp_path / "nope.txt"), 10)
+
+
+def test_a_folder_without_config_is_not_a_bundle(tmp_path):
+    with pytest.raises(InputError, match="no config.json"):
+        load_config(tmp_path)
+    (tmp_path / "config.json").write_text('{"labels": ["a", "b"]}', encoding="utf-8")
+    assert load_config(tmp_path) == {"labels": ["a", "b"]}
