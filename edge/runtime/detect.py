@@ -54,7 +54,6 @@ KINDS = {"lm_features": ("lm_features.py", "LmFeatureClassifier"),
          "science_answerer": ("science.py", "Answerer")}
 # kinds whose file is the whole command line: main() hands it every argument as given
 PROGRAMS = ("science_answerer",)
-DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
 
 
@@ -78,7 +77,7 @@ else:               # a bundle's program (python3 -I detect.py), or loaded by an
     classifier, records = load_sibling("classifier.py", "classifier"), load_sibling("records.py", "records")
 Classifier, encoder_session, format_row = classifier.Classifier, classifier.encoder_session, classifier.format_row
 InputError, load_config, read_input = records.InputError, records.load_config, records.read_input
-parse_inputs, parse_records = records.parse_inputs, records.parse_records
+parse_inputs, parse_records, DEFAULT_MAX_BYTES = records.parse_inputs, records.parse_records, records.DEFAULT_MAX_BYTES
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -23,6 +23,9 @@ import sys
 from pathlib import Path
 
 
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+
+
 class InputError(Exception):
     """Bad input; main() prints it as one line and exits with code 2."""
 
@@ -51,6 +54,15 @@ def read_input(path: str | None, max_bytes: int) -> bytes:
     return data
 
 
+def decode_text(data: bytes) -> str:
+    """UTF-8 text; a leading byte-order mark (a CSV saved by Excel) is dropped, as the host's
+    polars drops it, so a header's first column keeps its name ("id", not "\\ufeffid")."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"input is not valid UTF-8 (bad byte at offset {exc.start})") from None
+
+
 # columns of one input in a CSV header (or JSON keys), tried in order after a bundle's own
 CSV_COLUMNS = (("text", "text_pair"), ("Question", "Response"))
 
@@ -63,10 +75,7 @@ def parse_inputs(data: bytes, fmt: str = "lines", pairs: bool = False, columns: 
 def parse_records(data: bytes, fmt: str = "lines", pairs: bool = False, columns: tuple = ()) -> list[tuple]:
     """(id, input) per input. columns: the bundle's own CSV columns / JSON keys of one input
     (tried before text[,text_pair] and Question,Response)."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"input is not valid UTF-8 (bad byte at offset {exc.start})") from None
+    text = decode_text(data)
     names = ((tuple(columns),) if columns else ()) + CSV_COLUMNS
     if fmt == "csv":
         return _csv_records(text, pairs, names)

@@ -60,9 +60,9 @@ def _sibling(name: str):
 
 
 if __package__:     # imported on the host as edge.runtime.science
-    from . import retrieval
+    from . import records, retrieval
 else:               # in a bundle folder, loaded by detect.py
-    retrieval = _sibling("retrieval.py")
+    records, retrieval = _sibling("records.py"), _sibling("retrieval.py")
 
 
 def build_prefix(prompt: str, context: str | None) -> str:
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bench", action="store_true")
     p.add_argument("--bench-repeats", type=int, default=1)
     p.add_argument("--bench-threads", default=None, help="detect.py's flag: the first count is used")
-    p.add_argument("--max-bytes", type=int, default=None, help="accepted for detect.py's command line")
+    p.add_argument("--max-bytes", type=int, default=records.DEFAULT_MAX_BYTES, help="refuse bigger input")
     p.add_argument("--batch-size", type=int, default=None, help="accepted for detect.py's command line")
     args = p.parse_args(argv)
     folder = Path(args.bundle)
@@ -246,32 +246,32 @@ def main(argv: list[str] | None = None) -> int:
             if not first.isdigit():
                 raise ValueError(f"--bench-threads takes comma-separated integers, got {args.bench_threads!r}")
             args.threads = int(first)
-        if min(args.threads, args.bench_repeats) < 1:
-            raise ValueError("--threads, --bench-threads and --bench-repeats must be at least 1")
+        if min(args.threads, args.bench_repeats, args.max_bytes) < 1:
+            raise ValueError("--threads, --bench-threads, --bench-repeats and --max-bytes must be at least 1")
         if args.self_test:
             report = self_test(folder, args.threads)
             print(json.dumps(report))
             return 0 if report["ok"] else 1
         if args.bench and not args.file:
             rows = [json.loads(line) for line in (folder / "smoke.jsonl").read_text(encoding="utf-8").splitlines()]
-            records = [(i, tuple(r["question"])) for i, r in enumerate(rows)]
+            questions = [(i, tuple(r["question"])) for i, r in enumerate(rows)]
         else:
-            text = Path(args.file).read_text(encoding="utf-8") if args.file else sys.stdin.read()
-            records = read_questions(text, args.format)
+            text = records.decode_text(records.read_input(args.file, args.max_bytes))
+            questions = read_questions(text, args.format)
         if args.bench:
-            print(json.dumps(bench(folder, [q for _, q in records], args.threads, args.bench_repeats)))
+            print(json.dumps(bench(folder, [q for _, q in questions], args.threads, args.bench_repeats)))
             return 0
-        answers = Answerer(folder, args.threads).write([q for _, q in records])
-    except (ValueError, OSError, KeyError) as exc:
+        answers = Answerer(folder, args.threads).write([q for _, q in questions])
+    except (records.InputError, ValueError, OSError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        for (key, _), a in zip(records, answers):
+        for (key, _), a in zip(questions, answers):
             print(json.dumps({"id": key, "prediction": a["prediction"], "scores": a["scores"]}))
     else:
         out = csv.writer(sys.stdout, lineterminator="\n")
         out.writerow(["id", "prediction"])
-        out.writerows([key, a["prediction"]] for (key, _), a in zip(records, answers))
+        out.writerows([key, a["prediction"]] for (key, _), a in zip(questions, answers))
     return 0
 
 

@@ -64,12 +64,14 @@ def test_the_answerer_bundle_self_tests_and_answers_a_csv(tmp_path, tiny_llm, ti
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert done.returncode == 0 and report["ok"] and report["same_context"] == 1, done.stderr[-500:]
 
-    rows = ["id,prompt,A,B,C,D,E"] + [",".join([str(i), p, *o]) for i, (p, o, _) in enumerate(QUESTIONS)]
-    (tmp_path / "q.csv").write_text("\n".join(rows) + "\n")
+    # Kaggle's ids, in a CSV saved with a byte-order mark (as Excel saves it): the ids must come back
+    rows = ["id,prompt,A,B,C,D,E"] + [",".join([str(100 + i), p, *o]) for i, (p, o, _) in enumerate(QUESTIONS)]
+    (tmp_path / "q.csv").write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
     done = subprocess.run([sys.executable, "-I", "detect.py", "--file", str(tmp_path / "q.csv"), "--format", "csv"],
                           cwd=info.path, capture_output=True, text=True, timeout=300)
     lines = done.stdout.strip().splitlines()
     assert done.returncode == 0 and lines[0] == "id,prediction" and len(lines) == 4, done.stderr[-500:]
+    assert [line.split(",")[0] for line in lines[1:]] == ["100", "101", "102"]
     predictions = steps.device_outputs(info.path)
     assert [line.split(",")[1] for line in lines[1:]] == predictions
     assert all(sorted(p.split()) == sorted(set(p.split())) and len(p.split()) == 3 for p in predictions)

@@ -26,6 +26,12 @@ def test_csv_reads_kaggle_columns_with_ids_and_quoted_newlines():
     assert parse_records(b"body,other\nhello,1\n", "csv") == [(0, "hello")]
 
 
+def test_a_byte_order_mark_is_dropped_so_the_id_column_keeps_its_name():
+    bom = "\ufeff".encode()
+    assert parse_records(bom + b"id,text\n7,hello\n", "csv") == [("7", "hello")]    # not (0, "hello")
+    assert parse_records(bom + b"first\nsecond\n") == [(0, "first"), (1, "second")]
+
+
 @pytest.mark.parametrize("data, fmt, pairs, message", [
     (b"", "lines", False, "input is empty"),
     (b"one\n\nthree\n", "lines", False, "line 2 is blank"),

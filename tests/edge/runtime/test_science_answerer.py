@@ -67,10 +67,22 @@ def test_a_smoke_letter_swap_passes_only_between_options_that_were_a_near_tie():
     assert not swapped_within([-4.50, -6.3, -17.5, -4.30, -6.4], host, 0.05)  # A and D were 0.1 apart: a real change
 
 
-@pytest.mark.parametrize("bad", [["--bench-repeats", "0"], ["--threads", "-2"], ["--bench-threads", "x,2"]])
+@pytest.mark.parametrize("bad", [["--bench-repeats", "0"], ["--threads", "-2"], ["--bench-threads", "x,2"],
+                                 ["--max-bytes", "0"]])
 def test_the_command_line_refuses_bad_counts_in_one_line(bad, tmp_path, capsys):
     from edge.runtime.science import main
 
     assert main(["--bundle", str(tmp_path), "--bench", *bad]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --") and len(err.strip().splitlines()) == 1
+
+
+def test_the_command_line_refuses_input_over_the_cap_or_not_utf8_in_one_line(tmp_path, capsys):
+    from edge.runtime.science import main
+
+    (tmp_path / "q.csv").write_bytes(b"id,prompt,A,B,C,D,E\n" + b"1,Q?,a,b,c,d,e\n" * 10)
+    assert main(["--bundle", str(tmp_path), "--file", str(tmp_path / "q.csv"), "--max-bytes", "64"]) == 2
+    assert capsys.readouterr().err.strip() == f"error: input is {20 + 15 * 10} bytes, over the --max-bytes cap of 64"
+    (tmp_path / "bad.csv").write_bytes(b"id,prompt\n\xff\n")
+    assert main(["--bundle", str(tmp_path), "--file", str(tmp_path / "bad.csv")]) == 2
+    assert capsys.readouterr().err.strip() == "error: input is not valid UTF-8 (bad byte at offset 10)"
