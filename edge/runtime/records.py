@@ -39,16 +39,18 @@ def load_config(folder: Path) -> dict:
 
 
 def read_input(path: str | None, max_bytes: int) -> bytes:
+    """stdin (path None) or the file's bytes, at most max_bytes; a bigger file is refused before
+    it is read."""
     if path is None:
         data = sys.stdin.buffer.read(max_bytes + 1)
     else:
         try:
             size = os.path.getsize(path)
-        except OSError:
-            raise InputError(f"cannot read input file: {path}") from None
-        if size > max_bytes:
-            raise InputError(f"input is {size} bytes, over the --max-bytes cap of {max_bytes}")
-        data = Path(path).read_bytes()
+            if size > max_bytes:
+                raise InputError(f"input is {size} bytes, over the --max-bytes cap of {max_bytes}")
+            data = Path(path).read_bytes()
+        except OSError as exc:     # missing, a folder, no permission
+            raise InputError(f"cannot read input file: {path} ({exc.strerror or exc})") from None
     if len(data) > max_bytes:
         raise InputError(f"input is over the --max-bytes cap of {max_bytes} bytes")
     return data

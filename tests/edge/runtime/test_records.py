@@ -54,8 +54,10 @@ def test_a_file_over_the_cap_is_refused_before_reading_and_a_missing_one_named(t
     with pytest.raises(InputError, match="100 bytes, over the --max-bytes cap of 10"):
         read_input(str(big), 10)
     assert read_input(str(big), 100) == b"x" * 100
-    with pytest.raises(InputError, match="cannot read input file"):
+    with pytest.raises(InputError, match="cannot read input file: .*nope.txt \\(No such file or directory\\)"):
         read_input(str(tmp_path / "nope.txt"), 10)
+    with pytest.raises(InputError, match="cannot read input file: .* \\(Is a directory\\)"):
+        read_input(str(tmp_path), 1 << 20)
 
 
 def test_a_folder_without_config_is_not_a_bundle(tmp_path):
