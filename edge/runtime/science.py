@@ -167,11 +167,16 @@ def read_questions(text: str, fmt: str) -> list[tuple]:
             raise ValueError("CSV input needs a header with prompt,A,B,C,D,E and at least one row")
         return [(r.get("id", i), tuple(r[c] for c in columns)) for i, r in enumerate(rows)]
     out = []
-    for number, line in enumerate(l for l in text.splitlines() if l.strip()):
-        item = json.loads(line)
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            raise ValueError(f"line {number}: not valid JSON (want an object with prompt and A-E)") from None
         if not isinstance(item, dict) or not set(columns) <= set(item):
-            raise ValueError(f"line {number + 1}: want a JSON object with prompt and A-E")
-        out.append((item.get("id", number), tuple(str(item[c]) for c in columns)))
+            raise ValueError(f"line {number}: want a JSON object with prompt and A-E")
+        out.append((item.get("id", len(out)), tuple(str(item[c]) for c in columns)))
     if not out:
         raise ValueError("no questions in the input")
     return out

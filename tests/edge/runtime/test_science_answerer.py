@@ -58,6 +58,10 @@ def test_letters_and_inputs():
     assert read_questions(csv_text, "csv") == [("3", ("Q?", "a", "b", "c", "d", "e"))]
     with pytest.raises(ValueError):
         read_questions("id,prompt\n1,Q?\n", "csv")
+    with pytest.raises(ValueError, match="line 3: not valid JSON"):
+        read_questions(json.dumps(row) + "\n\n{bad\n", "jsonl")
+    unnamed = {k: v for k, v in row.items() if k != "id"}
+    assert [key for key, _ in read_questions(f"{json.dumps(unnamed)}\n\n{json.dumps(unnamed)}\n", "jsonl")] == [0, 1]
 
 
 def test_a_smoke_letter_swap_passes_only_between_options_that_were_a_near_tie():
