@@ -1,1 +1,11 @@
-"""The on-device program (detect.py). Copied to the device as is; imports nothing from this repo."""
+"""The on-device program, copied into bundles as is; imports nothing from this repo.
+
+    detect.py      every bundle's command line (input, self-test, bench), with beside it
+    records.py     reading the input: config.json, lines / JSON lines / CSV, one-line errors
+    classifier.py  an encoder classifier's session, probabilities and output lines
+    lm_features.py, essays.py, prompts.py, science.py (+ retrieval.py)   one file per other kind
+    generate.py    the causal LM (KV cache, greedy decode, scoring) and its own command line
+
+On the host they are a package (relative imports); in a bundle folder, run as `python3 -I
+detect.py`, a file loads its siblings by path (detect.py load_sibling, science.py _sibling).
+"""
