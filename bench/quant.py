@@ -211,7 +211,9 @@ def main(args: list[str]) -> int:
           ", ".join(f"layer {i} +{report.sensitivity[i]:.4f}" for i in worst))
     low = sorted(range(len(report.influence)), key=lambda i: report.influence[i])[:6]
     print("lowest block influence: " + ", ".join(f"block {i} {report.influence[i]:.4f}" for i in low))
-    print(f"numpy copy bandwidth: {', '.join(f'{b:.1f}' for b in report.bandwidth_gb_s)} GB/s")
+    print(f"memory bandwidth per round: read {', '.join(f'{b:.1f}' for b in report.read_bandwidth_gb_s)} GB/s "
+          f"(numpy sums at {max(config.threads)} threads: the roofline column's denominator); copy "
+          f"{', '.join(f'{b:.1f}' for b in report.bandwidth_gb_s)} GB/s (1 thread, read + written)")
     profiles = decode_profiles([n for n in PROFILED if n in names], opts.model)
     print("where a decode token's time goes (ms per token, 1 thread, onnxruntime's profiler, 64-token continuation):")
     print(format_profiles(profiles))

@@ -1,8 +1,9 @@
 """What the study measures on the machine it runs on: memory bandwidth, the CPU, weight bytes a
 decode step reads, and the device runtime's and PyTorch's speed.
 
-    from edge.generator.measure import copy_bandwidth_gb_s, cpu_summary, runtime_bench
+    from edge.generator.measure import copy_bandwidth_gb_s, cpu_summary, read_bandwidth_gb_s, runtime_bench
     copy_bandwidth_gb_s()                          # e.g. 24.5 (GB/s read + written by a numpy copy)
+    read_bandwidth_gb_s(threads=2)                 # e.g. 33.6 (GB/s read by 2 threads: the decode's roofline)
     runtime_bench(folder, StudyConfig())["rows"]   # edge/runtime/generate.py --bench in a fresh process
 """
 from __future__ import annotations
@@ -33,6 +34,28 @@ def copy_bandwidth_gb_s(mb: int = 256, repeats: int = 5) -> float:
         np.copyto(dst, src)
         best = min(best, time.perf_counter() - start)
     return 2 * src.nbytes / best / 1e9
+
+
+def read_bandwidth_gb_s(threads: int = 1, mb: int = 256, repeats: int = 5) -> float:
+    """Memory bandwidth of reading alone: numpy sums over `mb` MB split across `threads` threads
+    (numpy's reductions release the GIL), bytes read per second, best of `repeats`. A decode step
+    only reads its weights, so this, at the decode's thread count, is its roofline; a copy also
+    writes, and one thread cannot draw a 2-core machine's full read bandwidth."""
+    import threading
+
+    if threads < 1:
+        raise ValueError("threads must be at least 1")
+    parts = np.array_split(np.ones(mb * 2**20 // 8), threads)
+    best = float("inf")
+    for _ in range(repeats):
+        workers = [threading.Thread(target=np.add.reduce, args=(part,)) for part in parts]
+        start = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        best = min(best, time.perf_counter() - start)
+    return sum(p.nbytes for p in parts) / best / 1e9
 
 
 def cpu_summary(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:

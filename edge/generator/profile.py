@@ -11,7 +11,8 @@ Per decode token (the prefill excluded): the wall time of a step as the device r
 operator type, and what is left: onnxruntime's own work between kernels (graph walk, allocation,
 the KV cache outputs) and, outside `run`, the runtime's Python (feeds, argmax). weights_gb_s is the
 bytes of weights a token reads (edge/generator/study.py) over the time of the kernels that read
-them (MatMul, MatMulNBits): how close the weight reads themselves come to the copy bandwidth.
+them (MatMul, MatMulNBits): how close the weight reads themselves come to the memory bandwidth
+(edge/generator/measure.py read_bandwidth_gb_s; this profile runs at 1 thread).
 The profiler adds a little time per kernel; read its figures as shares, not as speeds.
 """
 from __future__ import annotations

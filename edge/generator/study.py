@@ -11,8 +11,9 @@ block-pruned variants (without and with int4 on top) and the 50% Wanda one; (3) 
 quality on the held-out texts: perplexity, and next-token agreement with ONNX fp32; parity of ONNX
 fp32 against PyTorch; (4) speed: each variant's runtime benchmark (edge/runtime/generate.py --bench)
 in its own process, the variants interleaved round by round so machine load hits them alike;
-ratios to ONNX fp32 are the median over rounds with their min-max; a numpy copy measures the
-memory bandwidth each round, for the roofline share of decode.
+ratios to ONNX fp32 are the median over rounds with their min-max; each round measures the memory
+bandwidth of reading at the decode's thread count (numpy sums: the roofline share of decode) and,
+for runs before it, of a 1-thread numpy copy.
 """
 from __future__ import annotations
 
@@ -28,8 +29,8 @@ from common.atomic import atomic_path, atomic_write_text
 from common.errors import UserError
 from common.paths import cache_dir
 from edge.generator.export import SMOOTH_ALPHA, VARIANTS, Variant, build_variant, size_mb, smooth_variant
-from edge.generator.measure import (copy_bandwidth_gb_s, cpu_summary, median_spread, runtime_bench, torch_bench,
-                                    weight_bytes_per_token)
+from edge.generator.measure import (copy_bandwidth_gb_s, cpu_summary, median_spread, read_bandwidth_gb_s, runtime_bench,
+                                    torch_bench, weight_bytes_per_token)
 
 PARITY_PROMPTS = ("The history of the Roman Empire began when",
                   "Question: Which gas do plants release during photosynthesis?\nAnswer:",
@@ -79,7 +80,8 @@ class StudyReport:
     parity: dict
     sensitivity: list[float]
     influence: list[float]
-    bandwidth_gb_s: list[float]
+    bandwidth_gb_s: list[float]                  # 1-thread numpy copy, bytes read + written
+    read_bandwidth_gb_s: list[float] = field(default_factory=list)   # reading alone, the decode's threads
     files: dict[str, Path] = field(default_factory=dict)
 
 
@@ -177,32 +179,38 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
 
     log(f"study: speed, {config.rounds} rounds over {len(folders) + 1} variants, threads {config.threads}")
     speed: dict[str, list[dict]] = {name: [] for name in ["pytorch fp32", *folders]}
-    bandwidth = []
+    bandwidth, read_bandwidth = [], []
     tokenizer = AutoTokenizer.from_pretrained(hf)
     for r in range(config.rounds):
         bandwidth.append(copy_bandwidth_gb_s())
+        read_bandwidth.append(read_bandwidth_gb_s(max(config.threads)))
         speed["pytorch fp32"].append(torch_bench(model, tokenizer, config))
         for name, folder in folders.items():
             speed[name].append(runtime_bench(folder, config))
-        log(f"study: round {r + 1}/{config.rounds} done (copy bandwidth {bandwidth[-1]:.1f} GB/s)")
+        log(f"study: round {r + 1}/{config.rounds} done (read bandwidth {read_bandwidth[-1]:.1f} GB/s, "
+            f"copy {bandwidth[-1]:.1f})")
     torch.set_num_threads(default_threads())
 
-    rows = _rows(specs, folders, quality, ref, speed, bandwidth, config)
+    rows = _rows(specs, folders, quality, ref, speed, {"read": read_bandwidth, "copy": bandwidth}, config)
     for row in rows:
         row["task"] = task_scores.get(row["variant"])
     table = format_table(rows, config)
-    report = StudyReport(rows, table, parity, sensitivity, influence, bandwidth)
+    report = StudyReport(rows, table, parity, sensitivity, influence, bandwidth, read_bandwidth)
     out_dir.mkdir(parents=True, exist_ok=True)
     report.files["json"] = atomic_write_text(out_dir / "report.json", json.dumps(
         {"config": dataclasses.asdict(config), "cpu": cpu_summary(), "rows": rows, "parity": parity,
          "sensitivity": sensitivity, "influence": influence, "bandwidth_gb_s": bandwidth,
+         "read_bandwidth_gb_s": read_bandwidth,
          "task": None if task is None else {"name": task.name, "questions": len(task.prefixes), "id": task.id},
          "variants": {n: dataclasses.asdict(v) for n, v in specs.items()}}, indent=1, default=str))
     report.files["png"] = save_chart(rows, out_dir / "speed_vs_perplexity.png")
     return report
 
 
-def _rows(specs, folders, quality, ref, speed, bandwidth, config) -> list[dict]:
+def _rows(specs, folders, quality, ref, speed, bandwidth: dict[str, list[float]], config) -> list[dict]:
+    """One row per variant. bandwidth: {"read": GB/s per round, "copy": GB/s per round}; the
+    roofline share divides decode's weight reads per second by the median read bandwidth
+    (roofline_copy: by the copy bandwidth, as runs before read bandwidth was measured did)."""
     from edge.generator.quality import compare
 
     base = compare(quality["fp32"], ref)["perplexity"]
@@ -231,7 +239,9 @@ def _rows(specs, folders, quality, ref, speed, bandwidth, config) -> list[dict]:
         if name in folders:
             bytes_per_token = weight_bytes_per_token(folders[name])
             row["weight_mb_per_token"] = bytes_per_token / 1e6
-            row["roofline"] = row[f"decode_tok_s_{fast}t"][0] * bytes_per_token / (statistics.median(bandwidth) * 1e9)
+            reads = row[f"decode_tok_s_{fast}t"][0] * bytes_per_token / 1e9          # GB/s of weights
+            row["roofline"] = reads / statistics.median(bandwidth["read"])
+            row["roofline_copy"] = reads / statistics.median(bandwidth["copy"])
         rows.append(row)
     return rows
 
