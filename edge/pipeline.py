@@ -123,6 +123,10 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
     """The competition's edge spec, then the flow of its type (FLOWS): a report, the bundle, a deploy."""
     if "edge_lm" in (options or {}):   # a port's LM variant, known before the teacher's minutes
         check_lm_variant(str(options["edge_lm"]))
+    if device:   # a malformed user@host too (reaching it waits for the deploy, or for --pick-on-device)
+        from edge.deploy.ssh import parse_target
+
+        parse_target(device)
     config = config or (fast_config(seed) if fast else EdgeConfig(distill=DistillConfig(seed=seed)))
     out = Path(config.out_dir or repo_root() / "build" / "edge" / competition.slug)
     out.mkdir(parents=True, exist_ok=True)

@@ -129,7 +129,7 @@ def test_full_length_timing_joins_held_out_texts_and_refuses_pairs(tmp_path):
         latency_inputs(SimpleNamespace(pairs=True, holdout_inputs=[("a", "b")]), config, tmp_path, 2)
 
 
-def test_an_unknown_edge_lm_is_refused_before_the_teacher_runs(tmp_path):
+def test_an_unknown_edge_lm_or_a_malformed_device_is_refused_before_the_teacher_runs(tmp_path):
     class NoSpec:   # a competition whose edge spec must not be reached
         slug = "science-exam"
 
@@ -139,3 +139,7 @@ def test_an_unknown_edge_lm_is_refused_before_the_teacher_runs(tmp_path):
     config = EdgeConfig(out_dir=str(tmp_path / "out"))
     with pytest.raises(UserError, match=r"edge_lm must be one of .*int4-q41.*int8-smooth.*got 'int3'"):
         run_edge(NoSpec(), None, config, skip_deploy=True, options={"edge_lm": "int3"})
+    for device in (":::", "pi@", "pi@host:99999"):
+        with pytest.raises(UserError, match="bad device .*want user@host"):
+            run_edge(NoSpec(), None, config, device=device)
+    assert not (tmp_path / "out").exists()      # refused before build/edge/<slug> was made
