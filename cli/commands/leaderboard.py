@@ -1,9 +1,10 @@
-"""`kllm leaderboard [--compare RUN_A RUN_B] [--kaggle] [--png PATH] [--all]` (`make leaderboard`)
+"""`kllm leaderboard [--comp SLUG] [--compare RUN_A RUN_B] [--kaggle] [--png PATH] [--all]`
+(`make leaderboard [COMP=x]`)
 
-Prints one table across all competitions and variants from results/runs.jsonl (CV ± std,
-Kaggle public and private scores, best first) and writes the same as a PNG chart
-(default: results/leaderboard.png). --kaggle first fetches your Kaggle submissions (their
-scores are filed under the runs they came from) and the public leaderboard's top scores.
+Prints one table across all competitions (or the one --comp names) and variants from
+results/runs.jsonl (CV ± std, Kaggle public and private scores, best first) and writes the same
+as a PNG chart (default: results/leaderboard.png). --kaggle first fetches your Kaggle submissions
+(their scores are filed under the runs they came from) and the public leaderboard's top scores.
 --compare shows the fields where two runs differ (ids or unique id prefixes).
 """
 from __future__ import annotations
@@ -12,12 +13,13 @@ from pathlib import Path
 
 from common.leaderboard import build_leaderboard, format_comparison, format_leaderboard
 from common.paths import results_path
-from common.registry import all_competitions
+from common.registry import all_competitions, get_competition
 from common.results import find_run, read_runs
 
 
 def add_parser(subparsers):
     p = subparsers.add_parser("leaderboard", help="table and PNG chart of every run in results/runs.jsonl")
+    p.add_argument("--comp", metavar="SLUG", help="only this competition (table, chart and --kaggle)")
     p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="show the differences between two runs")
     p.add_argument("--kaggle", action="store_true", help="also fetch Kaggle submissions and the public LB top")
     p.add_argument("--png", type=Path, default=None, help="chart path (default: results/leaderboard.png)")
@@ -50,10 +52,11 @@ def run(args) -> int:
     if args.compare:
         print(format_comparison(find_run(args.compare[0]), find_run(args.compare[1])))
         return 0
-    competitions = all_competitions()
+    competitions = [get_competition(args.comp)] if args.comp else all_competitions()
     if args.kaggle:
         fetch_from_kaggle(competitions)
-    boards = build_leaderboard(read_runs(), competitions, all_runs=args.all)
+    runs = [r for r in read_runs() if not args.comp or r.competition == args.comp]
+    boards = build_leaderboard(runs, competitions, all_runs=args.all)
     print(format_leaderboard(boards))
     from common.leaderboard_chart import draw_leaderboard
 

@@ -30,6 +30,18 @@ def test_table_and_png_for_two_competitions(tmp_path, capsys):
     assert png.read_bytes()[:4] == b"\x89PNG" and f"chart: {png}" in out
 
 
+def test_comp_keeps_one_competition_in_the_table_and_an_unknown_one_is_one_line(tmp_path, capsys):
+    add_run("r-exam-1", cv=0.55)
+    add_run("r-llm-1", competition="predict-the-llm", variant="lgbm", cv=1.21, metric="multiclass_logloss")
+    assert main(["leaderboard", "--comp", "predict-the-llm", "--png", str(tmp_path / "one.png")]) == 0
+    out = capsys.readouterr().out
+    assert "predict-the-llm  [" in out and "r-llm-1" in out
+    assert "science-exam" not in out and "r-exam-1" not in out
+    assert main(["leaderboard", "--comp", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "unknown competition 'nope'" in err
+
+
 def test_default_png_next_to_the_store(tmp_path, capsys):
     assert main(["leaderboard"]) == 0
     assert (tmp_path / "results" / "leaderboard.png").is_file()
