@@ -117,7 +117,7 @@ def _resolve(name: str, kind: str) -> Path:
                 raise UserError(f"model '{name}' is incomplete: {info.install_hint}") from None
         return folder / info.gguf
     if not name.strip():
-        raise UserError(f"empty model name: give a {kind} model's name, a local folder or a Hugging Face id")
+        raise UserError(f"empty model name: name the {kind} model (a zoo name, a local folder or a Hugging Face id)")
     path = Path(name).expanduser()
     if path.is_dir() and not any((path / f).is_file() for f in ("config.json", "modules.json")):
         raise UserError(f"model folder {path} has no config.json (nor a sentence-transformers modules.json)")
