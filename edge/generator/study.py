@@ -12,8 +12,8 @@ quality on the held-out texts: perplexity, and next-token agreement with ONNX fp
 fp32 against PyTorch; (4) speed: each variant's runtime benchmark (edge/runtime/generate.py --bench)
 in its own process, the variants interleaved round by round so machine load hits them alike;
 ratios to ONNX fp32 are the median over rounds with their min-max; each round measures the memory
-bandwidth of reading at the decode's thread count (numpy sums: the roofline share of decode) and,
-for runs before it, of a 1-thread numpy copy.
+bandwidth of reading at the decode's thread count (numpy sums: the roofline share of decode) and
+of a 1-thread numpy copy (the denominator of runs before 2026-12-04, kept as roofline_copy).
 """
 from __future__ import annotations
 

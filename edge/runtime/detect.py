@@ -78,13 +78,7 @@ else:               # a bundle's program (python3 -I detect.py), or loaded by an
 Classifier, encoder_session, format_row = classifier.Classifier, classifier.encoder_session, classifier.format_row
 InputError, load_config, read_input = records.InputError, records.load_config, records.read_input
 parse_inputs, parse_records, DEFAULT_MAX_BYTES = records.parse_inputs, records.parse_records, records.DEFAULT_MAX_BYTES
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """A bad flag is one `error:` line on stderr and exit code 2, as bad input is (no usage block)."""
-
-    def error(self, message):
-        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+OneLineParser = records.OneLineParser
 
 
 def open_bundle(folder: Path, threads: int = 1):

@@ -1,5 +1,5 @@
-"""What the device's command line is given, read and checked: a bundle's config.json, and the
-inputs (stdin or --file) as one record per input. Copied to the device beside detect.py; imports
+"""What the device's command line is given, read and checked: its flags (a bad one is one line),
+a bundle's config.json, and the inputs (stdin or --file) as one record per input. Copied to the device beside detect.py; imports
 only the standard library.
 
 Formats (detect.py's --format): "lines", one input per line ("text<TAB>text_pair" for a pair
@@ -15,6 +15,7 @@ Bad input raises InputError, whose message main() prints as one line (exit code 
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -28,6 +29,13 @@ DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 
 class InputError(Exception):
     """Bad input; main() prints it as one line and exits with code 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A bad flag is one `error:` line on stderr and exit code 2, as bad input is (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
 
 
 def load_config(folder: Path) -> dict:

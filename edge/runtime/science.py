@@ -45,8 +45,7 @@ OPTIONS = ("A", "B", "C", "D", "E")
 @functools.lru_cache(maxsize=None)
 def _sibling(name: str):
     """The runtime file `name` beside this one (generate.py: the causal LM runtime; classifier.py:
-    the encoder session; detect.py: the one-line flag parser), loaded once, without writing
-    __pycache__."""
+    the encoder session; records.py and retrieval.py), loaded once, without writing __pycache__."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(f"kllm_{Path(name).stem}", HERE / name)
@@ -231,7 +230,7 @@ def bench(folder: Path, questions: list[tuple], threads: int, repeats: int) -> d
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = _sibling("detect.py").OneLineParser(description=__doc__.splitlines()[0])
+    p = records.OneLineParser(description=__doc__.splitlines()[0])
     p.add_argument("--bundle", default=str(HERE))
     p.add_argument("--file", help="questions (default: stdin)")
     p.add_argument("--format", choices=["csv", "jsonl"], default="csv")
