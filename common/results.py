@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
-import uuid
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -83,9 +83,20 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_ISSUED_RUN_IDS: set[str] = set()
+
+
 def new_run_id() -> str:
-    """A sortable unique id: UTC timestamp plus 6 random hex digits, e.g. '20261122-134000-a1b2c3'."""
-    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    """A sortable id: UTC timestamp plus 8 random hex digits, e.g. '20261122-134000-a1b2c3d4'.
+
+    Never repeats within a process (a repeat is drawn again); across processes two runs started
+    in the same second collide with odds of about 1 in 8.6e9 per pair.
+    """
+    while True:
+        run_id = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(4)}"
+        if run_id not in _ISSUED_RUN_IDS:
+            _ISSUED_RUN_IDS.add(run_id)
+            return run_id
 
 
 def git_commit() -> str:

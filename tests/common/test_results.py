@@ -138,6 +138,22 @@ def test_ids_are_unique_and_commit_is_known():
     assert commit == "unknown" or len(commit.split("+")[0]) == 12
 
 
+def test_a_repeated_draw_in_the_same_second_is_drawn_again(monkeypatch):
+    import common.results as results
+    from datetime import datetime, timezone
+
+    class FrozenClock:
+        @staticmethod
+        def now(tz=None):
+            return datetime(2026, 12, 4, 14, 30, 32, tzinfo=timezone.utc)
+
+    draws = iter(["aaaaaaaa", "aaaaaaaa", "bbbbbbbb"])
+    monkeypatch.setattr(results, "datetime", FrozenClock)
+    monkeypatch.setattr(results.secrets, "token_hex", lambda n: next(draws))
+    monkeypatch.setattr(results, "_ISSUED_RUN_IDS", set())
+    assert [new_run_id(), new_run_id()] == ["20261204-143032-aaaaaaaa", "20261204-143032-bbbbbbbb"]
+
+
 def test_lines_are_plain_json_objects(tmp_path):
     path = tmp_path / "runs.jsonl"
     append_run(make_run("a"), path)
