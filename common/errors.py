@@ -18,5 +18,9 @@ class OneLineParser(argparse.ArgumentParser):
         parser = OneLineParser(prog="kllm bench edge")
     """
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # '--comp' must not silently mean '--compare'
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         raise UserError(f"{self.prog}: {message} (see --help)")

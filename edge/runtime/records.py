@@ -34,6 +34,10 @@ class InputError(Exception):
 class OneLineParser(argparse.ArgumentParser):
     """A bad flag is one `error:` line on stderr and exit code 2, as bad input is (no usage block)."""
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)  # '--comp' must not silently mean '--compare'
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
 

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
     (["bench", "nope"], "unknown benchmark"),
     (["score", "--comp", "science-exam", "--pred", "/nonexistent.csv", "--truth", "/nonexistent.csv"], "missing file"),
     (["nonsense-command"], "invalid choice"),
+    (["leaderboard", "--compar", "a", "b"], "unrecognized arguments: --compar"),  # no abbreviations
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, fragment, capsys):
     assert main(argv) == 2

@@ -103,7 +103,8 @@ def test_cli_huge_file_is_refused_before_reading(tiny_bundle, tmp_path):
 
 
 def test_cli_rejects_bad_flags(tiny_bundle):
-    for args in (["--threads", "0"], ["--batch-size", "0"], ["--bench-threads", "1,x"], ["--format", "xml"]):
+    for args in (["--threads", "0"], ["--batch-size", "0"], ["--bench-threads", "1,x"], ["--format", "xml"],
+                 ["--thread", "1"]):  # no abbreviations: a later flag must not change what an old one means
         done = run_cli(tiny_bundle, args, b"text\n")
         assert done.returncode == 2 and done.stderr.startswith(b"error: detect.py: ") and len(done.stderr.splitlines()) == 1, args
 

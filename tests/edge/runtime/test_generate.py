@@ -101,6 +101,10 @@ def test_cli_generates_scores_and_refuses_bad_input(tiny_exports, capsys):
         main(["--model", folder, "--max-new-tokens", "many"])
     err = capsys.readouterr().err
     assert exited.value.code == 2 and "--max-new-tokens: invalid int value" in err and len(err.strip().splitlines()) == 1
+    with pytest.raises(SystemExit) as exited:
+        main(["--model", folder, "--prompt", PROMPT, "--max-new", "3"])  # no abbreviations
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "unrecognized arguments: --max-new 3" in err and len(err.strip().splitlines()) == 1
 
 
 def test_bench_reports_rates_per_thread_count(tiny_exports):
