@@ -12,13 +12,12 @@ that model, on the same held-out responses `make edge` compares on, beside the m
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
 from pathlib import Path
 
-from common.errors import UserError
+from common.errors import OneLineParser, UserError
 from common.paths import repo_root
 
 BUILD = repo_root() / "build" / "edge" / "predict-the-llm"
@@ -36,11 +35,15 @@ def q41_model(fp32: Path, out: Path, accuracy_level: int, head_int4: bool = Fals
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m bench.lm_features_q41", description=__doc__.split("\n")[0])
     parser.add_argument("--accuracy-level", type=int, default=1, choices=(1, 4))
     parser.add_argument("--head-int4", action="store_true", help="quantize the LM head too (RTN int4)")
     parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     fp32, bundle = BUILD / "student.fp32.onnx", BUILD / "bundle"
     if not fp32.exists() or not (bundle / "config.json").exists():
         print(f"error: run `make edge COMP=predict-the-llm` first (no {fp32} or {bundle}/config.json)", file=sys.stderr)

@@ -13,7 +13,6 @@ reads discovered.json). Only the development panel is queried; the validation pa
 """
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import random
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from common.atomic import atomic_write_text
-from common.errors import UserError
+from common.errors import OneLineParser, UserError
 from common.llm import judges
 from common.llm.panels import DEVELOPMENT_PANEL
 
@@ -67,12 +66,14 @@ def discover(n: int = 160, keep: int = 12, seed: int = 0, filler_words: int = 12
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m competitions.adversarial_judge.discover", description=__doc__.split("\n")[0])
     parser.add_argument("--candidates", type=int, default=160)
     parser.add_argument("--keep", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
+        if min(args.candidates, args.keep) < 1:
+            raise UserError("--candidates and --keep must be at least 1")
         found = discover(args.candidates, args.keep, args.seed)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -12,7 +12,6 @@ test_labels.csv does), else target_0 ... target_6.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from common.confusion import confusion_counts, draw_confusion
-from common.errors import UserError
+from common.errors import OneLineParser, UserError
 from common.paths import results_path, submissions_dir
 from common.registry import get_competition
 from common.scoring import score_files
@@ -71,12 +70,12 @@ def report(pred: Path, truth: Path, out: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     sample = get_competition(SLUG).sample_dir
-    parser = argparse.ArgumentParser(prog="python -m competitions.predict_the_llm.report", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m competitions.predict_the_llm.report", description=__doc__.split("\n")[0])
     parser.add_argument("--pred", type=Path, default=submissions_dir(SLUG) / "submission.csv")
     parser.add_argument("--truth", type=Path, default=sample / "test_labels.csv")
     parser.add_argument("--out", type=Path, default=results_path().parent / SLUG / "confusion.png")
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)
         print(report(args.pred, args.truth, args.out))
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

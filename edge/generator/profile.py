@@ -17,7 +17,6 @@ The profiler adds a little time per kernel; read its figures as shares, not as s
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+from common.errors import OneLineParser, UserError
 
 PROMPT = "The history of the Roman Empire began when"
 WEIGHT_OPS = ("MatMul", "MatMulNBits", "Gemm")
@@ -100,15 +101,19 @@ def format_profiles(profiles: dict[str, dict], top: int = 4) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m edge.generator.profile", description=__doc__.split("\n")[0])
     parser.add_argument("folders", nargs="+", type=Path, help="exported model folders (edge/generator/export.py)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--new-tokens", type=int, default=64)
-    args = parser.parse_args(argv)
-    missing = [str(f) for f in args.folders if not (f / "genai_config.json").is_file()]
-    if missing or args.new_tokens < 2:
-        print(f"error: {'not model folders: ' + ', '.join(missing) if missing else '--new-tokens must be >= 2'}",
-              file=sys.stderr)
+    try:
+        args = parser.parse_args(argv)
+        missing = [str(f) for f in args.folders if not (f / "genai_config.json").is_file()]
+        if missing:
+            raise UserError(f"not model folders: {', '.join(missing)}")
+        if args.new_tokens < 2 or args.threads < 1:
+            raise UserError("--new-tokens must be >= 2 and --threads >= 1")
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     profiles = {f.name: decode_profile(f, args.threads, args.new_tokens) for f in args.folders}
     print(format_profiles(profiles))

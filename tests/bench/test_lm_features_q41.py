@@ -6,3 +6,10 @@ def test_without_a_predict_the_llm_edge_build_it_says_what_to_run(tmp_path, monk
     assert lm_features_q41.main([]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "make edge COMP=predict-the-llm" in err
+
+
+def test_a_bad_flag_is_one_line(capsys):
+    for argv in (["--accuracy-level", "2"], ["--head"], ["--seed", "x"]):
+        assert lm_features_q41.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: python -m bench.lm_features_q41: ") and err.count("\n") == 1, (argv, err)

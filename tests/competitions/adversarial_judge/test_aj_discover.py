@@ -27,3 +27,10 @@ def test_the_committed_discoveries_are_composed_attacks_of_the_library():
     found = json.loads(attacks.DISCOVERED.read_text())["attacks"]
     composed = [a for a in attacks.ATTACKS.values() if a.family == "composed"]
     assert [a.body("x") for a in composed] == [f["text"] for f in found]
+
+
+def test_a_bad_flag_or_count_is_one_line_before_any_judge_runs(capsys):
+    for argv in (["--candidates", "0"], ["--keep", "0"], ["--cand", "3"], ["--seed", "x"]):
+        assert discover.main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, (argv, err)

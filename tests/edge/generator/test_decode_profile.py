@@ -20,3 +20,11 @@ def test_the_command_line_refuses_a_folder_without_a_model(tmp_path, capsys):
     assert main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "not model folders" in err
+
+
+def test_a_bad_flag_or_count_is_one_line(tiny_exports, capsys):
+    folder = str(next(iter(tiny_exports.values())))
+    for argv in ([folder, "--threads", "0"], [folder, "--new-tokens", "1"], [folder, "--thread", "1"], []):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, (argv, err)
