@@ -250,8 +250,9 @@ def main(argv: list[str] | None = None) -> int:
             if not first.isdigit():
                 raise ValueError(f"--bench-threads takes comma-separated integers, got {args.bench_threads!r}")
             args.threads = int(first)
-        if min(args.threads, args.bench_repeats, args.max_bytes) < 1:
-            raise ValueError("--threads, --bench-threads, --bench-repeats and --max-bytes must be at least 1")
+        if min(args.threads, args.bench_repeats, args.max_bytes,
+               1 if args.batch_size is None else args.batch_size) < 1:
+            raise ValueError("--threads, --bench-threads, --bench-repeats, --max-bytes and --batch-size must be at least 1")
         if args.self_test:
             report = self_test(folder, args.threads)
             print(json.dumps(report))

@@ -72,7 +72,7 @@ def test_a_smoke_letter_swap_passes_only_between_options_that_were_a_near_tie():
 
 
 @pytest.mark.parametrize("bad", [["--bench-repeats", "0"], ["--threads", "-2"], ["--bench-threads", "x,2"],
-                                 ["--max-bytes", "0"]])
+                                 ["--max-bytes", "0"], ["--batch-size", "0"]])
 def test_the_command_line_refuses_bad_counts_in_one_line(bad, tmp_path, capsys):
     from edge.runtime.science import main
 
