@@ -54,6 +54,8 @@ def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
     except (pl.exceptions.ComputeError, pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(f"{path}: cannot read as {path.suffix[1:].upper()}: {first_line}") from None
+    if frame.height == 0:
+        raise UserError(f"{path}: no rows (only a header)" if frame.width else f"{path}: empty file")
     return table.check(frame, where=str(path))
 
 

@@ -40,6 +40,16 @@ def test_non_utf8_file_gives_one_line(tmp_path):
     assert "\n" not in str(err.value)
 
 
+def test_a_header_without_rows_or_an_empty_file_gives_one_line(tmp_path):
+    write_science(tmp_path)
+    (tmp_path / "test.csv").write_text("id,prompt,A,B,C,D,E\n")
+    with pytest.raises(UserError, match="test.csv: no rows"):
+        load_dataset(SCIENCE, tmp_path)
+    (tmp_path / "test.csv").write_text("")
+    with pytest.raises(UserError, match="test.csv: cannot read as CSV: empty CSV"):
+        load_dataset(SCIENCE, tmp_path)
+
+
 def test_missing_required_file(tmp_path):
     write_science(tmp_path)
     (tmp_path / "test.csv").unlink()
