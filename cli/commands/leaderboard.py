@@ -3,7 +3,8 @@
 
 Prints one table across all competitions (or the one --comp names) and variants from
 results/runs.jsonl (CV ± std, Kaggle public and private scores, best first) and writes the same
-as a PNG chart (default: results/leaderboard.png). --kaggle first fetches your Kaggle submissions
+as a PNG chart (default: results/leaderboard.png, or results/leaderboard-SLUG.png with --comp, so
+one competition's chart never replaces the chart of all). --kaggle first fetches your Kaggle submissions
 (their scores are filed under the runs they came from) and the public leaderboard's top scores.
 --compare shows the fields where two runs differ (ids or unique id prefixes).
 """
@@ -22,7 +23,8 @@ def add_parser(subparsers):
     p.add_argument("--comp", metavar="SLUG", help="only this competition (table, chart and --kaggle)")
     p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="show the differences between two runs")
     p.add_argument("--kaggle", action="store_true", help="also fetch Kaggle submissions and the public LB top")
-    p.add_argument("--png", type=Path, default=None, help="chart path (default: results/leaderboard.png)")
+    p.add_argument("--png", type=Path, default=None, help="chart path (default: results/leaderboard.png; "
+                   "results/leaderboard-SLUG.png with --comp)")
     p.add_argument("--all", action="store_true", help="one row per run instead of the best run per variant")
     p.set_defaults(func=run)
 
@@ -60,6 +62,7 @@ def run(args) -> int:
     print(format_leaderboard(boards))
     from common.leaderboard_chart import draw_leaderboard
 
-    png = draw_leaderboard(boards, args.png or results_path().with_name("leaderboard.png"))
+    default = f"leaderboard-{args.comp}.png" if args.comp else "leaderboard.png"
+    png = draw_leaderboard(boards, args.png or results_path().with_name(default))
     print(f"chart: {png}")
     return 0

@@ -47,6 +47,14 @@ def test_default_png_next_to_the_store(tmp_path, capsys):
     assert (tmp_path / "results" / "leaderboard.png").is_file()
 
 
+def test_one_competitions_default_chart_leaves_the_chart_of_all_alone(tmp_path, capsys):
+    assert main(["leaderboard"]) == 0
+    every = (tmp_path / "results" / "leaderboard.png").read_bytes()
+    assert main(["leaderboard", "--comp", "science-exam"]) == 0
+    assert (tmp_path / "results" / "leaderboard-science-exam.png").is_file()
+    assert (tmp_path / "results" / "leaderboard.png").read_bytes() == every
+
+
 def test_compare(capsys):
     add_run("20261122-aaa", cv=0.50, seed=1)
     add_run("20261122-bbb", cv=0.60, seed=2)
