@@ -46,7 +46,7 @@ class OneLineParser(argparse.ArgumentParser):
     """A bad flag is one `error:` line on stderr and exit code 2, as bad input is (no usage block)."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("allow_abbrev", False)  # '--comp' must not silently mean '--compare'
+        kwargs.setdefault("allow_abbrev", False)  # a flag's prefix is an error, never that flag
         super().__init__(*args, **kwargs)
 
     def error(self, message):
