@@ -82,13 +82,16 @@ def _group_codes(groups: Sequence) -> np.ndarray:
 class CvSpec:
     """A competition's cross-validation: `strategy` over the rows of its `table`, stratified or
     grouped `by` a column (empty for plain k-fold), `default_folds` unless --folds says otherwise
-    (`fast_folds` for a --fast run)."""
+    (`fast_folds` for a --fast run). `check`: "module:function" taking the RunContext that
+    refuses, before any work, a fold count the run's rows cannot hold, for a solution that trains on
+    more rows than the table (detect-ai-text's extra_train); empty: the table's own rows decide."""
 
     strategy: str = "kfold"
     by: str = ""
     default_folds: int = 5
     fast_folds: int = 2
     table: str = "train"
+    check: str = ""
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:

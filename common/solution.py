@@ -12,6 +12,7 @@ results store, so a solution never writes files or results itself.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -60,6 +61,16 @@ class RunContext:
         if spec is None:
             raise UserError(f"{self.competition.slug} has no train rows to fold; it is validated by judge panels")
         return spec.fold_ids(self.data.tables[spec.table], self.n_folds, self.seed)
+
+    def check_folds(self) -> None:
+        """A UserError when this run's rows cannot hold its folds: the CvSpec's own `check` when it
+        names one (a solution that adds rows), else the folds of the train table are tried."""
+        spec = self.competition.cv
+        if spec is not None and spec.check:
+            module, function = spec.check.split(":")
+            getattr(importlib.import_module(module), function)(self)
+        else:
+            self.fold_ids()
 
     def option(self, key: str, default):
         """One override from `--set key=value`, cast to the type of the default."""

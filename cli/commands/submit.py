@@ -133,7 +133,7 @@ def run(args) -> int:
     ctx = RunContext(competition=competition, data=data, seed=args.seed, folds=folds, fast=args.fast, options=options,
                      experiment=experiment.name if experiment else None)
     if competition.cv is not None:
-        ctx.fold_ids()   # refuses a fold count the data cannot hold before any work starts
+        ctx.check_folds()   # refuses a fold count the data cannot hold before any work starts
     print(data.describe())
     if competition.cv is None:
         print(f"validation: judge panels (no train rows), seed {ctx.seed}")

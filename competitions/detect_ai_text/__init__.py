@@ -22,7 +22,8 @@ COMPETITION = register(Competition(
         target=("generated",),
     ),
     metric="roc_auc",
-    cv=CvSpec("stratified", by="generated", default_folds=5, fast_folds=3),
+    cv=CvSpec("stratified", by="generated", default_folds=5, fast_folds=3,
+              check="competitions.detect_ai_text.solution:check_folds"),
     sample_dir=Path(__file__).parent / "sample",
     extra={"first_place": 0.984},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.detect_ai_text.solution:run",

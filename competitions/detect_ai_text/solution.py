@@ -17,6 +17,7 @@ import polars as pl
 from common.errors import UserError
 from common.solution import RunContext, SolutionResult
 from competitions.detect_ai_text.cv import cross_validate
+from competitions.detect_ai_text.extra_train import cached_copy, drop_repeats, extra_train_path, read_extra_train
 from competitions.detect_ai_text.heldout import generator_column, heldout_generator_scores
 from competitions.detect_ai_text.members import select_members
 
@@ -25,11 +26,14 @@ from competitions.detect_ai_text.members import select_members
 class DetectConfig:
     """members: comma list of teacher members ('' = all; --fast drops minilm_finetuned) ['']
     heldout: also run the held-out-generator split when train names its generators [true]
+    extra_train: a CSV/Parquet of more labeled essays (text, generated or label) appended to train
+        ('' = train_extra.csv or .parquet beside the data files when there, else none) ['']
     Folds: `--folds N`, else 5 (3 under --fast), stratified by `generated` (the competition's CvSpec).
     """
 
     members: str = ""
     heldout: bool = True
+    extra_train: str = ""
 
 
 def clean_texts(frame: pl.DataFrame, where: str) -> list[str]:
@@ -48,6 +52,36 @@ def labels(frame: pl.DataFrame) -> np.ndarray:
     return y.astype(int)
 
 
+def check_classes(y: np.ndarray, folds: int, extra: bool) -> None:
+    """Stratified folds need `folds` texts of each class; say how to get them when train lacks them."""
+    generated = int(y.sum())
+    if min(generated, len(y) - generated) < folds:
+        hint = "" if extra else ("; add labeled essays with --set extra_train=FILE (columns text and generated "
+                                 "or label, e.g. a DAIGT dataset) or a train_extra.csv beside the data")
+        raise UserError(f"--folds {folds}: train has {generated} generated and {len(y) - generated} human essays, "
+                        f"and stratified folds need at least {folds} of each{hint}")
+
+
+def training_rows(ctx: RunContext, cfg: DetectConfig, texts: list[str], y: np.ndarray, info: dict):
+    """(texts, labels) to fit and cross-validate on: train's, then extra_train's when there is one."""
+    extra = extra_train_path(cfg.extra_train, ctx.data.path)
+    if extra is not None:
+        extra_texts, extra_y, dropped = drop_repeats(*read_extra_train(extra), texts)
+        info["extra_train"] = {"path": str(extra), "rows": len(extra_texts), "generated": int(extra_y.sum()),
+                               "repeats_dropped": dropped, "note": "cross-validated on train and these rows together"}
+        if cfg.extra_train:
+            info["model_files"] = [str(cached_copy(cfg.extra_train))]   # the Kaggle notebook bundle carries it
+        texts, y = texts + extra_texts, np.concatenate([y, extra_y])
+    check_classes(y, ctx.n_folds, extra is not None)
+    return texts, y
+
+
+def check_folds(ctx: RunContext) -> None:
+    """`kllm submit`'s check before any work (CvSpec.check): train's and extra_train's rows hold the folds."""
+    training_rows(ctx, ctx.config(DetectConfig), clean_texts(ctx.data.tables["train"], "train_essays"),
+                  labels(ctx.data.tables["train"]), {})
+
+
 CONFIG = DetectConfig   # the options `--set` and experiment files may give
 
 def run(ctx: RunContext) -> SolutionResult:
@@ -57,11 +91,16 @@ def run(ctx: RunContext) -> SolutionResult:
     cfg = ctx.config(DetectConfig)
     members = select_members(cfg.members or None, fast=ctx.fast)
     folds = ctx.n_folds
+    info: dict = {"members": [m.name for m in members], "folds": folds}
+    fit_texts, fit_y = training_rows(ctx, cfg, texts, y, info)
+    if "extra_train" in info:
+        extra = info["extra_train"]
+        print(f"extra_train: {extra['rows']} labeled essays ({extra['generated']} generated) from {extra['path']}, "
+              f"trained and cross-validated with train's {len(texts)}; {extra['repeats_dropped']} repeated texts dropped")
 
-    out = cross_validate(members, texts, y, test_texts, folds=folds, seed=ctx.seed)
+    out = cross_validate(members, fit_texts, fit_y, test_texts, folds=folds, seed=ctx.seed)
     cv = {**{m.name: out.scores[m.name] for m in members}, "ensemble": out.scores["ensemble"]}
 
-    info = {"members": [m.name for m in members], "folds": folds}
     column = generator_column(train.columns)
     if cfg.heldout and column:
         cheap = [m for m in members if not m.costly]

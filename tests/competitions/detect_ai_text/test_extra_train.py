@@ -1,0 +1,93 @@
+"""More labeled essays beside train (the real competition's train has 3 generated essays):
+found, read, checked, de-duplicated against train, and used by `kllm submit`."""
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from common.errors import UserError
+from common.paths import results_path
+from competitions.detect_ai_text.extra_train import drop_repeats, extra_train_path, read_extra_train
+from fakes.essays import essays, write_essays
+
+
+def kaggle_like_folder(tmp_path):
+    """Train as Kaggle ships it: almost all human, 3 generated; no generator column."""
+    folder = write_essays(tmp_path / "data", n_train=60, n_test=8)
+    train = pl.read_csv(folder / "train_essays.csv")
+    kept = pl.concat([train.filter(pl.col("generated") == 0), train.filter(pl.col("generated") == 1).head(3)])
+    kept.drop("generator").write_csv(folder / "train_essays.csv")
+    return folder
+
+
+def test_the_path_is_the_option_or_its_cached_copy_else_a_file_beside_the_data(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
+    assert extra_train_path("", tmp_path) is None
+    with pytest.raises(UserError, match="no such file"):
+        extra_train_path(str(tmp_path / "none.csv"), tmp_path)
+    (tmp_path / "train_extra.parquet").write_bytes(b"")
+    assert extra_train_path("", tmp_path) == tmp_path / "train_extra.parquet"
+    mine = tmp_path / "mine.csv"
+    mine.write_text("text,label\nx,1\n")
+    assert extra_train_path(str(mine), tmp_path) == mine
+    copy = tmp_path / "cache" / "detect_ai_text" / "extra_train" / "mine.csv"
+    assert copy.read_text() == "text,label\nx,1\n"
+    mine.write_text("text,label\ny,0\n")
+    extra_train_path(str(mine), tmp_path)
+    assert copy.read_text() == "text,label\ny,0\n"           # a changed file replaces the copy
+    mine.unlink()                                            # as on Kaggle: only the bundle's copy is there
+    assert extra_train_path(str(mine), tmp_path) == copy
+
+
+def test_label_is_read_as_generated_and_bad_rows_are_one_line(tmp_path):
+    path = tmp_path / "daigt.csv"
+    pl.DataFrame({"text": ["an essay", "another one"], "label": [1, 0], "source": ["x", "y"]}).write_csv(path)
+    texts, labels = read_extra_train(path)
+    assert texts == ["an essay", "another one"] and labels.tolist() == [1, 0]
+    parquet = tmp_path / "daigt.parquet"
+    pl.DataFrame({"text": ["a"], "generated": [1]}).write_parquet(parquet)
+    assert read_extra_train(parquet)[1].tolist() == [1]
+    for body, message in (("text,label\nfine,2\n", "row 1 has label '2'"),
+                          ("text,label\nfine,1\n,0\n", "row 2 has an empty text"),
+                          ("text,score\nfine,1\n", "needs a 'generated' or 'label' column"),
+                          ("text,label\n", "no rows")):
+        path.write_text(body)
+        with pytest.raises(UserError, match=message) as err:
+            read_extra_train(path)
+        assert "\n" not in str(err.value)
+    path.write_bytes(b"text,label\n\xff\xfe,1\n")
+    with pytest.raises(UserError, match="cannot read"):
+        read_extra_train(path)
+
+
+def test_texts_already_in_train_or_repeated_are_dropped():
+    texts, labels, dropped = drop_repeats(["a", " b ", "c", "b", "d"], np.array([1, 1, 0, 1, 0]), ["a ", "z"])
+    assert texts == [" b ", "c", "d"] and labels.tolist() == [1, 0, 0] and dropped == 2
+
+
+def test_submit_on_kaggle_like_train_says_what_to_add_then_trains_with_the_extra_rows(tmp_path, capsys, monkeypatch):
+    from cli.main import main
+
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
+
+    folder = kaggle_like_folder(tmp_path)
+    argv = ["submit", "--comp", "detect-ai-text", "--data", str(folder), "--folds", "4",
+            "--set", "members=tfidf_linear", "--out", str(tmp_path / "sub.csv")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "train has 3 generated and 30 human essays" in err and "extra_train=FILE" in err and err.count("\n") == 1
+    assert not (tmp_path / "sub.csv").exists()
+
+    more = essays(40, seed=5).filter(pl.col("generated") == 1)
+    train = pl.read_csv(folder / "train_essays.csv")
+    extra = pl.concat([more.select("text", pl.col("generated").alias("label")),
+                       train.head(2).select("text", pl.col("generated").alias("label"))])   # 2 repeats of train
+    extra.write_csv(tmp_path / "daigt.csv")
+    assert main(argv + ["--set", f"extra_train={tmp_path / 'daigt.csv'}"]) == 0
+    out = capsys.readouterr().out
+    assert "extra_train: 20 labeled essays (20 generated)" in out and "2 repeated texts dropped" in out
+    assert pl.read_csv(tmp_path / "sub.csv").height == 8
+    record = json.loads(results_path().read_text().splitlines()[-1])
+    assert record["extra"]["extra_train"]["rows"] == 20 and record["extra"]["extra_train"]["repeats_dropped"] == 2
+    assert record["extra"]["model_files"] == [str(tmp_path / "cache" / "detect_ai_text" / "extra_train" / "daigt.csv")]
