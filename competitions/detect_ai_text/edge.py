@@ -22,8 +22,9 @@ from common.distill_set import DistillSet
 from common.errors import UserError
 from common.options import config_from_options
 from competitions.detect_ai_text.cv import cross_validate
+from competitions.detect_ai_text.extra_train import drop_repeats, extra_train_path, read_extra_train
 from competitions.detect_ai_text.members import select_members
-from competitions.detect_ai_text.solution import clean_texts, labels
+from competitions.detect_ai_text.solution import check_classes, clean_texts, labels
 
 LABEL_NAMES = ("human", "ai")
 
@@ -37,11 +38,14 @@ def calibrate(oof_scores: np.ndarray, y: np.ndarray, scores: np.ndarray) -> np.n
 @dataclass(frozen=True)
 class EdgeOptions:
     """members: comma list of teacher members ('' = all; fast drops the costly ones) [''].
-    folds: the teacher's CV folds on the fit part [3]. holdout: share of train held out [0.2]."""
+    folds: the teacher's CV folds on the fit part [3]. holdout: share of train held out [0.2].
+    extra_train: more labeled essays, as for `make submit` ('' = train_extra.csv/.parquet beside
+    the data when there) [''] (competitions/detect_ai_text/extra_train.py)."""
 
     members: str = ""
     folds: int = 3
     holdout: float = 0.2
+    extra_train: str = ""
 
     def __post_init__(self):
         if self.folds < 2 or not 0 < self.holdout < 1:
@@ -52,12 +56,18 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     opts = config_from_options(EdgeOptions, options or {}, where="detect-ai-text edge")
     train = data.tables["train"]
     texts, y = clean_texts(train, "train_essays"), labels(train)
+    extra = extra_train_path(opts.extra_train, data.path)
+    if extra is not None:
+        extra_texts, extra_y, _ = drop_repeats(*read_extra_train(extra), texts)
+        texts, y = texts + extra_texts, np.concatenate([y, extra_y])
+    check_classes(y, opts.folds, extra is not None, flag="folds=")
     test_texts = clean_texts(data.tables["test"], "test_essays") if "test" in data.tables else []
     members = select_members(opts.members or None, fast=fast)
     folds = opts.folds
     fit_idx, hold_idx = train_test_split(np.arange(len(texts)), test_size=opts.holdout,
                                          stratify=y, random_state=seed)
     fit_texts, hold_texts = [texts[i] for i in fit_idx], [texts[i] for i in hold_idx]
+    check_classes(y[fit_idx], folds, extra is not None, f"the teacher's {1 - opts.holdout:.0%} of train", "folds=")
     out = cross_validate(members, fit_texts, y[fit_idx], hold_texts + test_texts, folds=folds, seed=seed)
     oof, other = out.oof["ensemble"], out.other["ensemble"]
     prob_fit = calibrate(oof, y[fit_idx], oof)
@@ -78,5 +88,6 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
         info={"members": [m.name for m in members], "folds": folds, "seed": seed,
               "teacher_cv": {k: round(v.mean, 4) for k, v in out.scores.items()},
               "distill_texts": {"train_oof": len(fit_texts), "test_unlabeled": len(test_texts)},
-              "holdout_texts": len(hold_texts), "data_source": data.source},
+              "holdout_texts": len(hold_texts), "data_source": data.source,
+              "extra_train": str(extra) if extra is not None else None},
     )

@@ -52,13 +52,13 @@ def labels(frame: pl.DataFrame) -> np.ndarray:
     return y.astype(int)
 
 
-def check_classes(y: np.ndarray, folds: int, extra: bool) -> None:
+def check_classes(y: np.ndarray, folds: int, extra: bool, rows: str = "train", flag: str = "--folds ") -> None:
     """Stratified folds need `folds` texts of each class; say how to get them when train lacks them."""
     generated = int(y.sum())
     if min(generated, len(y) - generated) < folds:
         hint = "" if extra else ("; add labeled essays with --set extra_train=FILE (columns text and generated "
                                  "or label, e.g. a DAIGT dataset) or a train_extra.csv beside the data")
-        raise UserError(f"--folds {folds}: train has {generated} generated and {len(y) - generated} human essays, "
+        raise UserError(f"{flag}{folds}: {rows} has {generated} generated and {len(y) - generated} human essays, "
                         f"and stratified folds need at least {folds} of each{hint}")
 
 

@@ -60,3 +60,12 @@ def write_essays(folder: Path, n_train: int = 60, n_test: int = 12, seed: int = 
     essays(n_train, seed).write_csv(folder / "train_essays.csv")
     essays(n_test, seed + 1).drop("generated", "generator").write_csv(folder / "test_essays.csv")
     return folder
+
+
+def kaggle_like_folder(folder: Path) -> Path:
+    """write_essays, then train as Kaggle ships it: almost all human, 3 generated, no generator column."""
+    folder = write_essays(folder, n_train=60, n_test=8)
+    train = pl.read_csv(folder / "train_essays.csv")
+    kept = pl.concat([train.filter(pl.col("generated") == 0), train.filter(pl.col("generated") == 1).head(3)])
+    kept.drop("generator").write_csv(folder / "train_essays.csv")
+    return folder

@@ -9,16 +9,7 @@ import pytest
 from common.errors import UserError
 from common.paths import results_path
 from competitions.detect_ai_text.extra_train import drop_repeats, extra_train_path, read_extra_train
-from fakes.essays import essays, write_essays
-
-
-def kaggle_like_folder(tmp_path):
-    """Train as Kaggle ships it: almost all human, 3 generated; no generator column."""
-    folder = write_essays(tmp_path / "data", n_train=60, n_test=8)
-    train = pl.read_csv(folder / "train_essays.csv")
-    kept = pl.concat([train.filter(pl.col("generated") == 0), train.filter(pl.col("generated") == 1).head(3)])
-    kept.drop("generator").write_csv(folder / "train_essays.csv")
-    return folder
+from fakes.essays import essays, kaggle_like_folder
 
 
 def test_the_path_is_the_option_or_its_cached_copy_else_a_file_beside_the_data(tmp_path, monkeypatch):
@@ -71,7 +62,7 @@ def test_submit_on_kaggle_like_train_says_what_to_add_then_trains_with_the_extra
 
     monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
 
-    folder = kaggle_like_folder(tmp_path)
+    folder = kaggle_like_folder(tmp_path / "data")
     argv = ["submit", "--comp", "detect-ai-text", "--data", str(folder), "--folds", "4",
             "--set", "members=tfidf_linear", "--out", str(tmp_path / "sub.csv")]
     assert main(argv) == 2
