@@ -82,3 +82,44 @@ def test_submit_on_kaggle_like_train_says_what_to_add_then_trains_with_the_extra
     record = json.loads(results_path().read_text().splitlines()[-1])
     assert record["extra"]["extra_train"]["rows"] == 20 and record["extra"]["extra_train"]["repeats_dropped"] == 2
     assert record["extra"]["model_files"] == [str(tmp_path / "cache" / "detect_ai_text" / "extra_train" / "daigt.csv")]
+
+
+def test_the_kaggle_notebook_reads_the_bundled_copy_where_the_path_is_gone(tmp_path, monkeypatch):
+    """Build the real bundle for a run with extra_train, then run its notebook as Kaggle would:
+    offline, the competition's files as input, the option's own path absent."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from common.kaggle.bundle import build_bundle
+    from common.registry import get_competition
+    from common.results import RunRecord
+
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
+    folder = kaggle_like_folder(tmp_path / "data")
+    daigt = tmp_path / "home" / "daigt.csv"
+    daigt.parent.mkdir()
+    essays(40, seed=5).filter(pl.col("generated") == 1).select("text", "generated").write_csv(daigt)
+    copy = extra_train_path(str(daigt), folder)                     # as `make submit` does: keeps a copy
+    record = RunRecord(run_id="run-x", competition="detect-ai-text", variant="ensemble", metric="roc_auc", cv=0.9,
+                       cv_std=0.0, folds=4, higher_is_better=True, data_source="kaggle", commit="abc", seed=42,
+                       wall_s=0.0, peak_mem_mb=0.0, time="t",
+                       extra={"options": {"members": "tfidf_linear", "extra_train": str(daigt)},
+                              "model_files": [str(tmp_path / "cache" / "detect_ai_text" / "extra_train" / "daigt.csv")]})
+    assert copy == daigt
+    bundle = build_bundle(get_competition("detect-ai-text"), record, username="ana", out_dir=tmp_path / "bundle")
+    inputs, working = tmp_path / "input", tmp_path / "working"
+    (inputs / "kllm-detect-ai-text-code").mkdir(parents=True)
+    shutil.copy(bundle.dataset_dir / "kllm_bundle.zip", inputs / "kllm-detect-ai-text-code")
+    shutil.copytree(folder, inputs / "llm-detect-ai-generated-text")
+    working.mkdir()
+    daigt.unlink()                                                  # not on Kaggle
+    notebook = json.loads((bundle.kernel_dir / "kllm-detect-ai-text.ipynb").read_text())
+    env = {**os.environ, "KLLM_KAGGLE_INPUT": str(inputs), "KLLM_KAGGLE_WORKING": str(working)}
+    env.pop("KLLM_CACHE")
+    done = subprocess.run([sys.executable, "-c", notebook["cells"][1]["source"]], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "extra_train: 20 labeled essays (20 generated)" in done.stdout
+    assert pl.read_csv(working / "submission.csv").height == 8
