@@ -21,7 +21,7 @@ COMPETITION = register(Competition(
     ),
     metric="sharpened_cosine",
     # folds over rows; the solution also reports group folds by rewrite_prompt (held-out instructions)
-    cv=CvSpec("kfold", default_folds=5),
+    cv=CvSpec("kfold", default_folds=5, check="competitions.prompt_recovery.solution:check_folds"),
     sample_dir=Path(__file__).parent / "sample",
     extra={"first_place": 0.71},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.prompt_recovery.solution:run",

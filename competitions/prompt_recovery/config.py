@@ -40,6 +40,8 @@ class RecoveryConfig:
     lora_r / lora_alpha / lora_epochs / lora_lr / lora_max_length [8 / 16 / 1 / 1e-3 / 192]
     lora_folds: folds of lm_lora's fine-tunes in each split (0 = the main folds); its held-out
         predictions are still out of fold for every row [2]
+    extra_train: a CSV/Parquet of more rewrites (original_text, rewrite_prompt, rewritten_text)
+        appended to train ('' = train_extra.csv or .parquet beside the data files when there) ['']
     submit: the variant whose test prompts are written ('' = the best held-out-instruction score),
         e.g. to score each variant on the sample's hidden test labels ['']
     """
@@ -65,6 +67,7 @@ class RecoveryConfig:
     lora_lr: float = 1e-3
     lora_max_length: int = 192
     lora_folds: int = 2
+    extra_train: str = ""
     submit: str = ""
 
     def member_names(self) -> list[str]:

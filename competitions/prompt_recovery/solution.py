@@ -31,6 +31,7 @@ from common.solution import CvScore, RunContext, SolutionResult
 from competitions.prompt_recovery.combined import Rule, choose_rule
 from competitions.prompt_recovery.config import RecoveryConfig
 from competitions.prompt_recovery.encoder import MetricEncoder
+from competitions.prompt_recovery.extra_train import HINT, bundled_copy, train_with_extra
 from competitions.prompt_recovery.inputs import Rewrites
 from competitions.prompt_recovery.mean_prompt import MeanPrompt, search_mean_prompt
 from competitions.prompt_recovery.members import NearestPrompt
@@ -60,8 +61,23 @@ def config(ctx: RunContext) -> RecoveryConfig:
     return replace(cfg, beam_steps=min(cfg.beam_steps, 4), lora_epochs=1) if ctx.fast else cfg
 
 
-def checked_inputs(ctx: RunContext, cfg: RecoveryConfig) -> tuple[Rewrites, MetricEncoder]:
-    rw = Rewrites.from_frames(ctx.data.tables["train"], ctx.data.tables["test"])
+def training_rows(ctx: RunContext, cfg: RecoveryConfig) -> tuple[pl.DataFrame, np.ndarray, dict | None]:
+    """Train (with extra_train's rows when there are), its row folds, and what extra_train added."""
+    train, extra = train_with_extra(ctx.data.tables["train"], cfg.extra_train, ctx.data.path)
+    try:
+        folds = ctx.competition.cv.fold_ids(train, ctx.n_folds, ctx.seed)
+    except UserError as err:
+        raise UserError(f"{err}{'' if extra else HINT}") from None
+    return train, folds, extra
+
+
+def check_folds(ctx: RunContext) -> None:
+    """`kllm submit`'s check before any work (CvSpec.check): train's and extra_train's rows hold the folds."""
+    training_rows(ctx, config(ctx))
+
+
+def checked_inputs(ctx: RunContext, cfg: RecoveryConfig, train: pl.DataFrame) -> tuple[Rewrites, MetricEncoder]:
+    rw = Rewrites.from_frames(train, ctx.data.tables["test"])
     enc = MetricEncoder(cfg.metric_encoder)
     if cfg.max_prompt_tokens >= enc.limit:
         raise UserError(f"max_prompt_tokens={cfg.max_prompt_tokens} must stay below {enc.name}'s limit "
@@ -88,12 +104,17 @@ class Solved:
     cv: dict[str, CvScore]
     best: str
     seconds: dict[str, float]
+    extra: dict | None = None
 
 
 def solve(ctx: RunContext) -> Solved:
     cfg = config(ctx)
-    rw, enc = checked_inputs(ctx, cfg)
-    folds = {"rows": ctx.fold_ids(), "instructions": instruction_folds(rw.prompts, ctx.n_folds, ctx.seed)}
+    train, row_folds, extra = training_rows(ctx, cfg)
+    if extra:
+        print(f"extra_train: {extra['rows']} rewrites from {extra['path']} after train's "
+              f"{train.height - extra['rows']}; {extra['repeats_dropped']} repeated (original, rewrite) pairs dropped")
+    rw, enc = checked_inputs(ctx, cfg, train)
+    folds = {"rows": row_folds, "instructions": instruction_folds(rw.prompts, ctx.n_folds, ctx.seed)}
     members, seconds = build_members(rw, cfg, enc, folds, ctx.seed), {}
     splits = {}
     for label in ("rows", "instructions"):
@@ -116,7 +137,7 @@ def solve(ctx: RunContext) -> Solved:
             **{name: g.texts for name, g in guesses.items()}, "combined": rule.apply(guesses, full.text, m)}
     seconds["test"] = round(time.perf_counter() - t0, 1)
     best = cfg.submit or max(test, key=lambda v: cv[HELDOUT + v].mean)
-    return Solved(cfg, rw, enc, folds, splits, full, rule, test, cv, best, seconds)
+    return Solved(cfg, rw, enc, folds, splits, full, rule, test, cv, best, seconds, extra)
 
 
 def run(ctx: RunContext) -> SolutionResult:
@@ -132,5 +153,9 @@ def run(ctx: RunContext) -> SolutionResult:
             "combined_rules": {label: {k: r.describe() for k, r in sp.rules.items()} for label, sp in s.splits.items()},
             "combined_test_rule": rule.describe(), "submitted_variant": best,
             "seconds": s.seconds, "solution_seconds": round(time.perf_counter() - started, 1)}
+    if s.extra:
+        info["extra_train"] = s.extra
+        if cfg.extra_train:
+            info["model_files"] = [str(bundled_copy(cfg.extra_train))]   # the Kaggle notebook bundle carries it
     submission = pl.DataFrame({"id": rw.test_ids, "rewrite_prompt": s.test[best]})
     return SolutionResult(submission=submission, cv=s.cv, best=HELDOUT + best, info=info)

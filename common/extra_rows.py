@@ -1,0 +1,71 @@
+"""Training rows beyond a competition's train file: a file named by an option, or one beside the data.
+
+    path = extra_rows_path(cfg.extra_train, ctx.data.path, kind="prompt_recovery")  # or None
+    frame = read_rows(path)                                     # CSV (every column a string) or Parquet
+    keep = new_rows(frame["text"].to_list(), seen=train_texts)  # row numbers whose key is new
+
+Some real Kaggle train files hold too few rows to learn from (detect-ai-text: 3 generated essays;
+prompt-recovery: one example) and the winning solutions trained on data made elsewhere. A file
+given by the option is also copied to cache/<kind>/extra_train/<its name>, and a solution lists
+that copy among its run's model files, so the Kaggle notebook bundle carries it: on Kaggle the
+option's path does not exist and the bundled copy is read instead. Without the option,
+train_extra.csv or train_extra.parquet beside the data files is used when it is there.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Iterable
+
+import polars as pl
+
+from common.atomic import atomic_path
+from common.errors import UserError
+from common.paths import cache_dir
+
+BESIDE_THE_DATA = ("train_extra.csv", "train_extra.parquet")
+
+
+def cached_copy(option: str, kind: str) -> Path:
+    """Where the option's file is kept: cache/<kind>/extra_train/<file name>."""
+    return cache_dir(kind) / "extra_train" / Path(option).name
+
+
+def extra_rows_path(option: str, data_folder: Path, kind: str) -> Path | None:
+    """The option's file (copied to the cache; or that copy where the file is not here, as on
+    Kaggle), else train_extra.csv/.parquet in the data folder, else None."""
+    if option:
+        path, copy = Path(option).expanduser(), cached_copy(option, kind)
+        if path.is_file():
+            if not copy.is_file() or copy.stat().st_size != path.stat().st_size or copy.read_bytes() != path.read_bytes():
+                with atomic_path(copy) as tmp:
+                    shutil.copyfile(path, tmp)
+            return path
+        if copy.is_file():
+            return copy
+        raise UserError(f"extra_train: no such file: {path}")
+    return next((data_folder / name for name in BESIDE_THE_DATA if (data_folder / name).is_file()), None)
+
+
+def read_rows(path: Path) -> pl.DataFrame:
+    """The file's rows (a CSV's columns all as strings); unreadable or empty is a one-line UserError."""
+    try:
+        frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path, infer_schema_length=0)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"{path}: cannot read: {first}") from None
+    if frame.height == 0:
+        raise UserError(f"{path}: no rows")
+    return frame
+
+
+def new_rows(keys: list[str], seen: Iterable[str]) -> list[int]:
+    """Row numbers whose whitespace-trimmed key is neither in `seen` nor earlier in `keys`."""
+    known = {str(k).strip() for k in seen}
+    keep = []
+    for i, key in enumerate(keys):
+        key = str(key).strip()
+        if key not in known:
+            known.add(key)
+            keep.append(i)
+    return keep
