@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from edge.generator.quality import compare, pytorch_parity, teacher_forced
-from edge.generator.study import format_table, pareto
+from edge.generator.study_table import format_table, pareto
 
 
 def test_compare_is_exp_mean_nll_and_the_share_of_equal_argmax():

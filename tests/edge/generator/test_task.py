@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edge.generator.study import StudyConfig, format_table
+from edge.generator.study import StudyConfig
+from edge.generator.study_table import format_table
 from edge.generator.task import OptionTask, map3, onnx_option_scores, rankings, task_row, torch_option_scores
 
 TASK = OptionTask("tiny", ["Question: Which gas do plants take in?\nAnswer:", "Question: 2 + 2 =\nAnswer:"],
