@@ -196,7 +196,8 @@ def format_leaderboard(boards: list[CompetitionBoard]) -> str:
             lines.append("  " + text)
         lines.append("")
     lines.append("data: 'sample' = committed sample files (validation scores only, not comparable with Kaggle); "
-                 "'kaggle' = real competition files")
+                 "'kaggle' = real competition files; '+extra' = trained and validated with extra labeled rows "
+                 "(--set extra_train), another set of validation rows")
     lines.append(GROUP_NOTE)
     if any(b.first_place is not None for b in boards):
         lines.append(REFERENCE_NOTE)

@@ -109,9 +109,13 @@ class CvScore:
 @dataclass
 class SolutionResult:
     """submission: the test predictions in submission form. cv: variant name -> CvScore.
-    best: the variant whose predictions are in `submission`. info: extra provenance (models, caches)."""
+    best: the variant whose predictions are in `submission`. info: extra provenance (models, caches).
+    extra_rows: the file of labeled rows the solution trained and validated on beside the train
+    file ('' = none); the run's data source is then recorded as e.g. "kaggle+extra", so its CV,
+    measured on other rows, is never ranked against runs on train alone."""
 
     submission: pl.DataFrame
     cv: dict[str, CvScore]
     best: str
     info: dict = field(default_factory=dict)
+    extra_rows: str = ""

@@ -104,7 +104,7 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
             run_id=new_run_id(), competition=competition.slug, metric=competition.metric,
             variant=f"{ctx.experiment}/{variant}" if ctx.experiment else variant,
             cv=score.mean, cv_std=score.std, folds=score.folds, higher_is_better=metric.higher_is_better,
-            data_source=ctx.data.source, commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
+            data_source=ctx.data.source + ("+extra" if result.extra_rows else ""), commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
             peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
             extra={"submitted": variant == result.best, "options": ctx.options, "folds_requested": ctx.folds,
                    "experiment": ctx.experiment, **result.info},

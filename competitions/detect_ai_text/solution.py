@@ -110,4 +110,5 @@ def run(ctx: RunContext) -> SolutionResult:
         info["heldout_generator"] = "skipped: train has no generator/model/source column"
 
     submission = pl.DataFrame({"id": test["id"], "generated": out.other["ensemble"].astype(float)})
-    return SolutionResult(submission=submission, cv=cv, best="ensemble", info=info)
+    return SolutionResult(submission=submission, cv=cv, best="ensemble", info=info,
+                          extra_rows=info.get("extra_train", {}).get("path", ""))

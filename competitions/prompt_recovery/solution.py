@@ -158,4 +158,5 @@ def run(ctx: RunContext) -> SolutionResult:
         if cfg.extra_train:
             info["model_files"] = [str(bundled_copy(cfg.extra_train))]   # the Kaggle notebook bundle carries it
     submission = pl.DataFrame({"id": rw.test_ids, "rewrite_prompt": s.test[best]})
-    return SolutionResult(submission=submission, cv=s.cv, best=HELDOUT + best, info=info)
+    return SolutionResult(submission=submission, cv=s.cv, best=HELDOUT + best, info=info,
+                          extra_rows=s.extra["path"] if s.extra else "")

@@ -99,3 +99,15 @@ def test_kinds_and_encoders_are_ranked_apart_and_old_records_count_as_cv(tmp_pat
         "sample data, holdout (a held-out split), encoder=minilm"]
     assert "r-old" in sections[0] and "r-cv" in sections[1] and "r-ho" in sections[2]
     assert "never ranked against each other" in out
+
+
+def test_runs_with_extra_training_rows_are_ranked_apart(tmp_path, capsys):
+    add_run("r-plain", competition="detect-ai-text", variant="ensemble", cv=0.60, metric="roc_auc", data_source="kaggle")
+    add_run("r-extra", competition="detect-ai-text", variant="ensemble", cv=0.95, metric="roc_auc",
+            data_source="kaggle+extra")
+    assert main(["leaderboard", "--comp", "detect-ai-text", "--png", str(tmp_path / "lb.png")]) == 0
+    out = capsys.readouterr().out
+    sections = out.split("detect-ai-text  [")[1].split("\n\n")[0].split("  -- ")[1:]
+    assert [s.splitlines()[0] for s in sections] == ["kaggle data, cv (held-out folds)",
+                                                     "kaggle+extra data, cv (held-out folds)"]
+    assert "r-plain" in sections[0] and "r-extra" in sections[1] and "'+extra' = trained and validated" in out

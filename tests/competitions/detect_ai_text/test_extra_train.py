@@ -58,6 +58,7 @@ def test_submit_on_kaggle_like_train_says_what_to_add_then_trains_with_the_extra
     assert pl.read_csv(tmp_path / "sub.csv").height == 8
     record = json.loads(results_path().read_text().splitlines()[-1])
     assert record["extra"]["extra_train"]["rows"] == 20 and record["extra"]["extra_train"]["repeats_dropped"] == 2
+    assert record["data_source"] == "custom+extra"        # never ranked against runs on train alone
     assert record["extra"]["model_files"] == [str(tmp_path / "cache" / "detect_ai_text" / "extra_train" / "daigt.csv")]
 
 

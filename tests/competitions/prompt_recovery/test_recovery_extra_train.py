@@ -57,5 +57,6 @@ def test_submit_on_a_one_row_train_says_what_to_add_then_trains_with_the_extra_r
     assert "extra_train: 29 rewrites" in capsys.readouterr().out and pl.read_csv(tmp_path / "sub.csv").height == 4
     record = json.loads(results_path().read_text().splitlines()[-1])
     assert record["extra"]["extra_train"]["rows"] == 29 and record["extra"]["extra_train"]["repeats_dropped"] == 1
+    assert record["data_source"] == "custom+extra"
     assert record["extra"]["model_files"] == [str(tmp_path / "cache" / "prompt_recovery" / "extra_train" /
                                                    "gemma_rewrites.csv")]
