@@ -10,7 +10,7 @@ The real competition's train_essays.csv holds 1,378 essays of which 3 are genera
 stratified folds; its winning solutions trained on essays generated elsewhere (the DAIGT
 datasets, whose `label` column is this one's `generated`). Such a file needs a `text` column and
 a `generated` (or `label`) column of 0 and 1; other columns are ignored. Texts already in train
-(DAIGT holds the competition's own essays) or repeated in the file are dropped, so no essay can
+(an external set may hold the competition's own essays) or repeated in the file are dropped, so no essay can
 sit in a training fold and its held-out fold at once.
 """
 from __future__ import annotations
