@@ -22,7 +22,7 @@ from common.distill_set import DistillSet
 from common.errors import UserError
 from common.options import config_from_options
 from competitions.detect_ai_text.cv import cross_validate
-from competitions.detect_ai_text.extra_train import drop_repeats, extra_train_path, read_extra_train
+from competitions.detect_ai_text.extra_train import with_extra_rows
 from competitions.detect_ai_text.members import select_members
 from competitions.detect_ai_text.solution import check_classes, clean_texts, labels
 
@@ -56,18 +56,15 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     opts = config_from_options(EdgeOptions, options or {}, where="detect-ai-text edge")
     train = data.tables["train"]
     texts, y = clean_texts(train, "train_essays"), labels(train)
-    extra = extra_train_path(opts.extra_train, data.path)
-    if extra is not None:
-        extra_texts, extra_y, _ = drop_repeats(*read_extra_train(extra), texts)
-        texts, y = texts + extra_texts, np.concatenate([y, extra_y])
-    check_classes(y, opts.folds, extra is not None, flag="folds=")
+    texts, y, added = with_extra_rows(texts, y, opts.extra_train, data.path)
+    check_classes(y, opts.folds, added is not None, flag="folds=")
     test_texts = clean_texts(data.tables["test"], "test_essays") if "test" in data.tables else []
     members = select_members(opts.members or None, fast=fast)
     folds = opts.folds
     fit_idx, hold_idx = train_test_split(np.arange(len(texts)), test_size=opts.holdout,
                                          stratify=y, random_state=seed)
     fit_texts, hold_texts = [texts[i] for i in fit_idx], [texts[i] for i in hold_idx]
-    check_classes(y[fit_idx], folds, extra is not None, f"the teacher's {1 - opts.holdout:.0%} of train", "folds=")
+    check_classes(y[fit_idx], folds, added is not None, f"the teacher's {1 - opts.holdout:.0%} of train", "folds=")
     out = cross_validate(members, fit_texts, y[fit_idx], hold_texts + test_texts, folds=folds, seed=seed)
     oof, other = out.oof["ensemble"], out.other["ensemble"]
     prob_fit = calibrate(oof, y[fit_idx], oof)
@@ -89,5 +86,5 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
               "teacher_cv": {k: round(v.mean, 4) for k, v in out.scores.items()},
               "distill_texts": {"train_oof": len(fit_texts), "test_unlabeled": len(test_texts)},
               "holdout_texts": len(hold_texts), "data_source": data.source,
-              "extra_train": str(extra) if extra is not None else None},
+              "extra_train": added["path"] if added else None},
     )

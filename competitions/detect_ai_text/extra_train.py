@@ -5,6 +5,7 @@
                                                               # beside the data
     texts, labels = read_extra_train(path)                    # non-blank texts, 0/1 labels
     texts, labels, dropped = drop_repeats(texts, labels, train_texts)
+    texts, y, added = with_extra_rows(train_texts, y, cfg.extra_train, ctx.data.path)   # all three in one
 
 The real competition's train_essays.csv holds 1,378 essays of which 3 are generated, too few for
 stratified folds; its winning solutions trained on essays generated elsewhere (the DAIGT
@@ -55,3 +56,13 @@ def drop_repeats(texts: list[str], labels: np.ndarray, train_texts: list[str]) -
     many were dropped."""
     keep = new_rows(texts, seen=train_texts)
     return [texts[i] for i in keep], labels[keep], len(texts) - len(keep)
+
+
+def with_extra_rows(texts: list[str], y: np.ndarray, option: str, data_folder: Path):
+    """(train's texts and labels followed by the extra file's new ones, what was added or None)."""
+    path = extra_train_path(option, data_folder)
+    if path is None:
+        return texts, y, None
+    extra_texts, extra_y, dropped = drop_repeats(*read_extra_train(path), texts)
+    added = {"path": str(path), "rows": len(extra_texts), "generated": int(extra_y.sum()), "repeats_dropped": dropped}
+    return texts + extra_texts, np.concatenate([y, extra_y]), added

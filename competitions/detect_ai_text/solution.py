@@ -17,7 +17,7 @@ import polars as pl
 from common.errors import UserError
 from common.solution import RunContext, SolutionResult
 from competitions.detect_ai_text.cv import cross_validate
-from competitions.detect_ai_text.extra_train import bundled_copy, drop_repeats, extra_train_path, read_extra_train
+from competitions.detect_ai_text.extra_train import bundled_copy, with_extra_rows
 from competitions.detect_ai_text.heldout import generator_column, heldout_generator_scores
 from competitions.detect_ai_text.members import select_members
 
@@ -64,15 +64,12 @@ def check_classes(y: np.ndarray, folds: int, extra: bool, rows: str = "train", f
 
 def training_rows(ctx: RunContext, cfg: DetectConfig, texts: list[str], y: np.ndarray, info: dict):
     """(texts, labels) to fit and cross-validate on: train's, then extra_train's when there is one."""
-    extra = extra_train_path(cfg.extra_train, ctx.data.path)
-    if extra is not None:
-        extra_texts, extra_y, dropped = drop_repeats(*read_extra_train(extra), texts)
-        info["extra_train"] = {"path": str(extra), "rows": len(extra_texts), "generated": int(extra_y.sum()),
-                               "repeats_dropped": dropped, "note": "cross-validated on train and these rows together"}
+    texts, y, added = with_extra_rows(texts, y, cfg.extra_train, ctx.data.path)
+    if added is not None:
+        info["extra_train"] = {**added, "note": "cross-validated on train and these rows together"}
         if cfg.extra_train:
             info["model_files"] = [str(bundled_copy(cfg.extra_train))]   # the Kaggle notebook bundle carries it
-        texts, y = texts + extra_texts, np.concatenate([y, extra_y])
-    check_classes(y, ctx.n_folds, extra is not None)
+    check_classes(y, ctx.n_folds, added is not None)
     return texts, y
 
 
