@@ -18,21 +18,22 @@ def bench_parser(prog: str) -> argparse.ArgumentParser:
     return OneLineParser(prog=prog)
 
 
-def variants_lengths_threads(parser: argparse.ArgumentParser, opts, lengths: str,
+def variants_lengths_threads(parser: argparse.ArgumentParser, opts, lengths: str | None,
                              known) -> tuple[list[str], list[int], list[int]]:
     """(variant names, token lengths, thread counts) from the comma-separated --variants, --<lengths>
-    and --threads of a per-variant runtime benchmark (kv_cache, logits_from); a bad value is a
-    parser error. `known`: the variant names there are."""
+    and --threads of a per-variant runtime benchmark (kv_cache, logits_from; runtime_ab has no
+    lengths: None, and gets []); a bad value is a parser error. `known`: the variant names there are."""
     names = [n for n in opts.variants.split(",") if n]
     if not names or any(n not in known for n in names):
         parser.error(f"--variants names only {', '.join(known)}; got {opts.variants}")
+    flags = f"--{lengths} and --threads" if lengths else "--threads"
     try:
-        sizes = [int(c) for c in getattr(opts, lengths).split(",") if c]
+        sizes = [int(c) for c in getattr(opts, lengths).split(",") if c] if lengths else []
         threads = [int(t) for t in opts.threads.split(",") if t]
     except ValueError:
-        parser.error(f"--{lengths} and --threads take comma-separated integers")
-    if opts.rounds < 1 or not sizes or not threads or min(sizes + threads) < 1:
-        parser.error(f"--rounds, --{lengths} and --threads must be at least 1")
+        parser.error(f"{flags} take comma-separated integers")
+    if opts.rounds < 1 or (lengths and not sizes) or not threads or min(sizes + threads) < 1:
+        parser.error(f"--rounds, {flags} must be at least 1")
     return names, sizes, threads
 
 

@@ -41,6 +41,23 @@ def test_the_shared_kv_buffer_decodes_as_feeding_the_presents_back(tiny_exports,
     assert shared.generate_ids(ids, 12, stop_at_eos=False) == copied.generate_ids(ids, 12, stop_at_eos=False)
 
 
+
+@pytest.mark.parametrize("variant", ["fp32", "int4"])
+def test_one_token_steps_reuse_their_buffers_and_hand_back_logits_that_stay(tiny_exports, variant):
+    lm = CausalLM(tiny_exports[variant])
+    ids = lm.encode(PROMPT)
+    step = lm._decoder(len(ids) + 4)
+    logits = step(ids, len(ids))
+    kept, fed = [], []
+    for t in range(4):
+        fed.append(int(logits[-1].argmax()))
+        logits = step([fed[-1]], len(ids) + t + 1)
+        kept.append((logits, logits.copy()))
+    assert all(np.array_equal(got, snapshot) for got, snapshot in kept)   # no step wrote over an earlier one
+    assert not np.array_equal(kept[0][0], kept[1][0])
+    full = lm.forward(ids + fed)                                          # (T, V), no cache
+    np.testing.assert_allclose(np.stack([k[0][-1] for k in kept]), full[len(ids):], atol=1e-4)
+
 def test_the_kv_cache_bench_times_both_ways_on_the_same_tokens(tiny_exports):
     from bench.kv_cache import measure
 
@@ -49,6 +66,17 @@ def test_the_kv_cache_bench_times_both_ways_on_the_same_tokens(tiny_exports):
     assert all(r["same_tokens"] and r["copy_tok_s"] > 0 and r["shared_tok_s"] > 0 for r in rows)
     assert all(r["ratio_min"] <= r["ratio"] <= r["ratio_max"] for r in rows)
 
+
+
+def test_the_runtime_ab_bench_decodes_both_versions_on_the_same_tokens(tiny_exports, tmp_path):
+    from bench.runtime_ab import load_runtime, measure, runtime_at
+
+    runtimes = {"base": load_runtime(runtime_at("HEAD", tmp_path), "runtime_head"),
+                "new": load_runtime(RUNTIME, "runtime_tree")}
+    rows = measure(tiny_exports["int4"], runtimes, threads=[1], rounds=2)
+    assert [r["threads"] for r in rows] == [1] and rows[0]["same_tokens"]
+    assert rows[0]["base_ms"] > 0 and rows[0]["new_ms"] > 0
+    assert rows[0]["ratio_min"] <= rows[0]["ratio"] <= rows[0]["ratio_max"]
 
 def test_the_genai_backend_decodes_the_same_tokens(tiny_exports):
     lm = CausalLM(tiny_exports["int4"])
