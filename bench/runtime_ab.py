@@ -97,6 +97,7 @@ def main(args: list[str]) -> int:
     from bench._args import bench_parser, variants_lengths_threads
     from common.paths import cache_dir
     from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.measure import cpu_summary
 
     parser = bench_parser("kllm bench runtime_ab")
     parser.add_argument("--against", required=True, help="git revision whose generate.py is the base, e.g. HEAD~1")
@@ -114,7 +115,8 @@ def main(args: list[str]) -> int:
         results = {name: measure(build_variant(VARIANTS[name], opts.model), runtimes, threads, opts.rounds)
                    for name in tqdm(names, desc="runtime a/b", unit="variant")}
     print(f"greedy decode, ms a token: {RUNTIME} at {opts.against} (base) vs the working tree (new), one process, "
-          f"{NEW_TOKENS} new tokens, {opts.rounds} alternating rounds; speed-up = median of per-round base/new (min-max)")
+          f"{NEW_TOKENS} new tokens, {opts.rounds} alternating rounds; speed-up = median of per-round base/new (min-max); "
+          f"{cpu_summary()}")
     print("| variant | threads | base ms/token | new ms/token | speed-up | same tokens |")
     print("|---|---|---|---|---|---|")
     for name, rows in results.items():
