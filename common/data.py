@@ -3,13 +3,16 @@
     ds = load_dataset(get_competition("science-exam"))
     ds.source          # "kaggle", "sample" or "custom" (a folder given with --data)
     ds.tables["train"] # polars DataFrame, checked against the schema
+    ds.fingerprint     # 12 hex digits of sha256 over the files read: the same files, the same value
 
 A file may be stored as CSV (Kaggle's form) or as Parquet with the same stem (compact samples).
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import polars as pl
 
@@ -26,6 +29,7 @@ class Dataset:
     source: str            # "kaggle", "sample" or "custom"
     path: Path             # the folder the files came from
     tables: dict[str, pl.DataFrame]
+    fingerprint: str = ""  # files_fingerprint of the files the tables were read from
 
     def describe(self) -> str:
         sizes = ", ".join(f"{name} {len(frame)} rows" for name, frame in self.tables.items())
@@ -68,10 +72,23 @@ def choose_folder(competition: Competition) -> tuple[str, Path]:
     return "sample", competition.sample_dir
 
 
+def files_fingerprint(paths: Iterable[Path]) -> str:
+    """12 hex digits of sha256 over each file's name and bytes, in the order given: two folders
+    holding the same files give the same value, a changed byte another one.
+
+        files_fingerprint([Path("data/x/train.csv"), Path("data/x/test.csv")])   # e.g. '3fa2c1d04b9e'
+    """
+    digest = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as handle:
+            digest.update(Path(path).name.encode() + b"\0" + hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()[:12]
+
+
 def load_dataset(competition: Competition, folder: Path | None = None) -> Dataset:
     """Every table of the schema that exists in the folder; required ones must exist."""
     source, folder = ("custom", Path(folder)) if folder else choose_folder(competition)
-    tables = {}
+    tables, paths = {}, []
     for name, table in competition.schema.tables.items():
         path = find_table_file(folder, table)
         if path is None:
@@ -79,4 +96,5 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
                 raise UserError(f"{competition.slug}: missing {table.filename} in {folder}")
             continue
         tables[name] = read_table(path, table)
-    return Dataset(source=source, path=folder, tables=tables)
+        paths.append(path)
+    return Dataset(source=source, path=folder, tables=tables, fingerprint=files_fingerprint(paths))

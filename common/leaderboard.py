@@ -7,7 +7,8 @@
 
 Runs are ranked only against comparable runs: a competition's board is split into groups, one
 per (metric, data source, kind of score, encoder, judge panel) (`GroupKey`), and rows are ranked
-within their group, never across groups. Kinds: "cv" (held-out folds), "holdout" (a held-out
+within their group, never across groups. Custom folders (--data) and extra rows also split by
+the files themselves (the run's `data_id`): two different folders are two groups. Kinds: "cv" (held-out folds), "holdout" (a held-out
 split), "panel" (a local judge panel); a sharpened-cosine score depends on its encoder, a
 judge score on its panel. Groups on real Kaggle files come before groups on the committed
 sample, whose scores are never comparable with a leaderboard.
@@ -32,6 +33,7 @@ REFERENCE_NOTE = ("* the real competition's 1st-place private score on Kaggle: a
 GROUP_NOTE = ("groups: rows are ranked only within their group (same metric, data, kind of score and encoder or "
               "judge panel); scores of different groups are not comparable and never ranked against each other")
 KINDS = VALIDATION_KINDS
+FIXED_DATA = ("sample", "kaggle")   # the same files for every run: the source alone names them
 
 
 @dataclass(frozen=True)
@@ -43,22 +45,25 @@ class GroupKey:
     kind: str = "cv"
     encoder: str = ""
     panel: str = ""
+    data_id: str = ""   # only for data other than the committed sample and Kaggle's own files
 
     @classmethod
     def of(cls, run: RunRecord) -> GroupKey:
-        return cls(run.metric, run.data_source, run.kind or "cv", run.encoder or "", run.panel or "")
+        data_id = "" if run.data_source in FIXED_DATA else (run.data_id or "")
+        return cls(run.metric, run.data_source, run.kind or "cv", run.encoder or "", run.panel or "", data_id)
 
     def label(self, board_metric: str = "") -> str:
-        """'sample data, cv (held-out folds), encoder=minilm'."""
+        """'sample data, cv (held-out folds), encoder=minilm'; 'custom data 3fa2c1d04b9e, cv ...'."""
         parts = [] if self.metric == board_metric else [f"metric {self.metric}"]
-        parts += [f"{self.data_source} data", KINDS.get(self.kind, self.kind)]
+        data = f"{self.data_source} data" + (f" {self.data_id}" if self.data_id else "")
+        parts += [data, KINDS.get(self.kind, self.kind)]
         parts += [f"encoder={self.encoder}"] if self.encoder else []
         parts += [f"panel={self.panel}"] if self.panel else []
         return ", ".join(parts)
 
     def order(self) -> tuple:
         kind_rank = list(KINDS).index(self.kind) if self.kind in KINDS else len(KINDS)
-        return (self.data_source != "kaggle", self.data_source, kind_rank, self.kind, self.metric,
+        return (self.data_source != "kaggle", self.data_source, self.data_id, kind_rank, self.kind, self.metric,
                 self.encoder, self.panel)
 
 
@@ -197,7 +202,8 @@ def format_leaderboard(boards: list[CompetitionBoard]) -> str:
         lines.append("")
     lines.append("data: 'sample' = committed sample files (validation scores only, not comparable with Kaggle); "
                  "'kaggle' = real competition files; '+extra' = trained and validated with extra labeled rows "
-                 "(--set extra_train), another set of validation rows")
+                 "(--set extra_train), another set of validation rows; 'custom' = a folder given with --data (the "
+                 "group's 12 hex digits name its files)")
     lines.append(GROUP_NOTE)
     if any(b.first_place is not None for b in boards):
         lines.append(REFERENCE_NOTE)

@@ -46,7 +46,11 @@ class RunRecord:
     encoder: the sentence encoder a similarity metric used (sharpened cosine), else "".
     panel: the judge panel of a "panel" score (`common.llm.judges.panel_id`), else "".
     Scores of different kinds, encoders or panels are never ranked together (`common.leaderboard`).
-    data_source: "sample" (committed sample: not comparable with Kaggle) or "kaggle" (real files).
+    data_source: "sample" (committed sample: not comparable with Kaggle), "kaggle" (real files) or
+    "custom" (a folder given with --data), with "+extra" when extra labeled rows joined train.
+    data_id: 12 hex digits naming the exact files (`common.data.files_fingerprint` of the tables
+    read, and of the extra rows' file): runs on two different custom folders or extra files are
+    never ranked together. "" in records written before it existed.
     public / private: Kaggle leaderboard scores once fetched; kaggle_ref: the submission id or
     kernel "owner/slug@version" it was submitted as.
     """
@@ -73,6 +77,7 @@ class RunRecord:
     kind: str = "cv"
     encoder: str = ""
     panel: str = ""
+    data_id: str = ""
 
 
 _RUN_FIELDS = {f.name for f in fields(RunRecord)}

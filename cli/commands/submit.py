@@ -8,6 +8,7 @@ results/runs.jsonl, and with --kaggle also submits to Kaggle.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
 import random
 import resource
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.data import load_dataset
+from common.data import files_fingerprint, load_dataset
 from common.cv import check_fold_count
 from common.errors import UserError
 from common.experiments import load_experiment
@@ -93,6 +94,14 @@ def print_scores(competition: Competition, result: SolutionResult) -> None:
         print(f"  {variant:<{width}}  {score.mean:.4f}{spread}{note}{mark}")
 
 
+def data_id(ctx: RunContext, result: SolutionResult) -> str:
+    """The data's fingerprint, joined with the extra rows' file when the solution trained on one."""
+    extra = Path(result.extra_rows) if result.extra_rows else None
+    if extra is None or not extra.is_file():
+        return ctx.data.fingerprint
+    return hashlib.sha256(f"{ctx.data.fingerprint}+{files_fingerprint([extra])}".encode()).hexdigest()[:12]
+
+
 def record_runs(competition: Competition, result: SolutionResult, ctx: RunContext, wall_s: float, peak_mb: float):
     from common.results import RunRecord, append_run, git_commit, new_run_id
 
@@ -108,7 +117,7 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
             peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
             extra={"submitted": variant == result.best, "options": ctx.options, "folds_requested": ctx.folds,
                    "experiment": ctx.experiment, **result.info},
-            kind=score.kind, encoder=score.encoder, panel=score.panel,
+            kind=score.kind, encoder=score.encoder, panel=score.panel, data_id=data_id(ctx, result),
         )
         append_run(record)
         records.append(record)

@@ -47,6 +47,10 @@ def test_folds_and_experiment_reach_the_solution_and_the_store(tmp_path, monkeyp
     assert {r["variant"] for r in runs} == {"tfidf_only/tfidf_linear", "tfidf_only/tfidf_lgbm", "tfidf_only/ensemble"}
     assert all(r["folds"] == 4 and r["extra"]["experiment"] == "tfidf_only" for r in runs)
     assert runs[0]["extra"]["options"] == {"members": "tfidf_linear,tfidf_lgbm", "heldout": "0"}
+    from common.data import load_dataset
+    from common.registry import get_competition
+
+    assert {r["data_id"] for r in runs} == {load_dataset(get_competition("detect-ai-text"), folder).fingerprint}
 
 
 def test_a_named_experiment_writes_its_own_submission_beside_the_main_one(tmp_path, monkeypatch, capsys):

@@ -62,3 +62,13 @@ def test_parquet_with_the_same_stem_is_accepted(tmp_path):
     pl.DataFrame({**ROW, "answer": ["A"]}).write_parquet(tmp_path / "train.parquet")
     pl.DataFrame(ROW).write_parquet(tmp_path / "test.parquet")
     assert load_dataset(SCIENCE, tmp_path).tables["test"].height == 1
+
+
+def test_the_fingerprint_names_the_files_read(tmp_path):
+    write_science(tmp_path / "a")
+    write_science(tmp_path / "b")
+    a, b = load_dataset(SCIENCE, tmp_path / "a"), load_dataset(SCIENCE, tmp_path / "b")
+    assert len(a.fingerprint) == 12 and a.fingerprint == b.fingerprint     # same bytes, another folder
+    write_science(tmp_path / "b", train=pl.DataFrame({**ROW, "answer": ["B"]}))
+    assert load_dataset(SCIENCE, tmp_path / "b").fingerprint != a.fingerprint
+    assert load_dataset(SCIENCE).fingerprint not in ("", a.fingerprint)    # the sample's own

@@ -44,6 +44,26 @@ def test_kaggle_data_rows_come_first_and_scored_runs_stay_visible():
     assert exam.rows[1].private == 0.57
 
 
+
+def test_two_custom_folders_are_two_groups_while_sample_runs_stay_one():
+    runs = [run("c1", "exam", "tfidf", 0.90, source="custom", data_id="aaaaaaaaaaaa"),
+            run("c2", "exam", "tfidf", 0.50, source="custom", data_id="bbbbbbbbbbbb"),
+            run("c3", "exam", "lm", 0.60, source="custom", data_id="bbbbbbbbbbbb"),
+            run("x1", "exam", "lm", 0.70, source="sample+extra", data_id="cccccccccccc"),
+            run("s1", "exam", "tfidf", 0.40, data_id="dddddddddddd"),
+            run("s2", "exam", "lm", 0.45, data_id="eeeeeeeeeeee"),    # the sample: its source names its files
+            run("old", "exam", "lm", 0.80, source="custom")]          # a record from before data ids
+    (exam, _) = build_leaderboard(runs, COMPS)
+    groups = {(g.key.data_source, g.key.data_id): [r.run_id for r in g.rows] for g in exam.groups}
+    assert groups == {("custom", ""): ["old"], ("custom", "aaaaaaaaaaaa"): ["c1"],
+                      ("custom", "bbbbbbbbbbbb"): ["c3", "c2"], ("sample", ""): ["s2", "s1"],
+                      ("sample+extra", "cccccccccccc"): ["x1"]}
+    text = format_leaderboard([exam])
+    assert "-- custom data bbbbbbbbbbbb, cv (held-out folds)" in text and "-- sample data, cv" in text
+    a, b = runs[0], runs[1]
+    note = next(d.note for d in compare_runs(a, b) if d.name == "cv")
+    assert "not comparable" in note
+
 def test_scores_of_different_kinds_encoders_or_panels_are_never_ranked_together():
     recovery = comp("recovery", "sharpened_cosine")
     runs = [run("cv1", "recovery", "a", 0.50, metric="sharpened_cosine", encoder="minilm"),

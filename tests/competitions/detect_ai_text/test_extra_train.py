@@ -59,6 +59,11 @@ def test_submit_on_kaggle_like_train_says_what_to_add_then_trains_with_the_extra
     record = json.loads(results_path().read_text().splitlines()[-1])
     assert record["extra"]["extra_train"]["rows"] == 20 and record["extra"]["extra_train"]["repeats_dropped"] == 2
     assert record["data_source"] == "custom+extra"        # never ranked against runs on train alone
+    from common.data import load_dataset
+    from common.registry import get_competition
+
+    plain = load_dataset(get_competition("detect-ai-text"), folder).fingerprint
+    assert len(record["data_id"]) == 12 and record["data_id"] != plain   # another extra file: another group
     assert record["extra"]["model_files"] == [str(tmp_path / "cache" / "detect_ai_text" / "extra_train" / "daigt.csv")]
 
 
