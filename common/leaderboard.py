@@ -8,9 +8,9 @@
 Runs are ranked only against comparable runs: a competition's board is split into groups, one
 per (metric, data source, kind of score, encoder, judge panel) (`GroupKey`), and rows are ranked
 within their group, never across groups. Custom folders (--data) and extra rows also split by
-the files themselves (the run's `data_id`): two different folders are two groups. Kinds: "cv" (held-out folds), "holdout" (a held-out
-split), "panel" (a local judge panel); a sharpened-cosine score depends on its encoder, a
-judge score on its panel. Groups on real Kaggle files come before groups on the committed
+the files themselves (the run's `data_id`): two different folders are two groups. Kinds: "cv"
+(held-out folds), "holdout" (a held-out split), "panel" (a local judge panel); a
+sharpened-cosine score depends on its encoder, a judge score on its panel. Groups on real Kaggle files come before groups on the committed
 sample, whose scores are never comparable with a leaderboard.
 
 One row per variant and group: its best run by score, with how many runs it has, plus its best
