@@ -33,6 +33,7 @@ REFERENCE_NOTE = ("* the real competition's 1st-place private score on Kaggle: a
 GROUP_NOTE = ("groups: rows are ranked only within their group (same metric, data, kind of score and encoder or "
               "judge panel); scores of different groups are not comparable and never ranked against each other")
 KINDS = VALIDATION_KINDS
+CELL_WIDTH = 60                     # --compare cuts longer values
 FIXED_DATA = ("sample", "kaggle")   # the same files for every run: the source alone names them
 
 
@@ -218,12 +219,22 @@ class FieldDiff:
     note: str = ""
 
 
+def _flat(run: RunRecord) -> dict:
+    """The record's fields, its `extra` dict spread out one level ("extra.options", ...)."""
+    fields = asdict(run)
+    extra = fields.pop("extra") or {}
+    return {**fields, **{f"extra.{key}": value for key, value in extra.items()}}
+
+
 def compare_runs(a: RunRecord, b: RunRecord) -> list[FieldDiff]:
-    """The fields where two runs differ; score fields say which run is better."""
+    """The fields where two runs differ (each key of `extra` on its own, "extra.options", a key
+    one run lacks shown as None); score fields say which run is better."""
     higher = metric_direction(a.metric, a.higher_is_better)
-    left, right = asdict(a), asdict(b)
+    left, right = _flat(a), _flat(b)
     diffs = []
-    for name in left:
+    for name in dict.fromkeys([*left, *right]):
+        left.setdefault(name, None)
+        right.setdefault(name, None)
         if name in ("run_id",) or left[name] == right[name]:
             continue
         note = ""
@@ -237,12 +248,19 @@ def compare_runs(a: RunRecord, b: RunRecord) -> list[FieldDiff]:
     return diffs
 
 
+def _cell(value, width: int = CELL_WIDTH) -> str:
+    text = str(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
+
+
 def format_comparison(a: RunRecord, b: RunRecord) -> str:
+    """A field / A / B / note table of the differences; values longer than CELL_WIDTH characters
+    are cut (the whole records are in the results store)."""
     diffs = compare_runs(a, b)
     rows = [("field", f"A {a.run_id}", f"B {b.run_id}", "")]
-    rows += [(d.name, str(d.a), str(d.b), d.note) for d in diffs]
+    rows += [(d.name, _cell(d.a), _cell(d.b), d.note) for d in diffs]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    same = len(asdict(a)) - 1 - len(diffs)
+    same = len(set(_flat(a)) | set(_flat(b))) - 1 - len(diffs)
     lines.append(f"({same} other fields identical)" if diffs else "the two runs are identical apart from their ids")
     return "\n".join(lines)

@@ -121,6 +121,18 @@ def test_compare_lists_only_differences_with_the_better_run():
                                                                           metric="multiclass_logloss"))
 
 
+
+def test_compare_diffs_extra_key_by_key_and_cuts_long_values():
+    long = "x" * 500
+    a = run("a", "exam", "tfidf", 0.6, extra={"options": {"k": "1"}, "rules": long, "same": 1})
+    b = run("b", "exam", "tfidf", 0.6, extra={"options": {"k": "2"}, "same": 1, "only_b": True})
+    diffs = {d.name: (d.a, d.b) for d in compare_runs(a, b)}
+    assert diffs == {"extra.options": ({"k": "1"}, {"k": "2"}), "extra.rules": (long, None),
+                     "extra.only_b": (None, True)}
+    text = format_comparison(a, b)
+    assert long not in text and "x" * 57 + "..." in text
+    assert max(len(line) for line in text.splitlines()) < 200
+
 def test_chart_is_a_png_written_atomically_with_a_panel_per_group(tmp_path):
     runs = [run("e1", "exam", "tfidf", 0.61, public=0.6, private=0.59), run("l1", "llm", "lr", 1.0,
                                                                           metric="multiclass_logloss"),
