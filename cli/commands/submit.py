@@ -108,16 +108,17 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
     metric = get_metric(competition.metric)
     commit, records = git_commit(), []
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    source, files = ctx.data.source + ("+extra" if result.extra_rows else ""), data_id(ctx, result)   # once per run
     for variant, score in result.cv.items():
         record = RunRecord(
             run_id=new_run_id(), competition=competition.slug, metric=competition.metric,
             variant=f"{ctx.experiment}/{variant}" if ctx.experiment else variant,
             cv=score.mean, cv_std=score.std, folds=score.folds, higher_is_better=metric.higher_is_better,
-            data_source=ctx.data.source + ("+extra" if result.extra_rows else ""), commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
+            data_source=source, commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
             peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
             extra={"submitted": variant == result.best, "options": ctx.options, "folds_requested": ctx.folds,
                    "experiment": ctx.experiment, **result.info},
-            kind=score.kind, encoder=score.encoder, panel=score.panel, data_id=data_id(ctx, result),
+            kind=score.kind, encoder=score.encoder, panel=score.panel, data_id=files,
         )
         append_run(record)
         records.append(record)

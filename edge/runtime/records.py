@@ -1,6 +1,6 @@
 """What the device's command line is given, read and checked: its flags (a bad one is one line),
-a bundle's config.json, and the inputs (stdin or --file) as one record per input. Copied to the device beside detect.py; imports
-only the standard library.
+a bundle's config.json, and the inputs (stdin or --file) as one record per input. Copied to the
+device beside detect.py; imports only the standard library.
 
 Formats (detect.py's --format): "lines", one input per line ("text<TAB>text_pair" for a pair
 bundle); "jsonl", a JSON string, a ["text", "text_pair"] list or an object per line ({"text": ...,
