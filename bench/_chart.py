@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 
-def save_line_chart(path, draw, xlabel: str, ylabel: str, title: str, figsize=(7, 4)):
+def save_line_chart(path, draw, xlabel: str, ylabel: str, title: str, figsize=(7, 4), legend: dict | None = None):
+    """legend: matplotlib legend() options over the default fontsize 8 (e.g. {"loc": "lower left"})."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,7 +20,7 @@ def save_line_chart(path, draw, xlabel: str, ylabel: str, title: str, figsize=(7
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    ax.legend(**{"fontsize": 8, **(legend or {})})
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=110)
