@@ -64,12 +64,16 @@ def grid_model(source: Path, seed: int = 0, log=print) -> Path:
     torch.manual_seed(seed)
     model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(source), dtype=torch.float32).eval()
     embedding = model.get_input_embeddings().weight
+
+    def put(weight, grid):
+        if weight.shape[1] % BLOCK == 0:  # else left random: no grid of blocks of 32 fits it
+            weight.copy_(torch.from_numpy(grid(weight.numpy())))
+
     with torch.no_grad():
-        embedding.copy_(torch.from_numpy(on_q80_grid(embedding.numpy())))
+        put(embedding, on_q80_grid)
         for module in model.modules():
             if isinstance(module, torch.nn.Linear) and module.weight.data_ptr() != embedding.data_ptr():
-                grid = on_q80_grid if module is model.get_output_embeddings() else on_q41_grid
-                module.weight.copy_(torch.from_numpy(grid(module.weight.numpy())))
+                put(module.weight, on_q80_grid if module is model.get_output_embeddings() else on_q41_grid)
     with atomic_dir(target, replace=False) as tmp:
         model.save_pretrained(tmp)
         for name in TOKENIZER_FILES:

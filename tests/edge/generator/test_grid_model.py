@@ -60,3 +60,17 @@ def test_shape_speed_measures_each_variant_against_its_fp32_round_by_round(tiny_
     assert rows["int4"]["size_mb"] < rows["fp32"]["size_mb"]
     table = format_table(result["rows"])
     assert "random / own weights" in table and "| int4 (own) | 1 |" in table
+
+
+def test_a_shape_no_block_of_32_fits_is_left_random(tmp_path, monkeypatch):
+    from safetensors.numpy import load_file
+    from transformers import LlamaConfig
+
+    source = tmp_path / "odd"
+    LlamaConfig(vocab_size=64, hidden_size=48, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
+                num_key_value_heads=1, head_dim=24).save_pretrained(source)
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
+    weights = load_file(str(grid_model(source, log=lambda *_: None) / "model.safetensors"))
+    down, up = weights["model.layers.0.mlp.down_proj.weight"], weights["model.layers.0.mlp.up_proj.weight"]
+    assert q41_codes(down)[4] < 1e-4 and len(np.unique(down[0])) <= 32  # K = 64: two blocks of 16 levels
+    assert up.shape == (64, 48) and len(np.unique(up[0])) == 48         # K = 48: as drawn
