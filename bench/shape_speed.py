@@ -129,7 +129,7 @@ def main(args: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--weights", choices=["grid", "own", "both"], default="grid",
                         help="random weights on the grids, the model's own, or both in one run (to compare)")
-    parser.add_argument("--report", help="JSON report path (default cache/bench/shape_speed.json)")
+    parser.add_argument("--report", help="JSON report path (default cache/bench/shape_speed[-own|-both].json)")
     opts = parser.parse_args(args)
     names, _, threads = variants_lengths_threads(parser, opts, None, VARIANTS)
     names = ["fp32"] + [n for n in names if n != "fp32"]
