@@ -141,7 +141,8 @@ def main(args: list[str]) -> int:
         if opts.weights != "grid":
             folders[name + OWN] = build_variant(VARIANTS[name], opts.model)
     result = measure(folders, threads, opts.rounds)
-    cpu = f"{cpu_summary()}, {os.cpu_count()} logical CPUs"
+    summary = cpu_summary()
+    cpu = f"{summary}, {os.cpu_count()} logical CPUs"
     weights = {"grid": f"random weights of {opts.model}'s shape (seed {opts.seed})", "own": f"{opts.model}'s own weights",
                "both": f"random weights of {opts.model}'s shape (seed {opts.seed}) and its own (rows marked{OWN})"}[opts.weights]
     print(f"decode and prefill on {weights}, fresh processes, "
@@ -151,6 +152,6 @@ def main(args: list[str]) -> int:
     stem = "shape_speed" + ("" if opts.weights == "grid" else f"-{opts.weights}")
     path = opts.report or cache_dir("bench") / f"{stem}.json"
     atomic_write_text(path, json.dumps(report, indent=1))
-    title = f"Decode speed-up by threads, {opts.weights} weights\n{cpu_summary().split(' (')[0]}, {os.cpu_count()} CPUs"
+    title = f"Decode speed-up by threads, {opts.weights} weights\n{summary.split(' (')[0]}, {os.cpu_count()} CPUs"
     print(f"report {path}; chart {save_chart(result['rows'], cache_dir('bench') / f'{stem}.png', title)}")
     return 0
