@@ -9,7 +9,9 @@ distinct input, 240 of int4-q41-fold's 549 kernels a decode token. A group of Ma
 it would shed those kernels; what it would cost is what this measures. Each group's decoder
 Linears are fake-quantized in PyTorch with integer zero points only (edge/generator/leftover.py),
 the side of each block's zero point taken nearest or calibrated on the study's calibration text
-(science-exam Wikipedia passages); every other weight stays exact, as the fold has it. Perplexity
+(science-exam Wikipedia passages), or taken nearest with the leftover's average effect over that
+text put back as a bias ("mean": the bias input MatMulNBits already has, no extra kernel); every
+other weight stays exact, as the fold has it. Perplexity
 and next-token agreement against PyTorch fp32 on the study's held-out passages (prompt-recovery
 sample), cached under cache/generator/quality/; table, q41_leftover.json and a chart go to
 cache/generator/study/.
@@ -18,34 +20,38 @@ from __future__ import annotations
 
 GROUPS = {"qkv": r"\.(q|k|v)_proj$", "o": r"\.o_proj$", "gate_up": r"\.(gate|up)_proj$",
           "down": r"\.down_proj$", "all": r"_proj$"}
-SIDES = ("nearest", "calibrated")
+SIDES = ("nearest", "calibrated", "mean")
 
 
 def quality_rows(model_name: str, groups: list[str], eval_windows, calib_windows, log=print) -> tuple[dict, list[dict]]:
     """(fp32 reference, one row per group and side: perplexity, its change, agreement, Linears)."""
     from tqdm import tqdm
 
-    from edge.generator.leftover import block_sum_moments, decoder_linears, drop_leftovers
+    from edge.generator.leftover import block_sum_means, block_sum_moments, decoder_linears, drop_biases, drop_leftovers
     from edge.generator.quality import cached_npz, compare, torch_reference, torch_teacher_forced, windows_id
 
     model, saved, key, ref = torch_reference(model_name, eval_windows)
     base = compare(ref, ref)
-    moments: dict = {}
+    stats = {"calibrated": (block_sum_moments, {}), "mean": (block_sum_means, {})}
     rows = []
     for group, side in tqdm([(g, s) for g in groups for s in SIDES], desc="q41_leftover", unit="row"):
         def compute(group=group, side=side):
+            drop_biases(model)
             model.load_state_dict(saved)
-            if side == "calibrated" and not moments:  # on the fp32 model
-                moments.update(block_sum_moments(model, calib_windows))
-            drop_leftovers(model, GROUPS[group], moments if side == "calibrated" else None)
+            measure, kept = stats.get(side, (None, None))
+            if measure and not kept:  # on the fp32 model
+                kept.update(measure(model, calib_windows))
+            drop_leftovers(model, GROUPS[group], moments=kept if side == "calibrated" else None,
+                           means=kept if side == "mean" else None)
             return torch_teacher_forced(model, eval_windows)
 
-        calib = windows_id(calib_windows) if side == "calibrated" else "none"
+        calib = windows_id(calib_windows) if side in stats else "none"
         got = cached_npz(f"leftover-{group}-{side}-{key}-{calib}", compute)
         q = compare(got, ref)
         rows.append({"group": group, "side": side, "linears": len(decoder_linears(model, GROUPS[group])),
                      **q, "perplexity_delta": q["perplexity"] / base["perplexity"] - 1})
         log(f"q41_leftover: {group} {side} perplexity {q['perplexity']:.2f} agreement {q['agreement']:.4f}")
+    drop_biases(model)
     model.load_state_dict(saved)
     return base, rows
 
@@ -69,10 +75,11 @@ def save_chart(rows: list[dict], path):
     groups = list(dict.fromkeys(r["group"] for r in rows))
 
     def draw(ax):
+        width = 0.8 / len(SIDES)
         for i, side in enumerate(SIDES):
             mine = {r["group"]: r["agreement"] for r in rows if r["side"] == side}
-            ax.bar([g + (i - 0.5) * 0.4 for g in range(len(groups))], [mine.get(g, 0) for g in groups],
-                   width=0.4, label=side)
+            ax.bar([g + (i - (len(SIDES) - 1) / 2) * width for g in range(len(groups))],
+                   [mine.get(g, 0) for g in groups], width=width, label=side)
         ax.set_xticks(range(len(groups)), groups)
         ax.axhline(0.90, color="grey", lw=0.8, ls="--")
 
@@ -103,8 +110,8 @@ def main(args: list[str]) -> int:
     eval_windows, calib_windows = fake_quant_windows(opts.model, opts.eval_tokens, opts.calibration_tokens)
     base, rows = quality_rows(opts.model, groups, eval_windows, calib_windows)
     print(f"Q4_1 without the fold's leftover: {opts.model}, quality on {base['tokens']} held-out tokens "
-          f"(prompt-recovery sample passages; PyTorch fp32 perplexity {base['perplexity']:.2f}); calibrated sides "
-          f"from {sum(map(len, calib_windows))} tokens of science-exam Wikipedia passages; LM head and "
+          f"(prompt-recovery sample passages; PyTorch fp32 perplexity {base['perplexity']:.2f}); calibrated sides and "
+          f"means from {sum(map(len, calib_windows))} tokens of science-exam Wikipedia passages; LM head and "
           f"embedding fp32, activations not quantized")
     print(format_table(rows))
     out = cache_dir("generator") / "study"

@@ -4,6 +4,7 @@ decoder's MatMuls need int4-q41-fold's leftover correction? `bench/q41_leftover.
     from edge.generator.leftover import block_sum_moments, drop_leftovers
     moments = block_sum_moments(model, calibration_windows)    # {Linear name: E[S S^T]}
     drop_leftovers(model, r"\\.down_proj$", moments)             # those Linears lose their leftovers
+    drop_leftovers(model, r"_proj$", means=block_sum_means(model, calibration_windows))  # ... but keep their mean
 
 onnxruntime's fast int4 kernel takes integer zero points. A Q4_1 block w = d*q + m needs z = -m/d,
 rarely an integer (edge/generator/q41.py), so int4-q41-fold adds the block's leftover back through
@@ -14,6 +15,8 @@ error r = m + d*z (in (-d, 0] or (0, d]). Two ways to pick the side:
 - calibrated: the side that makes the MatMul's output error E[(S . r)^2] smallest over calibration
   text, S the input's sums over each block of 32 (AdaRound's up-or-down choice, applied to the
   zero point), by coordinate descent from nearest, each output row on its own.
+With `means`, nearest's leftovers are put back on average: each output gains the bias E[S] . r over
+calibration text, which MatMulNBits would take as its bias input at no extra kernel.
 """
 from __future__ import annotations
 
@@ -70,20 +73,31 @@ def decoder_linears(model, pattern: str = ".") -> dict:
 def block_sum_moments(model, windows: list[list[int]], pattern: str = ".") -> dict:
     """{Linear name: (K/32, K/32) float64 E[S S^T]} of each matched Linear's input block sums S,
     over the windows' tokens, on the model as it stands."""
+    return _block_sum_average(model, windows, pattern, lambda s: s.T @ s)
+
+
+def block_sum_means(model, windows: list[list[int]], pattern: str = ".") -> dict:
+    """{Linear name: (K/32,) float64 E[S]} of each matched Linear's input block sums S."""
+    return _block_sum_average(model, windows, pattern, lambda s: s.sum(0))
+
+
+def _block_sum_average(model, windows: list[list[int]], pattern: str, total_of) -> dict:
+    """{Linear name: total_of(S) summed over the windows' tokens / their count}, S (tokens, K/32)."""
     from edge.generator.calibrate import per_input_feature
 
     def update(previous, x):
         s = x.double().reshape(x.shape[0], -1, BLOCK).sum(-1)        # (tokens, K/32)
         total, count = previous or (0, 0)
-        return total + s.T @ s, count + s.shape[0]
+        return total + total_of(s), count + s.shape[0]
 
     sums = per_input_feature(model, windows, update)
     return {name: total / count for name, (total, count) in sums.items() if re.search(pattern, name)}
 
 
-def drop_leftovers(model, pattern: str, moments: dict | None = None) -> int:
+def drop_leftovers(model, pattern: str, moments: dict | None = None, means: dict | None = None) -> int:
     """Each matched decoder Linear's weight w becomes w - r over each block (r from choose_sides;
-    calibrated where `moments` has the Linear). Returns how many Linears changed."""
+    calibrated where `moments` has the Linear) and, where `means` has it, gains the bias r . E[S]
+    (remove it with `drop_biases`). Returns how many Linears changed."""
     import torch
 
     linears = decoder_linears(model, pattern)
@@ -92,4 +106,16 @@ def drop_leftovers(model, pattern: str, moments: dict | None = None) -> int:
             w = module.weight.data
             r = choose_sides(*leftover_sides(w), (moments or {}).get(name))
             module.weight.data = (w.double() - r.repeat_interleave(BLOCK, dim=1)).to(w.dtype)
+            if name in (means or {}):
+                if module.bias is not None:
+                    raise ValueError(f"{name} has a bias of its own; the leftover's mean would hide it")
+                module.bias = torch.nn.Parameter((r @ means[name]).to(w.dtype), requires_grad=False)
+                module.leftover_bias = True
     return len(linears)
+
+
+def drop_biases(model) -> None:
+    """Remove the biases `drop_leftovers` added, so the model's state dict loads again."""
+    for module in decoder_linears(model).values():
+        if getattr(module, "leftover_bias", False):
+            module.bias, module.leftover_bias = None, False

@@ -1,11 +1,12 @@
 """Q4_1 with integer zero points only: the two sides of each block's leftover, the calibrated choice
-between them, and a model's Linears losing their leftovers."""
+between them, a model's Linears losing their leftovers, and their mean put back as a bias."""
 from __future__ import annotations
 
 import pytest
 import torch
 
-from edge.generator.leftover import block_sum_moments, choose_sides, decoder_linears, drop_leftovers, leftover_sides
+from edge.generator.leftover import (block_sum_means, block_sum_moments, choose_sides, decoder_linears, drop_biases,
+                                     drop_leftovers, leftover_sides)
 
 
 def q41_weight(rows: int, blocks: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -75,4 +76,34 @@ def test_drop_leftovers_shifts_each_block_of_the_matched_linears_only(tiny_model
             step = (before.reshape(shift.shape).amax(-1) - before.reshape(shift.shape).amin(-1)) / 15
             assert bool((shift[..., 0].abs() <= step + 1e-6).all())
     finally:
+        tiny_model.load_state_dict(saved)
+
+
+def test_the_mean_bias_puts_the_leftovers_average_effect_back_and_comes_off_again(tiny_model):
+    saved = {k: v.clone() for k, v in tiny_model.state_dict().items()}
+    windows = [list(range(10, 60)), list(range(100, 140))]
+    captured = {}
+    hook = tiny_model.model.layers[0].mlp.down_proj.register_forward_hook(
+        lambda mod, args, out: captured.setdefault("x", []).append(args[0].reshape(-1, args[0].shape[-1])))
+    try:
+        means = block_sum_means(tiny_model, windows, r"down_proj$")
+        exact = [tiny_model(input_ids=torch.tensor([ids])).logits for ids in windows]
+        hook.remove()
+        x = torch.cat(captured["x"]).detach().double()                # layer 0's down inputs, every token
+        s = x.reshape(len(x), -1, 32).sum(-1)
+        torch.testing.assert_close(means["0.mlp.down_proj"], s.mean(0))
+        assert drop_leftovers(tiny_model, r"down_proj$", means=means) == 2
+        module = tiny_model.model.layers[0].mlp.down_proj
+        r = (saved["model.layers.0.mlp.down_proj.weight"] - module.weight.data).reshape(module.out_features, -1, 32)[..., 0]
+        torch.testing.assert_close(module.bias.data.double(), r.double() @ s.mean(0), atol=1e-6, rtol=1e-4)
+        # on the calibration tokens the bias leaves the leftover's error with mean zero
+        error = x @ (saved["model.layers.0.mlp.down_proj.weight"] - module.weight.data).double().T - module.bias.double()
+        assert float(error.mean(0).abs().max()) < 1e-5
+        drop_biases(tiny_model)
+        assert all(m.bias is None for m in decoder_linears(tiny_model).values())
+        tiny_model.load_state_dict(saved)
+        torch.testing.assert_close(tiny_model(input_ids=torch.tensor([windows[0]])).logits, exact[0])
+    finally:
+        hook.remove()
+        drop_biases(tiny_model)
         tiny_model.load_state_dict(saved)
