@@ -153,7 +153,7 @@ def main(args: list[str]) -> int:
                         help=f"comma-separated uniform variants (default: all but {', '.join(OPT_IN)})")
     parser.add_argument("--derived", default="all",
                         help="calibrated variants to run: all, none, or comma-separated names (int4-mixed2, "
-                             "fp32-pruned, int4-pruned, fp32-wanda50, int8-smooth)")
+                             "fp32-pruned, int4-pruned, fp32-wanda50, int8-smooth, int8-dynamic-smooth)")
     parser.add_argument("--held-out", choices=sorted(HELD_OUT), default="prompt-recovery",
                         help="held-out text scored: the prompt-recovery sample's passages (default) or the "
                              "detect-ai-text sample's essays; calibration text stays the same")

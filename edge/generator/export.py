@@ -45,7 +45,9 @@ class Variant:
     (q41.py), its block offsets in a side branch; "q41-fold<D>" folds them into the MatMulNBits as D
     digits; "q41-round" drops them (at int8 they are at most 1/34 of the grid's step).
     smooth: SmoothQuant's alpha (smooth.py) applied to the weights before export, from
-    `calibration` texts (0 = none)."""
+    `calibration` texts (0 = none).
+    dynamic: the fp32 export of the same weights through onnxruntime's dynamic int8 quantization
+    (dynamic.py; `precision` stays fp32, the builder's part)."""
 
     name: str
     precision: str
@@ -57,6 +59,7 @@ class Variant:
     calibration: str = ""  # hash of the calibration texts, for pruning/sparsity (set by the caller)
     regrid: str = ""
     smooth: float = 0.0
+    dynamic: bool = False
 
     def with_(self, **changes) -> Variant:
         return dataclasses.replace(self, **changes)
@@ -77,6 +80,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
        accuracy_level=4).with_(regrid="q41-fold1"),
     _v("int8-q41-round", "int8", "int8 on the weights' Q4_1 grid (codes 17q), offsets rounded to 1/34 step",
        accuracy_level=4).with_(regrid="q41-round"),
+    _v("int8-dynamic", "fp32", "int8 by onnxruntime's quantize_dynamic (DynamicQuantizeMatMul: weights per "
+       "channel, activations one scale a token), the seeds' and the detector's int8").with_(dynamic=True),
     _v("int8-acc1", "int8", "int8 weights (MatMulNBits 8-bit, block 32), fp32 compute", accuracy_level=1),
     _v("int8-b128", "int8", "int8 weights in blocks of 128 (fewer scales, coarser grid), int8 compute",
        accuracy_level=4, block_size=128),
@@ -149,7 +154,7 @@ REGRID_CODE = 2  # bump when edge/generator/q41.py writes different weights (2: 
 
 def variant_key(variant: Variant, source_id: str) -> str:
     fields = dataclasses.asdict(variant)
-    for late in ("regrid", "smooth"):  # fields added after the first builds: in the key only when set, so the
+    for late in ("regrid", "smooth", "dynamic"):  # fields added after the first builds: in the key only when set, so the
         if not fields[late]:  # folders built before them stay valid
             del fields[late]
     if variant.regrid:
@@ -195,6 +200,8 @@ def build_variant(variant: Variant, model: str = "smollm2", calibration_texts: l
         return target
     if variant.regrid:
         return _regridded(variant, model, target, calibration_texts, log)
+    if variant.dynamic:
+        return _dynamic(variant, model, target, calibration_texts, log)
     log(f"generator: exporting {variant.name} ({variant.note}) -> {target}")
     threads = str(default_threads())
     env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads, TOKENIZERS_PARALLELISM="false")
@@ -230,6 +237,21 @@ def _regridded(variant: Variant, model: str, target: Path, calibration_texts, lo
         counts = regrid_q41(base, fp32, tmp, log=log, **regrid_options(variant.regrid))
         (tmp / "VARIANT.json").write_text(json.dumps({"variant": dataclasses.asdict(variant), "base": str(base),
                                                       "fp32": str(fp32), "regrid": counts}, indent=1))
+    return target
+
+
+def _dynamic(variant: Variant, model: str, target: Path, calibration_texts, log) -> Path:
+    """The fp32 export of `variant`'s weights (pruned or smoothed as it says), dynamically quantized."""
+    from edge.generator.dynamic import quantize_dynamic_int8
+
+    fp32 = build_variant(VARIANTS["fp32"].with_(drop_layers=variant.drop_layers, sparsity=variant.sparsity,
+                                                smooth=variant.smooth, calibration=variant.calibration),
+                         model, calibration_texts, log)
+    log(f"generator: dynamic int8 of {fp32.name} -> {target}")
+    with atomic_dir(target, replace=False) as tmp:
+        counts = quantize_dynamic_int8(fp32, tmp)
+        (tmp / "VARIANT.json").write_text(json.dumps({"variant": dataclasses.asdict(variant), "fp32": str(fp32),
+                                                      "dynamic": counts}, indent=1))
     return target
 
 

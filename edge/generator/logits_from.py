@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 LOGITS_FROM = "logits_from"
-HEAD_OPS = ("MatMul", "MatMulNBits", "Gemm")
+HEAD_OPS = ("MatMul", "MatMulNBits", "MatMulInteger", "Gemm")   # MatMulInteger: int8-dynamic, its input the quantized hidden states
 
 
 def lm_head(graph, output: str = "logits"):

@@ -74,15 +74,25 @@ def cpu_summary(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
 
 def weight_bytes_per_token(folder: Path) -> int:
     """Bytes of weights a decode step reads: every initializer except the embedding tables, which a
-    Gather reads one row of (a table the LM head also multiplies by is counted)."""
+    Gather reads one row of, directly or through a Transpose that onnxruntime folds at load (the
+    fp32 export's tied table, when int8-dynamic gives the LM head its own int8 copy). A table the LM
+    head also multiplies by is counted."""
     import onnx
 
     model = onnx.load(str(Path(folder) / "model.onnx"), load_external_data=False)
-    gathered = {n.input[0] for n in model.graph.node if n.op_type.startswith("Gather")}
-    used_elsewhere = {i for n in model.graph.node if not n.op_type.startswith("Gather") for i in n.input}
+    readers: dict[str, list] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+
+    def rows_only(name: str) -> bool:
+        nodes = readers.get(name, [])
+        return bool(nodes) and all(n.op_type.startswith("Gather") and n.input[0] == name
+                                   or n.op_type == "Transpose" and all(rows_only(o) for o in n.output) for n in nodes)
+
     total = 0
     for init in model.graph.initializer:
-        if init.name in gathered and init.name not in used_elsewhere:
+        if rows_only(init.name):
             continue
         itemsize = {onnx.TensorProto.FLOAT: 4, onnx.TensorProto.FLOAT16: 2, onnx.TensorProto.UINT8: 1,
                     onnx.TensorProto.INT8: 1, onnx.TensorProto.INT64: 8, onnx.TensorProto.INT32: 4,

@@ -44,7 +44,7 @@ class StudyConfig:
     for sensitivity and block influence. mixed_layers: for each count, a mixed variant with
     that many of the most int4-sensitive decoder layers kept int8. prune_blocks: decoder blocks
     removed. wanda: unstructured sparsity of the Wanda row. smooth: SmoothQuant's alpha of the
-    int8-smooth row.
+    int8-smooth and int8-dynamic-smooth rows.
     rounds: speed measurements per variant (median, min-max). new_tokens / prompt_tokens: the
     decode and prefill lengths. threads: thread counts timed. variants: uniform variants to run.
     derived: also the calibrated variants (mixed precision, pruning, Wanda, smoothing); derived_only:
@@ -98,14 +98,14 @@ def _cached_json(name: str, compute):
 def derived_names(config: StudyConfig) -> list[str]:
     """The names derived_variants gives under `config`."""
     return [f"int4-mixed{count}" for count in config.mixed_layers] + ["fp32-pruned", "int4-pruned", "fp32-wanda50",
-                                                                      "int8-smooth"]
+                                                                      "int8-smooth", "int8-dynamic-smooth"]
 
 
 def derived_variants(sensitivity: list[float], influence: list[float], config: StudyConfig,
                      calibration: str) -> list[Variant]:
     """Mixed precision (the most sensitive layers at int8), block pruning (the least influential
     blocks, never the first or last), without and with int4, unstructured Wanda sparsity, and
-    int8 after SmoothQuant."""
+    int8 (the builder's and the dynamic one) after SmoothQuant."""
     ranked = [int(i) for i in np.argsort(sensitivity)[::-1]]
     inner = np.argsort(influence[1:-1]) + 1
     drop = tuple(sorted(int(i) for i in inner[:config.prune_blocks]))
@@ -120,6 +120,8 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
         VARIANTS["fp32"].with_(name="fp32-wanda50", sparsity=config.wanda, calibration=calibration,
                                note=f"fp32, Wanda {config.wanda:.0%} unstructured sparsity"),
         smooth_variant(calibration, config.smooth),
+        VARIANTS["int8-dynamic"].with_(name="int8-dynamic-smooth", smooth=config.smooth, calibration=calibration,
+                                       note=f"int8-dynamic after SmoothQuant (alpha {config.smooth})"),
     ]
 
 

@@ -48,13 +48,13 @@ def generator_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_exports(tiny_llm, generator_cache) -> dict[str, Path]:
-    """{"fp32": folder, "int4": folder} exported by the model builder from the tiny Llama."""
+    """{"fp32": folder, "int4": folder, "int8-dynamic": folder} exported from the tiny Llama."""
     from edge.generator.export import VARIANTS, build_variant
 
     old = os.environ.get("KLLM_CACHE")
     os.environ["KLLM_CACHE"] = str(generator_cache)
     try:
-        return {name: build_variant(VARIANTS[name], str(tiny_llm), log=lambda *_: None) for name in ("fp32", "int4")}
+        return {name: build_variant(VARIANTS[name], str(tiny_llm), log=lambda *_: None) for name in ("fp32", "int4", "int8-dynamic")}
     finally:
         if old is None:
             os.environ.pop("KLLM_CACHE")

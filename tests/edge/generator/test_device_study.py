@@ -55,9 +55,10 @@ def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, 
     from edge.generator.quality import teacher_forced
 
     device, logs = EmulatedPi(pi_root), []
-    host = {name: teacher_forced(folder, windows) for name, folder in tiny_exports.items()}
+    exports = {name: tiny_exports[name] for name in ("fp32", "int4")}
+    host = {name: teacher_forced(folder, windows) for name, folder in exports.items()}
     config = DeviceStudyConfig(threads=(1,), rounds=2, new_tokens=4, prompt_tokens=16)
-    report = run_device_study(device, str(tmp_path / "device"), dict(tiny_exports), windows, config,
+    report = run_device_study(device, str(tmp_path / "device"), exports, windows, config,
                               host_quality=host, log=logs.append)
     assert report.machine == "aarch64" and report.emulated
     rows = {r["variant"]: r for r in report.rows}
@@ -73,7 +74,7 @@ def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, 
     copies = [line for line in logs if "copying" in line]
     assert len(copies) == 3                                      # the runtime and two variants
     logs.clear()
-    run_device_study(device, str(tmp_path / "device"), dict(tiny_exports), windows,
+    run_device_study(device, str(tmp_path / "device"), exports, windows,
                      DeviceStudyConfig(threads=(1,), speed=False), log=logs.append)
     assert not [line for line in logs if "copying" in line]     # already there, complete
 
@@ -135,8 +136,8 @@ def test_the_study_runs_over_ssh_on_a_real_openssh_server(local_sshd, tiny_expor
     root = str(tmp_path / "pi")
     config = DeviceStudyConfig(threads=(1,), rounds=1, new_tokens=4, prompt_tokens=16)
     with SshDevice(parse_target(local_sshd.target), options, root) as device:
-        report = run_device_study(device.check_reachable(), root, dict(tiny_exports), windows, config,
-                                  log=lambda *_: None)
+        report = run_device_study(device.check_reachable(), root, {n: tiny_exports[n] for n in ("fp32", "int4")},
+                                  windows, config, log=lambda *_: None)
     rows = {r["variant"]: r for r in report.rows}
     assert not report.emulated and rows["fp32"]["agreement"] == 1.0
     assert rows["int4"]["decode_ratio"][1][0] > 0 and rows["int4"]["tokens"] == sum(len(w) - 1 for w in windows)

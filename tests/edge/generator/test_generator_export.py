@@ -27,8 +27,9 @@ def test_the_cache_key_changes_with_any_field_and_the_source():
     int4 = VARIANTS["int4"]
     keys = {variant_key(int4, "a"), variant_key(int4, "b"), variant_key(VARIANTS["int4-acc1"], "a"),
             variant_key(int4.with_(drop_layers=(5,)), "a"), variant_key(int4.with_(int8_layers=(1,)), "a"),
-            variant_key(int4.with_(regrid="q41"), "a"), variant_key(int4.with_(smooth=0.5), "a")}
-    assert len(keys) == 7 and variant_key(int4, "a") == variant_key(VARIANTS["int4"], "a")
+            variant_key(int4.with_(regrid="q41"), "a"), variant_key(int4.with_(smooth=0.5), "a"),
+            variant_key(int4.with_(dynamic=True), "a")}
+    assert len(keys) == 8 and variant_key(int4, "a") == variant_key(VARIANTS["int4"], "a")
 
 
 def test_build_named_smooths_on_the_callers_texts_and_refuses_unknown_names(monkeypatch):
@@ -90,3 +91,28 @@ def test_derived_variants_keep_the_most_sensitive_layers_int8_for_each_count():
     assert variants["int4-pruned"].drop_layers == (1, 3)                     # never the first or last block
     assert variants["int8-smooth"].smooth == 0.5 and variants["int8-smooth"].calibration == "c"
     assert variants["int8-smooth"].precision == "int8"
+    dynamic = variants["int8-dynamic-smooth"]
+    assert dynamic.dynamic and dynamic.precision == "fp32" and (dynamic.smooth, dynamic.calibration) == (0.5, "c")
+
+
+def test_int8_dynamic_quantizes_every_weight_matmul_of_the_fp32_export(tiny_exports, tiny_llm, generator_cache,
+                                                                     monkeypatch, tmp_path):
+    import numpy as np
+    import onnx
+
+    from edge.generator.logits_from import add_logits_from
+    from edge.runtime.generate import CausalLM
+
+    monkeypatch.setenv("KLLM_CACHE", str(generator_cache))
+    folder = build_variant(VARIANTS["int8-dynamic"], str(tiny_llm), log=lambda *_: None)
+    assert folder == tiny_exports["int8-dynamic"]
+    assert {"genai_config.json", "tokenizer.json", "model.onnx", "model.onnx.data"} <= {p.name for p in folder.iterdir()}
+    ops = [n.op_type for n in onnx.load(str(folder / "model.onnx"), load_external_data=False).graph.node]
+    fp32_ops = [n.op_type for n in onnx.load(str(tiny_exports["fp32"] / "model.onnx"), load_external_data=False).graph.node]
+    assert ops.count("MatMulInteger") == fp32_ops.count("MatMul") > 0 and "MatMul" not in ops
+    counts = json.loads((folder / "VARIANT.json").read_text())["dynamic"]
+    assert counts == {"dynamic_matmuls": fp32_ops.count("MatMul"), "matmuls_left": 0}
+    ids = list(range(5, 40))
+    exact, got = CausalLM(tiny_exports["fp32"]).forward(ids), CausalLM(folder).forward(ids)
+    assert got.shape == exact.shape and 0 < float(np.abs(got - exact).max()) < 0.1 * float(np.abs(exact).max())
+    assert add_logits_from(folder / "model.onnx", tmp_path / "model.onnx").startswith("/lm_head")  # its head too

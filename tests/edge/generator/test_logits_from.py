@@ -22,7 +22,7 @@ def with_logits_from(folder: Path, tmp_path: Path) -> Path:
     return out
 
 
-@pytest.mark.parametrize("variant", ["fp32", "int4"])
+@pytest.mark.parametrize("variant", ["fp32", "int4", "int8-dynamic"])
 def test_the_last_row_alone_equals_the_full_prefill_and_the_default_is_every_row(tiny_exports, tmp_path, variant):
     before, after = CausalLM(tiny_exports[variant]), CausalLM(with_logits_from(tiny_exports[variant], tmp_path))
     assert after.logits_from and not before.logits_from
@@ -38,7 +38,7 @@ def test_the_last_row_alone_equals_the_full_prefill_and_the_default_is_every_row
     np.testing.assert_allclose(three, full[-3:], atol=1e-4)
 
 
-@pytest.mark.parametrize("variant", ["fp32", "int4"])
+@pytest.mark.parametrize("variant", ["fp32", "int4", "int8-dynamic"])
 def test_generation_scoring_and_option_scores_are_unchanged(tiny_exports, tmp_path, variant):
     folder = with_logits_from(tiny_exports[variant], tmp_path)
     before, after = CausalLM(tiny_exports[variant]), CausalLM(folder)

@@ -12,6 +12,24 @@ def test_weight_bytes_count_int4_below_fp32(tiny_exports):
     assert 0 < int4 < 0.35 * fp32
 
 
+def test_weight_bytes_skip_tables_read_a_row_at_a_time_even_through_a_transpose(tmp_path):
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    tables = {"alone": (10, 4), "transposed": (4, 10), "tied": (4, 10), "head": (4, 3)}
+    inits = [numpy_helper.from_array(np.zeros(shape, np.float32), name) for name, shape in tables.items()]
+    nodes = [helper.make_node("Gather", ["alone", "ids"], ["a"]),
+             helper.make_node("Transpose", ["transposed"], ["t"]), helper.make_node("Gather", ["t", "ids"], ["b"]),
+             helper.make_node("Transpose", ["tied"], ["u"]), helper.make_node("Gather", ["u", "ids"], ["c"]),
+             helper.make_node("MatMul", ["x", "tied"], ["d"]), helper.make_node("MatMul", ["x", "head"], ["e"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1]),
+                                           helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                              [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in "abcde"], inits)
+    onnx.save(helper.make_model(graph), str(tmp_path / "model.onnx"))
+    assert weight_bytes_per_token(tmp_path) == (40 + 12) * 4          # the tied table and the head
+
+
 def test_median_spread_is_median_min_max():
     assert median_spread([3.0, 1.0, 2.0, 10.0]) == (2.5, 1.0, 10.0)
 
