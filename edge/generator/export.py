@@ -154,8 +154,8 @@ REGRID_CODE = 2  # bump when edge/generator/q41.py writes different weights (2: 
 
 def variant_key(variant: Variant, source_id: str) -> str:
     fields = dataclasses.asdict(variant)
-    for late in ("regrid", "smooth", "dynamic"):  # fields added after the first builds: in the key only when set, so the
-        if not fields[late]:  # folders built before them stay valid
+    for late in ("regrid", "smooth", "dynamic"):  # added after the first builds: in the key only when set,
+        if not fields[late]:                      # so the folders built before them stay valid
             del fields[late]
     if variant.regrid:
         fields["regrid_code"] = REGRID_CODE

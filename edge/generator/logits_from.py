@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 
 LOGITS_FROM = "logits_from"
-HEAD_OPS = ("MatMul", "MatMulNBits", "MatMulInteger", "Gemm")   # MatMulInteger: int8-dynamic, its input the quantized hidden states
+# MatMulInteger: int8-dynamic's head, whose input is the hidden states already quantized (one scale for
+# all positions, so slicing after it leaves the kept rows as they were)
+HEAD_OPS = ("MatMul", "MatMulNBits", "MatMulInteger", "Gemm")
 
 
 def lm_head(graph, output: str = "logits"):
