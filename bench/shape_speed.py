@@ -9,12 +9,12 @@ Decode speed does not depend on the weights' values (onnxruntime's CPU kernels a
 variants are exported from edge/generator/grid_model.py's random model, whose weights lie on the
 zoo's GGUF grids (the int4-q41 variants keep their shape); `--weights own` times the model's own
 exports instead, and `--weights both` times both in one run, with each random-weight row's speed
-over its own-weight twin's (median of the rounds' ratios): the check that the two agree. --model: a zoo name or an HF folder whose
-config.json and tokenizer give the shape. Per variant and thread count: decode tok/s (a 64-token
-greedy continuation) and prefill tok/s (a 300-token prompt) in fresh processes, the variants'
-order flipped each round; the ratio to ONNX fp32 is the median of the rounds' ratios (min-max);
-roofline: weight bytes a token x decode tok/s over the read bandwidth at that thread count
-(numpy sums, measured each round). Writes a JSON report (--report, default
+over its own-weight twin's (median of the rounds' ratios): the check that the two agree. --model:
+a zoo name or an HF folder whose config.json and tokenizer give the shape. Per variant and
+thread count: decode tok/s (a 64-token greedy continuation) and prefill tok/s (a 300-token
+prompt) in fresh processes, the variants' order flipped each round; the ratio to ONNX fp32 is
+the median of the rounds' ratios (min-max); roofline: weight bytes a token x decode tok/s over
+the read bandwidth at that thread count (numpy sums, measured each round). Writes a JSON report (--report, default
 cache/bench/shape_speed[-own|-both].json) and a PNG of the ratios against threads.
 """
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """int8 the way the seeds and the detector quantize: onnxruntime's dynamic quantization (host only).
 
     from edge.generator.dynamic import quantize_dynamic_int8
-    quantize_dynamic_int8(fp32_folder, out_folder)   # out_folder/model.onnx(.data), the rest copied
+    quantize_dynamic_int8(fp32_folder / "model.onnx", out_folder)   # out_folder/model.onnx(.data)
 
 Every MatMul with a constant weight becomes a MatMulInteger (its weight int8 per output channel)
 after a DynamicQuantizeLinear of its input (one per distinct input: the activations rounded to
@@ -14,21 +14,17 @@ grid than the builder's int8 (MatMulNBits rounds activations in blocks of 32).
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 
-def quantize_dynamic_int8(fp32_folder: Path, out: Path) -> dict:
-    """Write `out`/model.onnx and model.onnx.data from `fp32_folder`'s export, copy its other files
-    (config, tokenizer), and return how many MatMuls became MatMulInteger and how many are left."""
+def quantize_dynamic_int8(fp32_model: Path, out: Path) -> dict:
+    """Write `out`/model.onnx and model.onnx.data from the fp32 `fp32_model` and return how many
+    MatMuls became MatMulInteger and how many are left."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    fp32_folder, out = Path(fp32_folder), Path(out)
-    for path in fp32_folder.iterdir():
-        if not path.name.startswith(("model.onnx", "VARIANT")):
-            shutil.copy(path, out / path.name)
-    quantize_dynamic(fp32_folder / "model.onnx", out / "model.onnx", weight_type=QuantType.QInt8, per_channel=True,
+    out = Path(out)
+    quantize_dynamic(Path(fp32_model), out / "model.onnx", weight_type=QuantType.QInt8, per_channel=True,
                      op_types_to_quantize=["MatMul"], use_external_data_format=True,
                      extra_options={"MatMulConstBOnly": True})
     graph = onnx.load(str(out / "model.onnx"), load_external_data=False).graph

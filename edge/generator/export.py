@@ -231,9 +231,7 @@ def _regridded(variant: Variant, model: str, target: Path, calibration_texts, lo
     fp32 = build_variant(VARIANTS["fp32"].with_(drop_layers=variant.drop_layers), model, calibration_texts, log)
     log(f"generator: re-coding {base.name} on its Q4_1 grid -> {target}")
     with atomic_dir(target, replace=False) as tmp:
-        for path in base.iterdir():
-            if not path.name.startswith(("model.onnx", "VARIANT")):
-                shutil.copy(path, tmp / path.name)
+        _copy_side_files(base, tmp)
         counts = regrid_q41(base, fp32, tmp, log=log, **regrid_options(variant.regrid))
         (tmp / "VARIANT.json").write_text(json.dumps({"variant": dataclasses.asdict(variant), "base": str(base),
                                                       "fp32": str(fp32), "regrid": counts}, indent=1))
@@ -249,10 +247,18 @@ def _dynamic(variant: Variant, model: str, target: Path, calibration_texts, log)
                          model, calibration_texts, log)
     log(f"generator: dynamic int8 of {fp32.name} -> {target}")
     with atomic_dir(target, replace=False) as tmp:
-        counts = quantize_dynamic_int8(fp32, tmp)
+        _copy_side_files(fp32, tmp)
+        counts = quantize_dynamic_int8(fp32 / "model.onnx", tmp)
         (tmp / "VARIANT.json").write_text(json.dumps({"variant": dataclasses.asdict(variant), "fp32": str(fp32),
                                                       "dynamic": counts}, indent=1))
     return target
+
+
+def _copy_side_files(export: Path, out: Path) -> None:
+    """Copy an export's config and tokenizer files: all but its model and VARIANT.json."""
+    for path in export.iterdir():
+        if not path.name.startswith(("model.onnx", "VARIANT")):
+            shutil.copy(path, out / path.name)
 
 
 def _base_variant(variant: Variant) -> Variant:

@@ -87,8 +87,8 @@ def test_the_mean_bias_puts_the_leftovers_average_effect_back_and_comes_off_agai
         lambda mod, args, out: captured.setdefault("x", []).append(args[0].reshape(-1, args[0].shape[-1])))
     try:
         means = block_sum_means(tiny_model, windows, r"down_proj$")
+        hook.remove()                                                    # captured: the windows' tokens once
         exact = [tiny_model(input_ids=torch.tensor([ids])).logits for ids in windows]
-        hook.remove()
         x = torch.cat(captured["x"]).detach().double()                # layer 0's down inputs, every token
         s = x.reshape(len(x), -1, 32).sum(-1)
         torch.testing.assert_close(means["0.mlp.down_proj"], s.mean(0))
