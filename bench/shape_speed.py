@@ -14,8 +14,9 @@ a zoo name or an HF folder whose config.json and tokenizer give the shape. Per v
 thread count: decode tok/s (a 64-token greedy continuation) and prefill tok/s (a 300-token
 prompt) in fresh processes, the variants' order flipped each round; the ratio to ONNX fp32 is
 the median of the rounds' ratios (min-max); roofline: weight bytes a token x decode tok/s over
-the read bandwidth at that thread count (numpy sums, measured each round). Writes a JSON report (--report, default
-cache/bench/shape_speed[-own|-both].json) and a PNG of the ratios against threads.
+the read bandwidth at that thread count (numpy sums, measured each round). Writes a JSON report
+(--report, default cache/bench/shape_speed[-own|-both].json) and a PNG of the ratios against
+threads.
 """
 from __future__ import annotations
 
