@@ -116,7 +116,7 @@ PROFILED = ("fp32", "int8", "int4", "int4-b128", "int4-q41", "int4-q41-fold")
 # int4-q41-fold1, int8-b128, int4-b64 and int4-q41-fold-head4 are side measurements (one digit for the
 # offsets; int8's speed in blocks of 128, whose agreement falls below 0.95; int4's middle block, for bench
 # int4_blocks; the fold with an int4 LM head, agreement 0.773)
-OPT_IN = ("int8-acc1", "int4-q41-fold1", "int8-b128", "int4-b64", "int4-q41-fold-head4")
+OPT_IN = ("int8-acc1", "int4-q41-fold1", "int8-b128", "int4-b64", "int4-q41-fold-head4", "int4-gateup")
 
 
 def decode_profiles(names: list[str], model: str) -> dict[str, dict]:

@@ -86,6 +86,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     _v("int8-b128", "int8", "int8 weights in blocks of 128 (fewer scales, coarser grid), int8 compute",
        accuracy_level=4, block_size=128),
     _v("int4", "int4", "int4 RTN symmetric block 32, int8 compute (accuracy level 4)", accuracy_level=4),
+    _v("int4-gateup", "int4", "int4 RTN symmetric block 32 with gate and up in one MatMulNBits (then a Split)",
+       accuracy_level=4, fuse_mlp_gate_up="true"),
     _v("int4-acc1", "int4", "int4 RTN symmetric block 32, fp32 compute (accuracy level 1)", accuracy_level=1),
     _v("int4-head8", "int4", "int4 body and embedding, LM head int8 (not shared)", accuracy_level=4,
        matmul_mixed_precision="last_matmul:int8", shared_embeddings="false", op_types_to_quantize="MatMul/Gather"),

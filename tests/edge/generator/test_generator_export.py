@@ -116,3 +116,24 @@ def test_int8_dynamic_quantizes_every_weight_matmul_of_the_fp32_export(tiny_expo
     exact, got = CausalLM(tiny_exports["fp32"]).forward(ids), CausalLM(folder).forward(ids)
     assert got.shape == exact.shape and 0 < float(np.abs(got - exact).max()) < 0.1 * float(np.abs(exact).max())
     assert add_logits_from(folder / "model.onnx", tmp_path / "model.onnx").startswith("/lm_head")  # its head too
+
+
+def test_int4_gateup_puts_gate_and_up_in_one_matmul_on_the_same_int4_weights(tiny_exports, tiny_llm,
+                                                                           generator_cache, monkeypatch):
+    import numpy as np
+    import onnx
+
+    from edge.runtime.generate import CausalLM
+
+    monkeypatch.setenv("KLLM_CACHE", str(generator_cache))
+    folder = build_variant(VARIANTS["int4-gateup"], str(tiny_llm), log=lambda *_: None)
+    names = [n.name for n in onnx.load(str(folder / "model.onnx"), load_external_data=False).graph.node
+             if n.op_type == "MatMulNBits"]
+    plain = [n.name for n in onnx.load(str(tiny_exports["int4"] / "model.onnx"), load_external_data=False).graph.node
+             if n.op_type == "MatMulNBits"]
+    assert sum("gate_up_proj" in n for n in names) == 2 and not any("/gate_proj/" in n for n in names)
+    assert len(names) == len(plain) - 2                   # one MatMulNBits fewer a layer, tiny Llama's 2 layers
+    ids = list(range(5, 40))
+    int4, fused = CausalLM(tiny_exports["int4"]).forward(ids), CausalLM(folder).forward(ids)
+    # rows of a weight are quantized one by one, so the concatenated weight holds int4's codes exactly
+    assert fused.shape == int4.shape and np.allclose(fused, int4, atol=1e-4 * float(np.abs(int4).max()))
