@@ -9,7 +9,9 @@ and run there by the device runtime: teacher-forced over held-out windows of the
 sample's passages (the host study's held-out text), so perplexity, agreement with the device's own
 fp32 and the positions whose argmax differs from the host's run of the same variant; and, unless
 --no-speed, the runtime's benchmark with the variants interleaved over --rounds rounds, decode ratios
-to fp32 as the median of the per-round ratios (min-max). Under the emulated Pi speed is off by
+to fp32 as the median of the per-round ratios (min-max) and the rate each decode reads its weights
+at, beside the ratio a variant would reach if bound by memory as fp32 (its weight bytes a token
+against fp32's: on a Pi, whether int4 is held by its kernel or by the memory). Under the emulated Pi speed is off by
 default (qemu's timings say nothing about a Pi; --speed times it anyway, marked as emulated), and
 the quality columns are Arm's own (qemu executes the Arm instructions exactly). Prints the table and
 the issue's lines, and writes report.json and a PNG under cache/generator/study-device/<device>/.
@@ -49,15 +51,19 @@ def _cell(spread) -> str:
 
 
 def format_table(report, threads) -> str:
+    from edge.generator.device_study import memory_bound_ceiling
+
     fp32 = next(r for r in report.rows if r["variant"] == "fp32")
     timed = any("decode_ratio" in r for r in report.rows)
-    head = ["variant", "size MB", "perplexity", "agreement", "argmax unlike host", "host perplexity", "host agreement"]
+    head = ["variant", "size MB", "MB read a token", "memory-bound ceiling x fp32", "perplexity", "agreement",
+            "argmax unlike host", "host perplexity", "host agreement"]
     for n in threads if timed else ():
-        head += [f"decode tok/s {n}t", f"decode x fp32 {n}t"]
+        head += [f"decode tok/s {n}t", f"decode x fp32 {n}t", f"reads GB/s {n}t"]
     head += ["prefill tok/s", "64-token s", "peak MB"] if timed else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in report.rows:
-        cells = [r["variant"], f"{r['size_mb']:.0f}"]
+        cells = [r["variant"], f"{r['size_mb']:.0f}", f"{r['weight_mb_per_token']:.1f}",
+                 f"{memory_bound_ceiling(r, fp32):.2f}x"]
         if "perplexity" in r:
             change = 100 * (r["perplexity"] / fp32["perplexity"] - 1)
             cells += [f"{r['perplexity']:.2f} ({change:+.1f}%)", f"{r['agreement']:.3f}",
@@ -68,7 +74,8 @@ def format_table(report, threads) -> str:
             cells += ["-"] * 5
         if timed:
             for n in threads:
-                cells += [f"{r['decode_tok_s'][n][0]:.1f}", _cell(r["decode_ratio"][n])] if "decode_ratio" in r else ["-"] * 2
+                cells += [f"{r['decode_tok_s'][n][0]:.1f}", _cell(r["decode_ratio"][n]), f"{r['read_gb_s'][n]:.1f}"] \
+                    if "decode_ratio" in r else ["-"] * 3
             top = max(threads)
             cells += [f"{r['prefill_tok_s'][top]:.0f}", f"{r['wall_s'][top]:.2f}", f"{r['peak_rss_mb']:.0f}"] \
                 if "decode_ratio" in r else ["-"] * 3
@@ -79,6 +86,7 @@ def format_table(report, threads) -> str:
 def target_lines(report, threads) -> list[str]:
     """The issue's int8 and int4 lines, judged on this device's own numbers (never on the emulated Pi's)."""
     from bench._args import device_verdict
+    from edge.generator.device_study import memory_bound_ceiling
 
     rows = {r["variant"]: r for r in report.rows}
     fp32, out = rows["fp32"], []
@@ -90,13 +98,14 @@ def target_lines(report, threads) -> list[str]:
         if "int8" in rows and "decode_ratio" in rows["int8"]:
             r = rows["int8"]
             ok = r["decode_ratio"][n][0] >= INT8_TARGET and intact(r, 0.02, 0.95)
-            out.append(f"int8 at {n}t: {_cell(r['decode_ratio'][n])} (target {INT8_TARGET}x, +2%, agreement 0.95): "
-                       f"{device_verdict(ok, report.emulated)}")
+            out.append(f"int8 at {n}t: {_cell(r['decode_ratio'][n])} (target {INT8_TARGET}x, +2%, agreement 0.95; "
+                       f"{memory_bound_ceiling(r, fp32):.2f}x if bound by memory as fp32): {device_verdict(ok, report.emulated)}")
         int4 = [r for name, r in rows.items() if name.startswith("int4") and "decode_ratio" in r and intact(r, 0.05, 0.90)]
         if int4:
             best = max(int4, key=lambda r: r["decode_ratio"][n][0])
             out.append(f"best intact int4 at {n}t: {best['variant']} {_cell(best['decode_ratio'][n])} "
-                       f"(target {INT4_TARGET}x): {device_verdict(best['decode_ratio'][n][0] >= INT4_TARGET, report.emulated)}")
+                       f"(target {INT4_TARGET}x; {memory_bound_ceiling(best, fp32):.2f}x if bound by memory as fp32): "
+                       f"{device_verdict(best['decode_ratio'][n][0] >= INT4_TARGET, report.emulated)}")
     return out
 
 

@@ -21,7 +21,10 @@ requirements.txt and the held-out token windows. Then, on the device:
   perplexity, agreement with the device's own fp32, and how many argmaxes differ from the host's
   run of the same variant (its Arm kernels against x86's);
 - speed: `generate.py --bench` in a fresh process per variant, the variants interleaved over
-  `rounds`; the decode ratio is the median of the per-round ratios to fp32 (min-max).
+  `rounds`; the decode ratio is the median of the per-round ratios to fp32 (min-max), and the
+  rate the decode reads its weights at (decode tok/s x weight bytes a token, counted on the host
+  as the host study's roofline counts them). Where decode is bound by memory, a variant's ratio
+  is at most fp32's weight bytes over its own (`memory_bound_ceiling`), and its read rate is fp32's.
 Under the emulated Pi (qemu, Cortex-A76) the quality columns are Arm's own, because qemu executes
 the Arm instructions exactly; its timings say nothing about a Pi.
 """
@@ -42,7 +45,7 @@ from edge.deploy.flow import Device, check_path
 from edge.deploy.staging import device_slug, files_digest, run_json, stage_folder
 from edge.generator.export import MODEL_FILES, size_mb
 from edge.generator.quality import cached_npz, windows_id
-from edge.generator.measure import median_spread
+from edge.generator.measure import median_spread, weight_bytes_per_token
 
 RUNTIME = Path(__file__).resolve().parents[1] / "runtime" / "generate.py"
 STUDY_DIR = "study"
@@ -132,8 +135,8 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
 
 def _row(name: str, folder: Path, quality: dict, speed: dict, host: dict | None, host_fp32: dict | None,
          config: DeviceStudyConfig) -> dict:
-    row: dict = {"variant": name, "folder": folder.name,
-                 "size_mb": round(size_mb(folder), 1)}
+    row: dict = {"variant": name, "folder": folder.name, "size_mb": round(size_mb(folder), 1),
+                 "weight_mb_per_token": weight_bytes_per_token(folder) / 1e6}
     if name in quality:
         mine, ref = quality[name], quality["fp32"]
         row.update(perplexity=float(np.exp(mine["nll"].mean())), agreement=float((mine["argmax"] == ref["argmax"]).mean()),
@@ -150,7 +153,15 @@ def _row(name: str, folder: Path, quality: dict, speed: dict, host: dict | None,
             ratios = [d / statistics.median(f["decode_tok_s"]) for d, f in zip(decode, fp32)]
             row.setdefault("decode_tok_s", {})[n] = median_spread(decode)
             row.setdefault("decode_ratio", {})[n] = median_spread(ratios)
+            # the rate the decode reads its weights at: near fp32's, the variant is bound by memory as fp32 is
+            row.setdefault("read_gb_s", {})[n] = statistics.median(decode) * row["weight_mb_per_token"] / 1e3
             row.setdefault("prefill_tok_s", {})[n] = statistics.median(statistics.median(r["prefill_tok_s"]) for r in rounds)
             row.setdefault("wall_s", {})[n] = statistics.median(statistics.median(r["wall_s"]) for r in rounds)
         row["peak_rss_mb"] = max(r["peak_rss_mb"] for out in speed[name] for r in out["rows"])
     return row
+
+
+def memory_bound_ceiling(row: dict, fp32: dict) -> float:
+    """The decode ratio to fp32 that `row` would reach if both read their weights at the same rate:
+    fp32's weight bytes a token over the row's."""
+    return fp32["weight_mb_per_token"] / row["weight_mb_per_token"]
