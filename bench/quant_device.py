@@ -111,6 +111,7 @@ def target_lines(report, threads) -> list[str]:
 
 def save_chart(report, threads, path):
     from bench._chart import save_line_chart
+    from edge.generator.device_study import memory_bound_ceiling
 
     timed = [r for r in report.rows if "decode_ratio" in r]
 
@@ -122,7 +123,11 @@ def save_chart(report, threads, path):
                        width, label=f"{n} thread{'s' if n > 1 else ''}")
             for target in (INT8_TARGET, INT4_TARGET):
                 ax.axhline(target, color="grey", lw=0.8, ls="--")
-            ax.set_xticks([j + width * (len(threads) - 1) / 2 for j in range(len(timed))], [r["variant"] for r in timed])
+            centers = [j + width * (len(threads) - 1) / 2 for j in range(len(timed))]
+            fp32 = next(r for r in report.rows if r["variant"] == "fp32")
+            ax.scatter(centers, [memory_bound_ceiling(r, fp32) for r in timed], marker="_", s=600, color="black",
+                       label="if bound by memory as fp32")
+            ax.set_xticks(centers, [r["variant"] for r in timed])
         else:
             rows = [r for r in report.rows if "agreement" in r]
             ax.bar(range(len(rows)), [r["agreement"] for r in rows], 0.6, label="agreement with the device's fp32")

@@ -102,8 +102,8 @@ def test_a_copy_that_fails_its_checksums_is_never_renamed_into_place(pi_root, ti
     assert not remote.exists()
 
 
-def test_the_table_and_the_targets_read_the_device_rows():
-    from bench.quant_device import format_table, target_lines
+def test_the_table_the_targets_and_the_chart_read_the_device_rows(tmp_path):
+    from bench.quant_device import format_table, save_chart, target_lines
     from edge.generator.device_study import DeviceStudyReport
 
     mb = {"fp32": 540.0, "int8": 150.0, "int4": 90.0, "int4-q41-fold": 120.0}
@@ -119,10 +119,12 @@ def test_the_table_and_the_targets_read_the_device_rows():
     table = format_table(report, (4,))
     # int8 reads 150 MB a token 25 times a second: 3.75 GB/s against fp32's 5.4, under its 3.6x ceiling
     assert "| int8 | 1 | 150.0 | 3.60x | 40.20 (+0.5%) | 0.960 | - | - | - | 25.0 | 2.50x (2.40-2.60) | 3.8 |" in table
+    assert save_chart(report, (4,), tmp_path / "timed.png").stat().st_size > 0   # ratios and ceilings drawn
     for r in report.rows:                                    # quality only: no speed columns
         for key in ("decode_tok_s", "decode_ratio", "read_gb_s", "prefill_tok_s", "wall_s", "peak_rss_mb"):
             r.pop(key)
     assert format_table(report, (4,)).splitlines()[2] == "| fp32 | 1 | 540.0 | 1.00x | 40.00 (+0.0%) | 1.000 | - | - | - |"
+    assert save_chart(report, (4,), tmp_path / "quality.png").stat().st_size > 0
     report.rows = [row("fp32", 40.0, 1.0, 1.0), row("int8", 40.2, 0.96, 2.5), row("int4", 52.0, 0.6, 4.5),
                    row("int4-q41-fold", 40.3, 0.96, 4.2)]
     lines = target_lines(report, (4,))
