@@ -113,9 +113,10 @@ def science_task():
 
 PROFILED = ("fp32", "int8", "int4", "int4-b128", "int4-q41", "int4-q41-fold")
 # run only when named: int8 weights with fp32 compute decode at ~0.1x fp32 (no fast kernel);
-# int4-q41-fold1, int8-b128, int4-b64 and int4-q41-fold-head4 are side measurements (one digit for the
-# offsets; int8's speed in blocks of 128, whose agreement falls below 0.95; int4's middle block, for bench
-# int4_blocks; the fold with an int4 LM head, agreement 0.773)
+# int4-q41-fold1, int8-b128, int4-b64, int4-q41-fold-head4 and int4-gateup are side measurements (one digit
+# for the offsets; int8's speed in blocks of 128, whose agreement falls below 0.95; int4's middle block, for
+# bench int4_blocks; the fold with an int4 LM head, agreement 0.773; int4 with gate and up in one kernel, no
+# faster)
 OPT_IN = ("int8-acc1", "int4-q41-fold1", "int8-b128", "int4-b64", "int4-q41-fold-head4", "int4-gateup")
 
 
