@@ -10,8 +10,9 @@ sample's passages (the host study's held-out text), so perplexity, agreement wit
 fp32 and the positions whose argmax differs from the host's run of the same variant; and, unless
 --no-speed, the runtime's benchmark with the variants interleaved over --rounds rounds, decode ratios
 to fp32 as the median of the per-round ratios (min-max) and the rate each decode reads its weights
-at, beside the ratio a variant would reach if bound by memory as fp32 (its weight bytes a token
-against fp32's: on a Pi, whether int4 is held by its kernel or by the memory). Under the emulated
+at and its share of the device's read bandwidth (the roofline), beside the ratio a variant would
+reach if bound by memory as fp32 (its weight bytes a token against fp32's: on a Pi, whether int4
+is held by its kernel or by the memory). Under the emulated
 Pi speed is off by default (qemu's timings say nothing about a Pi; --speed times it anyway, marked
 as emulated), and the quality columns are Arm's own (qemu executes the Arm instructions exactly).
 Prints the table and the issue's lines, and writes report.json and a PNG under
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 
-INT8_TARGET, INT4_TARGET = 2.29, 4.0
+INT8_TARGET, INT4_TARGET, ROOFLINE_TARGET = 2.29, 4.0, 0.5
 
 
 def parse(args: list[str]):
@@ -59,7 +60,7 @@ def format_table(report, threads) -> str:
     head = ["variant", "size MB", "MB read a token", "memory-bound ceiling x fp32", "perplexity", "agreement",
             "argmax unlike host", "host perplexity", "host agreement"]
     for n in threads if timed else ():
-        head += [f"decode tok/s {n}t", f"decode x fp32 {n}t", f"reads GB/s {n}t"]
+        head += [f"decode tok/s {n}t", f"decode x fp32 {n}t", f"reads GB/s {n}t", f"roofline {n}t"]
     head += ["prefill tok/s", "64-token s", "peak MB"] if timed else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in report.rows:
@@ -75,8 +76,8 @@ def format_table(report, threads) -> str:
             cells += ["-"] * 5
         if timed:
             for n in threads:
-                cells += [f"{r['decode_tok_s'][n][0]:.1f}", _cell(r["decode_ratio"][n]), f"{r['read_gb_s'][n]:.1f}"] \
-                    if "decode_ratio" in r else ["-"] * 3
+                cells += [f"{r['decode_tok_s'][n][0]:.1f}", _cell(r["decode_ratio"][n]), f"{r['read_gb_s'][n]:.1f}",
+                          f"{100 * r['roofline'][n]:.0f}%"] if "decode_ratio" in r else ["-"] * 4
             top = max(threads)
             cells += [f"{r['prefill_tok_s'][top]:.0f}", f"{r['wall_s'][top]:.2f}", f"{r['peak_rss_mb']:.0f}"] \
                 if "decode_ratio" in r else ["-"] * 3
@@ -85,7 +86,8 @@ def format_table(report, threads) -> str:
 
 
 def target_lines(report, threads) -> list[str]:
-    """The issue's int8 and int4 lines, judged on this device's own numbers (never on the emulated Pi's)."""
+    """The issue's int8, int4 and int4 roofline lines, judged on this device's own numbers (never on
+    the emulated Pi's)."""
     from bench._args import device_verdict
     from edge.generator.device_study import memory_bound_ceiling
 
@@ -107,6 +109,10 @@ def target_lines(report, threads) -> list[str]:
             out.append(f"best intact int4 at {n}t: {best['variant']} {_cell(best['decode_ratio'][n])} "
                        f"(target {INT4_TARGET}x; {memory_bound_ceiling(best, fp32):.2f}x if bound by memory as fp32): "
                        f"{device_verdict(best['decode_ratio'][n][0] >= INT4_TARGET, report.emulated)}")
+        if "roofline" in rows.get("int4", {}):
+            share = rows["int4"]["roofline"][n]
+            out.append(f"int4 roofline at {n}t: {100 * share:.0f}% of the device's read bandwidth (target "
+                       f"{100 * ROOFLINE_TARGET:.0f}%): {device_verdict(share >= ROOFLINE_TARGET, report.emulated)}")
     return out
 
 
@@ -169,13 +175,17 @@ def main(args: list[str]) -> int:
           + (f"speed: median of {opts.rounds} interleaved rounds, ratios the median of per-round ratios (min-max)"
              if opts.speed else "speed not timed"))
     print(format_table(report, threads))
+    if report.read_bandwidth_gb_s:
+        print("read bandwidth on the device (numpy sums, the roofline's denominator; median (min-max) of the rounds): "
+              + ", ".join(f"{n}t {b[0]:.1f} ({b[1]:.1f}-{b[2]:.1f}) GB/s" for n, b in report.read_bandwidth_gb_s.items()))
     for line in target_lines(report, threads):
         print(line)
     out = cache_dir("generator") / "study-device" / device_slug(opts.device or "emulated-pi")
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "report.json", suffix=".json") as tmp:
         tmp.write_text(json.dumps({"device": device.name, "machine": report.machine, "emulated": emulated,
-                                   "threads": threads, "rounds": opts.rounds, "rows": report.rows}, indent=1,
+                                   "threads": threads, "rounds": opts.rounds, "rows": report.rows,
+                                   "read_bandwidth_gb_s": report.read_bandwidth_gb_s}, indent=1,
                                   default=str), encoding="utf-8")
     print(f"chart {save_chart(report, threads, out / 'quant_device.png')}")
     return 0

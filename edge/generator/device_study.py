@@ -23,8 +23,10 @@ requirements.txt and the held-out token windows. Then, on the device:
 - speed: `generate.py --bench` in a fresh process per variant, the variants interleaved over
   `rounds`; the decode ratio is the median of the per-round ratios to fp32 (min-max), and the
   rate the decode reads its weights at (decode tok/s x weight bytes a token, counted on the host
-  as the host study's roofline counts them). Where decode is bound by memory, a variant's ratio
-  is at most fp32's weight bytes over its own (`memory_bound_ceiling`), and its read rate is fp32's.
+  as the host study's roofline counts them) as a share of the device's read bandwidth
+  (`generate.py --bandwidth`, numpy sums at each thread count, measured every round: the
+  roofline). Where decode is bound by memory, a variant's ratio is at most fp32's weight bytes
+  over its own (`memory_bound_ceiling`), and its read rate is fp32's.
 Under the emulated Pi (qemu, Cortex-A76) the quality columns are Arm's own, because qemu executes
 the Arm instructions exactly; its timings say nothing about a Pi.
 """
@@ -34,7 +36,7 @@ import json
 import shutil
 import statistics
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +59,8 @@ class DeviceStudyConfig:
     """threads: thread counts timed (a Pi 5 has 4 cores). rounds: interleaved speed rounds.
     new_tokens / prompt_tokens: decode and prefill lengths, as the host study's. speed / quality:
     which halves to run. quality_threads: threads of the teacher-forced runs (None: the most timed).
-    timeout_s: per device command."""
+    timeout_s: per device command. bandwidth_mb: the array the device's read bandwidth is measured
+    over each speed round (`generate.py --bandwidth`), the roofline's denominator."""
 
     threads: tuple[int, ...] = (1, 4)
     rounds: int = 3
@@ -67,13 +70,18 @@ class DeviceStudyConfig:
     quality: bool = True
     quality_threads: int | None = None
     timeout_s: float = 7200
+    bandwidth_mb: int = 256
 
 
 @dataclass
 class DeviceStudyReport:
+    """read_bandwidth_gb_s: {threads: (median, min, max)} of the device's read bandwidth over the
+    speed rounds (empty when speed was not timed)."""
+
     machine: str
     emulated: bool
     rows: list[dict]
+    read_bandwidth_gb_s: dict[int, tuple[float, float, float]] = field(default_factory=dict)
 
 
 def runtime_files(work: Path, windows: list[list[int]]) -> dict[str, Path]:
@@ -118,11 +126,17 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
             # deterministic for a device and a folder: kept on the host, so a rerun measures only what is new
             quality[name] = cached_npz(f"device-{slug}-{folders[name].name}-{windows_id(windows)}", measure)
     speed: dict[str, list[dict]] = {name: [] for name in names}
+    bandwidth: dict[int, list[float]] = {n: [] for n in config.threads}
     machine, emulated = str(next(iter(quality.values()), {}).get("machine", "")), False
     if config.speed:
         bench = ["--bench", "--bench-repeats", "1", "--bench-threads", ",".join(map(str, config.threads)),
                  "--max-new-tokens", str(config.new_tokens), "--prompt-tokens", str(config.prompt_tokens)]
         for _ in tqdm(range(config.rounds), desc="device speed", unit="round"):
+            out = run_json(device, "bandwidth", python + ["--bandwidth", "--bandwidth-mb", str(config.bandwidth_mb),
+                                                          "--bench-threads", ",".join(map(str, config.threads))],
+                           runtime, config.timeout_s)
+            for n in config.threads:
+                bandwidth[n].append(float(out["read_gb_s"][str(n)]))
             for name in names:
                 out = run_json(device, f"bench {name}", python + ["--model", f"../{folders[name].name}", *bench],
                                 runtime, config.timeout_s)
@@ -130,7 +144,11 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
                 machine, emulated = out["rows"][0]["machine"], emulated or "note" in out
     host = host_quality or {}
     rows = [_row(name, folders[name], quality, speed, host.get(name), host.get("fp32"), config) for name in names]
-    return DeviceStudyReport(machine=machine, emulated=emulated, rows=rows)
+    read = {n: median_spread(b) for n, b in bandwidth.items() if b}
+    for row in rows:
+        for n, rate in row.get("read_gb_s", {}).items():
+            row.setdefault("roofline", {})[n] = rate / read[n][0]
+    return DeviceStudyReport(machine=machine, emulated=emulated, rows=rows, read_bandwidth_gb_s=read)
 
 
 def _row(name: str, folder: Path, quality: dict, speed: dict, host: dict | None, host_fp32: dict | None,

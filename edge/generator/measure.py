@@ -18,8 +18,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from edge.runtime.generate import read_bandwidth_gb_s  # the device runtime's, so host and device measure alike
+
 if TYPE_CHECKING:
     from edge.generator.study import StudyConfig
+
+__all__ = ["copy_bandwidth_gb_s", "cpu_summary", "median_spread", "read_bandwidth_gb_s", "runtime_bench",
+           "torch_bench", "weight_bytes_per_token"]
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime" / "generate.py"
 
@@ -34,28 +39,6 @@ def copy_bandwidth_gb_s(mb: int = 256, repeats: int = 5) -> float:
         np.copyto(dst, src)
         best = min(best, time.perf_counter() - start)
     return 2 * src.nbytes / best / 1e9
-
-
-def read_bandwidth_gb_s(threads: int = 1, mb: int = 256, repeats: int = 5) -> float:
-    """Memory bandwidth of reading alone: numpy sums over `mb` MB split across `threads` threads
-    (numpy's reductions release the GIL), bytes read per second, best of `repeats`. A decode step
-    only reads its weights, so this, at the decode's thread count, is its roofline; a copy also
-    writes, and one thread cannot draw a 2-core machine's full read bandwidth."""
-    import threading
-
-    if threads < 1:
-        raise ValueError("threads must be at least 1")
-    parts = np.array_split(np.ones(mb * 2**20 // 8), threads)
-    best = float("inf")
-    for _ in range(repeats):
-        workers = [threading.Thread(target=np.add.reduce, args=(part,)) for part in parts]
-        start = time.perf_counter()
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        best = min(best, time.perf_counter() - start)
-    return sum(p.nbytes for p in parts) / best / 1e9
 
 
 def cpu_summary(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:

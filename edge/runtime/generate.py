@@ -10,6 +10,7 @@ model.onnx.data) with a KV cache, tokenizer.json.
     python3 generate.py --model MODEL_DIR --self-test      # smoke.json's prompt vs the host's tokens
     python3 generate.py --model MODEL_DIR --bench --bench-threads 1,2 --json   # prefill/decode tok/s
     python3 generate.py --model MODEL_DIR --teacher-forced windows.json     # per-token NLL and argmax
+    python3 generate.py --bandwidth --bench-threads 1,4 --json    # GB/s read at each thread count (no model)
 
 Generation is greedy (argmax). Scoring returns log p(continuation | context), summed and per
 token, teacher-forced in one forward pass. A model with a `logits_from` input (an overridable
@@ -319,6 +320,29 @@ def bench(folder: Path, threads: list[int], repeats: int, prompt_tokens: int, ne
     return rows
 
 
+def read_bandwidth_gb_s(threads: int = 1, mb: int = 256, repeats: int = 5) -> float:
+    """Memory bandwidth of reading alone: numpy sums over `mb` MB split across `threads` threads
+    (numpy's reductions release the GIL), bytes read per second, best of `repeats`. A decode step
+    only reads its weights, so this, at the decode's thread count, is its roofline; a copy also
+    writes, and one thread cannot draw a 2-core machine's full read bandwidth. The host study
+    (edge/generator/measure.py) and the device study (`--bandwidth`) both call this one."""
+    import threading
+
+    if threads < 1:
+        raise ValueError("threads must be at least 1")
+    parts = np.array_split(np.ones(mb * 2**20 // 8), threads)
+    best = float("inf")
+    for _ in range(repeats):
+        workers = [threading.Thread(target=np.add.reduce, args=(part,)) for part in parts]
+        start = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        best = min(best, time.perf_counter() - start)
+    return sum(p.nbytes for p in parts) / best / 1e9
+
+
 def self_test(folder: Path) -> dict:
     """Greedy tokens of smoke.json's prompt here vs the host's (written by the bundle step). When
     smoke.json also has the host's teacher-forced log-probabilities of its tokens ("logprobs"),
@@ -363,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bench-repeats", type=int, default=3)
     parser.add_argument("--prompt-tokens", type=int, default=300)
     parser.add_argument("--teacher-forced", metavar="WINDOWS_JSON")
+    parser.add_argument("--bandwidth", action="store_true")
+    parser.add_argument("--bandwidth-mb", type=int, default=256)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     folder = Path(args.model)
@@ -371,10 +397,14 @@ def main(argv: list[str] | None = None) -> int:
             threads = [int(x) for x in args.bench_threads.split(",") if x.strip()]
         except ValueError:
             raise InputError(f"--bench-threads takes comma-separated integers, got {args.bench_threads!r}") from None
-        if not threads or min(threads + [args.threads, args.max_new_tokens, args.bench_repeats, args.prompt_tokens]) < 1:
-            raise InputError("--threads, --bench-threads, --max-new-tokens, --bench-repeats and --prompt-tokens "
-                             "must be at least 1")
-        if args.self_test:
+        if not threads or min(threads + [args.threads, args.max_new_tokens, args.bench_repeats, args.prompt_tokens,
+                                         args.bandwidth_mb]) < 1:
+            raise InputError("--threads, --bench-threads, --max-new-tokens, --bench-repeats, --prompt-tokens and "
+                             "--bandwidth-mb must be at least 1")
+        if args.bandwidth:
+            result = {"read_gb_s": {n: read_bandwidth_gb_s(n, args.bandwidth_mb) for n in threads},
+                      "machine": platform.machine()}
+        elif args.self_test:
             result = self_test(folder)
         elif args.bench:
             result = {"rows": bench(folder, threads, args.bench_repeats, args.prompt_tokens, args.max_new_tokens)}
@@ -401,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.json or args.self_test or args.bench or args.score or args.teacher_forced:
+    if args.json or args.self_test or args.bench or args.score or args.teacher_forced or args.bandwidth:
         print(json.dumps(result))
     else:
         print(result["text"])

@@ -57,7 +57,7 @@ def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, 
     device, logs = EmulatedPi(pi_root), []
     exports = {name: tiny_exports[name] for name in ("fp32", "int4")}
     host = {name: teacher_forced(folder, windows) for name, folder in exports.items()}
-    config = DeviceStudyConfig(threads=(1,), rounds=2, new_tokens=4, prompt_tokens=16)
+    config = DeviceStudyConfig(threads=(1,), rounds=2, new_tokens=4, prompt_tokens=16, bandwidth_mb=8)
     report = run_device_study(device, str(tmp_path / "device"), exports, windows, config,
                               host_quality=host, log=logs.append)
     assert report.machine == "aarch64" and report.emulated
@@ -69,6 +69,9 @@ def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, 
         assert row["tokens"] == tokens and 0 <= row["argmax_unlike_host"] <= tokens
         assert row["perplexity"] > 1 and row["decode_tok_s"][1][0] > 0 and row["peak_rss_mb"] > 0
         assert row["read_gb_s"][1] == pytest.approx(row["decode_tok_s"][1][0] * row["weight_mb_per_token"] / 1e3)
+        assert row["roofline"][1] == pytest.approx(row["read_gb_s"][1] / report.read_bandwidth_gb_s[1][0])
+    bandwidth = report.read_bandwidth_gb_s[1]                   # measured under qemu each round: a rate, min <= median <= max
+    assert 0 < bandwidth[1] <= bandwidth[0] <= bandwidth[2]
     # the tiny Llama's untied fp32 embedding is a table a Gather reads one row of: not counted
     assert rows["int4"]["weight_mb_per_token"] < 0.5 * rows["fp32"]["weight_mb_per_token"]
     # Arm's fp32 kernels round differently from x86's, but not by a whole argmax on these sharp logits
@@ -112,16 +115,17 @@ def test_the_table_the_targets_and_the_chart_read_the_device_rows(tmp_path):
         return {"variant": name, "size_mb": 1.0, "weight_mb_per_token": mb[name], "perplexity": ppl,
                 "agreement": agreement, "tokens": 100, "decode_tok_s": {4: (10 * ratio, 9, 11)},
                 "decode_ratio": {4: (ratio, ratio - 0.1, ratio + 0.1)}, "read_gb_s": {4: 10 * ratio * mb[name] / 1e3},
+                "roofline": {4: 10 * ratio * mb[name] / 1e3 / 7.5},
                 "prefill_tok_s": {4: 100.0}, "wall_s": {4: 1.0}, "peak_rss_mb": 300.0}
 
     report = DeviceStudyReport("aarch64", False, [row("fp32", 40.0, 1.0, 1.0), row("int8", 40.2, 0.96, 2.5),
                                                   row("int4", 52.0, 0.6, 4.5), row("int4-q41-fold", 40.3, 0.96, 4.2)])
     table = format_table(report, (4,))
     # int8 reads 150 MB a token 25 times a second: 3.75 GB/s against fp32's 5.4, under its 3.6x ceiling
-    assert "| int8 | 1 | 150.0 | 3.60x | 40.20 (+0.5%) | 0.960 | - | - | - | 25.0 | 2.50x (2.40-2.60) | 3.8 |" in table
+    assert "| int8 | 1 | 150.0 | 3.60x | 40.20 (+0.5%) | 0.960 | - | - | - | 25.0 | 2.50x (2.40-2.60) | 3.8 | 50% |" in table
     assert save_chart(report, (4,), tmp_path / "timed.png").stat().st_size > 0   # ratios and ceilings drawn
     for r in report.rows:                                    # quality only: no speed columns
-        for key in ("decode_tok_s", "decode_ratio", "read_gb_s", "prefill_tok_s", "wall_s", "peak_rss_mb"):
+        for key in ("decode_tok_s", "decode_ratio", "read_gb_s", "roofline", "prefill_tok_s", "wall_s", "peak_rss_mb"):
             r.pop(key)
     assert format_table(report, (4,)).splitlines()[2] == "| fp32 | 1 | 540.0 | 1.00x | 40.00 (+0.0%) | 1.000 | - | - | - |"
     assert save_chart(report, (4,), tmp_path / "quality.png").stat().st_size > 0
@@ -131,7 +135,8 @@ def test_the_table_the_targets_and_the_chart_read_the_device_rows(tmp_path):
     assert lines == ["int8 at 4t: 2.50x (2.40-2.60) (target 2.29x, +2%, agreement 0.95; 3.60x if bound by memory "
                      "as fp32): met",
                      "best intact int4 at 4t: int4-q41-fold 4.20x (4.10-4.30) (target 4.0x; 4.50x if bound by memory "
-                     "as fp32): met"]
+                     "as fp32): met",
+                     "int4 roofline at 4t: 54% of the device's read bandwidth (target 50%): met"]
     report.emulated = True                                   # qemu's timings judge nothing
     assert all(line.endswith("not judged (emulated: qemu's timings say nothing about a Pi)")
                for line in target_lines(report, (4,)))

@@ -144,6 +144,15 @@ def test_bench_reports_rates_per_thread_count(tiny_exports):
     assert all(r["prefill_tok_s"][0] > 0 and r["decode_tok_s"][0] > 0 and r["peak_rss_mb"] > 0 for r in rows)
 
 
+def test_bandwidth_mode_needs_no_model_and_gives_a_rate_per_thread_count(capsys):
+    assert main(["--model", "/nonexistent", "--bandwidth", "--bandwidth-mb", "8", "--bench-threads", "1,2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["read_gb_s"]) == {"1", "2"} and all(0.1 < rate < 10_000 for rate in out["read_gb_s"].values())
+    assert main(["--bandwidth", "--bandwidth-mb", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --") and "--bandwidth-mb" in err and len(err.strip().splitlines()) == 1
+
+
 def _device_folder(model: Path, tmp_path: Path, new_tokens: int, **tolerances) -> Path:
     """The model, the runtime and smoke.json (a prompt and the host's greedy tokens; with
     tolerances, also their teacher-forced log-probabilities), as deployed."""
