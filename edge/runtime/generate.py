@@ -10,7 +10,7 @@ model.onnx.data) with a KV cache, tokenizer.json.
     python3 generate.py --model MODEL_DIR --self-test      # smoke.json's prompt vs the host's tokens
     python3 generate.py --model MODEL_DIR --bench --bench-threads 1,2 --json   # prefill/decode tok/s
     python3 generate.py --model MODEL_DIR --teacher-forced windows.json     # per-token NLL and argmax
-    python3 generate.py --bandwidth --bench-threads 1,4 --json    # GB/s read at each thread count (no model)
+    python3 generate.py --bandwidth --bench-threads 1,4       # GB/s read at each thread count (no model)
 
 Generation is greedy (argmax). Scoring returns log p(continuation | context), summed and per
 token, teacher-forced in one forward pass. A model with a `logits_from` input (an overridable
