@@ -12,11 +12,10 @@ fp32 and the positions whose argmax differs from the host's run of the same vari
 to fp32 as the median of the per-round ratios (min-max) and the rate each decode reads its weights
 at and its share of the device's read bandwidth (the roofline), beside the ratio a variant would
 reach if bound by memory as fp32 (its weight bytes a token against fp32's: on a Pi, whether int4
-is held by its kernel or by the memory). Under the emulated
-Pi speed is off by default (qemu's timings say nothing about a Pi; --speed times it anyway, marked
-as emulated), and the quality columns are Arm's own (qemu executes the Arm instructions exactly).
-Prints the table and the issue's lines, and writes report.json and a PNG under
-cache/generator/study-device/<device>/.
+is held by its kernel or by the memory). Under the emulated Pi speed is off by default (qemu's
+timings say nothing about a Pi; --speed times it anyway, marked as emulated), and the quality
+columns are Arm's own (qemu executes the Arm instructions exactly). Prints the table and the
+issue's lines, and writes report.json and a PNG under cache/generator/study-device/<device>/.
 """
 from __future__ import annotations
 

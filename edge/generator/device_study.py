@@ -129,12 +129,12 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
     bandwidth: dict[int, list[float]] = {n: [] for n in config.threads}
     machine, emulated = str(next(iter(quality.values()), {}).get("machine", "")), False
     if config.speed:
-        bench = ["--bench", "--bench-repeats", "1", "--bench-threads", ",".join(map(str, config.threads)),
+        threads = ["--bench-threads", ",".join(map(str, config.threads))]
+        bench = ["--bench", "--bench-repeats", "1", *threads,
                  "--max-new-tokens", str(config.new_tokens), "--prompt-tokens", str(config.prompt_tokens)]
         for _ in tqdm(range(config.rounds), desc="device speed", unit="round"):
             out = run_json(device, "bandwidth", python + ["--bandwidth", "--bandwidth-mb", str(config.bandwidth_mb),
-                                                          "--bench-threads", ",".join(map(str, config.threads))],
-                           runtime, config.timeout_s)
+                                                          *threads], runtime, config.timeout_s)
             for n in config.threads:
                 bandwidth[n].append(float(out["read_gb_s"][str(n)]))
             for name in names:
@@ -143,16 +143,13 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
                 speed[name].append(out)
                 machine, emulated = out["rows"][0]["machine"], emulated or "note" in out
     host = host_quality or {}
-    rows = [_row(name, folders[name], quality, speed, host.get(name), host.get("fp32"), config) for name in names]
     read = {n: median_spread(b) for n, b in bandwidth.items() if b}
-    for row in rows:
-        for n, rate in row.get("read_gb_s", {}).items():
-            row.setdefault("roofline", {})[n] = rate / read[n][0]
+    rows = [_row(name, folders[name], quality, speed, host.get(name), host.get("fp32"), read, config) for name in names]
     return DeviceStudyReport(machine=machine, emulated=emulated, rows=rows, read_bandwidth_gb_s=read)
 
 
 def _row(name: str, folder: Path, quality: dict, speed: dict, host: dict | None, host_fp32: dict | None,
-         config: DeviceStudyConfig) -> dict:
+         read: dict[int, tuple[float, float, float]], config: DeviceStudyConfig) -> dict:
     row: dict = {"variant": name, "folder": folder.name, "size_mb": round(size_mb(folder), 1),
                  "weight_mb_per_token": weight_bytes_per_token(folder) / 1e6}
     if name in quality:
@@ -173,6 +170,7 @@ def _row(name: str, folder: Path, quality: dict, speed: dict, host: dict | None,
             row.setdefault("decode_ratio", {})[n] = median_spread(ratios)
             # the rate the decode reads its weights at: near fp32's, the variant is bound by memory as fp32 is
             row.setdefault("read_gb_s", {})[n] = statistics.median(decode) * row["weight_mb_per_token"] / 1e3
+            row.setdefault("roofline", {})[n] = row["read_gb_s"][n] / read[n][0]
             row.setdefault("prefill_tok_s", {})[n] = statistics.median(statistics.median(r["prefill_tok_s"]) for r in rounds)
             row.setdefault("wall_s", {})[n] = statistics.median(statistics.median(r["wall_s"]) for r in rounds)
         row["peak_rss_mb"] = max(r["peak_rss_mb"] for out in speed[name] for r in out["rows"])
