@@ -52,8 +52,9 @@ def essay_texts() -> list[str]:
 HELD_OUT = {"prompt-recovery": held_out_texts, "essays": essay_texts}
 
 
-def calibration_texts(held_out: list[str], limit: int = 200) -> list[str]:
-    """Science-exam corpus Wikipedia passages that share no 60-character opening with a held-out text."""
+def calibration_texts(held_out: list[str], limit: int | None = 200) -> list[str]:
+    """Science-exam corpus Wikipedia passages that share no 60-character opening with a held-out
+    text, the first `limit` of them (None: all, QAT's training text)."""
     import polars as pl
 
     from common.data import load_dataset
@@ -72,7 +73,7 @@ def calibration_texts(held_out: list[str], limit: int = 200) -> list[str]:
     for text in passages:
         if len(text) > 200 and not any(o in text for o in openings) and not any(text[:60] in h for h in held_out):
             chosen.append(text)
-            if len(chosen) >= limit:
+            if limit and len(chosen) >= limit:
                 break
     return chosen
 
@@ -154,7 +155,8 @@ def main(args: list[str]) -> int:
                         help=f"comma-separated uniform variants (default: all but {', '.join(OPT_IN)})")
     parser.add_argument("--derived", default="all",
                         help="calibrated variants to run: all, none, or comma-separated names (int4-mixed2, "
-                             "fp32-pruned, int4-pruned, fp32-wanda50, int8-smooth, int8-dynamic-smooth)")
+                             "fp32-pruned, int4-pruned, fp32-wanda50, int8-smooth, int8-dynamic-smooth; "
+                             "int4-qat, int4 trained on its grid for about an hour, only when named)")
     parser.add_argument("--held-out", choices=sorted(HELD_OUT), default="prompt-recovery",
                         help="held-out text scored: the prompt-recovery sample's passages (default) or the "
                              "detect-ai-text sample's essays; calibration text stays the same")
@@ -194,7 +196,10 @@ def main(args: list[str]) -> int:
     chosen = (opts.variants != parser.get_default("variants") or opts.derived != "all"
               or opts.held_out != parser.get_default("held_out"))
     out_dir = cache_dir("generator") / ("study-fast" if opts.fast else "study-subset" if chosen else "study")
-    report = run_study(held_out, calibration, config, out_dir=out_dir, task=task)
+    training = calibration_texts(held_out_texts(), limit=None) if "int4-qat" in config.derived_only else None
+    if training and any(t[:60] in h for t in training for h in held_out):
+        raise UserError(f"--held-out {opts.held_out}: a text shares a passage with int4-qat's training text")
+    report = run_study(held_out, calibration, config, out_dir=out_dir, task=task, training_texts=training)
     print(f"compression study: {opts.model}, {report.rows[0]['tokens']} held-out tokens ({opts.held_out} sample "
           f"texts), speed median of {config.rounds} rounds (min-max), this CPU: {cpu_summary()}")
     print(report.table)

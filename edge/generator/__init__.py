@@ -7,6 +7,7 @@
 - prune.py: structured block removal and Wanda sparsity, as derived safetensors folders;
 - quality.py: teacher-forced perplexity and next-token agreement, parity with PyTorch;
 - q41.py: int4 on the zoo's GGUF Q4_1 grid with exact block offsets (the int4 weights equal fp32's);
+- qat.py: quantization-aware training on the int4 export's own grid, distilled from fp32 (int4-qat);
 - study.py: every variant measured in one run (`make bench BENCH=quant`);
   study_table.py: its markdown table and speed-vs-perplexity chart;
 - profile.py: where a decode token's time goes (kernels by operator, onnxruntime between them,

@@ -47,7 +47,9 @@ class Variant:
     smooth: SmoothQuant's alpha (smooth.py) applied to the weights before export, from
     `calibration` texts (0 = none).
     dynamic: the fp32 export of the same weights through onnxruntime's dynamic int8 quantization
-    (dynamic.py; `precision` stays fp32, the builder's part)."""
+    (dynamic.py; `precision` stays fp32, the builder's part).
+    qat: QATConfig fields (qat.py) as sorted (name, value) pairs: the weights are first trained on the
+    int4 grid from `calibration` texts (empty: no training)."""
 
     name: str
     precision: str
@@ -60,6 +62,7 @@ class Variant:
     regrid: str = ""
     smooth: float = 0.0
     dynamic: bool = False
+    qat: tuple[tuple[str, object], ...] = ()
 
     def with_(self, **changes) -> Variant:
         return dataclasses.replace(self, **changes)
@@ -156,7 +159,7 @@ REGRID_CODE = 2  # bump when edge/generator/q41.py writes different weights (2: 
 
 def variant_key(variant: Variant, source_id: str) -> str:
     fields = dataclasses.asdict(variant)
-    for late in ("regrid", "smooth", "dynamic"):  # added after the first builds: in the key only when set,
+    for late in ("regrid", "smooth", "dynamic", "qat"):  # added after the first builds: in the key only when set,
         if not fields[late]:                      # so the folders built before them stay valid
             del fields[late]
     if variant.regrid:
@@ -179,11 +182,18 @@ def builder_argv(variant: Variant, source: Path, out: Path, hf_cache: Path) -> l
 
 
 def source_folder(variant: Variant, model: str, calibration_texts: list[str] | None = None, log=print) -> tuple[Path, str]:
-    """(HF folder the builder reads, its identity): the zoo's folder, or a pruned/sparsified copy."""
+    """(HF folder the builder reads, its identity): the zoo's folder, or a pruned/sparsified/smoothed
+    or QAT-trained copy."""
     from common.models import causal_lm_path, model_fingerprint
 
     base = causal_lm_path(model)
     base_id = f"{model}:{model_fingerprint(model)}"
+    if variant.qat:
+        from edge.generator.qat import QATConfig, qat_folder
+
+        if variant.drop_layers or variant.sparsity or variant.smooth:
+            raise UserError(f"variant {variant.name}: QAT starts from the zoo's weights, not a derived copy")
+        return qat_folder(base, base_id, variant.calibration, calibration_texts, QATConfig(**dict(variant.qat)), log=log)
     if not variant.drop_layers and not variant.sparsity and not variant.smooth:
         return base, base_id
     from edge.generator.prune import derived_folder

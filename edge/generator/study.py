@@ -7,7 +7,8 @@
 Steps: (1) export the uniform variants (edge/generator/export.py, cached); (2) on the calibration
 texts only, measure each decoder layer's int4 sensitivity and each block's influence
 (edge/generator/calibrate.py, cached) and derive the sensitivity-chosen mixed-precision variant, the
-block-pruned variants (without and with int4 on top) and the 50% Wanda one; (3) teacher-forced
+block-pruned variants (without and with int4 on top) and the 50% Wanda one (and, asked for by name,
+int4-qat: int4 trained on its own grid, edge/generator/qat.py, on `training_texts`); (3) teacher-forced
 quality on the held-out texts: perplexity, and next-token agreement with ONNX fp32; parity of ONNX
 fp32 against PyTorch; (4) speed: each variant's runtime benchmark (edge/runtime/generate.py --bench)
 in its own process, the variants interleaved round by round so machine load hits them alike;
@@ -95,17 +96,33 @@ def _cached_json(name: str, compute):
     return value
 
 
+# derived variants built only when named (`derived_only`): QAT trains for about an hour on 2 cores
+DERIVED_OPT_IN = ("int4-qat",)
+
+
 def derived_names(config: StudyConfig) -> list[str]:
     """The names derived_variants gives under `config`."""
     return [f"int4-mixed{count}" for count in config.mixed_layers] + ["fp32-pruned", "int4-pruned", "fp32-wanda50",
-                                                                      "int8-smooth", "int8-dynamic-smooth"]
+                                                                      "int8-smooth", "int8-dynamic-smooth",
+                                                                      *DERIVED_OPT_IN]
+
+
+def qat_variant(training: str) -> Variant:
+    """int4 (the builder's symmetric block-32 grid) after QAT on the texts whose texts_id is `training`."""
+    from edge.generator.qat import QATConfig
+
+    config = QATConfig()
+    return VARIANTS["int4"].with_(name="int4-qat", qat=tuple(sorted(dataclasses.asdict(config).items())),
+                                  calibration=training,
+                                  note=f"int4 RTN grid after {config.steps} steps of distillation from fp32 on it (QAT)")
 
 
 def derived_variants(sensitivity: list[float], influence: list[float], config: StudyConfig,
-                     calibration: str) -> list[Variant]:
+                     calibration: str, training: str = "") -> list[Variant]:
     """Mixed precision (the most sensitive layers at int8), block pruning (the least influential
     blocks, never the first or last), without and with int4, unstructured Wanda sparsity, and
-    int8 (the builder's and the dynamic one) after SmoothQuant."""
+    int8 (the builder's and the dynamic one) after SmoothQuant; int4-qat (trained on the texts whose
+    texts_id is `training`) only when config.derived_only names it."""
     ranked = [int(i) for i in np.argsort(sensitivity)[::-1]]
     inner = np.argsort(influence[1:-1]) + 1
     drop = tuple(sorted(int(i) for i in inner[:config.prune_blocks]))
@@ -113,7 +130,8 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
     mixed = [int4.with_(name=f"int4-mixed{count}", int8_layers=tuple(sorted(ranked[:count])),
                         note=f"int4, the {count} most int4-sensitive layers int8: {sorted(ranked[:count])}")
              for count in config.mixed_layers]
-    return mixed + [
+    qat = [qat_variant(training)] if "int4-qat" in config.derived_only else []
+    return mixed + qat + [
         VARIANTS["fp32"].with_(name="fp32-pruned", drop_layers=drop,
                                note=f"fp32, {len(drop)} lowest-influence blocks removed: {list(drop)}"),
         int4.with_(name="int4-pruned", drop_layers=drop, note=f"int4 of the pruned model (blocks {list(drop)} removed)"),
@@ -126,8 +144,9 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
 
 
 def run_study(eval_texts: list[str], calibration_texts: list[str], config: StudyConfig | None = None,
-              out_dir: Path | None = None, log=print, task=None) -> StudyReport:
-    """task: an edge.generator.task.OptionTask whose MAP@3 each variant gets (None: no task column)."""
+              out_dir: Path | None = None, log=print, task=None, training_texts: list[str] | None = None) -> StudyReport:
+    """task: an edge.generator.task.OptionTask whose MAP@3 each variant gets (None: no task column).
+    training_texts: int4-qat's training text (needed when config.derived_only names it)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -157,11 +176,15 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     if config.derived:
         sensitivity = _cached_json(f"sensitivity-{key}", lambda: layer_sensitivity(model, calib_windows, log=log))
         influence = _cached_json(f"influence-{key}", lambda: block_influence(model, calib_windows))
-        for variant in derived_variants(sensitivity, influence, config, calibration):
+        if "int4-qat" in config.derived_only and not training_texts:
+            raise UserError("study: int4-qat needs training texts")
+        training = texts_id(training_texts) if training_texts else ""
+        for variant in derived_variants(sensitivity, influence, config, calibration, training):
             if config.derived_only and variant.name not in config.derived_only:
                 continue
             specs[variant.name] = variant
-            folders[variant.name] = build_variant(variant, config.model, calibration_texts, log=log)
+            texts = training_texts if variant.qat else calibration_texts
+            folders[variant.name] = build_variant(variant, config.model, texts, log=log)
 
     log("study: teacher-forced quality on the held-out windows")
     ref = teacher_forced(folders["fp32"], eval_windows)

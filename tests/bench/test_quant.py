@@ -76,6 +76,27 @@ def test_a_run_on_chosen_variants_writes_beside_the_full_study_with_only_those_d
     assert seen["out_dir"] == tmp_path / "generator" / "study-subset" and seen["derived"] is False
 
 
+def test_int4_qat_alone_gets_every_calibration_passage_as_training_text(monkeypatch, tmp_path):
+    from edge.generator import study
+
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path))
+    seen = {}
+
+    def fake_study(held_out, calibration, config, out_dir=None, task=None, training_texts=None):
+        seen.update(held_out=held_out, calibration=calibration, training=training_texts)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(study, "run_study", fake_study)
+    with pytest.raises(SystemExit):
+        main(["--variants", "fp32,int4", "--derived", "int8-smooth", "--no-task"])
+    assert seen["training"] is None
+    with pytest.raises(SystemExit):
+        main(["--variants", "fp32,int4", "--derived", "int4-qat", "--no-task"])
+    training = seen["training"]
+    assert len(training) > 10 * len(seen["calibration"]) and training[:len(seen["calibration"])] == seen["calibration"]
+    assert not any(t[:60] in h for t in training for h in seen["held_out"])
+
+
 @pytest.mark.parametrize("field, value", [("rounds", 0), ("eval_tokens", 10), ("threads", ()), ("threads", (0,)),
                                           ("new_tokens", 1), ("wanda", 1.0), ("smooth", 1.5)])
 def test_a_study_config_that_could_not_measure_is_refused(field, value):

@@ -95,6 +95,21 @@ def test_derived_variants_keep_the_most_sensitive_layers_int8_for_each_count():
     assert dynamic.dynamic and dynamic.precision == "fp32" and (dynamic.smooth, dynamic.calibration) == (0.5, "c")
 
 
+def test_int4_qat_is_derived_only_when_named_and_trains_on_its_own_texts():
+    import dataclasses
+
+    from edge.generator.qat import QATConfig
+    from edge.generator.study import StudyConfig, derived_names, derived_variants
+
+    config = StudyConfig(mixed_layers=(1,), prune_blocks=1)
+    assert "int4-qat" in derived_names(config)
+    assert "int4-qat" not in {v.name for v in derived_variants([0.0] * 4, [0.0] * 4, config, "c", "t")}
+    named = dataclasses.replace(config, derived_only=("int4-qat",))
+    qat = {v.name: v for v in derived_variants([0.0] * 4, [0.0] * 4, named, "c", "t")}["int4-qat"]
+    assert qat.calibration == "t" and QATConfig(**dict(qat.qat)) == QATConfig()
+    assert qat.with_(name="int4", qat=(), calibration="", note=VARIANTS["int4"].note) == VARIANTS["int4"]
+
+
 def test_int8_dynamic_quantizes_every_weight_matmul_of_the_fp32_export(tiny_exports, tiny_llm, generator_cache,
                                                                      monkeypatch, tmp_path):
     import numpy as np

@@ -1,0 +1,278 @@
+"""Quantization-aware training of a causal LM on the int4 export's own grid, distilled from its fp32
+self (PyTorch, host only): the int4 that the fast kernel runs, trained to keep fp32's next tokens.
+
+    from edge.generator.qat import QATConfig, qat_folder
+    folder, folder_id = qat_folder(base, base_id, texts_id(texts), texts, QATConfig(steps=600))
+    # folder: an HF folder whose decoder Linears and LM head (and a tied embedding) already lie on
+    # the builder's symmetric int4 grid, so its `-p int4` export re-codes them exactly
+
+Every decoder Linear and the LM head compute with their weights fake-quantized as MatMulNBits
+stores them (symmetric int4, blocks of `block` inputs, the block's largest-magnitude weight at
+code -8: edge/generator/gptq.py's grid), and with their inputs rounded to int8 in blocks of 32
+with one scale a block (accuracy level 4's int8 compute). Rounding passes gradients straight
+through (STE), so the fp32 master weights move until their rounded copies reproduce the teacher:
+the loss is the KL divergence from the fp32 model's next-token distribution to the student's, on
+packed windows of calibration text (LLM-QAT, Liu et al. 2023; EfficientQAT's end-to-end step).
+The scales follow the weights (no learned clipping), which is what keeps the export exact.
+Training checkpoints every `checkpoint_every` steps and resumes from there; the finished folder is
+cached by the hash of the base weights, the texts and the config.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from common.atomic import atomic_dir
+from common.paths import cache_dir
+from common.threads import default_threads
+
+ACT_BLOCK = 32
+
+
+@dataclass(frozen=True)
+class QATConfig:
+    """steps x batch windows of `window` tokens (packed text, one EOS between texts); lr: AdamW's
+    peak, reached after `warmup` steps and decayed by a cosine to 0; block: the int4 grid's block;
+    act_int8: round the Linears' inputs as accuracy level 4 does; validation: windows held back
+    from training (the first ones) for the loss and agreement logged at each checkpoint; bf16: the
+    training steps under bf16 autocast (the master weights stay fp32; validation runs in fp32)."""
+
+    steps: int = 600
+    batch: int = 4
+    window: int = 256
+    lr: float = 2e-5
+    warmup: int = 20
+    block: int = 32
+    act_int8: bool = True
+    bf16: bool = True
+    validation: int = 16
+    checkpoint_every: int = 50
+    seed: int = 0
+
+    def key_fields(self) -> dict:
+        fields = dataclasses.asdict(self)
+        del fields["checkpoint_every"]
+        return fields
+
+
+def _rounding():
+    """The two straight-through roundings as torch autograd Functions (built on first use: torch is host-only)."""
+    import torch
+
+    from edge.generator.gptq import block_grid, fake_quant
+
+    class WeightInt4(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, w, block):
+            rows, cols = w.shape
+            groups = w.reshape(rows * cols // block, block)
+            return fake_quant(groups, *block_grid(groups, symmetric=True)).reshape(rows, cols)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, None
+
+    class ActivationInt8(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            groups = x.reshape(*x.shape[:-1], x.shape[-1] // ACT_BLOCK, ACT_BLOCK)
+            scale = groups.abs().amax(-1, keepdim=True) / 127
+            scale = torch.where(scale == 0, torch.ones_like(scale), scale)
+            return (torch.round(groups / scale) * scale).reshape(x.shape)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    return WeightInt4, ActivationInt8
+
+
+def attach_fake_quant(model, block: int = 32, act_int8: bool = True):
+    """Make every decoder Linear and the LM head of a Llama-style model compute on int4 weights (and
+    int8 inputs); a tied input embedding reads the head's grid too, as the builder's shared
+    GatherBlockQuantized does. In place; the parameters stay the fp32 masters. Returns the model."""
+    import torch
+    import torch.nn.functional as F
+
+    weight_int4, act_int8_fn = _rounding()
+
+    class QuantLinear(torch.nn.Module):
+        def __init__(self, linear):
+            super().__init__()
+            self.weight, self.bias = linear.weight, linear.bias
+
+        def forward(self, x):
+            x = act_int8_fn.apply(x) if act_int8 else x
+            return F.linear(x, weight_int4.apply(self.weight, block), self.bias)
+
+    class QuantEmbedding(torch.nn.Module):
+        def __init__(self, embedding):
+            super().__init__()
+            self.weight = embedding.weight
+
+        def forward(self, ids):
+            return F.embedding(ids, weight_int4.apply(self.weight, block))
+
+    for layer in model.model.layers:
+        for module in list(layer.modules()):
+            for name, child in list(module.named_children()):
+                if isinstance(child, torch.nn.Linear):
+                    setattr(module, name, QuantLinear(child))
+    tied = model.lm_head.weight is model.model.embed_tokens.weight
+    model.lm_head = QuantLinear(model.lm_head)
+    if tied:
+        model.model.embed_tokens = QuantEmbedding(model.model.embed_tokens)
+    return model
+
+
+def grid_weights(model, block: int = 32) -> None:
+    """Replace, in place, the weights attach_fake_quant would round by their rounded values (on a
+    plain model: decoder Linears, LM head, and a tied embedding with it)."""
+    import torch
+
+    weight_int4, _ = _rounding()
+    with torch.no_grad():
+        linears = [m for m in model.model.layers.modules() if isinstance(m, torch.nn.Linear)] + [model.lm_head]
+        for module in linears:
+            module.weight.copy_(weight_int4.apply(module.weight, block))
+
+
+def packed_windows(encode, texts: list[str], window: int, eos: int):
+    """(n, window) int64 tensor: the texts' token ids one after another, an EOS after each, cut into windows."""
+    import torch
+
+    ids: list[int] = []
+    for text in texts:
+        ids += list(encode(text)) + [eos]
+    count = len(ids) // window
+    return torch.tensor(ids[:count * window], dtype=torch.long).reshape(count, window)
+
+
+def _kl(student_logits, teacher_logits):
+    """Summed KL(teacher || student) over positions, in fp32."""
+    import torch.nn.functional as F
+
+    return F.kl_div(F.log_softmax(student_logits.float(), -1), F.log_softmax(teacher_logits.float(), -1),
+                    log_target=True, reduction="sum")
+
+
+def evaluate(student, teacher_logits: list, windows, batch: int) -> dict[str, float]:
+    """Next-token agreement and mean KL of the student against precomputed teacher logits."""
+    import torch
+
+    agree = kl = count = 0.0
+    student.eval()
+    with torch.no_grad():
+        for i, start in enumerate(range(0, len(windows), batch)):
+            logits = student(input_ids=windows[start:start + batch]).logits
+            agree += float((logits.argmax(-1) == teacher_logits[i].argmax(-1)).sum())
+            kl += float(_kl(logits, teacher_logits[i]))
+            count += logits.shape[0] * logits.shape[1]
+    student.train()
+    return {"agreement": agree / count, "kl": kl / count}
+
+
+def train(student, teacher, data, config: QATConfig, checkpoint: Path, log=print, progress=None) -> list[dict]:
+    """Distil `teacher` into the fake-quantized `student` on `data` ((n, window) token windows, the
+    first config.validation held back), resuming from `checkpoint` when it exists. Returns the log
+    rows (validation at step 0 and every checkpoint, training loss every 10 steps)."""
+    import torch
+
+    torch.manual_seed(config.seed)
+    validation, windows = data[:config.validation], data[config.validation:]
+    if len(windows) < config.batch or len(validation) < 1:
+        raise ValueError(f"QAT needs more than {config.validation + config.batch} windows of text; got {len(data)}")
+    order = torch.randperm(len(windows), generator=torch.Generator().manual_seed(config.seed))
+    with torch.no_grad():
+        reference = [teacher(input_ids=validation[s:s + config.batch]).logits
+                     for s in range(0, len(validation), config.batch)]
+    params = [p for p in student.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.95), weight_decay=0.0)
+
+    def schedule(step):
+        return min(1.0, (step + 1) / config.warmup) * 0.5 * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    start, rows = 0, []
+    if checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        student.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        start, rows = state["step"], state["rows"]
+        log(f"qat: resumed at step {start} of {config.steps}")
+    else:
+        rows.append({"step": 0, **evaluate(student, reference, validation, config.batch)})
+        log(f"qat: step 0 validation {rows[-1]}")
+    student.train()
+    if progress:
+        progress(start)
+    for step in range(start, config.steps):
+        picked = order[[(step * config.batch + j) % len(order) for j in range(config.batch)]]
+        ids = windows[picked]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            with torch.no_grad():
+                target = teacher(input_ids=ids).logits
+            loss = _kl(student(input_ids=ids).logits, target) / ids.numel()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        if (step + 1) % 10 == 0:
+            rows.append({"step": step + 1, "loss": float(loss)})
+        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+            rows.append({"step": step + 1, **evaluate(student, reference, validation, config.batch)})
+            log(f"qat: step {step + 1} validation {rows[-1]}")
+            partial = checkpoint.with_suffix(".tmp")
+            torch.save({"model": student.state_dict(), "optimizer": optimizer.state_dict(),
+                        "scheduler": scheduler.state_dict(), "step": step + 1, "rows": rows}, partial)
+            os.replace(partial, checkpoint)
+        if progress:
+            progress(step + 1)
+    return rows
+
+
+def qat_folder(base: Path, base_id: str, texts_id: str, texts: list[str] | None, config: QATConfig,
+               log=print) -> tuple[Path, str]:
+    """(folder, identity) of `base` trained by QAT on `texts` (whose texts_id is `texts_id`), its
+    rounded weights saved; cached, and resumed from its checkpoint when a run was cut short."""
+    fields = [base_id, texts_id, config.key_fields(), 1]
+    key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
+    target = cache_dir("generator") / f"src-qat-{key}"
+    if (target / "config.json").exists():
+        return target, f"qat:{key}"
+    import torch
+    from tqdm import tqdm
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if not texts:
+        raise ValueError("QAT needs training texts")
+    torch.set_num_threads(default_threads())
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    data = packed_windows(lambda t: tokenizer(t, add_special_tokens=False).input_ids, texts, config.window,
+                          tokenizer.eos_token_id)
+    log(f"qat: {base.name}, {len(data)} windows of {config.window} tokens, {config.steps} steps of {config.batch}")
+    teacher = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).eval()
+    teacher.requires_grad_(False)
+    student = attach_fake_quant(AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32),
+                                config.block, config.act_int8)
+    work = cache_dir("generator") / f"qat-{key}"
+    work.mkdir(parents=True, exist_ok=True)
+    with tqdm(total=config.steps, desc="qat", unit="step") as bar:
+        rows = train(student, teacher, data, config, work / "checkpoint.pt", log=log,
+                     progress=lambda done: bar.update(done - bar.n))
+    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    model.load_state_dict(student.state_dict())  # attach_fake_quant keeps every parameter's name
+    grid_weights(model, config.block)
+    with atomic_dir(target, replace=False) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "QAT.json").write_text(json.dumps({"base": base_id, "texts": texts_id, "windows": len(data),
+                                                  "config": dataclasses.asdict(config), "log": rows}, indent=1))
+    return target, f"qat:{key}"

@@ -1,0 +1,112 @@
+"""Quantization-aware training on the int4 export's grid: the fake quantization, the training loop
+(distillation lowers the student's loss, a cut run resumes to the same weights) and an exact export."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from edge.generator.qat import QATConfig, attach_fake_quant, grid_weights, packed_windows, train
+
+
+def _model(folder):
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+
+
+def test_fake_quantized_forward_is_the_rounded_model_and_passes_gradients(tiny_llm):
+    ids = torch.tensor([list(range(20, 60))])
+    student = attach_fake_quant(_model(tiny_llm), act_int8=False)
+    rounded = _model(tiny_llm)
+    grid_weights(rounded)
+    torch.testing.assert_close(student(input_ids=ids).logits, rounded(input_ids=ids).logits, rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(rounded(input_ids=ids).logits, _model(tiny_llm)(input_ids=ids).logits, atol=1e-3)
+    student(input_ids=ids).logits.sum().backward()
+    grads = [p.grad for name, p in student.named_parameters() if name.endswith("proj.weight")]
+    assert grads and all(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_grid_weights_leave_sixteen_codes_a_block_with_the_peak_at_minus_eight(tiny_llm):
+    model = _model(tiny_llm)
+    grid_weights(model)
+    w = model.model.layers[0].mlp.down_proj.weight.detach().reshape(-1, 32)
+    peak = torch.gather(w, -1, w.abs().argmax(-1, keepdim=True))
+    codes = w / (peak / -8)
+    torch.testing.assert_close(codes, codes.round(), atol=1e-4, rtol=0)
+    assert codes.round().min() >= -8 and codes.round().max() <= 7
+
+
+def test_packed_windows_put_an_eos_after_each_text_and_drop_the_tail():
+    data = packed_windows(lambda t: [ord(c) for c in t], ["abc", "de", "fghij"], window=4, eos=0)
+    assert data.tolist() == [[97, 98, 99, 0], [100, 101, 0, 102], [103, 104, 105, 106]]
+
+
+CONFIG = QATConfig(steps=6, batch=2, window=32, lr=3e-5, warmup=1, validation=2, checkpoint_every=3)
+
+
+def _data():
+    """Two random windows six times over: the held-back windows are also trained on, so their KL
+    measures the optimisation itself (a test of the loop, not of generalisation)."""
+    return torch.randint(10, 2000, (2, 32), generator=torch.Generator().manual_seed(0)).repeat(6, 1)
+
+
+class _Cut(Exception):
+    pass
+
+
+def test_training_lowers_the_kl_it_optimises_and_a_cut_run_resumes_to_the_same_weights(tiny_llm, tmp_path):
+    teacher = _model(tiny_llm)
+    whole = attach_fake_quant(_model(tiny_llm))
+    rows = train(whole, teacher, _data(), CONFIG, tmp_path / "whole.pt", log=lambda *_: None)
+    checks = [r for r in rows if "kl" in r]
+    assert [r["step"] for r in checks] == [0, 3, 6]
+    assert checks[-1]["kl"] < 0.7 * checks[0]["kl"] and checks[-1]["agreement"] > checks[0]["agreement"]
+
+    def cut(done):
+        if done == 4:
+            raise _Cut
+
+    cut_short = attach_fake_quant(_model(tiny_llm))
+    with pytest.raises(_Cut):
+        train(cut_short, teacher, _data(), CONFIG, tmp_path / "cut.pt", log=lambda *_: None, progress=cut)
+    resumed = attach_fake_quant(_model(tiny_llm))
+    again = train(resumed, teacher, _data(), CONFIG, tmp_path / "cut.pt", log=lambda *_: None)
+    assert [r["step"] for r in again if "kl" in r] == [0, 3, 6]
+    for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_too_little_text_is_refused(tiny_llm, tmp_path):
+    with pytest.raises(ValueError, match="windows"):
+        train(attach_fake_quant(_model(tiny_llm)), _model(tiny_llm), _data()[:3], CONFIG, tmp_path / "c.pt")
+
+
+def test_the_builder_recodes_a_qat_folder_exactly(tiny_llm, generator_cache, monkeypatch):
+    import onnx
+    from onnx import numpy_helper
+
+    from edge.generator.calibrate import texts_id
+    from edge.generator.export import VARIANTS, build_variant
+
+    monkeypatch.setenv("KLLM_CACHE", str(generator_cache))
+    texts = [f"Passage {i}: the quick brown fox jumps over the lazy dog near river {i}." * 3 for i in range(40)]
+    config = QATConfig(steps=2, batch=2, window=32, lr=1e-3, warmup=1, validation=2, checkpoint_every=2)
+    variant = VARIANTS["int4"].with_(name="int4-qat", qat=tuple(sorted(vars(config).items())),
+                                     calibration=texts_id(texts))
+    folder = build_variant(variant, str(tiny_llm), texts, log=lambda *_: None)
+    source = _model(__import__("json").loads((folder / "VARIANT.json").read_text())["source"])
+    graph = onnx.load(folder / "model.onnx")
+    inits = {i.name: numpy_helper.to_array(i) for i in graph.graph.initializer}
+    checked = 0
+    for node in graph.graph.node:
+        if node.op_type != "MatMulNBits" or "down_proj" not in node.name:
+            continue
+        layer = int(node.name.split("layers.")[1].split("/")[0])
+        packed, scales = inits[node.input[1]], inits[node.input[2]].astype(np.float64)
+        codes = np.stack([packed & 0x0F, packed >> 4], -1).reshape(packed.shape[0], -1).astype(np.int64)
+        weights = ((codes.reshape(len(codes), -1, 32) - 8) * scales.reshape(len(codes), -1, 1)).reshape(len(codes), -1)
+        expected = source.model.layers[layer].mlp.down_proj.weight.detach().double().numpy()
+        np.testing.assert_allclose(weights, expected, rtol=0, atol=1e-7)
+        checked += 1
+    assert checked == 2
