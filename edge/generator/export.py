@@ -120,9 +120,10 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
 ]}
 
 
-SMOOTH = "int8-smooth"     # the one calibrated variant a port can ship: int8's graph, SmoothQuant's weights
+SMOOTH = "int8-smooth"     # calibrated variants a port can ship: int8's graph, SmoothQuant's weights,
+QAT = "int4-qat"           # and int4's graph with weights trained on its grid (about an hour on 2 cores)
 SMOOTH_ALPHA = 0.5
-SHIPPABLE = (*VARIANTS, SMOOTH)
+SHIPPABLE = (*VARIANTS, SMOOTH, QAT)
 
 
 def smooth_variant(calibration: str, alpha: float = SMOOTH_ALPHA) -> Variant:
@@ -132,9 +133,20 @@ def smooth_variant(calibration: str, alpha: float = SMOOTH_ALPHA) -> Variant:
                                        "moved into the weights")
 
 
+def qat_variant(training: str) -> Variant:
+    """int4 (the builder's symmetric block-32 grid) after QAT (qat.py) on the texts whose texts_id is `training`."""
+    from edge.generator.qat import QATConfig
+
+    config = QATConfig()
+    return VARIANTS["int4"].with_(name=QAT, qat=tuple(sorted(dataclasses.asdict(config).items())),
+                                  calibration=training,
+                                  note=f"int4 RTN grid after {config.steps} steps of distillation from fp32 on it (QAT)")
+
+
 def build_named(name: str, model: str = "smollm2", calibration_texts: list[str] | None = None,
                 log=print) -> Path:
-    """The exported folder of the SHIPPABLE variant `name`; SMOOTH needs calibration_texts.
+    """The exported folder of the SHIPPABLE variant `name`; SMOOTH and QAT need calibration_texts
+    (QAT's: its training text, e.g. bench/quant.py's calibration_texts(..., limit=None)).
 
         build_named("int4-q41", "smollm2")
         build_named(SMOOTH, "smollm2", passages)     # smoothed on `passages`, cached by their hash
@@ -143,11 +155,12 @@ def build_named(name: str, model: str = "smollm2", calibration_texts: list[str] 
 
     if name not in SHIPPABLE:
         raise UserError(f"no generator variant {name!r}; one of {', '.join(SHIPPABLE)}")
-    if name != SMOOTH:
+    if name not in (SMOOTH, QAT):
         return build_variant(VARIANTS[name], model, log=log)
     if not calibration_texts:
-        raise UserError(f"{SMOOTH} needs calibration texts")
-    return build_variant(smooth_variant(texts_id(calibration_texts)), model, calibration_texts, log=log)
+        raise UserError(f"{name} needs calibration texts")
+    make = smooth_variant if name == SMOOTH else qat_variant
+    return build_variant(make(texts_id(calibration_texts)), model, calibration_texts, log=log)
 
 
 def _versions() -> dict[str, str]:

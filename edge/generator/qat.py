@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.atomic import atomic_dir
+from common.errors import UserError
 from common.paths import cache_dir
 from common.threads import default_threads
 
@@ -186,7 +187,8 @@ def train(student, teacher, data, config: QATConfig, checkpoint: Path, log=print
     torch.manual_seed(config.seed)
     validation, windows = data[:config.validation], data[config.validation:]
     if len(windows) < config.batch or len(validation) < 1:
-        raise ValueError(f"QAT needs more than {config.validation + config.batch} windows of text; got {len(data)}")
+        raise UserError(f"QAT needs more than {config.validation + config.batch} windows of {config.window} tokens of "
+                        f"text; got {len(data)}")
     order = torch.randperm(len(windows), generator=torch.Generator().manual_seed(config.seed))
     with torch.no_grad():
         reference = [teacher(input_ids=validation[s:s + config.batch]).logits
@@ -252,7 +254,7 @@ def qat_folder(base: Path, base_id: str, texts_id: str, texts: list[str] | None,
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if not texts:
-        raise ValueError("QAT needs training texts")
+        raise UserError("QAT needs training texts")
     torch.set_num_threads(default_threads())
     tokenizer = AutoTokenizer.from_pretrained(base)
     data = packed_windows(lambda t: tokenizer(t, add_special_tokens=False).input_ids, texts, config.window,

@@ -29,7 +29,8 @@ import numpy as np
 from common.atomic import atomic_write_text
 from common.errors import UserError
 from common.paths import cache_dir
-from edge.generator.export import SMOOTH_ALPHA, VARIANTS, Variant, build_variant, size_mb, smooth_variant
+from edge.generator.export import (QAT, SMOOTH_ALPHA, VARIANTS, Variant, build_variant, qat_variant, size_mb,
+                                   smooth_variant)
 from edge.generator.measure import (copy_bandwidth_gb_s, cpu_summary, median_spread, read_bandwidth_gb_s, runtime_bench,
                                     torch_bench, weight_bytes_per_token)
 from edge.generator.study_table import format_table, save_chart
@@ -97,7 +98,7 @@ def _cached_json(name: str, compute):
 
 
 # derived variants built only when named (`derived_only`): QAT trains for about an hour on 2 cores
-DERIVED_OPT_IN = ("int4-qat",)
+DERIVED_OPT_IN = (QAT,)
 
 
 def derived_names(config: StudyConfig) -> list[str]:
@@ -105,16 +106,6 @@ def derived_names(config: StudyConfig) -> list[str]:
     return [f"int4-mixed{count}" for count in config.mixed_layers] + ["fp32-pruned", "int4-pruned", "fp32-wanda50",
                                                                       "int8-smooth", "int8-dynamic-smooth",
                                                                       *DERIVED_OPT_IN]
-
-
-def qat_variant(training: str) -> Variant:
-    """int4 (the builder's symmetric block-32 grid) after QAT on the texts whose texts_id is `training`."""
-    from edge.generator.qat import QATConfig
-
-    config = QATConfig()
-    return VARIANTS["int4"].with_(name="int4-qat", qat=tuple(sorted(dataclasses.asdict(config).items())),
-                                  calibration=training,
-                                  note=f"int4 RTN grid after {config.steps} steps of distillation from fp32 on it (QAT)")
 
 
 def derived_variants(sensitivity: list[float], influence: list[float], config: StudyConfig,
@@ -130,7 +121,7 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
     mixed = [int4.with_(name=f"int4-mixed{count}", int8_layers=tuple(sorted(ranked[:count])),
                         note=f"int4, the {count} most int4-sensitive layers int8: {sorted(ranked[:count])}")
              for count in config.mixed_layers]
-    qat = [qat_variant(training)] if "int4-qat" in config.derived_only else []
+    qat = [qat_variant(training)] if QAT in config.derived_only else []
     return mixed + qat + [
         VARIANTS["fp32"].with_(name="fp32-pruned", drop_layers=drop,
                                note=f"fp32, {len(drop)} lowest-influence blocks removed: {list(drop)}"),
@@ -176,7 +167,7 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     if config.derived:
         sensitivity = _cached_json(f"sensitivity-{key}", lambda: layer_sensitivity(model, calib_windows, log=log))
         influence = _cached_json(f"influence-{key}", lambda: block_influence(model, calib_windows))
-        if "int4-qat" in config.derived_only and not training_texts:
+        if QAT in config.derived_only and not training_texts:
             raise UserError("study: int4-qat needs training texts")
         training = texts_id(training_texts) if training_texts else ""
         for variant in derived_variants(sensitivity, influence, config, calibration, training):

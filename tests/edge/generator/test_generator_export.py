@@ -9,7 +9,7 @@ import pytest
 import edge.generator.export as export
 from common.errors import UserError
 from edge.generator.calibrate import texts_id
-from edge.generator.export import (MATMULS, SMOOTH, VARIANTS, builder_argv, build_named, build_variant, size_mb,
+from edge.generator.export import (MATMULS, QAT, SMOOTH, VARIANTS, builder_argv, build_named, build_variant, size_mb,
                                    variant_key)
 
 
@@ -44,6 +44,12 @@ def test_build_named_smooths_on_the_callers_texts_and_refuses_unknown_names(monk
     assert variant.precision == "int8" and variant.options == VARIANTS["int8"].options   # int8's graph and kernels
     with pytest.raises(UserError, match="calibration texts"):
         build_named(SMOOTH, "smollm2")
+    assert build_named(QAT, "smollm2", texts) == QAT
+    variant, _, given = built[-1]
+    assert given == texts and variant.calibration == texts_id(texts) and variant.qat
+    assert variant.precision == "int4" and variant.options == VARIANTS["int4"].options   # int4's graph and kernels
+    with pytest.raises(UserError, match="int4-qat needs calibration texts"):
+        build_named(QAT, "smollm2")
     with pytest.raises(UserError, match="no generator variant 'int3'"):
         build_named("int3")
 

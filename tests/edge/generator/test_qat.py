@@ -78,7 +78,9 @@ def test_training_lowers_the_kl_it_optimises_and_a_cut_run_resumes_to_the_same_w
 
 
 def test_too_little_text_is_refused(tiny_llm, tmp_path):
-    with pytest.raises(ValueError, match="windows"):
+    from common.errors import UserError
+
+    with pytest.raises(UserError, match="windows of 32 tokens"):
         train(attach_fake_quant(_model(tiny_llm)), _model(tiny_llm), _data()[:3], CONFIG, tmp_path / "c.pt")
 
 
