@@ -143,14 +143,17 @@ def grid_weights(model, block: int = 32) -> None:
             module.weight.copy_(weight_int4.apply(module.weight, block))
 
 
-def packed_windows(encode, texts: list[str], window: int, eos: int):
-    """(n, window) int64 tensor: the texts' token ids one after another, an EOS after each, cut into windows."""
+def packed_windows(encode, texts: list[str], window: int, eos: int, max_windows: int | None = None):
+    """(n, window) int64 tensor: the texts' token ids one after another, an EOS after each, cut into
+    windows; texts are read only until `max_windows` windows are filled (None: all of them)."""
     import torch
 
     ids: list[int] = []
     for text in texts:
         ids += list(encode(text)) + [eos]
-    count = len(ids) // window
+        if max_windows and len(ids) >= max_windows * window:
+            break
+    count = len(ids) // window if not max_windows else min(len(ids) // window, max_windows)
     return torch.tensor(ids[:count * window], dtype=torch.long).reshape(count, window)
 
 
@@ -258,7 +261,7 @@ def qat_folder(base: Path, base_id: str, texts_id: str, texts: list[str] | None,
     torch.set_num_threads(default_threads())
     tokenizer = AutoTokenizer.from_pretrained(base)
     data = packed_windows(lambda t: tokenizer(t, add_special_tokens=False).input_ids, texts, config.window,
-                          tokenizer.eos_token_id)
+                          tokenizer.eos_token_id, max_windows=config.validation + config.steps * config.batch)
     log(f"qat: {base.name}, {len(data)} windows of {config.window} tokens, {config.steps} steps of {config.batch}")
     teacher = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).eval()
     teacher.requires_grad_(False)

@@ -40,6 +40,10 @@ def test_grid_weights_leave_sixteen_codes_a_block_with_the_peak_at_minus_eight(t
 def test_packed_windows_put_an_eos_after_each_text_and_drop_the_tail():
     data = packed_windows(lambda t: [ord(c) for c in t], ["abc", "de", "fghij"], window=4, eos=0)
     assert data.tolist() == [[97, 98, 99, 0], [100, 101, 0, 102], [103, 104, 105, 106]]
+    read = []
+    first = packed_windows(lambda t: read.append(t) or [ord(c) for c in t], ["abc", "de", "fghij", "never read"],
+                           window=4, eos=0, max_windows=2)
+    assert first.tolist() == [[97, 98, 99, 0], [100, 101, 0, 102]] and read == ["abc", "de", "fghij"]
 
 
 CONFIG = QATConfig(steps=6, batch=2, window=32, lr=3e-5, warmup=1, validation=2, checkpoint_every=3)
