@@ -38,7 +38,8 @@ ACT_BLOCK = 32
 @dataclass(frozen=True)
 class QATConfig:
     """steps x batch windows of `window` tokens (packed text, one EOS between texts); lr: AdamW's
-    peak, reached after `warmup` steps and decayed by a cosine to 0; block: the int4 grid's block;
+    peak, reached after `warmup` steps and decayed by a cosine to 0; block: the int4 grid's block (the
+    export's block_size must be the same: export.qat_variant keeps int4's 32);
     act_int8: round the Linears' inputs as accuracy level 4 does; validation: windows held back
     from training (the first ones) for the loss and agreement logged at each checkpoint; bf16: the
     training steps under bf16 autocast (the master weights stay fp32; validation runs in fp32)."""
