@@ -138,7 +138,7 @@ def main(args: list[str]) -> int:
     from common.errors import UserError
     from common.paths import cache_dir
     from edge.generator.profile import format_profiles
-    from edge.generator.export import VARIANTS
+    from edge.generator.export import QAT, VARIANTS
     from edge.generator.measure import cpu_summary
     from edge.generator.study import StudyConfig, derived_names, run_study
 
@@ -187,7 +187,8 @@ def main(args: list[str]) -> int:
     if opts.fast:
         config = StudyConfig(model=opts.model, eval_tokens=2048, calibration_tokens=512, rounds=1,
                              variants=("fp32", "int8", "int4"), derived=False)
-    calibration = calibration_texts(held_out_texts())
+    passages = held_out_texts()
+    calibration = calibration_texts(passages)
     held_out = HELD_OUT[opts.held_out]()
     if any(c[:60] in h for c in calibration for h in held_out):
         raise UserError(f"--held-out {opts.held_out}: a text shares a passage with the calibration text")
@@ -196,7 +197,7 @@ def main(args: list[str]) -> int:
     chosen = (opts.variants != parser.get_default("variants") or opts.derived != "all"
               or opts.held_out != parser.get_default("held_out"))
     out_dir = cache_dir("generator") / ("study-fast" if opts.fast else "study-subset" if chosen else "study")
-    training = calibration_texts(held_out_texts(), limit=None) if "int4-qat" in config.derived_only else None
+    training = calibration_texts(passages, limit=None) if QAT in config.derived_only else None
     if training and any(t[:60] in h for t in training for h in held_out):
         raise UserError(f"--held-out {opts.held_out}: a text shares a passage with int4-qat's training text")
     report = run_study(held_out, calibration, config, out_dir=out_dir, task=task, training_texts=training)

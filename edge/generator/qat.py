@@ -8,8 +8,8 @@ self (PyTorch, host only): the int4 that the fast kernel runs, trained to keep f
 
 Every decoder Linear and the LM head compute with their weights fake-quantized as MatMulNBits
 stores them (symmetric int4, blocks of `block` inputs, the block's largest-magnitude weight at
-code -8: edge/generator/gptq.py's grid), and with their inputs rounded to int8 in blocks of 32
-with one scale a block (accuracy level 4's int8 compute). Rounding passes gradients straight
+code -8: edge/generator/gptq.py's grid), and with their inputs rounded to int8 in blocks of the
+same size with one scale a block (accuracy level 4's int8 compute, which blocks A as it blocks B). Rounding passes gradients straight
 through (STE), so the fp32 master weights move until their rounded copies reproduce the teacher:
 the loss is the KL divergence from the fp32 model's next-token distribution to the student's, on
 packed windows of calibration text (LLM-QAT, Liu et al. 2023; EfficientQAT's end-to-end step).
@@ -31,9 +31,6 @@ from common.atomic import atomic_dir
 from common.errors import UserError
 from common.paths import cache_dir
 from common.threads import default_threads
-
-ACT_BLOCK = 32
-
 
 @dataclass(frozen=True)
 class QATConfig:
@@ -81,15 +78,15 @@ def _rounding():
 
     class ActivationInt8(torch.autograd.Function):
         @staticmethod
-        def forward(ctx, x):
-            groups = x.reshape(*x.shape[:-1], x.shape[-1] // ACT_BLOCK, ACT_BLOCK)
+        def forward(ctx, x, block):
+            groups = x.reshape(*x.shape[:-1], x.shape[-1] // block, block)
             scale = groups.abs().amax(-1, keepdim=True) / 127
             scale = torch.where(scale == 0, torch.ones_like(scale), scale)
             return (torch.round(groups / scale) * scale).reshape(x.shape)
 
         @staticmethod
         def backward(ctx, grad):
-            return grad
+            return grad, None
 
     return WeightInt4, ActivationInt8
 
@@ -109,7 +106,7 @@ def attach_fake_quant(model, block: int = 32, act_int8: bool = True):
             self.weight, self.bias = linear.weight, linear.bias
 
         def forward(self, x):
-            x = act_int8_fn.apply(x) if act_int8 else x
+            x = act_int8_fn.apply(x, block) if act_int8 else x
             return F.linear(x, weight_int4.apply(self.weight, block), self.bias)
 
     class QuantEmbedding(torch.nn.Module):
@@ -273,7 +270,7 @@ def qat_folder(base: Path, base_id: str, texts_id: str, texts: list[str] | None,
     with tqdm(total=config.steps, desc="qat", unit="step") as bar:
         rows = train(student, teacher, data, config, work / "checkpoint.pt", log=log,
                      progress=lambda done: bar.update(done - bar.n))
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
+    model = teacher  # done teaching: a plain model to hold the trained weights
     model.load_state_dict(student.state_dict())  # attach_fake_quant keeps every parameter's name
     grid_weights(model, config.block)
     with atomic_dir(target, replace=False) as tmp:

@@ -149,6 +149,8 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     from edge.runtime.generate import CausalLM
 
     config = config or StudyConfig()
+    if config.derived and QAT in config.derived_only and not training_texts:
+        raise UserError("study: int4-qat needs training texts")
     out_dir = Path(out_dir or cache_dir("generator") / "study")
     specs = {name: VARIANTS[name] for name in config.variants}
     folders = {name: build_variant(spec, config.model, log=log) for name, spec in specs.items()}
@@ -167,8 +169,6 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     if config.derived:
         sensitivity = _cached_json(f"sensitivity-{key}", lambda: layer_sensitivity(model, calib_windows, log=log))
         influence = _cached_json(f"influence-{key}", lambda: block_influence(model, calib_windows))
-        if QAT in config.derived_only and not training_texts:
-            raise UserError("study: int4-qat needs training texts")
         training = texts_id(training_texts) if training_texts else ""
         for variant in derived_variants(sensitivity, influence, config, calibration, training):
             if config.derived_only and variant.name not in config.derived_only:
