@@ -27,13 +27,13 @@ INT8_TARGET, INT4_TARGET, ROOFLINE_TARGET = 2.29, 4.0, 0.5
 
 def parse(args: list[str]):
     from bench._args import add_device_flags, bench_parser, device_threads
-    from edge.generator.export import QAT, SHIPPABLE, SMOOTH
+    from edge.generator.export import QAT_RECIPES, SHIPPABLE, SMOOTH
 
     parser = bench_parser("kllm bench quant_device")
     add_device_flags(parser, "variants")
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--variants", default="fp32,int8,int4,int4-q41,int4-q41-fold",
-                        help=f"the study's uniform variants, {SMOOTH} and {QAT}")
+                        help=f"the study's uniform variants, {SMOOTH}, {' and '.join(QAT_RECIPES)}")
     parser.add_argument("--eval-tokens", type=int, help="held-out tokens scored per variant (default: 4096 on a Pi, "
                         "1024 emulated, where fp32 scores about 2.5 tokens a second)")
     opts = parser.parse_args(args)
@@ -153,7 +153,7 @@ def main(args: list[str]) -> int:
     from edge.deploy.staging import device_slug
     from edge.generator.calibrate import token_windows
     from edge.generator.device_study import DeviceStudyConfig, run_device_study
-    from edge.generator.export import QAT, SMOOTH, build_named
+    from edge.generator.export import QAT_RECIPES, SMOOTH, build_named
     from edge.generator.quality import teacher_forced
     from edge.runtime.generate import CausalLM
 
@@ -163,7 +163,8 @@ def main(args: list[str]) -> int:
                                quality_threads=None if opts.device else min(max(threads), os.cpu_count() or 1))
     with open_device(opts.device, opts.root) as (device, root):   # an unreachable Pi fails before the exports
         held_out = held_out_texts()
-        texts = {SMOOTH: lambda: calibration_texts(held_out), QAT: lambda: calibration_texts(held_out, limit=None)}
+        texts = {SMOOTH: lambda: calibration_texts(held_out),
+                 **{name: lambda: calibration_texts(held_out, limit=None) for name in QAT_RECIPES}}
         folders = {name: build_named(name, opts.model, texts[name]() if name in texts else None) for name in names}
         windows = token_windows(CausalLM(folders["fp32"]).encode, held_out, opts.eval_tokens)
         host = {name: teacher_forced(folder, windows) for name, folder in folders.items()} if opts.quality else {}

@@ -121,9 +121,12 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
 
 
 SMOOTH = "int8-smooth"     # calibrated variants a port can ship: int8's graph, SmoothQuant's weights,
-QAT = "int4-qat"           # and int4's graph with weights trained on its grid (about an hour on 2 cores)
+QAT = "int4-qat"           # and int4's graph with weights trained on its grid (about an hour on 2 cores),
+QAT_B128 = "int4-b128-qat"  # or int4-b128's, the kernel's cheapest block (about 35 minutes)
 SMOOTH_ALPHA = 0.5
-SHIPPABLE = (*VARIANTS, SMOOTH, QAT)
+# QAT variant: (the variant whose graph and grid it trains for, QATConfig fields unlike the defaults)
+QAT_RECIPES = {QAT: ("int4", {}), QAT_B128: ("int4-b128", {"block": 128, "steps": 300, "lr": 1e-4})}
+SHIPPABLE = (*VARIANTS, SMOOTH, *QAT_RECIPES)
 
 
 def smooth_variant(calibration: str, alpha: float = SMOOTH_ALPHA) -> Variant:
@@ -133,19 +136,26 @@ def smooth_variant(calibration: str, alpha: float = SMOOTH_ALPHA) -> Variant:
                                        "moved into the weights")
 
 
-def qat_variant(training: str) -> Variant:
-    """int4 (the builder's symmetric block-32 grid) after QAT (qat.py) on the texts whose texts_id is `training`."""
+def qat_variant(training: str, name: str = QAT) -> Variant:
+    """The QAT_RECIPES variant `name`: its base's graph after QAT (qat.py) on the base's grid, trained
+    on the texts whose texts_id is `training`.
+
+        qat_variant(texts_id(passages))                # int4-qat
+        qat_variant(texts_id(passages), QAT_B128)      # int4-b128-qat
+    """
     from edge.generator.qat import QATConfig
 
-    config = QATConfig()
-    return VARIANTS["int4"].with_(name=QAT, qat=tuple(sorted(dataclasses.asdict(config).items())),
-                                  calibration=training,
-                                  note=f"int4 RTN grid after {config.steps} steps of distillation from fp32 on it (QAT)")
+    base_name, overrides = QAT_RECIPES[name]
+    base, config = VARIANTS[base_name], QATConfig(**overrides)
+    if int(dict(base.options).get("block_size", 32)) != config.block:
+        raise ValueError(f"{name}: QAT's block {config.block} is not {base_name}'s")
+    return base.with_(name=name, qat=tuple(sorted(dataclasses.asdict(config).items())), calibration=training,
+                      note=f"{base_name} RTN grid after {config.steps} steps of distillation from fp32 on it (QAT)")
 
 
 def build_named(name: str, model: str = "smollm2", calibration_texts: list[str] | None = None,
                 log=print) -> Path:
-    """The exported folder of the SHIPPABLE variant `name`; SMOOTH and QAT need calibration_texts
+    """The exported folder of the SHIPPABLE variant `name`; SMOOTH and the QAT_RECIPES need calibration_texts
     (QAT's: its training text, e.g. bench/quant.py's calibration_texts(..., limit=None)).
 
         build_named("int4-q41", "smollm2")
@@ -155,12 +165,13 @@ def build_named(name: str, model: str = "smollm2", calibration_texts: list[str] 
 
     if name not in SHIPPABLE:
         raise UserError(f"no generator variant {name!r}; one of {', '.join(SHIPPABLE)}")
-    if name not in (SMOOTH, QAT):
+    if name in VARIANTS:
         return build_variant(VARIANTS[name], model, log=log)
     if not calibration_texts:
         raise UserError(f"{name} needs calibration texts")
-    make = smooth_variant if name == SMOOTH else qat_variant
-    return build_variant(make(texts_id(calibration_texts)), model, calibration_texts, log=log)
+    texts = texts_id(calibration_texts)
+    variant = smooth_variant(texts) if name == SMOOTH else qat_variant(texts, name)
+    return build_variant(variant, model, calibration_texts, log=log)
 
 
 def _versions() -> dict[str, str]:

@@ -59,6 +59,15 @@ class QATConfig:
         return fields
 
 
+def _blocks(t, block: int):
+    """(t's last axis cut into blocks of `block`, zero-padded at the end as MLAS pads a short last block: (..., n, block);
+    the unpadded length)."""
+    import torch.nn.functional as F
+
+    cols = t.shape[-1]
+    return F.pad(t, (0, -cols % block)).reshape(*t.shape[:-1], -1, block), cols
+
+
 def _rounding():
     """The two straight-through roundings as torch autograd Functions (built on first use: torch is host-only)."""
     import torch
@@ -68,9 +77,8 @@ def _rounding():
     class WeightInt4(torch.autograd.Function):
         @staticmethod
         def forward(ctx, w, block):
-            rows, cols = w.shape
-            groups = w.reshape(rows * cols // block, block)
-            return fake_quant(groups, *block_grid(groups, symmetric=True)).reshape(rows, cols)
+            groups, cols = _blocks(w, block)
+            return fake_quant(groups, *block_grid(groups, symmetric=True)).reshape(w.shape[0], -1)[:, :cols]
 
         @staticmethod
         def backward(ctx, grad):
@@ -79,10 +87,10 @@ def _rounding():
     class ActivationInt8(torch.autograd.Function):
         @staticmethod
         def forward(ctx, x, block):
-            groups = x.reshape(*x.shape[:-1], x.shape[-1] // block, block)
+            groups, cols = _blocks(x, block)
             scale = groups.abs().amax(-1, keepdim=True) / 127
             scale = torch.where(scale == 0, torch.ones_like(scale), scale)
-            return (torch.round(groups / scale) * scale).reshape(x.shape)
+            return (torch.round(groups / scale) * scale).reshape(*x.shape[:-1], -1)[..., :cols]
 
         @staticmethod
         def backward(ctx, grad):

@@ -8,7 +8,7 @@ Steps: (1) export the uniform variants (edge/generator/export.py, cached); (2) o
 texts only, measure each decoder layer's int4 sensitivity and each block's influence
 (edge/generator/calibrate.py, cached) and derive the sensitivity-chosen mixed-precision variant, the
 block-pruned variants (without and with int4 on top) and the 50% Wanda one (and, asked for by name,
-int4-qat: int4 trained on its own grid, edge/generator/qat.py, on `training_texts`); (3) teacher-forced
+int4-qat and int4-b128-qat: int4 trained on its own grid, edge/generator/qat.py, on `training_texts`); (3) teacher-forced
 quality on the held-out texts: perplexity, and next-token agreement with ONNX fp32; parity of ONNX
 fp32 against PyTorch; (4) speed: each variant's runtime benchmark (edge/runtime/generate.py --bench)
 in its own process, the variants interleaved round by round so machine load hits them alike;
@@ -29,7 +29,7 @@ import numpy as np
 from common.atomic import atomic_write_text
 from common.errors import UserError
 from common.paths import cache_dir
-from edge.generator.export import (QAT, SMOOTH_ALPHA, VARIANTS, Variant, build_variant, qat_variant, size_mb,
+from edge.generator.export import (QAT_RECIPES, SMOOTH_ALPHA, VARIANTS, Variant, build_variant, qat_variant, size_mb,
                                    smooth_variant)
 from edge.generator.measure import (copy_bandwidth_gb_s, cpu_summary, median_spread, read_bandwidth_gb_s, runtime_bench,
                                     torch_bench, weight_bytes_per_token)
@@ -97,8 +97,8 @@ def _cached_json(name: str, compute):
     return value
 
 
-# derived variants built only when named (`derived_only`): QAT trains for about an hour on 2 cores
-DERIVED_OPT_IN = (QAT,)
+# derived variants built only when named (`derived_only`): each QAT trains for 35-60 minutes on 2 cores
+DERIVED_OPT_IN = tuple(QAT_RECIPES)
 
 
 def derived_names(config: StudyConfig) -> list[str]:
@@ -112,8 +112,8 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
                      calibration: str, training: str = "") -> list[Variant]:
     """Mixed precision (the most sensitive layers at int8), block pruning (the least influential
     blocks, never the first or last), without and with int4, unstructured Wanda sparsity, and
-    int8 (the builder's and the dynamic one) after SmoothQuant; int4-qat (trained on the texts whose
-    texts_id is `training`) only when config.derived_only names it."""
+    int8 (the builder's and the dynamic one) after SmoothQuant; the QAT variants (trained on the texts
+    whose texts_id is `training`) only when config.derived_only names them."""
     ranked = [int(i) for i in np.argsort(sensitivity)[::-1]]
     inner = np.argsort(influence[1:-1]) + 1
     drop = tuple(sorted(int(i) for i in inner[:config.prune_blocks]))
@@ -121,7 +121,7 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
     mixed = [int4.with_(name=f"int4-mixed{count}", int8_layers=tuple(sorted(ranked[:count])),
                         note=f"int4, the {count} most int4-sensitive layers int8: {sorted(ranked[:count])}")
              for count in config.mixed_layers]
-    qat = [qat_variant(training)] if QAT in config.derived_only else []
+    qat = [qat_variant(training, name) for name in QAT_RECIPES if name in config.derived_only]
     return mixed + qat + [
         VARIANTS["fp32"].with_(name="fp32-pruned", drop_layers=drop,
                                note=f"fp32, {len(drop)} lowest-influence blocks removed: {list(drop)}"),
@@ -137,7 +137,7 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
 def run_study(eval_texts: list[str], calibration_texts: list[str], config: StudyConfig | None = None,
               out_dir: Path | None = None, log=print, task=None, training_texts: list[str] | None = None) -> StudyReport:
     """task: an edge.generator.task.OptionTask whose MAP@3 each variant gets (None: no task column).
-    training_texts: int4-qat's training text (needed when config.derived_only names it)."""
+    training_texts: the QAT variants' training text (needed when config.derived_only names one)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -149,8 +149,8 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     from edge.runtime.generate import CausalLM
 
     config = config or StudyConfig()
-    if config.derived and QAT in config.derived_only and not training_texts:
-        raise UserError("study: int4-qat needs training texts")
+    if config.derived and set(QAT_RECIPES) & set(config.derived_only) and not training_texts:
+        raise UserError("study: the QAT variants need training texts")
     out_dir = Path(out_dir or cache_dir("generator") / "study")
     specs = {name: VARIANTS[name] for name in config.variants}
     folders = {name: build_variant(spec, config.model, log=log) for name, spec in specs.items()}

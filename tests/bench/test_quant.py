@@ -76,7 +76,7 @@ def test_a_run_on_chosen_variants_writes_beside_the_full_study_with_only_those_d
     assert seen["out_dir"] == tmp_path / "generator" / "study-subset" and seen["derived"] is False
 
 
-def test_int4_qat_alone_gets_every_calibration_passage_as_training_text(monkeypatch, tmp_path):
+def test_the_qat_variants_alone_get_every_calibration_passage_as_training_text(monkeypatch, tmp_path):
     from edge.generator import study
 
     monkeypatch.setenv("KLLM_CACHE", str(tmp_path))
@@ -95,6 +95,9 @@ def test_int4_qat_alone_gets_every_calibration_passage_as_training_text(monkeypa
     training = seen["training"]
     assert len(training) > 10 * len(seen["calibration"]) and training[:len(seen["calibration"])] == seen["calibration"]
     assert not any(t[:60] in h for t in training for h in seen["held_out"])
+    with pytest.raises(SystemExit):
+        main(["--variants", "fp32,int4-b128", "--derived", "int4-b128-qat", "--no-task"])
+    assert seen["training"] == training
 
 
 @pytest.mark.parametrize("field, value", [("rounds", 0), ("eval_tokens", 10), ("threads", ()), ("threads", (0,)),

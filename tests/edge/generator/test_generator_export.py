@@ -9,7 +9,7 @@ import pytest
 import edge.generator.export as export
 from common.errors import UserError
 from edge.generator.calibrate import texts_id
-from edge.generator.export import (MATMULS, QAT, SMOOTH, VARIANTS, builder_argv, build_named, build_variant, size_mb,
+from edge.generator.export import (MATMULS, QAT, QAT_B128, SMOOTH, VARIANTS, builder_argv, build_named, build_variant, size_mb,
                                    variant_key)
 
 
@@ -50,6 +50,9 @@ def test_build_named_smooths_on_the_callers_texts_and_refuses_unknown_names(monk
     assert variant.precision == "int4" and variant.options == VARIANTS["int4"].options   # int4's graph and kernels
     with pytest.raises(UserError, match="int4-qat needs calibration texts"):
         build_named(QAT, "smollm2")
+    assert build_named(QAT_B128, "smollm2", texts) == QAT_B128
+    variant = built[-1][0]
+    assert variant.options == VARIANTS["int4-b128"].options and dict(variant.qat)["block"] == 128
     with pytest.raises(UserError, match="no generator variant 'int3'"):
         build_named("int3")
 
@@ -101,19 +104,22 @@ def test_derived_variants_keep_the_most_sensitive_layers_int8_for_each_count():
     assert dynamic.dynamic and dynamic.precision == "fp32" and (dynamic.smooth, dynamic.calibration) == (0.5, "c")
 
 
-def test_int4_qat_is_derived_only_when_named_and_trains_on_its_own_texts():
+def test_qat_variants_are_derived_only_when_named_and_train_on_their_own_grid_and_texts():
     import dataclasses
 
     from edge.generator.qat import QATConfig
     from edge.generator.study import StudyConfig, derived_names, derived_variants
 
     config = StudyConfig(mixed_layers=(1,), prune_blocks=1)
-    assert "int4-qat" in derived_names(config)
-    assert "int4-qat" not in {v.name for v in derived_variants([0.0] * 4, [0.0] * 4, config, "c", "t")}
-    named = dataclasses.replace(config, derived_only=("int4-qat",))
-    qat = {v.name: v for v in derived_variants([0.0] * 4, [0.0] * 4, named, "c", "t")}["int4-qat"]
-    assert qat.calibration == "t" and QATConfig(**dict(qat.qat)) == QATConfig()
+    assert {"int4-qat", "int4-b128-qat"} <= set(derived_names(config))
+    assert not {"int4-qat", "int4-b128-qat"} & {v.name for v in derived_variants([0.0] * 4, [0.0] * 4, config, "c", "t")}
+    named = dataclasses.replace(config, derived_only=("int4-qat", "int4-b128-qat"))
+    variants = {v.name: v for v in derived_variants([0.0] * 4, [0.0] * 4, named, "c", "t")}
+    qat, b128 = variants["int4-qat"], variants["int4-b128-qat"]
+    assert qat.calibration == b128.calibration == "t" and QATConfig(**dict(qat.qat)) == QATConfig()
     assert qat.with_(name="int4", qat=(), calibration="", note=VARIANTS["int4"].note) == VARIANTS["int4"]
+    assert b128.with_(name="int4-b128", qat=(), calibration="", note=VARIANTS["int4-b128"].note) == VARIANTS["int4-b128"]
+    assert QATConfig(**dict(b128.qat)).block == 128
 
 
 def test_int8_dynamic_quantizes_every_weight_matmul_of_the_fp32_export(tiny_exports, tiny_llm, generator_cache,
