@@ -104,22 +104,26 @@ def test_derived_variants_keep_the_most_sensitive_layers_int8_for_each_count():
     assert dynamic.dynamic and dynamic.precision == "fp32" and (dynamic.smooth, dynamic.calibration) == (0.5, "c")
 
 
-def test_qat_variants_are_derived_only_when_named_and_train_on_their_own_grid_and_texts():
+def test_qat_variants_are_derived_only_when_named_and_train_on_their_own_grid_and_texts(monkeypatch):
     import dataclasses
 
+    from edge.generator.export import QAT_RECIPES, qat_variant
     from edge.generator.qat import QATConfig
     from edge.generator.study import StudyConfig, derived_names, derived_variants
 
     config = StudyConfig(mixed_layers=(1,), prune_blocks=1)
-    assert {"int4-qat", "int4-b128-qat"} <= set(derived_names(config))
-    assert not {"int4-qat", "int4-b128-qat"} & {v.name for v in derived_variants([0.0] * 4, [0.0] * 4, config, "c", "t")}
-    named = dataclasses.replace(config, derived_only=("int4-qat", "int4-b128-qat"))
+    assert {"int4-qat", "int4-b64-qat", "int4-b128-qat"} == set(QAT_RECIPES) and set(QAT_RECIPES) <= set(derived_names(config))
+    assert not set(QAT_RECIPES) & {v.name for v in derived_variants([0.0] * 4, [0.0] * 4, config, "c", "t")}
+    named = dataclasses.replace(config, derived_only=tuple(QAT_RECIPES))
     variants = {v.name: v for v in derived_variants([0.0] * 4, [0.0] * 4, named, "c", "t")}
-    qat, b128 = variants["int4-qat"], variants["int4-b128-qat"]
-    assert qat.calibration == b128.calibration == "t" and QATConfig(**dict(qat.qat)) == QATConfig()
-    assert qat.with_(name="int4", qat=(), calibration="", note=VARIANTS["int4"].note) == VARIANTS["int4"]
-    assert b128.with_(name="int4-b128", qat=(), calibration="", note=VARIANTS["int4-b128"].note) == VARIANTS["int4-b128"]
-    assert QATConfig(**dict(b128.qat)).block == 128
+    assert QATConfig(**dict(variants["int4-qat"].qat)) == QATConfig()
+    for name, (base_name, _) in QAT_RECIPES.items():
+        variant, base = variants[name], VARIANTS[base_name]
+        assert variant.calibration == "t" and variant.with_(name=base_name, qat=(), calibration="", note=base.note) == base
+        assert QATConfig(**dict(variant.qat)).block == int(dict(base.options).get("block_size", 32))
+    monkeypatch.setitem(QAT_RECIPES, "int4-b16-qat", ("int4-b16", {"block": 32}))
+    with pytest.raises(ValueError, match="block 32 is not int4-b16's"):
+        qat_variant("t", "int4-b16-qat")
 
 
 def test_int8_dynamic_quantizes_every_weight_matmul_of_the_fp32_export(tiny_exports, tiny_llm, generator_cache,
