@@ -33,7 +33,7 @@ def parse(args: list[str]):
     add_device_flags(parser, "variants")
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--variants", default="fp32,int8,int4,int4-q41,int4-q41-fold",
-                        help=f"the study's uniform variants, {SMOOTH}, {' and '.join(QAT_RECIPES)}")
+                        help=f"the study's uniform variants, {SMOOTH} and the QAT variants ({', '.join(QAT_RECIPES)})")
     parser.add_argument("--eval-tokens", type=int, help="held-out tokens scored per variant (default: 4096 on a Pi, "
                         "1024 emulated, where fp32 scores about 2.5 tokens a second)")
     opts = parser.parse_args(args)
