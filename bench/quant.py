@@ -156,7 +156,8 @@ def main(args: list[str]) -> int:
     parser.add_argument("--derived", default="all",
                         help="calibrated variants to run: all, none, or comma-separated names (int4-mixed2, "
                              "fp32-pruned, int4-pruned, fp32-wanda50, int8-smooth, int8-dynamic-smooth; "
-                             "int4-qat, int4-b64-qat and int4-b128-qat, int4 trained on its grid for 35-60 minutes, only when named)")
+                             "int4-qat, int4-b64-qat and int4-b128-qat, int4 trained on its grid for 30-60 "
+                             "minutes, only when named)")
     parser.add_argument("--held-out", choices=sorted(HELD_OUT), default="prompt-recovery",
                         help="held-out text scored: the prompt-recovery sample's passages (default) or the "
                              "detect-ai-text sample's essays; calibration text stays the same")

@@ -122,7 +122,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
 
 SMOOTH = "int8-smooth"     # calibrated variants a port can ship: int8's graph, SmoothQuant's weights,
 QAT = "int4-qat"           # and int4's graph with weights trained on its grid (about an hour on 2 cores),
-QAT_B64, QAT_B128 = "int4-b64-qat", "int4-b128-qat"  # or int4-b64's, int4-b128's (about 35 minutes each)
+QAT_B64, QAT_B128 = "int4-b64-qat", "int4-b128-qat"  # or int4-b64's, int4-b128's (about 30 minutes each)
 SMOOTH_ALPHA = 0.5
 # QAT variant: (the variant whose graph and grid it trains for, QATConfig fields unlike the defaults)
 QAT_RECIPES = {QAT: ("int4", {}), QAT_B64: ("int4-b64", {"block": 64, "steps": 300, "lr": 1e-4}),

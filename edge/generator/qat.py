@@ -36,7 +36,7 @@ from common.threads import default_threads
 class QATConfig:
     """steps x batch windows of `window` tokens (packed text, one EOS between texts); lr: AdamW's
     peak, reached after `warmup` steps and decayed by a cosine to 0; block: the int4 grid's block (the
-    export's block_size must be the same: export.qat_variant keeps int4's 32);
+    export's block_size must be the same: export.qat_variant refuses a recipe where it is not);
     act_int8: round the Linears' inputs as accuracy level 4 does; validation: windows held back
     from training (the first ones) for the loss and agreement logged at each checkpoint; bf16: the
     training steps under bf16 autocast (the master weights stay fp32; validation runs in fp32)."""
@@ -60,8 +60,8 @@ class QATConfig:
 
 
 def _blocks(t, block: int):
-    """(t's last axis cut into blocks of `block`, zero-padded at the end as MLAS pads a short last block: (..., n, block);
-    the unpadded length)."""
+    """(t's last axis cut into blocks of `block`, zero-padded at the end as MLAS pads a short last
+    block: (..., n, block); the unpadded length)."""
     import torch.nn.functional as F
 
     cols = t.shape[-1]

@@ -112,7 +112,8 @@ def test_qat_variants_are_derived_only_when_named_and_train_on_their_own_grid_an
     from edge.generator.study import StudyConfig, derived_names, derived_variants
 
     config = StudyConfig(mixed_layers=(1,), prune_blocks=1)
-    assert {"int4-qat", "int4-b64-qat", "int4-b128-qat"} == set(QAT_RECIPES) and set(QAT_RECIPES) <= set(derived_names(config))
+    assert {"int4-qat", "int4-b64-qat", "int4-b128-qat"} == set(QAT_RECIPES)
+    assert set(QAT_RECIPES) <= set(derived_names(config))
     assert not set(QAT_RECIPES) & {v.name for v in derived_variants([0.0] * 4, [0.0] * 4, config, "c", "t")}
     named = dataclasses.replace(config, derived_only=tuple(QAT_RECIPES))
     variants = {v.name: v for v in derived_variants([0.0] * 4, [0.0] * 4, named, "c", "t")}
