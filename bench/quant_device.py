@@ -19,6 +19,7 @@ issue's lines, and writes report.json and a PNG under cache/generator/study-devi
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 
@@ -163,8 +164,8 @@ def main(args: list[str]) -> int:
                                quality_threads=None if opts.device else min(max(threads), os.cpu_count() or 1))
     with open_device(opts.device, opts.root) as (device, root):   # an unreachable Pi fails before the exports
         held_out = held_out_texts()
-        texts = {SMOOTH: lambda: calibration_texts(held_out),
-                 **{name: lambda: calibration_texts(held_out, limit=None) for name in QAT_RECIPES}}
+        training = functools.cache(lambda: calibration_texts(held_out, limit=None))  # read once for every QAT variant
+        texts = {SMOOTH: lambda: calibration_texts(held_out), **dict.fromkeys(QAT_RECIPES, training)}
         folders = {name: build_named(name, opts.model, texts[name]() if name in texts else None) for name in names}
         windows = token_windows(CausalLM(folders["fp32"]).encode, held_out, opts.eval_tokens)
         host = {name: teacher_forced(folder, windows) for name, folder in folders.items()} if opts.quality else {}

@@ -9,11 +9,11 @@ self (PyTorch, host only): the int4 that the fast kernel runs, trained to keep f
 Every decoder Linear and the LM head compute with their weights fake-quantized as MatMulNBits
 stores them (symmetric int4, blocks of `block` inputs, the block's largest-magnitude weight at
 code -8: edge/generator/gptq.py's grid), and with their inputs rounded to int8 in blocks of the
-same size with one scale a block (accuracy level 4's int8 compute, which blocks A as it blocks B). Rounding passes gradients straight
-through (STE), so the fp32 master weights move until their rounded copies reproduce the teacher:
-the loss is the KL divergence from the fp32 model's next-token distribution to the student's, on
-packed windows of calibration text (LLM-QAT, Liu et al. 2023; EfficientQAT's end-to-end step).
-The scales follow the weights (no learned clipping), which is what keeps the export exact.
+same size with one scale a block (accuracy level 4's int8 compute, which blocks A as it blocks B).
+Rounding passes gradients straight through (STE), so the fp32 master weights move until their
+rounded copies reproduce the teacher: the loss is the KL divergence from the fp32 model's
+next-token distribution to the student's, on packed windows of calibration text (LLM-QAT, Liu et
+al. 2023; EfficientQAT's end-to-end step). The scales follow the weights (no learned clipping), which is what keeps the export exact.
 Training checkpoints every `checkpoint_every` steps and resumes from there; the finished folder is
 cached by the hash of the base weights, the texts and the config.
 """

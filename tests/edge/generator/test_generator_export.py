@@ -9,8 +9,8 @@ import pytest
 import edge.generator.export as export
 from common.errors import UserError
 from edge.generator.calibrate import texts_id
-from edge.generator.export import (MATMULS, QAT, QAT_B128, SMOOTH, VARIANTS, builder_argv, build_named, build_variant, size_mb,
-                                   variant_key)
+from edge.generator.export import (MATMULS, QAT, QAT_B128, SMOOTH, VARIANTS, builder_argv, build_named, build_variant,
+                                   size_mb, variant_key)
 
 
 def test_builder_argv_passes_options_and_int8_layers(tmp_path):
