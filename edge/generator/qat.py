@@ -13,9 +13,10 @@ same size with one scale a block (accuracy level 4's int8 compute, which blocks 
 Rounding passes gradients straight through (STE), so the fp32 master weights move until their
 rounded copies reproduce the teacher: the loss is the KL divergence from the fp32 model's
 next-token distribution to the student's, on packed windows of calibration text (LLM-QAT, Liu et
-al. 2023; EfficientQAT's end-to-end step). The scales follow the weights (no learned clipping), which is what keeps the export exact.
-Training checkpoints every `checkpoint_every` steps and resumes from there; the finished folder is
-cached by the hash of the base weights, the texts and the config.
+al. 2023; EfficientQAT's end-to-end step). The scales follow the weights (no learned clipping),
+which is what keeps the export exact. Training checkpoints every `checkpoint_every` steps and
+resumes from there; the finished folder is cached by the hash of the base weights, the texts and
+the config.
 """
 from __future__ import annotations
 
