@@ -125,8 +125,10 @@ QAT = "int4-qat"           # and int4's graph with weights trained on its grid (
 QAT_B64, QAT_B128 = "int4-b64-qat", "int4-b128-qat"  # or int4-b64's, int4-b128's (about 30 minutes each)
 SMOOTH_ALPHA = 0.5
 # QAT variant: (the variant whose graph and grid it trains for, QATConfig fields unlike the defaults)
+QAT_B128_LSQ = "int4-b128-lsq"  # int4-b128-qat with each block's scale learned too (LSQ), written in by learned_grid.py
 QAT_RECIPES = {QAT: ("int4", {}), QAT_B64: ("int4-b64", {"block": 64, "steps": 300, "lr": 1e-4}),
-               QAT_B128: ("int4-b128", {"block": 128, "steps": 300, "lr": 1e-4})}
+               QAT_B128: ("int4-b128", {"block": 128, "steps": 300, "lr": 1e-4}),
+               QAT_B128_LSQ: ("int4-b128", {"block": 128, "steps": 300, "lr": 1e-4, "scale_lr": 1e-3})}
 SHIPPABLE = (*VARIANTS, SMOOTH, *QAT_RECIPES)
 
 
@@ -249,15 +251,30 @@ def build_variant(variant: Variant, model: str = "smollm2", calibration_texts: l
         if done.returncode != 0 or not (tmp / "out" / "genai_config.json").exists():
             tail = [line for line in (done.stderr or done.stdout).splitlines() if line.strip()][-1:] or ["no output"]
             raise UserError(f"model builder failed for variant {variant.name}: {tail[0]}")
-        for path in (tmp / "out").iterdir():
-            path.rename(tmp / path.name)
-        (tmp / "out").rmdir()
+        _place_export(tmp / "out", tmp, source, variant, log)
         (tmp / "VARIANT.json").write_text(json.dumps({
             "variant": dataclasses.asdict(variant), "source": str(source), "source_id": source_id,
             "versions": _versions(), "build_s": round(time.perf_counter() - start, 1),
             "builder_argv": builder_argv(variant, source, Path("OUT"), Path("CACHE"))[1:]}, indent=1))
         shutil.rmtree(tmp / "hf-cache", ignore_errors=True)
     return target
+
+
+def _place_export(built: Path, tmp: Path, source: Path, variant: Variant, log) -> None:
+    """Move the builder's output into the target folder; a learned-scale QAT source's grid is written
+    into its MatMulNBits on the way (learned_grid.py: the builder would round those blocks again)."""
+    from edge.generator.qat import SCALES_FILE, QATConfig
+
+    if (source / SCALES_FILE).exists():
+        from edge.generator.learned_grid import write_learned_grid
+
+        _copy_side_files(built, tmp)
+        write_learned_grid(built, source, tmp, QATConfig(**dict(variant.qat)).block, log=log)
+        shutil.rmtree(built)
+        return
+    for path in built.iterdir():
+        path.rename(tmp / path.name)
+    built.rmdir()
 
 
 def _regridded(variant: Variant, model: str, target: Path, calibration_texts, log) -> Path:

@@ -14,7 +14,10 @@ Rounding passes gradients straight through (STE), so the fp32 master weights mov
 rounded copies reproduce the teacher: the loss is the KL divergence from the fp32 model's
 next-token distribution to the student's, on packed windows of calibration text (LLM-QAT, Liu et
 al. 2023; EfficientQAT's end-to-end step). The scales follow the weights (no learned clipping),
-which is what keeps the export exact. Training checkpoints every `checkpoint_every` steps and
+which is what keeps the export exact; or, with `scale_lr`, each block's scale is learned too (LSQ,
+Esser et al. 2020: its log magnitude, from the builder's scale, clipping the block where that helps)
+and the export writes the learned codes and scales into the MatMulNBits itself
+(edge/generator/learned_grid.py). Training checkpoints every `checkpoint_every` steps and
 resumes from there; the finished folder is cached by the hash of the base weights, the texts and
 the config.
 """
@@ -28,10 +31,15 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from common.atomic import atomic_dir
 from common.errors import UserError
 from common.paths import cache_dir
 from common.threads import default_threads
+
+SCALES_FILE = "QAT_SCALES.npz"  # a learned-scale QAT folder's signed scales per Linear name, (N, blocks)
+
 
 @dataclass(frozen=True)
 class QATConfig:
@@ -40,7 +48,9 @@ class QATConfig:
     export's block_size must be the same: export.qat_variant refuses a recipe where it is not);
     act_int8: round the Linears' inputs as accuracy level 4 does; validation: windows held back
     from training (the first ones) for the loss and agreement logged at each checkpoint; bf16: the
-    training steps under bf16 autocast (the master weights stay fp32; validation runs in fp32)."""
+    training steps under bf16 autocast (the master weights stay fp32; validation runs in fp32);
+    scale_lr: 0 keeps each block's scale at its largest weight (the builder's grid); above 0 the
+    scales are learned at this AdamW learning rate (on their log magnitude), from that start."""
 
     steps: int = 600
     batch: int = 4
@@ -53,10 +63,13 @@ class QATConfig:
     validation: int = 16
     checkpoint_every: int = 50
     seed: int = 0
+    scale_lr: float = 0.0
 
     def key_fields(self) -> dict:
         fields = dataclasses.asdict(self)
         del fields["checkpoint_every"]
+        if not self.scale_lr:  # added later: in the key only when set, so earlier folders stay valid
+            del fields["scale_lr"]
         return fields
 
 
@@ -100,31 +113,68 @@ def _rounding():
     return WeightInt4, ActivationInt8
 
 
-def attach_fake_quant(model, block: int = 32, act_int8: bool = True):
+def learned_grid(weight, block: int):
+    """A torch Module holding a learned signed scale per block of `weight` (N, K), started at the
+    builder's (the block's largest-magnitude weight at code -8); grid(w) is w on that grid, codes
+    clamp(round(w / scale), -8, 7), rounding straight-through and the scales learning as LSQ's do."""
+    import torch
+
+    from edge.generator.gptq import block_grid
+
+    class LearnedGrid(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            scale, _ = block_grid(_blocks(weight.detach(), block)[0], symmetric=True)
+            self.register_buffer("sign", torch.sign(scale))
+            self.log_scale = torch.nn.Parameter(torch.log(scale.abs()))
+
+        def scale(self):
+            """(N, blocks, 1) signed scales."""
+            return self.sign * self.log_scale.exp()
+
+        def forward(self, w):
+            groups, cols = _blocks(w, block)
+            scale = self.scale()
+            x = groups / scale
+            codes = torch.clamp(x + (torch.round(x) - x).detach(), -8, 7)
+            return (codes * scale).reshape(w.shape[0], -1)[:, :cols]
+
+    return LearnedGrid()
+
+
+def attach_fake_quant(model, block: int = 32, act_int8: bool = True, learn_scales: bool = False):
     """Make every decoder Linear and the LM head of a Llama-style model compute on int4 weights (and
     int8 inputs); a tied input embedding reads the head's grid too, as the builder's shared
-    GatherBlockQuantized does. In place; the parameters stay the fp32 masters. Returns the model."""
+    GatherBlockQuantized does. With learn_scales each of them gains a `grid` (learned_grid) whose
+    scales train with the weights. In place; the parameters stay the fp32 masters. Returns the model."""
     import torch
     import torch.nn.functional as F
 
     weight_int4, act_int8_fn = _rounding()
 
+    def rounded(module):
+        return module.grid(module.weight) if learn_scales else weight_int4.apply(module.weight, block)
+
     class QuantLinear(torch.nn.Module):
         def __init__(self, linear):
             super().__init__()
             self.weight, self.bias = linear.weight, linear.bias
+            if learn_scales:
+                self.grid = learned_grid(linear.weight, block)
 
         def forward(self, x):
             x = act_int8_fn.apply(x, block) if act_int8 else x
-            return F.linear(x, weight_int4.apply(self.weight, block), self.bias)
+            return F.linear(x, rounded(self), self.bias)
 
     class QuantEmbedding(torch.nn.Module):
-        def __init__(self, embedding):
+        def __init__(self, embedding, head):
             super().__init__()
             self.weight = embedding.weight
+            if learn_scales:
+                self.grid = head.grid
 
         def forward(self, ids):
-            return F.embedding(ids, weight_int4.apply(self.weight, block))
+            return F.embedding(ids, rounded(self))
 
     for layer in model.model.layers:
         for module in list(layer.modules()):
@@ -134,8 +184,20 @@ def attach_fake_quant(model, block: int = 32, act_int8: bool = True):
     tied = model.lm_head.weight is model.model.embed_tokens.weight
     model.lm_head = QuantLinear(model.lm_head)
     if tied:
-        model.model.embed_tokens = QuantEmbedding(model.model.embed_tokens)
+        model.model.embed_tokens = QuantEmbedding(model.model.embed_tokens, model.lm_head)
     return model
+
+
+def learned_weights(student) -> dict:
+    """{name: (weight on its learned grid, signed scales (N, blocks))} of a student made by
+    attach_fake_quant(..., learn_scales=True), one entry per Linear (the tied embedding is the head's)."""
+    import torch
+
+    with torch.no_grad():
+        return {name.removesuffix(".grid"): (module(student.get_submodule(name.removesuffix(".grid")).weight),
+                                             module.scale()[..., 0])
+                for name, module in student.named_modules(remove_duplicate=False) if name.endswith(".grid")
+                and not name.startswith("model.embed_tokens")}
 
 
 def grid_weights(model, block: int = 32) -> None:
@@ -203,8 +265,11 @@ def train(student, teacher, data, config: QATConfig, checkpoint: Path, log=print
     with torch.no_grad():
         reference = [teacher(input_ids=validation[s:s + config.batch]).logits
                      for s in range(0, len(validation), config.batch)]
-    params = [p for p in student.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, betas=(0.9, 0.95), weight_decay=0.0)
+    named = [(n, p) for n, p in student.named_parameters() if p.requires_grad]
+    params = [p for n, p in named if not n.endswith("log_scale")]
+    scales = [p for n, p in named if n.endswith("log_scale")]
+    groups = [{"params": params, "lr": config.lr}] + ([{"params": scales, "lr": config.scale_lr}] if scales else [])
+    optimizer = torch.optim.AdamW(groups, betas=(0.9, 0.95), weight_decay=0.0)
 
     def schedule(step):
         return min(1.0, (step + 1) / config.warmup) * 0.5 * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))
@@ -273,18 +338,27 @@ def qat_folder(base: Path, base_id: str, texts_id: str, texts: list[str] | None,
     teacher = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).eval()
     teacher.requires_grad_(False)
     student = attach_fake_quant(AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32),
-                                config.block, config.act_int8)
+                                config.block, config.act_int8, learn_scales=config.scale_lr > 0)
     work = cache_dir("generator") / f"qat-{key}"
     work.mkdir(parents=True, exist_ok=True)
     with tqdm(total=config.steps, desc="qat", unit="step") as bar:
         rows = train(student, teacher, data, config, work / "checkpoint.pt", log=log,
                      progress=lambda done: bar.update(done - bar.n))
     model = teacher  # done teaching: a plain model to hold the trained weights
-    model.load_state_dict(student.state_dict())  # attach_fake_quant keeps every parameter's name
-    grid_weights(model, config.block)
+    learned = learned_weights(student) if config.scale_lr else {}
+    # attach_fake_quant keeps every parameter's name
+    model.load_state_dict({k: v for k, v in student.state_dict().items() if ".grid." not in k})
+    if learned:
+        with torch.no_grad():
+            for name, (weight, _) in learned.items():
+                model.get_submodule(name).weight.copy_(weight)
+    else:
+        grid_weights(model, config.block)
     with atomic_dir(target, replace=False) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        if learned:
+            np.savez(tmp / SCALES_FILE, **{name: scale.numpy() for name, (_, scale) in learned.items()})
         (tmp / "QAT.json").write_text(json.dumps({"base": base_id, "texts": texts_id, "windows": len(data),
                                                   "config": dataclasses.asdict(config), "log": rows}, indent=1))
     return target, f"qat:{key}"
