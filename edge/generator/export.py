@@ -96,6 +96,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
        matmul_mixed_precision="last_matmul:int8", shared_embeddings="false", op_types_to_quantize="MatMul/Gather"),
     _v("int4-asym", "int4", "int4 RTN asymmetric block 32 (the GGUF Q4_1 grid)", accuracy_level=4,
        is_symmetric="false", shared_embeddings="false", op_types_to_quantize="MatMul/Gather"),
+    _v("int4-asym-head8", "int4", "int4 RTN asymmetric block 32 (the weights' Q4_1 codes, zero points rounded), "
+       "LM head int8", accuracy_level=4, is_symmetric="false", shared_embeddings="false",
+       matmul_mixed_precision="last_matmul:int8"),
     _v("int4-q41", "int4", "int4 on the weights' GGUF Q4_1 grid + exact block offsets, LM head int8",
        accuracy_level=4, is_symmetric="false", shared_embeddings="false",
        matmul_mixed_precision="last_matmul:int8").with_(regrid="q41"),
@@ -126,9 +129,11 @@ QAT_B64, QAT_B128 = "int4-b64-qat", "int4-b128-qat"  # or int4-b64's, int4-b128'
 SMOOTH_ALPHA = 0.5
 # QAT variant: (the variant whose graph and grid it trains for, QATConfig fields unlike the defaults)
 QAT_B128_LSQ = "int4-b128-lsq"  # int4-b128-qat with each block's scale learned too (LSQ), written in by learned_grid.py
+QAT_ASYM = "int4-asym-qat"      # int4-asym-head8's asymmetric grids (from the weights' own Q4_1 codes), trained
 QAT_RECIPES = {QAT: ("int4", {}), QAT_B64: ("int4-b64", {"block": 64, "steps": 300, "lr": 1e-4}),
                QAT_B128: ("int4-b128", {"block": 128, "steps": 300, "lr": 1e-4}),
-               QAT_B128_LSQ: ("int4-b128", {"block": 128, "steps": 300, "lr": 1e-4, "scale_lr": 1e-3})}
+               QAT_B128_LSQ: ("int4-b128", {"block": 128, "steps": 300, "lr": 1e-4, "scale_lr": 1e-3}),
+               QAT_ASYM: ("int4-asym-head8", {"symmetric": False, "head_bits": 8, "steps": 300, "lr": 1e-4})}
 SHIPPABLE = (*VARIANTS, SMOOTH, *QAT_RECIPES)
 
 
@@ -150,9 +155,13 @@ def qat_variant(training: str, name: str = QAT) -> Variant:
 
     base_name, overrides = QAT_RECIPES[name]
     base, config = VARIANTS[base_name], QATConfig(**overrides)
-    if int(dict(base.options).get("block_size", 32)) != config.block:
-        raise ValueError(f"{name}: QAT's block {config.block} is not {base_name}'s")
-    return base.with_(name=name, qat=tuple(sorted(dataclasses.asdict(config).items())), calibration=training,
+    options = dict(base.options)
+    graph = (int(options.get("block_size", 32)), options.get("is_symmetric", "true") == "true",
+             8 if options.get("matmul_mixed_precision") == "last_matmul:int8" else 4)
+    if (config.block, config.symmetric, config.head_bits) != graph:
+        raise ValueError(f"{name}: QAT's block {config.block}, symmetric {config.symmetric}, head bits "
+                         f"{config.head_bits} are not {base_name}'s {graph}")
+    return base.with_(name=name, qat=config.variant_fields(), calibration=training,
                       note=f"{base_name} RTN grid after {config.steps} steps of distillation from fp32 on it (QAT)")
 
 

@@ -4,19 +4,17 @@ self (PyTorch, host only): the int4 that the fast kernel runs, trained to keep f
     from edge.generator.qat import QATConfig, qat_folder
     folder, folder_id = qat_folder(base, base_id, texts_id(texts), texts, QATConfig(steps=600))
     # folder: an HF folder whose decoder Linears and LM head (and a tied embedding) already lie on
-    # the builder's symmetric int4 grid, so its `-p int4` export re-codes them exactly
+    # the builder's int4 grid, so its `-p int4` export re-codes them exactly
 
 Every decoder Linear and the LM head compute with their weights fake-quantized as MatMulNBits
-stores them (symmetric int4, blocks of `block` inputs, the block's largest-magnitude weight at
-code -8: edge/generator/gptq.py's grid), and with their inputs rounded to int8 in blocks of the
-same size with one scale a block (accuracy level 4's int8 compute, which blocks A as it blocks B).
-Rounding passes gradients straight through (STE), so the fp32 master weights move until their
-rounded copies reproduce the teacher: the loss is the KL divergence from the fp32 model's
-next-token distribution to the student's, on packed windows of calibration text (LLM-QAT, Liu et
-al. 2023; EfficientQAT's end-to-end step). The scales follow the weights (no learned clipping),
-which is what keeps the export exact; or, with `scale_lr`, each block's scale is learned too (LSQ,
-Esser et al. 2020: its log magnitude, from the builder's scale, clipping the block where that helps)
-and the export writes the learned codes and scales into the MatMulNBits itself
+stores them (edge/generator/fake_quant.py: the builder's symmetric int4 by default, or its
+asymmetric int4 with an asymmetric int8 head), with their inputs rounded to int8 in blocks as
+accuracy level 4 does. Rounding passes gradients straight through (STE), so the fp32 master
+weights move until their rounded copies reproduce the teacher: the loss is the KL divergence from
+the fp32 model's next-token distribution to the student's, on packed windows of calibration text
+(LLM-QAT, Liu et al. 2023; EfficientQAT's end-to-end step). The scales follow the weights (no
+learned clipping), which is what keeps the export exact; or, with `scale_lr`, each block's scale
+is learned too (LSQ) and the export writes the learned codes and scales into the MatMulNBits itself
 (edge/generator/learned_grid.py). Training checkpoints every `checkpoint_every` steps and
 resumes from there; the finished folder is cached by the hash of the base weights, the texts and
 the config.
@@ -50,7 +48,9 @@ class QATConfig:
     from training (the first ones) for the loss and agreement logged at each checkpoint; bf16: the
     training steps under bf16 autocast (the master weights stay fp32; validation runs in fp32);
     scale_lr: 0 keeps each block's scale at its largest weight (the builder's grid); above 0 the
-    scales are learned at this AdamW learning rate (on their log magnitude), from that start."""
+    scales are learned at this AdamW learning rate (on their log magnitude), from that start;
+    symmetric, head_bits: the grids (fake_quant.Grid: False and 8 for an asymmetric body and an
+    asymmetric int8 LM head)."""
 
     steps: int = 600
     batch: int = 4
@@ -64,152 +64,27 @@ class QATConfig:
     checkpoint_every: int = 50
     seed: int = 0
     scale_lr: float = 0.0
+    symmetric: bool = True
+    head_bits: int = 4
 
     def key_fields(self) -> dict:
         fields = dataclasses.asdict(self)
         del fields["checkpoint_every"]
-        if not self.scale_lr:  # added later: in the key only when set, so earlier folders stay valid
-            del fields["scale_lr"]
+        for late, default in (("scale_lr", 0.0), ("symmetric", True), ("head_bits", 4)):
+            if fields[late] == default:  # added later: in the key only when set, so earlier folders stay valid
+                del fields[late]
         return fields
 
+    def variant_fields(self) -> tuple:
+        """Its fields as export.Variant.qat holds them: the later ones only when set, as in key_fields,
+        so the exports built before them keep their cache keys."""
+        return tuple(sorted((self.key_fields() | {"checkpoint_every": self.checkpoint_every}).items()))
 
-def _blocks(t, block: int):
-    """(t's last axis cut into blocks of `block`, zero-padded at the end as MLAS pads a short last
-    block: (..., n, block); the unpadded length)."""
-    import torch.nn.functional as F
+    def grid(self):
+        """The fake_quant.Grid it trains on."""
+        from edge.generator.fake_quant import Grid
 
-    cols = t.shape[-1]
-    return F.pad(t, (0, -cols % block)).reshape(*t.shape[:-1], -1, block), cols
-
-
-def _rounding():
-    """The two straight-through roundings as torch autograd Functions (built on first use: torch is host-only)."""
-    import torch
-
-    from edge.generator.gptq import block_grid, fake_quant
-
-    class WeightInt4(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, w, block):
-            groups, cols = _blocks(w, block)
-            return fake_quant(groups, *block_grid(groups, symmetric=True)).reshape(w.shape[0], -1)[:, :cols]
-
-        @staticmethod
-        def backward(ctx, grad):
-            return grad, None
-
-    class ActivationInt8(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx, x, block):
-            groups, cols = _blocks(x, block)
-            scale = groups.abs().amax(-1, keepdim=True) / 127
-            scale = torch.where(scale == 0, torch.ones_like(scale), scale)
-            return (torch.round(groups / scale) * scale).reshape(*x.shape[:-1], -1)[..., :cols]
-
-        @staticmethod
-        def backward(ctx, grad):
-            return grad, None
-
-    return WeightInt4, ActivationInt8
-
-
-def learned_grid(weight, block: int):
-    """A torch Module holding a learned signed scale per block of `weight` (N, K), started at the
-    builder's (the block's largest-magnitude weight at code -8); grid(w) is w on that grid, codes
-    clamp(round(w / scale), -8, 7), rounding straight-through and the scales learning as LSQ's do."""
-    import torch
-
-    from edge.generator.gptq import block_grid
-
-    class LearnedGrid(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            scale, _ = block_grid(_blocks(weight.detach(), block)[0], symmetric=True)
-            self.register_buffer("sign", torch.sign(scale))
-            self.log_scale = torch.nn.Parameter(torch.log(scale.abs()))
-
-        def scale(self):
-            """(N, blocks, 1) signed scales."""
-            return self.sign * self.log_scale.exp()
-
-        def forward(self, w):
-            groups, cols = _blocks(w, block)
-            scale = self.scale()
-            x = groups / scale
-            codes = torch.clamp(x + (torch.round(x) - x).detach(), -8, 7)
-            return (codes * scale).reshape(w.shape[0], -1)[:, :cols]
-
-    return LearnedGrid()
-
-
-def attach_fake_quant(model, block: int = 32, act_int8: bool = True, learn_scales: bool = False):
-    """Make every decoder Linear and the LM head of a Llama-style model compute on int4 weights (and
-    int8 inputs); a tied input embedding reads the head's grid too, as the builder's shared
-    GatherBlockQuantized does. With learn_scales each of them gains a `grid` (learned_grid) whose
-    scales train with the weights. In place; the parameters stay the fp32 masters. Returns the model."""
-    import torch
-    import torch.nn.functional as F
-
-    weight_int4, act_int8_fn = _rounding()
-
-    def rounded(module):
-        return module.grid(module.weight) if learn_scales else weight_int4.apply(module.weight, block)
-
-    class QuantLinear(torch.nn.Module):
-        def __init__(self, linear):
-            super().__init__()
-            self.weight, self.bias = linear.weight, linear.bias
-            if learn_scales:
-                self.grid = learned_grid(linear.weight, block)
-
-        def forward(self, x):
-            x = act_int8_fn.apply(x, block) if act_int8 else x
-            return F.linear(x, rounded(self), self.bias)
-
-    class QuantEmbedding(torch.nn.Module):
-        def __init__(self, embedding, head):
-            super().__init__()
-            self.weight = embedding.weight
-            if learn_scales:
-                self.grid = head.grid
-
-        def forward(self, ids):
-            return F.embedding(ids, rounded(self))
-
-    for layer in model.model.layers:
-        for module in list(layer.modules()):
-            for name, child in list(module.named_children()):
-                if isinstance(child, torch.nn.Linear):
-                    setattr(module, name, QuantLinear(child))
-    tied = model.lm_head.weight is model.model.embed_tokens.weight
-    model.lm_head = QuantLinear(model.lm_head)
-    if tied:
-        model.model.embed_tokens = QuantEmbedding(model.model.embed_tokens, model.lm_head)
-    return model
-
-
-def learned_weights(student) -> dict:
-    """{name: (weight on its learned grid, signed scales (N, blocks))} of a student made by
-    attach_fake_quant(..., learn_scales=True), one entry per Linear (the tied embedding is the head's)."""
-    import torch
-
-    with torch.no_grad():
-        return {name.removesuffix(".grid"): (module(student.get_submodule(name.removesuffix(".grid")).weight),
-                                             module.scale()[..., 0])
-                for name, module in student.named_modules(remove_duplicate=False) if name.endswith(".grid")
-                and not name.startswith("model.embed_tokens")}
-
-
-def grid_weights(model, block: int = 32) -> None:
-    """Replace, in place, the weights attach_fake_quant would round by their rounded values (on a
-    plain model: decoder Linears, LM head, and a tied embedding with it)."""
-    import torch
-
-    weight_int4, _ = _rounding()
-    with torch.no_grad():
-        linears = [m for m in model.model.layers.modules() if isinstance(m, torch.nn.Linear)] + [model.lm_head]
-        for module in linears:
-            module.weight.copy_(weight_int4.apply(module.weight, block))
+        return Grid(self.block, self.symmetric, self.head_bits, self.act_int8, learn_scales=self.scale_lr > 0)
 
 
 def packed_windows(encode, texts: list[str], window: int, eos: int, max_windows: int | None = None):
@@ -328,6 +203,8 @@ def qat_folder(base: Path, base_id: str, texts_id: str, texts: list[str] | None,
     from tqdm import tqdm
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from edge.generator.fake_quant import attach_fake_quant, grid_weights, learned_weights
+
     if not texts:
         raise UserError("QAT needs training texts")
     torch.set_num_threads(default_threads())
@@ -337,8 +214,7 @@ def qat_folder(base: Path, base_id: str, texts_id: str, texts: list[str] | None,
     log(f"qat: {base.name}, {len(data)} windows of {config.window} tokens, {config.steps} steps of {config.batch}")
     teacher = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32).eval()
     teacher.requires_grad_(False)
-    student = attach_fake_quant(AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32),
-                                config.block, config.act_int8, learn_scales=config.scale_lr > 0)
+    student = attach_fake_quant(AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32), config.grid())
     work = cache_dir("generator") / f"qat-{key}"
     work.mkdir(parents=True, exist_ok=True)
     with tqdm(total=config.steps, desc="qat", unit="step") as bar:
@@ -353,7 +229,7 @@ def qat_folder(base: Path, base_id: str, texts_id: str, texts: list[str] | None,
             for name, (weight, _) in learned.items():
                 model.get_submodule(name).weight.copy_(weight)
     else:
-        grid_weights(model, config.block)
+        grid_weights(model, config.grid())
     with atomic_dir(target, replace=False) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
