@@ -118,7 +118,8 @@ PROFILED = ("fp32", "int8", "int4", "int4-b128", "int4-q41", "int4-q41-fold")
 # for the offsets; int8's speed in blocks of 128, whose agreement falls below 0.95; int4's middle block, for
 # bench int4_blocks; the fold with an int4 LM head, agreement 0.773; int4 with gate and up in one kernel, no
 # faster)
-OPT_IN = ("int8-acc1", "int4-q41-fold1", "int8-b128", "int4-b64", "int4-q41-fold-head4", "int4-gateup")
+OPT_IN = ("int8-acc1", "int4-q41-fold1", "int8-b128", "int4-b64", "int4-q41-fold-head4", "int4-gateup",
+          "int4-asym-head8")
 
 
 def decode_profiles(names: list[str], model: str) -> dict[str, dict]:
@@ -156,8 +157,8 @@ def main(args: list[str]) -> int:
     parser.add_argument("--derived", default="all",
                         help="calibrated variants to run: all, none, or comma-separated names (int4-mixed2, "
                              "fp32-pruned, int4-pruned, fp32-wanda50, int8-smooth, int8-dynamic-smooth; "
-                             "int4-qat, int4-b64-qat and int4-b128-qat, int4 trained on its grid for 30-60 "
-                             "minutes, only when named)")
+                             f"{', '.join(QAT_RECIPES)}: int4 trained on its grid for 25-60 minutes, only "
+                             "when named)")
     parser.add_argument("--held-out", choices=sorted(HELD_OUT), default="prompt-recovery",
                         help="held-out text scored: the prompt-recovery sample's passages (default) or the "
                              "detect-ai-text sample's essays; calibration text stays the same")

@@ -4,7 +4,7 @@ with straight-through rounding (host only): what edge/generator/qat.py trains.
     from edge.generator.fake_quant import Grid, attach_fake_quant, grid_weights
     student = attach_fake_quant(model, Grid(block=32))          # int4 as the builder's `-p int4` stores it
     student = attach_fake_quant(model, Grid(symmetric=False, head_bits=8))  # int4-asym-head8's grids
-    grid_weights(plain_model, Grid())                           # the same rounding, applied once, in place
+    grid_weights(plain_model, Grid())                           # the same rounding, in place, until it settles
 
 The builder's grids, per block of `block` inputs (a short last block zero-padded, as MLAS pads it):
 - symmetric int4: the block's largest-magnitude weight at code -8 (scale = that weight / -8), codes
@@ -14,7 +14,8 @@ The builder's grids, per block of `block` inputs (a short last block zero-padded
 The decoder Linears take the body's grid, the LM head its own (`head_bits`: the builder's
 last_matmul:int8 for 8); a tied input embedding reads the head's rounded weights, as the export's
 embedding reads them. Inputs may be rounded to int8 in blocks as accuracy level 4 does. Rounding a
-weight this way once (grid_weights) puts it where the builder's own rounding re-codes it exactly.
+weight this way until it settles (grid_weights) puts it where the builder's own rounding re-codes
+it exactly.
 With `learn_scales` (symmetric int4 only) each block's scale is a parameter instead (LSQ, Esser et
 al. 2020: its log magnitude, started at the builder's scale); the export must then write the codes
 itself (edge/generator/learned_grid.py).
@@ -56,18 +57,9 @@ def blocks(t, block: int):
 
 def on_grid(groups, symmetric: bool, bits: int):
     """Blocks (..., block) rounded to the builder's `bits` grid (symmetric int4, or asymmetric)."""
-    import torch
-
     from edge.generator.gptq import block_grid, fake_quant
 
-    if bits == 4:
-        return fake_quant(groups, *block_grid(groups, symmetric))
-    top = 2 ** bits - 1
-    low = groups.min(-1, keepdim=True).values.clamp(max=0)
-    scale = (groups.max(-1, keepdim=True).values.clamp(min=0) - low) / top
-    scale = torch.where(scale == 0, torch.ones_like(scale), scale)
-    zero = torch.clamp(torch.round(-low / scale), 0, top)
-    return scale * (torch.clamp(torch.round(groups / scale) + zero, 0, top) - zero)
+    return fake_quant(groups, *block_grid(groups, symmetric, bits), bits)
 
 
 def roundings():

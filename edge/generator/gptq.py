@@ -46,27 +46,29 @@ class QuantSpec:
         return cls(method, size, kind == "sym")
 
 
-def block_grid(w, symmetric: bool):
-    """(scale, zero), each (O, 1), of a block of weights w (O, G) on MatMulNBits' int4 grid."""
+def block_grid(w, symmetric: bool, bits: int = 4):
+    """(scale, zero), each (O, 1), of a block of weights w (O, G) on MatMulNBits' `bits` grid."""
     import torch
 
     if symmetric:
+        half = 2.0 ** (bits - 1)
         peak = torch.gather(w, -1, w.abs().argmax(-1, keepdim=True))
-        scale = peak / -8.0
+        scale = peak / -half
         scale = torch.where(scale == 0, torch.ones_like(scale), scale)
-        return scale, torch.full_like(scale, 8.0)
+        return scale, torch.full_like(scale, half)
+    top = 2 ** bits - 1
     low = w.min(-1, keepdim=True).values.clamp(max=0)
     high = w.max(-1, keepdim=True).values.clamp(min=0)
-    scale = (high - low) / 15
+    scale = (high - low) / top
     scale = torch.where(scale == 0, torch.ones_like(scale), scale)
-    return scale, torch.clamp(torch.round(-low / scale), 0, 15)
+    return scale, torch.clamp(torch.round(-low / scale), 0, top)
 
 
-def fake_quant(w, scale, zero):
-    """w rounded to the grid scale * (q - zero), q in 0..15."""
+def fake_quant(w, scale, zero, bits: int = 4):
+    """w rounded to the grid scale * (q - zero), q in 0..2**bits - 1."""
     import torch
 
-    return scale * (torch.clamp(torch.round(w / scale) + zero, 0, 15) - zero)
+    return scale * (torch.clamp(torch.round(w / scale) + zero, 0, 2 ** bits - 1) - zero)
 
 
 def rtn(weight, block: int, symmetric: bool):

@@ -60,7 +60,8 @@ def _folder_weights(folder: Path) -> dict[str, np.ndarray]:
 
 def write_learned_grid(export: Path, source: Path, out: Path, block: int, log=print) -> dict:
     """Re-write `export`/model.onnx's MatMulNBits from `source` (a learned-scale QAT folder) into
-    `out`/model.onnx(.data), `out` another folder (onnx appends to an external data file that exists). Returns {"recoded": count, "off_grid": the largest |w / scale - code|}."""
+    `out`/model.onnx(.data), `out` another folder (onnx appends to an external data file that
+    exists). Returns {"recoded": count, "off_grid": the largest |w / scale - code|}."""
     import onnx
     from onnx import numpy_helper
 

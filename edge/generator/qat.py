@@ -36,6 +36,7 @@ from common.errors import UserError
 from common.paths import cache_dir
 from common.threads import default_threads
 
+LATE_FIELDS = ("scale_lr", "symmetric", "head_bits")  # QATConfig fields added after the first trained folders
 SCALES_FILE = "QAT_SCALES.npz"  # a learned-scale QAT folder's signed scales per Linear name, (N, blocks)
 
 
@@ -70,9 +71,9 @@ class QATConfig:
     def key_fields(self) -> dict:
         fields = dataclasses.asdict(self)
         del fields["checkpoint_every"]
-        for late, default in (("scale_lr", 0.0), ("symmetric", True), ("head_bits", 4)):
-            if fields[late] == default:  # added later: in the key only when set, so earlier folders stay valid
-                del fields[late]
+        for field in dataclasses.fields(self):
+            if field.name in LATE_FIELDS and fields[field.name] == field.default:
+                del fields[field.name]  # added later: in the key only when set, so earlier folders stay valid
         return fields
 
     def variant_fields(self) -> tuple:

@@ -8,11 +8,11 @@ Steps: (1) export the uniform variants (edge/generator/export.py, cached); (2) o
 texts only, measure each decoder layer's int4 sensitivity and each block's influence
 (edge/generator/calibrate.py, cached) and derive the sensitivity-chosen mixed-precision variant, the
 block-pruned variants (without and with int4 on top) and the 50% Wanda one (and, asked for by name,
-int4-qat, int4-b64-qat and int4-b128-qat: int4 trained on its own grid, edge/generator/qat.py, on
-`training_texts`); (3) teacher-forced quality on the held-out texts: perplexity, and next-token
-agreement with ONNX fp32; parity of ONNX fp32 against PyTorch; (4) speed: each variant's runtime
-benchmark (edge/runtime/generate.py --bench) in its own process, the variants interleaved round by
-round so machine load hits them alike;
+export.QAT_RECIPES: int4 trained on its own grid, edge/generator/qat.py, on `training_texts`); (3)
+teacher-forced quality on the held-out texts: perplexity, and next-token agreement with ONNX fp32;
+parity of ONNX fp32 against PyTorch; (4) speed: each variant's runtime benchmark
+(edge/runtime/generate.py --bench) in its own process, the variants interleaved round by round so
+machine load hits them alike;
 ratios to ONNX fp32 are the median over rounds with their min-max; each round measures the memory
 bandwidth of reading at the decode's thread count (numpy sums: the roofline share of decode) and
 of a 1-thread numpy copy (the denominator of runs before 2026-12-04, kept as roofline_copy).
@@ -98,7 +98,7 @@ def _cached_json(name: str, compute):
     return value
 
 
-# derived variants built only when named (`derived_only`): each QAT trains for 30-60 minutes on 2 cores
+# derived variants built only when named (`derived_only`): each QAT trains for 25-60 minutes on 2 cores
 DERIVED_OPT_IN = tuple(QAT_RECIPES)
 
 
