@@ -178,7 +178,7 @@ def train(student, teacher, data, config: QATConfig, checkpoint: Path, log=print
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         if (step + 1) % 10 == 0:
-            rows.append({"step": step + 1, "loss": float(loss)})
+            rows.append({"step": step + 1, "loss": float(loss.detach())})
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
             rows.append({"step": step + 1, **evaluate(student, reference, validation, config.batch)})
             log(f"qat: step {step + 1} validation {rows[-1]}")

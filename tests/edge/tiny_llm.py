@@ -17,7 +17,8 @@ import pytest
 PROMPT = "The history of the Roman Empire began when"
 
 
-def make_tiny_llm(folder: Path, layers: int = 2, seed: int = 0) -> Path:
+def make_tiny_llm(folder: Path, layers: int = 2, seed: int = 0, tied: bool = False) -> Path:
+    """tied: the LM head shares the input embedding, as SmolLM2's does."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
@@ -27,7 +28,7 @@ def make_tiny_llm(folder: Path, layers: int = 2, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=layers,
                          num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=512,
-                         tie_word_embeddings=False, bos_token_id=1, eos_token_id=2, rope_theta=10000.0)
+                         tie_word_embeddings=tied, bos_token_id=1, eos_token_id=2, rope_theta=10000.0)
     model = LlamaForCausalLM(config).eval()
     with torch.no_grad():  # sharper logits than the default init (std ~8), so greedy near-ties are rare
         model.lm_head.weight.mul_(50)

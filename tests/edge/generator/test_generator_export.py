@@ -112,7 +112,8 @@ def test_qat_variants_are_derived_only_when_named_and_train_on_their_own_grid_an
     from edge.generator.study import StudyConfig, derived_names, derived_variants
 
     config = StudyConfig(mixed_layers=(1,), prune_blocks=1)
-    assert {"int4-qat", "int4-b64-qat", "int4-b128-qat", "int4-b128-lsq", "int4-asym-qat"} == set(QAT_RECIPES)
+    assert {"int4-qat", "int4-b64-qat", "int4-b128-qat", "int4-b128-lsq", "int4-asym-qat",
+            "int4-asym-qat-long", "int4-asym-head4-qat"} == set(QAT_RECIPES)
     assert set(QAT_RECIPES) <= set(derived_names(config))
     assert not set(QAT_RECIPES) & {v.name for v in derived_variants([0.0] * 4, [0.0] * 4, config, "c", "t")}
     named = dataclasses.replace(config, derived_only=tuple(QAT_RECIPES))
@@ -124,6 +125,7 @@ def test_qat_variants_are_derived_only_when_named_and_train_on_their_own_grid_an
         assert variant.calibration == "t" and variant.with_(name=base_name, qat=(), calibration="", note=base.note) == base
         assert QATConfig(**dict(variant.qat)).block == int(dict(base.options).get("block_size", 32))
     assert QATConfig(**dict(variants["int4-asym-qat"].qat)).grid() == QATConfig(symmetric=False, head_bits=8).grid()
+    assert QATConfig(**dict(variants["int4-asym-head4-qat"].qat)).grid() == QATConfig(symmetric=False).grid()
     monkeypatch.setitem(QAT_RECIPES, "int4-b16-qat", ("int4-b16", {"block": 32}))
     with pytest.raises(ValueError, match=r"block 32, symmetric True, head bits 4 are not int4-b16's \(16, True, 4\)"):
         qat_variant("t", "int4-b16-qat")

@@ -11,6 +11,7 @@ import torch
 from edge.generator.fake_quant import Grid, attach_fake_quant, learned_weights
 from edge.generator.learned_grid import linear_names
 from edge.generator.qat import QATConfig, packed_windows, train
+from tiny_llm import make_tiny_llm
 
 
 def _model(folder):
@@ -105,11 +106,14 @@ def test_too_little_text_is_refused(tiny_llm, tmp_path):
 
 
 @pytest.mark.parametrize("base, grid", [("int4", {}), ("int4-b128", {"block": 128}),
-                                        ("int4-asym-head8", {"symmetric": False, "head_bits": 8})])
+                                        ("int4-asym-head8", {"symmetric": False, "head_bits": 8}),
+                                        ("int4-asym", {"symmetric": False})])
 def test_the_builder_recodes_a_qat_folder_exactly(tiny_llm, generator_cache, monkeypatch, matmulnbits_weights,
-                                                  base, grid):
+                                                  base, grid, tmp_path):
     """Every MatMulNBits, the head included. At block 128 the tiny model's up_proj (64 inputs) is one
-    short block, zero-padded as MLAS pads it; int4-asym-head8 has integer zero points and an int8 head."""
+    short block, zero-padded as MLAS pads it; int4-asym-head8 has integer zero points and an int8 head;
+    int4-asym has an int4 head and, on a tied model as SmolLM2 is, the embedding's GatherBlockQuantized
+    on the head's grid (QAT rounds an embedding only through a tied head)."""
     import json
 
     import onnx
@@ -122,7 +126,8 @@ def test_the_builder_recodes_a_qat_folder_exactly(tiny_llm, generator_cache, mon
     texts = [f"Passage {i}: the quick brown fox jumps over the lazy dog near river {i}." * 3 for i in range(40)]
     config = QATConfig(steps=2, batch=2, window=32, lr=1e-3, warmup=1, validation=2, checkpoint_every=2, **grid)
     variant = VARIANTS[base].with_(name=f"{base}-qat", qat=config.variant_fields(), calibration=texts_id(texts))
-    folder = build_variant(variant, str(tiny_llm), texts, log=lambda *_: None)
+    model = make_tiny_llm(tmp_path / "tied", tied=True) if base == "int4-asym" else tiny_llm
+    folder = build_variant(variant, str(model), texts, log=lambda *_: None)
     source = _model(json.loads((folder / "VARIANT.json").read_text())["source"])
     graph = onnx.load(folder / "model.onnx")
     inits = {i.name: numpy_helper.to_array(i) for i in graph.graph.initializer}
@@ -133,3 +138,10 @@ def test_the_builder_recodes_a_qat_folder_exactly(tiny_llm, generator_cache, mon
                                    for n in linear_names(node.name)])
         np.testing.assert_allclose(matmulnbits_weights(inits, node)[:, :expected.shape[1]], expected,
                                    rtol=1e-6, atol=1e-7, err_msg=node.name)
+    gathers = [n for n in graph.graph.node if n.op_type == "GatherBlockQuantized"]
+    assert len(gathers) == (base == "int4-asym")
+    for node in gathers:  # inputs: codes, indices, scales, zero points; blocks of 32 along each row
+        codes, scales, zero = (inits[name].astype(np.float64) for name in (node.input[0], *node.input[2:4]))
+        table = (codes.reshape(*scales.shape, -1) - zero[..., None]) * scales[..., None]
+        np.testing.assert_allclose(table.reshape(codes.shape), source.model.embed_tokens.weight.detach().double().numpy(),
+                                   rtol=1e-6, atol=1e-7)
