@@ -131,12 +131,15 @@ SMOOTH_ALPHA = 0.5
 QAT_B128_LSQ = "int4-b128-lsq"  # int4-b128-qat with each block's scale learned too (LSQ), written in by learned_grid.py
 QAT_ASYM = "int4-asym-qat"      # int4-asym-head8's asymmetric grids (from the weights' own Q4_1 codes), trained
 QAT_ASYM_LONG = "int4-asym-qat-long"  # int4-asym-qat at 600 steps (each training window about once)
+QAT_ASYM_TOP1 = "int4-asym-qat-top1"  # int4-asym-qat with a push on fp32's argmax where the student's differs
 QAT_ASYM4 = "int4-asym-head4-qat"  # int4-asym's: the same body, the LM head and embedding at asymmetric int4 too
 QAT_RECIPES = {QAT: ("int4", {}), QAT_B64: ("int4-b64", {"block": 64, "steps": 300, "lr": 1e-4}),
                QAT_B128: ("int4-b128", {"block": 128, "steps": 300, "lr": 1e-4}),
                QAT_B128_LSQ: ("int4-b128", {"block": 128, "steps": 300, "lr": 1e-4, "scale_lr": 1e-3}),
                QAT_ASYM: ("int4-asym-head8", {"symmetric": False, "head_bits": 8, "steps": 300, "lr": 1e-4}),
                QAT_ASYM_LONG: ("int4-asym-head8", {"symmetric": False, "head_bits": 8, "steps": 600, "lr": 1e-4}),
+               QAT_ASYM_TOP1: ("int4-asym-head8", {"symmetric": False, "head_bits": 8, "steps": 300, "lr": 1e-4,
+                                                   "top1_weight": 0.5}),
                QAT_ASYM4: ("int4-asym", {"symmetric": False, "steps": 300, "lr": 1e-4})}
 SHIPPABLE = (*VARIANTS, SMOOTH, *QAT_RECIPES)
 

@@ -12,7 +12,8 @@ asymmetric int4 with an asymmetric int8 head), with their inputs rounded to int8
 accuracy level 4 does. Rounding passes gradients straight through (STE), so the fp32 master
 weights move until their rounded copies reproduce the teacher: the loss is the KL divergence from
 the fp32 model's next-token distribution to the student's, on packed windows of calibration text
-(LLM-QAT, Liu et al. 2023; EfficientQAT's end-to-end step). The scales follow the weights (no
+(LLM-QAT, Liu et al. 2023; EfficientQAT's end-to-end step), with `top1_weight` plus a cross-entropy
+push towards fp32's argmax at the positions where the student's differs (distill_loss). The scales follow the weights (no
 learned clipping), which is what keeps the export exact; or, with `scale_lr`, each block's scale
 is learned too (LSQ) and the export writes the learned codes and scales into the MatMulNBits itself
 (edge/generator/learned_grid.py). Training checkpoints every `checkpoint_every` steps and
@@ -36,7 +37,7 @@ from common.errors import UserError
 from common.paths import cache_dir
 from common.threads import default_threads
 
-LATE_FIELDS = ("scale_lr", "symmetric", "head_bits")  # QATConfig fields added after the first trained folders
+LATE_FIELDS = ("scale_lr", "symmetric", "head_bits", "top1_weight")  # QATConfig fields added after the first trained folders
 SCALES_FILE = "QAT_SCALES.npz"  # a learned-scale QAT folder's signed scales per Linear name, (N, blocks)
 
 
@@ -51,7 +52,8 @@ class QATConfig:
     scale_lr: 0 keeps each block's scale at its largest weight (the builder's grid); above 0 the
     scales are learned at this AdamW learning rate (on their log magnitude), from that start;
     symmetric, head_bits: the grids (fake_quant.Grid: False and 8 for an asymmetric body and an
-    asymmetric int8 LM head)."""
+    asymmetric int8 LM head); top1_weight: above 0, the loss adds this times the cross-entropy of
+    fp32's argmax at the positions where the student's argmax differs (distill_loss)."""
 
     steps: int = 600
     batch: int = 4
@@ -67,6 +69,7 @@ class QATConfig:
     scale_lr: float = 0.0
     symmetric: bool = True
     head_bits: int = 4
+    top1_weight: float = 0.0
 
     def key_fields(self) -> dict:
         fields = dataclasses.asdict(self)
@@ -108,6 +111,22 @@ def _kl(student_logits, teacher_logits):
 
     return F.kl_div(F.log_softmax(student_logits.float(), -1), F.log_softmax(teacher_logits.float(), -1),
                     log_target=True, reduction="sum")
+
+
+def distill_loss(student_logits, teacher_logits, top1_weight: float = 0.0):
+    """Mean KL(teacher || student) per position; with top1_weight, plus that weight times the
+    cross-entropy of the teacher's argmax summed over the positions where the student's argmax
+    differs, over all positions: a push on the flipped next tokens only, none on the agreeing ones."""
+    import torch.nn.functional as F
+
+    positions = student_logits.shape[0] * student_logits.shape[1]
+    loss = _kl(student_logits, teacher_logits) / positions
+    if top1_weight:
+        top = teacher_logits.argmax(-1)
+        flipped = (student_logits.argmax(-1) != top).flatten().nonzero().squeeze(-1)
+        ce = F.cross_entropy(student_logits.flatten(0, 1)[flipped].float(), top.flatten()[flipped], reduction="sum")
+        loss = loss + top1_weight * ce / positions
+    return loss
 
 
 def evaluate(student, teacher_logits: list, windows, batch: int) -> dict[str, float]:
@@ -171,7 +190,7 @@ def train(student, teacher, data, config: QATConfig, checkpoint: Path, log=print
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
             with torch.no_grad():
                 target = teacher(input_ids=ids).logits
-            loss = _kl(student(input_ids=ids).logits, target) / ids.numel()
+            loss = distill_loss(student(input_ids=ids).logits, target, config.top1_weight)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()

@@ -113,13 +113,14 @@ def test_qat_variants_are_derived_only_when_named_and_train_on_their_own_grid_an
 
     config = StudyConfig(mixed_layers=(1,), prune_blocks=1)
     assert {"int4-qat", "int4-b64-qat", "int4-b128-qat", "int4-b128-lsq", "int4-asym-qat",
-            "int4-asym-qat-long", "int4-asym-head4-qat"} == set(QAT_RECIPES)
+            "int4-asym-qat-long", "int4-asym-qat-top1", "int4-asym-head4-qat"} == set(QAT_RECIPES)
     assert set(QAT_RECIPES) <= set(derived_names(config))
     assert not set(QAT_RECIPES) & {v.name for v in derived_variants([0.0] * 4, [0.0] * 4, config, "c", "t")}
     named = dataclasses.replace(config, derived_only=tuple(QAT_RECIPES))
     variants = {v.name: v for v in derived_variants([0.0] * 4, [0.0] * 4, named, "c", "t")}
     assert QATConfig(**dict(variants["int4-qat"].qat)) == QATConfig()
     assert [n for n in QAT_RECIPES if QATConfig(**dict(variants[n].qat)).scale_lr] == ["int4-b128-lsq"]
+    assert [n for n in QAT_RECIPES if QATConfig(**dict(variants[n].qat)).top1_weight] == ["int4-asym-qat-top1"]
     for name, (base_name, _) in QAT_RECIPES.items():
         variant, base = variants[name], VARIANTS[base_name]
         assert variant.calibration == "t" and variant.with_(name=base_name, qat=(), calibration="", note=base.note) == base

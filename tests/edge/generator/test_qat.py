@@ -47,7 +47,7 @@ def test_learned_scales_start_on_the_builders_grid_and_learn(tiny_llm, tmp_path)
 
 
 def test_later_fields_are_kept_out_of_the_cache_keys_only_when_unset():
-    late = {"scale_lr": 1e-3, "symmetric": False, "head_bits": 8}
+    late = {"scale_lr": 1e-3, "symmetric": False, "head_bits": 8, "top1_weight": 0.5}
     assert not set(late) & set(QATConfig().key_fields()) and not set(late) & set(dict(QATConfig().variant_fields()))
     config = QATConfig(**late)
     assert {k: config.key_fields()[k] for k in late} == late == {k: dict(config.variant_fields())[k] for k in late}
@@ -145,3 +145,16 @@ def test_the_builder_recodes_a_qat_folder_exactly(tiny_llm, generator_cache, mon
         table = (codes.reshape(*scales.shape, -1) - zero[..., None]) * scales[..., None]
         np.testing.assert_allclose(table.reshape(codes.shape), source.model.embed_tokens.weight.detach().double().numpy(),
                                    rtol=1e-6, atol=1e-7)
+
+
+def test_the_top1_term_pushes_only_the_flipped_positions():
+    from edge.generator.qat import _kl, distill_loss
+
+    teacher = torch.tensor([[[3.0, 1.0, 0.0], [0.0, 2.0, 1.0], [1.0, 0.0, 2.0]]])
+    student = torch.tensor([[[2.0, 1.5, 0.0], [0.0, 1.0, 2.5], [1.0, 0.0, 2.0]]], requires_grad=True)
+    kl = _kl(student, teacher) / 3
+    torch.testing.assert_close(distill_loss(student, teacher), kl)
+    flipped_ce = torch.nn.functional.cross_entropy(student[0, 1:2], torch.tensor([1]))  # position 1: 2 against 1
+    torch.testing.assert_close(distill_loss(student, teacher, 0.5), kl + 0.5 * flipped_ce / 3)
+    (distill_loss(student, teacher, 0.5) - kl).backward()
+    assert student.grad[0, 1].abs().sum() > 0 and not student.grad[0, [0, 2]].any()   # agreeing positions untouched
