@@ -46,12 +46,16 @@ def form_inputs(form: str, codes, d, m) -> tuple[np.ndarray, np.ndarray, np.ndar
     from edge.generator.q41 import pack_nibbles
 
     n = codes.shape[0]
-    if form == "symmetric":
-        w = (codes * d[..., None] + m[..., None]).astype(np.float32)
-        scale = np.abs(w).max(-1) / 8
-        scale = np.where(scale == 0, 1, scale).astype(np.float32)
-        q = np.clip(np.round(w / scale[..., None]), -8, 7)
-        return pack_nibbles((q + 8).astype(np.uint8)), scale.reshape(-1), None, (q * scale[..., None]).reshape(n, -1)
+    if form == "symmetric":  # the builder's grid: each block's largest-magnitude weight at code -8
+        import torch
+
+        from edge.generator.gptq import block_grid
+        from edge.generator.learned_grid import grid_codes
+
+        w = (codes * d[..., None] + m[..., None]).astype(np.float64)
+        scale = block_grid(torch.from_numpy(w), symmetric=True)[0][..., 0].numpy().astype(np.float32)
+        stored, _ = grid_codes(w.reshape(n, -1), scale, 32)
+        return pack_nibbles(stored), scale.reshape(-1), None, ((stored - 8.0) * scale[..., None]).reshape(n, -1)
     zero = -m / d
     if form == "uint8":
         zero = np.clip(np.round(zero), 0, 15)

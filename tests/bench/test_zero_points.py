@@ -33,7 +33,7 @@ def test_each_form_computes_its_own_weights_and_only_float_zero_points_keep_q41_
         assert (gap < 1e-6) == (form == "float")
 
 
-def test_measure_gives_every_form_a_row_against_uint8_and_a_table_line(monkeypatch):
+def test_measure_gives_every_form_a_row_against_uint8_and_a_table_line():
     rows = measure([(64, 16)], [1], rounds=2, budget_s=0.001)
     assert [r["form"] for r in rows] == list(FORMS)
     by_form = {r["form"]: r for r in rows}
