@@ -73,7 +73,7 @@ edge-rollback: $(STAMP) ## switch COMP's current back to TO=version (default: th
 edge-run: $(STAMP) ## run COMP's deployed bundle on the device on INPUT=file (or stdin) and print its output
 	@$(KLLM) edge run $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(INPUT),"$$INPUT") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
-bench: $(STAMP) ## print a benchmark table (BENCH=retrieval|llm|edge|edge_device|quant|quant_device|kv_cache|logits_from|int4_blocks|q41_leftover|encoder_fusions|runtime_ab|shape_speed|llama_peer; edge_device and quant_device take DEVICE=user@host)
+bench: $(STAMP) ## print a benchmark table (BENCH=retrieval|llm|edge|edge_device|quant|quant_device|kv_cache|logits_from|int4_blocks|q41_leftover|zero_points|lm_features_q41|encoder_fusions|runtime_ab|shape_speed|llama_peer; edge_device and quant_device take DEVICE=user@host)
 	@$(KLLM) bench $(BENCH) $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 style: $(STAMP) ## byte-compile every module (fast syntax check)
