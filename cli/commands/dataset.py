@@ -2,8 +2,12 @@
 
     python -m cli dataset --comp science-exam              # rewrites the committed sample
     python -m cli dataset --comp detect-ai-text --limit 12 # quick preview in cache/sample_previews/
+    python -m cli dataset --comp science-exam --seed 1 --out /tmp/se1   # a fresh draw, then
+    python -m cli submit --comp science-exam --data /tmp/se1            # does the solution hold on it?
 """
 from __future__ import annotations
+
+from pathlib import Path
 
 from common.errors import UserError
 from common.paths import cache_dir
@@ -26,13 +30,20 @@ def add_parser(subparsers) -> None:
     p.add_argument("--limit", type=_positive, default=None,
                    help="build only n items into cache/sample_previews/<slug>/ (the committed sample is untouched)")
     p.add_argument("--seed", type=int, default=0, help="random seed (the committed samples use 0)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write the files into this folder instead (the committed sample is untouched): "
+                        "another seed's sample for `submit --data`")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     competition = get_competition(args.comp)
     build = competition.load_entry("dataset_builder")
-    build(limit=args.limit, seed=args.seed)
-    where = competition.sample_dir if args.limit is None else cache_dir("sample_previews") / competition.slug
+    if args.out is not None and args.out.resolve() == competition.sample_dir.resolve():
+        raise UserError("--out is the committed sample's folder; leave --out out to rewrite it")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise UserError(f"--out {args.out} is a file, not a folder")
+    build(limit=args.limit, seed=args.seed, out_dir=args.out)
+    where = args.out or (competition.sample_dir if args.limit is None else cache_dir("sample_previews") / competition.slug)
     print(f"{competition.slug}: sample written to {where}")
     return 0

@@ -3,6 +3,7 @@ import polars as pl
 import pytest
 
 from cli.main import main
+from common.paths import repo_root
 from common.registry import Competition
 
 
@@ -22,14 +23,32 @@ def calls(monkeypatch):
 
 def test_passes_limit_and_seed_to_the_registered_builder(calls, capsys):
     assert main(["dataset", "--comp", "prompt-recovery", "--limit", "7", "--seed", "3"]) == 0
-    assert calls == [("prompt-recovery", {"limit": 7, "seed": 3})]
+    assert calls == [("prompt-recovery", {"limit": 7, "seed": 3, "out_dir": None})]
     assert "sample_previews/prompt-recovery" in capsys.readouterr().out
 
 
 def test_full_build_names_the_committed_sample(calls, capsys):
     assert main(["dataset", "--comp", "science-exam"]) == 0
-    assert calls == [("science-exam", {"limit": None, "seed": 0})]
+    assert calls == [("science-exam", {"limit": None, "seed": 0, "out_dir": None})]
     assert "competitions/science_exam/sample" in capsys.readouterr().out
+
+
+def test_out_sends_another_seeds_draw_to_a_folder(calls, capsys, tmp_path):
+    assert main(["dataset", "--comp", "science-exam", "--seed", "1", "--out", str(tmp_path / "se1")]) == 0
+    assert calls == [("science-exam", {"limit": None, "seed": 1, "out_dir": tmp_path / "se1"})]
+    assert str(tmp_path / "se1") in capsys.readouterr().out
+
+
+def test_the_real_builder_writes_only_into_out(tmp_path):
+    from common.registry import get_competition
+
+    sample = get_competition("adversarial-judge").sample_dir
+    before = {p.name: p.stat().st_mtime_ns for p in sample.iterdir()}
+    assert main(["dataset", "--comp", "adversarial-judge", "--seed", "1", "--out", str(tmp_path)]) == 0
+    seed0, seed1 = pl.read_csv(sample / "test.csv"), pl.read_csv(tmp_path / "test.csv")
+    assert seed1.columns == seed0.columns and seed1.height == seed0.height
+    assert seed1["topic"].to_list() != seed0["topic"].to_list()
+    assert {p.name: p.stat().st_mtime_ns for p in sample.iterdir()} == before
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -37,6 +56,8 @@ def test_full_build_names_the_committed_sample(calls, capsys):
     (["dataset", "--comp", "science-exam", "--limit", "ten"], "--limit must be a whole number"),
     (["dataset", "--comp", "no-such-comp"], "unknown competition"),
     (["dataset"], "required"),
+    (["dataset", "--comp", "science-exam", "--out", str(repo_root() / "competitions" / "science_exam" / "sample")], "committed sample's folder"),
+    (["dataset", "--comp", "science-exam", "--out", str(repo_root() / "Makefile")], "is a file, not a folder"),
 ])
 def test_bad_input_is_one_line_and_exit_2(calls, capsys, argv, message):
     assert main(argv) == 2
