@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from common.errors import UserError
+from common.vocabulary import capped_vocabulary
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,10 @@ class SparseIndex:
 
         if not passages:
             raise UserError("nothing to index: the corpus has no passages")
-        vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, config.ngram_max), min_df=config.min_df,
-                                     max_features=config.max_features, stop_words="english", dtype=np.float32)
+        vocabulary = capped_vocabulary(passages, config.max_features, ngram_range=(1, config.ngram_max),
+                                       min_df=config.min_df, stop_words="english")
+        vectorizer = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, config.ngram_max), vocabulary=vocabulary,
+                                     stop_words="english", dtype=np.float32)
         matrix = vectorizer.fit_transform(passages).tocsr()
         return cls(vectorizer, matrix, config)
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from common.vocabulary import capped_vocabulary
+
 
 @dataclass
 class TfidfConfig:
@@ -35,8 +37,8 @@ def tfidf_matrices(train_texts, pred_texts, cfg: TfidfConfig | None = None):
     blocks_train, blocks_pred = [], []
     for analyzer, ngrams in (("word", cfg.word_ngrams), ("char_wb", cfg.char_ngrams)):
         min_df = cfg.min_df if len(pred_texts) >= 4 * cfg.min_df else 1
-        vocab = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, min_df=min_df,
-                                max_features=cfg.max_features, lowercase=True).fit(pred_texts).vocabulary_
+        vocab = capped_vocabulary(pred_texts, cfg.max_features, analyzer=analyzer, ngram_range=ngrams,
+                                  min_df=min_df, lowercase=True)
         vec = TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, vocabulary=vocab,
                               sublinear_tf=True, lowercase=True)
         vec.fit(list(train_texts) + list(pred_texts))

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from common.cv import CvOutput, cross_validate
+from common.vocabulary import capped_vocabulary
 from competitions.predict_the_llm import N_TARGETS
 from competitions.predict_the_llm.config import PredictConfig
 from competitions.predict_the_llm.inputs import Pairs
@@ -31,10 +32,11 @@ def tfidf_matrix(pairs: Pairs, cfg: PredictConfig):
     """(n_train + n_test, n_terms) sparse TF-IDF of the responses (and question || response)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    blocks = [
-        TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=WORD_FEATURES),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=CHAR_FEATURES),
-    ]
+    capped = [("word", (1, 2), WORD_FEATURES), ("char_wb", (2, 5), CHAR_FEATURES)]
+    blocks = [TfidfVectorizer(analyzer=analyzer, ngram_range=ngrams, sublinear_tf=True,
+                              vocabulary=capped_vocabulary(pairs.all_r, cap, analyzer=analyzer, ngram_range=ngrams,
+                                                           min_df=2))
+              for analyzer, ngrams, cap in capped]
     texts = [pairs.all_r, pairs.all_r]
     if cfg.tfidf_question:
         blocks.append(TfidfVectorizer(analyzer="word", ngram_range=(1, 1), min_df=2, sublinear_tf=True))
