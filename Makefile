@@ -50,7 +50,7 @@ data: $(STAMP) ## download COMP's real files from Kaggle into data/COMP (needs c
 	@$(KLLM) data --comp $(COMP) $(ARGS)
 
 dataset: $(STAMP) ## regenerate COMP's committed sample from packages (LIMIT=n for a quick one; OUT=dir SEED=n: another draw elsewhere)
-	@$(KLLM) dataset --comp $(COMP) $(if $(LIMIT),--limit $(LIMIT)) $(if $(SEED),--seed $(SEED)) $(if $(OUT),--out "$(OUT)") $(ARGS)
+	@$(KLLM) dataset --comp $(COMP) $(if $(LIMIT),--limit $(LIMIT)) $(if $(filter command line,$(origin SEED)),--seed "$(SEED)") $(if $(filter command line,$(origin OUT)),--out "$(OUT)") $(ARGS)
 
 score: $(STAMP) ## score a submission file: ARGS="--pred P --truth T" (the judge metric needs no --truth)
 	@$(KLLM) score --comp $(COMP) $(ARGS)
