@@ -14,6 +14,7 @@ Organized by the kind of model shipped, around one shared flow (pipeline.py: tea
     retriever/    an int8 encoder, a compact index and a causal LM option scorer (science-exam)
     generator/    a causal LM on the device: export by name (export.py: VARIANTS, build_named),
                   the compression study (study.py, `make bench BENCH=quant`) and its calibrations
+                  and the chat turn a device answers in (chat.py, `make chat`)
     config.py     EdgeConfig and the score gates    ship.py     report on disk, bundle, deploy
     candidates.py the rule that picks what ships    compare.py  the size / latency / score table
     device_compare.py, device_pick.py  the same candidates scored and timed on the device itself

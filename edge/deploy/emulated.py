@@ -50,6 +50,15 @@ class EmulatedPi:
             return 127, "", str(exc)
         return done.returncode, done.stdout, done.stderr
 
+    def attach(self, argv: list[str], cwd: str | None = None) -> int:
+        """Run `argv` with this terminal's stdin, stdout and stderr; its exit code."""
+        qemu = self._pi_root.qemu if self._pi_root else None
+        env = self._pi_root.env() if qemu and argv[:1] == [qemu] else None
+        try:
+            return subprocess.run(argv, cwd=cwd, env=env).returncode
+        except FileNotFoundError as exc:
+            raise DeployError(str(exc)) from None
+
     def copy(self, local_dir: Path, remote_dir: str) -> None:
         code, _, err = self.run(["cp", "-r", "--", str(local_dir), remote_dir])
         if code != 0:

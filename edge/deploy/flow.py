@@ -43,7 +43,8 @@ class DeployError(UserError):
 class Device(Protocol):
     """Where a bundle goes. run(): an argv in folder `cwd` on the device, `input` (text) on its
     stdin, returns (exit code, stdout, stderr). copy(): a local folder to a new device folder.
-    python(): argv prefix that runs the device's Python for a bundle in `folder`."""
+    python(): argv prefix that runs the device's Python for a bundle in `folder`. attach(): an argv
+    on the device with this terminal's stdin and stdout (an interactive program), its exit code."""
 
     name: str
 
@@ -53,6 +54,8 @@ class Device(Protocol):
     def copy(self, local_dir: Path, remote_dir: str) -> None: ...
 
     def python(self, folder: str) -> list[str]: ...
+
+    def attach(self, argv: list[str], cwd: str | None = None) -> int: ...
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,14 @@ class SshDevice:
         except subprocess.TimeoutExpired:
             return 124, "", f"timed out after {timeout:.0f} s"
         return done.returncode, done.stdout, done.stderr
+
+    def attach(self, argv: list[str], cwd: str | None = None) -> int:
+        """Run `argv` on the device with this terminal's stdin, stdout and stderr (a pseudo-terminal
+        when stdin is one, so an interactive program answers line by line); its exit code."""
+        tty = ["-t"] if sys.stdin.isatty() else []
+        ssh = ["ssh", *self._common(), *tty, "-p", str(self.target.port), "--", self.target.destination,
+               self.remote_command(argv, cwd)]
+        return subprocess.run(ssh).returncode
 
     def check_reachable(self) -> "SshDevice":
         """One `true` over ssh; a UserError naming ssh's complaint when the device does not answer."""

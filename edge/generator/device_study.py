@@ -45,7 +45,7 @@ from common.errors import UserError
 from edge.bundle import device_requirements_text
 from edge.deploy.flow import Device, check_path
 from edge.deploy.staging import device_slug, files_digest, run_json, stage_folder
-from edge.generator.export import MODEL_FILES, size_mb
+from edge.generator.export import CHAT_FILES, size_mb
 from edge.generator.quality import cached_npz, windows_id
 from edge.generator.measure import median_spread, weight_bytes_per_token
 
@@ -110,7 +110,7 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
         runtime = f"{study}/runtime-{files_digest(files)}"
         stage_folder(device, files, runtime, log)
     for name in names:
-        stage_folder(device, {f: folders[name] / f for f in MODEL_FILES if (folders[name] / f).exists()},
+        stage_folder(device, {f: folders[name] / f for f in CHAT_FILES if (folders[name] / f).exists()},
                      f"{study}/{folders[name].name}", log)
     python = device.python(runtime) + [RUNTIME.name]
     quality: dict[str, dict] = {}

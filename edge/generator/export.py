@@ -74,6 +74,7 @@ def _v(name, precision, note, **options) -> Variant:
 
 # What edge/runtime/generate.py reads from a variant's folder: what a device needs of it.
 MODEL_FILES = ("genai_config.json", "tokenizer.json", "model.onnx", "model.onnx.data")
+CHAT_FILES = MODEL_FILES + ("chat.json",)  # and what its --chat reads (edge/generator/chat.py)
 
 # The study's uniform variants; mixed precision and pruning are derived from measurements (bench/quant.py).
 VARIANTS: dict[str, Variant] = {v.name: v for v in [
@@ -248,7 +249,16 @@ def source_folder(variant: Variant, model: str, calibration_texts: list[str] | N
 def build_variant(variant: Variant, model: str = "smollm2", calibration_texts: list[str] | None = None,
                   log=print) -> Path:
     """The exported folder of `variant` (genai_config.json, model.onnx[.data], tokenizer.json,
-    VARIANT.json): built once (~30 s per variant here), then read from the cache."""
+    VARIANT.json, chat.json when the model has a chat template): built once (~30 s per variant
+    here), then read from the cache."""
+    from edge.generator.chat import write_chat_file
+
+    target = _built_variant(variant, model, calibration_texts, log)
+    write_chat_file(target)  # also for folders cached before chat.json existed
+    return target
+
+
+def _built_variant(variant: Variant, model: str, calibration_texts: list[str] | None, log) -> Path:
     source, source_id = source_folder(variant, model, calibration_texts, log=log)
     target = cache_dir("generator") / f"{Path(model).name}-{variant.name}-{variant_key(variant, source_id)}"
     if (target / "VARIANT.json").exists():

@@ -6,13 +6,18 @@ onnxruntime-genai's model builder (edge/generator/export.py): genai_config.json,
 model.onnx.data) with a KV cache, tokenizer.json.
 
     python3 generate.py --model MODEL_DIR --prompt "The Roman Empire" --max-new-tokens 64
+    python3 generate.py --model MODEL_DIR --chat --prompt "What is the capital of France?"
+    python3 generate.py --model MODEL_DIR --chat          # one question a line on stdin, answers streamed
     python3 generate.py --model MODEL_DIR --score --context "Q: 2+2? A:" --continuation " 4" --json
     python3 generate.py --model MODEL_DIR --self-test      # smoke.json's prompt vs the host's tokens
     python3 generate.py --model MODEL_DIR --bench --bench-threads 1,2 --json   # prefill/decode tok/s
     python3 generate.py --model MODEL_DIR --teacher-forced windows.json     # per-token NLL and argmax
     python3 generate.py --bandwidth --bench-threads 1,4       # GB/s read at each thread count (no model)
 
-Generation is greedy (argmax). Scoring returns log p(continuation | context), summed and per
+Generation is greedy (argmax). --chat puts each prompt in the model's own chat turn (chat.json
+beside the model, rendered from its template on the host: edge/generator/chat.py), one turn per
+question, no history; without it the prompt is continued as plain text, and an instruction-tuned
+model may end at once on a bare question. Scoring returns log p(continuation | context), summed and per
 token, teacher-forced in one forward pass. A model with a `logits_from` input (an overridable
 initializer: edge/generator/logits_from.py) computes logits only from that position on, so a
 prompt's prefill skips the LM head for every position but the last; other models return them all.
@@ -35,6 +40,7 @@ from tokenizers import Tokenizer
 
 EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
 LOGITS_FROM = "logits_from"  # edge/generator/logits_from.py
+CHAT_FILE = "chat.json"  # edge/generator/chat.py
 BENCH_PROMPT = ("Photosynthesis is the process by which green plants, algae and some bacteria convert light "
                 "energy into chemical energy. It takes place mainly in the chloroplasts of leaf cells. ")
 
@@ -100,6 +106,17 @@ class CausalLM:
 
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(list(ids))
+
+    def chat_ids(self, message: str) -> list[int]:
+        """The token ids of `message` as one user turn, up to the assistant's opening (chat.json)."""
+        if not message.strip():
+            raise InputError("empty message")
+        try:
+            turn = json.loads((self.folder / CHAT_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"no {CHAT_FILE} in {self.folder}: the model has no chat template, or its folder was "
+                             f"copied without it (edge/generator/chat.py writes it)") from None
+        return self.encode(turn["prefix"] + message + turn["suffix"])
 
     def _empty_past(self) -> dict[str, np.ndarray]:
         shape = (1, self.kv_heads, 0, self.head_size)  # (B, kv heads, past T, head size)
@@ -214,8 +231,9 @@ class CausalLM:
         return out
 
     def generate_ids(self, prompt_ids: list[int], max_new_tokens: int, stop_at_eos: bool = True,
-                     timings: dict | None = None) -> list[int]:
-        """Greedy continuation of `prompt_ids`; `timings` (if given) gets prefill_s and decode_s."""
+                     timings: dict | None = None, on_token=None) -> list[int]:
+        """Greedy continuation of `prompt_ids`; `timings` (if given) gets prefill_s and decode_s;
+        `on_token(ids so far)` is called after each new token (not for an end-of-sequence one)."""
         if not prompt_ids:
             raise InputError("empty prompt")
         start = time.perf_counter()
@@ -227,6 +245,8 @@ class CausalLM:
         while True:
             token = int(np.argmax(logits[-1]))
             out.append(token)
+            if on_token is not None and token not in self.eos_ids:
+                on_token(out)
             if len(out) >= max_new_tokens or (stop_at_eos and token in self.eos_ids):
                 break
             total += 1
@@ -237,6 +257,48 @@ class CausalLM:
 
     def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
         return self.decode(self.generate_ids(self.encode(prompt), max_new_tokens))
+
+
+class TextStream:
+    """Writes a growing greedy decode's new text as it comes (an `on_token` for generate_ids),
+    holding back a character whose UTF-8 bytes are not all out yet."""
+
+    def __init__(self, lm: CausalLM, out):
+        self.lm, self.out, self.shown = lm, out, 0
+
+    def __call__(self, ids: list[int]) -> None:
+        text = self.lm.decode(ids)
+        if text.endswith("\ufffd"):
+            return
+        self.out.write(text[self.shown:])
+        self.out.flush()
+        self.shown = len(text)
+
+
+def chat_lines(lm: CausalLM, stdin, out, max_new_tokens: int, as_json: bool = False, ask=None) -> int:
+    """Answer every non-empty line of `stdin` as its own chat turn (no history), streaming each
+    answer to `out` (or one JSON line each); `ask` (if given) is written before each read. Returns
+    how many were answered."""
+    answered = 0
+    while True:
+        if ask is not None:
+            ask.write("> ")
+            ask.flush()
+        line = stdin.readline()
+        if not line:
+            return answered
+        message = line.strip()
+        if not message:
+            continue
+        ids = lm.chat_ids(message)
+        if as_json:
+            tokens = lm.generate_ids(ids, max_new_tokens)
+            out.write(json.dumps({"prompt": message, "tokens": tokens, "text": lm.decode(tokens)}) + "\n")
+        else:
+            lm.generate_ids(ids, max_new_tokens, on_token=TextStream(lm, out))
+            out.write("\n")
+        out.flush()
+        answered += 1
 
 
 def genai_generate_ids(folder: Path, prompt_ids: list[int], max_new_tokens: int, threads: int = 1) -> list[int]:
@@ -375,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(Path(__file__).resolve().parent / "model"))
     parser.add_argument("--prompt")
+    parser.add_argument("--chat", action="store_true")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--backend", choices=["ort", "genai"], default="ort")
@@ -415,6 +478,11 @@ def main(argv: list[str] | None = None) -> int:
             nll, argmax = teacher_forced_stats(lm, read_windows(Path(args.teacher_forced)))
             result = {"nll": [round(float(x), 6) for x in nll], "argmax": argmax.tolist(),
                       "machine": platform.machine()}
+        elif args.chat and args.prompt is None:
+            lm = CausalLM(folder, args.threads)
+            chat_lines(lm, sys.stdin, sys.stdout, args.max_new_tokens, args.json,
+                       ask=sys.stderr if sys.stdin.isatty() else None)
+            return 0
         elif args.score:
             if args.context is None or args.continuation is None:
                 raise InputError("--score needs --context and --continuation")
@@ -424,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.prompt:
                 raise InputError("give --prompt TEXT (or --score, --self-test, --bench)")
             lm = CausalLM(folder, args.threads)
-            ids = lm.encode(args.prompt)
+            ids = lm.chat_ids(args.prompt) if args.chat else lm.encode(args.prompt)
             tokens = (genai_generate_ids(folder, ids, args.max_new_tokens, args.threads) if args.backend == "genai"
                       else lm.generate_ids(ids, args.max_new_tokens))
             result = {"tokens": tokens, "text": lm.decode(tokens)}

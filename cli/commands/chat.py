@@ -1,0 +1,79 @@
+"""`kllm chat [--variant NAME] [--device user@host | --emulated] [--prompt TEXT]` (behind `make chat`):
+chat with one of the compression study's causal LM variants, on this machine or on a Pi.
+
+    python -m cli chat                                      # int4-q41-fold here; one question a line
+    python -m cli chat --variant fp32 --prompt "What is the capital of France?"
+    python -m cli chat --device pi@raspberrypi.local        # copied to the Pi once, answered there
+    echo "Name a planet." | python -m cli chat --emulated   # the emulated Pi (qemu: slow)
+
+The variant is exported (or read from the cache) as the study does, with its chat turn
+(edge/generator/chat.py), and answered by the device runtime (edge/runtime/generate.py --chat):
+greedy, one turn per question, no history; answers stream as they are decoded. Bad input (unknown
+variant, bad flag, unreachable device) is one line and exit 2.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from common.errors import UserError
+
+DEFAULT_VARIANT = "int4-q41-fold"
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("chat", help="chat with a compressed causal LM variant, here or on a Pi")
+    p.add_argument("--variant", default=DEFAULT_VARIANT,
+                   help=f"one of the study's variants (default {DEFAULT_VARIANT}: int4, intact)")
+    p.add_argument("--model", default="smollm2", help="model zoo name or local folder (default smollm2)")
+    p.add_argument("--prompt", help="one question; without it, one question a line from stdin")
+    p.add_argument("--max-new-tokens", type=int, default=256, help="most tokens an answer may have (256)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="onnxruntime threads (default: every core here, 4 on a device)")
+    p.add_argument("--json", action="store_true", help="one JSON line an answer (prompt, tokens, text)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--device", default=None, metavar="USER@HOST[:PORT]", help="a Pi reachable over ssh")
+    where.add_argument("--emulated", action="store_true", help="the emulated Pi (qemu-user; correct, slow)")
+    p.add_argument("--root", default=None, help="the device folder (default: kllm-edge in the login's home, or "
+                                                 "the emulated Pi's)")
+    p.set_defaults(func=run)
+
+
+def chat_variants() -> list[str]:
+    """The variants `kllm chat` can build: the study's, except those trained or smoothed on calibration text."""
+    from edge.generator.export import VARIANTS
+
+    return list(VARIANTS)
+
+
+def runtime_args(args, threads: int) -> list[str]:
+    out = ["--max-new-tokens", str(args.max_new_tokens), "--threads", str(threads)]
+    out += ["--prompt", args.prompt] if args.prompt is not None else []
+    return out + (["--json"] if args.json else [])
+
+
+def run(args) -> int:
+    from common.threads import default_threads
+    from edge.generator.export import VARIANTS, build_variant
+
+    names = chat_variants()
+    if args.variant not in names:
+        raise UserError(f"no chat variant {args.variant!r}; one of {', '.join(names)}")
+    if args.max_new_tokens < 1 or (args.threads is not None and args.threads < 1):
+        raise UserError("--max-new-tokens and --threads must be at least 1")
+    if args.prompt is not None and not args.prompt.strip():
+        raise UserError("--prompt is empty")
+    log = (lambda *a, **k: print(*a, file=sys.stderr, **k))
+    folder = build_variant(VARIANTS[args.variant], args.model, log=log)
+    if not (args.device or args.emulated):
+        from edge.generator.device_study import RUNTIME
+
+        argv = [sys.executable, str(RUNTIME), "--model", str(folder), "--chat",
+                *runtime_args(args, args.threads or default_threads())]
+        return subprocess.run(argv).returncode
+    from edge.deploy.lifecycle import open_device
+    from edge.generator.chat import chat_on_device
+
+    with open_device(args.device, args.root, log=log) as (device, root):
+        return chat_on_device(device, root, Path(folder), runtime_args(args, args.threads or 4), log=log)

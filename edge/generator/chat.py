@@ -1,0 +1,77 @@
+"""A model folder's chat turn as two plain strings, so the device can chat without a template engine.
+
+    from edge.generator.chat import chat_turn, write_chat_file
+    chat_turn(folder)        # {"prefix": "<|im_start|>system\\n...<|im_start|>user\\n", "suffix": "<|im_end|>\\n..."}
+    write_chat_file(folder)  # folder/chat.json, read by edge/runtime/generate.py --chat
+    chat_on_device(device, root, folder, ["--max-new-tokens", "128"])   # stage, then chat there (kllm chat)
+
+The builder's folder keeps the model's Jinja chat template (chat_template.jinja or
+tokenizer_config.json), which only transformers can render. Rendered here once, on the host, for
+one user message (a sentinel), it splits into what goes before the user's text and what goes after
+it (the assistant's opening). A model without a chat template gets no chat.json.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from common.atomic import atomic_write_text
+
+CHAT_FILE = "chat.json"
+CHAT_DIR = "chat"  # <device root>/chat/: the runtime and each model folder chatted with
+_SENTINEL = "\u0000kllm-user-message\u0000"
+
+
+def chat_turn(folder: Path) -> dict[str, str] | None:
+    """{"prefix", "suffix"} of one single-turn user message with the generation prompt, or None
+    when the folder's tokenizer has no chat template."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    if not getattr(tokenizer, "chat_template", None):
+        return None
+    text = tokenizer.apply_chat_template([{"role": "user", "content": _SENTINEL}], add_generation_prompt=True,
+                                         tokenize=False)
+    if text.count(_SENTINEL) != 1:
+        return None
+    prefix, suffix = text.split(_SENTINEL)
+    return {"prefix": prefix, "suffix": suffix}
+
+
+def write_chat_file(folder: Path) -> Path | None:
+    """folder/chat.json (written atomically) when the folder has a chat template and no chat.json yet."""
+    folder = Path(folder)
+    path = folder / CHAT_FILE
+    if path.exists():
+        return path
+    turn = chat_turn(folder)
+    if turn is None:
+        return None
+    atomic_write_text(path, json.dumps(turn, indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+def chat_on_device(device, root: str, folder: Path, runtime_args: list[str], log=print) -> int:
+    """Copy edge/runtime/generate.py (with the device's requirements) and the model folder to
+    <root>/chat/ on `device` (each once, checked with sha256sum -c), then run `generate.py --chat`
+    there attached to this terminal. Returns the runtime's exit code."""
+    from edge.bundle import device_requirements_text
+    from edge.deploy.flow import check_path
+    from edge.deploy.staging import files_digest, stage_folder
+    from edge.generator.device_study import RUNTIME
+    from edge.generator.export import CHAT_FILES
+
+    base = check_path(f"{root.rstrip('/')}/{CHAT_DIR}", "device root")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "requirements.txt").write_text(device_requirements_text(), encoding="utf-8")
+        shutil.copy2(RUNTIME, work / RUNTIME.name)
+        files = {p.name: p for p in (work / RUNTIME.name, work / "requirements.txt")}
+        runtime = f"{base}/runtime-{files_digest(files)}"
+        stage_folder(device, files, runtime, log)
+    model = f"{base}/{folder.name}"
+    stage_folder(device, {f: folder / f for f in CHAT_FILES if (folder / f).exists()}, model, log)
+    argv = device.python(runtime) + [f"{runtime}/{RUNTIME.name}", "--model", model, "--chat", *runtime_args]
+    return device.attach(argv)

@@ -1,0 +1,22 @@
+"""`kllm chat` (behind `make chat`): one line and exit 2 on bad input. A variant answered here, on the
+emulated Pi and over ssh: tests/edge/generator/test_chat.py (it has the tiny Llama)."""
+from __future__ import annotations
+
+import pytest
+
+from cli.main import main
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--variant", "int5"], "error: no chat variant 'int5'; one of fp32, int8"),
+    (["--prompt", " "], "error: --prompt is empty"),
+    (["--max-new-tokens", "0"], "error: --max-new-tokens and --threads must be at least 1"),
+    (["--device", "pi@host", "--emulated"], "not allowed with argument"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
+    try:
+        code = main(["chat", *argv])
+    except SystemExit as exc:                                         # argparse's own refusals
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1

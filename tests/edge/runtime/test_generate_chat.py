@@ -1,0 +1,76 @@
+"""The runtime's chat mode (edge/runtime/generate.py --chat) on the tiny Llama's exports: the
+prompt in the model's chat turn, one turn a stdin line, answers streamed, one line on bad input."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tiny_llm import PROMPT
+
+from edge.runtime.generate import CHAT_FILE, CausalLM, TextStream, chat_lines
+
+RUNTIME = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "generate.py"
+
+
+def _run(*args, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(RUNTIME), *args], input=stdin, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_chat_ids_put_the_message_inside_the_turn(tiny_exports):
+    lm = CausalLM(tiny_exports["fp32"])
+    turn = json.loads((tiny_exports["fp32"] / CHAT_FILE).read_text())
+    assert lm.chat_ids("Name a planet.") == lm.encode(turn["prefix"] + "Name a planet." + turn["suffix"])
+
+
+def test_a_chat_prompt_is_answered_in_its_turn(tiny_exports):
+    lm = CausalLM(tiny_exports["int4"])
+    done = _run("--model", str(tiny_exports["int4"]), "--chat", "--prompt", PROMPT, "--max-new-tokens", "6", "--json")
+    assert done.returncode == 0, done.stderr
+    tokens = json.loads(done.stdout)["tokens"]
+    assert tokens == lm.generate_ids(lm.chat_ids(PROMPT), 6)
+    assert tokens != lm.generate_ids(lm.encode(PROMPT), 6)       # the plain prompt continues otherwise
+
+
+def test_stdin_lines_are_answered_one_turn_each_and_streamed(tiny_exports):
+    lm = CausalLM(tiny_exports["fp32"])
+    out = io.StringIO()
+    assert chat_lines(lm, io.StringIO(f"{PROMPT}\n\n   \nName a planet.\n"), out, 5) == 2   # blank lines skipped
+    expected = [lm.decode(lm.generate_ids(lm.chat_ids(m), 5)) for m in (PROMPT, "Name a planet.")]
+    assert out.getvalue() == "".join(f"{text}\n" for text in expected)
+    as_json = io.StringIO()
+    chat_lines(lm, io.StringIO("Name a planet.\n"), as_json, 5, as_json=True)
+    assert json.loads(as_json.getvalue())["text"] == expected[1]
+
+
+def test_the_stream_holds_back_a_half_written_character():
+    class Halves:   # decodes one token to half of "é", two to all of it
+        def decode(self, ids):
+            return "ab\ufffd" if len(ids) == 1 else "abé"
+
+    out = io.StringIO()
+    stream = TextStream(Halves(), out)
+    stream([1])
+    assert out.getvalue() == ""
+    stream([1, 2])
+    assert out.getvalue() == "abé"
+
+
+def test_chat_on_stdin_from_the_command_line(tiny_exports):
+    done = _run("--model", str(tiny_exports["fp32"]), "--chat", "--max-new-tokens", "4", stdin=f"{PROMPT}\nHi\n")
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 2 and done.stderr == ""
+
+
+def test_a_folder_without_its_chat_file_is_one_line_and_exit_2(tiny_exports, tmp_path):
+    folder = tmp_path / "no-chat"
+    shutil.copytree(tiny_exports["fp32"], folder)
+    (folder / CHAT_FILE).unlink()
+    done = _run("--model", str(folder), "--chat", "--prompt", PROMPT)
+    assert done.returncode == 2 and done.stderr.startswith("error: no chat.json") and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1
+    empty = _run("--model", str(tiny_exports["fp32"]), "--chat", "--prompt", "  ")
+    assert empty.returncode == 2 and empty.stderr.strip() == "error: empty message"
