@@ -1,8 +1,9 @@
-"""What `make edge COMP=science-exam` ports: `lm_rag` (retrieval + the causal LM's option scores),
-the solution's best single pipeline that needs no fine-tuned model, as a device program.
+"""What `make edge COMP=science-exam` ports: the submitted `ensemble`, i.e. `lm_rag` (retrieval +
+the causal LM's option scores) rank-averaged with `finetuned_mc` (the fine-tuned multiple-choice
+MiniLM), as a device program; `--set edge_mc=0` ports `lm_rag` alone.
 
     ps = spec(dataset, seed=42, fast=False, options={})    # a common.port_set.PortSet
-    make edge COMP=science-exam [ARGS="--set edge_lm=int8"]
+    make edge COMP=science-exam [ARGS="--set edge_lm=int8 --set edge_mc=0"]
 
 The host side is the solution's own steps (retrieval over train + test questions in one search,
 the solved-question memory, lm_option_scores: cached); the searched retriever and the memory go
@@ -14,9 +15,15 @@ int4 on the weights' own Q4_1 grid; `int8-smooth` is smoothed on the memory's qu
 retrieved passages, never on a held-out row). Held-out rows: the test questions with their hidden answers
 (test_labels.csv beside the data: the sample has it); without it (Kaggle's files), up to
 HOLDOUT_TRAIN train questions drawn with the seed, which then leave the solved-question memory
-(host and device), so no question finds its own answer. The host's row is lm_rag's MAP@3 there,
-the device's the bundle's answers, both scored here. The submitted `ensemble` also needs the fine-tuned
-multiple-choice model, which is not ported.
+(host and device), so no question finds its own answer. The host's row is the ported variant's
+MAP@3 there, the device's the bundle's answers, both scored here.
+
+The multiple-choice member on the device is one model fine-tuned on every question the memory
+keeps (mc_step.full_model; the solution predicts with its fold models instead), exported as an
+ONNX pair scorer by edge/retriever/choice.py (int8 only where it keeps fp32's best option). The
+host's row is the solution's own ensemble: on the test questions, lm_rag with the fold models'
+multiple-choice scores (the submission's); on held-out train questions (no test answers), with
+the full model's, which never saw them, and the test questions' too.
 """
 from __future__ import annotations
 
@@ -33,12 +40,15 @@ from common.port_set import PortSet
 from common.solution import RunContext
 from competitions.science_exam import COMPETITION, OPTIONS
 from competitions.science_exam.examples_step import SolvedMemory, with_examples
+from common.ensemble import rank_average
 from competitions.science_exam.lm_step import lm_option_scores
-from competitions.science_exam.questions import Questions, to_letters
+from competitions.science_exam.mc_step import choice_pairs, finetuned_scores, full_model, mc_config, mc_inputs
+from competitions.science_exam.questions import Questions, to_letters, truncate_words
 from competitions.science_exam.retrieval_step import search_contexts
 from competitions.science_exam.solution import _config
 
 DEFAULT_LM = "int4-q41"   # an edge/generator/export.py SHIPPABLE variant
+CHOICE_PARITY_QUESTIONS = 40   # questions whose option pairs check the exported multiple-choice model
 HOLDOUT_TRAIN = 100       # train questions held out when the test answers are not there
 
 
@@ -81,42 +91,88 @@ def calibration_texts(questions: Questions, passages: list[list[str]] | None) ->
 def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None = None) -> PortSet:
     options = dict(options or {})
     lm_variant = options.pop("edge_lm", DEFAULT_LM)
-    ctx = RunContext(COMPETITION, data, seed=seed, fast=fast, options=options, also_known=("edge_lm",))
+    with_choice = str(options.pop("edge_mc", "1")).strip().lower()
+    if with_choice not in ("0", "1", "true", "false"):
+        raise UserError(f"edge_mc must be 1 (port the ensemble) or 0 (lm_rag alone), got {with_choice!r}")
+    with_choice = with_choice in ("1", "true")
+    ctx = RunContext(COMPETITION, data, seed=seed, fast=fast, options=options, also_known=("edge_lm", "edge_mc"))
     cfg = _config(ctx)
     train = Questions.from_frame(data.tables["train"], "train.csv")
     test = Questions.from_frame(data.tables["test"], "test.csv")
     held, truth, holdout_what = held_out_rows(data, train, test, seed)
+    if with_choice and not 0 <= cfg.ensemble_weight <= 1:
+        raise UserError(f"the port blends with a fixed ensemble_weight (0 to 1), got {cfg.ensemble_weight}; "
+                        f"or --set edge_mc=0")
     (train_passages, test_passages), retrieval_info, retriever = search_contexts(cfg, data, [train, test])
     kept = np.arange(len(train)) if held is None else np.setdiff1d(np.arange(len(train)), held)
     memory = SolvedMemory.build(cfg, train.subset(kept), ctx.fold_ids()[kept])
     contexts = with_examples(test_passages, memory.retrieved(test) if cfg.examples else None)
     scores, _ = lm_option_scores(cfg, test, contexts, "lm_rag test")
-    host = to_letters(scores)
+    choice = _choice_member(cfg, ctx, train, test, kept, held, train_passages, test_passages) if with_choice else None
+    blend = (lambda lm, mc: rank_average([lm, mc], [cfg.ensemble_weight, 1 - cfg.ensemble_weight])) \
+        if choice else (lambda lm, mc: lm)
+    host = to_letters(blend(scores, choice and choice["test_scores"]))
     inputs = [question_text(p, o, i) for i, p, o in zip(test.ids, test.prompts, test.options)]
     holdout_inputs, holdout_host, holdout_contexts = inputs, host, contexts
     if held is not None:
         questions = train.subset(held)
         passages = None if train_passages is None else [train_passages[i] for i in held]
         holdout_contexts = with_examples(passages, memory.retrieved(questions) if cfg.examples else None)
-        holdout_host = to_letters(lm_option_scores(cfg, questions, holdout_contexts, "lm_rag held-out train")[0])
+        held_scores = lm_option_scores(cfg, questions, holdout_contexts, "lm_rag held-out train")[0]
+        holdout_host = to_letters(blend(held_scores, choice and choice["held_scores"]))
         holdout_inputs = [question_text(p, o, i) for i, p, o in zip(questions.ids, questions.prompts, questions.options)]
 
     settings = {"top_k": cfg.top_k, "candidates": retriever.config.candidates, "examples": cfg.examples,
                 "context_words": cfg.context_words, "rrf_k": retriever.config.rrf_k, "lm_norm": cfg.lm_norm,
                 "max_seq_length": retriever.config.max_seq_length, "lm_variant": lm_variant}
+    if choice:
+        settings["choice"] = {"max_length": cfg.mc_max_length, "context_words": cfg.mc_context_words,
+                              "lm_weight": cfg.ensemble_weight}
     metric = get_metric("map@3")
     sources = {"retriever": retriever, "queries": train.queries() + test.queries(), "encoder": cfg.encoder,
                "lm": cfg.lm, "examples": memory.examples if cfg.examples else [], "memory_vectors": memory.vectors,
                "holdout_contexts": holdout_contexts,
                "calibration_texts": calibration_texts(train.subset(kept),
                                                       None if train_passages is None else [train_passages[i] for i in kept])}
-    info = {"host_variant": "lm_rag", "encoder": cfg.encoder, "lm": cfg.lm, "lm_variant": lm_variant,
+    if choice:
+        sources.update(choice_model=choice["model"], choice_tokenizer=choice["tokenizer"], choice_pairs=choice["pairs"])
+    info = {"host_variant": "ensemble" if choice else "lm_rag", "encoder": cfg.encoder, "lm": cfg.lm, "lm_variant": lm_variant,
             "retrieval": {k: v for k, v in retrieval_info.items() if isinstance(v, (int, float, str))},
             "holdout": holdout_what, "data_source": data.source}
     teacher = (f"lm_rag: {cfg.lm} mean option log-likelihood after top {cfg.top_k} passages (first "
                f"{cfg.context_words} words) + {cfg.examples} retrieved solved questions")
+    if choice:
+        teacher = (f"ensemble: rank average of {teacher} (weight {cfg.ensemble_weight}) and finetuned_mc: "
+                   f"{cfg.mc_model} fine-tuned as multiple choice on the first {cfg.mc_context_words} words of the passages")
     return PortSet(kind="science_answerer", plan={"settings": settings}, metric="map@3", teacher=teacher,
                    input_columns=("question",), output_column="prediction", inputs=inputs, outputs=host,
                    holdout_inputs=holdout_inputs, holdout_outputs=holdout_host,
                    score=lambda outputs: metric.fn(truth, list(outputs)),
                    sources=sources, info=info)
+
+
+def _choice_member(cfg, ctx: RunContext, train: Questions, test: Questions, kept: np.ndarray, held, train_passages,
+                   test_passages) -> dict:
+    """The multiple-choice member: the model the device ships (fine-tuned on the kept train
+    questions), the host's scores of the test questions (the solution's fold models, as submitted)
+    and of held-out train questions (the shipped model, which never saw them), and option pairs
+    for the export's parity check."""
+    kept_passages = [train_passages[i] for i in kept]
+    model, tokenizer = full_model(cfg, train.subset(kept), kept_passages, ctx.seed)
+    out = {"model": model, "tokenizer": tokenizer, "test_scores": None, "held_scores": None}
+    if held is None:
+        out["test_scores"] = finetuned_scores(cfg, train, test, train_passages, test_passages, ctx.fold_ids(), ctx.seed)[1]
+        parity = test.subset(np.arange(min(CHOICE_PARITY_QUESTIONS, len(test))))
+        out["pairs"] = choice_pairs(cfg, parity, test_passages[:len(parity)])
+    else:
+        from common.training.multiple_choice import predict_multiple_choice
+
+        def predict(questions: Questions, passages: list[str]) -> np.ndarray:
+            short = [truncate_words(p, cfg.mc_context_words) for p in passages] if cfg.mc_context_words else None
+            return predict_multiple_choice(model, tokenizer, *mc_inputs(questions, short), mc_config(cfg, ctx.seed))
+
+        questions, passages = train.subset(held), [train_passages[i] for i in held]
+        out["held_scores"], out["test_scores"] = predict(questions, passages), predict(test, test_passages)
+        n = min(CHOICE_PARITY_QUESTIONS, len(questions))
+        out["pairs"] = choice_pairs(cfg, questions.subset(np.arange(n)), passages[:n])
+    return out

@@ -1,6 +1,7 @@
 """The fine-tuned multiple-choice member: one MiniLM model per fold, trained on the other folds.
 
     oof, test_scores, info = finetuned_scores(cfg, train_qs, test_qs, train_ctx, test_ctx, folds, seed)
+    model, tokenizer = full_model(cfg, train_qs, train_ctx, seed)     # one model on every row (the edge port's)
 
 oof[i] comes from the model that never saw train row i; test scores are the mean of the fold
 models' logits (no extra full-data fit). The model reads the first `mc_context_words` words
@@ -79,3 +80,33 @@ def finetuned_scores(cfg: SolutionConfig, train: Questions, test: Questions, tra
     if cached:
         print(f"finetuned_mc: {len(cached)} of {n_folds} fold models' scores reused from cache")
     return out.oof.astype(np.float32), out.test.astype(np.float32), {"mc_folds_cached": len(cached), "mc_config": repr(mc)}
+
+
+def full_model(cfg: SolutionConfig, questions: Questions, contexts: list[str], seed: int):
+    """(model, tokenizer) fine-tuned on every one of `questions` with the solution's settings: the
+    multiple-choice model a device ships (the solution itself predicts with fold models). Saved
+    under cache_dir("science_exam_mc"), keyed by its rows, contexts, settings and seed."""
+    from transformers import AutoModelForMultipleChoice, AutoTokenizer
+
+    from common.atomic import atomic_dir
+    from common.models import model_fingerprint
+
+    mc = mc_config(cfg, seed)
+    firsts, seconds = mc_inputs(questions, _short(contexts, cfg.mc_context_words))
+    key = content_key("mc-full", repr(mc), model_fingerprint(cfg.mc_model, "encoder"), questions.labels.tolist(),
+                      firsts, [s for row in seconds for s in row])
+    path = cache_dir("science_exam_mc") / f"full-{key}"
+    if not (path / "config.json").is_file():
+        model, tokenizer = train_multiple_choice(firsts, seconds, questions.labels, mc)
+        with atomic_dir(path) as tmp:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+    else:
+        print(f"finetuned_mc: the full-data model reused from cache ({path.name})")
+    return AutoModelForMultipleChoice.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
+
+
+def choice_pairs(cfg: SolutionConfig, questions: Questions, contexts: list[str] | None) -> list[tuple[str, str]]:
+    """The (first, second) pair of every option, question by question, as the model reads them."""
+    firsts, seconds = mc_inputs(questions, _short(contexts, cfg.mc_context_words) if contexts is not None else None)
+    return [(f, s) for f, row in zip(firsts, seconds) for s in row]

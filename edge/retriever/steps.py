@@ -66,9 +66,11 @@ class AnswererSteps:
 
     def describe(self) -> str:
         s, src = self.ps.plan["settings"], self.ps.sources
+        choice = (f"; the fine-tuned multiple-choice {src['encoder']} as ONNX (int8 if it keeps the best option, "
+                  f"else fp32), rank-averaged with the LM (LM weight {s['choice']['lm_weight']})" if s.get("choice") else "")
         return (f"edge/runtime/science.py: {src['encoder']} as int8 ONNX, a compact index of the passages the "
                 f"host's search can return, {src['lm']} {s['lm_variant']} (edge/generator) scoring the options "
-                f"after the shared prefix, its KV cache reused")
+                f"after the shared prefix, its KV cache reused{choice}")
 
     def prepare(self, work: Path) -> dict[str, Path]:
         """The bundle's model and index files (once): the int8 encoder, the compact index, the LM."""
@@ -93,6 +95,15 @@ class AnswererSteps:
                       **{n: index_dir / n for n in names},
                       **{p.name: p for p in sorted(lm_dir.iterdir()) if p.name in MODEL_FILES},
                       "model.onnx": lm_graph}
+        if settings.get("choice"):
+            from edge.retriever.choice import export_choice_scorer
+
+            choice, parity, agreement = export_choice_scorer(src["choice_model"], src["choice_tokenizer"],
+                                                             Path(work) / "choice", src["choice_pairs"],
+                                                             int(settings["choice"]["max_length"]))
+            self.details.update(choice_parity_max_abs_diff=parity.max_abs_diff, choice_int8_best_option_agreement=agreement,
+                                choice_shipped="int8" if choice["ship"] == choice["int8"] else "fp32")
+            self.files.update({"choice.onnx": choice["ship"], "choice_tokenizer.json": choice["tokenizer"]})
         return self.files
 
     def bundle(self, out_dir: Path, provenance: dict) -> BundleInfo:
@@ -107,7 +118,8 @@ class AnswererSteps:
             questions = self.ps.inputs[:SMOKE_QUESTIONS]
             answers = open_bundle(folder, threads=1).write(questions)
             rows = [{"question": list(as_question(q)), "prediction": a["prediction"], "scores": a["scores"],
-                     "context": a["context"]} for q, a in zip(questions, answers)]
+                     "context": a["context"], **({"choice_scores": a["choice_scores"]} if "choice_scores" in a else {})}
+                    for q, a in zip(questions, answers)]
             (folder / "smoke.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
         return assemble_bundle(out_dir, copies, {"config.json": json.dumps(settings, indent=2) + "\n",

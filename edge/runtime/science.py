@@ -17,11 +17,16 @@ The host's `lm_rag` pipeline (competitions/science_exam), step by step:
 4. prefix = "<passages>\\n\\n<examples>\\n\\nQuestion: <prompt>\\nAnswer:"; each option " <text>" is
    scored by its mean token log-likelihood after the prefix with the causal LM. The prefix runs
    once; its KV cache is reused for the five options.
+5. When the bundle has the fine-tuned multiple-choice model (choice.onnx, the host's
+   `finetuned_mc`): one logit per (first `context_words` words of the passages, "<prompt> Answer:
+   <option>") pair, and the two members' per-question ranks averaged with the host's weights
+   (common/ensemble.py rank_average: the host's `ensemble`).
 
 Bundle files: config.json (settings), encoder.onnx + encoder_tokenizer.json, index.npz (passage
 embeddings float16, the TF-IDF matrix term-major, the memory's embeddings), passages.json,
 vocabulary.json (terms, idf, stop words), examples.json, and the causal LM as generate.py reads
-it (genai_config.json, model.onnx + model.onnx.data, tokenizer.json) in the bundle folder itself.
+it (genai_config.json, model.onnx + model.onnx.data, tokenizer.json) in the bundle folder itself;
+with the ensemble, choice.onnx + choice_tokenizer.json and config settings["choice"].
 detect.py hands a bundle of this kind to main() here, so the deploy's `detect.py --self-test` and
 `kllm edge run` run this program.
 """
@@ -69,6 +74,59 @@ def build_prefix(prompt: str, context: str | None) -> str:
     return f"{context.strip()}\n\n{question}" if context else question
 
 
+def _row_ranks(values) -> np.ndarray:
+    """Ranks 0..n-1 scaled to [0, 1] (1 = best), ties sharing their mean rank (scipy's "average")."""
+    v = np.asarray(values, dtype=np.float64)
+    order = np.argsort(v, kind="stable")
+    ranks, i = np.empty(len(v)), 0
+    while i < len(v):
+        j = i
+        while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2
+        i = j + 1
+    return ranks / max(1, len(v) - 1)
+
+
+def rank_blend(members: list, weights: list[float]) -> np.ndarray:
+    """One question's rank average of its members' option scores, as common/ensemble.py's
+    rank_average computes it for a row: weighted normalized ranks, ties broken by 1e-3 of each
+    member's z-scored raw scores."""
+    w = np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    out = np.zeros(len(members[0]))
+    for weight, m in zip(w, members):
+        m = np.asarray(m, dtype=np.float64)
+        out += weight * (_row_ranks(m) + 1e-3 * (m - m.mean()) / (m.std() + 1e-9))
+    return out
+
+
+class ChoiceScorer:
+    """The fine-tuned multiple-choice model as an ONNX pair scorer (edge/retriever/choice.py): one
+    logit per (first, second) pair, each pair run alone (dynamic int8 rounds by the whole batch).
+
+        ChoiceScorer(Path("bundle"), threads=1, max_length=48).scores("Plants make food.", ["Q Answer: a", ...])
+    """
+
+    def __init__(self, folder: Path, threads: int, max_length: int):
+        from tokenizers import Tokenizer
+
+        self.tokenizer = Tokenizer.from_file(str(Path(folder) / "choice_tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=max_length)       # longest side first, as the host's
+        self.session = _sibling("classifier.py").encoder_session(Path(folder) / "choice.onnx", threads)
+        self.names = [i.name for i in self.session.get_inputs()]
+
+    def scores(self, first: str, seconds: list[str]) -> list[float]:
+        out = []
+        for second in seconds:
+            e = self.tokenizer.encode(first, second)
+            columns = {"input_ids": e.ids, "attention_mask": e.attention_mask, "token_type_ids": e.type_ids}
+            feeds = {name: np.asarray([columns[name]], dtype=np.int64) for name in self.names}
+            out.append(float(self.session.run(["logits"], feeds)[0][0, 0]))
+        return out
+
+
 def top_letters(scores: list[float]) -> str:
     """The three best options, best first; ties keep the letter order (as the host's to_letters)."""
     order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:3]
@@ -112,6 +170,10 @@ class Answerer:
         self.memory_vectors = index["memory_vectors"]        # (M, D) float16
         self.memory = json.loads((folder / "examples.json").read_text(encoding="utf-8"))
         self.lm = lm if lm is not None else _sibling("generate.py").CausalLM(folder, threads=threads)
+        choice = s.get("choice")
+        self.choice = ChoiceScorer(folder, threads, int(choice["max_length"])) if choice else None
+        self.choice_words = int(choice["context_words"]) if choice else 0
+        self.lm_weight = float(choice["lm_weight"]) if choice else 1.0
 
     @classmethod
     def from_bundle(cls, folder: Path, threads: int = 1) -> "Answerer":
@@ -119,19 +181,23 @@ class Answerer:
 
     def context(self, prompt: str, options: list[str]) -> str:
         """The passages and solved examples the host's lm_rag puts before the question."""
+        return "\n\n".join(p for p in self.retrieve(prompt, options) if p)
+
+    def retrieve(self, prompt: str, options: list[str]) -> tuple[str, str]:
+        """(the passages, cut to context_words; the solved examples), each "" when there are none."""
         query = retrieval.query_text(prompt, options)
         vector = self.encoder.encode([query])[0]
-        parts = []
+        parts = ["", ""]
         if self.top_k:
             sims = self.dense_vectors.astype(np.float32) @ vector                          # (P,)
             dense = [int(self.dense_ids[i]) for i in np.argsort(-sims, kind="stable")[:self.candidates]]
             ids = retrieval.rrf([dense, self.sparse.search(query, self.candidates)], self.top_k, self.rrf_k)
-            parts.append(retrieval.truncate_words("\n".join(self.passages[i] for i in ids), self.context_words))
+            parts[0] = retrieval.truncate_words("\n".join(self.passages[i] for i in ids), self.context_words)
         if self.examples and len(self.memory):
             sims = self.memory_vectors.astype(np.float32) @ vector                         # (M,)
             near = np.argsort(-sims, kind="stable")[:self.examples]
-            parts.append("\n\n".join(self.memory[j] for j in near[::-1]))
-        return "\n\n".join(p for p in parts if p)
+            parts[1] = "\n\n".join(self.memory[j] for j in near[::-1])
+        return parts[0], parts[1]
 
     def option_scores(self, prefix: str, options: list[str]) -> list[float]:
         return option_scores(self.lm, prefix, options, self.norm)
@@ -139,9 +205,15 @@ class Answerer:
     def answer(self, prompt: str, options: list[str]) -> dict:
         if len(options) != len(OPTIONS) or not prompt.strip() or not all(o.strip() for o in options):
             raise ValueError("a question needs a prompt and five non-empty options A-E")
-        context = self.context(prompt, options)
+        passages, examples = self.retrieve(prompt, options)
+        context = "\n\n".join(p for p in (passages, examples) if p)
         scores = self.option_scores(build_prefix(prompt, context), options)
-        return {"prediction": top_letters(scores), "scores": scores, "context": context}
+        if self.choice is None:
+            return {"prediction": top_letters(scores), "scores": scores, "context": context}
+        choice = self.choice.scores(retrieval.truncate_words(passages, self.choice_words) if self.choice_words else "",
+                                    [f"{prompt} Answer: {o}" for o in options])
+        blend = rank_blend([scores, choice], [self.lm_weight, 1 - self.lm_weight])
+        return {"prediction": top_letters(blend), "scores": scores, "choice_scores": choice, "context": context}
 
     def write(self, questions: list) -> list[dict]:
         """One answer per question, in order: a (prompt, A, B, C, D, E) tuple or a JSON object
@@ -183,17 +255,19 @@ def read_questions(text: str, fmt: str) -> list[tuple]:
 
 def self_test(folder: Path, threads: int) -> dict:
     """smoke.jsonl's questions answered here vs the host's device-runtime answers at bundle time:
-    the same context and letters, scores within the config's smoke_tolerance."""
+    the same context and letters, scores (and the multiple-choice model's, when shipped) within the
+    config's smoke_tolerance."""
     import platform
 
     qa = Answerer(folder, threads)
     rows = [json.loads(line) for line in (folder / "smoke.jsonl").read_text(encoding="utf-8").splitlines()]
     got = qa.write([tuple(r["question"]) for r in rows])
-    diff = max(float(np.max(np.abs(np.subtract(g["scores"], r["scores"])))) for g, r in zip(got, rows))
+    members = ("scores", "choice_scores") if qa.choice is not None else ("scores",)
+    diff = max(float(np.max(np.abs(np.subtract(g[m], r[m])))) for g, r in zip(got, rows) for m in members)
     same = sum(g["prediction"] == r["prediction"] for g, r in zip(got, rows))
     contexts = sum(g["context"] == r.get("context") for g, r in zip(got, rows))
     tolerance = float(qa.config["smoke_tolerance"])
-    ties = sum(g["prediction"] != r["prediction"] and swapped_within(g["scores"], r["scores"], 2 * tolerance)
+    ties = sum(g["prediction"] != r["prediction"] and all(swapped_within(g[m], r[m], 2 * tolerance) for m in members)
                for g, r in zip(got, rows))
     return {"machine": platform.machine(), "python": platform.python_version(), "inputs": len(rows),
             "same_context": contexts, "same_letters": same, "near_tie_letters": ties, "max_abs_diff": diff,

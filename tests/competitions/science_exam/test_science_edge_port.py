@@ -104,6 +104,13 @@ def test_without_test_answers_the_port_is_scored_on_train_questions_left_out_of_
     assert len(calibration) == 8 and not any(q["prompt"] in text for q in held for text in calibration)
     assert len(ps.inputs) == len(data.tables["test"]) == len(ps.outputs)     # the test questions still answered
     assert 0.0 <= ps.score(ps.holdout_outputs) <= 1.0
+    # the submitted ensemble is ported: the multiple-choice model the device ships never saw a held-out row
+    assert ps.info["host_variant"] == "ensemble" and ps.plan["settings"]["choice"]["lm_weight"] == 0.5
+    assert len(ps.sources["choice_pairs"]) == 2 * 5
+    assert all(len(first.split()) <= 8 and " Answer: " in second for first, second in ps.sources["choice_pairs"])
+    alone = spec(data, seed=3, options={**OPTIONS, "edge_mc": "0"})
+    assert alone.info["host_variant"] == "lm_rag" and "choice" not in alone.plan["settings"]
+    assert "choice_model" not in alone.sources
 
 
 def test_an_unknown_option_is_refused_naming_edge_lm_among_the_known(tmp_path):
@@ -113,3 +120,5 @@ def test_an_unknown_option_is_refused_naming_edge_lm_among_the_known(tmp_path):
     data = load_dataset(get_competition("science-exam"))
     with pytest.raises(UserError, match=r"unknown science-exam option\(s\) nope; known: .*edge_lm"):
         spec(data, options={"nope": "1", "edge_lm": "int8"})
+    with pytest.raises(UserError, match=r"edge_mc must be 1 .* or 0"):
+        spec(data, options={"edge_mc": "maybe"})

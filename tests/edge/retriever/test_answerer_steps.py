@@ -76,3 +76,35 @@ def test_the_answerer_bundle_self_tests_and_answers_a_csv(tmp_path, tiny_llm, ti
     assert [line.split(",")[1] for line in lines[1:]] == predictions
     assert all(sorted(p.split()) == sorted(set(p.split())) and len(p.split()) == 3 for p in predictions)
     assert np.isfinite(steps.ps.score(predictions))
+
+
+def test_with_the_multiple_choice_member_the_bundle_blends_both_ranks(tmp_path, tiny_llm, generator_cache,
+                                                                      minilm_tokenizer, monkeypatch):
+    from test_choice import tiny_choice_model
+
+    from edge.runtime.science import Answerer, rank_blend, top_letters
+
+    monkeypatch.setenv("KLLM_CACHE", str(generator_cache))
+    ps = toy_port_set(str(tiny_llm))
+    model, tokenizer = tiny_choice_model(minilm_tokenizer)
+    ps.plan["settings"]["choice"] = {"max_length": 32, "context_words": 8, "lm_weight": 0.5}
+    ps.sources.update(choice_model=model, choice_tokenizer=tokenizer,
+                      choice_pairs=[(FACTS[0], f"{QUESTIONS[0][0]} Answer: {o}") for o in QUESTIONS[0][1]])
+    steps = AnswererSteps(ps)
+    info = steps.bundle(tmp_path / "out" / "bundle", {"competition": "toy"})
+    assert (info.path / "choice.onnx").is_file() and "multiple-choice" in steps.describe()
+    assert steps.details["choice_parity_max_abs_diff"] < 1e-4
+
+    done = subprocess.run([sys.executable, "-I", "detect.py", "--self-test"], cwd=info.path, capture_output=True,
+                          text=True, timeout=300)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert done.returncode == 0 and report["ok"], done.stderr[-500:]
+
+    qa = Answerer(info.path)
+    prompt, options, _ = QUESTIONS[1]
+    answer = qa.answer(prompt, options)
+    passages, _ = qa.retrieve(prompt, options)
+    first = " ".join(passages.split()[:8])
+    assert answer["choice_scores"] == qa.choice.scores(first, [f"{prompt} Answer: {o}" for o in options])
+    assert answer["prediction"] == top_letters(rank_blend([answer["scores"], answer["choice_scores"]], [0.5, 0.5]))
+    assert steps.device_outputs(info.path)[1] == answer["prediction"]
