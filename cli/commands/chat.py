@@ -8,7 +8,8 @@ chat with one of the compression study's causal LM variants, on this machine or 
 
 The variant is exported (or read from the cache) as the study does, with its chat turn
 (edge/generator/chat.py), and answered by the device runtime (edge/runtime/generate.py --chat):
-greedy, one turn per question, no history; answers stream as they are decoded. Bad input (unknown
+greedy, one turn per question (--history: each after the questions and answers before it);
+answers stream as they are decoded. Bad input (unknown
 variant, bad flag, unreachable device) is one line and exit 2.
 """
 from __future__ import annotations
@@ -32,6 +33,8 @@ def add_parser(subparsers):
     p.add_argument("--threads", type=int, default=None,
                    help="onnxruntime threads (default: every core here, 4 on a device)")
     p.add_argument("--json", action="store_true", help="one JSON line an answer (prompt, tokens, text)")
+    p.add_argument("--history", action="store_true",
+                   help="answer each question after the questions and answers before it (stdin only)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--device", default=None, metavar="USER@HOST[:PORT]", help="a Pi reachable over ssh")
     where.add_argument("--emulated", action="store_true", help="the emulated Pi (qemu-user; correct, slow)")
@@ -50,7 +53,7 @@ def chat_variants() -> list[str]:
 def runtime_args(args, threads: int) -> list[str]:
     out = ["--max-new-tokens", str(args.max_new_tokens), "--threads", str(threads)]
     out += ["--prompt", args.prompt] if args.prompt is not None else []
-    return out + (["--json"] if args.json else [])
+    return out + (["--json"] if args.json else []) + (["--history"] if args.history else [])
 
 
 def run(args) -> int:
@@ -64,6 +67,8 @@ def run(args) -> int:
         raise UserError("--max-new-tokens and --threads must be at least 1")
     if args.prompt is not None and not args.prompt.strip():
         raise UserError("--prompt is empty")
+    if args.history and args.prompt is not None:
+        raise UserError("--history goes with questions on stdin, not --prompt")
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k))
     folder = build_variant(VARIANTS[args.variant], args.model, log=log)
     if not (args.device or args.emulated):

@@ -8,6 +8,7 @@ model.onnx.data) with a KV cache, tokenizer.json.
     python3 generate.py --model MODEL_DIR --prompt "The Roman Empire" --max-new-tokens 64
     python3 generate.py --model MODEL_DIR --chat --prompt "What is the capital of France?"
     python3 generate.py --model MODEL_DIR --chat          # one question a line on stdin, answers streamed
+    python3 generate.py --model MODEL_DIR --chat --history   # the same, each question after the ones before
     python3 generate.py --model MODEL_DIR --score --context "Q: 2+2? A:" --continuation " 4" --json
     python3 generate.py --model MODEL_DIR --self-test      # smoke.json's prompt vs the host's tokens
     python3 generate.py --model MODEL_DIR --bench --bench-threads 1,2 --json   # prefill/decode tok/s
@@ -16,8 +17,8 @@ model.onnx.data) with a KV cache, tokenizer.json.
 
 Generation is greedy (argmax). --chat puts each prompt in the model's own chat turn (chat.json
 beside the model, rendered from its template on the host: edge/generator/chat.py), one turn per
-question, no history; without it the prompt is continued as plain text, and an instruction-tuned
-model may end at once on a bare question. Scoring returns log p(continuation | context), summed and per
+question (with --history, after the earlier questions and answers); without it the prompt is
+continued as plain text, and an instruction-tuned model may end at once on a bare question. Scoring returns log p(continuation | context), summed and per
 token, teacher-forced in one forward pass. A model with a `logits_from` input (an overridable
 initializer: edge/generator/logits_from.py) computes logits only from that position on, so a
 prompt's prefill skips the LM head for every position but the last; other models return them all.
@@ -107,16 +108,28 @@ class CausalLM:
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(list(ids))
 
-    def chat_ids(self, message: str) -> list[int]:
-        """The token ids of `message` as one user turn, up to the assistant's opening (chat.json)."""
-        if not message.strip():
-            raise InputError("empty message")
+    def chat_turn(self, conversation: bool = False) -> dict:
+        """chat.json's pieces of a turn; InputError when it is missing, or (conversation) when it
+        cannot continue a conversation."""
         try:
             turn = json.loads((self.folder / CHAT_FILE).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise InputError(f"no {CHAT_FILE} in {self.folder}: the model has no chat template, or its folder was "
                              f"copied without it (edge/generator/chat.py writes it)") from None
-        return self.encode(turn["prefix"] + message + turn["suffix"])
+        if conversation and "between" not in turn:
+            raise InputError(f"{CHAT_FILE} in {self.folder} has no turn for a conversation: answer without --history")
+        return turn
+
+    def chat_ids(self, message: str, history: list[tuple[str, str]] = ()) -> list[int]:
+        """The token ids of `message` as a user turn, after the (message, answer) turns of
+        `history`, up to the assistant's opening (chat.json)."""
+        if not message.strip():
+            raise InputError("empty message")
+        turn = self.chat_turn(conversation=bool(history))
+        text = turn["prefix"]
+        for asked, answered in history:
+            text += asked + turn["suffix"] + answered + turn["between"]
+        return self.encode(text + message + turn["suffix"])
 
     def _empty_past(self) -> dict[str, np.ndarray]:
         shape = (1, self.kv_heads, 0, self.head_size)  # (B, kv heads, past T, head size)
@@ -275,11 +288,13 @@ class TextStream:
         self.shown = len(text)
 
 
-def chat_lines(lm: CausalLM, stdin, out, max_new_tokens: int, as_json: bool = False, ask=None) -> int:
-    """Answer every non-empty line of `stdin` as its own chat turn (no history), streaming each
-    answer to `out` (or one JSON line each); `ask` (if given) is written before each read. Returns
-    how many were answered."""
-    answered = 0
+def chat_lines(lm: CausalLM, stdin, out, max_new_tokens: int, as_json: bool = False, ask=None,
+               history: bool = False) -> int:
+    """Answer every non-empty line of `stdin` as a chat turn, each on its own or (history) after the
+    questions and answers before it, streaming each answer to `out` (or one JSON line each); `ask`
+    (if given) is written before each read. Returns how many were answered."""
+    answered, turns = 0, []
+    lm.chat_turn(conversation=history)       # a missing or single-turn chat.json stops before any answer
     while True:
         if ask is not None:
             ask.write("> ")
@@ -290,14 +305,15 @@ def chat_lines(lm: CausalLM, stdin, out, max_new_tokens: int, as_json: bool = Fa
         message = line.strip()
         if not message:
             continue
-        ids = lm.chat_ids(message)
+        ids = lm.chat_ids(message, turns if history else ())
         if as_json:
             tokens = lm.generate_ids(ids, max_new_tokens)
             out.write(json.dumps({"prompt": message, "tokens": tokens, "text": lm.decode(tokens)}) + "\n")
         else:
-            lm.generate_ids(ids, max_new_tokens, on_token=TextStream(lm, out))
+            tokens = lm.generate_ids(ids, max_new_tokens, on_token=TextStream(lm, out))
             out.write("\n")
         out.flush()
+        turns.append((message, lm.decode(tokens)))
         answered += 1
 
 
@@ -438,6 +454,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default=str(Path(__file__).resolve().parent / "model"))
     parser.add_argument("--prompt")
     parser.add_argument("--chat", action="store_true")
+    parser.add_argument("--history", action="store_true")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--backend", choices=["ort", "genai"], default="ort")
@@ -478,10 +495,12 @@ def main(argv: list[str] | None = None) -> int:
             nll, argmax = teacher_forced_stats(lm, read_windows(Path(args.teacher_forced)))
             result = {"nll": [round(float(x), 6) for x in nll], "argmax": argmax.tolist(),
                       "machine": platform.machine()}
+        elif args.history and (not args.chat or args.prompt is not None):
+            raise InputError("--history goes with --chat and questions on stdin (no --prompt)")
         elif args.chat and args.prompt is None:
             lm = CausalLM(folder, args.threads)
             chat_lines(lm, sys.stdin, sys.stdout, args.max_new_tokens, args.json,
-                       ask=sys.stderr if sys.stdin.isatty() else None)
+                       ask=sys.stderr if sys.stdin.isatty() else None, history=args.history)
             return 0
         elif args.score:
             if args.context is None or args.continuation is None:

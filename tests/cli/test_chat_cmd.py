@@ -12,6 +12,7 @@ from cli.main import main
     (["--prompt", " "], "error: --prompt is empty"),
     (["--max-new-tokens", "0"], "error: --max-new-tokens and --threads must be at least 1"),
     (["--device", "pi@host", "--emulated"], "not allowed with argument"),
+    (["--history", "--prompt", "Hi"], "error: --history goes with questions on stdin, not --prompt"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     try:

@@ -22,6 +22,10 @@ def test_the_turn_wraps_a_message_as_the_models_template_does(tiny_llm):
         [{"role": "user", "content": "Name a planet."}], add_generation_prompt=True, tokenize=False)
     assert turn["prefix"] + "Name a planet." + turn["suffix"] == expected
     assert turn["suffix"].endswith("<|im_start|>assistant\n")     # SmolLM2's template opens the answer
+    talk = AutoTokenizer.from_pretrained(str(tiny_llm)).apply_chat_template(
+        [{"role": "user", "content": "Hi."}, {"role": "assistant", "content": "Hello."},
+         {"role": "user", "content": "Name a planet."}], add_generation_prompt=True, tokenize=False)
+    assert turn["prefix"] + "Hi." + turn["suffix"] + "Hello." + turn["between"] + "Name a planet." + turn["suffix"] == talk
 
 
 def test_every_export_carries_its_chat_file(tiny_exports):
@@ -47,6 +51,8 @@ def test_the_chat_file_is_written_once(tiny_exports, tmp_path):
     path = write_chat_file(folder)
     stamp = path.stat().st_mtime_ns
     assert write_chat_file(folder) == path and path.stat().st_mtime_ns == stamp
+    path.write_text(json.dumps({"prefix": "old", "suffix": "format"}))     # an earlier format is written again
+    assert json.loads(write_chat_file(folder).read_text()) == chat_turn(folder)
     assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []   # no temp file left
 
 
@@ -74,8 +80,8 @@ def test_chat_on_the_emulated_pi_answers_as_on_x86(pi_root, tiny_exports, tmp_pa
     answer = json.loads(capfd.readouterr().out.strip().splitlines()[-1])
     assert answer["text"] == _expected_answer(tiny_exports["fp32"], PROMPT, 6)
     copied = sorted(p.name for p in (tmp_path / "device" / "chat").iterdir())
-    assert copied[0] == tiny_exports["fp32"].name and copied[1].startswith("runtime-")
-    assert (tmp_path / "device" / "chat" / tiny_exports["fp32"].name / CHAT_FILE).exists()
+    assert copied[0].startswith(tiny_exports["fp32"].name + "-") and copied[1].startswith("runtime-")
+    assert (tmp_path / "device" / "chat" / copied[0] / CHAT_FILE).exists()
 
 
 def test_chat_over_ssh_on_a_real_openssh_server(local_sshd, tiny_exports, tmp_path, capfd):

@@ -74,3 +74,28 @@ def test_a_folder_without_its_chat_file_is_one_line_and_exit_2(tiny_exports, tmp
     assert len(done.stderr.strip().splitlines()) == 1
     empty = _run("--model", str(tiny_exports["fp32"]), "--chat", "--prompt", "  ")
     assert empty.returncode == 2 and empty.stderr.strip() == "error: empty message"
+
+
+def test_with_history_each_question_follows_the_turns_before_it(tiny_exports):
+    lm = CausalLM(tiny_exports["fp32"])
+    out = io.StringIO()
+    chat_lines(lm, io.StringIO(f"{PROMPT}\nName a planet.\n"), out, 5, as_json=True, history=True)
+    first, second = (json.loads(line) for line in out.getvalue().splitlines())
+    assert first["tokens"] == lm.generate_ids(lm.chat_ids(PROMPT), 5)
+    after = lm.chat_ids("Name a planet.", [(PROMPT, first["text"])])
+    assert second["tokens"] == lm.generate_ids(after, 5)
+    assert after[:len(lm.chat_ids(PROMPT))] == lm.chat_ids(PROMPT)     # the first turn, then the second
+    assert len(after) > len(lm.chat_ids("Name a planet."))
+
+
+def test_history_needs_a_conversation_turn_and_questions_on_stdin(tiny_exports, tmp_path):
+    folder = tmp_path / "single-turn"
+    shutil.copytree(tiny_exports["fp32"], folder)
+    turn = json.loads((folder / CHAT_FILE).read_text())
+    turn.pop("between")
+    (folder / CHAT_FILE).write_text(json.dumps(turn))
+    done = _run("--model", str(folder), "--chat", "--history", stdin="Hi\nAgain\n")
+    assert done.returncode == 2 and "has no turn for a conversation" in done.stderr and done.stdout == ""
+    done = _run("--model", str(tiny_exports["fp32"]), "--chat", "--history", "--prompt", "Hi")
+    assert done.returncode == 2 and done.stderr.strip() == \
+        "error: --history goes with --chat and questions on stdin (no --prompt)"
