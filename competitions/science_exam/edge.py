@@ -42,8 +42,8 @@ from competitions.science_exam import COMPETITION, OPTIONS
 from competitions.science_exam.examples_step import SolvedMemory, with_examples
 from common.ensemble import rank_average
 from competitions.science_exam.lm_step import lm_option_scores
-from competitions.science_exam.mc_step import choice_pairs, finetuned_scores, full_model, mc_config, mc_inputs
-from competitions.science_exam.questions import Questions, to_letters, truncate_words
+from competitions.science_exam.mc_step import choice_pairs, finetuned_scores, full_model, model_scores
+from competitions.science_exam.questions import Questions, to_letters
 from competitions.science_exam.retrieval_step import search_contexts
 from competitions.science_exam.solution import _config
 
@@ -157,22 +157,18 @@ def _choice_member(cfg, ctx: RunContext, train: Questions, test: Questions, kept
     questions), the host's scores of the test questions (the solution's fold models, as submitted)
     and of held-out train questions (the shipped model, which never saw them), and option pairs
     for the export's parity check."""
-    kept_passages = [train_passages[i] for i in kept]
-    model, tokenizer = full_model(cfg, train.subset(kept), kept_passages, ctx.seed)
+    train_passages = train_passages or [""] * len(train)          # no retrieval: the model reads no context
+    test_passages = test_passages or [""] * len(test)
+    model, tokenizer = full_model(cfg, train.subset(kept), [train_passages[i] for i in kept], ctx.seed)
     out = {"model": model, "tokenizer": tokenizer, "test_scores": None, "held_scores": None}
     if held is None:
         out["test_scores"] = finetuned_scores(cfg, train, test, train_passages, test_passages, ctx.fold_ids(), ctx.seed)[1]
         parity = test.subset(np.arange(min(CHOICE_PARITY_QUESTIONS, len(test))))
         out["pairs"] = choice_pairs(cfg, parity, test_passages[:len(parity)])
     else:
-        from common.training.multiple_choice import predict_multiple_choice
-
-        def predict(questions: Questions, passages: list[str]) -> np.ndarray:
-            short = [truncate_words(p, cfg.mc_context_words) for p in passages] if cfg.mc_context_words else None
-            return predict_multiple_choice(model, tokenizer, *mc_inputs(questions, short), mc_config(cfg, ctx.seed))
-
         questions, passages = train.subset(held), [train_passages[i] for i in held]
-        out["held_scores"], out["test_scores"] = predict(questions, passages), predict(test, test_passages)
+        out["held_scores"] = model_scores(cfg, model, tokenizer, questions, passages, ctx.seed)
+        out["test_scores"] = model_scores(cfg, model, tokenizer, test, test_passages, ctx.seed)
         n = min(CHOICE_PARITY_QUESTIONS, len(questions))
         out["pairs"] = choice_pairs(cfg, questions.subset(np.arange(n)), passages[:n])
     return out

@@ -106,6 +106,12 @@ def full_model(cfg: SolutionConfig, questions: Questions, contexts: list[str], s
     return AutoModelForMultipleChoice.from_pretrained(path).eval(), AutoTokenizer.from_pretrained(path)
 
 
+def model_scores(cfg: SolutionConfig, model, tokenizer, questions: Questions, contexts: list[str], seed: int) -> np.ndarray:
+    """Logits (questions, options) of one multiple-choice model on questions with their contexts."""
+    return predict_multiple_choice(model, tokenizer, *mc_inputs(questions, _short(contexts, cfg.mc_context_words)),
+                                   mc_config(cfg, seed))
+
+
 def choice_pairs(cfg: SolutionConfig, questions: Questions, contexts: list[str] | None) -> list[tuple[str, str]]:
     """The (first, second) pair of every option, question by question, as the model reads them."""
     firsts, seconds = mc_inputs(questions, _short(contexts, cfg.mc_context_words) if contexts is not None else None)
