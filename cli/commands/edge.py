@@ -107,15 +107,16 @@ def run(args) -> int:
 
 
 def run_status(args) -> int:
-    from edge.deploy.lifecycle import device_status, format_status, open_device
+    from edge.deploy.lifecycle import device_status, format_status, open_device, staged_folders
 
     with open_device(args.device, args.root, log=_to_stderr) as (device, root):
-        deployments = device_status(device, root)
+        deployments, staged = device_status(device, root), staged_folders(device, root)
     if args.json:
-        print(json.dumps({"device": device.name, "root": root, "deployments": [asdict(d) for d in deployments]},
+        print(json.dumps({"device": device.name, "root": root, "deployments": [asdict(d) for d in deployments],
+                          "staged": {area: {"folders": n, "mb": round(mb, 2)} for area, (n, mb) in staged.items()}},
                          indent=2))
     else:
-        print(format_status(deployments, device.name, root))
+        print(format_status(deployments, device.name, root, staged))
     return 0
 
 

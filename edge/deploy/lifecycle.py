@@ -44,6 +44,18 @@ for c in */current current; do
 done
 true'''
 
+# What other commands copy under the root, outside any competition's versions: the compression
+# study's models and runtimes (make bench BENCH=quant_device), `make chat`'s, and the Python envs.
+STAGED_AREAS = ("study", "chat", "envs")
+STAGED = r'''cd -- "$1" 2>/dev/null || exit 0
+shift
+for area in "$@"; do
+  for d in "$area"/*; do
+    [ -d "$d" ] && printf '%s\t%s\n' "$area" "$(du -sk -- "$d" | cut -f1)"
+  done
+done
+true'''
+
 
 @dataclass(frozen=True)
 class VersionInfo:
@@ -109,6 +121,22 @@ def device_status(device: Device, root: str) -> list[Deployment]:
                        sorted(versions.get(o, []), key=lambda v: v.name)) for o in owners]
 
 
+def staged_folders(device: Device, root: str) -> dict[str, tuple[int, float]]:
+    """{area: (folders, MB)} of what make bench BENCH=quant_device and make chat copied under `root`
+    (STAGED_AREAS; not versioned, never pruned: remove by hand), areas with nothing left out."""
+    root = check_path(root, "device root")
+    code, out, err = device.run(["sh", "-c", STAGED, "sh", root, *STAGED_AREAS], timeout=120)
+    if code != 0:
+        raise DeployError(f"cannot read {root} on {device.name}: {(err.strip() or f'exit {code}').splitlines()[-1]}")
+    found: dict[str, tuple[int, float]] = {}
+    for line in out.splitlines():
+        area, _, kb = line.partition("\t")
+        if area in STAGED_AREAS and kb.strip().isdigit():
+            count, mb = found.get(area, (0, 0.0))
+            found[area] = (count + 1, mb + int(kb) / 1024)
+    return found
+
+
 def _version_info(name: str, size: str, config_text: str) -> VersionInfo:
     try:
         config = json.loads(config_text) if config_text.strip() else {}
@@ -120,9 +148,15 @@ def _version_info(name: str, size: str, config_text: str) -> VersionInfo:
     return VersionInfo(name, int(size) if size.isdigit() else 0, kind, provenance)
 
 
-def format_status(deployments: list[Deployment], device_name: str, root: str) -> str:
-    """The text `kllm edge status` prints: per competition its versions, `*` marking current."""
+def format_status(deployments: list[Deployment], device_name: str, root: str,
+                  staged: dict[str, tuple[int, float]] | None = None) -> str:
+    """The text `kllm edge status` prints: per competition its versions, `*` marking current; then
+    what other commands copied there (staged_folders)."""
     lines = [f"{device_name}: {root}"]
+    if staged:
+        lines.append("also under the root, copied by make bench BENCH=quant_device and make chat (not versioned; "
+                     "remove by hand): " + ", ".join(f"{area}/ {n} folder(s) {mb:.1f} MB"
+                                                     for area, (n, mb) in staged.items()))
     if not deployments:
         return "\n".join(lines + ["nothing deployed (make edge COMP=x deploys one)"])
     for d in deployments:

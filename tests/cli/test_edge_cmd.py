@@ -68,6 +68,19 @@ def test_status_lists_every_competition(device, capsys):
         [("detect-ai-text", "v2", ["v1", "v2"]), ("predict-the-llm", "p1", ["p1"])]
 
 
+def test_status_counts_what_the_study_and_chat_copied_there(device, capsys):
+    for folder, mb in (("study/smollm2-fp32-1", 2), ("study/runtime-2", 1), ("chat/smollm2-int4-3", 1)):
+        (device / folder).mkdir(parents=True)
+        (device / folder / "model.onnx.data").write_bytes(b"\0" * mb * 1024 * 1024)
+    assert main(["edge", "status", "--root", str(device)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("also under the root") and "study/ 2 folder(s) 3.0 MB, chat/ 1 folder(s) 1.0 MB" in out[1]
+    assert "detect-ai-text: 2 version(s), current v2" in out           # the study's folders are no competition
+    assert main(["edge", "status", "--root", str(device), "--json"]) == 0
+    staged = json.loads(capsys.readouterr().out)["staged"]                # du counts the folders' own blocks too
+    assert {a: (v["folders"], round(v["mb"], 1)) for a, v in staged.items()} == {"study": (2, 3.0), "chat": (1, 1.0)}
+
+
 def test_status_of_an_empty_device(tmp_path, capsys):
     assert main(["edge", "status", "--root", str(tmp_path / "nothing")]) == 0
     assert "nothing deployed" in capsys.readouterr().out

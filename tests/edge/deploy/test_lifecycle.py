@@ -17,7 +17,7 @@ from cli.main import main
 from common.errors import UserError
 from edge.classifier.bundle import ClassifierBundleConfig, build_bundle
 from edge.deploy.flow import DeployError
-from edge.deploy.lifecycle import (device_status, format_status, open_device, rollback_competition,
+from edge.deploy.lifecycle import (device_status, format_status, open_device, rollback_competition, staged_folders,
                                    run_current)
 from edge.deploy.ssh import deploy_ssh
 
@@ -113,6 +113,10 @@ def test_status_lists_each_competition_with_versions_size_and_provenance(ssh):
     text = format_status(deployments, device.name, root)
     assert f"{A}: 2 version(s), current v2" in text and f"{B}: 1 version(s), current p1" in text
     assert "* v2" in text and "commit abc123def456" in text and f"teacher: a rule for {B} [roc_auc]" in text
+    assert staged_folders(device, root) == {}                            # nothing copied by the study or chat yet
+    (Path(root) / "chat" / "model-1").mkdir(parents=True)
+    (Path(root) / "chat" / "model-1" / "chat.json").write_text("{}")
+    assert list(staged_folders(device, root)) == ["chat"] and staged_folders(device, root)["chat"][0] == 1
 
 
 def test_rollback_over_ssh_switches_current_back(ssh, device_root):
