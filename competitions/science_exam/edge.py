@@ -109,9 +109,14 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     contexts = with_examples(test_passages, memory.retrieved(test) if cfg.examples else None)
     scores, _ = lm_option_scores(cfg, test, contexts, "lm_rag test")
     choice = _choice_member(cfg, ctx, train, test, kept, held, train_passages, test_passages) if with_choice else None
-    blend = (lambda lm, mc: rank_average([lm, mc], [cfg.ensemble_weight, 1 - cfg.ensemble_weight])) \
-        if choice else (lambda lm, mc: lm)
-    host = to_letters(blend(scores, choice and choice["test_scores"]))
+
+    def letters(lm_scores: np.ndarray, which: str) -> list[str]:
+        """The ported variant's top 3: lm_rag's, or its rank average with the multiple-choice member's."""
+        if choice is None:
+            return to_letters(lm_scores)
+        return to_letters(rank_average([lm_scores, choice[which]], [cfg.ensemble_weight, 1 - cfg.ensemble_weight]))
+
+    host = letters(scores, "test_scores")
     inputs = [question_text(p, o, i) for i, p, o in zip(test.ids, test.prompts, test.options)]
     holdout_inputs, holdout_host, holdout_contexts = inputs, host, contexts
     if held is not None:
@@ -119,7 +124,7 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
         passages = None if train_passages is None else [train_passages[i] for i in held]
         holdout_contexts = with_examples(passages, memory.retrieved(questions) if cfg.examples else None)
         held_scores = lm_option_scores(cfg, questions, holdout_contexts, "lm_rag held-out train")[0]
-        holdout_host = to_letters(blend(held_scores, choice and choice["held_scores"]))
+        holdout_host = letters(held_scores, "held_scores")
         holdout_inputs = [question_text(p, o, i) for i, p, o in zip(questions.ids, questions.prompts, questions.options)]
 
     settings = {"top_k": cfg.top_k, "candidates": retriever.config.candidates, "examples": cfg.examples,

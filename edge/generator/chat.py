@@ -17,7 +17,6 @@ no chat.json.
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -74,18 +73,14 @@ def chat_on_device(device, root: str, folder: Path, runtime_args: list[str], log
     """Copy edge/runtime/generate.py (with the device's requirements) and the model folder to
     <root>/chat/ on `device` (each once, checked with sha256sum -c), then run `generate.py --chat`
     there attached to this terminal. Returns the runtime's exit code."""
-    from edge.bundle import device_requirements_text
     from edge.deploy.flow import check_path
     from edge.deploy.staging import files_digest, stage_folder
-    from edge.generator.device_study import RUNTIME
+    from edge.generator.device_study import RUNTIME, runtime_files
     from edge.generator.export import CHAT_FILES
 
     base = check_path(f"{root.rstrip('/')}/{CHAT_DIR}", "device root")
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "requirements.txt").write_text(device_requirements_text(), encoding="utf-8")
-        shutil.copy2(RUNTIME, work / RUNTIME.name)
-        files = {p.name: p for p in (work / RUNTIME.name, work / "requirements.txt")}
+        files = runtime_files(Path(tmp))
         runtime = f"{base}/runtime-{files_digest(files)}"
         stage_folder(device, files, runtime, log)
     files = {f: folder / f for f in CHAT_FILES if (folder / f).exists()}

@@ -84,12 +84,15 @@ class DeviceStudyReport:
     read_bandwidth_gb_s: dict[int, tuple[float, float, float]] = field(default_factory=dict)
 
 
-def runtime_files(work: Path, windows: list[list[int]]) -> dict[str, Path]:
-    """generate.py, requirements.txt and the windows, written under `work`."""
+def runtime_files(work: Path, windows: list[list[int]] | None = None) -> dict[str, Path]:
+    """generate.py, requirements.txt and (unless None) the windows, written under `work`."""
     (work / "requirements.txt").write_text(device_requirements_text(), encoding="utf-8")
-    (work / WINDOWS).write_text(json.dumps(windows), encoding="utf-8")
     shutil.copy2(RUNTIME, work / RUNTIME.name)
-    return {p.name: p for p in (work / RUNTIME.name, work / "requirements.txt", work / WINDOWS)}
+    paths = [work / RUNTIME.name, work / "requirements.txt"]
+    if windows is not None:
+        (work / WINDOWS).write_text(json.dumps(windows), encoding="utf-8")
+        paths.append(work / WINDOWS)
+    return {p.name: p for p in paths}
 
 
 def run_device_study(device: Device, root: str, folders: dict[str, Path], windows: list[list[int]],

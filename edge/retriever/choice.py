@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.classifier.export import ParityReport, check_parity, export_onnx, fuse_for_cpu, onnx_logits, onnx_session
+from edge.classifier.export import ParityReport, check_parity, export_onnx, fuse_for_cpu
 from edge.quantize import quantize_int8
+from edge.retriever.encoder import onnx_vectors
 
 OPTIONS = 5
 INT8_AGREEMENT = 0.95   # share of parity questions whose best option int8 must keep for int8 to ship
@@ -63,8 +64,7 @@ def export_choice_scorer(model, tokenizer, out: Path, pairs: list[tuple[str, str
     config = model.config
     fused = fuse_for_cpu(fp32, out / "choice.fused.onnx", config.num_attention_heads, config.hidden_size)
     int8 = quantize_int8(fused, out / "choice.int8.onnx", per_channel=True)
-    a, b = (np.concatenate([onnx_logits(onnx_session(p), tokenizer, [pair], max_length) for pair in pairs])[:, 0]
-            for p in (fp32, int8))
+    a, b = (onnx_vectors(p, tokenizer, pairs, max_length)[:, 0] for p in (fp32, int8))   # one session each
     whole = len(pairs) // OPTIONS * OPTIONS
     agreement = float(np.mean(a[:whole].reshape(-1, OPTIONS).argmax(1) == b[:whole].reshape(-1, OPTIONS).argmax(1))) \
         if whole else 1.0

@@ -18,7 +18,8 @@ model.onnx.data) with a KV cache, tokenizer.json.
 Generation is greedy (argmax). --chat puts each prompt in the model's own chat turn (chat.json
 beside the model, rendered from its template on the host: edge/generator/chat.py), one turn per
 question (with --history, after the earlier questions and answers); without it the prompt is
-continued as plain text, and an instruction-tuned model may end at once on a bare question. Scoring returns log p(continuation | context), summed and per
+continued as plain text, and an instruction-tuned model may end at once on a bare question.
+Scoring returns log p(continuation | context), summed and per
 token, teacher-forced in one forward pass. A model with a `logits_from` input (an overridable
 initializer: edge/generator/logits_from.py) computes logits only from that position on, so a
 prompt's prefill skips the LM head for every position but the last; other models return them all.
@@ -101,6 +102,7 @@ class CausalLM:
         self.output_names = [o.name for o in self.session.get_outputs()]  # logits, present.* (keys, then values)
         self.kv_dtype = np.float16 if "float16" in self.session.get_inputs()[2].type else np.float32
         self.logits_from = LOGITS_FROM in {i.name for i in self.session.get_overridable_initializers()}
+        self._chat: dict | None = None    # chat.json, read on the first chat turn
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False).ids
@@ -109,13 +111,15 @@ class CausalLM:
         return self.tokenizer.decode(list(ids))
 
     def chat_turn(self, conversation: bool = False) -> dict:
-        """chat.json's pieces of a turn; InputError when it is missing, or (conversation) when it
-        cannot continue a conversation."""
-        try:
-            turn = json.loads((self.folder / CHAT_FILE).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise InputError(f"no {CHAT_FILE} in {self.folder}: the model has no chat template, or its folder was "
-                             f"copied without it (edge/generator/chat.py writes it)") from None
+        """chat.json's pieces of a turn (read once); InputError when it is missing, or
+        (conversation) when it cannot continue a conversation."""
+        if self._chat is None:
+            try:
+                self._chat = json.loads((self.folder / CHAT_FILE).read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise InputError(f"no {CHAT_FILE} in {self.folder}: the model has no chat template, or its folder "
+                                 f"was copied without it (edge/generator/chat.py writes it)") from None
+        turn = self._chat
         if conversation and "between" not in turn:
             raise InputError(f"{CHAT_FILE} in {self.folder} has no turn for a conversation: answer without --history")
         return turn
@@ -306,14 +310,11 @@ def chat_lines(lm: CausalLM, stdin, out, max_new_tokens: int, as_json: bool = Fa
         if not message:
             continue
         ids = lm.chat_ids(message, turns if history else ())
-        if as_json:
-            tokens = lm.generate_ids(ids, max_new_tokens)
-            out.write(json.dumps({"prompt": message, "tokens": tokens, "text": lm.decode(tokens)}) + "\n")
-        else:
-            tokens = lm.generate_ids(ids, max_new_tokens, on_token=TextStream(lm, out))
-            out.write("\n")
+        tokens = lm.generate_ids(ids, max_new_tokens, on_token=None if as_json else TextStream(lm, out))
+        text = lm.decode(tokens)
+        out.write(json.dumps({"prompt": message, "tokens": tokens, "text": text}) + "\n" if as_json else "\n")
         out.flush()
-        turns.append((message, lm.decode(tokens)))
+        turns.append((message, text))
         answered += 1
 
 
