@@ -17,7 +17,7 @@ PIP_QUIET := -q --disable-pip-version-check --no-compile
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help setup submit test test-slow data dataset score leaderboard edge edge-status edge-rollback edge-run \
+.PHONY: help setup submit test test-slow data dataset score leaderboard edge edge-status edge-rollback edge-run edge-clean \
 	chat bench style quality clean
 
 help: ## list the targets
@@ -73,10 +73,13 @@ edge-rollback: $(STAMP) ## switch COMP's current back to TO=version (default: th
 edge-run: $(STAMP) ## run COMP's deployed bundle on the device on INPUT=file (or stdin) and print its output
 	@$(KLLM) edge run $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(INPUT),"$$INPUT") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
+edge-clean: $(STAMP) ## remove the study's and make chat's copies staged on DEVICE (or the emulated Pi); ARGS=--dry-run lists them
+	@$(KLLM) edge clean $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
+
 chat: $(STAMP) ## chat with a compressed causal LM (VARIANT=int4-q41-fold by default) here, or on DEVICE=user@host; PROMPT="..." for one question
 	@$(KLLM) chat $(if $(VARIANT),--variant "$$VARIANT") $(if $(DEVICE),--device "$$DEVICE") $(if $(filter command line,$(origin PROMPT)),--prompt "$$PROMPT") $(ARGS)
 
-bench: $(STAMP) ## print a benchmark table (BENCH=retrieval|llm|edge|edge_device|quant|quant_device|chat|kv_cache|logits_from|int4_blocks|q41_leftover|zero_points|lm_features_q41|encoder_fusions|runtime_ab|shape_speed|llama_peer; edge_device and quant_device take DEVICE=user@host)
+bench: $(STAMP) ## print a benchmark table (BENCH=retrieval|llm|edge|edge_device|quant|quant_device|chat|chat_history|decode_path|kv_cache|logits_from|int4_blocks|q41_leftover|zero_points|lm_features_q41|encoder_fusions|runtime_ab|shape_speed|llama_peer; edge_device and quant_device take DEVICE=user@host)
 	@$(KLLM) bench $(BENCH) $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 style: $(STAMP) ## byte-compile every module (fast syntax check)

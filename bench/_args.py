@@ -18,14 +18,24 @@ def bench_parser(prog: str) -> argparse.ArgumentParser:
     return OneLineParser(prog=prog)
 
 
+def variant_names(parser: argparse.ArgumentParser, text: str, known, first: str | None = None) -> list[str]:
+    """The comma-separated names of --variants (a name not in `known` is a parser error), with
+    `first` (if given) at the front, added when missing: the variant every row is compared with.
+
+        names = variant_names(parser, opts.variants, VARIANTS, first="fp32")
+    """
+    names = [n for n in text.split(",") if n]
+    if not names or any(n not in known for n in names):
+        parser.error(f"--variants names only {', '.join(known)}; got {text}")
+    return names if first is None else [first] + [n for n in names if n != first]
+
+
 def variants_lengths_threads(parser: argparse.ArgumentParser, opts, lengths: str | None,
                              known) -> tuple[list[str], list[int], list[int]]:
     """(variant names, token lengths, thread counts) from the comma-separated --variants, --<lengths>
     and --threads of a per-variant runtime benchmark (kv_cache, logits_from; runtime_ab has no
     lengths: None, and gets []); a bad value is a parser error. `known`: the variant names there are."""
-    names = [n for n in opts.variants.split(",") if n]
-    if not names or any(n not in known for n in names):
-        parser.error(f"--variants names only {', '.join(known)}; got {opts.variants}")
+    names = variant_names(parser, opts.variants, known)
     flags = f"--{lengths} and --threads" if lengths else "--threads"
     try:
         sizes = [int(c) for c in getattr(opts, lengths).split(",") if c] if lengths else []

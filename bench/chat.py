@@ -76,7 +76,7 @@ def save_chart(rows: list[dict], path):
 def main(args: list[str]) -> int:
     from tqdm import tqdm
 
-    from bench._args import bench_parser
+    from bench._args import bench_parser, variant_names
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
     from edge.generator.export import VARIANTS, build_variant
@@ -89,12 +89,9 @@ def main(args: list[str]) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     opts = parser.parse_args(args)
-    names = [n for n in opts.variants.split(",") if n]
-    if not names or any(n not in VARIANTS for n in names):
-        parser.error(f"--variants names only {', '.join(VARIANTS)}; got {opts.variants}")
+    names = variant_names(parser, opts.variants, VARIANTS, first="fp32")
     if opts.max_new_tokens < 1 or opts.threads < 1:
         parser.error("--max-new-tokens and --threads must be at least 1")
-    names = ["fp32"] + [n for n in names if n != "fp32"]
     answers, texts = {}, {}
     for name in tqdm(names, desc="chat", unit="variant"):
         lm = CausalLM(build_variant(VARIANTS[name], opts.model), opts.threads)

@@ -27,7 +27,7 @@ INT8_TARGET, INT4_TARGET, ROOFLINE_TARGET = 2.29, 4.0, 0.5
 
 
 def parse(args: list[str]):
-    from bench._args import add_device_flags, bench_parser, device_threads
+    from bench._args import add_device_flags, bench_parser, device_threads, variant_names
     from edge.generator.export import QAT_RECIPES, SHIPPABLE, SMOOTH
 
     parser = bench_parser("kllm bench quant_device")
@@ -38,9 +38,7 @@ def parse(args: list[str]):
     parser.add_argument("--eval-tokens", type=int, help="held-out tokens scored per variant (default: 4096 on a Pi, "
                         "1024 emulated, where fp32 scores about 2.5 tokens a second)")
     opts = parser.parse_args(args)
-    names = [n for n in opts.variants.split(",") if n]
-    if not names or any(n not in SHIPPABLE for n in names):
-        parser.error(f"--variants names only {', '.join(SHIPPABLE)}; got {opts.variants}")
+    names = variant_names(parser, opts.variants, SHIPPABLE)
     threads = device_threads(parser, opts)
     opts.eval_tokens = opts.eval_tokens or (4096 if opts.device else 1024)
     if opts.eval_tokens < 16:

@@ -1,5 +1,5 @@
 """`kllm edge --comp SLUG [--device user@host[:port]] [--pick-on-device] [--skip-deploy] [--fast]` (behind `make edge`)
-and the device's lifecycle (behind `make edge-status`, `make edge-rollback`, `make edge-run`).
+and the device's lifecycle (behind `make edge-status`, `make edge-rollback`, `make edge-run`, `make edge-clean`).
 
 `kllm edge --comp x` distills the competition's teacher into a small student, exports it to ONNX
 (parity-checked), quantizes it to int8, prints the comparison table, builds the device bundle and
@@ -10,6 +10,7 @@ is (adversarial-judge, prompt-recovery) is bundled with that plan instead, with 
     python -m cli edge --comp detect-ai-text --fast --skip-deploy
     python -m cli edge status [--device pi@raspberrypi.local] [--json]   # versions, current, size, provenance
     python -m cli edge rollback --comp detect-ai-text [--to VERSION]     # default: the version before current
+    python -m cli edge clean [--dry-run] [--envs]                        # the study's and make chat's staged copies
     python -m cli edge run --comp detect-ai-text [--json] < essays.txt   # or: ... run --comp x essays.txt
 
 Every one takes --device (none: the emulated Pi) and --root (the device folder). Bad input
@@ -48,7 +49,7 @@ def add_parser(subparsers):
     p.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                    help="teacher option passed to the competition's edge spec, e.g. --set members=tfidf_linear")
     p.set_defaults(func=run)
-    lifecycle = p.add_subparsers(dest="edge_command", metavar="{status,rollback,run}", parser_class=type(p))
+    lifecycle = p.add_subparsers(dest="edge_command", metavar="{status,rollback,run,clean}", parser_class=type(p))
 
     status = lifecycle.add_parser("status", help="each deployed competition: versions, current, size, provenance")
     _device_flags(status)
@@ -73,6 +74,16 @@ def add_parser(subparsers):
     on_device.add_argument("--timeout", type=float, default=1800, help="seconds before the run is stopped (1800)")
     _device_flags(on_device)
     on_device.set_defaults(func=run_on_device)
+
+
+    clean = lifecycle.add_parser("clean", help="remove the copies make bench BENCH=quant_device and make chat "
+                                              "staged on the device (study/, chat/); versions stay")
+    clean.add_argument("--envs", action="store_true",
+                       help="also remove the Python envs (envs/): deployed bundles run in them, and a Pi rebuilds "
+                            "them from PyPI on the next deploy or run")
+    clean.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
+    _device_flags(clean)
+    clean.set_defaults(func=run_clean)
 
 
 def _device_flags(p) -> None:
@@ -117,6 +128,20 @@ def run_status(args) -> int:
                          indent=2))
     else:
         print(format_status(deployments, device.name, root, staged))
+    return 0
+
+
+def run_clean(args) -> int:
+    from edge.deploy.lifecycle import CLEANABLE_AREAS, clean_staged, open_device
+
+    areas = CLEANABLE_AREAS + (("envs",) if args.envs else ())
+    with open_device(args.device, args.root, log=_to_stderr) as (device, root):
+        removed = clean_staged(device, root, areas, dry_run=args.dry_run)
+    if not removed:
+        print(f"{device.name}: nothing staged under {root} in {', '.join(a + '/' for a in areas)}")
+    for area, (count, mb) in removed.items():
+        print(f"{device.name}: {'would remove' if args.dry_run else 'removed'} {root}/{area}/ "
+              f"({count} folder(s), {mb:.1f} MB)")
     return 0
 
 

@@ -1,10 +1,13 @@
-"""The device after a deploy: what is on it, rolling a competition back, running its bundle.
+"""The device after a deploy: what is on it, rolling a competition back, running its bundle,
+removing what the study and `make chat` staged there.
 
-    from edge.deploy.lifecycle import device_status, format_status, open_device, rollback_competition, run_current
+    from edge.deploy.lifecycle import (clean_staged, device_status, format_status, open_device, rollback_competition,
+                                       run_current)
     with open_device("pi@raspberrypi.local") as (device, root):          # None: the emulated Pi
         print(format_status(device_status(device, root), device.name, root))
         rollback_competition(device, root, "detect-ai-text")              # -> ("v2", "v1")
         code, out, err = run_current(device, root, "detect-ai-text", "an essay\n", ["--json"])
+        clean_staged(device, root)          # the study's and make chat's staged copies -> {area: (folders, MB)}
 
 On the device every competition has its own folder (flow.comp_root), so a deploy or a rollback
 of one never moves another's `current`:
@@ -123,7 +126,7 @@ def device_status(device: Device, root: str) -> list[Deployment]:
 
 def staged_folders(device: Device, root: str) -> dict[str, tuple[int, float]]:
     """{area: (folders, MB)} of what make bench BENCH=quant_device and make chat copied under `root`
-    (STAGED_AREAS; not versioned, never pruned: remove by hand), areas with nothing left out."""
+    (STAGED_AREAS; not versioned: clean_staged removes them), areas with nothing left out."""
     root = check_path(root, "device root")
     code, out, err = device.run(["sh", "-c", STAGED, "sh", root, *STAGED_AREAS], timeout=120)
     if code != 0:
@@ -134,6 +137,35 @@ def staged_folders(device: Device, root: str) -> dict[str, tuple[int, float]]:
         if area in STAGED_AREAS and kb.strip().isdigit():
             count, mb = found.get(area, (0, 0.0))
             found[area] = (count + 1, mb + int(kb) / 1024)
+    return found
+
+
+# What `kllm edge clean` removes by default: copies that are staged again, checked, when next needed.
+# envs/ only when asked: every deployed bundle runs in one of them, and a Pi rebuilds it from PyPI.
+CLEANABLE_AREAS = ("study", "chat")
+REMOVE = r'''cd -- "$1" || exit 1
+shift
+rm -rf -- "$@"'''
+
+
+def clean_staged(device: Device, root: str, areas: tuple[str, ...] = CLEANABLE_AREAS,
+                 dry_run: bool = False) -> dict[str, tuple[int, float]]:
+    """Remove the staged areas (STAGED_AREAS) named in `areas` under `root`, whole; returns
+    staged_folders' {area: (folders, MB)} of what was removed (with dry_run: what would be).
+    Competitions' versions and `current` links are never touched.
+
+        clean_staged(device, root)                                  # study/ and chat/
+        clean_staged(device, root, ("study", "chat", "envs"), dry_run=True)
+    """
+    unknown = [a for a in areas if a not in STAGED_AREAS]
+    if unknown:
+        raise UserError(f"cannot clean {', '.join(unknown)}: the staged areas are {', '.join(STAGED_AREAS)}")
+    found = {area: size for area, size in staged_folders(device, root).items() if area in areas}
+    if found and not dry_run:
+        code, _, err = device.run(["sh", "-c", REMOVE, "sh", check_path(root, "device root"), *found], timeout=600)
+        if code != 0:
+            raise DeployError(f"cannot remove {', '.join(found)} under {root} on {device.name}: "
+                              f"{(err.strip() or f'exit {code}').splitlines()[-1]}")
     return found
 
 
@@ -155,7 +187,7 @@ def format_status(deployments: list[Deployment], device_name: str, root: str,
     lines = [f"{device_name}: {root}"]
     if staged:
         lines.append("also under the root, copied by make bench BENCH=quant_device and make chat (not versioned; "
-                     "remove by hand): " + ", ".join(f"{area}/ {n} folder(s) {mb:.1f} MB"
+                     "make edge-clean removes them): " + ", ".join(f"{area}/ {n} folder(s) {mb:.1f} MB"
                                                      for area, (n, mb) in staged.items()))
     if not deployments:
         return "\n".join(lines + ["nothing deployed (make edge COMP=x deploys one)"])

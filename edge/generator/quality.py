@@ -41,15 +41,17 @@ def cached_npz(name: str, compute, folder: Path | None = None) -> dict[str, np.n
     return value
 
 
-def teacher_forced(folder: Path, windows: list[list[int]], threads: int = 1) -> dict[str, np.ndarray]:
-    """Per predicted token over all windows: its NLL and the model's argmax (cached on disk)."""
+def teacher_forced(folder: Path, windows: list[list[int]], threads: int = 1, steps: bool = False) -> dict[str, np.ndarray]:
+    """Per predicted token over all windows: its NLL and the model's argmax (cached on disk);
+    steps: fed one token a step through the KV cache, as generation runs (default: each window
+    in one forward pass)."""
     from edge.runtime.generate import CausalLM, teacher_forced_stats
 
     def compute():
-        nll, argmax = teacher_forced_stats(CausalLM(folder, threads=threads), windows)
+        nll, argmax = teacher_forced_stats(CausalLM(folder, threads=threads), windows, steps=steps)
         return {"nll": nll, "argmax": argmax}
 
-    return cached_npz(f"{Path(folder).name}-{windows_id(windows)}", compute)
+    return cached_npz(f"{Path(folder).name}-{windows_id(windows)}{'-steps' if steps else ''}", compute)
 
 
 def torch_teacher_forced(model, windows: list[list[int]]) -> dict[str, np.ndarray]:

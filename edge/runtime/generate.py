@@ -13,11 +13,13 @@ model.onnx.data) with a KV cache, tokenizer.json.
     python3 generate.py --model MODEL_DIR --self-test      # smoke.json's prompt vs the host's tokens
     python3 generate.py --model MODEL_DIR --bench --bench-threads 1,2 --json   # prefill/decode tok/s
     python3 generate.py --model MODEL_DIR --teacher-forced windows.json     # per-token NLL and argmax
+    python3 generate.py --model MODEL_DIR --teacher-forced windows.json --decode-steps   # one token a step
     python3 generate.py --bandwidth --bench-threads 1,4       # GB/s read at each thread count (no model)
 
 Generation is greedy (argmax). --chat puts each prompt in the model's own chat turn (chat.json
 beside the model, rendered from its template on the host: edge/generator/chat.py), one turn per
-question (with --history, after the earlier questions and answers); without it the prompt is
+question (with --history, after the earlier questions and answers, kept in the KV cache from
+turn to turn: `Conversation`); without it the prompt is
 continued as plain text, and an instruction-tuned model may end at once on a bare question.
 Scoring returns log p(continuation | context), summed and per
 token, teacher-forced in one forward pass. A model with a `logits_from` input (an overridable
@@ -257,20 +259,25 @@ class CausalLM:
         step = self._decoder(len(prompt_ids) + max_new_tokens)
         logits = step(list(prompt_ids), len(prompt_ids), last_only=True)
         prefill_done = time.perf_counter()
+        out = self.greedy(step, logits, len(prompt_ids), max_new_tokens, stop_at_eos, on_token)
+        if timings is not None:
+            timings.update(prefill_s=prefill_done - start, decode_s=time.perf_counter() - prefill_done)
+        return out
+
+    def greedy(self, step, logits: np.ndarray, total: int, max_new_tokens: int, stop_at_eos: bool = True,
+               on_token=None) -> list[int]:
+        """Greedy tokens after `logits` (the last row: the next token's), `total` positions already
+        in `step`'s cache (a _decoder). The last token returned is not fed to the cache."""
         out: list[int] = []
-        total = len(prompt_ids)
         while True:
             token = int(np.argmax(logits[-1]))
             out.append(token)
             if on_token is not None and token not in self.eos_ids:
                 on_token(out)
             if len(out) >= max_new_tokens or (stop_at_eos and token in self.eos_ids):
-                break
+                return out
             total += 1
             logits = step([token], total)
-        if timings is not None:
-            timings.update(prefill_s=prefill_done - start, decode_s=time.perf_counter() - prefill_done)
-        return out
 
     def generate(self, prompt: str, max_new_tokens: int = 64) -> str:
         return self.decode(self.generate_ids(self.encode(prompt), max_new_tokens))
@@ -292,13 +299,48 @@ class TextStream:
         self.shown = len(text)
 
 
+class Conversation:
+    """A chat whose KV cache lives from turn to turn: each question is prefilled after the tokens
+    already in the cache (the earlier turns as the model read and wrote them), not the whole
+    conversation again. The cache grows by doubling (a refill of what is in it).
+
+        chat = Conversation(lm, max_new_tokens=64)
+        chat.ask("What is the capital of France?")   # -> answer token ids
+        chat.ask("And of Italy?")                    # after the first question and answer
+    """
+
+    def __init__(self, lm: CausalLM, max_new_tokens: int = 64):
+        self.lm, self.max_new_tokens = lm, max_new_tokens
+        self.turn = lm.chat_turn(conversation=True)
+        self.fed: list[int] = []       # the token ids in the cache
+        self.unfed: list[int] = []     # the last answer's last token, when it is not an end of turn
+        self.capacity, self.step = 0, None
+
+    def ask(self, message: str, on_token=None) -> list[int]:
+        if not message.strip():
+            raise InputError("empty message")
+        opening = self.turn["between"] if self.fed else self.turn["prefix"]
+        new = self.unfed + self.lm.encode(opening + message + self.turn["suffix"])
+        if len(self.fed) + len(new) + self.max_new_tokens > self.capacity:
+            self.capacity = max(2 * self.capacity, len(self.fed) + len(new) + self.max_new_tokens)
+            self.step = self.lm._decoder(self.capacity)
+            new, self.fed = self.fed + new, []
+        total = len(self.fed) + len(new)
+        logits = self.step(new, total, last_only=True)
+        out = self.lm.greedy(self.step, logits, total, self.max_new_tokens, on_token=on_token)
+        self.fed += new + out[:-1]
+        self.unfed = [] if out[-1] in self.lm.eos_ids else out[-1:]
+        return out
+
+
 def chat_lines(lm: CausalLM, stdin, out, max_new_tokens: int, as_json: bool = False, ask=None,
                history: bool = False) -> int:
     """Answer every non-empty line of `stdin` as a chat turn, each on its own or (history) after the
     questions and answers before it, streaming each answer to `out` (or one JSON line each); `ask`
     (if given) is written before each read. Returns how many were answered."""
-    answered, turns = 0, []
+    answered = 0
     lm.chat_turn(conversation=history)       # a missing or single-turn chat.json stops before any answer
+    conversation = Conversation(lm, max_new_tokens) if history else None
     while True:
         if ask is not None:
             ask.write("> ")
@@ -309,12 +351,12 @@ def chat_lines(lm: CausalLM, stdin, out, max_new_tokens: int, as_json: bool = Fa
         message = line.strip()
         if not message:
             continue
-        ids = lm.chat_ids(message, turns if history else ())
-        tokens = lm.generate_ids(ids, max_new_tokens, on_token=None if as_json else TextStream(lm, out))
+        stream = None if as_json else TextStream(lm, out)
+        tokens = (conversation.ask(message, on_token=stream) if conversation is not None
+                  else lm.generate_ids(lm.chat_ids(message), max_new_tokens, on_token=stream))
         text = lm.decode(tokens)
         out.write(json.dumps({"prompt": message, "tokens": tokens, "text": text}) + "\n" if as_json else "\n")
         out.flush()
-        turns.append((message, text))
         answered += 1
 
 
@@ -337,13 +379,19 @@ def genai_generate_ids(folder: Path, prompt_ids: list[int], max_new_tokens: int,
     return out
 
 
-def teacher_forced_stats(lm: CausalLM, windows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+def teacher_forced_stats(lm: CausalLM, windows: list[list[int]], steps: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(NLL of each next token, the model's argmax there) over every window fed whole from an empty
     cache, concatenated: both (sum of len(w) - 1,). Perplexity is exp(mean NLL); two models'
-    next-token agreement is the share of equal argmaxes."""
+    next-token agreement is the share of equal argmaxes. steps: fed one token a step through the
+    KV cache instead, as generation runs (a quantized MatMul may take another kernel for one row
+    than for many, which rounds differently: bench/decode_path.py)."""
     nll, argmax = [], []
     for ids in windows:
-        logits = lm.forward(ids)[:-1]                                        # (T-1, V)
+        if steps:
+            step = lm._decoder(len(ids))
+            logits = np.concatenate([step([token], t + 1)[-1:] for t, token in enumerate(ids[:-1])])
+        else:
+            logits = lm.forward(ids)[:-1]                                    # (T-1, V)
         logp = log_softmax(logits)
         nll.append(-logp[np.arange(len(ids) - 1), np.asarray(ids[1:])])
         argmax.append(logits.argmax(axis=-1))
@@ -468,6 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bench-repeats", type=int, default=3)
     parser.add_argument("--prompt-tokens", type=int, default=300)
     parser.add_argument("--teacher-forced", metavar="WINDOWS_JSON")
+    parser.add_argument("--decode-steps", action="store_true")   # --teacher-forced one token a step
     parser.add_argument("--bandwidth", action="store_true")
     parser.add_argument("--bandwidth-mb", type=int, default=256)
     parser.add_argument("--json", action="store_true")
@@ -493,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
                 result["note"] = EMULATED_NOTE
         elif args.teacher_forced:
             lm = CausalLM(folder, args.threads)
-            nll, argmax = teacher_forced_stats(lm, read_windows(Path(args.teacher_forced)))
+            nll, argmax = teacher_forced_stats(lm, read_windows(Path(args.teacher_forced)), steps=args.decode_steps)
             result = {"nll": [round(float(x), 6) for x in nll], "argmax": argmax.tolist(),
                       "machine": platform.machine()}
         elif args.history and (not args.chat or args.prompt is not None):

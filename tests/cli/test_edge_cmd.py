@@ -1,4 +1,4 @@
-"""`kllm edge status | rollback | run` on an emulated-Pi device folder (--root), with tiny fake
+"""`kllm edge status | rollback | run | clean` on an emulated-Pi device folder (--root), with tiny fake
 bundles whose runtime is a few lines of Python run by this machine's Python (no qemu, no model):
 what each prints, one line and exit 2 on bad input, and nothing changed by a refused rollback.
 The ssh and qemu paths of the same commands are tested in tests/edge/deploy/test_lifecycle.py
@@ -79,6 +79,26 @@ def test_status_counts_what_the_study_and_chat_copied_there(device, capsys):
     assert main(["edge", "status", "--root", str(device), "--json"]) == 0
     staged = json.loads(capsys.readouterr().out)["staged"]                # du counts the folders' own blocks too
     assert {a: (v["folders"], round(v["mb"], 1)) for a, v in staged.items()} == {"study": (2, 3.0), "chat": (1, 1.0)}
+
+
+def test_clean_removes_the_staged_copies_and_leaves_every_version(device, capsys):
+    for folder in ("study/smollm2-fp32-1", "chat/smollm2-int4-3", "envs/abc"):
+        (device / folder).mkdir(parents=True)
+        (device / folder / "model.onnx.data").write_bytes(b"\0" * 1024 * 1024)
+    before = sorted(p for p in device.rglob("*") if "versions" in p.parts)
+    assert main(["edge", "clean", "--root", str(device), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would remove" in out and "/study/ (1 folder(s), 1.0 MB)" in out and "/chat/ (1 folder(s)" in out
+    assert "envs" not in out and (device / "study").exists()                 # a dry run removes nothing
+    assert main(["edge", "clean", "--root", str(device)]) == 0
+    assert "removed" in capsys.readouterr().out
+    assert not (device / "study").exists() and not (device / "chat").exists() and (device / "envs" / "abc").exists()
+    assert sorted(p for p in device.rglob("*") if "versions" in p.parts) == before
+    assert current(device, "detect-ai-text") == "v2"
+    assert main(["edge", "clean", "--root", str(device), "--envs"]) == 0
+    assert "/envs/ (1 folder(s)" in capsys.readouterr().out and not (device / "envs").exists()
+    assert main(["edge", "clean", "--root", str(device)]) == 0
+    assert "nothing staged under" in capsys.readouterr().out
 
 
 def test_status_of_an_empty_device(tmp_path, capsys):

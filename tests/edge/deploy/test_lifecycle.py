@@ -17,8 +17,8 @@ from cli.main import main
 from common.errors import UserError
 from edge.classifier.bundle import ClassifierBundleConfig, build_bundle
 from edge.deploy.flow import DeployError
-from edge.deploy.lifecycle import (device_status, format_status, open_device, rollback_competition, staged_folders,
-                                   run_current)
+from edge.deploy.lifecycle import (clean_staged, device_status, format_status, open_device, rollback_competition,
+                                   run_current, staged_folders)
 from edge.deploy.ssh import deploy_ssh
 
 A, B = "detect-ai-text", "predict-the-llm"
@@ -117,6 +117,11 @@ def test_status_lists_each_competition_with_versions_size_and_provenance(ssh):
     (Path(root) / "chat" / "model-1").mkdir(parents=True)
     (Path(root) / "chat" / "model-1" / "chat.json").write_text("{}")
     assert list(staged_folders(device, root)) == ["chat"] and staged_folders(device, root)["chat"][0] == 1
+    assert list(clean_staged(device, root, dry_run=True)) == ["chat"] and (Path(root) / "chat").exists()
+    assert list(clean_staged(device, root)) == ["chat"] and not (Path(root) / "chat").exists()   # over ssh
+    assert staged_folders(device, root) == {} and [d.competition for d in device_status(device, root)] == [A, B]
+    with pytest.raises(UserError, match="cannot clean versions"):
+        clean_staged(device, root, ("versions",))
 
 
 def test_rollback_over_ssh_switches_current_back(ssh, device_root):

@@ -22,15 +22,17 @@ def windows(tiny_exports) -> list[list[int]]:
     return [ids[:20], ids[20:44], ids[44:50]]
 
 
-def test_teacher_forced_mode_prints_what_the_host_quality_measures(tiny_exports, windows, tmp_path):
+@pytest.mark.parametrize("steps", [False, True])
+def test_teacher_forced_mode_prints_what_the_host_quality_measures(tiny_exports, windows, tmp_path, steps):
     from edge.generator.quality import teacher_forced
 
     (tmp_path / "w.json").write_text(json.dumps(windows))
     done = subprocess.run([sys.executable, str(RUNTIME), "--model", str(tiny_exports["int4"]), "--teacher-forced",
-                           str(tmp_path / "w.json")], capture_output=True, text=True, timeout=300)
+                           str(tmp_path / "w.json")] + (["--decode-steps"] if steps else []),
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    host = teacher_forced(tiny_exports["int4"], windows)
+    host = teacher_forced(tiny_exports["int4"], windows, steps=steps)
     assert len(out["argmax"]) == sum(len(w) - 1 for w in windows) == host["nll"].size
     assert out["argmax"] == host["argmax"].tolist()
     np.testing.assert_allclose(out["nll"], host["nll"], atol=1e-5)

@@ -26,6 +26,16 @@ def test_teacher_forced_is_cached_and_fp32_agrees_with_itself(tiny_exports, tmp_
     assert 0 <= q["agreement"] <= 1 and q["perplexity"] > 1
 
 
+def test_one_token_a_step_is_cached_apart_and_fp32_gives_the_same_numbers(tiny_exports, tmp_path, monkeypatch):
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path))
+    windows = [list(range(100, 140)), list(range(2000, 2030))]
+    one_pass = teacher_forced(tiny_exports["fp32"], windows)
+    steps = teacher_forced(tiny_exports["fp32"], windows, steps=True)
+    assert len(list((tmp_path / "generator" / "quality").glob("*-steps.npz"))) == 1
+    np.testing.assert_allclose(steps["nll"], one_pass["nll"], atol=1e-4)     # fp32: one row or many, the same sums
+    assert (steps["argmax"] == one_pass["argmax"]).all()
+
+
 def test_onnx_fp32_matches_pytorch(tiny_exports, tiny_llm):
     parity = pytorch_parity(tiny_llm, tiny_exports["fp32"], ["The history of Rome", "def f(x):"], new_tokens=8)
     assert parity["max_abs_logprob_diff"] < 1e-3 and parity["greedy_same"]

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from tiny_llm import PROMPT
 
-from edge.runtime.generate import CHAT_FILE, CausalLM, TextStream, chat_lines
+import pytest
+
+from edge.runtime.generate import CHAT_FILE, CausalLM, Conversation, InputError, TextStream, chat_lines
 
 RUNTIME = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "generate.py"
 
@@ -76,16 +78,46 @@ def test_a_folder_without_its_chat_file_is_one_line_and_exit_2(tiny_exports, tmp
     assert empty.returncode == 2 and empty.stderr.strip() == "error: empty message"
 
 
+def _fed_after(lm: CausalLM, prompt_ids: list[int], answer: list[int], message: str) -> list[int]:
+    """What the next turn's prefill continues: the first turn, its answer as generated (an end of
+    turn not fed: the next turn's opening starts with it), then the next question's turn."""
+    turn = lm.chat_turn(conversation=True)
+    kept = answer[:-1] if answer[-1] in lm.eos_ids else answer
+    return prompt_ids + kept + lm.encode(turn["between"] + message + turn["suffix"])
+
+
 def test_with_history_each_question_follows_the_turns_before_it(tiny_exports):
     lm = CausalLM(tiny_exports["fp32"])
     out = io.StringIO()
     chat_lines(lm, io.StringIO(f"{PROMPT}\nName a planet.\n"), out, 5, as_json=True, history=True)
     first, second = (json.loads(line) for line in out.getvalue().splitlines())
     assert first["tokens"] == lm.generate_ids(lm.chat_ids(PROMPT), 5)
-    after = lm.chat_ids("Name a planet.", [(PROMPT, first["text"])])
+    after = _fed_after(lm, lm.chat_ids(PROMPT), first["tokens"], "Name a planet.")
     assert second["tokens"] == lm.generate_ids(after, 5)
-    assert after[:len(lm.chat_ids(PROMPT))] == lm.chat_ids(PROMPT)     # the first turn, then the second
-    assert len(after) > len(lm.chat_ids("Name a planet."))
+    # the same conversation as chat_ids renders it from the texts, when the answer re-encodes to itself
+    if lm.encode(first["text"]) == first["tokens"]:
+        assert after == lm.chat_ids("Name a planet.", [(PROMPT, first["text"])])
+
+
+@pytest.mark.parametrize("share_buffer", [True, False])
+def test_a_conversation_continues_its_cache_and_answers_as_a_full_prefill_would(tiny_exports, share_buffer):
+    lm, reference = CausalLM(tiny_exports["int4"]), CausalLM(tiny_exports["int4"])
+    lm.share_buffer = share_buffer     # both cache paths of _decoder: bound in place, and copied
+    decoders = []
+    make = lm._decoder
+    lm._decoder = lambda capacity: decoders.append(capacity) or make(capacity)
+    chat = Conversation(lm, max_new_tokens=4)
+    questions = [PROMPT, "Name a planet.", "Why?", "And another?", "Thanks."]
+    fed = lm.chat_ids(questions[0])
+    for i, question in enumerate(questions):
+        answer = chat.ask(question)
+        assert answer == reference.generate_ids(fed, 4), question       # the whole conversation prefilled
+        if i + 1 < len(questions):
+            fed = _fed_after(lm, fed, answer, questions[i + 1])
+    assert len(decoders) < len(questions)               # some turns continued the cache without a refill
+    assert decoders == sorted(decoders) and decoders[1] >= 2 * decoders[0]
+    with pytest.raises(InputError, match="empty message"):
+        chat.ask("  ")
 
 
 def test_history_needs_a_conversation_turn_and_questions_on_stdin(tiny_exports, tmp_path):
