@@ -37,7 +37,11 @@ def parse(args: list[str]):
                         help=f"the study's uniform variants, {SMOOTH} and the QAT variants ({', '.join(QAT_RECIPES)})")
     parser.add_argument("--eval-tokens", type=int, help="held-out tokens scored per variant (default: 4096 on a Pi, "
                         "1024 emulated, where fp32 scores about 2.5 tokens a second)")
+    parser.add_argument("--decode-steps", action="store_true",
+                        help="also score the windows one token a step, as generation runs (bench/decode_path.py)")
     opts = parser.parse_args(args)
+    if opts.decode_steps and not opts.quality:
+        parser.error("--decode-steps scores quality: it cannot go with --no-quality")
     names = variant_names(parser, opts.variants, SHIPPABLE)
     threads = device_threads(parser, opts)
     opts.eval_tokens = opts.eval_tokens or (4096 if opts.device else 1024)
@@ -60,6 +64,8 @@ def format_table(report, threads) -> str:
     for n in threads if timed else ():
         head += [f"decode tok/s {n}t", f"decode x fp32 {n}t", f"reads GB/s {n}t", f"roofline {n}t"]
     head += ["prefill tok/s", "64-token s", "peak MB"] if timed else []
+    steps = any("steps_agreement" in r for r in report.rows)
+    head += ["agreement one token a step", "same argmax both ways"] if steps else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in report.rows:
         cells = [r["variant"], f"{r['size_mb']:.0f}", f"{r['weight_mb_per_token']:.1f}",
@@ -79,6 +85,8 @@ def format_table(report, threads) -> str:
             top = max(threads)
             cells += [f"{r['prefill_tok_s'][top]:.0f}", f"{r['wall_s'][top]:.2f}", f"{r['peak_rss_mb']:.0f}"] \
                 if "decode_ratio" in r else ["-"] * 3
+        if steps:
+            cells += [f"{r['steps_agreement']:.3f}", f"{r['self_agreement']:.3f}"] if "steps_agreement" in r else ["-"] * 2
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -157,7 +165,7 @@ def main(args: list[str]) -> int:
     from edge.runtime.generate import CausalLM
 
     opts, names, threads = parse(args)
-    config = DeviceStudyConfig(threads=threads, rounds=opts.rounds, speed=opts.speed,
+    config = DeviceStudyConfig(threads=threads, rounds=opts.rounds, speed=opts.speed, decode_steps=opts.decode_steps,
                                quality=opts.quality,   # emulated: qemu's threads share this machine's cores
                                quality_threads=None if opts.device else min(max(threads), os.cpu_count() or 1))
     with open_device(opts.device, opts.root) as (device, root):   # an unreachable Pi fails before the exports

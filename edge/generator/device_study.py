@@ -19,7 +19,10 @@ checked with `sha256sum -c`, then renamed). The runtime folder beside it holds g
 requirements.txt and the held-out token windows. Then, on the device:
 - quality: `generate.py --teacher-forced`: each next token's NLL and argmax over the windows, so
   perplexity, agreement with the device's own fp32, and how many argmaxes differ from the host's
-  run of the same variant (its Arm kernels against x86's);
+  run of the same variant (its Arm kernels against x86's); with `decode_steps`, the same fed one
+  token a step as generation runs (`--decode-steps`): agreement with fp32's own steps, and with
+  the variant's own one-pass argmaxes (x86's int8-activation kernels round one row and many
+  differently: bench/decode_path.py);
 - speed: `generate.py --bench` in a fresh process per variant, the variants interleaved over
   `rounds`; the decode ratio is the median of the per-round ratios to fp32 (min-max), and the
   rate the decode reads its weights at (decode tok/s x weight bytes a token, counted on the host
@@ -60,7 +63,8 @@ class DeviceStudyConfig:
     new_tokens / prompt_tokens: decode and prefill lengths, as the host study's. speed / quality:
     which halves to run. quality_threads: threads of the teacher-forced runs (None: the most timed).
     timeout_s: per device command. bandwidth_mb: the array the device's read bandwidth is measured
-    over each speed round (`generate.py --bandwidth`), the roofline's denominator."""
+    over each speed round (`generate.py --bandwidth`), the roofline's denominator. decode_steps:
+    also score the windows one token a step (about as long again as a decode of that many tokens)."""
 
     threads: tuple[int, ...] = (1, 4)
     rounds: int = 3
@@ -71,6 +75,7 @@ class DeviceStudyConfig:
     quality_threads: int | None = None
     timeout_s: float = 7200
     bandwidth_mb: int = 256
+    decode_steps: bool = False
 
 
 @dataclass
@@ -117,17 +122,22 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
                      f"{study}/{folders[name].name}", log)
     python = device.python(runtime) + [RUNTIME.name]
     quality: dict[str, dict] = {}
+    steps: dict[str, dict] = {}
     slug = device_slug(device.name)
     if config.quality:
         for name in tqdm(names, desc="device quality", unit="variant"):
-            def measure(name=name):
+            def measure(name=name, one_token=False):
                 out = run_json(device, f"teacher-forced {name}", python + [
                     "--model", f"../{folders[name].name}", "--teacher-forced", WINDOWS,
-                    "--threads", str(config.quality_threads or max(config.threads))], runtime, config.timeout_s)
+                    "--threads", str(config.quality_threads or max(config.threads))]
+                    + (["--decode-steps"] if one_token else []), runtime, config.timeout_s)
                 return {"nll": np.asarray(out["nll"]), "argmax": np.asarray(out["argmax"], np.int32),
                         "machine": np.asarray(out["machine"])}
             # deterministic for a device and a folder: kept on the host, so a rerun measures only what is new
-            quality[name] = cached_npz(f"device-{slug}-{folders[name].name}-{windows_id(windows)}", measure)
+            key = f"device-{slug}-{folders[name].name}-{windows_id(windows)}"
+            quality[name] = cached_npz(key, measure)
+            if config.decode_steps:
+                steps[name] = cached_npz(f"{key}-steps", lambda name=name: measure(name, one_token=True))
     speed: dict[str, list[dict]] = {name: [] for name in names}
     bandwidth: dict[int, list[float]] = {n: [] for n in config.threads}
     machine, emulated = str(next(iter(quality.values()), {}).get("machine", "")), False
@@ -148,6 +158,10 @@ def run_device_study(device: Device, root: str, folders: dict[str, Path], window
     host = host_quality or {}
     read = {n: median_spread(b) for n, b in bandwidth.items() if b}
     rows = [_row(name, folders[name], quality, speed, host.get(name), host.get("fp32"), read, config) for name in names]
+    for row in rows if steps else ():
+        mine, fp32 = steps[row["variant"]]["argmax"], steps["fp32"]["argmax"]
+        row.update(steps_agreement=float((mine == fp32).mean()),
+                   self_agreement=float((mine == quality[row["variant"]]["argmax"]).mean()))
     return DeviceStudyReport(machine=machine, emulated=emulated, rows=rows, read_bandwidth_gb_s=read)
 
 

@@ -531,6 +531,8 @@ def main(argv: list[str] | None = None) -> int:
                                          args.bandwidth_mb]) < 1:
             raise InputError("--threads, --bench-threads, --max-new-tokens, --bench-repeats, --prompt-tokens and "
                              "--bandwidth-mb must be at least 1")
+        if args.decode_steps and not args.teacher_forced:
+            raise InputError("--decode-steps goes with --teacher-forced WINDOWS_JSON")
         if args.bandwidth:
             result = {"read_gb_s": {n: read_bandwidth_gb_s(n, args.bandwidth_mb) for n in threads},
                       "machine": platform.machine()}

@@ -54,6 +54,9 @@ def test_the_device_study_refuses_unknown_variants_and_tiny_evaluations(args, fr
     with pytest.raises(UserError, match=fragment):
         parse(args)
     assert parse(["--variants", "int4"])[1] == ["fp32", "int4"]
+    with pytest.raises(UserError, match="cannot go with --no-quality"):
+        parse(["--decode-steps", "--no-quality", "--speed"])
+    assert parse(["--decode-steps"])[0].decode_steps is True
 
 
 def test_the_device_comparison_refuses_no_timed_texts():

@@ -38,6 +38,12 @@ def test_teacher_forced_mode_prints_what_the_host_quality_measures(tiny_exports,
     np.testing.assert_allclose(out["nll"], host["nll"], atol=1e-5)
 
 
+def test_decode_steps_without_windows_is_one_line_and_exit_2(tiny_exports):
+    done = subprocess.run([sys.executable, str(RUNTIME), "--model", str(tiny_exports["fp32"]), "--prompt", "Hi",
+                           "--decode-steps"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and done.stderr.strip() == "error: --decode-steps goes with --teacher-forced WINDOWS_JSON"
+
+
 @pytest.mark.parametrize("content, message", [
     ("[[1]]", "each at least 2 long"), ("{\"a\": 1}", "JSON list"), (b"\xff\xfe", "cannot read windows")])
 def test_bad_windows_are_one_line_and_exit_2(tiny_exports, tmp_path, content, message):
@@ -81,10 +87,15 @@ def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, 
     assert abs(rows["fp32"]["perplexity"] / rows["fp32"]["host_perplexity"] - 1) < 1e-3
     copies = [line for line in logs if "copying" in line]
     assert len(copies) == 3                                      # the runtime and two variants
+    assert "steps_agreement" not in rows["int4"]
     logs.clear()
-    run_device_study(device, str(tmp_path / "device"), exports, windows,
-                     DeviceStudyConfig(threads=(1,), speed=False), log=logs.append)
+    again = run_device_study(device, str(tmp_path / "device"), exports, windows,
+                             DeviceStudyConfig(threads=(1,), speed=False, decode_steps=True), log=logs.append)
     assert not [line for line in logs if "copying" in line]     # already there, complete
+    steps = {r["variant"]: r for r in again.rows}               # one token a step on Arm, beside one pass
+    assert steps["fp32"]["steps_agreement"] == 1.0 and steps["fp32"]["self_agreement"] == 1.0
+    assert 0 <= steps["int4"]["steps_agreement"] <= 1 and 0 <= steps["int4"]["self_agreement"] <= 1
+    assert steps["int4"]["agreement"] == rows["int4"]["agreement"]   # the one-pass results came from the cache
 
 
 def test_a_copy_that_fails_its_checksums_is_never_renamed_into_place(pi_root, tiny_exports, tmp_path, monkeypatch):
@@ -130,6 +141,11 @@ def test_the_table_the_targets_and_the_chart_read_the_device_rows(tmp_path):
         for key in ("decode_tok_s", "decode_ratio", "read_gb_s", "roofline", "prefill_tok_s", "wall_s", "peak_rss_mb"):
             r.pop(key)
     assert format_table(report, (4,)).splitlines()[2] == "| fp32 | 1 | 540.0 | 1.00x | 40.00 (+0.0%) | 1.000 | - | - | - |"
+    report.rows[1].update(steps_agreement=0.955, self_agreement=0.97)    # --decode-steps: two more columns
+    table = format_table(report, (4,)).splitlines()
+    assert table[0].endswith("| agreement one token a step | same argmax both ways |")
+    assert table[3].endswith("| 0.960 | - | - | - | 0.955 | 0.970 |") and table[2].endswith("| - | - |")
+    report.rows[1].pop("steps_agreement"), report.rows[1].pop("self_agreement")
     assert save_chart(report, (4,), tmp_path / "quality.png").stat().st_size > 0
     report.rows = [row("fp32", 40.0, 1.0, 1.0), row("int8", 40.2, 0.96, 2.5), row("int4", 52.0, 0.6, 4.5),
                    row("int4-q41-fold", 40.3, 0.96, 4.2)]
