@@ -3,6 +3,7 @@ chat with one of the compression study's causal LM variants, on this machine or 
 
     python -m cli chat                                      # int4-q41-fold here; one question a line
     python -m cli chat --variant fp32 --prompt "What is the capital of France?"
+    python -m cli chat --system "You answer in one short sentence."   # instead of the template's own
     python -m cli chat --device pi@raspberrypi.local        # copied to the Pi once, answered there
     echo "Name a planet." | python -m cli chat --emulated   # the emulated Pi (qemu: slow)
 
@@ -33,6 +34,7 @@ def add_parser(subparsers):
     p.add_argument("--threads", type=int, default=None,
                    help="onnxruntime threads (default: every core here, 4 on a device)")
     p.add_argument("--json", action="store_true", help="one JSON line an answer (prompt, tokens, text)")
+    p.add_argument("--system", help="a system message of one's own instead of the template's default")
     p.add_argument("--history", action="store_true",
                    help="answer each question after the questions and answers before it (stdin only)")
     where = p.add_mutually_exclusive_group()
@@ -53,6 +55,7 @@ def chat_variants() -> list[str]:
 def runtime_args(args, threads: int) -> list[str]:
     out = ["--max-new-tokens", str(args.max_new_tokens), "--threads", str(threads)]
     out += ["--prompt", args.prompt] if args.prompt is not None else []
+    out += ["--system", args.system] if args.system is not None else []
     return out + (["--json"] if args.json else []) + (["--history"] if args.history else [])
 
 

@@ -11,8 +11,10 @@ tokenizer_config.json), which only transformers can render. Rendered here once, 
 one user message (a sentinel), it splits into what goes before the user's text and what goes after
 it (the assistant's opening). A conversation rendered the same way gives what goes between an
 answer and the next user message ("between", for generate.py --chat --history), kept only when
-the template renders a conversation as those pieces joined. A model without a chat template gets
-no chat.json.
+the template renders a conversation as those pieces joined; one with a system message (a second
+sentinel) gives the prefix around a system message of the user's own ("system": before, after;
+generate.py --chat --system TEXT), kept only when the rest renders as without it. A model without
+a chat template gets no chat.json.
 """
 from __future__ import annotations
 
@@ -23,10 +25,11 @@ from pathlib import Path
 from common.atomic import atomic_write_text
 
 CHAT_FILE = "chat.json"
-CHAT_FORMAT = 2   # bump when chat_turn writes other keys: an older chat.json is then written again
+CHAT_FORMAT = 3   # bump when chat_turn writes other keys: an older chat.json is then written again
 CHAT_DIR = "chat"  # <device root>/chat/: the runtime and each model folder chatted with
 _SENTINEL = "\u0000kllm-user-message\u0000"
 _ANSWER, _NEXT = "\u0000kllm-answer\u0000", "\u0000kllm-next-message\u0000"
+_SYSTEM = "\u0000kllm-system-message\u0000"
 
 
 def chat_turn(folder: Path) -> dict[str, str] | None:
@@ -49,6 +52,14 @@ def chat_turn(folder: Path) -> dict[str, str] | None:
     head = prefix + _SENTINEL + suffix + _ANSWER
     if talk.startswith(head) and talk.endswith(_NEXT + suffix) and talk.count(_NEXT) == 1:
         turn["between"] = talk[len(head):talk.index(_NEXT)]
+    try:
+        told = tokenizer.apply_chat_template([{"role": "system", "content": _SYSTEM}, {"role": "user", "content": _SENTINEL}],
+                                             add_generation_prompt=True, tokenize=False)
+    except Exception:   # a template that refuses a system role (jinja2's TemplateError, or raise_exception)
+        told = ""
+    if told.count(_SYSTEM) == 1 and told.endswith(_SENTINEL + suffix) and told.index(_SYSTEM) < told.index(_SENTINEL):
+        before, after = told[:-len(_SENTINEL + suffix)].split(_SYSTEM)
+        turn["system"] = {"before": before, "after": after}
     return turn
 
 

@@ -9,6 +9,7 @@ model.onnx.data) with a KV cache, tokenizer.json.
     python3 generate.py --model MODEL_DIR --chat --prompt "What is the capital of France?"
     python3 generate.py --model MODEL_DIR --chat          # one question a line on stdin, answers streamed
     python3 generate.py --model MODEL_DIR --chat --history   # the same, each question after the ones before
+    python3 generate.py --model MODEL_DIR --chat --system "Answer in one word."   # a system message of one's own
     python3 generate.py --model MODEL_DIR --score --context "Q: 2+2? A:" --continuation " 4" --json
     python3 generate.py --model MODEL_DIR --self-test      # smoke.json's prompt vs the host's tokens
     python3 generate.py --model MODEL_DIR --bench --bench-threads 1,2 --json   # prefill/decode tok/s
@@ -126,13 +127,24 @@ class CausalLM:
             raise InputError(f"{CHAT_FILE} in {self.folder} has no turn for a conversation: answer without --history")
         return turn
 
-    def chat_ids(self, message: str, history: list[tuple[str, str]] = ()) -> list[int]:
+    def chat_prefix(self, system: str | None = None) -> str:
+        """What goes before the first user message: the template's own (with its default system
+        message, if it has one), or around `system` (InputError when chat.json has no place for one)."""
+        turn = self.chat_turn()
+        if system is None:
+            return turn["prefix"]
+        if "system" not in turn:
+            raise InputError(f"{CHAT_FILE} in {self.folder} has no system message: the model's template takes "
+                             f"none, or the file predates --system (export the variant again)")
+        return turn["system"]["before"] + system + turn["system"]["after"]
+
+    def chat_ids(self, message: str, history: list[tuple[str, str]] = (), system: str | None = None) -> list[int]:
         """The token ids of `message` as a user turn, after the (message, answer) turns of
-        `history`, up to the assistant's opening (chat.json)."""
+        `history`, up to the assistant's opening (chat.json); `system`: a system message of one's own."""
         if not message.strip():
             raise InputError("empty message")
         turn = self.chat_turn(conversation=bool(history))
-        text = turn["prefix"]
+        text = self.chat_prefix(system)
         for asked, answered in history:
             text += asked + turn["suffix"] + answered + turn["between"]
         return self.encode(text + message + turn["suffix"])
@@ -309,9 +321,10 @@ class Conversation:
         chat.ask("And of Italy?")                    # after the first question and answer
     """
 
-    def __init__(self, lm: CausalLM, max_new_tokens: int = 64):
+    def __init__(self, lm: CausalLM, max_new_tokens: int = 64, system: str | None = None):
         self.lm, self.max_new_tokens = lm, max_new_tokens
         self.turn = lm.chat_turn(conversation=True)
+        self.prefix = lm.chat_prefix(system)
         self.fed: list[int] = []       # the token ids in the cache
         self.unfed: list[int] = []     # the last answer's last token, when it is not an end of turn
         self.capacity, self.step = 0, None
@@ -319,7 +332,7 @@ class Conversation:
     def ask(self, message: str, on_token=None) -> list[int]:
         if not message.strip():
             raise InputError("empty message")
-        opening = self.turn["between"] if self.fed else self.turn["prefix"]
+        opening = self.turn["between"] if self.fed else self.prefix
         new = self.unfed + self.lm.encode(opening + message + self.turn["suffix"])
         if len(self.fed) + len(new) + self.max_new_tokens > self.capacity:
             self.capacity = max(2 * self.capacity, len(self.fed) + len(new) + self.max_new_tokens)
@@ -334,13 +347,15 @@ class Conversation:
 
 
 def chat_lines(lm: CausalLM, stdin, out, max_new_tokens: int, as_json: bool = False, ask=None,
-               history: bool = False) -> int:
+               history: bool = False, system: str | None = None) -> int:
     """Answer every non-empty line of `stdin` as a chat turn, each on its own or (history) after the
     questions and answers before it, streaming each answer to `out` (or one JSON line each); `ask`
-    (if given) is written before each read. Returns how many were answered."""
+    (if given) is written before each read; `system`: a system message of one's own. Returns how
+    many were answered."""
     answered = 0
     lm.chat_turn(conversation=history)       # a missing or single-turn chat.json stops before any answer
-    conversation = Conversation(lm, max_new_tokens) if history else None
+    lm.chat_prefix(system)                   # and so does one with no place for a system message
+    conversation = Conversation(lm, max_new_tokens, system) if history else None
     while True:
         if ask is not None:
             ask.write("> ")
@@ -353,7 +368,7 @@ def chat_lines(lm: CausalLM, stdin, out, max_new_tokens: int, as_json: bool = Fa
             continue
         stream = None if as_json else TextStream(lm, out)
         tokens = (conversation.ask(message, on_token=stream) if conversation is not None
-                  else lm.generate_ids(lm.chat_ids(message), max_new_tokens, on_token=stream))
+                  else lm.generate_ids(lm.chat_ids(message, system=system), max_new_tokens, on_token=stream))
         text = lm.decode(tokens)
         out.write(json.dumps({"prompt": message, "tokens": tokens, "text": text}) + "\n" if as_json else "\n")
         out.flush()
@@ -504,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prompt")
     parser.add_argument("--chat", action="store_true")
     parser.add_argument("--history", action="store_true")
+    parser.add_argument("--system", help="with --chat: a system message of one's own instead of the template's")
     parser.add_argument("--max-new-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--backend", choices=["ort", "genai"], default="ort")
@@ -533,6 +549,8 @@ def main(argv: list[str] | None = None) -> int:
                              "--bandwidth-mb must be at least 1")
         if args.decode_steps and not args.teacher_forced:
             raise InputError("--decode-steps goes with --teacher-forced WINDOWS_JSON")
+        if args.system is not None and not args.chat:
+            raise InputError("--system goes with --chat")
         if args.bandwidth:
             result = {"read_gb_s": {n: read_bandwidth_gb_s(n, args.bandwidth_mb) for n in threads},
                       "machine": platform.machine()}
@@ -552,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.chat and args.prompt is None:
             lm = CausalLM(folder, args.threads)
             chat_lines(lm, sys.stdin, sys.stdout, args.max_new_tokens, args.json,
-                       ask=sys.stderr if sys.stdin.isatty() else None, history=args.history)
+                       ask=sys.stderr if sys.stdin.isatty() else None, history=args.history, system=args.system)
             return 0
         elif args.score:
             if args.context is None or args.continuation is None:
@@ -563,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
             if not args.prompt:
                 raise InputError("give --prompt TEXT (or --score, --self-test, --bench)")
             lm = CausalLM(folder, args.threads)
-            ids = lm.chat_ids(args.prompt) if args.chat else lm.encode(args.prompt)
+            ids = lm.chat_ids(args.prompt, system=args.system) if args.chat else lm.encode(args.prompt)
             tokens = (genai_generate_ids(folder, ids, args.max_new_tokens, args.threads) if args.backend == "genai"
                       else lm.generate_ids(ids, args.max_new_tokens))
             result = {"tokens": tokens, "text": lm.decode(tokens)}

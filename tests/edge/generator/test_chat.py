@@ -28,6 +28,30 @@ def test_the_turn_wraps_a_message_as_the_models_template_does(tiny_llm):
     assert turn["prefix"] + "Hi." + turn["suffix"] + "Hello." + turn["between"] + "Name a planet." + turn["suffix"] == talk
 
 
+def test_a_system_message_of_ones_own_goes_where_the_template_puts_it(tiny_llm):
+    from transformers import AutoTokenizer
+
+    system = chat_turn(tiny_llm)["system"]
+    expected = AutoTokenizer.from_pretrained(str(tiny_llm)).apply_chat_template(
+        [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name a planet."}],
+        add_generation_prompt=True, tokenize=False)
+    assert system["before"] + "Be brief." + system["after"] + "Name a planet." + chat_turn(tiny_llm)["suffix"] == expected
+
+
+def test_a_template_that_refuses_a_system_message_gets_no_place_for_one(tiny_llm, tmp_path):
+    folder = tmp_path / "no-system"
+    shutil.copytree(tiny_llm, folder)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    (folder / "chat_template.jinja").write_text(
+        "{% for m in messages %}{% if m['role'] == 'system' %}{{ raise_exception('no system role') }}{% endif %}"
+        "<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+        "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    turn = chat_turn(folder)
+    assert turn["prefix"] == "<|im_start|>user\n" and "between" in turn and "system" not in turn
+
+
 def test_every_export_carries_its_chat_file(tiny_exports):
     for folder in tiny_exports.values():
         assert json.loads((folder / CHAT_FILE).read_text()) == chat_turn(folder)
@@ -68,6 +92,9 @@ def test_kllm_chat_answers_with_a_variant_here(tiny_llm, tiny_exports, generator
     assert code == 0
     lm = CausalLM(tiny_exports["int4"])
     assert json.loads(capfd.readouterr().out)["tokens"] == lm.generate_ids(lm.chat_ids(PROMPT), 5)
+    assert main(["chat", "--model", str(tiny_llm), "--variant", "int4", "--prompt", PROMPT, "--system", "Be brief.",
+                 "--max-new-tokens", "5", "--threads", "1", "--json"]) == 0
+    assert json.loads(capfd.readouterr().out)["tokens"] == lm.generate_ids(lm.chat_ids(PROMPT, system="Be brief."), 5)
 
 
 def test_chat_on_the_emulated_pi_answers_as_on_x86(pi_root, tiny_exports, tmp_path, capfd):

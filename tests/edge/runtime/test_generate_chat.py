@@ -29,6 +29,28 @@ def test_chat_ids_put_the_message_inside_the_turn(tiny_exports):
     assert lm.chat_ids("Name a planet.") == lm.encode(turn["prefix"] + "Name a planet." + turn["suffix"])
 
 
+def test_a_system_message_of_ones_own_replaces_the_templates(tiny_exports, tmp_path):
+    lm = CausalLM(tiny_exports["fp32"])
+    turn = json.loads((tiny_exports["fp32"] / CHAT_FILE).read_text())
+    mine = turn["system"]["before"] + "Be brief." + turn["system"]["after"]
+    assert lm.chat_ids("Name a planet.", system="Be brief.") == lm.encode(mine + "Name a planet." + turn["suffix"])
+    assert mine != turn["prefix"]                                          # not SmolLM2's default system message
+    done = _run("--model", str(tiny_exports["fp32"]), "--chat", "--system", "Be brief.", "--prompt", "Name a planet.",
+                "--max-new-tokens", "4", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["tokens"] == lm.generate_ids(lm.chat_ids("Name a planet.", system="Be brief."), 4)
+    chat = Conversation(lm, max_new_tokens=4, system="Be brief.")
+    assert chat.ask("Name a planet.") == lm.generate_ids(lm.chat_ids("Name a planet.", system="Be brief."), 4)
+    folder = tmp_path / "old-chat-file"
+    shutil.copytree(tiny_exports["fp32"], folder)
+    turn.pop("system")
+    (folder / CHAT_FILE).write_text(json.dumps(turn))
+    done = _run("--model", str(folder), "--chat", "--system", "Be brief.", stdin="Hi\n")
+    assert done.returncode == 2 and "has no system message" in done.stderr and done.stdout == ""
+    done = _run("--model", str(folder), "--system", "Be brief.", "--prompt", "Hi")
+    assert done.returncode == 2 and done.stderr.strip() == "error: --system goes with --chat"
+
+
 def test_a_chat_prompt_is_answered_in_its_turn(tiny_exports):
     lm = CausalLM(tiny_exports["int4"])
     done = _run("--model", str(tiny_exports["int4"]), "--chat", "--prompt", PROMPT, "--max-new-tokens", "6", "--json")
