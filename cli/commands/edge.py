@@ -75,7 +75,6 @@ def add_parser(subparsers):
     _device_flags(on_device)
     on_device.set_defaults(func=run_on_device)
 
-
     clean = lifecycle.add_parser("clean", help="remove the copies make bench BENCH=quant_device and make chat "
                                               "staged on the device (study/, chat/); versions stay")
     clean.add_argument("--envs", action="store_true",
