@@ -81,7 +81,7 @@ def main(args: list[str]) -> int:
     from common.paths import cache_dir
     from edge.generator.export import VARIANTS, build_variant
     from edge.generator.measure import cpu_summary
-    from edge.runtime.generate import CausalLM
+    from edge.runtime.causal_lm import CausalLM
 
     parser = bench_parser("kllm bench chat")
     parser.add_argument("--model", default="smollm2")

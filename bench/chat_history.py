@@ -37,7 +37,7 @@ def refill_conversation(lm, questions: list[str], max_new_tokens: int) -> tuple[
 
 def cached_conversation(lm, questions: list[str], max_new_tokens: int) -> tuple[list[list[int]], list[float]]:
     """(answers, seconds per turn): one Conversation, its KV cache kept from turn to turn."""
-    from edge.runtime.generate import Conversation
+    from edge.runtime.lm_chat import Conversation
 
     chat, answers, seconds = Conversation(lm, max_new_tokens), [], []
     for question in questions:
@@ -96,7 +96,7 @@ def main(args: list[str]) -> int:
     from common.paths import cache_dir
     from edge.generator.export import VARIANTS, build_variant
     from edge.generator.measure import cpu_summary
-    from edge.runtime.generate import CausalLM
+    from edge.runtime.causal_lm import CausalLM
 
     parser = bench_parser("kllm bench chat_history")
     parser.add_argument("--model", default="smollm2")

@@ -26,7 +26,8 @@ def decode_rate(lm, ids: list[int], shared: bool) -> tuple[float, list[int]]:
 
 
 def measure(folder, contexts: list[int], threads: list[int], rounds: int) -> list[dict]:
-    from edge.runtime.generate import BENCH_PROMPT, CausalLM
+    from edge.runtime.causal_lm import CausalLM
+    from edge.runtime.lm_measure import BENCH_PROMPT
 
     rows = []
     for n in threads:

@@ -30,7 +30,8 @@ def main(args: list[str]) -> int:
     from edge.generator.quality import compare, teacher_forced
     from edge.generator.measure import runtime_bench
     from edge.generator.study import StudyConfig
-    from edge.runtime.generate import BENCH_PROMPT, CausalLM
+    from edge.runtime.causal_lm import CausalLM
+    from edge.runtime.lm_measure import BENCH_PROMPT
 
     parser = bench_parser("kllm bench llama_peer")
     parser.add_argument("--eval-tokens", type=int, default=20480)

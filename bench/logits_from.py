@@ -41,7 +41,8 @@ def measure(plain: Path, sliced: Path, prompts: list[int], threads: list[int], r
     """One row per (threads, prompt length): prefill ms with every row and with the last row alone."""
     import numpy as np
 
-    from edge.runtime.generate import BENCH_PROMPT, CausalLM
+    from edge.runtime.causal_lm import CausalLM
+    from edge.runtime.lm_measure import BENCH_PROMPT
 
     rows = []
     for n in threads:

@@ -83,7 +83,7 @@ def fake_quant_windows(model_name: str, eval_tokens: int, calibration_tokens: in
     fake-quantization benchmarks (int4_blocks, q41_leftover)."""
     from edge.generator.calibrate import token_windows
     from edge.generator.export import VARIANTS, build_variant
-    from edge.runtime.generate import CausalLM
+    from edge.runtime.causal_lm import CausalLM
 
     encode = CausalLM(build_variant(VARIANTS["fp32"], model_name)).encode
     held_out = held_out_texts()

@@ -162,7 +162,7 @@ def main(args: list[str]) -> int:
     from edge.generator.device_study import DeviceStudyConfig, run_device_study
     from edge.generator.export import QAT_RECIPES, SMOOTH, build_named
     from edge.generator.quality import teacher_forced
-    from edge.runtime.generate import CausalLM
+    from edge.runtime.causal_lm import CausalLM
 
     opts, names, threads = parse(args)
     config = DeviceStudyConfig(threads=threads, rounds=opts.rounds, speed=opts.speed, decode_steps=opts.decode_steps,

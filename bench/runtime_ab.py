@@ -4,9 +4,10 @@ this working tree, in one process, on the same exports.
     make bench BENCH=runtime_ab ARGS="--against HEAD~1"
     python -m cli bench runtime_ab --against 290bb35 --variants fp32,int4 --threads 2 --rounds 15
 
-A change to edge/runtime/generate.py's decode loop saves tenths of a millisecond a token, less
-than this machine's noise between processes. So both versions of the file are loaded into one
-process (the revision's from `git show REV:edge/runtime/generate.py`), each with its own
+A change to the device runtime's decode loop (edge/runtime/causal_lm.py's CausalLM) saves tenths
+of a millisecond a token, less than this machine's noise between processes. So both versions of
+the file are loaded into one process (the revision's from `git show REV:edge/runtime/causal_lm.py`,
+or generate.py at a revision from before the runtime was split), each with its own
 onnxruntime session of one variant, and their decodes alternate round by round (the order flips
 each round). Per variant and thread count: ms a token for each (median of the rounds), the
 speed-up as the median of the rounds' ratios (min-max), and whether both decode the same tokens
@@ -22,8 +23,10 @@ import tempfile
 from pathlib import Path
 
 from common.errors import UserError
+from edge.runtime.lm_measure import BENCH_PROMPT
 
-RUNTIME = "edge/runtime/generate.py"
+RUNTIME = "edge/runtime/causal_lm.py"          # CausalLM, the decode loop
+BEFORE_SPLIT = "edge/runtime/generate.py"      # where CausalLM lived until causal_lm.py (no siblings either)
 NEW_TOKENS = 64
 
 
@@ -36,17 +39,19 @@ def load_runtime(source: Path, name: str):
 
 
 def runtime_at(rev: str, folder: Path) -> Path:
-    """generate.py as it is at git revision `rev`, written into `folder`; a UserError if there is none."""
+    """The file that defines CausalLM as it is at git revision `rev` (causal_lm.py, or generate.py
+    before the split), written into `folder`; a UserError if there is none."""
     root = Path(__file__).resolve().parents[1]
-    try:
-        done = subprocess.run(["git", "-C", str(root), "show", f"{rev}:{RUNTIME}"], capture_output=True)
-    except FileNotFoundError:
-        raise UserError("--against needs git, which is not installed") from None
-    if done.returncode != 0 or not done.stdout:
-        raise UserError(f"--against {rev}: no {RUNTIME} at that revision in {root}")
-    path = folder / "generate_base.py"
-    path.write_bytes(done.stdout)
-    return path
+    for source in (RUNTIME, BEFORE_SPLIT):
+        try:
+            done = subprocess.run(["git", "-C", str(root), "show", f"{rev}:{source}"], capture_output=True)
+        except FileNotFoundError:
+            raise UserError("--against needs git, which is not installed") from None
+        if done.returncode == 0 and done.stdout:
+            path = folder / "runtime_base.py"
+            path.write_bytes(done.stdout)
+            return path
+    raise UserError(f"--against {rev}: no {RUNTIME} (nor {BEFORE_SPLIT}) at that revision in {root}")
 
 
 def decode_ms(lm, ids: list[int]) -> tuple[float, list[int]]:
@@ -60,7 +65,7 @@ def measure(folder: Path, runtimes: dict, threads: list[int], rounds: int) -> li
     rows = []
     for n in threads:
         lms = {key: module.CausalLM(folder, threads=n) for key, module in runtimes.items()}
-        ids = lms["new"].encode(runtimes["new"].BENCH_PROMPT)[:16]
+        ids = lms["new"].encode(BENCH_PROMPT)[:16]
         for lm in lms.values():
             lm.generate_ids(ids, 8, stop_at_eos=False)   # warm-up
         ms: dict[str, list[float]] = {key: [] for key in lms}

@@ -81,9 +81,9 @@ def write_chat_file(folder: Path) -> Path | None:
 
 
 def chat_on_device(device, root: str, folder: Path, runtime_args: list[str], log=print) -> int:
-    """Copy edge/runtime/generate.py (with the device's requirements) and the model folder to
-    <root>/chat/ on `device` (each once, checked with sha256sum -c), then run `generate.py --chat`
-    there attached to this terminal. Returns the runtime's exit code."""
+    """Copy edge/runtime/generate.py (with the files it loads and the device's requirements) and the
+    model folder to <root>/chat/ on `device` (each once, checked with sha256sum -c), then run
+    `generate.py --chat` there attached to this terminal. Returns the runtime's exit code."""
     from edge.deploy.flow import check_path
     from edge.deploy.staging import files_digest, stage_folder
     from edge.generator.device_study import RUNTIME, runtime_files

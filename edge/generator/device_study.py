@@ -15,8 +15,8 @@ KleidiAI's kernel, which rounds activations per row, not per block of 32, and cu
 scales to bfloat16: tests/edge/generator/test_arm_int4_arithmetic.py). Each variant folder (built and cached on the
 host by edge/generator/export.py) is copied once to <root>/study/<folder name>: the name holds
 the hash of its inputs, and a folder of that name is complete (copied to .incoming-<name>,
-checked with `sha256sum -c`, then renamed). The runtime folder beside it holds generate.py,
-requirements.txt and the held-out token windows. Then, on the device:
+checked with `sha256sum -c`, then renamed). The runtime folder beside it holds generate.py
+(with the files it loads: edge.bundle.LM_FILES), requirements.txt and the held-out token windows. Then, on the device:
 - quality: `generate.py --teacher-forced`: each next token's NLL and argmax over the windows, so
   perplexity, agreement with the device's own fp32, and how many argmaxes differ from the host's
   run of the same variant (its Arm kernels against x86's); with `decode_steps`, the same fed one
@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from common.errors import UserError
-from edge.bundle import device_requirements_text
+from edge.bundle import LM_FILES, device_requirements_text
 from edge.deploy.flow import Device, check_path
 from edge.deploy.staging import device_slug, files_digest, run_json, stage_folder
 from edge.generator.export import CHAT_FILES, size_mb
@@ -90,10 +90,12 @@ class DeviceStudyReport:
 
 
 def runtime_files(work: Path, windows: list[list[int]] | None = None) -> dict[str, Path]:
-    """generate.py, requirements.txt and (unless None) the windows, written under `work`."""
+    """generate.py and the files it loads (LM_FILES), requirements.txt and (unless None) the
+    windows, written under `work`."""
     (work / "requirements.txt").write_text(device_requirements_text(), encoding="utf-8")
-    shutil.copy2(RUNTIME, work / RUNTIME.name)
-    paths = [work / RUNTIME.name, work / "requirements.txt"]
+    for name in LM_FILES:
+        shutil.copy2(RUNTIME.parent / name, work / name)
+    paths = [work / name for name in LM_FILES] + [work / "requirements.txt"]
     if windows is not None:
         (work / WINDOWS).write_text(json.dumps(windows), encoding="utf-8")
         paths.append(work / WINDOWS)

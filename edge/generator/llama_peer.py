@@ -84,7 +84,7 @@ def _model(path: Path, threads: int, logits_all: bool, n_ctx: int = 512):
 
 def llama_teacher_forced(path: Path, windows: list[list[int]], threads: int = 2) -> dict[str, np.ndarray]:
     """Per predicted token over all windows: its NLL and llama.cpp's argmax (the study's format)."""
-    from edge.runtime.generate import log_softmax
+    from edge.runtime.causal_lm import log_softmax
 
     llm = _model(path, threads, logits_all=True)
     nll, argmax = [], []

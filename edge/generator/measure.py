@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from edge.runtime.generate import read_bandwidth_gb_s  # the device runtime's, so host and device measure alike
+from edge.runtime.lm_measure import read_bandwidth_gb_s  # the device runtime's, so host and device measure alike
 
 if TYPE_CHECKING:
     from edge.generator.study import StudyConfig
@@ -99,7 +99,7 @@ def torch_bench(model, tokenizer, config: StudyConfig) -> dict:
     """The PyTorch fp32 row's speed: prefill and greedy decode with transformers, per thread count."""
     import torch
 
-    from edge.runtime.generate import BENCH_PROMPT
+    from edge.runtime.lm_measure import BENCH_PROMPT
 
     ids = (tokenizer(BENCH_PROMPT, add_special_tokens=False).input_ids * (config.prompt_tokens // 8 + 1))
     prompt = torch.tensor([ids[:config.prompt_tokens]])

@@ -37,7 +37,7 @@ def decode_profile(folder: Path, threads: int = 1, new_tokens: int = 64) -> dict
     import onnxruntime as ort
 
     from edge.generator.measure import weight_bytes_per_token
-    from edge.runtime.generate import CausalLM
+    from edge.runtime.causal_lm import CausalLM
 
     lm = CausalLM(folder, threads=threads)
     lm.generate_ids(lm.encode(PROMPT), 4, stop_at_eos=False)   # warm-up, unprofiled

@@ -45,7 +45,7 @@ def teacher_forced(folder: Path, windows: list[list[int]], threads: int = 1, ste
     """Per predicted token over all windows: its NLL and the model's argmax (cached on disk);
     steps: fed one token a step through the KV cache, as generation runs (default: each window
     in one forward pass)."""
-    from edge.runtime.generate import CausalLM, teacher_forced_stats
+    from edge.runtime.causal_lm import CausalLM, teacher_forced_stats
 
     def compute():
         nll, argmax = teacher_forced_stats(CausalLM(folder, threads=threads), windows, steps=steps)
@@ -95,7 +95,7 @@ def pytorch_parity(hf_folder: Path, onnx_folder: Path, prompts: list[str], new_t
     import torch
     from transformers import AutoModelForCausalLM
 
-    from edge.runtime.generate import CausalLM, log_softmax
+    from edge.runtime.causal_lm import CausalLM, log_softmax
 
     model = AutoModelForCausalLM.from_pretrained(hf_folder, dtype=torch.float32).eval()
     lm = CausalLM(onnx_folder, threads=1)

@@ -147,7 +147,7 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     from edge.generator.calibrate import block_influence, layer_sensitivity, texts_id, token_windows
     from edge.generator.quality import (cached_npz, pytorch_parity, teacher_forced, torch_teacher_forced,
                                         windows_id)
-    from edge.runtime.generate import CausalLM
+    from edge.runtime.causal_lm import CausalLM
 
     config = config or StudyConfig()
     if config.derived and set(QAT_RECIPES) & set(config.derived_only) and not training_texts:

@@ -72,7 +72,7 @@ def task_row(scores: np.ndarray, reference: np.ndarray, answers: list[str]) -> d
 def onnx_option_scores(folder: Path, task: OptionTask, threads: int = 1) -> np.ndarray:
     """(n, k) mean option log-probabilities from an exported variant, run by the device runtime."""
     from edge.generator.quality import cached_npz
-    from edge.runtime.generate import CausalLM
+    from edge.runtime.causal_lm import CausalLM
     from edge.runtime.science import option_scores
 
     def compute():

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from common.errors import UserError
 from common.port_set import PortSet
-from edge.bundle import DETECT_FILES, DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, bench_bundle
+from edge.bundle import (DETECT_FILES, DEVICE_REQUIREMENTS, LM_FILES, RUNTIME_DIR, BundleConfig, BundleInfo,
+                         assemble_bundle, bench_bundle)
 from edge.generator.export import MODEL_FILES, SHIPPABLE, build_named
 from edge.generator.logits_from import add_logits_from
 from edge.retriever.encoder import export_encoder
@@ -35,7 +36,7 @@ from edge.runtime.classifier import encoder_session
 from edge.runtime.retrieval import Encoder
 from edge.runtime.science import Answerer, as_question
 
-RUNTIME_FILES = (*DETECT_FILES, "science.py", "retrieval.py", "generate.py")
+RUNTIME_FILES = (*DETECT_FILES, "science.py", "retrieval.py", *LM_FILES)
 SMOKE_QUESTIONS = 1          # under qemu the LM is slow: one question keeps the deploy's smoke test short
 # nats of an option's mean log-likelihood. Arm's int4/int8 kernels (accuracy level 4) round the
 # activations differently: under qemu (Cortex-A76) the first sample question's options moved by

@@ -1,6 +1,6 @@
 """The on-device science-exam answerer: a question with options A-E in, the top 3 letters out.
 Copied to the device as is; imports only onnxruntime, tokenizers, numpy and the standard library
-(and beside it: generate.py, the causal LM runtime; retrieval.py, the passages' search;
+(and beside it: causal_lm.py, the causal LM; retrieval.py, the passages' search;
 classifier.py, the encoder's session).
 
     python3 science.py --bundle BUNDLE --file test.csv          # Kaggle's id,prompt,A..E -> id,prediction
@@ -24,7 +24,7 @@ The host's `lm_rag` pipeline (competitions/science_exam), step by step:
 
 Bundle files: config.json (settings), encoder.onnx + encoder_tokenizer.json, index.npz (passage
 embeddings float16, the TF-IDF matrix term-major, the memory's embeddings), passages.json,
-vocabulary.json (terms, idf, stop words), examples.json, and the causal LM as generate.py reads
+vocabulary.json (terms, idf, stop words), examples.json, and the causal LM as causal_lm.py reads
 it (genai_config.json, model.onnx + model.onnx.data, tokenizer.json) in the bundle folder itself;
 with the ensemble, choice.onnx + choice_tokenizer.json and config settings["choice"].
 detect.py hands a bundle of this kind to main() here, so the deploy's `detect.py --self-test` and
@@ -49,7 +49,7 @@ OPTIONS = ("A", "B", "C", "D", "E")
 
 @functools.lru_cache(maxsize=None)
 def _sibling(name: str):
-    """The runtime file `name` beside this one (generate.py: the causal LM runtime; classifier.py:
+    """The runtime file `name` beside this one (causal_lm.py: the causal LM; classifier.py:
     the encoder session; records.py and retrieval.py), loaded once, without writing __pycache__."""
     import importlib.util
 
@@ -134,7 +134,7 @@ def top_letters(scores: list[float]) -> str:
 
 
 def option_scores(lm, prefix: str, options: list[str], norm: str = "mean") -> list[float]:
-    """Mean (or sum) token log-likelihood of each " <option>" after `prefix` under `lm` (generate.py's
+    """Mean (or sum) token log-likelihood of each " <option>" after `prefix` under `lm` (causal_lm.py's
     CausalLM, which runs the prefix once and reuses its KV cache for every option).
 
         option_scores(lm, "Question: Which gas do plants take in?\nAnswer:", ["oxygen", "carbon dioxide"])
@@ -169,7 +169,7 @@ class Answerer:
         self.dense_ids = index["dense_ids"]                  # (P,) passage index of each row
         self.memory_vectors = index["memory_vectors"]        # (M, D) float16
         self.memory = json.loads((folder / "examples.json").read_text(encoding="utf-8"))
-        self.lm = lm if lm is not None else _sibling("generate.py").CausalLM(folder, threads=threads)
+        self.lm = lm if lm is not None else _sibling("causal_lm.py").CausalLM(folder, threads=threads)
         choice = s.get("choice")
         self.choice = ChoiceScorer(folder, threads, int(choice["max_length"])) if choice else None
         self.choice_words = int(choice["context_words"]) if choice else 0
@@ -300,7 +300,7 @@ def bench(folder: Path, questions: list[tuple], threads: int, repeats: int) -> d
     times.sort()
     return {"threads": threads, "batch": 1, "runs": len(times), "p50_ms": round(statistics.median(times), 3),
             "p95_ms": round(times[min(len(times) - 1, int(0.95 * len(times)))], 3),
-            "peak_rss_mb": _sibling("generate.py").peak_rss_mb()}
+            "peak_rss_mb": _sibling("lm_measure.py").peak_rss_mb()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,7 @@ from common.errors import UserError
     (["--against", "HEAD", "--variants", "int3"], "--variants names only"),
     (["--against", "HEAD", "--threads", "a"], "--threads take comma-separated integers"),
     (["--against", "HEAD", "--rounds", "0"], "must be at least 1"),
-    (["--against", "no-such-revision-0000"], "--against no-such-revision-0000: no edge/runtime/generate.py"),
+    (["--against", "no-such-revision-0000"], "--against no-such-revision-0000: no edge/runtime/causal_lm.py"),
 ])
 def test_bad_flags_and_revisions_are_user_errors(args, fragment):
     with pytest.raises(UserError, match=fragment):
@@ -21,5 +21,5 @@ def test_bad_flags_and_revisions_are_user_errors(args, fragment):
 
 def test_the_base_is_the_runtime_as_committed(tmp_path):
     base = load_runtime(runtime_at("HEAD", tmp_path), "runtime_head")
-    assert base.__file__ == str(tmp_path / "generate_base.py")
-    assert hasattr(base, "CausalLM") and RUNTIME.endswith("generate.py")
+    assert base.__file__ == str(tmp_path / "runtime_base.py")
+    assert hasattr(base, "CausalLM") and RUNTIME.endswith("causal_lm.py")

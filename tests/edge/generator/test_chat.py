@@ -11,7 +11,7 @@ from tiny_llm import PROMPT
 
 from cli.main import main
 from edge.generator.chat import CHAT_FILE, chat_on_device, chat_turn, write_chat_file
-from edge.runtime.generate import CausalLM
+from edge.runtime.causal_lm import CausalLM
 
 
 def test_the_turn_wraps_a_message_as_the_models_template_does(tiny_llm):

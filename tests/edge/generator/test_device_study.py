@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from tiny_llm import PROMPT
 
-from edge.runtime.generate import CausalLM
+from edge.runtime.causal_lm import CausalLM
 
 RUNTIME = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "generate.py"
 

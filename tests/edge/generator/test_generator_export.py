@@ -141,7 +141,7 @@ def test_int8_dynamic_quantizes_every_weight_matmul_of_the_fp32_export(tiny_expo
     import onnx
 
     from edge.generator.logits_from import add_logits_from
-    from edge.runtime.generate import CausalLM
+    from edge.runtime.causal_lm import CausalLM
 
     monkeypatch.setenv("KLLM_CACHE", str(generator_cache))
     folder = build_variant(VARIANTS["int8-dynamic"], str(tiny_llm), log=lambda *_: None)
@@ -163,7 +163,7 @@ def test_int4_gateup_puts_gate_and_up_in_one_matmul_on_the_same_int4_weights(tin
     import numpy as np
     import onnx
 
-    from edge.runtime.generate import CausalLM
+    from edge.runtime.causal_lm import CausalLM
 
     monkeypatch.setenv("KLLM_CACHE", str(generator_cache))
     folder = build_variant(VARIANTS["int4-gateup"], str(tiny_llm), log=lambda *_: None)

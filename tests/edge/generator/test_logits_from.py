@@ -11,7 +11,8 @@ import pytest
 from tiny_llm import PROMPT
 
 from edge.generator.logits_from import LOGITS_FROM, add_logits_from
-from edge.runtime.generate import CausalLM, genai_generate_ids
+from edge.runtime.causal_lm import CausalLM
+from edge.runtime.lm_measure import genai_generate_ids
 from edge.runtime.science import option_scores
 
 

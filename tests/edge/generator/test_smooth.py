@@ -54,7 +54,7 @@ def test_a_smoothed_int8_variant_builds_from_its_own_derived_folder(tiny_llm, ge
     import numpy as np
 
     from edge.generator.export import VARIANTS, build_variant, source_folder
-    from edge.runtime.generate import CausalLM
+    from edge.runtime.causal_lm import CausalLM
 
     monkeypatch.setenv("KLLM_CACHE", str(generator_cache))
     texts = ["The history of the Roman Empire began when a city on the Tiber grew. " * 20]

@@ -36,7 +36,7 @@ def test_a_task_needs_one_answer_and_one_option_list_per_prefix():
 
 
 def test_runtime_option_scores_are_mean_logprobs_and_cached(tiny_exports, tmp_path, monkeypatch):
-    from edge.runtime.generate import CausalLM
+    from edge.runtime.causal_lm import CausalLM
 
     monkeypatch.setenv("KLLM_CACHE", str(tmp_path))
     scores = onnx_option_scores(tiny_exports["fp32"], TASK)

@@ -15,7 +15,7 @@ from common.port_set import PortSet
 from common.retrieval import HybridRetriever, RetrievalConfig
 from common.retrieval.dense import embed_passages
 from edge.retriever.steps import AnswererSteps
-from edge.runtime.generate import CausalLM
+from edge.runtime.causal_lm import CausalLM
 
 FACTS = ["Plants take in carbon dioxide to make food.", "Mars is called the red planet.",
          "Fish breathe with their gills.", "A magnet attracts iron."]

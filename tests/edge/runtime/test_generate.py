@@ -1,5 +1,6 @@
-"""The on-device generator and scorer (edge/runtime/generate.py) on the tiny Llama's exports, on
-x86 and under the emulated Pi; and (slow) SmolLM2's int4 export under the emulated Pi."""
+"""The on-device causal LM's command line (edge/runtime/generate.py) and measurements (lm_measure.py)
+on the tiny Llama's exports, on x86 and under the emulated Pi; and (slow) SmolLM2's int4 export
+under the emulated Pi. The model itself: test_causal_lm.py; chat: test_lm_chat.py."""
 from __future__ import annotations
 
 import json
@@ -12,51 +13,13 @@ import numpy as np
 import pytest
 from tiny_llm import PROMPT
 
-from edge.runtime.generate import CausalLM, InputError, genai_generate_ids, log_softmax, main, self_test
+from edge.bundle import LM_FILES
+from edge.runtime.causal_lm import CausalLM, log_softmax
+from edge.runtime.generate import main, self_test
+from edge.runtime.lm_measure import genai_generate_ids
 
 RUNTIME = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "generate.py"
 
-
-@pytest.mark.parametrize("variant", ["fp32", "int4"])
-def test_kv_cache_decode_equals_teacher_forced_argmax(tiny_exports, variant):
-    lm = CausalLM(tiny_exports[variant])
-    ids = lm.encode(PROMPT)
-    new = lm.generate_ids(ids, 12, stop_at_eos=False)
-    full = lm.forward(ids + new[:-1])                      # (T, V): one pass, no cache
-    assert full[len(ids) - 1:].argmax(axis=-1).tolist() == new
-
-
-@pytest.mark.parametrize("variant", ["fp32", "int4"])
-def test_the_shared_kv_buffer_decodes_as_feeding_the_presents_back(tiny_exports, variant):
-    shared, copied = CausalLM(tiny_exports[variant]), CausalLM(tiny_exports[variant])
-    assert shared.share_buffer  # the builder's genai_config.json asks for it
-    copied.share_buffer = False
-    ids = shared.encode(PROMPT)
-    steps = [lm._decoder(len(ids) + 6) for lm in (shared, copied)]
-    logits = [step(ids, len(ids)) for step in steps]
-    for t in range(6):
-        np.testing.assert_allclose(logits[0], logits[1], atol=1e-5)
-        token = int(logits[0][-1].argmax())
-        logits = [step([token], len(ids) + t + 1) for step in steps]
-    assert shared.generate_ids(ids, 12, stop_at_eos=False) == copied.generate_ids(ids, 12, stop_at_eos=False)
-
-
-
-@pytest.mark.parametrize("variant", ["fp32", "int4"])
-def test_one_token_steps_reuse_their_buffers_and_hand_back_logits_that_stay(tiny_exports, variant):
-    lm = CausalLM(tiny_exports[variant])
-    ids = lm.encode(PROMPT)
-    step = lm._decoder(len(ids) + 4)
-    logits = step(ids, len(ids))
-    kept, fed = [], []
-    for t in range(4):
-        fed.append(int(logits[-1].argmax()))
-        logits = step([fed[-1]], len(ids) + t + 1)
-        kept.append((logits, logits.copy()))
-    assert all(np.array_equal(got, snapshot) for got, snapshot in kept)   # no step wrote over an earlier one
-    assert not np.array_equal(kept[0][0], kept[1][0])
-    full = lm.forward(ids + fed)                                          # (T, V), no cache
-    np.testing.assert_allclose(np.stack([k[0][-1] for k in kept]), full[len(ids):], atol=1e-4)
 
 def test_the_kv_cache_bench_times_both_ways_on_the_same_tokens(tiny_exports):
     from bench.kv_cache import measure
@@ -67,12 +30,11 @@ def test_the_kv_cache_bench_times_both_ways_on_the_same_tokens(tiny_exports):
     assert all(r["ratio_min"] <= r["ratio"] <= r["ratio_max"] for r in rows)
 
 
-
 def test_the_runtime_ab_bench_decodes_both_versions_on_the_same_tokens(tiny_exports, tmp_path):
     from bench.runtime_ab import load_runtime, measure, runtime_at
 
     runtimes = {"base": load_runtime(runtime_at("HEAD", tmp_path), "runtime_head"),
-                "new": load_runtime(RUNTIME, "runtime_tree")}
+                "new": load_runtime(RUNTIME.parent / "causal_lm.py", "runtime_tree")}
     rows = measure(tiny_exports["int4"], runtimes, threads=[1], rounds=2)
     assert [r["threads"] for r in rows] == [1] and rows[0]["same_tokens"]
     assert rows[0]["base_ms"] > 0 and rows[0]["new_ms"] > 0
@@ -82,30 +44,6 @@ def test_the_genai_backend_decodes_the_same_tokens(tiny_exports):
     lm = CausalLM(tiny_exports["int4"])
     ids = lm.encode(PROMPT)
     assert genai_generate_ids(tiny_exports["int4"], ids, 10) == lm.generate_ids(ids, 10, stop_at_eos=False)
-
-
-def test_score_is_the_sum_of_the_continuation_token_logprobs(tiny_exports):
-    lm = CausalLM(tiny_exports["fp32"])
-    total, per_token = lm.score("Question: what is the capital of France? Answer:", " Paris is the capital")
-    ctx, cont = lm.encode("Question: what is the capital of France? Answer:"), lm.encode(" Paris is the capital")
-    assert len(per_token) == len(cont) and total == pytest.approx(sum(per_token))
-    logp = log_softmax(lm.forward(ctx + cont))
-    expected = [logp[len(ctx) - 1 + i, t] for i, t in enumerate(cont)]
-    np.testing.assert_allclose(per_token, expected, atol=1e-9)
-    assert all(x < 0 for x in per_token)
-
-
-@pytest.mark.parametrize("variant", ["fp32", "int4"])
-def test_continuation_scores_reuse_the_prefix_and_equal_scoring_each_alone(tiny_exports, variant):
-    lm = CausalLM(tiny_exports[variant])
-    prefix, continuations = "Question: which gas do plants take in?\nAnswer:", [" oxygen", " carbon dioxide", " a"]
-    totals = [lm.score(prefix, c)[0] for c in continuations]
-    np.testing.assert_allclose(lm.continuation_scores(prefix, continuations, norm="sum"), totals, atol=1e-4)
-    means = [t / len(lm.encode(c)) for t, c in zip(totals, continuations)]
-    np.testing.assert_allclose(lm.continuation_scores(prefix, continuations), means, atol=1e-4)
-    for bad_prefix, bad_continuations in (("", [" oxygen"]), (prefix, [""])):
-        with pytest.raises(InputError, match="non-empty"):
-            lm.continuation_scores(bad_prefix, bad_continuations)
 
 
 def test_cli_generates_scores_and_refuses_bad_input(tiny_exports, capsys):
@@ -158,7 +96,8 @@ def _device_folder(model: Path, tmp_path: Path, new_tokens: int, **tolerances) -
     tolerances, also their teacher-forced log-probabilities), as deployed."""
     folder = tmp_path / "device"
     shutil.copytree(model, folder / "model")
-    shutil.copy(RUNTIME, folder / "generate.py")
+    for name in LM_FILES:                            # generate.py loads the others from beside it
+        shutil.copy(RUNTIME.parent / name, folder / name)
     lm = CausalLM(folder / "model")
     ids = lm.encode(PROMPT)
     tokens = lm.generate_ids(ids, new_tokens, stop_at_eos=False)
@@ -177,6 +116,15 @@ def _self_test_on_the_emulated_pi(pi_root, folder: Path, timeout: float) -> dict
                                              "--self-test"], cwd=str(folder), timeout=timeout)
     assert out, err
     return json.loads(out)
+
+
+def test_the_runtime_files_alone_run_isolated_as_a_device_runs_them(tiny_exports, tmp_path):
+    folder = _device_folder(tiny_exports["int4"], tmp_path, 8)
+    done = subprocess.run([sys.executable, "-I", "generate.py", "--model", "model", "--self-test"],
+                          cwd=folder, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] and sorted(p.name for p in folder.glob("*.py")) == sorted(LM_FILES)
+    assert not (folder / "__pycache__").exists()        # nothing written beside a bundle's manifest
 
 
 def test_tiny_int4_greedy_tokens_on_the_emulated_pi_match_x86(pi_root, tiny_exports, tmp_path):

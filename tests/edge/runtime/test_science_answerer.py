@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from edge.runtime.generate import CausalLM
+from edge.runtime.causal_lm import CausalLM
 from edge.runtime.science import Answerer, as_question, build_prefix, read_questions, swapped_within, top_letters
 
 QUESTIONS = [

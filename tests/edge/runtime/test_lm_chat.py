@@ -1,5 +1,6 @@
-"""The runtime's chat mode (edge/runtime/generate.py --chat) on the tiny Llama's exports: the
-prompt in the model's chat turn, one turn a stdin line, answers streamed, one line on bad input."""
+"""The runtime's chat (edge/runtime/lm_chat.py, run by generate.py --chat) on the tiny Llama's
+exports: the prompt in the model's chat turn, one turn a stdin line, answers streamed, a
+conversation kept in the KV cache, one line on bad input."""
 from __future__ import annotations
 
 import io
@@ -13,7 +14,8 @@ from tiny_llm import PROMPT
 
 import pytest
 
-from edge.runtime.generate import CHAT_FILE, CausalLM, Conversation, InputError, TextStream, chat_lines
+from edge.runtime.causal_lm import CHAT_FILE, CausalLM, InputError
+from edge.runtime.lm_chat import Conversation, TextStream, chat_lines
 
 RUNTIME = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "generate.py"
 

@@ -1,0 +1,91 @@
+"""Chat with the on-device causal LM (causal_lm.py's CausalLM): a turn at a time or a whole
+conversation whose KV cache lives from turn to turn, each answer streamed as it comes. Copied to
+the device as is, beside causal_lm.py and generate.py (whose --chat runs chat_lines); it takes the
+model as an argument and imports nothing of theirs.
+
+    chat = Conversation(lm, max_new_tokens=64)
+    chat.ask("What is the capital of France?")            # -> answer token ids
+    chat_lines(lm, sys.stdin, sys.stdout, max_new_tokens=64, history=True)
+"""
+from __future__ import annotations
+
+import json
+
+
+class TextStream:
+    """Writes a growing greedy decode's new text as it comes (an `on_token` for generate_ids),
+    holding back a character whose UTF-8 bytes are not all out yet."""
+
+    def __init__(self, lm, out):
+        self.lm, self.out, self.shown = lm, out, 0
+
+    def __call__(self, ids: list[int]) -> None:
+        text = self.lm.decode(ids)
+        if text.endswith("\ufffd"):
+            return
+        self.out.write(text[self.shown:])
+        self.out.flush()
+        self.shown = len(text)
+
+
+class Conversation:
+    """A chat whose KV cache lives from turn to turn: each question is prefilled after the tokens
+    already in the cache (the earlier turns as the model read and wrote them), not the whole
+    conversation again. The cache grows by doubling (a refill of what is in it).
+
+        chat = Conversation(lm, max_new_tokens=64)
+        chat.ask("What is the capital of France?")   # -> answer token ids
+        chat.ask("And of Italy?")                    # after the first question and answer
+    """
+
+    def __init__(self, lm, max_new_tokens: int = 64, system: str | None = None):
+        self.lm, self.max_new_tokens = lm, max_new_tokens
+        self.turn = lm.chat_turn(conversation=True)
+        self.prefix = lm.chat_prefix(system)
+        self.fed: list[int] = []       # the token ids in the cache
+        self.unfed: list[int] = []     # the last answer's last token, when it is not an end of turn
+        self.capacity, self.step = 0, None
+
+    def ask(self, message: str, on_token=None) -> list[int]:
+        opening = self.turn["between"] if self.fed else self.prefix
+        new = self.unfed + self.lm.user_ids(opening, message)
+        if len(self.fed) + len(new) + self.max_new_tokens > self.capacity:
+            self.capacity = max(2 * self.capacity, len(self.fed) + len(new) + self.max_new_tokens)
+            self.step = self.lm._decoder(self.capacity)
+            new, self.fed = self.fed + new, []
+        total = len(self.fed) + len(new)
+        logits = self.step(new, total, last_only=True)
+        out = self.lm.greedy(self.step, logits, total, self.max_new_tokens, on_token=on_token)
+        self.fed += new + out[:-1]
+        self.unfed = [] if out[-1] in self.lm.eos_ids else out[-1:]
+        return out
+
+
+def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=None,
+               history: bool = False, system: str | None = None) -> int:
+    """Answer every non-empty line of `stdin` as a chat turn, each on its own or (history) after the
+    questions and answers before it, streaming each answer to `out` (or one JSON line each); `ask`
+    (if given) is written before each read; `system`: a system message of one's own. Returns how
+    many were answered."""
+    answered = 0
+    lm.chat_turn(conversation=history)       # a missing or single-turn chat.json stops before any answer
+    lm.chat_prefix(system)                   # and so does one with no place for a system message
+    conversation = Conversation(lm, max_new_tokens, system) if history else None
+    while True:
+        if ask is not None:
+            ask.write("> ")
+            ask.flush()
+        line = stdin.readline()
+        if not line:
+            return answered
+        message = line.strip()
+        if not message:
+            continue
+        stream = None if as_json else TextStream(lm, out)
+        tokens = (conversation.ask(message, on_token=stream) if conversation is not None
+                  else lm.generate_ids(lm.chat_ids(message, system=system), max_new_tokens, on_token=stream))
+        text = lm.decode(tokens)
+        out.write(json.dumps({"prompt": message, "tokens": tokens, "text": text}) + "\n" if as_json else "\n")
+        out.flush()
+        answered += 1
+
