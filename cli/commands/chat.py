@@ -4,12 +4,14 @@ chat with one of the compression study's causal LM variants, on this machine or 
     python -m cli chat                                      # int4-q41-fold here; one question a line
     python -m cli chat --variant fp32 --prompt "What is the capital of France?"
     python -m cli chat --system "You answer in one short sentence."   # instead of the template's own
+    python -m cli chat --temperature 0.7 --top-p 0.9 --repetition-penalty 1.2 --seed 1   # drawn, not greedy
     python -m cli chat --device pi@raspberrypi.local        # copied to the Pi once, answered there
     echo "Name a planet." | python -m cli chat --emulated   # the emulated Pi (qemu: slow)
 
 The variant is exported (or read from the cache) as the study does, with its chat turn
 (edge/generator/chat.py), and answered by the device runtime (edge/runtime/generate.py --chat):
-greedy, one turn per question (--history: each after the questions and answers before it);
+greedy (or drawn: --temperature, --top-k, --top-p, --repetition-penalty, --seed), one turn per
+question (--history: each after the questions and answers before it);
 answers stream as they are decoded. Bad input (unknown
 variant, bad flag, unreachable device) is one line and exit 2.
 """
@@ -37,6 +39,12 @@ def add_parser(subparsers):
     p.add_argument("--system", help="a system message of one's own instead of the template's default")
     p.add_argument("--history", action="store_true",
                    help="answer each question after the questions and answers before it (stdin only)")
+    p.add_argument("--temperature", type=float, default=0.0, help="above 0: draw each token (default 0: greedy)")
+    p.add_argument("--top-k", type=int, default=0, help="draw among the k likeliest tokens only (default 0: all)")
+    p.add_argument("--top-p", type=float, default=1.0, help="draw within the top-p probability mass (default 1)")
+    p.add_argument("--repetition-penalty", type=float, default=1.0,
+                   help="above 1: penalize tokens already in the conversation (CTRL's; default 1: none)")
+    p.add_argument("--seed", type=int, default=0, help="of the draws: the same seed, the same answers (default 0)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--device", default=None, metavar="USER@HOST[:PORT]", help="a Pi reachable over ssh")
     where.add_argument("--emulated", action="store_true", help="the emulated Pi (qemu-user; correct, slow)")
@@ -56,12 +64,15 @@ def runtime_args(args, threads: int) -> list[str]:
     out = ["--max-new-tokens", str(args.max_new_tokens), "--threads", str(threads)]
     out += ["--prompt", args.prompt] if args.prompt is not None else []
     out += ["--system", args.system] if args.system is not None else []
+    out += ["--temperature", repr(args.temperature), "--top-k", str(args.top_k), "--top-p", repr(args.top_p),
+            "--repetition-penalty", repr(args.repetition_penalty), "--seed", str(args.seed)]
     return out + (["--json"] if args.json else []) + (["--history"] if args.history else [])
 
 
 def run(args) -> int:
     from common.threads import default_threads
     from edge.generator.export import VARIANTS, build_variant
+    from edge.runtime.lm_sampling import Sampler
 
     names = chat_variants()
     if args.variant not in names:
@@ -72,6 +83,10 @@ def run(args) -> int:
         raise UserError("--prompt is empty")
     if args.history and args.prompt is not None:
         raise UserError("--history goes with questions on stdin, not --prompt")
+    try:
+        Sampler(args.temperature, args.top_k, args.top_p, args.repetition_penalty, args.seed)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k))
     folder = build_variant(VARIANTS[args.variant], args.model, log=log)
     if not (args.device or args.emulated):

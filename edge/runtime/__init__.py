@@ -8,6 +8,7 @@
     causal_lm.py   the causal LM (KV cache, greedy decode, scoring, teacher-forced NLL)
     lm_chat.py     chat turns and a conversation kept in the KV cache
     lm_measure.py  speed, peak memory and read bandwidth (the device study's measurements)
+    lm_sampling.py a next token drawn (temperature, top-k, top-p, repetition penalty) instead of the argmax
 
 On the host they are a package (relative imports); in a bundle folder, run as `python3 -I
 detect.py`, a file loads its siblings by path (detect.py load_sibling, science.py _sibling; generate.py, a

@@ -232,27 +232,30 @@ class CausalLM:
         return out
 
     def generate_ids(self, prompt_ids: list[int], max_new_tokens: int, stop_at_eos: bool = True,
-                     timings: dict | None = None, on_token=None) -> list[int]:
-        """Greedy continuation of `prompt_ids`; `timings` (if given) gets prefill_s and decode_s;
-        `on_token(ids so far)` is called after each new token (not for an end-of-sequence one)."""
+                     timings: dict | None = None, on_token=None, pick=None) -> list[int]:
+        """Greedy continuation of `prompt_ids` (or each token chosen by `pick`: next_tokens);
+        `timings` (if given) gets prefill_s and decode_s; `on_token(ids so far)` is called after
+        each new token (not for an end-of-sequence one)."""
         if not prompt_ids:
             raise InputError("empty prompt")
         start = time.perf_counter()
         step = self._decoder(len(prompt_ids) + max_new_tokens)
         logits = step(list(prompt_ids), len(prompt_ids), last_only=True)
         prefill_done = time.perf_counter()
-        out = self.greedy(step, logits, len(prompt_ids), max_new_tokens, stop_at_eos, on_token)
+        out = self.next_tokens(step, logits, len(prompt_ids), max_new_tokens, stop_at_eos, on_token, pick, prompt_ids)
         if timings is not None:
             timings.update(prefill_s=prefill_done - start, decode_s=time.perf_counter() - prefill_done)
         return out
 
-    def greedy(self, step, logits: np.ndarray, total: int, max_new_tokens: int, stop_at_eos: bool = True,
-               on_token=None) -> list[int]:
-        """Greedy tokens after `logits` (the last row: the next token's), `total` positions already
-        in `step`'s cache (a _decoder). The last token returned is not fed to the cache."""
+    def next_tokens(self, step, logits: np.ndarray, total: int, max_new_tokens: int, stop_at_eos: bool = True,
+                    on_token=None, pick=None, seen: list[int] = ()) -> list[int]:
+        """The tokens after `logits` (the last row: the next token's), `total` positions already in
+        `step`'s cache (a _decoder): each the argmax, or `pick(logits, ids so far)` (an
+        lm_sampling.Sampler) where `seen` are the ids before these. The last token returned is not
+        fed to the cache."""
         out: list[int] = []
         while True:
-            token = int(np.argmax(logits[-1]))
+            token = int(np.argmax(logits[-1])) if pick is None else pick(logits[-1], [*seen, *out])
             out.append(token)
             if on_token is not None and token not in self.eos_ids:
                 on_token(out)

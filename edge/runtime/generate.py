@@ -1,17 +1,18 @@
 """The on-device causal LM's command line: greedy generation, chat, continuation scoring, the
 smoke test and the device study's measurements. Copied to the device as is, with the files it
-loads from beside it: causal_lm.py (the model), lm_chat.py (chat turns) and lm_measure.py (speed,
-memory, bandwidth); together they import only onnxruntime, tokenizers, numpy and the standard
-library (onnxruntime-genai is used for generation when installed and asked for with --backend
-genai). It reads a model folder made by onnxruntime-genai's model builder
-(edge/generator/export.py): genai_config.json, model.onnx (+ model.onnx.data) with a KV cache,
-tokenizer.json.
+loads from beside it: causal_lm.py (the model), lm_chat.py (chat turns), lm_sampling.py (a token
+drawn instead of the argmax) and lm_measure.py (speed, memory, bandwidth); together they import
+only onnxruntime, tokenizers, numpy and the standard library (onnxruntime-genai is used for
+generation when installed and asked for with --backend genai). It reads a model folder made by
+onnxruntime-genai's model builder (edge/generator/export.py): genai_config.json, model.onnx (+
+model.onnx.data) with a KV cache, tokenizer.json.
 
     python3 generate.py --model MODEL_DIR --prompt "The Roman Empire" --max-new-tokens 64
     python3 generate.py --model MODEL_DIR --chat --prompt "What is the capital of France?"
     python3 generate.py --model MODEL_DIR --chat          # one question a line on stdin, answers streamed
     python3 generate.py --model MODEL_DIR --chat --history   # the same, each question after the ones before
     python3 generate.py --model MODEL_DIR --chat --system "Answer in one word."   # a system message of one's own
+    python3 generate.py --model MODEL_DIR --chat --temperature 0.7 --top-p 0.9 --repetition-penalty 1.2 --seed 1
     python3 generate.py --model MODEL_DIR --score --context "Q: 2+2? A:" --continuation " 4" --json
     python3 generate.py --model MODEL_DIR --self-test      # smoke.json's prompt vs the host's tokens
     python3 generate.py --model MODEL_DIR --bench --bench-threads 1,2 --json   # prefill/decode tok/s
@@ -19,13 +20,14 @@ tokenizer.json.
     python3 generate.py --model MODEL_DIR --teacher-forced windows.json --decode-steps   # one token a step
     python3 generate.py --bandwidth --bench-threads 1,4       # GB/s read at each thread count (no model)
 
-Generation is greedy (argmax). --chat puts each prompt in the model's own chat turn (chat.json
-beside the model, rendered from its template on the host: edge/generator/chat.py), one turn per
-question (with --history, after the earlier questions and answers, kept in the KV cache from
-turn to turn: lm_chat.Conversation); without it the prompt is continued as plain text, and an
-instruction-tuned model may end at once on a bare question. Scoring returns log p(continuation |
-context), summed and per token, teacher-forced in one forward pass. Bad input prints one `error:`
-line and exits 2.
+Generation is greedy (argmax), or drawn (lm_sampling.py: --temperature above 0, --top-k, --top-p,
+a --repetition-penalty; --seed gives the same tokens again). --chat puts each prompt in the
+model's own chat turn (chat.json beside the model, rendered from its template on the host:
+edge/generator/chat.py), one turn per question (with --history, after the earlier questions and
+answers, kept in the KV cache from turn to turn: lm_chat.Conversation); without it the prompt is
+continued as plain text, and an instruction-tuned model may end at once on a bare question.
+Scoring returns log p(continuation | context), summed and per token, teacher-forced in one forward
+pass. Bad input prints one `error:` line and exits 2.
 """
 from __future__ import annotations
 
@@ -41,14 +43,16 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 if __package__:     # imported on the host as edge.runtime.generate
-    from . import causal_lm, lm_chat, lm_measure
+    from . import causal_lm, lm_chat, lm_measure, lm_sampling
 else:               # run as python3 [-I] generate.py: the files beside it, by path, without __pycache__
     sys.path.insert(0, str(HERE))
     sys.dont_write_bytecode = True
     import causal_lm
     import lm_chat
     import lm_measure
+    import lm_sampling
 CausalLM, InputError, log_softmax = causal_lm.CausalLM, causal_lm.InputError, causal_lm.log_softmax
+Sampler = lm_sampling.Sampler
 
 EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
 
@@ -62,6 +66,13 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+
+def spare_eos(pick, lm):
+    """`pick` (a Sampler or None) with the model's end-of-turn ids spared its repetition penalty."""
+    if pick is not None:
+        pick.spare = frozenset(lm.eos_ids)
+    return pick
 
 
 def read_windows(path: Path) -> list[list[int]]:
@@ -127,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bandwidth", action="store_true")
     parser.add_argument("--bandwidth-mb", type=int, default=256)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--temperature", type=float, default=0.0, help="0: greedy (the default)")
+    parser.add_argument("--top-k", type=int, default=0)
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--repetition-penalty", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     folder = Path(args.model)
     try:
@@ -142,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError("--decode-steps goes with --teacher-forced WINDOWS_JSON")
         if args.system is not None and not args.chat:
             raise InputError("--system goes with --chat")
+        pick = Sampler(args.temperature, args.top_k, args.top_p, args.repetition_penalty, args.seed)
+        if not pick.greedy and (args.bandwidth or args.self_test or args.bench or args.teacher_forced or args.score
+                                or args.backend == "genai"):
+            raise InputError("--temperature and --repetition-penalty go with --prompt or --chat (and --backend ort)")
+        pick = None if pick.greedy else pick
         if args.bandwidth:
             result = {"read_gb_s": {n: lm_measure.read_bandwidth_gb_s(n, args.bandwidth_mb) for n in threads},
                       "machine": platform.machine()}
@@ -162,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.chat and args.prompt is None:
             lm = CausalLM(folder, args.threads)
             lm_chat.chat_lines(lm, sys.stdin, sys.stdout, args.max_new_tokens, args.json,
-                       ask=sys.stderr if sys.stdin.isatty() else None, history=args.history, system=args.system)
+                               ask=sys.stderr if sys.stdin.isatty() else None, history=args.history,
+                               system=args.system, pick=spare_eos(pick, lm))
             return 0
         elif args.score:
             if args.context is None or args.continuation is None:
@@ -175,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             lm = CausalLM(folder, args.threads)
             ids = lm.chat_ids(args.prompt, system=args.system) if args.chat else lm.encode(args.prompt)
             tokens = (lm_measure.genai_generate_ids(folder, ids, args.max_new_tokens, args.threads) if args.backend == "genai"
-                      else lm.generate_ids(ids, args.max_new_tokens))
+                      else lm.generate_ids(ids, args.max_new_tokens, pick=spare_eos(pick, lm)))
             result = {"tokens": tokens, "text": lm.decode(tokens)}
     except (InputError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

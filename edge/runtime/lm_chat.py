@@ -36,10 +36,12 @@ class Conversation:
         chat = Conversation(lm, max_new_tokens=64)
         chat.ask("What is the capital of France?")   # -> answer token ids
         chat.ask("And of Italy?")                    # after the first question and answer
+
+    pick: each token's choice when not the argmax (lm_sampling.Sampler), over the whole conversation.
     """
 
-    def __init__(self, lm, max_new_tokens: int = 64, system: str | None = None):
-        self.lm, self.max_new_tokens = lm, max_new_tokens
+    def __init__(self, lm, max_new_tokens: int = 64, system: str | None = None, pick=None):
+        self.lm, self.max_new_tokens, self.pick = lm, max_new_tokens, pick
         self.turn = lm.chat_turn(conversation=True)
         self.prefix = lm.chat_prefix(system)
         self.fed: list[int] = []       # the token ids in the cache
@@ -55,22 +57,23 @@ class Conversation:
             new, self.fed = self.fed + new, []
         total = len(self.fed) + len(new)
         logits = self.step(new, total, last_only=True)
-        out = self.lm.greedy(self.step, logits, total, self.max_new_tokens, on_token=on_token)
+        out = self.lm.next_tokens(self.step, logits, total, self.max_new_tokens, on_token=on_token,
+                                  pick=self.pick, seen=self.fed + new)
         self.fed += new + out[:-1]
         self.unfed = [] if out[-1] in self.lm.eos_ids else out[-1:]
         return out
 
 
 def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=None,
-               history: bool = False, system: str | None = None) -> int:
+               history: bool = False, system: str | None = None, pick=None) -> int:
     """Answer every non-empty line of `stdin` as a chat turn, each on its own or (history) after the
     questions and answers before it, streaming each answer to `out` (or one JSON line each); `ask`
-    (if given) is written before each read; `system`: a system message of one's own. Returns how
-    many were answered."""
+    (if given) is written before each read; `system`: a system message of one's own; `pick`: a
+    lm_sampling.Sampler instead of the argmax. Returns how many were answered."""
     answered = 0
     lm.chat_turn(conversation=history)       # a missing or single-turn chat.json stops before any answer
     lm.chat_prefix(system)                   # and so does one with no place for a system message
-    conversation = Conversation(lm, max_new_tokens, system) if history else None
+    conversation = Conversation(lm, max_new_tokens, system, pick) if history else None
     while True:
         if ask is not None:
             ask.write("> ")
@@ -83,7 +86,8 @@ def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=N
             continue
         stream = None if as_json else TextStream(lm, out)
         tokens = (conversation.ask(message, on_token=stream) if conversation is not None
-                  else lm.generate_ids(lm.chat_ids(message, system=system), max_new_tokens, on_token=stream))
+                  else lm.generate_ids(lm.chat_ids(message, system=system), max_new_tokens, on_token=stream,
+                                      pick=pick))
         text = lm.decode(tokens)
         out.write(json.dumps({"prompt": message, "tokens": tokens, "text": text}) + "\n" if as_json else "\n")
         out.flush()

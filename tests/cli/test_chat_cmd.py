@@ -13,6 +13,9 @@ from cli.main import main
     (["--max-new-tokens", "0"], "error: --max-new-tokens and --threads must be at least 1"),
     (["--device", "pi@host", "--emulated"], "not allowed with argument"),
     (["--history", "--prompt", "Hi"], "error: --history goes with questions on stdin, not --prompt"),
+    (["--temperature", "-1"], "error: --temperature must be 0 (greedy) or more, got -1.0"),
+    (["--top-p", "0"], "error: --top-p must be above 0 and at most 1, got 0.0"),
+    (["--repetition-penalty", "x"], "--repetition-penalty: invalid float value: 'x'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     try:

@@ -12,6 +12,7 @@ from tiny_llm import PROMPT
 from cli.main import main
 from edge.generator.chat import CHAT_FILE, chat_on_device, chat_turn, write_chat_file
 from edge.runtime.causal_lm import CausalLM
+from edge.runtime.lm_sampling import Sampler
 
 
 def test_the_turn_wraps_a_message_as_the_models_template_does(tiny_llm):
@@ -95,6 +96,11 @@ def test_kllm_chat_answers_with_a_variant_here(tiny_llm, tiny_exports, generator
     assert main(["chat", "--model", str(tiny_llm), "--variant", "int4", "--prompt", PROMPT, "--system", "Be brief.",
                  "--max-new-tokens", "5", "--threads", "1", "--json"]) == 0
     assert json.loads(capfd.readouterr().out)["tokens"] == lm.generate_ids(lm.chat_ids(PROMPT, system="Be brief."), 5)
+    drawn = ["--temperature", "1.2", "--top-p", "0.9", "--repetition-penalty", "1.3", "--seed", "2"]
+    assert main(["chat", "--model", str(tiny_llm), "--variant", "int4", "--prompt", PROMPT, *drawn,
+                 "--max-new-tokens", "5", "--threads", "1", "--json"]) == 0
+    pick = Sampler(1.2, 0, 0.9, 1.3, 2, spare=frozenset(lm.eos_ids))
+    assert json.loads(capfd.readouterr().out)["tokens"] == lm.generate_ids(lm.chat_ids(PROMPT), 5, pick=pick)
 
 
 def test_chat_on_the_emulated_pi_answers_as_on_x86(pi_root, tiny_exports, tmp_path, capfd):

@@ -1,6 +1,6 @@
 """The on-device causal LM's command line (edge/runtime/generate.py) and measurements (lm_measure.py)
 on the tiny Llama's exports, on x86 and under the emulated Pi; and (slow) SmolLM2's int4 export
-under the emulated Pi. The model itself: test_causal_lm.py; chat: test_lm_chat.py."""
+under the emulated Pi. The model itself: test_device_causal_lm.py; chat: test_lm_chat.py."""
 from __future__ import annotations
 
 import json
@@ -71,6 +71,23 @@ def test_cli_generates_scores_and_refuses_bad_input(tiny_exports, capsys):
         main(["--model", folder, "--prompt", PROMPT, "--max-new", "3"])  # no abbreviations
     err = capsys.readouterr().err
     assert exited.value.code == 2 and "unrecognized arguments: --max-new 3" in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_draws_tokens_with_a_seed_and_refuses_sampling_where_nothing_is_generated(tiny_exports, capsys):
+    folder, ids = str(tiny_exports["int4"]), []
+    for seed in (3, 3, 4):
+        assert main(["--model", folder, "--prompt", PROMPT, "--max-new-tokens", "8", "--json", "--temperature", "1.5",
+                     "--top-k", "50", "--repetition-penalty", "1.2", "--seed", str(seed)]) == 0
+        ids.append(json.loads(capsys.readouterr().out)["tokens"])
+    assert ids[0] == ids[1] and ids[0] != ids[2]
+    for bad, fragment in ((["--score", "--context", "a", "--continuation", " b", "--temperature", "0.5"],
+                           "--temperature and --repetition-penalty go with --prompt or --chat"),
+                          (["--prompt", PROMPT, "--backend", "genai", "--repetition-penalty", "1.1"],
+                           "go with --prompt or --chat (and --backend ort)"),
+                          (["--prompt", PROMPT, "--top-p", "2"], "--top-p must be above 0 and at most 1")):
+        assert main(["--model", folder, *bad]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and fragment in err and len(err.strip().splitlines()) == 1
 
 
 def test_bench_reports_rates_per_thread_count(tiny_exports):

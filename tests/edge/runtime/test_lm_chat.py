@@ -16,6 +16,7 @@ import pytest
 
 from edge.runtime.causal_lm import CHAT_FILE, CausalLM, InputError
 from edge.runtime.lm_chat import Conversation, TextStream, chat_lines
+from edge.runtime.lm_sampling import Sampler
 
 RUNTIME = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "generate.py"
 
@@ -142,6 +143,21 @@ def test_a_conversation_continues_its_cache_and_answers_as_a_full_prefill_would(
     assert decoders == sorted(decoders) and decoders[1] >= 2 * decoders[0]
     with pytest.raises(InputError, match="empty message"):
         chat.ask("  ")
+
+
+def test_a_drawn_conversation_repeats_with_its_seed_and_draws_as_a_full_prefill_would(tiny_exports):
+    lm, reference = CausalLM(tiny_exports["fp32"]), CausalLM(tiny_exports["fp32"])
+    settings = dict(temperature=1.0, top_p=0.95, repetition_penalty=1.3, seed=5, spare=frozenset(lm.eos_ids))
+    chat, pick = Conversation(lm, max_new_tokens=6, pick=Sampler(**settings)), Sampler(**settings)
+    questions = [PROMPT, "Name a planet.", "Why?"]
+    fed, answers = lm.chat_ids(questions[0]), []
+    for i, question in enumerate(questions):
+        answers.append(chat.ask(question))
+        assert answers[-1] == reference.generate_ids(fed, 6, pick=pick), question   # penalty over the whole conversation
+        if i + 1 < len(questions):
+            fed = _fed_after(lm, fed, answers[-1], questions[i + 1])
+    greedy = Conversation(CausalLM(tiny_exports["fp32"]), max_new_tokens=6)
+    assert answers != [greedy.ask(question) for question in questions]
 
 
 def test_history_needs_a_conversation_turn_and_questions_on_stdin(tiny_exports, tmp_path):

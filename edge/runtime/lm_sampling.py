@@ -1,0 +1,81 @@
+"""How the on-device causal LM picks each next token when it does not take the argmax: a
+repetition penalty, temperature, top-k and top-p (nucleus), drawn from a seeded generator. Copied
+to the device beside generate.py (whose --temperature, --top-k, --top-p, --repetition-penalty and
+--seed make one); numpy only.
+
+    pick = Sampler(temperature=0.7, top_p=0.9, repetition_penalty=1.2, seed=0)
+    lm.generate_ids(ids, 64, pick=pick)    # causal_lm.CausalLM: the same tokens for the same seed
+    Sampler()                              # temperature 0, no penalty: the argmax, as the study decodes
+
+The penalty is CTRL's (Keskar et al. 2019), as transformers applies it: the logit of every token
+already in the sequence (prompt and answer) is divided by it when positive and multiplied by it
+when negative, before the temperature. The end-of-turn tokens are left alone: a chat prompt holds
+one after every earlier turn, and penalizing it would keep the model from ending its own.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Sampler:
+    """temperature: 0 takes the argmax (after the penalty); above 0 divides the logits before a
+    draw. top_k: draw among the k likeliest only (0: all). top_p: among the fewest likeliest
+    whose probabilities sum to at least top_p (1: all). repetition_penalty: 1 leaves the logits
+    as they are. seed: of the draws, so a rerun gives the same tokens. spare: token ids never
+    penalized (CausalLM sets its end-of-turn ids)."""
+
+    temperature: float = 0.0
+    top_k: int = 0
+    top_p: float = 1.0
+    repetition_penalty: float = 1.0
+    seed: int = 0
+    spare: frozenset = frozenset()
+    rng: np.random.Generator = field(init=False, repr=False)
+
+    def __post_init__(self):
+        if not (self.temperature >= 0 and np.isfinite(self.temperature)):
+            raise ValueError(f"--temperature must be 0 (greedy) or more, got {self.temperature}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"--top-p must be above 0 and at most 1, got {self.top_p}")
+        if self.top_k < 0:
+            raise ValueError(f"--top-k must be 0 (all tokens) or more, got {self.top_k}")
+        if not (self.repetition_penalty > 0 and np.isfinite(self.repetition_penalty)):
+            raise ValueError(f"--repetition-penalty must be above 0, got {self.repetition_penalty}")
+        self.rng = np.random.default_rng(self.seed)
+
+    @property
+    def greedy(self) -> bool:
+        """Whether every pick is the plain argmax (the study's decode)."""
+        return self.temperature == 0 and self.repetition_penalty == 1
+
+    def penalized(self, logits: np.ndarray, seen) -> np.ndarray:
+        """`logits` (V,) in float64 with every token of `seen` but the spared ones penalized."""
+        x = np.array(logits, dtype=np.float64)
+        if self.repetition_penalty != 1:
+            ids = np.unique(np.fromiter((t for t in seen if t not in self.spare), dtype=np.int64))
+            x[ids] = np.where(x[ids] > 0, x[ids] / self.repetition_penalty, x[ids] * self.repetition_penalty)
+        return x
+
+    def probabilities(self, logits: np.ndarray, seen) -> np.ndarray:
+        """The distribution (V,) a draw takes the token after `seen` from (temperature above 0)."""
+        x = self.penalized(logits, seen) / self.temperature
+        if 0 < self.top_k < len(x):
+            x[x < np.partition(x, -self.top_k)[-self.top_k]] = -np.inf
+        probs = np.exp(x - x.max())
+        probs /= probs.sum()
+        if self.top_p < 1:
+            order = np.argsort(-probs, kind="stable")
+            outside = order[int(np.searchsorted(np.cumsum(probs[order]), self.top_p)) + 1:]
+            probs[outside] = 0
+            probs /= probs.sum()
+        return probs
+
+    def __call__(self, logits: np.ndarray, seen) -> int:
+        """The next token after `seen` (the ids so far) given its logits (V,)."""
+        if self.temperature == 0:
+            return int(np.argmax(self.penalized(logits, seen)))
+        probs = self.probabilities(logits, seen)
+        return int(self.rng.choice(len(probs), p=probs))
