@@ -44,6 +44,8 @@ class Sampler:
             raise ValueError(f"--top-k must be 0 (all tokens) or more, got {self.top_k}")
         if not (self.repetition_penalty > 0 and np.isfinite(self.repetition_penalty)):
             raise ValueError(f"--repetition-penalty must be above 0, got {self.repetition_penalty}")
+        if self.seed < 0:
+            raise ValueError(f"--seed must be 0 or more, got {self.seed}")
         self.rng = np.random.default_rng(self.seed)
 
     @property

@@ -63,6 +63,7 @@ def test_the_repetition_penalty_divides_positive_and_multiplies_negative_logits_
     ({"top_p": 1.5}, "--top-p must be above 0 and at most 1"),
     ({"top_k": -1}, "--top-k must be 0 (all tokens) or more"),
     ({"repetition_penalty": 0.0}, "--repetition-penalty must be above 0"),
+    ({"seed": -1}, "--seed must be 0 or more"),
 ])
 def test_bad_settings_are_refused(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
