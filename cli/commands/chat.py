@@ -10,7 +10,8 @@ chat with one of the compression study's causal LM variants, on this machine or 
 
 The variant is exported (or read from the cache) as the study does, with its chat turn
 (edge/generator/chat.py), and answered by the device runtime (edge/runtime/generate.py --chat):
-greedy (or drawn: --temperature, --top-k, --top-p, --repetition-penalty, --seed), one turn per
+greedy (or drawn: --temperature, --top-k, --top-p, --seed; either with --repetition-penalty or
+--no-repeat-ngram), one turn per
 question (--history: each after the questions and answers before it);
 answers stream as they are decoded. Bad input (unknown
 variant, bad flag, unreachable device) is one line and exit 2.
@@ -45,6 +46,8 @@ def add_parser(subparsers):
     p.add_argument("--repetition-penalty", type=float, default=1.0,
                    help="above 1: penalize tokens already in the conversation (CTRL's; default 1: none)")
     p.add_argument("--seed", type=int, default=0, help="of the draws: the same seed, the same answers (default 0)")
+    p.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
+                   help="never repeat a run of N tokens already in the conversation (default 0: no ban)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--device", default=None, metavar="USER@HOST[:PORT]", help="a Pi reachable over ssh")
     where.add_argument("--emulated", action="store_true", help="the emulated Pi (qemu-user; correct, slow)")
@@ -65,7 +68,8 @@ def runtime_args(args, threads: int) -> list[str]:
     out += ["--prompt", args.prompt] if args.prompt is not None else []
     out += ["--system", args.system] if args.system is not None else []
     out += ["--temperature", repr(args.temperature), "--top-k", str(args.top_k), "--top-p", repr(args.top_p),
-            "--repetition-penalty", repr(args.repetition_penalty), "--seed", str(args.seed)]
+            "--repetition-penalty", repr(args.repetition_penalty), "--seed", str(args.seed),
+            "--no-repeat-ngram", str(args.no_repeat_ngram)]
     return out + (["--json"] if args.json else []) + (["--history"] if args.history else [])
 
 
@@ -84,7 +88,7 @@ def run(args) -> int:
     if args.history and args.prompt is not None:
         raise UserError("--history goes with questions on stdin, not --prompt")
     try:
-        Sampler(args.temperature, args.top_k, args.top_p, args.repetition_penalty, args.seed)
+        Sampler(args.temperature, args.top_k, args.top_p, args.repetition_penalty, args.seed, args.no_repeat_ngram)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k))

@@ -250,12 +250,12 @@ class CausalLM:
     def next_tokens(self, step, logits: np.ndarray, total: int, max_new_tokens: int, stop_at_eos: bool = True,
                     on_token=None, pick=None, seen: list[int] = ()) -> list[int]:
         """The tokens after `logits` (the last row: the next token's), `total` positions already in
-        `step`'s cache (a _decoder): each the argmax, or `pick(logits, ids so far)` (an
+        `step`'s cache (a _decoder): each the argmax, or `pick(logits, seen, tokens so far)` (an
         lm_sampling.Sampler) where `seen` are the ids before these. The last token returned is not
         fed to the cache."""
         out: list[int] = []
         while True:
-            token = int(np.argmax(logits[-1])) if pick is None else pick(logits[-1], [*seen, *out])
+            token = int(np.argmax(logits[-1])) if pick is None else pick(logits[-1], seen, out)
             out.append(token)
             if on_token is not None and token not in self.eos_ids:
                 on_token(out)

@@ -13,6 +13,7 @@ model.onnx.data) with a KV cache, tokenizer.json.
     python3 generate.py --model MODEL_DIR --chat --history   # the same, each question after the ones before
     python3 generate.py --model MODEL_DIR --chat --system "Answer in one word."   # a system message of one's own
     python3 generate.py --model MODEL_DIR --chat --temperature 0.7 --top-p 0.9 --repetition-penalty 1.2 --seed 1
+    python3 generate.py --model MODEL_DIR --chat --no-repeat-ngram 4   # greedy, but no 4-token run twice
     python3 generate.py --model MODEL_DIR --score --context "Q: 2+2? A:" --continuation " 4" --json
     python3 generate.py --model MODEL_DIR --self-test      # smoke.json's prompt vs the host's tokens
     python3 generate.py --model MODEL_DIR --bench --bench-threads 1,2 --json   # prefill/decode tok/s
@@ -20,8 +21,8 @@ model.onnx.data) with a KV cache, tokenizer.json.
     python3 generate.py --model MODEL_DIR --teacher-forced windows.json --decode-steps   # one token a step
     python3 generate.py --bandwidth --bench-threads 1,4       # GB/s read at each thread count (no model)
 
-Generation is greedy (argmax), or drawn (lm_sampling.py: --temperature above 0, --top-k, --top-p,
-a --repetition-penalty; --seed gives the same tokens again). --chat puts each prompt in the
+Generation is greedy (argmax), or drawn (lm_sampling.py: --temperature above 0, --top-k, --top-p;
+--seed gives the same tokens again), either with a --repetition-penalty or --no-repeat-ngram N. --chat puts each prompt in the
 model's own chat turn (chat.json beside the model, rendered from its template on the host:
 edge/generator/chat.py), one turn per question (with --history, after the earlier questions and
 answers, kept in the KV cache from turn to turn: lm_chat.Conversation); without it the prompt is
@@ -143,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top-p", type=float, default=1.0)
     parser.add_argument("--repetition-penalty", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-repeat-ngram", type=int, default=0)
     args = parser.parse_args(argv)
     folder = Path(args.model)
     try:
@@ -158,10 +160,12 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError("--decode-steps goes with --teacher-forced WINDOWS_JSON")
         if args.system is not None and not args.chat:
             raise InputError("--system goes with --chat")
-        pick = Sampler(args.temperature, args.top_k, args.top_p, args.repetition_penalty, args.seed)
+        pick = Sampler(args.temperature, args.top_k, args.top_p, args.repetition_penalty, args.seed,
+                       args.no_repeat_ngram)
         if not pick.greedy and (args.bandwidth or args.self_test or args.bench or args.teacher_forced or args.score
                                 or args.backend == "genai"):
-            raise InputError("--temperature and --repetition-penalty go with --prompt or --chat (and --backend ort)")
+            raise InputError("--temperature, --repetition-penalty and --no-repeat-ngram go with --prompt or --chat "
+                             "(and --backend ort)")
         pick = None if pick.greedy else pick
         if args.bandwidth:
             result = {"read_gb_s": {n: lm_measure.read_bandwidth_gb_s(n, args.bandwidth_mb) for n in threads},

@@ -1,16 +1,20 @@
-"""How the on-device causal LM picks each next token when it does not take the argmax: a
-repetition penalty, temperature, top-k and top-p (nucleus), drawn from a seeded generator. Copied
-to the device beside generate.py (whose --temperature, --top-k, --top-p, --repetition-penalty and
---seed make one); numpy only.
+"""How the on-device causal LM picks each next token when it does not take the argmax: a ban on
+repeating an n-gram, a repetition penalty, temperature, top-k and top-p (nucleus), drawn from a
+seeded generator. Copied to the device beside generate.py (whose --no-repeat-ngram,
+--repetition-penalty, --temperature, --top-k, --top-p and --seed make one); numpy only.
 
     pick = Sampler(temperature=0.7, top_p=0.9, repetition_penalty=1.2, seed=0)
     lm.generate_ids(ids, 64, pick=pick)    # causal_lm.CausalLM: the same tokens for the same seed
+    Sampler(no_repeat_ngram=4)             # the argmax, but never a 4-gram the sequence already has
     Sampler()                              # temperature 0, no penalty: the argmax, as the study decodes
 
 The penalty is CTRL's (Keskar et al. 2019), as transformers applies it: the logit of every token
 already in the sequence (prompt and answer) is divided by it when positive and multiplied by it
-when negative, before the temperature. The end-of-turn tokens are left alone: a chat prompt holds
-one after every earlier turn, and penalizing it would keep the model from ending its own.
+when negative, before the temperature. The n-gram ban is transformers' no_repeat_ngram_size over
+the answer alone: a token that would complete an n-gram the answer already has is never picked
+(transformers' looks at the prompt too, which would forbid answering "What is 12 times 12?" with
+"12 times 12 is 144"). Both leave the end-of-turn tokens alone: a chat prompt holds one after
+every earlier turn, and penalizing or banning it would keep the model from ending its own.
 """
 from __future__ import annotations
 
@@ -24,14 +28,16 @@ class Sampler:
     """temperature: 0 takes the argmax (after the penalty); above 0 divides the logits before a
     draw. top_k: draw among the k likeliest only (0: all). top_p: among the fewest likeliest
     whose probabilities sum to at least top_p (1: all). repetition_penalty: 1 leaves the logits
-    as they are. seed: of the draws, so a rerun gives the same tokens. spare: token ids never
-    penalized (CausalLM sets its end-of-turn ids)."""
+    as they are. no_repeat_ngram: never complete an n-gram of this length the answer already has
+    (0: no ban). seed: of the draws, so a rerun gives the same tokens. spare: token ids never penalized
+    or banned (generate.py sets the model's end-of-turn ids)."""
 
     temperature: float = 0.0
     top_k: int = 0
     top_p: float = 1.0
     repetition_penalty: float = 1.0
     seed: int = 0
+    no_repeat_ngram: int = 0
     spare: frozenset = frozenset()
     rng: np.random.Generator = field(init=False, repr=False)
 
@@ -46,24 +52,37 @@ class Sampler:
             raise ValueError(f"--repetition-penalty must be above 0, got {self.repetition_penalty}")
         if self.seed < 0:
             raise ValueError(f"--seed must be 0 or more, got {self.seed}")
+        if self.no_repeat_ngram < 0:
+            raise ValueError(f"--no-repeat-ngram must be 0 (no ban) or more, got {self.no_repeat_ngram}")
         self.rng = np.random.default_rng(self.seed)
 
     @property
     def greedy(self) -> bool:
         """Whether every pick is the plain argmax (the study's decode)."""
-        return self.temperature == 0 and self.repetition_penalty == 1
+        return self.temperature == 0 and self.repetition_penalty == 1 and self.no_repeat_ngram == 0
 
-    def penalized(self, logits: np.ndarray, seen) -> np.ndarray:
-        """`logits` (V,) in float64 with every token of `seen` but the spared ones penalized."""
+    def penalized(self, logits: np.ndarray, before, answer=()) -> np.ndarray:
+        """`logits` (V,) in float64 with every token of `before` (the prompt) and `answer` (the
+        tokens picked so far) but the spared ones penalized, and each token that would repeat an
+        n-gram of the answer at -inf."""
         x = np.array(logits, dtype=np.float64)
         if self.repetition_penalty != 1:
-            ids = np.unique(np.fromiter((t for t in seen if t not in self.spare), dtype=np.int64))
+            ids = np.unique(np.fromiter((t for t in (*before, *answer) if t not in self.spare), dtype=np.int64))
             x[ids] = np.where(x[ids] > 0, x[ids] / self.repetition_penalty, x[ids] * self.repetition_penalty)
+        x[list(self.banned(answer))] = -np.inf
         return x
 
-    def probabilities(self, logits: np.ndarray, seen) -> np.ndarray:
-        """The distribution (V,) a draw takes the token after `seen` from (temperature above 0)."""
-        x = self.penalized(logits, seen) / self.temperature
+    def banned(self, answer) -> set[int]:
+        """The tokens that would complete an n-gram (n = no_repeat_ngram) already in `answer`."""
+        n, answer = self.no_repeat_ngram, list(answer)
+        if n < 1 or len(answer) < n:
+            return set()
+        tail = answer[len(answer) - n + 1:]
+        return {answer[i + n - 1] for i in range(len(answer) - n + 1) if answer[i:i + n - 1] == tail} - self.spare
+
+    def probabilities(self, logits: np.ndarray, before, answer=()) -> np.ndarray:
+        """The distribution (V,) a draw takes the next token from (temperature above 0)."""
+        x = self.penalized(logits, before, answer) / self.temperature
         if 0 < self.top_k < len(x):
             x[x < np.partition(x, -self.top_k)[-self.top_k]] = -np.inf
         probs = np.exp(x - x.max())
@@ -75,9 +94,10 @@ class Sampler:
             probs /= probs.sum()
         return probs
 
-    def __call__(self, logits: np.ndarray, seen) -> int:
-        """The next token after `seen` (the ids so far) given its logits (V,)."""
+    def __call__(self, logits: np.ndarray, before, answer=()) -> int:
+        """The token after `before` (the prompt, or the conversation so far) and `answer` (this
+        answer's tokens so far), given its logits (V,)."""
         if self.temperature == 0:
-            return int(np.argmax(self.penalized(logits, seen)))
-        probs = self.probabilities(logits, seen)
+            return int(np.argmax(self.penalized(logits, before, answer)))
+        probs = self.probabilities(logits, before, answer)
         return int(self.rng.choice(len(probs), p=probs))

@@ -96,10 +96,10 @@ def test_kllm_chat_answers_with_a_variant_here(tiny_llm, tiny_exports, generator
     assert main(["chat", "--model", str(tiny_llm), "--variant", "int4", "--prompt", PROMPT, "--system", "Be brief.",
                  "--max-new-tokens", "5", "--threads", "1", "--json"]) == 0
     assert json.loads(capfd.readouterr().out)["tokens"] == lm.generate_ids(lm.chat_ids(PROMPT, system="Be brief."), 5)
-    drawn = ["--temperature", "1.2", "--top-p", "0.9", "--repetition-penalty", "1.3", "--seed", "2"]
+    drawn = ["--temperature", "1.2", "--top-p", "0.9", "--repetition-penalty", "1.3", "--seed", "2", "--no-repeat-ngram", "2"]
     assert main(["chat", "--model", str(tiny_llm), "--variant", "int4", "--prompt", PROMPT, *drawn,
                  "--max-new-tokens", "5", "--threads", "1", "--json"]) == 0
-    pick = Sampler(1.2, 0, 0.9, 1.3, 2, spare=frozenset(lm.eos_ids))
+    pick = Sampler(1.2, 0, 0.9, 1.3, 2, no_repeat_ngram=2, spare=frozenset(lm.eos_ids))
     assert json.loads(capfd.readouterr().out)["tokens"] == lm.generate_ids(lm.chat_ids(PROMPT), 5, pick=pick)
 
 

@@ -81,10 +81,11 @@ def test_cli_draws_tokens_with_a_seed_and_refuses_sampling_where_nothing_is_gene
         ids.append(json.loads(capsys.readouterr().out)["tokens"])
     assert ids[0] == ids[1] and ids[0] != ids[2]
     for bad, fragment in ((["--score", "--context", "a", "--continuation", " b", "--temperature", "0.5"],
-                           "--temperature and --repetition-penalty go with --prompt or --chat"),
+                           "--temperature, --repetition-penalty and --no-repeat-ngram go with --prompt or --chat"),
                           (["--prompt", PROMPT, "--backend", "genai", "--repetition-penalty", "1.1"],
                            "go with --prompt or --chat (and --backend ort)"),
-                          (["--prompt", PROMPT, "--top-p", "2"], "--top-p must be above 0 and at most 1")):
+                          (["--prompt", PROMPT, "--top-p", "2"], "--top-p must be above 0 and at most 1"),
+                          (["--bench", "--no-repeat-ngram", "3"], "--no-repeat-ngram go with --prompt or --chat")):
         assert main(["--model", folder, *bad]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and fragment in err and len(err.strip().splitlines()) == 1

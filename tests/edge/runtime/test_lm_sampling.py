@@ -1,6 +1,7 @@
 """A next token drawn instead of the argmax (edge/runtime/lm_sampling.py): the argmax when greedy,
 the same draws for the same seed, top-k / top-p keep only what they say, the draws follow the
-softmax, and the repetition penalty (CTRL's) spares the end-of-turn ids."""
+softmax, and the repetition penalty (CTRL's) and the n-gram ban spare the end-of-turn ids; each
+against transformers' own processor."""
 from __future__ import annotations
 
 import numpy as np
@@ -56,6 +57,27 @@ def test_the_repetition_penalty_divides_positive_and_multiplies_negative_logits_
     assert logits.tolist() == [3.0, 2.0, -1.0, 0.5]                    # the caller's logits are not written
 
 
+def test_the_ngram_ban_looks_at_the_answer_and_spares_the_end_of_turn():
+    logits = np.zeros(10)
+    logits[[3, 4]] = 1.0, 0.5
+    ban = Sampler(no_repeat_ngram=3, spare=frozenset({7}))
+    assert not ban.greedy and ban.banned([1, 2, 3, 1, 2]) == {3}          # "1 2 3" is there: no 3 after "1 2"
+    assert ban(logits, [3, 1, 2], [1, 2, 3, 1, 2]) == 4                  # banned: the next likeliest
+    assert ban(logits, [1, 2, 3, 1, 2], []) == 3                         # a prompt's n-grams are free to repeat
+    assert ban.banned([1, 2, 7, 1, 2]) == set()                          # an end-of-turn id is never banned
+    assert Sampler(no_repeat_ngram=1).banned([5, 6, 5]) == {5, 6} and Sampler(no_repeat_ngram=3).banned([1, 2]) == set()
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_ngram_ban_bans_what_transformers_bans_in_an_answer(seed):
+    torch = pytest.importorskip("torch")
+    from transformers.generation.logits_process import NoRepeatNGramLogitsProcessor
+
+    answer = np.random.default_rng(seed).integers(0, 6, size=60).tolist()   # a small vocabulary repeats often
+    scores = NoRepeatNGramLogitsProcessor(3)(torch.tensor([answer]), torch.zeros(1, 6))[0].numpy()
+    assert Sampler(no_repeat_ngram=3).banned(answer) == set(np.flatnonzero(np.isinf(scores)).tolist())
+
+
 @pytest.mark.parametrize("kwargs, fragment", [
     ({"temperature": -0.1}, "--temperature must be 0 (greedy) or more"),
     ({"temperature": float("nan")}, "--temperature must be 0 (greedy) or more"),
@@ -64,6 +86,7 @@ def test_the_repetition_penalty_divides_positive_and_multiplies_negative_logits_
     ({"top_k": -1}, "--top-k must be 0 (all tokens) or more"),
     ({"repetition_penalty": 0.0}, "--repetition-penalty must be above 0"),
     ({"seed": -1}, "--seed must be 0 or more"),
+    ({"no_repeat_ngram": -2}, "--no-repeat-ngram must be 0 (no ban) or more"),
 ])
 def test_bad_settings_are_refused(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
