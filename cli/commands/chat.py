@@ -4,6 +4,7 @@ chat with one of the compression study's causal LM variants, on this machine or 
     python -m cli chat                                      # int4-q41-fold here; one question a line
     python -m cli chat --variant fp32 --prompt "What is the capital of France?"
     python -m cli chat --system "You answer in one short sentence."   # instead of the template's own
+    python -m cli chat --no-repeat-ngram 4                  # greedy, but never a 4-token run twice in an answer
     python -m cli chat --temperature 0.7 --top-p 0.9 --repetition-penalty 1.2 --seed 1   # drawn, not greedy
     python -m cli chat --device pi@raspberrypi.local        # copied to the Pi once, answered there
     echo "Name a planet." | python -m cli chat --emulated   # the emulated Pi (qemu: slow)
@@ -11,10 +12,9 @@ chat with one of the compression study's causal LM variants, on this machine or 
 The variant is exported (or read from the cache) as the study does, with its chat turn
 (edge/generator/chat.py), and answered by the device runtime (edge/runtime/generate.py --chat):
 greedy (or drawn: --temperature, --top-k, --top-p, --seed; either with --repetition-penalty or
---no-repeat-ngram), one turn per
-question (--history: each after the questions and answers before it);
-answers stream as they are decoded. Bad input (unknown
-variant, bad flag, unreachable device) is one line and exit 2.
+--no-repeat-ngram), one turn per question (--history: each after the questions and answers before
+it); answers stream as they are decoded. Bad input (unknown variant, bad flag, unreachable device)
+is one line and exit 2.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def add_parser(subparsers):
                    help="above 1: penalize tokens already in the conversation (CTRL's; default 1: none)")
     p.add_argument("--seed", type=int, default=0, help="of the draws: the same seed, the same answers (default 0)")
     p.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
-                   help="never repeat a run of N tokens already in the conversation (default 0: no ban)")
+                   help="never repeat a run of N tokens already in the answer (default 0: no ban)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--device", default=None, metavar="USER@HOST[:PORT]", help="a Pi reachable over ssh")
     where.add_argument("--emulated", action="store_true", help="the emulated Pi (qemu-user; correct, slow)")

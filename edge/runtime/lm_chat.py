@@ -37,7 +37,8 @@ class Conversation:
         chat.ask("What is the capital of France?")   # -> answer token ids
         chat.ask("And of Italy?")                    # after the first question and answer
 
-    pick: each token's choice when not the argmax (lm_sampling.Sampler), over the whole conversation.
+    pick: each token's choice when not the argmax (lm_sampling.Sampler): its penalty counts the
+    whole conversation, its n-gram ban each answer.
     """
 
     def __init__(self, lm, max_new_tokens: int = 64, system: str | None = None, pick=None):

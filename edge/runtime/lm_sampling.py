@@ -5,7 +5,7 @@ seeded generator. Copied to the device beside generate.py (whose --no-repeat-ngr
 
     pick = Sampler(temperature=0.7, top_p=0.9, repetition_penalty=1.2, seed=0)
     lm.generate_ids(ids, 64, pick=pick)    # causal_lm.CausalLM: the same tokens for the same seed
-    Sampler(no_repeat_ngram=4)             # the argmax, but never a 4-gram the sequence already has
+    Sampler(no_repeat_ngram=4)             # the argmax, but never a 4-gram the answer already has
     Sampler()                              # temperature 0, no penalty: the argmax, as the study decodes
 
 The penalty is CTRL's (Keskar et al. 2019), as transformers applies it: the logit of every token
@@ -29,8 +29,8 @@ class Sampler:
     draw. top_k: draw among the k likeliest only (0: all). top_p: among the fewest likeliest
     whose probabilities sum to at least top_p (1: all). repetition_penalty: 1 leaves the logits
     as they are. no_repeat_ngram: never complete an n-gram of this length the answer already has
-    (0: no ban). seed: of the draws, so a rerun gives the same tokens. spare: token ids never penalized
-    or banned (generate.py sets the model's end-of-turn ids)."""
+    (0: no ban). seed: of the draws, so a rerun gives the same tokens. spare: token ids never
+    penalized or banned (generate.py sets the model's end-of-turn ids)."""
 
     temperature: float = 0.0
     top_k: int = 0
