@@ -6,6 +6,7 @@ study's held-out windows.
 
     make bench BENCH=decode_path
     python -m cli bench decode_path --variants fp32,int8,int4-q41-fold,int4 --eval-tokens 20480 --threads 2
+    python -m cli bench decode_path --variants fp32,int8-dynamic,int8-dynamic-smooth   # calibrated ones too
 
 Per variant: perplexity and next-token agreement with fp32 in one pass (the study's measurement)
 and one token a step (each against fp32's own way), the share of positions where the variant's
@@ -67,10 +68,10 @@ def main(args: list[str]) -> int:
     from tqdm import tqdm
 
     from bench._args import bench_parser, variant_names
-    from bench.quant import fake_quant_windows
+    from bench.quant import fake_quant_windows, held_out_texts, named_folders
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import SHIPPABLE
     from edge.generator.measure import cpu_summary
     from edge.generator.quality import teacher_forced
 
@@ -80,13 +81,14 @@ def main(args: list[str]) -> int:
     parser.add_argument("--eval-tokens", type=int, default=20480)
     parser.add_argument("--threads", type=int, default=2)
     opts = parser.parse_args(args)
-    names = variant_names(parser, opts.variants, VARIANTS, first="fp32")
+    names = variant_names(parser, opts.variants, SHIPPABLE, first="fp32")
     if min(opts.eval_tokens, opts.threads) < 1:
         parser.error("--eval-tokens and --threads must be at least 1")
     windows = fake_quant_windows(opts.model, opts.eval_tokens, 1)[0]
+    folders = named_folders(names, opts.model, held_out_texts())
     prefill, steps = {}, {}
     for name in tqdm(names, desc="decode_path", unit="variant"):
-        folder = build_variant(VARIANTS[name], opts.model)
+        folder = folders[name]
         prefill[name] = teacher_forced(folder, windows, threads=opts.threads)
         steps[name] = teacher_forced(folder, windows, threads=opts.threads, steps=True)
     rows = compare_ways(prefill, steps)

@@ -52,6 +52,22 @@ def essay_texts() -> list[str]:
 HELD_OUT = {"prompt-recovery": held_out_texts, "essays": essay_texts}
 
 
+def named_folders(names: list[str], model: str, held_out: list[str]) -> dict:
+    """{name: exported folder} of edge/generator SHIPPABLE variants, the calibrated ones (SmoothQuant's,
+    QAT's) from the study's own texts: calibration_texts(held_out), QAT's without a limit.
+
+        named_folders(["fp32", "int8-smooth"], "smollm2", held_out_texts())
+    """
+    import functools
+
+    from edge.generator.export import DYNAMIC_SMOOTH, QAT_RECIPES, SMOOTH, build_named
+
+    training = functools.cache(lambda: calibration_texts(held_out, limit=None))  # read once for every QAT variant
+    smoothing = functools.cache(lambda: calibration_texts(held_out))
+    texts = {SMOOTH: smoothing, DYNAMIC_SMOOTH: smoothing, **dict.fromkeys(QAT_RECIPES, training)}
+    return {name: build_named(name, model, texts[name]() if name in texts else None) for name in names}
+
+
 def calibration_texts(held_out: list[str], limit: int | None = 200) -> list[str]:
     """Science-exam corpus Wikipedia passages that share no 60-character opening with a held-out
     text, the first `limit` of them (None: all, QAT's training text)."""

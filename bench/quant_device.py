@@ -4,7 +4,7 @@
     make bench BENCH=quant_device                               # the emulated Pi: quality only
     python -m cli bench quant_device --device pi@host --variants fp32,int8,int4-q41-fold --threads 1,4 --rounds 3
 
-The study's exports (cached on the host; the uniform variants and int8-smooth) are copied once to the device (edge/generator/device_study.py)
+The study's exports (cached on the host; the uniform variants, int8-smooth and int8-dynamic-smooth) are copied once to the device (edge/generator/device_study.py)
 and run there by the device runtime: teacher-forced over held-out windows of the prompt-recovery
 sample's passages (the host study's held-out text), so perplexity, agreement with the device's own
 fp32 and the positions whose argmax differs from the host's run of the same variant; and, unless
@@ -19,7 +19,6 @@ issue's lines, and writes report.json and a PNG under cache/generator/study-devi
 """
 from __future__ import annotations
 
-import functools
 import json
 import os
 
@@ -28,13 +27,14 @@ INT8_TARGET, INT4_TARGET, ROOFLINE_TARGET = 2.29, 4.0, 0.5
 
 def parse(args: list[str]):
     from bench._args import add_device_flags, bench_parser, device_threads, variant_names
-    from edge.generator.export import QAT_RECIPES, SHIPPABLE, SMOOTH
+    from edge.generator.export import DYNAMIC_SMOOTH, QAT_RECIPES, SHIPPABLE, SMOOTH
 
     parser = bench_parser("kllm bench quant_device")
     add_device_flags(parser, "variants")
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--variants", default="fp32,int8,int4,int4-q41,int4-q41-fold",
-                        help=f"the study's uniform variants, {SMOOTH} and the QAT variants ({', '.join(QAT_RECIPES)})")
+                        help=f"the study's uniform variants, {SMOOTH}, {DYNAMIC_SMOOTH} and the QAT variants "
+                             f"({', '.join(QAT_RECIPES)})")
     parser.add_argument("--eval-tokens", type=int, help="held-out tokens scored per variant (default: 4096 on a Pi, "
                         "1024 emulated, where fp32 scores about 2.5 tokens a second)")
     parser.add_argument("--decode-steps", action="store_true",
@@ -153,14 +153,13 @@ def save_chart(report, threads, path):
 
 
 def main(args: list[str]) -> int:
-    from bench.quant import calibration_texts, held_out_texts
+    from bench.quant import held_out_texts, named_folders
     from common.atomic import atomic_path
     from common.paths import cache_dir
     from edge.deploy.lifecycle import open_device
     from edge.deploy.staging import device_slug
     from edge.generator.calibrate import token_windows
     from edge.generator.device_study import DeviceStudyConfig, run_device_study
-    from edge.generator.export import QAT_RECIPES, SMOOTH, build_named
     from edge.generator.quality import teacher_forced
     from edge.runtime.causal_lm import CausalLM
 
@@ -170,9 +169,7 @@ def main(args: list[str]) -> int:
                                quality_threads=None if opts.device else min(max(threads), os.cpu_count() or 1))
     with open_device(opts.device, opts.root) as (device, root):   # an unreachable Pi fails before the exports
         held_out = held_out_texts()
-        training = functools.cache(lambda: calibration_texts(held_out, limit=None))  # read once for every QAT variant
-        texts = {SMOOTH: lambda: calibration_texts(held_out), **dict.fromkeys(QAT_RECIPES, training)}
-        folders = {name: build_named(name, opts.model, texts[name]() if name in texts else None) for name in names}
+        folders = named_folders(names, opts.model, held_out)
         windows = token_windows(CausalLM(folders["fp32"]).encode, held_out, opts.eval_tokens)
         host = {name: teacher_forced(folder, windows) for name, folder in folders.items()} if opts.quality else {}
         report = run_device_study(device, root, folders, windows, config, host_quality=host)

@@ -85,7 +85,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     _v("int8-q41-round", "int8", "int8 on the weights' Q4_1 grid (codes 17q), offsets rounded to 1/34 step",
        accuracy_level=4).with_(regrid="q41-round"),
     _v("int8-dynamic", "fp32", "int8 by onnxruntime's quantize_dynamic (DynamicQuantizeMatMul: weights per "
-       "channel, activations one scale a token), the seeds' and the detector's int8").with_(dynamic=True),
+       "channel, activations one scale a MatMul call: a decode step's token, a prefill's whole prompt), the seeds' "
+       "and the detector's int8").with_(dynamic=True),
     _v("int8-acc1", "int8", "int8 weights (MatMulNBits 8-bit, block 32), fp32 compute", accuracy_level=1),
     _v("int8-b128", "int8", "int8 weights in blocks of 128 (fewer scales, coarser grid), int8 compute",
        accuracy_level=4, block_size=128),
@@ -125,6 +126,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
 
 
 SMOOTH = "int8-smooth"     # calibrated variants a port can ship: int8's graph, SmoothQuant's weights,
+DYNAMIC_SMOOTH = "int8-dynamic-smooth"   # (or int8-dynamic's, onnxruntime's dynamic int8, after SmoothQuant)
 QAT = "int4-qat"           # and int4's graph with weights trained on its grid (about an hour on 2 cores),
 QAT_B64, QAT_B128 = "int4-b64-qat", "int4-b128-qat"  # or int4-b64's, int4-b128's (about 30 minutes each)
 SMOOTH_ALPHA = 0.5
@@ -142,7 +144,7 @@ QAT_RECIPES = {QAT: ("int4", {}), QAT_B64: ("int4-b64", {"block": 64, "steps": 3
                QAT_ASYM_TOP1: ("int4-asym-head8", {"symmetric": False, "head_bits": 8, "steps": 300, "lr": 1e-4,
                                                    "top1_weight": 0.5}),
                QAT_ASYM4: ("int4-asym", {"symmetric": False, "steps": 300, "lr": 1e-4})}
-SHIPPABLE = (*VARIANTS, SMOOTH, *QAT_RECIPES)
+SHIPPABLE = (*VARIANTS, SMOOTH, DYNAMIC_SMOOTH, *QAT_RECIPES)
 
 
 def smooth_variant(calibration: str, alpha: float = SMOOTH_ALPHA) -> Variant:
@@ -150,6 +152,12 @@ def smooth_variant(calibration: str, alpha: float = SMOOTH_ALPHA) -> Variant:
     return VARIANTS["int8"].with_(name=SMOOTH, smooth=alpha, calibration=calibration,
                                   note=f"int8 after SmoothQuant (alpha {alpha}): activation outliers "
                                        "moved into the weights")
+
+
+def dynamic_smooth_variant(calibration: str, alpha: float = SMOOTH_ALPHA) -> Variant:
+    """int8-dynamic after SmoothQuant at `alpha`, calibrated on the texts whose texts_id is `calibration`."""
+    return VARIANTS["int8-dynamic"].with_(name=DYNAMIC_SMOOTH, smooth=alpha, calibration=calibration,
+                                          note=f"int8-dynamic after SmoothQuant (alpha {alpha})")
 
 
 def qat_variant(training: str, name: str = QAT) -> Variant:
@@ -175,8 +183,8 @@ def qat_variant(training: str, name: str = QAT) -> Variant:
 
 def build_named(name: str, model: str = "smollm2", calibration_texts: list[str] | None = None,
                 log=print) -> Path:
-    """The exported folder of the SHIPPABLE variant `name`; SMOOTH and the QAT_RECIPES need calibration_texts
-    (QAT's: its training text, e.g. bench/quant.py's calibration_texts(..., limit=None)).
+    """The exported folder of the SHIPPABLE variant `name`; SMOOTH, DYNAMIC_SMOOTH and the QAT_RECIPES need
+    calibration_texts (QAT's: its training text, e.g. bench/quant.py's calibration_texts(..., limit=None)).
 
         build_named("int4-q41", "smollm2")
         build_named(SMOOTH, "smollm2", passages)     # smoothed on `passages`, cached by their hash
@@ -190,7 +198,8 @@ def build_named(name: str, model: str = "smollm2", calibration_texts: list[str] 
     if not calibration_texts:
         raise UserError(f"{name} needs calibration texts")
     texts = texts_id(calibration_texts)
-    variant = smooth_variant(texts) if name == SMOOTH else qat_variant(texts, name)
+    smoothed = {SMOOTH: smooth_variant, DYNAMIC_SMOOTH: dynamic_smooth_variant}
+    variant = smoothed[name](texts) if name in smoothed else qat_variant(texts, name)
     return build_variant(variant, model, calibration_texts, log=log)
 
 

@@ -30,8 +30,8 @@ import numpy as np
 from common.atomic import atomic_write_text
 from common.errors import UserError
 from common.paths import cache_dir
-from edge.generator.export import (QAT_RECIPES, SMOOTH_ALPHA, VARIANTS, Variant, build_variant, qat_variant, size_mb,
-                                   smooth_variant)
+from edge.generator.export import (QAT_RECIPES, SMOOTH_ALPHA, VARIANTS, Variant, build_variant, dynamic_smooth_variant,
+                                   qat_variant, size_mb, smooth_variant)
 from edge.generator.measure import (copy_bandwidth_gb_s, cpu_summary, median_spread, read_bandwidth_gb_s, runtime_bench,
                                     torch_bench, weight_bytes_per_token)
 from edge.generator.study_table import format_table, save_chart
@@ -130,8 +130,7 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
         VARIANTS["fp32"].with_(name="fp32-wanda50", sparsity=config.wanda, calibration=calibration,
                                note=f"fp32, Wanda {config.wanda:.0%} unstructured sparsity"),
         smooth_variant(calibration, config.smooth),
-        VARIANTS["int8-dynamic"].with_(name="int8-dynamic-smooth", smooth=config.smooth, calibration=calibration,
-                                       note=f"int8-dynamic after SmoothQuant (alpha {config.smooth})"),
+        dynamic_smooth_variant(calibration, config.smooth),
     ]
 
 

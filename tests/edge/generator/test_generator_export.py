@@ -9,7 +9,8 @@ import pytest
 import edge.generator.export as export
 from common.errors import UserError
 from edge.generator.calibrate import texts_id
-from edge.generator.export import (MATMULS, QAT, QAT_B128, SMOOTH, VARIANTS, builder_argv, build_named, build_variant,
+from edge.generator.export import (DYNAMIC_SMOOTH, MATMULS, QAT, QAT_B128, SMOOTH, SMOOTH_ALPHA, VARIANTS, builder_argv,
+                                   build_named, build_variant, dynamic_smooth_variant,
                                    size_mb, variant_key)
 
 
@@ -44,6 +45,10 @@ def test_build_named_smooths_on_the_callers_texts_and_refuses_unknown_names(monk
     assert variant.precision == "int8" and variant.options == VARIANTS["int8"].options   # int8's graph and kernels
     with pytest.raises(UserError, match="calibration texts"):
         build_named(SMOOTH, "smollm2")
+    assert build_named(DYNAMIC_SMOOTH, "smollm2", texts) == DYNAMIC_SMOOTH   # the study's derived row, by name
+    variant = built[-1][0]
+    assert variant.calibration == texts_id(texts) and variant.smooth == SMOOTH_ALPHA
+    assert variant == dynamic_smooth_variant(texts_id(texts)) and variant.dynamic == VARIANTS["int8-dynamic"].dynamic
     assert build_named(QAT, "smollm2", texts) == QAT
     variant, _, given = built[-1]
     assert given == texts and variant.calibration == texts_id(texts) and variant.qat
