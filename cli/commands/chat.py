@@ -6,7 +6,7 @@ chat with one of the compression study's causal LM variants, on this machine or 
     python -m cli chat --system "You answer in one short sentence."   # instead of the template's own
     python -m cli chat --no-repeat-ngram 4                  # greedy, but never a 4-token run twice in an answer
     python -m cli chat --temperature 0.7 --top-p 0.9 --repetition-penalty 1.2 --seed 1   # drawn, not greedy
-    python -m cli chat --device pi@raspberrypi.local        # copied to the Pi once, answered there
+    python -m cli chat --device pi@raspberrypi.local --stats   # copied to the Pi once, answered there, with speeds
     echo "Name a planet." | python -m cli chat --emulated   # the emulated Pi (qemu: slow)
 
 The variant is exported (or read from the cache) as the study does, with its chat turn
@@ -37,6 +37,8 @@ def add_parser(subparsers):
     p.add_argument("--threads", type=int, default=None,
                    help="onnxruntime threads (default: every core here, 4 on a device)")
     p.add_argument("--json", action="store_true", help="one JSON line an answer (prompt, tokens, text)")
+    p.add_argument("--stats", action="store_true",
+                   help="after each answer, its tokens, prefill time and decode tok/s on stderr")
     p.add_argument("--system", help="a system message of one's own instead of the template's default")
     p.add_argument("--history", action="store_true",
                    help="answer each question after the questions and answers before it (stdin only)")
@@ -70,7 +72,8 @@ def runtime_args(args, threads: int) -> list[str]:
     out += ["--temperature", repr(args.temperature), "--top-k", str(args.top_k), "--top-p", repr(args.top_p),
             "--repetition-penalty", repr(args.repetition_penalty), "--seed", str(args.seed),
             "--no-repeat-ngram", str(args.no_repeat_ngram)]
-    return out + (["--json"] if args.json else []) + (["--history"] if args.history else [])
+    flags = [flag for flag, on in (("--json", args.json), ("--history", args.history), ("--stats", args.stats)) if on]
+    return out + flags
 
 
 def run(args) -> int:

@@ -14,6 +14,7 @@ model.onnx.data) with a KV cache, tokenizer.json.
     python3 generate.py --model MODEL_DIR --chat --system "Answer in one word."   # a system message of one's own
     python3 generate.py --model MODEL_DIR --chat --temperature 0.7 --top-p 0.9 --repetition-penalty 1.2 --seed 1
     python3 generate.py --model MODEL_DIR --chat --no-repeat-ngram 4   # greedy, but no 4-token run twice
+    python3 generate.py --model MODEL_DIR --chat --stats    # each answer's tokens, prefill ms, decode tok/s on stderr
     python3 generate.py --model MODEL_DIR --score --context "Q: 2+2? A:" --continuation " 4" --json
     python3 generate.py --model MODEL_DIR --self-test      # smoke.json's prompt vs the host's tokens
     python3 generate.py --model MODEL_DIR --bench --bench-threads 1,2 --json   # prefill/decode tok/s
@@ -145,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repetition-penalty", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-repeat-ngram", type=int, default=0)
+    parser.add_argument("--stats", action="store_true", help="with --chat: each answer's token count and speed on stderr")
     args = parser.parse_args(argv)
     folder = Path(args.model)
     try:
@@ -160,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError("--decode-steps goes with --teacher-forced WINDOWS_JSON")
         if args.system is not None and not args.chat:
             raise InputError("--system goes with --chat")
+        if args.stats and not args.chat:
+            raise InputError("--stats goes with --chat")
         pick = Sampler(args.temperature, args.top_k, args.top_p, args.repetition_penalty, args.seed,
                        args.no_repeat_ngram)
         if not pick.greedy and (args.bandwidth or args.self_test or args.bench or args.teacher_forced or args.score
@@ -188,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             lm = CausalLM(folder, args.threads)
             lm_chat.chat_lines(lm, sys.stdin, sys.stdout, args.max_new_tokens, args.json,
                                ask=sys.stderr if sys.stdin.isatty() else None, history=args.history,
-                               system=args.system, pick=spare_eos(pick, lm))
+                               system=args.system, pick=spare_eos(pick, lm), stats=sys.stderr if args.stats else None)
             return 0
         elif args.score:
             if args.context is None or args.continuation is None:
@@ -200,9 +204,12 @@ def main(argv: list[str] | None = None) -> int:
                 raise InputError("give --prompt TEXT (or --score, --self-test, --bench)")
             lm = CausalLM(folder, args.threads)
             ids = lm.chat_ids(args.prompt, system=args.system) if args.chat else lm.encode(args.prompt)
+            timings = {"prefill_tokens": len(ids)}
             tokens = (lm_measure.genai_generate_ids(folder, ids, args.max_new_tokens, args.threads) if args.backend == "genai"
-                      else lm.generate_ids(ids, args.max_new_tokens, pick=spare_eos(pick, lm)))
+                      else lm.generate_ids(ids, args.max_new_tokens, pick=spare_eos(pick, lm), timings=timings))
             result = {"tokens": tokens, "text": lm.decode(tokens)}
+            if args.stats and "decode_s" in timings:
+                print(lm_chat.stats_line(tokens, timings), file=sys.stderr)
     except (InputError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

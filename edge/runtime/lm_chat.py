@@ -10,6 +10,7 @@ model as an argument and imports nothing of theirs.
 from __future__ import annotations
 
 import json
+import time
 
 
 class TextStream:
@@ -49,7 +50,10 @@ class Conversation:
         self.unfed: list[int] = []     # the last answer's last token, when it is not an end of turn
         self.capacity, self.step = 0, None
 
-    def ask(self, message: str, on_token=None) -> list[int]:
+    def ask(self, message: str, on_token=None, timings: dict | None = None) -> list[int]:
+        """The answer's token ids; `timings` (if given) gets prefill_s, decode_s and prefill_tokens
+        (what this turn fed: the question, or the whole conversation when the cache grew)."""
+        start = time.perf_counter()
         opening = self.turn["between"] if self.fed else self.prefix
         new = self.unfed + self.lm.user_ids(opening, message)
         if len(self.fed) + len(new) + self.max_new_tokens > self.capacity:
@@ -58,19 +62,34 @@ class Conversation:
             new, self.fed = self.fed + new, []
         total = len(self.fed) + len(new)
         logits = self.step(new, total, last_only=True)
+        prefilled = time.perf_counter()
         out = self.lm.next_tokens(self.step, logits, total, self.max_new_tokens, on_token=on_token,
                                   pick=self.pick, seen=self.fed + new)
+        if timings is not None:
+            timings.update(prefill_s=prefilled - start, decode_s=time.perf_counter() - prefilled,
+                           prefill_tokens=len(new))
         self.fed += new + out[:-1]
         self.unfed = [] if out[-1] in self.lm.eos_ids else out[-1:]
         return out
 
 
+def stats_line(tokens: list[int], timings: dict) -> str:
+    """'[34 tokens: prefill 52 tokens in 61 ms, decode 118.2 tok/s]' for an answer and its timings
+    (prefill_s, decode_s, prefill_tokens). The first token comes out of the prefill, so the decode
+    rate counts the others, as `--bench` does."""
+    prefill = f"prefill {timings['prefill_tokens']} tokens in {1e3 * timings['prefill_s']:.0f} ms"
+    decode = (f", decode {(len(tokens) - 1) / timings['decode_s']:.1f} tok/s"
+              if len(tokens) > 1 and timings["decode_s"] > 0 else "")
+    return f"[{len(tokens)} tokens: {prefill}{decode}]"
+
+
 def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=None,
-               history: bool = False, system: str | None = None, pick=None) -> int:
+               history: bool = False, system: str | None = None, pick=None, stats=None) -> int:
     """Answer every non-empty line of `stdin` as a chat turn, each on its own or (history) after the
     questions and answers before it, streaming each answer to `out` (or one JSON line each); `ask`
     (if given) is written before each read; `system`: a system message of one's own; `pick`: a
-    lm_sampling.Sampler instead of the argmax. Returns how many were answered."""
+    lm_sampling.Sampler instead of the argmax; `stats` (if given): a stream that gets each
+    answer's stats_line. Returns how many were answered."""
     answered = 0
     lm.chat_turn(conversation=history)       # a missing or single-turn chat.json stops before any answer
     lm.chat_prefix(system)                   # and so does one with no place for a system message
@@ -85,12 +104,18 @@ def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=N
         message = line.strip()
         if not message:
             continue
-        stream = None if as_json else TextStream(lm, out)
-        tokens = (conversation.ask(message, on_token=stream) if conversation is not None
-                  else lm.generate_ids(lm.chat_ids(message, system=system), max_new_tokens, on_token=stream,
-                                      pick=pick))
+        stream, timings = (None if as_json else TextStream(lm, out)), {}
+        if conversation is not None:
+            tokens = conversation.ask(message, on_token=stream, timings=timings)
+        else:
+            ids = lm.chat_ids(message, system=system)
+            tokens = lm.generate_ids(ids, max_new_tokens, on_token=stream, pick=pick, timings=timings)
+            timings["prefill_tokens"] = len(ids)
         text = lm.decode(tokens)
         out.write(json.dumps({"prompt": message, "tokens": tokens, "text": text}) + "\n" if as_json else "\n")
         out.flush()
+        if stats is not None:
+            stats.write(stats_line(tokens, timings) + "\n")
+            stats.flush()
         answered += 1
 

@@ -98,9 +98,11 @@ def test_kllm_chat_answers_with_a_variant_here(tiny_llm, tiny_exports, generator
     assert json.loads(capfd.readouterr().out)["tokens"] == lm.generate_ids(lm.chat_ids(PROMPT, system="Be brief."), 5)
     drawn = ["--temperature", "1.2", "--top-p", "0.9", "--repetition-penalty", "1.3", "--seed", "2", "--no-repeat-ngram", "2"]
     assert main(["chat", "--model", str(tiny_llm), "--variant", "int4", "--prompt", PROMPT, *drawn,
-                 "--max-new-tokens", "5", "--threads", "1", "--json"]) == 0
+                 "--max-new-tokens", "5", "--threads", "1", "--json", "--stats"]) == 0
     pick = Sampler(1.2, 0, 0.9, 1.3, 2, no_repeat_ngram=2, spare=frozenset(lm.eos_ids))
-    assert json.loads(capfd.readouterr().out)["tokens"] == lm.generate_ids(lm.chat_ids(PROMPT), 5, pick=pick)
+    captured = capfd.readouterr()
+    assert json.loads(captured.out)["tokens"] == lm.generate_ids(lm.chat_ids(PROMPT), 5, pick=pick)
+    assert f"tokens: prefill {len(lm.chat_ids(PROMPT))} tokens in " in captured.err.strip().splitlines()[-1]
 
 
 def test_chat_on_the_emulated_pi_answers_as_on_x86(pi_root, tiny_exports, tmp_path, capfd):

@@ -85,7 +85,8 @@ def test_cli_draws_tokens_with_a_seed_and_refuses_sampling_where_nothing_is_gene
                           (["--prompt", PROMPT, "--backend", "genai", "--repetition-penalty", "1.1"],
                            "go with --prompt or --chat (and --backend ort)"),
                           (["--prompt", PROMPT, "--top-p", "2"], "--top-p must be above 0 and at most 1"),
-                          (["--bench", "--no-repeat-ngram", "3"], "--no-repeat-ngram go with --prompt or --chat")):
+                          (["--bench", "--no-repeat-ngram", "3"], "--no-repeat-ngram go with --prompt or --chat"),
+                          (["--prompt", PROMPT, "--stats"], "--stats goes with --chat")):
         assert main(["--model", folder, *bad]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and fragment in err and len(err.strip().splitlines()) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from tiny_llm import PROMPT
 import pytest
 
 from edge.runtime.causal_lm import CHAT_FILE, CausalLM, InputError
-from edge.runtime.lm_chat import Conversation, TextStream, chat_lines
+from edge.runtime.lm_chat import Conversation, TextStream, chat_lines, stats_line
 from edge.runtime.lm_sampling import Sampler
 
 RUNTIME = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "generate.py"
@@ -158,6 +159,25 @@ def test_a_drawn_conversation_repeats_with_its_seed_and_draws_as_a_full_prefill_
             fed = _fed_after(lm, fed, answers[-1], questions[i + 1])
     greedy = Conversation(CausalLM(tiny_exports["fp32"]), max_new_tokens=6)
     assert answers != [greedy.ask(question) for question in questions]
+
+
+STATS = re.compile(r"^\[(\d+) tokens: prefill (\d+) tokens in \d+ ms(, decode [\d.]+ tok/s)?\]$")
+
+
+@pytest.mark.parametrize("history", [False, True])
+def test_stats_give_each_answers_tokens_prefill_and_decode_rate(tiny_exports, history):
+    lm, stats = CausalLM(tiny_exports["fp32"]), io.StringIO()
+    out = io.StringIO()
+    chat_lines(lm, io.StringIO(f"{PROMPT}\nName a planet.\n"), out, 5, as_json=True, history=history, stats=stats)
+    answers = [json.loads(line) for line in out.getvalue().splitlines()]
+    lines = [STATS.match(line) for line in stats.getvalue().splitlines()]
+    assert len(lines) == 2 and all(lines)
+    assert [int(m.group(1)) for m in lines] == [len(a["tokens"]) for a in answers]
+    assert int(lines[0].group(2)) == len(lm.chat_ids(PROMPT))                  # the first turn prefills its prompt
+    if not history:
+        assert int(lines[1].group(2)) == len(lm.chat_ids("Name a planet."))
+    assert stats_line([7], {"prefill_s": 0.01, "decode_s": 0.0, "prefill_tokens": 3}) == \
+        "[1 tokens: prefill 3 tokens in 10 ms]"                                  # one token: no decode rate
 
 
 def test_history_needs_a_conversation_turn_and_questions_on_stdin(tiny_exports, tmp_path):
