@@ -68,12 +68,14 @@ def main(args: list[str]) -> int:
     from tqdm import tqdm
 
     from bench._args import bench_parser, variant_names
-    from bench.quant import fake_quant_windows, held_out_texts, named_folders
+    from bench.quant import held_out_texts, named_folders
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
+    from edge.generator.calibrate import token_windows
     from edge.generator.export import SHIPPABLE
     from edge.generator.measure import cpu_summary
     from edge.generator.quality import teacher_forced
+    from edge.runtime.causal_lm import CausalLM
 
     parser = bench_parser("kllm bench decode_path")
     parser.add_argument("--model", default="smollm2")
@@ -84,8 +86,9 @@ def main(args: list[str]) -> int:
     names = variant_names(parser, opts.variants, SHIPPABLE, first="fp32")
     if min(opts.eval_tokens, opts.threads) < 1:
         parser.error("--eval-tokens and --threads must be at least 1")
-    windows = fake_quant_windows(opts.model, opts.eval_tokens, 1)[0]
-    folders = named_folders(names, opts.model, held_out_texts())
+    held_out = held_out_texts()
+    folders = named_folders(names, opts.model, held_out)
+    windows = token_windows(CausalLM(folders["fp32"]).encode, held_out, opts.eval_tokens)
     prefill, steps = {}, {}
     for name in tqdm(names, desc="decode_path", unit="variant"):
         folder = folders[name]
