@@ -94,7 +94,8 @@ def main(args: list[str]) -> int:
     from bench._args import bench_parser
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import build_variant
+    from edge.generator.variants import VARIANTS
     from edge.generator.measure import cpu_summary
     from edge.runtime.causal_lm import CausalLM
 

@@ -72,7 +72,7 @@ def main(args: list[str]) -> int:
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
     from edge.generator.calibrate import token_windows
-    from edge.generator.export import SHIPPABLE
+    from edge.generator.variants import SHIPPABLE
     from edge.generator.measure import cpu_summary
     from edge.generator.quality import teacher_forced
     from edge.runtime.causal_lm import CausalLM

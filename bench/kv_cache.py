@@ -62,7 +62,8 @@ def save_chart(results: dict[str, list[dict]], path):
 def main(args: list[str]) -> int:
     from bench._args import bench_parser, variants_lengths_threads
     from common.paths import cache_dir
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import build_variant
+    from edge.generator.variants import VARIANTS
 
     parser = bench_parser("kllm bench kv_cache")
     parser.add_argument("--model", default="smollm2")

@@ -25,7 +25,8 @@ def main(args: list[str]) -> int:
     from common.errors import UserError
     from common.models import causal_lm_source
     from edge.generator.calibrate import token_windows
-    from edge.generator.export import VARIANTS, build_variant, size_mb
+    from edge.generator.export import build_variant, size_mb
+    from edge.generator.variants import VARIANTS
     from edge.generator.llama_peer import check_decodes, gguf_variants, llama_bench, llama_teacher_forced
     from edge.generator.quality import compare, teacher_forced
     from edge.generator.measure import runtime_bench

@@ -60,7 +60,9 @@ def named_folders(names: list[str], model: str, held_out: list[str]) -> dict:
     """
     import functools
 
-    from edge.generator.export import DYNAMIC_SMOOTH, QAT_RECIPES, SMOOTH, build_named
+    from edge.generator.export import build_named
+
+    from edge.generator.variants import DYNAMIC_SMOOTH, QAT_RECIPES, SMOOTH
 
     training = functools.cache(lambda: calibration_texts(held_out, limit=None))  # read once for every QAT variant
     smoothing = functools.cache(lambda: calibration_texts(held_out))
@@ -98,7 +100,8 @@ def fake_quant_windows(model_name: str, eval_tokens: int, calibration_tokens: in
     """(held-out token windows, calibration token windows) of the study's texts, for the PyTorch
     fake-quantization benchmarks (int4_blocks, q41_leftover)."""
     from edge.generator.calibrate import token_windows
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import build_variant
+    from edge.generator.variants import VARIANTS
     from edge.runtime.causal_lm import CausalLM
 
     encode = CausalLM(build_variant(VARIANTS["fp32"], model_name)).encode
@@ -140,7 +143,8 @@ OPT_IN = ("int8-acc1", "int4-q41-fold1", "int8-b128", "int4-b64", "int4-q41-fold
 
 def decode_profiles(names: list[str], model: str) -> dict[str, dict]:
     """edge/generator/profile.py on the named variants (their cached exports)."""
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import build_variant
+    from edge.generator.variants import VARIANTS
     from edge.generator.profile import decode_profile
 
     return {n: decode_profile(build_variant(VARIANTS[n], model)) for n in names}
@@ -155,7 +159,7 @@ def main(args: list[str]) -> int:
     from common.errors import UserError
     from common.paths import cache_dir
     from edge.generator.profile import format_profiles
-    from edge.generator.export import QAT_RECIPES, VARIANTS
+    from edge.generator.variants import QAT_RECIPES, VARIANTS
     from edge.generator.measure import cpu_summary
     from edge.generator.study import StudyConfig, derived_names, run_study
 

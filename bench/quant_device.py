@@ -27,7 +27,7 @@ INT8_TARGET, INT4_TARGET, ROOFLINE_TARGET = 2.29, 4.0, 0.5
 
 def parse(args: list[str]):
     from bench._args import add_device_flags, bench_parser, device_threads, variant_names
-    from edge.generator.export import DYNAMIC_SMOOTH, QAT_RECIPES, SHIPPABLE, SMOOTH
+    from edge.generator.variants import DYNAMIC_SMOOTH, QAT_RECIPES, SHIPPABLE, SMOOTH
 
     parser = bench_parser("kllm bench quant_device")
     add_device_flags(parser, "variants")

@@ -101,7 +101,8 @@ def save_chart(results: dict[str, list[dict]], path, against: str):
 def main(args: list[str]) -> int:
     from bench._args import bench_parser, variants_lengths_threads
     from common.paths import cache_dir
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import build_variant
+    from edge.generator.variants import VARIANTS
     from edge.generator.measure import cpu_summary
 
     parser = bench_parser("kllm bench runtime_ab")

@@ -118,7 +118,8 @@ def main(args: list[str]) -> int:
     from common.atomic import atomic_write_text
     from common.models import causal_lm_path
     from common.paths import cache_dir
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import build_variant
+    from edge.generator.variants import VARIANTS
     from edge.generator.grid_model import grid_model
     from edge.generator.measure import cpu_summary
 

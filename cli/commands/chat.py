@@ -60,7 +60,7 @@ def add_parser(subparsers):
 
 def chat_variants() -> list[str]:
     """The variants `kllm chat` can build: the study's, except those trained or smoothed on calibration text."""
-    from edge.generator.export import VARIANTS
+    from edge.generator.variants import VARIANTS
 
     return list(VARIANTS)
 
@@ -78,7 +78,8 @@ def runtime_args(args, threads: int) -> list[str]:
 
 def run(args) -> int:
     from common.threads import default_threads
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import build_variant
+    from edge.generator.variants import VARIANTS
     from edge.runtime.lm_sampling import Sampler
 
     names = chat_variants()

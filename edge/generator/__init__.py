@@ -1,8 +1,9 @@
 """Ship a causal LM to the device: export with its KV cache, compress, measure, run.
 
-- export.py: onnxruntime-genai's model builder, one cached folder per variant (fp32, int8, int4 at
-  accuracy levels 4 and 1, int8 head, asymmetric, k_quant, block 16, int8 layers in an int4 body,
-  pruned sources);
+- variants.py: the variants by name (fp32, int8, int4 at accuracy levels 4 and 1, int8 head,
+  asymmetric, k_quant, blocks 16-128, the Q4_1 regrids, dynamic int8, SmoothQuant'd and QAT-trained);
+- export.py: onnxruntime-genai's model builder, one cached folder per variant (int8 layers in an
+  int4 body, pruned sources too);
 - calibrate.py: on calibration text, each layer's int4 sensitivity and each block's influence;
 - prune.py: structured block removal and Wanda sparsity, as derived safetensors folders;
 - quality.py: teacher-forced perplexity and next-token agreement, parity with PyTorch;

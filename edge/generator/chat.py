@@ -87,7 +87,7 @@ def chat_on_device(device, root: str, folder: Path, runtime_args: list[str], log
     from edge.deploy.flow import check_path
     from edge.deploy.staging import files_digest, stage_folder
     from edge.generator.device_study import RUNTIME, runtime_files
-    from edge.generator.export import CHAT_FILES
+    from edge.generator.variants import CHAT_FILES
 
     base = check_path(f"{root.rstrip('/')}/{CHAT_DIR}", "device root")
     with tempfile.TemporaryDirectory() as tmp:

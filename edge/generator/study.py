@@ -30,11 +30,12 @@ import numpy as np
 from common.atomic import atomic_write_text
 from common.errors import UserError
 from common.paths import cache_dir
-from edge.generator.export import (QAT_RECIPES, SMOOTH_ALPHA, VARIANTS, Variant, build_variant, dynamic_smooth_variant,
-                                   qat_variant, size_mb, smooth_variant)
+from edge.generator.export import build_variant, size_mb
 from edge.generator.measure import (copy_bandwidth_gb_s, cpu_summary, median_spread, read_bandwidth_gb_s, runtime_bench,
                                     torch_bench, weight_bytes_per_token)
 from edge.generator.study_table import format_table, save_chart
+from edge.generator.variants import (QAT_RECIPES, SMOOTH_ALPHA, VARIANTS, Variant, dynamic_smooth_variant, qat_variant,
+                                     smooth_variant)
 
 PARITY_PROMPTS = ("The history of the Roman Empire began when",
                   "Question: Which gas do plants release during photosynthesis?\nAnswer:",

@@ -49,7 +49,7 @@ class OptionTask:
 
 def rankings(scores: np.ndarray) -> list[str]:
     """The top three letters of each row of option scores (n, 5), best first; ties keep letter order."""
-    from edge.runtime.science import top_letters
+    from edge.runtime.choices import top_letters
 
     return [top_letters(row) for row in np.asarray(scores, dtype=np.float64)]
 

@@ -27,7 +27,8 @@ from common.errors import UserError
 from common.port_set import PortSet
 from edge.bundle import (DETECT_FILES, DEVICE_REQUIREMENTS, LM_FILES, RUNTIME_DIR, BundleConfig, BundleInfo,
                          assemble_bundle, bench_bundle)
-from edge.generator.export import MODEL_FILES, SHIPPABLE, build_named
+from edge.generator.export import build_named
+from edge.generator.variants import MODEL_FILES, SHIPPABLE
 from edge.generator.logits_from import add_logits_from
 from edge.retriever.encoder import export_encoder
 from edge.retriever.index import CompactIndex
@@ -36,7 +37,7 @@ from edge.runtime.classifier import encoder_session
 from edge.runtime.retrieval import Encoder
 from edge.runtime.science import Answerer, as_question
 
-RUNTIME_FILES = (*DETECT_FILES, "science.py", "retrieval.py", *LM_FILES)
+RUNTIME_FILES = (*DETECT_FILES, "science.py", "choices.py", "retrieval.py", *LM_FILES)
 SMOKE_QUESTIONS = 1          # under qemu the LM is slow: one question keeps the deploy's smoke test short
 # nats of an option's mean log-likelihood. Arm's int4/int8 kernels (accuracy level 4) round the
 # activations differently: under qemu (Cortex-A76) the first sample question's options moved by

@@ -1,7 +1,7 @@
 """The on-device science-exam answerer: a question with options A-E in, the top 3 letters out.
 Copied to the device as is; imports only onnxruntime, tokenizers, numpy and the standard library
 (and beside it: causal_lm.py, the causal LM; retrieval.py, the passages' search;
-classifier.py, the encoder's session).
+choices.py, the letters from option scores; classifier.py, the encoder's session).
 
     python3 science.py --bundle BUNDLE --file test.csv          # Kaggle's id,prompt,A..E -> id,prediction
     python3 science.py --bundle BUNDLE --file q.jsonl --json    # {"prompt", "A".."E"} per line
@@ -44,7 +44,6 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-OPTIONS = ("A", "B", "C", "D", "E")
 
 
 @functools.lru_cache(maxsize=None)
@@ -64,41 +63,14 @@ def _sibling(name: str):
 
 
 if __package__:     # imported on the host as edge.runtime.science
-    from . import records, retrieval
+    from . import choices, records, retrieval
 else:               # in a bundle folder, loaded by detect.py
-    records, retrieval = _sibling("records.py"), _sibling("retrieval.py")
+    choices, records, retrieval = _sibling("choices.py"), _sibling("records.py"), _sibling("retrieval.py")
 
 
 def build_prefix(prompt: str, context: str | None) -> str:
     question = f"Question: {prompt.strip()}\nAnswer:"
     return f"{context.strip()}\n\n{question}" if context else question
-
-
-def _row_ranks(values) -> np.ndarray:
-    """Ranks 0..n-1 scaled to [0, 1] (1 = best), ties sharing their mean rank (scipy's "average")."""
-    v = np.asarray(values, dtype=np.float64)
-    order = np.argsort(v, kind="stable")
-    ranks, i = np.empty(len(v)), 0
-    while i < len(v):
-        j = i
-        while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2
-        i = j + 1
-    return ranks / max(1, len(v) - 1)
-
-
-def rank_blend(members: list, weights: list[float]) -> np.ndarray:
-    """One question's rank average of its members' option scores, as common/ensemble.py's
-    rank_average computes it for a row: weighted normalized ranks, ties broken by 1e-3 of each
-    member's z-scored raw scores."""
-    w = np.asarray(weights, dtype=np.float64)
-    w = w / w.sum()
-    out = np.zeros(len(members[0]))
-    for weight, m in zip(w, members):
-        m = np.asarray(m, dtype=np.float64)
-        out += weight * (_row_ranks(m) + 1e-3 * (m - m.mean()) / (m.std() + 1e-9))
-    return out
 
 
 class ChoiceScorer:
@@ -125,12 +97,6 @@ class ChoiceScorer:
             feeds = {name: np.asarray([columns[name]], dtype=np.int64) for name in self.names}
             out.append(float(self.session.run(["logits"], feeds)[0][0, 0]))
         return out
-
-
-def top_letters(scores: list[float]) -> str:
-    """The three best options, best first; ties keep the letter order (as the host's to_letters)."""
-    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:3]
-    return " ".join(OPTIONS[j] for j in order)
 
 
 def option_scores(lm, prefix: str, options: list[str], norm: str = "mean") -> list[float]:
@@ -203,17 +169,17 @@ class Answerer:
         return option_scores(self.lm, prefix, options, self.norm)
 
     def answer(self, prompt: str, options: list[str]) -> dict:
-        if len(options) != len(OPTIONS) or not prompt.strip() or not all(o.strip() for o in options):
+        if len(options) != len(choices.OPTIONS) or not prompt.strip() or not all(o.strip() for o in options):
             raise ValueError("a question needs a prompt and five non-empty options A-E")
         passages, examples = self.retrieve(prompt, options)
         context = "\n\n".join(p for p in (passages, examples) if p)
         scores = self.option_scores(build_prefix(prompt, context), options)
         if self.choice is None:
-            return {"prediction": top_letters(scores), "scores": scores, "context": context}
+            return {"prediction": choices.top_letters(scores), "scores": scores, "context": context}
         choice = self.choice.scores(retrieval.truncate_words(passages, self.choice_words) if self.choice_words else "",
                                     [f"{prompt} Answer: {o}" for o in options])
-        blend = rank_blend([scores, choice], [self.lm_weight, 1 - self.lm_weight])
-        return {"prediction": top_letters(blend), "scores": scores, "choice_scores": choice, "context": context}
+        blend = choices.rank_blend([scores, choice], [self.lm_weight, 1 - self.lm_weight])
+        return {"prediction": choices.top_letters(blend), "scores": scores, "choice_scores": choice, "context": context}
 
     def write(self, questions: list) -> list[dict]:
         """One answer per question, in order: a (prompt, A, B, C, D, E) tuple or a JSON object
@@ -225,13 +191,13 @@ def as_question(item) -> tuple:
     """(prompt, A, B, C, D, E) from such a tuple or a JSON object text {"prompt", "A".."E"}."""
     if isinstance(item, str):
         record = json.loads(item)
-        item = tuple(str(record[c]) for c in ("prompt", *OPTIONS))
+        item = tuple(str(record[c]) for c in ("prompt", *choices.OPTIONS))
     return tuple(item)
 
 
 def read_questions(text: str, fmt: str) -> list[tuple]:
     """(id, (prompt, A, B, C, D, E)) per question from a CSV with id,prompt,A..E or JSON lines."""
-    columns = ("prompt", *OPTIONS)
+    columns = ("prompt", *choices.OPTIONS)
     if fmt == "csv":
         rows = list(csv.DictReader(io.StringIO(text)))
         if not rows or not set(columns) <= set(rows[0]):
@@ -267,24 +233,12 @@ def self_test(folder: Path, threads: int) -> dict:
     same = sum(g["prediction"] == r["prediction"] for g, r in zip(got, rows))
     contexts = sum(g["context"] == r.get("context") for g, r in zip(got, rows))
     tolerance = float(qa.config["smoke_tolerance"])
-    ties = sum(g["prediction"] != r["prediction"] and all(swapped_within(g[m], r[m], 2 * tolerance) for m in members)
+    ties = sum(g["prediction"] != r["prediction"] and all(choices.swapped_within(g[m], r[m], 2 * tolerance) for m in members)
                for g, r in zip(got, rows))
     return {"machine": platform.machine(), "python": platform.python_version(), "inputs": len(rows),
             "same_context": contexts, "same_letters": same, "near_tie_letters": ties, "max_abs_diff": diff,
             "tolerance": tolerance, "scores": [g["scores"] for g in got],
             "ok": bool(rows) and same + ties == contexts == len(rows) and diff <= tolerance}
-
-
-def swapped_within(scores: list[float], reference: list[float], margin: float) -> bool:
-    """Whether every pair of options that `scores` orders differently from `reference` was within
-    `margin` in `reference`: a near tie that other kernels' rounding may flip (each score may move
-    by the smoke tolerance, so two within twice that can swap), not a different answer.
-
-        swapped_within([-1.0, -2.02, -2.0], [-1.0, -2.0, -2.01], 1.0)   # True: B and C were 0.01 apart
-    """
-    n = len(reference)
-    return all(abs(reference[i] - reference[j]) <= margin for i in range(n) for j in range(i + 1, n)
-               if (scores[i] - scores[j]) * (reference[i] - reference[j]) < 0)
 
 
 def bench(folder: Path, questions: list[tuple], threads: int, repeats: int) -> dict:

@@ -50,7 +50,8 @@ def generator_cache(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_exports(tiny_llm, generator_cache) -> dict[str, Path]:
     """{"fp32": folder, "int4": folder, "int8-dynamic": folder} exported from the tiny Llama."""
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import build_variant
+    from edge.generator.variants import VARIANTS
 
     old = os.environ.get("KLLM_CACHE")
     os.environ["KLLM_CACHE"] = str(generator_cache)

@@ -35,7 +35,8 @@ def test_a_learned_scale_folder_is_written_into_every_matmul_exactly(tiny_llm, g
     from onnx import numpy_helper
 
     from edge.generator.calibrate import texts_id
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import build_variant
+    from edge.generator.variants import VARIANTS
     from edge.generator.qat import SCALES_FILE
 
     monkeypatch.setenv("KLLM_CACHE", str(generator_cache))

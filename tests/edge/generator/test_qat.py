@@ -120,7 +120,8 @@ def test_the_builder_recodes_a_qat_folder_exactly(tiny_llm, generator_cache, mon
     from onnx import numpy_helper
 
     from edge.generator.calibrate import texts_id
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import build_variant
+    from edge.generator.variants import VARIANTS
 
     monkeypatch.setenv("KLLM_CACHE", str(generator_cache))
     texts = [f"Passage {i}: the quick brown fox jumps over the lazy dog near river {i}." * 3 for i in range(40)]

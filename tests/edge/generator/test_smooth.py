@@ -53,7 +53,9 @@ def test_bad_alpha_and_other_architectures_are_refused(outlier_model):
 def test_a_smoothed_int8_variant_builds_from_its_own_derived_folder(tiny_llm, generator_cache, monkeypatch):
     import numpy as np
 
-    from edge.generator.export import VARIANTS, build_variant, source_folder
+    from edge.generator.export import build_variant, source_folder
+
+    from edge.generator.variants import VARIANTS
     from edge.runtime.causal_lm import CausalLM
 
     monkeypatch.setenv("KLLM_CACHE", str(generator_cache))

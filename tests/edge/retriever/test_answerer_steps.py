@@ -82,7 +82,8 @@ def test_with_the_multiple_choice_member_the_bundle_blends_both_ranks(tmp_path, 
                                                                       minilm_tokenizer, monkeypatch):
     from test_choice import tiny_choice_model
 
-    from edge.runtime.science import Answerer, rank_blend, top_letters
+    from edge.runtime.choices import rank_blend, top_letters
+    from edge.runtime.science import Answerer
 
     monkeypatch.setenv("KLLM_CACHE", str(generator_cache))
     ps = toy_port_set(str(tiny_llm))

@@ -12,7 +12,8 @@ import pytest
 from common.ensemble import rank_average
 from common.training.multiple_choice import MultipleChoiceConfig, predict_multiple_choice
 from edge.retriever.choice import INT8_AGREEMENT, export_choice_scorer
-from edge.runtime.science import ChoiceScorer, rank_blend
+from edge.runtime.choices import rank_blend
+from edge.runtime.science import ChoiceScorer
 
 CONTEXT = "Plants take in carbon dioxide and give off oxygen. Fish breathe with gills in the water."
 PROMPT = "Which gas do plants take in?"

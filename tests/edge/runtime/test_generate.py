@@ -161,7 +161,8 @@ def test_tiny_int4_greedy_tokens_on_the_emulated_pi_match_x86(pi_root, tiny_expo
     ("int4", {"min_agreement": 0.8, "logprob_tolerance": 1.0}),
 ])
 def test_smollm2_int4_generates_on_the_emulated_pi_like_x86(pi_root, tmp_path, variant, tolerances):
-    from edge.generator.export import VARIANTS, build_variant
+    from edge.generator.export import build_variant
+    from edge.generator.variants import VARIANTS
 
     folder = _device_folder(build_variant(VARIANTS[variant]), tmp_path, 16, **tolerances)
     result = _self_test_on_the_emulated_pi(pi_root, folder, 3600)  # qemu: minutes per token on a loaded host

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from edge.runtime.causal_lm import CausalLM
-from edge.runtime.science import Answerer, as_question, build_prefix, read_questions, swapped_within, top_letters
+from edge.runtime.choices import top_letters
+from edge.runtime.science import Answerer, as_question, build_prefix, read_questions
 
 QUESTIONS = [
     ("Plants take in which gas to make food?", ["helium", "carbon dioxide", "neon", "argon", "wet sand"],
@@ -49,8 +50,7 @@ def test_option_ranking_equals_the_hosts_on_the_tiny_model(tiny_llm, tiny_export
         assert top_letters(device) == top_letters(list(h.mean))
 
 
-def test_letters_and_inputs():
-    assert top_letters([0.1, 0.5, 0.5, -1.0, 0.2]) == "B C E"       # ties keep the letter order
+def test_questions_are_read_from_csv_and_json_lines():
     row = {"id": 7, "prompt": "Q?", "A": "a", "B": "b", "C": "c", "D": "d", "E": "e"}
     assert as_question(json.dumps(row)) == ("Q?", "a", "b", "c", "d", "e")
     assert read_questions(json.dumps(row) + "\n", "jsonl") == [(7, ("Q?", "a", "b", "c", "d", "e"))]
@@ -62,13 +62,6 @@ def test_letters_and_inputs():
         read_questions(json.dumps(row) + "\n\n{bad\n", "jsonl")
     unnamed = {k: v for k, v in row.items() if k != "id"}
     assert [key for key, _ in read_questions(f"{json.dumps(unnamed)}\n\n{json.dumps(unnamed)}\n", "jsonl")] == [0, 1]
-
-
-def test_a_smoke_letter_swap_passes_only_between_options_that_were_a_near_tie():
-    host = [-4.33, -6.346, -17.74, -4.43, -6.357]        # the emulated Pi's smoke question: B and E 0.011 apart
-    device = [-4.29, -6.325, -17.46, -4.40, -6.242]      # Arm's rounding put E above B
-    assert swapped_within(device, host, 1.0) and swapped_within(host, host, 0.0)
-    assert not swapped_within([-4.50, -6.3, -17.5, -4.30, -6.4], host, 0.05)  # A and D were 0.1 apart: a real change
 
 
 @pytest.mark.parametrize("bad", [["--bench-repeats", "0"], ["--threads", "-2"], ["--bench-threads", "x,2"],

@@ -1,0 +1,57 @@
+"""A multiple-choice answer from option scores: the top letters, two members' rank blend, and the
+near-tie test of a device's answers against the host's. numpy only; copied to the device beside
+science.py.
+
+    top_letters([0.1, 0.5, 0.5, -1.0, 0.2])                    # "B C E": ties keep the letter order
+    rank_blend([lm_scores, choice_scores], [0.5, 0.5])         # one question's blended option scores
+"""
+from __future__ import annotations
+
+import numpy as np
+
+OPTIONS = ("A", "B", "C", "D", "E")
+
+
+def row_ranks(values) -> np.ndarray:
+    """Ranks 0..n-1 scaled to [0, 1] (1 = best), ties sharing their mean rank (scipy's "average")."""
+    v = np.asarray(values, dtype=np.float64)
+    order = np.argsort(v, kind="stable")
+    ranks, i = np.empty(len(v)), 0
+    while i < len(v):
+        j = i
+        while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2
+        i = j + 1
+    return ranks / max(1, len(v) - 1)
+
+
+def rank_blend(members: list, weights: list[float]) -> np.ndarray:
+    """One question's rank average of its members' option scores, as common/ensemble.py's
+    rank_average computes it for a row: weighted normalized ranks, ties broken by 1e-3 of each
+    member's z-scored raw scores."""
+    w = np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    out = np.zeros(len(members[0]))
+    for weight, m in zip(w, members):
+        m = np.asarray(m, dtype=np.float64)
+        out += weight * (row_ranks(m) + 1e-3 * (m - m.mean()) / (m.std() + 1e-9))
+    return out
+
+
+def top_letters(scores: list[float]) -> str:
+    """The three best options, best first; ties keep the letter order (as the host's to_letters)."""
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:3]
+    return " ".join(OPTIONS[j] for j in order)
+
+
+def swapped_within(scores: list[float], reference: list[float], margin: float) -> bool:
+    """Whether every pair of options that `scores` orders differently from `reference` was within
+    `margin` in `reference`: a near tie that other kernels' rounding may flip (each score may move
+    by the smoke tolerance, so two within twice that can swap), not a different answer.
+
+        swapped_within([-1.0, -2.02, -2.0], [-1.0, -2.0, -2.01], 1.0)   # True: B and C were 0.01 apart
+    """
+    n = len(reference)
+    return all(abs(reference[i] - reference[j]) <= margin for i in range(n) for j in range(i + 1, n)
+               if (scores[i] - scores[j]) * (reference[i] - reference[j]) < 0)

@@ -1,0 +1,34 @@
+"""edge/runtime/choices.py: letters, rank blend and the near-tie test, against the host's definitions."""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import rankdata
+
+from edge.runtime.choices import rank_blend, row_ranks, swapped_within, top_letters
+
+
+def test_top_letters_are_the_best_three_with_ties_in_letter_order():
+    assert top_letters([0.1, 0.5, 0.5, -1.0, 0.2]) == "B C E"
+    assert top_letters([-3.0, -1.0, -2.0, -5.0, -4.0]) == "B C A"
+
+
+def test_row_ranks_are_scipys_average_ranks_scaled_to_the_unit_interval():
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        values = rng.integers(0, 4, size=5).astype(float)       # many ties
+        np.testing.assert_allclose(row_ranks(values), (rankdata(values) - 1) / 4)
+    assert row_ranks([2.0]).tolist() == [0.0]
+
+
+def test_a_blend_of_one_member_keeps_its_order_and_equal_weights_split_a_disagreement():
+    lm = [-1.0, -2.0, -3.0, -4.0, -5.0]
+    assert top_letters(rank_blend([lm], [1.0])) == "A B C"
+    blended = rank_blend([lm, lm[::-1]], [0.5, 0.5])            # each member's best is the other's worst
+    assert np.ptp(blended) < 1e-2                               # only the 1e-3 z-score tie-break is left
+
+
+def test_a_smoke_letter_swap_passes_only_between_options_that_were_a_near_tie():
+    host = [-4.33, -6.346, -17.74, -4.43, -6.357]        # the emulated Pi's smoke question: B and E 0.011 apart
+    device = [-4.29, -6.325, -17.46, -4.40, -6.242]      # Arm's rounding put E above B
+    assert swapped_within(device, host, 1.0) and swapped_within(host, host, 0.0)
+    assert not swapped_within([-4.50, -6.3, -17.5, -4.30, -6.4], host, 0.05)  # A and D were 0.1 apart: a real change
