@@ -3,7 +3,7 @@
     detect.py      every bundle's command line (input, self-test, bench), with beside it
     records.py     reading the input: config.json, lines / JSON lines / CSV, one-line errors
     classifier.py  an encoder classifier's session, probabilities and output lines
-    lm_features.py, essays.py, prompts.py, science.py (+ retrieval.py)   one file per other kind
+    lm_features.py, essays.py, prompts.py, science.py (+ retrieval.py, choices.py)   one file per other kind
     generate.py    the causal LM's command line, with beside it
     causal_lm.py   the causal LM (KV cache, greedy decode, scoring, teacher-forced NLL)
     lm_chat.py     chat turns and a conversation kept in the KV cache
