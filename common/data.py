@@ -9,6 +9,7 @@ A file may be stored as CSV (Kaggle's form) or as Parquet with the same stem (co
 """
 from __future__ import annotations
 
+import codecs
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,11 @@ def find_table_file(folder: Path, table: TableSchema) -> Path | None:
 
 def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
     """Read one CSV or Parquet file and check it; bad files raise UserError with one line."""
+    if Path(path).is_dir():
+        raise UserError(f"{path} is a folder, not a file")
     try:
+        if path.suffix != ".parquet":
+            check_utf8(path)    # polars decodes a CSV's header lossily: a bad byte there would pass silently
         if path.suffix == ".parquet":
             frame = pl.read_parquet(path)
         else:
@@ -61,6 +66,31 @@ def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
     if frame.height == 0:
         raise UserError(f"{path}: no rows (only a header)" if frame.width else f"{path}: empty file")
     return table.check(frame, where=str(path))
+
+
+NEWLINE = b"\n"
+
+
+def check_utf8(path: Path, chunk_bytes: int = 1 << 20) -> None:
+    """UserError naming the line of the first byte that is not UTF-8 (read in chunks: any size).
+
+        check_utf8(Path("data/x/train.csv"))   # None, or: "...: not UTF-8 text (byte 0xff on line 1) ..."
+    """
+    decoder, line = codecs.getincrementaldecoder("utf-8")(), 1
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_bytes), b""):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as err:
+                bad = max(0, min(err.start, len(chunk) - 1))
+                where = line + chunk[:bad].count(NEWLINE)
+                raise UserError(f"{path}: not UTF-8 text (byte 0x{chunk[bad]:02x} on line {where}); "
+                                "save it as UTF-8") from None
+            line += chunk.count(NEWLINE)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise UserError(f"{path}: not UTF-8 text (it ends inside a character); save it as UTF-8") from None
 
 
 def choose_folder(competition: Competition) -> tuple[str, Path]:

@@ -66,6 +66,12 @@ def _labels(competition: Competition, metric: Metric, truth: pl.DataFrame, pred:
         if missing:
             raise UserError(f"{what} file: missing column(s) {', '.join(missing)}")
     key = pl.col(sub.id_column).cast(pl.String)
+    for frame, what in ((truth, "truth"), (pred, "prediction")):
+        repeated = frame.select(key).to_series().is_duplicated()
+        if repeated.any():
+            first = frame.select(key).to_series().filter(repeated)[0]
+            raise UserError(f"{what} file: {sub.id_column} {first!r} appears more than once "
+                            f"({int(repeated.sum())} rows share an id)")
     joined = truth.select(key.alias("_id"), *schema.target).join(
         pred.select(key.alias("_id"), *[pl.col(c).alias(f"_pred_{c}") for c in sub.columns]), on="_id", how="inner")
     if len(joined) != len(truth) or len(joined) != len(pred):
@@ -117,7 +123,7 @@ def _read_labels(competition: Competition, metric: Metric, truth: Path | None, d
     if truth is None:
         columns = ", ".join([competition.schema.submission.id_column, *competition.schema.target])
         raise UserError(f"{competition.slug}: {metric.name} scores against labels: give --truth FILE with {columns}")
-    if not Path(truth).is_file():
+    if not Path(truth).exists():
         raise UserError(f"missing file: {truth}")
     return read_table(Path(truth), _truth_schema(competition, Path(truth))), str(truth)
 
@@ -160,7 +166,7 @@ def score_files(competition: Competition, pred: Path, truth: Path | None = None,
     (default: data/<slug>/ when it holds the real files, else the sample)."""
     metric = get_metric(competition.metric)
     _options(metric, options)  # a wrong option is refused before anything is read
-    if not Path(pred).is_file():
+    if not Path(pred).exists():
         raise UserError(f"missing file: {pred}")
     frame = read_table(Path(pred), TableSchema(Path(pred).name, competition.schema.tables["sample_submission"].columns))
     reference, against = PAIRINGS[metric.needs].read(competition, metric, truth, data_dir)

@@ -9,6 +9,8 @@ rows that sum to 1, and for MAP@3 exactly three distinct letters A-E per row.
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +94,29 @@ def write_submission(competition: Competition, frame: pl.DataFrame, test: pl.Dat
                      path: Path | None = None) -> Path:
     """Check, then write atomically; a bad frame raises UserError and writes nothing."""
     checked = check_submission(competition, frame, test)
-    path = Path(path) if path else submissions_dir(competition.slug) / "submission.csv"
-    with atomic_path(path, suffix=".csv") as tmp:
-        checked.write_csv(tmp)
+    path = check_output_path(path or submissions_dir(competition.slug) / "submission.csv")
+    try:
+        with atomic_path(path, suffix=".csv") as tmp:
+            checked.write_csv(tmp)
+    except OSError as err:
+        raise UserError(f"cannot write the submission to {path}: {err.strerror or err}") from None
+    return path
+
+
+def check_output_path(path: Path) -> Path:
+    """`path` if a file can be written there (its folder made if missing), else UserError: run
+    before a long job, so a bad --out is one line at the start, not a traceback at the end.
+
+        check_output_path(Path("/tmp/out/sub.csv"))   # -> the path; /tmp/out now exists
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"--out {path} is a folder: give a file path, e.g. {path / 'submission.csv'}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise UserError(f"cannot write a file in {path.parent}: {err.strerror or err}") from None
     return path

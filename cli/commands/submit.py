@@ -26,7 +26,7 @@ from common.metrics import get_metric
 from common.registry import Competition, get_competition
 from common.solution import RunContext, SolutionResult
 from common.paths import submissions_dir
-from common.submission import write_submission
+from common.submission import check_output_path, write_submission
 
 
 def add_parser(subparsers):
@@ -135,6 +135,14 @@ def run(args) -> int:
         options = {**experiment.options, **options}
         folds = folds or experiment.folds
         print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
+    if args.out is not None:
+        check_output_path(args.out)
+    if args.kaggle:
+        from common.kaggle.client import NoCredentials
+        from common.kaggle.credentials import find_credentials
+
+        if find_credentials() is None:
+            raise NoCredentials()   # before any work: --kaggle without credentials would only fail at the end
     solve = load_solution(competition)
     data = load_dataset(competition, args.data)
     if "test" not in data.tables:

@@ -55,7 +55,7 @@ def _bad(tmp_path, essays_csv: str | bytes) -> Path:
     ("id,essay\n0,Cats purr.\n", [], "ids differ from test"),
     ("id,essay\n0,Cats purr.\n1,   \n", [], "empty string"),
     ("id,text\n0,Cats purr.\n1,Dogs.\n", [], "missing column"),
-    (b"id,essay\n0,Cats \xff purr.\n1,Dogs.\n", [], "cannot read"),
+    (b"id,essay\n0,Cats \xff purr.\n1,Dogs.\n", [], "not UTF-8 text"),
     ("id,essay\n0,Cats purr.\n1,Dogs.\n", ["--truth", "labels.csv"], "needs no labels"),
     ("id,essay\n0,Cats purr.\n1,Dogs.\n", ["--encoder", "minilm"], "takes no encoder option"),
 ])

@@ -67,3 +67,26 @@ def test_a_named_experiment_writes_its_own_submission_beside_the_main_one(tmp_pa
     exp_file = tmp_path / "submissions" / "detect-ai-text" / "tfidf_only" / "submission.csv"
     assert f"submission: {exp_file}" in capsys.readouterr().out
     assert exp_file.read_text().count("\n") == 11 and main_file.read_text() == "id,generated\nkept,0.5\n"
+
+
+@pytest.mark.parametrize("out", ["folder", "file/below.csv"])
+def test_an_unwritable_out_is_one_line_before_any_work(out, tmp_path, capsys):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("a file, not a folder")
+    assert main(["submit", "--comp", "prompt-recovery", "--out", str(tmp_path / out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert ("is a folder" if out == "folder" else "cannot write a file in") in captured.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder"] and not any((tmp_path / "folder").iterdir())
+
+
+def test_kaggle_without_credentials_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    for name in ("KAGGLE_API_TOKEN", "KAGGLE_USERNAME", "KAGGLE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "kaggle"))
+    monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "runs.jsonl"))
+    assert main(["submit", "--comp", "prompt-recovery", "--kaggle", "--out", str(tmp_path / "s.csv")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "no Kaggle credentials" in captured.err and "KAGGLE_API_TOKEN" in captured.err
+    assert list(tmp_path.iterdir()) == []

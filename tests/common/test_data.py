@@ -35,9 +35,36 @@ def test_wrong_columns_give_one_line(tmp_path):
 def test_non_utf8_file_gives_one_line(tmp_path):
     write_science(tmp_path)
     (tmp_path / "test.csv").write_bytes(b"id,prompt,A,B,C,D,E\n0,\xff\xfe caf\xe9,a,b,c,d,e\n")
-    with pytest.raises(UserError, match="cannot read") as err:
+    with pytest.raises(UserError, match=r"not UTF-8 text \(byte 0xff on line 2\)") as err:
         load_dataset(SCIENCE, tmp_path)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("content, line", [(b"\xff\xfe bad", 1), (b"id,prompt,A,B,C,D,E\xe9\n0,q,a,b,c,d,e\n", 1),
+                                           (b"id,prompt,A,B,C,D,E\n0,q,a,b,c,d,\xc3", None)])
+def test_a_bad_byte_anywhere_is_named_not_mistaken_for_an_empty_or_misnamed_file(tmp_path, content, line):
+    write_science(tmp_path)
+    (tmp_path / "test.csv").write_bytes(content)    # polars alone: "no rows" / "missing column E\ufffd" / read
+    with pytest.raises(UserError, match=f"on line {line}\\)" if line else "ends inside a character"):
+        load_dataset(SCIENCE, tmp_path)
+
+
+def test_the_utf8_check_counts_lines_across_chunks(tmp_path):
+    from common.data import check_utf8
+
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"a,b\n" + b"1,caf\xc3\xa9\n" * 1000)
+    check_utf8(path, chunk_bytes=7)                 # a two-byte character split between chunks is fine
+    path.write_bytes(path.read_bytes() + b"2,\xff\n")
+    with pytest.raises(UserError, match="byte 0xff on line 1002"):
+        check_utf8(path, chunk_bytes=7)
+
+
+def test_a_folder_given_as_a_file_is_named_as_such(tmp_path):
+    from common.data import read_table
+
+    with pytest.raises(UserError, match="is a folder, not a file"):
+        read_table(tmp_path, SCIENCE.schema.tables["test"])
 
 
 def test_a_header_without_rows_or_an_empty_file_gives_one_line(tmp_path):

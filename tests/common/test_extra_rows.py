@@ -29,7 +29,8 @@ def test_reading_keeps_csv_columns_as_text_and_refuses_empty_or_unreadable_files
     path = tmp_path / "rows.csv"
     path.write_text("text,label\n007,1\n")
     assert read_rows(path).to_dicts() == [{"text": "007", "label": "1"}]
-    for body, message in ((b"text,label\n", "no rows"), (b"text,label\n\xff\xfe,1\n", "cannot read")):
+    for body, message in ((b"text,label\n", "no rows"), (b"text,label\n\xff\xfe,1\n", "not UTF-8 text"),
+                          (b"te\xffxt,label\n", "byte 0xff on line 1")):
         path.write_bytes(body)
         with pytest.raises(UserError, match=message) as err:
             read_rows(path)

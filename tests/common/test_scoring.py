@@ -27,6 +27,16 @@ def test_labels_are_joined_by_id_whatever_the_row_order():
         score_frames(exam, truth, pred.head(1))
 
 
+def test_a_repeated_id_is_refused_even_when_the_row_counts_still_match():
+    exam = get_competition("science-exam")
+    truth = pl.DataFrame({"id": [0, 1, 2], "answer": ["A", "B", "C"]})
+    pred = pl.DataFrame({"id": [0, 0, 2], "prediction": ["A B C", "B A C", "C A B"]})   # id 1 missing, 0 twice
+    with pytest.raises(UserError, match="prediction file: id '0' appears more than once"):
+        score_frames(exam, truth, pred)
+    with pytest.raises(UserError, match="truth file: id '2' appears more than once"):
+        score_frames(exam, truth.with_columns(pl.Series("id", [0, 2, 2])), pred.with_columns(pl.Series("id", [0, 1, 2])))
+
+
 def test_a_metric_setting_is_recorded_with_its_default(monkeypatch):
     seen = []
     fake = replace(METRICS["sharpened_cosine"], fn=lambda t, p, encoder="minilm": seen.append(encoder) or 0.5)
