@@ -95,6 +95,13 @@ def run(args) -> int:
         Sampler(args.temperature, args.top_k, args.top_p, args.repetition_penalty, args.seed, args.no_repeat_ngram)
     except ValueError as exc:
         raise UserError(str(exc)) from None
+    if args.device:                 # a bad user@host or root is one line before the model is built
+        from edge.deploy.flow import check_path
+        from edge.deploy.lifecycle import DEFAULT_SSH_ROOT
+        from edge.deploy.ssh import parse_target
+
+        parse_target(args.device)
+        check_path(args.root or DEFAULT_SSH_ROOT, "device root")
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k))
     folder = build_variant(VARIANTS[args.variant], args.model, log=log)
     if not (args.device or args.emulated):

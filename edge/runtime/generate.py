@@ -205,9 +205,14 @@ def main(argv: list[str] | None = None) -> int:
             lm = CausalLM(folder, args.threads)
             ids = lm.chat_ids(args.prompt, system=args.system) if args.chat else lm.encode(args.prompt)
             timings = {"prefill_tokens": len(ids)}
-            tokens = (lm_measure.genai_generate_ids(folder, ids, args.max_new_tokens, args.threads) if args.backend == "genai"
-                      else lm.generate_ids(ids, args.max_new_tokens, pick=spare_eos(pick, lm), timings=timings))
+            stream = None if args.json or args.backend == "genai" else lm_chat.TextStream(lm, sys.stdout)
+            tokens = (lm_measure.genai_generate_ids(folder, ids, args.max_new_tokens, args.threads)
+                      if args.backend == "genai"
+                      else lm.generate_ids(ids, args.max_new_tokens, pick=spare_eos(pick, lm), timings=timings,
+                                           on_token=stream))
             result = {"tokens": tokens, "text": lm.decode(tokens)}
+            if stream is not None:          # the answer as it came, then the rest (a held-back character)
+                print(result["text"][stream.shown:], flush=True)
             if args.stats and "decode_s" in timings:
                 print(lm_chat.stats_line(tokens, timings), file=sys.stderr)
     except (InputError, OSError, ValueError) as exc:
@@ -215,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.json or args.self_test or args.bench or args.score or args.teacher_forced or args.bandwidth:
         print(json.dumps(result))
-    else:
+    elif args.backend == "genai":
         print(result["text"])
     return 0 if result.get("ok", True) else 1
 

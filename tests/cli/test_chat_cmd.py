@@ -12,6 +12,8 @@ from cli.main import main
     (["--prompt", " "], "error: --prompt is empty"),
     (["--max-new-tokens", "0"], "error: --max-new-tokens and --threads must be at least 1"),
     (["--device", "pi@host", "--emulated"], "not allowed with argument"),
+    (["--device", "@"], "error: bad device '@': want user@host"),                     # before any export
+    (["--device", "pi@host", "--root", "a;b"], "error: unsafe device root 'a;b'"),
     (["--history", "--prompt", "Hi"], "error: --history goes with questions on stdin, not --prompt"),
     (["--temperature", "-1"], "error: --temperature must be 0 (greedy) or more, got -1.0"),
     (["--top-p", "0"], "error: --top-p must be above 0 and at most 1, got 0.0"),

@@ -46,6 +46,30 @@ def test_the_genai_backend_decodes_the_same_tokens(tiny_exports):
     assert genai_generate_ids(tiny_exports["int4"], ids, 10) == lm.generate_ids(ids, 10, stop_at_eos=False)
 
 
+def test_a_prompt_streams_its_answer_and_then_its_stats(tiny_exports, capsys, monkeypatch):
+    import io
+    import re
+
+    folder = str(tiny_exports["fp32"])
+    assert main(["--model", folder, "--prompt", PROMPT, "--chat", "--max-new-tokens", "6", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    writes = []
+
+    class Terminal(io.StringIO):          # stdout and stderr as one screen, each write kept
+        def write(self, s):
+            writes.append(s)
+            return super().write(s)
+
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stdout", screen)
+    monkeypatch.setattr(sys, "stderr", screen)
+    assert main(["--model", folder, "--prompt", PROMPT, "--chat", "--max-new-tokens", "6", "--stats"]) == 0
+    text, stats = screen.getvalue().rstrip("\n").rsplit("\n", 1)
+    assert text == answer["text"] and answer["text"].strip()
+    assert re.fullmatch(rf"\[{len(answer['tokens'])} tokens: prefill \d+ tokens in \d+ ms, decode [\d.]+ tok/s\]", stats)
+    assert len([w for w in writes if w.strip()]) > 2       # the answer came in pieces, before the stats line
+
+
 def test_cli_generates_scores_and_refuses_bad_input(tiny_exports, capsys):
     folder = str(tiny_exports["int4"])
     assert main(["--model", folder, "--prompt", PROMPT, "--max-new-tokens", "5", "--json"]) == 0
