@@ -7,6 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 COMP ?= science-exam
+COMPS := science-exam detect-ai-text predict-the-llm prompt-recovery adversarial-judge
 KLLM := $(PY) -m cli
 # --no-compile: byte-compiling every installed module took ~45 s of the ~2 min set-up; Python
 # compiles the few modules it imports on first use instead.
@@ -22,6 +23,7 @@ unexport PYTHONDONTWRITEBYTECODE
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@echo "COMP is one of: $(COMPS) (default science-exam; make edge: detect-ai-text)"
 
 $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 	@echo "setting up $(VENV) (once; pinned CPU torch 2.13.0 and friends)"
@@ -61,6 +63,7 @@ leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl 
 # The device targets hand DEVICE, TO and INPUT to the CLI as "$$VAR": make exports command-line
 # variables, and the shell expands a quoted variable as one word, never as shell text.
 # edge-rollback and edge-run want COMP on the command line (no default competition to roll back).
+NEED_COMP = $(if $(filter command line environment,$(origin COMP)),:,echo "error: give COMP=x, one of: $(COMPS)" >&2; exit 2)
 edge: $(STAMP) ## distill COMP, export ONNX, quantize, bundle, deploy to DEVICE=user@host or an emulated Pi (ARGS=--pick-on-device: pick on the Pi)
 	@$(KLLM) edge --comp $(if $(filter command line environment,$(origin COMP)),$(COMP),detect-ai-text) $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
@@ -68,9 +71,11 @@ edge-status: $(STAMP) ## each competition on DEVICE (or the emulated Pi): versio
 	@$(KLLM) edge status $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 edge-rollback: $(STAMP) ## switch COMP's current back to TO=version (default: the previous) after its checksums pass
+	@$(NEED_COMP)
 	@$(KLLM) edge rollback $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(TO),--to "$$TO") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 edge-run: $(STAMP) ## run COMP's deployed bundle on the device on INPUT=file (or stdin) and print its output
+	@$(NEED_COMP)
 	@$(KLLM) edge run $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(INPUT),"$$INPUT") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 edge-clean: $(STAMP) ## remove the study's and make chat's copies staged on DEVICE (or the emulated Pi); ARGS=--dry-run lists them

@@ -31,12 +31,13 @@ class Dataset:
     path: Path             # the folder the files came from
     tables: dict[str, pl.DataFrame]
     fingerprint: str = ""  # files_fingerprint of the files the tables were read from
+    note: str = ""         # why the sample was used although data/<slug>/ exists
 
     def describe(self) -> str:
         sizes = ", ".join(f"{name} {len(frame)} rows" for name, frame in self.tables.items())
         label = {"kaggle": "real Kaggle files", "sample": "embedded sample (not Kaggle data)"}.get(
             self.source, "files given with --data")
-        return f"data: {label} in {self.path} ({sizes})"
+        return f"data: {label} in {self.path} ({sizes})" + (f"; {self.note}" if self.note else "")
 
 
 def find_table_file(folder: Path, table: TableSchema) -> Path | None:
@@ -96,10 +97,15 @@ def check_utf8(path: Path, chunk_bytes: int = 1 << 20) -> None:
 def choose_folder(competition: Competition) -> tuple[str, Path]:
     """data/<slug>/ when it holds every required file, otherwise the committed sample."""
     real = data_dir(competition.slug)
-    required = [t for name, t in competition.schema.tables.items() if t.required and name != OPTIONAL_TABLE]
-    if real.is_dir() and all(find_table_file(real, t) for t in required):
+    if real.is_dir() and not missing_files(competition, real):
         return "kaggle", real
     return "sample", competition.sample_dir
+
+
+def missing_files(competition: Competition, folder: Path) -> list[str]:
+    """The required files of the schema that `folder` lacks (a CSV or a Parquet of the same stem)."""
+    return [t.filename for name, t in competition.schema.tables.items()
+            if t.required and name != OPTIONAL_TABLE and not find_table_file(folder, t)]
 
 
 def files_fingerprint(paths: Iterable[Path]) -> str:
@@ -127,4 +133,7 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
             continue
         tables[name] = read_table(path, table)
         paths.append(path)
-    return Dataset(source=source, path=folder, tables=tables, fingerprint=files_fingerprint(paths))
+    real = data_dir(competition.slug)
+    note = (f"{real} lacks {', '.join(missing_files(competition, real))}, so it was not used"
+            if source == "sample" and real.is_dir() else "")
+    return Dataset(source=source, path=folder, tables=tables, fingerprint=files_fingerprint(paths), note=note)

@@ -163,7 +163,8 @@ def _group(key: GroupKey, runs: list[RunRecord], higher: bool, all_runs: bool) -
         if scored and shown[0] not in scored:  # keep the Kaggle scores of the variant visible
             shown.append(_best_scored(scored, higher))
         for run in shown:
-            group.rows.append(LeaderboardRow(run.variant, run.data_source, len(mine), run.cv, run.cv_std,
+            spread = run.cv_std if run.folds > 1 else None    # a judge panel's score or one split: no spread
+            group.rows.append(LeaderboardRow(run.variant, run.data_source, len(mine), run.cv, spread,
                                              run.public, run.private, run.run_id, run.commit))
     sign = 1 if higher else -1
     group.rows.sort(key=lambda r: -sign * r.cv)
@@ -188,7 +189,7 @@ def format_leaderboard(boards: list[CompetitionBoard]) -> str:
         for group in board.groups:
             table.append(f"-- {group.key.label(board.metric)}")
             for row in group.rows:
-                table.append((row.variant, row.data_source, str(row.runs), f"{_num(row.cv)} ± {_num(row.cv_std)}",
+                table.append((row.variant, row.data_source, str(row.runs), _num(row.cv) + ("" if row.cv_std is None else f" ± {_num(row.cv_std)}"),
                               _num(row.public), _num(row.private), row.run_id, row.commit))
         if not board.groups:
             table.append(("(no runs yet)", "", "", "", "", "", "", ""))

@@ -12,6 +12,7 @@ comparable with it). Written atomically.
 """
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -23,6 +24,7 @@ from common.atomic import atomic_path  # noqa: E402
 from common.leaderboard import CompetitionBoard, ScoreGroup  # noqa: E402
 
 _COLORS = {"kaggle": "#d95f02", "sample": "#7570b3"}
+TITLE_WIDTH = 75    # characters of a group label a title line holds over a panel of a 9-inch figure
 
 
 def _panel(ax, board: CompetitionBoard, group: ScoreGroup | None) -> None:
@@ -30,9 +32,10 @@ def _panel(ax, board: CompetitionBoard, group: ScoreGroup | None) -> None:
     labels = [f"{r.variant} ({r.data_source})" for r in rows]
     y = list(range(len(rows)))[::-1]  # best at the top
     if rows:
-        ax.barh(y, [r.cv for r in rows], xerr=[r.cv_std or 0 for r in rows], capsize=3,
+        spread = any(r.cv_std is not None for r in rows)      # a judge panel's score has none
+        ax.barh(y, [r.cv for r in rows], xerr=[r.cv_std or 0 for r in rows] if spread else None, capsize=3,
                 color=[_COLORS.get(r.data_source, "#999999") for r in rows], alpha=0.8,
-                label=f"{group.key.kind} score ± std")
+                label=f"{group.key.kind} score" + (" ± std" if spread else ""))
         for yi, r in zip(y, rows):
             if r.public is not None:
                 ax.plot(r.public, yi, "^", color="black", label="Kaggle public")
@@ -49,7 +52,7 @@ def _panel(ax, board: CompetitionBoard, group: ScoreGroup | None) -> None:
     metric = group.key.metric if group else board.metric
     title = f"{board.slug}: {metric} ({'higher' if higher else 'lower'} is better)"
     if group:
-        title += f"\n{group.key.label(metric)}"
+        title += "\n" + "\n".join(textwrap.wrap(group.key.label(metric), TITLE_WIDTH))
     ax.set_title(title, fontsize=9)
     handles, names = ax.get_legend_handles_labels()
     unique = dict(zip(names, handles))
@@ -68,13 +71,14 @@ def draw_leaderboard(boards: list[CompetitionBoard], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     shown = panels(boards)
     heights = [1.4 + 0.35 * max(len(g.rows) if g else 1, 1) for _, g in shown] or [1.5]
-    fig, axes = plt.subplots(len(heights), 1, figsize=(9, sum(heights) + 0.7),
+    top = 0.6                                              # inches above the panels for the two-line title
+    fig, axes = plt.subplots(len(heights), 1, figsize=(9, sum(heights) + top),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     for ax, (board, group) in zip(axes[:, 0], shown):
         _panel(ax, board, group)
     fig.suptitle("kllm leaderboard: one panel per group of comparable scores (data, kind, encoder, panel);\n"
                  "scores on sample data are not comparable with Kaggle scores", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - top / fig.get_figheight()))
     try:
         with atomic_path(path, suffix=".png") as tmp:
             fig.savefig(tmp, format="png", dpi=110)

@@ -66,11 +66,18 @@ class RunContext:
         """A UserError when this run's rows cannot hold its folds: the CvSpec's own `check` when it
         names one (a solution that adds rows), else the folds of the train table are tried."""
         spec = self.competition.cv
-        if spec is not None and spec.check:
-            module, function = spec.check.split(":")
-            getattr(importlib.import_module(module), function)(self)
-        else:
-            self.fold_ids()
+        try:
+            if spec is not None and spec.check:
+                module, function = spec.check.split(":")
+                getattr(importlib.import_module(module), function)(self)
+            else:
+                self.fold_ids()
+        except UserError as err:
+            if self.folds is not None:
+                raise
+            given = f"--folds {self.n_folds}:"       # the user gave no --folds: name the default instead
+            raise UserError(str(err).replace(given, f"{self.n_folds} folds (the default; --folds N for fewer):", 1)) \
+                from None
 
     def option(self, key: str, default):
         """One override from `--set key=value`, cast to the type of the default."""

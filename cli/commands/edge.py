@@ -69,7 +69,7 @@ def add_parser(subparsers):
     on_device.add_argument("--comp", required=True, help="competition slug")
     on_device.add_argument("file", nargs="?", type=Path, help="input file (default: stdin); the runtime's formats")
     on_device.add_argument("--format", choices=["lines", "jsonl", "csv"], default=None,
-                           help="input format (the runtime's default: lines)")
+                           help="input format (default: csv for a .csv file, jsonl for .jsonl, else lines)")
     on_device.add_argument("--json", action="store_true", help="the runtime prints JSON lines")
     on_device.add_argument("--timeout", type=float, default=1800, help="seconds before the run is stopped (1800)")
     _device_flags(on_device)
@@ -164,7 +164,11 @@ def run_on_device(args) -> int:
     if args.timeout <= 0:
         raise UserError(f"--timeout must be positive, got {args.timeout:g}")
     text = read_input(args.file)
-    flags = (["--format", args.format] if args.format else []) + (["--json"] if args.json else [])
+    if not text.strip():
+        raise UserError("input is empty: give INPUT=file (kllm edge run --comp x FILE) or inputs on stdin")
+    fmt = args.format or (args.file.suffix[1:].lower() if args.file is not None
+                          and args.file.suffix.lower() in (".csv", ".jsonl") else None)   # test.csv: its CSV
+    flags = (["--format", fmt] if fmt else []) + (["--json"] if args.json else [])
     with open_device(args.device, args.root, log=_to_stderr) as (device, root):
         code, out, err = run_current(device, root, args.comp, text, flags, timeout=args.timeout)
     sys.stdout.write(out)

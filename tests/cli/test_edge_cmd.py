@@ -19,17 +19,18 @@ from edge.deploy.emulated import EmulatedPi
 from edge.deploy.flow import comp_root, deploy_bundle
 
 # The bundle's command line: --self-test for the deploy's smoke test, else "<teacher>: <length>"
-# per input line; empty input is refused like the real runtime refuses it.
+# per input line (and the --format it was given); a line "boom" fails as a bad input would.
 FAKE_RUNTIME = '''import json, sys
 if "--self-test" in sys.argv:
     print(json.dumps({"ok": True, "machine": "fake", "max_abs_diff": 0.0}))
     sys.exit(0)
 teacher = json.load(open("config.json"))["provenance"]["teacher"]
 lines = sys.stdin.read().splitlines()
-if not lines:
-    print("error: empty input", file=sys.stderr)
+if "boom" in lines:
+    print("error: line 1 went boom", file=sys.stderr)
     sys.exit(2)
-print("\\n".join(f"{teacher}: {len(line)}" + (" json" if "--json" in sys.argv else "") for line in lines))
+fmt = " " + sys.argv[sys.argv.index("--format") + 1] if "--format" in sys.argv else ""
+print("\\n".join(f"{teacher}: {len(line)}" + (" json" if "--json" in sys.argv else "") + fmt for line in lines))
 '''
 
 
@@ -134,11 +135,27 @@ def test_run_prints_the_bundles_output_from_a_file_or_stdin(device, tmp_path, ca
 
 
 def test_a_failing_run_says_why_in_one_line(device, tmp_path, capsys):
-    empty = tmp_path / "empty.txt"
-    empty.write_text("")
-    assert main(["edge", "run", "--comp", "detect-ai-text", str(empty), "--root", str(device)]) == 2
+    bad = tmp_path / "bad.txt"
+    bad.write_text("boom\n")
+    assert main(["edge", "run", "--comp", "detect-ai-text", str(bad), "--root", str(device)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "exited 2: empty input" in err
+    assert err.count("\n") == 1 and "exited 2: line 1 went boom" in err
+
+
+def test_a_csv_or_jsonl_file_is_read_in_its_own_format_unless_told_otherwise(device, tmp_path, capsys):
+    for name, flags, said in (("in.csv", [], " csv"), ("in.JSONL", [], " jsonl"), ("in.txt", [], ""),
+                              ("in.csv", ["--format", "lines"], " lines")):
+        (tmp_path / name).write_text("abc\n")
+        assert main(["edge", "run", "--comp", "detect-ai-text", str(tmp_path / name), *flags, "--root", str(device)]) == 0
+        assert capsys.readouterr().out == f"teacher-v2: 3{said}\n"
+
+
+def test_empty_input_is_refused_before_the_device_is_asked(tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text(" \n")
+    assert main(["edge", "run", "--comp", "detect-ai-text", str(empty), "--root", str(tmp_path / "no-device")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "input is empty: give INPUT=file" in err and not (tmp_path / "no-device").exists()
 
 
 @pytest.mark.parametrize("argv, fragment", [

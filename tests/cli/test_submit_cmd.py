@@ -90,3 +90,12 @@ def test_kaggle_without_credentials_is_refused_before_any_work(tmp_path, monkeyp
     captured = capsys.readouterr()
     assert captured.out == "" and "no Kaggle credentials" in captured.err and "KAGGLE_API_TOKEN" in captured.err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_data_too_small_for_the_default_folds_names_the_default_not_a_flag_never_given(tmp_path, capsys):
+    from fakes.essays import write_essays
+
+    folder = write_essays(tmp_path / "data", n_train=4, n_test=2)
+    assert main(["submit", "--comp", "detect-ai-text", "--data", str(folder), "--set", "heldout=0"]) == 2
+    err = capsys.readouterr().err
+    assert "folds (the default; --folds N for fewer)" in err and "--folds 5:" not in err and err.count("\n") == 1

@@ -99,3 +99,13 @@ def test_the_fingerprint_names_the_files_read(tmp_path):
     write_science(tmp_path / "b", train=pl.DataFrame({**ROW, "answer": ["B"]}))
     assert load_dataset(SCIENCE, tmp_path / "b").fingerprint != a.fingerprint
     assert load_dataset(SCIENCE).fingerprint not in ("", a.fingerprint)    # the sample's own
+
+
+def test_a_partial_data_folder_is_named_when_the_sample_is_used_instead(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLLM_DATA", str(tmp_path))
+    (tmp_path / "science-exam").mkdir()
+    pl.DataFrame({**ROW, "answer": ["A"]}).write_csv(tmp_path / "science-exam" / "train.csv")
+    ds = load_dataset(SCIENCE)
+    assert ds.source == "sample"
+    assert ds.describe().endswith(f"; {tmp_path / 'science-exam'} lacks test.csv, so it was not used")
+    assert "lacks" not in load_dataset(SCIENCE, SCIENCE.sample_dir).describe()

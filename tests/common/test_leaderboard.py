@@ -144,3 +144,14 @@ def test_chart_is_a_png_written_atomically_with_a_panel_per_group(tmp_path):
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     assert [p.name for p in path.parent.iterdir()] == ["lb.png"]
+
+
+def test_a_score_without_folds_shows_no_spread_in_the_table_or_the_chart(tmp_path):
+    runs = [run("p1", "exam", "attack", 4.5884, cv_std=0.0, folds=0, kind="panel", panel="smollm2:x#1"),
+            run("c1", "exam", "tfidf", 0.6123)]
+    boards = build_leaderboard(runs, COMPS)
+    text = format_leaderboard(boards)
+    assert "4.5884 " in text and "4.5884 ± " not in text and "0.6123 ± 0.0100" in text
+    [exam] = [b for b in boards if b.slug == "exam"]
+    assert [[r.cv_std for r in g.rows] for g in exam.groups] in ([[0.01], [None]], [[None], [0.01]])
+    assert draw_leaderboard(boards, tmp_path / "lb.png").stat().st_size > 0
