@@ -23,6 +23,17 @@ _POLARS_KINDS = {
 }
 
 
+def _as_float(column: pl.Series, what: str) -> pl.Series:
+    """The text column as Float64 ("nan", "inf" included: the submission checks refuse those by name),
+    or UserError naming the first row that is no number."""
+    floats = column.cast(pl.Float64, strict=False)
+    bad = floats.is_null() & column.is_not_null()
+    if bad.any():
+        row = int(bad.arg_max())
+        raise UserError(f"{what}; row {row + 1} holds {column[row]!r}")
+    return floats
+
+
 @dataclass(frozen=True)
 class TableSchema:
     """One file of a competition: its name and its required columns with their kinds."""
@@ -39,7 +50,9 @@ class TableSchema:
             raise UserError(f"{where}: missing column(s) {', '.join(missing)}; found {', '.join(frame.columns)}")
         for name, kind in self.columns.items():
             dtype = frame.schema[name]
-            if not isinstance(dtype, _POLARS_KINDS[kind]) and dtype not in _POLARS_KINDS[kind]:
+            if kind == FLOAT and dtype == pl.String:      # "nan" or "inf" in a column: a float column all the same
+                frame = frame.with_columns(_as_float(frame[name], f"{where}: column {name!r} should be {kind}"))
+            elif not isinstance(dtype, _POLARS_KINDS[kind]) and dtype not in _POLARS_KINDS[kind]:
                 raise UserError(f"{where}: column {name!r} should be {kind}, found {dtype}")
         return frame
 

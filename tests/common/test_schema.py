@@ -1,0 +1,28 @@
+"""common/schema.py: a table's columns and kinds checked in one line each."""
+import math
+
+import polars as pl
+import pytest
+
+from common.errors import UserError
+from common.schema import FLOAT, INT, STR, TableSchema
+
+SUB = TableSchema("submission.csv", {"id": STR, "generated": FLOAT})
+
+
+def test_a_float_column_read_as_text_for_nan_or_inf_is_a_float_column():
+    frame = SUB.check(pl.DataFrame({"id": ["a", "b", "c"], "generated": ["0.5", "nan", "inf"]}))
+    values = frame["generated"].to_list()
+    assert frame.schema["generated"] == pl.Float64 and values[0] == 0.5 and math.isnan(values[1]) and values[2] == math.inf
+
+
+def test_text_that_is_no_number_names_its_row():
+    with pytest.raises(UserError, match=r"column 'generated' should be float; row 2 holds 'abc'"):
+        SUB.check(pl.DataFrame({"id": ["a", "b"], "generated": ["0.5", "abc"]}))
+
+
+def test_missing_and_mistyped_columns_are_one_line():
+    with pytest.raises(UserError, match="missing column"):
+        SUB.check(pl.DataFrame({"id": ["a"]}))
+    with pytest.raises(UserError, match="column 'n' should be int, found String"):
+        TableSchema("t.csv", {"n": INT}).check(pl.DataFrame({"n": ["x"]}))
