@@ -18,7 +18,7 @@ PIP_QUIET := -q --disable-pip-version-check --no-compile
 unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
-.PHONY: help setup submit test test-slow data dataset score leaderboard edge edge-status edge-rollback edge-run edge-clean \
+.PHONY: help need-comp setup submit test test-slow data dataset score leaderboard edge edge-status edge-rollback edge-run edge-clean \
 	chat bench style quality clean
 
 help: ## list the targets
@@ -63,19 +63,18 @@ leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl 
 # The device targets hand DEVICE, TO and INPUT to the CLI as "$$VAR": make exports command-line
 # variables, and the shell expands a quoted variable as one word, never as shell text.
 # edge-rollback and edge-run want COMP on the command line (no default competition to roll back).
-NEED_COMP = $(if $(filter command line environment,$(origin COMP)),:,echo "error: give COMP=x, one of: $(COMPS)" >&2; exit 2)
+need-comp:   # listed before $(STAMP): refused before a fresh clone's set-up
+	@$(if $(filter command line environment,$(origin COMP)),:,echo "error: give COMP=x, one of: $(COMPS)" >&2; exit 2)
 edge: $(STAMP) ## distill COMP, export ONNX, quantize, bundle, deploy to DEVICE=user@host or an emulated Pi (ARGS=--pick-on-device: pick on the Pi)
 	@$(KLLM) edge --comp $(if $(filter command line environment,$(origin COMP)),$(COMP),detect-ai-text) $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 edge-status: $(STAMP) ## each competition on DEVICE (or the emulated Pi): versions, current, size, provenance
 	@$(KLLM) edge status $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
-edge-rollback: $(STAMP) ## switch COMP's current back to TO=version (default: the previous) after its checksums pass
-	@$(NEED_COMP)
+edge-rollback: need-comp $(STAMP) ## switch COMP's current back to TO=version (default: the previous) after its checksums pass
 	@$(KLLM) edge rollback $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(TO),--to "$$TO") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
-edge-run: $(STAMP) ## run COMP's deployed bundle on the device on INPUT=file (or stdin) and print its output
-	@$(NEED_COMP)
+edge-run: need-comp $(STAMP) ## run COMP's deployed bundle on the device on INPUT=file (or stdin) and print its output
 	@$(KLLM) edge run $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(INPUT),"$$INPUT") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 edge-clean: $(STAMP) ## remove the study's and make chat's copies staged on DEVICE (or the emulated Pi); ARGS=--dry-run lists them

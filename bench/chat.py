@@ -80,8 +80,8 @@ def main(args: list[str]) -> int:
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
     from edge.generator.export import build_variant
-    from edge.generator.variants import VARIANTS
     from edge.generator.measure import cpu_summary
+    from edge.generator.variants import VARIANTS
     from edge.runtime.causal_lm import CausalLM
 
     parser = bench_parser("kllm bench chat")

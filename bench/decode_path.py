@@ -72,9 +72,9 @@ def main(args: list[str]) -> int:
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
     from edge.generator.calibrate import token_windows
-    from edge.generator.variants import SHIPPABLE
     from edge.generator.measure import cpu_summary
     from edge.generator.quality import teacher_forced
+    from edge.generator.variants import SHIPPABLE
     from edge.runtime.causal_lm import CausalLM
 
     parser = bench_parser("kllm bench decode_path")

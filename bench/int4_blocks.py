@@ -60,9 +60,9 @@ def quality_rows(model_name: str, specs, eval_windows, calib_windows, log=print)
 def speed_rows(model_name: str, blocks: list[int], threads: tuple[int, ...], rounds: int) -> dict[int, dict]:
     """{block: {threads: (median, min, max) decode speed-up over ONNX fp32, "tok_s": {threads: median}}}."""
     from edge.generator.export import build_variant
-    from edge.generator.variants import VARIANTS
     from edge.generator.measure import runtime_bench
     from edge.generator.study import StudyConfig
+    from edge.generator.variants import VARIANTS
 
     config = StudyConfig(model=model_name, threads=threads, rounds=rounds)
     folders = {b: build_variant(VARIANTS[BLOCK_VARIANTS[b]], model_name) for b in blocks}

@@ -26,11 +26,11 @@ def main(args: list[str]) -> int:
     from common.models import causal_lm_source
     from edge.generator.calibrate import token_windows
     from edge.generator.export import build_variant, size_mb
-    from edge.generator.variants import VARIANTS
     from edge.generator.llama_peer import check_decodes, gguf_variants, llama_bench, llama_teacher_forced
-    from edge.generator.quality import compare, teacher_forced
     from edge.generator.measure import runtime_bench
+    from edge.generator.quality import compare, teacher_forced
     from edge.generator.study import StudyConfig
+    from edge.generator.variants import VARIANTS
     from edge.runtime.causal_lm import CausalLM
     from edge.runtime.lm_measure import BENCH_PROMPT
 

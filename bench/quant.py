@@ -61,7 +61,6 @@ def named_folders(names: list[str], model: str, held_out: list[str]) -> dict:
     import functools
 
     from edge.generator.export import build_named
-
     from edge.generator.variants import DYNAMIC_SMOOTH, QAT_RECIPES, SMOOTH
 
     training = functools.cache(lambda: calibration_texts(held_out, limit=None))  # read once for every QAT variant
@@ -144,8 +143,8 @@ OPT_IN = ("int8-acc1", "int4-q41-fold1", "int8-b128", "int4-b64", "int4-q41-fold
 def decode_profiles(names: list[str], model: str) -> dict[str, dict]:
     """edge/generator/profile.py on the named variants (their cached exports)."""
     from edge.generator.export import build_variant
-    from edge.generator.variants import VARIANTS
     from edge.generator.profile import decode_profile
+    from edge.generator.variants import VARIANTS
 
     return {n: decode_profile(build_variant(VARIANTS[n], model)) for n in names}
 
@@ -158,10 +157,10 @@ def main(args: list[str]) -> int:
     from common.atomic import atomic_write_text
     from common.errors import UserError
     from common.paths import cache_dir
-    from edge.generator.profile import format_profiles
-    from edge.generator.variants import QAT_RECIPES, VARIANTS
     from edge.generator.measure import cpu_summary
+    from edge.generator.profile import format_profiles
     from edge.generator.study import StudyConfig, derived_names, run_study
+    from edge.generator.variants import QAT_RECIPES, VARIANTS
 
     parser = bench_parser("kllm bench quant")
     parser.add_argument("--model", default="smollm2")

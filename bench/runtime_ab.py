@@ -102,8 +102,8 @@ def main(args: list[str]) -> int:
     from bench._args import bench_parser, variants_lengths_threads
     from common.paths import cache_dir
     from edge.generator.export import build_variant
-    from edge.generator.variants import VARIANTS
     from edge.generator.measure import cpu_summary
+    from edge.generator.variants import VARIANTS
 
     parser = bench_parser("kllm bench runtime_ab")
     parser.add_argument("--against", required=True, help="git revision whose generate.py is the base, e.g. HEAD~1")

@@ -119,9 +119,9 @@ def main(args: list[str]) -> int:
     from common.models import causal_lm_path
     from common.paths import cache_dir
     from edge.generator.export import build_variant
-    from edge.generator.variants import VARIANTS
     from edge.generator.grid_model import grid_model
     from edge.generator.measure import cpu_summary
+    from edge.generator.variants import VARIANTS
 
     parser = bench_parser("kllm bench shape_speed")
     parser.add_argument("--model", default="smollm2", help="zoo name or HF folder giving the shape and tokenizer")

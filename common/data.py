@@ -70,6 +70,7 @@ def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
 
 
 NEWLINE = b"\n"
+COMPRESSED = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh")   # gzip, zstd, bzip2 magic numbers
 
 
 def check_utf8(path: Path, chunk_bytes: int = 1 << 20) -> None:
@@ -79,13 +80,15 @@ def check_utf8(path: Path, chunk_bytes: int = 1 << 20) -> None:
     """
     decoder, line = codecs.getincrementaldecoder("utf-8")(), 1
     with open(path, "rb") as handle:
+        if handle.read(4).startswith(COMPRESSED):
+            return                              # polars reads a compressed CSV whatever its name
+        handle.seek(0)
         for chunk in iter(lambda: handle.read(chunk_bytes), b""):
             try:
                 decoder.decode(chunk)
-            except UnicodeDecodeError as err:
-                bad = max(0, min(err.start, len(chunk) - 1))
-                where = line + chunk[:bad].count(NEWLINE)
-                raise UserError(f"{path}: not UTF-8 text (byte 0x{chunk[bad]:02x} on line {where}); "
+            except UnicodeDecodeError as err:     # err.object: the bytes a split character left, then chunk
+                where = line + err.object[:err.start].count(NEWLINE)
+                raise UserError(f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} on line {where}); "
                                 "save it as UTF-8") from None
             line += chunk.count(NEWLINE)
         try:

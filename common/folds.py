@@ -27,11 +27,13 @@ def check_fold_count(n_folds: int) -> int:
 
 @dataclass(frozen=True)
 class FoldPlan:
-    """How train rows are split: `n_folds` folds by `strategy`, shuffled with `seed`."""
+    """How train rows are split: `n_folds` folds by `strategy`, shuffled with `seed`. `label` names
+    the fold count in a refusal (default "--folds N"; a run with no --folds names its default)."""
 
     n_folds: int = 5
     seed: int = 42
     strategy: str = "kfold"
+    label: str = ""
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -56,22 +58,22 @@ class FoldPlan:
         return folds
 
     def _check_allowed(self, n_rows: int, y, groups) -> None:
-        k = self.n_folds
+        k, label = self.n_folds, self.label or f"--folds {self.n_folds}"
         if self.strategy == "stratified":
             if y is None or len(y) != n_rows:
                 raise ValueError("stratified folds need one label per row")
             counts = np.unique(np.asarray(y), return_counts=True)[1]
             if counts.min() < k:
-                raise UserError(f"--folds {k}: stratified folds need at least {k} rows of every class; "
+                raise UserError(f"{label}: stratified folds need at least {k} rows of every class; "
                                 f"the smallest class here has {counts.min()}")
         elif self.strategy == "group":
             if groups is None or len(groups) != n_rows:
                 raise ValueError("group folds need one group per row")
             n_groups = len(np.unique(_group_codes(groups)))
             if n_groups < k:
-                raise UserError(f"--folds {k}: group folds need at least {k} groups; the data has {n_groups}")
+                raise UserError(f"{label}: group folds need at least {k} groups; the data has {n_groups}")
         if n_rows < k:
-            raise UserError(f"--folds {k}: the data has only {n_rows} training rows")
+            raise UserError(f"{label}: the data has only {n_rows} training rows")
 
 
 def _group_codes(groups: Sequence) -> np.ndarray:
@@ -99,11 +101,11 @@ class CvSpec:
         if self.strategy != "kfold" and not self.by:
             raise ValueError(f"{self.strategy} folds need the column to split by")
 
-    def fold_ids(self, frame, n_folds: int, seed: int) -> np.ndarray:
-        """The fold id of every row of `frame` (a polars DataFrame of `table`)."""
+    def fold_ids(self, frame, n_folds: int, seed: int, label: str = "") -> np.ndarray:
+        """The fold id of every row of `frame` (a polars DataFrame of `table`); `label`: FoldPlan's."""
         if self.by and self.by not in frame.columns:
             raise UserError(f"{self.table}: no column {self.by!r} to split the folds by")
         column = frame[self.by].to_list() if self.by else None
-        plan = FoldPlan(n_folds, seed, self.strategy)
+        plan = FoldPlan(n_folds, seed, self.strategy, label)
         return plan.assign(len(frame), y=column if self.strategy == "stratified" else None,
                            groups=column if self.strategy == "group" else None)

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 from common.errors import UserError
 from common.registry import Competition
-from common.results import RunRecord
+from common.results import RunRecord, spread_text
 from common.solution import VALIDATION_KINDS
 
 REFERENCE_LABEL = "* 1st place, real LB"
@@ -163,7 +163,7 @@ def _group(key: GroupKey, runs: list[RunRecord], higher: bool, all_runs: bool) -
         if scored and shown[0] not in scored:  # keep the Kaggle scores of the variant visible
             shown.append(_best_scored(scored, higher))
         for run in shown:
-            spread = run.cv_std if run.folds > 1 else None    # a judge panel's score or one split: no spread
+            spread = run.cv_std if spread_text(run.cv_std, run.folds) else None
             group.rows.append(LeaderboardRow(run.variant, run.data_source, len(mine), run.cv, spread,
                                              run.public, run.private, run.run_id, run.commit))
     sign = 1 if higher else -1
@@ -189,7 +189,8 @@ def format_leaderboard(boards: list[CompetitionBoard]) -> str:
         for group in board.groups:
             table.append(f"-- {group.key.label(board.metric)}")
             for row in group.rows:
-                table.append((row.variant, row.data_source, str(row.runs), _num(row.cv) + ("" if row.cv_std is None else f" ± {_num(row.cv_std)}"),
+                score = _num(row.cv) + ("" if row.cv_std is None else f" ± {_num(row.cv_std)}")
+                table.append((row.variant, row.data_source, str(row.runs), score,
                               _num(row.public), _num(row.private), row.run_id, row.commit))
         if not board.groups:
             table.append(("(no runs yet)", "", "", "", "", "", "", ""))

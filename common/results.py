@@ -83,6 +83,16 @@ class RunRecord:
 _RUN_FIELDS = {f.name for f in fields(RunRecord)}
 
 
+def spread_text(std: float | None, folds: int, sep: str = " ± ") -> str:
+    """" ± 0.0123" for a score over two or more folds; "" for a judge panel's or one split's, which
+    have no spread (the leaderboard, `make submit`'s table and Kaggle messages all say it so).
+
+        spread_text(0.01, 5)   # " ± 0.0100"
+        spread_text(0.0, 0)    # ""
+    """
+    return f"{sep}{std:.4f}" if folds > 1 and std is not None else ""
+
+
 def utc_now() -> str:
     """Current time as ISO 8601 UTC, seconds precision: '2026-11-22T13:40:00Z'."""
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -30,7 +30,8 @@ def _as_float(column: pl.Series, what: str) -> pl.Series:
     bad = floats.is_null() & column.is_not_null()
     if bad.any():
         row = int(bad.arg_max())
-        raise UserError(f"{what}; row {row + 1} holds {column[row]!r}")
+        value = column[row] if len(column[row]) <= 60 else column[row][:57] + "..."
+        raise UserError(f"{what}; row {row + 1} after the header holds {value!r}")
     return floats
 
 

@@ -60,24 +60,24 @@ class RunContext:
         spec = self.competition.cv
         if spec is None:
             raise UserError(f"{self.competition.slug} has no train rows to fold; it is validated by judge panels")
-        return spec.fold_ids(self.data.tables[spec.table], self.n_folds, self.seed)
+        return spec.fold_ids(self.data.tables[spec.table], self.n_folds, self.seed, self.folds_label)
+
+    @property
+    def folds_label(self) -> str:
+        """How a refusal names the fold count: "--folds 5" when it was asked for, else the default."""
+        if self.folds is not None:
+            return f"--folds {self.folds}"
+        return f"{self.n_folds} folds (the {'--fast ' if self.fast else ''}default; --folds N for fewer)"
 
     def check_folds(self) -> None:
         """A UserError when this run's rows cannot hold its folds: the CvSpec's own `check` when it
         names one (a solution that adds rows), else the folds of the train table are tried."""
         spec = self.competition.cv
-        try:
-            if spec is not None and spec.check:
-                module, function = spec.check.split(":")
-                getattr(importlib.import_module(module), function)(self)
-            else:
-                self.fold_ids()
-        except UserError as err:
-            if self.folds is not None:
-                raise
-            given = f"--folds {self.n_folds}:"       # the user gave no --folds: name the default instead
-            raise UserError(str(err).replace(given, f"{self.n_folds} folds (the default; --folds N for fewer):", 1)) \
-                from None
+        if spec is not None and spec.check:
+            module, function = spec.check.split(":")
+            getattr(importlib.import_module(module), function)(self)
+        else:
+            self.fold_ids()
 
     def option(self, key: str, default):
         """One override from `--set key=value`, cast to the type of the default."""

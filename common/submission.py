@@ -104,19 +104,22 @@ def write_submission(competition: Competition, frame: pl.DataFrame, test: pl.Dat
 
 
 def check_output_path(path: Path) -> Path:
-    """`path` if a file can be written there (its folder made if missing), else UserError: run
-    before a long job, so a bad --out is one line at the start, not a traceback at the end.
+    """`path` if a file can be written there, else UserError: run before a long job, so a bad
+    output path is one line at the start, not a traceback at the end. Creates nothing: the
+    nearest existing folder above it is probed (the missing ones are made when the file is written).
 
-        check_output_path(Path("/tmp/out/sub.csv"))   # -> the path; /tmp/out now exists
+        check_output_path(Path("/tmp/out/sub.csv"))   # -> the path, or UserError
     """
     path = Path(path)
     if path.is_dir():
-        raise UserError(f"--out {path} is a folder: give a file path, e.g. {path / 'submission.csv'}")
+        raise UserError(f"{path} is a folder: give a file path, e.g. {path / 'submission.csv'}")
+    existing = next(p for p in (path.parent, *path.parent.parents) if p.exists() or p == p.parent)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{existing} is a file, not a folder")
+        fd, probe = tempfile.mkstemp(prefix=".kllm-probe.", dir=existing)
         os.close(fd)
         os.unlink(probe)
     except OSError as err:
-        raise UserError(f"cannot write a file in {path.parent}: {err.strerror or err}") from None
+        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
     return path

@@ -24,6 +24,7 @@ from common.errors import UserError
 from common.experiments import load_experiment
 from common.metrics import get_metric
 from common.registry import Competition, get_competition
+from common.results import spread_text
 from common.solution import RunContext, SolutionResult
 from common.paths import submissions_dir
 from common.submission import check_output_path, write_submission
@@ -89,7 +90,7 @@ def print_scores(competition: Competition, result: SolutionResult) -> None:
     width = max(len(v) for v in result.cv)
     for variant, score in result.cv.items():
         mark = "  <- submitted" if variant == result.best else ""
-        spread = f" ± {score.std:.4f}" if score.folds else ""
+        spread = spread_text(score.std, score.folds)
         note = f"  [{score.note}]" if score.note else ""
         print(f"  {variant:<{width}}  {score.mean:.4f}{spread}{note}{mark}")
 
@@ -135,8 +136,10 @@ def run(args) -> int:
         options = {**experiment.options, **options}
         folds = folds or experiment.folds
         print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
-    if args.out is not None:
-        check_output_path(args.out)
+    # a named experiment writes beside the competition's submission, never over it
+    out = args.out or (submissions_dir(competition.slug) / experiment.name / "submission.csv" if experiment else
+                       submissions_dir(competition.slug) / "submission.csv")
+    check_output_path(out)
     if args.kaggle:
         from common.kaggle.client import NoCredentials
         from common.kaggle.credentials import find_credentials
@@ -162,8 +165,6 @@ def run(args) -> int:
     result = solve(ctx)
     wall_s = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    # a named experiment writes beside the competition's submission, never over it
-    out = args.out or (submissions_dir(competition.slug) / experiment.name / "submission.csv" if experiment else None)
     path = write_submission(competition, result.submission, data.tables["test"], out)
     print_scores(competition, result)
     records = record_runs(competition, result, ctx, wall_s, peak_mb)

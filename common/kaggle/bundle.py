@@ -24,7 +24,7 @@ from common.atomic import atomic_dir
 from common.errors import UserError
 from common.paths import cache_dir, repo_root
 from common.registry import Competition
-from common.results import RunRecord
+from common.results import RunRecord, spread_text
 
 BUNDLE_ZIP = "kllm_bundle.zip"
 _SKIP_PARTS = {"__pycache__", ".pytest_cache"}
@@ -117,7 +117,7 @@ def _notebook(competition: Competition, record: RunRecord) -> dict:
     source = (Path(__file__).parent / "notebook_cell.txt").read_text()
     source = source.replace("SETTINGS = {}  # filled in by common.kaggle.bundle", f"SETTINGS = {json.dumps(settings)}")
     intro = (f"# {competition.title}: kllm solution, run {record.run_id}\n"
-             f"Commit {record.commit}; CV {record.metric} {record.cv:.4f} ± {record.cv_std:.4f} "
+             f"Commit {record.commit}; CV {record.metric} {record.cv:.4f}{spread_text(record.cv_std, record.folds)} "
              f"({record.variant}, {record.data_source} data). Runs offline from the attached bundle.")
     cell = lambda kind, text: {"cell_type": kind, "metadata": {}, "source": text,
                                **({"outputs": [], "execution_count": None} if kind == "code" else {})}

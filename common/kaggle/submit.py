@@ -23,7 +23,7 @@ from common.kaggle.bundle import build_bundle, kernel_slug
 from common.kaggle.client import KaggleSession, NoCredentials
 from common.paths import submissions_dir
 from common.registry import Competition
-from common.results import RunRecord, set_kaggle_ref
+from common.results import RunRecord, set_kaggle_ref, spread_text
 
 NOTEBOOK_OUTPUT = "submission.csv"
 
@@ -65,7 +65,7 @@ def submitted_record(records: list[RunRecord]) -> RunRecord:
 def submission_message(record: RunRecord) -> str:
     """'kllm run=<id> commit=<sha> cv map@3=0.7123±0.0100 variant=tfidf data=sample'."""
     return (f"kllm run={record.run_id} commit={record.commit} cv {record.metric}={record.cv:.4f}"
-            f"±{record.cv_std:.4f} variant={record.variant} data={record.data_source}")
+            f"{spread_text(record.cv_std, record.folds, '±')} variant={record.variant} data={record.data_source}")
 
 
 def _submit_csv(session: KaggleSession, competition: Competition, path: Path, message: str) -> str:

@@ -57,14 +57,15 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     train = data.tables["train"]
     texts, y = clean_texts(train, "train_essays"), labels(train)
     texts, y, added = with_extra_rows(texts, y, opts.extra_train, data.path)
-    check_classes(y, opts.folds, added is not None, flag="folds=")
+    check_classes(y, opts.folds, added is not None, label=f"folds={opts.folds}")
     test_texts = clean_texts(data.tables["test"], "test_essays") if "test" in data.tables else []
     members = select_members(opts.members or None, fast=fast)
     folds = opts.folds
     fit_idx, hold_idx = train_test_split(np.arange(len(texts)), test_size=opts.holdout,
                                          stratify=y, random_state=seed)
     fit_texts, hold_texts = [texts[i] for i in fit_idx], [texts[i] for i in hold_idx]
-    check_classes(y[fit_idx], folds, added is not None, f"the teacher's {1 - opts.holdout:.0%} of train", "folds=")
+    check_classes(y[fit_idx], folds, added is not None, f"the teacher's {1 - opts.holdout:.0%} of train",
+                  f"folds={folds}")
     out = cross_validate(members, fit_texts, y[fit_idx], hold_texts + test_texts, folds=folds, seed=seed)
     oof, other = out.oof["ensemble"], out.other["ensemble"]
     prob_fit = calibrate(oof, y[fit_idx], oof)

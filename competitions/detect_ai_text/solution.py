@@ -52,13 +52,14 @@ def labels(frame: pl.DataFrame) -> np.ndarray:
     return y.astype(int)
 
 
-def check_classes(y: np.ndarray, folds: int, extra: bool, rows: str = "train", flag: str = "--folds ") -> None:
-    """Stratified folds need `folds` texts of each class; say how to get them when train lacks them."""
+def check_classes(y: np.ndarray, folds: int, extra: bool, rows: str = "train", label: str = "") -> None:
+    """Stratified folds need `folds` texts of each class; say how to get them when train lacks them.
+    `label` names the fold count in the refusal (default "--folds N")."""
     generated = int(y.sum())
     if min(generated, len(y) - generated) < folds:
         hint = "" if extra else ("; add labeled essays with --set extra_train=FILE (columns text and generated "
                                  "or label, e.g. a DAIGT dataset) or a train_extra.csv beside the data")
-        raise UserError(f"{flag}{folds}: {rows} has {generated} generated and {len(y) - generated} human essays, "
+        raise UserError(f"{label or f'--folds {folds}'}: {rows} has {generated} generated and {len(y) - generated} human essays, "
                         f"and stratified folds need at least {folds} of each{hint}")
 
 
@@ -69,7 +70,7 @@ def training_rows(ctx: RunContext, cfg: DetectConfig, texts: list[str], y: np.nd
         info["extra_train"] = {**added, "note": "cross-validated on train and these rows together"}
         if cfg.extra_train:
             info["model_files"] = [str(bundled_copy(cfg.extra_train))]   # the Kaggle notebook bundle carries it
-    check_classes(y, ctx.n_folds, added is not None)
+    check_classes(y, ctx.n_folds, added is not None, label=ctx.folds_label)
     return texts, y
 
 

@@ -65,7 +65,7 @@ def training_rows(ctx: RunContext, cfg: RecoveryConfig) -> tuple[pl.DataFrame, n
     """Train (with extra_train's rows when there are), its row folds, and what extra_train added."""
     train, extra = train_with_extra(ctx.data.tables["train"], cfg.extra_train, ctx.data.path)
     try:
-        folds = ctx.competition.cv.fold_ids(train, ctx.n_folds, ctx.seed)
+        folds = ctx.competition.cv.fold_ids(train, ctx.n_folds, ctx.seed, ctx.folds_label)
     except UserError as err:
         raise UserError(f"{err}{'' if extra else HINT}") from None
     return train, folds, extra

@@ -49,9 +49,9 @@ from edge.bundle import LM_FILES, device_requirements_text
 from edge.deploy.flow import Device, check_path
 from edge.deploy.staging import device_slug, files_digest, run_json, stage_folder
 from edge.generator.export import size_mb
-from edge.generator.variants import CHAT_FILES
-from edge.generator.quality import cached_npz, windows_id
 from edge.generator.measure import median_spread, weight_bytes_per_token
+from edge.generator.quality import cached_npz, windows_id
+from edge.generator.variants import CHAT_FILES
 
 RUNTIME = Path(__file__).resolve().parents[1] / "runtime" / "generate.py"
 STUDY_DIR = "study"

@@ -32,8 +32,8 @@ from common.atomic import atomic_dir
 from common.errors import UserError
 from common.paths import cache_dir
 from common.threads import default_threads
-from edge.generator.variants import (DYNAMIC_SMOOTH, MATMULS, SHIPPABLE, SMOOTH, VARIANTS, Variant, dynamic_smooth_variant,
-                                     qat_variant, smooth_variant)
+from edge.generator.variants import (DYNAMIC_SMOOTH, MATMULS, SHIPPABLE, SMOOTH, VARIANTS, Variant,
+                                     dynamic_smooth_variant, qat_variant, smooth_variant)
 
 
 def build_named(name: str, model: str = "smollm2", calibration_texts: list[str] | None = None,

@@ -45,7 +45,7 @@ SCALES_FILE = "QAT_SCALES.npz"  # a learned-scale QAT folder's signed scales per
 class QATConfig:
     """steps x batch windows of `window` tokens (packed text, one EOS between texts); lr: AdamW's
     peak, reached after `warmup` steps and decayed by a cosine to 0; block: the int4 grid's block (the
-    export's block_size must be the same: export.qat_variant refuses a recipe where it is not);
+    export's block_size must be the same: variants.qat_variant refuses a recipe where it is not);
     act_int8: round the Linears' inputs as accuracy level 4 does; validation: windows held back
     from training (the first ones) for the loss and agreement logged at each checkpoint; bf16: the
     training steps under bf16 autocast (the master weights stay fp32; validation runs in fp32);
@@ -80,7 +80,7 @@ class QATConfig:
         return fields
 
     def variant_fields(self) -> tuple:
-        """Its fields as export.Variant.qat holds them: the later ones only when set, as in key_fields,
+        """Its fields as variants.Variant.qat holds them: the later ones only when set, as in key_fields,
         so the exports built before them keep their cache keys."""
         return tuple(sorted((self.key_fields() | {"checkpoint_every": self.checkpoint_every}).items()))
 

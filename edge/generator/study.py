@@ -8,7 +8,7 @@ Steps: (1) export the uniform variants (edge/generator/export.py, cached); (2) o
 texts only, measure each decoder layer's int4 sensitivity and each block's influence
 (edge/generator/calibrate.py, cached) and derive the sensitivity-chosen mixed-precision variant, the
 block-pruned variants (without and with int4 on top) and the 50% Wanda one (and, asked for by name,
-export.QAT_RECIPES: int4 trained on its own grid, edge/generator/qat.py, on `training_texts`); (3)
+variants.QAT_RECIPES: int4 trained on its own grid, edge/generator/qat.py, on `training_texts`); (3)
 teacher-forced quality on the held-out texts: perplexity, and next-token agreement with ONNX fp32;
 parity of ONNX fp32 against PyTorch; (4) speed: each variant's runtime benchmark
 (edge/runtime/generate.py --bench) in its own process, the variants interleaved round by round so

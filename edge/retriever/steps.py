@@ -28,14 +28,15 @@ from common.port_set import PortSet
 from edge.bundle import (DETECT_FILES, DEVICE_REQUIREMENTS, LM_FILES, RUNTIME_DIR, BundleConfig, BundleInfo,
                          assemble_bundle, bench_bundle)
 from edge.generator.export import build_named
-from edge.generator.variants import MODEL_FILES, SHIPPABLE
 from edge.generator.logits_from import add_logits_from
+from edge.generator.variants import MODEL_FILES, SHIPPABLE
 from edge.retriever.encoder import export_encoder
 from edge.retriever.index import CompactIndex
-from edge.runtime.detect import open_bundle
+from edge.runtime.choices import as_question
 from edge.runtime.classifier import encoder_session
+from edge.runtime.detect import open_bundle
 from edge.runtime.retrieval import Encoder
-from edge.runtime.science import Answerer, as_question
+from edge.runtime.science import Answerer
 
 RUNTIME_FILES = (*DETECT_FILES, "science.py", "choices.py", "retrieval.py", *LM_FILES)
 SMOKE_QUESTIONS = 1          # under qemu the LM is slow: one question keeps the deploy's smoke test short

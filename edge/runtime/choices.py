@@ -1,11 +1,16 @@
-"""A multiple-choice answer from option scores: the top letters, two members' rank blend, and the
-near-tie test of a device's answers against the host's. numpy only; copied to the device beside
-science.py.
+"""Multiple-choice questions in, letters out: the questions read from CSV or JSON lines, the top
+letters of option scores, two members' rank blend, and the near-tie test of a device's answers
+against the host's. numpy and the standard library only; copied to the device beside science.py.
 
+    read_questions("id,prompt,A,B,C,D,E\n3,Q?,a,b,c,d,e\n", "csv")   # [("3", ("Q?", "a", "b", "c", "d", "e"))]
     top_letters([0.1, 0.5, 0.5, -1.0, 0.2])                    # "B C E": ties keep the letter order
     rank_blend([lm_scores, choice_scores], [0.5, 0.5])         # one question's blended option scores
 """
 from __future__ import annotations
+
+import csv
+import io
+import json
 
 import numpy as np
 
@@ -55,3 +60,35 @@ def swapped_within(scores: list[float], reference: list[float], margin: float) -
     n = len(reference)
     return all(abs(reference[i] - reference[j]) <= margin for i in range(n) for j in range(i + 1, n)
                if (scores[i] - scores[j]) * (reference[i] - reference[j]) < 0)
+
+
+def as_question(item) -> tuple:
+    """(prompt, A, B, C, D, E) from such a tuple or a JSON object text {"prompt", "A".."E"}."""
+    if isinstance(item, str):
+        record = json.loads(item)
+        item = tuple(str(record[c]) for c in ("prompt", *OPTIONS))
+    return tuple(item)
+
+
+def read_questions(text: str, fmt: str) -> list[tuple]:
+    """(id, (prompt, A, B, C, D, E)) per question from a CSV with id,prompt,A..E or JSON lines."""
+    columns = ("prompt", *OPTIONS)
+    if fmt == "csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        if not rows or not set(columns) <= set(rows[0]):
+            raise ValueError("CSV input needs a header with prompt,A,B,C,D,E and at least one row")
+        return [(r.get("id", i), tuple(r[c] for c in columns)) for i, r in enumerate(rows)]
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            raise ValueError(f"line {number}: not valid JSON (want an object with prompt and A-E)") from None
+        if not isinstance(item, dict) or not set(columns) <= set(item):
+            raise ValueError(f"line {number}: want a JSON object with prompt and A-E")
+        out.append((item.get("id", len(out)), tuple(str(item[c]) for c in columns)))
+    if not out:
+        raise ValueError("no questions in the input")
+    return out

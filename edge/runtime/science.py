@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
 import json
 import statistics
 import sys
@@ -49,7 +48,7 @@ HERE = Path(__file__).resolve().parent
 @functools.lru_cache(maxsize=None)
 def _sibling(name: str):
     """The runtime file `name` beside this one (causal_lm.py: the causal LM; classifier.py:
-    the encoder session; records.py and retrieval.py), loaded once, without writing __pycache__."""
+    the encoder session; choices.py, records.py and retrieval.py), loaded once, without writing __pycache__."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(f"kllm_{Path(name).stem}", HERE / name)
@@ -184,39 +183,7 @@ class Answerer:
     def write(self, questions: list) -> list[dict]:
         """One answer per question, in order: a (prompt, A, B, C, D, E) tuple or a JSON object
         text with those keys."""
-        return [self.answer(q[0], list(q[1:])) for q in map(as_question, questions)]
-
-
-def as_question(item) -> tuple:
-    """(prompt, A, B, C, D, E) from such a tuple or a JSON object text {"prompt", "A".."E"}."""
-    if isinstance(item, str):
-        record = json.loads(item)
-        item = tuple(str(record[c]) for c in ("prompt", *choices.OPTIONS))
-    return tuple(item)
-
-
-def read_questions(text: str, fmt: str) -> list[tuple]:
-    """(id, (prompt, A, B, C, D, E)) per question from a CSV with id,prompt,A..E or JSON lines."""
-    columns = ("prompt", *choices.OPTIONS)
-    if fmt == "csv":
-        rows = list(csv.DictReader(io.StringIO(text)))
-        if not rows or not set(columns) <= set(rows[0]):
-            raise ValueError("CSV input needs a header with prompt,A,B,C,D,E and at least one row")
-        return [(r.get("id", i), tuple(r[c] for c in columns)) for i, r in enumerate(rows)]
-    out = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError:
-            raise ValueError(f"line {number}: not valid JSON (want an object with prompt and A-E)") from None
-        if not isinstance(item, dict) or not set(columns) <= set(item):
-            raise ValueError(f"line {number}: want a JSON object with prompt and A-E")
-        out.append((item.get("id", len(out)), tuple(str(item[c]) for c in columns)))
-    if not out:
-        raise ValueError("no questions in the input")
-    return out
+        return [self.answer(q[0], list(q[1:])) for q in map(choices.as_question, questions)]
 
 
 def self_test(folder: Path, threads: int) -> dict:
@@ -290,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             questions = [(i, tuple(r["question"])) for i, r in enumerate(rows)]
         else:
             text = records.decode_text(records.read_input(args.file, args.max_bytes))
-            questions = read_questions(text, args.format)
+            questions = choices.read_questions(text, args.format)
         if args.bench:
             print(json.dumps(bench(folder, [q for _, q in questions], args.threads, args.bench_repeats)))
             return 0

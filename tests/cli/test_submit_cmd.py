@@ -69,15 +69,22 @@ def test_a_named_experiment_writes_its_own_submission_beside_the_main_one(tmp_pa
     assert exp_file.read_text().count("\n") == 11 and main_file.read_text() == "id,generated\nkept,0.5\n"
 
 
-@pytest.mark.parametrize("out", ["folder", "file/below.csv"])
-def test_an_unwritable_out_is_one_line_before_any_work(out, tmp_path, capsys):
+@pytest.mark.parametrize("out, message", [("folder", "is a folder"), ("file/below.csv", "is a file, not a folder"),
+                                          ("file/deeper/below.csv", "is a file, not a folder")])
+def test_an_unwritable_out_is_one_line_before_any_work_and_creates_nothing(out, message, tmp_path, capsys):
     (tmp_path / "folder").mkdir()
     (tmp_path / "file").write_text("a file, not a folder")
     assert main(["submit", "--comp", "prompt-recovery", "--out", str(tmp_path / out)]) == 2
     captured = capsys.readouterr()
-    assert captured.out == "" and captured.err.count("\n") == 1
-    assert ("is a folder" if out == "folder" else "cannot write a file in") in captured.err
+    assert captured.out == "" and captured.err.count("\n") == 1 and message in captured.err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder"] and not any((tmp_path / "folder").iterdir())
+
+
+def test_an_out_under_missing_folders_is_accepted_without_making_them(tmp_path):
+    from common.submission import check_output_path
+
+    target = tmp_path / "new" / "deeper" / "sub.csv"
+    assert check_output_path(target) == target and list(tmp_path.iterdir()) == []
 
 
 def test_kaggle_without_credentials_is_refused_before_any_work(tmp_path, monkeypatch, capsys):

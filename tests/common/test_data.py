@@ -58,6 +58,18 @@ def test_the_utf8_check_counts_lines_across_chunks(tmp_path):
     path.write_bytes(path.read_bytes() + b"2,\xff\n")
     with pytest.raises(UserError, match="byte 0xff on line 1002"):
         check_utf8(path, chunk_bytes=7)
+    for size in (1, 2, 3, 4):                       # a bad byte right after a character split between chunks
+        path.write_bytes(b"ab\xc3\xa9\xff\nx")
+        with pytest.raises(UserError, match=r"byte 0xff on line 1\)"):
+            check_utf8(path, chunk_bytes=size)
+
+
+def test_a_compressed_csv_is_left_to_polars(tmp_path):
+    import gzip
+
+    write_science(tmp_path)
+    (tmp_path / "test.csv").write_bytes(gzip.compress((tmp_path / "test.csv").read_bytes()))
+    assert load_dataset(SCIENCE, tmp_path).tables["test"]["prompt"].to_list() == ["Which is a gas?"]
 
 
 def test_a_folder_given_as_a_file_is_named_as_such(tmp_path):

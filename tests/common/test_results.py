@@ -10,7 +10,7 @@ import pytest
 
 from common.errors import UserError
 from common.results import (RunRecord, append_run, find_run, git_commit, new_run_id, read_runs, set_kaggle_ref,
-                            update_scores)
+                            spread_text, update_scores)
 
 
 def make_run(run_id="r1", cv=0.5, **overrides):
@@ -159,3 +159,17 @@ def test_lines_are_plain_json_objects(tmp_path):
     append_run(make_run("a"), path)
     entry = json.loads(path.read_text())
     assert entry["type"] == "run" and entry["cv"] == 0.5 and entry["extra"] == {"options": {"k": "3"}}
+
+
+def test_a_spread_is_shown_only_for_a_score_over_two_or_more_folds():
+    from dataclasses import replace
+
+    from common.kaggle.submit import submission_message
+
+    assert spread_text(0.01, 5) == " ± 0.0100" and spread_text(0.01, 2, "±") == "±0.0100"
+    assert spread_text(0.0, 0) == spread_text(0.0, 1) == spread_text(None, 5) == ""
+    record = RunRecord(run_id="r", competition="c", variant="attack_mix", metric="judge_score", cv=4.5884, cv_std=0.0,
+                       folds=0, higher_is_better=True, data_source="sample", commit="abc", seed=0, wall_s=1.0,
+                       peak_mem_mb=1.0, time="2026-12-05T10:00:00Z")
+    assert "judge_score=4.5884 variant=" in submission_message(record)                 # a judge panel: no ±
+    assert "=4.5884±0.0100 variant=" in submission_message(replace(record, cv_std=0.01, folds=5))

@@ -17,8 +17,10 @@ def test_a_float_column_read_as_text_for_nan_or_inf_is_a_float_column():
 
 
 def test_text_that_is_no_number_names_its_row():
-    with pytest.raises(UserError, match=r"column 'generated' should be float; row 2 holds 'abc'"):
+    with pytest.raises(UserError, match=r"column 'generated' should be float; row 2 after the header holds 'abc'"):
         SUB.check(pl.DataFrame({"id": ["a", "b"], "generated": ["0.5", "abc"]}))
+    with pytest.raises(UserError, match=r"holds 'x{57}\.\.\.'$"):                     # an essay in the wrong column
+        SUB.check(pl.DataFrame({"id": ["a"], "generated": ["x" * 5000]}))
 
 
 def test_missing_and_mistyped_columns_are_one_line():

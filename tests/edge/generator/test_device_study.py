@@ -182,8 +182,8 @@ def test_the_study_runs_over_ssh_on_a_real_openssh_server(local_sshd, tiny_expor
 
 def test_int8_smooth_is_the_studys_own_calibrated_variant():
     from bench.quant_device import parse
-    from edge.generator.variants import SMOOTH, smooth_variant
     from edge.generator.study import StudyConfig, derived_variants
+    from edge.generator.variants import SMOOTH, smooth_variant
 
     assert parse(["--variants", SMOOTH])[1] == ["fp32", SMOOTH]
     config = StudyConfig()

@@ -36,8 +36,8 @@ def test_a_learned_scale_folder_is_written_into_every_matmul_exactly(tiny_llm, g
 
     from edge.generator.calibrate import texts_id
     from edge.generator.export import build_variant
-    from edge.generator.variants import VARIANTS
     from edge.generator.qat import SCALES_FILE
+    from edge.generator.variants import VARIANTS
 
     monkeypatch.setenv("KLLM_CACHE", str(generator_cache))
     texts = [f"Passage {i}: the quick brown fox jumps over the lazy dog near river {i}." * 3 for i in range(40)]

@@ -54,7 +54,6 @@ def test_a_smoothed_int8_variant_builds_from_its_own_derived_folder(tiny_llm, ge
     import numpy as np
 
     from edge.generator.export import build_variant, source_folder
-
     from edge.generator.variants import VARIANTS
     from edge.runtime.causal_lm import CausalLM
 

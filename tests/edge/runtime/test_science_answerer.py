@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from edge.runtime.causal_lm import CausalLM
-from edge.runtime.choices import top_letters
-from edge.runtime.science import Answerer, as_question, build_prefix, read_questions
+from edge.runtime.choices import as_question, read_questions, top_letters
+from edge.runtime.science import Answerer, build_prefix
 
 QUESTIONS = [
     ("Plants take in which gas to make food?", ["helium", "carbon dioxide", "neon", "argon", "wet sand"],
