@@ -67,9 +67,12 @@ def _labels(competition: Competition, metric: Metric, truth: pl.DataFrame, pred:
             raise UserError(f"{what} file: missing column(s) {', '.join(missing)}")
     key = pl.col(sub.id_column).cast(pl.String)
     for frame, what in ((truth, "truth"), (pred, "prediction")):
-        repeated = frame.select(key).to_series().is_duplicated()
+        ids = frame.select(key).to_series()
+        if ids.null_count():
+            raise UserError(f"{what} file: {ids.null_count()} row(s) without {sub.id_column}")
+        repeated = ids.is_duplicated()
         if repeated.any():
-            first = frame.select(key).to_series().filter(repeated)[0]
+            first = ids.filter(repeated)[0]
             raise UserError(f"{what} file: {sub.id_column} {first!r} appears more than once "
                             f"({int(repeated.sum())} rows share an id)")
     joined = truth.select(key.alias("_id"), *schema.target).join(

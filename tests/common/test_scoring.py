@@ -33,6 +33,8 @@ def test_a_repeated_id_is_refused_even_when_the_row_counts_still_match():
     pred = pl.DataFrame({"id": [0, 0, 2], "prediction": ["A B C", "B A C", "C A B"]})   # id 1 missing, 0 twice
     with pytest.raises(UserError, match="prediction file: id '0' appears more than once"):
         score_frames(exam, truth, pred)
+    with pytest.raises(UserError, match=r"prediction file: 2 row\(s\) without id"):
+        score_frames(exam, truth, pred.with_columns(pl.Series("id", [0, None, None])))
     with pytest.raises(UserError, match="truth file: id '2' appears more than once"):
         score_frames(exam, truth.with_columns(pl.Series("id", [0, 2, 2])), pred.with_columns(pl.Series("id", [0, 1, 2])))
 
