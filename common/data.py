@@ -66,6 +66,8 @@ def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
         raise UserError(f"{path}: cannot read as {path.suffix[1:].upper()}: {first_line}") from None
     if frame.height == 0:
         raise UserError(f"{path}: no rows (only a header)" if frame.width else f"{path}: empty file")
+    if path.suffix != ".parquet":   # a CSV saved with Windows line ends: the same texts as Kaggle's LF file
+        frame = frame.with_columns(pl.col(pl.String).str.replace_all("\r\n", "\n", literal=True))
     return table.check(frame, where=str(path))
 
 

@@ -118,7 +118,7 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
             data_source=source, commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
             peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
             extra={"submitted": variant == result.best, "options": ctx.options, "folds_requested": ctx.folds,
-                   "experiment": ctx.experiment, **result.info},
+                   "experiment": ctx.experiment, "fast": ctx.fast, **result.info},
             kind=score.kind, encoder=score.encoder, panel=score.panel, data_id=files,
         )
         append_run(record)

@@ -28,6 +28,7 @@ from common.models import encoder_path, model_fingerprint, shared_causal_lm, sha
 
 PROMPT_VERSION = 1
 MAX_ESSAY_TOKENS = 768  # longer essays are cut; the judge never sees the rest
+MAX_TOPIC_TOKENS = 256  # a topic past this is cut too: a 100k-character topic padded every batch to ~25k tokens
 
 
 @dataclass(frozen=True)
@@ -133,10 +134,8 @@ def _plain(tokenizer, text: str) -> str:
 
 
 def _judge_prompt(tokenizer, judge: Judge, topic: str, essay: str) -> str:
-    topic, essay = _plain(tokenizer, topic), _plain(tokenizer, essay)
-    ids = tokenizer(essay, add_special_tokens=False)["input_ids"]
-    if len(ids) > MAX_ESSAY_TOKENS:
-        essay = tokenizer.decode(ids[:MAX_ESSAY_TOKENS])
+    topic, essay = _first_tokens(tokenizer, _plain(tokenizer, topic), MAX_TOPIC_TOKENS), \
+        _first_tokens(tokenizer, _plain(tokenizer, essay), MAX_ESSAY_TOKENS)
     if judge.wording not in WORDINGS:
         raise UserError(f"judge {judge.name}: unknown wording {judge.wording!r}; known: {', '.join(WORDINGS)}")
     template, answer = WORDINGS[judge.wording]
@@ -145,6 +144,12 @@ def _judge_prompt(tokenizer, judge: Judge, topic: str, essay: str) -> str:
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) + answer
     return f"{judge.rubric}\n\n{user}\n\n{answer}"
+
+
+def _first_tokens(tokenizer, text: str, limit: int) -> str:
+    """`text` cut to its first `limit` tokens (unchanged when shorter)."""
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    return tokenizer.decode(ids[:limit]) if len(ids) > limit else text
 
 
 def _digit_ids(tokenizer) -> list[int]:

@@ -22,6 +22,18 @@ from common.errors import UserError
 from common.llm.cache import JsonlCache, cached_map
 from common.models import model_fingerprint, shared_causal_lm
 
+# A prefix keeps its last MAX_PREFIX_TOKENS tokens (the end, which the continuation follows), a
+# continuation its first MAX_CONTINUATION_TOKENS: one 100k-character row would otherwise pad a whole
+# batch to ~25k tokens (minutes and ~11 GB on a 2-core machine). Real rows are far shorter.
+MAX_PREFIX_TOKENS = 2048
+MAX_CONTINUATION_TOKENS = 512
+
+
+def prefix_and_continuation_ids(tokenizer, prefix: str, continuations: list[str]) -> tuple[list[int], list[list[int]]]:
+    """(prefix ids, one id list per continuation), each cut to its cap: what every scoring path feeds."""
+    return (tokenizer(prefix)["input_ids"][-MAX_PREFIX_TOKENS:],
+            [tokenizer(c, add_special_tokens=False)["input_ids"][:MAX_CONTINUATION_TOKENS] for c in continuations])
+
 
 def _check_texts(texts, what: str = "text") -> list[str]:
     texts = list(texts)
@@ -122,8 +134,7 @@ def score_continuations(model_name: str, prefix: str, continuations: list[str], 
     if use_prefix_cache:
         return score_continuation_groups(model_name, [prefix], [continuations])[0]
     model, tokenizer = shared_causal_lm(model_name)
-    prefix_ids = tokenizer(prefix)["input_ids"]
-    cont_rows = [tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
+    prefix_ids, cont_rows = prefix_and_continuation_ids(tokenizer, prefix, continuations)
     totals = []
     for start in range(0, len(cont_rows), batch_size):
         totals += _continuation_logprobs_full(model, prefix_ids, cont_rows[start : start + batch_size], tokenizer.pad_token_id)
@@ -146,9 +157,9 @@ def score_continuation_groups(model_name: str, prefixes: list[str], groups: list
         raise ValueError(f"{len(prefixes)} prefixes but {len(groups)} continuation groups")
     prefixes = _check_texts(prefixes, "prefix")
     model, tokenizer = shared_causal_lm(model_name)
-    cont_rows = [[tokenizer(c, add_special_tokens=False)["input_ids"] for c in _check_texts(g, "continuation")]
-                 for g in groups]
-    prefix_ids, prefix_mask = right_padded([tokenizer(p)["input_ids"] for p in prefixes], tokenizer.pad_token_id)
+    pairs = [prefix_and_continuation_ids(tokenizer, p, _check_texts(g, "continuation")) for p, g in zip(prefixes, groups)]
+    cont_rows = [rows for _, rows in pairs]
+    prefix_ids, prefix_mask = right_padded([ids for ids, _ in pairs], tokenizer.pad_token_id)
     lengths = prefix_mask.sum(1)                                              # (B,)
     owner = torch.repeat_interleave(torch.arange(len(prefixes)), torch.tensor([len(g) for g in groups]))
     flat = [row for rows in cont_rows for row in rows]

@@ -45,7 +45,7 @@ def test_folds_and_experiment_reach_the_solution_and_the_store(tmp_path, monkeyp
     assert "experiment tfidf_only" in out and "4 folds, stratified by generated" in out
     runs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
     assert {r["variant"] for r in runs} == {"tfidf_only/tfidf_linear", "tfidf_only/tfidf_lgbm", "tfidf_only/ensemble"}
-    assert all(r["folds"] == 4 and r["extra"]["experiment"] == "tfidf_only" for r in runs)
+    assert all(r["folds"] == 4 and r["extra"]["experiment"] == "tfidf_only" and r["extra"]["fast"] is False for r in runs)
     assert runs[0]["extra"]["options"] == {"members": "tfidf_linear,tfidf_lgbm", "heldout": "0"}
     from common.data import load_dataset
     from common.registry import get_competition

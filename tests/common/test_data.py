@@ -121,3 +121,16 @@ def test_a_partial_data_folder_is_named_when_the_sample_is_used_instead(tmp_path
     assert ds.source == "sample"
     assert ds.describe().endswith(f"; {tmp_path / 'science-exam'} lacks test.csv, so it was not used")
     assert "lacks" not in load_dataset(SCIENCE, SCIENCE.sample_dir).describe()
+
+
+def test_a_csv_with_windows_line_ends_reads_the_same_texts_as_with_unix_ones(tmp_path):
+    write_science(tmp_path / "lf", test=pl.DataFrame({**ROW, "prompt": ["Which is\na gas?"]}))
+    crlf = tmp_path / "crlf"
+    crlf.mkdir()
+    for name in ("train.csv", "test.csv"):
+        (crlf / name).write_bytes((tmp_path / "lf" / name).read_bytes().replace(b"\n", b"\r\n"))
+    assert b"\r\n" in (crlf / "test.csv").read_bytes()
+    lf, windows = load_dataset(SCIENCE, tmp_path / "lf"), load_dataset(SCIENCE, crlf)
+    for name in ("train", "test"):
+        assert windows.tables[name].equals(lf.tables[name])
+    assert windows.tables["test"]["prompt"].to_list() == ["Which is\na gas?"]
