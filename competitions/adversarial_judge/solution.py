@@ -39,12 +39,16 @@ CONFIG = JudgeConfig
 VALIDATION = "validation/"
 
 
-def _topics(ctx: RunContext) -> tuple[list[int], list[str]]:
+def _topics(ctx: RunContext, max_words: int) -> tuple[list[int], list[str]]:
     test = ctx.data.tables["test"]
     ids, topics = test["id"].to_list(), test["topic"].to_list()
     bad = [i for i, t in zip(ids, topics) if t is None or not str(t).strip()]
     if bad:
         raise UserError(f"test.csv: topic of id {bad[0]} is empty")
+    long = [(i, len(str(t).split())) for i, t in zip(ids, topics) if len(str(t).split()) > max_words]
+    if long:   # an essay that names its topic could not stay under the cap: refused before any judging
+        raise UserError(f"test.csv: topic of id {long[0][0]} has {long[0][1]} words; a topic is a short prompt, and "
+                        f"an essay naming it must stay under max_words={max_words}")
     if len(topics) < 2:
         raise UserError("test.csv: the judge metric needs at least 2 topics")
     return ids, [str(t) for t in topics]
@@ -78,7 +82,7 @@ def family_moves(profiles) -> dict[str, list[float]]:
 def run(ctx: RunContext) -> SolutionResult:
     started = time.perf_counter()
     cfg = ctx.config(JudgeConfig).validate()
-    ids, topics = _topics(ctx)
+    ids, topics = _topics(ctx, cfg.max_words)
     attacks = [ATTACKS[n] for n in cfg.attack_names()]
     n, seconds = len(topics), {}
 

@@ -83,3 +83,7 @@ def test_an_empty_topic_or_an_unknown_attack_is_one_clear_error(tiny):
     ctx.data.tables["test"] = test.with_columns(pl.when(pl.col("id") == 0).then(pl.lit(" ")).otherwise(pl.col("topic")).alias("topic"))
     with pytest.raises(UserError, match="topic of id 0 is empty"):
         solution.run(ctx)
+    long = " ".join(["word"] * 151)
+    ctx.data.tables["test"] = test.with_columns(pl.when(pl.col("id") == 1).then(pl.lit(long)).otherwise(pl.col("topic")).alias("topic"))
+    with pytest.raises(UserError, match="topic of id 1 has 151 words; .* max_words=150"):
+        solution.run(ctx)
