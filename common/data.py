@@ -53,12 +53,10 @@ def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
     if Path(path).is_dir():
         raise UserError(f"{path} is a folder, not a file")
     try:
-        if path.suffix != ".parquet":
-            check_utf8(path)    # polars decodes a CSV's header lossily: a bad byte there would pass silently
         if path.suffix == ".parquet":
             frame = pl.read_parquet(path)
         else:
-            frame = pl.read_csv(path, schema_overrides=table.polars_overrides(), encoding="utf8")
+            frame = read_csv(path, schema_overrides=table.polars_overrides(), encoding="utf8")
     except FileNotFoundError:
         raise UserError(f"missing file: {path}") from None
     except (pl.exceptions.ComputeError, pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as err:
@@ -69,6 +67,13 @@ def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
     if path.suffix != ".parquet":   # a CSV saved with Windows line ends: the same texts as Kaggle's LF file
         frame = frame.with_columns(pl.col(pl.String).str.replace_all("\r\n", "\n", literal=True))
     return table.check(frame, where=str(path))
+
+
+def read_csv(path: Path, **options) -> pl.DataFrame:
+    """pl.read_csv(path, **options) after check_utf8: polars decodes a header lossily, so a bad byte
+    there would otherwise pass as a misnamed column."""
+    check_utf8(path)
+    return pl.read_csv(path, **options)
 
 
 NEWLINE = b"\n"

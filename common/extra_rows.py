@@ -20,7 +20,7 @@ from typing import Iterable
 import polars as pl
 
 from common.atomic import atomic_path
-from common.data import check_utf8
+from common.data import read_csv
 from common.errors import UserError
 from common.paths import cache_dir
 
@@ -51,9 +51,7 @@ def extra_rows_path(option: str, data_folder: Path, kind: str) -> Path | None:
 def read_rows(path: Path) -> pl.DataFrame:
     """The file's rows (a CSV's columns all as strings); unreadable or empty is a one-line UserError."""
     try:
-        if path.suffix != ".parquet":
-            check_utf8(path)
-        frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path, infer_schema_length=0)
+        frame = pl.read_parquet(path) if path.suffix == ".parquet" else read_csv(path, infer_schema_length=0)
     except (pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(f"{path}: cannot read: {first}") from None

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 
 from common.errors import UserError
 from common.registry import Competition
-from common.results import RunRecord, spread_text
+from common.results import RunRecord, spread
 from common.solution import VALIDATION_KINDS
 
 REFERENCE_LABEL = "* 1st place, real LB"
@@ -163,8 +163,7 @@ def _group(key: GroupKey, runs: list[RunRecord], higher: bool, all_runs: bool) -
         if scored and shown[0] not in scored:  # keep the Kaggle scores of the variant visible
             shown.append(_best_scored(scored, higher))
         for run in shown:
-            spread = run.cv_std if spread_text(run.cv_std, run.folds) else None
-            group.rows.append(LeaderboardRow(run.variant, run.data_source, len(mine), run.cv, spread,
+            group.rows.append(LeaderboardRow(run.variant, run.data_source, len(mine), run.cv, spread(run.cv_std, run.folds),
                                              run.public, run.private, run.run_id, run.commit))
     sign = 1 if higher else -1
     group.rows.sort(key=lambda r: -sign * r.cv)

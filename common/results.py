@@ -83,14 +83,20 @@ class RunRecord:
 _RUN_FIELDS = {f.name for f in fields(RunRecord)}
 
 
+def spread(std: float | None, folds: int) -> float | None:
+    """A score's spread: its std over two or more folds; None for a judge panel's or one split's."""
+    return std if folds > 1 else None
+
+
 def spread_text(std: float | None, folds: int, sep: str = " ± ") -> str:
-    """" ± 0.0123" for a score over two or more folds; "" for a judge panel's or one split's, which
-    have no spread (the leaderboard, `make submit`'s table and Kaggle messages all say it so).
+    """" ± 0.0123" for a score with a spread, else "" (the leaderboard, `make submit`'s table and
+    Kaggle messages all say it so).
 
         spread_text(0.01, 5)   # " ± 0.0100"
         spread_text(0.0, 0)    # ""
     """
-    return f"{sep}{std:.4f}" if folds > 1 and std is not None else ""
+    value = spread(std, folds)
+    return "" if value is None else f"{sep}{value:.4f}"
 
 
 def utc_now() -> str:

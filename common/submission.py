@@ -90,11 +90,17 @@ def check_submission(competition: Competition, frame: pl.DataFrame, test: pl.Dat
             .join(order, on="_key").sort("_order").select(wanted))
 
 
+def submission_path(slug: str, experiment: str | None = None) -> Path:
+    """submissions/<slug>/submission.csv, or for a named experiment submissions/<slug>/<name>/submission.csv
+    (beside the competition's own, never over it)."""
+    return submissions_dir(slug) / (experiment or "") / "submission.csv"
+
+
 def write_submission(competition: Competition, frame: pl.DataFrame, test: pl.DataFrame,
                      path: Path | None = None) -> Path:
     """Check, then write atomically; a bad frame raises UserError and writes nothing."""
     checked = check_submission(competition, frame, test)
-    path = check_output_path(path or submissions_dir(competition.slug) / "submission.csv")
+    path = check_output_path(path or submission_path(competition.slug))
     try:
         with atomic_path(path, suffix=".csv") as tmp:
             checked.write_csv(tmp)

@@ -26,8 +26,7 @@ from common.metrics import get_metric
 from common.registry import Competition, get_competition
 from common.results import spread_text
 from common.solution import RunContext, SolutionResult
-from common.paths import submissions_dir
-from common.submission import check_output_path, write_submission
+from common.submission import check_output_path, submission_path, write_submission
 
 
 def add_parser(subparsers):
@@ -136,10 +135,7 @@ def run(args) -> int:
         options = {**experiment.options, **options}
         folds = folds or experiment.folds
         print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
-    # a named experiment writes beside the competition's submission, never over it
-    out = args.out or (submissions_dir(competition.slug) / experiment.name / "submission.csv" if experiment else
-                       submissions_dir(competition.slug) / "submission.csv")
-    check_output_path(out)
+    out = check_output_path(args.out or submission_path(competition.slug, experiment.name if experiment else None))
     if args.kaggle:
         from common.kaggle.client import NoCredentials
         from common.kaggle.credentials import find_credentials
