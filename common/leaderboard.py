@@ -6,8 +6,10 @@
     print(format_comparison(find_run("2026..-a1b2c3"), find_run("2026..-d4e5f6")))
 
 Runs are ranked only against comparable runs: a competition's board is split into groups, one
-per (metric, data source, kind of score, encoder, judge panel) (`GroupKey`), and rows are ranked
-within their group, never across groups. Custom folders (--data) and extra rows also split by
+per (metric, data source, kind of score, encoder, judge panel, quick or full settings)
+(`GroupKey`), and rows are ranked within their group, never across groups. A `--fast` run (smaller
+settings and fewer folds, recorded as `extra.fast`) is a quick check: it is ranked only beside
+other quick runs. Custom folders (--data) and extra rows also split by
 the files themselves (the run's `data_id`): two different folders are two groups. Kinds: "cv"
 (held-out folds), "holdout" (a held-out split), "panel" (a local judge panel); a
 sharpened-cosine score depends on its encoder, a judge score on its panel. Groups on real Kaggle files come before groups on the committed
@@ -30,8 +32,8 @@ from common.solution import VALIDATION_KINDS
 REFERENCE_LABEL = "* 1st place, real LB"
 REFERENCE_NOTE = ("* the real competition's 1st-place private score on Kaggle: a real-leaderboard figure, "
                   "not comparable with scores on the sample data")
-GROUP_NOTE = ("groups: rows are ranked only within their group (same metric, data, kind of score and encoder or "
-              "judge panel); scores of different groups are not comparable and never ranked against each other")
+GROUP_NOTE = ("groups: rows are ranked only within their group (same metric, data, kind of score, encoder or "
+              "judge panel, and full or --fast settings); scores of different groups are not comparable and never ranked against each other")
 KINDS = VALIDATION_KINDS
 CELL_WIDTH = 60                     # --compare cuts longer values
 FIXED_DATA = ("sample", "kaggle")   # the same files for every run: the source alone names them
@@ -47,11 +49,13 @@ class GroupKey:
     encoder: str = ""
     panel: str = ""
     data_id: str = ""   # only for data other than the committed sample and Kaggle's own files
+    fast: bool = False  # a --fast run: smaller settings, its own folds
 
     @classmethod
     def of(cls, run: RunRecord) -> GroupKey:
         data_id = "" if run.data_source in FIXED_DATA else (run.data_id or "")
-        return cls(run.metric, run.data_source, run.kind or "cv", run.encoder or "", run.panel or "", data_id)
+        fast = bool((run.extra or {}).get("fast"))
+        return cls(run.metric, run.data_source, run.kind or "cv", run.encoder or "", run.panel or "", data_id, fast)
 
     def label(self, board_metric: str = "") -> str:
         """'sample data, cv (held-out folds), encoder=minilm'; 'custom data 3fa2c1d04b9e, cv ...'."""
@@ -60,12 +64,13 @@ class GroupKey:
         parts += [data, KINDS.get(self.kind, self.kind)]
         parts += [f"encoder={self.encoder}"] if self.encoder else []
         parts += [f"panel={self.panel}"] if self.panel else []
+        parts += ["--fast settings (a quick check)"] if self.fast else []
         return ", ".join(parts)
 
     def order(self) -> tuple:
         kind_rank = list(KINDS).index(self.kind) if self.kind in KINDS else len(KINDS)
-        return (self.data_source != "kaggle", self.data_source, self.data_id, kind_rank, self.kind, self.metric,
-                self.encoder, self.panel)
+        return (self.data_source != "kaggle", self.data_source, self.data_id, self.fast, kind_rank, self.kind,
+                self.metric, self.encoder, self.panel)
 
 
 @dataclass
@@ -244,7 +249,7 @@ def compare_runs(a: RunRecord, b: RunRecord) -> list[FieldDiff]:
             better = (delta > 0) == higher
             note = f"B-A {delta:+.4f} ({'B' if better else 'A'} better)" if delta else ""
             if GroupKey.of(a) != GroupKey.of(b) or a.competition != b.competition:
-                note += " (different competition, data, kind, encoder or panel: not comparable)"
+                note += " (different competition, data, kind, encoder, panel or settings: not comparable)"
         diffs.append(FieldDiff(name, left[name], right[name], note.strip()))
     return diffs
 

@@ -64,6 +64,18 @@ def test_two_custom_folders_are_two_groups_while_sample_runs_stay_one():
     note = next(d.note for d in compare_runs(a, b) if d.name == "cv")
     assert "not comparable" in note
 
+
+def test_fast_runs_are_ranked_only_beside_other_fast_runs():
+    runs = [run("full", "exam", "tfidf", 0.60, extra={"fast": False}),
+            run("quick", "exam", "tfidf", 0.80, extra={"fast": True}),
+            run("old", "exam", "lm", 0.70)]                            # a record from before extra.fast
+    (exam, _) = build_leaderboard(runs, COMPS)
+    assert [[r.run_id for r in g.rows] for g in exam.groups] == [["old", "full"], ["quick"]]
+    assert "-- sample data, cv (held-out folds), --fast settings (a quick check)" in format_leaderboard([exam])
+    note = next(d.note for d in compare_runs(runs[0], runs[1]) if d.name == "cv")
+    assert "not comparable" in note
+
+
 def test_scores_of_different_kinds_encoders_or_panels_are_never_ranked_together():
     recovery = comp("recovery", "sharpened_cosine")
     runs = [run("cv1", "recovery", "a", 0.50, metric="sharpened_cosine", encoder="minilm"),
