@@ -113,6 +113,18 @@ def test_the_fingerprint_names_the_files_read(tmp_path):
     assert load_dataset(SCIENCE).fingerprint not in ("", a.fingerprint)    # the sample's own
 
 
+def test_a_copy_of_the_sample_given_with_data_is_the_sample(tmp_path):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in SCIENCE.sample_dir.iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    sample = load_dataset(SCIENCE)
+    ds = load_dataset(SCIENCE, copy)
+    assert (ds.source, ds.fingerprint, ds.path) == ("sample", sample.fingerprint, copy)
+    (copy / "test.csv").write_bytes((SCIENCE.sample_dir / "test.csv").read_bytes() + b"\n")
+    assert load_dataset(SCIENCE, copy).source == "custom"                  # one byte more: other files
+
+
 def test_a_partial_data_folder_is_named_when_the_sample_is_used_instead(tmp_path, monkeypatch):
     monkeypatch.setenv("KLLM_DATA", str(tmp_path))
     (tmp_path / "science-exam").mkdir()
