@@ -58,7 +58,7 @@ METRICS: dict[str, Metric] = {
     for m in (
         Metric("map@3", map_at_k, True, "mean average precision at 3 over space-separated letters"),
         Metric("roc_auc", roc_auc, True, "area under the ROC curve"),
-        Metric("multiclass_logloss", multiclass_logloss, False, "log loss, clipped to [1e-15, 1-1e-15], rows renormalized"),
+        Metric("multiclass_logloss", multiclass_logloss, False, "log loss, rows rescaled to sum 1, then clipped to [1e-15, 1-1e-15]"),
         Metric("sharpened_cosine", sharpened_cosine, True, "mean cos(e(pred), e(true))^3 with a sentence encoder",
                setting="encoder", default=DEFAULT_ENCODER),
         Metric("judge_score", judge_panel_score, True,

@@ -27,8 +27,9 @@ def roc_auc(y_true, y_score) -> float:
 
 
 def multiclass_logloss(y_true, y_prob) -> float:
-    """Clip each probability to [1e-15, 1-1e-15], renormalize each row to sum 1, then
-    average -log p(true class) over rows (Kaggle's multi-class log loss)."""
+    """Kaggle's multi-class log loss, in the order its evaluation pages give: divide each row by
+    its sum, replace each probability p by max(min(p, 1-1e-15), 1e-15), then average
+    -log p(true class) over rows. A negative probability or a row summing to 0 is an error."""
     y_true = np.asarray(y_true, dtype=int)
     prob = np.asarray(y_prob, dtype=float)
     if prob.ndim != 2 or prob.shape[0] != y_true.shape[0]:
@@ -37,6 +38,10 @@ def multiclass_logloss(y_true, y_prob) -> float:
         raise UserError("logloss: probabilities contain NaN or infinity")
     if y_true.min() < 0 or y_true.max() >= prob.shape[1]:
         raise UserError(f"logloss: labels must lie in 0..{prob.shape[1] - 1}")
-    prob = np.clip(prob, EPS, 1 - EPS)
-    prob = prob / prob.sum(axis=1, keepdims=True)
+    if (prob < 0).any():
+        raise UserError(f"logloss: row {int(np.argwhere(prob < 0)[0][0])} holds a negative probability")
+    sums = prob.sum(axis=1, keepdims=True)
+    if (sums <= 0).any():
+        raise UserError(f"logloss: row {int(np.argwhere(sums[:, 0] <= 0)[0][0])} sums to 0")
+    prob = np.clip(prob / sums, EPS, 1 - EPS)
     return float(-np.mean(np.log(prob[np.arange(len(y_true)), y_true])))

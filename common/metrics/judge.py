@@ -10,16 +10,18 @@ disagree on (horizontal spread), that each judge spreads out (vertical spread), 
 English, that differ from each other, and whose mean score is high:
 
     avg_q = mean of all scores
-    avg_h = mean over essays of the standard deviation across judges
+    avg_h = mean over essays of the standard deviation across judges (ddof=0)
     min_v = minimum over judges of the standard deviation across essays (ddof=1)
     avg_e = mean English-language confidence of the essays
     avg_s = max(mean pairwise similarity between essays, 0.2)
 
     score = avg_h * min_v * avg_e / (avg_s * (9 - avg_q))
 
-Both standard deviations use ddof=1 (the sample standard deviation, pandas' default, with which
-the host computed its metric). With 9 - avg_q = 0 (every judge gives every essay 9) the score
-is unbounded; that is an error here rather than inf.
+The page does not say which standard deviations; these are the ones that reproduce the public
+leaderboard's top score, 29.97415, from 300 essays scored [9, 0, 9] x 99, [0, 9, 9] x 99 and
+[9, 9, 0] x 102 (the host's formula as given in Kaggle discussion 563931, comment 3128775: the
+population std across a row's judges, the sample std down a judge's column; `test_judge.py`
+checks the number). Every judge giving every essay 9 scores 0 (nothing is spread), as there.
 
 `judge_panel_score` is the registry's function for this metric (`needs="panel"`): the judges
 are small local LMs (`common.llm.judges`), so its scores are comparable only with scores from
@@ -50,7 +52,7 @@ def judge_components(scores, english_confidence, mean_similarity: float) -> dict
         raise UserError(f"judge score: judge scores must lie in 0..{MAX_SCORE}")
     return {
         "avg_q": float(scores.mean()),
-        "avg_h": float(scores.std(axis=1, ddof=1).mean()),
+        "avg_h": float(scores.std(axis=1, ddof=0).mean()),
         "min_v": float(scores.std(axis=0, ddof=1).min()),
         "avg_e": float(english.mean()),
         "avg_s": float(max(mean_similarity, MIN_SIMILARITY)),
@@ -58,8 +60,8 @@ def judge_components(scores, english_confidence, mean_similarity: float) -> dict
 
 
 def score_from_components(c: dict[str, float]) -> float:
-    if c["avg_q"] >= MAX_SCORE:
-        raise UserError("judge score: every score is 9, so 9 - avg_q is 0 and the score is unbounded")
+    if c["avg_q"] >= MAX_SCORE:   # every score 9: no spread either way, 0 / 0 taken as 0 as on Kaggle
+        return 0.0
     return c["avg_h"] * c["min_v"] * c["avg_e"] / (c["avg_s"] * (MAX_SCORE - c["avg_q"]))
 
 

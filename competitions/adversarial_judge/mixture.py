@@ -36,7 +36,7 @@ class Profiles:
     def __post_init__(self):
         s = np.asarray(self.scores, dtype=float)
         self.mean_q = s.mean(axis=(1, 2))                        # (A,)
-        self.mean_h = s.std(axis=2, ddof=1).mean(axis=1)         # (A,)
+        self.mean_h = s.std(axis=2, ddof=0).mean(axis=1)         # (A,) as common.metrics.judge's avg_h
         self.m1 = s.mean(axis=1)                                 # (A, J)
         self.m2 = (s ** 2).mean(axis=1)                          # (A, J)
 

@@ -24,6 +24,11 @@ from tokenizers import Tokenizer
 
 LOGITS_FROM = "logits_from"  # edge/generator/logits_from.py
 CHAT_FILE = "chat.json"  # edge/generator/chat.py
+# Scoring keeps a context's last MAX_PREFIX_TOKENS tokens and a continuation's first
+# MAX_CONTINUATION_TOKENS, as the host's common/llm/scoring.py does (one huge row would otherwise
+# ask a Pi for a prefill of tens of thousands of positions, and score unlike the host).
+MAX_PREFIX_TOKENS = 2048
+MAX_CONTINUATION_TOKENS = 512
 
 
 class InputError(Exception):
@@ -198,8 +203,9 @@ class CausalLM:
         return logits
 
     def score(self, context: str, continuation: str) -> tuple[float, list[float]]:
-        """(sum, per-token) log p(continuation | context); context and continuation tokenized apart."""
-        ctx, cont = self.encode(context), self.encode(continuation)
+        """(sum, per-token) log p(continuation | context); context and continuation tokenized apart,
+        capped at MAX_PREFIX_TOKENS (the context's end) and MAX_CONTINUATION_TOKENS (its start)."""
+        ctx, cont = self.encode(context)[-MAX_PREFIX_TOKENS:], self.encode(continuation)[:MAX_CONTINUATION_TOKENS]
         if not ctx or not cont:
             raise InputError("context and continuation must both be non-empty")
         logits, _ = self._step(ctx + cont, self._empty_past(), len(ctx) + len(cont), logits_from=len(ctx) - 1)
@@ -209,18 +215,18 @@ class CausalLM:
 
     def continuation_scores(self, prefix: str, continuations: list[str], norm: str = "mean") -> list[float]:
         """Mean (norm "mean") or total token log-likelihood of each continuation after `prefix`; the
-        prefix runs once and every continuation continues its KV cache.
+        prefix runs once and every continuation continues its KV cache. Capped as `score` is.
 
             lm.continuation_scores("Question: Which gas do plants take in?\nAnswer:", [" oxygen", " carbon dioxide"])
         """
-        ids = self.encode(prefix)
+        ids = self.encode(prefix)[-MAX_PREFIX_TOKENS:]
         if not ids:
             raise InputError("the prefix must be non-empty")
         logits, past = self._step(ids, self._empty_past(), len(ids), logits_from=len(ids) - 1)  # the last row at least
         first = log_softmax(logits[-1])                                                          # (V,)
         out = []
         for text in continuations:
-            cont = self.encode(text)
+            cont = self.encode(text)[:MAX_CONTINUATION_TOKENS]
             if not cont:
                 raise InputError("every continuation must be non-empty")
             lp = [first[cont[0]]]

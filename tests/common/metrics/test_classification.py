@@ -33,10 +33,18 @@ def test_logloss_by_hand():
 
 
 def test_logloss_clips_zero_probability():
-    # p(true) = 0 is clipped to 1e-15, then the row is renormalized (sum 1 + 1e-15)
+    # p(true) = 0 is replaced by 1e-15 after the row is rescaled, as Kaggle's pages say
     loss = multiclass_logloss([1], [[1.0, 0.0]])
-    assert loss == pytest.approx(-math.log(1e-15 / (1 + 1e-15)))
+    assert loss == pytest.approx(-math.log(1e-15))
     assert np.isfinite(loss)
+
+
+def test_logloss_rescales_rows_before_clipping():
+    # a row of tiny values is a distribution once rescaled: [1e-20, 0] -> [1, 0], true class 0
+    assert multiclass_logloss([0], [[1e-20, 0.0]]) == pytest.approx(-math.log(1 - 1e-15))
+    for bad, message in (([[0.0, 0.0]], "sums to 0"), ([[1.5, -0.5]], "negative")):
+        with pytest.raises(UserError, match=message):
+            multiclass_logloss([0], bad)
 
 
 def test_logloss_renormalizes_rows():

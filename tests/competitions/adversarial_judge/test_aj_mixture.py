@@ -27,7 +27,8 @@ def test_best_mix_finds_the_balanced_thirds_among_distractors():
     rows = [[[9, 9, 0]] * 4, [[9, 0, 9]] * 4, [[0, 9, 9]] * 4] + [rng.integers(0, 10, (4, 3)) for _ in range(20)]
     mix = best_mix(_profiles(rows), 120)
     assert mix.counts == {"a0": 40, "a1": 40, "a2": 40}
-    assert abs(mix.predicted - 36.8964) < 1e-3
+    thirds = np.array([[9, 9, 0]] * 40 + [[9, 0, 9]] * 40 + [[0, 9, 9]] * 40)
+    assert abs(mix.predicted - judge_score(thirds, np.ones(120), 0.1)) < 1e-9   # 30.1259: exact for whole rows
 
 
 def test_a_panel_that_agrees_everywhere_is_worth_nothing():

@@ -71,3 +71,22 @@ def test_continuation_scores_reuse_the_prefix_and_equal_scoring_each_alone(tiny_
     for bad_prefix, bad_continuations in (("", [" oxygen"]), (prefix, [""])):
         with pytest.raises(InputError, match="non-empty"):
             lm.continuation_scores(bad_prefix, bad_continuations)
+
+
+def test_scoring_keeps_the_hosts_token_caps(tiny_exports, monkeypatch):
+    from common.llm import scoring
+    from edge.runtime import causal_lm
+
+    assert (causal_lm.MAX_PREFIX_TOKENS, causal_lm.MAX_CONTINUATION_TOKENS) == (scoring.MAX_PREFIX_TOKENS,
+                                                                               scoring.MAX_CONTINUATION_TOKENS)
+    monkeypatch.setattr(causal_lm, "MAX_PREFIX_TOKENS", 8)
+    monkeypatch.setattr(causal_lm, "MAX_CONTINUATION_TOKENS", 3)
+    lm = CausalLM(tiny_exports["fp32"])
+    prefix, continuation = "Question: which gas do plants take in when the sun shines?\nAnswer:", " carbon dioxide gas and more"
+    kept_prefix, kept = lm.encode(prefix)[-8:], lm.encode(continuation)[:3]
+    assert len(lm.encode(prefix)) > 8 and len(lm.encode(continuation)) > 3
+    logp = log_softmax(lm.forward(kept_prefix + kept))
+    expected = sum(logp[len(kept_prefix) - 1 + i, t] for i, t in enumerate(kept))
+    total, per_token = lm.score(prefix, continuation)
+    assert len(per_token) == 3 and total == pytest.approx(expected, abs=1e-4)
+    assert lm.continuation_scores(prefix, [continuation], norm="sum") == pytest.approx([expected], abs=1e-4)
