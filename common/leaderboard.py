@@ -6,8 +6,8 @@
     print(format_comparison(find_run("2026..-a1b2c3"), find_run("2026..-d4e5f6")))
 
 Runs are ranked only against comparable runs: a competition's board is split into groups, one
-per (metric, data source, kind of score, encoder, judge panel, quick or full settings)
-(`GroupKey`), and rows are ranked within their group, never across groups. A `--fast` run (smaller
+per (metric and its definition's version, data source, kind of score, encoder, judge panel,
+quick or full settings) (`GroupKey`), and rows are ranked within their group, never across groups. A `--fast` run (smaller
 settings and fewer folds, recorded as `extra.fast`) is a quick check: it is ranked only beside
 other quick runs. Custom folders (--data) and extra rows also split by
 the files themselves (the run's `data_id`): two different folders are two groups. Kinds: "cv"
@@ -33,7 +33,7 @@ REFERENCE_LABEL = "* 1st place, real LB"
 REFERENCE_NOTE = ("* the real competition's 1st-place private score on Kaggle: a real-leaderboard figure, "
                   "not comparable with scores on the sample data")
 GROUP_NOTE = ("groups: rows are ranked only within their group (same metric, data, kind of score, encoder or "
-              "judge panel, and full or --fast settings); scores of different groups are not comparable and never ranked against each other")
+              "judge panel, full or --fast settings, and the metric's definition); scores of different groups are not comparable and never ranked against each other")
 KINDS = VALIDATION_KINDS
 CELL_WIDTH = 60                     # --compare cuts longer values
 FIXED_DATA = ("sample", "kaggle")   # the same files for every run: the source alone names them
@@ -50,12 +50,18 @@ class GroupKey:
     panel: str = ""
     data_id: str = ""   # only for data other than the committed sample and Kaggle's own files
     fast: bool = False  # a --fast run: smaller settings, its own folds
+    metric_version: int = 1
 
     @classmethod
     def of(cls, run: RunRecord) -> GroupKey:
         data_id = "" if run.data_source in FIXED_DATA else (run.data_id or "")
         fast = bool((run.extra or {}).get("fast"))
-        return cls(run.metric, run.data_source, run.kind or "cv", run.encoder or "", run.panel or "", data_id, fast)
+        return cls(run.metric, run.data_source, run.kind or "cv", run.encoder or "", run.panel or "", data_id, fast,
+                   run.metric_version or 1)
+
+    def superseded(self) -> bool:
+        """Scored by an older definition of its metric than the registry's."""
+        return self.metric_version < metric_version(self.metric)
 
     def label(self, board_metric: str = "") -> str:
         """'sample data, cv (held-out folds), encoder=minilm'; 'custom data 3fa2c1d04b9e, cv ...'."""
@@ -65,12 +71,13 @@ class GroupKey:
         parts += [f"encoder={self.encoder}"] if self.encoder else []
         parts += [f"panel={self.panel}"] if self.panel else []
         parts += ["--fast settings (a quick check)"] if self.fast else []
+        parts += [f"metric version {self.metric_version} (superseded: an older definition)"] if self.superseded() else []
         return ", ".join(parts)
 
     def order(self) -> tuple:
         kind_rank = list(KINDS).index(self.kind) if self.kind in KINDS else len(KINDS)
-        return (self.data_source != "kaggle", self.data_source, self.data_id, self.fast, kind_rank, self.kind,
-                self.metric, self.encoder, self.panel)
+        return (self.superseded(), self.data_source != "kaggle", self.data_source, self.data_id, self.fast, kind_rank,
+                self.kind, self.metric, self.encoder, self.panel, -self.metric_version)
 
 
 @dataclass
@@ -124,6 +131,16 @@ def metric_direction(metric: str, fallback: bool = True) -> bool:
         return get_metric(metric).higher_is_better
     except (ImportError, UserError):
         return fallback
+
+
+def metric_version(metric: str) -> int:
+    """The registry's current version of a metric (1 for a metric it does not know)."""
+    try:
+        from common.metrics import get_metric
+
+        return get_metric(metric).version
+    except (ImportError, UserError):
+        return 1
 
 
 def _best(runs: list[RunRecord], higher: bool) -> RunRecord:
@@ -188,7 +205,7 @@ def format_leaderboard(boards: list[CompetitionBoard]) -> str:
         lines.append(f"{board.slug}  [{board.metric}, {direction}]")
         if len(board.groups) > 1:
             lines.append(f"  {len(board.groups)} groups, each ranked on its own: different data, kinds of "
-                         "score, encoders or panels are not comparable")
+                         "score, encoders, panels, settings or metric versions are not comparable")
         table: list[tuple[str, ...] | str] = [header]
         for group in board.groups:
             table.append(f"-- {group.key.label(board.metric)}")
@@ -249,7 +266,7 @@ def compare_runs(a: RunRecord, b: RunRecord) -> list[FieldDiff]:
             better = (delta > 0) == higher
             note = f"B-A {delta:+.4f} ({'B' if better else 'A'} better)" if delta else ""
             if GroupKey.of(a) != GroupKey.of(b) or a.competition != b.competition:
-                note += " (different competition, data, kind, encoder, panel or settings: not comparable)"
+                note += " (different competition, data, kind, encoder, panel, settings or metric version: not comparable)"
         diffs.append(FieldDiff(name, left[name], right[name], note.strip()))
     return diffs
 

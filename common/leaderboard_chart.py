@@ -4,7 +4,7 @@
     draw_leaderboard(build_leaderboard(read_runs(), all_competitions()), Path("results/leaderboard.png"))
 
 A competition gets one panel per group (`common.leaderboard.GroupKey`: metric, data source (and
-a custom folder's files), kind of score, encoder, judge panel, full or --fast settings), so bars of different groups never share an axis; a competition
+a custom folder's files), kind of score, encoder, judge panel, full or --fast settings, metric version), so bars of different groups never share an axis; a competition
 without runs gets one empty panel. Bars are validation scores (± std) coloured by data source;
 triangles and diamonds are Kaggle public and private scores; the dashed line is the real
 competition's 1st-place private score, drawn only for reference (sample-data scores are not

@@ -51,6 +51,8 @@ class RunRecord:
     data_id: 12 hex digits naming the exact files (`common.data.files_fingerprint` of the tables
     read, and of the extra rows' file): runs on two different custom folders or extra files are
     never ranked together. "" in records written before it existed.
+    metric_version: the metric's definition version (`common.metrics.Metric.version`); records
+    written before versions existed read as 1.
     public / private: Kaggle leaderboard scores once fetched; kaggle_ref: the submission id or
     kernel "owner/slug@version" it was submitted as.
     """
@@ -78,6 +80,7 @@ class RunRecord:
     encoder: str = ""
     panel: str = ""
     data_id: str = ""
+    metric_version: int = 1
 
 
 _RUN_FIELDS = {f.name for f in fields(RunRecord)}

@@ -118,7 +118,7 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
             peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
             extra={"submitted": variant == result.best, "options": ctx.options, "folds_requested": ctx.folds,
                    "experiment": ctx.experiment, "fast": ctx.fast, **result.info},
-            kind=score.kind, encoder=score.encoder, panel=score.panel, data_id=files,
+            kind=score.kind, encoder=score.encoder, panel=score.panel, data_id=files, metric_version=metric.version,
         )
         append_run(record)
         records.append(record)

@@ -15,6 +15,10 @@ competition's or a metric's name (`common.scoring.score_submission` does):
               prompts come from the competition's test table, texts from the submission, and a
               local judge panel scores them: no labels exist.
 
+`version` counts changes to a metric's definition that move its scores: runs record it, and the
+leaderboard never ranks runs of two versions together (judge_score 2: avg_h with ddof=0 since
+2026-12-05, `common.metrics.judge`).
+
 `setting` names the one option that changes what a score means (the encoder of sharpened
 cosine, the judge panel of the judge score) and `default` its value when none is given: a
 score is only comparable with scores made with the same setting, so it is recorded with it.
@@ -43,6 +47,7 @@ class Metric:
     needs: str = "labels"
     setting: str = ""
     default: str = ""
+    version: int = 1
 
     def __post_init__(self):
         if self.needs not in NEEDS:
@@ -62,7 +67,8 @@ METRICS: dict[str, Metric] = {
         Metric("sharpened_cosine", sharpened_cosine, True, "mean cos(e(pred), e(true))^3 with a sentence encoder",
                setting="encoder", default=DEFAULT_ENCODER),
         Metric("judge_score", judge_panel_score, True,
-               "avg_h*min_v*avg_e / (avg_s*(9-avg_q)) over a local judge panel", needs="panel", setting="panel"),
+               "avg_h*min_v*avg_e / (avg_s*(9-avg_q)) over a local judge panel", needs="panel", setting="panel",
+               version=2),
     )
 }
 

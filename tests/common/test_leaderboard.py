@@ -76,6 +76,17 @@ def test_fast_runs_are_ranked_only_beside_other_fast_runs():
     assert "not comparable" in note
 
 
+def test_runs_scored_by_an_older_metric_definition_are_ranked_apart_and_last():
+    judge = comp("judge", "judge_score")
+    runs = [run("old", "judge", "mix", 4.59, metric="judge_score", kind="panel", panel="p#1", folds=0),
+            run("new", "judge", "mix", 3.75, metric="judge_score", kind="panel", panel="p#1", folds=0,
+                metric_version=2)]
+    (board,) = build_leaderboard(runs, [judge])
+    assert [[r.run_id for r in g.rows] for g in board.groups] == [["new"], ["old"]]
+    assert "metric version 1 (superseded: an older definition)" in format_leaderboard([board])
+    assert "superseded" not in board.groups[0].key.label(board.metric)
+
+
 def test_scores_of_different_kinds_encoders_or_panels_are_never_ranked_together():
     recovery = comp("recovery", "sharpened_cosine")
     runs = [run("cv1", "recovery", "a", 0.50, metric="sharpened_cosine", encoder="minilm"),
