@@ -1,9 +1,9 @@
 """predict-the-llm's edge student with its statistics model at int4-q41, in settings `make edge`
 does not ship: int8 compute (accuracy level 4) and the LM head at int4 too.
 
-    python -m bench.lm_features_q41            # after `make edge COMP=predict-the-llm` (reads build/edge/predict-the-llm/)
-    python -m bench.lm_features_q41 --accuracy-level 4
-    python -m bench.lm_features_q41 --head-int4
+    kllm bench lm_features_q41            # after `make edge COMP=predict-the-llm` (reads build/edge/predict-the-llm/)
+    kllm bench lm_features_q41 --accuracy-level 4
+    kllm bench lm_features_q41 --head-int4
 
 The zoo's SmolLM2 weights are a dequantized GGUF Q4_1, so edge/generator/q41.py re-codes every
 decoder MatMul on its own grid exactly (asymmetric RTN int4 from onnxruntime's quantizer, then
@@ -35,7 +35,7 @@ def q41_model(fp32: Path, out: Path, accuracy_level: int, head_int4: bool = Fals
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(prog="python -m bench.lm_features_q41", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="kllm bench lm_features_q41", description=__doc__.split("\n")[0])
     parser.add_argument("--accuracy-level", type=int, default=1, choices=(1, 4))
     parser.add_argument("--head-int4", action="store_true", help="quantize the LM head too (RTN int4)")
     parser.add_argument("--seed", type=int, default=42)

@@ -108,6 +108,10 @@ def main(args: list[str]) -> int:
         raise UserError(f"--sizes expects integers like 10000,100000, got {opts.sizes!r}") from None
     if not sizes or min(sizes) < 1000 or opts.queries < 1 or opts.embed < 0:
         raise UserError("--sizes must be at least 1000 each, --queries at least 1 and --embed at least 0")
+    if opts.embed:
+        from common.models import encoder_path
+
+        encoder_path(opts.encoder)   # an unknown encoder is one line now, not after the index rows
     import torch
 
     torch.set_num_threads(2)

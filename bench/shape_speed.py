@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+from pathlib import Path
 
 DEFAULT_VARIANTS = "fp32,int8,int4,int4-q41-fold"
 
@@ -115,7 +116,7 @@ def save_chart(rows: list[dict], path, title: str):
 
 def main(args: list[str]) -> int:
     from bench._args import bench_parser, variants_lengths_threads
-    from common.atomic import atomic_write_text
+    from common.atomic import atomic_write_text, check_output_path
     from common.models import causal_lm_path
     from common.paths import cache_dir
     from edge.generator.export import build_variant
@@ -135,6 +136,8 @@ def main(args: list[str]) -> int:
     opts = parser.parse_args(args)
     names, _, threads = variants_lengths_threads(parser, opts, None, VARIANTS)
     names = ["fp32"] + [n for n in names if n != "fp32"]
+    stem = "shape_speed" + ("" if opts.weights == "grid" else f"-{opts.weights}")
+    path = check_output_path(Path(opts.report) if opts.report else cache_dir("bench") / f"{stem}.json", example=f"{stem}.json")
     grid = str(grid_model(causal_lm_path(opts.model), opts.seed)) if opts.weights != "own" else None
     folders = {}
     for name in names:  # a variant's two exports side by side, so a round times them close together
@@ -151,9 +154,7 @@ def main(args: list[str]) -> int:
           f"{opts.rounds} rounds; medians (min-max); {cpu}")
     print(format_table(result["rows"]))
     report = {"model": str(opts.model), "weights": opts.weights, "seed": opts.seed, "rounds": opts.rounds, "cpu": cpu, **result}
-    stem = "shape_speed" + ("" if opts.weights == "grid" else f"-{opts.weights}")
-    path = opts.report or cache_dir("bench") / f"{stem}.json"
     atomic_write_text(path, json.dumps(report, indent=1))
     title = f"Decode speed-up by threads, {opts.weights} weights\n{summary.split(' (')[0]}, {os.cpu_count()} CPUs"
-    print(f"report {path}; chart {save_chart(result['rows'], cache_dir('bench') / f'{stem}.png', title)}")
+    print(f"report {path}; chart {save_chart(result['rows'], path.with_suffix('.png'), title)}")
     return 0

@@ -5,7 +5,7 @@
 
 A subcommand module defines `add_parser(subparsers)` (which sets `func=run` on its parser) and
 `run(args) -> int`. Bad input raises `common.errors.UserError`; it is printed as one line on
-stderr with exit code 2, never as a traceback.
+stderr with exit code 2, never as a traceback (an OSError no command foresaw: one line, exit 1).
 """
 from __future__ import annotations
 
@@ -43,3 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except OSError as err:   # a file system refusal no command checked for: still one line, no traceback
+        where = f": {err.filename}" if err.filename else ""
+        print(f"error: {err.strerror or err}{where}", file=sys.stderr)
+        return 1

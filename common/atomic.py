@@ -14,14 +14,21 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from common.errors import UserError
+
 
 @contextlib.contextmanager
 def atomic_path(target: Path, suffix: str = ""):
     """Yield a temp path beside `target`; on success rename it onto target, on error delete it.
     The file gets the mode a plain open() would give it (0666 less the umask), not mkstemp's 0600."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    if target.is_dir():
+        raise UserError(f"{target} is a folder: give a file path")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    except OSError as err:
+        raise UserError(f"cannot write {target}: {err.strerror or err}") from None
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())
     try:
@@ -31,6 +38,38 @@ def atomic_path(target: Path, suffix: str = ""):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def check_output_path(path: Path, example: str = "") -> Path:
+    """`path` if a file can be written there, else UserError: run before a long job, so a bad
+    output path is one line at the start, not a traceback at the end. Creates nothing: the
+    nearest existing folder above it is probed (the missing ones are made when the file is written).
+
+        check_output_path(Path("/tmp/out/sub.csv"), example="submission.csv")   # -> the path, or UserError
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"{path} is a folder: give a file path" + (f", e.g. {path / example}" if example else ""))
+    check_output_folder(path.parent, what=str(path))
+    return path
+
+
+def check_output_folder(folder: Path, what: str = "") -> Path:
+    """`folder` if files can be written in it (it may not exist yet), else UserError; creates nothing.
+
+        check_output_folder(Path("build/edge/x"))   # -> the path, or UserError
+    """
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(f"{existing} is a file, not a folder")
+        fd, probe = tempfile.mkstemp(prefix=".kllm-probe.", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise UserError(f"cannot write {what or folder}: {err.strerror or err}") from None
+    return folder
 
 
 def _umask() -> int:

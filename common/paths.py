@@ -23,7 +23,13 @@ def submissions_dir(slug: str) -> Path:
 
 
 def results_path() -> Path:
-    return Path(os.environ.get("KLLM_RESULTS", repo_root() / "results" / "runs.jsonl"))
+    """The results store: <repo>/results/runs.jsonl; KLLM_RESULTS names another folder for it, or
+    (ending in .jsonl) the file itself."""
+    override = os.environ.get("KLLM_RESULTS")
+    if not override:
+        return repo_root() / "results" / "runs.jsonl"
+    path = Path(override)
+    return path if path.suffix == ".jsonl" and not path.is_dir() else path / "runs.jsonl"
 
 
 def cache_dir(kind: str = "") -> Path:

@@ -20,6 +20,7 @@ with one warning on stderr when read.
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import subprocess
@@ -197,6 +198,10 @@ def read_runs(path: Path | None = None) -> list[RunRecord]:
             line_type = entry.pop("type", "run")
             if line_type == "run":
                 record = RunRecord(**{k: v for k, v in entry.items() if k in _RUN_FIELDS})
+                bad = _bad_number(record)
+                if bad:
+                    _warn(f"{path}: skipped line {number}: its {bad} is not a finite number")
+                    continue
                 runs[record.run_id] = record
             elif line_type == "scores":
                 updates.append(entry)
@@ -206,9 +211,23 @@ def read_runs(path: Path | None = None) -> list[RunRecord]:
     for entry in updates:  # applied after all runs: an update may be written before its run
         record = runs.get(entry.get("run_id"))
         for key in ("public", "private", "kaggle_ref"):
-            if record is not None and key in entry:
+            if record is not None and key in entry and (key == "kaggle_ref" or _is_number(entry[key], optional=True)):
                 setattr(record, key, entry[key])
     return list(runs.values())
+
+
+def _is_number(value, optional: bool = False) -> bool:
+    if value is None:
+        return optional
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _bad_number(record: RunRecord) -> str:
+    """The first score field of a hand-edited or damaged record that is not a finite number, or ""."""
+    for name, optional in (("cv", False), ("cv_std", True), ("folds", False), ("public", True), ("private", True)):
+        if not _is_number(getattr(record, name), optional):
+            return name
+    return ""
 
 
 def find_run(run_id: str, path: Path | None = None) -> RunRecord:

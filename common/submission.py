@@ -9,14 +9,12 @@ rows that sum to 1, and for MAP@3 exactly three distinct letters A-E per row.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from common.atomic import atomic_path
+from common.atomic import atomic_path, check_output_path
 from common.errors import UserError
 from common.paths import submissions_dir
 from common.registry import Competition
@@ -100,32 +98,10 @@ def write_submission(competition: Competition, frame: pl.DataFrame, test: pl.Dat
                      path: Path | None = None) -> Path:
     """Check, then write atomically; a bad frame raises UserError and writes nothing."""
     checked = check_submission(competition, frame, test)
-    path = check_output_path(path or submission_path(competition.slug))
+    path = check_output_path(path or submission_path(competition.slug), example="submission.csv")
     try:
         with atomic_path(path, suffix=".csv") as tmp:
             checked.write_csv(tmp)
     except OSError as err:
         raise UserError(f"cannot write the submission to {path}: {err.strerror or err}") from None
-    return path
-
-
-def check_output_path(path: Path) -> Path:
-    """`path` if a file can be written there, else UserError: run before a long job, so a bad
-    output path is one line at the start, not a traceback at the end. Creates nothing: the
-    nearest existing folder above it is probed (the missing ones are made when the file is written).
-
-        check_output_path(Path("/tmp/out/sub.csv"))   # -> the path, or UserError
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise UserError(f"{path} is a folder: give a file path, e.g. {path / 'submission.csv'}")
-    existing = next(p for p in (path.parent, *path.parent.parents) if p.exists() or p == p.parent)
-    try:
-        if not existing.is_dir():
-            raise NotADirectoryError(f"{existing} is a file, not a folder")
-        fd, probe = tempfile.mkstemp(prefix=".kllm-probe.", dir=existing)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
     return path

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.atomic import check_output_folder
 from common.errors import UserError
 from common.paths import cache_dir
 from common.registry import get_competition
@@ -33,6 +34,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", type=Path, default=None,
                    help="write the files into this folder instead (the committed sample is untouched): "
                         "another seed's sample for `submit --data`")
+    p.add_argument("--overwrite", action="store_true", help="let --out be a folder that already holds files")
     p.set_defaults(func=run)
 
 
@@ -43,6 +45,11 @@ def run(args) -> int:
         raise UserError("--out is the committed sample's folder; leave --out out to rewrite it")
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out} is a file, not a folder")
+    if args.out is not None and args.out.is_dir() and any(args.out.iterdir()) and not args.overwrite:
+        raise UserError(f"--out {args.out} is not empty: its files would be overwritten; give an empty or new "
+                        "folder, or --overwrite (make dataset ... ARGS=--overwrite)")
+    if args.out is not None:
+        check_output_folder(args.out)
     build(limit=args.limit, seed=args.seed, out_dir=args.out)
     where = args.out or (competition.sample_dir if args.limit is None else cache_dir("sample_previews") / competition.slug)
     print(f"{competition.slug}: sample written to {where}")

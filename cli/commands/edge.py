@@ -181,6 +181,8 @@ def run_on_device(args) -> int:
 
 def read_input(path: Path | None) -> str:
     """The inputs as text: a file, else stdin; UTF-8, at most MAX_INPUT_BYTES (else one UserError line)."""
+    if path is not None and path.is_dir():
+        raise UserError(f"input {path} is a folder: give a file (one input a line, a .csv or a .jsonl)")
     if path is not None and not path.is_file():
         raise UserError(f"missing input file: {path}")
     if path is None:

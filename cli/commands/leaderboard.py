@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.atomic import check_output_path
 from common.leaderboard import build_leaderboard, format_comparison, format_leaderboard
 from common.paths import results_path
 from common.registry import all_competitions, get_competition
@@ -55,6 +56,8 @@ def run(args) -> int:
         print(format_comparison(find_run(args.compare[0]), find_run(args.compare[1])))
         return 0
     competitions = [get_competition(args.comp)] if args.comp else all_competitions()
+    default = f"leaderboard-{args.comp}.png" if args.comp else "leaderboard.png"
+    png_path = check_output_path(args.png or results_path().with_name(default), example=default)
     if args.kaggle:
         fetch_from_kaggle(competitions)
     runs = [r for r in read_runs() if not args.comp or r.competition == args.comp]
@@ -62,7 +65,6 @@ def run(args) -> int:
     print(format_leaderboard(boards))
     from common.leaderboard_chart import draw_leaderboard
 
-    default = f"leaderboard-{args.comp}.png" if args.comp else "leaderboard.png"
-    png = draw_leaderboard(boards, args.png or results_path().with_name(default))
+    png = draw_leaderboard(boards, png_path)
     print(f"chart: {png}")
     return 0

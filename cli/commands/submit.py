@@ -26,7 +26,8 @@ from common.metrics import get_metric
 from common.registry import Competition, get_competition
 from common.results import spread_text
 from common.solution import RunContext, SolutionResult
-from common.submission import check_output_path, submission_path, write_submission
+from common.atomic import check_output_path
+from common.submission import submission_path, write_submission
 
 
 def add_parser(subparsers):
@@ -135,7 +136,8 @@ def run(args) -> int:
         options = {**experiment.options, **options}
         folds = folds or experiment.folds
         print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
-    out = check_output_path(args.out or submission_path(competition.slug, experiment.name if experiment else None))
+    out = check_output_path(args.out or submission_path(competition.slug, experiment.name if experiment else None),
+                            example="submission.csv")
     if args.kaggle:
         from common.kaggle.client import NoCredentials
         from common.kaggle.credentials import find_credentials

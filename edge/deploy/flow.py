@@ -205,12 +205,13 @@ def failed_checksums(device: Device, folder: str) -> list[str]:
 
 
 def rollback(device: Device, root: str, version: str | None = None) -> str:
-    """Point `current` at `version` (default: the newest one older than current), only after its
-    checksums pass on the device; a corrupted version is refused and `current` stays."""
+    """Point `current` at `version` (default: the newest one older than current, or the newest
+    of all when current names no version there), only after its checksums pass on the device; a
+    corrupted version is refused and `current` stays."""
     root = check_path(root, "device root")
     versions, now = list_versions(device, root), current_version(device, root)
     if version is None:
-        older = [v for v in versions if now is None or v < now]
+        older = [v for v in versions if now not in versions or v < now]
         if not older:
             raise UserError(f"no version older than {now} in {root} on {device.name} to roll back to")
         version = older[-1]

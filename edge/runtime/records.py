@@ -6,7 +6,7 @@ Formats (detect.py's --format): "lines", one input per line ("text<TAB>text_pair
 bundle); "jsonl", a JSON string, a ["text", "text_pair"] list or an object per line ({"text": ...,
 "text_pair": ...}, or the bundle's own keys; an "id" key is kept); "csv", a header and one input
 per row (the bundle's own columns, else text[,text_pair], else Kaggle's Question,Response, else
-the first one or two columns; an "id" column is kept).
+the first one or two columns other than "id"; an "id" column is kept as each input's id).
 
     records = parse_records(read_input("in.csv", 1 << 20), "csv", pairs=True)   # [(id, (text, pair)), ...]
     parse_inputs(b"first essay\nsecond essay\n")                                # ["first essay", "second essay"]
@@ -115,8 +115,12 @@ def _csv_records(text: str, pairs: bool, names: tuple) -> list[tuple]:
     wanted = next((c[:width] for c in names if len(c) >= width and set(c[:width]) <= set(header)), None)
     if len(header) < width:
         raise InputError(f"CSV input needs {width} column(s), the header has {len(header)}")
-    where = [header.index(c) for c in wanted] if wanted else list(range(width))
-    key = header.index("id") if "id" in header and wanted else None
+    others = [i for i, name in enumerate(header) if name != "id"]
+    if not wanted and len(others) < width:
+        raise InputError(f"CSV input needs {width} column(s) besides id (text{',text_pair' if pairs else ''}), "
+                         f"the header has {', '.join(header)}")
+    where = [header.index(c) for c in wanted] if wanted else others[:width]
+    key = header.index("id") if "id" in header else None
     records = []
     for number, row in enumerate(rows[1:], 2):
         if len(row) != len(header):

@@ -12,4 +12,4 @@ def test_a_bad_flag_is_one_line(capsys):
     for argv in (["--accuracy-level", "2"], ["--head"], ["--seed", "x"]):
         assert lm_features_q41.main(argv) == 2, argv
         err = capsys.readouterr().err
-        assert err.startswith("error: python -m bench.lm_features_q41: ") and err.count("\n") == 1, (argv, err)
+        assert err.startswith("error: kllm bench lm_features_q41: ") and err.count("\n") == 1, (argv, err)

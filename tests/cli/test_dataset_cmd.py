@@ -51,6 +51,15 @@ def test_the_real_builder_writes_only_into_out(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in sample.iterdir()} == before
 
 
+def test_a_folder_that_holds_files_is_overwritten_only_with_overwrite(calls, capsys, tmp_path):
+    (tmp_path / "train.csv").write_text("mine\n")
+    assert main(["dataset", "--comp", "science-exam", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not empty" in err and "--overwrite" in err and calls == []
+    assert main(["dataset", "--comp", "science-exam", "--out", str(tmp_path), "--overwrite"]) == 0
+    assert calls == [("science-exam", {"limit": None, "seed": 0, "out_dir": tmp_path})]
+
+
 @pytest.mark.parametrize("argv, message", [
     (["dataset", "--comp", "science-exam", "--limit", "0"], "--limit must be at least 1"),
     (["dataset", "--comp", "science-exam", "--limit", "ten"], "--limit must be a whole number"),
@@ -58,6 +67,7 @@ def test_the_real_builder_writes_only_into_out(tmp_path):
     (["dataset"], "required"),
     (["dataset", "--comp", "science-exam", "--out", str(repo_root() / "competitions" / "science_exam" / "sample")], "committed sample's folder"),
     (["dataset", "--comp", "science-exam", "--out", str(repo_root() / "Makefile")], "is a file, not a folder"),
+    (["dataset", "--comp", "science-exam", "--out", str(repo_root() / "Makefile" / "x")], "is a file, not a folder"),
 ])
 def test_bad_input_is_one_line_and_exit_2(calls, capsys, argv, message):
     assert main(argv) == 2

@@ -166,6 +166,7 @@ def test_empty_input_is_refused_before_the_device_is_asked(tmp_path, capsys):
     (["edge", "rollback", "--comp", "detect-ai-text", "--device=-oProxyCommand=x"], "bad device"),
     (["edge", "rollback", "--comp", "science-exam"], "science-exam is not deployed"),
     (["edge", "run", "--comp", "science-exam", "/nonexistent.txt"], "missing input file"),
+    (["edge", "run", "--comp", "science-exam", "/tmp"], "input /tmp is a folder"),
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "../v1"], "bad version name"),
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "v7"], "version v7 is not in"),
     (["edge", "status", "--root", "a b"], "unsafe device root"),

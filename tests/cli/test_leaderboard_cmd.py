@@ -2,6 +2,8 @@
 
 (Named test_leaderboard_cmd.py so it does not clash with tests/common/test_leaderboard.py.)
 """
+import pytest
+
 from cli.main import main
 from common.results import RunRecord, append_run
 from fakes.kaggle_server import fake_kaggle  # noqa: F401
@@ -111,3 +113,12 @@ def test_runs_with_extra_training_rows_are_ranked_apart(tmp_path, capsys):
     assert [s.splitlines()[0] for s in sections] == ["kaggle data, cv (held-out folds)",
                                                      "kaggle+extra data, cv (held-out folds)"]
     assert "r-plain" in sections[0] and "r-extra" in sections[1] and "'+extra' = trained and validated" in out
+
+
+@pytest.mark.parametrize("target, message", [("folder", "is a folder"), ("file/chart.png", "is a file, not a folder")])
+def test_a_bad_png_path_is_one_line_before_the_table(tmp_path, capsys, target, message):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("x")
+    assert main(["leaderboard", "--png", str(tmp_path / target)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and message in captured.err

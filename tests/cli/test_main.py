@@ -56,3 +56,14 @@ def test_score_prints_the_metric(tmp_path, capsys):
 def test_python_dash_m_and_help_work():
     done = subprocess.run([sys.executable, "-m", "cli", "submit", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0 and "--comp" in done.stdout
+
+
+def test_an_unforeseen_file_system_error_is_one_line(monkeypatch, capsys):
+    import cli.commands.leaderboard as leaderboard
+
+    def refuse(args):
+        raise PermissionError(13, "Permission denied", "/results/runs.jsonl")
+
+    monkeypatch.setattr(leaderboard, "run", refuse)
+    assert main(["leaderboard"]) == 1
+    assert capsys.readouterr().err == "error: Permission denied: /results/runs.jsonl\n"

@@ -81,7 +81,7 @@ def test_an_unwritable_out_is_one_line_before_any_work_and_creates_nothing(out, 
 
 
 def test_an_out_under_missing_folders_is_accepted_without_making_them(tmp_path):
-    from common.submission import check_output_path
+    from common.atomic import check_output_path
 
     target = tmp_path / "new" / "deeper" / "sub.csv"
     assert check_output_path(target) == target and list(tmp_path.iterdir()) == []

@@ -84,6 +84,31 @@ def test_torn_last_line_is_skipped_with_a_warning(tmp_path, capsys):
     assert "torn" in err and "last line" in err and err.count("\n") == 1
 
 
+def test_a_record_whose_score_is_not_a_number_is_skipped_with_a_warning(tmp_path, capsys):
+    path = tmp_path / "runs.jsonl"
+    append_run(make_run("good"), path)
+    line = json.loads(path.read_text().splitlines()[0])
+    with path.open("a") as handle:
+        for run_id, cv in (("null", None), ("text", "abc"), ("nan", float("nan"))):
+            handle.write(json.dumps({**line, "run_id": run_id, "cv": cv}) + "\n")   # hand-edited lines
+        handle.write(json.dumps({"type": "scores", "run_id": "good", "public": "high"}) + "\n")
+    runs = read_runs(path)
+    assert [(r.run_id, r.public) for r in runs] == [("good", None)]
+    err = capsys.readouterr().err
+    assert err.count("its cv is not a finite number") == 3 and "line 2" in err
+
+
+def test_kllm_results_may_name_a_folder(tmp_path, monkeypatch):
+    from common.paths import results_path
+
+    monkeypatch.setenv("KLLM_RESULTS", str(tmp_path))
+    assert results_path() == tmp_path / "runs.jsonl"
+    monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "new-folder"))
+    assert results_path() == tmp_path / "new-folder" / "runs.jsonl"
+    monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "mine.jsonl"))
+    assert results_path() == tmp_path / "mine.jsonl"
+
+
 def test_append_after_a_torn_line_seals_it(tmp_path, capsys):
     path = tmp_path / "runs.jsonl"
     append_run(make_run("a"), path)

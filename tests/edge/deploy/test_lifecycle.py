@@ -137,6 +137,14 @@ def test_rollback_over_ssh_switches_current_back(ssh, device_root):
     assert (current(device_root, A), current(device_root, B)) == ("v2", "p1")
 
 
+def test_a_current_link_to_a_missing_version_rolls_back_to_the_newest_one(ssh, device_root):
+    device, root = ssh
+    link = device_root / A / "current"
+    link.unlink()
+    link.symlink_to("versions/nonexist")      # e.g. a version folder deleted by hand
+    assert rollback_competition(device, root, A) == ("nonexist", "v2") and current(device_root, A) == "v2"
+
+
 def test_a_corrupted_target_version_is_refused_and_nothing_changes(ssh, device_root):
     device, root = ssh
     model = device_root / A / "versions" / "v1" / "model.onnx"

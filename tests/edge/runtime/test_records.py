@@ -24,6 +24,9 @@ def test_csv_reads_kaggle_columns_with_ids_and_quoted_newlines():
     assert parse_records(data, "csv", pairs=True) == [("5", ("Why?", "Because\nof this")), ("6", ("How?", "So"))]
     # no known column: the first one, ids by row
     assert parse_records(b"body,other\nhello,1\n", "csv") == [(0, "hello")]
+    # unknown columns: the first besides id, never the id itself
+    assert parse_records(b"id,original_text,rewritten_text\n4,a,b\n", "csv") == [("4", "a")]
+    assert parse_records(b"id,a,b\n4,x,y\n", "csv", pairs=True) == [("4", ("x", "y"))]
 
 
 def test_a_byte_order_mark_is_dropped_so_the_id_column_keeps_its_name():
@@ -42,6 +45,8 @@ def test_a_byte_order_mark_is_dropped_so_the_id_column_keeps_its_name():
     (b"text\n", "csv", False, "needs a header line and at least one row"),
     (b"text,text_pair\na,b,c\n", "csv", True, "CSV line 2 has 3 fields"),
     (b"text\nonly one\n", "csv", True, "needs 2 column(s)"),
+    (b"id\n0\n1\n", "csv", False, "needs 1 column.s. besides id"),
+    (b"id,body\n0,x\n", "csv", True, "needs 2 column.s. besides id"),
 ])
 def test_bad_input_is_one_input_error(data, fmt, pairs, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
