@@ -24,6 +24,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from common.atomic import check_output_folder
 from common.data import load_dataset
 from common.errors import UserError
 from common.registry import get_competition
@@ -101,6 +102,10 @@ def run(args) -> int:
     if not args.comp:
         raise UserError("kllm edge: the following arguments are required: --comp (or one of status, rollback, run)")
     competition = get_competition(args.comp)
+    if args.out is not None:
+        if args.out.exists() and not args.out.is_dir():
+            raise UserError(f"--out {args.out} is a file, not a folder")
+        check_output_folder(args.out)
     data = load_dataset(competition, args.data)
     print(data.describe())
     config = fast_config(args.seed) if args.fast else EdgeConfig(distill=DistillConfig(seed=args.seed))

@@ -167,6 +167,8 @@ def test_empty_input_is_refused_before_the_device_is_asked(tmp_path, capsys):
     (["edge", "rollback", "--comp", "science-exam"], "science-exam is not deployed"),
     (["edge", "run", "--comp", "science-exam", "/nonexistent.txt"], "missing input file"),
     (["edge", "run", "--comp", "science-exam", "/tmp"], "input /tmp is a folder"),
+    (["edge", "--comp", "detect-ai-text", "--out", str(Path(__file__).resolve().parents[2] / "Makefile")], "is a file, not a folder"),
+    (["edge", "--comp", "detect-ai-text", "--out", str(Path(__file__).resolve().parents[2] / "Makefile" / "x")], "is a file, not a folder"),
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "../v1"], "bad version name"),
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "v7"], "version v7 is not in"),
     (["edge", "status", "--root", "a b"], "unsafe device root"),
