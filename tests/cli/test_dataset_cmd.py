@@ -35,8 +35,25 @@ def test_full_build_names_the_committed_sample(calls, capsys):
 
 def test_out_sends_another_seeds_draw_to_a_folder(calls, capsys, tmp_path):
     assert main(["dataset", "--comp", "science-exam", "--seed", "1", "--out", str(tmp_path / "se1")]) == 0
-    assert calls == [("science-exam", {"limit": None, "seed": 1, "out_dir": tmp_path / "se1"})]
+    ((slug, kwargs),) = calls
+    assert (slug, kwargs["limit"], kwargs["seed"]) == ("science-exam", None, 1)
+    assert kwargs["out_dir"].parent == tmp_path and kwargs["out_dir"].name.startswith(".se1.draw-")  # staged
     assert str(tmp_path / "se1") in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir()] == ["se1"]                                         # staging gone
+
+
+def test_a_draw_that_fails_leaves_out_as_it_was(monkeypatch, tmp_path, capsys):
+    def half_then_fail(**kwargs):
+        (kwargs["out_dir"] / "train.csv").write_text("new\n")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Competition, "load_entry", lambda self, attr: half_then_fail)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "train.csv").write_text("old\n")
+    (tmp_path / "out" / "test.csv").write_text("old\n")
+    assert main(["dataset", "--comp", "science-exam", "--out", str(tmp_path / "out"), "--overwrite"]) == 130
+    assert {p.name: p.read_text() for p in (tmp_path / "out").iterdir()} == {"train.csv": "old\n", "test.csv": "old\n"}
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
 def test_the_real_builder_writes_only_into_out(tmp_path):
@@ -57,7 +74,7 @@ def test_a_folder_that_holds_files_is_overwritten_only_with_overwrite(calls, cap
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is not empty" in err and "--overwrite" in err and calls == []
     assert main(["dataset", "--comp", "science-exam", "--out", str(tmp_path), "--overwrite"]) == 0
-    assert calls == [("science-exam", {"limit": None, "seed": 0, "out_dir": tmp_path})]
+    assert len(calls) == 1 and (tmp_path / "train.csv").read_text() == "mine\n"   # the fake builder wrote nothing
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -166,7 +166,7 @@ def test_empty_input_is_refused_before_the_device_is_asked(tmp_path, capsys):
     (["edge", "rollback", "--comp", "detect-ai-text", "--device=-oProxyCommand=x"], "bad device"),
     (["edge", "rollback", "--comp", "science-exam"], "science-exam is not deployed"),
     (["edge", "run", "--comp", "science-exam", "/nonexistent.txt"], "missing input file"),
-    (["edge", "run", "--comp", "science-exam", "/tmp"], "input /tmp is a folder"),
+    (["edge", "run", "--comp", "science-exam", str(Path(__file__).resolve().parent)], "is a folder: give a file"),
     (["edge", "--comp", "detect-ai-text", "--out", str(Path(__file__).resolve().parents[2] / "Makefile")], "is a file, not a folder"),
     (["edge", "--comp", "detect-ai-text", "--out", str(Path(__file__).resolve().parents[2] / "Makefile" / "x")], "is a file, not a folder"),
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "../v1"], "bad version name"),

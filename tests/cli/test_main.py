@@ -66,4 +66,7 @@ def test_an_unforeseen_file_system_error_is_one_line(monkeypatch, capsys):
 
     monkeypatch.setattr(leaderboard, "run", refuse)
     assert main(["leaderboard"]) == 1
-    assert capsys.readouterr().err == "error: Permission denied: /results/runs.jsonl\n"
+    assert capsys.readouterr().err == "error: Permission denied: /results/runs.jsonl (KLLM_DEBUG=1 shows where)\n"
+    monkeypatch.setenv("KLLM_DEBUG", "1")
+    with pytest.raises(PermissionError):
+        main(["leaderboard"])

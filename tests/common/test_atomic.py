@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from common.atomic import atomic_dir, atomic_path, atomic_write_text, clean_stale_dirs
+from common.atomic import (atomic_dir, atomic_path, atomic_write_text, check_output_folder, check_output_path,
+                           clean_stale_dirs)
+from common.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 KILLED_WRITER = """
@@ -91,3 +93,24 @@ def test_a_written_file_gets_the_umask_mode_not_mkstemps_private_one(tmp_path):
     assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o640
     assert stat.S_IMODE((tmp_path / "b.bin").stat().st_mode) == 0o640
     assert os.umask(old) == old   # the umask was put back
+
+
+@pytest.mark.parametrize("where, message", [("folder", "is a folder: give a file path"),
+                                            ("afile/x.csv", "afile is a file, not a folder")])
+def test_an_unwritable_target_is_one_user_error_naming_why_and_creates_nothing(tmp_path, where, message):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "afile").write_text("x")
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    for check in (lambda: check_output_path(tmp_path / where),
+                  lambda: atomic_write_text(tmp_path / where, "text")):
+        with pytest.raises(UserError, match=message):
+            check()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+def test_checks_create_nothing_and_accept_a_missing_folder(tmp_path):
+    target = tmp_path / "new" / "deeper" / "out.csv"
+    assert check_output_path(target) == target and check_output_folder(target.parent) == target.parent
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(UserError, match="e.g. .*submission.csv"):
+        check_output_path(tmp_path, example="submission.csv")

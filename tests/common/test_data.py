@@ -24,6 +24,7 @@ def test_real_files_win_over_the_sample(tmp_path, monkeypatch):
     ds = load_dataset(SCIENCE)
     assert ds.tables["train"]["answer"].to_list() == ["A"]
     assert "real Kaggle files" in ds.describe()
+    assert load_dataset(SCIENCE, tmp_path / "science-exam").source == "kaggle"   # --data data/<slug>
 
 
 def test_wrong_columns_give_one_line(tmp_path):

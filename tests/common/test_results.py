@@ -91,11 +91,14 @@ def test_a_record_whose_score_is_not_a_number_is_skipped_with_a_warning(tmp_path
     with path.open("a") as handle:
         for run_id, cv in (("null", None), ("text", "abc"), ("nan", float("nan"))):
             handle.write(json.dumps({**line, "run_id": run_id, "cv": cv}) + "\n")   # hand-edited lines
+        handle.write(json.dumps({**line, "run_id": "v", "metric_version": "2"}) + "\n")
+        handle.write(json.dumps({**line, "run_id": "x", "extra": [1]}) + "\n")
         handle.write(json.dumps({"type": "scores", "run_id": "good", "public": "high"}) + "\n")
     runs = read_runs(path)
     assert [(r.run_id, r.public) for r in runs] == [("good", None)]
     err = capsys.readouterr().err
     assert err.count("its cv is not a finite number") == 3 and "line 2" in err
+    assert "line 5: its metric_version is not a whole number" in err and "line 6: its extra is not an object" in err
 
 
 def test_kllm_results_may_name_a_folder(tmp_path, monkeypatch):
@@ -107,6 +110,9 @@ def test_kllm_results_may_name_a_folder(tmp_path, monkeypatch):
     assert results_path() == tmp_path / "new-folder" / "runs.jsonl"
     monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "mine.jsonl"))
     assert results_path() == tmp_path / "mine.jsonl"
+    (tmp_path / "runs.json").write_text("")            # an existing file is the store, whatever its name
+    monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "runs.json"))
+    assert results_path() == tmp_path / "runs.json"
 
 
 def test_append_after_a_torn_line_seals_it(tmp_path, capsys):

@@ -27,6 +27,7 @@ def test_csv_reads_kaggle_columns_with_ids_and_quoted_newlines():
     # unknown columns: the first besides id, never the id itself
     assert parse_records(b"id,original_text,rewritten_text\n4,a,b\n", "csv") == [("4", "a")]
     assert parse_records(b"id,a,b\n4,x,y\n", "csv", pairs=True) == [("4", ("x", "y"))]
+    assert parse_records(b"ID,prompt\n4,a\n", "csv") == [("4", "a")]
 
 
 def test_a_byte_order_mark_is_dropped_so_the_id_column_keeps_its_name():
