@@ -63,6 +63,7 @@ class CausalLM:
         self.share_buffer = bool(genai_config.get("search", {}).get("past_present_share_buffer", False))
         self.eos_ids = set(np.atleast_1d(config.get("eos_token_id", [])).tolist())
         self.kv_heads, self.head_size = int(decoder["num_key_value_heads"]), int(decoder["head_size"])
+        self.context_length = int(config.get("context_length") or 0) or None   # positions the model was made for
         self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         self.threads = threads
         options = ort.SessionOptions()
@@ -237,6 +238,15 @@ class CausalLM:
             out.append(total / len(cont) if norm == "mean" else total)
         return out
 
+    def fits(self, prompt_tokens: int, max_new_tokens: int) -> bool:
+        """Whether a prompt and its answer stay within the model's context."""
+        return self.context_length is None or prompt_tokens + max_new_tokens <= self.context_length
+
+    def check_fits(self, prompt_tokens: int, max_new_tokens: int) -> None:
+        if not self.fits(prompt_tokens, max_new_tokens):
+            raise InputError(f"the prompt is {prompt_tokens} tokens: with {max_new_tokens} new ones it passes the "
+                             f"model's {self.context_length}-token context; shorten it")
+
     def generate_ids(self, prompt_ids: list[int], max_new_tokens: int, stop_at_eos: bool = True,
                      timings: dict | None = None, on_token=None, pick=None) -> list[int]:
         """Greedy continuation of `prompt_ids` (or each token chosen by `pick`: next_tokens);
@@ -244,6 +254,7 @@ class CausalLM:
         each new token (not for an end-of-sequence one)."""
         if not prompt_ids:
             raise InputError("empty prompt")
+        self.check_fits(len(prompt_ids), max_new_tokens)
         start = time.perf_counter()
         step = self._decoder(len(prompt_ids) + max_new_tokens)
         logits = step(list(prompt_ids), len(prompt_ids), last_only=True)

@@ -52,10 +52,17 @@ class Conversation:
 
     def ask(self, message: str, on_token=None, timings: dict | None = None) -> list[int]:
         """The answer's token ids; `timings` (if given) gets prefill_s, decode_s and prefill_tokens
-        (what this turn fed: the question, or the whole conversation when the cache grew)."""
+        (what this turn fed: the question, or the whole conversation when the cache grew), and
+        history_dropped: True when the conversation would pass the model's context, so this
+        question starts a new one."""
         start = time.perf_counter()
         opening = self.turn["between"] if self.fed else self.prefix
         new = self.unfed + self.lm.user_ids(opening, message)
+        dropped = bool(self.fed) and not self.lm.fits(len(self.fed) + len(new), self.max_new_tokens)
+        if dropped:
+            self.fed, self.unfed, self.capacity = [], [], 0
+            new = self.lm.user_ids(self.prefix, message)
+        self.lm.check_fits(len(new), self.max_new_tokens)
         if len(self.fed) + len(new) + self.max_new_tokens > self.capacity:
             self.capacity = max(2 * self.capacity, len(self.fed) + len(new) + self.max_new_tokens)
             self.step = self.lm._decoder(self.capacity)
@@ -67,7 +74,7 @@ class Conversation:
                                   pick=self.pick, seen=self.fed + new)
         if timings is not None:
             timings.update(prefill_s=prefilled - start, decode_s=time.perf_counter() - prefilled,
-                           prefill_tokens=len(new))
+                           prefill_tokens=len(new), history_dropped=dropped)
         self.fed += new + out[:-1]
         self.unfed = [] if out[-1] in self.lm.eos_ids else out[-1:]
         return out
@@ -111,6 +118,9 @@ def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=N
             ids = lm.chat_ids(message, system=system)
             tokens = lm.generate_ids(ids, max_new_tokens, on_token=stream, pick=pick, timings=timings)
             timings["prefill_tokens"] = len(ids)
+        if timings.get("history_dropped") and (stats or ask) is not None:
+            (stats or ask).write(f"[earlier turns dropped: the conversation would pass the model's "
+                                 f"{lm.context_length}-token context]\n")
         text = lm.decode(tokens)
         out.write(json.dumps({"prompt": message, "tokens": tokens, "text": text}) + "\n" if as_json else "\n")
         out.flush()

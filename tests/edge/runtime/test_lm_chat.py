@@ -191,3 +191,28 @@ def test_history_needs_a_conversation_turn_and_questions_on_stdin(tiny_exports, 
     done = _run("--model", str(tiny_exports["fp32"]), "--chat", "--history", "--prompt", "Hi")
     assert done.returncode == 2 and done.stderr.strip() == \
         "error: --history goes with --chat and questions on stdin (no --prompt)"
+
+
+def test_a_conversation_that_would_pass_the_context_starts_again_from_the_latest_question(tiny_exports):
+    lm, reference = CausalLM(tiny_exports["fp32"]), CausalLM(tiny_exports["fp32"])
+    first = len(lm.chat_ids(PROMPT)) + 4
+    lm.context_length = first + 4                    # room for the first turn, not for a second after it
+    chat, timings = Conversation(lm, max_new_tokens=4), {}
+    assert chat.ask(PROMPT, timings=timings) == reference.generate_ids(lm.chat_ids(PROMPT), 4)
+    assert timings["history_dropped"] is False
+    answer = chat.ask("Name a planet.", timings=timings)
+    assert timings["history_dropped"] is True
+    assert answer == reference.generate_ids(lm.chat_ids("Name a planet."), 4)   # as a first question
+    with pytest.raises(InputError, match="passes the model's .*-token context"):
+        chat.ask("a question far too long for the context " * 20)
+    with pytest.raises(InputError, match="passes the model's .*-token context"):
+        lm.generate_ids(lm.encode("word " * 200), 4)
+
+
+def test_chat_lines_says_when_earlier_turns_were_dropped(tiny_exports):
+    lm = CausalLM(tiny_exports["fp32"])
+    lm.context_length = len(lm.chat_ids(PROMPT)) + 8
+    out, stats = io.StringIO(), io.StringIO()
+    chat_lines(lm, io.StringIO(f"{PROMPT}\n{PROMPT}\n"), out, 4, history=True, stats=stats)
+    assert stats.getvalue().count("earlier turns dropped") == 1
+
