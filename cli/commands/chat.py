@@ -67,8 +67,8 @@ def chat_variants() -> list[str]:
 
 def runtime_args(args, threads: int) -> list[str]:
     out = ["--max-new-tokens", str(args.max_new_tokens), "--threads", str(threads)]
-    out += ["--prompt", args.prompt] if args.prompt is not None else []
-    out += ["--system", args.system] if args.system is not None else []
+    out += [f"--prompt={args.prompt}"] if args.prompt is not None else []    # one word: a value may start with "-"
+    out += [f"--system={args.system}"] if args.system is not None else []
     out += ["--temperature", repr(args.temperature), "--top-k", str(args.top_k), "--top-p", repr(args.top_p),
             "--repetition-penalty", repr(args.repetition_penalty), "--seed", str(args.seed),
             "--no-repeat-ngram", str(args.no_repeat_ngram)]
@@ -109,7 +109,10 @@ def run(args) -> int:
 
         argv = [sys.executable, str(RUNTIME), "--model", str(folder), "--chat",
                 *runtime_args(args, args.threads or default_threads())]
-        return subprocess.run(argv).returncode
+        try:
+            return subprocess.run(argv).returncode
+        except KeyboardInterrupt:   # the runtime got the Ctrl-C too and said "interrupted" itself
+            return 130
     from edge.deploy.lifecycle import open_device
     from edge.generator.chat import chat_on_device
 

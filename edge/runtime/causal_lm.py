@@ -31,8 +31,19 @@ MAX_PREFIX_TOKENS = 2048
 MAX_CONTINUATION_TOKENS = 512
 
 
-class InputError(Exception):
+class InputError(ValueError):
     """Bad input; generate.py's main() prints it as one line and exits with code 2."""
+
+
+def check_text(text: str, what: str = "the text") -> None:
+    """InputError unless `text` is a str of real characters: bytes that were not UTF-8 reach Python
+    as lone surrogates (stdin's surrogateescape), which the tokenizer cannot take."""
+    if not isinstance(text, str):
+        raise InputError(f"{what} is not text")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise InputError(f"{what} is not UTF-8 text (a byte that is no character at position {err.start})") from None
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -54,11 +65,20 @@ class CausalLM:
 
     def __init__(self, folder: Path, threads: int = 1):
         self.folder = Path(folder)
+        if self.folder.exists() and not self.folder.is_dir():
+            raise InputError(f"{folder} is a file: give the model's folder")
+        config_path = self.folder / "genai_config.json"
         try:
-            genai_config = json.loads((self.folder / "genai_config.json").read_text(encoding="utf-8"))
+            genai_config = json.loads(config_path.read_text(encoding="utf-8"))
+            config, decoder = genai_config["model"], genai_config["model"]["decoder"]
+            int(decoder["num_key_value_heads"]), int(decoder["head_size"])
         except FileNotFoundError:
             raise InputError(f"no genai_config.json in {folder}: not a model folder") from None
-        config, decoder = genai_config["model"], genai_config["model"]["decoder"]
+        except (ValueError, KeyError, TypeError) as err:
+            raise InputError(f"{config_path} is not an exported model's config ({type(err).__name__}: {err})") from None
+        for name in ("tokenizer.json", decoder.get("filename", "model.onnx")):
+            if not (self.folder / name).is_file():
+                raise InputError(f"{folder} lacks {name}: not a complete model folder (export it again)")
         # the builder's GroupQueryAttention can write the new keys/values into the past's own buffer
         self.share_buffer = bool(genai_config.get("search", {}).get("past_present_share_buffer", False))
         self.eos_ids = set(np.atleast_1d(config.get("eos_token_id", [])).tolist())
@@ -79,6 +99,7 @@ class CausalLM:
         self._chat: dict | None = None    # chat.json, read on the first chat turn
 
     def encode(self, text: str) -> list[int]:
+        check_text(text)
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 
     def decode(self, ids: list[int]) -> str:
@@ -243,9 +264,13 @@ class CausalLM:
         return self.context_length is None or prompt_tokens + max_new_tokens <= self.context_length
 
     def check_fits(self, prompt_tokens: int, max_new_tokens: int) -> None:
-        if not self.fits(prompt_tokens, max_new_tokens):
-            raise InputError(f"the prompt is {prompt_tokens} tokens: with {max_new_tokens} new ones it passes the "
-                             f"model's {self.context_length}-token context; shorten it")
+        if self.fits(prompt_tokens, max_new_tokens):
+            return
+        if max_new_tokens >= self.context_length:
+            raise InputError(f"--max-new-tokens {max_new_tokens} leaves no room for a prompt in the model's "
+                             f"{self.context_length}-token context; lower it")
+        raise InputError(f"the prompt is {prompt_tokens} tokens: with {max_new_tokens} new ones it passes the "
+                         f"model's {self.context_length}-token context; shorten it")
 
     def generate_ids(self, prompt_ids: list[int], max_new_tokens: int, stop_at_eos: bool = True,
                      timings: dict | None = None, on_token=None, pick=None) -> list[int]:

@@ -118,7 +118,8 @@ def self_test(folder: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(description="The on-device causal LM's command line: generate, chat, score, "
+                                       "self-test, bench (the module docstring has examples).")
     parser.add_argument("--model", default=str(HERE / "model"))
     parser.add_argument("--prompt")
     parser.add_argument("--chat", action="store_true")
@@ -202,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             if not args.prompt:
                 raise InputError("give --prompt TEXT (or --score, --self-test, --bench)")
+            causal_lm.check_text(args.prompt, "--prompt")
             lm = CausalLM(folder, args.threads)
             ids = lm.chat_ids(args.prompt, system=args.system) if args.chat else lm.encode(args.prompt)
             timings = {"prefill_tokens": len(ids)}
@@ -210,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
                       if args.backend == "genai"
                       else lm.generate_ids(ids, args.max_new_tokens, pick=spare_eos(pick, lm), timings=timings,
                                            on_token=stream))
-            result = {"tokens": tokens, "text": lm.decode(tokens)}
+            result = {"prompt": args.prompt, "tokens": tokens, "text": lm.decode(tokens)}
             if stream is not None:          # the answer as it came, then the rest (a held-back character)
                 print(result["text"][stream.shown:], flush=True)
             if args.stats and "decode_s" in timings:
@@ -218,6 +220,10 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:   # Ctrl-C mid-answer or at the prompt: end the line, one message
+        print(flush=True)
+        print("error: interrupted", file=sys.stderr)
+        return 130
     if args.json or args.self_test or args.bench or args.score or args.teacher_forced or args.bandwidth:
         print(json.dumps(result))
     elif args.backend == "genai":

@@ -10,6 +10,7 @@ model as an argument and imports nothing of theirs.
 from __future__ import annotations
 
 import json
+import sys
 import time
 
 
@@ -60,8 +61,9 @@ class Conversation:
         new = self.unfed + self.lm.user_ids(opening, message)
         dropped = bool(self.fed) and not self.lm.fits(len(self.fed) + len(new), self.max_new_tokens)
         if dropped:
-            self.fed, self.unfed, self.capacity = [], [], 0
-            new = self.lm.user_ids(self.prefix, message)
+            alone = self.lm.user_ids(self.prefix, message)
+            self.lm.check_fits(len(alone), self.max_new_tokens)    # a question too long keeps the conversation
+            self.fed, self.unfed, self.capacity, new = [], [], 0, alone
         self.lm.check_fits(len(new), self.max_new_tokens)
         if len(self.fed) + len(new) + self.max_new_tokens > self.capacity:
             self.capacity = max(2 * self.capacity, len(self.fed) + len(new) + self.max_new_tokens)
@@ -91,38 +93,51 @@ def stats_line(tokens: list[int], timings: dict) -> str:
 
 
 def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=None,
-               history: bool = False, system: str | None = None, pick=None, stats=None) -> int:
+               history: bool = False, system: str | None = None, pick=None, stats=None, errors=sys.stderr) -> int:
     """Answer every non-empty line of `stdin` as a chat turn, each on its own or (history) after the
     questions and answers before it, streaming each answer to `out` (or one JSON line each); `ask`
     (if given) is written before each read; `system`: a system message of one's own; `pick`: a
     lm_sampling.Sampler instead of the argmax; `stats` (if given): a stream that gets each
-    answer's stats_line. Returns how many were answered."""
+    answer's stats_line; a line the model cannot take (not UTF-8, too long for its context) is one
+    `error: line N: ...` on `errors` and the next line is read. Returns how many were answered."""
     answered = 0
     lm.chat_turn(conversation=history)       # a missing or single-turn chat.json stops before any answer
     lm.chat_prefix(system)                   # and so does one with no place for a system message
     conversation = Conversation(lm, max_new_tokens, system, pick) if history else None
+    number = 0
     while True:
         if ask is not None:
             ask.write("> ")
             ask.flush()
         line = stdin.readline()
+        number += 1
         if not line:
+            if ask is not None:
+                ask.write("\n")        # Ctrl-D at the prompt: the shell's prompt on a line of its own
             return answered
         message = line.strip()
         if not message:
             continue
         stream, timings = (None if as_json else TextStream(lm, out)), {}
-        if conversation is not None:
-            tokens = conversation.ask(message, on_token=stream, timings=timings)
-        else:
-            ids = lm.chat_ids(message, system=system)
-            tokens = lm.generate_ids(ids, max_new_tokens, on_token=stream, pick=pick, timings=timings)
-            timings["prefill_tokens"] = len(ids)
+        try:
+            if conversation is not None:
+                tokens = conversation.ask(message, on_token=stream, timings=timings)
+            else:
+                ids = lm.chat_ids(message, system=system)
+                tokens = lm.generate_ids(ids, max_new_tokens, on_token=stream, pick=pick, timings=timings)
+                timings["prefill_tokens"] = len(ids)
+        except ValueError as err:   # causal_lm.InputError: this line is refused; the chat and its history go on
+            print(f"error: line {number}: {err}", file=errors)
+            errors.flush()
+            continue
         if timings.get("history_dropped") and (stats or ask) is not None:
             (stats or ask).write(f"[earlier turns dropped: the conversation would pass the model's "
                                  f"{lm.context_length}-token context]\n")
         text = lm.decode(tokens)
-        out.write(json.dumps({"prompt": message, "tokens": tokens, "text": text}) + "\n" if as_json else "\n")
+        record = {"prompt": message, "tokens": tokens, "text": text}
+        if conversation is not None:
+            record["history_dropped"] = bool(timings.get("history_dropped"))
+        out.write(json.dumps(record) + "\n" if as_json else text[stream.shown:] + "\n")
         out.flush()
         if stats is not None:
             stats.write(stats_line(tokens, timings) + "\n")

@@ -216,3 +216,45 @@ def test_chat_lines_says_when_earlier_turns_were_dropped(tiny_exports):
     chat_lines(lm, io.StringIO(f"{PROMPT}\n{PROMPT}\n"), out, 4, history=True, stats=stats)
     assert stats.getvalue().count("earlier turns dropped") == 1
 
+
+def test_a_bad_line_is_refused_and_the_conversation_goes_on(tiny_exports):
+    lm, reference = CausalLM(tiny_exports["fp32"]), CausalLM(tiny_exports["fp32"])
+    lm.context_length = len(lm.chat_ids(PROMPT)) + 40
+    bad_bytes = b"caf\xe9?".decode("utf-8", "surrogateescape")             # what stdin hands over
+    lines = f"{PROMPT}\n{bad_bytes}\n{'word ' * 80}\nName a planet.\n"
+    out, errors = io.StringIO(), io.StringIO()
+    assert chat_lines(lm, io.StringIO(lines), out, 4, as_json=True, history=True, errors=errors) == 2
+    first, last = (json.loads(line) for line in out.getvalue().splitlines())
+    said = errors.getvalue().splitlines()
+    assert said[0].startswith("error: line 2: the text is not UTF-8 text") and len(said) == 2
+    assert said[1].startswith("error: line 3: the prompt is") and "-token context" in said[1]
+    # the refused lines left the conversation as it was: the last question follows the first turn
+    assert last["tokens"] == reference.generate_ids(_fed_after(lm, lm.chat_ids(PROMPT), first["tokens"],
+                                                                "Name a planet."), 4)
+    assert last["history_dropped"] is False
+
+
+def test_the_command_line_is_one_line_for_an_interrupt_an_odd_prompt_or_a_broken_folder(tiny_exports, tmp_path):
+    import signal
+
+    proc = subprocess.Popen([sys.executable, str(RUNTIME), "--model", str(tiny_exports["fp32"]), "--chat",
+                             "--max-new-tokens", "3"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdin.write(PROMPT + "\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline()                     # answered: now it waits for the next line
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and err == "error: interrupted\n" and "Traceback" not in err
+    done = _run("--model", str(tiny_exports["fp32"]), "--chat", "--prompt=-h", "--max-new-tokens", "3", "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["prompt"] == "-h"
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_exports["fp32"], broken)
+    (broken / "tokenizer.json").unlink()
+    for model, said in ((broken, "lacks tokenizer.json"), (broken / "genai_config.json", "is a file")):
+        done = _run("--model", str(model), "--prompt", PROMPT)
+        assert done.returncode == 2 and said in done.stderr and len(done.stderr.splitlines()) == 1
+    (broken / "genai_config.json").write_text("{}")
+    done = _run("--model", str(broken), "--prompt", PROMPT)
+    assert done.returncode == 2 and "is not an exported model's config" in done.stderr
+
