@@ -63,6 +63,8 @@ class CausalLM:
         lm.forward(ids)                                        # -> logits (T, V), teacher-forced
     """
 
+    InputError = InputError   # what callers that do not import this module (lm_chat.py) catch
+
     def __init__(self, folder: Path, threads: int = 1):
         self.folder = Path(folder)
         if self.folder.exists() and not self.folder.is_dir():

@@ -93,13 +93,16 @@ def stats_line(tokens: list[int], timings: dict) -> str:
 
 
 def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=None,
-               history: bool = False, system: str | None = None, pick=None, stats=None, errors=sys.stderr) -> int:
+               history: bool = False, system: str | None = None, pick=None, stats=None, errors=None) -> int:
     """Answer every non-empty line of `stdin` as a chat turn, each on its own or (history) after the
     questions and answers before it, streaming each answer to `out` (or one JSON line each); `ask`
     (if given) is written before each read; `system`: a system message of one's own; `pick`: a
     lm_sampling.Sampler instead of the argmax; `stats` (if given): a stream that gets each
     answer's stats_line; a line the model cannot take (not UTF-8, too long for its context) is one
-    `error: line N: ...` on `errors` and the next line is read. Returns how many were answered."""
+    `error: line N: ...` on `errors` (default stderr) and the next line is read. Returns how many
+    were answered."""
+    errors = errors or sys.stderr
+    bad_input = getattr(lm, "InputError", ValueError)    # causal_lm.InputError, without importing it
     answered = 0
     lm.chat_turn(conversation=history)       # a missing or single-turn chat.json stops before any answer
     lm.chat_prefix(system)                   # and so does one with no place for a system message
@@ -126,7 +129,7 @@ def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=N
                 ids = lm.chat_ids(message, system=system)
                 tokens = lm.generate_ids(ids, max_new_tokens, on_token=stream, pick=pick, timings=timings)
                 timings["prefill_tokens"] = len(ids)
-        except ValueError as err:   # causal_lm.InputError: this line is refused; the chat and its history go on
+        except bad_input as err:   # this line is refused; the chat and its history go on
             print(f"error: line {number}: {err}", file=errors)
             errors.flush()
             continue
