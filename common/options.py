@@ -13,6 +13,7 @@ and each value is cast to its field's type (bool accepts 1/0, true/false, yes/no
 """
 from __future__ import annotations
 
+import math
 from dataclasses import MISSING, fields
 
 from common.errors import UserError
@@ -29,9 +30,12 @@ def cast_option(raw: str, default, name: str):
     if default is None or isinstance(default, str):
         return raw
     try:
-        return type(default)(raw)
+        value = type(default)(raw)
     except ValueError:
         raise UserError(f"--set {name}={raw!r}: expected {type(default).__name__}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UserError(f"--set {name}={raw!r}: expected a finite number")
+    return value
 
 
 def config_from_options(cls, options: dict[str, str], where: str, also_known: tuple[str, ...] = (), **overrides):

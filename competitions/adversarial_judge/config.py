@@ -51,4 +51,6 @@ class JudgeConfig:
             raise UserError("need search_topics >= 2, filler_words >= 0, honest_topics >= 0, honest_tokens >= 8")
         if self.max_words < 10 or not 0 <= self.min_english <= 1 or not 0 <= self.tie < 1:
             raise UserError("need max_words >= 10, 0 <= min_english <= 1, 0 <= tie < 1")
+        if self.validation not in (0, 1):
+            raise UserError(f"validation must be 1 (judge with the validation panel) or 0, got {self.validation}")
         return self

@@ -77,9 +77,13 @@ class PredictConfig:
             raise UserError(f"pool must be one of {', '.join(POOLS)}, got {self.pool!r}")
         if not 0 <= self.clip < 1 / 7:
             raise UserError(f"clip must lie in [0, 1/7), got {self.clip}")
-        for name in ("lgbm_rounds", "lgbm_leaves", "encoder_epochs", "lora_r", "lora_epochs", "lm_response_tokens"):
+        for name in ("lgbm_rounds", "lgbm_leaves", "encoder_epochs", "encoder_max_length", "lora_r", "lora_alpha",
+                     "lora_epochs", "lora_max_length", "lm_response_tokens"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("tfidf_c", "lgbm_lr", "encoder_lr", "lora_lr"):
+            if not getattr(self, name) > 0:
+                raise UserError(f"{name} must be above 0, got {getattr(self, name)}")
         if self.finetune_folds == 1 or self.finetune_folds < 0:
             raise UserError(f"finetune_folds must be 0 (the main folds) or at least 2, got {self.finetune_folds}")
         return self

@@ -90,6 +90,8 @@ class RecoveryConfig:
         variants = ("constant_baseline", "mean_prompt", *self.member_names(), "combined")
         if self.submit and self.submit not in variants:
             raise UserError(f"submit: no variant {self.submit!r} in this run; variants: {', '.join(variants)}")
+        if self.lora_alpha < 1 or not self.lora_lr > 0:
+            raise UserError(f"lora_alpha must be at least 1 and lora_lr above 0, got {self.lora_alpha} and {self.lora_lr}")
         if self.lora_folds == 1 or self.lora_folds < 0:
             raise UserError(f"lora_folds must be 0 (the main folds) or at least 2, got {self.lora_folds}")
         return self

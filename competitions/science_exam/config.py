@@ -95,6 +95,10 @@ class SolutionConfig:
         for name in ("top_k", "candidates", "pool", "chunk_words", "context_words", "mc_epochs", "mc_max_length", "mc_batch_size"):
             if getattr(self, name) < 1:
                 raise UserError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not self.mc_lr > 0:
+            raise UserError(f"mc_lr must be above 0, got {self.mc_lr}")
+        if self.mc_trainable_layers < -1:
+            raise UserError(f"mc_trainable_layers must be -1 (all) or 0 or more, got {self.mc_trainable_layers}")
 
 
 @dataclass(frozen=True)

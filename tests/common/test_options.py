@@ -26,7 +26,8 @@ def test_unknown_keys_are_refused_naming_the_known_ones():
         config_from_options(Demo, {"topk": "5"}, "demo")
 
 
-@pytest.mark.parametrize("key, raw", [("top_k", "five"), ("lora", "maybe"), ("lr", "")])
+@pytest.mark.parametrize("key, raw", [("top_k", "five"), ("lora", "maybe"), ("lr", ""), ("lr", "nan"), ("lr", "inf"),
+                                      ("lr", "-inf")])
 def test_values_of_the_wrong_type_are_refused(key, raw):
     with pytest.raises(UserError, match=f"--set {key}="):
         config_from_options(Demo, {key: raw}, "demo")
