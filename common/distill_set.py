@@ -75,6 +75,8 @@ class DistillSet(MetricDirection):
     indices. holdout_teacher: (len(holdout_inputs), n_classes) teacher probabilities.
     teacher: one line naming the teacher. positive_label: the class roc_auc scores (None: the
     last label). info: provenance (folds, seeds, sizes), copied into the edge report.
+    submission: the Kaggle submission's id column then its probability columns (("id",
+    "generated")), for the device to print a CSV input's answers in that form; () for none.
     student: the kind of student `make edge` trains: "classifier" (a small encoder over the
     texts) or "lm_features" (a tree or linear head over a causal LM's token statistics of pairs; see
     edge/lm_features). student_options: that student's config fields (e.g. {"model": "smollm2"}).
@@ -92,6 +94,7 @@ class DistillSet(MetricDirection):
     info: dict = field(default_factory=dict)
     student: str = "classifier"
     student_options: dict = field(default_factory=dict)
+    submission: tuple[str, ...] = ()
 
     def __post_init__(self):
         self.label_names = tuple(str(n) for n in self.label_names)

@@ -21,6 +21,7 @@ from common.data import Dataset
 from common.distill_set import DistillSet
 from common.errors import UserError
 from common.options import config_from_options
+from competitions.detect_ai_text import COMPETITION
 from competitions.detect_ai_text.cv import cross_validate
 from competitions.detect_ai_text.extra_train import with_extra_rows
 from competitions.detect_ai_text.members import select_members
@@ -82,6 +83,7 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
         holdout_inputs=hold_texts,
         holdout_labels=y[hold_idx],
         holdout_teacher=np.stack([1 - prob_hold, prob_hold], axis=1),
+        submission=(COMPETITION.schema.submission.id_column, *COMPETITION.schema.submission.columns),
         teacher=f"rank average of {names}, {folds}-fold CV on {len(fit_texts)} train texts",
         info={"members": [m.name for m in members], "folds": folds, "seed": seed,
               "teacher_cv": {k: round(v.mean, 4) for k, v in out.scores.items()},

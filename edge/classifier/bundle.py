@@ -42,6 +42,8 @@ class ClassifierBundleConfig(BundleConfig):
     threshold: two classes: probability at or above which `--json` names the positive label (0.5).
     smoke_inputs: what the device scores in its smoke test: texts, or (text, text) pairs for a
         model that reads pairs (that is how the bundle knows) (three short essays).
+    submission: the Kaggle submission's id column, then one column for the positive class's
+        probability (two classes) or one per label: a CSV input is answered in that form (()).
     """
 
     max_length: int = 256
@@ -49,6 +51,7 @@ class ClassifierBundleConfig(BundleConfig):
     positive_label: str | None = None
     threshold: float = 0.5
     smoke_inputs: tuple = DEFAULT_SMOKE_TEXTS
+    submission: tuple[str, ...] = ()
 
 
 def model_io(model: Path, n_labels: int) -> tuple[list[str], str, str]:
@@ -84,6 +87,8 @@ def runtime_config(model: Path, tokenizer: Path, config: ClassifierBundleConfig)
     if not config.smoke_inputs:
         raise UserError("smoke_inputs is empty; the device smoke test needs inputs")
     smoke = check_inputs(config.smoke_inputs, "smoke_inputs")
+    if config.submission and len(config.submission) - 1 not in (1, len(labels)):
+        raise UserError(f"submission columns {list(config.submission)}: want the id, then 1 or {len(labels)} columns")
     inputs, output, kind = model_io(model, len(labels))
     _, pad_token, pad_id = tokenizer_settings(tokenizer)
     return {"format": 2, "kind": "classifier", "max_length": config.max_length, "labels": list(labels),
@@ -92,7 +97,8 @@ def runtime_config(model: Path, tokenizer: Path, config: ClassifierBundleConfig)
             "pad_token": pad_token, "pad_id": pad_id,
             "smoke_tolerance": bundle_smoke_tolerance(model, config.smoke_tolerance),
             "batch_size": bundle_batch_size(model),
-            "requirements": DEVICE_REQUIREMENTS, "provenance": config.provenance}
+            "requirements": DEVICE_REQUIREMENTS, "provenance": config.provenance,
+            "submission": list(config.submission)}
 
 
 def write_smoke(folder: Path, smoke_inputs) -> None:

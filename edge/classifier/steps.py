@@ -110,4 +110,4 @@ class ClassifierSteps:
         smoke = tuple(self.ds.holdout_inputs[:3]) if self.ds.pairs else DEFAULT_SMOKE_TEXTS
         return build_bundle(model, self.student_dir, out_dir, ClassifierBundleConfig(
             max_length=self.config.max_length, labels=self.ds.label_names, positive_label=self.ds.positive_label,
-            smoke_inputs=smoke, provenance=provenance))
+            smoke_inputs=smoke, provenance=provenance, submission=tuple(self.ds.submission)))

@@ -19,7 +19,9 @@ plan the host computed and print text: "essay_writer" (essays.py: topics in, ess
 
 Output. Two classes (detect-ai-text: human, ai): the positive class's probability per line, or
 with --json {"index", "prob_<positive>", "label", "probs"} (label: positive at or above the
-threshold). More classes: every class's probability per line in label order, or with --json
+threshold); a CSV input (--format csv) to a bundle that knows its competition's submission
+form (config "submission", e.g. id,generated) gets that CSV, ids kept. More classes: every
+class's probability per line in label order, or with --json
 {"index", "label", "probs"} (label: the most probable). A pair bundle reads "text<TAB>text_pair"
 lines, or JSON lines {"text": ..., "text_pair": ...} or ["text", "text_pair"], or (--format
 csv) a CSV with a header: columns text[,text_pair], or Kaggle's Question,Response (else the
@@ -253,9 +255,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     threshold = float(model.config["threshold"])
+    submission = model.config.get("submission") or []
+    if args.format == "csv" and submission and not args.json:   # a Kaggle test file: answered in its form
+        print_submission([key for key, _ in records], probs, submission, model.positive_index)
+        return 0
     for i, row in enumerate(probs):
         print(format_row(i, row, model.labels, model.positive_index, threshold, args.json))
     return 0
+
+
+def print_submission(ids: list, probs, columns: list, positive_index: int) -> None:
+    """CSV in Kaggle's submission form: the id, then the positive class's probability (one
+    column) or every class's (one column each)."""
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(columns)
+    for key, row in zip(ids, probs):
+        values = [row[positive_index]] if len(columns) == 2 else list(row)
+        out.writerow([key, *(f"{float(p):.6f}" for p in values)])
 
 
 def print_written(ids: list, written: list[dict], column: str, as_json: bool) -> None:

@@ -142,3 +142,25 @@ def test_cli_a_model_input_the_runtime_cannot_build_is_one_error_line(tiny_bundl
     done = run_cli(odd_input_bundle(tiny_bundle, tmp_path / "odd"), [], stdin=b"an essay\n")
     assert done.returncode == 2 and done.stdout == b""
     assert done.stderr.decode().splitlines() == ["error: model wants inputs this runtime cannot build: ['pixel_values']"]
+
+
+def test_a_csv_input_is_answered_in_the_competitions_submission_form(tmp_path, minilm_tokenizer):
+    import csv
+    import io
+
+    from edge.classifier.bundle import ClassifierBundleConfig, build_bundle
+    from tiny_onnx import make_tiny_classifier
+
+    model = make_tiny_classifier(tmp_path / "tiny.onnx")
+    bundle = build_bundle(model, minilm_tokenizer, tmp_path / "bundle",
+                          ClassifierBundleConfig(max_length=64, submission=("id", "generated"))).path
+    rows = "id,prompt_id,text\n" + "".join(f'e{i},0,"{text}"\n' for i, text in enumerate(TEXTS))
+    done = run_cli(bundle, ["--format", "csv"], rows.encode("utf-8"))
+    assert done.returncode == 0, done.stderr
+    answer = list(csv.DictReader(io.StringIO(done.stdout.decode())))
+    plain = run_cli(bundle, [], "\n".join(TEXTS).encode("utf-8") + b"\n").stdout.decode().split()
+    assert [row["id"] for row in answer] == [f"e{i}" for i in range(len(TEXTS))]
+    assert [float(row["generated"]) for row in answer] == [float(p) for p in plain]
+    with pytest.raises(Exception, match="want the id, then 1 or 2 columns"):
+        build_bundle(model, minilm_tokenizer, tmp_path / "bad",
+                     ClassifierBundleConfig(max_length=64, submission=("id", "a", "b", "c")))
