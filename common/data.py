@@ -134,6 +134,8 @@ def files_fingerprint(paths: Iterable[Path]) -> str:
 def load_dataset(competition: Competition, folder: Path | None = None) -> Dataset:
     """Every table of the schema that exists in the folder; required ones must exist."""
     given = folder
+    if given is not None and not Path(given).is_dir():
+        raise UserError(f"data folder {given} " + ("is a file, not a folder" if Path(given).exists() else "does not exist"))
     source, folder = ("custom", Path(folder)) if folder else choose_folder(competition)
     if given is not None and folder.resolve() == data_dir(competition.slug).resolve():
         source = "kaggle"   # --data data/<slug>: the real files, named as make submit would find them

@@ -90,6 +90,14 @@ def test_a_header_without_rows_or_an_empty_file_gives_one_line(tmp_path):
         load_dataset(SCIENCE, tmp_path)
 
 
+def test_a_data_folder_that_is_missing_or_a_file_says_so(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_dataset(SCIENCE, tmp_path / "nowhere")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(UserError, match="is a file, not a folder"):
+        load_dataset(SCIENCE, tmp_path / "file")
+
+
 def test_missing_required_file(tmp_path):
     write_science(tmp_path)
     (tmp_path / "test.csv").unlink()
