@@ -149,7 +149,7 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
         tables[name] = read_table(path, table)
         paths.append(path)
     fingerprint = files_fingerprint(paths)
-    if source == "custom" and fingerprint == _sample_fingerprint(competition, [p.name for p in paths]):
+    if source == "custom" and fingerprint == _sample_fingerprint(competition, paths):
         source = "sample"   # a copy of the committed sample is the sample: its runs rank with the sample's
     real = data_dir(competition.slug)
     note = (f"{real} lacks {', '.join(missing_files(competition, real))}, so it was not used"
@@ -157,7 +157,9 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     return Dataset(source=source, path=folder, tables=tables, fingerprint=fingerprint, note=note)
 
 
-def _sample_fingerprint(competition: Competition, names: list[str]) -> str:
-    """The committed sample's fingerprint over the same file names, or "" where it lacks one."""
-    paths = [competition.sample_dir / name for name in names]
-    return files_fingerprint(paths) if all(p.is_file() for p in paths) else ""
+def _sample_fingerprint(competition: Competition, read: list[Path]) -> str:
+    """The committed sample's fingerprint over the files named as `read`, or "" where it lacks one
+    or a file's size already differs (nothing is hashed then)."""
+    paths = [competition.sample_dir / p.name for p in read]
+    same = all(q.is_file() and q.stat().st_size == p.stat().st_size for p, q in zip(read, paths))
+    return files_fingerprint(paths) if same else ""

@@ -123,24 +123,26 @@ class CompetitionBoard:
                               private=self.first_place, reference=True)
 
 
-def metric_direction(metric: str, fallback: bool = True) -> bool:
-    """True when a higher score is better, from the metric registry; `fallback` for unknown metrics."""
+def _registered(metric: str):
+    """The metric registry's entry for `metric`, or None for a metric it does not know."""
     try:
         from common.metrics import get_metric
 
-        return get_metric(metric).higher_is_better
+        return get_metric(metric)
     except (ImportError, UserError):
-        return fallback
+        return None
+
+
+def metric_direction(metric: str, fallback: bool = True) -> bool:
+    """True when a higher score is better, from the metric registry; `fallback` for unknown metrics."""
+    entry = _registered(metric)
+    return fallback if entry is None else entry.higher_is_better
 
 
 def metric_version(metric: str) -> int:
     """The registry's current version of a metric (1 for a metric it does not know)."""
-    try:
-        from common.metrics import get_metric
-
-        return get_metric(metric).version
-    except (ImportError, UserError):
-        return 1
+    entry = _registered(metric)
+    return 1 if entry is None else entry.version
 
 
 def _best(runs: list[RunRecord], higher: bool) -> RunRecord:

@@ -103,9 +103,7 @@ def run(args) -> int:
         raise UserError("kllm edge: the following arguments are required: --comp (or one of status, rollback, run)")
     competition = get_competition(args.comp)
     if args.out is not None:
-        if args.out.exists() and not args.out.is_dir():
-            raise UserError(f"--out {args.out} is a file, not a folder")
-        check_output_folder(args.out)
+        check_output_folder(args.out)   # a file, or a path under one: one line before the data is read
     data = load_dataset(competition, args.data)
     print(data.describe())
     config = fast_config(args.seed) if args.fast else EdgeConfig(distill=DistillConfig(seed=args.seed))
