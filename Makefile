@@ -80,7 +80,7 @@ edge-run: need-comp $(STAMP) ## run COMP's deployed bundle on the device on INPU
 edge-clean: $(STAMP) ## remove the study's and make chat's copies staged on DEVICE (or the emulated Pi); ARGS=--dry-run lists them
 	@$(KLLM) edge clean $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
-chat: $(STAMP) ## chat with a compressed causal LM (VARIANT=int4-q41-fold by default) here, or on DEVICE=user@host; PROMPT="..." for one question, SYSTEM="..." for a system message; ARGS="--no-repeat-ngram 4" (or --repetition-penalty, --temperature, --top-p, --seed) instead of plain greedy
+chat: $(STAMP) ## chat with a compressed causal LM (VARIANT=int4-q41-fold by default) here, or on DEVICE=user@host; PROMPT="..." for one question, SYSTEM="..." for a system message; ARGS="--no-repeat-ngram 4" (or --repetition-penalty; or --temperature 0.7 with --top-k, --top-p, --seed) instead of plain greedy
 	@$(KLLM) chat $(if $(VARIANT),--variant "$$VARIANT") $(if $(DEVICE),--device "$$DEVICE") $(if $(filter command line,$(origin PROMPT)),--prompt="$$PROMPT") $(if $(filter command line,$(origin SYSTEM)),--system="$$SYSTEM") $(ARGS)
 
 bench: $(STAMP) ## print a benchmark table (BENCH=retrieval|llm|edge|edge_device|quant|quant_device|chat|chat_history|decode_path|kv_cache|logits_from|int4_blocks|q41_leftover|zero_points|lm_features_q41|encoder_fusions|runtime_ab|shape_speed|llama_peer; edge_device and quant_device take DEVICE=user@host)

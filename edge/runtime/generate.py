@@ -59,6 +59,11 @@ Sampler = lm_sampling.Sampler
 EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
 
 
+def emulated() -> bool:
+    """Whether this runs on the emulated Pi (qemu-user, which sets KLLM_EMULATED), not a real one."""
+    return platform.machine() == "aarch64" and "KLLM_EMULATED" in os.environ
+
+
 class OneLineParser(argparse.ArgumentParser):
     """A bad flag is one `error:` line on stderr and exit code 2, as bad input is (no usage block)."""
 
@@ -180,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.bench:
             result = {"rows": lm_measure.bench(lambda n: CausalLM(folder, threads=n), threads, args.bench_repeats,
                                                args.prompt_tokens, args.max_new_tokens)}
-            if platform.machine() == "aarch64" and "KLLM_EMULATED" in os.environ:
+            if emulated():
                 result["note"] = EMULATED_NOTE
         elif args.teacher_forced:
             lm = CausalLM(folder, args.threads)
@@ -191,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError("--history goes with --chat and questions on stdin (no --prompt)")
         elif args.chat and args.prompt is None:
             lm = CausalLM(folder, args.threads)
+            if args.stats and emulated():
+                print(f"[{EMULATED_NOTE}]", file=sys.stderr)
             lm_chat.chat_lines(lm, sys.stdin, sys.stdout, args.max_new_tokens, args.json,
                                ask=sys.stderr if sys.stdin.isatty() else None, history=args.history,
                                system=args.system, pick=spare_eos(pick, lm), stats=sys.stderr if args.stats else None)
@@ -216,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
             if stream is not None:          # the answer as it came, then the rest (a held-back character)
                 print(result["text"][stream.shown:], flush=True)
             if args.stats and "decode_s" in timings:
-                print(lm_chat.stats_line(tokens, timings), file=sys.stderr)
+                note = f" [{EMULATED_NOTE}]" if emulated() else ""
+                print(lm_chat.stats_line(tokens, timings) + note, file=sys.stderr)
     except (InputError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -54,6 +54,9 @@ class Sampler:
             raise ValueError(f"--seed must be 0 or more, got {self.seed}")
         if self.no_repeat_ngram < 0:
             raise ValueError(f"--no-repeat-ngram must be 0 (no ban) or more, got {self.no_repeat_ngram}")
+        if self.temperature == 0 and (self.top_k or self.top_p < 1 or self.seed):
+            raise ValueError("--top-k, --top-p and --seed shape a draw: give them with --temperature above 0 "
+                             "(0 is greedy, which they would not change)")
         self.rng = np.random.default_rng(self.seed)
 
     @property

@@ -19,6 +19,7 @@ from cli.main import main
     (["--top-p", "0"], "error: --top-p must be above 0 and at most 1, got 0.0"),
     (["--repetition-penalty", "x"], "--repetition-penalty: invalid float value: 'x'"),
     (["--no-repeat-ngram", "-1"], "error: --no-repeat-ngram must be 0 (no ban) or more, got -1"),
+    (["--top-k", "40"], "error: --top-k, --top-p and --seed shape a draw: give them with --temperature above 0"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     try:

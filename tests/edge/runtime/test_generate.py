@@ -15,7 +15,7 @@ from tiny_llm import PROMPT
 
 from edge.bundle import LM_FILES
 from edge.runtime.causal_lm import CausalLM, log_softmax
-from edge.runtime.generate import main, self_test
+from edge.runtime.generate import EMULATED_NOTE, main, self_test
 from edge.runtime.lm_measure import genai_generate_ids
 
 RUNTIME = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "generate.py"
@@ -68,6 +68,13 @@ def test_a_prompt_streams_its_answer_and_then_its_stats(tiny_exports, capsys, mo
     assert text == answer["text"] and answer["text"].strip()
     assert re.fullmatch(rf"\[{len(answer['tokens'])} tokens: prefill \d+ tokens in \d+ ms, decode [\d.]+ tok/s\]", stats)
     assert len([w for w in writes if w.strip()]) > 2       # the answer came in pieces, before the stats line
+    monkeypatch.setattr("platform.machine", lambda: "aarch64")
+    monkeypatch.setenv("KLLM_EMULATED", "1")                 # the emulated Pi: its timings are labelled so
+    assert main(["--model", folder, "--prompt", PROMPT, "--chat", "--max-new-tokens", "6", "--stats"]) == 0
+    assert screen.getvalue().rstrip("\n").endswith(f"tok/s] [{EMULATED_NOTE}]")
+    monkeypatch.setattr(sys, "stdin", io.StringIO(PROMPT + "\n"))
+    assert main(["--model", folder, "--chat", "--max-new-tokens", "6", "--stats"]) == 0
+    assert screen.getvalue().count(f"[{EMULATED_NOTE}]") == 2
 
 
 def test_cli_generates_scores_and_refuses_bad_input(tiny_exports, capsys):
@@ -110,7 +117,8 @@ def test_cli_draws_tokens_with_a_seed_and_refuses_sampling_where_nothing_is_gene
                            "go with --prompt or --chat (and --backend ort)"),
                           (["--prompt", PROMPT, "--top-p", "2"], "--top-p must be above 0 and at most 1"),
                           (["--bench", "--no-repeat-ngram", "3"], "--no-repeat-ngram go with --prompt or --chat"),
-                          (["--prompt", PROMPT, "--stats"], "--stats goes with --chat")):
+                          (["--prompt", PROMPT, "--stats"], "--stats goes with --chat"),
+                          (["--prompt", PROMPT, "--top-p", "0.9"], "shape a draw: give them with --temperature")):
         assert main(["--model", folder, *bad]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: ") and fragment in err and len(err.strip().splitlines()) == 1

@@ -87,6 +87,9 @@ def test_the_ngram_ban_bans_what_transformers_bans_in_an_answer(seed):
     ({"repetition_penalty": 0.0}, "--repetition-penalty must be above 0"),
     ({"seed": -1}, "--seed must be 0 or more"),
     ({"no_repeat_ngram": -2}, "--no-repeat-ngram must be 0 (no ban) or more"),
+    ({"top_k": 40}, "shape a draw: give them with --temperature above 0"),
+    ({"top_p": 0.9, "repetition_penalty": 1.2}, "shape a draw"),
+    ({"seed": 3}, "shape a draw"),
 ])
 def test_bad_settings_are_refused(kwargs, fragment):
     with pytest.raises(ValueError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
