@@ -48,8 +48,8 @@ test-slow: $(STAMP) ## run the whole test suite, slow tests included
 	@bash .ci/setup-edge.sh || echo "note: could not install sshd/qemu-user; the edge tests that need them will say so"
 	@$(PY) -m pytest -q -m "" $(ARGS)
 
-data: $(STAMP) ## download COMP's real files from Kaggle into data/COMP (needs credentials)
-	@$(KLLM) data --comp $(COMP) $(ARGS)
+data: $(STAMP) ## download COMP's real files from Kaggle into data/COMP (needs credentials; ZIP=file: from a zip saved from the website instead); your own files there are kept
+	@$(KLLM) data --comp $(COMP) $(if $(ZIP),--zip "$$ZIP") $(ARGS)
 
 dataset: $(STAMP) ## regenerate COMP's committed sample from packages (LIMIT=n for a quick one; OUT=dir SEED=n: another draw into a new or empty folder, ARGS=--overwrite otherwise)
 	@$(KLLM) dataset --comp $(COMP) $(if $(LIMIT),--limit $(LIMIT)) $(if $(filter command line,$(origin SEED)),--seed "$(SEED)") $(if $(filter command line,$(origin OUT)),--out "$(OUT)") $(ARGS)

@@ -154,6 +154,9 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     real = data_dir(competition.slug)
     note = (f"{real} lacks {', '.join(missing_files(competition, real))}, so it was not used"
             if given is None and source == "sample" and real.is_dir() else "")
+    zips = sorted(real.glob("*.zip")) if note else []
+    if zips:            # the website's "Download All" saved there, not unpacked
+        note += f"; unpack {zips[0].name} with make data COMP={competition.slug} ZIP={zips[0]}"
     return Dataset(source=source, path=folder, tables=tables, fingerprint=fingerprint, note=note)
 
 

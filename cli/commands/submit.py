@@ -26,7 +26,7 @@ from common.data import files_fingerprint, load_dataset
 from common.errors import UserError
 from common.experiments import load_experiment
 from common.metrics import get_metric
-from common.paths import results_path
+from common.paths import data_dir, results_path
 from common.registry import Competition, get_competition
 from common.results import spread_text
 from common.solution import RunContext, SolutionResult
@@ -133,6 +133,20 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
     return records
 
 
+def check_kaggle_submit(competition: Competition, data) -> None:
+    """Before any work: --kaggle submits to the real competition, so the run must read Kaggle's
+    files (not the embedded sample), and Kaggle must answer and take this user's submissions."""
+    if data.source == "sample":
+        raise UserError(f"--kaggle submits to the real competition, but this run would read the embedded sample: "
+                        f"put Kaggle's files in {data_dir(competition.slug)} (make data COMP={competition.slug}) "
+                        f"or name them with --data")
+    from common.kaggle import KaggleSession
+
+    session = KaggleSession.open()
+    session.call("list your submissions (checked before the run)", session.api.competition_submissions,
+                 competition.kaggle_slug, competition_slug=competition.kaggle_slug)
+
+
 def run(args) -> int:
     competition = get_competition(args.comp)
     if args.folds is not None:
@@ -156,6 +170,8 @@ def run(args) -> int:
     data = load_dataset(competition, args.data)
     if "test" not in data.tables:
         raise UserError(f"{competition.slug}: no test file in {data.path}")
+    if args.kaggle:
+        check_kaggle_submit(competition, data)
     seed_everything(args.seed)
     ctx = RunContext(competition=competition, data=data, seed=args.seed, folds=folds, fast=args.fast, options=options,
                      experiment=experiment.name if experiment else None)

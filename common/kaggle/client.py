@@ -18,17 +18,42 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 from dataclasses import dataclass
 
 from common.errors import UserError
-from common.kaggle.credentials import CREDENTIALS_HELP, Credentials, find_credentials
+from common.kaggle.credentials import CREDENTIALS_HELP, Credentials, credentials_help, find_credentials
+
+
+# Seconds to connect, and to wait for each answer: the kaggle client sets no limit, so a stalled
+# network or proxy would hang a command for ever. A download's chunks keep the client's own 300 s.
+CONNECT_TIMEOUT_S = 20.0
+READ_TIMEOUT_S = 120.0
+
+
+@contextlib.contextmanager
+def network_timeout():
+    """Within the block, a request sent without a timeout gets (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)."""
+    from requests.adapters import HTTPAdapter
+
+    original = HTTPAdapter.send
+
+    def send(self, request, stream=False, timeout=None, **kwargs):
+        limit = timeout if timeout is not None else (CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+        return original(self, request, stream=stream, timeout=limit, **kwargs)
+
+    HTTPAdapter.send = send
+    try:
+        yield
+    finally:
+        HTTPAdapter.send = original
 
 
 class NoCredentials(UserError):
     """No Kaggle credentials were found; the message says how to set them."""
 
     def __init__(self):
-        super().__init__(CREDENTIALS_HELP)
+        super().__init__(credentials_help())
 
 
 class KaggleRefused(UserError):
@@ -61,6 +86,9 @@ def refusal_line(err: Exception, creds: Credentials | None, what: str, competiti
         line = f"Kaggle is rate-limiting (429) while trying to {what}: try again later"
     elif status is not None:
         line = f"Kaggle answered {status} while trying to {what}: {str(err).splitlines()[0] if str(err) else ''}"
+    elif isinstance(err, requests.Timeout):
+        line = (f"Kaggle did not answer while trying to {what} (waited {CONNECT_TIMEOUT_S:.0f} s to connect, "
+                f"{READ_TIMEOUT_S:.0f} s for an answer): a slow or blocked network, or a proxy?")
     elif isinstance(err, requests.ConnectionError):
         line = f"cannot reach Kaggle to {what}: no network connection?"
     else:
@@ -86,14 +114,17 @@ class KaggleSession:
         api.args = ["--local"] if os.environ.get("KAGGLE_API_ENVIRONMENT") == "LOCALHOST" else []
         api.config_dir = str(creds.config_dir)
         api.config = os.path.join(api.config_dir, "kaggle.json")
+        said = io.StringIO()
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stdout(said), network_timeout():
                 api.authenticate()
         except SystemExit:  # the client found nothing it could use, e.g. an expired token
             raise KaggleRefused(f"Kaggle did not accept the credentials from {creds.source} (invalid or expired?); "
                                 + CREDENTIALS_HELP.replace("no Kaggle credentials: ", "")) from None
         except Exception as err:  # noqa: BLE001 - any client failure becomes one line
             raise KaggleRefused(refusal_line(err, creds, "sign in", None)) from None
+        if "readable by other users" in said.getvalue():      # the client's own warning, kept from its prints
+            print(f"warning: {api.config} is readable by other users: chmod 600 {api.config}", file=sys.stderr)
         username = api.config_values.get("username") or creds.username
         return cls(api=api, credentials=Credentials(creds.source, username, creds.config_dir, creds._secrets))
 
@@ -106,7 +137,7 @@ class KaggleSession:
     def call(self, what: str, fn, *args, competition_slug: str | None = None, **kwargs):
         """Run one client method quietly; any failure becomes a one-line KaggleRefused."""
         try:
-            with contextlib.redirect_stdout(io.StringIO()):
+            with contextlib.redirect_stdout(io.StringIO()), network_timeout():
                 return fn(*args, **kwargs)
         except UserError:
             raise

@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.errors import UserError
+
 CREDENTIALS_HELP = (
     "no Kaggle credentials: put kaggle.json (from kaggle.com > Settings > API) in ~/.kaggle/, "
     "or set KAGGLE_USERNAME and KAGGLE_KEY, or set KAGGLE_API_TOKEN"
@@ -65,16 +67,28 @@ def _read_token(value: str) -> str | None:
     return value.strip() or None
 
 
-def _read_kaggle_json(path: Path) -> tuple[str, str] | None:
+def _read_kaggle_json(path: Path) -> tuple[str, str]:
+    """(username, key) of a kaggle.json; a file that holds no such pair is one UserError naming it."""
+    fresh = "download a fresh one from kaggle.com > Settings > API"
     try:
-        data = json.loads(path.read_text())
-        return str(data["username"]), str(data["key"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        reason = "cannot be read" if isinstance(err, OSError) else "is not valid JSON"
+        raise UserError(f"{path} {reason}: {fresh}") from None
+    pair = (data.get("username"), data.get("key")) if isinstance(data, dict) else (None, None)
+    if not all(isinstance(v, str) and v.strip() for v in pair):
+        raise UserError(f'{path} lacks a "username" and a "key" (non-empty strings): {fresh}')
+    return pair[0].strip(), pair[1].strip()
+
+
+def credentials_help() -> str:
+    """CREDENTIALS_HELP, naming KAGGLE_CONFIG_DIR's folder when that is where kaggle.json is looked for."""
+    folder = os.environ.get("KAGGLE_CONFIG_DIR")
+    return CREDENTIALS_HELP.replace("~/.kaggle/", f"{folder} (KAGGLE_CONFIG_DIR)") if folder else CREDENTIALS_HELP
 
 
 def find_credentials() -> Credentials | None:
-    """The first credentials the kaggle client would use, or None."""
+    """The first credentials the kaggle client would use, or None; a broken kaggle.json is a UserError."""
     folder = config_dir()
     token = os.environ.get("KAGGLE_API_TOKEN")
     if token and (value := _read_token(token)):
@@ -87,6 +101,7 @@ def find_credentials() -> Credentials | None:
     if user and key:
         return Credentials("KAGGLE_USERNAME/KAGGLE_KEY", user, folder, (key,))
     file = folder / "kaggle.json"
-    if file.is_file() and (pair := _read_kaggle_json(file)):
+    if file.is_file():
+        pair = _read_kaggle_json(file)
         return Credentials(f"kaggle.json in {folder}", pair[0], folder, (pair[1],))
     return None

@@ -3,9 +3,13 @@
     from common.kaggle.download import download_competition
     download_competition(get_competition("science-exam"))   # -> Path("data/science-exam")
 
-The zip is fetched and unpacked into a hidden staging folder beside data/<slug>/, checked with
-`common.data.load_dataset`, and only then swapped into place (`common.atomic.atomic_dir`): a
-refusal, a broken zip or a schema mismatch leaves data/<slug>/ exactly as it was.
+    install_zip(get_competition("science-exam"), Path("~/Downloads/kaggle-llm-science-exam.zip"))
+
+The zip is fetched (or copied) and unpacked into a hidden staging folder beside data/<slug>/,
+checked with `common.data.load_dataset`, and only then swapped into place
+(`common.atomic.atomic_dir`): a refusal, a broken zip or a schema mismatch leaves data/<slug>/
+exactly as it was. Files of the user's in data/<slug>/ that the download lacks (train_extra.csv,
+notes) are carried over into the new folder; Kaggle's own files are replaced.
 """
 from __future__ import annotations
 
@@ -40,18 +44,59 @@ def _unzip_all(folder: Path) -> None:
             archive.unlink()
 
 
-def download_competition(competition: Competition, session: KaggleSession | None = None) -> Path:
-    """Fetch, unzip and schema-check the competition's files; return data/<slug>/."""
-    session = session or KaggleSession.open()
+def _keep_own_files(target: Path, staging: Path) -> list[str]:
+    """Copy into the new folder what a user keeps beside Kaggle's files (train_extra.csv, notes):
+    names the download does not have. Returns those names."""
+    if not target.is_dir():
+        return []
+    kept = []
+    for entry in sorted(target.iterdir()):
+        if (staging / entry.name).exists() or entry.name.startswith("."):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.copytree(entry, staging / entry.name, symlinks=True)
+        else:
+            shutil.copy2(entry, staging / entry.name, follow_symlinks=False)
+        kept.append(entry.name)
+    return kept
+
+
+def install_files(competition: Competition, fill, log=print) -> Path:
+    """Fill a staging folder (`fill(staging)`), unzip and schema-check it, keep the user's own
+    files from data/<slug>/, then swap it in; return data/<slug>/."""
     target = data_dir(competition.slug)
     for stale in target.parent.glob(f".{competition.slug}.download-*"):  # killed runs of older versions
         shutil.rmtree(stale, ignore_errors=True)
     with atomic_dir(target) as staging:
-        session.call("download the competition files", session.api.competition_download_files,
-                     competition.kaggle_slug, path=str(staging), force=True, quiet=False,
-                     competition_slug=competition.kaggle_slug)
+        fill(staging)
         for marker in staging.glob("*.kaggle-partial*"):
             marker.unlink()
         _unzip_all(staging)
         load_dataset(competition, staging)  # raises UserError naming the first bad file or column
+        kept = _keep_own_files(target, staging)
+    if kept:
+        log(f"kept your own files in {target}: {', '.join(kept)}")
     return target
+
+
+def download_competition(competition: Competition, session: KaggleSession | None = None, log=print) -> Path:
+    """Fetch, unzip and schema-check the competition's files; return data/<slug>/. Files of the
+    user's beside them (a train_extra.csv) are kept; Kaggle's own are replaced."""
+    session = session or KaggleSession.open()
+
+    def fetch(staging: Path) -> None:
+        session.call("download the competition files", session.api.competition_download_files,
+                     competition.kaggle_slug, path=str(staging), force=True, quiet=False,
+                     competition_slug=competition.kaggle_slug)
+
+    return install_files(competition, fetch, log)
+
+
+def install_zip(competition: Competition, archive: Path, log=print) -> Path:
+    """data/<slug>/ from a zip downloaded by hand (the website's "Download All"), checked as a download is."""
+    archive = Path(archive)
+    if not archive.is_file():
+        raise UserError(f"no such zip file: {archive}")
+    if not zipfile.is_zipfile(archive):
+        raise UserError(f"{archive} is not a zip file")
+    return install_files(competition, lambda staging: shutil.copy2(archive, staging / "download.zip"), log)

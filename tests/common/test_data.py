@@ -142,6 +142,10 @@ def test_a_partial_data_folder_is_named_when_the_sample_is_used_instead(tmp_path
     assert ds.source == "sample"
     assert ds.describe().endswith(f"; {tmp_path / 'science-exam'} lacks test.csv, so it was not used")
     assert "lacks" not in load_dataset(SCIENCE, SCIENCE.sample_dir).describe()
+    (tmp_path / "science-exam" / "kaggle-llm-science-exam.zip").write_bytes(b"PK")   # saved, not unpacked
+    assert load_dataset(SCIENCE).describe().endswith(
+        "; unpack kaggle-llm-science-exam.zip with make data COMP=science-exam ZIP="
+        f"{tmp_path / 'science-exam' / 'kaggle-llm-science-exam.zip'}")
 
 
 def test_a_csv_with_windows_line_ends_reads_the_same_texts_as_with_unix_ones(tmp_path):

@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from common.kaggle.credentials import CREDENTIALS_HELP, find_credentials
+from common.errors import UserError
+from common.kaggle.credentials import CREDENTIALS_HELP, credentials_help, find_credentials
 
 SECRET = "s3cr3t-key-0123456789"
 
@@ -40,10 +41,27 @@ def test_kaggle_json_in_config_dir(home, tmp_path, monkeypatch):
     assert find_credentials().username == "bo"
 
 
-def test_broken_kaggle_json_is_no_credentials(home):
+@pytest.mark.parametrize("text, fragment", [
+    ("{not json " + SECRET, "is not valid JSON"),
+    ("", "is not valid JSON"),
+    ('{"username": "bob"}', 'lacks a "username" and a "key"'),
+    ('{"username": null, "key": null}', 'lacks a "username" and a "key"'),
+    ('{"username": "bob", "key": " "}', 'lacks a "username" and a "key"'),
+    ("[]", 'lacks a "username" and a "key"'),
+])
+def test_a_broken_kaggle_json_is_named_not_taken_for_none(home, text, fragment):
     (home / ".kaggle").mkdir()
-    (home / ".kaggle" / "kaggle.json").write_text("{not json")
+    (home / ".kaggle" / "kaggle.json").write_text(text)
+    with pytest.raises(UserError) as refused:
+        find_credentials()
+    message = str(refused.value)
+    assert fragment in message and "kaggle.json" in message and "fresh one" in message and SECRET not in message
+
+
+def test_the_hint_names_kaggle_config_dir_when_set(home, tmp_path, monkeypatch):
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(tmp_path / "cfg"))
     assert find_credentials() is None
+    assert f"{tmp_path / 'cfg'} (KAGGLE_CONFIG_DIR)" in credentials_help()
 
 
 def test_environment_pair(home, monkeypatch):

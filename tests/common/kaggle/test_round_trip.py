@@ -217,3 +217,86 @@ def test_expired_token_is_one_line(fake_kaggle, two_competitions, monkeypatch, c
     message = str(refused.value)
     assert "did not accept the credentials from KAGGLE_API_TOKEN" in message and "\n" not in message
     assert TOKEN not in message and TOKEN not in capsys.readouterr().out
+
+
+def test_a_stalled_network_is_one_line_not_a_hang(fake_kaggle, two_competitions, monkeypatch):
+    import socket
+    import time
+
+    from kagglesdk import kaggle_env
+
+    from common.kaggle import client
+
+    _, exam = two_competitions
+    write_kaggle_json(fake_kaggle.home)
+    silent = socket.socket()                         # accepts connections, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL,
+                        f"http://127.0.0.1:{silent.getsockname()[1]}")
+    monkeypatch.setattr(client, "READ_TIMEOUT_S", 0.5)
+    started = time.monotonic()
+    try:
+        with pytest.raises(UserError, match="Kaggle did not answer while trying to download the competition files"):
+            download_competition(exam)
+    finally:
+        silent.close()
+    assert time.monotonic() - started < 20
+
+
+def test_a_key_others_can_read_is_warned_about(fake_kaggle, two_competitions, capsys):
+    write_kaggle_json(fake_kaggle.home)
+    config = fake_kaggle.home / ".kaggle" / "kaggle.json"
+    config.chmod(0o644)
+    KaggleSession.open()
+    err = capsys.readouterr().err
+    assert f"warning: {config} is readable by other users: chmod 600 {config}" in err and KEY not in err
+
+
+def test_a_download_keeps_the_users_own_files(fake_kaggle, two_competitions, tmp_path):
+    _, exam = two_competitions
+    write_kaggle_json(fake_kaggle.home)
+    folder = tmp_path / "data" / "science-exam"
+    (folder / "notes").mkdir(parents=True)
+    (folder / "train_extra.csv").write_text("prompt\nmine\n")
+    (folder / "notes" / "todo.txt").write_text("x")
+    (folder / "train.csv").write_text("stale")                      # Kaggle's own name: replaced
+    said = []
+    download_competition(exam, log=said.append)
+    assert sorted(p.name for p in folder.iterdir()) == ["notes", "sample_submission.csv", "test.csv", "train.csv",
+                                                         "train_extra.csv"]
+    assert (folder / "train_extra.csv").read_text() == "prompt\nmine\n" and (folder / "notes" / "todo.txt").exists()
+    assert (folder / "train.csv").read_text() != "stale"
+    assert said == [f"kept your own files in {folder}: notes, train_extra.csv"]
+
+
+def test_a_zip_saved_from_the_website_installs_without_a_network(two_competitions, tmp_path, capsys):
+    _, exam = two_competitions
+    archive = tmp_path / "kaggle-llm-science-exam.zip"
+    archive.write_bytes(kaggle_zip(exam))
+    assert main(["data", "--comp", "science-exam", "--zip", str(archive)]) == 0
+    assert capsys.readouterr().out.startswith("installed from kaggle-llm-science-exam.zip: ")
+    assert sorted(p.name for p in (tmp_path / "data" / "science-exam").iterdir()) == [
+        "sample_submission.csv", "test.csv", "train.csv"]
+    (tmp_path / "notes.txt").write_text("not a zip")
+    for bad, line in ((tmp_path / "nope.zip", "no such zip file"), (tmp_path / "notes.txt", "is not a zip file")):
+        assert main(["data", "--comp", "science-exam", "--zip", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert line in err and len(err.strip().splitlines()) == 1
+
+
+def test_kaggle_submit_refuses_the_sample_and_an_unreachable_competition_before_any_work(
+        fake_kaggle, two_competitions, tmp_path, capsys):
+    llm, _ = two_competitions
+    write_kaggle_json(fake_kaggle.home)
+    out = tmp_path / "s.csv"
+    assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--fast", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "--kaggle submits to the real competition, but this run would read the embedded sample" in err
+    assert "make data COMP=predict-the-llm" in err and len(err.strip().splitlines()) == 1
+    download_competition(llm, log=lambda line: None)
+    fake_kaggle.not_joined.add(llm.kaggle_slug)
+    assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--fast", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "list your submissions (checked before the run)" in err and "join the competition" in err
+    assert not out.exists() and read_runs() == []                  # refused before the solution ran
