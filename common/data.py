@@ -71,9 +71,11 @@ def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
 
 def read_csv(path: Path, **options) -> pl.DataFrame:
     """pl.read_csv(path, **options) after check_utf8: polars decodes a header lossily, so a bad byte
-    there would otherwise pass as a misnamed column."""
+    there would otherwise pass as a misnamed column. Blank lines, which polars reads as rows of
+    nulls, are skipped (as pandas skips them)."""
     check_utf8(path)
-    return pl.read_csv(path, **options)
+    frame = pl.read_csv(path, **options)
+    return frame.filter(~pl.all_horizontal(pl.all().is_null())) if frame.width else frame
 
 
 NEWLINE = b"\n"

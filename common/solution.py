@@ -67,7 +67,8 @@ class RunContext:
         """How a refusal names the fold count: "--folds 5" when it was asked for, else the default."""
         if self.folds is not None:
             return f"--folds {self.folds}"
-        return f"{self.n_folds} folds (the {'--fast ' if self.fast else ''}default; --folds N for fewer)"
+        fewer = "; --folds N for fewer" if self.n_folds > 2 else ""       # 2 is the fewest folds there are
+        return f"{self.n_folds} folds (the {'--fast ' if self.fast else ''}default{fewer})"
 
     def check_folds(self) -> None:
         """A UserError when this run's rows cannot hold its folds: the CvSpec's own `check` when it

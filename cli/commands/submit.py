@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from common.atomic import check_output_path
+from common.columns import unique_ids
 from common.cv import check_fold_count
 from common.data import files_fingerprint, load_dataset
 from common.errors import UserError
@@ -170,6 +171,8 @@ def run(args) -> int:
     data = load_dataset(competition, args.data)
     if "test" not in data.tables:
         raise UserError(f"{competition.slug}: no test file in {data.path}")
+    # a repeated or missing test id is refused now, not when the submission is written after the run
+    unique_ids(data.tables["test"], competition.schema.tables["test"].filename, competition.schema.submission.id_column)
     if args.kaggle:
         check_kaggle_submit(competition, data)
     seed_everything(args.seed)

@@ -32,6 +32,13 @@ def corpus_path(cfg: SolutionConfig, data: Dataset) -> Path:
     raise UserError("no retrieval corpus: pass --set corpus=PATH (a .parquet/.txt file or a folder of them)")
 
 
+def corpus_label(path: Path, data: Dataset) -> str:
+    """The corpus file's name, or a warning when other data falls back on the sample's corpus."""
+    if path == SAMPLE_CORPUS and Path(data.path).resolve() != SAMPLE_CORPUS.parent.resolve():
+        return "the sample's corpus (--set corpus=PATH, or a corpus.parquet beside the data, for another)"
+    return path.name
+
+
 def retrieval_config(cfg: SolutionConfig) -> RetrievalConfig:
     return RetrievalConfig(encoder=cfg.encoder, mode=cfg.retrieval, top_k=cfg.top_k, candidates=cfg.candidates,
                            dense_scope=cfg.dense_scope, pool=cfg.pool,
@@ -55,7 +62,7 @@ def search_contexts(cfg: SolutionConfig, data: Dataset, question_sets: list[Ques
     info = {"corpus": str(path), **retriever.info, "retrieval_seconds": round(time.perf_counter() - started, 2)}
     if "embeddings_cached" in info:
         state = "reused from cache" if info["embeddings_cached"] else "computed and cached"
-        print(f"retrieval: {info['passages']} passages in {path.name}; {info['embedded_passages']} embedded "
+        print(f"retrieval: {info['passages']} passages in {corpus_label(path, data)}; {info['embedded_passages']} embedded "
               f"({info['dense_scope']}), embeddings {state} in {info['embed_seconds']} s; faiss {info['index_kind']}")
     contexts, start = [], 0
     for qs in question_sets:

@@ -106,3 +106,26 @@ def test_data_too_small_for_the_default_folds_names_the_default_not_a_flag_never
     assert main(["submit", "--comp", "detect-ai-text", "--data", str(folder), "--set", "heldout=0"]) == 2
     err = capsys.readouterr().err
     assert "folds (the default; --folds N for fewer)" in err and "--folds 5:" not in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("slug", ["science-exam", "detect-ai-text", "predict-the-llm", "prompt-recovery",
+                                  "adversarial-judge"])
+def test_a_repeated_test_id_is_refused_before_the_solution_runs(slug, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    import polars as pl
+
+    import cli.commands.submit as submit
+    from common.registry import get_competition
+
+    competition = get_competition(slug)
+    shutil.copytree(competition.sample_dir, tmp_path / "data")
+    test = tmp_path / "data" / competition.schema.tables["test"].filename
+    frame = pl.read_csv(test, infer_schema=False)
+    pl.concat([frame, frame.head(1)]).write_csv(test)
+    monkeypatch.setattr(submit, "load_solution", lambda comp: lambda ctx: pytest.fail("the solution ran"))
+    out = tmp_path / "s.csv"
+    assert main(["submit", "--comp", slug, "--data", str(tmp_path / "data"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"{test.name}: id {frame['id'][0]} occurs 2 times" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()

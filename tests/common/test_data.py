@@ -159,3 +159,18 @@ def test_a_csv_with_windows_line_ends_reads_the_same_texts_as_with_unix_ones(tmp
     for name in ("train", "test"):
         assert windows.tables[name].equals(lf.tables[name])
     assert windows.tables["test"]["prompt"].to_list() == ["Which is\na gas?"]
+
+
+def test_blank_lines_in_a_csv_are_skipped_not_read_as_empty_rows(tmp_path):
+    write_science(tmp_path / "plain")
+    blank = tmp_path / "blank"
+    blank.mkdir()
+    for name in ("train.csv", "test.csv"):
+        lines = (tmp_path / "plain" / name).read_text().splitlines()
+        (blank / name).write_text("\n".join([lines[0], "", *lines[1:], "", "", ""]) + "\r\n\r\n")
+    plain, spaced = load_dataset(SCIENCE, tmp_path / "plain"), load_dataset(SCIENCE, blank)
+    for name in ("train", "test"):
+        assert spaced.tables[name].equals(plain.tables[name])
+    (blank / "test.csv").write_text("id,prompt,A,B,C,D,E\n\n\n")
+    with pytest.raises(UserError, match="test.csv: no rows"):
+        load_dataset(SCIENCE, blank)
