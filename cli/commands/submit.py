@@ -26,7 +26,9 @@ from common.cv import check_fold_count
 from common.data import files_fingerprint, load_dataset
 from common.errors import UserError
 from common.experiments import load_experiment
+from common.extra_rows import BESIDE_THE_DATA
 from common.metrics import get_metric
+from common.models import used_models
 from common.paths import data_dir, results_path
 from common.registry import Competition, get_competition
 from common.results import spread_text
@@ -126,7 +128,7 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
             data_source=source, commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
             peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
             extra={"submitted": variant == result.best, "options": ctx.options, "folds_requested": ctx.folds,
-                   "experiment": ctx.experiment, "fast": ctx.fast, **result.info},
+                   "experiment": ctx.experiment, "fast": ctx.fast, "models": used_models(), **result.info},
             kind=score.kind, encoder=score.encoder, panel=score.panel, data_id=files, metric_version=metric.version,
         )
         append_run(record)
@@ -134,15 +136,23 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
     return records
 
 
-def check_kaggle_submit(competition: Competition, data) -> None:
+def check_kaggle_submit(competition: Competition, data, options: dict) -> None:
     """Before any work: --kaggle submits to the real competition, so the run must read Kaggle's
-    files (not the embedded sample), and Kaggle must answer and take this user's submissions."""
+    files (not the embedded sample), a notebook's options must not name files only this machine
+    has, and Kaggle must answer and take this user's submissions."""
     if data.source == "sample":
         raise UserError(f"--kaggle submits to the real competition, but this run would read the embedded sample: "
                         f"put Kaggle's files in {data_dir(competition.slug)} (make data COMP={competition.slug}) "
                         f"or name them with --data")
     from common.kaggle import KaggleSession
+    from common.kaggle.bundle import check_portable_options
 
+    if competition.code_competition:
+        check_portable_options(options)
+        beside = next((name for name in BESIDE_THE_DATA if (data.path / name).is_file()), None)
+        if competition.cv is not None and competition.cv.check and beside and not options.get("extra_train"):
+            raise UserError(f"{beside} beside the data would not be in the Kaggle notebook: name it with "
+                            f"--set extra_train={data.path / beside} (the bundle carries that file)")
     session = KaggleSession.open()
     session.call("list your submissions (checked before the run)", session.api.competition_submissions,
                  competition.kaggle_slug, competition_slug=competition.kaggle_slug)
@@ -174,7 +184,7 @@ def run(args) -> int:
     # a repeated or missing test id is refused now, not when the submission is written after the run
     unique_ids(data.tables["test"], competition.schema.tables["test"].filename, competition.schema.submission.id_column)
     if args.kaggle:
-        check_kaggle_submit(competition, data)
+        check_kaggle_submit(competition, data, options)
     seed_everything(args.seed)
     ctx = RunContext(competition=competition, data=data, seed=args.seed, folds=folds, fast=args.fast, options=options,
                      experiment=experiment.name if experiment else None)

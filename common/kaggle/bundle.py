@@ -6,9 +6,13 @@
     bundle.kernel_dir    # kernel-metadata.json (internet off, competition as a source) + the notebook
 
 The notebook finds the bundle among its inputs (unpacked by Kaggle, or still a zip), points
-KLLM_DATA at the competition's input folder, runs the competition's registered solution, and
-writes /kaggle/working/submission.csv. Model files are those a run lists in
-`record.extra["model_files"]` (paths under the cache folder keep their place in it).
+KLLM_DATA at the competition's input folder, runs the competition's registered solution with the
+run's seed, options, --fast and --folds, and writes the checked /kaggle/working/submission.csv.
+Model files are those a run lists in `record.extra["model_files"]` (paths under the cache folder
+keep their place in it); the registered models the run read (`record.extra["models"]`) ride as
+their installed packages under site/, since Kaggle's image has none of them. Libraries come from
+Kaggle's image: the manifest records the versions this machine used, and the notebook names any
+that differ.
 The bundle is built in a temporary folder and swapped into place whole.
 """
 from __future__ import annotations
@@ -27,6 +31,8 @@ from common.registry import Competition
 from common.results import RunRecord, spread_text
 
 BUNDLE_ZIP = "kllm_bundle.zip"
+LIBRARIES = ("torch", "transformers", "sentence-transformers", "peft", "scikit-learn", "lightgbm", "faiss-cpu",
+             "polars", "numpy", "onnxruntime", "gguf")
 _SKIP_PARTS = {"__pycache__", ".pytest_cache"}
 
 
@@ -93,6 +99,41 @@ def _model_files(record: RunRecord) -> list[tuple[Path, str]]:
     return files
 
 
+CARRIED_OPTIONS = ("extra_train",)    # options whose file a solution lists in model_files: the bundle carries it
+
+
+def check_portable_options(options: dict) -> None:
+    """A UserError when a --set option names a file or folder here that the notebook would not
+    have on Kaggle (say --set corpus=/data/wiki.parquet); the carried ones are fine."""
+    for key, value in options.items():
+        if key not in CARRIED_OPTIONS and isinstance(value, str) and value.strip() and Path(value).expanduser().exists():
+            raise UserError(f"--set {key}={value} names a path on this machine, which the Kaggle notebook will not "
+                            f"have (only {', '.join(CARRIED_OPTIONS)} is carried in the bundle): submit without it")
+
+
+def _model_packages(record: RunRecord) -> list[tuple[Path, str]]:
+    """The installed packages of the registered models the run read (`record.extra["models"]`),
+    under site/: Kaggle's image has none of them, and the notebook puts site/ on sys.path."""
+    from common.models import MODELS, package_files
+
+    return [(path, f"site/{arc}") for name in record.extra.get("models", []) if name in MODELS
+            for path, arc in package_files(name)]
+
+
+def library_versions() -> dict[str, str]:
+    """The versions this machine ran with, of the libraries a solution imports and Kaggle's image
+    supplies (the notebook names any that differ there)."""
+    import importlib.metadata
+
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -113,9 +154,11 @@ def _notebook(competition: Competition, record: RunRecord) -> dict:
     settings = {
         "slug": competition.slug, "kaggle_slug": competition.kaggle_slug, "seed": record.seed,
         "options": record.extra.get("options", {}), "run_id": record.run_id, "commit": record.commit,
+        "fast": bool(record.extra.get("fast", False)), "folds": record.extra.get("folds_requested"),
+        "experiment": record.extra.get("experiment"),
     }
     source = (Path(__file__).parent / "notebook_cell.txt").read_text()
-    source = source.replace("SETTINGS = {}  # filled in by common.kaggle.bundle", f"SETTINGS = {json.dumps(settings)}")
+    source = source.replace("SETTINGS = {}  # filled in by common.kaggle.bundle", f"SETTINGS = {settings!r}")   # a Python literal
     intro = (f"# {competition.title}: kllm solution, run {record.run_id}\n"
              f"Commit {record.commit}; CV {record.metric} {record.cv:.4f}{spread_text(record.cv_std, record.folds)} "
              f"({record.variant}, {record.data_source} data). Runs offline from the attached bundle.")
@@ -129,15 +172,16 @@ def _notebook(competition: Competition, record: RunRecord) -> dict:
 def build_bundle(competition: Competition, record: RunRecord, username: str, out_dir: Path) -> NotebookBundle:
     """Write dataset/ and kernel/ folders for `kaggle datasets create` and `kaggle kernels push`."""
     out_dir = Path(out_dir)
+    check_portable_options(record.extra.get("options", {}))
     data_ref, kernel_ref = f"{username}/{dataset_slug(competition)}", f"{username}/{kernel_slug(competition)}"
     with atomic_dir(out_dir) as staging:
         bundle = NotebookBundle(staging, data_ref, kernel_ref)
         bundle.dataset_dir.mkdir()
         bundle.kernel_dir.mkdir()
-        files = _code_files(competition) + _model_files(record)
+        files = _code_files(competition) + _model_files(record) + _model_packages(record)
         _write_zip(bundle.dataset_dir / BUNDLE_ZIP, files, {
             "competition": competition.slug, "run_id": record.run_id, "commit": record.commit,
-            "variant": record.variant, "cv": record.cv, "metric": record.metric})
+            "variant": record.variant, "cv": record.cv, "metric": record.metric, "versions": library_versions()})
         (bundle.dataset_dir / "dataset-metadata.json").write_text(json.dumps({
             "title": f"kllm {competition.slug} code", "id": data_ref,
             "licenses": [{"name": "CC0-1.0"}]}, indent=2))

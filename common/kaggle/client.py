@@ -57,7 +57,10 @@ class NoCredentials(UserError):
 
 
 class KaggleRefused(UserError):
-    """Kaggle answered with an error; the message is one scrubbed line."""
+    """Kaggle answered with an error; the message is one scrubbed line. `unreachable`: the network
+    failed (no connection, or no answer in time), so other calls would fail the same way."""
+
+    unreachable: bool = False
 
 
 def _import_kaggle_api():
@@ -142,4 +145,8 @@ class KaggleSession:
         except UserError:
             raise
         except Exception as err:  # noqa: BLE001
-            raise KaggleRefused(refusal_line(err, self.credentials, what, competition_slug)) from None
+            import requests
+
+            refused = KaggleRefused(refusal_line(err, self.credentials, what, competition_slug))
+            refused.unreachable = isinstance(err, (requests.ConnectionError, requests.Timeout))
+            raise refused from None

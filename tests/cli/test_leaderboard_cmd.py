@@ -73,10 +73,26 @@ def test_compare_unknown_run_is_one_line(capsys):
 
 def test_kaggle_without_credentials_still_prints_the_table(fake_kaggle, capsys):
     add_run("r1")
-    assert main(["leaderboard", "--kaggle"]) == 0
-    out = capsys.readouterr().out
-    assert out.splitlines()[0].startswith("kaggle: not fetched: no Kaggle credentials")
-    assert "r1" in out and fake_kaggle.calls == []
+    assert main(["leaderboard", "--kaggle"]) == 1                      # 1: the table, but Kaggle was not read
+    captured = capsys.readouterr()
+    assert captured.err.startswith("warning: kaggle: not fetched: no Kaggle credentials")
+    assert "the scores shown are those filed before" in captured.err and len(captured.err.splitlines()) == 1
+    assert "r1" in captured.out and "kaggle" not in captured.out.splitlines()[0] and fake_kaggle.calls == []
+
+
+def test_kaggle_unreachable_warns_once_and_tries_no_other_competition(fake_kaggle, monkeypatch, capsys):
+    from kagglesdk import kaggle_env
+
+    from fakes.kaggle_server import write_kaggle_json
+
+    write_kaggle_json(fake_kaggle.home)
+    monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, "http://127.0.0.1:9")  # refused
+    add_run("r1")
+    assert main(["leaderboard", "--kaggle"]) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 2 and "cannot reach Kaggle" in lines[0] and "were not tried" in lines[1]
+    assert "r1" in captured.out
 
 
 def test_kinds_and_encoders_are_ranked_apart_and_old_records_count_as_cv(tmp_path, capsys):

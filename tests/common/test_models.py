@@ -125,3 +125,16 @@ def test_optional_gemma_converts_and_loads_when_installed():
     ids = tokenizer("The capital of France is", return_tensors="pt")["input_ids"]
     with torch.inference_mode():
         assert torch.isfinite(model(ids).logits).all()
+
+
+def test_a_resolved_model_is_recorded_and_its_package_files_listed(tmp_path, monkeypatch):
+    from fakes.tiny_model_package import install_tiny_model
+
+    install_tiny_model(tmp_path / "site", monkeypatch)
+    monkeypatch.setattr(models, "_USED", set())
+    assert models.used_models() == []
+    assert models.encoder_path("tiny") == tmp_path / "site" / "tinymodel"
+    assert models.used_models() == ["tiny"]
+    assert [arc for _, arc in models.package_files("tiny")] == [
+        "tinymodel-0.1.dist-info/METADATA", "tinymodel-0.1.dist-info/RECORD", "tinymodel/__init__.py",
+        "tinymodel/weights.bin"]                                    # a script outside the folder is left out

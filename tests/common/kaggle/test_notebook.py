@@ -34,8 +34,8 @@ import polars as pl
 from common.solution import CvScore, SolutionResult
 def run(ctx):
     test = ctx.data.tables["test"]
-    seed = ctx.seed
-    sub = test.select("id").with_columns(pl.lit(f"A B C{seed}" if ctx.option("tag", False) else "A B C").alias("prediction"))
+    print("CONTEXT", ctx.seed, ctx.fast, ctx.folds, ctx.experiment)
+    sub = test.select("id").with_columns(pl.lit("B C D" if ctx.option("tag", False) else "A B C").alias("prediction"))
     return SolutionResult(submission=sub, cv={"const": CvScore(0.5)}, best="const")
 '''
 
@@ -56,9 +56,13 @@ def test_notebook_runs_the_solution_offline(tmp_path):
     files += [(p, f"code/common/{p.relative_to(root / 'common').as_posix()}")
               for p in sorted((root / "common").rglob("*.py")) if "__pycache__" not in p.parts]
     files += [(p, f"code/competitions/demo/{p.name}") for p in (work_src / "demo").iterdir()]
+    (work_src / "weights_pkg").mkdir()
+    (work_src / "weights_pkg" / "__init__.py").write_text("")
+    files += [(work_src / "weights_pkg" / "__init__.py", "site/weights_pkg/__init__.py")]   # a model's package
     inputs, working = tmp_path / "input", tmp_path / "working"
     (inputs / "kllm-demo-code").mkdir(parents=True)
-    _write_zip(inputs / "kllm-demo-code" / "kllm_bundle.zip", files, {"run_id": "run-demo"})
+    _write_zip(inputs / "kllm-demo-code" / "kllm_bundle.zip", files,
+               {"run_id": "run-demo", "versions": {"polars": "0.0.1"}})
     (inputs / "demo-comp").mkdir()
     (inputs / "demo-comp" / "train.csv").write_text("id,text\n0,a\n1,b\n")
     (inputs / "demo-comp" / "test.csv").write_text("id,text\n10,x\n11,y\n12,z\n")
@@ -67,14 +71,19 @@ def test_notebook_runs_the_solution_offline(tmp_path):
     demo = Competition(slug="demo", kaggle_slug="demo-comp", title="Demo", metric="map@3",
                        schema=CompetitionSchema(tables={}, submission=SubmissionSchema("id", ("prediction",), "map3_letters")),
                        sample_dir=tmp_path)
-    source = _notebook(demo, demo_record(options={"tag": "1"}))["cells"][1]["source"]
-    check = "\nimport common, competitions.demo; print('FROM', common.__file__, competitions.demo.__file__)\n"
+    record = demo_record(options={"tag": "1"}, fast=True, folds_requested=3, experiment="quick")
+    source = _notebook(demo, record)["cells"][1]["source"]
+    check = ("\nimport common, competitions.demo, weights_pkg\n"
+             "print('FROM', common.__file__, competitions.demo.__file__, weights_pkg.__file__)\n")
     env = {**os.environ, "KLLM_KAGGLE_INPUT": str(inputs), "KLLM_KAGGLE_WORKING": str(working)}
     done = subprocess.run([sys.executable, "-c", source + check], env=env, cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert (working / "submission.csv").read_text() == "id,prediction\n10,A B C7\n11,A B C7\n12,A B C7\n"
+    assert (working / "submission.csv").read_text() == "id,prediction\n10,B C D\n11,B C D\n12,B C D\n"
+    assert "CONTEXT 7 True 3 quick" in done.stdout                  # the run's seed, --fast, --folds, experiment
     assert str(working / "kllm" / "code" / "common") in done.stdout  # the bundled code ran, not the repo's
+    assert str(working / "kllm" / "site" / "weights_pkg") in done.stdout
+    assert "note: the run used polars 0.0.1; this notebook has " in done.stdout
     assert os.path.realpath(working / "data" / "demo") == str(inputs / "demo-comp")
 
 
@@ -101,3 +110,27 @@ def test_missing_model_file_is_one_line(tmp_path):
         build_bundle(get_competition("science-exam"), demo_record(model_files=[str(tmp_path / "gone")]), "ana",
                      tmp_path / "nb")
     assert not (tmp_path / "nb").exists()
+
+
+def test_the_models_a_run_read_ride_in_the_bundle_as_their_packages(tmp_path, monkeypatch):
+    from fakes.tiny_model_package import install_tiny_model
+
+    install_tiny_model(tmp_path / "site", monkeypatch)
+    bundle = build_bundle(get_competition("science-exam"), demo_record(models=["tiny", "gone-from-the-zoo"]), "ana",
+                          tmp_path / "nb")
+    with zipfile.ZipFile(bundle.dataset_dir / "kllm_bundle.zip") as zf:
+        assert zf.read("site/tinymodel/weights.bin") == b"0123456789"
+        assert "site/tinymodel-0.1.dist-info/METADATA" in zf.namelist()
+        manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["versions"]["polars"] and "torch" in manifest["versions"]
+
+
+def test_an_option_naming_a_local_path_is_refused_for_the_notebook(tmp_path):
+    corpus = tmp_path / "wiki.parquet"
+    corpus.write_bytes(b"x")
+    for options in ({"corpus": str(corpus)}, {"lm": str(tmp_path)}):
+        with pytest.raises(UserError, match="names a path on this machine, which the Kaggle notebook will not have"):
+            build_bundle(get_competition("science-exam"), demo_record(options=options), "ana", tmp_path / "nb")
+    assert not (tmp_path / "nb").exists()
+    build_bundle(get_competition("science-exam"), demo_record(options={"extra_train": str(corpus), "lm": "smollm2"}),
+                 "ana", tmp_path / "nb")

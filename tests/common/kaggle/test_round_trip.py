@@ -77,7 +77,7 @@ def test_round_trip(fake_kaggle, two_competitions, tmp_path, capsys):
     assert kernel["competitionDataSources"] == ["kaggle-llm-science-exam"]
     assert kernel["datasetDataSources"] == [f"{USERNAME}/kllm-science-exam-code"]
     cells = json.loads(kernel["text"])["cells"]
-    assert '"slug": "science-exam"' in cells[1]["source"] and "submission.csv" in cells[1]["source"]
+    assert "'slug': 'science-exam'" in cells[1]["source"] and "submission.csv" in cells[1]["source"]
     compile(cells[1]["source"], "notebook", "exec")
     dataset = fake_kaggle.datasets[f"{USERNAME}/kllm-science-exam-code"]
     bundle = zipfile.ZipFile(io.BytesIO(dataset["files"]["kllm_bundle.zip"]))
@@ -96,7 +96,7 @@ def test_round_trip(fake_kaggle, two_competitions, tmp_path, capsys):
 
     # list submissions with scores -> filed under their runs -> leaderboard
     png = tmp_path / "lb.png"
-    assert main(["leaderboard", "--kaggle", "--png", str(png)]) == 0
+    assert main(["leaderboard", "--kaggle", "--png", str(png)]) == 1   # three competitions the stand-in lacks: 404
     out = capsys.readouterr().out
     runs = {r.run_id: r for r in read_runs()}
     assert (runs["run-llm-1"].public, runs["run-llm-1"].private) == (1.31, 1.35)
@@ -300,3 +300,24 @@ def test_kaggle_submit_refuses_the_sample_and_an_unreachable_competition_before_
     err = capsys.readouterr().err
     assert "list your submissions (checked before the run)" in err and "join the competition" in err
     assert not out.exists() and read_runs() == []                  # refused before the solution ran
+
+
+def test_kaggle_submit_refuses_what_the_notebook_would_not_have_before_any_work(fake_kaggle, tmp_path, capsys):
+    import shutil
+
+    write_kaggle_json(fake_kaggle.home)
+    detect = get_competition("detect-ai-text")
+    folder = tmp_path / "data" / "detect-ai-text"
+    shutil.copytree(detect.sample_dir, folder)
+    (folder / "train_extra.csv").write_text("text,generated\nan essay,1\n")
+    out = tmp_path / "s.csv"
+    assert main(["submit", "--comp", "detect-ai-text", "--kaggle", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"train_extra.csv beside the data would not be in the Kaggle notebook: name it with --set extra_train={folder}" in err
+    exam = get_competition("science-exam")
+    shutil.copytree(exam.sample_dir, tmp_path / "data" / "science-exam")
+    assert main(["submit", "--comp", "science-exam", "--kaggle", "--out", str(out),
+                 "--set", f"corpus={folder / 'train_extra.csv'}"]) == 2
+    err = capsys.readouterr().err
+    assert "names a path on this machine, which the Kaggle notebook will not have" in err
+    assert not out.exists() and fake_kaggle.calls == []
