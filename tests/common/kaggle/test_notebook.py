@@ -75,14 +75,16 @@ def test_notebook_runs_the_solution_offline(tmp_path):
     source = _notebook(demo, record)["cells"][1]["source"]
     check = ("\nimport common, competitions.demo, weights_pkg\n"
              "print('FROM', common.__file__, competitions.demo.__file__, weights_pkg.__file__)\n")
-    env = {**os.environ, "KLLM_KAGGLE_INPUT": str(inputs), "KLLM_KAGGLE_WORKING": str(working)}
+    env = {**os.environ, "KLLM_KAGGLE_INPUT": str(inputs), "KLLM_KAGGLE_WORKING": str(working),
+           "KLLM_KAGGLE_SCRATCH": str(tmp_path / "scratch")}
     done = subprocess.run([sys.executable, "-c", source + check], env=env, cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (working / "submission.csv").read_text() == "id,prediction\n10,B C D\n11,B C D\n12,B C D\n"
     assert "CONTEXT 7 True 3 quick" in done.stdout                  # the run's seed, --fast, --folds, experiment
-    assert str(working / "kllm" / "code" / "common") in done.stdout  # the bundled code ran, not the repo's
-    assert str(working / "kllm" / "site" / "weights_pkg") in done.stdout
+    assert str(tmp_path / "scratch" / "bundle" / "code" / "common") in done.stdout  # the bundled code, not the repo's
+    assert str(tmp_path / "scratch" / "bundle" / "site" / "weights_pkg") in done.stdout
+    assert sorted(p.name for p in working.iterdir()) == ["data", "submission.csv"]  # the notebook's output: small
     assert "note: the run used polars 0.0.1; this notebook has " in done.stdout
     assert os.path.realpath(working / "data" / "demo") == str(inputs / "demo-comp")
 
