@@ -85,7 +85,7 @@ def test_notebook_runs_the_solution_offline(tmp_path):
     assert str(tmp_path / "scratch" / "bundle" / "code" / "common") in done.stdout  # the bundled code, not the repo's
     assert str(tmp_path / "scratch" / "bundle" / "site" / "weights_pkg") in done.stdout
     assert sorted(p.name for p in working.iterdir()) == ["data", "submission.csv"]  # the notebook's output: small
-    assert "note: the run used polars 0.0.1; this notebook has " in done.stdout
+    assert "note: the run used polars 0.0.1; here it is " in done.stdout
     assert os.path.realpath(working / "data" / "demo") == str(inputs / "demo-comp")
 
 
