@@ -120,6 +120,12 @@ def missing_files(competition: Competition, folder: Path) -> list[str]:
             if t.required and name != OPTIONAL_TABLE and not find_table_file(folder, t)]
 
 
+def file_sha256(path: Path) -> str:
+    """The sha256 hex digest of one file's bytes."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def files_fingerprint(paths: Iterable[Path]) -> str:
     """12 hex digits of sha256 over each file's name and bytes, in the order given: two folders
     holding the same files give the same value, a changed byte another one.

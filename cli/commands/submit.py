@@ -23,7 +23,7 @@ import numpy as np
 from common.atomic import check_output_path
 from common.columns import unique_ids
 from common.cv import check_fold_count
-from common.data import files_fingerprint, load_dataset
+from common.data import file_sha256, files_fingerprint, load_dataset
 from common.errors import UserError
 from common.experiments import load_experiment
 from common.extra_rows import BESIDE_THE_DATA
@@ -51,6 +51,8 @@ def add_parser(subparsers):
                    help="submission path (default: submissions/<slug>/submission.csv; with --exp NAME, "
                         "submissions/<slug>/NAME/submission.csv)")
     p.add_argument("--kaggle", action="store_true", help="also submit to Kaggle (needs credentials)")
+    p.add_argument("--resend", action="store_true",
+                   help="with --kaggle: send the last recorded run again (its CSV, or its notebook) without solving")
     p.set_defaults(func=run)
 
 
@@ -109,7 +111,8 @@ def data_id(ctx: RunContext, result: SolutionResult) -> str:
     return hashlib.sha256(f"{ctx.data.fingerprint}+{files_fingerprint([extra])}".encode()).hexdigest()[:12]
 
 
-def record_runs(competition: Competition, result: SolutionResult, ctx: RunContext, wall_s: float, peak_mb: float):
+def record_runs(competition: Competition, result: SolutionResult, ctx: RunContext, wall_s: float, peak_mb: float,
+                submission: Path):
     from common.results import RunRecord, append_run, git_commit, new_run_id
 
     metric = get_metric(competition.metric)
@@ -128,7 +131,9 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
             data_source=source, commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
             peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
             extra={"submitted": variant == result.best, "options": ctx.options, "folds_requested": ctx.folds,
-                   "experiment": ctx.experiment, "fast": ctx.fast, "models": used_models(), **result.info},
+                   "experiment": ctx.experiment, "fast": ctx.fast, "models": used_models(),
+                   "submission_path": str(submission.resolve()), "submission_sha256": file_sha256(submission),
+                   **result.info},
             kind=score.kind, encoder=score.encoder, panel=score.panel, data_id=files, metric_version=metric.version,
         )
         append_run(record)
@@ -158,6 +163,18 @@ def check_kaggle_submit(competition: Competition, data, options: dict) -> None:
                  competition.kaggle_slug, competition_slug=competition.kaggle_slug)
 
 
+def resend(competition: Competition, args, experiment) -> int:
+    """--kaggle --resend: the last recorded run's submission to Kaggle again, nothing solved."""
+    if not args.kaggle:
+        raise UserError("--resend goes with --kaggle (make submit ... KAGGLE=1 ARGS=--resend)")
+    from common.kaggle.submit import last_submitted_run, submit_to_kaggle
+
+    record, path = last_submitted_run(competition, experiment.name if experiment else None)
+    print(f"sending run {record.run_id} again ({record.variant}, {record.data_source} data, {record.time})")
+    print(submit_to_kaggle(competition, path, [record]))
+    return 0
+
+
 def run(args) -> int:
     competition = get_competition(args.comp)
     if args.folds is not None:
@@ -168,6 +185,8 @@ def run(args) -> int:
         options = {**experiment.options, **options}
         folds = folds or experiment.folds
         print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
+    if args.resend:
+        return resend(competition, args, experiment)
     out = check_output_path(args.out or submission_path(competition.slug, experiment.name if experiment else None),
                             example="submission.csv")
     check_output_path(results_path(), example="runs.jsonl")   # the store the runs are appended to, at the end
@@ -202,7 +221,7 @@ def run(args) -> int:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     path = write_submission(competition, result.submission, data.tables["test"], out)
     print_scores(competition, result)
-    records = record_runs(competition, result, ctx, wall_s, peak_mb)
+    records = record_runs(competition, result, ctx, wall_s, peak_mb, path)
     print(f"submission: {path} ({len(result.submission)} rows, variant {result.best}, seed {args.seed}, {wall_s:.0f} s)")
     print(f"results: {len(records)} run(s) appended to the results store")
     if args.kaggle:

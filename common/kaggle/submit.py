@@ -18,12 +18,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from common.data import file_sha256
 from common.errors import UserError
 from common.kaggle.bundle import build_bundle, kernel_slug
 from common.kaggle.client import KaggleSession, NoCredentials
 from common.paths import submissions_dir
 from common.registry import Competition
-from common.results import RunRecord, set_kaggle_ref, spread_text
+from common.results import RunRecord, read_runs, set_kaggle_ref, spread_text
 
 NOTEBOOK_OUTPUT = "submission.csv"
 
@@ -60,6 +61,27 @@ def submitted_record(records: list[RunRecord]) -> RunRecord:
     if flagged:
         return flagged[0]
     return max(records, key=lambda r: r.cv if r.higher_is_better else -r.cv)
+
+
+def last_submitted_run(competition: Competition, experiment: str | None, results: Path | None = None
+                       ) -> tuple[RunRecord, Path]:
+    """The latest recorded run of the competition (and experiment) whose predictions were written,
+    and its submission file, for sending again without solving again; a UserError says why not."""
+    runs = [r for r in read_runs(results) if r.competition == competition.slug and r.extra.get("submitted")
+            and r.extra.get("experiment") == experiment]
+    named = f"{competition.slug}{f' (experiment {experiment})' if experiment else ''}"
+    if not runs:
+        raise UserError(f"no recorded run of {named} to send again: run make submit COMP={competition.slug} first")
+    record = runs[-1]
+    if record.data_source.split("+")[0] == "sample":
+        raise UserError(f"the last run of {named} ({record.run_id}) read the embedded sample: nothing to send to Kaggle")
+    path = Path(record.extra.get("submission_path", ""))
+    if not competition.code_competition:    # the CSV itself goes: it must be the one that run wrote
+        if not path.is_file():
+            raise UserError(f"the submission of run {record.run_id} ({path}) is gone: run make submit again")
+        if record.extra.get("submission_sha256") != file_sha256(path):
+            raise UserError(f"{path} is not the file run {record.run_id} wrote (changed since): run make submit again")
+    return record, path
 
 
 def submission_message(record: RunRecord) -> str:

@@ -51,6 +51,11 @@ def test_folds_and_experiment_reach_the_solution_and_the_store(tmp_path, monkeyp
     from common.registry import get_competition
 
     assert {r["data_id"] for r in runs} == {load_dataset(get_competition("detect-ai-text"), folder).fingerprint}
+    from common.data import file_sha256
+
+    written = tmp_path / "sub.csv"                                  # what --kaggle --resend would send again
+    assert {(r["extra"]["submission_path"], r["extra"]["submission_sha256"]) for r in runs} == {
+        (str(written.resolve()), file_sha256(written))}
 
 
 def test_a_named_experiment_writes_its_own_submission_beside_the_main_one(tmp_path, monkeypatch, capsys):

@@ -321,3 +321,33 @@ def test_kaggle_submit_refuses_what_the_notebook_would_not_have_before_any_work(
     err = capsys.readouterr().err
     assert "names a path on this machine, which the Kaggle notebook will not have" in err
     assert not out.exists() and fake_kaggle.calls == []
+
+
+def test_resend_sends_the_last_runs_file_again_without_solving(fake_kaggle, two_competitions, tmp_path, capsys):
+    from common.data import file_sha256
+
+    llm, _ = two_competitions
+    write_kaggle_json(fake_kaggle.home)
+    assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend"]) == 2
+    assert "no recorded run of predict-the-llm to send again" in capsys.readouterr().err
+    csv = tmp_path / "sub.csv"
+    csv.write_text("id,target_0\n0,1.0\n")
+    sample_run = make_record(llm, "run-on-sample", 1.5)
+    sample_run.data_source = "sample"
+    append_run(sample_run)
+    assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend"]) == 2
+    assert "read the embedded sample: nothing to send" in capsys.readouterr().err
+    run = make_record(llm, "run-real", 1.2)
+    run.extra.update(submission_path=str(csv), submission_sha256=file_sha256(csv))
+    append_run(run)
+    assert main(["submit", "--comp", "predict-the-llm", "--resend"]) == 2
+    assert "--resend goes with --kaggle" in capsys.readouterr().err
+    assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("sending run run-real again") and "submitted to Kaggle h2oai-predict-the-llm" in out
+    (create,) = fake_kaggle.called("CreateSubmission")
+    assert fake_kaggle.blobs[create["blobFileTokens"]] == csv.read_bytes() and "run=run-real" in create["submissionDescription"]
+    csv.write_text("id,target_0\n0,0.5\n")
+    assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend"]) == 2
+    assert "is not the file run run-real wrote (changed since)" in capsys.readouterr().err
+    assert len(fake_kaggle.called("CreateSubmission")) == 1
