@@ -48,6 +48,8 @@ class SolutionConfig:
     ensemble_weight: weight of lm_rag in the rank average (finetuned_mc gets the rest); below 0:
         picked on a grid on the other folds (on the 400-question sample that choice was noise:
         per-fold weights 0.0/0.5/0.5 and 0.437 MAP@3, against 0.461 for the plain 0.5) [0.5]
+    submit: the variant whose test answers are written ('' = the best CV), e.g. to score each
+        variant on the sample's hidden test labels ['']
     """
 
     encoder: str = "minilm"
@@ -74,6 +76,7 @@ class SolutionConfig:
     mc_context_words: int = 8
     mc_lora: bool = False
     ensemble_weight: float = 0.5
+    submit: str = ""
 
     @classmethod
     def from_context(cls, ctx) -> "SolutionConfig":
@@ -99,6 +102,9 @@ class SolutionConfig:
             raise UserError(f"mc_lr must be above 0, got {self.mc_lr}")
         if self.mc_trainable_layers < -1:
             raise UserError(f"mc_trainable_layers must be -1 (all) or 0 or more, got {self.mc_trainable_layers}")
+        submittable = [v.name for v in VARIANTS if not v.control]
+        if self.submit and self.submit not in submittable:
+            raise UserError(f"submit: no variant {self.submit!r}; variants: {', '.join(submittable)}")
 
 
 @dataclass(frozen=True)

@@ -101,7 +101,8 @@ def run(ctx: RunContext) -> SolutionResult:
         solved = examples.get(variant.examples, (None, None))
         contexts = [with_examples(p, e) for p, e in zip(passages, solved)]
         oof, lm_info[variant.name] = lm_option_scores(cfg, train, contexts[0], variant.name)
-        predict_test = variant.retrieval and not variant.control   # baselines are reported, never submitted
+        # baselines are reported, and predict test only when --set submit names them
+        predict_test = (variant.retrieval and not variant.control) or variant.name == cfg.submit
         test_scores = lm_option_scores(cfg, test, contexts[1], f"{variant.name} test")[0] if predict_test else None
         scores[variant.name] = (oof, test_scores)
     mc_oof, mc_test, mc_info = finetuned_scores(cfg, train, test, train_ctx, test_ctx, folds, ctx.seed)
@@ -125,7 +126,7 @@ def run(ctx: RunContext) -> SolutionResult:
             cv[variant.name] = cv_score(scores[variant.name][0], train.labels, folds, _note(cfg, variant))
 
     submittable = [name for name, (_, test_scores) in scores.items() if test_scores is not None]
-    best = best_variant(cv, METRIC, among=submittable)
+    best = cfg.submit or best_variant(cv, METRIC, among=submittable)
     submission = pl.DataFrame({"id": test.ids, "prediction": to_letters(scores[best][1])})
     info.update(retrieval_quality=quality, folds=ctx.n_folds, lm=cfg.lm, encoder=cfg.encoder,
                 mc_model=cfg.mc_model, lm_cache=lm_info, **mc_info, solution_seconds=round(time.perf_counter() - started, 1))
