@@ -53,6 +53,9 @@ def add_parser(subparsers):
     p.add_argument("--kaggle", action="store_true", help="also submit to Kaggle (needs credentials)")
     p.add_argument("--resend", action="store_true",
                    help="with --kaggle: send the last recorded run again (its CSV, or its notebook) without solving")
+    p.add_argument("--notebook-only", action="store_true",
+                   help="build the Kaggle notebook of the last recorded run, without solving or any network: "
+                        "to read it, or push it by hand")
     p.set_defaults(func=run)
 
 
@@ -175,6 +178,26 @@ def resend(competition: Competition, args, experiment) -> int:
     return 0
 
 
+def notebook_only(competition: Competition, experiment) -> int:
+    """--notebook-only: the last recorded run's notebook bundle on disk; no network, nothing solved."""
+    if not competition.code_competition:
+        raise UserError(f"{competition.slug} takes a CSV on Kaggle, not a notebook: upload its submission.csv")
+    from common.kaggle.bundle import build_bundle
+    from common.kaggle.credentials import find_credentials
+    from common.kaggle.submit import last_submitted_run
+    from common.paths import submissions_dir
+
+    record, _ = last_submitted_run(competition, experiment.name if experiment else None)
+    creds = find_credentials()
+    user = creds.username if creds and creds.username else "YOUR_KAGGLE_USERNAME"
+    bundle = build_bundle(competition, record, user, submissions_dir(competition.slug) / "kaggle-notebook")
+    print(f"notebook of run {record.run_id} ({record.variant}) for {user}: {bundle.root}")
+    print(f"  push it: kaggle datasets create -p {bundle.dataset_dir} (or datasets version -p ... -m MESSAGE), "
+          f"then kaggle kernels push -p {bundle.kernel_dir}, then submit that notebook version on "
+          f"https://www.kaggle.com/competitions/{competition.kaggle_slug}")
+    return 0
+
+
 def run(args) -> int:
     competition = get_competition(args.comp)
     if args.folds is not None:
@@ -187,6 +210,8 @@ def run(args) -> int:
         print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
     if args.resend:
         return resend(competition, args, experiment)
+    if args.notebook_only:
+        return notebook_only(competition, experiment)
     out = check_output_path(args.out or submission_path(competition.slug, experiment.name if experiment else None),
                             example="submission.csv")
     check_output_path(results_path(), example="runs.jsonl")   # the store the runs are appended to, at the end

@@ -351,3 +351,17 @@ def test_resend_sends_the_last_runs_file_again_without_solving(fake_kaggle, two_
     assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend"]) == 2
     assert "is not the file run run-real wrote (changed since)" in capsys.readouterr().err
     assert len(fake_kaggle.called("CreateSubmission")) == 1
+
+
+def test_notebook_only_builds_the_last_runs_bundle_without_a_network(fake_kaggle, two_competitions, tmp_path, capsys):
+    llm, exam = two_competitions
+    write_kaggle_json(fake_kaggle.home)
+    append_run(make_record(exam, "run-exam", 0.6))
+    assert main(["submit", "--comp", "science-exam", "--notebook-only"]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "submissions" / "science-exam" / "kaggle-notebook"
+    assert out.startswith(f"notebook of run run-exam (tfidf) for {USERNAME}: {folder}")
+    assert f"kaggle kernels push -p {folder / 'kernel'}" in out
+    assert (folder / "dataset" / "kllm_bundle.zip").is_file() and fake_kaggle.calls == []
+    assert main(["submit", "--comp", "predict-the-llm", "--notebook-only"]) == 2
+    assert "takes a CSV on Kaggle, not a notebook" in capsys.readouterr().err
