@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -72,10 +73,16 @@ def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
 def read_csv(path: Path, **options) -> pl.DataFrame:
     """pl.read_csv(path, **options) after check_utf8: polars decodes a header lossily, so a bad byte
     there would otherwise pass as a misnamed column. Blank lines, which polars reads as rows of
-    nulls, are skipped (as pandas skips them)."""
+    nulls (as it reads a line of bare commas), are skipped, as pandas skips them, with a note."""
     check_utf8(path)
     frame = pl.read_csv(path, **options)
-    return frame.filter(~pl.all_horizontal(pl.all().is_null())) if frame.width else frame
+    if not frame.width:
+        return frame
+    kept = frame.filter(~pl.all_horizontal(pl.all().is_null()))
+    if kept.height < frame.height:
+        print(f"note: {path}: skipped {frame.height - kept.height} row(s) with every field empty (blank lines)",
+              file=sys.stderr)
+    return kept
 
 
 NEWLINE = b"\n"

@@ -35,12 +35,13 @@ def add_parser(subparsers):
 def fetch_from_kaggle(competitions) -> bool:
     """File new Kaggle scores into the store and print each public leaderboard's top 3; each
     failure is a warning on stderr (a network that fails stops the rest). False if any failed."""
-    from common.kaggle import KaggleRefused, KaggleSession, NoCredentials, fetch_leaderboard_top, sync_scores
+    from common.errors import UserError
+    from common.kaggle import KaggleRefused, KaggleSession, fetch_leaderboard_top, sync_scores
 
     warn = (lambda line: print(f"warning: kaggle: {line}", file=sys.stderr))
     try:
         session = KaggleSession.open()
-    except NoCredentials as err:
+    except UserError as err:            # no credentials, a broken kaggle.json, or no sign-in
         warn(f"not fetched: {err}; the scores shown are those filed before")
         return False
     ok = True

@@ -26,14 +26,15 @@ from common.cv import check_fold_count
 from common.data import file_sha256, files_fingerprint, load_dataset
 from common.errors import UserError
 from common.experiments import load_experiment
-from common.extra_rows import BESIDE_THE_DATA
 from common.metrics import get_metric
 from common.models import used_models
-from common.paths import data_dir, results_path
+from common.paths import results_path
 from common.registry import Competition, get_competition
 from common.results import spread_text
 from common.solution import RunContext, SolutionResult
 from common.submission import submission_path, write_submission
+
+from cli.submit_kaggle import check_kaggle_submit, notebook_only, resend
 
 
 def add_parser(subparsers):
@@ -144,60 +145,6 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
     return records
 
 
-def check_kaggle_submit(competition: Competition, data, options: dict) -> None:
-    """Before any work: --kaggle submits to the real competition, so the run must read Kaggle's
-    files (not the embedded sample), a notebook's options must not name files only this machine
-    has, and Kaggle must answer and take this user's submissions."""
-    if data.source == "sample":
-        raise UserError(f"--kaggle submits to the real competition, but this run would read the embedded sample: "
-                        f"put Kaggle's files in {data_dir(competition.slug)} (make data COMP={competition.slug}) "
-                        f"or name them with --data")
-    from common.kaggle import KaggleSession
-    from common.kaggle.bundle import check_portable_options
-
-    if competition.code_competition:
-        check_portable_options(options)
-        beside = next((name for name in BESIDE_THE_DATA if (data.path / name).is_file()), None)
-        if competition.cv is not None and competition.cv.check and beside and not options.get("extra_train"):
-            raise UserError(f"{beside} beside the data would not be in the Kaggle notebook: name it with "
-                            f"--set extra_train={data.path / beside} (the bundle carries that file)")
-    session = KaggleSession.open()
-    session.call("list your submissions (checked before the run)", session.api.competition_submissions,
-                 competition.kaggle_slug, competition_slug=competition.kaggle_slug)
-
-
-def resend(competition: Competition, args, experiment) -> int:
-    """--kaggle --resend: the last recorded run's submission to Kaggle again, nothing solved."""
-    if not args.kaggle:
-        raise UserError("--resend goes with --kaggle (make submit ... KAGGLE=1 ARGS=--resend)")
-    from common.kaggle.submit import last_submitted_run, submit_to_kaggle
-
-    record, path = last_submitted_run(competition, experiment.name if experiment else None)
-    print(f"sending run {record.run_id} again ({record.variant}, {record.data_source} data, {record.time})")
-    print(submit_to_kaggle(competition, path, [record]))
-    return 0
-
-
-def notebook_only(competition: Competition, experiment) -> int:
-    """--notebook-only: the last recorded run's notebook bundle on disk; no network, nothing solved."""
-    if not competition.code_competition:
-        raise UserError(f"{competition.slug} takes a CSV on Kaggle, not a notebook: upload its submission.csv")
-    from common.kaggle.bundle import build_bundle
-    from common.kaggle.credentials import find_credentials
-    from common.kaggle.submit import last_submitted_run
-    from common.paths import submissions_dir
-
-    record, _ = last_submitted_run(competition, experiment.name if experiment else None)
-    creds = find_credentials()
-    user = creds.username if creds and creds.username else "YOUR_KAGGLE_USERNAME"
-    bundle = build_bundle(competition, record, user, submissions_dir(competition.slug) / "kaggle-notebook")
-    print(f"notebook of run {record.run_id} ({record.variant}) for {user}: {bundle.root}")
-    print(f"  push it: kaggle datasets create -p {bundle.dataset_dir} (or datasets version -p ... -m MESSAGE), "
-          f"then kaggle kernels push -p {bundle.kernel_dir}, then submit that notebook version on "
-          f"https://www.kaggle.com/competitions/{competition.kaggle_slug}")
-    return 0
-
-
 def run(args) -> int:
     competition = get_competition(args.comp)
     if args.folds is not None:
@@ -211,7 +158,7 @@ def run(args) -> int:
     if args.resend:
         return resend(competition, args, experiment)
     if args.notebook_only:
-        return notebook_only(competition, experiment)
+        return notebook_only(competition, args, experiment)
     out = check_output_path(args.out or submission_path(competition.slug, experiment.name if experiment else None),
                             example="submission.csv")
     check_output_path(results_path(), example="runs.jsonl")   # the store the runs are appended to, at the end

@@ -106,7 +106,8 @@ def check_portable_options(options: dict) -> None:
     """A UserError when a --set option names a file or folder here that the notebook would not
     have on Kaggle (say --set corpus=/data/wiki.parquet); the carried ones are fine."""
     for key, value in options.items():
-        if key not in CARRIED_OPTIONS and isinstance(value, str) and value.strip() and Path(value).expanduser().exists():
+        path_like = isinstance(value, str) and ("/" in value or "\\" in value or value.startswith("~"))
+        if key not in CARRIED_OPTIONS and path_like and Path(value).expanduser().exists():
             raise UserError(f"--set {key}={value} names a path on this machine, which the Kaggle notebook will not "
                             f"have (only {', '.join(CARRIED_OPTIONS)} is carried in the bundle): submit without it")
 

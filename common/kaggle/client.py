@@ -20,9 +20,10 @@ import io
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from common.errors import UserError
-from common.kaggle.credentials import CREDENTIALS_HELP, Credentials, credentials_help, find_credentials
+from common.kaggle.credentials import Credentials, credentials_help, find_credentials
 
 
 # Seconds to connect, and to wait for each answer: the kaggle client sets no limit, so a stalled
@@ -123,10 +124,10 @@ class KaggleSession:
                 api.authenticate()
         except SystemExit:  # the client found nothing it could use, e.g. an expired token
             raise KaggleRefused(f"Kaggle did not accept the credentials from {creds.source} (invalid or expired?); "
-                                + CREDENTIALS_HELP.replace("no Kaggle credentials: ", "")) from None
+                                + credentials_help().replace("no Kaggle credentials: ", "")) from None
         except Exception as err:  # noqa: BLE001 - any client failure becomes one line
             raise KaggleRefused(refusal_line(err, creds, "sign in", None)) from None
-        if "readable by other users" in said.getvalue():      # the client's own warning, kept from its prints
+        if "readable by other users" in said.getvalue() and Path(api.config).is_file():      # the client's own warning, kept from its prints
             print(f"warning: {api.config} is readable by other users: chmod 600 {api.config}", file=sys.stderr)
         username = api.config_values.get("username") or creds.username
         return cls(api=api, credentials=Credentials(creds.source, username, creds.config_dir, creds._secrets))

@@ -101,6 +101,8 @@ def find_credentials() -> Credentials | None:
     if user and key:
         return Credentials("KAGGLE_USERNAME/KAGGLE_KEY", user, folder, (key,))
     file = folder / "kaggle.json"
+    if file.exists() and not file.is_file():
+        raise UserError(f"{file} is not a file: put the kaggle.json from kaggle.com > Settings > API there")
     if file.is_file():
         pair = _read_kaggle_json(file)
         return Credentials(f"kaggle.json in {folder}", pair[0], folder, (pair[1],))

@@ -51,7 +51,7 @@ def _keep_own_files(target: Path, staging: Path) -> list[str]:
         return []
     kept = []
     for entry in sorted(target.iterdir()):
-        if (staging / entry.name).exists() or entry.name.startswith("."):
+        if (staging / entry.name).exists():
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.copytree(entry, staging / entry.name, symlinks=True)
@@ -61,10 +61,25 @@ def _keep_own_files(target: Path, staging: Path) -> list[str]:
     return kept
 
 
-def install_files(competition: Competition, fill, log=print) -> Path:
+def _lift_single_folder(staging: Path) -> None:
+    """A zip saved by hand may hold one folder around the files: take the files out of it."""
+    entries = list(staging.iterdir())
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+        inner = entries[0]
+        for entry in list(inner.iterdir()):
+            if entry.name != inner.name:        # the only name staging already holds
+                entry.rename(staging / entry.name)
+        if not any(inner.iterdir()):
+            inner.rmdir()
+
+
+def install_files(competition: Competition, fill, source: str, log=print) -> Path:
     """Fill a staging folder (`fill(staging)`), unzip and schema-check it, keep the user's own
-    files from data/<slug>/, then swap it in; return data/<slug>/."""
+    files from data/<slug>/, then swap it in; return data/<slug>/ (the folder a link there names).
+    `source` names what was filled in, for errors."""
     target = data_dir(competition.slug)
+    if target.is_symlink():                     # data kept on another disk: fill the linked folder
+        target = target.resolve()
     for stale in target.parent.glob(f".{competition.slug}.download-*"):  # killed runs of older versions
         shutil.rmtree(stale, ignore_errors=True)
     with atomic_dir(target) as staging:
@@ -72,7 +87,11 @@ def install_files(competition: Competition, fill, log=print) -> Path:
         for marker in staging.glob("*.kaggle-partial*"):
             marker.unlink()
         _unzip_all(staging)
-        load_dataset(competition, staging)  # raises UserError naming the first bad file or column
+        _lift_single_folder(staging)
+        try:
+            load_dataset(competition, staging)  # raises UserError naming the first bad file or column
+        except UserError as err:
+            raise UserError(str(err).replace(str(staging), source)) from None
         kept = _keep_own_files(target, staging)
     if kept:
         log(f"kept your own files in {target}: {', '.join(kept)}")
@@ -89,7 +108,7 @@ def download_competition(competition: Competition, session: KaggleSession | None
                      competition.kaggle_slug, path=str(staging), force=True, quiet=False,
                      competition_slug=competition.kaggle_slug)
 
-    return install_files(competition, fetch, log)
+    return install_files(competition, fetch, "the download", log)
 
 
 def install_zip(competition: Competition, archive: Path, log=print) -> Path:
@@ -99,4 +118,5 @@ def install_zip(competition: Competition, archive: Path, log=print) -> Path:
         raise UserError(f"no such zip file: {archive}")
     if not zipfile.is_zipfile(archive):
         raise UserError(f"{archive} is not a zip file")
-    return install_files(competition, lambda staging: shutil.copy2(archive, staging / "download.zip"), log)
+    name = archive.name if archive.suffix == ".zip" else f"{archive.name}.zip"    # _unzip_all takes *.zip
+    return install_files(competition, lambda staging: shutil.copy2(archive, staging / name), archive.name, log)

@@ -75,7 +75,10 @@ def last_submitted_run(competition: Competition, experiment: str | None, results
     record = runs[-1]
     if record.data_source.split("+")[0] == "sample":
         raise UserError(f"the last run of {named} ({record.run_id}) read the embedded sample: nothing to send to Kaggle")
-    path = Path(record.extra.get("submission_path", ""))
+    if "submission_path" not in record.extra or (competition.code_competition and "models" not in record.extra):
+        raise UserError(f"run {record.run_id} was recorded before runs kept what sending again needs: "
+                        f"run make submit COMP={competition.slug} again")
+    path = Path(record.extra["submission_path"])
     if not competition.code_competition:    # the CSV itself goes: it must be the one that run wrote
         if not path.is_file():
             raise UserError(f"the submission of run {record.run_id} ({path}) is gone: run make submit again")

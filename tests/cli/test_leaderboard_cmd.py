@@ -80,6 +80,15 @@ def test_kaggle_without_credentials_still_prints_the_table(fake_kaggle, capsys):
     assert "r1" in captured.out and "kaggle" not in captured.out.splitlines()[0] and fake_kaggle.calls == []
 
 
+def test_a_broken_kaggle_json_is_a_warning_and_the_table_still_prints(fake_kaggle, capsys):
+    (fake_kaggle.home / ".kaggle" / "kaggle.json").write_text("{not json")
+    add_run("r1")
+    assert main(["leaderboard", "--kaggle"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith("warning: kaggle: not fetched: ") and "is not valid JSON" in captured.err
+    assert "r1" in captured.out
+
+
 def test_kaggle_unreachable_warns_once_and_tries_no_other_competition(fake_kaggle, monkeypatch, capsys):
     from kagglesdk import kaggle_env
 

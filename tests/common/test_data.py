@@ -161,7 +161,7 @@ def test_a_csv_with_windows_line_ends_reads_the_same_texts_as_with_unix_ones(tmp
     assert windows.tables["test"]["prompt"].to_list() == ["Which is\na gas?"]
 
 
-def test_blank_lines_in_a_csv_are_skipped_not_read_as_empty_rows(tmp_path):
+def test_blank_lines_in_a_csv_are_skipped_not_read_as_empty_rows(tmp_path, capsys):
     write_science(tmp_path / "plain")
     blank = tmp_path / "blank"
     blank.mkdir()
@@ -171,6 +171,7 @@ def test_blank_lines_in_a_csv_are_skipped_not_read_as_empty_rows(tmp_path):
     plain, spaced = load_dataset(SCIENCE, tmp_path / "plain"), load_dataset(SCIENCE, blank)
     for name in ("train", "test"):
         assert spaced.tables[name].equals(plain.tables[name])
+    assert f"note: {blank / 'test.csv'}: skipped 5 row(s) with every field empty" in capsys.readouterr().err
     (blank / "test.csv").write_text("id,prompt,A,B,C,D,E\n\n\n")
     with pytest.raises(UserError, match="test.csv: no rows"):
         load_dataset(SCIENCE, blank)

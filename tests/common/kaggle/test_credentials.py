@@ -80,3 +80,9 @@ def test_token_value_or_token_file(home, tmp_path, monkeypatch):
     monkeypatch.setenv("KAGGLE_API_TOKEN", str(token_file))
     creds = find_credentials()
     assert creds.username is None and creds.scrub(SECRET) == "***"
+
+
+def test_a_kaggle_json_that_is_a_folder_is_named(home):
+    (home / ".kaggle" / "kaggle.json").mkdir(parents=True)
+    with pytest.raises(UserError, match="kaggle.json is not a file"):
+        find_credentials()

@@ -127,12 +127,14 @@ def test_the_models_a_run_read_ride_in_the_bundle_as_their_packages(tmp_path, mo
     assert manifest["versions"]["polars"] and "torch" in manifest["versions"]
 
 
-def test_an_option_naming_a_local_path_is_refused_for_the_notebook(tmp_path):
+def test_an_option_naming_a_local_path_is_refused_for_the_notebook(tmp_path, monkeypatch):
     corpus = tmp_path / "wiki.parquet"
     corpus.write_bytes(b"x")
     for options in ({"corpus": str(corpus)}, {"lm": str(tmp_path)}):
         with pytest.raises(UserError, match="names a path on this machine, which the Kaggle notebook will not have"):
             build_bundle(get_competition("science-exam"), demo_record(options=options), "ana", tmp_path / "nb")
     assert not (tmp_path / "nb").exists()
+    (tmp_path / "smollm2").mkdir()                                   # a bare name is not a path, here or there
+    monkeypatch.chdir(tmp_path)
     build_bundle(get_competition("science-exam"), demo_record(options={"extra_train": str(corpus), "lm": "smollm2"}),
                  "ana", tmp_path / "nb")

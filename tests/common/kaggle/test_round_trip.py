@@ -261,13 +261,14 @@ def test_a_download_keeps_the_users_own_files(fake_kaggle, two_competitions, tmp
     (folder / "train_extra.csv").write_text("prompt\nmine\n")
     (folder / "notes" / "todo.txt").write_text("x")
     (folder / "train.csv").write_text("stale")                      # Kaggle's own name: replaced
+    (folder / ".mynotes").write_text("hidden")
     said = []
     download_competition(exam, log=said.append)
-    assert sorted(p.name for p in folder.iterdir()) == ["notes", "sample_submission.csv", "test.csv", "train.csv",
-                                                         "train_extra.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == [".mynotes", "notes", "sample_submission.csv", "test.csv",
+                                                         "train.csv", "train_extra.csv"]
     assert (folder / "train_extra.csv").read_text() == "prompt\nmine\n" and (folder / "notes" / "todo.txt").exists()
     assert (folder / "train.csv").read_text() != "stale"
-    assert said == [f"kept your own files in {folder}: notes, train_extra.csv"]
+    assert said == [f"kept your own files in {folder}: .mynotes, notes, train_extra.csv"]
 
 
 def test_a_zip_saved_from_the_website_installs_without_a_network(two_competitions, tmp_path, capsys):
@@ -278,6 +279,25 @@ def test_a_zip_saved_from_the_website_installs_without_a_network(two_competition
     assert capsys.readouterr().out.startswith("installed from kaggle-llm-science-exam.zip: ")
     assert sorted(p.name for p in (tmp_path / "data" / "science-exam").iterdir()) == [
         "sample_submission.csv", "test.csv", "train.csv"]
+    import shutil
+
+    real = tmp_path / "bigdisk" / "science-exam"                    # data kept elsewhere behind a link
+    real.mkdir(parents=True)
+    shutil.rmtree(tmp_path / "data" / "science-exam")
+    (tmp_path / "data" / "science-exam").symlink_to(real, target_is_directory=True)
+    nested = tmp_path / "nested.zip"                                 # the files inside one folder
+    with zipfile.ZipFile(nested, "w") as out, zipfile.ZipFile(archive) as inner:
+        for name in inner.namelist():
+            out.writestr(f"kaggle-llm-science-exam/{name}", inner.read(name))
+    assert main(["data", "--comp", "science-exam", "--zip", str(nested)]) == 0
+    assert (tmp_path / "data" / "science-exam").is_symlink() and (real / "train.csv").is_file()
+    capsys.readouterr()
+    broken = tmp_path / "broken.zip"
+    with zipfile.ZipFile(broken, "w") as out:
+        out.writestr("train.csv", "id,prompt\n0,x\n")
+    assert main(["data", "--comp", "science-exam", "--zip", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "broken.zip" in err and ".tmp-" not in err
     (tmp_path / "notes.txt").write_text("not a zip")
     for bad, line in ((tmp_path / "nope.zip", "no such zip file"), (tmp_path / "notes.txt", "is not a zip file")):
         assert main(["data", "--comp", "science-exam", "--zip", str(bad)]) == 2
@@ -327,6 +347,8 @@ def test_resend_sends_the_last_runs_file_again_without_solving(fake_kaggle, two_
     from common.data import file_sha256
 
     llm, _ = two_competitions
+    assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend"]) == 2
+    assert "no Kaggle credentials" in capsys.readouterr().err                # refused, not "not submitted" and 0
     write_kaggle_json(fake_kaggle.home)
     assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend"]) == 2
     assert "no recorded run of predict-the-llm to send again" in capsys.readouterr().err
@@ -338,7 +360,7 @@ def test_resend_sends_the_last_runs_file_again_without_solving(fake_kaggle, two_
     assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend"]) == 2
     assert "read the embedded sample: nothing to send" in capsys.readouterr().err
     run = make_record(llm, "run-real", 1.2)
-    run.extra.update(submission_path=str(csv), submission_sha256=file_sha256(csv))
+    run.extra.update(submission_path=str(csv), submission_sha256=file_sha256(csv), models=[])
     append_run(run)
     assert main(["submit", "--comp", "predict-the-llm", "--resend"]) == 2
     assert "--resend goes with --kaggle" in capsys.readouterr().err
@@ -356,9 +378,20 @@ def test_resend_sends_the_last_runs_file_again_without_solving(fake_kaggle, two_
 def test_notebook_only_builds_the_last_runs_bundle_without_a_network(fake_kaggle, two_competitions, tmp_path, capsys):
     llm, exam = two_competitions
     write_kaggle_json(fake_kaggle.home)
-    append_run(make_record(exam, "run-exam", 0.6))
+    run = make_record(exam, "run-exam", 0.6)
+    assert main(["submit", "--comp", "science-exam", "--notebook-only"]) == 2          # no run recorded yet
+    assert "no recorded run of science-exam" in capsys.readouterr().err
+    append_run(run)
+    assert main(["submit", "--comp", "science-exam", "--notebook-only"]) == 2          # a run from before --resend
+    assert "was recorded before runs kept what sending again needs" in capsys.readouterr().err
+    run.extra.update(submission_path="", models=[])
+    append_run(run)
+    assert main(["submit", "--comp", "science-exam", "--notebook-only", "--fast"]) == 2
+    assert "--notebook-only takes a recorded run as it was: --fast would not apply" in capsys.readouterr().err
     assert main(["submit", "--comp", "science-exam", "--notebook-only"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "note: the notebook carries this checkout's code (commit" in captured.err   # not the run's c0ffee123456
     folder = tmp_path / "submissions" / "science-exam" / "kaggle-notebook"
     assert out.startswith(f"notebook of run run-exam (tfidf) for {USERNAME}: {folder}")
     assert f"kaggle kernels push -p {folder / 'kernel'}" in out

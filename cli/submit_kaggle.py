@@ -1,0 +1,95 @@
+"""The Kaggle side of `kllm submit`: the checks `--kaggle` makes before any work, `--resend`
+(the last recorded run sent again) and `--notebook-only` (its notebook bundle, no network).
+
+    check_kaggle_submit(competition, data, options)    # UserError before the solution runs
+    resend(competition, args, experiment)              # make submit ... KAGGLE=1 ARGS=--resend
+    notebook_only(competition, args, experiment)       # make submit ... ARGS=--notebook-only
+"""
+from __future__ import annotations
+
+import sys
+
+from common.errors import UserError
+from common.extra_rows import BESIDE_THE_DATA
+from common.paths import data_dir
+from common.registry import Competition
+
+
+def check_kaggle_submit(competition: Competition, data, options: dict) -> None:
+    """Before any work: --kaggle submits to the real competition, so the run must read Kaggle's
+    files (not the embedded sample), a notebook's options must not name files only this machine
+    has, and Kaggle must answer and take this user's submissions."""
+    if data.source == "sample":
+        raise UserError(f"--kaggle submits to the real competition, but this run would read the embedded sample: "
+                        f"put Kaggle's files in {data_dir(competition.slug)} (make data COMP={competition.slug}) "
+                        f"or name them with --data")
+    from common.kaggle import KaggleSession
+    from common.kaggle.bundle import check_portable_options
+
+    if competition.code_competition:
+        check_portable_options(options)
+        beside = next((name for name in BESIDE_THE_DATA if (data.path / name).is_file()), None)
+        if competition.cv is not None and competition.cv.check and beside and not options.get("extra_train"):
+            raise UserError(f"{beside} beside the data would not be in the Kaggle notebook: name it with "
+                            f"--set extra_train={data.path / beside} (the bundle carries that file)")
+    session = KaggleSession.open()
+    session.call("list your submissions (checked before the run)", session.api.competition_submissions,
+                 competition.kaggle_slug, competition_slug=competition.kaggle_slug)
+
+
+def recorded_run(competition: Competition, args, experiment, flag: str):
+    """The last recorded run that --resend or --notebook-only takes, with a note when a notebook
+    would carry other code than the run's; flags that would change the run are refused."""
+    given = [name for name, on in (("--set", args.options), ("--fast", args.fast), ("--folds", args.folds),
+                                   ("--data", args.data), ("--out", args.out), ("--seed", args.seed != 42)) if on]
+    if given:
+        raise UserError(f"{flag} takes a recorded run as it was: {', '.join(given)} would not apply")
+    from common.kaggle.submit import last_submitted_run
+    from common.results import git_commit
+
+    record, path = last_submitted_run(competition, experiment.name if experiment else None)
+    if competition.code_competition and record.commit != git_commit():
+        print(f"note: the notebook carries this checkout's code (commit {git_commit()}), not run "
+              f"{record.run_id}'s ({record.commit})", file=sys.stderr)
+    return record, path
+
+
+def resend(competition: Competition, args, experiment) -> int:
+    """--kaggle --resend: the last recorded run's submission to Kaggle again, nothing solved."""
+    if not args.kaggle:
+        raise UserError("--resend goes with --kaggle (make submit ... KAGGLE=1 ARGS=--resend)")
+    from common.kaggle.client import NoCredentials
+    from common.kaggle.credentials import find_credentials
+    from common.kaggle.submit import submit_to_kaggle
+
+    if find_credentials() is None:
+        raise NoCredentials()
+    record, path = recorded_run(competition, args, experiment, "--resend")
+    print(f"sending run {record.run_id} again ({record.variant}, {record.data_source} data, {record.time})")
+    print(submit_to_kaggle(competition, path, [record]))
+    return 0
+
+
+def notebook_only(competition: Competition, args, experiment) -> int:
+    """--notebook-only: the last recorded run's notebook bundle on disk; no network, nothing solved."""
+    if not competition.code_competition:
+        raise UserError(f"{competition.slug} takes a CSV on Kaggle, not a notebook: upload its submission.csv")
+    from common.kaggle.bundle import build_bundle
+    from common.kaggle.credentials import find_credentials
+    from common.paths import submissions_dir
+
+    record, _ = recorded_run(competition, args, experiment, "--notebook-only")
+    try:
+        creds = find_credentials()
+    except UserError:               # a broken kaggle.json: only the user name was wanted
+        creds = None
+    user = creds.username if creds and creds.username else "YOUR_KAGGLE_USERNAME"
+    bundle = build_bundle(competition, record, user, submissions_dir(competition.slug) / "kaggle-notebook")
+    print(f"notebook of run {record.run_id} ({record.variant}) for {user}: {bundle.root}")
+    if user == "YOUR_KAGGLE_USERNAME":
+        print("  put your Kaggle user name for YOUR_KAGGLE_USERNAME in dataset/dataset-metadata.json and "
+              "kernel/kernel-metadata.json first")
+    print(f"  push it: kaggle datasets create -p {bundle.dataset_dir} (or datasets version -p ... -m MESSAGE), "
+          f"then kaggle kernels push -p {bundle.kernel_dir}, then submit that notebook version on "
+          f"https://www.kaggle.com/competitions/{competition.kaggle_slug}")
+    return 0
