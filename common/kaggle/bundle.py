@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,14 +103,23 @@ def _model_files(record: RunRecord) -> list[tuple[Path, str]]:
 CARRIED_OPTIONS = ("extra_train",)    # options whose file a solution lists in model_files: the bundle carries it
 
 
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")       # org/name, as common.models reads a Hugging Face id
+
+
 def check_portable_options(options: dict) -> None:
-    """A UserError when a --set option names a file or folder here that the notebook would not
-    have on Kaggle (say --set corpus=/data/wiki.parquet); the carried ones are fine."""
+    """A UserError when a --set option names a file or folder here (say --set corpus=/data/wiki.parquet)
+    or a Hugging Face model (org/name), which the offline notebook would not have on Kaggle; the
+    carried ones are fine."""
     for key, value in options.items():
-        path_like = isinstance(value, str) and ("/" in value or "\\" in value or value.startswith("~"))
-        if key not in CARRIED_OPTIONS and path_like and Path(value).expanduser().exists():
+        if key in CARRIED_OPTIONS or not isinstance(value, str):
+            continue
+        path_like = "/" in value or "\\" in value or value.startswith("~")
+        if path_like and Path(value).expanduser().exists():
             raise UserError(f"--set {key}={value} names a path on this machine, which the Kaggle notebook will not "
                             f"have (only {', '.join(CARRIED_OPTIONS)} is carried in the bundle): submit without it")
+        if HUB_ID.fullmatch(value):
+            raise UserError(f"--set {key}={value} names a Hugging Face model, which Kaggle's offline notebook cannot "
+                            f"download: submit with a registered model (common.models) instead")
 
 
 def _model_packages(record: RunRecord) -> list[tuple[Path, str]]:

@@ -133,6 +133,9 @@ def test_an_option_naming_a_local_path_is_refused_for_the_notebook(tmp_path, mon
     for options in ({"corpus": str(corpus)}, {"lm": str(tmp_path)}):
         with pytest.raises(UserError, match="names a path on this machine, which the Kaggle notebook will not have"):
             build_bundle(get_competition("science-exam"), demo_record(options=options), "ana", tmp_path / "nb")
+    with pytest.raises(UserError, match="names a Hugging Face model, which Kaggle's offline notebook cannot download"):
+        build_bundle(get_competition("science-exam"), demo_record(options={"metric_encoder": "sentence-transformers/"
+                                                                           "sentence-t5-base"}), "ana", tmp_path / "nb")
     assert not (tmp_path / "nb").exists()
     (tmp_path / "smollm2").mkdir()                                   # a bare name is not a path, here or there
     monkeypatch.chdir(tmp_path)
