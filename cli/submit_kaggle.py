@@ -19,6 +19,11 @@ def check_kaggle_submit(competition: Competition, data, options: dict) -> None:
     """Before any work: --kaggle submits to the real competition, so the run must read Kaggle's
     files (not the embedded sample), a notebook's options must not name files only this machine
     has, and Kaggle must answer and take this user's submissions."""
+    from common.sources.samples import is_draw
+
+    if is_draw(data.path):
+        raise UserError(f"--kaggle submits to the real competition, but {data.path} is a draw of make dataset "
+                        f"(its COUNTS.md), not Kaggle's files")
     if data.source == "sample":
         raise UserError(f"--kaggle submits to the real competition, but this run would read the embedded sample: "
                         f"put Kaggle's files in {data_dir(competition.slug)} (make data COMP={competition.slug}) "

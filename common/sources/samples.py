@@ -59,6 +59,15 @@ def read_counts(datasheet: Path) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^\|\s*([\w.\-]+)\s*\|\s*(\d+)\s*\|$", block, re.M)}
 
 
+def is_draw(folder: Path) -> bool:
+    """Whether the folder holds a draw of `make dataset ... OUT=` (its COUNTS.md), not Kaggle's files."""
+    counts = Path(folder) / "COUNTS.md"
+    try:
+        return counts.is_file() and counts.read_text(encoding="utf-8").startswith(COUNTS_BEGIN)
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
 def finish_sample(sample_dir: Path, out: Path, counts: dict[str, int]) -> None:
     """Record the row counts: in the DATASHEET for a full build, in out/COUNTS.md for a preview."""
     table = counts_table(counts)

@@ -314,6 +314,16 @@ def test_kaggle_submit_refuses_the_sample_and_an_unreachable_competition_before_
     err = capsys.readouterr().err
     assert "--kaggle submits to the real competition, but this run would read the embedded sample" in err
     assert "make data COMP=predict-the-llm" in err and len(err.strip().splitlines()) == 1
+    import shutil
+
+    from common.sources.samples import COUNTS_BEGIN
+
+    draw = tmp_path / "draw"                                          # as make dataset ... OUT=draw leaves it
+    shutil.copytree(llm.sample_dir, draw)
+    (draw / "test.csv").write_text((draw / "test.csv").read_text() + "\n")    # not byte-identical: "custom"
+    (draw / "COUNTS.md").write_text(COUNTS_BEGIN + "\n| file | rows |\n")
+    assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--data", str(draw), "--out", str(out)]) == 2
+    assert f"{draw} is a draw of make dataset (its COUNTS.md), not Kaggle's files" in capsys.readouterr().err
     download_competition(llm, log=lambda line: None)
     fake_kaggle.not_joined.add(llm.kaggle_slug)
     assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--fast", "--out", str(out)]) == 2
