@@ -11,7 +11,6 @@ one competition's chart never replaces the chart of all). --kaggle first fetches
 from __future__ import annotations
 
 import sys
-
 from pathlib import Path
 
 from common.atomic import check_output_path

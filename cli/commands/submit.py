@@ -123,6 +123,7 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
     commit, records = git_commit(), []
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     source, files = ctx.data.source + ("+extra" if result.extra_rows else ""), data_id(ctx, result)   # once per run
+    written = {"submission_path": str(submission.resolve()), "submission_sha256": file_sha256(submission)}
     for variant, score in result.cv.items():
         if not math.isfinite(score.mean):
             print(f"warning: {variant}'s score is {score.mean}: not recorded in the results store", file=sys.stderr)
@@ -135,8 +136,7 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
             data_source=source, commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
             peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
             extra={"submitted": variant == result.best, "options": ctx.options, "folds_requested": ctx.folds,
-                   "experiment": ctx.experiment, "fast": ctx.fast, "models": used_models(),
-                   "submission_path": str(submission.resolve()), "submission_sha256": file_sha256(submission),
+                   "experiment": ctx.experiment, "fast": ctx.fast, "models": used_models(), **written,
                    **result.info},
             kind=score.kind, encoder=score.encoder, panel=score.panel, data_id=files, metric_version=metric.version,
         )

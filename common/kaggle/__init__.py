@@ -17,6 +17,6 @@ from common.kaggle.submit import KaggleSubmitConfig, submission_message, submit_
 
 __all__ = [
     "CREDENTIALS_HELP", "KaggleRefused", "KaggleSession", "KaggleSubmitConfig", "NoCredentials",
-    "download_competition", "fetch_leaderboard_top", "install_zip", "fetch_submissions", "find_credentials",
+    "download_competition", "fetch_leaderboard_top", "fetch_submissions", "find_credentials", "install_zip",
     "submission_message", "submit_to_kaggle", "sync_scores",
 ]

@@ -17,7 +17,6 @@ The bundle is built in a temporary folder and swapped into place whole.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import re
@@ -26,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.atomic import atomic_dir
+from common.data import file_sha256
 from common.errors import UserError
 from common.paths import cache_dir, repo_root
 from common.registry import Competition
@@ -145,16 +145,8 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _write_zip(target: Path, files: list[tuple[Path, str]], manifest: dict) -> None:
-    manifest = {**manifest, "files": {arc: _sha256(path) for path, arc in files}}
+    manifest = {**manifest, "files": {arc: file_sha256(path) for path, arc in files}}
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for path, arc in files:
             zf.write(path, arc)
