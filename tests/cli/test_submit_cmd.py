@@ -85,11 +85,17 @@ def test_an_unwritable_out_is_one_line_before_any_work_and_creates_nothing(out, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder"] and not any((tmp_path / "folder").iterdir())
 
 
-def test_an_out_under_missing_folders_is_accepted_without_making_them(tmp_path):
-    from common.atomic import check_output_path
+def test_an_out_under_missing_folders_gets_them_when_the_submission_is_written(tmp_path, monkeypatch, capsys):
+    from fakes.essays import write_essays
 
+    monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "runs.jsonl"))
+    folder = write_essays(tmp_path / "data", n_train=48, n_test=10)
     target = tmp_path / "new" / "deeper" / "sub.csv"
-    assert check_output_path(target) == target and list(tmp_path.iterdir()) == []
+    assert main(["submit", "--comp", "detect-ai-text", "--data", str(folder), "--folds", "3",
+                 "--exp", "tfidf_only", "--set", "heldout=0", "--out", str(target)]) == 0
+    assert f"submission: {target}" in capsys.readouterr().out
+    assert target.read_text().startswith("id,generated\n") and target.read_text().count("\n") == 11
+    assert [p.name for p in target.parent.iterdir()] == ["sub.csv"]          # no temp file left beside it
 
 
 def test_kaggle_without_credentials_is_refused_before_any_work(tmp_path, monkeypatch, capsys):

@@ -1,6 +1,8 @@
 """The model zoo: packaged models load offline, names resolve, missing models say what to install."""
 import dataclasses
 import importlib.util
+import os
+import re
 
 import numpy as np
 import pytest
@@ -45,9 +47,19 @@ def test_converted_folder_loads_by_path_with_the_same_weights():
     assert torch.equal(a, b)
 
 
-def test_fingerprint_is_stable():
+def test_fingerprint_is_stable_and_changes_with_the_weights(tmp_path):
     assert models.model_fingerprint("smollm2") == models.model_fingerprint("smollm2")
-    assert len(models.model_fingerprint("smollm2")) == 12
+    assert re.fullmatch(r"[0-9a-f]{12}", models.model_fingerprint("smollm2"))
+    (tmp_path / "config.json").write_text("{}")
+    weights = tmp_path / "model.safetensors"
+    weights.write_bytes(b"\0" * 8)
+    first = models.model_fingerprint(str(tmp_path))
+    assert models.model_fingerprint(str(tmp_path)) == first
+    weights.write_bytes(b"\0" * 9)                           # other weights: another size
+    resized = models.model_fingerprint(str(tmp_path))
+    assert resized != first
+    os.utime(weights, ns=(1, 1))                              # the same size, rewritten: another mtime
+    assert models.model_fingerprint(str(tmp_path)) != resized
 
 
 def test_missing_package_names_the_package_to_install(monkeypatch):

@@ -3,6 +3,7 @@ classes over texts, three classes over text pairs); the tiny Llama and its expor
 the toy lm_features student through `make edge` once (lm_feature_edge)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import local_sshd as local_sshd_module
@@ -37,18 +38,25 @@ def tiny_pair_bundle(tmp_path_factory, minilm_tokenizer) -> Path:
     return build_bundle(model, minilm_tokenizer, folder / "bundle", config).path
 
 
+def _skip_unless_required(what: str, reason: str) -> None:
+    """Skip the tests that need `what`, saying why; under KLLM_REQUIRE_DEVICE_TESTS=1 (CI sets it)
+    fail instead, so a CI machine without sshd or qemu cannot pass with those tests unrun."""
+    if os.environ.get("KLLM_REQUIRE_DEVICE_TESTS") == "1":
+        pytest.fail(f"{what} cannot run here and KLLM_REQUIRE_DEVICE_TESTS=1: {reason}", pytrace=False)
+    print(f"\nSKIP {what}: {reason}")
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def local_sshd(tmp_path_factory):
     """A real sshd on loopback for the whole session; skips (reason printed) if it cannot run."""
     reason = local_sshd_module.unavailable()
     if reason:
-        print(f"\nSKIP ssh deploy tests: {reason}")
-        pytest.skip(reason)
+        _skip_unless_required("ssh deploy tests", reason)
     try:
         server = local_sshd_module.LocalSshd(tmp_path_factory.mktemp("sshd")).__enter__()
     except RuntimeError as exc:
-        print(f"\nSKIP ssh deploy tests: sshd could not start: {exc}")
-        pytest.skip(f"sshd could not start: {exc}")
+        _skip_unless_required("ssh deploy tests", f"sshd could not start: {exc}")
     yield server
     server.__exit__(None, None, None)
 
@@ -79,8 +87,7 @@ def pi_root():
     try:
         find_qemu(install=True)
     except UserError as exc:
-        print(f"\nSKIP emulated Pi: {exc}")
-        pytest.skip(str(exc))
+        _skip_unless_required("emulated Pi", str(exc))
     start = time.perf_counter()
     root = ensure_pi_root()
     print(f"\nemulated Pi ready in {time.perf_counter() - start:.1f} s "

@@ -15,7 +15,7 @@ import pytest
 from local_sshd import free_port
 
 from common.errors import UserError
-from edge.bundle import write_manifest
+from edge.bundle import DEVICE_REQUIREMENTS, write_manifest
 from edge.deploy.flow import SWITCH, DeployError, check_path, check_version, list_versions, rollback
 from edge.deploy.ssh import SshDevice, SshOptions, deploy_ssh, parse_target
 
@@ -215,7 +215,7 @@ def test_first_deploy_builds_the_python_env_from_requirements(local_sshd, tiny_b
     root = tmp_path / "pi"
     result = deploy_ssh(tiny_bundle, local_sshd.target, local_sshd.options(python="python3"),
                         root=str(root), version="v1")
-    assert result.smoke["ok"] and result.smoke["onnxruntime"] == "1.32.0"
+    assert result.smoke["ok"] and result.smoke["onnxruntime"] == DEVICE_REQUIREMENTS["onnxruntime"]
     envs = list((root / "envs").iterdir())
     assert len(envs) == 1 and (envs[0] / "bin" / "python").exists()
 

@@ -67,7 +67,6 @@ def test_int4_without_onnx_ir_names_what_to_install(fp32, tmp_path, monkeypatch)
 
 
 def test_int4_packs_matmul_weights_into_matmulnbits(fp32, tmp_path):
-    pytest.importorskip("onnx_ir", reason="int4 needs onnx_ir, which requirements.txt does not install")
     path, tokenizer = fp32
     int4 = quantize_int4(path, tmp_path / "int4.onnx")
     assert "MatMulNBits" in ops(int4) and int4.stat().st_size < path.stat().st_size

@@ -221,7 +221,6 @@ def test_expired_token_is_one_line(fake_kaggle, two_competitions, monkeypatch, c
 
 def test_a_stalled_network_is_one_line_not_a_hang(fake_kaggle, two_competitions, monkeypatch):
     import socket
-    import time
 
     from kagglesdk import kaggle_env
 
@@ -235,13 +234,22 @@ def test_a_stalled_network_is_one_line_not_a_hang(fake_kaggle, two_competitions,
     monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL,
                         f"http://127.0.0.1:{silent.getsockname()[1]}")
     monkeypatch.setattr(client, "READ_TIMEOUT_S", 0.5)
-    started = time.monotonic()
+    from requests.adapters import HTTPAdapter
+
+    timeouts = []
+    real_send = HTTPAdapter.send
+
+    def send(self, request, **kwargs):
+        timeouts.append(kwargs.get("timeout"))
+        return real_send(self, request, **kwargs)
+
+    monkeypatch.setattr(HTTPAdapter, "send", send)
     try:
         with pytest.raises(UserError, match="Kaggle did not answer while trying to download the competition files"):
             download_competition(exam)
     finally:
         silent.close()
-    assert time.monotonic() - started < 20
+    assert timeouts and set(timeouts) == {(client.CONNECT_TIMEOUT_S, 0.5)}
 
 
 def test_a_key_others_can_read_is_warned_about(fake_kaggle, two_competitions, capsys):

@@ -5,12 +5,17 @@ import pytest
 
 from common.errors import UserError
 from common.llm.generation import GenerationConfig, generate
+from common.llm import token_stats
 from common.llm.token_stats import STAT_NAMES, response_token_stats
 
 PROMPT = "Name a colour of the sky."
 
 
-def test_a_greedy_response_is_the_lms_first_choice_at_every_token(own_cache):
+def _no_model(name):
+    raise AssertionError(f"the cache was missed: {name} was loaded")
+
+
+def test_a_greedy_response_is_the_lms_first_choice_at_every_token(own_cache, monkeypatch):
     greedy = generate("smollm2", [PROMPT], GenerationConfig(max_new_tokens=12), progress=False)[0]
     odd = "Purple elephants compose sonatas beneath quantum marmalade."
     stats = response_token_stats("smollm2", [PROMPT, PROMPT], [greedy, odd], batch_size=2, progress=False)
@@ -21,8 +26,10 @@ def test_a_greedy_response_is_the_lms_first_choice_at_every_token(own_cache):
     assert stats[1][:, 0].mean() < lp.mean() - 2 and (stats[1][:, 2] == 0).mean() < 0.5
     alone = response_token_stats("smollm2", [PROMPT], [odd], batch_size=1, cache=False, progress=False)[0]
     np.testing.assert_allclose(alone, stats[1], atol=2e-3)          # padding in a batch moves nothing
-    again = response_token_stats("smollm2", [PROMPT, PROMPT], [greedy, odd], progress=False)
-    np.testing.assert_array_equal(again[1], stats[1])                # read back from the cache
+    with monkeypatch.context() as patched:                          # read back from the cache, no model
+        patched.setattr(token_stats, "shared_causal_lm", _no_model)
+        again = response_token_stats("smollm2", [PROMPT, PROMPT], [greedy, odd], progress=False)
+    np.testing.assert_array_equal(again[1], stats[1])
     assert any(own_cache.glob("scores/*.jsonl"))
 
 

@@ -25,7 +25,8 @@ def test_mean_over_rows_by_hand():
 
 
 def test_higher_is_better():
-    assert get_metric("map@3").higher_is_better
+    metric = get_metric("map@3")
+    assert metric.better(0.6, 0.5) and not metric.better(0.5, 0.6)
 
 
 def test_length_mismatch_and_empty_are_errors():

@@ -4,6 +4,7 @@ from dataclasses import replace
 import pytest
 
 from common.errors import UserError
+from common.options import config_from_options
 from competitions.adversarial_judge.config import JudgeConfig
 
 
@@ -18,4 +19,6 @@ def test_a_value_out_of_range_is_one_line(field, value, message):
 
 @pytest.mark.parametrize("field, value", [("validation", 0), ("filler_words", 0)])
 def test_the_documented_special_values_stay_valid(field, value):
-    replace(JudgeConfig(), **{field: value}).validate()
+    config = config_from_options(JudgeConfig, {field: str(value)}, "--set")      # as `--set field=value` gives it
+    config.validate()
+    assert getattr(config, field) == value

@@ -10,6 +10,7 @@ from common.solution import RunContext
 from common.prob_ensemble import log_loss
 from competitions.predict_the_llm.assignment import (assign_groups, balance_groups, balanced_candidates, blend, fit_power,
                                                      fit_weight, group_structure)
+from competitions.predict_the_llm import ensemble_step
 from competitions.predict_the_llm.solution import run
 from predict_llm_slice import write_slice
 
@@ -74,7 +75,17 @@ def test_balancing_makes_each_complete_group_doubly_stochastic_and_leaves_others
     assert np.allclose(balance_groups(probs, questions, power=2.0)[:K].sum(0), 1, atol=1e-6)
 
 
-def test_balancing_moves_a_clash_towards_the_free_target_and_lowers_log_loss():
+def test_balancing_moves_a_clash_towards_the_free_target():
+    probs = np.full((K, K), 0.02) + 0.86 * np.eye(K)
+    last = K - 1
+    probs[last, 0], probs[last, last] = 0.6, 0.28   # the last row also claims target 0, which row 0 claims more
+    probs /= probs.sum(1, keepdims=True)
+    out = balance_groups(probs, ["q"] * K)
+    assert out[last, last] > probs[last, last] and out[last, 0] < probs[last, 0]
+    assert out[last].argmax() == last and out[0].argmax() == 0
+
+
+def test_the_fitted_power_lowers_log_loss_and_sees_only_its_rows():
     questions, y = _complete(30, seed=6)
     rng = np.random.default_rng(7)
     probs = rng.dirichlet(np.ones(K), size=len(y)) * 0.6 + 0.4 * np.eye(K)[y]
@@ -82,7 +93,11 @@ def test_balancing_moves_a_clash_towards_the_free_target_and_lowers_log_loss():
     power = fit_power(candidates, y)
     assert log_loss(y, candidates[power]) < log_loss(y, probs)
     first_fold = np.arange(15 * K)          # whole groups: a power fitted on them alone
-    assert fit_power(candidates, y, first_fold) in candidates
+    fitted = fit_power(candidates, y, first_fold)
+    assert fitted == min(candidates, key=lambda p: log_loss(y[first_fold], candidates[p][first_fold]))
+    scrambled = y.copy()
+    scrambled[15 * K:] = rng.permutation(scrambled[15 * K:])
+    assert fit_power(candidates, scrambled, first_fold) == fitted
 
 
 def _ctx(folder, **options):
@@ -90,11 +105,20 @@ def _ctx(folder, **options):
     return RunContext(comp, load_dataset(comp, folder), seed=0, folds=2, options={"lm": "", **options})
 
 
-def test_ensemble_assigned_runs_out_of_fold_on_complete_groups(tmp_path):
+def test_ensemble_assigned_runs_out_of_fold_on_complete_groups(tmp_path, monkeypatch):
+    weight_rows, power_rows = [], []
+    monkeypatch.setattr(ensemble_step, "fit_weight", lambda probs, onehot, y, clip: weight_rows.append(len(y)) or
+                        fit_weight(probs, onehot, y, clip))
+    monkeypatch.setattr(ensemble_step, "fit_power", lambda candidates, y, rows=None: power_rows.append(rows) or
+                        fit_power(candidates, y, rows))
     result = run(_ctx(write_slice(tmp_path / "data", 8, 2), members="tfidf_linear"))
     assert {"tfidf_linear", "ensemble", "ensemble_assigned", "ensemble_balanced"} <= set(result.cv)
     assert result.info["ensemble_assigned"] == "ran"
     assert "per fold" in result.cv["ensemble_assigned"].note
+    n = 8 * K
+    assert weight_rows[-1] == n and len(weight_rows) == 3 and sum(weight_rows[:2]) == n    # 2 folds, then all rows
+    first, second, final = power_rows
+    assert final is None and not set(first) & set(second) and len(first) + len(second) == n
 
 
 def test_ensemble_assigned_is_skipped_when_a_question_group_is_incomplete(tmp_path, capsys):

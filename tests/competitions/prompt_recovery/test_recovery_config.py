@@ -4,6 +4,7 @@ from dataclasses import replace
 import pytest
 
 from common.errors import UserError
+from common.options import config_from_options
 from competitions.prompt_recovery.config import RecoveryConfig
 
 
@@ -18,4 +19,6 @@ def test_a_value_out_of_range_is_one_line(field, value, message):
 
 @pytest.mark.parametrize("field, value", [("lora_layers", 0), ("lora_folds", 0)])
 def test_the_documented_special_values_stay_valid(field, value):
-    replace(RecoveryConfig(), **{field: value}).validate()
+    config = config_from_options(RecoveryConfig, {field: str(value)}, "--set")      # as `--set field=value` gives it
+    config.validate()
+    assert getattr(config, field) == value

@@ -4,6 +4,7 @@ from dataclasses import replace
 import pytest
 
 from common.errors import UserError
+from common.options import config_from_options
 from competitions.science_exam.config import SolutionConfig
 
 
@@ -19,4 +20,6 @@ def test_a_value_out_of_range_is_one_line(field, value, message):
 
 @pytest.mark.parametrize("field, value", [("mc_trainable_layers", -1), ("examples", 0), ("submit", "finetuned_mc")])
 def test_the_documented_special_values_stay_valid(field, value):
-    replace(SolutionConfig(), **{field: value}).validate()
+    config = config_from_options(SolutionConfig, {field: str(value)}, "--set")      # as `--set field=value` gives it
+    config.validate()
+    assert getattr(config, field) == value

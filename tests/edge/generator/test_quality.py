@@ -15,13 +15,20 @@ def test_compare_is_exp_mean_nll_and_the_share_of_equal_argmax():
     assert compare(got, ref) == {"perplexity": math.exp(2.0), "agreement": 0.5, "tokens": 2}
 
 
+def _no_session(*args, **kwargs):
+    raise AssertionError("the cache was missed: a session was opened")
+
+
 def test_teacher_forced_is_cached_and_fp32_agrees_with_itself(tiny_exports, tmp_path, monkeypatch):
     monkeypatch.setenv("KLLM_CACHE", str(tmp_path))
     windows = [list(range(100, 140)), list(range(2000, 2030))]
     ref = teacher_forced(tiny_exports["fp32"], windows)
     assert ref["nll"].shape == (39 + 29,) and list((tmp_path / "generator" / "quality").glob("*.npz"))
-    again = teacher_forced(tiny_exports["fp32"], windows)
+    with monkeypatch.context() as patched:                          # read back from the cache, no session
+        patched.setattr("edge.runtime.causal_lm.CausalLM", _no_session)
+        again = teacher_forced(tiny_exports["fp32"], windows)
     assert compare(again, ref)["agreement"] == 1.0
+    np.testing.assert_array_equal(again["nll"], ref["nll"])
     q = compare(teacher_forced(tiny_exports["int4"], windows), ref)
     assert 0 <= q["agreement"] <= 1 and q["perplexity"] > 1
 

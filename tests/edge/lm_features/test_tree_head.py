@@ -1,12 +1,14 @@
 """The boosted-tree head: the device's numpy walk of the flattened trees gives LightGBM's own raw
-scores (NaNs included), and the fitted head is a kind the runtime reads, its power chosen out of fold."""
+scores (NaNs included), and the fitted head is a kind the runtime reads, its power chosen on
+out-of-fold probabilities (folds grouped by question)."""
 import numpy as np
 import pytest
+from sklearn.model_selection import GroupKFold
 
 from common.errors import UserError
-from edge.lm_features.student import FeatureStudentConfig, fit_head
+from edge.lm_features.student import POWER_GRID, FeatureStudentConfig, _cross_entropy, fit_head
 from edge.lm_features.trees import fit_boosters, flatten_boosters, tree_proba
-from edge.runtime.lm_features import LmFeatureClassifier, tree_scores
+from edge.runtime.lm_features import LmFeatureClassifier, balance, tree_scores
 
 
 def data(n=120, d=6, k=3, seed=0):
@@ -33,8 +35,17 @@ def test_the_numpy_walk_equals_lightgbm_raw_scores_with_nans():
 def test_the_fitted_head_runs_in_the_runtime_and_learns_the_soft_labels():
     x, soft = data(seed=1)
     questions = [f"q{i // 4}" for i in range(len(x))]      # 4 answers to a question: no balancing
-    head = fit_head(x, soft, questions, FeatureStudentConfig(trees=40, leaves=7, power_folds=4))
-    assert head["kind"] == "gbdt" and head["power_folds"] == 4 and head["power"] > 0
+    cfg = FeatureStudentConfig(trees=40, leaves=7, power_folds=4)
+    head = fit_head(x, soft, questions, cfg)
+    assert head["kind"] == "gbdt" and head["power_folds"] == 4
+    oof = np.zeros_like(soft)
+    for train, held in GroupKFold(n_splits=4).split(x, groups=questions):
+        oof[held] = tree_proba(x[held], flatten_boosters(fit_boosters(x[train], soft[train], cfg)))
+    losses = {float(p): _cross_entropy(soft, balance(oof, questions, float(p))) for p in POWER_GRID}
+    assert head["power"] == min(losses, key=losses.get)
+    assert head["oof_cross_entropy"] == pytest.approx(losses[head["power"]], abs=1e-6)
+    in_sample = _cross_entropy(soft, balance(tree_proba(x, head["trees"]), questions, head["power"]))
+    assert in_sample < head["oof_cross_entropy"]                 # the held-out rows, not the fitted ones
     clf = LmFeatureClassifier.__new__(LmFeatureClassifier)
     clf.config = {"head": head}
     probs = clf.head_proba(x, questions)

@@ -70,7 +70,7 @@ def test_the_ngram_ban_looks_at_the_answer_and_spares_the_end_of_turn():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_the_ngram_ban_bans_what_transformers_bans_in_an_answer(seed):
-    torch = pytest.importorskip("torch")
+    import torch
     from transformers.generation.logits_process import NoRepeatNGramLogitsProcessor
 
     answer = np.random.default_rng(seed).integers(0, 6, size=60).tolist()   # a small vocabulary repeats often
@@ -98,7 +98,7 @@ def test_bad_settings_are_refused(kwargs, fragment):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_penalty_top_k_and_top_p_keep_what_transformers_keeps(seed):
-    torch = pytest.importorskip("torch")
+    import torch
     from transformers.generation.logits_process import (RepetitionPenaltyLogitsProcessor, TopKLogitsWarper,
                                                          TopPLogitsWarper)
 
