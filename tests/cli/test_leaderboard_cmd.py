@@ -5,15 +5,14 @@
 import pytest
 
 from cli.main import main
-from common.results import RunRecord, append_run
+from common.results import append_run
 from fakes.kaggle_server import fake_kaggle  # noqa: F401
+from fakes.runs import make_run
 
 
 def add_run(run_id, competition="science-exam", variant="tfidf", cv=0.6, metric="map@3", **kw):
-    fields = dict(run_id=run_id, competition=competition, variant=variant, metric=metric, cv=cv, cv_std=0.02,
-                  folds=5, higher_is_better=metric != "multiclass_logloss", data_source="sample",
-                  commit="abc", seed=42, wall_s=1.0, peak_mem_mb=1.0, time="2026-11-22T10:00:00Z")
-    append_run(RunRecord(**{**fields, **kw}))
+    append_run(make_run(**{**dict(run_id=run_id, competition=competition, variant=variant, metric=metric, cv=cv,
+                                  higher_is_better=metric != "multiclass_logloss"), **kw}))
 
 
 def test_table_and_png_for_two_competitions(tmp_path, capsys):

@@ -5,7 +5,7 @@ from common.leaderboard import (GROUP_NOTE, REFERENCE_NOTE, GroupKey, build_lead
                                 format_comparison, format_leaderboard)
 from common.leaderboard_chart import draw_leaderboard, panels
 from common.registry import Competition
-from common.results import RunRecord
+from fakes.runs import make_run
 from common.schema import CompetitionSchema, SubmissionSchema
 
 
@@ -17,10 +17,8 @@ def comp(slug, metric, first_place=None):
 
 
 def run(run_id, competition, variant, cv, metric="map@3", source="sample", time="2026-11-22T10:00:00Z", **kw):
-    fields = dict(run_id=run_id, competition=competition, variant=variant, metric=metric, cv=cv, cv_std=0.01,
-                  folds=5, higher_is_better=True, data_source=source, commit="abc", seed=1, wall_s=1.0,
-                  peak_mem_mb=1.0, time=time)
-    return RunRecord(**{**fields, **kw})
+    return make_run(**{**dict(run_id=run_id, competition=competition, variant=variant, metric=metric, cv=cv,
+                              cv_std=0.01, data_source=source, seed=1, time=time), **kw})
 
 
 COMPS = [comp("exam", "map@3", first_place=0.933), comp("llm", "multiclass_logloss")]

@@ -9,6 +9,7 @@ from common.data import load_dataset
 from common.errors import UserError
 from common.metrics import METRICS
 from common.registry import Competition, all_competitions, get_competition, register
+from common.sources.samples import kaggle_rows, read_counts
 from common.submission import check_submission
 
 COMPETITIONS = all_competitions()
@@ -47,6 +48,13 @@ def test_sample_loads_with_its_schema_and_its_sample_submission_passes_the_check
     if "sample_submission" in data.tables:
         check_submission(comp, data.tables["sample_submission"], data.tables["test"])
 
+
+@each
+def test_the_sample_datasheet_counts_match_its_files(comp):
+    counts = read_counts(comp.sample_dir.parent / "DATASHEET.md")
+    assert set(counts) == {p.name for p in comp.sample_dir.iterdir() if p.suffix in (".csv", ".parquet")}
+    for name, rows in counts.items():
+        assert kaggle_rows(comp.sample_dir / name) == rows, name
 
 DECLARED = [(c, attr) for c in COMPETITIONS for attr in ENTRY_POINTS if getattr(c, attr)]
 

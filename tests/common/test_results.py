@@ -9,16 +9,14 @@ from dataclasses import asdict
 import pytest
 
 from common.errors import UserError
-from common.results import (RunRecord, append_run, find_run, git_commit, new_run_id, read_runs, set_kaggle_ref,
-                            spread_text, update_scores)
+from common.results import (append_run, find_run, git_commit, new_run_id, read_runs, set_kaggle_ref, spread_text,
+                            update_scores)
+import fakes.runs
 
 
 def make_run(run_id="r1", cv=0.5, **overrides):
-    fields = dict(run_id=run_id, competition="science-exam", variant="tfidf", metric="map@3", cv=cv, cv_std=0.02,
-                  folds=5, higher_is_better=True, data_source="sample", commit="abc123", seed=42, wall_s=1.5,
-                  peak_mem_mb=120.0, time="2026-11-22T10:00:00Z", extra={"options": {"k": "3"}})
-    fields.update(overrides)
-    return RunRecord(**fields)
+    fields = dict(run_id=run_id, cv=cv, commit="abc123", wall_s=1.5, peak_mem_mb=120.0, extra={"options": {"k": "3"}})
+    return fakes.runs.make_run(**{**fields, **overrides})
 
 
 def test_round_trip_keeps_every_field(tmp_path):
@@ -199,8 +197,6 @@ def test_a_spread_is_shown_only_for_a_score_over_two_or_more_folds():
 
     assert spread_text(0.01, 5) == " ± 0.0100" and spread_text(0.01, 2, "±") == "±0.0100"
     assert spread_text(0.0, 0) == spread_text(0.0, 1) == spread_text(None, 5) == ""
-    record = RunRecord(run_id="r", competition="c", variant="attack_mix", metric="judge_score", cv=4.5884, cv_std=0.0,
-                       folds=0, higher_is_better=True, data_source="sample", commit="abc", seed=0, wall_s=1.0,
-                       peak_mem_mb=1.0, time="2026-12-05T10:00:00Z")
+    record = fakes.runs.make_run(variant="attack_mix", metric="judge_score", cv=4.5884, cv_std=0.0, folds=0)
     assert "judge_score=4.5884 variant=" in submission_message(record)                 # a judge panel: no ±
     assert "=4.5884±0.0100 variant=" in submission_message(replace(record, cv_std=0.01, folds=5))

@@ -16,8 +16,8 @@ from common.errors import UserError
 from common.kaggle.bundle import _notebook, _write_zip, build_bundle
 from common.paths import repo_root
 from common.registry import Competition, get_competition
-from common.results import RunRecord
 from common.schema import CompetitionSchema, SubmissionSchema
+from fakes.runs import make_run
 
 DEMO_INIT = '''
 from pathlib import Path
@@ -41,9 +41,7 @@ def run(ctx):
 
 
 def demo_record(**extra):
-    return RunRecord(run_id="run-demo", competition="demo", variant="const", metric="map@3", cv=0.5, cv_std=0.0,
-                     folds=3, higher_is_better=True, data_source="sample", commit="abc", seed=7, wall_s=0.0,
-                     peak_mem_mb=0.0, time="t", extra=extra)
+    return make_run(run_id="run-demo", competition="demo", variant="const", cv_std=0.0, folds=3, seed=7, extra=extra)
 
 
 def test_notebook_runs_the_solution_offline(tmp_path):

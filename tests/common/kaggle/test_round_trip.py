@@ -10,18 +10,18 @@ from cli.main import main
 from common.errors import UserError
 from common.kaggle import KaggleSession, KaggleSubmitConfig, download_competition, submit_to_kaggle
 from common.registry import get_competition
-from common.results import RunRecord, append_run, read_runs
+from common.results import append_run, read_runs
 from fakes.kaggle_server import KEY, TOKEN, USERNAME, fake_kaggle, write_kaggle_json  # noqa: F401
+from fakes.runs import make_run
 from fakes.tiny_data import kaggle_zip
 
 FAST = KaggleSubmitConfig(dataset_wait_s=5, kernel_wait_s=5, poll_s=0.01)
 
 
 def make_record(competition, run_id, cv, submitted=True, variant="tfidf"):
-    return RunRecord(run_id=run_id, competition=competition.slug, variant=variant, metric=competition.metric, cv=cv,
-                     cv_std=0.01, folds=3, higher_is_better=competition.metric != "multiclass_logloss",
-                     data_source="kaggle", commit="c0ffee123456", seed=7, wall_s=2.0, peak_mem_mb=50.0,
-                     time="2026-11-22T10:00:00Z", extra={"submitted": submitted})
+    return make_run(run_id=run_id, competition=competition.slug, variant=variant, metric=competition.metric, cv=cv,
+                    cv_std=0.01, folds=3, higher_is_better=competition.metric != "multiclass_logloss",
+                    data_source="kaggle", commit="c0ffee123456", seed=7, extra={"submitted": submitted})
 
 
 def files_containing(root, secret: str) -> list:

@@ -77,7 +77,7 @@ def test_the_kaggle_notebook_reads_the_bundled_copy_where_the_path_is_gone(tmp_p
 
     from common.kaggle.bundle import build_bundle
     from common.registry import get_competition
-    from common.results import RunRecord
+    from fakes.runs import make_run
 
     monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
     folder = kaggle_like_folder(tmp_path / "data")
@@ -85,10 +85,9 @@ def test_the_kaggle_notebook_reads_the_bundled_copy_where_the_path_is_gone(tmp_p
     daigt.parent.mkdir()
     essays(40, seed=5).filter(pl.col("generated") == 1).select("text", "generated").write_csv(daigt)
     copy = extra_train_path(str(daigt), folder)                     # as `make submit` does: keeps a copy
-    record = RunRecord(run_id="run-x", competition="detect-ai-text", variant="ensemble", metric="roc_auc", cv=0.9,
-                       cv_std=0.0, folds=4, higher_is_better=True, data_source="kaggle", commit="abc", seed=42,
-                       wall_s=0.0, peak_mem_mb=0.0, time="t",
-                       extra={"options": {"members": "tfidf_linear", "extra_train": str(daigt)},
+    record = make_run(run_id="run-x", competition="detect-ai-text", variant="ensemble", metric="roc_auc", cv=0.9,
+                      cv_std=0.0, folds=4, data_source="kaggle",
+                      extra={"options": {"members": "tfidf_linear", "extra_train": str(daigt)},
                               "model_files": [str(tmp_path / "cache" / "detect_ai_text" / "extra_train" / "daigt.csv")]})
     assert copy == daigt
     bundle = build_bundle(get_competition("detect-ai-text"), record, username="ana", out_dir=tmp_path / "bundle")
