@@ -3,6 +3,7 @@ the generator and runtime tests: the real export path in about 10-20 s a variant
 
     from tiny_llm import make_tiny_llm
     folder = make_tiny_llm(tmp_path / "tiny-llm")     # HF folder: config, safetensors, tokenizer
+    model = load_fp32(folder)                          # a fresh fp32 copy in eval mode
 
 Fixtures (registered by tests/edge/conftest.py): tiny_llm, generator_cache, tiny_exports, the last
 built once per session into its own KLLM_CACHE so the real cache is left alone.
@@ -35,6 +36,14 @@ def make_tiny_llm(folder: Path, layers: int = 2, seed: int = 0, tied: bool = Fal
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return Path(folder)
+
+
+def load_fp32(folder: Path):
+    """A fresh fp32 copy of the HF model in `folder`, in eval mode (tests that change weights take their own)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
 
 
 @pytest.fixture(scope="session")

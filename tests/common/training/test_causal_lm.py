@@ -7,25 +7,6 @@ from common.errors import UserError
 from common.training.causal_lm import IGNORE, CausalLMConfig, completion_batch, train_causal_lm
 
 
-@pytest.fixture(scope="module")
-def tiny_llama(tmp_path_factory):
-    """A 2-layer Llama with random weights and the MiniLM tokenizer ([SEP] as end of sequence)."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from common.models import encoder_path
-
-    tokenizer = AutoTokenizer.from_pretrained(encoder_path("minilm"))
-    tokenizer.eos_token = "[SEP]"
-    config = LlamaConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    torch.manual_seed(0)   # the random weights, whatever ran before
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
 def _cfg(folder, **kw):
     return CausalLMConfig(model=str(folder), chat_template=False, max_length=32, threads=1, show_progress_bar=False, **kw)
 

@@ -51,25 +51,9 @@ def test_same_seed_gives_identical_probabilities_on_text_pairs():
     np.testing.assert_array_equal(runs[0], runs[1])
 
 
-@pytest.fixture(scope="module")
-def tiny_causal_lm(tmp_path_factory):
-    """A 2-layer Llama with random weights and the MiniLM tokenizer: SmolLM2's architecture, tiny."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from common.models import encoder_path
-
-    tokenizer = AutoTokenizer.from_pretrained(encoder_path("minilm"))
-    config = LlamaConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128)
-    folder = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
-
-
-def test_lora_trains_only_adapters_and_head_and_returns_a_plain_model(tiny_causal_lm):
+def test_lora_trains_only_adapters_and_head_and_returns_a_plain_model(tiny_llama):
     inputs, y = pairs(32, seed=1)
-    cfg = TextClassifierConfig(model=str(tiny_causal_lm), lora=True, lora_r=4, lora_alpha=8, epochs=2,
+    cfg = TextClassifierConfig(model=str(tiny_llama), lora=True, lora_r=4, lora_alpha=8, epochs=2,
                                batch_size=8, learning_rate=5e-3, max_length=24, seed=0, show_progress_bar=False)
     model, tokenizer = train_text_classifier(inputs, y, cfg)
     assert type(model).__name__ == "LlamaForSequenceClassification"  # adapters merged: no peft wrapper

@@ -7,6 +7,7 @@ import torch
 
 from edge.generator.calibrate import block_influence, input_norms, layer_sensitivity, rtn_int4, token_windows
 from edge.generator.prune import drop_blocks, wanda
+from tiny_llm import load_fp32
 
 
 def test_rtn_int4_uses_sixteen_levels_per_block_and_keeps_the_peak():
@@ -29,9 +30,7 @@ def test_token_windows_cut_long_texts_and_stop_at_the_budget():
 
 @pytest.fixture(scope="module")
 def tiny_model(tiny_llm):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(tiny_llm, dtype=torch.float32).eval()
+    return load_fp32(tiny_llm)
 
 
 def test_sensitivity_and_influence_score_every_layer(tiny_model):
@@ -45,9 +44,7 @@ def test_sensitivity_and_influence_score_every_layer(tiny_model):
 
 
 def test_wanda_zeroes_half_of_each_row_and_drop_blocks_renumbers(tiny_llm):
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(tiny_llm, dtype=torch.float32).eval()
+    model = load_fp32(tiny_llm)
     wanda(model, input_norms(model, [list(range(10, 50))]), 0.5)
     down = model.model.layers[0].mlp.down_proj.weight
     assert ((down == 0).sum(dim=1) == down.shape[1] // 2).all()

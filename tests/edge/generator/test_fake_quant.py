@@ -7,28 +7,23 @@ import pytest
 import torch
 
 from edge.generator.fake_quant import Grid, attach_fake_quant, blocks, grid_weights, on_grid
-
-
-def _model(folder):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+from tiny_llm import load_fp32
 
 
 def test_fake_quantized_forward_is_the_rounded_model_and_passes_gradients(tiny_llm):
     ids = torch.tensor([list(range(20, 60))])
-    student = attach_fake_quant(_model(tiny_llm), Grid(act_int8=False))
-    rounded = _model(tiny_llm)
+    student = attach_fake_quant(load_fp32(tiny_llm), Grid(act_int8=False))
+    rounded = load_fp32(tiny_llm)
     grid_weights(rounded)
     torch.testing.assert_close(student(input_ids=ids).logits, rounded(input_ids=ids).logits, rtol=1e-4, atol=1e-4)
-    assert not torch.allclose(rounded(input_ids=ids).logits, _model(tiny_llm)(input_ids=ids).logits, atol=1e-3)
+    assert not torch.allclose(rounded(input_ids=ids).logits, load_fp32(tiny_llm)(input_ids=ids).logits, atol=1e-3)
     student(input_ids=ids).logits.sum().backward()
     grads = [p.grad for name, p in student.named_parameters() if name.endswith("proj.weight")]
     assert grads and all(g is not None and g.abs().sum() > 0 for g in grads)
 
 
 def test_grid_weights_leave_sixteen_codes_a_block_with_the_peak_at_minus_eight(tiny_llm):
-    model = _model(tiny_llm)
+    model = load_fp32(tiny_llm)
     grid_weights(model)
     w = model.model.layers[0].mlp.down_proj.weight.detach().reshape(-1, 32)
     peak = torch.gather(w, -1, w.abs().argmax(-1, keepdim=True))
@@ -44,9 +39,9 @@ ASYM = Grid(symmetric=False, head_bits=8, act_int8=False)
 
 def test_the_asymmetric_grids_are_the_rounded_model_and_settle(tiny_llm):
     ids = torch.tensor([list(range(20, 60))])
-    rounded = _model(tiny_llm)
+    rounded = load_fp32(tiny_llm)
     grid_weights(rounded, ASYM)
-    student = attach_fake_quant(_model(tiny_llm), ASYM)
+    student = attach_fake_quant(load_fp32(tiny_llm), ASYM)
     torch.testing.assert_close(student(input_ids=ids).logits, rounded(input_ids=ids).logits, rtol=1e-4, atol=1e-4)
     for module, bits in ((rounded.model.layers[0].mlp.down_proj, 4), (rounded.lm_head, 8)):
         groups, _ = blocks(module.weight.detach(), 32)

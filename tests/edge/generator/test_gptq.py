@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from edge.generator.gptq import QuantSpec, block_grid, fake_quant, gptq, quantize_model, rtn
+from tiny_llm import load_fp32
 
 
 def test_spec_parse_round_trips_and_refuses_other_text():
@@ -63,9 +64,7 @@ def test_gptq_lowers_the_output_error_of_correlated_inputs():
 
 @pytest.fixture(scope="module")
 def tiny_model(tiny_llm):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(tiny_llm, dtype=torch.float32).eval()
+    return load_fp32(tiny_llm)
 
 
 def _linears(model):

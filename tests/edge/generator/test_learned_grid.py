@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from edge.generator.fake_quant import Grid, attach_fake_quant, learned_weights
 from edge.generator.learned_grid import linear_names, write_learned_grid
 from edge.generator.qat import QATConfig
-
-
-def _model(folder):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+from tiny_llm import load_fp32
 
 
 def test_linear_names_map_the_builders_matmuls_to_hf_linears():
@@ -47,7 +41,7 @@ def test_a_learned_scale_folder_is_written_into_every_matmul_exactly(tiny_llm, g
                                      calibration=texts_id(texts))
     folder = build_variant(variant, str(tiny_llm), texts, log=lambda *_: None)
     source_path = json.loads((folder / "VARIANT.json").read_text())["source"]
-    source, scales = _model(source_path), np.load(f"{source_path}/{SCALES_FILE}")
+    source, scales = load_fp32(source_path), np.load(f"{source_path}/{SCALES_FILE}")
     graph = onnx.load(folder / "model.onnx")
     inits = {i.name: numpy_helper.to_array(i) for i in graph.graph.initializer}
     nodes = [n for n in graph.graph.node if n.op_type == "MatMulNBits"]
@@ -69,9 +63,9 @@ def test_a_folder_off_its_learned_grid_is_refused(tiny_llm, tmp_path):
 
     from edge.generator.qat import SCALES_FILE
 
-    model = attach_fake_quant(_model(tiny_llm), Grid(act_int8=False, learn_scales=True))
+    model = attach_fake_quant(load_fp32(tiny_llm), Grid(act_int8=False, learn_scales=True))
     scales = {n: s.numpy() * 1.37 for n, (_, s) in learned_weights(model).items()}
-    _model(tiny_llm).save_pretrained(tmp_path / "src")
+    load_fp32(tiny_llm).save_pretrained(tmp_path / "src")
     np.savez(tmp_path / "src" / SCALES_FILE, **scales)
     (tmp_path / "export").mkdir()
     node = helper.make_node("MatMulNBits", ["x", "b", "s"], ["y"], name="/lm_head/MatMul_Q4", domain="com.microsoft")

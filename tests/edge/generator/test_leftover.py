@@ -7,6 +7,7 @@ import torch
 
 from edge.generator.leftover import (block_sum_means, block_sum_moments, choose_sides, decoder_linears, drop_biases,
                                      drop_leftovers, leftover_sides)
+from tiny_llm import load_fp32
 
 
 def q41_weight(rows: int, blocks: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,9 +53,7 @@ def test_nearest_takes_the_smaller_leftover_and_calibrated_never_does_worse():
 
 @pytest.fixture(scope="module")
 def tiny_model(tiny_llm):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(tiny_llm, dtype=torch.float32).eval()
+    return load_fp32(tiny_llm)
 
 
 def test_drop_leftovers_shifts_each_block_of_the_matched_linears_only(tiny_model):

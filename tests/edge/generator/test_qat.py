@@ -11,21 +11,15 @@ import torch
 from edge.generator.fake_quant import Grid, attach_fake_quant, learned_weights
 from edge.generator.learned_grid import linear_names
 from edge.generator.qat import QATConfig, packed_windows, train
-from tiny_llm import make_tiny_llm
-
-
-def _model(folder):
-    from transformers import AutoModelForCausalLM
-
-    return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+from tiny_llm import load_fp32, make_tiny_llm
 
 
 def test_learned_scales_start_on_the_builders_grid_and_learn(tiny_llm, tmp_path):
     ids = torch.tensor([list(range(20, 60))])
-    fixed = attach_fake_quant(_model(tiny_llm), Grid(act_int8=False))
-    learned = attach_fake_quant(_model(tiny_llm), Grid(act_int8=False, learn_scales=True))
+    fixed = attach_fake_quant(load_fp32(tiny_llm), Grid(act_int8=False))
+    learned = attach_fake_quant(load_fp32(tiny_llm), Grid(act_int8=False, learn_scales=True))
     torch.testing.assert_close(learned(input_ids=ids).logits, fixed(input_ids=ids).logits, rtol=1e-5, atol=1e-5)
-    tied = _model(tiny_llm)
+    tied = load_fp32(tiny_llm)
     tied.lm_head.weight = tied.model.embed_tokens.weight
     tied = attach_fake_quant(tied, Grid(learn_scales=True))
     assert tied.model.embed_tokens.grid is tied.lm_head.grid  # a tied embedding reads the head's grid
@@ -33,7 +27,7 @@ def test_learned_scales_start_on_the_builders_grid_and_learn(tiny_llm, tmp_path)
     start = {n: p.detach().clone() for n, p in learned.named_parameters() if n.endswith("log_scale")}
     assert start and all(p.requires_grad for n, p in learned.named_parameters() if n.endswith("log_scale"))
     config = dataclasses.replace(CONFIG, scale_lr=1e-2)
-    rows = train(learned, _model(tiny_llm), _data(), config, tmp_path / "c.pt", log=lambda *_: None)
+    rows = train(learned, load_fp32(tiny_llm), _data(), config, tmp_path / "c.pt", log=lambda *_: None)
     checks = [r for r in rows if "kl" in r]
     assert checks[-1]["kl"] < 0.7 * checks[0]["kl"]
     moved = dict(learned.named_parameters())
@@ -77,8 +71,8 @@ class _Cut(Exception):
 
 
 def test_training_lowers_the_kl_it_optimises_and_a_cut_run_resumes_to_the_same_weights(tiny_llm, tmp_path):
-    teacher = _model(tiny_llm)
-    whole = attach_fake_quant(_model(tiny_llm))
+    teacher = load_fp32(tiny_llm)
+    whole = attach_fake_quant(load_fp32(tiny_llm))
     rows = train(whole, teacher, _data(), CONFIG, tmp_path / "whole.pt", log=lambda *_: None)
     checks = [r for r in rows if "kl" in r]
     assert [r["step"] for r in checks] == [0, 3, 6]
@@ -88,10 +82,10 @@ def test_training_lowers_the_kl_it_optimises_and_a_cut_run_resumes_to_the_same_w
         if done == 4:
             raise _Cut
 
-    cut_short = attach_fake_quant(_model(tiny_llm))
+    cut_short = attach_fake_quant(load_fp32(tiny_llm))
     with pytest.raises(_Cut):
         train(cut_short, teacher, _data(), CONFIG, tmp_path / "cut.pt", log=lambda *_: None, progress=cut)
-    resumed = attach_fake_quant(_model(tiny_llm))
+    resumed = attach_fake_quant(load_fp32(tiny_llm))
     again = train(resumed, teacher, _data(), CONFIG, tmp_path / "cut.pt", log=lambda *_: None)
     assert [r["step"] for r in again if "kl" in r] == [0, 3, 6]
     for (name, a), b in zip(whole.state_dict().items(), resumed.state_dict().values()):
@@ -102,7 +96,7 @@ def test_too_little_text_is_refused(tiny_llm, tmp_path):
     from common.errors import UserError
 
     with pytest.raises(UserError, match="windows of 32 tokens"):
-        train(attach_fake_quant(_model(tiny_llm)), _model(tiny_llm), _data()[:3], CONFIG, tmp_path / "c.pt")
+        train(attach_fake_quant(load_fp32(tiny_llm)), load_fp32(tiny_llm), _data()[:3], CONFIG, tmp_path / "c.pt")
 
 
 @pytest.mark.parametrize("base, grid", [("int4", {}), ("int4-b128", {"block": 128}),
@@ -129,7 +123,7 @@ def test_the_builder_recodes_a_qat_folder_exactly(tiny_llm, generator_cache, mon
     variant = VARIANTS[base].with_(name=f"{base}-qat", qat=config.variant_fields(), calibration=texts_id(texts))
     model = make_tiny_llm(tmp_path / "tied", tied=True) if base == "int4-asym" else tiny_llm
     folder = build_variant(variant, str(model), texts, log=lambda *_: None)
-    source = _model(json.loads((folder / "VARIANT.json").read_text())["source"])
+    source = load_fp32(json.loads((folder / "VARIANT.json").read_text())["source"])
     graph = onnx.load(folder / "model.onnx")
     inits = {i.name: numpy_helper.to_array(i) for i in graph.graph.initializer}
     nodes = [n for n in graph.graph.node if n.op_type == "MatMulNBits"]

@@ -7,6 +7,7 @@ import torch
 
 from edge.generator.calibrate import input_absmax
 from edge.generator.smooth import smooth_llama
+from tiny_llm import load_fp32
 
 WINDOWS = [list(range(10, 70)), list(range(200, 240))]
 
@@ -14,9 +15,7 @@ WINDOWS = [list(range(10, 70)), list(range(200, 240))]
 @pytest.fixture()
 def outlier_model(tiny_llm):
     """The tiny Llama with two activation outlier channels, as real LMs have."""
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(tiny_llm, dtype=torch.float32).eval()
+    model = load_fp32(tiny_llm)
     with torch.no_grad():
         model.model.layers[0].input_layernorm.weight[3] *= 40
         model.model.layers[1].post_attention_layernorm.weight[5] *= 40
