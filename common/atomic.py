@@ -20,10 +20,9 @@ from common.errors import UserError
 @contextlib.contextmanager
 def atomic_path(target: Path, suffix: str = ""):
     """Yield a temp path beside `target`; on success rename it onto target, on error delete it.
-    The file gets the mode a plain open() would give it (0666 less the umask), not mkstemp's 0600."""
-    target = Path(target)
-    if target.is_dir():
-        raise UserError(f"{target} is a folder: give a file path")
+    The file gets the mode a plain open() would give it (0666 less the umask), not mkstemp's 0600.
+    A `target` that is a symbolic link is written through: the file it names is replaced."""
+    target = _writable_target(Path(target))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
@@ -49,10 +48,20 @@ def check_output_path(path: Path, example: str = "") -> Path:
         check_output_path(Path("/tmp/out/sub.csv"), example="submission.csv")   # -> the path, or UserError
     """
     path = Path(path)
+    target = _writable_target(path, example)
+    check_output_folder(target.parent, what=str(path))
+    return path
+
+
+def _writable_target(path: Path, example: str = "") -> Path:
+    """The file a write to `path` replaces: through a symbolic link to the file it names (the link
+    stays); UserError for a folder, or a device, pipe or socket."""
     if path.is_dir():
         raise UserError(f"{path} is a folder: give a file path" + (f", e.g. {path / example}" if example else ""))
-    check_output_folder(path.parent, what=str(path))
-    return path
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if target.exists() and not target.is_file():
+        raise UserError(f"{path} is not a regular file (a device, pipe or socket): give a file path")
+    return target
 
 
 def check_output_folder(folder: Path, what: str = "") -> Path:

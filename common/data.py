@@ -53,6 +53,8 @@ def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
     """Read one CSV or Parquet file and check it; bad files raise UserError with one line."""
     if Path(path).is_dir():
         raise UserError(f"{path} is a folder, not a file")
+    if Path(path).exists() and not Path(path).is_file():    # reading a pipe with no writer would wait for ever
+        raise UserError(f"{path} is not a regular file (a pipe, device or socket): save it as a file first")
     try:
         if path.suffix == ".parquet":
             frame = pl.read_parquet(path)
@@ -62,7 +64,7 @@ def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
         raise UserError(f"missing file: {path}") from None
     except (pl.exceptions.ComputeError, pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as err:
         first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"{path}: cannot read as {path.suffix[1:].upper()}: {first_line}") from None
+        raise UserError(f"{path}: cannot read as {(path.suffix[1:] or 'csv').upper()}: {first_line}") from None
     if frame.height == 0:
         raise UserError(f"{path}: no rows (only a header)" if frame.width else f"{path}: empty file")
     if path.suffix != ".parquet":   # a CSV saved with Windows line ends: the same texts as Kaggle's LF file

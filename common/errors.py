@@ -3,6 +3,7 @@
     raise UserError(f"missing file: {path}")
 """
 import argparse
+from pathlib import Path
 
 
 class UserError(Exception):
@@ -24,3 +25,27 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UserError(f"{self.prog}: {message} (see --help)")
+
+
+def path_arg(value: str) -> Path:
+    """argparse type for a file or folder flag: an empty value is refused (Path("") would be ".").
+
+        parser.add_argument("--out", type=path_arg)
+    """
+    if not value.strip():
+        raise argparse.ArgumentTypeError("empty path")
+    return Path(value)
+
+
+def seed_arg(value: str) -> int:
+    """argparse type for --seed: an integer from 0 to 2**32 - 1 (what numpy's and torch's seeding take).
+
+        parser.add_argument("--seed", type=seed_arg, default=42)
+    """
+    try:
+        seed = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid seed {value!r}: give a whole number") from None
+    if not 0 <= seed < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"seed {seed} is out of range: give 0 to {2 ** 32 - 1}")
+    return seed

@@ -53,10 +53,10 @@ def _as_option(value) -> str:
 
 def load_experiment(competition: Competition, name: str) -> Experiment:
     """The experiment `name` of `competition`; a UserError naming the known ones if absent."""
+    known = list_experiments(competition)
+    if name not in known:           # a plain name from the folder, never a path to elsewhere
+        raise UserError(f"{competition.slug}: no experiment {name!r}; known: {', '.join(known) or 'none'}")
     path = experiments_dir(competition) / f"{name}.toml"
-    if not path.is_file():
-        known = ", ".join(list_experiments(competition)) or "none"
-        raise UserError(f"{competition.slug}: no experiment {name!r}; known: {known}")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:

@@ -25,7 +25,7 @@ import os
 import secrets
 import subprocess
 import sys
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -85,6 +85,8 @@ class RunRecord:
 
 
 _RUN_FIELDS = {f.name for f in fields(RunRecord)}
+_REQUIRED_FIELDS = [f.name for f in fields(RunRecord) if f.default is MISSING and f.default_factory is MISSING]
+_TEXT_FIELDS = [f.name for f in fields(RunRecord) if f.type == "str"]
 
 
 def spread(std: float | None, folds: int) -> float | None:
@@ -187,7 +189,7 @@ def read_runs(path: Path | None = None) -> list[RunRecord]:
         return []
     runs: dict[str, RunRecord] = {}
     updates: list[dict] = []
-    raw = path.read_bytes()
+    raw = path.read_bytes().removeprefix(b"\xef\xbb\xbf")     # a BOM an editor added
     for number, line in enumerate(raw.split(b"\n"), start=1):
         if not line.strip():
             continue
@@ -197,6 +199,10 @@ def read_runs(path: Path | None = None) -> list[RunRecord]:
                 raise ValueError("not an object")
             line_type = entry.pop("type", "run")
             if line_type == "run":
+                missing = [name for name in _REQUIRED_FIELDS if name not in entry]
+                if missing:
+                    _warn(f"{path}: skipped line {number}: it has no {', '.join(missing)}")
+                    continue
                 record = RunRecord(**{k: v for k, v in entry.items() if k in _RUN_FIELDS})
                 bad = _bad_field(record)
                 if bad:
@@ -227,6 +233,13 @@ def _bad_field(record: RunRecord) -> str:
     for name, optional in (("cv", False), ("cv_std", True), ("folds", False), ("public", True), ("private", True)):
         if not _is_number(getattr(record, name), optional):
             return f"{name} is not a finite number"
+    for name in _TEXT_FIELDS:
+        if not isinstance(getattr(record, name), str):
+            return f"{name} is not text"
+    if record.kaggle_ref is not None and not isinstance(record.kaggle_ref, str):
+        return "kaggle_ref is not text"
+    if not isinstance(record.higher_is_better, bool):
+        return "higher_is_better is not true or false"
     version = record.metric_version
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         return "metric_version is not a whole number of at least 1"

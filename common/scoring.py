@@ -79,8 +79,14 @@ def _labels(competition: Competition, metric: Metric, truth: pl.DataFrame, pred:
         pred.select(key.alias("_id"), *[pl.col(c).alias(f"_pred_{c}") for c in sub.columns]), on="_id", how="inner")
     if len(joined) != len(truth) or len(joined) != len(pred):
         raise UserError(f"ids differ: {len(truth)} truth rows, {len(pred)} predictions, {len(joined)} in common")
-    y_true = joined[schema.target[0]].to_list()
     predicted = [f"_pred_{c}" for c in sub.columns]
+    for column, what, name in ((schema.target[0], "truth", schema.target[0]),
+                               *((p, "prediction", c) for p, c in zip(predicted, sub.columns))):
+        blank = joined.filter(pl.col(column).is_null() | (pl.col(column).cast(pl.String).str.strip_chars() == ""))
+        if len(blank):
+            raise UserError(f"{what} file: {len(blank)} row(s) without {name} "
+                            f"(the first: {sub.id_column} {blank['_id'][0]!r})")
+    y_true = joined[schema.target[0]].to_list()
     if sub.kind == "probabilities":
         y_pred = joined.select(predicted).to_numpy()
     else:

@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.errors import UserError
+from common.errors import UserError, seed_arg
 
 DEFAULT_VARIANT = "int4-q41-fold"
 
@@ -47,7 +47,7 @@ def add_parser(subparsers):
     p.add_argument("--top-p", type=float, default=1.0, help="draw within the top-p probability mass (default 1)")
     p.add_argument("--repetition-penalty", type=float, default=1.0,
                    help="above 1: penalize tokens already in the conversation (CTRL's; default 1: none)")
-    p.add_argument("--seed", type=int, default=0, help="of the draws: the same seed, the same answers (default 0)")
+    p.add_argument("--seed", type=seed_arg, default=0, help="of the draws: the same seed, the same answers (default 0)")
     p.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
                    help="never repeat a run of N tokens already in the answer (default 0: no ban)")
     where = p.add_mutually_exclusive_group()

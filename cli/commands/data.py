@@ -8,16 +8,15 @@ line says how to set them.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from common.data import load_dataset
+from common.errors import path_arg
 from common.registry import get_competition
 
 
 def add_parser(subparsers):
     p = subparsers.add_parser("data", help="download a competition's real files from Kaggle into data/<slug>")
     p.add_argument("--comp", required=True, help="competition slug, e.g. science-exam")
-    p.add_argument("--zip", type=Path, default=None, metavar="FILE",
+    p.add_argument("--zip", type=path_arg, default=None, metavar="FILE",
                    help="a zip downloaded from the competition's data page, instead of downloading")
     p.set_defaults(func=run)
 

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from common.atomic import check_output_folder
-from common.errors import UserError
+from common.errors import UserError, path_arg
 from common.paths import cache_dir
 from common.registry import get_competition
 
@@ -34,7 +34,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--limit", type=_positive, default=None,
                    help="build only n items into cache/sample_previews/<slug>/ (the committed sample is untouched)")
     p.add_argument("--seed", type=int, default=0, help="random seed (the committed samples use 0)")
-    p.add_argument("--out", type=Path, default=None,
+    p.add_argument("--out", type=path_arg, default=None,
                    help="write the files into this folder instead (the committed sample is untouched): "
                         "another seed's sample for `submit --data`")
     p.add_argument("--overwrite", action="store_true", help="let --out be a folder that already holds files")

@@ -20,13 +20,14 @@ line and exits 2; a failing rollback leaves `current` where it was.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from common.atomic import check_output_folder
 from common.data import load_dataset
-from common.errors import UserError
+from common.errors import UserError, path_arg, seed_arg
 from common.registry import get_competition
 
 MAX_INPUT_BYTES = 8 * 1024 * 1024  # the runtime's own default --max-bytes
@@ -43,10 +44,10 @@ def add_parser(subparsers):
     p.add_argument("--fast", action="store_true", help="small teacher and student for a quick check")
     p.add_argument("--no-prune", action="store_true",
                    help="no pruned candidate (a classifier student's blocks and FFN channels cut, re-distilled, int8)")
-    p.add_argument("--data", type=Path, default=None,
+    p.add_argument("--data", type=path_arg, default=None,
                    help="folder with the Kaggle files (default: data/<slug> or the sample)")
-    p.add_argument("--seed", type=int, default=42, help="seed for every random step (recorded)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: build/edge/<slug>)")
+    p.add_argument("--seed", type=seed_arg, default=42, help="seed for every random step (recorded)")
+    p.add_argument("--out", type=path_arg, default=None, help="output folder (default: build/edge/<slug>)")
     p.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                    help="teacher option passed to the competition's edge spec, e.g. --set members=tfidf_linear")
     p.set_defaults(func=run)
@@ -68,7 +69,7 @@ def add_parser(subparsers):
     on_device = lifecycle.add_parser("run", help="run a competition's current bundle on the device on a file "
                                                  "or stdin")
     on_device.add_argument("--comp", required=True, help="competition slug")
-    on_device.add_argument("file", nargs="?", type=Path, help="input file (default: stdin); the runtime's formats")
+    on_device.add_argument("file", nargs="?", type=path_arg, help="input file (default: stdin); the runtime's formats")
     on_device.add_argument("--format", choices=["lines", "jsonl", "csv"], default=None,
                            help="input format (default: csv for a .csv file, jsonl for .jsonl, else lines)")
     on_device.add_argument("--json", action="store_true", help="the runtime prints JSON lines")
@@ -164,8 +165,8 @@ def run_on_device(args) -> int:
     from edge.deploy.lifecycle import open_device, run_current
 
     get_competition(args.comp)
-    if args.timeout <= 0:
-        raise UserError(f"--timeout must be positive, got {args.timeout:g}")
+    if not (0 < args.timeout < math.inf):
+        raise UserError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     text = read_input(args.file)
     if not text.strip():
         raise UserError("input is empty: give INPUT=file (kllm edge run --comp x FILE) or inputs on stdin")

@@ -11,9 +11,9 @@ one competition's chart never replaces the chart of all). --kaggle first fetches
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from common.atomic import check_output_path
+from common.errors import UserError, path_arg
 from common.leaderboard import build_leaderboard, format_comparison, format_leaderboard
 from common.paths import results_path
 from common.registry import all_competitions, get_competition
@@ -25,7 +25,7 @@ def add_parser(subparsers):
     p.add_argument("--comp", metavar="SLUG", help="only this competition (table, chart and --kaggle)")
     p.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"), help="show the differences between two runs")
     p.add_argument("--kaggle", action="store_true", help="also fetch Kaggle submissions and the public LB top")
-    p.add_argument("--png", type=Path, default=None, help="chart path (default: results/leaderboard.png; "
+    p.add_argument("--png", type=path_arg, default=None, help="chart path (default: results/leaderboard.png; "
                    "results/leaderboard-SLUG.png with --comp)")
     p.add_argument("--all", action="store_true", help="one row per run instead of the best run per variant")
     p.set_defaults(func=run)
@@ -68,6 +68,8 @@ def run(args) -> int:
     competitions = [get_competition(args.comp)] if args.comp else all_competitions()
     default = f"leaderboard-{args.comp}.png" if args.comp else "leaderboard.png"
     png_path = check_output_path(args.png or results_path().with_name(default), example=default)
+    if png_path.suffix.lower() != ".png":
+        raise UserError(f"--png {png_path}: the chart is a PNG, so give a path ending in .png")
     fetched = fetch_from_kaggle(competitions) if args.kaggle else True
     runs = [r for r in read_runs() if not args.comp or r.competition == args.comp]
     boards = build_leaderboard(runs, competitions, all_runs=args.all)

@@ -13,8 +13,8 @@ judgements are cached on disk, so a second run is quick.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
+from common.errors import path_arg
 from common.registry import get_competition
 from common.scoring import score_files
 
@@ -22,9 +22,9 @@ from common.scoring import score_files
 def add_parser(subparsers):
     p = subparsers.add_parser("score", help="score a submission file (against labels, or by a judge panel)")
     p.add_argument("--comp", required=True, help="competition slug")
-    p.add_argument("--pred", required=True, type=Path, help="submission CSV")
-    p.add_argument("--truth", type=Path, default=None, help="CSV with the id and target columns (label metrics)")
-    p.add_argument("--data", type=Path, default=None,
+    p.add_argument("--pred", required=True, type=path_arg, help="submission CSV")
+    p.add_argument("--truth", type=path_arg, default=None, help="CSV with the id and target columns (label metrics)")
+    p.add_argument("--data", type=path_arg, default=None,
                    help="folder with the test file a judge-panel metric reads (default: data/<slug> or the sample)")
     p.add_argument("--encoder", default=None, help="sentence encoder for sharpened cosine (default: minilm)")
     p.set_defaults(func=run)

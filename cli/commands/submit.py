@@ -24,7 +24,7 @@ from common.atomic import check_output_path
 from common.columns import unique_ids
 from common.cv import check_fold_count
 from common.data import file_sha256, files_fingerprint, load_dataset
-from common.errors import UserError
+from common.errors import UserError, path_arg, seed_arg
 from common.experiments import load_experiment
 from common.metrics import get_metric
 from common.models import used_models
@@ -40,15 +40,15 @@ from cli.submit_kaggle import check_kaggle_submit, notebook_only, resend
 def add_parser(subparsers):
     p = subparsers.add_parser("submit", help="solve a competition and write its checked submission")
     p.add_argument("--comp", required=True, help="competition slug, e.g. science-exam")
-    p.add_argument("--data", type=Path, default=None, help="folder with the Kaggle files (default: data/<slug> or the sample)")
-    p.add_argument("--seed", type=int, default=42, help="seed for every random step (recorded)")
+    p.add_argument("--data", type=path_arg, default=None, help="folder with the Kaggle files (default: data/<slug> or the sample)")
+    p.add_argument("--seed", type=seed_arg, default=42, help="seed for every random step (recorded)")
     p.add_argument("--folds", type=int, default=None, help="cross-validation folds, at least 2 (default: the solution's)")
     p.add_argument("--exp", default=None, metavar="NAME",
                    help="named experiment: competitions/<package>/experiments/NAME.toml (its --set overrides)")
     p.add_argument("--fast", action="store_true", help="smaller settings for a quick check")
     p.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                    help="solution option, e.g. --set lm=smollm2 --set corpus=/path/to/wiki")
-    p.add_argument("--out", type=Path, default=None,
+    p.add_argument("--out", type=path_arg, default=None,
                    help="submission path (default: submissions/<slug>/submission.csv; with --exp NAME, "
                         "submissions/<slug>/NAME/submission.csv)")
     p.add_argument("--kaggle", action="store_true", help="also submit to Kaggle (needs credentials)")
@@ -149,6 +149,8 @@ def run(args) -> int:
     competition = get_competition(args.comp)
     if args.folds is not None:
         check_fold_count(args.folds)
+        if competition.cv is None:
+            raise UserError(f"--folds: {competition.slug} has no folds (it is validated by judge panels)")
     options, folds, experiment = parse_options(args.options), args.folds, None
     if args.exp:
         experiment = load_experiment(competition, args.exp)

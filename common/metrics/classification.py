@@ -19,6 +19,9 @@ def roc_auc(y_true, y_score) -> float:
     y_score = np.asarray(y_score, dtype=float)
     if y_true.shape != y_score.shape:
         raise UserError(f"roc_auc: {y_true.shape[0]} labels but {y_score.shape[0]} scores")
+    if not np.isin(y_true, (0, 1)).all():
+        odd = [v for v in np.unique(y_true) if not np.isin(v, (0, 1))]
+        raise UserError(f"roc_auc: the labels must be 0 or 1, got {', '.join(map(str, odd[:3]))}")
     if len(np.unique(y_true)) < 2:
         raise UserError("roc_auc: the labels hold only one class, AUC is undefined")
     if not np.all(np.isfinite(y_score)):

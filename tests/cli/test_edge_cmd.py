@@ -172,6 +172,8 @@ def test_empty_input_is_refused_before_the_device_is_asked(tmp_path, capsys):
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "../v1"], "bad version name"),
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "v7"], "version v7 is not in"),
     (["edge", "status", "--root", "a b"], "unsafe device root"),
+    (["edge", "run", "--comp", "detect-ai-text", "--timeout", "nan"], "--timeout must be a positive number"),
+    (["edge", "run", "--comp", "detect-ai-text", "--timeout", "inf"], "--timeout must be a positive number"),
     (["edge"], "required: --comp"),
 ])
 def test_bad_input_is_one_line_and_exit_2(device, argv, fragment, capsys):

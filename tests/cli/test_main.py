@@ -19,6 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
     (["score", "--comp", "science-exam", "--pred", "/nonexistent.csv", "--truth", "/nonexistent.csv"], "missing file"),
     (["nonsense-command"], "invalid choice"),
     (["leaderboard", "--compar", "a", "b"], "unrecognized arguments: --compar"),  # no abbreviations
+    (["leaderboard", "--png", "chart.pdf"], "give a path ending in .png"),
+    (["submit", "--comp", "science-exam", "--seed", "-1"], "seed -1 is out of range"),
+    (["submit", "--comp", "science-exam", "--seed", "4294967296"], "out of range"),
+    (["submit", "--comp", "science-exam", "--seed", "x"], "invalid seed 'x'"),
+    (["submit", "--comp", "adversarial-judge", "--folds", "3"], "adversarial-judge has no folds"),
+    (["submit", "--comp", "science-exam", "--out", ""], "empty path"),
+    (["submit", "--comp", "science-exam", "--exp", "../../predict_the_llm/experiments/x"], "no experiment"),
+    (["score", "--comp", "science-exam", "--pred", ""], "empty path"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, fragment, capsys):
     assert main(argv) == 2
@@ -42,6 +50,33 @@ def test_malformed_csv_for_score(tmp_path, capsys):
     truth.write_text("identifier,label\n0,A\n")
     assert main(["score", "--comp", "science-exam", "--pred", str(pred), "--truth", str(truth)]) == 2
     assert "missing column" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("comp, pred, truth, fragment", [
+    ("science-exam", "id,prediction\n0,A B C\n1,C B A\n", "id,answer\n0,A\n1,\n", "truth file: 1 row(s) without answer"),
+    ("detect-ai-text", "id,generated\na,0.2\nb,0.9\nc,0.5\n", "id,generated\na,0\nb,1\nc,\n",
+     "truth file: 1 row(s) without generated (the first: id 'c')"),
+    ("detect-ai-text", "id,generated\na,0.2\nb,0.9\nc,0.5\n", "id,generated\na,0\nb,1\nc,2\n",
+     "roc_auc: the labels must be 0 or 1, got 2"),
+    ("detect-ai-text", "id,generated\na,0.2\nb,\nc,0.5\n", "id,generated\na,0\nb,1\nc,1\n",
+     "prediction file: 1 row(s) without generated"),
+])
+def test_bad_truth_or_prediction_values_are_one_line(comp, pred, truth, fragment, tmp_path, capsys):
+    (tmp_path / "pred.csv").write_text(pred)
+    (tmp_path / "truth.csv").write_text(truth)
+    assert main(["score", "--comp", comp, "--pred", str(tmp_path / "pred.csv"), "--truth", str(tmp_path / "truth.csv")]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1
+
+
+def test_a_pipe_as_input_is_refused_not_waited_on(tmp_path, capsys):
+    import os
+
+    os.mkfifo(tmp_path / "pred.csv")                    # nobody writes to it: opening it would block
+    (tmp_path / "truth.csv").write_text("id,answer\n0,A\n")
+    assert main(["score", "--comp", "science-exam", "--pred", str(tmp_path / "pred.csv"),
+                 "--truth", str(tmp_path / "truth.csv")]) == 2
+    assert "is not a regular file" in capsys.readouterr().err
 
 
 def test_score_prints_the_metric(tmp_path, capsys):

@@ -114,3 +114,18 @@ def test_checks_create_nothing_and_accept_a_missing_folder(tmp_path):
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(UserError, match="e.g. .*submission.csv"):
         check_output_path(tmp_path, example="submission.csv")
+
+
+def test_a_link_is_written_through_and_a_pipe_is_refused(tmp_path):
+    real = tmp_path / "real.csv"
+    real.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    assert check_output_path(link) == link
+    atomic_write_text(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"          # the link stays; the file it names changed
+    os.mkfifo(tmp_path / "pipe.csv")
+    for check in (lambda: check_output_path(tmp_path / "pipe.csv"), lambda: atomic_write_text(tmp_path / "pipe.csv", "x")):
+        with pytest.raises(UserError, match="is not a regular file"):
+            check()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "pipe.csv", "real.csv"]

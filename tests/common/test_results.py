@@ -99,6 +99,25 @@ def test_a_record_whose_score_is_not_a_number_is_skipped_with_a_warning(tmp_path
     assert "line 5: its metric_version is not a whole number" in err and "line 6: its extra is not an object" in err
 
 
+def test_a_record_with_a_field_of_the_wrong_kind_or_none_is_skipped_naming_it(tmp_path, capsys):
+    path = tmp_path / "runs.jsonl"
+    append_run(make_run("good"), path)
+    line = json.loads(path.read_text())
+    lines = [json.dumps(line)]
+    for field, value in (("variant", None), ("time", 5), ("data_source", ["a"]), ("run_id", 7),
+                         ("higher_is_better", "yes"), ("kaggle_ref", 3)):
+        lines.append(json.dumps({**line, "run_id": f"bad-{field}", field: value}))
+    lines.append(json.dumps({k: v for k, v in line.items() if k != "variant"} | {"run_id": "short"}))
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n")   # a BOM an editor added
+    assert [r.run_id for r in read_runs(path)] == ["good"]
+    err = capsys.readouterr().err
+    for fragment in ("line 2: its variant is not text", "line 3: its time is not text", "its data_source is not text",
+                     "line 5: its run_id is not text", "its higher_is_better is not true or false",
+                     "its kaggle_ref is not text", "line 8: it has no variant"):
+        assert fragment in err, fragment
+    assert "torn write" not in err
+
+
 def test_kllm_results_may_name_a_folder(tmp_path, monkeypatch):
     from common.paths import results_path
 
