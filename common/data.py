@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,10 +43,17 @@ class Dataset:
 
 
 def find_table_file(folder: Path, table: TableSchema) -> Path | None:
+    """The table's CSV (or a Parquet of the same stem) in `folder`; None when neither exists;
+    UserError when one exists but is a folder or a link that leads nowhere."""
     stem = Path(table.filename).stem
     for candidate in (folder / table.filename, folder / f"{stem}.parquet"):
         if candidate.is_file():
             return candidate
+    for candidate in (folder / table.filename, folder / f"{stem}.parquet"):
+        if candidate.is_dir():
+            raise UserError(f"{candidate} is a folder, not a file")
+        if candidate.is_symlink():
+            raise UserError(f"{candidate} is a link to {os.readlink(candidate)}, which is not a readable file")
     return None
 
 

@@ -1,3 +1,5 @@
+import shutil
+
 import polars as pl
 import pytest
 
@@ -175,3 +177,17 @@ def test_blank_lines_in_a_csv_are_skipped_not_read_as_empty_rows(tmp_path, capsy
     (blank / "test.csv").write_text("id,prompt,A,B,C,D,E\n\n\n")
     with pytest.raises(UserError, match="test.csv: no rows"):
         load_dataset(SCIENCE, blank)
+
+
+def test_a_table_that_is_a_folder_or_a_dangling_link_is_named_not_called_missing(tmp_path):
+    comp = get_competition("science-exam")
+    folder = tmp_path / "data"
+    shutil.copytree(comp.sample_dir, folder)
+    (folder / "test.csv").unlink()
+    (folder / "test.csv").mkdir()
+    with pytest.raises(UserError, match=r"test\.csv is a folder, not a file"):
+        load_dataset(comp, folder)
+    (folder / "test.csv").rmdir()
+    (folder / "test.csv").symlink_to(folder / "test.csv")            # a loop
+    with pytest.raises(UserError, match=r"test\.csv is a link to .*not a readable file"):
+        load_dataset(comp, folder)
