@@ -10,7 +10,7 @@ exported once and fused three ways, each timed as ONNX fp32 and as the pipeline'
 - `skip-fused`: onnxruntime's BERT fusions with SkipLayerNormalization (the export before this
   benchmark);
 - `shipped`: the same without SkipLayerNormalization, and the session told not to fuse it back
-  (edge/classifier/export.py `fuse_for_cpu`, edge/runtime/detect.py `encoder_session`);
+  (edge/classifier/export.py `fuse_for_cpu`, edge/runtime/classifier.py `encoder_session`);
 - `attention-unfused`: also without the Attention fusion (Q, K and V stay MatMuls).
 The int8 rows are the pipeline's dynamic int8 (edge/candidates.py: a scale per weight column);
 the shipped arrangement is also quantized with one scale per weight matrix (`int8-per-tensor`,
@@ -62,7 +62,7 @@ def build_models(student: str | None, work: Path) -> tuple[dict[str, Path], Path
 
 def session(path: Path, profile_prefix: str | None = None):
     """1 thread; skip-fused with onnxruntime's default optimizers (which fuse what the file lacks),
-    the others as the device opens them (edge/runtime/detect.py encoder_session)."""
+    the others as the device opens them (edge/runtime/classifier.py encoder_session)."""
     import onnxruntime as ort
 
     from edge.runtime.classifier import ENCODER_DISABLED_OPTIMIZERS

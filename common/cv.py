@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from common.folds import CvSpec, FoldPlan, check_fold_count  # noqa: F401  (re-exported: one import for solutions)
+from common.folds import FoldPlan, check_fold_count  # noqa: F401  (re-exported: one import for solutions)
 from common.metrics import get_metric
 from common.solution import CvScore
 

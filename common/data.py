@@ -102,7 +102,7 @@ COMPRESSED = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd", b"BZh")   # gzip, zstd, bzip2 ma
 def check_utf8(path: Path, chunk_bytes: int = 1 << 20) -> None:
     """UserError naming the line of the first byte that is not UTF-8 (read in chunks: any size).
 
-        check_utf8(Path("data/x/train.csv"))   # None, or: "...: not UTF-8 text (byte 0xff on line 1) ..."
+        check_utf8(Path("data/x/train.csv"))   # None, or UserError: "...: not UTF-8 text (byte 0xff on line 1); save it as UTF-8"
     """
     decoder, line = codecs.getincrementaldecoder("utf-8")(), 1
     with open(path, "rb") as handle:

@@ -91,7 +91,6 @@ class LeaderboardRow:
     private: float | None = None
     run_id: str = ""
     commit: str = ""
-    reference: bool = False
 
 
 @dataclass
@@ -120,7 +119,7 @@ class CompetitionBoard:
         if self.first_place is None:
             return None
         return LeaderboardRow(variant=REFERENCE_LABEL, data_source="kaggle LB", runs=0, cv=None, cv_std=None,
-                              private=self.first_place, reference=True)
+                              private=self.first_place)
 
 
 def _registered(metric: str):

@@ -9,7 +9,7 @@ A competition's edge spec (see common.distill_set) returns a PortSet instead of 
             input_columns=("topic",), output_column="essay",
             inputs=topics, outputs=essays,                  # the host's submission: reproduced exactly
             holdout_inputs=topics, holdout_outputs=essays,  # where host and device are scored
-            score=lambda outputs: panel_score(topics, outputs),
+            score=lambda outputs: judge_set(topics, outputs, DEVELOPMENT_PANEL).value,
             assets={"vocabulary.txt": "..."})
     ps.holdout_groups()    # [(plan, row indices)]: which plan writes which held-out rows
 

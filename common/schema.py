@@ -76,7 +76,6 @@ class SubmissionSchema:
     id_column: str
     columns: tuple[str, ...]
     kind: str
-    test_file: str = "test.csv"
 
 
 @dataclass(frozen=True)

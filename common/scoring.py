@@ -46,7 +46,10 @@ class Score:
     against: str = ""
 
     def describe(self) -> str:
-        setting = "".join(f", {k}={v}" for k, v in (("encoder", self.encoder), ("panel", self.panel)) if v)
+        from common.metrics.similarity import describe_encoder
+
+        setting = (f", {describe_encoder(self.encoder)}" if self.encoder else "") + (
+            f", panel={self.panel}" if self.panel else "")
         against = f" (against {self.against})" if self.against else ""
         lines = [f"{self.metric} = {self.value:.5f} on {self.rows} rows{setting}{against}"]
         if self.components:

@@ -19,7 +19,7 @@ import polars as pl
 
 from common.data import Dataset
 from common.errors import UserError
-from common.options import cast_option, config_from_options
+from common.options import config_from_options
 from common.registry import Competition
 
 
@@ -79,10 +79,6 @@ class RunContext:
             getattr(importlib.import_module(module), function)(self)
         else:
             self.fold_ids()
-
-    def option(self, key: str, default):
-        """One override from `--set key=value`, cast to the type of the default."""
-        return cast_option(self.options[key], default, key) if key in self.options else default
 
 
 # kind -> what it means (the leaderboard's group titles use the same words)

@@ -61,7 +61,7 @@ def file_name(label: str) -> str:
 
 def quantize_candidates(steps, fp32: Path, out: Path, log=print) -> dict[str, Path]:
     """Every candidate of `steps` quantized from `fp32` into `out` ({label: file})."""
-    quantizers = steps.quantizers() if hasattr(steps, "quantizers") else DEFAULT_QUANTIZERS
+    quantizers = steps.quantizers()
     files = {}
     for label, quantizer in quantizers.items():
         log(f"      {label}: {quantizer.what}")

@@ -1,11 +1,12 @@
 """A thin wrapper around the real `kaggle` client: quiet, authenticated, one-line errors.
 
     from common.kaggle.client import KaggleSession
-    with KaggleSession.open(competition_slug="kaggle-llm-science-exam") as kg:
-        kg.api.competition_submissions("kaggle-llm-science-exam")
+    kg = KaggleSession.open()
+    kg.call("list your submissions", kg.api.competition_submissions, "kaggle-llm-science-exam",
+            competition_slug="kaggle-llm-science-exam")
 
 `open` raises `NoCredentials` (a UserError carrying CREDENTIALS_HELP) when none are found.
-Inside the block, Kaggle's refusals become one `UserError` line (401, 403 not joined, 404,
+Through `call`, Kaggle's refusals become one `KaggleRefused` line (401, 403 not joined, 404,
 network down) with every secret scrubbed, and the client's own prints are swallowed (they may
 echo paths or, in verbose mode, request headers).
 

@@ -28,8 +28,9 @@ def _encoder_fn(encoder: str) -> Callable[[list[str]], np.ndarray]:
 
 
 def describe_encoder(encoder: str | None) -> str:
-    return f"sharpened cosine with encoder={encoder or DEFAULT_ENCODER}" + (
-        "" if encoder == KAGGLE_ENCODER else f" (Kaggle uses {KAGGLE_ENCODER}; not comparable with its LB)")
+    """'encoder=minilm (Kaggle uses ...: not comparable with its leaderboard)', as `kllm score` prints it."""
+    return f"encoder={encoder or DEFAULT_ENCODER}" + (
+        "" if encoder == KAGGLE_ENCODER else f" (Kaggle uses {KAGGLE_ENCODER}: not comparable with its leaderboard)")
 
 
 def sharpened_cosine(y_true: Sequence[str], y_pred: Sequence[str], encoder: str = DEFAULT_ENCODER,

@@ -1,6 +1,7 @@
 """The one argument vocabulary of every trainer, and the seeded, deterministic training session.
 
-    from common.training.config import TrainConfig, training_session
+    from common.training.config import training_session
+    from common.training.text_classifier import TextClassifierConfig
     cfg = TextClassifierConfig(model="minilm", epochs=2, learning_rate=1e-4, seed=7)   # a subclass
     cfg = dataclasses.replace(cfg, threads=1, show_progress_bar=False)
     with training_session(cfg):       # seeds, cfg.threads, deterministic torch; restored after

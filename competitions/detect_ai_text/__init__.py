@@ -18,7 +18,7 @@ COMPETITION = register(Competition(
             "test": TableSchema("test_essays.csv", {"id": STR, "prompt_id": INT, "text": STR}),
             "sample_submission": TableSchema("sample_submission.csv", {"id": STR, "generated": FLOAT}),
         },
-        submission=SubmissionSchema("id", ("generated",), "probability", test_file="test_essays.csv"),
+        submission=SubmissionSchema("id", ("generated",), "probability"),
         target=("generated",),
     ),
     metric="roc_auc",

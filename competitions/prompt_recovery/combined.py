@@ -3,7 +3,7 @@ recipe, with every choice made on the training folds.
 
     rule = choose_rule(prompts_fit, guesses_fit, mean_text, enc)    # on training rows only
     texts = rule.apply(guesses_held, mean_text, n_held)             # then on held-out (or test) rows
-    rule.describe()    # 'nearest_prompt + mean when conf >= 0.61'
+    rule.describe()    # 'nearest_prompt + mean when conf >= 0.610'
 
 The choices: which member's prediction (or none: the mean prompt alone), the order (prediction
 first or mean prompt first), and a confidence floor under which a row keeps the mean prompt

@@ -1,7 +1,7 @@
 """Questions as plain lists, checked once: prompts, option texts, labels, retrieval queries.
 
     qs = Questions.from_frame(train, "train.csv")
-    qs.prompts[0], qs.options[0]     # "Predators eat", ["Drink a hot chocolate", "grass", ...]
+    qs.prompts[2], qs.options[2]     # "Predators eat", ["Drink a hot chocolate", "grass", ...]
     qs.labels                        # array of option indices (train only)
     to_letters(scores)               # ["E C B", ...]: top 3 options by score, best first
 """

@@ -54,11 +54,6 @@ def rankings(scores: np.ndarray) -> list[str]:
     return [top_letters(row) for row in np.asarray(scores, dtype=np.float64)]
 
 
-def map3(scores: np.ndarray, answers: list[str]) -> float:
-    """MAP@3 of option scores (n, 5) against the answers' letters."""
-    return map_at_k(answers, rankings(scores), k=3)
-
-
 def task_row(scores: np.ndarray, reference: np.ndarray, answers: list[str]) -> dict:
     """{"map3", "se": its standard error over the questions, "changed": questions whose top three
     differ from the reference model's}."""

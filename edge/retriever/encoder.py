@@ -2,7 +2,7 @@
 int8 ONNX model for the device, through the classifier's exporter and quantizer.
 
     from edge.retriever.encoder import export_encoder
-    files, parity = export_encoder("minilm", Path("build/edge/science-exam"), texts)
+    files, parity, cosine = export_encoder("minilm", Path("build/edge/science-exam"), texts)
     files["int8"]          # encoder.int8.onnx: input_ids, attention_mask, token_type_ids -> (B, D) vectors
 
 The pooling and normalization are inside the graph, so the device runs one session and reads the

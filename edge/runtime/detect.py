@@ -77,7 +77,7 @@ if __package__:     # imported on the host as edge.runtime.detect
     from . import classifier, records
 else:               # a bundle's program (python3 -I detect.py), or loaded by another runtime file
     classifier, records = load_sibling("classifier.py", "classifier"), load_sibling("records.py", "records")
-Classifier, encoder_session, format_row = classifier.Classifier, classifier.encoder_session, classifier.format_row
+Classifier, format_row = classifier.Classifier, classifier.format_row
 InputError, load_config, read_input = records.InputError, records.load_config, records.read_input
 parse_inputs, parse_records, DEFAULT_MAX_BYTES = records.parse_inputs, records.parse_records, records.DEFAULT_MAX_BYTES
 OneLineParser = records.OneLineParser
@@ -146,7 +146,7 @@ def self_test(folder: Path, threads: int) -> dict:
     time; a writer's outputs vs the host's, which must be the same text."""
     config, rows = load_config(folder), smoke_rows(folder)
     if is_writer(config):
-        return writer_self_test(folder, config, rows, threads)
+        return writer_self_test(folder, rows, threads)
     probs = open_bundle(folder, threads).predict_proba([smoke_input(r) for r in rows])
     diff = float(np.max(np.abs(probs - np.asarray([r["probs"] for r in rows])))) if rows else 0.0
     report = environment()
@@ -156,7 +156,7 @@ def self_test(folder: Path, threads: int) -> dict:
     return report
 
 
-def writer_self_test(folder: Path, config: dict, rows: list[dict], threads: int) -> dict:
+def writer_self_test(folder: Path, rows: list[dict], threads: int) -> dict:
     writer = open_bundle(folder, threads)
     got = [out[writer.output] for out in writer.write([smoke_input(r) for r in rows])]
     wrong = [(r["output"], g) for r, g in zip(rows, got) if g != r["output"]]

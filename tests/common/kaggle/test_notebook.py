@@ -30,12 +30,16 @@ register(Competition(slug="demo", kaggle_slug="demo-comp", title="Demo", metric=
     sample_dir=Path(__file__).parent, solution="competitions.demo.solution:run"))
 '''
 DEMO_SOLUTION = '''
+from dataclasses import dataclass
 import polars as pl
 from common.solution import CvScore, SolutionResult
+@dataclass
+class Options:
+    tag: bool = False
 def run(ctx):
     test = ctx.data.tables["test"]
     print("CONTEXT", ctx.seed, ctx.fast, ctx.folds, ctx.experiment)
-    sub = test.select("id").with_columns(pl.lit("B C D" if ctx.option("tag", False) else "A B C").alias("prediction"))
+    sub = test.select("id").with_columns(pl.lit("B C D" if ctx.config(Options).tag else "A B C").alias("prediction"))
     return SolutionResult(submission=sub, cv={"const": CvScore(0.5)}, best="const")
 '''
 

@@ -38,7 +38,7 @@ def test_dynamic_batch_and_sequence_axes(tmp_path):
 def test_fused_graph_keeps_parity_and_fuses_attention_but_not_skip_layer_norm(tmp_path):
     from edge.classifier.export import fuse_for_cpu
     from edge.quantize import quantize_int8
-    from edge.runtime.detect import encoder_session
+    from edge.runtime.classifier import encoder_session
 
     model, tokenizer = tiny_model()
     raw = export_onnx(model, tokenizer, tmp_path / "m.onnx")

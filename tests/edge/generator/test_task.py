@@ -6,7 +6,7 @@ import pytest
 
 from edge.generator.study import StudyConfig
 from edge.generator.study_table import format_table
-from edge.generator.task import OptionTask, map3, onnx_option_scores, rankings, task_row, torch_option_scores
+from edge.generator.task import OptionTask, onnx_option_scores, rankings, task_row, torch_option_scores
 
 TASK = OptionTask("tiny", ["Question: Which gas do plants take in?\nAnswer:", "Question: 2 + 2 =\nAnswer:"],
                   [["oxygen", "carbon dioxide", "helium", "steam", "smoke"], ["4", "five", "22", "zero", "a fish"]],
@@ -17,8 +17,8 @@ def test_map3_ranks_by_score_and_breaks_ties_in_letter_order():
     scores = np.array([[0.0, 3.0, 1.0, 0.0, 0.0],     # B first: 1
                        [1.0, 1.0, 1.0, 2.0, 0.0],     # D, then the tie A B C in letter order: B third, C out
                        [5.0, 4.0, 3.0, 2.0, 1.0]])    # answer E not in the top 3: 0
-    assert map3(scores, ["B", "B", "E"]) == pytest.approx((1 + 1 / 3 + 0) / 3)
-    assert map3(scores, ["B", "C", "E"]) == pytest.approx(1 / 3)
+    assert task_row(scores, scores, ["B", "B", "E"])["map3"] == pytest.approx((1 + 1 / 3 + 0) / 3)
+    assert task_row(scores, scores, ["B", "C", "E"])["map3"] == pytest.approx(1 / 3)
     assert rankings(scores) == ["B C A", "D A B", "A B C"]
 
 
