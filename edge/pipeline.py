@@ -129,7 +129,6 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
         parse_target(device)
     config = config or (fast_config(seed) if fast else EdgeConfig(distill=DistillConfig(seed=seed)))
     out = Path(config.out_dir or repo_root() / "build" / "edge" / competition.slug)
-    out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if config.pick_on_device:   # an unreachable device fails before any training
         from edge.deploy.lifecycle import open_device
@@ -142,6 +141,7 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
             pass
     log(f"teacher: {competition.slug} edge spec on {data.source} data")
     spec = load_spec(competition, data, seed=seed, fast=fast, options=options)
+    out.mkdir(parents=True, exist_ok=True)    # after the spec took the options: a refused one leaves no folder
     info = {"seed": seed, "fast": fast, "data_source": data.source}
     run = EdgeRun(competition, config, out, device, skip_deploy, info, log)
     report = FLOWS[type(spec)](run, spec)

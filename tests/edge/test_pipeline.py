@@ -111,6 +111,11 @@ def test_cli_rejects_a_bad_flag(capsys):
     assert "error:" in capsys.readouterr().err
 
 
+def test_a_refused_option_leaves_no_output_folder(tmp_path, capsys):
+    assert main(["edge", "--comp", "detect-ai-text", "--out", str(tmp_path / "out"), "--set", "bogus=1"]) == 2
+    assert "bogus" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
 def test_full_length_timing_joins_held_out_texts_and_refuses_pairs(tmp_path):
     from types import SimpleNamespace
 
