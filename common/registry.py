@@ -50,17 +50,34 @@ class Competition:
         """Import the 'module:function' named by one of the entry-point fields."""
         target = getattr(self, attr)
         if target is None:
-            raise UserError(f"{self.slug}: no {attr.replace('_', ' ')} is built yet for this competition")
+            raise UserError(f"{self.slug}: no {attr.replace('_', ' ')} is built yet for this competition: "
+                            f"register {attr}=\"package.module:function\", {ENTRY_POINT_SHAPES[attr]}")
         module_name, func_name = target.split(":")
         return getattr(importlib.import_module(module_name), func_name)
 
 
 _REGISTRY: dict[str, Competition] = {}
+ENTRY_POINT_SHAPES = {   # what each entry point is, for the message when one is missing
+    "solution": "a run(ctx: RunContext) -> SolutionResult (common/solution.py)",
+    "dataset_builder": "a build(limit=None, seed=0, out_dir=None) that writes the sample (common/sources/samples.py)",
+    "edge_spec": "a spec(data, seed=42, fast=False, options=None) -> DistillSet (common/distill_set.py) "
+                 "or PortSet (common/port_set.py)",
+}
 
 
 def register(competition: Competition) -> Competition:
+    """Add `competition` to the registry; a metric that is not in common.metrics or a fold column
+    its table lacks is refused here, when the package is imported, not after a run."""
+    from common.metrics import METRICS
+
     if competition.slug in _REGISTRY and _REGISTRY[competition.slug] != competition:
         raise ValueError(f"competition {competition.slug!r} registered twice")
+    if competition.metric not in METRICS:
+        raise ValueError(f"{competition.slug}: unknown metric {competition.metric!r}; known: {', '.join(sorted(METRICS))}")
+    cv = competition.cv
+    table = competition.schema.tables.get(cv.table) if cv is not None else None
+    if cv is not None and cv.by and table is not None and cv.by not in table.columns:
+        raise ValueError(f"{competition.slug}: folds split by {cv.by!r}, which {table.filename} does not have")
     _REGISTRY[competition.slug] = competition
     return competition
 

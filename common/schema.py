@@ -62,6 +62,9 @@ class TableSchema:
         return {name: pl.String for name, kind in self.columns.items() if kind == STR}
 
 
+SUBMISSION_KINDS = ("map3_letters", "probability", "probabilities", "text")
+
+
 @dataclass(frozen=True)
 class SubmissionSchema:
     """What a submission must look like.
@@ -76,6 +79,12 @@ class SubmissionSchema:
     id_column: str
     columns: tuple[str, ...]
     kind: str
+
+    def __post_init__(self):
+        if self.kind not in SUBMISSION_KINDS:
+            raise ValueError(f"unknown submission kind {self.kind!r}; known: {', '.join(SUBMISSION_KINDS)}")
+        if self.kind != "probabilities" and len(self.columns) != 1:
+            raise ValueError(f"a {self.kind!r} submission has one column besides the id, not {len(self.columns)}")
 
 
 @dataclass(frozen=True)

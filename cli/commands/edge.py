@@ -103,6 +103,7 @@ def run(args) -> int:
     if not args.comp:
         raise UserError("kllm edge: the following arguments are required: --comp (or one of status, rollback, run)")
     competition = get_competition(args.comp)
+    competition.load_entry("edge_spec")    # a competition without one: one line before the data is read
     if args.out is not None:
         check_output_folder(args.out)   # a file, or a path under one: one line before the data is read
     data = load_dataset(competition, args.data)

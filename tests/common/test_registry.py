@@ -77,3 +77,30 @@ def test_registering_a_different_competition_under_a_taken_slug_fails():
     with pytest.raises(ValueError):
         register(Competition(**{**taken.__dict__, "kaggle_slug": "other"}))
 
+
+
+def test_a_registration_with_an_unknown_metric_kind_or_fold_column_fails_when_imported():
+    from dataclasses import replace
+
+    from common.folds import CvSpec
+    from common.schema import SubmissionSchema
+
+    taken = get_competition("science-exam")
+    with pytest.raises(ValueError, match="unknown metric 'auc'; known: "):
+        register(replace(taken, slug="new-one", metric="auc"))
+    with pytest.raises(ValueError, match="folds split by 'nowhere', which train.csv does not have"):
+        register(replace(taken, slug="new-one", cv=CvSpec("stratified", by="nowhere")))
+    with pytest.raises(ValueError, match="unknown submission kind 'prob'"):
+        SubmissionSchema("id", ("label",), "prob")
+    with pytest.raises(ValueError, match="one column besides the id, not 2"):
+        SubmissionSchema("id", ("a", "b"), "probability")
+    assert "new-one" not in [c.slug for c in all_competitions()]
+
+
+def test_a_missing_entry_point_says_what_to_register():
+    from dataclasses import replace
+
+    bare = replace(get_competition("science-exam"), slug="bare", edge_spec=None)
+    with pytest.raises(UserError, match=r"bare: no edge spec is built yet .*edge_spec=\"package.module:function\", "
+                                        r"a spec\(data, .*DistillSet \(common/distill_set.py\) or PortSet"):
+        bare.load_entry("edge_spec")
