@@ -28,6 +28,7 @@ from common.errors import UserError, path_arg, seed_arg
 from common.experiments import load_experiment
 from common.metrics import get_metric
 from common.models import used_models
+from common.options import config_from_options
 from common.paths import results_path
 from common.registry import Competition, get_competition
 from common.results import spread_text
@@ -78,6 +79,14 @@ def load_solution(competition: Competition):
         if err.name and module_name.startswith(err.name):
             raise UserError(f"{competition.slug}: its solution is not built yet ({module_name} is missing)") from None
         raise
+
+
+def check_options(competition: Competition, options: dict[str, str]) -> None:
+    """Refuse an unknown `--set` key or a value of the wrong type before the data is read, by the
+    options dataclass the solution module names as CONFIG (the solution checks its ranges itself)."""
+    config = getattr(importlib.import_module(competition.solution.split(":")[0]), "CONFIG", None)
+    if config is not None:
+        config_from_options(config, options, competition.slug)
 
 
 def seed_everything(seed: int) -> None:
@@ -171,6 +180,7 @@ def run(args) -> int:
         if find_credentials() is None:
             raise NoCredentials()   # before any work: --kaggle without credentials would only fail at the end
     solve = load_solution(competition)
+    check_options(competition, options)
     data = load_dataset(competition, args.data)
     if "test" not in data.tables:
         raise UserError(f"{competition.slug}: no test file in {data.path}")
