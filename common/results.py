@@ -25,6 +25,7 @@ import os
 import secrets
 import subprocess
 import sys
+import unicodedata
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
@@ -234,8 +235,11 @@ def _bad_field(record: RunRecord) -> str:
         if not _is_number(getattr(record, name), optional):
             return f"{name} is not a finite number"
     for name in _TEXT_FIELDS:
-        if not isinstance(getattr(record, name), str):
+        value = getattr(record, name)
+        if not isinstance(value, str):
             return f"{name} is not text"
+        if name != "note" and any(unicodedata.category(ch) == "Cc" for ch in value):
+            return f"{name} holds control characters (a terminal escape or a line break)"
     if record.kaggle_ref is not None and not isinstance(record.kaggle_ref, str):
         return "kaggle_ref is not text"
     if not isinstance(record.higher_is_better, bool):

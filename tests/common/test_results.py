@@ -105,7 +105,7 @@ def test_a_record_with_a_field_of_the_wrong_kind_or_none_is_skipped_naming_it(tm
     line = json.loads(path.read_text())
     lines = [json.dumps(line)]
     for field, value in (("variant", None), ("time", 5), ("data_source", ["a"]), ("run_id", 7),
-                         ("higher_is_better", "yes"), ("kaggle_ref", 3)):
+                         ("higher_is_better", "yes"), ("kaggle_ref", 3), ("variant", "red\x1b[31m")):
         lines.append(json.dumps({**line, "run_id": f"bad-{field}", field: value}))
     lines.append(json.dumps({k: v for k, v in line.items() if k != "variant"} | {"run_id": "short"}))
     path.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode() + b"\n")   # a BOM an editor added
@@ -113,7 +113,8 @@ def test_a_record_with_a_field_of_the_wrong_kind_or_none_is_skipped_naming_it(tm
     err = capsys.readouterr().err
     for fragment in ("line 2: its variant is not text", "line 3: its time is not text", "its data_source is not text",
                      "line 5: its run_id is not text", "its higher_is_better is not true or false",
-                     "its kaggle_ref is not text", "line 8: it has no variant"):
+                     "its kaggle_ref is not text", "line 8: its variant holds control characters",
+                     "line 9: it has no variant"):
         assert fragment in err, fragment
     assert "torn write" not in err
 
