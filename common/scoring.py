@@ -28,6 +28,7 @@ import polars as pl
 from common.data import load_dataset, read_table
 from common.errors import UserError
 from common.metrics import Metric, get_metric
+from common.metrics.similarity import describe_encoder
 from common.registry import Competition
 from common.schema import TableSchema
 from common.submission import check_submission
@@ -46,8 +47,6 @@ class Score:
     against: str = ""
 
     def describe(self) -> str:
-        from common.metrics.similarity import describe_encoder
-
         setting = (f", {describe_encoder(self.encoder)}" if self.encoder else "") + (
             f", panel={self.panel}" if self.panel else "")
         against = f" (against {self.against})" if self.against else ""
