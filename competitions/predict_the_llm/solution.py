@@ -43,10 +43,11 @@ MEMBER_FNS = {"tfidf_linear": tfidf_linear, "style_lgbm": style_lgbm,
 CONFIG = PredictConfig   # the options `--set` and experiment files may give
 
 
-def _member_note(out, folds: np.ndarray, seconds: float) -> str:
+def _member_note(out, folds: np.ndarray) -> str:
+    """'3 fold models' when a member trained fewer than the folds, else "" (its seconds are
+    recorded apart: a note holds only what the same command on the same data repeats)."""
     k = len(np.unique(out.folds))
-    models = f"{k} fold models, " if k != len(np.unique(folds)) else ""
-    return f"{models}{seconds:.0f} s"
+    return f"{k} fold models" if k != len(np.unique(folds)) else ""
 
 
 def fit_variants(pairs: Pairs, cfg: PredictConfig, folds: np.ndarray, seed: int) -> tuple[dict[str, Prediction], str, dict]:
@@ -58,7 +59,7 @@ def fit_variants(pairs: Pairs, cfg: PredictConfig, folds: np.ndarray, seed: int)
         t0 = time.perf_counter()
         out = MEMBER_FNS[name](pairs, cfg, folds, seed)
         timings[name] = round(time.perf_counter() - t0, 1)
-        preds[name] = Prediction(out.oof, out.test, _member_note(out, folds, timings[name]))
+        preds[name] = Prediction(out.oof, out.test, _member_note(out, folds))
     variants, skipped = ensemble_variants(dict(preds), pairs, folds, cfg)
     if skipped:
         print(f"ensemble_assigned and ensemble_balanced skipped: {skipped}")
