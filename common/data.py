@@ -45,11 +45,11 @@ class Dataset:
 def find_table_file(folder: Path, table: TableSchema) -> Path | None:
     """The table's CSV (or a Parquet of the same stem) in `folder`; None when neither exists;
     UserError when one exists but is a folder or a link that leads nowhere."""
-    stem = Path(table.filename).stem
-    for candidate in (folder / table.filename, folder / f"{stem}.parquet"):
+    candidates = (folder / table.filename, folder / f"{Path(table.filename).stem}.parquet")
+    for candidate in candidates:
         if candidate.is_file():
             return candidate
-    for candidate in (folder / table.filename, folder / f"{stem}.parquet"):
+    for candidate in candidates:
         if candidate.is_dir():
             raise UserError(f"{candidate} is a folder, not a file")
         if candidate.is_symlink():

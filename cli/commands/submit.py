@@ -81,10 +81,10 @@ def load_solution(competition: Competition):
         raise
 
 
-def check_options(competition: Competition, options: dict[str, str]) -> None:
+def check_options(competition: Competition, solve, options: dict[str, str]) -> None:
     """Refuse an unknown `--set` key or a value of the wrong type before the data is read, by the
-    options dataclass the solution module names as CONFIG (the solution checks its ranges itself)."""
-    config = getattr(importlib.import_module(competition.solution.split(":")[0]), "CONFIG", None)
+    options dataclass the module of `solve` names as CONFIG (the solution checks its ranges itself)."""
+    config = getattr(sys.modules[solve.__module__], "CONFIG", None)
     if config is not None:
         config_from_options(config, options, competition.slug)
 
@@ -180,7 +180,7 @@ def run(args) -> int:
         if find_credentials() is None:
             raise NoCredentials()   # before any work: --kaggle without credentials would only fail at the end
     solve = load_solution(competition)
-    check_options(competition, options)
+    check_options(competition, solve, options)
     data = load_dataset(competition, args.data)
     if "test" not in data.tables:
         raise UserError(f"{competition.slug}: no test file in {data.path}")
