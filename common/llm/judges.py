@@ -56,6 +56,8 @@ WORDINGS = {
               "Rate this essay on a scale from 0 (worst) to 9 (best). Answer with one digit.", "Score: "),
     "mark": ("Essay question: {topic}\n\nStudent answer:\n{essay}\n\n"
              "Give the answer a mark from 0 (worst) to 9 (best). Answer with one digit.", "Mark: "),
+    "grade": ("Prompt: {topic}\n\nText:\n{essay}\n\n"
+              "Give this text a grade from 0 (very poor) to 9 (excellent). Reply with a single digit.", "Grade (0-9): "),
 }
 
 _RUBRICS = {
@@ -83,8 +85,7 @@ DEFAULT_PANEL: tuple[Judge, ...] = tuple(
 def panel_id(panel: tuple[Judge, ...] = DEFAULT_PANEL) -> str:
     """'models:judge+judge#hash': the hash covers every rubric, calibration and prompt setting, so
     a changed judge names a different panel (scores of different panels are not comparable)."""
-    spec = json.dumps([[j.name, j.rubric, j.model, j.center, j.scale] + ([j.wording] if j.wording != "score" else [])
-                       for j in panel]
+    spec = json.dumps([[j.name, j.rubric, j.model, j.center, j.scale] + _wording_key(j) for j in panel]
                       + [PROMPT_VERSION, MAX_ESSAY_TOKENS])
     models = "+".join(dict.fromkeys(j.model for j in panel))
     return f"{models}:{'+'.join(j.name for j in panel)}#{hashlib.sha256(spec.encode()).hexdigest()[:6]}"
@@ -133,12 +134,23 @@ def _plain(tokenizer, text: str) -> str:
     return text
 
 
+def wording_of(judge: Judge) -> tuple[str, str]:
+    """The judge's (user message template, answer opening) from WORDINGS; a UserError when unknown."""
+    if judge.wording not in WORDINGS:
+        raise UserError(f"judge {judge.name}: unknown wording {judge.wording!r}; known: {', '.join(WORDINGS)}")
+    return WORDINGS[judge.wording]
+
+
+def _wording_key(judge: Judge) -> list:
+    """What a judge's cache key and panel id hold of its wording: the text itself, so an edited
+    wording never meets judgements made under the old one (none for "score", whose keys predate this)."""
+    return [] if judge.wording == "score" else [judge.wording, *wording_of(judge)]
+
+
 def _judge_prompt(tokenizer, judge: Judge, topic: str, essay: str) -> str:
     topic, essay = _first_tokens(tokenizer, _plain(tokenizer, topic), MAX_TOPIC_TOKENS), \
         _first_tokens(tokenizer, _plain(tokenizer, essay), MAX_ESSAY_TOKENS)
-    if judge.wording not in WORDINGS:
-        raise UserError(f"judge {judge.name}: unknown wording {judge.wording!r}; known: {', '.join(WORDINGS)}")
-    template, answer = WORDINGS[judge.wording]
+    template, answer = wording_of(judge)
     user = template.format(topic=topic, essay=essay)
     messages = [{"role": "system", "content": judge.rubric}, {"role": "user", "content": user}]
     if getattr(tokenizer, "chat_template", None):
@@ -223,7 +235,7 @@ def judge_distributions(topics: list[str], essays: list[str], judge: Judge, batc
     key = {"judge": judge.name, "rubric": judge.rubric, "version": PROMPT_VERSION,
            "max_essay_tokens": MAX_ESSAY_TOKENS, "batch_size": batch_size}
     store = JsonlCache("judgements", judge.model, model_fingerprint(judge.model),
-                       key | ({"wording": judge.wording} if judge.wording != "score" else {}))
+                       key | ({"wording": _wording_key(judge)} if judge.wording != "score" else {}))
     by_length = sorted(dict.fromkeys(pairs), key=len)  # batches of similar length pad less
     probs = dict(zip(by_length, cached_map(store, by_length, lambda batch: _digit_distributions(judge, batch),
                                            batch_size, progress, desc=f"judge {judge.name}")))

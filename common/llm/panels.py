@@ -1,14 +1,15 @@
-"""The two judge panels of the adversarial-judge competition, never mixed.
+"""The three judge panels of the adversarial-judge competition.
 
-    from common.llm.panels import DEVELOPMENT_PANEL, validation_panel
-    dev = DEVELOPMENT_PANEL        # what an attack search may query (the three judges of `judges.py`)
-    val = validation_panel()       # what only scores the result: other rubrics, other wording,
-                                   # and the Gemma judge when its optional package is installed
+    from common.llm.panels import DEVELOPMENT_PANEL, VALIDATION_PANEL, held_out_panel
+    dev = DEVELOPMENT_PANEL        # the three judges of `judges.py`
+    val = VALIDATION_PANEL         # other rubrics, other wording ("Mark: ")
+    test = held_out_panel()        # what only scores the result: a third set of rubrics and wording
+                                   # ("Grade: "), and the Gemma judge when its optional package is installed
 
-Kaggle's judges were hidden, so a search tuned on one panel must be checked on judges it never
-saw. The validation judges differ from the development ones in who they are (rubric), in how
-the request is worded (`WORDINGS["mark"]`, answer opened with "Mark: ") and, when installed,
-in the model itself.
+Kaggle's judges were hidden, so a search tuned on some panels must be checked on judges it never
+saw. The panels differ in who the judges are (rubric), in how the request is worded
+(`judges.WORDINGS`) and, when Gemma is installed, in the model itself. The attack search may
+query the development and validation panels; the held-out panel only scores.
 """
 from __future__ import annotations
 
@@ -41,19 +42,36 @@ _GEMMA_RUBRIC = ("You are an experienced examiner. You grade short essays for co
 _GEMMA_CALIBRATION = (7.0, 3.0)  # not measured: gemma3-270m is not installed here; replace it by
                                  # calibrate(judge, *REFERENCE) on the first machine that has it
 
-VALIDATION_SMOLLM2: tuple[Judge, ...] = tuple(
+_HELD_OUT_RUBRICS = {
+    "admissions_reader":
+        "You read application essays for a university. You reward careful thinking, honesty and a "
+        "concrete, personal answer to the question. Generic, padded or evasive texts get low grades.",
+    "science_teacher":
+        "You are a science teacher. You value reasoning from evidence, correct use of terms and a "
+        "logical order. Unsupported claims, confusion or nonsense get low grades.",
+    "exam_moderator":
+        "You moderate the marking of a national exam. An answer must address the question set, in "
+        "correct and clear English. Answers that miss the question or are hard to follow get low grades.",
+}
+_HELD_OUT_CALIBRATION = {"admissions_reader": (5.01, 5.047), "science_teacher": (3.994, 4.038),
+                         "exam_moderator": (4.808, 3.761)}  # as _VALIDATION_CALIBRATION
+
+VALIDATION_PANEL: tuple[Judge, ...] = tuple(
     Judge(name, rubric, center=_VALIDATION_CALIBRATION[name][0], scale=_VALIDATION_CALIBRATION[name][1],
           wording="mark") for name, rubric in _VALIDATION_RUBRICS.items())
+HELD_OUT_SMOLLM2: tuple[Judge, ...] = tuple(
+    Judge(name, rubric, center=_HELD_OUT_CALIBRATION[name][0], scale=_HELD_OUT_CALIBRATION[name][1],
+          wording="grade") for name, rubric in _HELD_OUT_RUBRICS.items())
 
 
 def gemma_installed() -> bool:
     return importlib.util.find_spec(MODELS[_GEMMA].module) is not None
 
 
-def validation_panel(with_gemma: bool | None = None) -> tuple[Judge, ...]:
-    """The validation panel: three smollm2 judges with their own rubrics and wording, plus a
+def held_out_panel(with_gemma: bool | None = None) -> tuple[Judge, ...]:
+    """The held-out panel: three smollm2 judges with a third set of rubrics and wording, plus a
     Gemma-3-270M judge when its optional package is installed (with_gemma=None: when installed)."""
     use = gemma_installed() if with_gemma is None else with_gemma
     gemma = (Judge("gemma_examiner", _GEMMA_RUBRIC, model=_GEMMA, center=_GEMMA_CALIBRATION[0],
-                   scale=_GEMMA_CALIBRATION[1], wording="mark"),)
-    return VALIDATION_SMOLLM2 + (gemma if use else ())
+                   scale=_GEMMA_CALIBRATION[1], wording="grade"),)
+    return HELD_OUT_SMOLLM2 + (gemma if use else ())

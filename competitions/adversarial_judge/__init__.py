@@ -17,7 +17,7 @@ COMPETITION = register(Competition(
         target=(),
     ),
     metric="judge_score",
-    cv=None,  # no train rows: validated by a development and a validation judge panel
+    cv=None,  # no train rows: searched on a development and a validation judge panel, scored on a held-out one
     sample_dir=Path(__file__).parent / "sample",
     extra={"first_place": 30.0},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.adversarial_judge.solution:run",

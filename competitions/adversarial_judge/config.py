@@ -17,15 +17,16 @@ class JudgeConfig:
 
     attacks: comma list of attack names the search may use (empty: the whole library) []
     search_topics: test topics, drawn with the seed, on which every attack is judged by the
-        development panel [4]
+        panels the search queries [4]
     filler_words: random English words in every attack essay [12]
     honest_topics: topics the honest baseline writes and is judged on (0: every topic) [16]
     honest_tokens: tokens SmolLM2 writes per honest essay at most [128]
     max_words: the length cap of every submitted essay, in words [150]
     min_english: the lowest English confidence a submitted essay may have [0.5]
-    tie: two candidate mixes whose development scores differ by less than this share are
-        told apart by the validation panel instead [0.05]
-    validation: judge with the validation panel (0 skips it; scores are then missing) [1]
+    validation: the search queries the validation panel beside the development panel, and it
+        scores every set (0: the development panel alone, as a search on one panel) [1]
+    held_out: score every set with the held-out panel, which no search queries (0 skips it;
+        those scores are then missing) [1]
     """
 
     attacks: str = ""
@@ -35,8 +36,8 @@ class JudgeConfig:
     honest_tokens: int = 128
     max_words: int = 150
     min_english: float = 0.5
-    tie: float = 0.05
     validation: int = 1
+    held_out: int = 1
 
     def attack_names(self) -> list[str]:
         names = [a.strip() for a in self.attacks.split(",") if a.strip()] or list(ATTACKS)
@@ -49,8 +50,9 @@ class JudgeConfig:
         self.attack_names()
         if self.search_topics < 2 or self.filler_words < 0 or self.honest_topics < 0 or self.honest_tokens < 8:
             raise UserError("need search_topics >= 2, filler_words >= 0, honest_topics >= 0, honest_tokens >= 8")
-        if self.max_words < 10 or not 0 <= self.min_english <= 1 or not 0 <= self.tie < 1:
-            raise UserError("need max_words >= 10, 0 <= min_english <= 1, 0 <= tie < 1")
-        if self.validation not in (0, 1):
-            raise UserError(f"validation must be 1 (judge with the validation panel) or 0, got {self.validation}")
+        if self.max_words < 10 or not 0 <= self.min_english <= 1:
+            raise UserError("need max_words >= 10, 0 <= min_english <= 1")
+        for name in ("validation", "held_out"):
+            if getattr(self, name) not in (0, 1):
+                raise UserError(f"{name} must be 1 (use that panel) or 0, got {getattr(self, name)}")
         return self

@@ -3,7 +3,7 @@
     ps = spec(dataset, seed=42, fast=False, options={})    # a common.port_set.PortSet
 
 The solution (solution.run, its `--set` options from `options`) searches the attack mix on the
-development panel and writes one essay per test topic; its info["plan"] says how (seed,
+development and validation panels and writes one essay per test topic; its info["plan"] says how (seed,
 filler_words, attack_per_topic, templates). Every attack is a template, so no language model
 goes to the device: the plan and the filler vocabulary do (edge/runtime/essays.py). The device
 must write the submitted essays byte for byte for the test topics (checked when bundling and by

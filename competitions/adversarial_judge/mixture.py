@@ -3,6 +3,7 @@
     from competitions.adversarial_judge.mixture import Profiles, best_mix
     profiles = Profiles(names, scores, english, similarity)   # measured on a sample of topics
     mix = best_mix(profiles, n_essays=120)                     # Mix(counts={"inject_9": 40, ...}, predicted=7.3)
+    mix = best_mix([dev_profiles, val_profiles], 120)          # the mix whose worse panel scores highest
 
 The metric of a set of essays depends on the set only through a few moments: the mean score,
 the mean spread across judges of each essay, each judge's mean and mean square, the mean
@@ -12,10 +13,15 @@ quadratic form — so a candidate mix is scored in microseconds without judging 
 search is a greedy exchange over whole essays: move `step` essays from one attack to another
 while the predicted metric rises, with steps halving from n/8 to 1, restarted from every
 single attack and from the even mix.
+
+Given several panels' profiles of the same attacks, the search maximizes the lowest of the
+panels' predicted metrics: a mix that splits one panel and leaves another unanimous (every
+judge giving 9 leaves nothing spread) is worth what it gets from the latter.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
@@ -43,9 +49,13 @@ class Profiles:
 
 @dataclass(frozen=True)
 class Mix:
+    """counts: essays per attack. predicted: the lowest predicted metric over the panels searched,
+    per_panel: each panel's. components: the first panel's predicted components."""
+
     counts: dict[str, int]
     predicted: float
     components: dict[str, float]
+    per_panel: tuple[float, ...] = ()
 
 
 def predict_many(p: Profiles, counts: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -69,10 +79,15 @@ def predict(p: Profiles, counts: np.ndarray) -> tuple[float, dict[str, float]]:
     return float(value[0]), {k: float(v[0]) for k, v in c.items()}
 
 
-def _climb(p: Profiles, counts: np.ndarray, n: int) -> tuple[np.ndarray, float]:
+def worst_panel(panels: Sequence[Profiles], counts: np.ndarray) -> np.ndarray:
+    """The lowest predicted metric over the panels (K,) for K candidate count vectors (K, A)."""
+    return np.min([predict_many(p, counts)[0] for p in panels], axis=0)
+
+
+def _climb(panels: Sequence[Profiles], counts: np.ndarray, n: int) -> tuple[np.ndarray, float]:
     """Best-improvement exchange: every move of `step` essays from attack a to b is scored at
     once; take the best while it improves, then halve the step."""
-    best = predict(p, counts)[0]
+    best = float(worst_panel(panels, counts)[0])
     k = len(counts)
     src, dst = np.nonzero(~np.eye(k, dtype=bool))
     step = max(1, n // 8)
@@ -85,7 +100,7 @@ def _climb(p: Profiles, counts: np.ndarray, n: int) -> tuple[np.ndarray, float]:
             moves[rows, dst[ok]] += step
             if not len(moves):
                 break
-            values = predict_many(p, moves)[0]
+            values = worst_panel(panels, moves)
             i = int(np.argmax(values))
             if values[i] <= best + 1e-12:
                 break
@@ -94,12 +109,20 @@ def _climb(p: Profiles, counts: np.ndarray, n: int) -> tuple[np.ndarray, float]:
     return counts, best
 
 
-def best_mix(p: Profiles, n_essays: int, allowed: list[str] | None = None) -> Mix:
-    """The best mix of n_essays essays over the attacks (those in `allowed`, default all)."""
-    keep = [i for i, name in enumerate(p.names) if allowed is None or name in allowed]
+def _subset(p: Profiles, keep: list[int]) -> Profiles:
+    return Profiles([p.names[i] for i in keep], p.scores[keep], p.english[keep], p.similarity[np.ix_(keep, keep)])
+
+
+def best_mix(profiles: Profiles | Sequence[Profiles], n_essays: int, allowed: list[str] | None = None) -> Mix:
+    """The best mix of n_essays essays over the attacks (those in `allowed`, default all): for
+    several panels' profiles (same attacks, same order), the mix whose worst panel scores highest."""
+    panels = [profiles] if isinstance(profiles, Profiles) else list(profiles)
+    if not panels or any(p.names != panels[0].names for p in panels):
+        raise ValueError("best_mix needs one or more panels' profiles of the same attacks")
+    keep = [i for i, name in enumerate(panels[0].names) if allowed is None or name in allowed]
     if not keep:
         raise ValueError("best_mix needs at least one allowed attack")
-    sub = Profiles([p.names[i] for i in keep], p.scores[keep], p.english[keep], p.similarity[np.ix_(keep, keep)])
+    subs = [_subset(p, keep) for p in panels]
     starts = []
     for i in range(len(keep)):
         start = np.zeros(len(keep), dtype=np.int64)
@@ -108,7 +131,7 @@ def best_mix(p: Profiles, n_essays: int, allowed: list[str] | None = None) -> Mi
     even = np.full(len(keep), n_essays // len(keep), dtype=np.int64)
     even[: n_essays - even.sum()] += 1
     starts.append(even)
-    results = [_climb(sub, s.copy(), n_essays) for s in starts]
+    results = [_climb(subs, s.copy(), n_essays) for s in starts]
     counts, value = max(results, key=lambda r: r[1])
-    chosen = {sub.names[i]: int(c) for i, c in enumerate(counts) if c}
-    return Mix(chosen, float(value), predict(sub, counts)[1])
+    chosen = {subs[0].names[i]: int(c) for i, c in enumerate(counts) if c}
+    return Mix(chosen, float(value), predict(subs[0], counts)[1], tuple(predict(p, counts)[0] for p in subs))

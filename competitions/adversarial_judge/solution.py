@@ -3,16 +3,16 @@
     make submit COMP=adversarial-judge
     python -m cli submit --comp adversarial-judge --set search_topics=8 --set honest_topics=0
 
-1. attack search (development panel only): every attack of the library (attacks.py) is
-   written on `search_topics` sample topics and judged; the mix of attacks with the best
-   predicted metric is found from those measurements (mixture.py), and dealt to the topics.
-2. the chosen essays are judged on every topic by the development panel (variant `attack_mix`);
-   when the best mix without the chosen mix's main attack is predicted within `tie` of it, it
-   is judged too (`attack_mix_alt`), and when the development panel cannot tell the two apart
-   (within `tie`), the validation panel picks.
-3. `honest`: SmolLM2's own essays on `honest_topics` topics, the baseline.
-4. the validation panel (common/llm/panels.py), which the search never queries, scores the
-   submitted mix and honest: variants `validation/<name>`.
+1. attack search on the development and the validation panel (common/llm/panels.py): every
+   attack of the library (attacks.py) is written on `search_topics` sample topics and judged by
+   both; the mix of attacks whose worse panel has the best predicted metric is found from those
+   measurements (mixture.py) and dealt to the topics: `attack_mix`, the submission. The mix a
+   search on the development panel alone picks, `attack_mix_dev_only`, is the baseline it must
+   beat where it matters, on judges neither search saw.
+2. `honest`: SmolLM2's own essays on `honest_topics` topics, the other baseline.
+3. every set is judged on every topic by the development panel (variant `<name>`), the
+   validation panel (`validation/<name>`) and the held-out panel, which no search queries
+   (`held-out/<name>`): only the held-out scores say how a mix does on judges it was not fitted to.
 A PNG (results/adversarial-judge/panels.png) shows each judged set's score matrix and components.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ import polars as pl
 
 from common.errors import UserError
 from common.llm.judges import english_confidence
-from common.llm.panels import DEVELOPMENT_PANEL, validation_panel
+from common.llm.panels import DEVELOPMENT_PANEL, VALIDATION_PANEL, held_out_panel
 from common.paths import results_path
 from common.solution import CvScore, RunContext, SolutionResult
 from competitions.adversarial_judge.attacks import ATTACKS
@@ -36,7 +36,7 @@ from competitions.adversarial_judge.report import draw_panels
 from competitions.adversarial_judge.search import assign, judge_set, measure_attacks
 
 CONFIG = JudgeConfig
-VALIDATION = "validation/"
+VALIDATION, HELD_OUT = "validation/", "held-out/"
 
 
 def _topics(ctx: RunContext, max_words: int) -> tuple[list[int], list[str]]:
@@ -79,6 +79,10 @@ def family_moves(profiles) -> dict[str, list[float]]:
                 .mean(axis=(0, 1))] for f in families}
 
 
+def _search_panels(cfg: JudgeConfig) -> dict[str, tuple]:
+    return {"development": DEVELOPMENT_PANEL} | ({"validation": VALIDATION_PANEL} if cfg.validation else {})
+
+
 def run(ctx: RunContext) -> SolutionResult:
     started = time.perf_counter()
     cfg = ctx.config(JudgeConfig).validate()
@@ -88,59 +92,63 @@ def run(ctx: RunContext) -> SolutionResult:
 
     t0 = time.perf_counter()
     search_idx = _sample(n, cfg.search_topics, ctx.seed)
-    profiles = measure_attacks(attacks, [topics[i] for i in search_idx], DEVELOPMENT_PANEL, cfg.filler_words,
-                                  ctx.seed)
-    mix = best_mix(profiles, n)
-    main_attack = max(mix.counts, key=mix.counts.get)
-    others = [a.name for a in attacks if a.name != main_attack]
-    alt = best_mix(profiles, n, others) if others else None
+    panels = _search_panels(cfg)
+    profiles = {name: measure_attacks(attacks, [topics[i] for i in search_idx], panel, cfg.filler_words, ctx.seed)
+                for name, panel in panels.items()}
+    mixes = {"attack_mix": best_mix(list(profiles.values()), n)}
+    if len(panels) > 1:
+        dev_only = best_mix(profiles["development"], n)
+        if dev_only.counts != mixes["attack_mix"].counts:
+            mixes["attack_mix_dev_only"] = dev_only
     seconds["search"] = round(time.perf_counter() - t0, 1)
-    print(f"attack search on {len(search_idx)} topics: predicted {mix.predicted:.3f} with {mix.counts}")
+    mix = mixes["attack_mix"]
+    print(f"attack search on {len(search_idx)} topics, {' and '.join(panels)} panel: predicted "
+          f"{' / '.join(f'{v:.3f}' for v in mix.per_panel)} with {mix.counts}")
 
     t0 = time.perf_counter()
-    candidates = {"attack_mix": (mix, *assign(mix, attacks, topics, cfg.filler_words, ctx.seed))}
-    if alt is not None and alt.predicted >= (1 - cfg.tie) * mix.predicted:
-        candidates["attack_mix_alt"] = (alt, *assign(alt, attacks, topics, cfg.filler_words, ctx.seed))
-    dev = {name: judge_set(topics, c[1], DEVELOPMENT_PANEL) for name, c in candidates.items()}
-    seconds["development"] = round(time.perf_counter() - t0, 1)
-
-    t0 = time.perf_counter()
+    written = {name: assign(m, attacks, topics, cfg.filler_words, ctx.seed) for name, m in mixes.items()}
     honest_idx = _sample(n, cfg.honest_topics, ctx.seed)
     h_topics = [topics[i] for i in honest_idx]
-    honest = honest_essays(h_topics, cfg.honest_tokens, cfg.max_words, ctx.seed)
-    dev["honest"] = judge_set(h_topics, honest, DEVELOPMENT_PANEL)
-    seconds["honest"] = round(time.perf_counter() - t0, 1)
+    sets = {name: (topics, essays) for name, (essays, _) in written.items()}
+    sets["honest"] = (h_topics, honest_essays(h_topics, cfg.honest_tokens, cfg.max_words, ctx.seed))
+    seconds["writing"] = round(time.perf_counter() - t0, 1)
 
-    ranked = sorted(candidates, key=lambda k: dev[k].value, reverse=True)
-    tied = len(ranked) > 1 and dev[ranked[1]].value >= (1 - cfg.tie) * dev[ranked[0]].value
-    val, t0 = {}, time.perf_counter()
-    if cfg.validation:
-        panel = validation_panel()
-        for name in (ranked if tied else ranked[:1]):
-            val[name] = judge_set(topics, candidates[name][1], panel)
-        val["honest"] = judge_set(h_topics, honest, panel)
-    seconds["validation"] = round(time.perf_counter() - t0, 1)
-    best = max(ranked, key=lambda k: val[k].value) if tied and val else ranked[0]
-    why = "the validation panel (development scores within tie)" if tied and val else "the development panel"
-    print(f"submitted: {best} (chosen by {why})")
-    essays, names = candidates[best][1], candidates[best][2]
+    judged: dict[str, dict] = {}
+    scorers = {"": DEVELOPMENT_PANEL} | ({VALIDATION: VALIDATION_PANEL} if cfg.validation else {})
+    scorers |= {HELD_OUT: held_out_panel()} if cfg.held_out else {}
+    for prefix, panel in scorers.items():
+        t0 = time.perf_counter()
+        judged[prefix] = {name: judge_set(t, e, panel) for name, (t, e) in sets.items()}
+        seconds[prefix.strip("/") or "development"] = round(time.perf_counter() - t0, 1)
+    essays, names = written["attack_mix"]
     check_essays(essays, cfg)
 
-    honest_note = f"{len(honest_idx)} of {n} topics"
-    cv = {name: _cv(j, honest_note if name == "honest" else f"mix {candidates[name][0].counts}")
-          for name, j in dev.items()}
-    cv |= {VALIDATION + name: _cv(j, honest_note if name == "honest" else "") for name, j in val.items()}
-    rows = [(f"{best}, development", dev[best], names), ("honest, development", dev["honest"], None)]
-    rows += [(f"{best}, validation", val[best], names), ("honest, validation", val["honest"], None)] if val else []
+    searched = {"": "development", VALIDATION: "validation"}
+    cv = {}
+    for prefix, by_name in judged.items():
+        for name, j in by_name.items():
+            if name == "honest":
+                note = f"{len(honest_idx)} of {n} topics"
+            elif prefix == HELD_OUT:
+                note = f"mix {mixes[name].counts}; a panel no search queried"
+            else:
+                seen = name == "attack_mix" or searched[prefix] == "development"
+                note = f"mix {mixes[name].counts}; {'fitted to' if seen else 'not searched on'} this panel"
+            cv[prefix + name] = _cv(j, note)
+    rows = [(f"{name}, {prefix.strip('/') or 'development'}", by_name[name], written[name][1] if name in written else None)
+            for prefix, by_name in judged.items() for name in ("attack_mix", "honest")]
     chart = draw_panels(rows, results_path().parent / ctx.competition.slug / "panels.png")
     seconds["total"] = round(time.perf_counter() - started, 1)
-    info = {"mix": candidates[best][0].counts, "predicted": round(candidates[best][0].predicted, 4),
+    dev_profiles = profiles["development"]
+    info = {"mix": mix.counts, "predicted": {p: round(v, 4) for p, v in zip(panels, mix.per_panel)},
+            "baseline_mix": mixes["attack_mix_dev_only"].counts if "attack_mix_dev_only" in mixes else mix.counts,
             "search_topics": [topics[i] for i in search_idx], "honest_topics": len(honest_idx),
-            "family_moves": {"judges": [j.name for j in DEVELOPMENT_PANEL], **family_moves(profiles)},
-            "attack_scores": {a: np.round(profiles.scores[i].mean(axis=0), 2).tolist()
-                              for i, a in enumerate(profiles.names)},
-            "chosen_by": why, "chart": str(chart), "seconds": seconds,
+            "family_moves": {"judges": [j.name for j in DEVELOPMENT_PANEL], **family_moves(dev_profiles)},
+            "attack_scores": {a: np.round(dev_profiles.scores[i].mean(axis=0), 2).tolist()
+                              for i, a in enumerate(dev_profiles.names)},
+            "chosen_by": f"the worse of the {' and '.join(panels)} panels' predicted metric",
+            "chart": str(chart), "seconds": seconds,
             "plan": {"seed": ctx.seed, "filler_words": cfg.filler_words, "attack_per_topic": names,
                      "templates": {a: ATTACKS[a].body("{topic}") for a in sorted(set(names))}}}
     submission = pl.DataFrame({"id": ids, "essay": essays})
-    return SolutionResult(submission=submission, cv=cv, best=best, info=info)
+    return SolutionResult(submission=submission, cv=cv, best="attack_mix", info=info)

@@ -8,7 +8,9 @@ go through the real panel code, its disk cache and progress bar.
         fake_panel.pairs                 # the same as (topic, essay)
 
 Judge "up" gives an essay the digit len(essay) % 10, judge "down" gives 9 minus that; both are
-calibrated to score exactly the digit they put all probability on (`fake_digit`).
+calibrated to score exactly the digit they put all probability on (`fake_digit`). Judges
+"val_up"/"val_down" and "test_up"/"test_down" do the same with 3 * len(essay) and 7 * len(essay),
+so three fake panels disagree about which essays are good.
 """
 from __future__ import annotations
 
@@ -23,9 +25,12 @@ FAKE_PANEL = (judges.Judge("up", "fake rubric: longer is better", center=4.5, sc
               judges.Judge("down", "fake rubric: shorter is better", center=4.5, scale=1.0))
 
 
+MULTIPLIERS = {"val_up": 3, "val_down": 3, "test_up": 7, "test_down": 7}
+
+
 def fake_digit(judge_name: str, essay: str) -> int:
-    digit = len(essay) % 10
-    return digit if judge_name == "up" else 9 - digit
+    digit = len(essay) * MULTIPLIERS.get(judge_name, 1) % 10
+    return digit if judge_name.endswith("up") else 9 - digit
 
 
 class FakeLM:

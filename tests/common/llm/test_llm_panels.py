@@ -3,19 +3,21 @@ import pytest
 
 from common.llm import judges
 from common.llm.judges import REFERENCE, Judge, calibrate, judge_scores, panel_id
-from common.llm.panels import DEVELOPMENT_PANEL, VALIDATION_SMOLLM2, validation_panel
+from common.llm.panels import DEVELOPMENT_PANEL, HELD_OUT_SMOLLM2, VALIDATION_PANEL, held_out_panel
+from fakes.judges import fake_panel  # noqa: F401
 
 TOPICS, ESSAYS = REFERENCE
 GOOD, GIBBERISH = (0, 4), 6
 
 
-def test_the_two_panels_share_no_judge_and_name_different_panels():
-    val = validation_panel(with_gemma=False)
-    assert not {j.name for j in val} & {j.name for j in DEVELOPMENT_PANEL}
-    assert not {j.rubric for j in val} & {j.rubric for j in DEVELOPMENT_PANEL}
-    assert {j.wording for j in val} == {"mark"} and {j.wording for j in DEVELOPMENT_PANEL} == {"score"}
-    assert panel_id(val) != panel_id(DEVELOPMENT_PANEL)
-    assert [j.model for j in validation_panel(with_gemma=True)][-1] == "gemma3-270m"
+def test_the_three_panels_share_no_judge_rubric_or_wording_and_have_different_ids():
+    panels = (DEVELOPMENT_PANEL, VALIDATION_PANEL, held_out_panel(with_gemma=False))
+    for field in ("name", "rubric", "wording"):
+        values = [{getattr(j, field) for j in panel} for panel in panels]
+        assert sum(map(len, values)) == len(set().union(*values)), field
+    assert [{j.wording for j in p} for p in panels] == [{"score"}, {"mark"}, {"grade"}]
+    assert len({panel_id(p) for p in panels}) == 3
+    assert [j.model for j in held_out_panel(with_gemma=True)][-1] == "gemma3-270m"
 
 
 def test_an_unknown_wording_is_one_clear_error(own_cache):
@@ -26,7 +28,7 @@ def test_an_unknown_wording_is_one_clear_error(own_cache):
 def test_the_shared_prefix_cache_gives_the_same_digits_as_a_full_forward(own_cache, monkeypatch):
     import json
     pairs = [json.dumps([t, e]) for t, e in zip(TOPICS[:3], ESSAYS[:3])]
-    for judge in (DEVELOPMENT_PANEL[0], VALIDATION_SMOLLM2[0]):
+    for judge in (DEVELOPMENT_PANEL[0], VALIDATION_PANEL[0], HELD_OUT_SMOLLM2[0]):
         cached = np.array(judges._digit_distributions(judge, pairs))
         with monkeypatch.context() as m:
             m.setattr(judges, "_shared_prefix", lambda *a: ([], None))
@@ -35,10 +37,24 @@ def test_the_shared_prefix_cache_gives_the_same_digits_as_a_full_forward(own_cac
 
 
 @pytest.mark.slow
-def test_validation_panel_ranks_real_essays_above_gibberish_and_its_calibration_is_current():
-    scores = judge_scores(TOPICS, ESSAYS, VALIDATION_SMOLLM2, progress=False)
+@pytest.mark.parametrize("panel", [VALIDATION_PANEL, HELD_OUT_SMOLLM2], ids=["validation", "held-out"])
+def test_a_panel_ranks_real_essays_above_gibberish_and_its_calibration_is_current(panel):
+    scores = judge_scores(TOPICS, ESSAYS, panel, progress=False)
     assert np.all(scores[list(GOOD)].mean(axis=0) > scores[GIBBERISH])
-    for judge in VALIDATION_SMOLLM2:
+    for judge in panel:
         fresh = calibrate(judge, TOPICS, ESSAYS)
         assert fresh.center == pytest.approx(judge.center, abs=0.01)
         assert fresh.scale == pytest.approx(judge.scale, rel=0.02)
+
+
+def test_an_edited_wording_names_another_panel_and_is_judged_anew(monkeypatch, fake_panel):
+    before = panel_id(VALIDATION_PANEL)
+    judge = Judge("up", "a rubric", center=4.5, scale=1.0, wording="mark")
+    judges.judge_distributions(["t"], ["an essay"], judge, progress=False)
+    judges.judge_distributions(["t"], ["an essay"], judge, progress=False)
+    assert len(fake_panel.calls) == 1                      # cached
+    template, answer = judges.WORDINGS["mark"]
+    monkeypatch.setitem(judges.WORDINGS, "mark", (template.replace("mark", "score"), answer))
+    assert panel_id(VALIDATION_PANEL) != before
+    judges.judge_distributions(["t"], ["an essay"], judge, progress=False)
+    assert len(fake_panel.calls) == 2                      # not the judgement made under the old text

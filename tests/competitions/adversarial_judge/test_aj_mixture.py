@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from common.metrics.judge import judge_score
 from competitions.adversarial_judge.mixture import Profiles, best_mix, predict
@@ -39,3 +40,26 @@ def test_a_panel_that_agrees_everywhere_is_worth_nothing():
 def test_allowed_restricts_the_attacks():
     rows = [[[9, 9, 0]] * 2, [[9, 0, 9]] * 2, [[0, 9, 9]] * 2]
     assert set(best_mix(_profiles(rows), 30, allowed=["a0", "a1"]).counts) <= {"a0", "a1"}
+
+
+def test_with_two_panels_the_mix_is_the_one_whose_worse_panel_scores_best():
+    # panel A splits on a0..a2 (the thirds); panel B agrees on them and splits only on a3..a5
+    split = [[[9, 9, 0]] * 2, [[9, 0, 9]] * 2, [[0, 9, 9]] * 2]
+    agree = [[[5, 5, 5]] * 2] * 3
+    a = _profiles(split + [[[6, 5, 4]] * 2] * 3)
+    b = _profiles(agree + [[[9, 5, 0]] * 2, [[0, 9, 5]] * 2, [[5, 0, 9]] * 2])
+    alone = best_mix(a, 60)
+    joint = best_mix([a, b], 60)
+    assert set(alone.counts) == {"a0", "a1", "a2"}                # what panel A alone picks ...
+    counts = np.array([alone.counts.get(f"a{i}", 0) for i in range(6)])
+    assert predict(b, counts)[0] == 0.0                           # ... panel B gives nothing
+    assert joint.predicted == min(joint.per_panel) > 0.0
+    assert joint.per_panel[0] == predict(a, np.array([joint.counts.get(f"a{i}", 0) for i in range(6)]))[0]
+    assert best_mix([a], 60) == alone                             # one panel in a list: as before
+
+
+def test_panels_of_different_attacks_are_refused():
+    a = _profiles([[[9, 9, 0]] * 2, [[9, 0, 9]] * 2])
+    b = Profiles(["x", "y"], a.scores, a.english, a.similarity)
+    with pytest.raises(ValueError, match="same attacks"):
+        best_mix([a, b], 10)

@@ -1,4 +1,5 @@
-"""The solution end to end on a fake panel: the search queries only the development panel."""
+"""The solution end to end on fake panels: the search queries the development and validation
+panels, never the held-out one."""
 import numpy as np
 import pytest
 
@@ -7,12 +8,15 @@ from common.errors import UserError
 from common.llm import judges
 from common.registry import get_competition
 from common.solution import RunContext
-from competitions.adversarial_judge import search, solution
+from competitions.adversarial_judge import mixture, search, solution
+from competitions.adversarial_judge.attacks import ATTACKS
 from fakes.judges import FAKE_PANEL, fake_panel  # noqa: F401
 
 COMP = get_competition("adversarial-judge")
-FAKE_VALIDATION = (judges.Judge("val_a", "another rubric", center=4.5, scale=1.0, wording="mark"),
-                   judges.Judge("val_b", "a third rubric", center=4.5, scale=1.0, wording="mark"))
+FAKE_VALIDATION = (judges.Judge("val_up", "another rubric", center=4.5, scale=1.0, wording="mark"),
+                   judges.Judge("val_down", "a third rubric", center=4.5, scale=1.0, wording="mark"))
+FAKE_HELD_OUT = (judges.Judge("test_up", "a fourth rubric", center=4.5, scale=1.0, wording="grade"),
+                 judges.Judge("test_down", "a fifth rubric", center=4.5, scale=1.0, wording="grade"))
 TOPICS = ["Cats at night", "The history of bread", "Why rivers flood", "Chess openings", "Volcano safety",
           "Learning a language", "Bees and flowers", "The first printing press", "Tides and the moon"]
 
@@ -42,29 +46,58 @@ def tiny(tmp_path, monkeypatch, fake_panel):
     monkeypatch.setattr(judges, "_digit_distributions", recording)
     monkeypatch.setattr(solution, "measure_attacks", searching)
     monkeypatch.setattr(solution, "DEVELOPMENT_PANEL", FAKE_PANEL)
-    monkeypatch.setattr(solution, "validation_panel", lambda: FAKE_VALIDATION)
+    monkeypatch.setattr(solution, "VALIDATION_PANEL", FAKE_VALIDATION)
+    monkeypatch.setattr(solution, "held_out_panel", lambda: FAKE_HELD_OUT)
     monkeypatch.setattr(search, "_embed", lambda essays: np.eye(len(essays), 16)[:, :16] + 0.1)
     monkeypatch.setattr(solution, "honest_essays", lambda topics, *a, **k: [f"An honest essay on {t}." for t in topics])
     return RunContext(COMP, load_dataset(COMP, folder), seed=1, options={"search_topics": "3", "honest_topics": "4"}), seen
 
 
-def test_the_search_never_asks_a_validation_judge_and_the_validation_panel_scores_the_result(tiny):
+def test_the_search_asks_two_panels_and_the_held_out_panel_scores_every_set(tiny):
     ctx, seen = tiny
     result = solution.run(ctx)
     searched = {name for phase, name, _ in seen if phase == "search"}
-    assert searched == {j.name for j in FAKE_PANEL}
-    assert {name for phase, name, _ in seen if phase == "final"} >= {"val_a", "val_b"}
+    assert searched == {j.name for j in FAKE_PANEL + FAKE_VALIDATION}
+    assert {name for phase, name, _ in seen if phase == "final"} >= {"test_up", "test_down"}
     sub = result.submission
     assert sub["id"].to_list() == list(range(len(TOPICS))) and all(e.strip() for e in sub["essay"])
-    assert {"attack_mix", "honest", "validation/honest"} <= set(result.cv)
-    validated = [k.removeprefix("validation/") for k in result.cv if k.startswith("validation/attack_mix")]
-    assert validated        # the leader is validated: attack_mix, or attack_mix_alt (it led on an AVX-512 machine)
+    assert result.best == "attack_mix"
+    names = {"attack_mix", "honest"} | ({"attack_mix_dev_only"} if "attack_mix_dev_only" in result.cv else set())
+    assert set(result.cv) == {p + n for p in ("", "validation/", "held-out/") for n in names}
+    assert len({result.cv[p + "attack_mix"].panel for p in ("", "validation/", "held-out/")}) == 3
     assert all(s.kind == "panel" for s in result.cv.values())
-    assert result.cv[validated[0]].panel != result.cv["validation/" + validated[0]].panel
     assert "4 of 9 topics" in result.cv["honest"].note and "avg_h=" in result.cv["attack_mix"].note
-    assert result.best in {"attack_mix", "attack_mix_alt"}
+    assert "no search queried" in result.cv["held-out/attack_mix"].note
     assert sum(result.info["mix"].values()) == len(TOPICS)
+    assert set(result.info["predicted"]) == {"development", "validation"}
     assert (ctx.data.path / "test.csv").exists() and result.info["chart"].endswith("panels.png")
+
+
+def test_the_mix_is_the_one_whose_worse_search_panel_is_predicted_best(tiny):
+    ctx, _ = tiny
+    result = solution.run(ctx)
+    worst = min(result.info["predicted"].values())
+    assert worst == pytest.approx(mixture.best_mix(_profiles(ctx), len(TOPICS)).predicted, abs=1e-4)
+    if "attack_mix_dev_only" in result.cv:   # the one-panel mix, predicted on both, does no better
+        dev_only = mixture.best_mix(_profiles(ctx)[0], len(TOPICS))
+        counts = np.array([dev_only.counts.get(a, 0) for a in _profiles(ctx)[0].names])
+        assert min(mixture.predict(p, counts)[0] for p in _profiles(ctx)) <= worst + 1e-9
+
+
+def _profiles(ctx):
+    topics = [str(t) for t in ctx.data.tables["test"]["topic"].to_list()]
+    chosen = [topics[i] for i in solution._sample(len(topics), 3, ctx.seed)]
+    attacks = list(ATTACKS.values())
+    return [search.measure_attacks(attacks, chosen, panel, 12, ctx.seed, progress=False)
+            for panel in (FAKE_PANEL, FAKE_VALIDATION)]
+
+
+def test_one_panel_searched_when_validation_is_off(tiny):
+    ctx, seen = tiny
+    ctx.options = {"search_topics": "3", "validation": "0", "held_out": "0"}
+    result = solution.run(ctx)
+    assert {name for phase, name, _ in seen if phase == "search"} == {j.name for j in FAKE_PANEL}
+    assert set(result.cv) == {"attack_mix", "honest"}
 
 
 def test_the_same_run_gives_the_same_essays(tiny):
