@@ -123,6 +123,9 @@ def check_utf8(path: Path, chunk_bytes: int = 1 << 20) -> None:
             raise UserError(f"{path}: not UTF-8 text (it ends inside a character); save it as UTF-8") from None
 
 
+TEST_LABELS = "test_labels.csv"  # a sample's hidden test labels (a Kaggle download has none): kllm score's default truth
+
+
 def choose_folder(competition: Competition) -> tuple[str, Path]:
     """data/<slug>/ when it holds every required file, otherwise the committed sample."""
     real = data_dir(competition.slug)

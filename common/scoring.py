@@ -9,7 +9,8 @@
 What the submission is paired with follows what the metric needs (`Metric.needs`), never the
 competition's name:
   "labels": a labelled frame (the schema's target columns) by id: the targets are y_true, the
-            submission columns y_pred;
+            submission columns y_pred; `truth`, else the test_labels.csv of `data_dir` or of the
+            sample (a drawn or committed sample carries its hidden test's labels);
   "panel":  the competition's test table (data/<slug>/, else its sample, or `data_dir`): each
             row's prompt is its schema's columns other than the id, the submission (checked
             like one for Kaggle) gives the texts, and the metric's judge panel scores them
@@ -25,7 +26,7 @@ from typing import Callable
 
 import polars as pl
 
-from common.data import load_dataset, read_table
+from common.data import TEST_LABELS, choose_folder, load_dataset, read_table
 from common.errors import UserError
 from common.metrics import Metric, get_metric
 from common.metrics.similarity import describe_encoder
@@ -131,9 +132,13 @@ def _truth_schema(competition: Competition, path: Path) -> TableSchema:
 
 
 def _read_labels(competition: Competition, metric: Metric, truth: Path | None, data_dir: Path | None):
-    if truth is None:
-        columns = ", ".join([competition.schema.submission.id_column, *competition.schema.target])
-        raise UserError(f"{competition.slug}: {metric.name} scores against labels: give --truth FILE with {columns}")
+    if truth is None:   # a sample (committed or drawn by `make dataset`) carries its hidden test's labels
+        folder = Path(data_dir) if data_dir else choose_folder(competition)[1]
+        if not (folder / TEST_LABELS).is_file():
+            columns = ", ".join([competition.schema.submission.id_column, *competition.schema.target])
+            raise UserError(f"{competition.slug}: {metric.name} scores against labels: give --truth FILE with "
+                            f"{columns} ({folder} has no {TEST_LABELS})")
+        truth = folder / TEST_LABELS
     if not Path(truth).exists():
         raise UserError(f"missing file: {truth}")
     return read_table(Path(truth), _truth_schema(competition, Path(truth))), str(truth)

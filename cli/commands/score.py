@@ -3,11 +3,12 @@
 Scores a submission file with the competition's metric and prints the score (and its
 components, when the metric has some). What it is scored against is what the metric needs
 (`common.metrics.Metric.needs`): a file with the true labels (--truth, for instance a held-out
-part of train), or, for a judge-panel metric, the prompts of the competition's test file
+part of train; default: the sample's, or --data's, test_labels.csv), or, for a judge-panel metric, the prompts of the competition's test file
 (data/<slug>/ or its sample, or --data), judged by the local panel with a progress bar;
 judgements are cached on disk, so a second run is quick.
 
     python -m cli score --comp science-exam --pred sub.csv --truth heldout.csv
+    python -m cli score --comp science-exam --pred submissions/science-exam/submission.csv   # the sample's hidden labels
     python -m cli score --comp adversarial-judge --pred competitions/adversarial_judge/sample/sample_submission.csv
 """
 from __future__ import annotations
@@ -23,9 +24,10 @@ def add_parser(subparsers):
     p = subparsers.add_parser("score", help="score a submission file (against labels, or by a judge panel)")
     p.add_argument("--comp", required=True, help="competition slug")
     p.add_argument("--pred", required=True, type=path_arg, help="submission CSV")
-    p.add_argument("--truth", type=path_arg, default=None, help="CSV with the id and target columns (label metrics)")
+    p.add_argument("--truth", type=path_arg, default=None, help="CSV with the id and target columns (label metrics; default: test_labels.csv of --data or the sample)")
     p.add_argument("--data", type=path_arg, default=None,
-                   help="folder with the test file a judge-panel metric reads (default: data/<slug> or the sample)")
+                   help="folder with the test file a judge-panel metric reads, or the test_labels.csv a label metric "
+                        "reads (default: data/<slug> or the sample)")
     p.add_argument("--encoder", default=None, help="sentence encoder for sharpened cosine (default: minilm)")
     p.set_defaults(func=run)
 

@@ -68,13 +68,29 @@ def test_bad_judge_input_is_one_line_and_exit_2(fake_panel, tmp_path, capsys, es
     assert fake_panel.calls == []
 
 
-def test_a_label_metric_still_needs_truth(tmp_path, capsys):
+def test_a_label_metric_needs_truth_where_the_data_has_no_labels(tmp_path, capsys):
     pred = tmp_path / "pred.csv"
     pred.write_text("id,prediction\n0,A B C\n1,C B A\n")
-    assert main(["score", "--comp", "science-exam", "--pred", str(pred)]) == 2
-    assert "give --truth FILE with id, answer" in capsys.readouterr().err
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred), "--data", str(tmp_path)]) == 2
+    assert f"give --truth FILE with id, answer ({tmp_path} has no test_labels.csv)" in capsys.readouterr().err
     truth = tmp_path / "truth.csv"
     truth.write_text("id,answer\n0,A\n1,B\n")
     assert main(["score", "--comp", "science-exam", "--pred", str(pred), "--truth", str(truth)]) == 0
     out = capsys.readouterr().out
     assert out.startswith("science-exam map@3 = 0.75000 on 2 rows") and str(truth) in out
+    (tmp_path / "test_labels.csv").write_text("id,answer\n0,C\n1,C\n")      # as `make dataset OUT=...` writes it
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred), "--data", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("science-exam map@3 = 0.66667 on 2 rows") and str(tmp_path / "test_labels.csv") in out
+
+
+def test_a_label_metric_on_the_sample_scores_against_its_hidden_labels(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KLLM_DATA", str(tmp_path / "no-kaggle-files"))
+    comp = get_competition("science-exam")
+    labels = pl.read_csv(comp.sample_dir / "test_labels.csv")
+    pred = tmp_path / "pred.csv"
+    pl.DataFrame({"id": labels["id"], "prediction": [" ".join([a, *[o for o in "ABCDE" if o != a][:2]]) for a in labels["answer"]]}).write_csv(pred)
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"science-exam map@3 = 1.00000 on {labels.height} rows")
+    assert str(comp.sample_dir / "test_labels.csv") in out
