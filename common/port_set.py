@@ -5,7 +5,7 @@ own outputs, and a held-out comparison that the host scores.
 A competition's edge spec (see common.distill_set) returns a PortSet instead of a DistillSet:
 
     PortSet(kind="essay_writer", plan={"seed": 42, "templates": {...}, ...}, metric="judge_score",
-            teacher="attack_mix of the attack library, development panel",
+            teacher="attack_mix of the attack library, searched on two panels",
             input_columns=("topic",), output_column="essay",
             inputs=topics, outputs=essays,                  # the host's submission: reproduced exactly
             holdout_inputs=topics, holdout_outputs=essays,  # where host and device are scored

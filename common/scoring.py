@@ -133,15 +133,27 @@ def _truth_schema(competition: Competition, path: Path) -> TableSchema:
 
 def _read_labels(competition: Competition, metric: Metric, truth: Path | None, data_dir: Path | None):
     if truth is None:   # a sample (committed or drawn by `make dataset`) carries its hidden test's labels
-        folder = Path(data_dir) if data_dir else choose_folder(competition)[1]
-        if not (folder / TEST_LABELS).is_file():
-            columns = ", ".join([competition.schema.submission.id_column, *competition.schema.target])
-            raise UserError(f"{competition.slug}: {metric.name} scores against labels: give --truth FILE with "
-                            f"{columns} ({folder} has no {TEST_LABELS})")
-        truth = folder / TEST_LABELS
+        return _default_labels(competition, metric, data_dir)
     if not Path(truth).exists():
         raise UserError(f"missing file: {truth}")
     return read_table(Path(truth), _truth_schema(competition, Path(truth))), str(truth)
+
+
+def _default_labels(competition: Competition, metric: Metric, data_dir: Path | None):
+    """The test_labels.csv of --data, else of the folder a run would read (data/<slug>/ when it
+    holds the real files, which carry none, else the committed sample), named as such."""
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise UserError(f"data folder {data_dir} does not exist")
+    source, folder = ("--data", Path(data_dir)) if data_dir else choose_folder(competition)
+    labels = folder / TEST_LABELS
+    if not labels.is_file():
+        columns = ", ".join([competition.schema.submission.id_column, *competition.schema.target])
+        why = "Kaggle's files carry no test labels" if source == "kaggle" else f"{folder} has no {TEST_LABELS}"
+        raise UserError(f"{competition.slug}: {metric.name} scores against labels: give --truth FILE with "
+                        f"{columns} ({why})")
+    whose = ("--data's labels" if source == "--data"
+             else "the committed sample's hidden labels, as no --truth or --data was given (a drawn sample: --data DIR)")
+    return read_table(labels, _truth_schema(competition, labels)), f"{labels}: {whose}"
 
 
 def _read_test(competition: Competition, metric: Metric, truth: Path | None, data_dir: Path | None):

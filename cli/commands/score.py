@@ -3,8 +3,9 @@
 Scores a submission file with the competition's metric and prints the score (and its
 components, when the metric has some). What it is scored against is what the metric needs
 (`common.metrics.Metric.needs`): a file with the true labels (--truth, for instance a held-out
-part of train; default: the sample's, or --data's, test_labels.csv), or, for a judge-panel metric, the prompts of the competition's test file
-(data/<slug>/ or its sample, or --data), judged by the local panel with a progress bar;
+part of train; default: the test_labels.csv of --data, or of the committed sample; Kaggle's own
+files in data/<slug>/ carry none), or, for a judge-panel metric, the prompts of the competition's
+test file (data/<slug>/ or its sample, or --data), judged by the local panel with a progress bar;
 judgements are cached on disk, so a second run is quick.
 
     python -m cli score --comp science-exam --pred sub.csv --truth heldout.csv

@@ -83,8 +83,10 @@ DEFAULT_PANEL: tuple[Judge, ...] = tuple(
 
 
 def panel_id(panel: tuple[Judge, ...] = DEFAULT_PANEL) -> str:
-    """'models:judge+judge#hash': the hash covers every rubric, calibration and prompt setting, so
-    a changed judge names a different panel (scores of different panels are not comparable)."""
+    """'models:judge+judge#hash': the hash covers every rubric, calibration and prompt setting
+    (the wording's text too, except "score"'s: changing that one needs PROMPT_VERSION raised, which
+    a test enforces), so a changed judge names a different panel (scores of different panels are
+    not comparable)."""
     spec = json.dumps([[j.name, j.rubric, j.model, j.center, j.scale] + _wording_key(j) for j in panel]
                       + [PROMPT_VERSION, MAX_ESSAY_TOKENS])
     models = "+".join(dict.fromkeys(j.model for j in panel))
@@ -143,7 +145,8 @@ def wording_of(judge: Judge) -> tuple[str, str]:
 
 def _wording_key(judge: Judge) -> list:
     """What a judge's cache key and panel id hold of its wording: the text itself, so an edited
-    wording never meets judgements made under the old one (none for "score", whose keys predate this)."""
+    wording never meets judgements made under the old one. None for "score", whose keys predate
+    this: its text is pinned by tests/common/llm/test_llm_panels.py, and an edit raises PROMPT_VERSION."""
     return [] if judge.wording == "score" else [judge.wording, *wording_of(judge)]
 
 

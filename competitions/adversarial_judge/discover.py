@@ -9,7 +9,8 @@ conditionals and critiques), written with filler like every attack essay, on DIS
 It is kept for the split it makes: for every ordered pair of judges, the candidates with the
 largest mean score gap (judge a minus judge b) win, so each judge is the high or the low one in
 some kept attack. The kept compositions become attacks of the family "composed" (attacks.py
-reads discovered.json). Only the development panel is queried; the validation panel never is.
+reads discovered.json). Only the development panel is queried (discovery is offline and
+older than the two-panel search); the held-out panel never is.
 """
 from __future__ import annotations
 

@@ -119,6 +119,11 @@ def best_mix(profiles: Profiles | Sequence[Profiles], n_essays: int, allowed: li
     panels = [profiles] if isinstance(profiles, Profiles) else list(profiles)
     if not panels or any(p.names != panels[0].names for p in panels):
         raise ValueError("best_mix needs one or more panels' profiles of the same attacks")
+    unknown = sorted(set(allowed or ()) - set(panels[0].names))
+    if unknown:
+        raise ValueError(f"best_mix: no profile for {', '.join(unknown)}")
+    if n_essays < 1:
+        raise ValueError(f"best_mix needs at least one essay, got {n_essays}")
     keep = [i for i, name in enumerate(panels[0].names) if allowed is None or name in allowed]
     if not keep:
         raise ValueError("best_mix needs at least one allowed attack")
@@ -132,6 +137,7 @@ def best_mix(profiles: Profiles | Sequence[Profiles], n_essays: int, allowed: li
     even[: n_essays - even.sum()] += 1
     starts.append(even)
     results = [_climb(subs, s.copy(), n_essays) for s in starts]
-    counts, value = max(results, key=lambda r: r[1])
+    counts, _ = max(results, key=lambda r: r[1])
     chosen = {subs[0].names[i]: int(c) for i, c in enumerate(counts) if c}
-    return Mix(chosen, float(value), predict(subs[0], counts)[1], tuple(predict(p, counts)[0] for p in subs))
+    per_panel = tuple(predict(p, counts)[0] for p in subs)
+    return Mix(chosen, min(per_panel), predict(subs[0], counts)[1], per_panel)

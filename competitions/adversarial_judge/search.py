@@ -1,5 +1,6 @@
-"""Attack search: judge every attack on a sample of topics with the development panel, then
-choose the mix of attacks and write one essay per topic.
+"""Attack search: judge every attack on a sample of topics with a panel (the solution: the
+development and the validation panel, each on its own), then choose the mix of attacks and
+write one essay per topic.
 
     from competitions.adversarial_judge.search import measure_attacks, assign, judge_set
     profiles = measure_attacks(attacks, topics[:4], DEVELOPMENT_PANEL, filler_words=12, seed=42)
@@ -7,8 +8,8 @@ choose the mix of attacks and write one essay per topic.
     essays, chosen = assign(mix, attacks, topics, filler_words=12, seed=42)
     judged = judge_set(topics, essays, DEVELOPMENT_PANEL)        # Judged(scores, components, value, panel)
 
-Only the panel it is given is queried; the solution gives the search the development panel and
-nothing else (tests/competitions/adversarial_judge/test_aj_search.py checks it).
+Only the panel it is given is queried; the solution never gives the search the held-out panel
+(tests/competitions/adversarial_judge/test_aj_solution.py records every judge call).
 """
 from __future__ import annotations
 

@@ -7,8 +7,8 @@
    attack of the library (attacks.py) is written on `search_topics` sample topics and judged by
    both; the mix of attacks whose worse panel has the best predicted metric is found from those
    measurements (mixture.py) and dealt to the topics: `attack_mix`, the submission. The mix a
-   search on the development panel alone picks, `attack_mix_dev_only`, is the baseline it must
-   beat where it matters, on judges neither search saw.
+   search on the development panel alone picks, `attack_mix_dev_only` (judged when it differs),
+   is the baseline it must beat where it matters, on judges neither search saw.
 2. `honest`: SmolLM2's own essays on `honest_topics` topics, the other baseline.
 3. every set is judged on every topic by the development panel (variant `<name>`), the
    validation panel (`validation/<name>`) and the held-out panel, which no search queries
@@ -96,10 +96,9 @@ def run(ctx: RunContext) -> SolutionResult:
     profiles = {name: measure_attacks(attacks, [topics[i] for i in search_idx], panel, cfg.filler_words, ctx.seed)
                 for name, panel in panels.items()}
     mixes = {"attack_mix": best_mix(list(profiles.values()), n)}
-    if len(panels) > 1:
-        dev_only = best_mix(profiles["development"], n)
-        if dev_only.counts != mixes["attack_mix"].counts:
-            mixes["attack_mix_dev_only"] = dev_only
+    dev_only = best_mix(profiles["development"], n) if len(panels) > 1 else None
+    if dev_only is not None and dev_only.counts != mixes["attack_mix"].counts:
+        mixes["attack_mix_dev_only"] = dev_only
     seconds["search"] = round(time.perf_counter() - t0, 1)
     mix = mixes["attack_mix"]
     print(f"attack search on {len(search_idx)} topics, {' and '.join(panels)} panel: predicted "
@@ -141,12 +140,13 @@ def run(ctx: RunContext) -> SolutionResult:
     seconds["total"] = round(time.perf_counter() - started, 1)
     dev_profiles = profiles["development"]
     info = {"mix": mix.counts, "predicted": {p: round(v, 4) for p, v in zip(panels, mix.per_panel)},
-            "baseline_mix": mixes["attack_mix_dev_only"].counts if "attack_mix_dev_only" in mixes else mix.counts,
+            "development_only_mix": dev_only.counts if dev_only else None,
             "search_topics": [topics[i] for i in search_idx], "honest_topics": len(honest_idx),
             "family_moves": {"judges": [j.name for j in DEVELOPMENT_PANEL], **family_moves(dev_profiles)},
             "attack_scores": {a: np.round(dev_profiles.scores[i].mean(axis=0), 2).tolist()
                               for i, a in enumerate(dev_profiles.names)},
-            "chosen_by": f"the worse of the {' and '.join(panels)} panels' predicted metric",
+            "chosen_by": (f"the worse of the {' and '.join(panels)} panels' predicted metric" if len(panels) > 1
+                          else "the development panel's predicted metric"),
             "chart": str(chart), "seconds": seconds,
             "plan": {"seed": ctx.seed, "filler_words": cfg.filler_words, "attack_per_topic": names,
                      "templates": {a: ATTACKS[a].body("{topic}") for a in sorted(set(names))}}}

@@ -93,4 +93,19 @@ def test_a_label_metric_on_the_sample_scores_against_its_hidden_labels(tmp_path,
     assert main(["score", "--comp", "science-exam", "--pred", str(pred)]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"science-exam map@3 = 1.00000 on {labels.height} rows")
-    assert str(comp.sample_dir / "test_labels.csv") in out
+    assert f"{comp.sample_dir / 'test_labels.csv'}: the committed sample's hidden labels" in out
+
+
+def test_real_kaggle_files_or_a_missing_data_folder_give_no_default_labels(tmp_path, capsys, monkeypatch):
+    import shutil
+    comp = get_competition("science-exam")
+    real = tmp_path / "data" / "science-exam"
+    shutil.copytree(comp.sample_dir, real, ignore=shutil.ignore_patterns("test_labels.csv", "DATASHEET.md"))
+    monkeypatch.setenv("KLLM_DATA", str(tmp_path / "data"))
+    pred = tmp_path / "pred.csv"
+    pred.write_text("id,prediction\n0,A B C\n")
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred)]) == 2
+    err = capsys.readouterr().err
+    assert "give --truth FILE with id, answer (Kaggle's files carry no test labels)" in err and err.count("\n") == 1
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred), "--data", str(tmp_path / "nope")]) == 2
+    assert f"data folder {tmp_path / 'nope'} does not exist" in capsys.readouterr().err

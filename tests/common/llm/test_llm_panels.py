@@ -1,3 +1,6 @@
+import hashlib
+import json
+
 import numpy as np
 import pytest
 
@@ -26,8 +29,7 @@ def test_an_unknown_wording_is_one_clear_error(own_cache):
 
 
 def test_the_shared_prefix_cache_gives_the_same_digits_as_a_full_forward(own_cache, monkeypatch):
-    import json
-    pairs = [json.dumps([t, e]) for t, e in zip(TOPICS[:3], ESSAYS[:3])]
+    pairs = [json.dumps([t, e]) for t, e in zip(TOPICS[:2], ESSAYS[:2])]
     for judge in (DEVELOPMENT_PANEL[0], VALIDATION_PANEL[0], HELD_OUT_SMOLLM2[0]):
         cached = np.array(judges._digit_distributions(judge, pairs))
         with monkeypatch.context() as m:
@@ -58,3 +60,10 @@ def test_an_edited_wording_names_another_panel_and_is_judged_anew(monkeypatch, f
     assert panel_id(VALIDATION_PANEL) != before
     judges.judge_distributions(["t"], ["an essay"], judge, progress=False)
     assert len(fake_panel.calls) == 2                      # not the judgement made under the old text
+
+
+def test_the_score_wording_is_pinned_to_its_prompt_version():
+    # "score" (the development panel's wording) is not in its judges' cache keys or panel id
+    # (judges._wording_key): an edit to it must raise judges.PROMPT_VERSION, then update this pin
+    digest = hashlib.sha256(json.dumps(judges.WORDINGS["score"]).encode()).hexdigest()[:12]
+    assert (judges.PROMPT_VERSION, digest) == (1, "42a80ad1b681")

@@ -58,8 +58,12 @@ def test_with_two_panels_the_mix_is_the_one_whose_worse_panel_scores_best():
     assert best_mix([a], 60) == alone                             # one panel in a list: as before
 
 
-def test_panels_of_different_attacks_are_refused():
+def test_panels_of_different_attacks_unknown_names_and_no_essays_are_refused():
     a = _profiles([[[9, 9, 0]] * 2, [[9, 0, 9]] * 2])
     b = Profiles(["x", "y"], a.scores, a.english, a.similarity)
     with pytest.raises(ValueError, match="same attacks"):
         best_mix([a, b], 10)
+    with pytest.raises(ValueError, match="no profile for nope"):
+        best_mix(a, 10, allowed=["a0", "nope"])
+    with pytest.raises(ValueError, match="at least one essay"):
+        best_mix(a, 0)

@@ -62,26 +62,32 @@ def test_the_search_asks_two_panels_and_the_held_out_panel_scores_every_set(tiny
     sub = result.submission
     assert sub["id"].to_list() == list(range(len(TOPICS))) and all(e.strip() for e in sub["essay"])
     assert result.best == "attack_mix"
-    names = {"attack_mix", "honest"} | ({"attack_mix_dev_only"} if "attack_mix_dev_only" in result.cv else set())
+    names = {"attack_mix", "attack_mix_dev_only", "honest"}   # the fake panels disagree: the two searches differ
     assert set(result.cv) == {p + n for p in ("", "validation/", "held-out/") for n in names}
+    assert result.info["development_only_mix"] != result.info["mix"]
     assert len({result.cv[p + "attack_mix"].panel for p in ("", "validation/", "held-out/")}) == 3
     assert all(s.kind == "panel" for s in result.cv.values())
     assert "4 of 9 topics" in result.cv["honest"].note and "avg_h=" in result.cv["attack_mix"].note
     assert "no search queried" in result.cv["held-out/attack_mix"].note
+    assert "not searched on" in result.cv["validation/attack_mix_dev_only"].note
     assert sum(result.info["mix"].values()) == len(TOPICS)
-    assert set(result.info["predicted"]) == {"development", "validation"}
     assert (ctx.data.path / "test.csv").exists() and result.info["chart"].endswith("panels.png")
 
 
-def test_the_mix_is_the_one_whose_worse_search_panel_is_predicted_best(tiny):
+def test_the_two_panel_mix_trades_development_score_for_a_better_worse_panel(tiny):
     ctx, _ = tiny
     result = solution.run(ctx)
-    worst = min(result.info["predicted"].values())
-    assert worst == pytest.approx(mixture.best_mix(_profiles(ctx), len(TOPICS)).predicted, abs=1e-4)
-    if "attack_mix_dev_only" in result.cv:   # the one-panel mix, predicted on both, does no better
-        dev_only = mixture.best_mix(_profiles(ctx)[0], len(TOPICS))
-        counts = np.array([dev_only.counts.get(a, 0) for a in _profiles(ctx)[0].names])
-        assert min(mixture.predict(p, counts)[0] for p in _profiles(ctx)) <= worst + 1e-9
+    dev, val = _profiles(ctx)
+
+    def predicted(counts):
+        vector = np.array([counts.get(a, 0) for a in dev.names])
+        return mixture.predict(dev, vector)[0], mixture.predict(val, vector)[0]
+
+    joint, alone = predicted(result.info["mix"]), predicted(result.info["development_only_mix"])
+    assert min(joint) > min(alone)           # what the two-panel search is for
+    assert alone[0] >= joint[0]              # ... paid for on the development panel
+    assert result.info["predicted"] == {"development": pytest.approx(joint[0], abs=1e-4),
+                                        "validation": pytest.approx(joint[1], abs=1e-4)}
 
 
 def _profiles(ctx):
@@ -92,12 +98,18 @@ def _profiles(ctx):
             for panel in (FAKE_PANEL, FAKE_VALIDATION)]
 
 
-def test_one_panel_searched_when_validation_is_off(tiny):
+@pytest.mark.parametrize("validation, held_out", [(0, 0), (0, 1), (1, 0)])
+def test_the_panels_can_be_left_out(tiny, validation, held_out):
     ctx, seen = tiny
-    ctx.options = {"search_topics": "3", "validation": "0", "held_out": "0"}
+    ctx.options = {"search_topics": "3", "validation": str(validation), "held_out": str(held_out)}
     result = solution.run(ctx)
-    assert {name for phase, name, _ in seen if phase == "search"} == {j.name for j in FAKE_PANEL}
-    assert set(result.cv) == {"attack_mix", "honest"}
+    searched = {name for phase, name, _ in seen if phase == "search"}
+    assert searched == {j.name for j in FAKE_PANEL + (FAKE_VALIDATION if validation else ())}
+    names = {"attack_mix", "honest"} | ({"attack_mix_dev_only"} if validation else set())
+    prefixes = [""] + (["validation/"] if validation else []) + (["held-out/"] if held_out else [])
+    assert set(result.cv) == {p + n for p in prefixes for n in names}
+    assert ("validation" in result.info["chosen_by"]) == bool(validation)
+    assert (result.info["development_only_mix"] is None) == (not validation)
 
 
 def test_the_same_run_gives_the_same_essays(tiny):
