@@ -27,6 +27,8 @@ class JudgeConfig:
         scores every set (0: the development panel alone, as a search on one panel) [1]
     held_out: score every set with the held-out panel, which no search queries (0 skips it;
         those scores are then missing) [1]
+    baseline: judge the mix a search on the development panel alone picks, beside the submitted
+        one, when they differ (0 skips it; --fast does) [1]
     """
 
     attacks: str = ""
@@ -38,6 +40,7 @@ class JudgeConfig:
     min_english: float = 0.5
     validation: int = 1
     held_out: int = 1
+    baseline: int = 1
 
     def attack_names(self) -> list[str]:
         names = [a.strip() for a in self.attacks.split(",") if a.strip()] or list(ATTACKS)
@@ -52,7 +55,7 @@ class JudgeConfig:
             raise UserError("need search_topics >= 2, filler_words >= 0, honest_topics >= 0, honest_tokens >= 8")
         if self.max_words < 10 or not 0 <= self.min_english <= 1:
             raise UserError("need max_words >= 10, 0 <= min_english <= 1")
-        for name in ("validation", "held_out"):
+        for name in ("validation", "held_out", "baseline"):
             if getattr(self, name) not in (0, 1):
                 raise UserError(f"{name} must be 1 (use that panel) or 0, got {getattr(self, name)}")
         return self

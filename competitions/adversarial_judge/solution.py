@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -79,13 +80,23 @@ def family_moves(profiles) -> dict[str, list[float]]:
                 .mean(axis=(0, 1))] for f in families}
 
 
+def config(ctx: RunContext) -> JudgeConfig:
+    """The run's options; --fast searches on 2 topics, writes 4 honest essays and judges no
+    development-only baseline."""
+    cfg = ctx.config(JudgeConfig).validate()
+    if not ctx.fast:
+        return cfg
+    return replace(cfg, search_topics=2, baseline=0,
+                   honest_topics=min(cfg.honest_topics, 4) if cfg.honest_topics else 4)
+
+
 def _search_panels(cfg: JudgeConfig) -> dict[str, tuple]:
     return {"development": DEVELOPMENT_PANEL} | ({"validation": VALIDATION_PANEL} if cfg.validation else {})
 
 
 def run(ctx: RunContext) -> SolutionResult:
     started = time.perf_counter()
-    cfg = ctx.config(JudgeConfig).validate()
+    cfg = config(ctx)
     ids, topics = _topics(ctx, cfg.max_words)
     attacks = [ATTACKS[n] for n in cfg.attack_names()]
     n, seconds = len(topics), {}
@@ -97,7 +108,7 @@ def run(ctx: RunContext) -> SolutionResult:
                 for name, panel in panels.items()}
     mixes = {"attack_mix": best_mix(list(profiles.values()), n)}
     dev_only = best_mix(profiles["development"], n) if len(panels) > 1 else None
-    if dev_only is not None and dev_only.counts != mixes["attack_mix"].counts:
+    if dev_only is not None and cfg.baseline and dev_only.counts != mixes["attack_mix"].counts:
         mixes["attack_mix_dev_only"] = dev_only
     seconds["search"] = round(time.perf_counter() - t0, 1)
     mix = mixes["attack_mix"]

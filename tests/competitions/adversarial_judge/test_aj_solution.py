@@ -132,3 +132,13 @@ def test_an_empty_topic_or_an_unknown_attack_is_one_clear_error(tiny):
     ctx.data.tables["test"] = test.with_columns(pl.when(pl.col("id") == 1).then(pl.lit(long)).otherwise(pl.col("topic")).alias("topic"))
     with pytest.raises(UserError, match="topic of id 1 has 151 words; .* max_words=150"):
         solution.run(ctx)
+
+
+def test_fast_searches_two_topics_writes_four_honest_essays_and_skips_the_baseline(tiny):
+    ctx, seen = tiny
+    ctx.fast, ctx.options = True, {}
+    result = solution.run(ctx)
+    searched = [essay for phase, name, essay in seen if phase == "search" and name == "up"]
+    assert len(searched) == 2 * len(ATTACKS)                 # every attack on 2 topics
+    assert len(result.info["search_topics"]) == 2 and result.info["honest_topics"] == 4
+    assert "attack_mix_dev_only" not in result.cv and {"held-out/attack_mix", "validation/honest"} <= set(result.cv)
