@@ -159,11 +159,18 @@ def files_fingerprint(paths: Iterable[Path]) -> str:
     return digest.hexdigest()[:12]
 
 
+def check_data_folder(folder: Path) -> Path:
+    """`folder` when it is a folder; else a UserError saying what it is (a file, or nothing)."""
+    if not Path(folder).is_dir():
+        raise UserError(f"data folder {folder} " + ("is a file, not a folder" if Path(folder).exists() else "does not exist"))
+    return Path(folder)
+
+
 def load_dataset(competition: Competition, folder: Path | None = None) -> Dataset:
     """Every table of the schema that exists in the folder; required ones must exist."""
     given = folder
-    if given is not None and not Path(given).is_dir():
-        raise UserError(f"data folder {given} " + ("is a file, not a folder" if Path(given).exists() else "does not exist"))
+    if given is not None:
+        check_data_folder(given)
     source, folder = ("custom", Path(folder)) if folder else choose_folder(competition)
     if given is not None and folder.resolve() == data_dir(competition.slug).resolve():
         source = "kaggle"   # --data data/<slug>: the real files, named as make submit would find them

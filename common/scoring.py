@@ -26,7 +26,7 @@ from typing import Callable
 
 import polars as pl
 
-from common.data import TEST_LABELS, choose_folder, load_dataset, read_table
+from common.data import TEST_LABELS, check_data_folder, choose_folder, load_dataset, read_table
 from common.errors import UserError
 from common.metrics import Metric, get_metric
 from common.metrics.similarity import describe_encoder
@@ -142,9 +142,7 @@ def _read_labels(competition: Competition, metric: Metric, truth: Path | None, d
 def _default_labels(competition: Competition, metric: Metric, data_dir: Path | None):
     """The test_labels.csv of --data, else of the folder a run would read (data/<slug>/ when it
     holds the real files, which carry none, else the committed sample), named as such."""
-    if data_dir is not None and not Path(data_dir).is_dir():
-        raise UserError(f"data folder {data_dir} does not exist")
-    source, folder = ("--data", Path(data_dir)) if data_dir else choose_folder(competition)
+    source, folder = ("--data", check_data_folder(data_dir)) if data_dir else choose_folder(competition)
     labels = folder / TEST_LABELS
     if not labels.is_file():
         columns = ", ".join([competition.schema.submission.id_column, *competition.schema.target])

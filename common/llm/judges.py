@@ -238,7 +238,7 @@ def judge_distributions(topics: list[str], essays: list[str], judge: Judge, batc
     key = {"judge": judge.name, "rubric": judge.rubric, "version": PROMPT_VERSION,
            "max_essay_tokens": MAX_ESSAY_TOKENS, "batch_size": batch_size}
     store = JsonlCache("judgements", judge.model, model_fingerprint(judge.model),
-                       key | ({"wording": _wording_key(judge)} if judge.wording != "score" else {}))
+                       key | ({"wording": wording} if (wording := _wording_key(judge)) else {}))
     by_length = sorted(dict.fromkeys(pairs), key=len)  # batches of similar length pad less
     probs = dict(zip(by_length, cached_map(store, by_length, lambda batch: _digit_distributions(judge, batch),
                                            batch_size, progress, desc=f"judge {judge.name}")))

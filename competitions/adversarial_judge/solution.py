@@ -112,11 +112,13 @@ def run(ctx: RunContext) -> SolutionResult:
         mixes["attack_mix_dev_only"] = dev_only
     seconds["search"] = round(time.perf_counter() - t0, 1)
     mix = mixes["attack_mix"]
-    print(f"attack search on {len(search_idx)} topics, {' and '.join(panels)} panel: predicted "
+    print(f"attack search on {len(search_idx)} topics, {' and '.join(panels)} panel{'s' * (len(panels) > 1)}: predicted "
           f"{' / '.join(f'{v:.3f}' for v in mix.per_panel)} with {mix.counts}")
 
     t0 = time.perf_counter()
     written = {name: assign(m, attacks, topics, cfg.filler_words, ctx.seed) for name, m in mixes.items()}
+    essays, names = written["attack_mix"]
+    check_essays(essays, cfg)       # before minutes of judging
     honest_idx = _sample(n, cfg.honest_topics, ctx.seed)
     h_topics = [topics[i] for i in honest_idx]
     sets = {name: (topics, essays) for name, (essays, _) in written.items()}
@@ -130,10 +132,7 @@ def run(ctx: RunContext) -> SolutionResult:
         t0 = time.perf_counter()
         judged[prefix] = {name: judge_set(t, e, panel) for name, (t, e) in sets.items()}
         seconds[prefix.strip("/") or "development"] = round(time.perf_counter() - t0, 1)
-    essays, names = written["attack_mix"]
-    check_essays(essays, cfg)
 
-    searched = {"": "development", VALIDATION: "validation"}
     cv = {}
     for prefix, by_name in judged.items():
         for name, j in by_name.items():
@@ -141,9 +140,9 @@ def run(ctx: RunContext) -> SolutionResult:
                 note = f"{len(honest_idx)} of {n} topics"
             elif prefix == HELD_OUT:
                 note = f"mix {mixes[name].counts}; a panel no search queried"
-            else:
-                seen = name == "attack_mix" or searched[prefix] == "development"
-                note = f"mix {mixes[name].counts}; {'fitted to' if seen else 'not searched on'} this panel"
+            else:   # attack_mix was searched on every panel but the held-out one; the baseline on the first only
+                fitted = name == "attack_mix" or prefix == ""
+                note = f"mix {mixes[name].counts}; {'fitted to' if fitted else 'not searched on'} this panel"
             cv[prefix + name] = _cv(j, note)
     rows = [(f"{name}, {prefix.strip('/') or 'development'}", by_name[name], written[name][1] if name in written else None)
             for prefix, by_name in judged.items() for name in ("attack_mix", "honest")]
