@@ -4,7 +4,7 @@
     dev = DEVELOPMENT_PANEL        # the three judges of `judges.py`
     val = VALIDATION_PANEL         # other rubrics, other wording ("Mark: ")
     test = held_out_panel()        # what only scores the result: a third set of rubrics and wording
-                                   # ("Grade: "), and the Gemma judge when its optional package is installed
+                                   # ("Grade (0-9): "), and the Gemma judge when its optional package is installed
 
 Kaggle's judges were hidden, so a search tuned on some panels must be checked on judges it never
 saw. The panels differ in who the judges are (rubric), in how the request is worded

@@ -57,5 +57,5 @@ class JudgeConfig:
             raise UserError("need max_words >= 10, 0 <= min_english <= 1")
         for name in ("validation", "held_out", "baseline"):
             if getattr(self, name) not in (0, 1):
-                raise UserError(f"{name} must be 1 (use that panel) or 0, got {getattr(self, name)}")
+                raise UserError(f"{name} must be 1 (on) or 0 (off), got {getattr(self, name)}")
         return self

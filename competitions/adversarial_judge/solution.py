@@ -38,6 +38,7 @@ from competitions.adversarial_judge.search import assign, judge_set, measure_att
 
 CONFIG = JudgeConfig
 VALIDATION, HELD_OUT = "validation/", "held-out/"
+PREFIXES = {"development": "", "validation": VALIDATION}   # a searched panel -> its variants' prefix
 
 
 def _topics(ctx: RunContext, max_words: int) -> tuple[list[int], list[str]]:
@@ -126,7 +127,7 @@ def run(ctx: RunContext) -> SolutionResult:
     seconds["writing"] = round(time.perf_counter() - t0, 1)
 
     judged: dict[str, dict] = {}
-    scorers = {"": DEVELOPMENT_PANEL} | ({VALIDATION: VALIDATION_PANEL} if cfg.validation else {})
+    scorers = {PREFIXES[name]: panel for name, panel in panels.items()}
     scorers |= {HELD_OUT: held_out_panel()} if cfg.held_out else {}
     for prefix, panel in scorers.items():
         t0 = time.perf_counter()
