@@ -13,6 +13,7 @@ from __future__ import annotations
 def main(args: list[str]) -> int:
     from bench._args import bench_parser
     from common.data import load_dataset
+    from common.errors import seed_arg
     from common.registry import get_competition
     from edge.classifier.distill import DistillConfig
     from edge.config import EdgeConfig, fast_config
@@ -21,7 +22,7 @@ def main(args: list[str]) -> int:
     parser = bench_parser("kllm bench edge")
     parser.add_argument("--comp", default="detect-ai-text")
     parser.add_argument("--fast", action="store_true")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=seed_arg, default=42)
     parser.add_argument("--runs", type=int, default=1, help="repeat the comparison; ratios as medians")
     parser.add_argument("--full-length", action="store_true",
                         help="time held-out texts joined to fill the student's max_length (Kaggle-length essays)")

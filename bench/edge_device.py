@@ -30,6 +30,7 @@ SHIPPED_TARGET = 3.0   # issue 15: the detector's shipped student against its ow
 
 def parse(args: list[str]):
     from bench._args import add_device_flags, bench_parser, device_threads
+    from common.errors import seed_arg
 
     parser = bench_parser("kllm bench edge_device")
     add_device_flags(parser, "candidates")
@@ -38,7 +39,7 @@ def parse(args: list[str]):
     parser.add_argument("--texts", type=int, default=40, help="held-out inputs timed")
     parser.add_argument("--full-length", action="store_true",
                         help="join consecutive held-out texts until each fills the student's max_length")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=seed_arg, default=42)
     opts = parser.parse_args(args)
     threads = device_threads(parser, opts)
     if min(opts.repeats, opts.texts) < 1:

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from common.errors import OneLineParser, UserError
+from common.errors import OneLineParser, UserError, seed_arg
 from common.paths import repo_root
 
 BUILD = repo_root() / "build" / "edge" / "predict-the-llm"
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="kllm bench lm_features_q41", description=__doc__.split("\n")[0])
     parser.add_argument("--accuracy-level", type=int, default=1, choices=(1, 4))
     parser.add_argument("--head-int4", action="store_true", help="quantize the LM head too (RTN int4)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=seed_arg, default=42)
     try:
         args = parser.parse_args(argv)
     except UserError as err:

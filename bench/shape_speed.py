@@ -117,6 +117,7 @@ def save_chart(rows: list[dict], path, title: str):
 def main(args: list[str]) -> int:
     from bench._args import bench_parser, variants_lengths_threads
     from common.atomic import atomic_write_text, check_output_path
+    from common.errors import seed_arg
     from common.models import causal_lm_path
     from common.paths import cache_dir
     from edge.generator.export import build_variant
@@ -129,7 +130,7 @@ def main(args: list[str]) -> int:
     parser.add_argument("--variants", default=DEFAULT_VARIANTS)
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_arg, default=0)
     parser.add_argument("--weights", choices=["grid", "own", "both"], default="grid",
                         help="random weights on the grids, the model's own, or both in one run (to compare)")
     parser.add_argument("--report", help="JSON report path (default cache/bench/shape_speed[-own|-both].json)")

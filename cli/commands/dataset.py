@@ -13,9 +13,11 @@ import tempfile
 from pathlib import Path
 
 from common.atomic import check_output_folder
-from common.errors import UserError, path_arg
+from common.errors import UserError, path_arg, seed_arg
 from common.paths import cache_dir
 from common.registry import get_competition
+
+COMMITTED_SEED = 0
 
 
 def _positive(text: str) -> int:
@@ -33,7 +35,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--comp", required=True, help="competition slug, e.g. science-exam")
     p.add_argument("--limit", type=_positive, default=None,
                    help="build only n items into cache/sample_previews/<slug>/ (the committed sample is untouched)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (the committed samples use 0)")
+    p.add_argument("--seed", type=seed_arg, default=COMMITTED_SEED,
+                   help=f"random seed (the committed samples use {COMMITTED_SEED}; another seed needs --out)")
     p.add_argument("--out", type=path_arg, default=None,
                    help="write the files into this folder instead (the committed sample is untouched): "
                         "another seed's sample for `submit --data`")
@@ -51,6 +54,9 @@ def run(args) -> int:
     if args.out is not None and args.out.is_dir() and any(args.out.iterdir()) and not args.overwrite:
         raise UserError(f"--out {args.out} is not empty: its files would be overwritten; give an empty or new "
                         "folder, or --overwrite (make dataset ... ARGS=--overwrite)")
+    if args.out is None and args.limit is None and args.seed != COMMITTED_SEED:
+        raise UserError(f"--seed {args.seed} without --out would replace the committed sample (seed {COMMITTED_SEED}) "
+                        "with another draw; give --out DIR (make dataset ... OUT=dir)")
     if args.out is None:
         build(limit=args.limit, seed=args.seed, out_dir=None)
     else:

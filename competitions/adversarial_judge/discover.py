@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from common.atomic import atomic_write_text
-from common.errors import OneLineParser, UserError
+from common.errors import OneLineParser, UserError, seed_arg
 from common.llm import judges
 from common.llm.panels import DEVELOPMENT_PANEL
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m competitions.adversarial_judge.discover", description=__doc__.split("\n")[0])
     parser.add_argument("--candidates", type=int, default=160)
     parser.add_argument("--keep", type=int, default=12)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=seed_arg, default=0)
     try:
         args = parser.parse_args(argv)
         if min(args.candidates, args.keep) < 1:

@@ -64,6 +64,8 @@ def test_the_device_comparison_refuses_no_timed_texts():
 
     with pytest.raises(UserError, match="at least 1"):
         parse(["--texts", "0"])
+    with pytest.raises(UserError, match="seed -1 is out of range"):
+        parse(["--seed", "-1"])
 
 
 def test_the_llm_benchmark_refuses_no_new_tokens():

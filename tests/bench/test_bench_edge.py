@@ -19,6 +19,8 @@ def test_ratios_are_medians_of_per_run_ratios_with_their_spread():
     assert "median of 3 runs" in table.splitlines()[0]
 
 
-def test_fewer_than_one_run_is_a_user_error():
-    with pytest.raises(UserError, match="--runs must be at least 1"):
-        main(["--runs", "0"])
+@pytest.mark.parametrize("args, fragment", [(["--runs", "0"], "--runs must be at least 1"),
+                                             (["--seed", "-1"], "seed -1 is out of range")])
+def test_bad_flags_are_user_errors(args, fragment):
+    with pytest.raises(UserError, match=fragment):
+        main(args)

@@ -12,6 +12,7 @@ from common.errors import UserError
     (["--threads", "1,x"], "--threads take comma-separated integers"),
     (["--threads", "0"], "must be at least 1"),
     (["--rounds", "0"], "must be at least 1"),
+    (["--seed", "-1"], "out of range"),
     (["--model", "/no/such/folder"], "unknown|no config.json|not found|/no/such/folder"),
 ])
 def test_bad_flags_and_models_are_user_errors(args, fragment):

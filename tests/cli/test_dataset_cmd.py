@@ -85,6 +85,9 @@ def test_a_folder_that_holds_files_is_overwritten_only_with_overwrite(calls, cap
     (["dataset", "--comp", "science-exam", "--out", str(repo_root() / "competitions" / "science_exam" / "sample")], "committed sample's folder"),
     (["dataset", "--comp", "science-exam", "--out", str(repo_root() / "Makefile")], "is a file, not a folder"),
     (["dataset", "--comp", "science-exam", "--out", str(repo_root() / "Makefile" / "x")], "is a file, not a folder"),
+    (["dataset", "--comp", "science-exam", "--seed", "1"], "would replace the committed sample"),
+    (["dataset", "--comp", "predict-the-llm", "--seed", "-1", "--out", "x"], "seed -1 is out of range"),
+    (["dataset", "--comp", "predict-the-llm", "--seed", str(2 ** 64), "--out", "x"], "out of range"),
 ])
 def test_bad_input_is_one_line_and_exit_2(calls, capsys, argv, message):
     assert main(argv) == 2
