@@ -91,6 +91,8 @@ def run(args) -> int:
         raise UserError("--prompt is empty")
     if args.history and args.prompt is not None:
         raise UserError("--history goes with questions on stdin, not --prompt")
+    if args.root is not None and not (args.device or args.emulated):
+        raise UserError("--root names a device folder: give it with --device or --emulated")
     try:
         Sampler(args.temperature, args.top_k, args.top_p, args.repetition_penalty, args.seed, args.no_repeat_ngram)
     except ValueError as exc:

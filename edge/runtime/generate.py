@@ -168,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError("--decode-steps goes with --teacher-forced WINDOWS_JSON")
         if args.system is not None and not args.chat:
             raise InputError("--system goes with --chat")
+        if args.system is not None:
+            causal_lm.check_text(args.system, "--system")
         if args.stats and not args.chat:
             raise InputError("--stats goes with --chat")
         pick = Sampler(args.temperature, args.top_k, args.top_p, args.repetition_penalty, args.seed,
@@ -198,10 +200,11 @@ def main(argv: list[str] | None = None) -> int:
             lm = CausalLM(folder, args.threads)
             if args.stats and emulated():
                 print(f"[{EMULATED_NOTE}]", file=sys.stderr)
-            lm_chat.chat_lines(lm, sys.stdin, sys.stdout, args.max_new_tokens, args.json,
-                               ask=sys.stderr if sys.stdin.isatty() else None, history=args.history,
-                               system=args.system, pick=spare_eos(pick, lm), stats=sys.stderr if args.stats else None)
-            return 0
+            _, refused = lm_chat.chat_lines(lm, sys.stdin, sys.stdout, args.max_new_tokens, args.json,
+                                            ask=sys.stderr if sys.stdin.isatty() else None, history=args.history,
+                                            system=args.system, pick=spare_eos(pick, lm),
+                                            stats=sys.stderr if args.stats else None)
+            return 2 if refused else 0     # each refused line said why above
         elif args.score:
             if args.context is None or args.continuation is None:
                 raise InputError("--score needs --context and --continuation")

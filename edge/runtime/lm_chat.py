@@ -99,11 +99,11 @@ def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=N
     (if given) is written before each read; `system`: a system message of one's own; `pick`: a
     lm_sampling.Sampler instead of the argmax; `stats` (if given): a stream that gets each
     answer's stats_line; a line the model cannot take (not UTF-8, too long for its context) is one
-    `error: line N: ...` on `errors` (default stderr) and the next line is read. Returns how many
-    were answered."""
+    `error: line N: ...` on `errors` (default stderr) and the next line is read. Returns (answered,
+    refused): how many lines were answered and how many refused."""
     errors = errors or sys.stderr
     bad_input = getattr(lm, "InputError", ValueError)    # causal_lm.InputError, without importing it
-    answered = 0
+    answered = refused = 0
     lm.chat_turn(conversation=history)       # a missing or single-turn chat.json stops before any answer
     lm.chat_prefix(system)                   # and so does one with no place for a system message
     conversation = Conversation(lm, max_new_tokens, system, pick) if history else None
@@ -117,12 +117,13 @@ def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=N
         if not line:
             if ask is not None:
                 ask.write("\n")        # Ctrl-D at the prompt: the shell's prompt on a line of its own
-            return answered
+            return answered, refused
         message = line.strip()
         if not message:
             continue
         stream, timings = (None if as_json else TextStream(lm, out)), {}
         try:
+            lm.encode(message)     # the line alone first, so a bad byte's position is its place in the line
             if conversation is not None:
                 tokens = conversation.ask(message, on_token=stream, timings=timings)
             else:
@@ -132,6 +133,7 @@ def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=N
         except bad_input as err:   # this line is refused; the chat and its history go on
             print(f"error: line {number}: {err}", file=errors)
             errors.flush()
+            refused += 1
             continue
         if timings.get("history_dropped") and (stats or ask) is not None:
             (stats or ask).write(f"[earlier turns dropped: the conversation would pass the model's "

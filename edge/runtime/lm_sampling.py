@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 
+MIN_TEMPERATURE = 1e-4   # the smallest drawn temperature: logits / it stay far inside float64
+
+
 @dataclass
 class Sampler:
     """temperature: 0 takes the argmax (after the penalty); above 0 divides the logits before a
@@ -44,6 +47,9 @@ class Sampler:
     def __post_init__(self):
         if not (self.temperature >= 0 and np.isfinite(self.temperature)):
             raise ValueError(f"--temperature must be 0 (greedy) or more, got {self.temperature}")
+        if 0 < self.temperature < MIN_TEMPERATURE:
+            raise ValueError(f"--temperature {self.temperature:g} is below {MIN_TEMPERATURE:g}, where dividing the logits "
+                             "overflows: give 0 for greedy")
         if not 0 < self.top_p <= 1:
             raise ValueError(f"--top-p must be above 0 and at most 1, got {self.top_p}")
         if self.top_k < 0:
@@ -71,7 +77,8 @@ class Sampler:
         x = np.array(logits, dtype=np.float64)
         if self.repetition_penalty != 1:
             ids = np.unique(np.fromiter((t for t in (*before, *answer) if t not in self.spare), dtype=np.int64))
-            x[ids] = np.where(x[ids] > 0, x[ids] / self.repetition_penalty, x[ids] * self.repetition_penalty)
+            with np.errstate(over="ignore"):     # a huge penalty sends a negative logit to -inf: never drawn
+                x[ids] = np.where(x[ids] > 0, x[ids] / self.repetition_penalty, x[ids] * self.repetition_penalty)
         x[list(self.banned(answer))] = -np.inf
         return x
 

@@ -15,6 +15,7 @@ from cli.main import main
     (["--device", "@"], "error: bad device '@': want user@host"),                     # before any export
     (["--device", "pi@host", "--root", "a;b"], "error: unsafe device root 'a;b'"),
     (["--history", "--prompt", "Hi"], "error: --history goes with questions on stdin, not --prompt"),
+    (["--root", "/tmp/x"], "error: --root names a device folder: give it with --device or --emulated"),
     (["--temperature", "-1"], "error: --temperature must be 0 (greedy) or more, got -1.0"),
     (["--top-p", "0"], "error: --top-p must be above 0 and at most 1, got 0.0"),
     (["--repetition-penalty", "x"], "--repetition-penalty: invalid float value: 'x'"),

@@ -67,7 +67,7 @@ def test_a_chat_prompt_is_answered_in_its_turn(tiny_exports):
 def test_stdin_lines_are_answered_one_turn_each_and_streamed(tiny_exports):
     lm = CausalLM(tiny_exports["fp32"])
     out = io.StringIO()
-    assert chat_lines(lm, io.StringIO(f"{PROMPT}\n\n   \nName a planet.\n"), out, 5) == 2   # blank lines skipped
+    assert chat_lines(lm, io.StringIO(f"{PROMPT}\n\n   \nName a planet.\n"), out, 5) == (2, 0)   # blank lines skipped
     expected = [lm.decode(lm.generate_ids(lm.chat_ids(m), 5)) for m in (PROMPT, "Name a planet.")]
     assert out.getvalue() == "".join(f"{text}\n" for text in expected)
     as_json = io.StringIO()
@@ -223,15 +223,28 @@ def test_a_bad_line_is_refused_and_the_conversation_goes_on(tiny_exports):
     bad_bytes = b"caf\xe9?".decode("utf-8", "surrogateescape")             # what stdin hands over
     lines = f"{PROMPT}\n{bad_bytes}\n{'word ' * 80}\nName a planet.\n"
     out, errors = io.StringIO(), io.StringIO()
-    assert chat_lines(lm, io.StringIO(lines), out, 4, as_json=True, history=True, errors=errors) == 2
+    assert chat_lines(lm, io.StringIO(lines), out, 4, as_json=True, history=True, errors=errors) == (2, 2)
     first, last = (json.loads(line) for line in out.getvalue().splitlines())
     said = errors.getvalue().splitlines()
     assert said[0].startswith("error: line 2: the text is not UTF-8 text") and len(said) == 2
+    assert said[0].endswith("at position 3)")                              # its place in the line, not the turn
     assert said[1].startswith("error: line 3: the prompt is") and "-token context" in said[1]
     # the refused lines left the conversation as it was: the last question follows the first turn
     assert last["tokens"] == reference.generate_ids(_fed_after(lm, lm.chat_ids(PROMPT), first["tokens"],
                                                                 "Name a planet."), 4)
     assert last["history_dropped"] is False
+
+
+def test_the_command_line_exits_2_when_a_line_or_the_system_message_is_refused(tiny_exports):
+    argv = [sys.executable, str(RUNTIME), "--model", str(tiny_exports["fp32"]), "--chat", "--max-new-tokens", "2"]
+    done = subprocess.run(argv, input=PROMPT.encode() + b"\ncaf\xe9?\n", capture_output=True, timeout=300)
+    assert done.returncode == 2 and done.stdout.strip()                            # the good line was answered
+    assert done.stderr.decode().splitlines() == ["error: line 2: the text is not UTF-8 text "
+                                                 "(a byte that is no character at position 3)"]
+    done = subprocess.run(argv + [b"--system=caf\xe9"], input=PROMPT.encode(), capture_output=True, timeout=300)
+    assert done.returncode == 2 and not done.stdout
+    assert done.stderr.decode().splitlines() == ["error: --system is not UTF-8 text (a byte that is no character "
+                                                 "at position 3)"]
 
 
 def test_the_command_line_is_one_line_for_an_interrupt_an_odd_prompt_or_a_broken_folder(tiny_exports, tmp_path):

@@ -55,6 +55,9 @@ def test_the_repetition_penalty_divides_positive_and_multiplies_negative_logits_
     spared = Sampler(repetition_penalty=2.0, spare=frozenset({0}))
     assert spared(logits, [0]) == 0                                    # an end-of-turn id is left alone
     assert logits.tolist() == [3.0, 2.0, -1.0, 0.5]                    # the caller's logits are not written
+    with np.errstate(over="raise", invalid="raise"):                   # no overflow warning either
+        huge = Sampler(temperature=1.0, repetition_penalty=1e308).probabilities(np.array([-5.0, 1.0, 2.0]), [0, 1])
+    assert huge[0] == 0 and np.isclose(huge.sum(), 1)                  # a seen negative logit is never drawn
 
 
 def test_the_ngram_ban_looks_at_the_answer_and_spares_the_end_of_turn():
@@ -81,6 +84,7 @@ def test_the_ngram_ban_bans_what_transformers_bans_in_an_answer(seed):
 @pytest.mark.parametrize("kwargs, fragment", [
     ({"temperature": -0.1}, "--temperature must be 0 (greedy) or more"),
     ({"temperature": float("nan")}, "--temperature must be 0 (greedy) or more"),
+    ({"temperature": 1e-320}, "is below 0.0001, where dividing the logits overflows: give 0 for greedy"),
     ({"top_p": 0.0}, "--top-p must be above 0 and at most 1"),
     ({"top_p": 1.5}, "--top-p must be above 0 and at most 1"),
     ({"top_k": -1}, "--top-k must be 0 (all tokens) or more"),
