@@ -130,13 +130,30 @@ def _hub_folder(repo_id: str) -> Path:
         raise UserError(f"model '{repo_id}' is not in the Hugging Face cache{hint} ({type(exc).__name__})") from None
 
 
+def _installed(name: str, kind: str) -> Path:
+    """The package folder of the registered model `name` (a UserError for another kind, or not installed)."""
+    info = MODELS[name]
+    if info.kind != kind:
+        raise UserError(f"model '{name}' is of kind '{info.kind}', not '{kind}'")
+    return _package_dir(info)
+
+
+def check_model(name: str, kind: str) -> None:
+    """A UserError now unless `name` names a model of `kind` on this machine (installed, a local
+    folder or .gguf file, or in the Hugging Face cache); nothing is loaded, converted or recorded.
+
+        check_model("smollm2", "causal_lm")       # an option, before the work that loads it
+    """
+    if name in MODELS:
+        _installed(name, kind)
+    else:
+        _resolve(name, kind)
+
+
 def _resolve(name: str, kind: str) -> Path:
     """A folder (or .gguf file) holding the weights for `name`."""
     if name in MODELS:
-        info = MODELS[name]
-        if info.kind != kind:
-            raise UserError(f"model '{name}' is of kind '{info.kind}', not '{kind}'")
-        folder = _package_dir(info)
+        info, folder = MODELS[name], _installed(name, kind)
         _USED.add(name)
         if info.gguf is None:
             return Path(importlib.import_module(info.module).get_model_path())

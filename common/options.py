@@ -9,12 +9,15 @@
     cfg.heldout   # -> False
 
 Every key must be a field of the config (an unknown key is refused, naming the known ones),
-and each value is cast to its field's type (bool accepts 1/0, true/false, yes/no, on/off).
+and each value is cast to its field's type (bool accepts 1/0, true/false, yes/no, on/off). A field
+made by `model_option` or `file_option` has its `--set` value looked up too, so that a model or
+file that is not there is refused before any work, not after minutes of it.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, field, fields
+from pathlib import Path
 
 from common.errors import UserError
 
@@ -38,6 +41,36 @@ def cast_option(raw: str, default, name: str):
     return value
 
 
+def model_option(kind: str, default: str):
+    """A config field naming a model (common.models: a zoo name, a local folder or a Hugging Face id).
+
+        lm: str = model_option("causal_lm", "smollm2")        # or "encoder"
+    """
+    return field(default=default, metadata={"model": kind})
+
+
+def file_option(default: str = ""):
+    """A config field naming a file to read ('' = none).
+
+        memory: str = file_option()
+    """
+    return field(default=default, metadata={"file": True})
+
+
+def _check_lookup(f, value) -> None:
+    """A UserError when a model_option or file_option value names nothing on this machine."""
+    if "model" in f.metadata:
+        from common.models import check_model
+
+        try:
+            check_model(value, f.metadata["model"])
+        except UserError as err:
+            raise UserError(f"--set {f.name}={value}: {err}") from None
+    if f.metadata.get("file") and value and not Path(value).expanduser().is_file():
+        what = "a folder, not a file" if Path(value).expanduser().is_dir() else "no such file"
+        raise UserError(f"--set {f.name}={value}: {what}")
+
+
 def config_from_options(cls, options: dict[str, str], where: str, also_known: tuple[str, ...] = (), **overrides):
     """An instance of the dataclass `cls`: its defaults, replaced by `options` and by `overrides`
     (values that a command-line flag already set, such as --folds; a contradicting option is refused).
@@ -51,6 +84,7 @@ def config_from_options(cls, options: dict[str, str], where: str, also_known: tu
     for name, raw in options.items():
         f = known[name]
         values[name] = cast_option(str(raw), f.default if f.default is not MISSING else None, name)
+        _check_lookup(f, values[name])
     for name, value in overrides.items():
         if name in values and values[name] != value:
             raise UserError(f"{where}: --set {name}={options[name]} contradicts --{name} {value}; give one")

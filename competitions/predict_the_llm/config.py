@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from common.errors import UserError
+from common.options import model_option
 from common.prob_ensemble import POOLS
 
 CHEAP_MEMBERS = ("tfidf_linear", "style_lgbm")
@@ -43,16 +44,16 @@ class PredictConfig:
     members: str = ",".join(CHEAP_MEMBERS)
     tfidf_c: float = 10.0
     tfidf_question: bool = False
-    lm: str = "smollm2"
+    lm: str = model_option("causal_lm", "smollm2")
     lm_response_tokens: int = 128
     lgbm_rounds: int = 300
     lgbm_lr: float = 0.03
     lgbm_leaves: int = 15
-    encoder: str = "minilm"
+    encoder: str = model_option("encoder", "minilm")
     encoder_epochs: int = 3
     encoder_lr: float = 3e-4
     encoder_max_length: int = 128
-    lora_model: str = "smollm2"
+    lora_model: str = model_option("causal_lm", "smollm2")
     lora_layers: int = 8
     lora_r: int = 4
     lora_alpha: int = 16

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from common.errors import UserError
+from common.options import model_option
 
 MEMBERS = ("nearest_prompt", "lm_fewshot", "lm_lora")
 DEFAULT_MEMBERS = ("nearest_prompt",)
@@ -47,8 +48,8 @@ class RecoveryConfig:
     """
 
     members: str = ",".join(DEFAULT_MEMBERS)
-    metric_encoder: str = "minilm"
-    encoder: str = "minilm"
+    metric_encoder: str = model_option("encoder", "minilm")
+    encoder: str = model_option("encoder", "minilm")
     constant: str = "Improve this text."
     beam_width: int = 4
     beam_steps: int = 14
@@ -56,7 +57,7 @@ class RecoveryConfig:
     vocab_tokens: int = 3000
     max_prompt_tokens: int = 48
     ridge_alpha: float = 3.0
-    lm: str = "smollm2"
+    lm: str = model_option("causal_lm", "smollm2")
     fewshot_examples: int = 2
     text_words: int = 16
     max_new_tokens: int = 16

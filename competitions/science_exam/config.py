@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from common.errors import UserError
+from common.options import file_option, model_option
 
 
 @dataclass(frozen=True)
@@ -52,15 +53,15 @@ class SolutionConfig:
         variant on the sample's hidden test labels ['']
     """
 
-    encoder: str = "minilm"
-    lm: str = "smollm2"
-    mc_model: str = "minilm"
+    encoder: str = model_option("encoder", "minilm")
+    lm: str = model_option("causal_lm", "smollm2")
+    mc_model: str = model_option("encoder", "minilm")
     corpus: str = ""
     retrieval: str = "hybrid"
     index: str = "auto"
     top_k: int = 3
     examples: int = 2
-    memory: str = ""
+    memory: str = file_option()
     controls: bool = False
     candidates: int = 20
     dense_scope: str = "auto"

@@ -141,3 +141,16 @@ def test_a_repeated_test_id_is_refused_before_the_solution_runs(slug, tmp_path, 
     err = capsys.readouterr().err
     assert f"{test.name}: id {frame['id'][0]} occurs 2 times" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("slug, option, fragment", [
+    ("science-exam", "lm=nosuch", "--set lm=nosuch: unknown model 'nosuch'"),
+    ("science-exam", "memory=/no/such.csv", "--set memory=/no/such.csv: no such file"),
+    ("predict-the-llm", "lora_model=minilm", "--set lora_model=minilm: model 'minilm' is of kind 'encoder'"),
+    ("prompt-recovery", "metric_encoder=nosuch", "--set metric_encoder=nosuch: unknown model"),
+])
+def test_a_model_or_file_that_is_not_here_is_refused_before_the_data_is_read(slug, option, fragment, capsys):
+    assert main(["submit", "--comp", slug, "--set", option]) == 2
+    captured = capsys.readouterr()
+    assert fragment in captured.err and captured.err.count("\n") == 1
+    assert captured.out == ""                  # no "data: ..." line: refused first

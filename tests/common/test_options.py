@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import pytest
 
 from common.errors import UserError
-from common.options import config_from_options
+from common.options import config_from_options, file_option, model_option
 
 
 @dataclass(frozen=True)
@@ -37,3 +37,40 @@ def test_an_override_contradicting_an_option_is_refused():
     assert config_from_options(Demo, {"top_k": "4"}, "demo", top_k=4).top_k == 4
     with pytest.raises(UserError, match="contradicts"):
         config_from_options(Demo, {"top_k": "4"}, "demo", top_k=5)
+
+
+@dataclass(frozen=True)
+class Looked:
+    lm: str = model_option("causal_lm", "smollm2")
+    encoder: str = model_option("encoder", "minilm")
+    memory: str = file_option()
+
+
+@pytest.mark.parametrize("key, raw, fragment", [
+    ("lm", "nosuch", "--set lm=nosuch: unknown model 'nosuch'"),
+    ("lm", "minilm", "--set lm=minilm: model 'minilm' is of kind 'encoder', not 'causal_lm'"),
+    ("encoder", "", "--set encoder=: empty model name"),
+    ("memory", "/no/such/file.csv", "--set memory=/no/such/file.csv: no such file"),
+    ("memory", ".", "--set memory=.: a folder, not a file"),
+])
+def test_models_and_files_that_are_not_here_are_refused_when_the_options_are_read(key, raw, fragment):
+    with pytest.raises(UserError, match=fragment.replace("(", r"\(")):
+        config_from_options(Looked, {key: raw}, "demo")
+
+
+def test_models_and_files_that_are_here_pass_and_nothing_is_loaded_or_recorded(tmp_path):
+    from common.models import used_models
+
+    before = used_models()
+    (tmp_path / "m.csv").write_text("id\n")
+    cfg = config_from_options(Looked, {"lm": "smollm2", "encoder": "minilm", "memory": str(tmp_path / "m.csv")}, "demo")
+    assert (cfg.lm, cfg.memory) == ("smollm2", str(tmp_path / "m.csv"))
+    assert used_models() == before          # a Kaggle bundle still carries only the models a run loaded
+
+
+def test_a_default_is_not_looked_up_only_a_given_value():
+    @dataclass(frozen=True)
+    class Later:
+        lm: str = model_option("causal_lm", "a-model-this-machine-lacks")
+
+    assert config_from_options(Later, {}, "demo") == Later()     # the solution meets it when it loads it
