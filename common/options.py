@@ -41,12 +41,13 @@ def cast_option(raw: str, default, name: str):
     return value
 
 
-def model_option(kind: str, default: str):
-    """A config field naming a model (common.models: a zoo name, a local folder or a Hugging Face id).
+def model_option(kind: str, default: str, blank_is_none: bool = False):
+    """A config field naming a model (common.models: a zoo name, a local folder or a Hugging Face id);
+    blank_is_none: '' is a valid value, meaning no model.
 
         lm: str = model_option("causal_lm", "smollm2")        # or "encoder"
     """
-    return field(default=default, metadata={"model": kind})
+    return field(default=default, metadata={"model": kind, "blank_is_none": blank_is_none})
 
 
 def file_option(default: str = ""):
@@ -59,7 +60,7 @@ def file_option(default: str = ""):
 
 def _check_lookup(f, value) -> None:
     """A UserError when a model_option or file_option value names nothing on this machine."""
-    if "model" in f.metadata:
+    if "model" in f.metadata and not (f.metadata["blank_is_none"] and not value.strip()):
         from common.models import check_model
 
         try:

@@ -44,7 +44,7 @@ class PredictConfig:
     members: str = ",".join(CHEAP_MEMBERS)
     tfidf_c: float = 10.0
     tfidf_question: bool = False
-    lm: str = model_option("causal_lm", "smollm2")
+    lm: str = model_option("causal_lm", "smollm2", blank_is_none=True)
     lm_response_tokens: int = 128
     lgbm_rounds: int = 300
     lgbm_lr: float = 0.03

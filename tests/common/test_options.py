@@ -68,6 +68,16 @@ def test_models_and_files_that_are_here_pass_and_nothing_is_loaded_or_recorded(t
     assert used_models() == before          # a Kaggle bundle still carries only the models a run loaded
 
 
+def test_a_blank_model_is_refused_unless_it_means_none():
+    @dataclass(frozen=True)
+    class Optional:
+        lm: str = model_option("causal_lm", "smollm2", blank_is_none=True)
+
+    assert config_from_options(Optional, {"lm": ""}, "demo").lm == ""
+    with pytest.raises(UserError, match="--set lm=: empty model name"):
+        config_from_options(Looked, {"lm": ""}, "demo")
+
+
 def test_a_default_is_not_looked_up_only_a_given_value():
     @dataclass(frozen=True)
     class Later:
