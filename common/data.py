@@ -10,6 +10,7 @@ A file may be stored as CSV (Kaggle's form) or as Parquet with the same stem (co
 from __future__ import annotations
 
 import codecs
+import csv
 import hashlib
 import os
 import sys
@@ -71,8 +72,9 @@ def read_table(path: Path, table: TableSchema) -> pl.DataFrame:
     except FileNotFoundError:
         raise UserError(f"missing file: {path}") from None
     except (pl.exceptions.ComputeError, pl.exceptions.PolarsError, UnicodeDecodeError, OSError) as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"{path}: cannot read as {(path.suffix[1:] or 'csv').upper()}: {first_line}") from None
+        said = " ".join(str(err).strip().split("\n\n")[0].split()) or type(err).__name__   # its first paragraph
+        said = said if len(said) <= 200 else said[:200] + "..."
+        raise UserError(f"{path}: cannot read as {(path.suffix[1:] or 'csv').upper()}: {said}") from None
     if frame.height == 0:
         raise UserError(f"{path}: no rows (only a header)" if frame.width else f"{path}: empty file")
     if path.suffix != ".parquet":   # a CSV saved with Windows line ends: the same texts as Kaggle's LF file
@@ -85,7 +87,13 @@ def read_csv(path: Path, **options) -> pl.DataFrame:
     there would otherwise pass as a misnamed column. Blank lines, which polars reads as rows of
     nulls (as it reads a line of bare commas), are skipped, as pandas skips them, with a note."""
     check_utf8(path)
-    frame = pl.read_csv(path, **options)
+    try:
+        frame = pl.read_csv(path, **options)
+    except pl.exceptions.ComputeError:
+        problem = csv_shape_problem(path)
+        if problem:
+            raise UserError(f"{path}: {problem}") from None
+        raise
     if not frame.width:
         return frame
     kept = frame.filter(~pl.all_horizontal(pl.all().is_null()))
@@ -93,6 +101,35 @@ def read_csv(path: Path, **options) -> pl.DataFrame:
         print(f"note: {path}: skipped {frame.height - kept.height} row(s) with every field empty (blank lines)",
               file=sys.stderr)
     return kept
+
+
+def csv_shape_problem(path: Path) -> str | None:
+    """Where a CSV's shape breaks, in words (a record with another number of fields than the
+    header, or a quote never closed), by Python's csv module; None when it reads the file whole.
+
+        csv_shape_problem(Path("test.csv"))   # "line 4 has 5 fields, the header 2 (...)" or None
+    """
+    with open(path, "rb") as handle:
+        if handle.read(4).startswith(COMPRESSED):
+            return None
+    limit = csv.field_size_limit(1 << 30)       # an essay may pass the module's 128 kB default
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader, start = csv.reader(handle, strict=True), 1
+            header = next(reader, [])
+            start = reader.line_num + 1
+            for record in reader:
+                if record and len(record) != len(header):
+                    return (f"line {start} has {len(record)} fields, the header {len(header)} (a comma or quote "
+                            f"in a text that is not quoted? put the text in double quotes)")
+                start = reader.line_num + 1
+    except csv.Error as err:
+        if "end of data" in str(err):
+            return f"the quote that opens a field on line {start} is never closed"
+        return f"line {start}: {err}"
+    finally:
+        csv.field_size_limit(limit)
+    return None
 
 
 NEWLINE = b"\n"

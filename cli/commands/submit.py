@@ -23,7 +23,7 @@ import numpy as np
 from common.atomic import check_output_path
 from common.columns import unique_ids
 from common.cv import check_fold_count
-from common.data import file_sha256, files_fingerprint, load_dataset
+from common.data import file_sha256, files_fingerprint, find_table_file, load_dataset
 from common.errors import UserError, path_arg, seed_arg
 from common.experiments import load_experiment
 from common.metrics import get_metric
@@ -185,7 +185,8 @@ def run(args) -> int:
     if "test" not in data.tables:
         raise UserError(f"{competition.slug}: no test file in {data.path}")
     # a repeated or missing test id is refused now, not when the submission is written after the run
-    unique_ids(data.tables["test"], competition.schema.tables["test"].filename, competition.schema.submission.id_column)
+    test_file = find_table_file(data.path, competition.schema.tables["test"]) or competition.schema.tables["test"].filename
+    unique_ids(data.tables["test"], str(test_file), competition.schema.submission.id_column)
     if args.kaggle:
         check_kaggle_submit(competition, data, options)
     seed_everything(args.seed)

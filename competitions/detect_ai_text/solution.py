@@ -45,11 +45,14 @@ def clean_texts(frame: pl.DataFrame, where: str) -> list[str]:
     return [str(t) for t in texts]
 
 
-def labels(frame: pl.DataFrame) -> np.ndarray:
-    y = frame["generated"].to_numpy()
-    if not np.isin(y, (0, 1)).all():
-        raise UserError("train_essays: 'generated' must hold only 0 and 1")
-    return y.astype(int)
+def labels(frame: pl.DataFrame, where: str = "train_essays.csv") -> np.ndarray:
+    """The `generated` column as 0/1 ints; a blank or other value is a UserError naming its row."""
+    y = frame["generated"].to_list()
+    bad = next((i for i, v in enumerate(y) if v not in (0, 1)), None)
+    if bad is not None:
+        value = "blank" if y[bad] is None else repr(y[bad])
+        raise UserError(f"{where}: row {bad + 1} has generated {value}: it must hold only 0 and 1")
+    return np.asarray(y, dtype=int)
 
 
 def check_classes(y: np.ndarray, folds: int, extra: bool, rows: str = "train", label: str = "") -> None:

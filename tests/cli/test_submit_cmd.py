@@ -139,7 +139,7 @@ def test_a_repeated_test_id_is_refused_before_the_solution_runs(slug, tmp_path, 
     out = tmp_path / "s.csv"
     assert main(["submit", "--comp", slug, "--data", str(tmp_path / "data"), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert f"{test.name}: id {frame['id'][0]} occurs 2 times" in err and len(err.strip().splitlines()) == 1
+    assert f"{test}: id {frame['id'][0]} occurs 2 times" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
 

@@ -1,3 +1,4 @@
+import re
 import shutil
 
 import polars as pl
@@ -89,6 +90,18 @@ def test_a_header_without_rows_or_an_empty_file_gives_one_line(tmp_path):
         load_dataset(SCIENCE, tmp_path)
     (tmp_path / "test.csv").write_text("")
     with pytest.raises(UserError, match="test.csv: cannot read as CSV: empty CSV"):
+        load_dataset(SCIENCE, tmp_path)
+
+
+@pytest.mark.parametrize("row, said", [
+    ('3,"Which, of these?",a,b,c,d,e,extra,more', "test.csv: line 3 has 9 fields, the header 7 (a comma or quote"),
+    ('3,"Which of these?,a,b,c,d,e', "test.csv: the quote that opens a field on line 3 is never closed"),
+])
+def test_a_broken_csv_row_is_named_by_its_line(tmp_path, row, said):
+    write_science(tmp_path)
+    lines = (tmp_path / "test.csv").read_text().splitlines()
+    (tmp_path / "test.csv").write_text("\n".join(lines[:2] + [row] + lines[2:]) + "\n")
+    with pytest.raises(UserError, match=re.escape(said)):
         load_dataset(SCIENCE, tmp_path)
 
 

@@ -12,7 +12,7 @@ from competitions.detect_ai_text.cv import cross_validate, fold_ids
 from competitions.detect_ai_text.heldout import heldout_generator_scores
 from competitions.detect_ai_text.lm_members import FEATURE_NAMES, summarize
 from competitions.detect_ai_text.members import Member, select_members
-from competitions.detect_ai_text.solution import run
+from competitions.detect_ai_text.solution import labels, run
 from fakes.essays import essays, write_essays
 
 
@@ -101,6 +101,14 @@ def test_run_rejects_an_empty_text(tmp_path):
                                                   .otherwise(pl.col("text")).alias("text"))
     with pytest.raises(UserError, match="row 3 has an empty text"):
         run(ctx)
+
+
+@pytest.mark.parametrize("value, said", [(None, "row 2 has generated blank"), (2, "row 2 has generated 2")])
+def test_a_label_other_than_0_or_1_is_named_by_its_row(value, said):
+    frame = pl.DataFrame({"generated": [0, value, 1]})
+    with pytest.raises(UserError, match=f"train_essays.csv: {said}: it must hold only 0 and 1"):
+        labels(frame)
+    assert labels(pl.DataFrame({"generated": [0, 1, 1]})).tolist() == [0, 1, 1]
 
 
 def test_submit_command_writes_a_checked_submission_and_records(tmp_path, capsys):
