@@ -25,7 +25,18 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for module in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         importlib.import_module(f"cli.commands.{module.name}").add_parser(subparsers)
+    _name_each_parser(parser)
     return parser
+
+
+def _name_each_parser(parser: argparse.ArgumentParser) -> None:
+    """Every (sub)command's parser as the default `_parser` of its own namespace: an argument no
+    parser takes is then refused by the command's parser ("kllm score: ..."), not by "kllm"."""
+    parser.set_defaults(_parser=parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                _name_each_parser(sub)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +44,9 @@ def main(argv: list[str] | None = None) -> int:
         import competitions  # noqa: F401  (registers every competition)
 
         parser = build_parser()
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
+        if unknown:
+            args._parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         if not getattr(args, "func", None):
             parser.print_help()
             return 0

@@ -12,6 +12,18 @@ class UserError(Exception):
     exit_code = 2
 
 
+class RowError(UserError):
+    """A UserError about one row of the arrays a function was given (0-based `row`); a caller that
+    knows the rows' ids says which id instead.
+
+        raise RowError("logloss", 4, "holds a negative probability")   # "logloss: row 4 holds ..."
+    """
+
+    def __init__(self, where: str, row: int, what: str):
+        super().__init__(f"{where}: row {row} {what}")
+        self.where, self.row, self.what = where, row, what
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse that reports a bad flag as one UserError line and exit 2 (no usage block); the
     CLI's parsers and every benchmark's use it.

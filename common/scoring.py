@@ -27,7 +27,7 @@ from typing import Callable
 import polars as pl
 
 from common.data import TEST_LABELS, check_data_folder, choose_folder, load_dataset, read_table
-from common.errors import UserError
+from common.errors import RowError, UserError
 from common.metrics import Metric, get_metric
 from common.metrics.similarity import describe_encoder
 from common.registry import Competition
@@ -94,7 +94,11 @@ def _labels(competition: Competition, metric: Metric, truth: pl.DataFrame, pred:
         y_pred = joined.select(predicted).to_numpy()
     else:
         y_pred = joined[predicted[0]].to_list()
-    score = Score(metric.name, float(metric.fn(y_true, y_pred, **options)), len(joined))
+    try:
+        value = float(metric.fn(y_true, y_pred, **options))
+    except RowError as err:      # the row of the joined arrays, as the files know it
+        raise UserError(f"{err.where}: the prediction for {sub.id_column} {joined['_id'][err.row]} {err.what}") from None
+    score = Score(metric.name, value, len(joined))
     if metric.setting:
         setattr(score, metric.setting, options.get(metric.setting) or metric.default)
     return score

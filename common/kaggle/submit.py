@@ -71,7 +71,7 @@ def last_submitted_run(competition: Competition, experiment: str | None, results
             and r.extra.get("experiment") == experiment]
     named = f"{competition.slug}{f' (experiment {experiment})' if experiment else ''}"
     if not runs:
-        raise UserError(f"no recorded run of {named} to send again: run make submit COMP={competition.slug} first")
+        raise UserError(f"no recorded run of {named} wrote a submission: run make submit COMP={competition.slug} first")
     record = runs[-1]
     if record.data_source.split("+")[0] == "sample":
         raise UserError(f"the last run of {named} ({record.run_id}) read the embedded sample: nothing to send to Kaggle")

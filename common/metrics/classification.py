@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from common.errors import UserError
+from common.errors import RowError, UserError
 
 EPS = 1e-15
 
@@ -42,9 +42,9 @@ def multiclass_logloss(y_true, y_prob) -> float:
     if y_true.min() < 0 or y_true.max() >= prob.shape[1]:
         raise UserError(f"logloss: labels must lie in 0..{prob.shape[1] - 1}")
     if (prob < 0).any():
-        raise UserError(f"logloss: row {int(np.argwhere(prob < 0)[0][0])} holds a negative probability")
+        raise RowError("logloss", int(np.argwhere(prob < 0)[0][0]), "holds a negative probability")
     sums = prob.sum(axis=1, keepdims=True)
     if (sums <= 0).any():
-        raise UserError(f"logloss: row {int(np.argwhere(sums[:, 0] <= 0)[0][0])} sums to 0")
+        raise RowError("logloss", int(np.argwhere(sums[:, 0] <= 0)[0][0]), "sums to 0")
     prob = np.clip(prob / sums, EPS, 1 - EPS)
     return float(-np.mean(np.log(prob[np.arange(len(y_true)), y_true])))

@@ -13,12 +13,14 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize("argv, fragment", [
     (["submit", "--comp", "titanic"], "unknown competition 'titanic'"),
     (["submit"], "required: --comp"),
-    (["submit", "--comp", "science-exam", "--bogus"], "unrecognized arguments"),
+    (["submit", "--comp", "science-exam", "--bogus"], "kllm submit: unrecognized arguments: --bogus"),
+    (["edge", "status", "--comp", "x"], "kllm edge status: unrecognized arguments: --comp x"),   # the command's own name
+    (["--bogus"], "kllm: unrecognized arguments: --bogus"),
     (["submit", "--comp", "science-exam", "--set", "novalue"], "KEY=VALUE"),
     (["bench", "nope"], "unknown benchmark"),
     (["score", "--comp", "science-exam", "--pred", "/nonexistent.csv", "--truth", "/nonexistent.csv"], "missing file"),
     (["nonsense-command"], "invalid choice"),
-    (["leaderboard", "--compar", "a", "b"], "unrecognized arguments: --compar"),  # no abbreviations
+    (["leaderboard", "--compar", "a", "b"], "kllm leaderboard: unrecognized arguments: --compar"),  # no abbreviations
     (["leaderboard", "--png", "chart.pdf"], "give a path ending in .png"),
     (["submit", "--comp", "science-exam", "--seed", "-1"], "seed -1 is out of range"),
     (["submit", "--comp", "science-exam", "--seed", "4294967296"], "out of range"),

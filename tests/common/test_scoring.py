@@ -39,6 +39,17 @@ def test_a_repeated_id_is_refused_even_when_the_row_counts_still_match():
         score_frames(exam, truth.with_columns(pl.Series("id", [0, 2, 2])), pred.with_columns(pl.Series("id", [0, 1, 2])))
 
 
+def test_a_bad_probability_row_is_named_by_its_id_not_its_place_in_the_join():
+    llm = get_competition("predict-the-llm")
+    columns = llm.schema.submission.columns
+    truth = pl.DataFrame({"id": [100, 7], "target": [0, 1]})
+    rows = {c: [1.0 / len(columns)] * 2 for c in columns}
+    pred = pl.DataFrame({"id": [7, 100], **rows}).with_columns(
+        pl.when(pl.col("id") == 100).then(-0.5).otherwise(pl.col(columns[0])).alias(columns[0]))
+    with pytest.raises(UserError, match="logloss: the prediction for id 100 holds a negative probability"):
+        score_frames(llm, truth, pred)
+
+
 def test_a_metric_setting_is_recorded_with_its_default(monkeypatch):
     seen = []
     fake = replace(METRICS["sharpened_cosine"], fn=lambda t, p, encoder="minilm": seen.append(encoder) or 0.5)

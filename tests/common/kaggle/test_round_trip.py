@@ -369,7 +369,7 @@ def test_resend_sends_the_last_runs_file_again_without_solving(fake_kaggle, two_
     assert "no Kaggle credentials" in capsys.readouterr().err                # refused, not "not submitted" and 0
     write_kaggle_json(fake_kaggle.home)
     assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend"]) == 2
-    assert "no recorded run of predict-the-llm to send again" in capsys.readouterr().err
+    assert "no recorded run of predict-the-llm wrote a submission" in capsys.readouterr().err
     csv = tmp_path / "sub.csv"
     csv.write_text("id,target_0\n0,1.0\n")
     sample_run = make_record(llm, "run-on-sample", 1.5)
