@@ -13,6 +13,7 @@ import codecs
 import csv
 import hashlib
 import os
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,9 @@ def read_csv(path: Path, **options) -> pl.DataFrame:
         raise
     if not frame.width:
         return frame
+    renamed = [c for c in frame.columns if re.search(r"_duplicated_\d+$", c)]   # polars' name for a repeat
+    if renamed:
+        raise UserError(f"{path}: the header names column {renamed[0].rsplit('_duplicated_', 1)[0]!r} more than once")
     kept = frame.filter(~pl.all_horizontal(pl.all().is_null()))
     if kept.height < frame.height:
         print(f"note: {path}: skipped {frame.height - kept.height} row(s) with every field empty (blank lines)",

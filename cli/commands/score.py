@@ -27,8 +27,8 @@ def add_parser(subparsers):
     p.add_argument("--pred", required=True, type=path_arg, help="submission CSV")
     p.add_argument("--truth", type=path_arg, default=None, help="CSV with the id and target columns (label metrics; default: test_labels.csv of --data or the sample)")
     p.add_argument("--data", type=path_arg, default=None,
-                   help="folder with the test file a judge-panel metric reads, or the test_labels.csv a label metric "
-                        "reads (default: data/<slug> or the sample)")
+                   help="a data folder: its test file, for a judge-panel metric, or its test_labels.csv, for a label "
+                        "metric without --truth (default: data/<slug> or the sample)")
     p.add_argument("--encoder", default=None, help="sentence encoder for sharpened cosine (default: minilm)")
     p.set_defaults(func=run)
 

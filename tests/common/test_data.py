@@ -105,6 +105,13 @@ def test_a_broken_csv_row_is_named_by_its_line(tmp_path, row, said):
         load_dataset(SCIENCE, tmp_path)
 
 
+def test_a_column_named_twice_in_the_header_is_refused(tmp_path):
+    write_science(tmp_path)
+    (tmp_path / "test.csv").write_text("id,prompt,A,B,C,D,E,A\n0,Which?,a,b,c,d,e,f\n")
+    with pytest.raises(UserError, match="test.csv: the header names column 'A' more than once"):
+        load_dataset(SCIENCE, tmp_path)
+
+
 def test_a_data_folder_that_is_missing_or_a_file_says_so(tmp_path):
     with pytest.raises(UserError, match="does not exist"):
         load_dataset(SCIENCE, tmp_path / "nowhere")
