@@ -35,6 +35,17 @@ def _as_float(column: pl.Series, what: str) -> pl.Series:
     return floats
 
 
+def _whole(column: pl.Series, what: str) -> pl.Series:
+    """A float column whose values are all whole numbers (or blank) as Int64, or UserError naming
+    the first row that is not."""
+    fits = column.is_finite() & (column == column.floor()) & (column.abs() < 2.0 ** 63)
+    bad = column.is_not_null() & ~fits.fill_null(False)
+    if bad.any():
+        row = int(bad.arg_max())
+        raise UserError(f"{what}; row {row + 1} after the header holds {column[row]!r}")
+    return column.cast(pl.Int64)
+
+
 @dataclass(frozen=True)
 class TableSchema:
     """One file of a competition: its name and its required columns with their kinds."""
@@ -53,6 +64,8 @@ class TableSchema:
             dtype = frame.schema[name]
             if kind == FLOAT and dtype == pl.String:      # "nan" or "inf" in a column: a float column all the same
                 frame = frame.with_columns(_as_float(frame[name], f"{where}: column {name!r} should be {kind}"))
+            elif kind == INT and dtype in (pl.Float32, pl.Float64):   # 2.0: a file saved through a float column
+                frame = frame.with_columns(_whole(frame[name], f"{where}: column {name!r} should be {kind}"))
             elif not isinstance(dtype, _POLARS_KINDS[kind]) and dtype not in _POLARS_KINDS[kind]:
                 raise UserError(f"{where}: column {name!r} should be {kind}, found {dtype}")
         return frame

@@ -28,3 +28,12 @@ def test_missing_and_mistyped_columns_are_one_line():
         SUB.check(pl.DataFrame({"id": ["a"]}))
     with pytest.raises(UserError, match="column 'n' should be int, found String"):
         TableSchema("t.csv", {"n": INT}).check(pl.DataFrame({"n": ["x"]}))
+
+
+def test_whole_numbers_saved_as_floats_are_an_int_column_and_others_name_their_row():
+    ids = TableSchema("t.csv", {"id": INT})
+    frame = ids.check(pl.DataFrame({"id": [0.0, 7.0, None]}))          # a column pandas wrote through a NaN
+    assert frame.schema["id"] == pl.Int64 and frame["id"].to_list() == [0, 7, None]
+    for bad, shown in ((2.5, "2.5"), (math.nan, "nan"), (1e30, "1e\\+30")):
+        with pytest.raises(UserError, match=f"column 'id' should be int; row 2 after the header holds {shown}$"):
+            ids.check(pl.DataFrame({"id": [0.0, bad]}))
