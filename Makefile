@@ -77,7 +77,7 @@ edge-rollback: need-comp $(STAMP) ## switch COMP's current back to TO=version (d
 edge-run: need-comp $(STAMP) ## run COMP's deployed bundle on the device on INPUT=file (or stdin) and print its output
 	@$(KLLM) edge run $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(INPUT),"$$INPUT") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
-edge-clean: $(STAMP) ## remove the study's and make chat's copies staged on DEVICE (or the emulated Pi); ARGS=--dry-run lists them
+edge-clean: $(STAMP) ## remove the study's, make chat's and the device comparisons' copies staged on DEVICE (or the emulated Pi); ARGS=--dry-run lists them
 	@$(KLLM) edge clean $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 chat: $(STAMP) ## chat with a compressed causal LM (VARIANT=int4-q41-fold by default) here, or on DEVICE=user@host; PROMPT="..." for one question, SYSTEM="..." for a system message; ARGS="--no-repeat-ngram 4" (or --repetition-penalty; or --temperature 0.7 with --top-k, --top-p, --seed) instead of plain greedy
@@ -87,7 +87,7 @@ bench: $(STAMP) ## print a benchmark table (BENCH=retrieval|llm|edge|edge_device
 	@$(KLLM) bench $(BENCH) $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 style: $(STAMP) ## byte-compile every module (fast syntax check)
-	@$(PY) -m compileall -q common competitions edge cli tests
+	@$(PY) -m compileall -q common competitions edge cli bench tests
 
 quality: style ## check the layering (common imports no competition, competitions never import each other) and names (pyflakes)
 	@$(PY) -m pytest -q tests/test_layering.py tests/test_static.py

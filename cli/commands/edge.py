@@ -77,8 +77,9 @@ def add_parser(subparsers):
     _device_flags(on_device)
     on_device.set_defaults(func=run_on_device)
 
-    clean = lifecycle.add_parser("clean", help="remove the copies make bench BENCH=quant_device and make chat "
-                                              "staged on the device (study/, chat/); versions stay")
+    clean = lifecycle.add_parser("clean", help="remove the copies make bench BENCH=quant_device, make chat and the "
+                                              "device comparisons staged on the device (study/, chat/, compare/); "
+                                              "versions stay")
     clean.add_argument("--envs", action="store_true",
                        help="also remove the Python envs (envs/): deployed bundles run in them, and a Pi rebuilds "
                             "them from PyPI on the next deploy or run")

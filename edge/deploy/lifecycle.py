@@ -48,8 +48,10 @@ done
 true'''
 
 # What other commands copy under the root, outside any competition's versions: the compression
-# study's models and runtimes (make bench BENCH=quant_device), `make chat`'s, and the Python envs.
-STAGED_AREAS = ("study", "chat", "envs")
+# study's models and runtimes (make bench BENCH=quant_device), `make chat`'s, the candidates a
+# device comparison times (make bench BENCH=edge_device, make edge ARGS=--pick-on-device:
+# edge/device_compare.py's COMPARE_DIR), and the Python envs.
+STAGED_AREAS = ("study", "chat", "compare", "envs")
 STAGED = r'''cd -- "$1" 2>/dev/null || exit 0
 shift
 for area in "$@"; do
@@ -142,7 +144,7 @@ def staged_folders(device: Device, root: str) -> dict[str, tuple[int, float]]:
 
 # What `kllm edge clean` removes by default: copies that are staged again, checked, when next needed.
 # envs/ only when asked: every deployed bundle runs in one of them, and a Pi rebuilds it from PyPI.
-CLEANABLE_AREAS = ("study", "chat")
+CLEANABLE_AREAS = ("study", "chat", "compare")
 REMOVE = r'''cd -- "$1" || exit 1
 shift
 rm -rf -- "$@"'''
@@ -154,7 +156,7 @@ def clean_staged(device: Device, root: str, areas: tuple[str, ...] = CLEANABLE_A
     staged_folders' {area: (folders, MB)} of what was removed (with dry_run: what would be).
     Competitions' versions and `current` links are never touched.
 
-        clean_staged(device, root)                                  # study/ and chat/
+        clean_staged(device, root)                                  # study/, chat/ and compare/
         clean_staged(device, root, ("study", "chat", "envs"), dry_run=True)
     """
     unknown = [a for a in areas if a not in STAGED_AREAS]

@@ -17,6 +17,7 @@ from cli.main import main
 from common.errors import UserError
 from edge.classifier.bundle import ClassifierBundleConfig, build_bundle
 from edge.deploy.flow import DeployError
+from edge.device_compare import COMPARE_DIR
 from edge.deploy.lifecycle import (clean_staged, device_status, format_status, open_device, rollback_competition,
                                    run_current, staged_folders)
 from edge.deploy.ssh import deploy_ssh
@@ -119,6 +120,8 @@ def test_status_lists_each_competition_with_versions_size_and_provenance(ssh):
     assert list(staged_folders(device, root)) == ["chat"] and staged_folders(device, root)["chat"][0] == 1
     assert list(clean_staged(device, root, dry_run=True)) == ["chat"] and (Path(root) / "chat").exists()
     assert list(clean_staged(device, root)) == ["chat"] and not (Path(root) / "chat").exists()   # over ssh
+    (Path(root) / COMPARE_DIR / "int8-1a2b").mkdir(parents=True)                  # a device comparison's candidate
+    assert list(staged_folders(device, root)) == [COMPARE_DIR] and list(clean_staged(device, root)) == [COMPARE_DIR]
     assert staged_folders(device, root) == {} and [d.competition for d in device_status(device, root)] == [A, B]
     with pytest.raises(UserError, match="cannot clean versions"):
         clean_staged(device, root, ("versions",))
