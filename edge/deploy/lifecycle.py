@@ -99,6 +99,8 @@ def open_device(device: str | None = None, root: str | None = None, ssh_options=
         from edge.deploy.emulated import EmulatedPi, emulated_device_dir
 
         folder = Path(root).expanduser().resolve() if root else emulated_device_dir()
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"device root {folder} is a file, not a folder")
         yield EmulatedPi(log=log), check_path(str(folder), "device root")
 
 

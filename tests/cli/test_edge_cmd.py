@@ -172,6 +172,7 @@ def test_empty_input_is_refused_before_the_device_is_asked(tmp_path, capsys):
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "../v1"], "bad version name"),
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "v7"], "version v7 is not in"),
     (["edge", "status", "--root", "a b"], "unsafe device root"),
+    (["edge", "status", "--root", str(Path(__file__).resolve().parents[2] / "Makefile")], "is a file, not a folder"),
     (["edge", "run", "--comp", "detect-ai-text", "--timeout", "nan"], "--timeout must be a positive number"),
     (["edge", "run", "--comp", "detect-ai-text", "--timeout", "inf"], "--timeout must be a positive number"),
     (["edge"], "required: --comp"),
