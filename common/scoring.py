@@ -20,6 +20,7 @@ different settings are not comparable.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -32,7 +33,7 @@ from common.metrics import Metric, get_metric
 from common.metrics.similarity import describe_encoder
 from common.registry import Competition
 from common.schema import TableSchema
-from common.submission import check_submission
+from common.submission import LETTERS, check_submission
 
 
 @dataclass
@@ -90,6 +91,8 @@ def _labels(competition: Competition, metric: Metric, truth: pl.DataFrame, pred:
             raise UserError(f"{what} file: {len(blank)} row(s) without {name} "
                             f"(the first: {sub.id_column} {blank['_id'][0]!r})")
     y_true = joined[schema.target[0]].to_list()
+    if sub.kind == "map3_letters":
+        _warn_letterless(joined[predicted[0]].to_list())
     if sub.kind == "probabilities":
         y_pred = joined.select(predicted).to_numpy()
     else:
@@ -102,6 +105,15 @@ def _labels(competition: Competition, metric: Metric, truth: pl.DataFrame, pred:
     if metric.setting:
         setattr(score, metric.setting, options.get(metric.setting) or metric.default)
     return score
+
+
+def _warn_letterless(predictions: list) -> None:
+    """Kaggle scores a prediction with no letter A-E as 0, and so does map@3; a file of them is
+    most likely in the wrong form (lower case, option texts), so say so on stderr."""
+    none = sum(not set(str(p).split()) & LETTERS for p in predictions)
+    if none:
+        print(f"warning: {none} of {len(predictions)} predictions hold no letter A-E (upper case, space-separated); "
+              "each scores 0", file=sys.stderr)
 
 
 def _panel(competition: Competition, metric: Metric, test: pl.DataFrame, pred: pl.DataFrame,

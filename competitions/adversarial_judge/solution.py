@@ -13,7 +13,8 @@
 3. every set is judged on every topic by the development panel (variant `<name>`), the
    validation panel (`validation/<name>`) and the held-out panel, which no search queries
    (`held-out/<name>`): only the held-out scores say how a mix does on judges it was not fitted to.
-A PNG (results/adversarial-judge/panels.png) shows each judged set's score matrix and components.
+A PNG (results/adversarial-judge/panels.png; panels-<source>.png for other data) shows each judged set's
+score matrix and components.
 """
 from __future__ import annotations
 
@@ -42,17 +43,18 @@ PREFIXES = {"development": "", "validation": VALIDATION}   # a searched panel ->
 
 
 def _topics(ctx: RunContext, max_words: int) -> tuple[list[int], list[str]]:
-    test = ctx.data.tables["test"]
+    test, where = ctx.data.tables["test"], ctx.data.path / "test.csv"
     ids, topics = test["id"].to_list(), test["topic"].to_list()
     bad = [i for i, t in zip(ids, topics) if t is None or not str(t).strip()]
     if bad:
-        raise UserError(f"test.csv: topic of id {bad[0]} is empty")
+        raise UserError(f"{where}: topic of id {bad[0]} is empty")
     long = [(i, len(str(t).split())) for i, t in zip(ids, topics) if len(str(t).split()) > max_words]
     if long:   # an essay that names its topic could not stay under the cap: refused before any judging
-        raise UserError(f"test.csv: topic of id {long[0][0]} has {long[0][1]} words; a topic is a short prompt, and "
+        raise UserError(f"{where}: topic of id {long[0][0]} has {long[0][1]} words; a topic is a short prompt, and "
                         f"an essay naming it must stay under max_words={max_words}")
     if len(topics) < 2:
-        raise UserError("test.csv: the judge metric needs at least 2 topics")
+        raise UserError(f"{where}: one topic; the judge metric needs at least 2 essays (each judge's spread over "
+                        "the essays, and how alike the essays are)")
     return ids, [str(t) for t in topics]
 
 
@@ -147,7 +149,9 @@ def run(ctx: RunContext) -> SolutionResult:
             cv[prefix + name] = _cv(j, note)
     rows = [(f"{name}, {prefix.strip('/') or 'development'}", by_name[name], written[name][1] if name in written else None)
             for prefix, by_name in judged.items() for name in ("attack_mix", "honest")]
-    chart = draw_panels(rows, results_path().parent / ctx.competition.slug / "panels.png")
+    name = "panels.png" if ctx.data.source == "sample" else f"panels-{ctx.data.source}.png"   # the sample's stays
+    chart = draw_panels(rows, results_path().parent / ctx.competition.slug / name)
+    print(f"chart: {chart}")
     seconds["total"] = round(time.perf_counter() - started, 1)
     dev_profiles = profiles["development"]
     info = {"mix": mix.counts, "predicted": {p: round(v, 4) for p, v in zip(panels, mix.per_panel)},

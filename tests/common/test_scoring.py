@@ -27,6 +27,17 @@ def test_labels_are_joined_by_id_whatever_the_row_order():
         score_frames(exam, truth, pred.head(1))
 
 
+def test_predictions_without_a_letter_score_0_and_are_warned_about(capsys):
+    exam = get_competition("science-exam")
+    truth = pl.DataFrame({"id": [0, 1], "answer": ["A", "B"]})
+    pred = pl.DataFrame({"id": [0, 1], "prediction": ["a b c", "B A C"]})          # lower case: no letter
+    assert score_frames(exam, truth, pred) == pytest.approx(0.5)
+    assert capsys.readouterr().err == ("warning: 1 of 2 predictions hold no letter A-E (upper case, "
+                                       "space-separated); each scores 0\n")
+    score_frames(exam, truth, pred.with_columns(pl.Series("prediction", ["A B C", "B A C"])))
+    assert capsys.readouterr().err == ""
+
+
 def test_a_repeated_id_is_refused_even_when_the_row_counts_still_match():
     exam = get_competition("science-exam")
     truth = pl.DataFrame({"id": [0, 1, 2], "answer": ["A", "B", "C"]})

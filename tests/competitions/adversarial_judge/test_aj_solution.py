@@ -71,7 +71,8 @@ def test_the_search_asks_two_panels_and_the_held_out_panel_scores_every_set(tiny
     assert "no search queried" in result.cv["held-out/attack_mix"].note
     assert "not searched on" in result.cv["validation/attack_mix_dev_only"].note
     assert sum(result.info["mix"].values()) == len(TOPICS)
-    assert (ctx.data.path / "test.csv").exists() and result.info["chart"].endswith("panels.png")
+    assert (ctx.data.path / "test.csv").exists()
+    assert result.info["chart"].endswith("panels-custom.png")     # a --data folder's chart leaves the sample's be
 
 
 def test_the_two_panel_mix_trades_development_score_for_a_better_worse_panel(tiny):
@@ -131,6 +132,9 @@ def test_an_empty_topic_or_an_unknown_attack_is_one_clear_error(tiny):
     long = " ".join(["word"] * 151)
     ctx.data.tables["test"] = test.with_columns(pl.when(pl.col("id") == 1).then(pl.lit(long)).otherwise(pl.col("topic")).alias("topic"))
     with pytest.raises(UserError, match="topic of id 1 has 151 words; .* max_words=150"):
+        solution.run(ctx)
+    ctx.data.tables["test"] = test.head(1)
+    with pytest.raises(UserError, match=f"^{ctx.data.path / 'test.csv'}: one topic; the judge metric needs at least 2"):
         solution.run(ctx)
 
 
