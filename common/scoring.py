@@ -110,9 +110,9 @@ def _labels(competition: Competition, metric: Metric, truth: pl.DataFrame, pred:
 def _warn_letterless(predictions: list) -> None:
     """Kaggle scores a prediction with no letter A-E as 0, and so does map@3; a file of them is
     most likely in the wrong form (lower case, option texts), so say so on stderr."""
-    none = sum(not set(str(p).split()) & LETTERS for p in predictions)
-    if none:
-        print(f"warning: {none} of {len(predictions)} predictions hold no letter A-E (upper case, space-separated); "
+    letterless = sum(not set(str(p).split()) & LETTERS for p in predictions)
+    if letterless:
+        print(f"warning: {letterless} of {len(predictions)} predictions hold no letter A-E (upper case, space-separated); "
               "each scores 0", file=sys.stderr)
 
 
