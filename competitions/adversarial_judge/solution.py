@@ -149,8 +149,8 @@ def run(ctx: RunContext) -> SolutionResult:
             cv[prefix + name] = _cv(j, note)
     rows = [(f"{name}, {prefix.strip('/') or 'development'}", by_name[name], written[name][1] if name in written else None)
             for prefix, by_name in judged.items() for name in ("attack_mix", "honest")]
-    name = "panels.png" if ctx.data.source == "sample" else f"panels-{ctx.data.source}.png"   # the sample's stays
-    chart = draw_panels(rows, results_path().parent / ctx.competition.slug / name)
+    png = "panels.png" if ctx.data.source == "sample" else f"panels-{ctx.data.source}.png"   # the sample's stays
+    chart = draw_panels(rows, results_path().parent / ctx.competition.slug / png)
     print(f"chart: {chart}")
     seconds["total"] = round(time.perf_counter() - started, 1)
     dev_profiles = profiles["development"]
