@@ -27,6 +27,7 @@ def provenance_of(report: EdgeReport, steps, config: EdgeConfig) -> dict:
     return {"competition": report.competition, "teacher": report.teacher,
             "metric": report.info.get("metric"), "scores": {k: round(v, 4) for k, v in report.scores.items()},
             "student": steps.describe(), "seed": config.distill.seed, "commit": git_commit(),
+            "data": report.info.get("data_source"), **({"fast": True} if report.info.get("fast") else {}),
             **({"shipped": report.info["shipped"]} if "shipped" in report.info else {})}
 
 
@@ -35,7 +36,7 @@ def ship(report: EdgeReport, build_bundle: Callable, provenance: dict, run: Edge
     emulated Pi, or nowhere with skip_deploy)."""
     config, device, log = run.config, run.device, run.log
     bundle = build_bundle(provenance)
-    log(f"      bundle {bundle.path} version {bundle.version}, {bundle.total_bytes / 1024 / 1024:.1f} MB")
+    log(f"      bundle {bundle.path} version {bundle.version}, {bundle.total_bytes / 1024 / 1024:.3g} MB")
     if run.skip_deploy:
         log("      deploy skipped (--skip-deploy)")
     else:

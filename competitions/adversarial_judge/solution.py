@@ -13,8 +13,8 @@
 3. every set is judged on every topic by the development panel (variant `<name>`), the
    validation panel (`validation/<name>`) and the held-out panel, which no search queries
    (`held-out/<name>`): only the held-out scores say how a mix does on judges it was not fitted to.
-A PNG (results/adversarial-judge/panels.png; panels-<source>.png for other data) shows each judged set's
-score matrix and components.
+A PNG (results/adversarial-judge/panels.png; panels-kaggle.png, or panels-custom-<data hash>.png for a
+--data folder) shows each judged set's score matrix and components.
 """
 from __future__ import annotations
 
@@ -149,7 +149,8 @@ def run(ctx: RunContext) -> SolutionResult:
             cv[prefix + name] = _cv(j, note)
     rows = [(f"{name}, {prefix.strip('/') or 'development'}", by_name[name], written[name][1] if name in written else None)
             for prefix, by_name in judged.items() for name in ("attack_mix", "honest")]
-    png = "panels.png" if ctx.data.source == "sample" else f"panels-{ctx.data.source}.png"   # the sample's stays
+    png = {"sample": "panels.png", "kaggle": "panels-kaggle.png"}.get(
+        ctx.data.source, f"panels-{ctx.data.source}-{ctx.data.fingerprint[:8]}.png")   # one chart per data
     chart = draw_panels(rows, results_path().parent / ctx.competition.slug / png)
     print(f"chart: {chart}")
     seconds["total"] = round(time.perf_counter() - started, 1)

@@ -46,8 +46,10 @@ class PruneConfig:
         if self.drop_blocks < 0 or not 0 < self.ffn_keep <= 1 or self.importance_inputs < 1 or self.epochs < 0:
             raise UserError("prune: drop_blocks >= 0, 0 < ffn_keep <= 1, importance_inputs >= 1 and epochs >= 0")
 
-    def describe(self) -> str:
-        return (f"{self.drop_blocks} block(s) dropped, {self.ffn_keep:.0%} of FFN channels kept, "
+    def describe(self, n_blocks: int | None = None) -> str:
+        """In words; n_blocks: the student's, which keeps at least one (a 1-block student drops none)."""
+        dropped = self.drop_blocks if n_blocks is None else min(self.drop_blocks, max(n_blocks - 1, 0))
+        return (f"{dropped} block(s) dropped, {self.ffn_keep:.0%} of FFN channels kept, "
                 f"{self.epochs} epochs re-distilled")
 
 

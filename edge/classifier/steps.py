@@ -44,7 +44,7 @@ class ClassifierSteps:
         what = "text pairs" if self.ds.pairs else "texts"
         return (f"{self.config.num_layers}-layer {self.config.model}, {len(self.ds.inputs)} {what} with "
                 f"soft labels over {self.ds.n_classes} classes"
-                + (f"; pruned candidate: {self.prune.describe()}" if self.prune else ""))
+                + (f"; pruned candidate: {self.prune.describe(self.config.num_layers)}" if self.prune else ""))
 
     def train(self) -> Path:
         self.student_dir = distill_student_cached(self.ds.inputs, self.ds.soft_labels, self.config)
@@ -80,7 +80,7 @@ class ClassifierSteps:
                                                     "distill inputs)", static)}
         if self.prune is not None:
             quantizers["onnx int8 pruned"] = Quantizer(
-                f"structured pruning ({self.prune.describe()}), then dynamic int8", self.pruned_int8)
+                f"structured pruning ({self.prune.describe(self.config.num_layers)}), then dynamic int8", self.pruned_int8)
         return quantizers
 
     def pruned_int8(self, _fp32: Path, dst: Path) -> Path:

@@ -170,9 +170,10 @@ def deploy_bundle(device: Device, bundle: Path, root: str, version: str | None =
         raise
     switch_current(device, root, version)
     versions = sorted({v for v in listing.split() if not v.startswith(".")} | {version})
-    _prune(device, root, versions, keep, keep_also={version, previous})
+    removed = _prune(device, root, versions, keep, keep_also={version, previous})
     log(f"deployed {version} on {device.name} ({smoke.get('machine')}); {smoke_summary(smoke)}; "
-        f"previous {previous or 'none'} kept for rollback")
+        + (f"previous {previous} kept for rollback" if previous else "the first version here")
+        + (f"; removed {len(removed)} older version(s), the device keeps the newest {keep}" if removed else ""))
     seconds = time.perf_counter() - start
     rows = bench_on_device(device, final, bench_threads, bench_repeats) if bench_threads else []
     return DeployResult(device.name, root, version, previous, smoke, seconds, rows)
@@ -227,7 +228,9 @@ def rollback(device: Device, root: str, version: str | None = None) -> str:
     return version
 
 
-def _prune(device: Device, root: str, versions: list[str], keep: int, keep_also: set) -> None:
+def _prune(device: Device, root: str, versions: list[str], keep: int, keep_also: set) -> list[str]:
+    """Remove all but the newest `keep` versions (and keep_also); the removed ones."""
     old = [v for v in (versions[:-keep] if keep > 0 else []) if v not in keep_also]
     if old:
         device.run(["rm", "-rf", "--", *(f"{root}/versions/{v}" for v in old)])
+    return old

@@ -65,7 +65,8 @@ true'''
 @dataclass(frozen=True)
 class VersionInfo:
     """One version folder: its name, size on the device, kind of bundle and provenance
-    (config.json "provenance": competition, teacher, metric, scores, student, seed, commit)."""
+    (config.json "provenance": competition, teacher, metric, scores, student, seed, commit, data,
+    fast, shipped)."""
 
     name: str
     size_bytes: int
@@ -206,7 +207,9 @@ def format_status(deployments: list[Deployment], device_name: str, root: str,
             lines.append(f"  {mark} {v.name}  {v.size_bytes / 1024 / 1024:.2f} MB  {v.kind}  "
                          f"commit {p.get('commit', '?')}" + (f"  ({p['competition']})" if d.competition is None
                                                              and p.get("competition") else ""))
-            lines.append(f"      teacher: {p.get('teacher', '?')}" + (f" [{p['metric']}]" if p.get("metric") else ""))
+            lines.append(f"      teacher: {p.get('teacher', '?')}" + (f" [{p['metric']}]" if p.get("metric") else "")
+                         + (f"; {p['data']} data" if p.get("data") else "") + ("; --fast" if p.get("fast") else "")
+                         + (f"; shipped {p['shipped']}" if p.get("shipped") else ""))
             scores = p.get("scores") or {}
             if scores:
                 lines.append("      scores: " + ", ".join(f"{k} {_number(s)}" for k, s in scores.items()))

@@ -79,7 +79,7 @@ def read_questions(text: str, fmt: str) -> list[tuple]:
             raise ValueError("CSV input needs a header with prompt,A,B,C,D,E and at least one row")
         return [(r.get("id", i), tuple(r[c] for c in columns)) for i, r in enumerate(rows)]
     out = []
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):   # not splitlines: a question may hold U+2028
         if not line.strip():
             continue
         try:

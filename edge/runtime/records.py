@@ -86,6 +86,18 @@ def parse_inputs(data: bytes, fmt: str = "lines", pairs: bool = False, columns: 
     return [item for _, item in parse_records(data, fmt, pairs, columns)]
 
 
+def text_lines(text: str) -> list[str]:
+    """The lines of `text`, split at "\n" only (a "\r" before it dropped). str.splitlines would
+    also split at U+2028, U+0085 and other separators that a text, or a JSON string, may hold.
+
+        text_lines("a\u2028b\r\nc\n")   # ["a\u2028b", "c"]
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def parse_records(data: bytes, fmt: str = "lines", pairs: bool = False, columns: tuple = ()) -> list[tuple]:
     """(id, input) per input. columns: the bundle's own CSV columns / JSON keys of one input
     (tried before text[,text_pair] and Question,Response)."""
@@ -93,7 +105,7 @@ def parse_records(data: bytes, fmt: str = "lines", pairs: bool = False, columns:
     names = ((tuple(columns),) if columns else ()) + CSV_COLUMNS
     if fmt == "csv":
         return _csv_records(text, pairs, names)
-    lines = text.splitlines()
+    lines = text_lines(text)
     if not any(line.strip() for line in lines):
         raise InputError("input is empty: give one input per line on stdin or with --file")
     records = []
@@ -108,6 +120,8 @@ def parse_records(data: bytes, fmt: str = "lines", pairs: bool = False, columns:
 
 def _csv_records(text: str, pairs: bool, names: tuple) -> list[tuple]:
     rows = list(csv.reader(io.StringIO(text)))
+    while rows and not rows[-1]:      # blank lines at the end, as an editor leaves them
+        rows.pop()
     if len(rows) < 2:
         raise InputError("CSV input needs a header line and at least one row")
     header = [h.strip() for h in rows[0]]

@@ -43,7 +43,7 @@ class WriterSteps:
     def describe(self) -> str:
         assets = f" and {', '.join(self.ps.assets)}" if self.ps.assets else ""
         return (f"the host's plan{assets}, run by edge/runtime/{self.runtime_file}; no model "
-                f"({len(self.ps.inputs)} host outputs to reproduce)")
+                f"({len(self.ps.inputs)} host output{'s' if len(self.ps.inputs) != 1 else ''} to reproduce)")
 
     def settings(self, provenance: dict) -> dict:
         return {"kind": self.kind, "format": 1, "plan": self.ps.plan, "input_columns": list(self.ps.input_columns),

@@ -222,6 +222,9 @@ def test_first_deploy_builds_the_python_env_from_requirements(local_sshd, tiny_b
 
 def test_old_versions_are_pruned_but_current_and_previous_stay(local_sshd, tiny_bundle, device_on_v1):
     root = device_on_v1
+    said = []
     for version in ("v2", "v3"):
-        deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(root), version=version, keep=2)
+        deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(root), version=version, keep=2,
+                   log=said.append)
     assert state(root) == ("v3", ["v2", "v3"])
+    assert said[-1].endswith("previous v2 kept for rollback; removed 1 older version(s), the device keeps the newest 2")

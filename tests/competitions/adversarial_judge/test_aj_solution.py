@@ -72,7 +72,7 @@ def test_the_search_asks_two_panels_and_the_held_out_panel_scores_every_set(tiny
     assert "not searched on" in result.cv["validation/attack_mix_dev_only"].note
     assert sum(result.info["mix"].values()) == len(TOPICS)
     assert (ctx.data.path / "test.csv").exists()
-    assert result.info["chart"].endswith("panels-custom.png")     # a --data folder's chart leaves the sample's be
+    assert result.info["chart"].endswith(f"panels-custom-{ctx.data.fingerprint[:8]}.png")   # one chart per data
 
 
 def test_the_two_panel_mix_trades_development_score_for_a_better_worse_panel(tiny):

@@ -27,7 +27,8 @@ A, B = "detect-ai-text", "predict-the-llm"
 
 def provenance(competition: str) -> dict:
     return {"competition": competition, "teacher": f"a rule for {competition}", "metric": "roc_auc",
-            "scores": {"teacher": 0.91, "onnx int8": 0.9}, "commit": "abc123def456"}
+            "scores": {"teacher": 0.91, "onnx int8": 0.9}, "commit": "abc123def456",
+            **({"data": "sample"} if competition == A else {"data": "custom", "fast": True, "shipped": "onnx int8"})}
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +114,8 @@ def test_status_lists_each_competition_with_versions_size_and_provenance(ssh):
     assert v2.size_bytes == sum(p.stat().st_size for p in (Path(root) / A / "versions" / "v2").iterdir())
     text = format_status(deployments, device.name, root)
     assert f"{A}: 2 version(s), current v2" in text and f"{B}: 1 version(s), current p1" in text
-    assert "* v2" in text and "commit abc123def456" in text and f"teacher: a rule for {B} [roc_auc]" in text
+    assert "* v2" in text and "commit abc123def456" in text and f"teacher: a rule for {A} [roc_auc]; sample data\n" in text
+    assert f"teacher: a rule for {B} [roc_auc]; custom data; --fast; shipped onnx int8" in text
     assert staged_folders(device, root) == {}                            # nothing copied by the study or chat yet
     (Path(root) / "chat" / "model-1").mkdir(parents=True)
     (Path(root) / "chat" / "model-1" / "chat.json").write_text("{}")

@@ -1,6 +1,8 @@
 """edge/runtime/choices.py: letters, rank blend and the near-tie test, against the host's definitions."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from scipy.stats import rankdata
 
@@ -32,3 +34,11 @@ def test_a_smoke_letter_swap_passes_only_between_options_that_were_a_near_tie():
     device = [-4.29, -6.325, -17.46, -4.40, -6.242]      # Arm's rounding put E above B
     assert swapped_within(device, host, 1.0) and swapped_within(host, host, 0.0)
     assert not swapped_within([-4.50, -6.3, -17.5, -4.30, -6.4], host, 0.05)  # A and D were 0.1 apart: a real change
+
+
+def test_questions_in_json_lines_may_hold_unicode_line_separators():
+    from edge.runtime.choices import read_questions
+
+    row = {"id": 3, "prompt": "Which\u2028one?", "A": "a", "B": "b", "C": "c\u0085d", "D": "d", "E": "e"}
+    text = json.dumps(row, ensure_ascii=False) + "\r\n\n"
+    assert read_questions(text, "jsonl") == [(3, ("Which\u2028one?", "a", "b", "c\u0085d", "d", "e"))]

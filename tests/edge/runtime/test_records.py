@@ -13,6 +13,15 @@ def test_lines_are_one_input_each_and_pairs_split_at_the_first_tab():
         ("q one", "a one\tstill a"), ("q two", "a two")]
 
 
+def test_lines_split_at_newlines_only_never_at_unicode_separators():
+    nel, ls = "\u0085", "\u2028"          # str.splitlines would split at both
+    data = f"Topic with {nel}inside\r\nSecond {ls}topic\n".encode()
+    assert parse_records(data) == [(0, f"Topic with {nel}inside"), (1, f"Second {ls}topic")]
+    line = f'{{"id": "x", "topic": "one{ls}two"}}\n'.encode()         # valid JSON written with ensure_ascii=False
+    assert parse_records(line, "jsonl", columns=("topic",)) == [("x", f"one{ls}two")]
+    assert parse_records(b"id,text\n7,hello\n\n\n", "csv") == [("7", "hello")]     # an editor's blank lines at the end
+
+
 def test_jsonl_keeps_ids_and_reads_the_bundles_own_keys_first():
     data = b'{"id": "e7", "topic": "cats", "text": "ignored"}\n"plain string"\n'
     assert parse_records(data, "jsonl", columns=("topic",)) == [("e7", "cats"), (1, "plain string")]
