@@ -25,6 +25,7 @@ from common.leaderboard import CompetitionBoard, ScoreGroup  # noqa: E402
 
 _COLORS = {"kaggle": "#d95f02", "sample": "#7570b3"}
 TITLE_WIDTH = 75    # characters of a group label a title line holds over a panel of a 9-inch figure
+OFF_SCALE = 3       # a 1st-place score this many times the runs' largest is named, not drawn as a line
 
 
 def _panel(ax, board: CompetitionBoard, group: ScoreGroup | None) -> None:
@@ -46,8 +47,13 @@ def _panel(ax, board: CompetitionBoard, group: ScoreGroup | None) -> None:
         ax.set_yticks([])
         ax.text(0.5, 0.5, "no runs yet", transform=ax.transAxes, ha="center", va="center", color="grey")
     if board.first_place is not None:
-        ax.axvline(board.first_place, color="green", linestyle="--",
-                   label=f"real LB 1st place {board.first_place:g} (not comparable)")
+        reference = f"real LB 1st place {board.first_place:g} (not comparable)"
+        reach = max((abs(r.cv) + (r.cv_std or 0) for r in rows), default=0)
+        if reach and abs(board.first_place) > OFF_SCALE * reach:   # the line would squash the runs' bars
+            ax.text(0.99, 0.03, reference + ": off this scale", transform=ax.transAxes, ha="right", va="bottom",
+                    fontsize=7, color="green")
+        else:
+            ax.axvline(board.first_place, color="green", linestyle="--", label=reference)
     higher = group.higher_is_better if group else board.higher_is_better
     metric = group.key.metric if group else board.metric
     title = f"{board.slug}: {metric} ({'higher' if higher else 'lower'} is better)"

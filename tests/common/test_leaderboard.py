@@ -176,3 +176,24 @@ def test_a_score_without_folds_shows_no_spread_in_the_table_or_the_chart(tmp_pat
     [exam] = [b for b in boards if b.slug == "exam"]
     assert [[r.cv_std for r in g.rows] for g in exam.groups] in ([[0.01], [None]], [[None], [0.01]])
     assert draw_leaderboard(boards, tmp_path / "lb.png").stat().st_size > 0
+
+
+def test_a_first_place_far_off_the_runs_scale_is_named_not_drawn(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from common.leaderboard_chart import _panel
+
+    for first, drawn in ((30.6, False), (0.933, True)):
+        boards = build_leaderboard([run("p1", "exam", "attack", 2.9, cv_std=None, kind="panel", panel="j#1")],
+                                   [comp("exam", "judge_score", first_place=first)])
+        [(board, group)] = panels(boards)
+        fig, ax = plt.subplots()
+        _panel(ax, board, group)
+        named = [t.get_text() for t in ax.texts if "1st place" in t.get_text()]
+        in_legend = any("1st place" in label for label in ax.get_legend_handles_labels()[1])
+        if drawn:
+            assert in_legend and not named
+        else:                                     # the bar keeps the width: the axis stops near the runs' 2.9
+            assert not in_legend and named == ["real LB 1st place 30.6 (not comparable): off this scale"]
+            assert ax.get_xlim()[1] < 10
+        plt.close(fig)
