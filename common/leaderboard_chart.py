@@ -36,7 +36,8 @@ def _panel(ax, board: CompetitionBoard, group: ScoreGroup | None) -> None:
         spread = any(r.cv_std is not None for r in rows)      # a judge panel's score has none
         ax.barh(y, [r.cv for r in rows], xerr=[r.cv_std or 0 for r in rows] if spread else None, capsize=3,
                 color=[_COLORS.get(r.data_source, "#999999") for r in rows], alpha=0.8,
-                label=f"{group.key.kind} score" + (" ± std" if spread else ""))
+                hatch="//" if group.key.fast else None,              # a --fast group: hatched, not just titled
+                label=f"{group.key.kind} score" + (" (--fast)" if group.key.fast else "") + (" ± std" if spread else ""))
         for yi, r in zip(y, rows):
             if r.public is not None:
                 ax.plot(r.public, yi, "^", color="black", label="Kaggle public")

@@ -197,3 +197,20 @@ def test_a_first_place_far_off_the_runs_scale_is_named_not_drawn(tmp_path):
             assert not in_legend and named == ["real LB 1st place 30.6 (not comparable): off this scale"]
             assert ax.get_xlim()[1] < 10
         plt.close(fig)
+
+
+def test_a_fast_group_is_hatched_and_says_so_in_its_legend():
+    import matplotlib.pyplot as plt
+
+    from common.leaderboard_chart import _panel
+
+    boards = build_leaderboard([run("f1", "exam", "tfidf", 0.5, extra={"fast": True}), run("n1", "exam", "tfidf", 0.6)],
+                               COMPS)
+    seen = {}
+    for board, group in [(b, g) for b, g in panels(boards) if g]:
+        fig, ax = plt.subplots()
+        _panel(ax, board, group)
+        seen[group.key.fast] = ({p.get_hatch() for p in ax.patches}, ax.get_legend_handles_labels()[1])
+        plt.close(fig)
+    assert seen[True][0] == {"//"} and "cv score (--fast) ± std" in seen[True][1]
+    assert seen[False][0] == {None} and "cv score ± std" in seen[False][1]
