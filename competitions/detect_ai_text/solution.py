@@ -45,13 +45,13 @@ def clean_texts(frame: pl.DataFrame, where: str) -> list[str]:
     return [str(t) for t in texts]
 
 
-def labels(frame: pl.DataFrame, where: str = "train_essays.csv") -> np.ndarray:
-    """The `generated` column as 0/1 ints; a blank or other value is a UserError naming its row."""
+def labels(frame: pl.DataFrame) -> np.ndarray:
+    """train_essays.csv's `generated` column as 0/1 ints; a blank or other value is a UserError naming its row."""
     y = frame["generated"].to_list()
     bad = next((i for i, v in enumerate(y) if v not in (0, 1)), None)
     if bad is not None:
         value = "blank" if y[bad] is None else repr(y[bad])
-        raise UserError(f"{where}: row {bad + 1} has generated {value}: it must hold only 0 and 1")
+        raise UserError(f"train_essays.csv: row {bad + 1} has generated {value}: it must hold only 0 and 1")
     return np.asarray(y, dtype=int)
 
 
