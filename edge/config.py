@@ -36,7 +36,9 @@ class EdgeConfig:
     emulated_dir: the emulated Pi's device folder (None: cache/emulated-pi/device). Both hold
         one folder per competition (<root>/<slug>/versions, <root>/<slug>/current).
     pick_on_device: pick the candidate that ships on the device's scores and timings (a real
-        device only; edge/device_pick.py). ssh_options: how to reach it (None: ssh's defaults)."""
+        device only; edge/device_pick.py). ssh_options: how to reach it (None: ssh's defaults).
+    require_gap: a shipped candidate that misses the teacher-gap target is bundled but not
+        deployed, and the run fails (False: it ships with a warning)."""
 
     distill: DistillConfig = field(default_factory=DistillConfig)
     prune: PruneConfig | None = field(default_factory=PruneConfig)
@@ -52,6 +54,7 @@ class EdgeConfig:
     emulated_dir: Path | None = None
     pick_on_device: bool = False
     ssh_options: SshOptions | None = None
+    require_gap: bool = False
 
 
 # Log loss is unbounded and moves more than a [0, 1] score: its gates are wider.

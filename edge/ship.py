@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from common.atomic import atomic_write_text
+from common.errors import UserError
 from common.results import git_commit
 
 if TYPE_CHECKING:
@@ -39,6 +40,9 @@ def ship(report: EdgeReport, build_bundle: Callable, provenance: dict, run: Edge
     log(f"      bundle {bundle.path} version {bundle.version}, {bundle.total_bytes / 1024 / 1024:.3g} MB")
     if run.skip_deploy:
         log("      deploy skipped (--skip-deploy)")
+    elif config.require_gap and report.teacher_gap_met is False:
+        raise UserError(f"{report.competition}: the shipped candidate misses the teacher-gap target ({report.summary}); "
+                        f"bundle {bundle.path} built, not deployed (--require-gap; without it, it ships with a warning)")
     else:
         if device:
             from edge.deploy.ssh import deploy_ssh

@@ -42,6 +42,8 @@ def add_parser(subparsers):
     p.add_argument("--pick-on-device", action="store_true",
                    help="pick the candidate that ships on --device's own scores and timings, not the host's")
     p.add_argument("--fast", action="store_true", help="small teacher and student for a quick check")
+    p.add_argument("--require-gap", action="store_true",
+                   help="fail, without deploying, when the shipped candidate misses the teacher-gap target")
     p.add_argument("--no-prune", action="store_true",
                    help="no pruned candidate (a classifier student's blocks and FFN channels cut, re-distilled, int8)")
     p.add_argument("--data", type=path_arg, default=None,
@@ -110,7 +112,7 @@ def run(args) -> int:
     data = load_dataset(competition, args.data)
     print(data.describe())
     config = fast_config(args.seed) if args.fast else EdgeConfig(distill=DistillConfig(seed=args.seed))
-    config.out_dir, config.pick_on_device = args.out, args.pick_on_device
+    config.out_dir, config.pick_on_device, config.require_gap = args.out, args.pick_on_device, args.require_gap
     if args.no_prune:
         config.prune = None
     if args.root:
@@ -119,6 +121,12 @@ def run(args) -> int:
                       seed=args.seed, fast=args.fast, options=parse_options(args.options))
     print(f"{report.summary}; bundle {report.bundle['total_mb']} MB")
     print(f"report: {Path(report.files['csv']).parent / 'report.json'}")
+    if report.teacher_gap_met is False:
+        where = "built" if args.skip_deploy else "deployed"
+        _to_stderr(f"warning: {competition.slug}'s bundle was {where} although it misses the teacher-gap target"
+                   + ("" if args.skip_deploy else f" (`make edge-rollback COMP={competition.slug}` restores the "
+                                                  "previous version)")
+                   + "; --require-gap makes this a failure")
     return 0
 
 

@@ -200,3 +200,24 @@ def test_no_prune_leaves_the_pruned_candidate_out(flags, pruned, monkeypatch, ca
     assert main(["edge", "--comp", "detect-ai-text", *flags]) == 2
     assert (seen["prune"] is not None) is pruned
     assert "stopped before any training" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flags, met, warned", [([], False, True), ([], True, False), (["--skip-deploy"], False, True)])
+def test_a_missed_gap_target_is_warned_about_and_require_gap_reaches_the_config(flags, met, warned, monkeypatch, capsys):
+    import edge.pipeline
+    from edge.pipeline import EdgeReport
+
+    seen = {}
+
+    def fake_run_edge(competition, data, config, **_):
+        seen["require_gap"] = config.require_gap
+        return EdgeReport(competition="detect-ai-text", teacher="t", scores={}, table="", teacher_gap_met=met,
+                          files={"csv": "build/edge/x/compare.csv"}, summary="s", bundle={"total_mb": 1.0})
+
+    monkeypatch.setattr(edge.pipeline, "run_edge", fake_run_edge)
+    assert main(["edge", "--comp", "detect-ai-text", *flags]) == 0
+    err = capsys.readouterr().err
+    assert ("misses the teacher-gap target" in err) is warned and seen["require_gap"] is False
+    assert ("edge-rollback COMP=detect-ai-text" in err) is (warned and not flags)
+    main(["edge", "--comp", "detect-ai-text", "--require-gap"])
+    assert seen["require_gap"] is True
