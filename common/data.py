@@ -233,7 +233,26 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     zips = sorted(real.glob("*.zip")) if note else []
     if zips:            # the website's "Download All" saved there, not unpacked
         note += f"; unpack {zips[0].name} with make data COMP={competition.slug} ZIP={zips[0]}"
+    disagreement = sample_submission_disagreement(competition, tables)
+    if disagreement:
+        print(f"note: {folder}: {disagreement}; the submission follows test's rows", file=sys.stderr)
     return Dataset(source=source, path=folder, tables=tables, fingerprint=fingerprint, note=note)
+
+
+def sample_submission_disagreement(competition: Competition, tables: dict[str, pl.DataFrame]) -> str:
+    """How the ids of sample_submission and test differ, in words ("" when they agree or either is
+    absent): Kaggle ships them with the same ids, so a difference means one was edited or swapped."""
+    id_column = competition.schema.submission.id_column
+    frames = [tables.get(OPTIONAL_TABLE), tables.get("test")]
+    if any(frame is None or id_column not in frame.columns for frame in frames):
+        return ""
+    sample_ids, test_ids = (set(frame[id_column].to_list()) for frame in frames)
+    only_sample, only_test = sample_ids - test_ids, test_ids - sample_ids
+    if not only_sample and not only_test:
+        return ""
+    parts = [f"{len(only_test)} of test's ids are not in {OPTIONAL_TABLE}" if only_test else "",
+             f"{len(only_sample)} of {OPTIONAL_TABLE}'s ids are not in test" if only_sample else ""]
+    return f"{' and '.join(p for p in parts if p)} (e.g. {sorted(only_test or only_sample, key=str)[0]!r})"
 
 
 def _sample_fingerprint(competition: Competition, read: list[Path]) -> str:

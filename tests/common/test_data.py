@@ -211,3 +211,17 @@ def test_a_table_that_is_a_folder_or_a_dangling_link_is_named_not_called_missing
     (folder / "test.csv").symlink_to(folder / "test.csv")            # a loop
     with pytest.raises(UserError, match=r"test\.csv is a link to .*not a readable file"):
         load_dataset(comp, folder)
+
+
+def test_a_sample_submission_whose_ids_differ_from_test_is_noted_and_test_wins(tmp_path, capsys):
+    comp = get_competition("prompt-recovery")
+    for path in comp.sample_dir.iterdir():
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    load_dataset(comp, tmp_path)
+    assert "sample_submission" not in capsys.readouterr().err            # Kaggle's pair agrees
+    lines = (comp.sample_dir / "sample_submission.csv").read_text().splitlines()
+    (tmp_path / "sample_submission.csv").write_text("\n".join(lines[:-2] + ["999,Improve this text."]) + "\n")
+    ds = load_dataset(comp, tmp_path)
+    err = capsys.readouterr().err
+    assert "2 of test's ids are not in sample_submission and 1 of sample_submission's ids are not in test" in err
+    assert "(e.g. 58)" in err and "the submission follows test's rows" in err and len(ds.tables["test"]) == 60
