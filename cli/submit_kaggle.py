@@ -45,14 +45,14 @@ def check_kaggle_submit(competition: Competition, data, options: dict) -> None:
 def recorded_run(competition: Competition, args, experiment, flag: str):
     """The last recorded run that --resend or --notebook-only takes, with a note when a notebook
     would carry other code than the run's; flags that would change the run are refused."""
-    given = [name for name, on in (("--set", args.options), ("--fast", args.fast), ("--folds", args.folds),
+    given = [name for name, on in (("--set", args.options), ("--folds", args.folds),
                                    ("--data", args.data), ("--out", args.out), ("--seed", args.seed != 42)) if on]
     if given:
         raise UserError(f"{flag} takes a recorded run as it was: {', '.join(given)} would not apply")
     from common.kaggle.submit import last_submitted_run
     from common.results import git_commit
 
-    record, path = last_submitted_run(competition, experiment.name if experiment else None)
+    record, path = last_submitted_run(competition, experiment.name if experiment else None, fast=args.fast)
     if competition.code_competition and record.commit != git_commit():
         print(f"note: the notebook carries this checkout's code (commit {git_commit()}), not run "
               f"{record.run_id}'s ({record.commit})", file=sys.stderr)
@@ -70,7 +70,8 @@ def resend(competition: Competition, args, experiment) -> int:
     if find_credentials() is None:
         raise NoCredentials()
     record, path = recorded_run(competition, args, experiment, "--resend")
-    print(f"sending run {record.run_id} again ({record.variant}, {record.data_source} data, {record.time})")
+    print(f"sending run {record.run_id} again ({record.variant}, {record.data_source} data, "
+          f"{'a --fast run, ' if record.extra.get('fast') else ''}{record.time})")
     print(submit_to_kaggle(competition, path, [record]))
     return 0
 

@@ -88,10 +88,16 @@ def check_submission(competition: Competition, frame: pl.DataFrame, test: pl.Dat
             .join(order, on="_key").sort("_order").select(wanted))
 
 
-def submission_path(slug: str, experiment: str | None = None) -> Path:
-    """submissions/<slug>/submission.csv, or for a named experiment submissions/<slug>/<name>/submission.csv
-    (beside the competition's own, never over it)."""
-    return submissions_dir(slug) / (experiment or "") / "submission.csv"
+FAST_FOLDER = "fast"   # a --fast run's submission, beside the full run's, never over it
+
+
+def submission_path(slug: str, experiment: str | None = None, fast: bool = False) -> Path:
+    """submissions/<slug>/submission.csv; for a named experiment submissions/<slug>/<name>/submission.csv
+    (beside the competition's own, never over it); a --fast run's in a `fast/` folder below that.
+
+        submission_path("science-exam", "controls", fast=True)   # submissions/science-exam/controls/fast/submission.csv
+    """
+    return submissions_dir(slug) / (experiment or "") / (FAST_FOLDER if fast else "") / "submission.csv"
 
 
 def write_submission(competition: Competition, frame: pl.DataFrame, test: pl.DataFrame,

@@ -3,7 +3,8 @@
 Loads the competition's data (real files in data/<slug>/ or the embedded sample), runs its
 solution (cross-validation on train, then test predictions), writes the checked submission
 atomically to submissions/<slug>/submission.csv (a named experiment, --exp NAME: to
-submissions/<slug>/NAME/submission.csv, so it never replaces the main one), appends one record per CV variant to
+submissions/<slug>/NAME/submission.csv, so it never replaces the main one; --fast: in a fast/
+folder below), appends one record per CV variant to
 results/runs.jsonl, and with --kaggle also submits to Kaggle.
 """
 from __future__ import annotations
@@ -51,10 +52,11 @@ def add_parser(subparsers):
                    help="solution option, e.g. --set lm=smollm2 --set corpus=/path/to/wiki")
     p.add_argument("--out", type=path_arg, default=None,
                    help="submission path (default: submissions/<slug>/submission.csv; with --exp NAME, "
-                        "submissions/<slug>/NAME/submission.csv)")
+                        "submissions/<slug>/NAME/submission.csv; --fast: a fast/ folder below)")
     p.add_argument("--kaggle", action="store_true", help="also submit to Kaggle (needs credentials)")
     p.add_argument("--resend", action="store_true",
-                   help="with --kaggle: send the last recorded run again (its CSV, or its notebook) without solving")
+                   help="with --kaggle: send the last recorded run again (its CSV, or its notebook) without solving; "
+                        "with --fast, the last --fast run")
     p.add_argument("--notebook-only", action="store_true",
                    help="build the Kaggle notebook of the last recorded run, without solving or any network: "
                         "to read it, or push it by hand")
@@ -170,7 +172,8 @@ def run(args) -> int:
         return resend(competition, args, experiment)
     if args.notebook_only:
         return notebook_only(competition, args, experiment)
-    out = check_output_path(args.out or submission_path(competition.slug, experiment.name if experiment else None),
+    out = check_output_path(args.out or submission_path(competition.slug, experiment.name if experiment else None,
+                                                        args.fast),
                             example="submission.csv")
     check_output_path(results_path(), example="runs.jsonl")   # the store the runs are appended to, at the end
     if args.kaggle:

@@ -63,15 +63,21 @@ def submitted_record(records: list[RunRecord]) -> RunRecord:
     return max(records, key=lambda r: r.cv if r.higher_is_better else -r.cv)
 
 
-def last_submitted_run(competition: Competition, experiment: str | None, results: Path | None = None
-                       ) -> tuple[RunRecord, Path]:
+def last_submitted_run(competition: Competition, experiment: str | None, results: Path | None = None,
+                       fast: bool = False) -> tuple[RunRecord, Path]:
     """The latest recorded run of the competition (and experiment) whose predictions were written,
-    and its submission file, for sending again without solving again; a UserError says why not."""
+    and its submission file, for sending again without solving again; a UserError says why not.
+    A --fast run (a quick check) is taken only when `fast` asks for one."""
     runs = [r for r in read_runs(results) if r.competition == competition.slug and r.extra.get("submitted")
             and r.extra.get("experiment") == experiment]
     named = f"{competition.slug}{f' (experiment {experiment})' if experiment else ''}"
-    if not runs:
-        raise UserError(f"no recorded run of {named} wrote a submission: run make submit COMP={competition.slug} first")
+    kind = [r for r in runs if bool(r.extra.get("fast")) == fast]
+    if not kind:
+        other = (" (only --fast runs: add --fast to take one)" if runs and not fast
+                 else " (only full runs: drop --fast)" if runs else "")
+        raise UserError(f"no recorded{' --fast' if fast else ''} run of {named} wrote a submission{other}: "
+                        f"run make submit COMP={competition.slug}{' ARGS=--fast' if fast else ''} first")
+    runs = kind
     record = runs[-1]
     if record.data_source.split("+")[0] == "sample":
         raise UserError(f"the last run of {named} ({record.run_id}) read the embedded sample: nothing to send to Kaggle")

@@ -73,6 +73,11 @@ def test_a_named_experiment_writes_its_own_submission_beside_the_main_one(tmp_pa
     exp_file = tmp_path / "submissions" / "detect-ai-text" / "tfidf_only" / "submission.csv"
     assert f"submission: {exp_file}" in capsys.readouterr().out
     assert exp_file.read_text().count("\n") == 11 and main_file.read_text() == "id,generated\nkept,0.5\n"
+    assert main(["submit", "--comp", "detect-ai-text", "--data", str(folder), "--fast", "--set", "heldout=0",
+                 "--set", "members=tfidf_linear"]) == 0                     # a quick check: its own folder too
+    fast_file = tmp_path / "submissions" / "detect-ai-text" / "fast" / "submission.csv"
+    assert f"submission: {fast_file}" in capsys.readouterr().out
+    assert fast_file.read_text().count("\n") == 11 and main_file.read_text() == "id,generated\nkept,0.5\n"
 
 
 @pytest.mark.parametrize("out, message", [("folder", "is a folder"), ("file/below.csv", "is a file, not a folder"),

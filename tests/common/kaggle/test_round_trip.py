@@ -387,10 +387,20 @@ def test_resend_sends_the_last_runs_file_again_without_solving(fake_kaggle, two_
     assert out.startswith("sending run run-real again") and "submitted to Kaggle h2oai-predict-the-llm" in out
     (create,) = fake_kaggle.called("CreateSubmission")
     assert fake_kaggle.blobs[create["blobFileTokens"]] == csv.read_bytes() and "run=run-real" in create["submissionDescription"]
+    fast_csv = tmp_path / "fast.csv"                                          # a later --fast check
+    fast_csv.write_text("id,target_0\n0,0.9\n")
+    fast = make_record(llm, "run-fast", 1.4)
+    fast.extra.update(submission_path=str(fast_csv), submission_sha256=file_sha256(fast_csv), models=[], fast=True)
+    append_run(fast)
+    assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend"]) == 0   # still the full run
+    assert capsys.readouterr().out.startswith("sending run run-real again")
+    assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend", "--fast"]) == 0
+    assert "sending run run-fast again (tfidf, kaggle data, a --fast run, " in capsys.readouterr().out
+    assert fake_kaggle.blobs[fake_kaggle.called("CreateSubmission")[-1]["blobFileTokens"]] == fast_csv.read_bytes()
     csv.write_text("id,target_0\n0,0.5\n")
     assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend"]) == 2
     assert "is not the file run run-real wrote (changed since)" in capsys.readouterr().err
-    assert len(fake_kaggle.called("CreateSubmission")) == 1
+    assert len(fake_kaggle.called("CreateSubmission")) == 3
 
 
 def test_notebook_only_builds_the_last_runs_bundle_without_a_network(fake_kaggle, two_competitions, tmp_path, capsys):
@@ -404,8 +414,10 @@ def test_notebook_only_builds_the_last_runs_bundle_without_a_network(fake_kaggle
     assert "was recorded before runs kept what sending again needs" in capsys.readouterr().err
     run.extra.update(submission_path="", models=[])
     append_run(run)
+    assert main(["submit", "--comp", "science-exam", "--notebook-only", "--folds", "3"]) == 2
+    assert "--notebook-only takes a recorded run as it was: --folds would not apply" in capsys.readouterr().err
     assert main(["submit", "--comp", "science-exam", "--notebook-only", "--fast"]) == 2
-    assert "--notebook-only takes a recorded run as it was: --fast would not apply" in capsys.readouterr().err
+    assert "no recorded --fast run of science-exam wrote a submission (only full runs: drop --fast)" in capsys.readouterr().err
     assert main(["submit", "--comp", "science-exam", "--notebook-only"]) == 0
     captured = capsys.readouterr()
     out = captured.out
