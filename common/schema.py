@@ -87,6 +87,8 @@ class SubmissionSchema:
       "probability":  one float column in [0, 1]
       "probabilities": several float columns in [0, 1] whose rows sum to 1
       "text":         one non-empty string column
+    A new kind is its name in SUBMISSION_KINDS and its value check in
+    common.submission._check_values.
     """
 
     id_column: str
@@ -102,9 +104,9 @@ class SubmissionSchema:
 
 @dataclass(frozen=True)
 class CompetitionSchema:
-    """All files of one competition. `tables` maps a short name (train, test, ...) to its schema."""
+    """All files of one competition. `tables` maps a short name (train, test, ...) to its schema;
+    the id column is the submission's (`submission.id_column`), which test must hold too."""
 
     tables: dict[str, TableSchema]
     submission: SubmissionSchema
-    id_column: str = "id"
     target: tuple[str, ...] = field(default_factory=tuple)

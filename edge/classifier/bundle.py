@@ -87,8 +87,12 @@ def runtime_config(model: Path, tokenizer: Path, config: ClassifierBundleConfig)
     if not config.smoke_inputs:
         raise UserError("smoke_inputs is empty; the device smoke test needs inputs")
     smoke = check_inputs(config.smoke_inputs, "smoke_inputs")
-    if config.submission and len(config.submission) - 1 not in (1, len(labels)):
-        raise UserError(f"submission columns {list(config.submission)}: want the id, then 1 or {len(labels)} columns")
+    wanted = (1, 2) if len(labels) == 2 else (len(labels),)   # one column: the positive class's probability
+    if config.submission and len(config.submission) - 1 not in wanted:
+        raise UserError(f"submission columns {list(config.submission)}: for {len(labels)} labels want the id, then "
+                        + " or ".join(map(str, wanted)) + " probability column(s)"
+                        + ("" if len(labels) == 2 else " (one column is the positive class's probability: 2 labels "
+                           "only; a score or class name in one column is not what this runtime prints)"))
     inputs, output, kind = model_io(model, len(labels))
     _, pad_token, pad_id = tokenizer_settings(tokenizer)
     return {"format": 2, "kind": "classifier", "max_length": config.max_length, "labels": list(labels),

@@ -163,6 +163,10 @@ def test_a_csv_input_is_answered_in_the_competitions_submission_form(tmp_path, m
     plain = run_cli(bundle, [], "\n".join(TEXTS).encode("utf-8") + b"\n").stdout.decode().split()
     assert [row["id"] for row in answer] == [f"e{i}" for i in range(len(TEXTS))]
     assert [float(row["generated"]) for row in answer] == [float(p) for p in plain]
-    with pytest.raises(UserError, match="want the id, then 1 or 2 columns"):
+    with pytest.raises(UserError, match="for 2 labels want the id, then 1 or 2 probability column"):
         build_bundle(model, minilm_tokenizer, tmp_path / "bad",
                      ClassifierBundleConfig(max_length=64, submission=("id", "a", "b", "c")))
+    # one column for 6 classes (an essay score 1-6) would print the last class's probability as the score
+    with pytest.raises(UserError, match=r"for 6 labels want the id, then 6 probability .* 2 labels only"):
+        build_bundle(model, minilm_tokenizer, tmp_path / "bad",
+                     ClassifierBundleConfig(max_length=64, labels=tuple("123456"), submission=("id", "score")))
