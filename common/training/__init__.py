@@ -9,4 +9,5 @@
     loop.py             the seeded AdamW loop the text-classifier and causal-LM trainers share
     inputs.py           texts or text pairs, checked and tokenized alike everywhere
     lora.py             LoRA adapters from a TrainConfig (peft)
+    trees.py            LightGBM classifier and regressor in the deterministic, single-threaded mode
 """

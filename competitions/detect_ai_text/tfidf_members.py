@@ -67,14 +67,10 @@ def tfidf_linear(train_texts, y, pred_texts, seed: int = 42) -> np.ndarray:
 
 def tfidf_lgbm(train_texts, y, pred_texts, seed: int = 42) -> np.ndarray:
     """LightGBM on the same TF-IDF matrix; probability of the AI class."""
-    import lightgbm as lgb
+    from common.training.trees import lgbm_classifier
 
     x_train, x_pred = tfidf_matrices(train_texts, pred_texts, LGBM_TFIDF)
-    model = lgb.LGBMClassifier(n_estimators=120, learning_rate=0.1, num_leaves=31, colsample_bytree=0.3,
-                               subsample=0.8, subsample_freq=1, min_child_samples=5, reg_lambda=1.0,
-                               random_state=seed, n_jobs=1, verbose=-1,
-                               # LightGBM otherwise picks row- or column-wise histograms by timing
-                               # them, and the two differ in float sums: same seed, other scores
-                               deterministic=True, force_row_wise=True)
+    model = lgbm_classifier(seed, n_estimators=120, learning_rate=0.1, num_leaves=31, colsample_bytree=0.3,
+                            subsample=0.8, subsample_freq=1, min_child_samples=5, reg_lambda=1.0)
     model.fit(x_train.astype(np.float32), y)
     return model.predict_proba(x_pred.astype(np.float32))[:, 1]

@@ -15,14 +15,12 @@ from competitions.predict_the_llm.tfidf_member import full_proba
 
 
 def lgbm_model(cfg: PredictConfig, seed: int):
-    import lightgbm as lgb
+    from common.training.trees import lgbm_classifier
 
-    return lgb.LGBMClassifier(
-        objective="multiclass", num_class=N_TARGETS, n_estimators=cfg.lgbm_rounds, learning_rate=cfg.lgbm_lr,
+    return lgbm_classifier(
+        seed, objective="multiclass", num_class=N_TARGETS, n_estimators=cfg.lgbm_rounds, learning_rate=cfg.lgbm_lr,
         num_leaves=cfg.lgbm_leaves, min_child_samples=10, subsample=0.8, subsample_freq=1, colsample_bytree=0.5,
-        reg_lambda=1.0, random_state=seed, n_jobs=1, verbose=-1,
-        # without these LightGBM picks row- or column-wise histograms by timing them: other sums
-        deterministic=True, force_row_wise=True)
+        reg_lambda=1.0)
 
 
 def style_lgbm(pairs: Pairs, cfg: PredictConfig, folds: np.ndarray, seed: int, progress: bool = True) -> CvOutput:

@@ -19,15 +19,14 @@ SIGMOID_EPS = 1e-15
 def _ensemble_params(cfg) -> dict:
     return {"objective": "cross_entropy", "n_estimators": cfg.trees, "num_leaves": cfg.leaves,
             "learning_rate": cfg.tree_learning_rate, "subsample": 0.8, "subsample_freq": 1,
-            "colsample_bytree": 0.8, "random_state": cfg.seed, "deterministic": True, "force_row_wise": True,
-            "n_jobs": 1, "verbose": -1}
+            "colsample_bytree": 0.8}
 
 
 def fit_boosters(x: np.ndarray, soft_labels: np.ndarray, cfg) -> list:
     """One fitted LightGBM booster per class."""
-    import lightgbm as lgb
+    from common.training.trees import lgbm_regressor
 
-    return [lgb.LGBMRegressor(**_ensemble_params(cfg)).fit(x, soft_labels[:, k]).booster_
+    return [lgbm_regressor(cfg.seed, **_ensemble_params(cfg)).fit(x, soft_labels[:, k]).booster_
             for k in range(soft_labels.shape[1])]
 
 
