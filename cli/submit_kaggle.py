@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import shlex
 import sys
 
 from common.errors import UserError
@@ -53,6 +54,11 @@ def recorded_run(competition: Competition, args, experiment, flag: str):
     from common.results import git_commit
 
     record, path = last_submitted_run(competition, experiment.name if experiment else None, fast=args.fast)
+    options = record.extra.get("options") or {}
+    if competition.code_competition and record.data_source.endswith("+extra") and not options.get("extra_train"):
+        raise UserError(f"run {record.run_id} took extra rows from {' or '.join(BESIDE_THE_DATA)} beside the data, "
+                        f"which the Kaggle notebook would not have: run make submit COMP={competition.slug} "
+                        f"ARGS=\"--set extra_train=PATH\" (the bundle carries that file) first")
     if competition.code_competition and record.commit != git_commit():
         print(f"note: the notebook carries this checkout's code (commit {git_commit()}), not run "
               f"{record.run_id}'s ({record.commit})", file=sys.stderr)
@@ -95,7 +101,8 @@ def notebook_only(competition: Competition, args, experiment) -> int:
     if user == "YOUR_KAGGLE_USERNAME":
         print("  put your Kaggle user name for YOUR_KAGGLE_USERNAME in dataset/dataset-metadata.json and "
               "kernel/kernel-metadata.json first")
-    print(f"  push it: kaggle datasets create -p {bundle.dataset_dir} (or datasets version -p ... -m MESSAGE), "
-          f"then kaggle kernels push -p {bundle.kernel_dir}, then submit that notebook version on "
+    print(f"  push it: kaggle datasets create -p {shlex.quote(str(bundle.dataset_dir))} (or datasets version -p ... "
+          f"-m MESSAGE), then kaggle kernels push -p {shlex.quote(str(bundle.kernel_dir))}, then submit that "
+          f"notebook version on "
           f"https://www.kaggle.com/competitions/{competition.kaggle_slug}")
     return 0

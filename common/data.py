@@ -225,11 +225,14 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
         tables[name] = read_table(path, table)
         paths.append(path)
     fingerprint = files_fingerprint(paths)
-    if source == "custom" and fingerprint == _sample_fingerprint(competition, paths):
-        source = "sample"   # a copy of the committed sample is the sample: its runs rank with the sample's
+    if fingerprint == _sample_fingerprint(competition, paths):
+        source = "sample"   # a copy of the committed sample is the sample (in data/<slug> too): it ranks with
+        #                     the sample's runs, and --kaggle refuses it
     real = data_dir(competition.slug)
-    note = (f"{real} lacks {', '.join(missing_files(competition, real))}, so it was not used"
-            if given is None and source == "sample" and real.is_dir() else "")
+    lacks = missing_files(competition, real) if given is None and real.is_dir() else []
+    note = f"{real} lacks {', '.join(lacks)}, so it was not used" if lacks else ""
+    if source == "sample" and folder != competition.sample_dir:
+        note = f"{folder} holds a copy of the embedded sample"
     zips = sorted(real.glob("*.zip")) if note else []
     if zips:            # the website's "Download All" saved there, not unpacked
         note += f"; unpack {zips[0].name} with make data COMP={competition.slug} ZIP={zips[0]}"

@@ -168,8 +168,12 @@ def run(args) -> int:
         options = {**experiment.options, **options}
         folds = folds or experiment.folds
         print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
+    if args.resend and args.notebook_only:
+        raise UserError("--resend sends the last run again, --notebook-only only builds its notebook: give one")
     if args.resend:
         return resend(competition, args, experiment)
+    if args.notebook_only and args.kaggle:
+        raise UserError("--notebook-only sends nothing: drop --kaggle (or send the last run with --kaggle --resend)")
     if args.notebook_only:
         return notebook_only(competition, args, experiment)
     out = check_output_path(args.out or submission_path(competition.slug, experiment.name if experiment else None,

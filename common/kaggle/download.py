@@ -9,12 +9,14 @@ The zip is fetched (or copied) and unpacked into a hidden staging folder beside 
 checked with `common.data.load_dataset`, and only then swapped into place
 (`common.atomic.atomic_dir`): a refusal, a broken zip or a schema mismatch leaves data/<slug>/
 exactly as it was. Files of the user's in data/<slug>/ that the download lacks (train_extra.csv,
-notes) are carried over into the new folder; Kaggle's own files are replaced.
+notes) are carried over into the new folder; Kaggle's own files are replaced, and so are the
+names an earlier download brought (listed in its DOWNLOADED file), so they never pass for the user's.
 """
 from __future__ import annotations
 
 import shutil
 import zipfile
+import zlib
 from pathlib import Path
 
 from common.atomic import atomic_dir
@@ -39,9 +41,13 @@ def _unzip_all(folder: Path) -> None:
                         if not target.is_relative_to(archive.parent.resolve()):
                             raise UserError(f"{archive.name}: unsafe path {member!r} in the archive")
                     zf.extractall(archive.parent)
-            except zipfile.BadZipFile:
-                raise UserError(f"{archive.name}: the download is not a valid zip file") from None
+            except (zipfile.BadZipFile, zlib.error, EOFError) as err:    # the last two: damaged compressed data
+                raise UserError(f"{archive.name}: not a valid zip file ({type(err).__name__}: {err})") from None
             archive.unlink()
+
+
+DOWNLOADED = ".kllm-downloaded"   # the names a download or zip put in data/<slug>/, one a line
+NOT_DATA = ("__MACOSX", ".DS_Store", "Thumbs.db")   # what a zip made on macOS or Windows adds
 
 
 def _keep_own_files(target: Path, staging: Path) -> list[str]:
@@ -49,9 +55,10 @@ def _keep_own_files(target: Path, staging: Path) -> list[str]:
     names the download does not have. Returns those names."""
     if not target.is_dir():
         return []
+    earlier = set((target / DOWNLOADED).read_text().splitlines()) if (target / DOWNLOADED).is_file() else set()
     kept = []
     for entry in sorted(target.iterdir()):
-        if (staging / entry.name).exists():
+        if (staging / entry.name).exists() or entry.name in earlier or entry.name == DOWNLOADED:
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.copytree(entry, staging / entry.name, symlinks=True)
@@ -61,10 +68,20 @@ def _keep_own_files(target: Path, staging: Path) -> list[str]:
     return kept
 
 
-def _lift_single_folder(staging: Path) -> None:
-    """A zip saved by hand may hold one folder around the files: take the files out of it."""
-    entries = list(staging.iterdir())
-    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink():
+def _drop_not_data(staging: Path) -> None:
+    """Remove what an archiver adds beside the files (__MACOSX/, .DS_Store), at any depth."""
+    for path in sorted(staging.rglob("*"), key=lambda p: -len(p.parts)):
+        if path.name in NOT_DATA and not path.is_symlink():
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+
+
+def _lift_single_folder(staging: Path, levels: int = 3) -> None:
+    """A zip saved by hand may hold a folder (or a folder in a folder) around the files: take the
+    files out of it."""
+    for _ in range(levels):
+        entries = list(staging.iterdir())
+        if not (len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink()):
+            return
         inner = entries[0]
         for entry in list(inner.iterdir()):
             if entry.name != inner.name:        # the only name staging already holds
@@ -80,6 +97,8 @@ def install_files(competition: Competition, fill, source: str, log=print) -> Pat
     target = data_dir(competition.slug)
     if target.is_symlink():                     # data kept on another disk: fill the linked folder
         target = target.resolve()
+    if target.exists() and not target.is_dir():
+        raise UserError(f"{target} is a file, not a folder: move it away, then run this again")
     for stale in target.parent.glob(f".{competition.slug}.download-*"):  # killed runs of older versions
         shutil.rmtree(stale, ignore_errors=True)
     with atomic_dir(target) as staging:
@@ -87,11 +106,15 @@ def install_files(competition: Competition, fill, source: str, log=print) -> Pat
         for marker in staging.glob("*.kaggle-partial*"):
             marker.unlink()
         _unzip_all(staging)
+        _drop_not_data(staging)
         _lift_single_folder(staging)
         try:
             load_dataset(competition, staging)  # raises UserError naming the first bad file or column
         except UserError as err:
-            raise UserError(str(err).replace(str(staging), source)) from None
+            folders = sorted(p.name + "/" for p in staging.iterdir() if p.is_dir() and not p.is_symlink())
+            where = f" (its top level holds the folders {', '.join(folders)})" if " missing " in str(err) and folders else ""
+            raise UserError(str(err).replace(str(staging), source) + where) from None
+        (staging / DOWNLOADED).write_text("".join(f"{p.name}\n" for p in sorted(staging.iterdir())))
         kept = _keep_own_files(target, staging)
     if kept:
         log(f"kept your own files in {target}: {', '.join(kept)}")
@@ -114,6 +137,10 @@ def download_competition(competition: Competition, session: KaggleSession | None
 def install_zip(competition: Competition, archive: Path, log=print) -> Path:
     """data/<slug>/ from a zip downloaded by hand (the website's "Download All"), checked as a download is."""
     archive = Path(archive)
+    if archive.is_dir():
+        raise UserError(f"{archive} is a folder, not a zip file")
+    if archive.exists() and not archive.is_file():
+        raise UserError(f"{archive} is not a regular file (a pipe, device or socket)")
     if not archive.is_file():
         raise UserError(f"no such zip file: {archive}")
     if not zipfile.is_zipfile(archive):

@@ -101,6 +101,7 @@ def test_real_kaggle_files_or_a_missing_data_folder_give_no_default_labels(tmp_p
     comp = get_competition("science-exam")
     real = tmp_path / "data" / "science-exam"
     shutil.copytree(comp.sample_dir, real, ignore=shutil.ignore_patterns("test_labels.csv", "DATASHEET.md"))
+    (real / "test.csv").write_text((real / "test.csv").read_text() + "\n")      # not the sample's bytes
     monkeypatch.setenv("KLLM_DATA", str(tmp_path / "data"))
     pred = tmp_path / "pred.csv"
     pred.write_text("id,prediction\n0,A B C\n")

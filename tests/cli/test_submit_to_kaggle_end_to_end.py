@@ -16,6 +16,8 @@ def test_a_code_competition_run_goes_to_kaggle_as_a_notebook_carrying_its_models
     fake_kaggle.add_competition(recovery.kaggle_slug, b"")
     write_kaggle_json(fake_kaggle.home)
     shutil.copytree(recovery.sample_dir, tmp_path / "data" / "prompt-recovery")   # where make data puts Kaggle's files
+    test = tmp_path / "data" / "prompt-recovery" / "test.csv"
+    test.write_text(test.read_text() + "\n")       # a byte from the sample's: the sample itself is refused
     assert main(["submit", "--comp", "prompt-recovery", "--kaggle", "--fast"]) == 0
     assert "submitted to Kaggle llm-prompt-recovery as notebook kllm-prompt-recovery" in capsys.readouterr().out
     (submitted,) = [r for r in read_runs() if r.extra.get("submitted")]

@@ -225,3 +225,13 @@ def test_a_sample_submission_whose_ids_differ_from_test_is_noted_and_test_wins(t
     err = capsys.readouterr().err
     assert "2 of test's ids are not in sample_submission and 1 of sample_submission's ids are not in test" in err
     assert "(e.g. 58)" in err and "the submission follows test's rows" in err and len(ds.tables["test"]) == 60
+
+
+def test_a_copy_of_the_sample_in_the_data_folder_is_the_sample_not_kaggle_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLLM_DATA", str(tmp_path))
+    shutil.copytree(SCIENCE.sample_dir, tmp_path / "science-exam")
+    ds = load_dataset(SCIENCE)
+    assert ds.source == "sample" and f"{tmp_path / 'science-exam'} holds a copy of the embedded sample" in ds.describe()
+    test = tmp_path / "science-exam" / "test.csv"
+    test.write_text(test.read_text().replace("\n", "\r\n"))          # the same rows, other bytes: Kaggle's files
+    assert load_dataset(SCIENCE).source == "kaggle"

@@ -3,6 +3,7 @@ download -> submit CSV -> push notebook + code submission -> list submissions ->
 import io
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -49,7 +50,8 @@ def test_round_trip(fake_kaggle, two_competitions, tmp_path, capsys):
     # download: zip served by the fake, unpacked and schema-checked into data/<slug>/
     folder = download_competition(exam)
     assert folder == tmp_path / "data" / "science-exam"
-    assert sorted(p.name for p in folder.iterdir()) == ["sample_submission.csv", "test.csv", "train.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == [".kllm-downloaded", "sample_submission.csv", "test.csv",
+                                                        "train.csv"]
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".")]  # no staging left
 
     # CSV route: predict-the-llm
@@ -272,8 +274,8 @@ def test_a_download_keeps_the_users_own_files(fake_kaggle, two_competitions, tmp
     (folder / ".mynotes").write_text("hidden")
     said = []
     download_competition(exam, log=said.append)
-    assert sorted(p.name for p in folder.iterdir()) == [".mynotes", "notes", "sample_submission.csv", "test.csv",
-                                                         "train.csv", "train_extra.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == [".kllm-downloaded", ".mynotes", "notes", "sample_submission.csv",
+                                                         "test.csv", "train.csv", "train_extra.csv"]
     assert (folder / "train_extra.csv").read_text() == "prompt\nmine\n" and (folder / "notes" / "todo.txt").exists()
     assert (folder / "train.csv").read_text() != "stale"
     assert said == [f"kept your own files in {folder}: .mynotes, notes, train_extra.csv"]
@@ -286,7 +288,7 @@ def test_a_zip_saved_from_the_website_installs_without_a_network(two_competition
     assert main(["data", "--comp", "science-exam", "--zip", str(archive)]) == 0
     assert capsys.readouterr().out.startswith("installed from kaggle-llm-science-exam.zip: ")
     assert sorted(p.name for p in (tmp_path / "data" / "science-exam").iterdir()) == [
-        "sample_submission.csv", "test.csv", "train.csv"]
+        ".kllm-downloaded", "sample_submission.csv", "test.csv", "train.csv"]
     import shutil
 
     real = tmp_path / "bigdisk" / "science-exam"                    # data kept elsewhere behind a link
@@ -311,6 +313,54 @@ def test_a_zip_saved_from_the_website_installs_without_a_network(two_competition
         assert main(["data", "--comp", "science-exam", "--zip", str(bad)]) == 2
         err = capsys.readouterr().err
         assert line in err and len(err.strip().splitlines()) == 1
+
+
+def _rezipped(source: bytes, target: Path, prefix: str = "", extra: dict | None = None) -> Path:
+    """The zip's files under `prefix`, plus `extra` entries (name: bytes)."""
+    with zipfile.ZipFile(target, "w") as out, zipfile.ZipFile(io.BytesIO(source)) as inner:
+        for name in inner.namelist():
+            out.writestr(prefix + name, inner.read(name))
+        for name, data in (extra or {}).items():
+            out.writestr(name, data)
+    return target
+
+
+def test_zips_as_people_make_them_install_and_bad_ones_are_one_line(two_competitions, tmp_path, capsys):
+    _, exam = two_competitions
+    files, folder = kaggle_zip(exam), tmp_path / "data" / "science-exam"
+    macos = _rezipped(files, tmp_path / "mac.zip", "exam/", {"__MACOSX/exam/._train.csv": b"\0\5", "exam/.DS_Store": b"x"})
+    deep = _rezipped(files, tmp_path / "deep.zip", "a/b/")
+    extra = _rezipped(files, tmp_path / "extra.zip", "", {"readme.txt": b"from kaggle"})
+    for archive in (macos, deep, extra):
+        assert main(["data", "--comp", "science-exam", "--zip", str(archive)]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in folder.iterdir()) == [".kllm-downloaded", "readme.txt", "sample_submission.csv",
+                                                     "test.csv", "train.csv"]
+    assert "kept your own files" not in capsys.readouterr().out      # what the zips brought is not the user's
+    (folder / "mine.txt").write_text("mine")
+    assert main(["data", "--comp", "science-exam", "--zip", str(macos)]) == 0
+    assert f"kept your own files in {folder}: mine.txt\n" in capsys.readouterr().out   # not extra.zip's readme.txt
+    assert not (folder / "readme.txt").exists() and not (folder / "__MACOSX").exists()
+
+    two = _rezipped(files, tmp_path / "two.zip", "x/", {"y/notes.txt": b"n"})
+    big = tmp_path / "big.zip"
+    with zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr("train.csv", "id,prompt\n" + "".join(f"{i},{'word ' * (i % 50)}{i}\n" for i in range(3000)))
+    corrupt = bytearray(big.read_bytes())
+    corrupt[200:400] = bytes(b ^ 0xFF for b in corrupt[200:400])
+    (tmp_path / "corrupt.zip").write_bytes(bytes(corrupt))
+    (tmp_path / "folder.zip").mkdir()
+    for bad, line in ((two, "(its top level holds the folders x/, y/)"), (tmp_path / "corrupt.zip", "not a valid zip file"),
+                      (tmp_path / "folder.zip", "is a folder, not a zip file")):
+        assert main(["data", "--comp", "science-exam", "--zip", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert line in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert (folder / "mine.txt").is_file()                            # every refusal left the folder as it was
+    import shutil
+
+    shutil.rmtree(folder)
+    folder.write_text("a file where the folder goes")
+    assert main(["data", "--comp", "science-exam", "--zip", str(macos)]) == 2
+    assert "is a file, not a folder: move it away" in capsys.readouterr().err and folder.is_file()
 
 
 def test_kaggle_submit_refuses_the_sample_and_an_unreachable_competition_before_any_work(
@@ -347,6 +397,7 @@ def test_kaggle_submit_refuses_what_the_notebook_would_not_have_before_any_work(
     detect = get_competition("detect-ai-text")
     folder = tmp_path / "data" / "detect-ai-text"
     shutil.copytree(detect.sample_dir, folder)
+    (folder / "test_essays.csv").write_text((folder / "test_essays.csv").read_text() + "\n")   # not the sample's bytes
     (folder / "train_extra.csv").write_text("text,generated\nan essay,1\n")
     out = tmp_path / "s.csv"
     assert main(["submit", "--comp", "detect-ai-text", "--kaggle", "--out", str(out)]) == 2
@@ -354,6 +405,8 @@ def test_kaggle_submit_refuses_what_the_notebook_would_not_have_before_any_work(
     assert f"train_extra.csv beside the data would not be in the Kaggle notebook: name it with --set extra_train={folder}" in err
     exam = get_competition("science-exam")
     shutil.copytree(exam.sample_dir, tmp_path / "data" / "science-exam")
+    exam_test = tmp_path / "data" / "science-exam" / "test.csv"
+    exam_test.write_text(exam_test.read_text() + "\n")
     assert main(["submit", "--comp", "science-exam", "--kaggle", "--out", str(out),
                  "--set", f"corpus={folder / 'train_extra.csv'}"]) == 2
     err = capsys.readouterr().err
@@ -418,6 +471,10 @@ def test_notebook_only_builds_the_last_runs_bundle_without_a_network(fake_kaggle
     assert "--notebook-only takes a recorded run as it was: --folds would not apply" in capsys.readouterr().err
     assert main(["submit", "--comp", "science-exam", "--notebook-only", "--fast"]) == 2
     assert "no recorded --fast run of science-exam wrote a submission (only full runs: drop --fast)" in capsys.readouterr().err
+    assert main(["submit", "--comp", "science-exam", "--notebook-only", "--kaggle"]) == 2
+    assert "--notebook-only sends nothing: drop --kaggle" in capsys.readouterr().err
+    assert main(["submit", "--comp", "science-exam", "--notebook-only", "--kaggle", "--resend"]) == 2
+    assert "give one" in capsys.readouterr().err
     assert main(["submit", "--comp", "science-exam", "--notebook-only"]) == 0
     captured = capsys.readouterr()
     out = captured.out
@@ -428,3 +485,10 @@ def test_notebook_only_builds_the_last_runs_bundle_without_a_network(fake_kaggle
     assert (folder / "dataset" / "kllm_bundle.zip").is_file() and fake_kaggle.calls == []
     assert main(["submit", "--comp", "predict-the-llm", "--notebook-only"]) == 2
     assert "takes a CSV on Kaggle, not a notebook" in capsys.readouterr().err
+    beside = make_record(exam, "run-beside", 0.6)                  # read train_extra.csv beside the data
+    beside.data_source = "kaggle+extra"
+    beside.extra.update(submission_path="", models=[])
+    append_run(beside)
+    assert main(["submit", "--comp", "science-exam", "--notebook-only"]) == 2
+    assert "run run-beside took extra rows from train_extra.csv or train_extra.parquet beside the data, which the " \
+           "Kaggle notebook would not have" in capsys.readouterr().err
