@@ -151,6 +151,21 @@ def _imports_torch(source: str) -> bool:
     return False
 
 
+def check_submission_columns(submission, n_labels: int) -> list[str]:
+    """The Kaggle submission's columns a classifier bundle answers a CSV input in (the id, then the
+    positive class's probability for 2 labels, or every class's), as a list; UserError otherwise.
+
+        check_submission_columns(("id", "generated"), 2)   # ["id", "generated"]
+    """
+    wanted = (1, 2) if n_labels == 2 else (n_labels,)   # one column: the positive class's probability
+    if submission and len(submission) - 1 not in wanted:
+        raise UserError(f"submission columns {list(submission)}: for {n_labels} labels want the id, then "
+                        + " or ".join(map(str, wanted)) + " probability column(s)"
+                        + ("" if n_labels == 2 else " (one column is the positive class's probability: 2 labels "
+                           "only; a score or class name in one column is not what this runtime prints)"))
+    return list(submission)
+
+
 def tokenizer_settings(tokenizer: Path) -> tuple[Path, str, int]:
     """(tokenizer.json path, pad token, pad id) from a tokenizer.json or a Hugging Face folder."""
     from tokenizers import Tokenizer

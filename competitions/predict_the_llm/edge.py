@@ -25,7 +25,7 @@ from common.data import Dataset
 from common.distill_set import STUDENT_KINDS, DistillSet
 from common.errors import UserError
 from common.options import config_from_options
-from competitions.predict_the_llm import N_TARGETS
+from competitions.predict_the_llm import COMPETITION, N_TARGETS
 from competitions.predict_the_llm.config import PredictConfig
 from competitions.predict_the_llm.inputs import Pairs
 from competitions.predict_the_llm.solution import METRIC, fit_variants
@@ -79,6 +79,7 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     inputs = list(zip(pairs.train_q, pairs.train_r)) + list(zip(full.test_q, full.test_r))
     return DistillSet(
         label_names=tuple(f"target_{i}" for i in range(N_TARGETS)),
+        submission=(COMPETITION.schema.submission.id_column, *COMPETITION.schema.submission.columns),
         metric=METRIC,
         inputs=inputs,
         soft_labels=np.vstack([preds[teacher].oof, other[len(held_rows):]]),

@@ -19,7 +19,7 @@ from pathlib import Path
 from common.errors import UserError
 from common.training.inputs import check_inputs, is_pairs
 from edge.bundle import (DETECT_FILES, DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle,
-                         tokenizer_settings)
+                         check_submission_columns, tokenizer_settings)
 from edge.quantize import bundle_batch_size, bundle_smoke_tolerance
 
 RUNTIME_FILES = DETECT_FILES
@@ -87,12 +87,7 @@ def runtime_config(model: Path, tokenizer: Path, config: ClassifierBundleConfig)
     if not config.smoke_inputs:
         raise UserError("smoke_inputs is empty; the device smoke test needs inputs")
     smoke = check_inputs(config.smoke_inputs, "smoke_inputs")
-    wanted = (1, 2) if len(labels) == 2 else (len(labels),)   # one column: the positive class's probability
-    if config.submission and len(config.submission) - 1 not in wanted:
-        raise UserError(f"submission columns {list(config.submission)}: for {len(labels)} labels want the id, then "
-                        + " or ".join(map(str, wanted)) + " probability column(s)"
-                        + ("" if len(labels) == 2 else " (one column is the positive class's probability: 2 labels "
-                           "only; a score or class name in one column is not what this runtime prints)"))
+    submission = check_submission_columns(config.submission, len(labels))
     inputs, output, kind = model_io(model, len(labels))
     _, pad_token, pad_id = tokenizer_settings(tokenizer)
     return {"format": 2, "kind": "classifier", "max_length": config.max_length, "labels": list(labels),
@@ -102,7 +97,7 @@ def runtime_config(model: Path, tokenizer: Path, config: ClassifierBundleConfig)
             "smoke_tolerance": bundle_smoke_tolerance(model, config.smoke_tolerance),
             "batch_size": bundle_batch_size(model),
             "requirements": DEVICE_REQUIREMENTS, "provenance": config.provenance,
-            "submission": list(config.submission)}
+            "submission": submission}
 
 
 def write_smoke(folder: Path, smoke_inputs) -> None:

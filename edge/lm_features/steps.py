@@ -33,7 +33,7 @@ from common.distill_set import DistillSet
 from common.models import causal_lm_path, model_fingerprint
 from common.paths import cache_dir
 from common.retrieval.cache import content_key
-from edge.bundle import DETECT_FILES, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle
+from edge.bundle import DETECT_FILES, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, check_submission_columns
 from edge.classifier.export import ParityReport
 from edge.candidates import Quantizer
 from edge.quantize import quantize_q41, quantize_weights_int8
@@ -167,7 +167,8 @@ class LmFeatureSteps:
         smoke = [x for x in self.ds.holdout_inputs if x[0] == first][: min(self.ds.n_classes, SMOKE_PAIRS)]
         caps = BundleConfig(provenance=provenance, **BUNDLE_CAPS)
         settings = {**self.student_config(), "smoke_tolerance": caps.smoke_tolerance, "bundle_caps": BUNDLE_CAPS,
-                    "provenance": provenance}
+                    "provenance": provenance,
+                    "submission": check_submission_columns(self.ds.submission, self.ds.n_classes)}
         copies = {"model.onnx": model, "tokenizer.json": self.lm_dir / "tokenizer.json",
                   **{name: RUNTIME_DIR / name for name in RUNTIME_FILES}}
 

@@ -58,7 +58,8 @@ def lm_feature_groups(data, seed: int = 42, fast: bool = False, options: dict | 
     return DistillSet(label_names=WORDS, metric="multiclass_logloss", inputs=inputs, soft_labels=soft,
                       holdout_inputs=held, holdout_labels=held_y, holdout_teacher=teacher,
                       teacher="a rule that counts words", student="lm_features",
-                      student_options={"model": str((options or {})["lm"]), "steps": 300})
+                      student_options={"model": str((options or {})["lm"]), "steps": 300},
+                      submission=("id", *WORDS))
 
 
 TOPICS = ("Cats at night", "The history of bread", "Why rivers flood", "Chess openings", "Volcano safety",

@@ -39,5 +39,10 @@ def test_lm_feature_student_ships_a_bundle_whose_self_test_passes(lm_feature_edg
                           text=True, timeout=300)
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert done.returncode == 0 and [list(r["probs"]) for r in rows] == [["apple", "river", "stone"]] * 2
+    kaggle = "id,question,response\n71,Which do you like?,I like the apple a lot.\n9,Which do you like?,Stones.\n"
+    done = subprocess.run([sys.executable, "-I", "detect.py", "--format", "csv"], cwd=bundle, input=kaggle,
+                          capture_output=True, text=True, timeout=300)
+    header, *rows = done.stdout.splitlines()                             # Kaggle's submission form, ids kept
+    assert done.returncode == 0 and header == "id,apple,river,stone" and [r.split(",")[0] for r in rows] == ["71", "9"]
     clf = open_bundle(bundle)
     assert clf.features([("q", "a response")]).shape == (1, len(settings["feature_names"]))
