@@ -74,10 +74,7 @@ def read_questions(text: str, fmt: str) -> list[tuple]:
     """(id, (prompt, A, B, C, D, E)) per question from a CSV with id,prompt,A..E or JSON lines."""
     columns = ("prompt", *OPTIONS)
     if fmt == "csv":
-        rows = list(csv.DictReader(io.StringIO(text)))
-        if not rows or not set(columns) <= set(rows[0]):
-            raise ValueError("CSV input needs a header with prompt,A,B,C,D,E and at least one row")
-        return [(r.get("id", i), tuple(r[c] for c in columns)) for i, r in enumerate(rows)]
+        return _csv_questions(text, columns)
     out = []
     for number, line in enumerate(text.split("\n"), 1):   # not splitlines: a question may hold U+2028
         if not line.strip():
@@ -88,7 +85,35 @@ def read_questions(text: str, fmt: str) -> list[tuple]:
             raise ValueError(f"line {number}: not valid JSON (want an object with prompt and A-E)") from None
         if not isinstance(item, dict) or not set(columns) <= set(item):
             raise ValueError(f"line {number}: want a JSON object with prompt and A-E")
-        out.append((item.get("id", len(out)), tuple(str(item[c]) for c in columns)))
+        out.append((item.get("id", len(out)), _filled(tuple(str(item[c]) for c in columns), f"line {number}")))
     if not out:
         raise ValueError("no questions in the input")
     return out
+
+
+def _csv_questions(text: str, columns: tuple) -> list[tuple]:
+    """read_questions' CSV: every row as wide as the header, blank rows skipped, errors by file line."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, [])
+    if not set(columns) <= set(header):
+        raise ValueError("CSV input needs a header with prompt,A,B,C,D,E and at least one row")
+    out, line = [], reader.line_num + 1
+    for row in reader:
+        if row and any(field.strip() for field in row):
+            if len(row) != len(header):
+                raise ValueError(f"CSV line {line} has {len(row)} fields, the header has {len(header)} (a comma in "
+                                 f"a text that is not quoted?)")
+            record = dict(zip(header, row))
+            out.append((record.get("id", len(out)), _filled(tuple(record[c] for c in columns), f"CSV line {line}")))
+        line = reader.line_num + 1
+    if not out:
+        raise ValueError("CSV input needs a header with prompt,A,B,C,D,E and at least one row")
+    return out
+
+
+def _filled(question: tuple, where: str) -> tuple:
+    """The question when its prompt and every option hold text; else a ValueError naming `where`."""
+    empty = [name for name, text in zip(("prompt", *OPTIONS), question) if not text.strip()]
+    if empty:
+        raise ValueError(f"{where}: empty {', '.join(empty)} (a question needs a prompt and five options A-E)")
+    return question

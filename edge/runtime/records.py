@@ -119,12 +119,17 @@ def parse_records(data: bytes, fmt: str = "lines", pairs: bool = False, columns:
 
 
 def _csv_records(text: str, pairs: bool, names: tuple) -> list[tuple]:
-    rows = list(csv.reader(io.StringIO(text)))
-    while rows and not rows[-1]:      # blank lines at the end, as an editor leaves them
-        rows.pop()
+    """Rows as the host reads a CSV: blank rows skipped, a CRLF inside a quoted field read as LF;
+    errors name the file line a row starts on."""
+    reader = csv.reader(io.StringIO(text))
+    rows, line = [], 1
+    for row in reader:
+        if any(field.strip() for field in row):
+            rows.append((line, [field.replace("\r\n", "\n") for field in row]))
+        line = reader.line_num + 1
     if len(rows) < 2:
         raise InputError("CSV input needs a header line and at least one row")
-    header = [h.strip() for h in rows[0]]
+    header = [h.strip() for h in rows[0][1]]
     width = 2 if pairs else 1
     wanted = next((c[:width] for c in names if len(c) >= width and set(c[:width]) <= set(header)), None)
     if len(header) < width:
@@ -137,10 +142,14 @@ def _csv_records(text: str, pairs: bool, names: tuple) -> list[tuple]:
     where = [header.index(c) for c in wanted] if wanted else others[:width]
     key = ids[0] if ids else None
     records = []
-    for number, row in enumerate(rows[1:], 2):
+    for number, row in rows[1:]:
         if len(row) != len(header):
             raise InputError(f"CSV line {number} has {len(row)} fields, the header has {len(header)}")
-        records.append((number - 2 if key is None else row[key], _check_item(tuple(row[i] for i in where), number, pairs)))
+        item = tuple(row[i] for i in where)
+        if not all(part.strip() for part in item):
+            names_of = ", ".join(header[i] for i, part in zip(where, item) if not part.strip())
+            raise InputError(f"CSV line {number}: {names_of} is empty")
+        records.append((len(records) if key is None else row[key], item if pairs else item[0]))
     return records
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from scipy.stats import rankdata
 
 from edge.runtime.choices import rank_blend, row_ranks, swapped_within, top_letters
@@ -42,3 +43,24 @@ def test_questions_in_json_lines_may_hold_unicode_line_separators():
     row = {"id": 3, "prompt": "Which\u2028one?", "A": "a", "B": "b", "C": "c\u0085d", "D": "d", "E": "e"}
     text = json.dumps(row, ensure_ascii=False) + "\r\n\n"
     assert read_questions(text, "jsonl") == [(3, ("Which\u2028one?", "a", "b", "c\u0085d", "d", "e"))]
+
+
+@pytest.mark.parametrize("text, said", [
+    ('id,prompt,A,B,C,D,E\n0,What is water?,H2O,CO2,NaCl\n', "CSV line 2 has 5 fields, the header has 7"),
+    ('id,prompt,A,B,C,D,E\n0,"A\nlong one",a,b,c,d,e\n1,Q,a,b,c,d,e,extra\n', "CSV line 4 has 8 fields"),
+    ('id,prompt,A,B,C,D,E\n0,Q,a,b,c,d,e\n\n1, ,a,b,,d,e\n', "CSV line 4: empty prompt, C"),
+    ('{"prompt": "Q", "A": "a", "B": "", "C": "c", "D": "d", "E": "e"}\n', "line 1: empty B"),
+    ('id,prompt,A,B,C,D,E\n\n', "at least one row"),
+])
+def test_a_malformed_question_is_named_by_its_line_before_the_model_loads(text, said):
+    from edge.runtime.choices import read_questions
+
+    with pytest.raises(ValueError, match=said):
+        read_questions(text, "jsonl" if text.startswith("{") else "csv")
+
+
+def test_blank_csv_rows_are_skipped_and_ids_kept():
+    from edge.runtime.choices import read_questions
+
+    text = 'id,prompt,A,B,C,D,E\r\n7,"Q\r\none",a,b,c,d,e\r\n\r\n,,,,,,\r\n9,R,a,b,c,d,e\r\n'
+    assert read_questions(text, "csv") == [("7", ("Q\r\none", "a", "b", "c", "d", "e")), ("9", ("R", "a", "b", "c", "d", "e"))]

@@ -80,3 +80,14 @@ def test_a_folder_without_config_is_not_a_bundle(tmp_path):
         load_config(tmp_path)
     (tmp_path / "config.json").write_text('{"labels": ["a", "b"]}', encoding="utf-8")
     assert load_config(tmp_path) == {"labels": ["a", "b"]}
+
+
+def test_csv_rows_read_as_the_host_reads_them_and_errors_name_the_file_line():
+    text = 'id,text\r\n7,"two\r\nlines"\r\n\r\n,\r\n9,three\r\n'
+    assert parse_records(text.encode(), "csv") == [("7", "two\nlines"), ("9", "three")]   # blank rows skipped
+    with pytest.raises(InputError, match="CSV line 5 has 3 fields, the header has 2"):
+        parse_records(b'id,text\n7,"an essay\nof two lines"\n\n8,a,b\n', "csv")
+    with pytest.raises(InputError, match="CSV line 4: text is empty"):
+        parse_records(b'id,text\n7,"one\nmore"\n8, \n', "csv")
+    with pytest.raises(InputError, match="CSV line 2: Response is empty"):
+        parse_records(b"id,Question,Response\n1,Why?,\n", "csv", pairs=True)
