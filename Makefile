@@ -71,7 +71,7 @@ edge: $(STAMP) ## distill COMP, export ONNX, quantize, bundle, deploy to DEVICE=
 edge-status: $(STAMP) ## each competition on DEVICE (or the emulated Pi): versions, current, size, provenance
 	@$(KLLM) edge status $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
-edge-rollback: need-comp $(STAMP) ## switch COMP's current back to TO=version (default: the previous) after its checksums pass
+edge-rollback: need-comp $(STAMP) ## switch COMP's current back to TO=version (default: what the last deploy replaced) after its checksums pass
 	@$(KLLM) edge rollback $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(TO),--to "$$TO") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 edge-run: need-comp $(STAMP) ## run COMP's deployed bundle on the device on INPUT=file (or stdin) and print its output

@@ -64,7 +64,7 @@ def add_parser(subparsers):
                                                  "checksums pass")
     back.add_argument("--comp", required=True, help="competition slug")
     back.add_argument("--to", default=None, metavar="VERSION",
-                      help="version to switch to (default: the one before current)")
+                      help="version to switch to (default: what the last deploy replaced, then the next older)")
     _device_flags(back)
     back.set_defaults(func=run_rollback)
 

@@ -169,6 +169,7 @@ def deploy_bundle(device: Device, bundle: Path, root: str, version: str | None =
         device.run(["rm", "-rf", "--", incoming])
         raise
     switch_current(device, root, version)
+    _mark_previous(device, root, previous)
     versions = sorted({v for v in listing.split() if not v.startswith(".")} | {version})
     removed = _prune(device, root, versions, keep, keep_also={version, previous})
     log(f"deployed {version} on {device.name} ({smoke.get('machine')}); {smoke_summary(smoke)}; "
@@ -205,12 +206,28 @@ def failed_checksums(device: Device, folder: str) -> list[str]:
     return failed or [(err.strip() or out.strip() or f"exit {code}").splitlines()[-1]]
 
 
+PREVIOUS = "previous"   # <root>/previous: a link to the version that was current before the last deploy
+
+
+def _mark_previous(device: Device, root: str, previous: str | None) -> None:
+    """Remember what the deploy replaced, for a rollback without --to (none: forget any older mark)."""
+    if previous:
+        _step(device, "mark previous", ["ln", "-sfn", "--", f"versions/{previous}", f"{root}/{PREVIOUS}"])
+    else:
+        device.run(["rm", "-f", "--", f"{root}/{PREVIOUS}"])
+
+
 def rollback(device: Device, root: str, version: str | None = None) -> str:
-    """Point `current` at `version` (default: the newest one older than current, or the newest
-    of all when current names no version there), only after its checksums pass on the device; a
-    corrupted version is refused and `current` stays."""
+    """Point `current` at `version` (default: the version the last deploy replaced; after a
+    rollback, the newest one older than current, or the newest of all when current names no
+    version there), only after its checksums pass on the device; a corrupted version is refused
+    and `current` stays."""
     root = check_path(root, "device root")
     versions, now = list_versions(device, root), current_version(device, root)
+    code, out, _ = device.run(["readlink", f"{root}/{PREVIOUS}"])
+    replaced = Path(out.strip()).name if code == 0 and out.strip() else None
+    if version is None and now in versions and replaced in versions and replaced != now:
+        version = replaced
     if version is None:
         older = [v for v in versions if now not in versions or v < now]
         if not older:
@@ -225,6 +242,7 @@ def rollback(device: Device, root: str, version: str | None = None) -> str:
                           f"({', '.join(failed[:3])}{' ...' if len(failed) > 3 else ''}); current stays {now}")
     if version != now:
         switch_current(device, root, version)
+        device.run(["rm", "-f", "--", f"{root}/{PREVIOUS}"])   # the deploy it undid is no longer current
     return version
 
 

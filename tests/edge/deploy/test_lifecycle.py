@@ -207,3 +207,14 @@ def test_an_old_single_root_layout_is_listed_but_not_taken_for_a_competition(loc
             rollback_competition(device, device_root, A)
         with pytest.raises(UserError, match=f"{A} is not deployed"):
             run_current(device, device_root, A, "text\n")
+
+
+def test_rollback_without_a_target_undoes_the_last_deploy_then_walks_back(ssh, device_root, local_sshd, bundles):
+    device, root = ssh
+    assert rollback_competition(device, root, A, to="v1") == ("v2", "v1")   # an older bundle runs a while
+    deploy(local_sshd, bundles, device_root, A, "v3")                         # "previous v1 kept for rollback"
+    assert rollback_competition(device, root, A) == ("v3", "v1")             # what that deploy replaced, not v2
+    with pytest.raises(UserError, match="no version older than v1"):         # then back in version order
+        rollback_competition(device, root, A)
+    assert rollback_competition(device, root, A, to="v3") == ("v1", "v3")
+    assert rollback_competition(device, root, A) == ("v3", "v2") and current(device_root, A) == "v2"
