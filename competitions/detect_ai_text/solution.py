@@ -24,7 +24,7 @@ from competitions.detect_ai_text.members import select_members
 
 @dataclass(frozen=True)
 class DetectConfig:
-    """members: comma list of teacher members ('' = all; --fast drops minilm_finetuned) ['']
+    """members: comma list of teacher members ('' = all; --fast drops minilm_finetuned and lm_perplexity) ['']
     heldout: also run the held-out-generator split when train names its generators [true]
     extra_train: a CSV/Parquet of more labeled essays (text, generated or label) appended to train
         ('' = train_extra.csv or .parquet beside the data files when there, else none) ['']

@@ -72,7 +72,8 @@ def test_summarize_token_logprobs():
 def test_select_members_rejects_unknown_and_fast_drops_costly():
     with pytest.raises(UserError, match="unknown member"):
         select_members("tfidf_linear,nope")
-    assert "minilm_finetuned" not in [m.name for m in select_members(fast=True)]
+    assert [m.name for m in select_members(fast=True)] == ["tfidf_linear", "tfidf_lgbm"]   # no LM pass in --fast
+    assert [m.name for m in select_members("lm_perplexity", fast=True)] == ["lm_perplexity"]   # unless named
 
 
 def _ctx(tmp_path, **options):
