@@ -277,7 +277,7 @@ def run_port(run: EdgeRun, ps: PortSet) -> EdgeReport:
         files={"csv": str(save_csv(rows, out / "compare")), "latency_inputs": str(out / "latency_inputs.jsonl")},
         summary=(f"host {host_score:.4f} vs device {device_score:.4f} {ps.metric} (gap target met: {met}); "
                  f"{same}/{n} held-out outputs identical; {timing['p50_ms']:.3f} ms per input at batch 1, "
-                 f"peak {timing.get('peak_rss_mb')} MB"),
+                 f"peak {_mb(timing.get('peak_rss_mb'))} MB"),
         info={"kind": steps.kind, "metric": ps.metric, "higher_is_better": ps.higher_is_better, "spec": ps.info,
               "config": jsonable(asdict(config)), "holdout_inputs": n, "identical_outputs": same,
               "student": steps.describe(), "bench": timing, "gates": {"teacher_gap": teacher_gap}, **run.info},
@@ -287,6 +287,10 @@ def run_port(run: EdgeRun, ps: PortSet) -> EdgeReport:
     provenance = provenance_of(report, steps, config)
     report.bundle = ship(report, lambda prov: steps.bundle(out / "bundle", prov), provenance, run)
     return report
+
+
+def _mb(value) -> str:
+    return "?" if value is None else f"{value:.1f}"
 
 
 FLOWS = {DistillSet: run_distill, PortSet: run_port}

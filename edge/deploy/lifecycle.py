@@ -191,8 +191,8 @@ def format_status(deployments: list[Deployment], device_name: str, root: str,
     what other commands copied there (staged_folders)."""
     lines = [f"{device_name}: {root}"]
     if staged:
-        lines.append("also under the root, copied by make bench BENCH=quant_device and make chat (not versioned; "
-                     "make edge-clean removes them): " + ", ".join(f"{area}/ {n} folder(s) {mb:.1f} MB"
+        lines.append("also under the root, copied by make bench BENCH=quant_device, make chat and the device "
+                     "comparisons (BENCH=edge_device, --pick-on-device) (not versioned; make edge-clean removes them): " + ", ".join(f"{area}/ {n} folder(s) {mb:.1f} MB"
                                                      for area, (n, mb) in staged.items()))
     if not deployments:
         return "\n".join(lines + ["nothing deployed (make edge COMP=x deploys one)"])

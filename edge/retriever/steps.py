@@ -58,7 +58,15 @@ def check_lm_variant(name: str) -> None:
 
 class AnswererSteps:
     kind = "science_answerer"
-    bundle_check = "smoke questions answered by the bundle's runtime; no exact match with the host asked"
+
+    @property
+    def bundle_check(self) -> str:
+        """The line `make edge` prints after the first bundle: what was checked, and which scorer shipped."""
+        said = "smoke questions answered by the bundle's runtime; no exact match with the host asked"
+        if "choice_shipped" in self.details:
+            said += (f"; the multiple-choice model ships as {self.details['choice_shipped']} (int8 kept fp32's best "
+                     f"option for {self.details['choice_int8_best_option_agreement']:.0%} of the questions it was checked on)")
+        return said
 
     def __init__(self, ps: PortSet, latency_inputs: int = 5):
         self.ps, self.latency_inputs = ps, latency_inputs

@@ -94,13 +94,14 @@ class Classifier:
 
 
 def format_row(index: int, probs: np.ndarray, labels: list[str], positive_index: int, threshold: float,
-               as_json: bool) -> str:
-    """One output line for one input's class probabilities (see the module docstring)."""
+               as_json: bool, key=None) -> str:
+    """One output line for one input's class probabilities (see the module docstring); key: the
+    input's id (a JSON line's or CSV row's "id"), kept in JSON output."""
     binary = len(labels) == 2
     p = float(probs[positive_index])
     if not as_json:
         return f"{p:.6f}" if binary else " ".join(f"{q:.6f}" for q in probs)
-    row = {"index": index}
+    row = {"index": index, **({} if key is None else {"id": key})}
     if binary:
         row[f"prob_{labels[positive_index]}"] = round(p, 8)
         row["label"] = labels[positive_index] if p >= threshold else labels[1 - positive_index]

@@ -18,11 +18,11 @@ plan the host computed and print text: "essay_writer" (essays.py: topics in, ess
     python3 detect.py --bench --bench-threads 1,4   # latency p50/p95 per input at batch 1
 
 Output. Two classes (detect-ai-text: human, ai): the positive class's probability per line, or
-with --json {"index", "prob_<positive>", "label", "probs"} (label: positive at or above the
-threshold); a CSV input (--format csv) to a bundle that knows its competition's submission
+with --json {"index", "id", "prob_<positive>", "label", "probs"} (label: positive at or above
+the threshold; id: the input's CSV or JSON "id", else its index); a CSV input (--format csv) to a bundle that knows its competition's submission
 form (config "submission", e.g. id,generated) gets that CSV, ids kept. More classes: every
 class's probability per line in label order, or with --json
-{"index", "label", "probs"} (label: the most probable). A pair bundle reads "text<TAB>text_pair"
+{"index", "id", "label", "probs"} (label: the most probable). A pair bundle reads "text<TAB>text_pair"
 lines, or JSON lines {"text": ..., "text_pair": ...} or ["text", "text_pair"], or (--format
 csv) a CSV with a header: columns text[,text_pair], or Kaggle's Question,Response (else the
 first one or two columns). A writer prints a CSV in Kaggle's submission form (id, then its
@@ -259,8 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.format == "csv" and submission and not args.json:   # a Kaggle test file: answered in its form
         print_submission([key for key, _ in records], probs, submission, model.positive_index)
         return 0
-    for i, row in enumerate(probs):
-        print(format_row(i, row, model.labels, model.positive_index, threshold, args.json))
+    for i, (row, (key, _)) in enumerate(zip(probs, records)):
+        print(format_row(i, row, model.labels, model.positive_index, threshold, args.json, key))
     return 0
 
 

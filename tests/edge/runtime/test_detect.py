@@ -42,7 +42,7 @@ def test_cli_pair_bundle_reads_tab_lines_and_jsonl_and_prints_every_class(tiny_p
     done = run_cli(tiny_pair_bundle, ["--file", str(path), "--format", "jsonl", "--json"])
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
-    assert list(rows[0]) == ["index", "label", "probs"] and list(rows[0]["probs"]) == ["gpt", "llama", "mistral"]
+    assert list(rows[0]) == ["index", "id", "label", "probs"] and list(rows[0]["probs"]) == ["gpt", "llama", "mistral"]
     np.testing.assert_allclose([list(r["probs"].values()) for r in rows], expected, atol=1e-6)
     assert [r["label"] for r in rows] == [["gpt", "llama", "mistral"][i] for i in expected.argmax(1)]
     done = run_cli(tiny_pair_bundle, [], b"a question without its response\n")
@@ -68,11 +68,12 @@ def test_cli_pair_bundle_reads_kaggle_style_csv_with_quoted_newlines(tiny_pair_b
 def test_cli_jsonl_file_keeps_newlines_inside_a_text(tiny_bundle, tmp_path):
     texts = ["First paragraph.\n\nSecond paragraph of the same essay.", TEXTS[3]]
     path = tmp_path / "in.jsonl"
-    path.write_text(json.dumps(texts[0]) + "\n" + json.dumps({"text": texts[1]}) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(texts[0]) + "\n" + json.dumps({"id": "e7", "text": texts[1]}) + "\n", encoding="utf-8")
     done = run_cli(tiny_bundle, ["--file", str(path), "--format", "jsonl", "--json"])
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.decode().splitlines()]
-    assert [r["index"] for r in rows] == [0, 1] and list(rows[0]) == ["index", "prob_ai", "label", "probs"]
+    assert [r["index"] for r in rows] == [0, 1] and list(rows[0]) == ["index", "id", "prob_ai", "label", "probs"]
+    assert [r["id"] for r in rows] == [0, "e7"]                      # a JSON line's id is kept
     probs = Classifier(tiny_bundle).predict_proba(texts)
     np.testing.assert_allclose([r["prob_ai"] for r in rows], probs[:, 1], atol=1e-6)
     np.testing.assert_allclose([[r["probs"]["human"], r["probs"]["ai"]] for r in rows], probs, atol=1e-6)
