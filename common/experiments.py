@@ -34,6 +34,10 @@ class Experiment:
     path: Path | None = None
 
 
+# folders beside the experiments' own under submissions/<slug>/: an experiment of that name would share them
+TAKEN_NAMES = {"fast": "--fast runs' submissions", "kaggle-notebook": "the Kaggle notebook bundle"}
+
+
 def experiments_dir(competition: Competition) -> Path:
     return competition.sample_dir.parent / "experiments"
 
@@ -57,6 +61,9 @@ def load_experiment(competition: Competition, name: str) -> Experiment:
     if name not in known:           # a plain name from the folder, never a path to elsewhere
         raise UserError(f"{competition.slug}: no experiment {name!r}; known: {', '.join(known) or 'none'}")
     path = experiments_dir(competition) / f"{name}.toml"
+    if name in TAKEN_NAMES:
+        raise UserError(f"{path}: the name {name!r} is taken by submissions/{competition.slug}/{name}/ "
+                        f"({TAKEN_NAMES[name]}): rename the file")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:

@@ -54,3 +54,12 @@ def test_every_committed_experiment_names_only_options_its_solution_knows():
             RunContext(competition, data=None, options=exp.options).config(solution.CONFIG)
             checked += 1
     assert checked >= 2
+
+
+def test_an_experiment_may_not_take_a_folder_name_the_submissions_use(tmp_path):
+    from common.submission import FAST_FOLDER
+
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / f"{FAST_FOLDER}.toml").write_text('description = "x"\n')
+    with pytest.raises(UserError, match="the name 'fast' is taken by submissions/demo/fast/ .--fast runs' submissions.: rename"):
+        load_experiment(_competition(tmp_path), FAST_FOLDER)
