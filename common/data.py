@@ -231,14 +231,14 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     real = data_dir(competition.slug)
     lacks = missing_files(competition, real) if given is None and real.is_dir() else []
     note = f"{real} lacks {', '.join(lacks)}, so it was not used" if lacks else ""
-    if source == "sample" and folder != competition.sample_dir:
+    if source == "sample" and folder.resolve() != competition.sample_dir.resolve():
         note = f"{folder} holds a copy of the embedded sample"
     zips = sorted(real.glob("*.zip")) if note else []
     if zips:            # the website's "Download All" saved there, not unpacked
         note += f"; unpack {zips[0].name} with make data COMP={competition.slug} ZIP={zips[0]}"
     disagreement = sample_submission_disagreement(competition, tables)
     if disagreement:
-        print(f"note: {folder}: {disagreement}; the submission follows test's rows", file=sys.stderr)
+        note += ("; " if note else "") + f"{disagreement}: the submission follows test's rows"
     return Dataset(source=source, path=folder, tables=tables, fingerprint=fingerprint, note=note)
 
 

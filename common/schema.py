@@ -87,8 +87,8 @@ class SubmissionSchema:
       "probability":  one float column in [0, 1]
       "probabilities": several float columns in [0, 1] whose rows sum to 1
       "text":         one non-empty string column
-    A new kind is its name in SUBMISSION_KINDS and its value check in
-    common.submission._check_values.
+    A new kind is its name in SUBMISSION_KINDS and a branch in common.submission._check_values
+    that returns before the text checks (as the probability kinds' does).
     """
 
     id_column: str

@@ -151,18 +151,23 @@ def _imports_torch(source: str) -> bool:
     return False
 
 
-def check_submission_columns(submission, n_labels: int) -> list[str]:
+def check_submission_columns(submission, labels) -> list[str]:
     """The Kaggle submission's columns a classifier bundle answers a CSV input in (the id, then the
-    positive class's probability for 2 labels, or every class's), as a list; UserError otherwise.
+    positive class's probability for 2 labels, or every class's, named as the labels), as a
+    list; UserError otherwise.
 
-        check_submission_columns(("id", "generated"), 2)   # ["id", "generated"]
+        check_submission_columns(("id", "generated"), ("human", "ai"))   # ["id", "generated"]
     """
+    n_labels = len(labels)
     wanted = (1, 2) if n_labels == 2 else (n_labels,)   # one column: the positive class's probability
     if submission and len(submission) - 1 not in wanted:
         raise UserError(f"submission columns {list(submission)}: for {n_labels} labels want the id, then "
                         + " or ".join(map(str, wanted)) + " probability column(s)"
                         + ("" if n_labels == 2 else " (one column is the positive class's probability: 2 labels "
                            "only; a score or class name in one column is not what this runtime prints)"))
+    if len(submission) > 2 and list(submission[1:]) != list(labels):
+        raise UserError(f"submission columns {list(submission[1:])} are not the labels {list(labels)} in their order: "
+                        "each class's probability is printed under its label's column")
     return list(submission)
 
 

@@ -38,11 +38,11 @@ def ship(report: EdgeReport, build_bundle: Callable, provenance: dict, run: Edge
     config, device, log = run.config, run.device, run.log
     bundle = build_bundle(provenance)
     log(f"      bundle {bundle.path} version {bundle.version}, {bundle.total_bytes / 1024 / 1024:.3g} MB")
-    if run.skip_deploy:
-        log("      deploy skipped (--skip-deploy)")
-    elif config.require_gap and report.teacher_gap_met is False:
+    if config.require_gap and report.teacher_gap_met is False:
         raise UserError(f"{report.competition}: the shipped candidate misses the teacher-gap target ({report.summary}); "
                         f"bundle {bundle.path} built, not deployed (--require-gap; without it, it ships with a warning)")
+    if run.skip_deploy:
+        log("      deploy skipped (--skip-deploy)")
     else:
         if device:
             from edge.deploy.ssh import deploy_ssh

@@ -122,12 +122,18 @@ def run(args) -> int:
     print(f"{report.summary}; bundle {report.bundle['total_mb']} MB")
     print(f"report: {Path(report.files['csv']).parent / 'report.json'}")
     if report.teacher_gap_met is False:
-        where = "built" if args.skip_deploy else "deployed"
-        _to_stderr(f"warning: {competition.slug}'s bundle was {where} although it misses the teacher-gap target"
-                   + ("" if args.skip_deploy else f" (`make edge-rollback COMP={competition.slug}` restores the "
-                                                  "previous version)")
-                   + "; --require-gap makes this a failure")
+        _to_stderr(f"warning: {competition.slug}'s bundle was {'built' if args.skip_deploy else 'deployed'} although "
+                   f"it misses the teacher-gap target{_rollback_hint(competition.slug, args, report.deploy)}; "
+                   "--require-gap makes this a failure")
     return 0
+
+
+def _rollback_hint(slug: str, args, deploy: dict) -> str:
+    """' (`make edge-rollback ...` restores <previous>)' for a deploy that replaced a version, else ''."""
+    if args.skip_deploy or not deploy.get("previous"):
+        return ""
+    where = (f" DEVICE={args.device}" if args.device else "") + (f' ARGS="--root {args.root}"' if args.root else "")
+    return f" (`make edge-rollback COMP={slug}{where}` restores {deploy['previous']})"
 
 
 def run_status(args) -> int:

@@ -9,8 +9,9 @@ The zip is fetched (or copied) and unpacked into a hidden staging folder beside 
 checked with `common.data.load_dataset`, and only then swapped into place
 (`common.atomic.atomic_dir`): a refusal, a broken zip or a schema mismatch leaves data/<slug>/
 exactly as it was. Files of the user's in data/<slug>/ that the download lacks (train_extra.csv,
-notes) are carried over into the new folder; Kaggle's own files are replaced, and so are the
-names an earlier download brought (listed in its DOWNLOADED file), so they never pass for the user's.
+notes) are carried over into the new folder; Kaggle's own files are replaced. What an earlier
+download or zip brought that this one lacks (listed in its DOWNLOADED file) is carried over too,
+but named as such, never as the user's own.
 """
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ def _unzip_all(folder: Path) -> None:
                     zf.extractall(archive.parent)
             except (zipfile.BadZipFile, zlib.error, EOFError) as err:    # the last two: damaged compressed data
                 raise UserError(f"{archive.name}: not a valid zip file ({type(err).__name__}: {err})") from None
+            except (RuntimeError, NotImplementedError) as err:            # encrypted; Deflate64 (Windows)
+                raise UserError(f"{archive.name}: cannot unpack it here ({err}): unzip it yourself into the "
+                                f"data folder") from None
             archive.unlink()
 
 
@@ -50,22 +54,23 @@ DOWNLOADED = ".kllm-downloaded"   # the names a download or zip put in data/<slu
 NOT_DATA = ("__MACOSX", ".DS_Store", "Thumbs.db")   # what a zip made on macOS or Windows adds
 
 
-def _keep_own_files(target: Path, staging: Path) -> list[str]:
+def _keep_own_files(target: Path, staging: Path) -> tuple[list[str], list[str]]:
     """Copy into the new folder what a user keeps beside Kaggle's files (train_extra.csv, notes):
-    names the download does not have. Returns those names."""
+    names the download does not have (an archiver's __MACOSX/.DS_Store left by an older install
+    excepted). Returns (the user's names, names an earlier download brought)."""
     if not target.is_dir():
-        return []
+        return [], []
     earlier = set((target / DOWNLOADED).read_text().splitlines()) if (target / DOWNLOADED).is_file() else set()
-    kept = []
+    own, brought = [], []
     for entry in sorted(target.iterdir()):
-        if (staging / entry.name).exists() or entry.name in earlier or entry.name == DOWNLOADED:
+        if (staging / entry.name).exists() or entry.name in (DOWNLOADED, *NOT_DATA):
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.copytree(entry, staging / entry.name, symlinks=True)
         else:
             shutil.copy2(entry, staging / entry.name, follow_symlinks=False)
-        kept.append(entry.name)
-    return kept
+        (brought if entry.name in earlier else own).append(entry.name)
+    return own, brought
 
 
 def _drop_not_data(staging: Path) -> None:
@@ -115,9 +120,12 @@ def install_files(competition: Competition, fill, source: str, log=print) -> Pat
             where = f" (its top level holds the folders {', '.join(folders)})" if " missing " in str(err) and folders else ""
             raise UserError(str(err).replace(str(staging), source) + where) from None
         (staging / DOWNLOADED).write_text("".join(f"{p.name}\n" for p in sorted(staging.iterdir())))
-        kept = _keep_own_files(target, staging)
+        kept, brought = _keep_own_files(target, staging)
     if kept:
         log(f"kept your own files in {target}: {', '.join(kept)}")
+    if brought:
+        log(f"kept what an earlier download or zip brought to {target} and this one lacks "
+            f"(remove it if it is not yours): {', '.join(brought)}")
     return target
 
 

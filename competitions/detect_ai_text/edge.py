@@ -38,7 +38,7 @@ def calibrate(oof_scores: np.ndarray, y: np.ndarray, scores: np.ndarray) -> np.n
 
 @dataclass(frozen=True)
 class EdgeOptions:
-    """members: comma list of teacher members ('' = all; fast drops the costly ones) [''].
+    """members: comma list of teacher members ('' = all; fast keeps the two TF-IDF members) [''].
     folds: the teacher's CV folds on the fit part [3]. holdout: share of train held out [0.2].
     extra_train: more labeled essays, as for `make submit` ('' = train_extra.csv/.parquet beside
     the data when there) [''] (competitions/detect_ai_text/extra_train.py)."""

@@ -87,7 +87,7 @@ def runtime_config(model: Path, tokenizer: Path, config: ClassifierBundleConfig)
     if not config.smoke_inputs:
         raise UserError("smoke_inputs is empty; the device smoke test needs inputs")
     smoke = check_inputs(config.smoke_inputs, "smoke_inputs")
-    submission = check_submission_columns(config.submission, len(labels))
+    submission = check_submission_columns(config.submission, labels)
     inputs, output, kind = model_io(model, len(labels))
     _, pad_token, pad_id = tokenizer_settings(tokenizer)
     return {"format": 2, "kind": "classifier", "max_length": config.max_length, "labels": list(labels),

@@ -169,7 +169,7 @@ def deploy_bundle(device: Device, bundle: Path, root: str, version: str | None =
         device.run(["rm", "-rf", "--", incoming])
         raise
     switch_current(device, root, version)
-    _mark_previous(device, root, previous)
+    _mark_previous(device, root, previous, version)
     versions = sorted({v for v in listing.split() if not v.startswith(".")} | {version})
     removed = _prune(device, root, versions, keep, keep_also={version, previous})
     log(f"deployed {version} on {device.name} ({smoke.get('machine')}); {smoke_summary(smoke)}; "
@@ -206,15 +206,25 @@ def failed_checksums(device: Device, folder: str) -> list[str]:
     return failed or [(err.strip() or out.strip() or f"exit {code}").splitlines()[-1]]
 
 
-PREVIOUS = "previous"   # <root>/previous: a link to the version that was current before the last deploy
+LAST_DEPLOY = "last-deploy"   # <root>/last-deploy: "<version it replaced> <version it deployed>"
+MARK = 'printf "%s %s\\n" "$2" "$3" > "$1/last-deploy"'
 
 
-def _mark_previous(device: Device, root: str, previous: str | None) -> None:
-    """Remember what the deploy replaced, for a rollback without --to (none: forget any older mark)."""
+def _mark_previous(device: Device, root: str, previous: str | None, version: str) -> None:
+    """Remember what the deploy replaced, for a rollback without --to (none: forget any older
+    mark). Best effort: the deploy has already switched `current`, so a failure here only leaves
+    rollback to walk back by name."""
     if previous:
-        _step(device, "mark previous", ["ln", "-sfn", "--", f"versions/{previous}", f"{root}/{PREVIOUS}"])
+        device.run(["sh", "-c", MARK, "sh", root, previous, version])
     else:
-        device.run(["rm", "-f", "--", f"{root}/{PREVIOUS}"])
+        device.run(["rm", "-f", "--", f"{root}/{LAST_DEPLOY}"])
+
+
+def _replaced_by_last_deploy(device: Device, root: str, now: str | None) -> str | None:
+    """The version the last deploy replaced, while `current` is still what that deploy put there."""
+    code, out, _ = device.run(["cat", "--", f"{root}/{LAST_DEPLOY}"])
+    parts = out.split() if code == 0 else []
+    return parts[0] if len(parts) == 2 and parts[1] == now else None
 
 
 def rollback(device: Device, root: str, version: str | None = None) -> str:
@@ -224,8 +234,7 @@ def rollback(device: Device, root: str, version: str | None = None) -> str:
     and `current` stays."""
     root = check_path(root, "device root")
     versions, now = list_versions(device, root), current_version(device, root)
-    code, out, _ = device.run(["readlink", f"{root}/{PREVIOUS}"])
-    replaced = Path(out.strip()).name if code == 0 and out.strip() else None
+    replaced = _replaced_by_last_deploy(device, root, now)
     if version is None and now in versions and replaced in versions and replaced != now:
         version = replaced
     if version is None:
@@ -242,7 +251,7 @@ def rollback(device: Device, root: str, version: str | None = None) -> str:
                           f"({', '.join(failed[:3])}{' ...' if len(failed) > 3 else ''}); current stays {now}")
     if version != now:
         switch_current(device, root, version)
-        device.run(["rm", "-f", "--", f"{root}/{PREVIOUS}"])   # the deploy it undid is no longer current
+        device.run(["rm", "-f", "--", f"{root}/{LAST_DEPLOY}"])   # the deploy it undid is no longer current
     return version
 
 

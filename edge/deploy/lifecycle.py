@@ -233,7 +233,8 @@ def require_deployment(device: Device, root: str, competition: str) -> str:
 
 
 def rollback_competition(device: Device, root: str, competition: str, to: str | None = None) -> tuple[str | None, str]:
-    """Switch the competition's `current` to `to` (default: the version before current) after its
+    """Switch the competition's `current` to `to` (default: what the last deploy replaced, else the
+    newest version older than current; edge.deploy.flow.rollback) after its
     checksums pass on the device. Returns (version before, version now); on any refusal a
     UserError and `current` unchanged."""
     folder = require_deployment(device, root, competition)

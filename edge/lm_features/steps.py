@@ -168,7 +168,7 @@ class LmFeatureSteps:
         caps = BundleConfig(provenance=provenance, **BUNDLE_CAPS)
         settings = {**self.student_config(), "smoke_tolerance": caps.smoke_tolerance, "bundle_caps": BUNDLE_CAPS,
                     "provenance": provenance,
-                    "submission": check_submission_columns(self.ds.submission, self.ds.n_classes)}
+                    "submission": check_submission_columns(self.ds.submission, self.ds.label_names)}
         copies = {"model.onnx": model, "tokenizer.json": self.lm_dir / "tokenizer.json",
                   **{name: RUNTIME_DIR / name for name in RUNTIME_FILES}}
 

@@ -2,14 +2,12 @@
 letters of option scores, two members' rank blend, and the near-tie test of a device's answers
 against the host's. numpy and the standard library only; copied to the device beside science.py.
 
-    read_questions("id,prompt,A,B,C,D,E\n3,Q?,a,b,c,d,e\n", "csv")   # [("3", ("Q?", "a", "b", "c", "d", "e"))]
+    read_questions("id,prompt,A,B,C,D,E\n3,Q?,a,b,c,d,e\n", "csv", records.csv_rows)   # [("3", ("Q?", "a", "b", "c", "d", "e"))]
     top_letters([0.1, 0.5, 0.5, -1.0, 0.2])                    # "B C E": ties keep the letter order
     rank_blend([lm_scores, choice_scores], [0.5, 0.5])         # one question's blended option scores
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 import numpy as np
@@ -70,11 +68,12 @@ def as_question(item) -> tuple:
     return tuple(item)
 
 
-def read_questions(text: str, fmt: str) -> list[tuple]:
-    """(id, (prompt, A, B, C, D, E)) per question from a CSV with id,prompt,A..E or JSON lines."""
+def read_questions(text: str, fmt: str, csv_rows) -> list[tuple]:
+    """(id, (prompt, A, B, C, D, E)) per question from a CSV with id,prompt,A..E or JSON lines;
+    csv_rows: the runtime's CSV reader (records.csv_rows), so that every bundle reads a CSV alike."""
     columns = ("prompt", *OPTIONS)
     if fmt == "csv":
-        return _csv_questions(text, columns)
+        return _csv_questions(csv_rows(text), columns)
     out = []
     for number, line in enumerate(text.split("\n"), 1):   # not splitlines: a question may hold U+2028
         if not line.strip():
@@ -91,23 +90,20 @@ def read_questions(text: str, fmt: str) -> list[tuple]:
     return out
 
 
-def _csv_questions(text: str, columns: tuple) -> list[tuple]:
-    """read_questions' CSV: every row as wide as the header, blank rows skipped, errors by file line."""
-    reader = csv.reader(io.StringIO(text))
-    header = next(reader, [])
-    if not set(columns) <= set(header):
+def _csv_questions(rows: list[tuple[int, list[str]]], columns: tuple) -> list[tuple]:
+    """read_questions' CSV, from (line, fields) rows: every row as wide as the header."""
+    header = [name.strip() for name in rows[0][1]] if rows else []
+    if not set(columns) <= set(header) or len(rows) < 2:
         raise ValueError("CSV input needs a header with prompt,A,B,C,D,E and at least one row")
-    out, line = [], reader.line_num + 1
-    for row in reader:
-        if row and any(field.strip() for field in row):
-            if len(row) != len(header):
-                raise ValueError(f"CSV line {line} has {len(row)} fields, the header has {len(header)} (a comma in "
-                                 f"a text that is not quoted?)")
-            record = dict(zip(header, row))
-            out.append((record.get("id", len(out)), _filled(tuple(record[c] for c in columns), f"CSV line {line}")))
-        line = reader.line_num + 1
-    if not out:
-        raise ValueError("CSV input needs a header with prompt,A,B,C,D,E and at least one row")
+    key = next((i for i, name in enumerate(header) if name.lower() == "id"), None)
+    out = []
+    for line, row in rows[1:]:
+        if len(row) != len(header):
+            raise ValueError(f"CSV line {line} has {len(row)} fields, the header has {len(header)} (a comma in "
+                             f"a text that is not quoted?)")
+        record = dict(zip(header, row))
+        question = _filled(tuple(record[c] for c in columns), f"CSV line {line}")
+        out.append((len(out) if key is None else row[key], question))
     return out
 
 

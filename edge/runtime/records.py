@@ -118,15 +118,34 @@ def parse_records(data: bytes, fmt: str = "lines", pairs: bool = False, columns:
     return records
 
 
+CSV_FIELD_LIMIT = 1 << 30   # csv's own default (128 kB) is shorter than a long essay; the host's reader has none
+
+
+def csv_rows(text: str) -> list[tuple[int, list[str]]]:
+    """(file line a row starts on, its fields) per row, as the host reads a CSV: blank rows
+    skipped, a CRLF inside a quoted field read as LF; a quote never closed or a stray quote is an
+    InputError naming its line (the lenient reader would merge every later row into that field).
+
+        csv_rows('id,text\r\n7,"a\r\nb"\r\n\r\n9,c\r\n')   # [(1, ["id", "text"]), (2, ["7", "a\nb"]), (5, ["9", "c"])]
+    """
+    limit = csv.field_size_limit(CSV_FIELD_LIMIT)
+    reader, rows, line = csv.reader(io.StringIO(text), strict=True), [], 1
+    try:
+        for row in reader:
+            if any(field.strip() for field in row):
+                rows.append((line, [field.replace("\r\n", "\n") for field in row]))
+            line = reader.line_num + 1
+    except csv.Error as err:
+        said = "a quote that opens a field here is never closed" if "end of data" in str(err) else str(err)
+        raise InputError(f"CSV line {line}: {said}") from None
+    finally:
+        csv.field_size_limit(limit)
+    return rows
+
+
 def _csv_records(text: str, pairs: bool, names: tuple) -> list[tuple]:
-    """Rows as the host reads a CSV: blank rows skipped, a CRLF inside a quoted field read as LF;
-    errors name the file line a row starts on."""
-    reader = csv.reader(io.StringIO(text))
-    rows, line = [], 1
-    for row in reader:
-        if any(field.strip() for field in row):
-            rows.append((line, [field.replace("\r\n", "\n") for field in row]))
-        line = reader.line_num + 1
+    """Rows as the host reads a CSV (csv_rows); errors name the file line a row starts on."""
+    rows = csv_rows(text)
     if len(rows) < 2:
         raise InputError("CSV input needs a header line and at least one row")
     header = [h.strip() for h in rows[0][1]]

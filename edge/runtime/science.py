@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
             questions = [(i, tuple(r["question"])) for i, r in enumerate(rows)]
         else:
             text = records.decode_text(records.read_input(args.file, args.max_bytes))
-            questions = choices.read_questions(text, args.format)
+            questions = choices.read_questions(text, args.format, records.csv_rows)
         if args.bench:
             print(json.dumps(bench(folder, [q for _, q in questions], args.threads, args.bench_repeats)))
             return 0

@@ -202,8 +202,14 @@ def test_no_prune_leaves_the_pruned_candidate_out(flags, pruned, monkeypatch, ca
     assert "stopped before any training" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flags, met, warned", [([], False, True), ([], True, False), (["--skip-deploy"], False, True)])
-def test_a_missed_gap_target_is_warned_about_and_require_gap_reaches_the_config(flags, met, warned, monkeypatch, capsys):
+@pytest.mark.parametrize("flags, met, previous, hint", [
+    ([], False, "v1", "(`make edge-rollback COMP=detect-ai-text` restores v1)"),
+    (["--device", "pi@pi5"], False, "v1", "(`make edge-rollback COMP=detect-ai-text DEVICE=pi@pi5` restores v1)"),
+    ([], False, None, ""),                                      # a first deploy: nothing to roll back to
+    (["--skip-deploy"], False, None, ""),
+    ([], True, "v1", None)])                                    # met: no warning at all
+def test_a_missed_gap_target_is_warned_about_and_require_gap_reaches_the_config(flags, met, previous, hint,
+                                                                                monkeypatch, capsys):
     import edge.pipeline
     from edge.pipeline import EdgeReport
 
@@ -212,12 +218,17 @@ def test_a_missed_gap_target_is_warned_about_and_require_gap_reaches_the_config(
     def fake_run_edge(competition, data, config, **_):
         seen["require_gap"] = config.require_gap
         return EdgeReport(competition="detect-ai-text", teacher="t", scores={}, table="", teacher_gap_met=met,
-                          files={"csv": "build/edge/x/compare.csv"}, summary="s", bundle={"total_mb": 1.0})
+                          files={"csv": "build/edge/x/compare.csv"}, summary="s", bundle={"total_mb": 1.0},
+                          deploy={} if "--skip-deploy" in flags else {"previous": previous})
 
     monkeypatch.setattr(edge.pipeline, "run_edge", fake_run_edge)
     assert main(["edge", "--comp", "detect-ai-text", *flags]) == 0
     err = capsys.readouterr().err
-    assert ("misses the teacher-gap target" in err) is warned and seen["require_gap"] is False
-    assert ("edge-rollback COMP=detect-ai-text" in err) is (warned and not flags)
+    assert seen["require_gap"] is False
+    if hint is None:
+        assert "teacher-gap" not in err
+    else:
+        assert f"misses the teacher-gap target{' ' + hint if hint else ''}; --require-gap makes this a failure" in err
+        assert ("edge-rollback" in err) is bool(hint)
     main(["edge", "--comp", "detect-ai-text", "--require-gap"])
     assert seen["require_gap"] is True

@@ -39,7 +39,11 @@ def test_require_gap_builds_the_bundle_and_refuses_to_deploy(tmp_path, monkeypat
     assert built == [{"seed": 1}]
 
 
-def test_a_met_gap_or_skip_deploy_is_not_refused_by_require_gap(tmp_path):
+def test_a_met_gap_ships_and_a_missed_one_fails_under_require_gap_with_skip_deploy_too(tmp_path):
     build, _ = _bundle(tmp_path)
-    shipped = ship(_report(False), build, {}, _run(tmp_path, require_gap=True, skip_deploy=True))
-    assert shipped == {"path": str(tmp_path / "bundle"), "version": "abc123", "total_mb": 0.0}
+    met = _report(True)
+    assert ship(met, build, {}, _run(tmp_path, require_gap=True, skip_deploy=True)) == {
+        "path": str(tmp_path / "bundle"), "version": "abc123", "total_mb": 0.0}
+    with pytest.raises(UserError, match="built, not deployed .--require-gap"):
+        ship(_report(False), build, {}, _run(tmp_path, require_gap=True, skip_deploy=True))
+    assert ship(_report(False), build, {}, _run(tmp_path, require_gap=False, skip_deploy=True))["version"] == "abc123"

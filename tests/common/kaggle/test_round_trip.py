@@ -337,9 +337,13 @@ def test_zips_as_people_make_them_install_and_bad_ones_are_one_line(two_competit
                                                      "test.csv", "train.csv"]
     assert "kept your own files" not in capsys.readouterr().out      # what the zips brought is not the user's
     (folder / "mine.txt").write_text("mine")
+    (folder / ".DS_Store").write_text("left by an older install")
     assert main(["data", "--comp", "science-exam", "--zip", str(macos)]) == 0
-    assert f"kept your own files in {folder}: mine.txt\n" in capsys.readouterr().out   # not extra.zip's readme.txt
-    assert not (folder / "readme.txt").exists() and not (folder / "__MACOSX").exists()
+    out = capsys.readouterr().out                                    # nothing deleted, nothing mislabelled
+    assert f"kept your own files in {folder}: mine.txt\n" in out
+    assert f"kept what an earlier download or zip brought to {folder} and this one lacks (remove it if it is not " \
+           f"yours): readme.txt" in out
+    assert (folder / "readme.txt").exists() and not (folder / "__MACOSX").exists() and not (folder / ".DS_Store").exists()
 
     two = _rezipped(files, tmp_path / "two.zip", "x/", {"y/notes.txt": b"n"})
     big = tmp_path / "big.zip"
@@ -492,3 +496,14 @@ def test_notebook_only_builds_the_last_runs_bundle_without_a_network(fake_kaggle
     assert main(["submit", "--comp", "science-exam", "--notebook-only"]) == 2
     assert "run run-beside took extra rows from train_extra.csv or train_extra.parquet beside the data, which the " \
            "Kaggle notebook would not have" in capsys.readouterr().err
+
+
+def test_an_encrypted_zip_is_one_line(two_competitions, tmp_path, capsys, monkeypatch):
+    def password_required(self, *args, **kwargs):
+        raise RuntimeError("File 'train.csv' is encrypted, password required for extraction")
+
+    monkeypatch.setattr(zipfile.ZipFile, "extractall", password_required)
+    archive = _rezipped(kaggle_zip(two_competitions[1]), tmp_path / "locked.zip")
+    assert main(["data", "--comp", "science-exam", "--zip", str(archive)]) == 2
+    err = capsys.readouterr().err
+    assert "locked.zip: cannot unpack it here (File 'train.csv' is encrypted" in err and err.count("\n") == 1

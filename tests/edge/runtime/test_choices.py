@@ -8,6 +8,7 @@ import pytest
 from scipy.stats import rankdata
 
 from edge.runtime.choices import rank_blend, row_ranks, swapped_within, top_letters
+from edge.runtime.records import InputError, csv_rows
 
 
 def test_top_letters_are_the_best_three_with_ties_in_letter_order():
@@ -42,7 +43,7 @@ def test_questions_in_json_lines_may_hold_unicode_line_separators():
 
     row = {"id": 3, "prompt": "Which\u2028one?", "A": "a", "B": "b", "C": "c\u0085d", "D": "d", "E": "e"}
     text = json.dumps(row, ensure_ascii=False) + "\r\n\n"
-    assert read_questions(text, "jsonl") == [(3, ("Which\u2028one?", "a", "b", "c\u0085d", "d", "e"))]
+    assert read_questions(text, "jsonl", csv_rows) == [(3, ("Which\u2028one?", "a", "b", "c\u0085d", "d", "e"))]
 
 
 @pytest.mark.parametrize("text, said", [
@@ -51,16 +52,17 @@ def test_questions_in_json_lines_may_hold_unicode_line_separators():
     ('id,prompt,A,B,C,D,E\n0,Q,a,b,c,d,e\n\n1, ,a,b,,d,e\n', "CSV line 4: empty prompt, C"),
     ('{"prompt": "Q", "A": "a", "B": "", "C": "c", "D": "d", "E": "e"}\n', "line 1: empty B"),
     ('id,prompt,A,B,C,D,E\n\n', "at least one row"),
+    ('id,prompt,A,B,C,D,E\n1,"Q,a,b,c,d,e\n2,R,a,b,c,d,e\n', "CSV line 2: a quote that opens a field here is never closed"),
 ])
 def test_a_malformed_question_is_named_by_its_line_before_the_model_loads(text, said):
     from edge.runtime.choices import read_questions
 
-    with pytest.raises(ValueError, match=said):
-        read_questions(text, "jsonl" if text.startswith("{") else "csv")
+    with pytest.raises((ValueError, InputError), match=said):
+        read_questions(text, "jsonl" if text.startswith("{") else "csv", csv_rows)
 
 
 def test_blank_csv_rows_are_skipped_and_ids_kept():
     from edge.runtime.choices import read_questions
 
     text = 'id,prompt,A,B,C,D,E\r\n7,"Q\r\none",a,b,c,d,e\r\n\r\n,,,,,,\r\n9,R,a,b,c,d,e\r\n'
-    assert read_questions(text, "csv") == [("7", ("Q\r\none", "a", "b", "c", "d", "e")), ("9", ("R", "a", "b", "c", "d", "e"))]
+    assert read_questions(text, "csv", csv_rows) == [("7", ("Q\none", "a", "b", "c", "d", "e")), ("9", ("R", "a", "b", "c", "d", "e"))]

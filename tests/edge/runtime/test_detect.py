@@ -171,3 +171,6 @@ def test_a_csv_input_is_answered_in_the_competitions_submission_form(tmp_path, m
     with pytest.raises(UserError, match=r"for 6 labels want the id, then 6 probability .* 2 labels only"):
         build_bundle(model, minilm_tokenizer, tmp_path / "bad",
                      ClassifierBundleConfig(max_length=64, labels=tuple("123456"), submission=("id", "score")))
+    with pytest.raises(UserError, match=r"submission columns \['ai', 'human'\] are not the labels \['human', 'ai'\]"):
+        build_bundle(model, minilm_tokenizer, tmp_path / "bad",
+                     ClassifierBundleConfig(max_length=64, submission=("id", "ai", "human")))

@@ -91,3 +91,11 @@ def test_csv_rows_read_as_the_host_reads_them_and_errors_name_the_file_line():
         parse_records(b'id,text\n7,"one\nmore"\n8, \n', "csv")
     with pytest.raises(InputError, match="CSV line 2: Response is empty"):
         parse_records(b"id,Question,Response\n1,Why?,\n", "csv", pairs=True)
+
+
+def test_an_unclosed_quote_or_a_huge_field_is_read_as_the_host_reads_it():
+    merged = b'id,text\n1,"first essay\n2,second essay\n3,third essay\n'
+    with pytest.raises(InputError, match="CSV line 2: a quote that opens a field here is never closed"):
+        parse_records(merged, "csv")                     # the lenient reader made one input of all three
+    essay = "word " * 40_000                              # 200 kB: over csv's own 128 kB field limit
+    assert parse_records(f'id,text\n1,"{essay}"\n'.encode(), "csv") == [("1", essay)]

@@ -10,6 +10,7 @@ import pytest
 
 from edge.runtime.causal_lm import CausalLM
 from edge.runtime.choices import as_question, read_questions, top_letters
+from edge.runtime.records import csv_rows
 from edge.runtime.science import Answerer, build_prefix
 
 QUESTIONS = [
@@ -53,15 +54,15 @@ def test_option_ranking_equals_the_hosts_on_the_tiny_model(tiny_llm, tiny_export
 def test_questions_are_read_from_csv_and_json_lines():
     row = {"id": 7, "prompt": "Q?", "A": "a", "B": "b", "C": "c", "D": "d", "E": "e"}
     assert as_question(json.dumps(row)) == ("Q?", "a", "b", "c", "d", "e")
-    assert read_questions(json.dumps(row) + "\n", "jsonl") == [(7, ("Q?", "a", "b", "c", "d", "e"))]
+    assert read_questions(json.dumps(row) + "\n", "jsonl", csv_rows) == [(7, ("Q?", "a", "b", "c", "d", "e"))]
     csv_text = "id,prompt,A,B,C,D,E\n3,Q?,a,b,c,d,e\n"
-    assert read_questions(csv_text, "csv") == [("3", ("Q?", "a", "b", "c", "d", "e"))]
+    assert read_questions(csv_text, "csv", csv_rows) == [("3", ("Q?", "a", "b", "c", "d", "e"))]
     with pytest.raises(ValueError):
-        read_questions("id,prompt\n1,Q?\n", "csv")
+        read_questions("id,prompt\n1,Q?\n", "csv", csv_rows)
     with pytest.raises(ValueError, match="line 3: not valid JSON"):
-        read_questions(json.dumps(row) + "\n\n{bad\n", "jsonl")
+        read_questions(json.dumps(row) + "\n\n{bad\n", "jsonl", csv_rows)
     unnamed = {k: v for k, v in row.items() if k != "id"}
-    assert [key for key, _ in read_questions(f"{json.dumps(unnamed)}\n\n{json.dumps(unnamed)}\n", "jsonl")] == [0, 1]
+    assert [key for key, _ in read_questions(f"{json.dumps(unnamed)}\n\n{json.dumps(unnamed)}\n", "jsonl", csv_rows)] == [0, 1]
 
 
 @pytest.mark.parametrize("bad", [["--bench-repeats", "0"], ["--threads", "-2"], ["--bench-threads", "x,2"],
