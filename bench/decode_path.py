@@ -21,6 +21,8 @@ import json
 
 import numpy as np
 
+MIN_EVAL_TOKENS = 16   # a perplexity over fewer tokens means nothing (and 1 leaves no window)
+
 
 def compare_ways(prefill: dict[str, dict], steps: dict[str, dict]) -> list[dict]:
     """prefill, steps: {variant: {"nll", "argmax"}} with fp32 among them -> a row per variant."""
@@ -84,8 +86,8 @@ def main(args: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=2)
     opts = parser.parse_args(args)
     names = variant_names(parser, opts.variants, SHIPPABLE, first="fp32")
-    if min(opts.eval_tokens, opts.threads) < 1:
-        parser.error("--eval-tokens and --threads must be at least 1")
+    if opts.threads < 1 or opts.eval_tokens < MIN_EVAL_TOKENS:
+        parser.error(f"--threads must be at least 1 and --eval-tokens at least {MIN_EVAL_TOKENS}")
     held_out = held_out_texts()
     folders = named_folders(names, opts.model, held_out)
     windows = token_windows(CausalLM(folders["fp32"]).encode, held_out, opts.eval_tokens)

@@ -31,6 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
+MAX_POSITIONS = 512   # the MiniLM students' position embeddings
 ARRANGEMENTS = ("skip-fused", "shipped", "attention-unfused")
 PRECISIONS = ("fp32", "int8", "int8-per-tensor")
 
@@ -188,6 +189,8 @@ def main(args: list[str]) -> int:
     parser.add_argument("--full-length", action="store_true",
                         help="join consecutive essays until each text fills --max-length tokens")
     opts = parser.parse_args(args)
+    if opts.max_length > MAX_POSITIONS:
+        parser.error(f"--max-length: the MiniLM students read at most {MAX_POSITIONS} tokens")
     if min(opts.texts, opts.rounds, opts.max_length) < 1:
         parser.error("--texts, --rounds and --max-length must be at least 1")
     if opts.student and not (Path(opts.student) / "config.json").is_file():

@@ -49,6 +49,7 @@ def measure(plain: Path, sliced: Path, prompts: list[int], threads: list[int], r
         every_lm, last_lm = CausalLM(plain, threads=n), CausalLM(sliced, threads=n)
         text_ids = every_lm.encode(BENCH_PROMPT)
         for length in prompts:
+            every_lm.check_fits(length, 0)      # a prefill past the model's context: one line, not onnxruntime's
             ids = (text_ids * (length // len(text_ids) + 1))[:length]
 
             def prefill(lm, logits_from: int):

@@ -130,6 +130,7 @@ def science_task():
                       test.options, test_labels(data, test))
 
 
+FAST_SETS = ("eval_tokens", "calibration_tokens", "rounds", "mixed_layers", "prune_blocks", "variants", "derived")
 PROFILED = ("fp32", "int8", "int4", "int4-b128", "int4-q41", "int4-q41-fold")
 # run only when named: int8 weights with fp32 compute decode at ~0.1x fp32 (no fast kernel);
 # int4-q41-fold1, int8-b128, int4-b64, int4-q41-fold-head4 and int4-gateup are side measurements (one digit
@@ -206,6 +207,10 @@ def main(args: list[str]) -> int:
             parser.error(f"--derived takes all, none or names from {', '.join(known)}; got {opts.derived}")
         config = dataclasses.replace(config, derived_only=derived)
     if opts.fast:
+        overridden = [f"--{a.dest.replace('_', '-')}" for a in parser._actions
+                      if a.dest in FAST_SETS and getattr(opts, a.dest) != a.default]
+        if overridden:
+            parser.error(f"--fast sets its own variants, rounds and token counts: drop {', '.join(overridden)}")
         config = StudyConfig(model=opts.model, eval_tokens=2048, calibration_tokens=512, rounds=1,
                              variants=("fp32", "int8", "int4"), derived=False)
     passages = held_out_texts()
@@ -235,14 +240,16 @@ def main(args: list[str]) -> int:
     print(f"parity ONNX fp32 vs PyTorch on {len(p['prompts'])} prompts: max |logprob diff| "
           f"{p['max_abs_logprob_diff']:.2e}, greedy tokens identical: {p['greedy_same']}")
     worst = sorted(range(len(report.sensitivity)), key=lambda i: -report.sensitivity[i])[:5]
-    print("int4 sensitivity (NLL increase, calibration): " +
-          ", ".join(f"layer {i} +{report.sensitivity[i]:.4f}" for i in worst))
+    if worst:                   # measured only for the derived variants
+        print("int4 sensitivity (NLL increase, calibration): " +
+              ", ".join(f"layer {i} +{report.sensitivity[i]:.4f}" for i in worst))
     low = sorted(range(len(report.influence)), key=lambda i: report.influence[i])[:6]
-    print("lowest block influence: " + ", ".join(f"block {i} {report.influence[i]:.4f}" for i in low))
+    if low:
+        print("lowest block influence: " + ", ".join(f"block {i} {report.influence[i]:.4f}" for i in low))
     print(f"memory bandwidth per round: read {', '.join(f'{b:.1f}' for b in report.read_bandwidth_gb_s)} GB/s "
           f"(numpy sums at {max(config.threads)} threads: the roofline column's denominator); copy "
           f"{', '.join(f'{b:.1f}' for b in report.bandwidth_gb_s)} GB/s (1 thread, read + written)")
-    profiles = decode_profiles([n for n in PROFILED if n in names], opts.model)
+    profiles = decode_profiles([n for n in PROFILED if n in config.variants], opts.model)
     print("where a decode token's time goes (ms per token, 1 thread, onnxruntime's profiler, 64-token continuation):")
     print(format_profiles(profiles))
     atomic_write_text(report.files["json"].parent / "decode_profile.json", json.dumps(profiles, indent=1))

@@ -44,7 +44,7 @@ def parse(args: list[str]):
         parser.error("--decode-steps scores quality: it cannot go with --no-quality")
     names = variant_names(parser, opts.variants, SHIPPABLE)
     threads = device_threads(parser, opts)
-    opts.eval_tokens = opts.eval_tokens or (4096 if opts.device else 1024)
+    opts.eval_tokens = (4096 if opts.device else 1024) if opts.eval_tokens is None else opts.eval_tokens
     if opts.eval_tokens < 16:
         parser.error("--eval-tokens must be at least 16")
     return opts, (["fp32"] if "fp32" not in names else []) + names, threads

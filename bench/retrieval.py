@@ -116,7 +116,8 @@ def main(args: list[str]) -> int:
 
     torch.set_num_threads(2)
     rows = index_rows(sizes, opts.queries)
-    print(f"dense search, top-{K}, {opts.queries} queries, 384-dim clustered unit vectors, nprobe 16, pq 48x8 bits, {torch.get_num_threads()} threads")
+    print(f"dense search, top-{K}, {opts.queries} queries, 384-dim clustered unit vectors (numpy seeds 1: queries, "
+          f"2: corpus), nprobe 16, pq 48x8 bits, {torch.get_num_threads()} threads")
     print(f"{'corpus':>8}  {'method':<18} {'build s':>8} {'queries/s':>10} {'recall@10':>9}")
     for r in rows:
         print(f"{r['size']:>8}  {r['method']:<18} {r['build_s']:>8.2f} {r['qps']:>10.0f} {r['recall']:>9.3f}")

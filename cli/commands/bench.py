@@ -44,7 +44,12 @@ def run(args) -> int:
     if args.name not in names:
         raise UserError(f"unknown benchmark {args.name!r}; known: {', '.join(names) or 'none'}")
     started = time.time()
-    code = int(importlib.import_module(f"bench.{args.name}").main(args.bench_args) or 0)
+    from edge.runtime.causal_lm import InputError
+
+    try:
+        code = int(importlib.import_module(f"bench.{args.name}").main(args.bench_args) or 0)
+    except InputError as err:     # the runtime's own refusal (a prompt past the model's context, ...)
+        raise UserError(f"bench {args.name}: {err}") from None
     kept = keep_results(args.name, started)
     if kept is not None:
         print(f"kept: a copy of this run's tables and charts in {kept} (the next run replaces the ones above)")

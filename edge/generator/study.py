@@ -118,6 +118,9 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
     whose texts_id is `training`) only when config.derived_only names them."""
     ranked = [int(i) for i in np.argsort(sensitivity)[::-1]]
     inner = np.argsort(influence[1:-1]) + 1
+    if config.prune_blocks > len(inner):
+        raise UserError(f"prune blocks {config.prune_blocks}: the model has {len(influence)} blocks and keeps its first "
+                        f"and last, so at most {len(inner)} can go")
     drop = tuple(sorted(int(i) for i in inner[:config.prune_blocks]))
     int4 = VARIANTS["int4"]
     mixed = [int4.with_(name=f"int4-mixed{count}", int8_layers=tuple(sorted(ranked[:count])),

@@ -47,7 +47,8 @@ def test_a_device_benchmark_times_a_pi_and_not_the_emulated_one_unless_asked(ben
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["--variants", "fp32,nope"], "--variants names only"), (["--eval-tokens", "4"], "at least 16")])
+    (["--variants", "fp32,nope"], "--variants names only"), (["--eval-tokens", "4"], "at least 16"),
+    (["--eval-tokens", "0"], "at least 16")])
 def test_the_device_study_refuses_unknown_variants_and_tiny_evaluations(args, fragment):
     from bench.quant_device import parse
 

@@ -27,7 +27,8 @@ def test_each_way_is_against_fp32_in_the_same_way_and_the_two_ways_against_each_
 
 @pytest.mark.parametrize("argv, message", [
     (["--variants", "fp32,int5"], "--variants names only"),
-    (["--eval-tokens", "0"], "must be at least 1"),
+    (["--eval-tokens", "0"], "--eval-tokens at least 16"),
+    (["--eval-tokens", "1"], "--eval-tokens at least 16"),
     (["--threads", "x"], "invalid int value"),
 ])
 def test_bad_flags_are_user_errors(argv, message):

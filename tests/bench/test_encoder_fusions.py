@@ -9,6 +9,7 @@ from common.errors import UserError
 @pytest.mark.parametrize("args, fragment", [
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--rounds", "0"], "must be at least 1"),
+    (["--max-length", "1000", "--full-length"], "--max-length: the MiniLM students read at most 512 tokens"),
     (["--texts", "x"], "invalid int value"),
     (["--student", "/nonexistent/student"], "no model folder"),
 ])

@@ -16,6 +16,8 @@ from common.errors import UserError
     (["--eval-tokens", "-5"], "--eval-tokens and --calibration-tokens must be at least 64"),
     (["--mixed-layers", "0,2"], "each --mixed-layers count at least 1"),
     (["--prune-blocks", "0"], "--prune-blocks"),
+    (["--fast", "--rounds", "5", "--variants", "fp32,int8"], "--fast sets its own variants, rounds and token counts: "
+                                                             "drop --rounds, --variants"),
 ])
 def test_bad_flags_are_user_errors(args, fragment):
     with pytest.raises(UserError, match=fragment):

@@ -33,3 +33,21 @@ def test_a_runs_results_are_kept_beside_the_fixed_names_the_next_run_replaces(tm
     assert kept.name.startswith("fake-") and f"kept: a copy of this run's tables and charts in {kept}" in out
     assert sorted(str(p.relative_to(kept)) for p in kept.rglob("*") if p.is_file()) == ["fake.json", "fake/chart.png"]
     assert (kept / "fake.json").read_text() == '{"ratio": 2.0}'
+
+
+def test_a_device_runtime_refusal_inside_a_benchmark_is_one_line(monkeypatch, capsys):
+    import importlib
+    import types
+
+    from edge.runtime.causal_lm import InputError
+
+    def refuse(_args):
+        raise InputError("the prompt is 8190 tokens: with 32 new ones it passes the model's 8192-token context")
+
+    real = importlib.import_module
+    monkeypatch.setattr(importlib, "import_module",
+                        lambda name, *a: types.SimpleNamespace(main=refuse) if name == "bench.kv_cache" else real(name, *a))
+    assert main(["bench", "kv_cache", "--contexts", "8190"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: bench kv_cache: the prompt is 8190 tokens: with 32 new ones it passes the model's " \
+                  "8192-token context\n"

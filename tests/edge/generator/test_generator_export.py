@@ -107,6 +107,9 @@ def test_derived_variants_keep_the_most_sensitive_layers_int8_for_each_count():
     assert variants["int8-smooth"].precision == "int8"
     dynamic = variants["int8-dynamic-smooth"]
     assert dynamic.dynamic and dynamic.precision == "fp32" and (dynamic.smooth, dynamic.calibration) == (0.5, "c")
+    with pytest.raises(UserError, match="prune blocks 5: the model has 6 blocks and keeps its first and last, so at "
+                                         "most 4 can go"):      # it cut 4 and reported them as 5
+        derived_variants(sensitivity, [0.9] * 6, StudyConfig(prune_blocks=5), "c")
 
 
 def test_qat_variants_are_derived_only_when_named_and_train_on_their_own_grid_and_texts():
