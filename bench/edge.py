@@ -1,7 +1,7 @@
 """`kllm bench edge [--comp SLUG] [--fast] [--runs 3] [--full-length]`: the edge comparison table (size, batch-1
 latency at 1 and 4 threads, held-out score) for PyTorch fp32, ONNX fp32 and every quantized
 candidate (for a port with no model, edge/writer: the host's and the device program's scores,
-latency, memory); with --runs N the whole comparison N times, then each variant's speed-up over
+latency, memory); the whole comparison --runs times (3; 1 with --fast), then each variant's speed-up over
 ONNX fp32 and over PyTorch fp32 at 1 thread as the median of the runs' ratios (min-max).
 
 Runs the `make edge` pipeline without deploying; the teacher and the student come from the disk
@@ -23,10 +23,12 @@ def main(args: list[str]) -> int:
     parser.add_argument("--comp", default="detect-ai-text")
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--seed", type=seed_arg, default=42)
-    parser.add_argument("--runs", type=int, default=1, help="repeat the comparison; ratios as medians")
+    parser.add_argument("--runs", type=int, default=None,
+                        help="repeat the comparison; ratios as medians with the min-max (default 3; --fast: 1)")
     parser.add_argument("--full-length", action="store_true",
                         help="time held-out texts joined to fill the student's max_length (Kaggle-length essays)")
     opts = parser.parse_args(args)
+    opts.runs = (1 if opts.fast else 3) if opts.runs is None else opts.runs
     if opts.runs < 1:
         parser.error("--runs must be at least 1")
     competition = get_competition(opts.comp)
