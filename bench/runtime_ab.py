@@ -40,7 +40,7 @@ def load_runtime(source: Path, name: str):
 
 def runtime_at(rev: str, folder: Path) -> Path:
     """The file that defines CausalLM as it is at git revision `rev` (causal_lm.py, or generate.py
-    before the split), written into `folder`; a UserError if there is none."""
+    before the split), written into `folder` as base-<its name>; a UserError if there is none."""
     root = Path(__file__).resolve().parents[1]
     for source in (RUNTIME, BEFORE_SPLIT):
         try:
@@ -48,7 +48,7 @@ def runtime_at(rev: str, folder: Path) -> Path:
         except FileNotFoundError:
             raise UserError("--against needs git, which is not installed") from None
         if done.returncode == 0 and done.stdout:
-            path = folder / "runtime_base.py"
+            path = folder / f"base-{Path(source).name}"
             path.write_bytes(done.stdout)
             return path
     raise UserError(f"--against {rev}: no {RUNTIME} (nor {BEFORE_SPLIT}) at that revision in {root}")
@@ -116,11 +116,13 @@ def main(args: list[str]) -> int:
     from tqdm import tqdm
 
     with tempfile.TemporaryDirectory() as tmp:
-        runtimes = {"base": load_runtime(runtime_at(opts.against, Path(tmp)), "runtime_base"),
+        base = runtime_at(opts.against, Path(tmp))
+        runtimes = {"base": load_runtime(base, "runtime_base"),
                     "new": load_runtime(Path(__file__).resolve().parents[1] / RUNTIME, "runtime_new")}
         results = {name: measure(build_variant(VARIANTS[name], opts.model), runtimes, threads, opts.rounds)
                    for name in tqdm(names, desc="runtime a/b", unit="variant")}
-    print(f"greedy decode, ms a token: {RUNTIME} at {opts.against} (base) vs the working tree (new), one process, "
+    print(f"greedy decode, ms a token: {Path(RUNTIME).parent / base.name.removeprefix('base-')} at {opts.against} "
+          f"(base) vs {RUNTIME} in the working tree (new), one process, "
           f"{NEW_TOKENS} new tokens, {opts.rounds} alternating rounds; speed-up = median of per-round base/new (min-max); "
           f"{cpu_summary()}")
     print("| variant | threads | base ms/token | new ms/token | speed-up | same tokens |")

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from common.errors import UserError
 from common.registry import Competition
+from common.submission import FAST_FOLDER
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Experiment:
 
 
 # folders beside the experiments' own under submissions/<slug>/: an experiment of that name would share them
-TAKEN_NAMES = {"fast": "--fast runs' submissions", "kaggle-notebook": "the Kaggle notebook bundle"}
+TAKEN_NAMES = {FAST_FOLDER: "--fast runs' submissions", "kaggle-notebook": "the Kaggle notebook bundle"}
 
 
 def experiments_dir(competition: Competition) -> Path:

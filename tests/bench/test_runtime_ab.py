@@ -21,5 +21,5 @@ def test_bad_flags_and_revisions_are_user_errors(args, fragment):
 
 def test_the_base_is_the_runtime_as_committed(tmp_path):
     base = load_runtime(runtime_at("HEAD", tmp_path), "runtime_head")
-    assert base.__file__ == str(tmp_path / "runtime_base.py")
+    assert base.__file__ == str(tmp_path / "base-causal_lm.py")          # named after the file it was taken from
     assert hasattr(base, "CausalLM") and RUNTIME.endswith("causal_lm.py")
