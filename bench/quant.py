@@ -207,8 +207,8 @@ def main(args: list[str]) -> int:
             parser.error(f"--derived takes all, none or names from {', '.join(known)}; got {opts.derived}")
         config = dataclasses.replace(config, derived_only=derived)
     if opts.fast:
-        overridden = [f"--{a.dest.replace('_', '-')}" for a in parser._actions
-                      if a.dest in FAST_SETS and getattr(opts, a.dest) != a.default]
+        overridden = [f"--{dest.replace('_', '-')}" for dest in FAST_SETS
+                      if getattr(opts, dest) != parser.get_default(dest)]
         if overridden:
             parser.error(f"--fast sets its own variants, rounds and token counts: drop {', '.join(overridden)}")
         config = StudyConfig(model=opts.model, eval_tokens=2048, calibration_tokens=512, rounds=1,

@@ -190,6 +190,7 @@ def main(args: list[str]) -> int:
     print(f"float zero points: exact Q4_1 (largest error {max(r['error'] for r in rows if r['form'] == 'float'):.1e}) "
           f"at {statistics.median(slow):.1f}x uint8's time (median over shapes and threads)")
     out = cache_dir("bench")
-    atomic_write_text(out / "zero_points.json", json.dumps({"rounds": opts.rounds, "seeds": {"weights": 0, "activations": 1}, "rows": rows}, indent=1))
+    seeds = {"weights": 0, "activations": 1}     # q41_blocks' default and measure()'s activations
+    atomic_write_text(out / "zero_points.json", json.dumps({"rounds": opts.rounds, "seeds": seeds, "rows": rows}, indent=1))
     print(f"chart {save_chart(rows, out / 'zero_points.png')}")
     return 0

@@ -84,7 +84,8 @@ def bench_llm(model_name: str = "smollm2", convert: bool = False, max_new_tokens
         for use_cache in (False, True):
             scores, seconds = _timed(lambda: score_continuations(model_name, CONTEXT + QUESTION, OPTIONS,
                                                                  use_prefix_cache=use_cache))
-            results[use_cache], _ = scores.total, times[use_cache].append(seconds)
+            results[use_cache] = scores.total
+            times[use_cache].append(seconds)
     for use_cache in (False, True):
         seconds = sum(times[use_cache])
         rows.append({"step": f"score 5 options, prefix cache {'on' if use_cache else 'off'}", "seconds": seconds,
