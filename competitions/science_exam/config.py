@@ -51,6 +51,9 @@ class SolutionConfig:
         per-fold weights 0.0/0.5/0.5 and 0.437 MAP@3, against 0.461 for the plain 0.5) [0.5]
     submit: the variant whose test answers are written ('' = the best CV), e.g. to score each
         variant on the sample's hidden test labels ['']
+    fast_train: train questions a `--fast` run keeps, the same number from each fold, drawn with
+        the run's seed (0 = all); `--fast` also skips the lm_no_retrieval baseline unless `submit`
+        names it: a quick check from an empty cache, not a score to compare with full runs [160]
     """
 
     encoder: str = model_option("encoder", "minilm")
@@ -78,6 +81,7 @@ class SolutionConfig:
     mc_lora: bool = False
     ensemble_weight: float = 0.5
     submit: str = ""
+    fast_train: int = 160
 
     @classmethod
     def from_context(cls, ctx) -> "SolutionConfig":
@@ -94,6 +98,8 @@ class SolutionConfig:
             raise UserError(f"ensemble_weight must be at most 1 (below 0: tuned), got {self.ensemble_weight}")
         if self.examples < 0:
             raise UserError(f"examples must be 0 or more, got {self.examples}")
+        if self.fast_train < 0:
+            raise UserError(f"fast_train must be 0 (all) or more, got {self.fast_train}")
         if self.mc_context_words < 0:
             raise UserError(f"mc_context_words must be 0 or more, got {self.mc_context_words}")
         for name in ("top_k", "candidates", "pool", "chunk_words", "context_words", "mc_epochs", "mc_max_length", "mc_batch_size"):

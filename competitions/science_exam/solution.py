@@ -19,8 +19,9 @@ Steps (each cached on disk, keyed by its inputs, so a second run reuses them and
    ensemble         rank average of lm_rag and finetuned_mc (equal weights; `ensemble_weight`).
 3. The variant with the best CV predicts test (top three letters per question).
 
-Every option is documented in `config.SolutionConfig`; `--fast` halves the work for a smoke run
-(2 folds unless `--folds` says otherwise).
+Every option is documented in `config.SolutionConfig`; `--fast` is a quick check from an empty
+cache: 2 folds unless `--folds` says otherwise, `fast_train` train questions (160 of the sample's
+400), no lm_no_retrieval baseline, one epoch, top 2 passages.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import polars as pl
 
 from common.cv import best_variant
 from common.ensemble import choose_weight, nested_weight_blend, rank_average
+from common.errors import UserError
 from common.solution import RunContext, SolutionResult
 
 from competitions.science_exam.config import VARIANTS, SolutionConfig
@@ -49,6 +51,24 @@ def _config(ctx: RunContext) -> SolutionConfig:
 
         cfg = replace(cfg, mc_epochs=1, top_k=min(cfg.top_k, 2), context_words=min(cfg.context_words, 80))
     return cfg
+
+
+def fast_subset(train: Questions, folds: np.ndarray, keep: int, seed: int) -> tuple[Questions, np.ndarray]:
+    """At most `keep` train questions (0 = all) with their folds, as even across folds as the folds
+    allow, drawn with the seed and kept in file order: a --fast run's train.
+
+        fast_subset(train, folds, 160, seed=42)    # (160 questions, their 160 fold ids)
+    """
+    if not keep or keep >= len(train):
+        return train, folds
+    if keep < 2 * len(np.unique(folds)):
+        raise UserError(f"fast_train {keep} leaves fewer than 2 questions a fold; give at least {2 * len(np.unique(folds))} (0 = all)")
+    rng = np.random.default_rng(seed)
+    order = [rng.permutation(np.flatnonzero(folds == f)) for f in np.unique(folds)]
+    rounds = max(len(rows) for rows in order)
+    picked = [rows[r] for r in range(rounds) for rows in order if r < len(rows)][:keep]   # one of each fold in turn
+    rows = np.sort(np.array(picked))
+    return train.subset(rows), folds[rows]
 
 
 def _solved_examples(cfg: SolutionConfig, train: Questions, test: Questions, folds: np.ndarray,
@@ -86,6 +106,12 @@ def run(ctx: RunContext) -> SolutionResult:
     if train.labels is None:
         raise ValueError("train.csv has no answer column")   # the schema requires it
     folds = ctx.fold_ids()
+    if ctx.fast:
+        full = len(train)
+        train, folds = fast_subset(train, folds, cfg.fast_train, ctx.seed)
+        if len(train) < full:
+            print(f"--fast: {len(train)} of {full} train questions (fast_train; seed {ctx.seed}), "
+                  f"lm_no_retrieval skipped: a quick check, not comparable with full runs")
     (train_ctx, test_ctx), info = retrieve_contexts(cfg, ctx.data, [train, test])
     quality = retrieval_quality(train, train_ctx)
     print(f"retrieval quality on train: the right option's text is in the context for "
@@ -97,6 +123,8 @@ def run(ctx: RunContext) -> SolutionResult:
     for variant in (v for v in VARIANTS if v.kind == "lm" and (cfg.controls or not v.control)):
         if variant.examples == "random" and not examples:
             continue                         # examples=0: nothing to control for
+        if ctx.fast and variant.name == "lm_no_retrieval" and cfg.submit != variant.name:
+            continue                         # a baseline: a quick check skips it
         passages = (train_ctx, test_ctx) if variant.retrieval else (None, None)
         solved = examples.get(variant.examples, (None, None))
         contexts = [with_examples(p, e) for p, e in zip(passages, solved)]
@@ -128,6 +156,6 @@ def run(ctx: RunContext) -> SolutionResult:
     submittable = [name for name, (_, test_scores) in scores.items() if test_scores is not None]
     best = cfg.submit or best_variant(cv, METRIC, among=submittable)
     submission = pl.DataFrame({"id": test.ids, "prediction": to_letters(scores[best][1])})
-    info.update(retrieval_quality=quality, folds=ctx.n_folds, lm=cfg.lm, encoder=cfg.encoder,
+    info.update(retrieval_quality=quality, folds=ctx.n_folds, train_questions=len(train), lm=cfg.lm, encoder=cfg.encoder,
                 mc_model=cfg.mc_model, lm_cache=lm_info, **mc_info, solution_seconds=round(time.perf_counter() - started, 1))
     return SolutionResult(submission=submission, cv=cv, best=best, info=info)

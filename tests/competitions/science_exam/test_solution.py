@@ -71,3 +71,29 @@ def test_solution_on_the_sample_meets_the_issue_targets():
     cv = {k: v.mean for k, v in result.cv.items()}
     assert cv["lm_rag"] - cv["lm_no_retrieval"] >= 0.05
     assert cv["ensemble"] >= max(cv["lm_rag"], cv["finetuned_mc"]) - 1e-9
+
+
+def test_fast_subset_takes_the_folds_in_turn_with_the_seed():
+    from competitions.science_exam.solution import fast_subset
+
+    questions = Questions(list(range(12)), [f"q{i}" for i in range(12)], [["a", "b", "c", "d", "e"]] * 12,
+                          np.arange(12) % 5)
+    folds = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2])
+    kept, kept_folds = fast_subset(questions, folds, 6, seed=3)
+    assert len(kept) == 6 and kept.ids == sorted(kept.ids)                # file order kept
+    assert sorted(np.bincount(kept_folds).tolist()) == [1, 2, 3]          # fold 2 has only one question
+    assert kept.ids == fast_subset(questions, folds, 6, seed=3)[0].ids    # the seed decides
+    assert list(kept.labels) == [questions.labels[i] for i in kept.ids]
+    assert fast_subset(questions, folds, 0, seed=3)[0] is questions       # 0 = all
+    with pytest.raises(UserError, match="fewer than 2 questions a fold"):
+        fast_subset(questions, folds, 5, seed=3)
+
+
+def test_fast_run_keeps_fast_train_questions_and_skips_the_baseline(tiny_ctx, capsys):
+    tiny_ctx.fast = True
+    tiny_ctx.options.update(fast_train="6", controls="false")
+    result = run(tiny_ctx)
+    assert "--fast: 6 of 9 train questions" in capsys.readouterr().out
+    assert set(result.cv) == {"lm_rag", "finetuned_mc", "ensemble"}
+    assert result.info["train_questions"] == 6
+    assert len(result.submission) == len(tiny_ctx.data.tables["test"])
