@@ -27,6 +27,16 @@ from common.paths import cache_dir
 BESIDE_THE_DATA = ("train_extra.csv", "train_extra.parquet")
 
 
+def trained_on(added: dict | None) -> str:
+    """The extra file a run trained on beside train, for its record ('' when there was none, or when
+    every row of it repeated one of train's: the run then learned from train alone and ranks with
+    such runs).
+
+        trained_on({"path": "daigt.csv", "rows": 0, "repeats_dropped": 12})   # ''
+    """
+    return added["path"] if added and added.get("rows") else ""
+
+
 def cached_copy(option: str, kind: str) -> Path:
     """Where the option's file is kept: cache/<kind>/extra_train/<file name>."""
     return cache_dir(kind) / "extra_train" / Path(option).name

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from common.extra_rows import trained_on
 from common.errors import UserError
 from common.solution import RunContext, SolutionResult
 from competitions.detect_ai_text.cv import cross_validate
@@ -112,4 +113,4 @@ def run(ctx: RunContext) -> SolutionResult:
 
     submission = pl.DataFrame({"id": test["id"], "generated": out.other["ensemble"].astype(float)})
     return SolutionResult(submission=submission, cv=cv, best="ensemble", info=info,
-                          extra_rows=info.get("extra_train", {}).get("path", ""))
+                          extra_rows=trained_on(info.get("extra_train")))

@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from common.cv import score_folds
+from common.extra_rows import trained_on
 from common.errors import UserError
 from common.solution import CvScore, RunContext, SolutionResult
 from competitions.prompt_recovery.combined import Rule, choose_rule
@@ -159,4 +160,4 @@ def run(ctx: RunContext) -> SolutionResult:
             info["model_files"] = [str(bundled_copy(cfg.extra_train))]   # the Kaggle notebook bundle carries it
     submission = pl.DataFrame({"id": rw.test_ids, "rewrite_prompt": s.test[best]})
     return SolutionResult(submission=submission, cv=s.cv, best=HELDOUT + best, info=info,
-                          extra_rows=s.extra["path"] if s.extra else "")
+                          extra_rows=trained_on(s.extra))

@@ -3,7 +3,7 @@ beside the data, reading, and which rows are new."""
 import pytest
 
 from common.errors import UserError
-from common.extra_rows import cached_copy, extra_rows_path, new_rows, read_rows
+from common.extra_rows import cached_copy, extra_rows_path, new_rows, read_rows, trained_on
 
 
 def test_the_path_is_the_option_or_its_cached_copy_else_a_file_beside_the_data(tmp_path, monkeypatch):
@@ -39,3 +39,9 @@ def test_reading_keeps_csv_columns_as_text_and_refuses_empty_or_unreadable_files
 
 def test_new_rows_skips_keys_seen_before_or_repeated():
     assert new_rows(["a", " b ", "c", "b", "d"], seen=["a ", "z"]) == [1, 2, 4]
+
+
+def test_a_file_whose_every_row_repeats_train_is_not_recorded_as_trained_on():
+    assert trained_on(None) == ""
+    assert trained_on({"path": "daigt.csv", "rows": 0, "repeats_dropped": 12}) == ""    # ranks with train alone
+    assert trained_on({"path": "daigt.csv", "rows": 3, "repeats_dropped": 0}) == "daigt.csv"
