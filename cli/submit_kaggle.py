@@ -88,7 +88,7 @@ def notebook_only(competition: Competition, args, experiment) -> int:
         raise UserError(f"{competition.slug} takes a CSV on Kaggle, not a notebook: upload its submission.csv")
     from common.kaggle.bundle import build_bundle
     from common.kaggle.credentials import find_credentials
-    from common.paths import submissions_dir
+    from common.submission import notebook_dir
 
     record, _ = recorded_run(competition, args, experiment, "--notebook-only")
     try:
@@ -96,7 +96,7 @@ def notebook_only(competition: Competition, args, experiment) -> int:
     except UserError:               # a broken kaggle.json: only the user name was wanted
         creds = None
     user = creds.username if creds and creds.username else "YOUR_KAGGLE_USERNAME"
-    bundle = build_bundle(competition, record, user, submissions_dir(competition.slug) / "kaggle-notebook")
+    bundle = build_bundle(competition, record, user, notebook_dir(competition.slug))
     print(f"notebook of run {record.run_id} ({record.variant}) for {user}: {bundle.root}")
     if user == "YOUR_KAGGLE_USERNAME":
         print("  put your Kaggle user name for YOUR_KAGGLE_USERNAME in dataset/dataset-metadata.json and "

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from common.errors import UserError
 from common.registry import Competition
-from common.submission import FAST_FOLDER
+from common.submission import FAST_FOLDER, NOTEBOOK_FOLDER
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Experiment:
 
 
 # folders beside the experiments' own under submissions/<slug>/: an experiment of that name would share them
-TAKEN_NAMES = {FAST_FOLDER: "--fast runs' submissions", "kaggle-notebook": "the Kaggle notebook bundle"}
+TAKEN_NAMES = {FAST_FOLDER: "--fast runs' submissions", NOTEBOOK_FOLDER: "the Kaggle notebook bundle"}
 
 
 def experiments_dir(competition: Competition) -> Path:

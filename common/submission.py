@@ -89,6 +89,12 @@ def check_submission(competition: Competition, frame: pl.DataFrame, test: pl.Dat
 
 
 FAST_FOLDER = "fast"   # a --fast run's submission, beside the full run's, never over it
+NOTEBOOK_FOLDER = "kaggle-notebook"   # the Kaggle notebook bundle of a code competition's run
+
+
+def notebook_dir(slug: str) -> Path:
+    """submissions/<slug>/kaggle-notebook: where a code competition's notebook bundle is built."""
+    return submissions_dir(slug) / NOTEBOOK_FOLDER
 
 
 def submission_path(slug: str, experiment: str | None = None, fast: bool = False) -> Path:

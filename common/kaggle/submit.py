@@ -22,7 +22,7 @@ from common.data import file_sha256
 from common.errors import UserError
 from common.kaggle.bundle import build_bundle, kernel_slug
 from common.kaggle.client import KaggleSession, NoCredentials
-from common.paths import submissions_dir
+from common.submission import notebook_dir
 from common.registry import Competition
 from common.results import RunRecord, read_runs, set_kaggle_ref, spread_text
 
@@ -144,7 +144,7 @@ def _submit_notebook(session: KaggleSession, competition: Competition, record: R
     # fails with 403 "join the competition first" before anything is built or pushed
     session.call("submit to the competition", api.competition_submissions, competition.kaggle_slug,
                  competition_slug=competition.kaggle_slug)
-    bundle = build_bundle(competition, record, session.username, submissions_dir(competition.slug) / "kaggle-notebook")
+    bundle = build_bundle(competition, record, session.username, notebook_dir(competition.slug))
     _push_dataset(session, bundle, message, config)
     pushed = session.call("push the notebook", api.kernels_push, str(bundle.kernel_dir),
                           competition_slug=competition.kaggle_slug)
