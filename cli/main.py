@@ -6,6 +6,8 @@
 A subcommand module defines `add_parser(subparsers)` (which sets `func=run` on its parser) and
 `run(args) -> int`. Bad input raises `common.errors.UserError`; it is printed as one line on
 stderr with exit code 2, never as a traceback (an OSError no command foresaw: one line, exit 1).
+Ctrl-C (exit 130) and SIGTERM (`kill`, a job scheduler, `timeout`: exit 143) both unwind the
+command, so its temporary folders and half-written files are removed, not left behind.
 """
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ import argparse
 import importlib
 import os
 import pkgutil
+import signal
 import sys
+import threading
 
 from common.errors import OneLineParser, UserError
 
@@ -39,7 +43,35 @@ def _name_each_parser(parser: argparse.ArgumentParser) -> None:
                 _name_each_parser(sub)
 
 
+class Terminated(Exception):
+    """SIGTERM, raised where the command was, so its `with` blocks and `finally`s run."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated
+
+
+def _on_sigterm(handler):
+    """Install `handler` for SIGTERM and return the one before (None off the main thread, where
+    Python cannot install handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
+    previous = _on_sigterm(_raise_terminated)
+    try:
+        return _main(argv)
+    except Terminated:
+        print("error: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            _on_sigterm(previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         import competitions  # noqa: F401  (registers every competition)
 

@@ -107,3 +107,24 @@ def test_an_unforeseen_file_system_error_is_one_line(monkeypatch, capsys):
     monkeypatch.setenv("KLLM_DEBUG", "1")
     with pytest.raises(PermissionError):
         main(["leaderboard"])
+
+
+def test_sigterm_unwinds_the_command_so_nothing_staged_is_left(monkeypatch, tmp_path, capsys):
+    import os
+    import signal
+    import time
+
+    from common.registry import Competition
+
+    def half_then_terminated(**kwargs):
+        (kwargs["out_dir"] / "train.csv").write_text("new\n")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)                      # the handler raises before this ends
+        raise AssertionError("SIGTERM did not stop the command")
+
+    monkeypatch.setattr(Competition, "load_entry", lambda self, attr: half_then_terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["dataset", "--comp", "science-exam", "--out", str(tmp_path / "out")]) == 143
+    assert capsys.readouterr().err == "error: terminated\n"
+    assert list(tmp_path.iterdir()) == []                      # the staged draw was removed
+    assert signal.getsignal(signal.SIGTERM) is before          # the caller's handler is back
