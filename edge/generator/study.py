@@ -110,6 +110,13 @@ def derived_names(config: StudyConfig) -> list[str]:
                                                                       *DERIVED_OPT_IN]
 
 
+def check_prune_blocks(prune_blocks: int, blocks: int) -> None:
+    """A UserError when pruning would remove the first or last of the model's `blocks` decoder blocks."""
+    if prune_blocks > blocks - 2:
+        raise UserError(f"prune blocks {prune_blocks}: the model has {blocks} blocks and keeps its first "
+                        f"and last, so at most {blocks - 2} can go")
+
+
 def derived_variants(sensitivity: list[float], influence: list[float], config: StudyConfig,
                      calibration: str, training: str = "") -> list[Variant]:
     """Mixed precision (the most sensitive layers at int8), block pruning (the least influential
@@ -117,10 +124,8 @@ def derived_variants(sensitivity: list[float], influence: list[float], config: S
     int8 (the builder's and the dynamic one) after SmoothQuant; the QAT variants (trained on the texts
     whose texts_id is `training`) only when config.derived_only names them."""
     ranked = [int(i) for i in np.argsort(sensitivity)[::-1]]
+    check_prune_blocks(config.prune_blocks, len(influence))
     inner = np.argsort(influence[1:-1]) + 1
-    if config.prune_blocks > len(inner):
-        raise UserError(f"prune blocks {config.prune_blocks}: the model has {len(influence)} blocks and keeps its first "
-                        f"and last, so at most {len(inner)} can go")
     drop = tuple(sorted(int(i) for i in inner[:config.prune_blocks]))
     int4 = VARIANTS["int4"]
     mixed = [int4.with_(name=f"int4-mixed{count}", int8_layers=tuple(sorted(ranked[:count])),
@@ -156,6 +161,9 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     if config.derived and set(QAT_RECIPES) & set(config.derived_only) and not training_texts:
         raise UserError("study: the QAT variants need training texts")
     out_dir = Path(out_dir or cache_dir("generator") / "study")
+    hf = causal_lm_path(config.model)
+    if config.derived:                 # before any export or measurement, not after the block influence
+        check_prune_blocks(config.prune_blocks, json.loads((Path(hf) / "config.json").read_text())["num_hidden_layers"])
     specs = {name: VARIANTS[name] for name in config.variants}
     folders = {name: build_variant(spec, config.model, log=log) for name, spec in specs.items()}
     encode = CausalLM(folders["fp32"]).encode
@@ -165,7 +173,6 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     log(f"study: {sum(map(len, eval_windows))} held-out tokens in {len(eval_windows)} windows; "
         f"{sum(map(len, calib_windows))} calibration tokens")
 
-    hf = causal_lm_path(config.model)
     torch.set_num_threads(default_threads())
     model = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32).eval()
     key = f"{config.model}-{model_fingerprint(config.model)}-{calibration}-{config.calibration_tokens}"

@@ -179,3 +179,15 @@ def test_int4_gateup_puts_gate_and_up_in_one_matmul_on_the_same_int4_weights(tin
     int4, fused = CausalLM(tiny_exports["int4"]).forward(ids), CausalLM(folder).forward(ids)
     # rows of a weight are quantized one by one, so the concatenated weight holds int4's codes exactly
     assert fused.shape == int4.shape and np.allclose(fused, int4, atol=1e-4 * float(np.abs(int4).max()))
+
+
+def test_too_many_prune_blocks_are_refused_before_any_export(tiny_llm, monkeypatch):
+    import edge.generator.study as study
+
+    def no_export(*args, **kwargs):
+        raise AssertionError("exported before the refusal")
+
+    monkeypatch.setattr(study, "build_variant", no_export)
+    config = study.StudyConfig(model=str(tiny_llm), prune_blocks=1)       # 2 blocks: neither may go
+    with pytest.raises(UserError, match="prune blocks 1: the model has 2 blocks and keeps its first and last, so at most 0"):
+        study.run_study(["held-out text"], ["calibration text"], config)
