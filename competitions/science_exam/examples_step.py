@@ -9,7 +9,10 @@ Each example is "Question: <prompt>\\nAnswer: <correct option>", most similar la
 question the LM answers). Similarity is the encoder's cosine between "question + options" texts.
 Questions that rest on the same science fact are often worded alike, so a solved neighbour
 carries the fact the passages lack. `memory` adds solved questions from a file in train.csv's
-schema (for example a set of extra generated questions); those rows are allowed for every fold.
+schema (for example a set of extra generated questions); those rows are allowed for every fold,
+so a row that repeats a train question (the same prompt and options, in any order, case and
+spacing aside) is dropped, as are repeats within the file: a train question would otherwise be
+shown its own answer in CV.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from common.data import read_table
+from common.extra_rows import new_rows
 from common.retrieval import embed_passages, nearest_allowed
 
 from competitions.science_exam import COMPETITION
@@ -28,6 +32,13 @@ from competitions.science_exam.questions import Questions
 
 def _texts(questions: Questions) -> list[str]:
     return [f"{p} {' '.join(opts)}" for p, opts in zip(questions.prompts, questions.options)]
+
+
+def question_keys(questions: Questions) -> list[str]:
+    """One key per question: its prompt and its set of options, lower-cased, spacing collapsed."""
+    def norm(text: str) -> str:
+        return " ".join(str(text).lower().split())
+    return ["\x00".join([norm(p), *sorted(norm(o) for o in opts)]) for p, opts in zip(questions.prompts, questions.options)]
 
 
 def _solved(questions: Questions) -> list[str]:
@@ -49,11 +60,16 @@ class SolvedMemory:
         if cfg.memory:
             path = Path(cfg.memory).expanduser()
             extra = Questions.from_frame(read_table(path, COMPETITION.schema.tables["train"]), str(path))
+            keep = new_rows(question_keys(extra), seen=question_keys(train))
+            repeats = len(extra) - len(keep)
+            extra = extra.subset(np.array(keep, dtype=np.int64))
             rows.append(extra)
             groups.append(np.full(len(extra), -1))
         texts = [t for qs in rows for t in _texts(qs)]
         vectors, cached = embed_passages(texts, cfg.encoder, show_progress=False)
         info = {"memory_rows": len(texts), "memory_extra_rows": len(texts) - len(train), "memory_embeddings_cached": cached}
+        if cfg.memory:
+            info["memory_repeats_dropped"] = repeats
         return cls(cfg, [e for qs in rows for e in _solved(qs)], vectors, np.concatenate(groups), info)
 
     def _join(self, ids: np.ndarray) -> list[str]:

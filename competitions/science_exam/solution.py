@@ -77,7 +77,8 @@ def _solved_examples(cfg: SolutionConfig, train: Questions, test: Questions, fol
     if not cfg.examples:
         return {}
     memory = SolvedMemory.build(cfg, train, folds)
-    extra = f" + {memory.info['memory_extra_rows']} from {cfg.memory}" if cfg.memory else ""
+    extra = (f" + {memory.info['memory_extra_rows']} from {cfg.memory} ({memory.info['memory_repeats_dropped']} "
+             f"repeating a train question or an earlier row dropped)") if cfg.memory else ""
     print(f"solved-question memory: {len(train)} train questions{extra}; {cfg.examples} retrieved per question, "
           f"never from its own fold")
     return {"retrieved": (memory.retrieved(train, folds), memory.retrieved(test)),

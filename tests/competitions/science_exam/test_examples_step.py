@@ -63,3 +63,17 @@ def test_with_examples_puts_passages_first():
     assert with_examples(["passage"], ["Question: q\nAnswer: a"]) == ["passage\n\nQuestion: q\nAnswer: a"]
     assert with_examples(None, ["e"]) == ["e"] and with_examples(["p"], None) == ["p"]
     assert with_examples([""], ["e"]) == ["e"]
+
+
+def test_a_memory_file_that_repeats_train_questions_never_shows_one_its_own_answer(train, tmp_path):
+    frame = pl.read_csv(tmp_path / "data" / "train.csv")
+    shuffled = frame.head(4).with_columns(prompt=pl.col("prompt").str.to_uppercase() + "  ", A=pl.col("B"), B=pl.col("A"),
+                                          answer=pl.col("answer").replace({"A": "B", "B": "A"}))
+    new = pl.DataFrame({"id": [90], "prompt": ["What do bees make?"], "A": ["honey"], "B": ["milk"], "C": ["silk"],
+                        "D": ["wax paper"], "E": ["glue"], "answer": ["A"]})
+    pl.concat([frame, shuffled, new, new]).write_csv(tmp_path / "memory.csv")   # train again, reworded, and a new row twice
+    folds = FoldPlan(3, seed=0).assign(len(train))
+    memory = SolvedMemory.build(SolutionConfig(examples=12, memory=str(tmp_path / "memory.csv")), train, folds)
+    assert memory.info["memory_extra_rows"] == 1 and memory.info["memory_repeats_dropped"] == 12 + 4 + 1
+    for i, context in enumerate(memory.retrieved(train, folds)):
+        assert train.prompts[i].lower() not in [p.lower().strip() for p in _prompts_in(context)]
