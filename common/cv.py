@@ -75,7 +75,7 @@ def score_folds(metric: str, truth, pred, folds: np.ndarray, note: str = "", kin
     truth, pred, folds = np.asarray(truth), np.asarray(pred), np.asarray(folds)
     per_fold = [float(fn(truth[folds == k], pred[folds == k])) for k in np.unique(folds)]
     return CvScore(float(np.mean(per_fold)), float(np.std(per_fold)), len(per_fold), note, kind=kind,
-                   encoder=encoder)
+                   encoder=encoder, per_fold=tuple(per_fold))
 
 
 def best_variant(scores: dict[str, CvScore], metric: str, among: Sequence[str] | None = None) -> str:
@@ -85,3 +85,39 @@ def best_variant(scores: dict[str, CvScore], metric: str, among: Sequence[str] |
         raise ValueError("best_variant needs at least one variant")
     sign = 1.0 if get_metric(metric).higher_is_better else -1.0
     return max(names, key=lambda name: sign * scores[name].mean)
+
+
+@dataclass
+class Selection:
+    """What choosing the variant by CV is worth: in each fold, the variant with the best mean over
+    the other folds (`picks`, in fold order), scored on that fold (`score`). The submitted
+    variant's own CV is the largest of several noisy means, so it reads high; this does not."""
+
+    score: CvScore
+    picks: list[str]
+
+
+def selection_score(scores: dict[str, CvScore], metric: str, among: Sequence[str]) -> Selection | None:
+    """The nested estimate of choosing among `among` by CV (None when fewer than 2 candidates or
+    their per-fold scores are missing or unaligned).
+
+        sel = selection_score(result.cv, "map@3", ["lm_rag", "finetuned_mc", "ensemble"])
+        sel.score.mean, sel.picks      # e.g. 0.4612, ["ensemble", "lm_rag", "lm_rag"]
+    """
+    names = list(among)
+    folds = {len(scores[n].per_fold) for n in names if n in scores}
+    if len(names) < 2 or any(n not in scores for n in names) or len(folds) != 1 or folds == {0} or folds == {1}:
+        return None
+    (n_folds,) = folds
+    sign = 1.0 if get_metric(metric).higher_is_better else -1.0
+    table = np.array([scores[n].per_fold for n in names])                       # (variants, folds)
+    picks, values = [], []
+    for k in range(n_folds):
+        others = np.delete(table, k, axis=1).mean(1)
+        i = int(np.argmax(sign * others))                                      # ties: the first named
+        picks.append(names[i])
+        values.append(float(table[i, k]))
+    score = CvScore(float(np.mean(values)), float(np.std(values)), n_folds, "the variant picked on the other folds",
+                    kind=scores[names[0]].kind, per_fold=tuple(values))
+    return Selection(score, picks)
+

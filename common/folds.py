@@ -1,6 +1,7 @@
 """How train rows are split into folds: the plan, and what a competition declares.
 
     FoldPlan(n_folds=5, seed=42, strategy="group").assign(len(train), groups=train["Question"])
+    FoldPlan(5, strategy="stratified_group").assign(len(train), y=train["generated"], groups=train["prompt_id"])
     CvSpec(strategy="stratified", by="generated", default_folds=5)   # in a Competition's registration
 
 A fold count below 2, or above what the data allows (rows, the smallest class, the number of
@@ -15,7 +16,7 @@ import numpy as np
 
 from common.errors import UserError
 
-STRATEGIES = ("kfold", "stratified", "group")
+STRATEGIES = ("kfold", "stratified", "group", "stratified_group")
 
 
 def check_fold_count(n_folds: int) -> int:
@@ -43,15 +44,18 @@ class FoldPlan:
     def assign(self, n_rows: int, y: Sequence | None = None, groups: Sequence | None = None) -> np.ndarray:
         """The fold id (0..n_folds-1) of each of `n_rows` rows."""
         self._check_allowed(n_rows, y, groups)
-        from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold
+        from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
         rows = np.zeros(n_rows)
         if self.strategy == "kfold":
             splits = KFold(self.n_folds, shuffle=True, random_state=self.seed).split(rows)
         elif self.strategy == "stratified":
             splits = StratifiedKFold(self.n_folds, shuffle=True, random_state=self.seed).split(rows, np.asarray(y))
-        else:
+        elif self.strategy == "group":
             splits = GroupKFold(self.n_folds, shuffle=True, random_state=self.seed).split(rows, groups=_group_codes(groups))
+        else:   # groups never split, each fold's class mix as close to the whole's as the groups allow
+            splits = StratifiedGroupKFold(self.n_folds, shuffle=True, random_state=self.seed).split(
+                rows, np.asarray(y), groups=_group_codes(groups))
         folds = np.full(n_rows, -1, dtype=np.int64)
         for k, (_, held) in enumerate(splits):
             folds[held] = k
@@ -59,16 +63,16 @@ class FoldPlan:
 
     def _check_allowed(self, n_rows: int, y, groups) -> None:
         k, label = self.n_folds, self.label or f"--folds {self.n_folds}"
-        if self.strategy == "stratified":
+        if self.strategy in ("stratified", "stratified_group"):
             if y is None or len(y) != n_rows:
-                raise ValueError("stratified folds need one label per row")
+                raise ValueError(f"{self.strategy} folds need one label per row")
             counts = np.unique(np.asarray(y), return_counts=True)[1]
             if counts.min() < k:
                 raise UserError(f"{label}: stratified folds need at least {k} rows of every class; "
                                 f"the smallest class here has {counts.min()}")
-        elif self.strategy == "group":
+        if self.strategy in ("group", "stratified_group"):
             if groups is None or len(groups) != n_rows:
-                raise ValueError("group folds need one group per row")
+                raise ValueError(f"{self.strategy} folds need one group per row")
             n_groups = len(np.unique(_group_codes(groups)))
             if n_groups < k:
                 raise UserError(f"{label}: group folds need at least {k} groups; the data has {n_groups}")

@@ -104,6 +104,7 @@ class CvScore:
     kind: str = "cv"
     encoder: str = ""
     panel: str = ""
+    per_fold: tuple[float, ...] = ()    # each fold's score, in fold order (empty where not kept)
 
     def __post_init__(self):
         if self.kind not in VALIDATION_KINDS:
@@ -116,10 +117,14 @@ class SolutionResult:
     best: the variant whose predictions are in `submission`. info: extra provenance (models, caches).
     extra_rows: the file of labeled rows the solution trained and validated on beside the train
     file ('' = none); the run's data source is then recorded as e.g. "kaggle+extra", so its CV,
-    measured on other rows, is never ranked against runs on train alone."""
+    measured on other rows, is never ranked against runs on train alone. chosen_among: the
+    variants `best` was picked from by the best CV score (empty when the solution fixes it or
+    `--set submit` named it); the run then also reports what picking on the other folds scores
+    (common.cv.selection_score), since the winner's own CV is the best of several draws."""
 
     submission: pl.DataFrame
     cv: dict[str, CvScore]
     best: str
     info: dict = field(default_factory=dict)
     extra_rows: str = ""
+    chosen_among: tuple[str, ...] = ()

@@ -126,6 +126,23 @@ def data_id(ctx: RunContext, result: SolutionResult) -> str:
     return hashlib.sha256(f"{ctx.data.fingerprint}+{files_fingerprint([extra])}".encode()).hexdigest()[:12]
 
 
+def report_selection(competition: Competition, result: SolutionResult) -> None:
+    """When the solution picked its submitted variant by the best CV, print what picking on the
+    other folds scores (the winner's own CV is the largest of several noisy means) and keep it in
+    the run's info (`selection`)."""
+    from common.cv import selection_score
+
+    selection = selection_score(result.cv, competition.metric, result.chosen_among) if result.chosen_among else None
+    if selection is None:
+        return
+    score = selection.score
+    result.info["selection"] = {"among": list(result.chosen_among), "picks": selection.picks,
+                                "mean": round(score.mean, 6), "std": round(score.std, 6)}
+    print(f"  {result.best} has the best CV of {len(result.chosen_among)} variants, so its own CV reads high; "
+          f"picking on the other folds instead scores {score.mean:.4f}{spread_text(score.std, score.folds)} "
+          f"(picked per fold: {', '.join(selection.picks)})")
+
+
 def record_runs(competition: Competition, result: SolutionResult, ctx: RunContext, wall_s: float, peak_mb: float,
                 submission: Path):
     from common.results import RunRecord, append_run, git_commit, new_run_id
@@ -213,6 +230,7 @@ def run(args) -> int:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     path = write_submission(competition, result.submission, data.tables["test"], out)
     print_scores(competition, result)
+    report_selection(competition, result)
     records = record_runs(competition, result, ctx, wall_s, peak_mb, path)
     print(f"submission: {path} ({len(result.submission)} rows, variant {result.best}, seed {args.seed}, {wall_s:.0f} s)")
     print(f"results: {len(records)} run(s) appended to the results store")

@@ -1,11 +1,17 @@
-"""Held-out-generator split: train on AI texts from some generators, test on a generator that is
-absent from train (Kaggle's hidden test used unseen generators; that gap is the real difficulty).
+"""Held-out splits that mirror what the hidden test holds back: generators and essay prompts.
 
     scores = heldout_generator_scores(members, texts, y, generators, seed=42)
     scores["heldout_generator/ensemble"]   # CvScore: AUC mean ± std over the left-out generators
+    scores = heldout_prompt_scores(members, texts, y, train["prompt_id"], folds=5, seed=42)
+    scores["heldout_prompt/ensemble"]      # CvScore: AUC over folds that never split a prompt
 
-For each AI generator g: its texts plus a disjoint slice of the human texts form the test part;
-the other generators' texts and the remaining human texts form the train part.
+Held-out generator (Kaggle's hidden test used unseen generators; that gap is the real
+difficulty): for each AI generator g, its texts plus a disjoint slice of the human texts form the
+test part; the other generators' texts and the remaining human texts form the train part.
+Held-out prompt: the row folds stratify by label only, so a prompt's essays sit on both sides and
+its topic words, whose share of generated essays varies by prompt, carry over; these folds keep
+each prompt's essays together (stratified by label as far as the prompts allow), as test essays
+on prompts train never saw are.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from common.ensemble import score_rank_average
+from common.folds import FoldPlan
 from common.metrics import get_metric
 from common.solution import CvScore
 
@@ -48,3 +55,33 @@ def heldout_generator_scores(members, texts: list[str], y, generators, seed: int
     note = f"left out each of {len(ai_generators)} generators: {', '.join(ai_generators)}"
     return {f"{prefix}/{name}": CvScore(float(np.mean(v)), float(np.std(v)), len(v), note, kind="holdout")
             for name, v in per_member.items()}
+
+
+def heldout_prompt_scores(members, texts: list[str], y, prompts, folds: int = 5, seed: int = 42,
+                          prefix: str = "heldout_prompt") -> dict[str, CvScore]:
+    """AUC of each member and their rank average over folds grouped by prompt ({} when train has
+    fewer prompts than folds, or a class has fewer rows: nothing to hold out)."""
+    y, prompts = np.asarray(y, dtype=int), np.asarray([str(p) for p in prompts])
+    n = min(folds, len(set(prompts)))
+    if n < 2 or np.bincount(y, minlength=2).min() < n:
+        return {}
+    ids = FoldPlan(n, seed, "stratified_group").assign(len(y), y=y, groups=prompts)
+    auc = get_metric("roc_auc").fn
+    per_member: dict[str, list[float]] = {m.name: [] for m in members} | {"ensemble": []}
+    for k in tqdm(range(n), desc="held-out prompts"):
+        test, train = np.flatnonzero(ids == k), np.flatnonzero(ids != k)
+        if len(set(y[test])) < 2 or len(set(y[train])) < 2:
+            continue                                  # a fold of one class has no AUC
+        preds = []
+        for member in members:
+            pred = member.fit_predict([texts[i] for i in train], y[train], [texts[i] for i in test], seed=seed)
+            per_member[member.name].append(auc(y[test], pred))
+            preds.append(pred)
+        per_member["ensemble"].append(auc(y[test], score_rank_average(preds)))
+    if not per_member["ensemble"]:
+        return {}
+    note = f"{len(per_member['ensemble'])} folds of whole prompts ({len(set(prompts))} prompts)"
+    return {f"{prefix}/{name}": CvScore(float(np.mean(v)), float(np.std(v)), len(v), note, kind="holdout",
+                                        per_fold=tuple(v))
+            for name, v in per_member.items()}
+

@@ -19,14 +19,16 @@ from common.errors import UserError
 from common.solution import RunContext, SolutionResult
 from competitions.detect_ai_text.cv import cross_validate
 from competitions.detect_ai_text.extra_train import bundled_copy, with_extra_rows
-from competitions.detect_ai_text.heldout import generator_column, heldout_generator_scores
+from competitions.detect_ai_text.heldout import generator_column, heldout_generator_scores, heldout_prompt_scores
 from competitions.detect_ai_text.members import select_members
 
 
 @dataclass(frozen=True)
 class DetectConfig:
     """members: comma list of teacher members ('' = all; --fast drops minilm_finetuned and lm_perplexity) ['']
-    heldout: also run the held-out-generator split when train names its generators [true]
+    heldout: also run the held-out-generator split when train names its generators, and the
+        held-out-prompt split (folds of whole prompts) when it has prompt ids, with the members
+        that are not costly [true]
     extra_train: a CSV/Parquet of more labeled essays (text, generated or label) appended to train
         ('' = train_extra.csv or .parquet beside the data files when there, else none) ['']
     Folds: `--folds N`, else 5 (3 under --fast), stratified by `generated` (the competition's CvSpec).
@@ -110,6 +112,12 @@ def run(ctx: RunContext) -> SolutionResult:
         info["heldout_generator_members"] = [m.name for m in cheap]
     elif not column:
         info["heldout_generator"] = "skipped: train has no generator/model/source column"
+    if cfg.heldout and "prompt_id" in train.columns:
+        cheap = [m for m in members if not m.costly]
+        prompt_scores = heldout_prompt_scores(cheap, texts, y, train["prompt_id"].to_list(), folds=folds, seed=ctx.seed)
+        cv.update(prompt_scores)
+        if not prompt_scores:
+            info["heldout_prompt"] = "skipped: train has fewer than 2 prompts, or too few essays of a class for them"
 
     submission = pl.DataFrame({"id": test["id"], "generated": out.other["ensemble"].astype(float)})
     return SolutionResult(submission=submission, cv=cv, best="ensemble", info=info,

@@ -86,4 +86,4 @@ def run(ctx: RunContext) -> SolutionResult:
             "oof_confusion": confusion_counts(pairs.y, preds[best].oof.argmax(1), len(TARGET_COLUMNS)).tolist(),
             "oof_accuracy": round(float(np.mean(preds[best].oof.argmax(1) == pairs.y)), 4),
             "solution_seconds": round(time.perf_counter() - started, 1)}
-    return SolutionResult(submission=submission, cv=cv, best=best, info=info)
+    return SolutionResult(submission=submission, cv=cv, best=best, info=info, chosen_among=tuple(cv))

@@ -160,4 +160,5 @@ def run(ctx: RunContext) -> SolutionResult:
             info["model_files"] = [str(bundled_copy(cfg.extra_train))]   # the Kaggle notebook bundle carries it
     submission = pl.DataFrame({"id": rw.test_ids, "rewrite_prompt": s.test[best]})
     return SolutionResult(submission=submission, cv=s.cv, best=HELDOUT + best, info=info,
-                          extra_rows=trained_on(s.extra))
+                          extra_rows=trained_on(s.extra),
+                          chosen_among=() if cfg.submit else tuple(HELDOUT + v for v in s.test))

@@ -159,4 +159,5 @@ def run(ctx: RunContext) -> SolutionResult:
     submission = pl.DataFrame({"id": test.ids, "prediction": to_letters(scores[best][1])})
     info.update(retrieval_quality=quality, folds=ctx.n_folds, train_questions=len(train), lm=cfg.lm, encoder=cfg.encoder,
                 mc_model=cfg.mc_model, lm_cache=lm_info, **mc_info, solution_seconds=round(time.perf_counter() - started, 1))
-    return SolutionResult(submission=submission, cv=cv, best=best, info=info)
+    return SolutionResult(submission=submission, cv=cv, best=best, info=info,
+                          chosen_among=() if cfg.submit else tuple(submittable))

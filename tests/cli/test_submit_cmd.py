@@ -159,3 +159,21 @@ def test_a_model_or_file_that_is_not_here_is_refused_before_the_data_is_read(slu
     captured = capsys.readouterr()
     assert fragment in captured.err and captured.err.count("\n") == 1
     assert captured.out == ""                  # no "data: ..." line: refused first
+
+
+def test_a_variant_picked_by_its_cv_comes_with_what_picking_on_the_other_folds_scores(capsys):
+    import polars as pl
+
+    from cli.commands.submit import report_selection
+    from common.registry import get_competition
+    from common.solution import CvScore, SolutionResult
+
+    cv = {"lm_rag": CvScore(0.5, 0.3, 3, per_fold=(0.9, 0.3, 0.3)), "ensemble": CvScore(0.45, 0.04, 3, per_fold=(0.5, 0.45, 0.4))}
+    chosen = SolutionResult(pl.DataFrame({"id": [1]}), cv, "lm_rag", chosen_among=("lm_rag", "ensemble"))
+    report_selection(get_competition("science-exam"), chosen)
+    out = capsys.readouterr().out
+    assert "lm_rag has the best CV of 2 variants" in out and "scores 0.3667" in out and "ensemble, lm_rag, lm_rag" in out
+    assert chosen.info["selection"]["picks"] == ["ensemble", "lm_rag", "lm_rag"]
+    fixed = SolutionResult(pl.DataFrame({"id": [1]}), cv, "lm_rag")         # fixed by the solution: nothing to say
+    report_selection(get_competition("science-exam"), fixed)
+    assert capsys.readouterr().out == "" and "selection" not in fixed.info

@@ -3,7 +3,7 @@ models, and scores follow the metric's direction."""
 import numpy as np
 import pytest
 
-from common.cv import best_variant, cross_validate, score_folds
+from common.cv import best_variant, cross_validate, score_folds, selection_score
 from common.folds import FoldPlan
 from common.solution import CvScore
 
@@ -58,3 +58,24 @@ def test_best_variant_follows_the_metric_direction():
 def test_unknown_validation_kind_is_refused():
     with pytest.raises(ValueError, match="unknown validation kind"):
         CvScore(0.5, kind="train")
+
+
+def test_selection_score_picks_on_the_other_folds_and_scores_the_held_fold():
+    scores = {"a": CvScore(0.5, per_fold=(0.9, 0.3, 0.3)), "b": CvScore(0.45, per_fold=(0.5, 0.45, 0.4)),
+              "c": CvScore(0.1, per_fold=(0.1, 0.1, 0.1))}
+    selection = selection_score(scores, "map@3", ["a", "b", "c"])
+    # fold 0: others' means a 0.3, b 0.425 -> b (0.5); fold 1: a 0.6 -> a (0.3); fold 2: a 0.6 -> a (0.3)
+    assert selection.picks == ["b", "a", "a"]
+    assert selection.score.per_fold == (0.5, 0.3, 0.3) and selection.score.mean == pytest.approx(1.1 / 3)
+    assert selection.score.mean < scores["a"].mean           # the winner's own CV reads high
+    lower = selection_score({"x": CvScore(0.25, per_fold=(0.1, 0.4)), "y": CvScore(0.25, per_fold=(0.2, 0.3))},
+                            "multiclass_logloss", ["x", "y"])
+    assert lower.picks == ["y", "x"] and lower.score.per_fold == (0.2, 0.4)     # lower is better
+    assert selection_score(scores, "map@3", ["a"]) is None                          # nothing to choose
+    assert selection_score({**scores, "d": CvScore(0.2)}, "map@3", ["a", "d"]) is None   # no per-fold scores
+
+
+def test_score_folds_keeps_each_folds_score():
+    folds = np.array([0, 0, 1, 1])
+    score = score_folds("roc_auc", np.array([1, 0, 1, 0]), np.array([0.9, 0.1, 0.2, 0.8]), folds)
+    assert score.per_fold == (1.0, 0.0) and score.mean == 0.5

@@ -9,7 +9,7 @@ from common.errors import UserError
 from common.registry import get_competition
 from common.solution import RunContext
 from competitions.detect_ai_text.cv import cross_validate, fold_ids
-from competitions.detect_ai_text.heldout import heldout_generator_scores
+from competitions.detect_ai_text.heldout import heldout_generator_scores, heldout_prompt_scores
 from competitions.detect_ai_text.lm_members import FEATURE_NAMES, summarize
 from competitions.detect_ai_text.members import Member, select_members
 from competitions.detect_ai_text.solution import labels, run
@@ -60,6 +60,20 @@ def test_heldout_generator_split_leaves_the_generator_out_of_train():
         assert len(left_out) == 1
         assert not left_out & {by_text[t] for t in fit}
         assert not set(fit) & set(pred)
+
+
+def test_heldout_prompt_split_never_fits_on_a_held_out_prompt():
+    frame = essays(40, seed=5)
+    texts, y = frame["text"].to_list(), frame["generated"].to_numpy()
+    prompts = [i % 8 for i in range(len(texts))]
+    recorder = Recorder()
+    scores = heldout_prompt_scores([Member("rec", recorder)], texts, y, prompts, folds=4, seed=0)
+    assert set(scores) == {"heldout_prompt/rec", "heldout_prompt/ensemble"}
+    assert scores["heldout_prompt/rec"].folds == len(recorder.calls) == 4 and scores["heldout_prompt/rec"].kind == "holdout"
+    prompt_of = dict(zip(texts, prompts))
+    for fit, pred in recorder.calls:
+        assert not {prompt_of[t] for t in fit} & {prompt_of[t] for t in pred}
+    assert heldout_prompt_scores([Member("rec", Recorder())], texts, y, [0] * len(texts), folds=4) == {}   # one prompt
 
 
 def test_summarize_token_logprobs():
