@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 
 from common.errors import path_arg
+from common.llm.panels import PANEL_NAMES, named_panel
 from common.registry import get_competition
 from common.scoring import score_files
 
@@ -30,13 +31,17 @@ def add_parser(subparsers):
                    help="a data folder: its test file, for a judge-panel metric, or its test_labels.csv, for a label "
                         "metric without --truth (default: data/<slug> or the sample)")
     p.add_argument("--encoder", default=None, help="sentence encoder for sharpened cosine (default: minilm)")
+    p.add_argument("--panel", default=None, choices=PANEL_NAMES,
+                   help="judge panel for a judge metric (default: development, the panel the attack search fitted; "
+                        "held-out: judges no search saw)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     competition = get_competition(args.comp)
     started = time.perf_counter()
-    score = score_files(competition, args.pred, truth=args.truth, data_dir=args.data, encoder=args.encoder)
+    panel = named_panel(args.panel) if args.panel else None
+    score = score_files(competition, args.pred, truth=args.truth, data_dir=args.data, encoder=args.encoder, panel=panel)
     print(f"{competition.slug} {score.describe()}")
     print(f"scored {args.pred} in {time.perf_counter() - started:.1f} s")
     return 0

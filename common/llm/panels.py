@@ -75,3 +75,13 @@ def held_out_panel(with_gemma: bool | None = None) -> tuple[Judge, ...]:
     gemma = (Judge("gemma_examiner", _GEMMA_RUBRIC, model=_GEMMA, center=_GEMMA_CALIBRATION[0],
                    scale=_GEMMA_CALIBRATION[1], wording="grade"),)
     return HELD_OUT_SMOLLM2 + (gemma if use else ())
+
+
+PANEL_NAMES = ("development", "validation", "held-out")
+
+
+def named_panel(name: str) -> tuple[Judge, ...]:
+    """One of PANEL_NAMES as its judges: `kllm score --panel held-out` scores with judges no search saw."""
+    return {"development": lambda: DEVELOPMENT_PANEL, "validation": lambda: VALIDATION_PANEL,
+            "held-out": held_out_panel}[name]()
+

@@ -110,3 +110,14 @@ def test_real_kaggle_files_or_a_missing_data_folder_give_no_default_labels(tmp_p
     assert "give --truth FILE with id, answer (Kaggle's files carry no test labels)" in err and err.count("\n") == 1
     assert main(["score", "--comp", "science-exam", "--pred", str(pred), "--data", str(tmp_path / "nope")]) == 2
     assert f"data folder {tmp_path / 'nope'} does not exist" in capsys.readouterr().err
+
+
+def test_panel_picks_the_judges_that_score(fake_panel, capsys):
+    argv = ["score", "--comp", "adversarial-judge", "--pred", str(SAMPLE_SUBMISSION)]
+    assert main(argv + ["--panel", "validation"]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert "panel=smollm2:debate_judge+fact_checker+young_reader#" in line
+    assert main(argv + ["--panel", "nope"]) == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+    science = ["score", "--comp", "science-exam", "--pred", str(SAMPLE_SUBMISSION), "--panel", "held-out"]
+    assert main(science) == 2 and capsys.readouterr().err == "error: map@3 takes no panel option\n"
