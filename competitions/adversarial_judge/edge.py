@@ -41,8 +41,10 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
         raise UserError("the solution's info has no plan (seed, filler_words, attack_per_topic, templates)")
     topics = [str(t) for t in data.tables["test"]["topic"].to_list()]
     essays = result.submission["essay"].to_list()
-    dev = result.cv[result.best]
-    teacher = f"{result.best} (mix {result.info.get('mix')}), chosen by {result.info.get('chosen_by')}"
-    info = {"submitted": result.best, "mix": result.info.get("mix"), "panel": dev.panel,
+    dev = result.cv["attack_mix"]        # the port's own score judges with the development panel
+    teacher = f"attack_mix (mix {result.info.get('mix')}), chosen by {result.info.get('chosen_by')}"
+    info = {"submitted": "attack_mix", "mix": result.info.get("mix"), "panel": dev.panel,
             "development_score": round(dev.mean, 4), "topics": len(topics), "data_source": data.source}
+    if result.best != "attack_mix":
+        info["held_out_score"] = round(result.cv[result.best].mean, 4)
     return port_set(topics, essays, plan, filler_vocabulary(), teacher, info=info)
