@@ -51,6 +51,14 @@ def _raise_terminated(signum, frame):
     raise Terminated
 
 
+def _close_progress_bars() -> None:
+    """Close every open tqdm bar now, so that none is drawn again after the error line (an
+    interrupted loop's bar is otherwise closed, and redrawn, when it is collected)."""
+    std = sys.modules.get("tqdm.std")
+    for bar in list(getattr(getattr(std, "tqdm", None), "_instances", ())):
+        bar.close()
+
+
 def _on_sigterm(handler):
     """Install `handler` for SIGTERM and return the one before (None off the main thread, where
     Python cannot install handlers)."""
@@ -64,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
     except Terminated:
+        _close_progress_bars()
         print("error: terminated", file=sys.stderr)
         return 143
     finally:
@@ -87,6 +96,7 @@ def _main(argv: list[str] | None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
+        _close_progress_bars()
         print("error: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:   # `kllm leaderboard | head`: the reader left; nothing to say

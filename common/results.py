@@ -197,7 +197,8 @@ def read_runs(path: Path | None = None) -> list[RunRecord]:
         try:
             entry = json.loads(line.decode("utf-8"))
             if not isinstance(entry, dict):
-                raise ValueError("not an object")
+                _warn(f"{path}: skipped line {number}: it is JSON but not an object (a run is one)")
+                continue
             line_type = entry.pop("type", "run")
             if line_type == "run":
                 missing = [name for name in _REQUIRED_FIELDS if name not in entry]
@@ -242,6 +243,12 @@ def _bad_field(record: RunRecord) -> str:
             return f"{name} holds control characters (a terminal escape or a line break)"
     if record.kaggle_ref is not None and not isinstance(record.kaggle_ref, str):
         return "kaggle_ref is not text"
+    if (record.cv_std or 0) < 0 or record.folds < 0:
+        return "cv_std or folds is negative"
+    from common.solution import VALIDATION_KINDS
+
+    if record.kind not in VALIDATION_KINDS:
+        return f"kind {record.kind!r} is none of {', '.join(VALIDATION_KINDS)}"
     if not isinstance(record.higher_is_better, bool):
         return "higher_is_better is not true or false"
     version = record.metric_version
@@ -249,6 +256,8 @@ def _bad_field(record: RunRecord) -> str:
         return "metric_version is not a whole number of at least 1"
     if not isinstance(record.extra, dict):
         return "extra is not an object"
+    if not isinstance(record.extra.get("fast", False), bool):
+        return "extra.fast is not true or false"
     return ""
 
 

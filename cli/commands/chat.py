@@ -89,6 +89,8 @@ def run(args) -> int:
         raise UserError("--max-new-tokens and --threads must be at least 1")
     if args.prompt is not None and not args.prompt.strip():
         raise UserError("--prompt is empty")
+    if args.system is not None and not args.system.strip():
+        raise UserError("--system is blank: give a system message, or leave the flag out for the template's")
     if args.history and args.prompt is not None:
         raise UserError("--history goes with questions on stdin, not --prompt")
     if args.root is not None and not (args.device or args.emulated):
@@ -105,9 +107,10 @@ def run(args) -> int:
         parse_target(args.device)
         check_path(args.root or DEFAULT_SSH_ROOT, "device root")
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k))
-    folder = build_variant(VARIANTS[args.variant], args.model, log=log)
     if not (args.device or args.emulated):
         from edge.generator.device_study import RUNTIME
+
+        folder = build_variant(VARIANTS[args.variant], args.model, log=log)
 
         argv = [sys.executable, str(RUNTIME), "--model", str(folder), "--chat",
                 *runtime_args(args, args.threads or default_threads())]
@@ -118,5 +121,6 @@ def run(args) -> int:
     from edge.deploy.lifecycle import open_device
     from edge.generator.chat import chat_on_device
 
-    with open_device(args.device, args.root, log=log) as (device, root):
+    with open_device(args.device, args.root, log=log) as (device, root):   # unreachable: one line before the build
+        folder = build_variant(VARIANTS[args.variant], args.model, log=log)
         return chat_on_device(device, root, Path(folder), runtime_args(args, args.threads or 4), log=log)

@@ -33,6 +33,7 @@ from common.options import config_from_options
 from common.paths import results_path
 from common.registry import Competition, get_competition
 from common.results import spread_text
+from common.saving import saving_run
 from common.solution import RunContext, SolutionResult
 from common.submission import submission_path, write_submission
 
@@ -228,12 +229,17 @@ def run(args) -> int:
     result = solve(ctx)
     wall_s = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    path = write_submission(competition, result.submission, data.tables["test"], out)
-    print_scores(competition, result)
-    report_selection(competition, result)
-    records = record_runs(competition, result, ctx, wall_s, peak_mb, path)
-    print(f"submission: {path} ({len(result.submission)} rows, variant {result.best}, seed {args.seed}, {wall_s:.0f} s)")
-    print(f"results: {len(records)} run(s) appended to the results store")
+    with saving_run() as saving:    # Ctrl-C waits: never a submission without its records
+        path = write_submission(competition, result.submission, data.tables["test"], out)
+        print_scores(competition, result)
+        report_selection(competition, result)
+        records = record_runs(competition, result, ctx, wall_s, peak_mb, path)
+        print(f"submission: {path} ({len(result.submission)} rows, variant {result.best}, seed {args.seed}, {wall_s:.0f} s)")
+        print(f"results: {len(records)} run(s) appended to the results store")
+    if saving.signal:
+        print(f"error: {saving.signal} arrived while the run was being saved: it was saved in full, "
+              f"and nothing more was done", file=sys.stderr)
+        return 143 if saving.signal == "SIGTERM" else 130
     if args.kaggle:
         kaggle = importlib.import_module("common.kaggle")
         print(kaggle.submit_to_kaggle(competition, path, records))

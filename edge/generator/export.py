@@ -28,7 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-from common.atomic import atomic_dir
+from common.atomic import atomic_dir, atomic_write_text
 from common.errors import UserError
 from common.paths import cache_dir
 from common.threads import default_threads
@@ -119,14 +119,45 @@ def build_variant(variant: Variant, model: str = "smollm2", calibration_texts: l
 
     target = _built_variant(variant, model, calibration_texts, log)
     write_chat_file(target)  # also for folders cached before chat.json existed
+    if not (target / SIZES_FILE).exists():   # what later runs check the folder against
+        atomic_write_text(target / SIZES_FILE, json.dumps(_sizes(target), indent=1))
     return target
+
+
+SIZES_FILE = "FILES.json"
+MUTABLE = {"chat.json", SIZES_FILE}   # rewritten in place; not part of the export
+
+
+def _sizes(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_size for p in sorted(folder.iterdir()) if p.is_file() and p.name not in MUTABLE}
+
+
+def damaged_export(folder: Path) -> str | None:
+    """Why a cached export cannot be used (a model file missing, or a file whose size differs from
+    the one recorded when it was built: truncated, or replaced), or None."""
+    for name in ("genai_config.json", "tokenizer.json", "model.onnx"):
+        if not (folder / name).is_file():
+            return f"lacks {name}"
+    try:
+        recorded = json.loads((folder / SIZES_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None                       # built before sizes were kept: written on this use
+    except (ValueError, UnicodeDecodeError):
+        return f"has a damaged {SIZES_FILE}"
+    sizes = _sizes(folder)
+    changed = [name for name, size in recorded.items() if sizes.get(name) != size]
+    return f"has {changed[0]} at {sizes.get(changed[0], 0)} bytes, built at {recorded[changed[0]]}" if changed else None
 
 
 def _built_variant(variant: Variant, model: str, calibration_texts: list[str] | None, log) -> Path:
     source, source_id = source_folder(variant, model, calibration_texts, log=log)
     target = cache_dir("generator") / f"{Path(model).name}-{variant.name}-{variant_key(variant, source_id)}"
     if (target / "VARIANT.json").exists():
-        return target
+        problem = damaged_export(target)
+        if problem is None:
+            return target
+        log(f"generator: the cached {target.name} {problem}: exporting it again")
+        shutil.rmtree(target)
     if variant.regrid:
         return _regridded(variant, model, target, calibration_texts, log)
     if variant.dynamic:

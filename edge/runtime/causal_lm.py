@@ -24,6 +24,7 @@ from tokenizers import Tokenizer
 
 LOGITS_FROM = "logits_from"  # edge/generator/logits_from.py
 CHAT_FILE = "chat.json"  # edge/generator/chat.py
+REBUILD = "delete the folder; the host exports it, or stages it on the device, again on the next run"
 # Scoring keeps a context's last MAX_PREFIX_TOKENS tokens and a continuation's first
 # MAX_CONTINUATION_TOKENS, as the host's common/llm/scoring.py does (one huge row would otherwise
 # ask a Pi for a prefill of tens of thousands of positions, and score unlike the host).
@@ -80,20 +81,25 @@ class CausalLM:
             raise InputError(f"{config_path} is not an exported model's config ({type(err).__name__}: {err})") from None
         for name in ("tokenizer.json", decoder.get("filename", "model.onnx")):
             if not (self.folder / name).is_file():
-                raise InputError(f"{folder} lacks {name}: not a complete model folder (export it again)")
+                raise InputError(f"{folder} lacks {name}: not a complete model folder ({REBUILD})")
         # the builder's GroupQueryAttention can write the new keys/values into the past's own buffer
         self.share_buffer = bool(genai_config.get("search", {}).get("past_present_share_buffer", False))
         self.eos_ids = set(np.atleast_1d(config.get("eos_token_id", [])).tolist())
         self.kv_heads, self.head_size = int(decoder["num_key_value_heads"]), int(decoder["head_size"])
         self.context_length = int(config.get("context_length") or 0) or None   # positions the model was made for
-        self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        self.vocab_size = int(config.get("vocab_size") or 0) or None
         self.threads = threads
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only: onnxruntime warns of every overridable initializer (logits_from)
-        self.session = ort.InferenceSession(str(self.folder / decoder.get("filename", "model.onnx")), options,
-                                            providers=["CPUExecutionProvider"])
+        try:
+            self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+            self.session = ort.InferenceSession(str(self.folder / decoder.get("filename", "model.onnx")), options,
+                                                providers=["CPUExecutionProvider"])
+        except Exception as err:   # tokenizers' and onnxruntime's own errors: a truncated or damaged file
+            detail = (str(err).strip().splitlines() or [type(err).__name__])[-1][:200]
+            raise InputError(f"{folder} holds a damaged model file ({detail}): {REBUILD}") from None
         self.past_names = [i.name for i in self.session.get_inputs() if i.name.startswith("past_key_values.")]
         self.output_names = [o.name for o in self.session.get_outputs()]  # logits, present.* (keys, then values)
         self.kv_dtype = np.float16 if "float16" in self.session.get_inputs()[2].type else np.float32
@@ -223,6 +229,10 @@ class CausalLM:
         """Teacher-forced logits (T, V) of `ids` from an empty cache."""
         if not ids:
             raise InputError("no tokens to score")
+        if self.context_length and len(ids) > self.context_length:
+            raise InputError(f"{len(ids)} tokens pass the model's {self.context_length}-token context")
+        if self.vocab_size and not 0 <= min(ids) <= max(ids) < self.vocab_size:
+            raise InputError(f"token ids must lie in 0..{self.vocab_size - 1} (the model's vocabulary)")
         logits, _ = self._step(list(ids), self._empty_past(), len(ids))
         return logits
 

@@ -170,6 +170,15 @@ def main(argv: list[str] | None = None) -> int:
             raise InputError("--system goes with --chat")
         if args.system is not None:
             causal_lm.check_text(args.system, "--system")
+            if not args.system.strip():
+                raise InputError("--system is blank: give a system message, or leave the flag out for the template's")
+        modes = [flag for flag, on in (("--bandwidth", args.bandwidth), ("--self-test", args.self_test), ("--bench", args.bench),
+                                       ("--teacher-forced", args.teacher_forced), ("--score", args.score)) if on]
+        if len(modes) > 1 or (modes and (args.prompt is not None or args.chat)):
+            raise InputError(f"{', '.join(modes + ['--prompt'] * (args.prompt is not None) + ['--chat'] * args.chat)}: "
+                             f"give one of them")
+        if args.backend == "genai" and (modes or args.chat):
+            raise InputError("--backend genai goes with --prompt alone (chat, scoring and the measurements run on ort)")
         if args.stats and not args.chat:
             raise InputError("--stats goes with --chat")
         pick = Sampler(args.temperature, args.top_k, args.top_p, args.repetition_penalty, args.seed,
@@ -183,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
             result = {"read_gb_s": {n: lm_measure.read_bandwidth_gb_s(n, args.bandwidth_mb) for n in threads},
                       "machine": platform.machine()}
         elif args.self_test:
+            if not (folder / "smoke.json").is_file():
+                raise InputError(f"no smoke.json in {folder}: --self-test checks a deployed bundle's model "
+                                 f"against the host's answer, which the bundle step writes")
             result = self_test(folder)
         elif args.bench:
             result = {"rows": lm_measure.bench(lambda n: CausalLM(folder, threads=n), threads, args.bench_repeats,

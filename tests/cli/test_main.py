@@ -128,3 +128,22 @@ def test_sigterm_unwinds_the_command_so_nothing_staged_is_left(monkeypatch, tmp_
     assert capsys.readouterr().err == "error: terminated\n"
     assert list(tmp_path.iterdir()) == []                      # the staged draw was removed
     assert signal.getsignal(signal.SIGTERM) is before          # the caller's handler is back
+
+
+def test_an_interrupted_progress_bar_is_closed_before_the_error_line(monkeypatch, capsys):
+    from tqdm.auto import tqdm
+
+    from common.registry import Competition
+
+    def interrupted(**kwargs):
+        bar = tqdm(total=10, desc="drawing")        # updated by hand, as common/llm/cache.py does
+        bar.update(3)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Competition, "load_entry", lambda self, attr: interrupted)
+    assert main(["dataset", "--comp", "science-exam", "--limit", "3"]) == 130
+    err = capsys.readouterr().err
+    assert err.endswith("error: interrupted\n") and "drawing" in err
+    from tqdm.std import tqdm as std_tqdm
+
+    assert not std_tqdm._instances                    # none left to be drawn again when collected at exit

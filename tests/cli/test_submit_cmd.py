@@ -177,3 +177,34 @@ def test_a_variant_picked_by_its_cv_comes_with_what_picking_on_the_other_folds_s
     fixed = SolutionResult(pl.DataFrame({"id": [1]}), cv, "lm_rag")         # fixed by the solution: nothing to say
     report_selection(get_competition("science-exam"), fixed)
     assert capsys.readouterr().out == "" and "selection" not in fixed.info
+
+
+def test_ctrl_c_while_saving_waits_until_the_submission_and_its_records_are_both_written(tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    import polars as pl
+
+    import cli.commands.submit as submit
+    from common.registry import get_competition
+    from common.results import read_runs
+    from common.solution import CvScore, SolutionResult
+
+    monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "runs.jsonl"))
+    test = pl.read_csv(get_competition("science-exam").sample_dir / "test.csv")
+    answer = SolutionResult(pl.DataFrame({"id": test["id"], "prediction": ["A B C"] * len(test)}),
+                            {"fixed": CvScore(0.4, 0.01, 3)}, "fixed")
+    monkeypatch.setattr(submit, "load_solution", lambda comp: lambda ctx: answer)
+    write = submit.write_submission
+
+    def interrupted_write(*args):
+        path = write(*args)
+        os.kill(os.getpid(), signal.SIGINT)          # right after the rename, before the records
+        return path
+
+    monkeypatch.setattr(submit, "write_submission", interrupted_write)
+    out = tmp_path / "s.csv"
+    assert main(["submit", "--comp", "science-exam", "--out", str(out)]) == 130
+    assert "SIGINT arrived while the run was being saved: it was saved in full" in capsys.readouterr().err
+    (run,) = read_runs(tmp_path / "runs.jsonl")
+    assert run.extra["submission_sha256"] == submit.file_sha256(out)

@@ -220,3 +220,19 @@ def test_a_spread_is_shown_only_for_a_score_over_two_or_more_folds():
     record = fakes.runs.make_run(variant="attack_mix", metric="judge_score", cv=4.5884, cv_std=0.0, folds=0)
     assert "judge_score=4.5884 variant=" in submission_message(record)                 # a judge panel: no ±
     assert "=4.5884±0.0100 variant=" in submission_message(replace(record, cv_std=0.01, folds=5))
+
+
+def test_a_hand_edited_kind_spread_or_fast_flag_is_skipped_naming_it(tmp_path, capsys):
+    path = tmp_path / "runs.jsonl"
+    append_run(make_run("good"), path)
+    line = json.loads(path.read_text())
+    lines = [json.dumps(line), json.dumps([1, 2])]
+    for field, value in (("kind", "weird"), ("cv_std", -0.5), ("folds", -1), ("extra", {"fast": "no"})):
+        lines.append(json.dumps({**line, "run_id": f"bad-{field}", field: value}))
+    path.write_text("\n".join(lines) + "\n")
+    assert [r.run_id for r in read_runs(path)] == ["good"]
+    err = capsys.readouterr().err
+    for fragment in ("line 2: it is JSON but not an object", "line 3: its kind 'weird' is none of cv, holdout, panel",
+                     "line 4: its cv_std or folds is negative", "line 5: its cv_std or folds is negative",
+                     "line 6: its extra.fast is not true or false"):
+        assert fragment in err, fragment
