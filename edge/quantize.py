@@ -13,6 +13,7 @@ without VNNI, as onnxruntime advises for x86, at a tiny precision cost.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -56,6 +57,19 @@ def bundle_batch_size(model: Path) -> int:
     return 1 if ranges_span_the_batch(model) else DEFAULT_BATCH_SIZE
 
 
+@contextlib.contextmanager
+def without_preprocessing_advice():
+    """onnxruntime's quantizer logs "Please consider to run pre-processing before quantization" on
+    the root logger for every call; the exports here are already in the form it wants."""
+    logger = logging.getLogger()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def quantize_int8(src: Path, dst: Path, per_channel: bool = False, reduce_range: bool = True) -> Path:
     """QInt8 weights, dynamic activations; written atomically."""
     import onnx
@@ -63,7 +77,7 @@ def quantize_int8(src: Path, dst: Path, per_channel: bool = False, reduce_range:
 
     if not Path(src).is_file():
         raise UserError(f"missing ONNX model: {src}")
-    with atomic_path(Path(dst), suffix=".onnx") as tmp:
+    with atomic_path(Path(dst), suffix=".onnx") as tmp, without_preprocessing_advice():
         quantize_dynamic(str(src), str(tmp), weight_type=QuantType.QInt8, per_channel=per_channel,
                          reduce_range=reduce_range,
                          # fused graphs hold contrib ops whose outputs shape inference cannot type

@@ -45,7 +45,7 @@ class EmulatedPi:
             done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, encoding="utf-8", errors="replace",
                                   timeout=timeout, input=input, stdin=subprocess.DEVNULL if input is None else None)
         except subprocess.TimeoutExpired:
-            return 124, "", f"timed out after {timeout:.0f} s"
+            return 124, "", f"timed out after {timeout:g} s"
         except FileNotFoundError as exc:
             return 127, "", str(exc)
         return done.returncode, done.stdout, done.stderr

@@ -252,5 +252,8 @@ def run_current(device: Device, root: str, competition: str, text: str, args: li
     if not version:
         raise UserError(f"{competition} on {device.name} has versions but no `current`: "
                         f"kllm edge rollback --comp {competition} --to VERSION sets one")
+    if version not in list_versions(device, folder):
+        raise UserError(f"{competition}'s `current` on {device.name} names {version}, which is not on the device: "
+                        f"kllm edge rollback --comp {competition} points it at a version that is")
     bundle = f"{folder}/versions/{version}"
     return device.run(device.python(bundle) + [RUNTIME, *args], cwd=bundle, timeout=timeout, input=text)

@@ -126,7 +126,7 @@ class SshDevice:
             done = subprocess.run(ssh, capture_output=True, encoding="utf-8", errors="replace", timeout=timeout,
                                   input=input, stdin=subprocess.DEVNULL if input is None else None)
         except subprocess.TimeoutExpired:
-            return 124, "", f"timed out after {timeout:.0f} s"
+            return 124, "", f"timed out after {timeout:g} s"
         return done.returncode, done.stdout, done.stderr
 
     def attach(self, argv: list[str], cwd: str | None = None) -> int:

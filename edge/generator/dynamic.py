@@ -23,10 +23,13 @@ def quantize_dynamic_int8(fp32_model: Path, out: Path) -> dict:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from edge.quantize import without_preprocessing_advice
+
     out = Path(out)
-    quantize_dynamic(Path(fp32_model), out / "model.onnx", weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul"], use_external_data_format=True,
-                     extra_options={"MatMulConstBOnly": True})
+    with without_preprocessing_advice():
+        quantize_dynamic(Path(fp32_model), out / "model.onnx", weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"], use_external_data_format=True,
+                         extra_options={"MatMulConstBOnly": True})
     graph = onnx.load(str(out / "model.onnx"), load_external_data=False).graph
     return {"dynamic_matmuls": sum(n.op_type == "MatMulInteger" for n in graph.node),
             "matmuls_left": sum(n.op_type == "MatMul" for n in graph.node)}

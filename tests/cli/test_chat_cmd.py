@@ -15,6 +15,7 @@ from cli.main import main
     (["--device", "@"], "error: bad device '@': want user@host"),                     # before any export
     (["--device", "pi@host", "--root", "a;b"], "error: unsafe device root 'a;b'"),
     (["--history", "--prompt", "Hi"], "error: --history goes with questions on stdin, not --prompt"),
+    (["--system", "  "], "error: --system is blank"),
     (["--root", "/tmp/x"], "error: --root names a device folder: give it with --device or --emulated"),
     (["--temperature", "-1"], "error: --temperature must be 0 (greedy) or more, got -1.0"),
     (["--top-p", "0"], "error: --top-p must be above 0 and at most 1, got 0.0"),
@@ -29,3 +30,13 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
         code = exc.code
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_an_unreachable_device_is_refused_before_the_model_is_exported(monkeypatch, capsys):
+    import edge.generator.export as export
+
+    monkeypatch.setattr(export, "build_variant", lambda *a, **k: pytest.fail("exported before the device answered"))
+    assert main(["chat", "--device", "pi@127.0.0.1:1", "--prompt", "Hi"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach pi@127.0.0.1:1" in err and err.count("error:") == 1
+

@@ -147,6 +147,9 @@ def test_a_current_link_to_a_missing_version_rolls_back_to_the_newest_one(ssh, d
     link = device_root / A / "current"
     link.unlink()
     link.symlink_to("versions/nonexist")      # e.g. a version folder deleted by hand
+    with pytest.raises(UserError, match=f"{A}'s `current` on .* names nonexist, which is not on the device: "
+                                        f"kllm edge rollback --comp {A} points it"):
+        run_current(device, root, A, "text\n")
     assert rollback_competition(device, root, A) == ("nonexist", "v2") and current(device_root, A) == "v2"
 
 

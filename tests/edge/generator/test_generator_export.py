@@ -9,7 +9,7 @@ import pytest
 import edge.generator.export as export
 from common.errors import UserError
 from edge.generator.calibrate import texts_id
-from edge.generator.export import builder_argv, build_named, build_variant, size_mb, variant_key
+from edge.generator.export import SIZES_FILE, builder_argv, build_named, build_variant, damaged_export, size_mb, variant_key
 from edge.generator.variants import (DYNAMIC_SMOOTH, MATMULS, QAT, QAT_B128, SMOOTH, SMOOTH_ALPHA, VARIANTS,
                                      dynamic_smooth_variant)
 
@@ -191,3 +191,22 @@ def test_too_many_prune_blocks_are_refused_before_any_export(tiny_llm, monkeypat
     config = study.StudyConfig(model=str(tiny_llm), prune_blocks=1)       # 2 blocks: neither may go
     with pytest.raises(UserError, match="prune blocks 1: the model has 2 blocks and keeps its first and last, so at most 0"):
         study.run_study(["held-out text"], ["calibration text"], config)
+
+
+def test_a_cached_export_that_was_truncated_or_lost_a_file_is_exported_again(tiny_exports, tiny_llm, tmp_path,
+                                                                               monkeypatch):
+    import shutil
+
+    int4 = tiny_exports["int4"]
+    assert damaged_export(int4) is None and (int4 / SIZES_FILE).is_file()
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path))
+    copy = tmp_path / "generator" / int4.name
+    shutil.copytree(int4, copy)
+    weights = max((p for p in copy.iterdir() if p.name.startswith("model.onnx")), key=lambda p: p.stat().st_size)
+    weights.write_bytes(weights.read_bytes()[:1000])
+    assert damaged_export(copy).startswith(f"has {weights.name} at 1000 bytes, built at ")
+    said = []
+    assert build_variant(VARIANTS["int4"], str(tiny_llm), log=said.append) == copy
+    assert any("exporting it again" in line for line in said) and damaged_export(copy) is None
+    (copy / "model.onnx").unlink()
+    assert damaged_export(copy) == "lacks model.onnx"

@@ -225,3 +225,40 @@ def test_a_device_that_rounds_differently_passes_only_within_the_smoke_tolerance
     assert check(min_agreement=0.85)["ok"] is True
     shifted = [smoke["logprobs"][0] + 1.0] + smoke["logprobs"][1:]
     assert check(min_agreement=0.85, logprobs=shifted)["ok"] is False           # 1.0 nats > 0.5
+
+
+def test_a_damaged_model_file_is_one_line_naming_the_fix(tiny_exports, tmp_path, capsys):
+    for damaged in ("model.onnx", "tokenizer.json"):
+        folder = tmp_path / damaged
+        shutil.copytree(tiny_exports["int4"], folder)
+        data = (folder / damaged).read_bytes()
+        (folder / damaged).write_bytes(data[: len(data) // 3])               # truncated
+        assert main(["--model", str(folder), "--prompt", PROMPT]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {folder} holds a damaged model file (") and err.count("\n") == 1
+        assert "delete the folder; the host exports it" in err
+
+
+def test_ids_past_the_context_or_the_vocabulary_are_refused(tiny_exports, tmp_path, capsys):
+    lm = CausalLM(tiny_exports["int4"])
+    with pytest.raises(ValueError, match="token ids must lie in 0.."):
+        lm.forward([1, lm.vocab_size])
+    with pytest.raises(ValueError, match=f"pass the model's {lm.context_length}-token context"):
+        lm.forward([1] * (lm.context_length + 1))
+    windows = tmp_path / "windows.json"
+    windows.write_text(json.dumps([[1, 10 ** 6]]))
+    assert main(["--model", str(tiny_exports["int4"]), "--teacher-forced", str(windows)]) == 2
+    assert capsys.readouterr().err.startswith("error: token ids must lie in 0..")
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--bench", "--prompt", "x"], "--bench, --prompt: give one of them"),
+    (["--score", "--bench"], "--bench, --score: give one of them"),
+    (["--chat", "--backend", "genai"], "--backend genai goes with --prompt alone"),
+    (["--chat", "--system", "   "], "--system is blank"),
+    (["--self-test"], "no smoke.json in"),
+])
+def test_flags_that_would_be_ignored_are_refused(tiny_exports, argv, said, capsys):
+    assert main(["--model", str(tiny_exports["int4"]), *argv]) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1

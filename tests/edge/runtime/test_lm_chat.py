@@ -271,3 +271,11 @@ def test_the_command_line_is_one_line_for_an_interrupt_an_odd_prompt_or_a_broken
     done = _run("--model", str(broken), "--prompt", PROMPT)
     assert done.returncode == 2 and "is not an exported model's config" in done.stderr
 
+
+def test_max_new_tokens_no_line_can_fit_is_refused_once_before_any_line(tiny_exports):
+    argv = [sys.executable, str(RUNTIME), "--model", str(tiny_exports["fp32"]), "--chat", "--max-new-tokens", "100000"]
+    done = subprocess.run(argv, input=b"one\ntwo\nthree\n", capture_output=True, timeout=300)
+    assert done.returncode == 2 and not done.stdout
+    (line,) = done.stderr.decode().splitlines()
+    assert line.startswith("error: --max-new-tokens 100000 leaves no room for a prompt")
+
