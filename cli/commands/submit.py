@@ -139,9 +139,14 @@ def report_selection(competition: Competition, result: SolutionResult) -> None:
     score = selection.score
     result.info["selection"] = {"among": list(result.chosen_among), "picks": selection.picks,
                                 "mean": round(score.mean, 6), "std": round(score.std, 6)}
+    spread = spread_text(score.std, score.folds)
+    if set(selection.picks) == {result.best}:
+        print(f"  {result.best} is also the best on the other folds of every fold: its CV holds as the choice's score")
+        return
+    picks = ", ".join(f"{name} in {selection.picks.count(name)}" for name in dict.fromkeys(selection.picks))
     print(f"  {result.best} has the best CV of {len(result.chosen_among)} variants, so its own CV reads high; "
-          f"picking on the other folds instead scores {score.mean:.4f}{spread_text(score.std, score.folds)} "
-          f"(picked per fold: {', '.join(selection.picks)})")
+          f"picking on the other folds instead scores {score.mean:.4f}{spread} (picked: {picks} of "
+          f"{len(selection.picks)} folds)")
 
 
 def record_runs(competition: Competition, result: SolutionResult, ctx: RunContext, wall_s: float, peak_mb: float,
