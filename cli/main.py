@@ -43,8 +43,9 @@ def _name_each_parser(parser: argparse.ArgumentParser) -> None:
                 _name_each_parser(sub)
 
 
-class Terminated(Exception):
-    """SIGTERM, raised where the command was, so its `with` blocks and `finally`s run."""
+class Terminated(BaseException):
+    """SIGTERM, raised where the command was, so its `with` blocks and `finally`s run; a
+    BaseException, as KeyboardInterrupt is, so no `except Exception` takes it for an error."""
 
 
 def _raise_terminated(signum, frame):
@@ -93,6 +94,7 @@ def _main(argv: list[str] | None) -> int:
             return 0
         return int(args.func(args) or 0)
     except UserError as err:
+        _close_progress_bars()
         print(f"error: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
@@ -106,5 +108,6 @@ def _main(argv: list[str] | None) -> int:
         if os.environ.get("KLLM_DEBUG") == "1":
             raise
         where = "".join(f"{sep}{name}" for sep, name in ((": ", err.filename), (" -> ", err.filename2)) if name)
+        _close_progress_bars()
         print(f"error: {err.strerror or err or type(err).__name__}{where} (KLLM_DEBUG=1 shows where)", file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,24 +38,32 @@ class Saving:
 
 @contextmanager
 def saving_run(lock: Path | None = None):
-    """Defer SIGINT/SIGTERM (main thread only) and hold an exclusive lock on `lock` (default: a
-    `.saving.lock` beside the results store) for the block."""
+    """Hold an exclusive lock on `lock` (default: a `.saving.lock` beside the results store), then
+    defer SIGINT/SIGTERM (main thread only) for the block. Waiting for another run's save is said,
+    and may be interrupted: nothing is saved then."""
     state = Saving()
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        def note(signum, frame):
-            state.signal = state.signal or signal.Signals(signum).name
-        previous = {sig: signal.signal(sig, note) for sig in DEFERRED}
     lock = Path(lock or results_path().with_name(".saving.lock"))
     fd = None
     try:
         if fcntl:
             lock.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        yield state
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print("waiting for another run to finish saving its results (Ctrl-C stops this one, unsaved)",
+                      file=sys.stderr, flush=True)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            def note(signum, frame):
+                state.signal = state.signal or signal.Signals(signum).name
+            previous = {sig: signal.signal(sig, note) for sig in DEFERRED}
+        try:
+            yield state
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
     finally:
         if fd is not None:
             os.close(fd)      # releases the lock
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -121,6 +121,6 @@ def run(args) -> int:
     from edge.deploy.lifecycle import open_device
     from edge.generator.chat import chat_on_device
 
-    with open_device(args.device, args.root, log=log) as (device, root):   # unreachable: one line before the build
+    with open_device(args.device, args.root, log=log) as (device, root):   # a device that does not answer: one line, before the build
         folder = build_variant(VARIANTS[args.variant], args.model, log=log)
         return chat_on_device(device, root, Path(folder), runtime_args(args, args.threads or 4), log=log)

@@ -150,11 +150,11 @@ def report_selection(competition: Competition, result: SolutionResult) -> None:
 
 
 def record_runs(competition: Competition, result: SolutionResult, ctx: RunContext, wall_s: float, peak_mb: float,
-                submission: Path):
+                submission: Path, commit: str | None = None):
     from common.results import RunRecord, append_run, git_commit, new_run_id
 
     metric = get_metric(competition.metric)
-    commit, records = git_commit(), []
+    commit, records = commit or git_commit(), []
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     source, files = ctx.data.source + ("+extra" if result.extra_rows else ""), data_id(ctx, result)   # once per run
     written = {"submission_path": str(submission.resolve()), "submission_sha256": file_sha256(submission)}
@@ -234,11 +234,14 @@ def run(args) -> int:
     result = solve(ctx)
     wall_s = time.perf_counter() - started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from common.results import git_commit
+
+    commit = git_commit()             # before the save: a Ctrl-C there would also reach git
     with saving_run() as saving:    # Ctrl-C waits: never a submission without its records
         path = write_submission(competition, result.submission, data.tables["test"], out)
         print_scores(competition, result)
         report_selection(competition, result)
-        records = record_runs(competition, result, ctx, wall_s, peak_mb, path)
+        records = record_runs(competition, result, ctx, wall_s, peak_mb, path, commit)
         print(f"submission: {path} ({len(result.submission)} rows, variant {result.best}, seed {args.seed}, {wall_s:.0f} s)")
         print(f"results: {len(records)} run(s) appended to the results store")
     if saving.signal:

@@ -105,7 +105,8 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
                         f"or --set edge_mc=0")
     (train_passages, test_passages), retrieval_info, retriever = search_contexts(cfg, data, [train, test])
     kept = np.arange(len(train)) if held is None else np.setdiff1d(np.arange(len(train)), held)
-    memory = SolvedMemory.build(cfg, train.subset(kept), ctx.fold_ids()[kept])
+    memory = SolvedMemory.build(cfg, train.subset(kept), ctx.fold_ids()[kept],
+                                held_out=None if held is None else train.subset(held))
     contexts = with_examples(test_passages, memory.retrieved(test) if cfg.examples else None)
     scores, _ = lm_option_scores(cfg, test, contexts, "lm_rag test")
     choice = _choice_member(cfg, ctx, train, test, kept, held, train_passages, test_passages) if with_choice else None

@@ -55,12 +55,16 @@ class SolvedMemory:
     info: dict
 
     @classmethod
-    def build(cls, cfg: SolutionConfig, train: Questions, folds: np.ndarray) -> "SolvedMemory":
+    def build(cls, cfg: SolutionConfig, train: Questions, folds: np.ndarray,
+              held_out: Questions | None = None) -> "SolvedMemory":
+        """`held_out`: questions scored as held out but not in `train` (the edge port's check rows):
+        a file row repeating one of them is dropped too."""
         rows, groups = [train], [folds]
         if cfg.memory:
             path = Path(cfg.memory).expanduser()
             extra = Questions.from_frame(read_table(path, COMPETITION.schema.tables["train"]), str(path))
-            keep = new_rows(question_keys(extra), seen=question_keys(train))
+            seen = question_keys(train) + (question_keys(held_out) if held_out is not None else [])
+            keep = new_rows(question_keys(extra), seen=seen)
             repeats = len(extra) - len(keep)
             extra = extra.subset(np.array(keep, dtype=np.int64))
             rows.append(extra)

@@ -110,9 +110,10 @@ def run(ctx: RunContext) -> SolutionResult:
     if ctx.fast:
         full = len(train)
         train, folds = fast_subset(train, folds, cfg.fast_train, ctx.seed)
-        if len(train) < full:
-            print(f"--fast: {len(train)} of {full} train questions (fast_train; seed {ctx.seed}), "
-                  f"lm_no_retrieval skipped: a quick check, not comparable with full runs")
+        print(f"--fast: {len(train)} of {full} train questions (fast_train; seed {ctx.seed}), "
+              f"lm_no_retrieval skipped: a quick check, not comparable with full runs")
+    elif "fast_train" in ctx.options:
+        print("note: fast_train applies to --fast runs only; this run keeps every train question")
     (train_ctx, test_ctx), info = retrieve_contexts(cfg, ctx.data, [train, test])
     quality = retrieval_quality(train, train_ctx)
     print(f"retrieval quality on train: the right option's text is in the context for "

@@ -144,6 +144,8 @@ def damaged_export(folder: Path) -> str | None:
         return None                       # built before sizes were kept: written on this use
     except (ValueError, UnicodeDecodeError):
         return f"has a damaged {SIZES_FILE}"
+    if not isinstance(recorded, dict):
+        return f"has a damaged {SIZES_FILE}"
     sizes = _sizes(folder)
     changed = [name for name, size in recorded.items() if sizes.get(name) != size]
     return f"has {changed[0]} at {sizes.get(changed[0], 0)} bytes, built at {recorded[changed[0]]}" if changed else None
@@ -230,9 +232,10 @@ def _dynamic(variant: Variant, model: str, target: Path, calibration_texts, log)
 
 
 def _copy_side_files(export: Path, out: Path) -> None:
-    """Copy an export's config and tokenizer files: all but its model and VARIANT.json."""
+    """Copy an export's config and tokenizer files: all but its model, VARIANT.json and the record
+    of its files' sizes (the new folder's own is written when it is built)."""
     for path in export.iterdir():
-        if not path.name.startswith(("model.onnx", "VARIANT")):
+        if not path.name.startswith(("model.onnx", "VARIANT")) and path.name != SIZES_FILE:
             shutil.copy(path, out / path.name)
 
 

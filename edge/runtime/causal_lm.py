@@ -225,14 +225,18 @@ class CausalLM:
             return logits[0]
         return step
 
-    def forward(self, ids: list[int]) -> np.ndarray:
-        """Teacher-forced logits (T, V) of `ids` from an empty cache."""
+    def check_ids(self, ids: list[int]) -> None:
+        """InputError unless `ids` is a non-empty run of the model's token ids that fits its context."""
         if not ids:
             raise InputError("no tokens to score")
         if self.context_length and len(ids) > self.context_length:
             raise InputError(f"{len(ids)} tokens pass the model's {self.context_length}-token context")
         if self.vocab_size and not 0 <= min(ids) <= max(ids) < self.vocab_size:
             raise InputError(f"token ids must lie in 0..{self.vocab_size - 1} (the model's vocabulary)")
+
+    def forward(self, ids: list[int]) -> np.ndarray:
+        """Teacher-forced logits (T, V) of `ids` from an empty cache."""
+        self.check_ids(ids)
         logits, _ = self._step(list(ids), self._empty_past(), len(ids))
         return logits
 
@@ -322,7 +326,6 @@ class CausalLM:
         return self.decode(self.generate_ids(self.encode(prompt), max_new_tokens))
 
 
-
 def teacher_forced_stats(lm: CausalLM, windows: list[list[int]], steps: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(NLL of each next token, the model's argmax there) over every window fed whole from an empty
     cache, concatenated: both (sum of len(w) - 1,). Perplexity is exp(mean NLL); two models'
@@ -331,6 +334,7 @@ def teacher_forced_stats(lm: CausalLM, windows: list[list[int]], steps: bool = F
     than for many, which rounds differently: bench/decode_path.py)."""
     nll, argmax = [], []
     for ids in windows:
+        lm.check_ids(ids)
         if steps:
             step = lm._decoder(len(ids))
             logits = np.concatenate([step([token], t + 1)[-1:] for t, token in enumerate(ids[:-1])])

@@ -193,8 +193,8 @@ def main(argv: list[str] | None = None) -> int:
                       "machine": platform.machine()}
         elif args.self_test:
             if not (folder / "smoke.json").is_file():
-                raise InputError(f"no smoke.json in {folder}: --self-test checks a deployed bundle's model "
-                                 f"against the host's answer, which the bundle step writes")
+                raise InputError(f"no smoke.json in {folder}: --self-test compares this model's greedy tokens "
+                                 f"with the host's, which it reads from there (self_test's docstring)")
             result = self_test(folder)
         elif args.bench:
             result = {"rows": lm_measure.bench(lambda n: CausalLM(folder, threads=n), threads, args.bench_repeats,

@@ -107,7 +107,7 @@ def chat_lines(lm, stdin, out, max_new_tokens: int, as_json: bool = False, ask=N
     lm.chat_turn(conversation=history)       # a missing or single-turn chat.json stops before any answer
     lm.chat_prefix(system)                   # and so does one with no place for a system message
     if getattr(lm, "context_length", None) and max_new_tokens >= lm.context_length:
-        lm.check_fits(0, max_new_tokens)     # a flag no line can fit: said once, before any line
+        lm.check_fits(1, max_new_tokens)     # a flag no line (of one token at least) can fit: said once
     conversation = Conversation(lm, max_new_tokens, system, pick) if history else None
     number = 0
     while True:

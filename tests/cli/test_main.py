@@ -147,3 +147,39 @@ def test_an_interrupted_progress_bar_is_closed_before_the_error_line(monkeypatch
     from tqdm.std import tqdm as std_tqdm
 
     assert not std_tqdm._instances                    # none left to be drawn again when collected at exit
+
+
+def test_sigterm_is_not_taken_for_an_error_by_a_broad_except(monkeypatch, capsys):
+    import os
+    import signal
+    import time
+
+    from common.registry import Competition
+
+    def careless(**kwargs):
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+        except Exception:                          # as model loaders and the Kaggle client have
+            raise AssertionError("SIGTERM was caught as an error") from None
+
+    monkeypatch.setattr(Competition, "load_entry", lambda self, attr: careless)
+    assert main(["dataset", "--comp", "science-exam", "--limit", "3"]) == 143
+    assert capsys.readouterr().err == "error: terminated\n"
+
+
+def test_a_user_error_closes_the_open_progress_bars_first(monkeypatch, capsys):
+    from tqdm.auto import tqdm
+    from tqdm.std import tqdm as std_tqdm
+
+    from common.errors import UserError
+    from common.registry import Competition
+
+    def refused(**kwargs):
+        tqdm(total=10, desc="drawing").update(3)
+        raise UserError("something in row 3 is wrong")
+
+    monkeypatch.setattr(Competition, "load_entry", lambda self, attr: refused)
+    assert main(["dataset", "--comp", "science-exam", "--limit", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("\nerror: something in row 3 is wrong\n") and not std_tqdm._instances

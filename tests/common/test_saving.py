@@ -34,3 +34,20 @@ def test_a_second_saver_waits_for_the_first(tmp_path):
         (tmp_path / "order").open("a").write("second;")
     first.wait()
     assert (tmp_path / "order").read_text() == "first;second;"
+
+
+def test_waiting_for_another_save_is_said(tmp_path):
+    import fcntl
+
+    fd = os.open(tmp_path / "lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)                  # another run is saving
+    code = textwrap.dedent(f"""
+        from pathlib import Path
+        from common.saving import saving_run
+        with saving_run(Path({str(tmp_path / 'lock')!r})):
+            print("saved")
+    """)
+    waiter = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert waiter.stderr.readline().startswith("waiting for another run to finish saving")
+    os.close(fd)                                    # its save ends
+    assert waiter.communicate(timeout=60)[0] == "saved\n"

@@ -77,3 +77,14 @@ def test_a_memory_file_that_repeats_train_questions_never_shows_one_its_own_answ
     assert memory.info["memory_extra_rows"] == 1 and memory.info["memory_repeats_dropped"] == 12 + 4 + 1
     for i, context in enumerate(memory.retrieved(train, folds)):
         assert train.prompts[i].lower() not in [p.lower().strip() for p in _prompts_in(context)]
+
+
+def test_a_memory_row_repeating_a_held_out_question_is_dropped_too(train, tmp_path):
+    frame = pl.read_csv(tmp_path / "data" / "train.csv")
+    frame.write_csv(tmp_path / "memory.csv")
+    kept, held = train.subset(np.arange(8)), train.subset(np.arange(8, 12))    # as the edge port splits train
+    memory = SolvedMemory.build(SolutionConfig(examples=3, memory=str(tmp_path / "memory.csv")), kept,
+                                FoldPlan(2, seed=0).assign(len(kept)), held_out=held)
+    assert memory.info["memory_extra_rows"] == 0 and memory.info["memory_repeats_dropped"] == 12
+    for i, context in enumerate(memory.retrieved(held)):
+        assert held.prompts[i] not in _prompts_in(context)

@@ -97,3 +97,20 @@ def test_fast_run_keeps_fast_train_questions_and_skips_the_baseline(tiny_ctx, ca
     assert set(result.cv) == {"lm_rag", "finetuned_mc", "ensemble"}
     assert result.info["train_questions"] == 6
     assert len(result.submission) == len(tiny_ctx.data.tables["test"])
+
+
+def test_fast_train_without_fast_is_said_to_change_nothing(tiny_ctx, capsys, monkeypatch):
+    import competitions.science_exam.solution as solution
+
+    class Reached(Exception):
+        pass
+
+    def stop(*args):
+        raise Reached          # the note comes before the retrieval: no need to run further
+
+    tiny_ctx.options["fast_train"] = "6"
+    monkeypatch.setattr(solution, "retrieve_contexts", stop)
+    with pytest.raises(Reached):
+        run(tiny_ctx)
+    assert "note: fast_train applies to --fast runs only" in capsys.readouterr().out
+

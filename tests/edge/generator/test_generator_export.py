@@ -208,5 +208,13 @@ def test_a_cached_export_that_was_truncated_or_lost_a_file_is_exported_again(tin
     said = []
     assert build_variant(VARIANTS["int4"], str(tiny_llm), log=said.append) == copy
     assert any("exporting it again" in line for line in said) and damaged_export(copy) is None
+    (copy / SIZES_FILE).write_text("[]")
+    assert damaged_export(copy) == f"has a damaged {SIZES_FILE}"
     (copy / "model.onnx").unlink()
     assert damaged_export(copy) == "lacks model.onnx"
+
+
+def test_a_variant_derived_from_another_export_keeps_its_own_sizes(tiny_exports):
+    dynamic = tiny_exports["int8-dynamic"]                      # copies the fp32 export's side files
+    assert damaged_export(dynamic) is None
+    assert json.loads((dynamic / SIZES_FILE).read_text()) != json.loads((tiny_exports["fp32"] / SIZES_FILE).read_text())

@@ -247,8 +247,11 @@ def test_ids_past_the_context_or_the_vocabulary_are_refused(tiny_exports, tmp_pa
         lm.forward([1] * (lm.context_length + 1))
     windows = tmp_path / "windows.json"
     windows.write_text(json.dumps([[1, 10 ** 6]]))
-    assert main(["--model", str(tiny_exports["int4"]), "--teacher-forced", str(windows)]) == 2
-    assert capsys.readouterr().err.startswith("error: token ids must lie in 0..")
+    for steps in ([], ["--decode-steps"]):             # whole windows, and one token a step
+        assert main(["--model", str(tiny_exports["int4"]), "--teacher-forced", str(windows), *steps]) == 2
+        assert capsys.readouterr().err.startswith("error: token ids must lie in 0..")
+    windows.write_text(json.dumps([[10 ** 6, 1]]))     # the first id is only read, never predicted
+    assert main(["--model", str(tiny_exports["int4"]), "--teacher-forced", str(windows), "--decode-steps"]) == 2
 
 
 @pytest.mark.parametrize("argv, said", [

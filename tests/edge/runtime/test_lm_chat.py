@@ -272,10 +272,12 @@ def test_the_command_line_is_one_line_for_an_interrupt_an_odd_prompt_or_a_broken
     assert done.returncode == 2 and "is not an exported model's config" in done.stderr
 
 
-def test_max_new_tokens_no_line_can_fit_is_refused_once_before_any_line(tiny_exports):
-    argv = [sys.executable, str(RUNTIME), "--model", str(tiny_exports["fp32"]), "--chat", "--max-new-tokens", "100000"]
+@pytest.mark.parametrize("over", [0, 90000])            # the whole context (one token short of a prompt), and past it
+def test_max_new_tokens_no_line_can_fit_is_refused_once_before_any_line(tiny_exports, over):
+    tokens = CausalLM(tiny_exports["fp32"]).context_length + over
+    argv = [sys.executable, str(RUNTIME), "--model", str(tiny_exports["fp32"]), "--chat", "--max-new-tokens", str(tokens)]
     done = subprocess.run(argv, input=b"one\ntwo\nthree\n", capture_output=True, timeout=300)
     assert done.returncode == 2 and not done.stdout
     (line,) = done.stderr.decode().splitlines()
-    assert line.startswith("error: --max-new-tokens 100000 leaves no room for a prompt")
+    assert line.startswith(f"error: --max-new-tokens {tokens} leaves no room for a prompt")
 
