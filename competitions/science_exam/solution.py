@@ -110,8 +110,9 @@ def run(ctx: RunContext) -> SolutionResult:
     if ctx.fast:
         full = len(train)
         train, folds = fast_subset(train, folds, cfg.fast_train, ctx.seed)
-        print(f"--fast: {len(train)} of {full} train questions (fast_train; seed {ctx.seed}), "
-              f"lm_no_retrieval skipped: a quick check, not comparable with full runs")
+        skipped = "" if cfg.submit == "lm_no_retrieval" else ", lm_no_retrieval skipped"
+        print(f"--fast: {len(train)} of {full} train questions (fast_train; seed {ctx.seed}){skipped}: "
+              f"a quick check, not comparable with full runs")
     elif "fast_train" in ctx.options:
         print("note: fast_train applies to --fast runs only; this run keeps every train question")
     (train_ctx, test_ctx), info = retrieve_contexts(cfg, ctx.data, [train, test])
