@@ -10,8 +10,20 @@ bench/ is imported by the CLI (`kllm bench NAME`), so it must not import `cli` b
 from __future__ import annotations
 
 import argparse
+import os
 
 from common.errors import OneLineParser
+
+
+# more threads than this only oversubscribe (a run with 99,999 took 17 GB and the machine's whole
+# scheduler, beyond SIGTERM's reach inside onnxruntime); a Pi 5 has 4 cores
+MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
+
+
+def check_threads(parser: argparse.ArgumentParser, threads) -> None:
+    """A parser error when a thread count passes MAX_THREADS."""
+    if max(threads, default=0) > MAX_THREADS:
+        parser.error(f"--threads at most {MAX_THREADS} (this machine has {os.cpu_count()} cores), got {max(threads)}")
 
 
 def bench_parser(prog: str) -> argparse.ArgumentParser:
@@ -44,6 +56,7 @@ def variants_lengths_threads(parser: argparse.ArgumentParser, opts, lengths: str
         parser.error(f"{flags} take comma-separated integers")
     if opts.rounds < 1 or (lengths and not sizes) or not threads or min(sizes + threads) < 1:
         parser.error(f"--rounds, {flags} must be at least 1")
+    check_threads(parser, threads)
     return names, sizes, threads
 
 

@@ -69,7 +69,7 @@ def save_chart(rows: list[dict], path):
 def main(args: list[str]) -> int:
     from tqdm import tqdm
 
-    from bench._args import bench_parser, variant_names
+    from bench._args import bench_parser, check_threads, variant_names
     from bench.quant import held_out_texts, named_folders
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
@@ -88,6 +88,7 @@ def main(args: list[str]) -> int:
     names = variant_names(parser, opts.variants, SHIPPABLE, first="fp32")
     if opts.threads < 1 or opts.eval_tokens < MIN_EVAL_TOKENS:
         parser.error(f"--threads must be at least 1 and --eval-tokens at least {MIN_EVAL_TOKENS}")
+    check_threads(parser, [opts.threads])
     held_out = held_out_texts()
     folders = named_folders(names, opts.model, held_out)
     windows = token_windows(CausalLM(folders["fp32"]).encode, held_out, opts.eval_tokens)

@@ -129,7 +129,7 @@ def save_chart(rows: list[dict], speed: dict[int, dict], thread: int, path):
 def main(args: list[str]) -> int:
     import json
 
-    from bench._args import bench_parser
+    from bench._args import bench_parser, check_threads
     from bench.quant import fake_quant_windows
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
@@ -153,6 +153,7 @@ def main(args: list[str]) -> int:
     if not specs or not threads or min(threads) < 1 or opts.rounds < 1 or min(opts.eval_tokens,
                                                                                opts.calibration_tokens) < 64:
         parser.error("--specs, --threads and --rounds need at least one; token counts at least 64")
+    check_threads(parser, threads)
     eval_windows, calib_windows = fake_quant_windows(opts.model, opts.eval_tokens, opts.calibration_tokens)
     base, rows = quality_rows(opts.model, specs, eval_windows, calib_windows)
     blocks = sorted({s.block for s in specs if s.block in BLOCK_VARIANTS})

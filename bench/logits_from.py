@@ -25,13 +25,14 @@ def with_logits_from(folder: Path, out: Path) -> Path:
     other file copied. onnxruntime wants the weights' file inside the model's folder (not a
     symlink out of it), and onnx refuses a weights file with more than one hard link."""
     from common.atomic import atomic_dir
+    from edge.generator.export import SIZES_FILE
     from edge.generator.logits_from import add_logits_from
 
     if (out / "model.onnx").exists():
         return out
     with atomic_dir(out, replace=False) as tmp:
         for path in Path(folder).iterdir():
-            if path.is_file() and path.name != "model.onnx":
+            if path.is_file() and path.name not in ("model.onnx", SIZES_FILE):   # the rewritten model has its own size
                 shutil.copy(path, tmp / path.name)
         add_logits_from(Path(folder) / "model.onnx", tmp / "model.onnx")
     return out

@@ -42,6 +42,13 @@ def runtime_at(rev: str, folder: Path) -> Path:
     """The file that defines CausalLM as it is at git revision `rev` (causal_lm.py, or generate.py
     before the split), written into `folder` as base-<its name>; a UserError if there is none."""
     root = Path(__file__).resolve().parents[1]
+    try:
+        known = subprocess.run(["git", "-C", str(root), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                               capture_output=True).returncode == 0
+    except FileNotFoundError:
+        raise UserError("--against needs git, which is not installed") from None
+    if not known:
+        raise UserError(f"--against {rev}: no such revision in {root}")
     for source in (RUNTIME, BEFORE_SPLIT):
         try:
             done = subprocess.run(["git", "-C", str(root), "show", f"{rev}:{source}"], capture_output=True)
@@ -106,7 +113,7 @@ def main(args: list[str]) -> int:
     from edge.generator.variants import VARIANTS
 
     parser = bench_parser("kllm bench runtime_ab")
-    parser.add_argument("--against", required=True, help="git revision whose generate.py is the base, e.g. HEAD~1")
+    parser.add_argument("--against", required=True, help="git revision whose causal LM runtime (causal_lm.py; generate.py before the split) is the base, e.g. HEAD~1")
     parser.add_argument("--model", default="smollm2")
     parser.add_argument("--variants", default="fp32,int4,int4-q41-fold")
     parser.add_argument("--threads", default="2")

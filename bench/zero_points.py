@@ -28,6 +28,7 @@ import numpy as np
 
 FORMS = ("uint8", "float", "symmetric")
 DEFAULT_SHAPES = "576x960,576x576,576x1536,1536x576"  # SmolLM2-135M: qkv fused, o, gate/up, down
+MAX_WEIGHTS = 1 << 26   # 67M weights: 4096 x 16384, past any layer of the models studied here
 NODES = 16
 
 
@@ -162,13 +163,15 @@ def parse_shapes(parser, text: str) -> list[tuple[int, int]]:
         shapes = []
     if not shapes or any(len(s) != 2 or s[0] % 32 or s[0] < 32 or s[1] < 1 for s in shapes):
         parser.error(f"--shapes takes KxN pairs with K a multiple of 32, e.g. {DEFAULT_SHAPES}; got {text}")
+    if max(k * n for k, n in shapes) > MAX_WEIGHTS:
+        parser.error(f"--shapes: at most {MAX_WEIGHTS:,} weights a matrix (a float64 copy of each is made), got {text}")
     return shapes
 
 
 def main(args: list[str]) -> int:
     import json
 
-    from bench._args import bench_parser
+    from bench._args import bench_parser, check_threads
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
 
@@ -184,6 +187,7 @@ def main(args: list[str]) -> int:
         parser.error("--threads takes comma-separated integers")
     if not threads or min(threads) < 1 or opts.rounds < 1:
         parser.error("--threads and --rounds must be at least 1")
+    check_threads(parser, threads)
     rows = measure(shapes, threads, opts.rounds)
     print(format_table(rows))
     slow = [r["ratio"][0] for r in rows if r["form"] == "float"]

@@ -68,7 +68,8 @@ def keep_results(name: str, since: float) -> Path | None:
     root = cache_dir("bench")
     history = root / "history"
     written = [p for p in root.rglob("*") if p.is_file() and not p.is_relative_to(history)
-               and p.suffix in KEPT_SUFFIXES and p.stat().st_mtime >= since and p.stat().st_size <= KEPT_MAX_BYTES]
+               and p.suffix in KEPT_SUFFIXES and p.stat().st_mtime >= since and p.stat().st_size <= KEPT_MAX_BYTES
+               and not (p.parent / "VARIANT.json").exists()]     # a model folder's configs: not results
     if not written:
         return None
     folder = history / f"{name}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"

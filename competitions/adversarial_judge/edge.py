@@ -42,7 +42,9 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     topics = [str(t) for t in data.tables["test"]["topic"].to_list()]
     essays = result.submission["essay"].to_list()
     dev = result.cv["attack_mix"]        # the port's own score judges with the development panel
-    teacher = f"attack_mix (mix {result.info.get('mix')}), chosen by {result.info.get('chosen_by')}"
+    held = result.cv.get(result.best) if result.best != "attack_mix" else None
+    teacher = (f"attack_mix (mix {result.info.get('mix')}), chosen by {result.info.get('chosen_by')}; "
+               f"scored here by the development panel" + (f" (the held-out panel gave {held.mean:.4f})" if held else ""))
     info = {"submitted": "attack_mix", "mix": result.info.get("mix"), "panel": dev.panel,
             "development_score": round(dev.mean, 4), "topics": len(topics), "data_source": data.source}
     if result.best != "attack_mix":

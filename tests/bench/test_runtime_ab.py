@@ -12,7 +12,7 @@ from common.errors import UserError
     (["--against", "HEAD", "--variants", "int3"], "--variants names only"),
     (["--against", "HEAD", "--threads", "a"], "--threads take comma-separated integers"),
     (["--against", "HEAD", "--rounds", "0"], "must be at least 1"),
-    (["--against", "no-such-revision-0000"], "--against no-such-revision-0000: no edge/runtime/causal_lm.py"),
+    (["--against", "no-such-revision-0000"], "--against no-such-revision-0000: no such revision"),
 ])
 def test_bad_flags_and_revisions_are_user_errors(args, fragment):
     with pytest.raises(UserError, match=fragment):

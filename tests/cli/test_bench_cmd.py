@@ -22,6 +22,9 @@ def test_a_runs_results_are_kept_beside_the_fixed_names_the_next_run_replaces(tm
         (cache_dir("bench") / "fake").mkdir(exist_ok=True)
         (cache_dir("bench") / "fake" / "chart.png").write_bytes(b"png")
         (cache_dir("bench") / "fake" / "model.onnx").write_bytes(b"weights")   # not a result: left out
+        (cache_dir("bench") / "model-copy").mkdir(exist_ok=True)                # a copied model folder's configs
+        for name in ("VARIANT.json", "tokenizer.json", "genai_config.json"):
+            (cache_dir("bench") / "model-copy" / name).write_text("{}")
         print("| table |")
         return 0
 
