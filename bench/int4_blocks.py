@@ -175,4 +175,7 @@ def main(args: list[str]) -> int:
          "rounds": opts.rounds}, indent=1, default=str))
     if speed:
         print(f"chart {save_chart(rows, speed, threads[0], out / 'int4_blocks.png')}")
+    elif (out / "int4_blocks.png").exists():     # an earlier run's chart would no longer match the JSON beside it
+        (out / "int4_blocks.png").unlink()
+        print("no chart: no block of 32, 64 or 128 was timed (an earlier run's int4_blocks.png removed)")
     return 0

@@ -44,3 +44,19 @@ def test_chart_is_a_png(tmp_path):
     rows = [{"method": "rtn", "block": b, "symmetric": True, "agreement": a} for b, a in ((32, 0.58), (128, 0.59))]
     path = save_chart(rows, {32: {1: (3.3, 3.2, 3.4)}, 128: {1: (4.4, 4.3, 4.5)}}, 1, tmp_path / "c.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_run_that_times_no_block_removes_an_earlier_chart(tmp_path, monkeypatch, capsys):
+    import bench.int4_blocks as int4_blocks
+    import bench.quant as quant
+
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path))
+    chart = tmp_path / "generator" / "study" / "int4_blocks.png"
+    chart.parent.mkdir(parents=True)
+    chart.write_bytes(b"an earlier run's chart")
+    monkeypatch.setattr(quant, "fake_quant_windows", lambda *a: ([[1, 2]], [[1, 2]]))
+    base = {"tokens": 2, "perplexity": 40.0}
+    monkeypatch.setattr(int4_blocks, "quality_rows", lambda *a: (base, []))
+    monkeypatch.setattr(int4_blocks, "format_table", lambda *a: "| table |")
+    assert int4_blocks.main(["--specs", "rtn-b4096-sym"]) == 0              # block 4096: no speed row
+    assert not chart.exists() and "an earlier run's int4_blocks.png removed" in capsys.readouterr().out
