@@ -32,6 +32,29 @@ def generator_column(columns) -> str | None:
     return next((c for c in GENERATOR_COLUMNS if c in columns), None)
 
 
+def _split_aucs(members, texts: list[str], y: np.ndarray, splits, seed: int) -> dict[str, list[float]]:
+    """Each member's AUC, and their rank average's ("ensemble"), on each (train rows, test rows)
+    split: fitted on the train rows only. A split whose either side holds one class is skipped."""
+    auc = get_metric("roc_auc").fn
+    per_member: dict[str, list[float]] = {m.name: [] for m in members} | {"ensemble": []}
+    for train, test in splits:
+        if len(set(y[test])) < 2 or len(set(y[train])) < 2:
+            continue                                  # a side of one class has no AUC
+        preds = []
+        for member in members:
+            pred = member.fit_predict([texts[i] for i in train], y[train], [texts[i] for i in test], seed=seed)
+            per_member[member.name].append(auc(y[test], pred))
+            preds.append(pred)
+        per_member["ensemble"].append(auc(y[test], score_rank_average(preds)))
+    return per_member
+
+
+def _holdout_scores(prefix: str, per_member: dict[str, list[float]], note: str) -> dict[str, CvScore]:
+    return {f"{prefix}/{name}": CvScore(float(np.mean(v)), float(np.std(v)), len(v), note, kind="holdout",
+                                        per_fold=tuple(v))
+            for name, v in per_member.items()}
+
+
 def heldout_generator_scores(members, texts: list[str], y, generators, seed: int = 42,
                              prefix: str = "heldout_generator") -> dict[str, CvScore]:
     """Leave-one-generator-out AUC for each member and their rank average."""
@@ -41,20 +64,14 @@ def heldout_generator_scores(members, texts: list[str], y, generators, seed: int
         return {}
     humans = np.random.default_rng(seed).permutation(np.flatnonzero(y == 0))
     human_slices = np.array_split(humans, len(ai_generators))
-    auc = get_metric("roc_auc").fn
-    per_member: dict[str, list[float]] = {m.name: [] for m in members} | {"ensemble": []}
-    for g, human_test in zip(tqdm(ai_generators, desc="held-out generators"), human_slices):
-        test = np.concatenate([np.flatnonzero((y == 1) & (generators == g)), human_test])
-        train = np.setdiff1d(np.flatnonzero((y == 0) | (generators != g)), test)
-        preds = []
-        for member in members:
-            pred = member.fit_predict([texts[i] for i in train], y[train], [texts[i] for i in test], seed=seed)
-            per_member[member.name].append(auc(y[test], pred))
-            preds.append(pred)
-        per_member["ensemble"].append(auc(y[test], score_rank_average(preds)))
+
+    def splits():
+        for g, human_test in zip(tqdm(ai_generators, desc="held-out generators"), human_slices):
+            test = np.concatenate([np.flatnonzero((y == 1) & (generators == g)), human_test])
+            yield np.setdiff1d(np.flatnonzero((y == 0) | (generators != g)), test), test
+
     note = f"left out each of {len(ai_generators)} generators: {', '.join(ai_generators)}"
-    return {f"{prefix}/{name}": CvScore(float(np.mean(v)), float(np.std(v)), len(v), note, kind="holdout")
-            for name, v in per_member.items()}
+    return _holdout_scores(prefix, _split_aucs(members, texts, y, splits(), seed), note)
 
 
 def heldout_prompt_scores(members, texts: list[str], y, prompts, folds: int = 5, seed: int = 42,
@@ -66,22 +83,9 @@ def heldout_prompt_scores(members, texts: list[str], y, prompts, folds: int = 5,
     if n < 2 or np.bincount(y, minlength=2).min() < n:
         return {}
     ids = FoldPlan(n, seed, "stratified_group").assign(len(y), y=y, groups=prompts)
-    auc = get_metric("roc_auc").fn
-    per_member: dict[str, list[float]] = {m.name: [] for m in members} | {"ensemble": []}
-    for k in tqdm(range(n), desc="held-out prompts"):
-        test, train = np.flatnonzero(ids == k), np.flatnonzero(ids != k)
-        if len(set(y[test])) < 2 or len(set(y[train])) < 2:
-            continue                                  # a fold of one class has no AUC
-        preds = []
-        for member in members:
-            pred = member.fit_predict([texts[i] for i in train], y[train], [texts[i] for i in test], seed=seed)
-            per_member[member.name].append(auc(y[test], pred))
-            preds.append(pred)
-        per_member["ensemble"].append(auc(y[test], score_rank_average(preds)))
+    splits = ((np.flatnonzero(ids != k), np.flatnonzero(ids == k)) for k in tqdm(range(n), desc="held-out prompts"))
+    per_member = _split_aucs(members, texts, y, splits, seed)
     if not per_member["ensemble"]:
         return {}
     note = f"{len(per_member['ensemble'])} folds of whole prompts ({len(set(prompts))} prompts)"
-    return {f"{prefix}/{name}": CvScore(float(np.mean(v)), float(np.std(v)), len(v), note, kind="holdout",
-                                        per_fold=tuple(v))
-            for name, v in per_member.items()}
-
+    return _holdout_scores(prefix, per_member, note)

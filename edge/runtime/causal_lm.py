@@ -334,8 +334,8 @@ def teacher_forced_stats(lm: CausalLM, windows: list[list[int]], steps: bool = F
     than for many, which rounds differently: bench/decode_path.py)."""
     nll, argmax = [], []
     for ids in windows:
-        lm.check_ids(ids)
         if steps:
+            lm.check_ids(ids)                  # forward() checks its own
             step = lm._decoder(len(ids))
             logits = np.concatenate([step([token], t + 1)[-1:] for t, token in enumerate(ids[:-1])])
         else:
