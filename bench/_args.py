@@ -26,6 +26,13 @@ def check_threads(parser: argparse.ArgumentParser, threads) -> None:
         parser.error(f"--threads at most {MAX_THREADS} (this machine has {os.cpu_count()} cores), got {max(threads)}")
 
 
+def note_short_text(windows: list[list[int]], asked: int, flag: str) -> None:
+    """Prints a note when the token windows hold fewer tokens than `flag` asked for (the texts end)."""
+    got = sum(map(len, windows))
+    if got < asked:
+        print(f"note: {flag} {asked}: the texts hold {got} tokens in windows, so {got} are used")
+
+
 def bench_parser(prog: str) -> argparse.ArgumentParser:
     return OneLineParser(prog=prog)
 

@@ -6,8 +6,12 @@
 from __future__ import annotations
 
 
+OUTSIDE = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)}   # legend() options: right of the axes
+
+
 def save_line_chart(path, draw, xlabel: str, ylabel: str, title: str, figsize=(7, 4), legend: dict | None = None):
-    """legend: matplotlib legend() options over the default fontsize 8 (e.g. {"loc": "lower left"})."""
+    """legend: matplotlib legend() options over the default fontsize 8 (e.g. {"loc": "lower left"}, or
+    OUTSIDE to keep it off the bars)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,18 +27,23 @@ def save_line_chart(path, draw, xlabel: str, ylabel: str, title: str, figsize=(7
     ax.legend(**{"fontsize": 8, **(legend or {})})
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")   # keeps a legend placed outside the axes
     plt.close(fig)
     return path
 
 
 def save_ratio_chart(path, results: dict[str, list[dict]], x: str, xlabel: str, ylabel: str, title: str):
-    """One line per variant and thread count of rows {"threads", x, "ratio"}, against a 1.0 line."""
+    """One line per variant and thread count of rows {"threads", x, "ratio"}, against a 1.0 line;
+    rows that carry "ratio_min" and "ratio_max" get their min-max as error bars."""
     def draw(ax):
         for name, rows in results.items():
             for n in sorted({r["threads"] for r in rows}):
                 mine = [r for r in rows if r["threads"] == n]
-                ax.plot([r[x] for r in mine], [r["ratio"] for r in mine], marker="o", label=f"{name}, {n}t")
+                spread = None
+                if all("ratio_min" in r and "ratio_max" in r for r in mine):
+                    spread = [[r["ratio"] - r["ratio_min"] for r in mine], [r["ratio_max"] - r["ratio"] for r in mine]]
+                ax.errorbar([r[x] for r in mine], [r["ratio"] for r in mine], yerr=spread, marker="o", capsize=3,
+                            label=f"{name}, {n}t")
         ax.axhline(1.0, color="grey", lw=0.8)
 
     return save_line_chart(path, draw, xlabel, ylabel, title)

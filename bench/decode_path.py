@@ -50,7 +50,9 @@ def format_table(rows: list[dict]) -> str:
 
 
 def save_chart(rows: list[dict], path):
-    from bench._chart import save_line_chart
+    from bench._chart import OUTSIDE, save_line_chart
+
+    lowest = min(min(r["self_agreement"], r["prefill"]["agreement"], r["steps"]["agreement"]) for r in rows)
 
     def draw(ax):
         x = np.arange(len(rows))
@@ -60,16 +62,16 @@ def save_chart(rows: list[dict], path):
             values = [r["self_agreement"] if key == "self" else r[key]["agreement"] for r in rows]
             ax.bar(x + offset, values, width=0.27, label=label)
         ax.set_xticks(x, [r["variant"] for r in rows])
-        ax.set_ylim(0.5, 1.01)
+        ax.set_ylim(min(0.5, lowest - 0.05), 1.01)
 
     return save_line_chart(path, draw, "variant", "share of held-out tokens",
-                           "Teacher forcing in one pass against one token a step", legend={"loc": "lower left"})
+                           "Teacher forcing in one pass against one token a step", legend=OUTSIDE)
 
 
 def main(args: list[str]) -> int:
     from tqdm import tqdm
 
-    from bench._args import bench_parser, check_threads, variant_names
+    from bench._args import bench_parser, check_threads, note_short_text, variant_names
     from bench.quant import held_out_texts, named_folders
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
@@ -92,6 +94,7 @@ def main(args: list[str]) -> int:
     held_out = held_out_texts()
     folders = named_folders(names, opts.model, held_out)
     windows = token_windows(CausalLM(folders["fp32"]).encode, held_out, opts.eval_tokens)
+    note_short_text(windows, opts.eval_tokens, "--eval-tokens")
     prefill, steps = {}, {}
     for name in tqdm(names, desc="decode_path", unit="variant"):
         folder = folders[name]

@@ -116,7 +116,7 @@ def save_chart(rows: list[dict], speed: dict[int, dict], thread: int, path):
                 ax.plot(xs, [r["agreement"] for r in mine], marker=marker, color=color, ls="-" if m == "gptq" else ":",
                         label=f"{m.upper()} {'sym' if sym else 'asym'}")
                 for x, r in zip(xs, mine):
-                    ax.annotate(f"b{r['block']}", (x, r["agreement"]), fontsize=7)
+                    ax.annotate(f"b{r['block']}", (x, r["agreement"]), xytext=(4, 4), textcoords="offset points", fontsize=7)
         ax.axhline(0.90, color="grey", lw=0.8, ls="--")
         ax.axvline(4.0, color="grey", lw=0.8, ls="--")
 

@@ -56,7 +56,7 @@ def save_chart(results: dict[str, list[dict]], path):
     from bench._chart import save_ratio_chart
 
     return save_ratio_chart(path, results, "context", "context tokens before decoding",
-                            "decode tok/s, in place / copied (median)", "KV cache written in place vs copied each token")
+                            "decode tok/s, in place / copied (median, min-max)", "KV cache written in place vs copied each token")
 
 
 def main(args: list[str]) -> int:

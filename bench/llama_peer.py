@@ -20,7 +20,7 @@ ONNX_ROWS = "fp32,int8,int4,int4-q41,int4-q41-fold"
 def main(args: list[str]) -> int:
     import statistics
 
-    from bench._args import bench_parser
+    from bench._args import bench_parser, note_short_text
     from bench.quant import held_out_texts
     from common.errors import UserError
     from common.models import causal_lm_source
@@ -49,6 +49,7 @@ def main(args: list[str]) -> int:
     folders = {n: build_variant(VARIANTS[n]) for n in names}
     lm = CausalLM(folders["fp32"])
     windows = token_windows(lm.encode, held_out_texts(), opts.eval_tokens)
+    note_short_text(windows, opts.eval_tokens, "--eval-tokens")
     ref = teacher_forced(folders["fp32"], windows)
     quality = {**{n: teacher_forced(folders[n], windows) for n in names},
                **{n: llama_teacher_forced(f, windows) for n, f in files.items()}}

@@ -76,7 +76,7 @@ def measure(plain: Path, sliced: Path, prompts: list[int], threads: list[int], r
 def save_chart(results: dict[str, list[dict]], path):
     from bench._chart import save_ratio_chart
 
-    return save_ratio_chart(path, results, "prompt", "prompt tokens", "prefill speed-up, last row only (median)",
+    return save_ratio_chart(path, results, "prompt", "prompt tokens", "prefill speed-up, last row only (median, min-max)",
                             "Prefill: LM head on the last position only vs every position")
 
 

@@ -70,7 +70,7 @@ def format_table(rows: list[dict]) -> str:
 
 
 def save_chart(rows: list[dict], path):
-    from bench._chart import save_line_chart
+    from bench._chart import OUTSIDE, save_line_chart
 
     groups = list(dict.fromkeys(r["group"] for r in rows))
 
@@ -85,7 +85,7 @@ def save_chart(rows: list[dict], path):
 
     return save_line_chart(path, draw, "MatMuls left with integer zero points only",
                            "next-token agreement with fp32 (fake quant)",
-                           "Q4_1 without the fold's leftover (target: >= 0.90; the fold keeps 1.0)")
+                           "Q4_1 without the fold's leftover (target: >= 0.90; the fold keeps 1.0)", legend=OUTSIDE)
 
 
 def main(args: list[str]) -> int:

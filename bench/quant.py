@@ -103,10 +103,14 @@ def fake_quant_windows(model_name: str, eval_tokens: int, calibration_tokens: in
     from edge.generator.variants import VARIANTS
     from edge.runtime.causal_lm import CausalLM
 
+    from bench._args import note_short_text
+
     encode = CausalLM(build_variant(VARIANTS["fp32"], model_name)).encode
     held_out = held_out_texts()
-    return (token_windows(encode, held_out, eval_tokens),
-            token_windows(encode, calibration_texts(held_out), calibration_tokens))
+    windows = (token_windows(encode, held_out, eval_tokens), token_windows(encode, calibration_texts(held_out), calibration_tokens))
+    note_short_text(windows[0], eval_tokens, "--eval-tokens")
+    note_short_text(windows[1], calibration_tokens, "--calibration-tokens")
+    return windows
 
 
 def science_task():

@@ -153,6 +153,7 @@ def save_chart(report, threads, path):
 
 
 def main(args: list[str]) -> int:
+    from bench._args import note_short_text
     from bench.quant import held_out_texts, named_folders
     from common.atomic import atomic_path
     from common.paths import cache_dir
@@ -171,6 +172,7 @@ def main(args: list[str]) -> int:
         held_out = held_out_texts()
         folders = named_folders(names, opts.model, held_out)
         windows = token_windows(CausalLM(folders["fp32"]).encode, held_out, opts.eval_tokens)
+        note_short_text(windows, opts.eval_tokens, "--eval-tokens")
         host = {name: teacher_forced(folder, windows) for name, folder in folders.items()} if opts.quality else {}
         report = run_device_study(device, root, folders, windows, config, host_quality=host)
     emulated = report.emulated = report.emulated or not opts.device

@@ -170,8 +170,9 @@ def run_study(eval_texts: list[str], calibration_texts: list[str], config: Study
     eval_windows = token_windows(encode, eval_texts, config.eval_tokens)
     calib_windows = token_windows(encode, calibration_texts, config.calibration_tokens)
     calibration = texts_id(calibration_texts)
-    log(f"study: {sum(map(len, eval_windows))} held-out tokens in {len(eval_windows)} windows; "
-        f"{sum(map(len, calib_windows))} calibration tokens")
+    log(f"study: {sum(map(len, eval_windows))} held-out tokens in {len(eval_windows)} windows "
+        f"(asked for {config.eval_tokens}); {sum(map(len, calib_windows))} calibration tokens "
+        f"(asked for {config.calibration_tokens})")
 
     torch.set_num_threads(default_threads())
     model = AutoModelForCausalLM.from_pretrained(hf, dtype=torch.float32).eval()

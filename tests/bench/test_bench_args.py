@@ -74,3 +74,12 @@ def test_the_llm_benchmark_refuses_no_new_tokens():
 
     with pytest.raises(UserError, match="--tokens must be at least 1"):
         llm(["--tokens", "0"])
+
+
+def test_a_token_count_past_the_texts_is_said_not_silently_capped(capsys):
+    from bench._args import note_short_text
+
+    note_short_text([[1] * 200, [2] * 56], 256, "--eval-tokens")
+    assert capsys.readouterr().out == ""
+    note_short_text([[1] * 200, [2] * 56], 100000, "--eval-tokens")
+    assert capsys.readouterr().out.strip() == "note: --eval-tokens 100000: the texts hold 256 tokens in windows, so 256 are used"
