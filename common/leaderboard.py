@@ -6,8 +6,9 @@
     print(format_comparison(find_run("2026..-a1b2c3"), find_run("2026..-d4e5f6")))
 
 Runs are ranked only against comparable runs: a competition's board is split into groups, one
-per (metric and its definition's version, data source, kind of score, encoder, judge panel,
-quick or full settings) (`GroupKey`), and rows are ranked within their group, never across groups. A `--fast` run (smaller
+per (metric and its definition's version, data source, kind of score and a held-out split's name
+(the prefix of its variants' names, e.g. detect-ai-text's heldout_generator/ and heldout_prompt/),
+encoder, judge panel, quick or full settings) (`GroupKey`), and rows are ranked within their group, never across groups. A `--fast` run (smaller
 settings and fewer folds, recorded as `extra.fast`) is a quick check: it is ranked only beside
 other quick runs. Custom folders (--data) and extra rows also split by
 the files themselves (the run's `data_id`): two different folders are two groups. Kinds: "cv"
@@ -32,7 +33,7 @@ from common.solution import VALIDATION_KINDS
 REFERENCE_LABEL = "* 1st place, real LB"
 REFERENCE_NOTE = ("* the real competition's 1st-place private score on Kaggle: a real-leaderboard figure, "
                   "not comparable with scores on the sample data")
-GROUP_NOTE = ("groups: rows are ranked only within their group (same metric, data, kind of score, encoder or "
+GROUP_NOTE = ("groups: rows are ranked only within their group (same metric, data, kind of score and split, encoder or "
               "judge panel, full or --fast settings, and the metric's definition); scores of different groups are not comparable and never ranked against each other")
 KINDS = VALIDATION_KINDS
 CELL_WIDTH = 60                     # --compare cuts longer values
@@ -51,13 +52,16 @@ class GroupKey:
     data_id: str = ""   # only for data other than the committed sample and Kaggle's own files
     fast: bool = False  # a --fast run: smaller settings, its own folds
     metric_version: int = 1
+    split: str = ""     # a "holdout" score's split: its variant's prefix ("heldout_prompt/tfidf" -> heldout_prompt)
 
     @classmethod
     def of(cls, run: RunRecord) -> GroupKey:
         data_id = "" if run.data_source in FIXED_DATA else (run.data_id or "")
         fast = bool((run.extra or {}).get("fast"))
-        return cls(run.metric, run.data_source, run.kind or "cv", run.encoder or "", run.panel or "", data_id, fast,
-                   run.metric_version or 1)
+        kind = run.kind or "cv"
+        split = run.variant.split("/", 1)[0] if kind == "holdout" and "/" in run.variant else ""
+        return cls(run.metric, run.data_source, kind, run.encoder or "", run.panel or "", data_id, fast,
+                   run.metric_version or 1, split)
 
     def superseded(self) -> bool:
         """Scored by an older definition of its metric than the registry's."""
@@ -68,6 +72,7 @@ class GroupKey:
         parts = [] if self.metric == board_metric else [f"metric {self.metric}"]
         data = f"{self.data_source} data" + (f" {self.data_id}" if self.data_id else "")
         parts += [data, KINDS.get(self.kind, self.kind)]
+        parts += [f"split={self.split}"] if self.split else []
         parts += [f"encoder={self.encoder}"] if self.encoder else []
         parts += [f"panel={self.panel}"] if self.panel else []
         parts += ["--fast settings (a quick check)"] if self.fast else []
@@ -77,7 +82,7 @@ class GroupKey:
     def order(self) -> tuple:
         kind_rank = list(KINDS).index(self.kind) if self.kind in KINDS else len(KINDS)
         return (self.superseded(), self.data_source != "kaggle", self.data_source, self.data_id, self.fast, kind_rank,
-                self.kind, self.metric, self.encoder, self.panel, -self.metric_version)
+                self.kind, self.split, self.metric, self.encoder, self.panel, -self.metric_version)
 
 
 @dataclass

@@ -214,3 +214,16 @@ def test_a_fast_group_is_hatched_and_says_so_in_its_legend():
         plt.close(fig)
     assert seen[True][0] == {"//"} and "cv score (--fast) ± std" in seen[True][1]
     assert seen[False][0] == {None} and "cv score ± std" in seen[False][1]
+
+
+def test_two_held_out_splits_are_two_groups_named_by_their_prefix():
+    detect = comp("detect", "roc_auc")
+    runs = [run("g1", "detect", "heldout_generator/tfidf", 0.93, metric="roc_auc", kind="holdout"),
+            run("p1", "detect", "heldout_prompt/tfidf", 0.91, metric="roc_auc", kind="holdout"),
+            run("p2", "detect", "heldout_prompt/lm", 0.97, metric="roc_auc", kind="holdout"),
+            run("c1", "detect", "tfidf", 0.95, metric="roc_auc")]
+    (board,) = build_leaderboard(runs, [detect])
+    ranked = {(g.key.kind, g.key.split): [r.run_id for r in g.rows] for g in board.groups}
+    assert ranked == {("cv", ""): ["c1"], ("holdout", "heldout_generator"): ["g1"],
+                      ("holdout", "heldout_prompt"): ["p2", "p1"]}
+    assert "-- sample data, holdout (a held-out split), split=heldout_prompt" in format_leaderboard([board])
