@@ -245,6 +245,13 @@ def _bad_field(record: RunRecord) -> str:
         return "kaggle_ref is not text"
     if (record.cv_std or 0) < 0 or record.folds < 0:
         return "cv_std or folds is negative"
+    from common.metrics import METRICS
+
+    metric = METRICS.get(record.metric)
+    for name in ("cv", "public", "private"):
+        value = getattr(record, name)
+        if metric is not None and value is not None and not metric.within(value):
+            return f"{name} {value:g} is outside {metric.name}'s range [{metric.bounds[0]:g}, {metric.bounds[1]:g}]"
     from common.solution import VALIDATION_KINDS
 
     if record.kind not in VALIDATION_KINDS:

@@ -26,6 +26,7 @@ Each metric is computed as Kaggle computes it; see the module of each for the ex
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -48,6 +49,11 @@ class Metric:
     setting: str = ""
     default: str = ""
     version: int = 1
+    bounds: tuple[float, float] = (-math.inf, math.inf)   # every score it can give lies within
+
+    def within(self, score: float) -> bool:
+        """Inside `bounds`, give or take float32 rounding (a cosine of 1.0000001)."""
+        return self.bounds[0] - 1e-4 <= score <= self.bounds[1] + 1e-4
 
     def __post_init__(self):
         if self.needs not in NEEDS:
@@ -61,14 +67,15 @@ class Metric:
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("map@3", map_at_k, True, "mean average precision at 3 over space-separated letters"),
-        Metric("roc_auc", roc_auc, True, "area under the ROC curve"),
-        Metric("multiclass_logloss", multiclass_logloss, False, "log loss, rows rescaled to sum 1, then clipped to [1e-15, 1-1e-15]"),
+        Metric("map@3", map_at_k, True, "mean average precision at 3 over space-separated letters", bounds=(0, 1)),
+        Metric("roc_auc", roc_auc, True, "area under the ROC curve", bounds=(0, 1)),
+        Metric("multiclass_logloss", multiclass_logloss, False, "log loss, rows rescaled to sum 1, then clipped to [1e-15, 1-1e-15]",
+               bounds=(0, -math.log(1e-15))),
         Metric("sharpened_cosine", sharpened_cosine, True, "mean cos(e(pred), e(true))^3 with a sentence encoder",
-               setting="encoder", default=DEFAULT_ENCODER),
+               setting="encoder", default=DEFAULT_ENCODER, bounds=(-1, 1)),
         Metric("judge_score", judge_panel_score, True,
                "avg_h*min_v*avg_e / (avg_s*(9-avg_q)) over a local judge panel", needs="panel", setting="panel",
-               version=2),
+               version=2, bounds=(0, math.inf)),
     )
 }
 

@@ -236,3 +236,18 @@ def test_a_hand_edited_kind_spread_or_fast_flag_is_skipped_naming_it(tmp_path, c
                      "line 4: its cv_std or folds is negative", "line 5: its cv_std or folds is negative",
                      "line 6: its extra.fast is not true or false"):
         assert fragment in err, fragment
+
+
+def test_a_score_outside_its_metrics_range_is_skipped_naming_it(tmp_path, capsys):
+    path = tmp_path / "runs.jsonl"
+    append_run(make_run(run_id="good", metric="map@3", cv=0.5), path)
+    line = json.loads(path.read_text())
+    lines = [json.dumps(line), json.dumps({**line, "run_id": "huge", "cv": 1e300}),
+             json.dumps({**line, "run_id": "below", "public": -0.2}),
+             json.dumps({**line, "run_id": "loss", "metric": "multiclass_logloss", "cv": 2.5}),
+             json.dumps({**line, "run_id": "judge", "metric": "judge_score", "cv": 1e300})]
+    path.write_text("\n".join(lines) + "\n")
+    assert [r.run_id for r in read_runs(path)] == ["good", "loss", "judge"]   # a judge score has no upper bound
+    err = capsys.readouterr().err
+    assert "line 2: its cv 1e+300 is outside map@3's range [0, 1]" in err
+    assert "line 3: its public -0.2 is outside map@3's range [0, 1]" in err
