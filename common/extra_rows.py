@@ -14,6 +14,7 @@ train_extra.csv or train_extra.parquet beside the data files is used when it is 
 from __future__ import annotations
 
 import shutil
+import unicodedata
 from pathlib import Path
 from typing import Iterable
 
@@ -70,12 +71,18 @@ def read_rows(path: Path) -> pl.DataFrame:
     return frame
 
 
+def row_key(text) -> str:
+    """A row's text as repeats are found: Unicode NFKC, case-folded, runs of spacing as one space
+    (an external set's copy of an essay often differs only in its line breaks, quotes or case)."""
+    return " ".join(unicodedata.normalize("NFKC", str(text)).casefold().split())
+
+
 def new_rows(keys: list[str], seen: Iterable[str]) -> list[int]:
-    """Row numbers whose whitespace-trimmed key is neither in `seen` nor earlier in `keys`."""
-    known = {str(k).strip() for k in seen}
+    """Row numbers whose key (`row_key`) is neither in `seen` nor earlier in `keys`."""
+    known = {row_key(k) for k in seen}
     keep = []
     for i, key in enumerate(keys):
-        key = str(key).strip()
+        key = row_key(key)
         if key not in known:
             known.add(key)
             keep.append(i)

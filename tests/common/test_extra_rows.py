@@ -45,3 +45,9 @@ def test_a_file_whose_every_row_repeats_train_is_not_recorded_as_trained_on():
     assert trained_on(None) == ""
     assert trained_on({"path": "daigt.csv", "rows": 0, "repeats_dropped": 12}) == ""    # ranks with train alone
     assert trained_on({"path": "daigt.csv", "rows": 3, "repeats_dropped": 0}) == "daigt.csv"
+
+
+def test_a_copy_differing_in_case_line_breaks_or_unicode_form_is_a_repeat():
+    essay = "Dear Senator,\nCars are  useful. ﬁne"         # a ligature, a double space, a line break
+    copies = ["dear senator, cars are useful. fine", "DEAR SENATOR,\r\n\r\nCars are useful. fine", "Cars are useful."]
+    assert new_rows(copies, seen=[essay]) == [2]
