@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from common.data import read_table
-from common.extra_rows import new_rows
+from common.extra_rows import new_rows, row_key
 from common.retrieval import embed_passages, nearest_allowed
 
 from competitions.science_exam import COMPETITION
@@ -35,10 +35,8 @@ def _texts(questions: Questions) -> list[str]:
 
 
 def question_keys(questions: Questions) -> list[str]:
-    """One key per question: its prompt and its set of options, lower-cased, spacing collapsed."""
-    def norm(text: str) -> str:
-        return " ".join(str(text).lower().split())
-    return ["\x00".join([norm(p), *sorted(norm(o) for o in opts)]) for p, opts in zip(questions.prompts, questions.options)]
+    """One key per question: its prompt and its set of options, case and spacing aside (`row_key`)."""
+    return ["\x00".join([row_key(p), *sorted(row_key(o) for o in opts)]) for p, opts in zip(questions.prompts, questions.options)]
 
 
 def _solved(questions: Questions) -> list[str]:
