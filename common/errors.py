@@ -3,6 +3,7 @@
     raise UserError(f"missing file: {path}")
 """
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -35,8 +36,22 @@ class OneLineParser(argparse.ArgumentParser):
         kwargs.setdefault("allow_abbrev", False)  # a flag's prefix is an error, never that flag
         super().__init__(*args, **kwargs)
 
+    def parse_known_args(self, args=None, namespace=None):
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
     def error(self, message):
+        if message.startswith("the following arguments are required"):
+            unknown = self._unknown_flags()      # `--co x` for --comp: name the typo, not the missing flag
+            if unknown:
+                message = f"unrecognized arguments: {' '.join(unknown)}"
         raise UserError(f"{self.prog}: {message} (see --help)")
+
+    def _unknown_flags(self) -> list[str]:
+        given = getattr(self, "_given", [])
+        given = given[:given.index("--")] if "--" in given else given
+        return [a for a in given if a.startswith("-") and len(a) > 1 and a.split("=", 1)[0] not in self._option_string_actions
+                and not self._negative_number_matcher.match(a)]
 
 
 def path_arg(value: str) -> Path:

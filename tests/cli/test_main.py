@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
     (["score", "--comp", "science-exam", "--pred", "/nonexistent.csv", "--truth", "/nonexistent.csv"], "missing file"),
     (["nonsense-command"], "invalid choice"),
     (["leaderboard", "--compar", "a", "b"], "kllm leaderboard: unrecognized arguments: --compar"),  # no abbreviations
+    (["submit", "--co", "science-exam"], "kllm submit: unrecognized arguments: --co "),   # the typo, not "--comp required"
+    (["submit", "--co=science-exam"], "unrecognized arguments: --co=science-exam"),
     (["leaderboard", "--png", "chart.pdf"], "give a path ending in .png"),
     (["submit", "--comp", "science-exam", "--seed", "-1"], "seed -1 is out of range"),
     (["submit", "--comp", "science-exam", "--seed", "4294967296"], "out of range"),

@@ -33,20 +33,21 @@ def test_unknown_experiment_names_the_known_ones(capsys):
     assert "known: " in capsys.readouterr().err
 
 
-def test_folds_and_experiment_reach_the_solution_and_the_store(tmp_path, monkeypatch, capsys):
+def test_folds_seed_and_experiment_reach_the_solution_and_the_store(tmp_path, monkeypatch, capsys):
     from fakes.essays import write_essays
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "runs.jsonl"))
     folder = write_essays(tmp_path / "data", n_train=48, n_test=10)
     code = main(["submit", "--comp", "detect-ai-text", "--data", str(folder), "--folds", "4",
-                 "--exp", "tfidf_only", "--set", "heldout=0", "--out", str(tmp_path / "sub.csv")])
+                 "--exp", "tfidf_only", "--set", "heldout=0", "--seed", "7", "--out", str(tmp_path / "sub.csv")])
     assert code == 0
     out = capsys.readouterr().out
     assert "experiment tfidf_only" in out and "4 folds, stratified by generated" in out
     runs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
     assert {r["variant"] for r in runs} == {"tfidf_only/tfidf_linear", "tfidf_only/tfidf_lgbm", "tfidf_only/ensemble"}
     assert all(r["folds"] == 4 and r["extra"]["experiment"] == "tfidf_only" and r["extra"]["fast"] is False for r in runs)
+    assert {r["seed"] for r in runs} == {7}                         # the seed given, recorded
     assert runs[0]["extra"]["options"] == {"members": "tfidf_linear,tfidf_lgbm", "heldout": "0"}
     from common.data import load_dataset
     from common.registry import get_competition

@@ -129,3 +129,15 @@ def test_a_link_is_written_through_and_a_pipe_is_refused(tmp_path):
         with pytest.raises(UserError, match="is not a regular file"):
             check()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link.csv", "pipe.csv", "real.csv"]
+
+
+@pytest.mark.parametrize("failure", [ValueError("half written"), KeyboardInterrupt()])
+def test_a_failed_file_write_leaves_the_old_file_and_no_temp_file(tmp_path, failure):
+    target = tmp_path / "submission.csv"
+    target.write_text("old\n")
+    with pytest.raises(type(failure)):
+        with atomic_path(target) as tmp:
+            tmp.write_text("new, half")
+            raise failure
+    assert target.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["submission.csv"]

@@ -52,7 +52,7 @@ def _rows(path):
     return good
 
 
-PROMPTS = [f"Give one fact about the number {i}." for i in range(8)]
+PROMPTS = [f"Give one fact about the number {i}." for i in range(16)]   # room to be killed after 2 rows
 CONFIG = GenerationConfig(max_new_tokens=3, batch_size=2, temperature=0.9, top_p=0.95, seed=7)
 SCRIPT = f"""
 from common.llm.generation import GenerationConfig, generate

@@ -5,11 +5,10 @@ import pytest
 from edge.generator.profile import WEIGHT_OPS, decode_profile, format_profiles, main
 
 
-def test_a_tokens_time_adds_up_and_the_weight_kernels_are_found(tiny_exports):
+def test_a_tokens_time_nests_kernels_in_runs_and_the_weight_kernels_are_found(tiny_exports):
     p = decode_profile(tiny_exports["int4"], threads=1, new_tokens=8)
     assert p["tokens"] == 7 and p["kernels_ms"]
-    assert p["ms_per_token"] >= p["run_ms"] >= p["kernel_ms"] > 0
-    assert p["ms_per_token"] == pytest.approx(p["kernel_ms"] + p["ort_overhead_ms"] + p["python_ms"])
+    assert p["ms_per_token"] >= p["run_ms"] >= p["kernel_ms"] > 0          # kernels nest in runs, runs in the token
     assert "MatMulNBits" in p["kernels_ms"] and 0 < p["weight_kernels_ms"] <= p["kernel_ms"]
     assert p["weights_gb_s"] > 0 and p["nodes_per_token"] > 10
     table = format_profiles({"tiny int4": p})
