@@ -52,6 +52,8 @@ def quantize_static_int8(raw: Path, dst: Path, feeds: list[dict[str, np.ndarray]
     from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
     from onnxruntime.transformers.optimizer import optimize_model
 
+    from edge.quantize import without_preprocessing_advice
+
     if not Path(raw).is_file():
         raise UserError(f"missing ONNX model: {raw}")
     if not feeds:
@@ -66,7 +68,7 @@ def quantize_static_int8(raw: Path, dst: Path, feeds: list[dict[str, np.ndarray]
         if not any(o.domain == "com.microsoft" for o in typed.opset_import):
             typed.opset_import.append(onnx.helper.make_opsetid("com.microsoft", 1))
         onnx.save(typed, str(fused_path))
-        with atomic_path(Path(dst), suffix=".onnx") as tmp:
+        with atomic_path(Path(dst), suffix=".onnx") as tmp, without_preprocessing_advice():
             quantize_static(str(fused_path), str(tmp), _Reader(feeds), quant_format=QuantFormat.QDQ,
                             op_types_to_quantize=["MatMul"], per_channel=True, reduce_range=True,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
