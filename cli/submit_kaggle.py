@@ -53,7 +53,11 @@ def recorded_run(competition: Competition, args, experiment, flag: str):
     from common.kaggle.submit import last_submitted_run
     from common.results import git_commit
 
-    record, path = last_submitted_run(competition, experiment.name if experiment else None, fast=args.fast)
+    record, path = last_submitted_run(competition, experiment.name if experiment else None, fast=args.fast,
+                                      sample=flag == "--notebook-only")
+    if record.data_source.split("+")[0] == "sample":
+        print(f"note: run {record.run_id} read the embedded sample; its notebook solves again on Kaggle's files "
+              f"there, so its CV says nothing about that score", file=sys.stderr)
     options = record.extra.get("options") or {}
     if competition.code_competition and record.data_source.endswith("+extra") and not options.get("extra_train"):
         raise UserError(f"run {record.run_id} took extra rows from {' or '.join(BESIDE_THE_DATA)} beside the data, "

@@ -64,10 +64,11 @@ def submitted_record(records: list[RunRecord]) -> RunRecord:
 
 
 def last_submitted_run(competition: Competition, experiment: str | None, results: Path | None = None,
-                       fast: bool = False) -> tuple[RunRecord, Path]:
+                       fast: bool = False, sample: bool = False) -> tuple[RunRecord, Path]:
     """The latest recorded run of the competition (and experiment) whose predictions were written,
     and its submission file, for sending again without solving again; a UserError says why not.
-    A --fast run (a quick check) is taken only when `fast` asks for one."""
+    A --fast run (a quick check) is taken only when `fast` asks for one; a run on the embedded
+    sample only when `sample` allows it (a notebook built to read, which reruns on Kaggle's files)."""
     runs = [r for r in read_runs(results) if r.competition == competition.slug and r.extra.get("submitted")
             and r.extra.get("experiment") == experiment]
     named = f"{competition.slug}{f' (experiment {experiment})' if experiment else ''}"
@@ -79,7 +80,7 @@ def last_submitted_run(competition: Competition, experiment: str | None, results
                         f"run make submit COMP={competition.slug}{' ARGS=--fast' if fast else ''} first")
     runs = kind
     record = runs[-1]
-    if record.data_source.split("+")[0] == "sample":
+    if record.data_source.split("+")[0] == "sample" and not sample:
         raise UserError(f"the last run of {named} ({record.run_id}) read the embedded sample: nothing to send to Kaggle")
     if "submission_path" not in record.extra or (competition.code_competition and "models" not in record.extra):
         raise UserError(f"run {record.run_id} was recorded before runs kept what sending again needs: "

@@ -507,3 +507,19 @@ def test_an_encrypted_zip_is_one_line(two_competitions, tmp_path, capsys, monkey
     assert main(["data", "--comp", "science-exam", "--zip", str(archive)]) == 2
     err = capsys.readouterr().err
     assert "locked.zip: cannot unpack it here (File 'train.csv' is encrypted" in err and err.count("\n") == 1
+
+
+def test_notebook_only_builds_a_sample_runs_bundle_to_read_saying_it_solves_again_there(fake_kaggle, two_competitions,
+                                                                                         tmp_path, capsys):
+    llm, exam = two_competitions
+    run = make_record(exam, "run-sample", 0.6)
+    run.data_source = "sample"
+    run.extra.update(submission_path="", models=[])
+    append_run(run)
+    assert main(["submit", "--comp", "science-exam", "--notebook-only"]) == 0
+    captured = capsys.readouterr()
+    assert "run run-sample read the embedded sample; its notebook solves again on Kaggle's files" in captured.err
+    assert captured.out.startswith("notebook of run run-sample (tfidf) for YOUR_KAGGLE_USERNAME") and fake_kaggle.calls == []
+    write_kaggle_json(fake_kaggle.home)
+    assert main(["submit", "--comp", "science-exam", "--kaggle", "--resend"]) == 2          # sending it stays refused
+    assert "read the embedded sample: nothing to send to Kaggle" in capsys.readouterr().err
