@@ -13,3 +13,21 @@ def test_make_help_names_every_registered_competition():
     listed = re.search(r"^COMPS := (.+)$", makefile, re.M).group(1).split()
     assert sorted(listed) == sorted(c.slug for c in all_competitions())
     assert "@echo \"COMP is one of: $(COMPS)" in makefile
+
+
+def test_make_clean_removes_the_repos_folders_and_names_the_places_it_keeps(tmp_path):
+    import os
+    import shutil
+    import subprocess
+
+    shutil.copy(repo_root() / "Makefile", tmp_path / "Makefile")
+    for folder in ("cache", "submissions", "results", "build", "data", ".venv"):
+        (tmp_path / folder).mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLLM_")}
+    done = subprocess.run(["make", "-s", "clean"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**env, "KLLM_CACHE": str(elsewhere)})
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".venv", "Makefile", "data", "elsewhere"]
+    assert f"note: KLLM_CACHE={elsewhere} is kept" in done.stdout and "KLLM_RESULTS" not in done.stdout
