@@ -9,6 +9,7 @@ Options (`--set key=value`) are the fields of `DetectConfig`.
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,17 @@ def check_classes(y: np.ndarray, folds: int, extra: bool, rows: str = "train", l
                         f"and stratified folds need at least {folds} of each{hint}")
 
 
+def warn_few_per_fold(y: np.ndarray, folds: int, extra: bool) -> None:
+    """A warning when a class has under 2 essays a fold (the real train: 3 generated essays), so
+    each fold's AUC rests on one or two essays and the CV is mostly noise."""
+    generated = int(y.sum())
+    fewest, which = min((generated, "generated"), (len(y) - generated, "human"))
+    if fewest < 2 * folds:
+        hint = "" if extra else "; add labeled essays with --set extra_train=FILE (a DAIGT dataset)"
+        print(f"warning: {fewest} {which} essays for {folds} folds: each fold's AUC rests on "
+              f"{fewest // folds}-{-(-fewest // folds)} of them, so the CV below is mostly noise{hint}", file=sys.stderr)
+
+
 def training_rows(ctx: RunContext, cfg: DetectConfig, texts: list[str], y: np.ndarray, info: dict):
     """(texts, labels) to fit and cross-validate on: train's, then extra_train's when there is one."""
     texts, y, added = with_extra_rows(texts, y, cfg.extra_train, ctx.data.path)
@@ -101,6 +113,7 @@ def run(ctx: RunContext) -> SolutionResult:
         extra = info["extra_train"]
         print(f"extra_train: {extra['rows']} labeled essays ({extra['generated']} generated) from {extra['path']}, "
               f"trained and cross-validated with train's {len(texts)}; {extra['repeats_dropped']} repeated texts dropped")
+    warn_few_per_fold(fit_y, folds, "extra_train" in info)
 
     out = cross_validate(members, fit_texts, fit_y, test_texts, folds=folds, seed=ctx.seed)
     cv = {**{m.name: out.scores[m.name] for m in members}, "ensemble": out.scores["ensemble"]}

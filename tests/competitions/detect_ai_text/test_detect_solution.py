@@ -137,3 +137,14 @@ def test_submit_command_writes_a_checked_submission_and_records(tmp_path, capsys
     assert sub.height == 10 and sub.columns == ["id", "generated"]
     out = capsys.readouterr().out
     assert "heldout_generator/ensemble" in out and "<- submitted" in out
+
+
+def test_a_class_with_under_two_essays_a_fold_is_warned_about_as_noise(capsys):
+    from competitions.detect_ai_text.solution import warn_few_per_fold
+
+    warn_few_per_fold(np.array([1, 1, 1] + [0] * 200), folds=3, extra=False)        # the real train, --fast's 3 folds
+    err = capsys.readouterr().err
+    assert err.startswith("warning: 3 generated essays for 3 folds: each fold's AUC rests on 1-1 of them")
+    assert "--set extra_train=FILE" in err
+    warn_few_per_fold(np.array([1] * 10 + [0] * 200), folds=5, extra=True)
+    assert capsys.readouterr().err == ""
