@@ -15,12 +15,16 @@ from common.errors import UserError
 INT = "int"
 FLOAT = "float"
 STR = "str"
+ID = "id"       # a row id: kept as the text the file holds ("0007", "000aaa", "-1"); whole numbers in a Parquet file become text
 
 _POLARS_KINDS = {
     INT: (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64),
     FLOAT: (pl.Float32, pl.Float64, pl.Int8, pl.Int16, pl.Int32, pl.Int64),
     STR: (pl.String,),
+    ID: (pl.String,),
 }
+
+_WORDS = {ID: "an id (text or whole numbers)"}
 
 
 def _as_float(column: pl.Series, what: str) -> pl.Series:
@@ -64,15 +68,17 @@ class TableSchema:
             dtype = frame.schema[name]
             if kind == FLOAT and dtype == pl.String:      # "nan" or "inf" in a column: a float column all the same
                 frame = frame.with_columns(_as_float(frame[name], f"{where}: column {name!r} should be {kind}"))
+            elif kind == ID and dtype in _POLARS_KINDS[INT]:          # a Parquet file's integer ids
+                frame = frame.with_columns(frame[name].cast(pl.String))
             elif kind == INT and dtype in (pl.Float32, pl.Float64):   # 2.0: a file saved through a float column
                 frame = frame.with_columns(_whole(frame[name], f"{where}: column {name!r} should be {kind}"))
             elif not isinstance(dtype, _POLARS_KINDS[kind]) and dtype not in _POLARS_KINDS[kind]:
-                raise UserError(f"{where}: column {name!r} should be {kind}, found {dtype}")
+                raise UserError(f"{where}: column {name!r} should be {_WORDS.get(kind, kind)}, found {dtype}")
         return frame
 
     def polars_overrides(self) -> dict:
         """dtypes to force when reading the CSV, so ids like '0001' stay strings."""
-        return {name: pl.String for name, kind in self.columns.items() if kind == STR}
+        return {name: pl.String for name, kind in self.columns.items() if kind in (STR, ID)}
 
 
 SUBMISSION_KINDS = ("map3_letters", "probability", "probabilities", "text")

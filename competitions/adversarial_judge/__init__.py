@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from common.registry import Competition, register
-from common.schema import INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
+from common.schema import ID, STR, CompetitionSchema, SubmissionSchema, TableSchema
 
 COMPETITION = register(Competition(
     slug="adversarial-judge",
@@ -10,8 +10,8 @@ COMPETITION = register(Competition(
     title="LLMs - You Can't Please Them All",
     schema=CompetitionSchema(
         tables={
-            "test": TableSchema("test.csv", {"id": INT, "topic": STR}),
-            "sample_submission": TableSchema("sample_submission.csv", {"id": INT, "essay": STR}),
+            "test": TableSchema("test.csv", {"id": ID, "topic": STR}),
+            "sample_submission": TableSchema("sample_submission.csv", {"id": ID, "essay": STR}),
         },
         submission=SubmissionSchema("id", ("essay",), "text"),
         target=(),

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from common.folds import CvSpec
 from common.registry import Competition, register
-from common.schema import FLOAT, INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
+from common.schema import FLOAT, ID, INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
 
 COMPETITION = register(Competition(
     slug="detect-ai-text",
@@ -14,9 +14,9 @@ COMPETITION = register(Competition(
             "train_prompts": TableSchema(
                 "train_prompts.csv",
                 {"prompt_id": INT, "prompt_name": STR, "instructions": STR, "source_text": STR}),
-            "train": TableSchema("train_essays.csv", {"id": STR, "prompt_id": INT, "text": STR, "generated": INT}),
-            "test": TableSchema("test_essays.csv", {"id": STR, "prompt_id": INT, "text": STR}),
-            "sample_submission": TableSchema("sample_submission.csv", {"id": STR, "generated": FLOAT}),
+            "train": TableSchema("train_essays.csv", {"id": ID, "prompt_id": INT, "text": STR, "generated": INT}),
+            "test": TableSchema("test_essays.csv", {"id": ID, "prompt_id": INT, "text": STR}),
+            "sample_submission": TableSchema("sample_submission.csv", {"id": ID, "generated": FLOAT}),
         },
         submission=SubmissionSchema("id", ("generated",), "probability"),
         target=("generated",),

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from common.folds import CvSpec
 from common.registry import Competition, register
-from common.schema import FLOAT, INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
+from common.schema import FLOAT, ID, INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
 
 N_TARGETS = 7
 TARGET_COLUMNS = tuple(f"target_{i}" for i in range(N_TARGETS))
@@ -15,9 +15,9 @@ COMPETITION = register(Competition(
     schema=CompetitionSchema(
         tables={
             "train": TableSchema("train.csv", {"Question": STR, "Response": STR, "target": INT}),
-            "test": TableSchema("test.csv", {"id": INT, "Question": STR, "Response": STR}),
+            "test": TableSchema("test.csv", {"id": ID, "Question": STR, "Response": STR}),
             "sample_submission": TableSchema(
-                "sample_submission.csv", {"id": INT, **{c: FLOAT for c in TARGET_COLUMNS}}),
+                "sample_submission.csv", {"id": ID, **{c: FLOAT for c in TARGET_COLUMNS}}),
         },
         submission=SubmissionSchema("id", TARGET_COLUMNS, "probabilities"),
         target=("target",),

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from common.folds import CvSpec
 from common.registry import Competition, register
-from common.schema import INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
+from common.schema import ID, STR, CompetitionSchema, SubmissionSchema, TableSchema
 
 COMPETITION = register(Competition(
     slug="prompt-recovery",
@@ -12,9 +12,9 @@ COMPETITION = register(Competition(
     schema=CompetitionSchema(
         tables={
             "train": TableSchema(
-                "train.csv", {"id": INT, "original_text": STR, "rewrite_prompt": STR, "rewritten_text": STR}),
-            "test": TableSchema("test.csv", {"id": INT, "original_text": STR, "rewritten_text": STR}),
-            "sample_submission": TableSchema("sample_submission.csv", {"id": INT, "rewrite_prompt": STR}),
+                "train.csv", {"id": ID, "original_text": STR, "rewrite_prompt": STR, "rewritten_text": STR}),
+            "test": TableSchema("test.csv", {"id": ID, "original_text": STR, "rewritten_text": STR}),
+            "sample_submission": TableSchema("sample_submission.csv", {"id": ID, "rewrite_prompt": STR}),
         },
         submission=SubmissionSchema("id", ("rewrite_prompt",), "text"),
         target=("rewrite_prompt",),

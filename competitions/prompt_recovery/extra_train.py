@@ -47,7 +47,6 @@ def train_with_extra(train: pl.DataFrame, option: str, data_folder: Path) -> tup
     frame = frame.select([pl.col(c).cast(pl.Utf8) for c in COLUMNS])
     text_column(frame, "rewrite_prompt", str(path))
     keep = new_rows(_pair_keys(frame, str(path)), seen=_pair_keys(train, "train.csv"))
-    first = int(train["id"].max()) + 1 if train.height else 0
-    added = frame[keep].with_columns(pl.int_range(first, first + len(keep), dtype=train.schema["id"]).alias("id"))
-    combined = pl.concat([train.select("id", *COLUMNS), added.select("id", *COLUMNS)])
+    added = frame[keep].with_columns(pl.Series("id", [f"extra-{i}" for i in range(len(keep))], dtype=pl.String))
+    combined = pl.concat([train.select(pl.col("id").cast(pl.String), *COLUMNS), added.select("id", *COLUMNS)])
     return combined, {"path": str(path), "rows": len(keep), "repeats_dropped": frame.height - len(keep)}

@@ -3,10 +3,10 @@ from pathlib import Path
 
 from common.folds import CvSpec
 from common.registry import Competition, register
-from common.schema import INT, STR, CompetitionSchema, SubmissionSchema, TableSchema
+from common.schema import ID, STR, CompetitionSchema, SubmissionSchema, TableSchema
 
 OPTIONS = ("A", "B", "C", "D", "E")
-_QUESTION = {"id": INT, "prompt": STR, **{o: STR for o in OPTIONS}}
+_QUESTION = {"id": ID, "prompt": STR, **{o: STR for o in OPTIONS}}
 
 COMPETITION = register(Competition(
     slug="science-exam",
@@ -16,7 +16,7 @@ COMPETITION = register(Competition(
         tables={
             "train": TableSchema("train.csv", {**_QUESTION, "answer": STR}),
             "test": TableSchema("test.csv", _QUESTION),
-            "sample_submission": TableSchema("sample_submission.csv", {"id": INT, "prediction": STR}),
+            "sample_submission": TableSchema("sample_submission.csv", {"id": ID, "prediction": STR}),
         },
         submission=SubmissionSchema("id", ("prediction",), "map3_letters"),
         target=("answer",),

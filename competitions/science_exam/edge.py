@@ -61,7 +61,7 @@ def test_labels(data: Dataset, test: Questions) -> list[str]:
     path = Path(data.path) / "test_labels.csv"
     if not path.is_file():
         raise UserError(f"no {path}: the port is scored on labelled test questions (the sample has them)")
-    answers = dict(pl.read_csv(path).select("id", "answer").iter_rows())
+    answers = dict(pl.read_csv(path, schema_overrides={"id": pl.String}).select("id", "answer").iter_rows())
     missing = [i for i in test.ids if i not in answers]
     if missing:
         raise UserError(f"{path} has no answer for test id {missing[0]}")

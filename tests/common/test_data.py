@@ -225,7 +225,7 @@ def test_a_sample_submission_whose_ids_differ_from_test_is_noted_and_test_wins(t
     ds = load_dataset(comp, tmp_path)
     said = ds.describe()                                               # the data line every run prints
     assert "2 of test's ids are not in sample_submission and 1 of sample_submission's ids are not in test" in said
-    assert "(e.g. 58): the submission follows test's rows" in said and len(ds.tables["test"]) == 60
+    assert "(e.g. '58'): the submission follows test's rows" in said and len(ds.tables["test"]) == 60
 
 
 def test_a_copy_of_the_sample_in_the_data_folder_is_the_sample_not_kaggle_files(tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ import polars as pl
 import pytest
 
 from common.errors import UserError
-from common.schema import FLOAT, INT, STR, TableSchema
+from common.schema import FLOAT, ID, INT, STR, TableSchema
 
 SUB = TableSchema("submission.csv", {"id": STR, "generated": FLOAT})
 
@@ -37,3 +37,21 @@ def test_whole_numbers_saved_as_floats_are_an_int_column_and_others_name_their_r
     for bad, shown in ((2.5, "2.5"), (math.nan, "nan"), (1e30, "1e\\+30")):
         with pytest.raises(UserError, match=f"column 'id' should be int; row 2 after the header holds {shown}$"):
             ids.check(pl.DataFrame({"id": [0.0, bad]}))
+
+
+def test_an_id_column_keeps_the_files_text_and_takes_a_parquets_integers():
+    table = TableSchema("test.csv", {"id": ID})
+    assert table.polars_overrides() == {"id": pl.String}                     # "0007" and "000aaa" read as written
+    assert table.check(pl.DataFrame({"id": ["0007", "000aaa", "-1"]}))["id"].to_list() == ["0007", "000aaa", "-1"]
+    assert table.check(pl.DataFrame({"id": [7, -1]}))["id"].to_list() == ["7", "-1"]
+    with pytest.raises(UserError, match="column 'id' should be an id \\(text or whole numbers\\), found Float64"):
+        table.check(pl.DataFrame({"id": [0.5]}))
+
+
+def test_every_competitions_row_ids_are_id_columns():
+    import competitions  # noqa: F401  (fills the registry)
+    from common.registry import all_competitions
+
+    kinds = {(c.slug, t.filename): t.columns["id"] for c in all_competitions() for t in c.schema.tables.values()
+             if "id" in t.columns}
+    assert kinds and set(kinds.values()) == {ID}, kinds                       # an int id would drop "0007"'s zeros

@@ -60,7 +60,7 @@ def test_the_search_asks_two_panels_and_the_held_out_panel_scores_every_set(tiny
     assert searched == {j.name for j in FAKE_PANEL + FAKE_VALIDATION}
     assert {name for phase, name, _ in seen if phase == "final"} >= {"test_up", "test_down"}
     sub = result.submission
-    assert sub["id"].to_list() == list(range(len(TOPICS))) and all(e.strip() for e in sub["essay"])
+    assert sub["id"].to_list() == [str(i) for i in range(len(TOPICS))] and all(e.strip() for e in sub["essay"])
     assert result.best == "held-out/attack_mix"           # the panel no search fitted carries the mark
     names = {"attack_mix", "attack_mix_dev_only", "honest"}   # the fake panels disagree: the two searches differ
     assert set(result.cv) == {p + n for p in ("", "validation/", "held-out/") for n in names}
@@ -126,11 +126,11 @@ def test_an_empty_topic_or_an_unknown_attack_is_one_clear_error(tiny):
     ctx.options = {}
     import polars as pl
     test = ctx.data.tables["test"]
-    ctx.data.tables["test"] = test.with_columns(pl.when(pl.col("id") == 0).then(pl.lit(" ")).otherwise(pl.col("topic")).alias("topic"))
+    ctx.data.tables["test"] = test.with_columns(pl.when(pl.col("id") == "0").then(pl.lit(" ")).otherwise(pl.col("topic")).alias("topic"))
     with pytest.raises(UserError, match="topic of id 0 is empty"):
         solution.run(ctx)
     long = " ".join(["word"] * 151)
-    ctx.data.tables["test"] = test.with_columns(pl.when(pl.col("id") == 1).then(pl.lit(long)).otherwise(pl.col("topic")).alias("topic"))
+    ctx.data.tables["test"] = test.with_columns(pl.when(pl.col("id") == "1").then(pl.lit(long)).otherwise(pl.col("topic")).alias("topic"))
     with pytest.raises(UserError, match="topic of id 1 has 151 words; .* max_words=150"):
         solution.run(ctx)
     ctx.data.tables["test"] = test.head(1)

@@ -19,7 +19,7 @@ def test_sample_loads_with_seven_responses_per_question():
     assert train.height + test.height == n_questions * N_TARGETS
     assert (train.group_by("Question").agg(pl.col("target").n_unique())["target"] == N_TARGETS).all()
     assert not set(train["Question"]) & set(test["Question"])
-    assert labels["id"].to_list() == test["id"].to_list() == ds.tables["sample_submission"]["id"].to_list()
+    assert labels["id"].cast(pl.String).to_list() == test["id"].to_list() == ds.tables["sample_submission"]["id"].to_list()
 
 
 def test_each_target_is_a_documented_distinct_generator():

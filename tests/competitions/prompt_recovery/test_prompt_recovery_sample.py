@@ -15,7 +15,7 @@ def test_sample_loads_with_three_hundred_rewrites_of_known_instructions():
     assert train.height + test.height >= 300
     assert set(train["rewrite_prompt"]) | set(labels["rewrite_prompt"]) <= set(REWRITE_PROMPTS)
     assert train["rewrite_prompt"].n_unique() >= 30
-    assert labels["id"].to_list() == test["id"].to_list() == ds.tables["sample_submission"]["id"].to_list()
+    assert labels["id"].cast(pl.String).to_list() == test["id"].to_list() == ds.tables["sample_submission"]["id"].to_list()
     for frame in (train, test):
         assert (frame["rewritten_text"].str.strip_chars().str.len_chars() > 0).all()
         assert (frame["original_text"] != frame["rewritten_text"]).all()

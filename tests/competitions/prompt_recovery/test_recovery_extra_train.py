@@ -19,14 +19,14 @@ def sample_train(rows: int) -> pl.DataFrame:
     return pl.read_csv(get_competition("prompt-recovery").sample_dir / "train.csv").head(rows).select(TRAIN_COLUMNS)
 
 
-def test_rows_are_appended_after_trains_ids_and_known_pairs_are_dropped(tmp_path, monkeypatch):
+def test_rows_are_appended_with_ids_of_their_own_and_known_pairs_are_dropped(tmp_path, monkeypatch):
     monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
     train, more = sample_train(3), sample_train(8)
     assert train_with_extra(train, "", tmp_path) == (train, None)
     more.drop("id").write_parquet(tmp_path / "train_extra.parquet")       # its first 3 rows are train's
     combined, info = train_with_extra(train, "", tmp_path)
     assert combined.height == 8 and info["rows"] == 5 and info["repeats_dropped"] == 3
-    assert combined["id"].to_list() == train["id"].to_list() + list(range(train["id"].max() + 1, train["id"].max() + 6))
+    assert combined["id"].to_list() == [str(i) for i in train["id"]] + [f"extra-{i}" for i in range(5)]   # ids of their own
     assert combined["rewrite_prompt"].to_list()[3:] == more["rewrite_prompt"].to_list()[3:]
 
 

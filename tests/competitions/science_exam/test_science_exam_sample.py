@@ -30,7 +30,7 @@ def test_every_question_has_five_distinct_options_and_one_answer_letter():
 def test_test_labels_cover_test_and_prompts_do_not_leak_between_splits():
     ds = load_dataset(COMP)
     labels = pl.read_csv(COMP.sample_dir / "test_labels.csv")
-    assert labels["id"].to_list() == ds.tables["test"]["id"].to_list()
+    assert labels["id"].cast(pl.String).to_list() == ds.tables["test"]["id"].to_list()
     assert set(labels["answer"]) <= set(OPTIONS)
     def questions(frame):  # OpenBookQA reuses some stems with other options: compare whole questions
         return {(r["prompt"], *sorted(r[o] for o in OPTIONS)) for r in frame.iter_rows(named=True)}
