@@ -159,10 +159,12 @@ def main(args: list[str]) -> int:
     blocks = sorted({s.block for s in specs if s.block in BLOCK_VARIANTS})
     speed = speed_rows(opts.model, blocks, threads, opts.rounds) if blocks else {}
     table = format_table(rows, speed, threads)
+    gptq = (f", GPTQ calibrated on {sum(map(len, calib_windows))} tokens of science-exam Wikipedia passages"
+            if any(spec.method == "gptq" for spec in specs) else "")
+    timed = (f"; speed of the builder's RTN int4 at each block, median of {opts.rounds} interleaved rounds (min-max)"
+             if speed else "; no speed (no block of 32, 64 or 128 asked for)")
     print(f"int4 block size: {opts.model}, quality on {base['tokens']} held-out tokens (prompt-recovery sample "
-          f"passages; PyTorch fp32 perplexity {base['perplexity']:.2f}), GPTQ calibrated on "
-          f"{sum(map(len, calib_windows))} tokens of science-exam Wikipedia passages; speed of the builder's RTN "
-          f"int4 at each block, median of {opts.rounds} interleaved rounds (min-max); this CPU: {cpu_summary()}")
+          f"passages; PyTorch fp32 perplexity {base['perplexity']:.2f}){gptq}{timed}; this CPU: {cpu_summary()}")
     print(table)
     fp = speed.get(0, {}).get("tok_s", {})
     if fp:

@@ -59,4 +59,6 @@ def test_a_run_that_times_no_block_removes_an_earlier_chart(tmp_path, monkeypatc
     monkeypatch.setattr(int4_blocks, "quality_rows", lambda *a: (base, []))
     monkeypatch.setattr(int4_blocks, "format_table", lambda *a: "| table |")
     assert int4_blocks.main(["--specs", "rtn-b4096-sym"]) == 0              # block 4096: no speed row
-    assert not chart.exists() and "an earlier run's int4_blocks.png removed" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert not chart.exists() and "an earlier run's int4_blocks.png removed" in out
+    assert "GPTQ" not in out and "no speed (no block of 32, 64 or 128 asked for)" in out   # the header names only what ran
