@@ -92,6 +92,6 @@ style: $(STAMP) ## byte-compile every module (fast syntax check)
 quality: style ## check the layering (common imports no competition, competitions never import each other) and names (pyflakes)
 	@$(PY) -m pytest -q tests/test_layering.py tests/test_static.py
 
-clean: ## remove the repo's cache, submissions, results and build folders (keeps .venv and data; places named by KLLM_CACHE, KLLM_SUBMISSIONS or KLLM_RESULTS are left, and named)
+clean: ## remove the repo's cache, submissions, results and build folders (keeps .venv and data; places named by KLLM_ROOT, KLLM_CACHE, KLLM_SUBMISSIONS or KLLM_RESULTS are left, and named)
 	rm -rf cache submissions results build .pytest_cache
-	@for v in KLLM_CACHE KLLM_SUBMISSIONS KLLM_RESULTS; do eval "p=\$${$$v}"; [ -z "$$p" ] || echo "note: $$v=$$p is kept: remove it yourself if you meant to"; done
+	@for v in KLLM_ROOT KLLM_CACHE KLLM_SUBMISSIONS KLLM_RESULTS; do eval "p=\$${$$v}"; [ -z "$$p" ] || [ ! -e "$$p" ] || echo "note: $$v=$$p is kept: remove it yourself if you meant to"; done

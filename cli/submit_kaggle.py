@@ -55,8 +55,10 @@ def recorded_run(competition: Competition, args, experiment, flag: str):
 
     record, path = last_submitted_run(competition, experiment.name if experiment else None, fast=args.fast,
                                       sample=flag == "--notebook-only")
-    if record.data_source.split("+")[0] == "sample":
-        print(f"note: run {record.run_id} read the embedded sample; its notebook solves again on Kaggle's files "
+    source = record.data_source.split("+")[0]
+    if source != "kaggle":
+        read = "the embedded sample" if source == "sample" else f"{source} data (--data)"
+        print(f"note: run {record.run_id} read {read}; its notebook solves again on Kaggle's files "
               f"there, so its CV says nothing about that score", file=sys.stderr)
     options = record.extra.get("options") or {}
     if competition.code_competition and record.data_source.endswith("+extra") and not options.get("extra_train"):

@@ -50,8 +50,8 @@ class OneLineParser(argparse.ArgumentParser):
     def _unknown_flags(self) -> list[str]:
         given = getattr(self, "_given", [])
         given = given[:given.index("--")] if "--" in given else given
-        return [a for a in given if a.startswith("-") and len(a) > 1 and a.split("=", 1)[0] not in self._option_string_actions
-                and not self._negative_number_matcher.match(a)]
+        return [a for a in given if a.startswith("-") and len(a) > 1 and " " not in a     # "-x y": a value to argparse
+                and a.split("=", 1)[0] not in self._option_string_actions and not self._negative_number_matcher.match(a)]
 
 
 def path_arg(value: str) -> Path:

@@ -14,9 +14,8 @@ train_extra.csv or train_extra.parquet beside the data files is used when it is 
 from __future__ import annotations
 
 import shutil
-import unicodedata
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import polars as pl
 
@@ -71,19 +70,25 @@ def read_rows(path: Path) -> pl.DataFrame:
     return frame
 
 
+def exact(text) -> str:
+    """A row's text as repeats are found where case and spacing carry meaning: trimmed only."""
+    return str(text).strip()
+
+
 def row_key(text) -> str:
-    """A row's text as repeats are found: Unicode NFKC, case-folded, runs of spacing as one space
-    (an external set's copy of an essay often differs only in its line breaks, quotes or case)."""
-    return " ".join(unicodedata.normalize("NFKC", str(text)).casefold().split())
+    """A row's text as repeats are found: case-folded, runs of spacing as one space (an external
+    set's copy of an essay often differs only in its line breaks or case)."""
+    return " ".join(str(text).casefold().split())
 
 
-def new_rows(keys: list[str], seen: Iterable[str]) -> list[int]:
-    """Row numbers whose key (`row_key`) is neither in `seen` nor earlier in `keys`."""
-    known = {row_key(k) for k in seen}
+def new_rows(keys: list[str], seen: Iterable[str], key: Callable[[str], str] = row_key) -> list[int]:
+    """Row numbers whose `key(...)` is neither in `seen` nor earlier in `keys` (`key`: `row_key`, or
+    `exact` where case and spacing are the data itself)."""
+    known = {key(k) for k in seen}
     keep = []
-    for i, key in enumerate(keys):
-        key = row_key(key)
-        if key not in known:
-            known.add(key)
+    for i, k in enumerate(keys):
+        k = key(k)
+        if k not in known:
+            known.add(k)
             keep.append(i)
     return keep

@@ -59,7 +59,11 @@ class GroupKey:
         data_id = "" if run.data_source in FIXED_DATA else (run.data_id or "")
         fast = bool((run.extra or {}).get("fast"))
         kind = run.kind or "cv"
-        split = run.variant.split("/", 1)[0] if kind == "holdout" and "/" in run.variant else ""
+        name = run.variant
+        experiment = (run.extra or {}).get("experiment")
+        if experiment and name.startswith(f"{experiment}/"):
+            name = name[len(experiment) + 1:]                   # "tfidf_only/heldout_prompt/x" -> "heldout_prompt/x"
+        split = name.split("/", 1)[0] if kind == "holdout" and "/" in name else ""
         return cls(run.metric, run.data_source, kind, run.encoder or "", run.panel or "", data_id, fast,
                    run.metric_version or 1, split)
 

@@ -220,8 +220,22 @@ def read_runs(path: Path | None = None) -> list[RunRecord]:
         record = runs.get(entry.get("run_id"))
         for key in ("public", "private", "kaggle_ref"):
             if record is not None and key in entry and (key == "kaggle_ref" or _is_number(entry[key], optional=True)):
+                outside = key != "kaggle_ref" and _outside(record.metric, entry[key])
+                if outside:
+                    _warn(f"{path}: skipped the {key} score of run {record.run_id}: {entry[key]:g} is {outside}")
+                    continue
                 setattr(record, key, entry[key])
     return list(runs.values())
+
+
+def _outside(metric_name: str, value) -> str:
+    """'outside map@3's range [0, 1]' for a score its metric cannot give, else ""."""
+    from common.metrics import METRICS
+
+    metric = METRICS.get(metric_name)
+    if metric is None or value is None or metric.within(value):
+        return ""
+    return f"outside {metric.name}'s range [{metric.bounds[0]:g}, {metric.bounds[1]:g}]"
 
 
 def _is_number(value, optional: bool = False) -> bool:
@@ -245,13 +259,10 @@ def _bad_field(record: RunRecord) -> str:
         return "kaggle_ref is not text"
     if (record.cv_std or 0) < 0 or record.folds < 0:
         return "cv_std or folds is negative"
-    from common.metrics import METRICS
-
-    metric = METRICS.get(record.metric)
     for name in ("cv", "public", "private"):
-        value = getattr(record, name)
-        if metric is not None and value is not None and not metric.within(value):
-            return f"{name} {value:g} is outside {metric.name}'s range [{metric.bounds[0]:g}, {metric.bounds[1]:g}]"
+        outside = _outside(record.metric, getattr(record, name))
+        if outside:
+            return f"{name} {getattr(record, name):g} is {outside}"
     from common.solution import VALIDATION_KINDS
 
     if record.kind not in VALIDATION_KINDS:

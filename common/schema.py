@@ -1,6 +1,6 @@
 """File schemas: which columns each Kaggle file has, and of which kind.
 
-    TableSchema("train.csv", {"id": INT, "prompt": STR, "answer": STR})
+    TableSchema("train.csv", {"id": ID, "prompt": STR, "answer": STR})   # ID: a row id, kept as text
 
 Kinds are deliberately few: what a Kaggle CSV can hold and what a check needs to know.
 """
@@ -70,6 +70,9 @@ class TableSchema:
                 frame = frame.with_columns(_as_float(frame[name], f"{where}: column {name!r} should be {kind}"))
             elif kind == ID and dtype in _POLARS_KINDS[INT]:          # a Parquet file's integer ids
                 frame = frame.with_columns(frame[name].cast(pl.String))
+            elif kind == ID and dtype in (pl.Float32, pl.Float64):   # 7.0: integer ids saved through a float column
+                frame = frame.with_columns(_whole(frame[name], f"{where}: column {name!r} should be "
+                                                  f"{_WORDS[ID]}").cast(pl.String))
             elif kind == INT and dtype in (pl.Float32, pl.Float64):   # 2.0: a file saved through a float column
                 frame = frame.with_columns(_whole(frame[name], f"{where}: column {name!r} should be {kind}"))
             elif not isinstance(dtype, _POLARS_KINDS[kind]) and dtype not in _POLARS_KINDS[kind]:

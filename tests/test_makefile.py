@@ -27,7 +27,8 @@ def test_make_clean_removes_the_repos_folders_and_names_the_places_it_keeps(tmp_
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("KLLM_")}
     done = subprocess.run(["make", "-s", "clean"], cwd=tmp_path, capture_output=True, text=True,
-                          env={**env, "KLLM_CACHE": str(elsewhere)})
+                          env={**env, "KLLM_CACHE": str(elsewhere), "KLLM_SUBMISSIONS": "submissions"})
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == [".venv", "Makefile", "data", "elsewhere"]
     assert f"note: KLLM_CACHE={elsewhere} is kept" in done.stdout and "KLLM_RESULTS" not in done.stdout
+    assert "KLLM_SUBMISSIONS" not in done.stdout                        # the repo's own folder: removed, not "kept"

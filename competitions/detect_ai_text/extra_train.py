@@ -11,7 +11,7 @@ The real competition's train_essays.csv holds 1,378 essays of which 3 are genera
 stratified folds; its winning solutions trained on essays generated elsewhere (the DAIGT
 datasets, whose `label` column is this one's `generated`). Such a file needs a `text` column and
 a `generated` (or `label`) column of 0 and 1; other columns are ignored. Texts already in train
-(an external set may hold the competition's own essays), case, spacing and Unicode form aside,
+(an external set may hold the competition's own essays), case and spacing aside,
 or repeated in the file are dropped, so no essay can
 sit in a training fold and its held-out fold at once.
 """
@@ -53,7 +53,7 @@ def read_extra_train(path: Path) -> tuple[list[str], np.ndarray]:
 
 
 def drop_repeats(texts: list[str], labels: np.ndarray, train_texts: list[str]) -> tuple[list[str], np.ndarray, int]:
-    """The rows whose text (case, spacing and Unicode form aside: `common.extra_rows.row_key`) is
+    """The rows whose text (case and spacing aside: `common.extra_rows.row_key`) is
     neither in train nor earlier in the file, and how many were dropped."""
     keep = new_rows(texts, seen=train_texts)
     return [texts[i] for i in keep], labels[keep], len(texts) - len(keep)

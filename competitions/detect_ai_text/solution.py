@@ -77,8 +77,10 @@ def warn_few_per_fold(y: np.ndarray, folds: int, extra: bool) -> None:
     fewest, which = min((generated, "generated"), (len(y) - generated, "human"))
     if fewest < 2 * folds:
         hint = "" if extra else "; add labeled essays with --set extra_train=FILE (a DAIGT dataset)"
+        low, high = fewest // folds, -(-fewest // folds)
+        each = f"{low}" if low == high else f"{low}-{high}"
         print(f"warning: {fewest} {which} essays for {folds} folds: each fold's AUC rests on "
-              f"{fewest // folds}-{-(-fewest // folds)} of them, so the CV below is mostly noise{hint}", file=sys.stderr)
+              f"{each} of them, so the CV below is mostly noise{hint}", file=sys.stderr)
 
 
 def training_rows(ctx: RunContext, cfg: DetectConfig, texts: list[str], y: np.ndarray, info: dict):

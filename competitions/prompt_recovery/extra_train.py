@@ -5,9 +5,10 @@
 
 The real competition's train.csv is a single example row: its solutions trained on rewrites made
 elsewhere (instructions written by an LLM, rewrites by Gemma). Such a file needs the columns
-original_text, rewrite_prompt and rewritten_text (an id column is not needed: the rows are numbered
-after train's); other columns are ignored. A row whose (original, rewrite) pair is already in train
-or earlier in the file is dropped, so no pair sits in a training fold and its held-out fold at once.
+original_text, rewrite_prompt and rewritten_text (an id column is not needed: the rows get ids
+extra-0, extra-1, ...); other columns are ignored. A row whose (original, rewrite) pair is already in
+train or earlier in the file, exactly (trimmed: case and line breaks are often the rewrite itself),
+is dropped, so no pair sits in a training fold and its held-out fold at once.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import polars as pl
 
 from common.columns import text_column
 from common.errors import UserError
-from common.extra_rows import cached_copy, extra_rows_path, new_rows, read_rows
+from common.extra_rows import cached_copy, exact, extra_rows_path, new_rows, read_rows
 
 KIND = "prompt_recovery"
 COLUMNS = ("original_text", "rewrite_prompt", "rewritten_text")
@@ -36,7 +37,7 @@ def _pair_keys(frame: pl.DataFrame, where: str) -> list[str]:
 
 
 def train_with_extra(train: pl.DataFrame, option: str, data_folder: Path) -> tuple[pl.DataFrame, dict | None]:
-    """Train's rows, then the extra file's new ones (ids after train's largest); and what was added."""
+    """Train's rows, then the extra file's new ones (ids extra-0, extra-1, ...); and what was added."""
     path = extra_rows_path(option, data_folder, KIND)
     if path is None:
         return train, None
@@ -46,7 +47,7 @@ def train_with_extra(train: pl.DataFrame, option: str, data_folder: Path) -> tup
         raise UserError(f"{path}: needs the columns {', '.join(COLUMNS)}; missing {', '.join(missing)}")
     frame = frame.select([pl.col(c).cast(pl.Utf8) for c in COLUMNS])
     text_column(frame, "rewrite_prompt", str(path))
-    keep = new_rows(_pair_keys(frame, str(path)), seen=_pair_keys(train, "train.csv"))
+    keep = new_rows(_pair_keys(frame, str(path)), seen=_pair_keys(train, "train.csv"), key=exact)   # case is a rewrite
     added = frame[keep].with_columns(pl.Series("id", [f"extra-{i}" for i in range(len(keep))], dtype=pl.String))
     combined = pl.concat([train.select(pl.col("id").cast(pl.String), *COLUMNS), added.select("id", *COLUMNS)])
     return combined, {"path": str(path), "rows": len(keep), "repeats_dropped": frame.height - len(keep)}

@@ -31,12 +31,12 @@ import json
 from pathlib import Path
 
 import numpy as np
-import polars as pl
 
-from common.data import Dataset
+from common.data import Dataset, read_table
 from common.errors import UserError
 from common.metrics import get_metric
 from common.port_set import PortSet
+from common.schema import ID, STR, TableSchema
 from common.solution import RunContext
 from competitions.science_exam import COMPETITION, OPTIONS
 from competitions.science_exam.examples_step import SolvedMemory, with_examples
@@ -57,11 +57,14 @@ def question_text(prompt: str, options: list[str], key) -> str:
     return json.dumps({"id": key, "prompt": prompt, **dict(zip(OPTIONS, options))}, ensure_ascii=False)
 
 
+LABELS = TableSchema("test_labels.csv", {"id": ID, "answer": STR})
+
+
 def test_labels(data: Dataset, test: Questions) -> list[str]:
     path = Path(data.path) / "test_labels.csv"
     if not path.is_file():
         raise UserError(f"no {path}: the port is scored on labelled test questions (the sample has them)")
-    answers = dict(pl.read_csv(path, schema_overrides={"id": pl.String}).select("id", "answer").iter_rows())
+    answers = dict(read_table(path, LABELS).select("id", "answer").iter_rows())     # a bad file: one line
     missing = [i for i in test.ids if i not in answers]
     if missing:
         raise UserError(f"{path} has no answer for test id {missing[0]}")

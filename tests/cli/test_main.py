@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
     (["leaderboard", "--compar", "a", "b"], "kllm leaderboard: unrecognized arguments: --compar"),  # no abbreviations
     (["submit", "--co", "science-exam"], "kllm submit: unrecognized arguments: --co "),   # the typo, not "--comp required"
     (["submit", "--co=science-exam"], "unrecognized arguments: --co=science-exam"),
+    (["score", "--truth", "-x y"], "the following arguments are required: --comp"),   # "-x y" is --truth's value
     (["leaderboard", "--png", "chart.pdf"], "give a path ending in .png"),
     (["submit", "--comp", "science-exam", "--seed", "-1"], "seed -1 is out of range"),
     (["submit", "--comp", "science-exam", "--seed", "4294967296"], "out of range"),

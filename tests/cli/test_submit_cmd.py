@@ -214,3 +214,25 @@ def test_ctrl_c_while_saving_waits_until_the_submission_and_its_records_are_both
     assert "SIGINT arrived while the run was being saved: it was saved in full" in capsys.readouterr().err
     (run,) = read_runs(tmp_path / "runs.jsonl")
     assert run.extra["submission_sha256"] == submit.file_sha256(out)
+
+
+def test_hash_and_zero_padded_ids_go_through_submit_and_score_as_written(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    import polars as pl
+
+    from common.registry import get_competition
+
+    monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "runs.jsonl"))
+    folder = tmp_path / "data"
+    shutil.copytree(get_competition("prompt-recovery").sample_dir, folder)
+    for name in ("test.csv", "sample_submission.csv", "test_labels.csv"):          # "0" -> "000aa", "1" -> "001aa"
+        frame = pl.read_csv(folder / name, infer_schema_length=0)
+        frame.with_columns(pl.format("00{}aa", pl.col("id")).alias("id")).write_csv(folder / name)
+    out = tmp_path / "sub.csv"
+    assert main(["submit", "--comp", "prompt-recovery", "--data", str(folder), "--fast", "--out", str(out)]) == 0
+    written = pl.read_csv(out, infer_schema_length=0)["id"].to_list()
+    assert written == pl.read_csv(folder / "test.csv", infer_schema_length=0)["id"].to_list() and written[0] == "000aa"
+    capsys.readouterr()
+    assert main(["score", "--comp", "prompt-recovery", "--pred", str(out), "--data", str(folder)]) == 0
+    assert "on 60 rows" in capsys.readouterr().out

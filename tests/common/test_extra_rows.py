@@ -3,7 +3,7 @@ beside the data, reading, and which rows are new."""
 import pytest
 
 from common.errors import UserError
-from common.extra_rows import cached_copy, extra_rows_path, new_rows, read_rows, trained_on
+from common.extra_rows import cached_copy, exact, extra_rows_path, new_rows, read_rows, trained_on
 
 
 def test_the_path_is_the_option_or_its_cached_copy_else_a_file_beside_the_data(tmp_path, monkeypatch):
@@ -47,7 +47,8 @@ def test_a_file_whose_every_row_repeats_train_is_not_recorded_as_trained_on():
     assert trained_on({"path": "daigt.csv", "rows": 3, "repeats_dropped": 0}) == "daigt.csv"
 
 
-def test_a_copy_differing_in_case_line_breaks_or_unicode_form_is_a_repeat():
-    essay = "Dear Senator,\nCars are  useful. ﬁne"         # a ligature, a double space, a line break
-    copies = ["dear senator, cars are useful. fine", "DEAR SENATOR,\r\n\r\nCars are useful. fine", "Cars are useful."]
-    assert new_rows(copies, seen=[essay]) == [2]
+def test_a_copy_differing_in_case_or_line_breaks_is_a_repeat_unless_the_key_is_exact():
+    essay = "Dear Senator,\nCars are  useful. H₂O"          # a double space, a line break, a subscript
+    copies = ["dear senator, cars are useful. H₂O", "DEAR SENATOR,\r\n\r\nCars are useful. H₂O", "Dear Senator, Cars are useful. H2O"]
+    assert new_rows(copies, seen=[essay]) == [2]                     # H2O is not H₂O
+    assert new_rows(copies, seen=[essay], key=exact) == [0, 1, 2]    # prompt-recovery: case is a rewrite

@@ -227,3 +227,13 @@ def test_two_held_out_splits_are_two_groups_named_by_their_prefix():
     assert ranked == {("cv", ""): ["c1"], ("holdout", "heldout_generator"): ["g1"],
                       ("holdout", "heldout_prompt"): ["p2", "p1"]}
     assert "-- sample data, holdout (a held-out split), split=heldout_prompt" in format_leaderboard([board])
+
+
+def test_an_experiments_held_out_splits_are_still_two_groups():
+    detect = comp("detect", "roc_auc")
+    runs = [run("g1", "detect", "tfidf_only/heldout_generator/tfidf", 0.93, metric="roc_auc", kind="holdout",
+                extra={"experiment": "tfidf_only"}),
+            run("p1", "detect", "tfidf_only/heldout_prompt/tfidf", 0.91, metric="roc_auc", kind="holdout",
+                extra={"experiment": "tfidf_only"})]
+    (board,) = build_leaderboard(runs, [detect])
+    assert sorted(g.key.split for g in board.groups) == ["heldout_generator", "heldout_prompt"]

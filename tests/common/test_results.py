@@ -251,3 +251,16 @@ def test_a_score_outside_its_metrics_range_is_skipped_naming_it(tmp_path, capsys
     err = capsys.readouterr().err
     assert "line 2: its cv 1e+300 is outside map@3's range [0, 1]" in err
     assert "line 3: its public -0.2 is outside map@3's range [0, 1]" in err
+
+
+def test_a_kaggle_score_outside_its_metrics_range_is_skipped_naming_it(tmp_path, capsys):
+    from common.results import update_scores
+
+    path = tmp_path / "runs.jsonl"
+    append_run(make_run(run_id="r1", metric="sharpened_cosine", cv=0.5), path)
+    update_scores("r1", public=0.61, private=0.6, path=path)
+    update_scores("r1", public=1e300, private=-50.0, path=path)        # a hand edit or a damaged line
+    (record,) = read_runs(path)
+    assert (record.public, record.private) == (0.61, 0.6)
+    err = capsys.readouterr().err
+    assert "skipped the public score of run r1: 1e+300 is outside sharpened_cosine's range [-1, 1]" in err

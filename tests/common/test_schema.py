@@ -44,8 +44,11 @@ def test_an_id_column_keeps_the_files_text_and_takes_a_parquets_integers():
     assert table.polars_overrides() == {"id": pl.String}                     # "0007" and "000aaa" read as written
     assert table.check(pl.DataFrame({"id": ["0007", "000aaa", "-1"]}))["id"].to_list() == ["0007", "000aaa", "-1"]
     assert table.check(pl.DataFrame({"id": [7, -1]}))["id"].to_list() == ["7", "-1"]
-    with pytest.raises(UserError, match="column 'id' should be an id \\(text or whole numbers\\), found Float64"):
+    assert table.check(pl.DataFrame({"id": [7.0, -1.0]}))["id"].to_list() == ["7", "-1"]   # saved through floats
+    with pytest.raises(UserError, match="column 'id' should be an id \\(text or whole numbers\\); row 1 after"):
         table.check(pl.DataFrame({"id": [0.5]}))
+    with pytest.raises(UserError, match="column 'id' should be an id \\(text or whole numbers\\), found Boolean"):
+        table.check(pl.DataFrame({"id": [True]}))
 
 
 def test_every_competitions_row_ids_are_id_columns():

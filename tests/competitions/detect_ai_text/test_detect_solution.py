@@ -144,7 +144,9 @@ def test_a_class_with_under_two_essays_a_fold_is_warned_about_as_noise(capsys):
 
     warn_few_per_fold(np.array([1, 1, 1] + [0] * 200), folds=3, extra=False)        # the real train, --fast's 3 folds
     err = capsys.readouterr().err
-    assert err.startswith("warning: 3 generated essays for 3 folds: each fold's AUC rests on 1-1 of them")
+    assert err.startswith("warning: 3 generated essays for 3 folds: each fold's AUC rests on 1 of them")
     assert "--set extra_train=FILE" in err
+    warn_few_per_fold(np.array([1] * 7 + [0] * 200), folds=5, extra=True)
+    assert "rests on 1-2 of them, so the CV below is mostly noise\n" in capsys.readouterr().err   # no hint: extra given
     warn_few_per_fold(np.array([1] * 10 + [0] * 200), folds=5, extra=True)
     assert capsys.readouterr().err == ""

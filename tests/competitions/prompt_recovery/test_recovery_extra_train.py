@@ -60,3 +60,14 @@ def test_submit_on_a_one_row_train_says_what_to_add_then_trains_with_the_extra_r
     assert record["data_source"] == "custom+extra"
     assert record["extra"]["model_files"] == [str(tmp_path / "cache" / "prompt_recovery" / "extra_train" /
                                                    "gemma_rewrites.csv")]
+
+
+def test_a_rewrite_that_differs_only_in_case_or_line_breaks_is_a_new_row(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))
+    train = sample_train(2)
+    original = train["original_text"][0]
+    rewrites = ["HELLO THERE, MY FRIEND.", "hello there, my friend.", "Hello\nthere,\nmy\nfriend."]
+    pl.DataFrame({"original_text": [original] * 3, "rewrite_prompt": ["Shout it", "Whisper it", "One word a line"],
+                  "rewritten_text": rewrites}).write_csv(tmp_path / "train_extra.csv")
+    combined, info = train_with_extra(train, "", tmp_path)
+    assert info["rows"] == 3 and info["repeats_dropped"] == 0

@@ -122,3 +122,18 @@ def test_an_unknown_option_is_refused_naming_edge_lm_among_the_known(tmp_path):
         spec(data, options={"nope": "1", "edge_lm": "int8"})
     with pytest.raises(UserError, match=r"edge_mc must be 1 .* or 0"):
         spec(data, options={"edge_mc": "maybe"})
+
+
+@pytest.mark.parametrize("header, fragment", [("id,Answer", r"missing column\(s\) answer; found id, Answer"),
+                                              ("id", r"missing column\(s\) answer")])
+def test_a_test_labels_file_without_its_columns_is_one_line(tmp_path, header, fragment):
+    from common.errors import UserError
+    from competitions.science_exam.edge import test_labels
+
+    write_tiny_science_exam(tmp_path)
+    ds = load_dataset(get_competition("science-exam"), tmp_path)
+    test = Questions.from_frame(ds.tables["test"], "test.csv")
+    (tmp_path / "test_labels.csv").write_text(header + "\n" + "\n".join(f"{i},A" if "," in header else f"{i}"
+                                                                       for i in test.ids) + "\n")
+    with pytest.raises(UserError, match=fragment):
+        test_labels(ds, test)
