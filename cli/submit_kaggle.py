@@ -56,7 +56,7 @@ def recorded_run(competition: Competition, args, experiment, flag: str):
     record, path = last_submitted_run(competition, experiment.name if experiment else None, fast=args.fast,
                                       sample=flag == "--notebook-only")
     source = record.data_source.split("+")[0]
-    if source != "kaggle":
+    if source != "kaggle" and competition.code_competition:   # a CSV competition sends the run's own file
         read = "the embedded sample" if source == "sample" else f"{source} data (--data)"
         print(f"note: run {record.run_id} read {read}; its notebook solves again on Kaggle's files "
               f"there, so its CV says nothing about that score", file=sys.stderr)

@@ -523,3 +523,19 @@ def test_notebook_only_builds_a_sample_runs_bundle_to_read_saying_it_solves_agai
     write_kaggle_json(fake_kaggle.home)
     assert main(["submit", "--comp", "science-exam", "--kaggle", "--resend"]) == 2          # sending it stays refused
     assert "read the embedded sample: nothing to send to Kaggle" in capsys.readouterr().err
+
+
+def test_resending_a_csv_competitions_data_run_sends_its_own_file_without_a_rerun_note(fake_kaggle, two_competitions,
+                                                                                      tmp_path, capsys):
+    from common.data import file_sha256
+
+    llm, _ = two_competitions
+    write_kaggle_json(fake_kaggle.home)
+    csv = tmp_path / "sub.csv"
+    csv.write_text("id,target_0\n0,1.0\n")
+    run = make_record(llm, "run-custom", 1.2)
+    run.data_source = "custom"
+    run.extra.update(submission_path=str(csv), submission_sha256=file_sha256(csv), models=[])
+    append_run(run)
+    assert main(["submit", "--comp", "predict-the-llm", "--kaggle", "--resend"]) == 0
+    assert "solves again" not in capsys.readouterr().err          # the CSV itself goes: nothing is solved again
