@@ -72,7 +72,8 @@ def measure(folder: Path, runtimes: dict, threads: list[int], rounds: int) -> li
 
     The sessions are created afresh for every pair of rounds, in alternating order (base first,
     then new first), and within a pair each decodes first once: with identical code on both
-    sides, sessions always created base first read fp32 1.04-1.10x faster for `new`."""
+    sides, sessions always created base first read fp32 1.03-1.10x faster for `new` (sessions 46-47;
+    this order: 0.99-1.02x)."""
     rows = []
     for n in threads:
         ms: dict[str, list[float]] = {"base": [], "new": []}

@@ -59,13 +59,16 @@ def labels(frame: pl.DataFrame) -> np.ndarray:
     return np.asarray(y, dtype=int)
 
 
+EXTRA_HINT = ("; add labeled essays with --set extra_train=FILE (columns text and generated or label, e.g. a DAIGT "
+              "dataset) or a train_extra.csv beside the data")
+
+
 def check_classes(y: np.ndarray, folds: int, extra: bool, rows: str = "train", label: str = "") -> None:
     """Stratified folds need `folds` texts of each class; say how to get them when train lacks them.
     `label` names the fold count in the refusal (default "--folds N")."""
     generated = int(y.sum())
     if min(generated, len(y) - generated) < folds:
-        hint = "" if extra else ("; add labeled essays with --set extra_train=FILE (columns text and generated "
-                                 "or label, e.g. a DAIGT dataset) or a train_extra.csv beside the data")
+        hint = "" if extra else EXTRA_HINT
         raise UserError(f"{label or f'--folds {folds}'}: {rows} has {generated} generated and {len(y) - generated} human essays, "
                         f"and stratified folds need at least {folds} of each{hint}")
 
@@ -76,7 +79,7 @@ def warn_few_per_fold(y: np.ndarray, folds: int, extra: bool) -> None:
     generated = int(y.sum())
     fewest, which = min((generated, "generated"), (len(y) - generated, "human"))
     if fewest < 2 * folds:
-        hint = "" if extra else "; add labeled essays with --set extra_train=FILE (a DAIGT dataset)"
+        hint = "" if extra else EXTRA_HINT
         low, high = fewest // folds, -(-fewest // folds)
         each = f"{low}" if low == high else f"{low}-{high}"
         print(f"warning: {fewest} {which} essays for {folds} folds: each fold's AUC rests on "
