@@ -4,6 +4,7 @@
     pairs.train_q, pairs.train_r, pairs.y      # lists of str, (n,) ints in 0..6
     pairs.test_q, pairs.test_r, pairs.test_ids
     pairs.all_q, pairs.all_r                   # train rows then test rows
+    pairs.with_train_rows(np.array([0, 1, 2]))  # the same test, train cut to those rows
 
 Only Kaggle's columns are read (Question, Response, target, id): extra columns of a sample
 (generator, source) are never features. Bad input is a UserError with one line, raised before
@@ -11,7 +12,7 @@ any model runs: a target outside 0..6, a missing or empty Question or Response, 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -47,6 +48,11 @@ class Pairs:
         return cls(text_column(train, "Question", "train.csv"), text_column(train, "Response", "train.csv"),
                    targets(train), text_column(test, "Question", "test.csv"), text_column(test, "Response", "test.csv"),
                    unique_ids(test, "test.csv"))
+
+    def with_train_rows(self, rows: np.ndarray) -> "Pairs":
+        keep = [int(i) for i in rows]
+        return replace(self, train_q=[self.train_q[i] for i in keep], train_r=[self.train_r[i] for i in keep],
+                       y=self.y[keep])
 
     @property
     def n_train(self) -> int:

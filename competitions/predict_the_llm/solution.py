@@ -28,6 +28,7 @@ import polars as pl
 
 from common.confusion import confusion_counts
 from common.cv import best_variant, score_folds
+from common.folds import fast_rows
 from common.solution import RunContext, SolutionResult
 from competitions.predict_the_llm import TARGET_COLUMNS
 from competitions.predict_the_llm.config import PredictConfig
@@ -66,6 +67,19 @@ def fit_variants(pairs: Pairs, cfg: PredictConfig, folds: np.ndarray, seed: int)
     return {**preds, **variants}, skipped, timings
 
 
+def fast_train(pairs: Pairs, folds: np.ndarray, keep: int, seed: int) -> tuple[Pairs, np.ndarray]:
+    """A --fast run's train: `keep` questions with all their responses (0 = all), the folds in turn.
+
+        pairs, folds = fast_train(pairs, folds, 60, seed=42)
+    """
+    full = len(set(pairs.train_q))
+    rows = fast_rows(folds, keep, seed, groups=pairs.train_q, what="questions")
+    if len(rows) < pairs.n_train:
+        print(f"--fast: {len(set(pairs.train_q[i] for i in rows))} of {full} train questions, {len(rows)} responses "
+              f"(fast_train; seed {seed}): a quick check, not comparable with full runs")
+    return pairs.with_train_rows(rows), folds[rows]
+
+
 def config(ctx: RunContext) -> PredictConfig:
     cfg = ctx.config(PredictConfig).validate()
     return replace(cfg, lgbm_rounds=min(cfg.lgbm_rounds, 100), encoder_epochs=1, lora_epochs=1) if ctx.fast else cfg
@@ -76,6 +90,10 @@ def run(ctx: RunContext) -> SolutionResult:
     cfg = config(ctx)
     pairs = Pairs.from_frames(ctx.data.tables["train"], ctx.data.tables["test"])
     folds = ctx.fold_ids()
+    if ctx.fast:
+        pairs, folds = fast_train(pairs, folds, cfg.fast_train, ctx.seed)
+    elif "fast_train" in ctx.options:
+        print("note: fast_train applies to --fast runs only; this run keeps every train question")
     preds, skipped, timings = fit_variants(pairs, cfg, folds, ctx.seed)
 
     cv = {name: score_folds(METRIC, pairs.y, p.oof, folds, p.note) for name, p in preds.items()}

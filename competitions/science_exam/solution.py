@@ -32,7 +32,7 @@ import polars as pl
 
 from common.cv import best_variant
 from common.ensemble import choose_weight, nested_weight_blend, rank_average
-from common.errors import UserError
+from common.folds import fast_rows
 from common.solution import RunContext, SolutionResult
 
 from competitions.science_exam.config import VARIANTS, SolutionConfig
@@ -61,13 +61,7 @@ def fast_subset(train: Questions, folds: np.ndarray, keep: int, seed: int) -> tu
     """
     if not keep or keep >= len(train):
         return train, folds
-    if keep < 2 * len(np.unique(folds)):
-        raise UserError(f"fast_train {keep} leaves fewer than 2 questions a fold; give at least {2 * len(np.unique(folds))} (0 = all)")
-    rng = np.random.default_rng(seed)
-    order = [rng.permutation(np.flatnonzero(folds == f)) for f in np.unique(folds)]
-    rounds = max(len(rows) for rows in order)
-    picked = [rows[r] for r in range(rounds) for rows in order if r < len(rows)][:keep]   # one of each fold in turn
-    rows = np.sort(np.array(picked))
+    rows = fast_rows(folds, keep, seed, what="questions")
     return train.subset(rows), folds[rows]
 
 

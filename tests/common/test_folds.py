@@ -54,3 +54,29 @@ def test_cv_spec_splits_a_frame_by_its_column():
         CvSpec("group", by="Prompt").fold_ids(frame, 5, 1)
     with pytest.raises(ValueError):
         CvSpec("group")
+
+
+def test_fast_rows_keeps_whole_groups_from_the_folds_in_turn_with_the_seed():
+    from common.folds import fast_rows
+
+    groups = [f"q{i // 3}" for i in range(30)]            # 10 groups of 3 rows, in file order
+    folds = np.repeat([0, 0, 0, 0, 0, 0, 1, 1, 1, 2], 3)  # fold 2 holds one group
+    rows = fast_rows(folds, 6, seed=4, groups=groups, what="questions")
+    kept = sorted({groups[i] for i in rows})
+    assert len(kept) == 6 and list(rows) == sorted(rows)
+    assert all(groups.count(g) == sum(groups[i] == g for i in rows) for g in kept)   # a group's rows stay together
+    assert np.bincount(folds[rows]).tolist() == [9, 6, 3]                     # 3, 2 and fold 2's only group
+    assert list(rows) == list(fast_rows(folds, 6, seed=4, groups=groups))   # the seed decides
+    assert any(list(rows) != list(fast_rows(folds, 6, seed=s, groups=groups)) for s in range(5, 9))
+    assert len(fast_rows(folds, 0, seed=4, groups=groups)) == 30                      # 0 = all
+    assert len(fast_rows(folds, 10, seed=4, groups=groups)) == 30
+    with pytest.raises(UserError, match="fast_train 5 leaves fewer than 2 questions a fold"):
+        fast_rows(folds, 5, seed=4, groups=groups, what="questions")
+
+
+def test_fast_rows_without_groups_counts_rows():
+    from common.folds import fast_rows
+
+    folds = np.arange(12) % 3
+    rows = fast_rows(folds, 7, seed=0)
+    assert len(rows) == 7 and sorted(np.bincount(folds[rows]).tolist()) == [2, 2, 3]

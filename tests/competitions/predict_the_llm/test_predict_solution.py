@@ -80,3 +80,22 @@ def test_submit_with_lm_features_on_a_tiny_slice(tmp_path):
     folder = write_slice(tmp_path / "data", train_questions=8, test_questions=2)
     sub = _submit(tmp_path, folder)
     assert sub.height == 14 and np.allclose(sub.drop("id").to_numpy().sum(1), 1)
+
+
+def test_fast_run_keeps_fast_train_questions_with_all_their_responses(tmp_path, capsys):
+    folder = write_slice(tmp_path / "data", train_questions=10, test_questions=2)
+    sub = _submit(tmp_path, folder, "--set", "lm=", "--fast", "--set", "fast_train=6")
+    assert sub.height == 14
+    out = capsys.readouterr().out
+    assert "--fast: 6 of 10 train questions, 42 responses (fast_train; seed 42)" in out
+    assert "ensemble_balanced" in out        # whole questions keep the one-answer-per-target structure
+    _submit(tmp_path, folder, "--set", "lm=", "--set", "fast_train=6")
+    assert "fast_train applies to --fast runs only" in capsys.readouterr().out
+
+
+def test_fast_train_below_two_questions_a_fold_is_one_line(tmp_path, capsys):
+    folder = write_slice(tmp_path / "data", train_questions=10, test_questions=2)
+    code = main(["submit", "--comp", "predict-the-llm", "--data", str(folder), "--fast", "--set", "lm=",
+                 "--set", "fast_train=3", "--out", str(tmp_path / "sub.csv")])
+    assert code != 0 and "fast_train 3 leaves fewer than 2 questions a fold" in capsys.readouterr().err
+    assert not (tmp_path / "sub.csv").exists()
