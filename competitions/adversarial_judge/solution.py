@@ -30,7 +30,7 @@ from common.llm.judges import english_confidence
 from common.llm.panels import DEVELOPMENT_PANEL, VALIDATION_PANEL, held_out_panel
 from common.paths import results_path
 from common.solution import CvScore, RunContext, SolutionResult
-from competitions.adversarial_judge.attacks import ATTACKS
+from competitions.adversarial_judge.attacks import ATTACKS, FAMILIES
 from competitions.adversarial_judge.config import JudgeConfig
 from competitions.adversarial_judge.honest import honest_essays
 from competitions.adversarial_judge.mixture import best_mix
@@ -83,13 +83,24 @@ def family_moves(profiles) -> dict[str, list[float]]:
                 .mean(axis=(0, 1))] for f in families}
 
 
+def fast_attacks(seed: int) -> str:
+    """One attack of each family, drawn with the seed: a --fast search's library (unless `attacks`
+    names one), so its judging does not grow with the 43 attacks whatever the test size.
+
+        fast_attacks(42)    # "inject_3,contra1_09,cond_090,..." (7 names)
+    """
+    rng = random.Random(seed)
+    return ",".join(rng.choice([a.name for a in ATTACKS.values() if a.family == family])
+                    for family in FAMILIES if any(a.family == family for a in ATTACKS.values()))
+
+
 def config(ctx: RunContext) -> JudgeConfig:
-    """The run's options; --fast searches on 2 topics, writes 4 honest essays and judges no
-    development-only baseline."""
+    """The run's options; --fast searches one attack of each family (drawn with the seed) on 2
+    topics, writes 4 honest essays and judges no development-only baseline."""
     cfg = ctx.config(JudgeConfig).validate()
     if not ctx.fast:
         return cfg
-    return replace(cfg, search_topics=2, baseline=0,
+    return replace(cfg, search_topics=2, baseline=0, attacks=cfg.attacks or fast_attacks(ctx.seed),
                    honest_topics=min(cfg.honest_topics, 4) if cfg.honest_topics else 4)
 
 
@@ -115,7 +126,8 @@ def run(ctx: RunContext) -> SolutionResult:
         mixes["attack_mix_dev_only"] = dev_only
     seconds["search"] = round(time.perf_counter() - t0, 1)
     mix = mixes["attack_mix"]
-    print(f"attack search on {len(search_idx)} topics, {' and '.join(panels)} panel{'s' * (len(panels) > 1)}: predicted "
+    drawn = " (--fast: one of each family, drawn with the seed)" if ctx.fast and not ctx.options.get("attacks") else ""
+    print(f"attack search: {len(attacks)} attacks{drawn} on {len(search_idx)} topics, {' and '.join(panels)} panel{'s' * (len(panels) > 1)}: predicted "
           f"{' / '.join(f'{v:.3f}' for v in mix.per_panel)} with {mix.counts}")
 
     t0 = time.perf_counter()

@@ -138,11 +138,24 @@ def test_an_empty_topic_or_an_unknown_attack_is_one_clear_error(tiny):
         solution.run(ctx)
 
 
-def test_fast_searches_two_topics_writes_four_honest_essays_and_skips_the_baseline(tiny):
+def test_fast_searches_one_attack_a_family_on_two_topics_and_skips_the_baseline(tiny, capsys):
     ctx, seen = tiny
     ctx.fast, ctx.options = True, {}
     result = solution.run(ctx)
     searched = [essay for phase, name, essay in seen if phase == "search" and name == "up"]
-    assert len(searched) == 2 * len(ATTACKS)                 # every attack on 2 topics
+    drawn = solution.fast_attacks(ctx.seed).split(",")
+    assert len(searched) == 2 * len(drawn) and len(drawn) == len({a.family for a in ATTACKS.values()})
+    assert sorted(ATTACKS[a].family for a in drawn) == sorted({a.family for a in ATTACKS.values()})
+    assert drawn == solution.fast_attacks(ctx.seed).split(",")      # the seed decides
+    assert any(solution.fast_attacks(s) != solution.fast_attacks(ctx.seed) for s in range(3))
+    assert "attack search: 7 attacks (--fast: one of each family, drawn with the seed) on 2 topics" in capsys.readouterr().out
     assert len(result.info["search_topics"]) == 2 and result.info["honest_topics"] == 4
     assert "attack_mix_dev_only" not in result.cv and {"held-out/attack_mix", "validation/honest"} <= set(result.cv)
+
+
+def test_fast_keeps_the_attacks_a_user_names(tiny, capsys):
+    ctx, seen = tiny
+    ctx.fast, ctx.options = True, {"attacks": "inject_9,cond_909"}
+    solution.run(ctx)
+    assert len([e for phase, name, e in seen if phase == "search" and name == "up"]) == 2 * 2
+    assert "attack search: 2 attacks on 2 topics" in capsys.readouterr().out
