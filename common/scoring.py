@@ -27,7 +27,7 @@ from typing import Callable
 
 import polars as pl
 
-from common.data import TEST_LABELS, check_data_folder, choose_folder, load_dataset, read_table
+from common.data import TEST_LABELS, check_data_folder, choose_folder, file_sha256, load_dataset, read_table
 from common.errors import RowError, UserError
 from common.metrics import Metric, get_metric
 from common.metrics.similarity import describe_encoder
@@ -170,6 +170,24 @@ def _default_labels(competition: Competition, metric: Metric, data_dir: Path | N
     return read_table(labels, _truth_schema(competition, labels)), f"{labels}: {whose}"
 
 
+def _refuse_other_data(competition: Competition, metric: Metric, pred: Path) -> None:
+    """A UserError when the results store says a run on other data than the default folder
+    (data/<slug>/ or the committed sample) wrote `pred`: its ids may match that folder's test
+    while its rows are another test's, which would score without a word."""
+    from common.results import read_runs
+
+    digest = file_sha256(pred)
+    writers = [r for r in read_runs() if r.competition == competition.slug and r.extra.get("submission_sha256") == digest]
+    if not writers:
+        return
+    default, _ = choose_folder(competition)
+    written_on = writers[-1].data_source.split("+")[0]
+    if written_on != default:
+        labels = " or --truth FILE" if metric.needs == "labels" else ""
+        raise UserError(f"{pred}: written by run {writers[-1].run_id} on {written_on} data, not the {default} files "
+                        f"it would be scored against; give --data FOLDER (that run's data){labels}")
+
+
 def _read_test(competition: Competition, metric: Metric, truth: Path | None, data_dir: Path | None):
     if truth is not None:
         raise UserError(f"{competition.slug}: {metric.name} needs no labels (a judge panel scores the test "
@@ -211,6 +229,8 @@ def score_files(competition: Competition, pred: Path, truth: Path | None = None,
     if not Path(pred).exists():
         raise UserError(f"missing file: {pred}")
     frame = read_table(Path(pred), TableSchema(Path(pred).name, competition.schema.tables["sample_submission"].columns))
+    if truth is None and data_dir is None:
+        _refuse_other_data(competition, metric, Path(pred))
     reference, against = PAIRINGS[metric.needs].read(competition, metric, truth, data_dir)
     score = score_submission(competition, frame, reference, progress=progress, **options)
     score.against = against

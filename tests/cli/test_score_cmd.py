@@ -96,6 +96,34 @@ def test_a_label_metric_on_the_sample_scores_against_its_hidden_labels(tmp_path,
     assert f"{comp.sample_dir / 'test_labels.csv'}: the committed sample's hidden labels" in out
 
 
+def _record_writer(pred: Path, data_source: str) -> None:
+    from common.data import file_sha256
+    from common.results import RunRecord, append_run
+
+    append_run(RunRecord(run_id=f"run-{data_source}", competition="science-exam", variant="ensemble", metric="map@3",
+                         cv=0.5, cv_std=0.0, folds=3, higher_is_better=True, data_source=data_source, commit="x",
+                         seed=42, wall_s=1.0, peak_mem_mb=1.0, time="t",
+                         extra={"submission_sha256": file_sha256(pred)}))
+
+
+def test_a_data_runs_submission_is_not_scored_against_the_samples_labels_by_default(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("KLLM_DATA", str(tmp_path / "no-kaggle-files"))
+    comp = get_competition("science-exam")
+    labels = pl.read_csv(comp.sample_dir / "test_labels.csv")
+    pred = tmp_path / "pred.csv"
+    pl.DataFrame({"id": labels["id"], "prediction": ["A B C"] * labels.height}).write_csv(pred)
+    _record_writer(pred, "custom+extra")       # ids 0..99 like the sample's: it would score without a word
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred)]) == 2
+    err = capsys.readouterr().err
+    assert (f"{pred}: written by run run-custom+extra on custom data, not the sample files it would be scored "
+            "against; give --data FOLDER (that run's data) or --truth FILE") in err and err.count("\n") == 1
+    truth = tmp_path / "truth.csv"
+    labels.write_csv(truth)
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred), "--truth", str(truth)]) == 0
+    _record_writer(pred, "sample")             # the latest run that wrote these bytes ran on the sample
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred)]) == 0
+
+
 def test_real_kaggle_files_or_a_missing_data_folder_give_no_default_labels(tmp_path, capsys, monkeypatch):
     import shutil
     comp = get_competition("science-exam")
