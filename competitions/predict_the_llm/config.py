@@ -41,7 +41,7 @@ class PredictConfig:
         by each target [true]
     fast_train: train questions a `--fast` run keeps with all their responses, the same number
         from each fold, drawn with the run's seed (0 = all): SmolLM2's statistics of every kept
-        response cost about a second each on 2 cores from an empty cache [60]
+        response cost about a quarter of a second each on 2 free cores from an empty cache [60]
     """
 
     members: str = ",".join(CHEAP_MEMBERS)
