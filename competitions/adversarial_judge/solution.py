@@ -87,7 +87,7 @@ def fast_attacks(seed: int) -> str:
     """One attack of each family, drawn with the seed: a --fast search's library (unless `attacks`
     names one), so its judging does not grow with the 43 attacks whatever the test size.
 
-        fast_attacks(42)    # "inject_3,contra1_09,cond_090,..." (7 names)
+        fast_attacks(42)    # "inject_1,contra0_90,cond_099,..." (7 names)
     """
     rng = random.Random(seed)
     return ",".join(rng.choice([a.name for a in ATTACKS.values() if a.family == family])
