@@ -127,7 +127,9 @@ def fast_rows(folds: np.ndarray, keep: int, seed: int, groups: Sequence | None =
     A `keep` that leaves fewer than 2 groups a fold is a UserError naming `option`.
     """
     folds = np.asarray(folds)
-    units = np.arange(len(folds)) if groups is None else _first_seen_codes(groups)
+    if groups is not None and len(groups) != len(folds):
+        raise ValueError(f"{len(groups)} groups for {len(folds)} fold ids")
+    units = np.arange(len(folds)) if groups is None else _group_codes(groups)
     n_units = int(units.max()) + 1 if len(units) else 0
     if not keep or keep >= n_units:
         return np.arange(len(folds))
@@ -142,8 +144,3 @@ def fast_rows(folds: np.ndarray, keep: int, seed: int, groups: Sequence | None =
     picked = [members[r] for r in range(rounds) for members in order if r < len(members)][:keep]   # folds in turn
     return np.flatnonzero(np.isin(units, picked))
 
-
-def _first_seen_codes(groups: Sequence) -> np.ndarray:
-    """Each row's group as 0, 1, 2, ... in the order the groups first appear."""
-    codes: dict[str, int] = {}
-    return np.array([codes.setdefault(str(g), len(codes)) for g in groups], dtype=np.int64)

@@ -181,11 +181,13 @@ def _refuse_other_data(competition: Competition, metric: Metric, pred: Path) -> 
     if not writers:
         return
     default, _ = choose_folder(competition)
-    written_on = writers[-1].data_source.split("+")[0]
+    writer = writers[-1]
+    written_on = writer.data_source.split("+")[0]
     if written_on != default:
         labels = " or --truth FILE" if metric.needs == "labels" else ""
-        raise UserError(f"{pred}: written by run {writers[-1].run_id} on {written_on} data, not the {default} files "
-                        f"it would be scored against; give --data FOLDER (that run's data){labels}")
+        folder = writer.extra.get("data_path") or "FOLDER (that run's data)"
+        raise UserError(f"{pred}: written by run {writer.run_id} on {written_on} data, not the {default} files "
+                        f"it would be scored against; give --data {folder}{labels}")
 
 
 def _read_test(competition: Competition, metric: Metric, truth: Path | None, data_dir: Path | None):

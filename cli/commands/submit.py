@@ -157,7 +157,8 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
     commit, records = commit or git_commit(), []
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     source, files = ctx.data.source + ("+extra" if result.extra_rows else ""), data_id(ctx, result)   # once per run
-    written = {"submission_path": str(submission.resolve()), "submission_sha256": file_sha256(submission)}
+    written = {"submission_path": str(submission.resolve()), "submission_sha256": file_sha256(submission),
+               "data_path": str(Path(ctx.data.path).resolve())}
     for variant, score in result.cv.items():
         if not math.isfinite(score.mean):
             print(f"warning: {variant}'s score is {score.mean}: not recorded in the results store", file=sys.stderr)

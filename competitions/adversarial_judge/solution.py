@@ -84,8 +84,8 @@ def family_moves(profiles) -> dict[str, list[float]]:
 
 
 def fast_attacks(seed: int) -> str:
-    """One attack of each family, drawn with the seed: a --fast search's library (unless `attacks`
-    names one), so its judging does not grow with the 43 attacks whatever the test size.
+    """One attack of each family, drawn with the seed: a --fast search's library (unless the run
+    sets `attacks`; `--set attacks=` is the whole library), so its judging does not grow with the 43 attacks whatever the test size.
 
         fast_attacks(42)    # "inject_1,contra0_90,cond_099,..." (7 names)
     """
@@ -100,7 +100,8 @@ def config(ctx: RunContext) -> JudgeConfig:
     cfg = ctx.config(JudgeConfig).validate()
     if not ctx.fast:
         return cfg
-    return replace(cfg, search_topics=2, baseline=0, attacks=cfg.attacks or fast_attacks(ctx.seed),
+    drawn = cfg.attacks if "attacks" in ctx.options else fast_attacks(ctx.seed)   # attacks= : the whole library
+    return replace(cfg, search_topics=2, baseline=0, attacks=drawn,
                    honest_topics=min(cfg.honest_topics, 4) if cfg.honest_topics else 4)
 
 
@@ -126,7 +127,7 @@ def run(ctx: RunContext) -> SolutionResult:
         mixes["attack_mix_dev_only"] = dev_only
     seconds["search"] = round(time.perf_counter() - t0, 1)
     mix = mixes["attack_mix"]
-    drawn = " (--fast: one of each family, drawn with the seed)" if ctx.fast and not ctx.options.get("attacks") else ""
+    drawn = " (--fast: one of each family, drawn with the seed)" if ctx.fast and "attacks" not in ctx.options else ""
     print(f"attack search: {len(attacks)} attacks{drawn} on {len(search_idx)} topics, {' and '.join(panels)} panel{'s' * (len(panels) > 1)}: predicted "
           f"{' / '.join(f'{v:.3f}' for v in mix.per_panel)} with {mix.counts}")
 

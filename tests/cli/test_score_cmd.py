@@ -96,14 +96,14 @@ def test_a_label_metric_on_the_sample_scores_against_its_hidden_labels(tmp_path,
     assert f"{comp.sample_dir / 'test_labels.csv'}: the committed sample's hidden labels" in out
 
 
-def _record_writer(pred: Path, data_source: str) -> None:
+def _record_writer(pred: Path, data_source: str, **extra) -> None:
     from common.data import file_sha256
     from common.results import RunRecord, append_run
 
     append_run(RunRecord(run_id=f"run-{data_source}", competition="science-exam", variant="ensemble", metric="map@3",
                          cv=0.5, cv_std=0.0, folds=3, higher_is_better=True, data_source=data_source, commit="x",
                          seed=42, wall_s=1.0, peak_mem_mb=1.0, time="t",
-                         extra={"submission_sha256": file_sha256(pred)}))
+                         extra={"submission_sha256": file_sha256(pred), **extra}))
 
 
 def test_a_data_runs_submission_is_not_scored_against_the_samples_labels_by_default(tmp_path, capsys, monkeypatch):
@@ -120,6 +120,9 @@ def test_a_data_runs_submission_is_not_scored_against_the_samples_labels_by_defa
     truth = tmp_path / "truth.csv"
     labels.write_csv(truth)
     assert main(["score", "--comp", "science-exam", "--pred", str(pred), "--truth", str(truth)]) == 0
+    _record_writer(pred, "custom", data_path="/data/resplit-1")     # runs since this change name their folder
+    assert main(["score", "--comp", "science-exam", "--pred", str(pred)]) == 2
+    assert "give --data /data/resplit-1 or --truth FILE" in capsys.readouterr().err
     _record_writer(pred, "sample")             # the latest run that wrote these bytes ran on the sample
     assert main(["score", "--comp", "science-exam", "--pred", str(pred)]) == 0
 

@@ -58,6 +58,7 @@ def test_folds_seed_and_experiment_reach_the_solution_and_the_store(tmp_path, mo
     written = tmp_path / "sub.csv"                                  # what --kaggle --resend would send again
     assert {(r["extra"]["submission_path"], r["extra"]["submission_sha256"]) for r in runs} == {
         (str(written.resolve()), file_sha256(written))}
+    assert {r["extra"]["data_path"] for r in runs} == {str(folder.resolve())}   # what `kllm score` names
 
 
 def test_a_named_experiment_writes_its_own_submission_beside_the_main_one(tmp_path, monkeypatch, capsys):

@@ -80,3 +80,6 @@ def test_fast_rows_without_groups_counts_rows():
     folds = np.arange(12) % 3
     rows = fast_rows(folds, 7, seed=0)
     assert len(rows) == 7 and sorted(np.bincount(folds[rows]).tolist()) == [2, 2, 3]
+
+    with pytest.raises(ValueError, match="3 groups for 12 fold ids"):
+        fast_rows(folds, 7, seed=0, groups=["a", "b", "c"])

@@ -159,3 +159,9 @@ def test_fast_keeps_the_attacks_a_user_names(tiny, capsys):
     solution.run(ctx)
     assert len([e for phase, name, e in seen if phase == "search" and name == "up"]) == 2 * 2
     assert "attack search: 2 attacks on 2 topics" in capsys.readouterr().out
+
+
+def test_fast_with_attacks_set_empty_searches_the_whole_library():
+    ctx = RunContext(COMP, None, fast=True, options={"attacks": ""})
+    assert len(solution.config(ctx).attack_names()) == len(ATTACKS)
+    assert len(solution.config(RunContext(COMP, None, fast=True)).attack_names()) == 7

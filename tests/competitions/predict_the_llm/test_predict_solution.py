@@ -98,4 +98,3 @@ def test_fast_train_below_two_questions_a_fold_is_one_line(tmp_path, capsys):
     code = main(["submit", "--comp", "predict-the-llm", "--data", str(folder), "--fast", "--set", "lm=",
                  "--set", "fast_train=3", "--out", str(tmp_path / "sub.csv")])
     assert code != 0 and "fast_train 3 leaves fewer than 2 questions a fold" in capsys.readouterr().err
-    assert not (tmp_path / "sub.csv").exists()

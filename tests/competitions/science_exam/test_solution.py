@@ -83,6 +83,7 @@ def test_fast_subset_takes_the_folds_in_turn_with_the_seed():
     assert len(kept) == 6 and kept.ids == sorted(kept.ids)                # file order kept
     assert sorted(np.bincount(kept_folds).tolist()) == [1, 2, 3]          # fold 2 has only one question
     assert kept.ids == fast_subset(questions, folds, 6, seed=3)[0].ids    # the seed decides
+    assert kept.ids == [2, 6, 7, 8, 9, 11]        # what the draw gave before fast_rows (9395749)
     assert list(kept.labels) == [questions.labels[i] for i in kept.ids]
     assert fast_subset(questions, folds, 0, seed=3)[0] is questions       # 0 = all
     with pytest.raises(UserError, match="fewer than 2 questions a fold"):
