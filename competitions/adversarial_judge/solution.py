@@ -85,7 +85,8 @@ def family_moves(profiles) -> dict[str, list[float]]:
 
 def fast_attacks(seed: int) -> str:
     """One attack of each family, drawn with the seed: a --fast search's library (unless the run
-    sets `attacks`; `--set attacks=` is the whole library), so its judging does not grow with the 43 attacks whatever the test size.
+    sets `attacks`; `--set attacks=` is the whole library), so its judging does not grow with
+    the 43 attacks whatever the test size.
 
         fast_attacks(42)    # "inject_1,contra0_90,cond_099,..." (7 names)
     """
