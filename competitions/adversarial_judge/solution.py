@@ -129,8 +129,8 @@ def run(ctx: RunContext) -> SolutionResult:
     seconds["search"] = round(time.perf_counter() - t0, 1)
     mix = mixes["attack_mix"]
     drawn = " (--fast: one of each family, drawn with the seed)" if ctx.fast and "attacks" not in ctx.options else ""
-    print(f"attack search: {len(attacks)} attacks{drawn} on {len(search_idx)} topics, {' and '.join(panels)} panel{'s' * (len(panels) > 1)}: predicted "
-          f"{' / '.join(f'{v:.3f}' for v in mix.per_panel)} with {mix.counts}")
+    print(f"attack search: {len(attacks)} attacks{drawn} on {len(search_idx)} topics, {' and '.join(panels)} "
+          f"panel{'s' * (len(panels) > 1)}: predicted {' / '.join(f'{v:.3f}' for v in mix.per_panel)} with {mix.counts}")
 
     t0 = time.perf_counter()
     written = {name: assign(m, attacks, topics, cfg.filler_words, ctx.seed) for name, m in mixes.items()}

@@ -99,7 +99,8 @@ def run(ctx: RunContext) -> SolutionResult:
     cv = {name: score_folds(METRIC, pairs.y, p.oof, folds, p.note) for name, p in preds.items()}
     best = best_variant(cv, METRIC)
     submission = pl.DataFrame({"id": pairs.test_ids, **dict(zip(TARGET_COLUMNS, preds[best].test.T))})
-    info = {"members": cfg.member_names(), "folds": ctx.n_folds, "train_questions": len(set(pairs.train_q)), "lm": cfg.lm, "member_seconds": timings,
+    info = {"members": cfg.member_names(), "folds": ctx.n_folds, "train_questions": len(set(pairs.train_q)),
+            "lm": cfg.lm, "member_seconds": timings,
             "ensemble_assigned": "ran" if "ensemble_assigned" in preds else f"skipped: {skipped}",
             "oof_confusion": confusion_counts(pairs.y, preds[best].oof.argmax(1), len(TARGET_COLUMNS)).tolist(),
             "oof_accuracy": round(float(np.mean(preds[best].oof.argmax(1) == pairs.y)), 4),
