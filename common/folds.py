@@ -143,4 +143,3 @@ def fast_rows(folds: np.ndarray, keep: int, seed: int, groups: Sequence | None =
     rounds = max(len(members) for members in order)
     picked = [members[r] for r in range(rounds) for members in order if r < len(members)][:keep]   # folds in turn
     return np.flatnonzero(np.isin(units, picked))
-
