@@ -155,14 +155,23 @@ def _read_labels(competition: Competition, metric: Metric, truth: Path | None, d
     return read_table(Path(truth), _truth_schema(competition, Path(truth))), str(truth)
 
 
-def _default_labels(competition: Competition, metric: Metric, data_dir: Path | None):
-    """The test_labels.csv of --data, else of the folder a run would read (data/<slug>/ when it
-    holds the real files, which carry none, else the committed sample), named as such."""
+def labels_file(competition: Competition, data_dir: Path | None = None) -> tuple[str, Path]:
+    """(source, path) of the test_labels.csv scored against when no --truth is given: --data's,
+    else that of the folder a run would read (data/<slug>/ when it holds the real files, which
+    carry none, else the committed sample). The file may not exist.
+
+        labels_file(get_competition("predict-the-llm"))   # ('sample', .../sample/test_labels.csv)
+    """
     source, folder = ("--data", check_data_folder(data_dir)) if data_dir else choose_folder(competition)
-    labels = folder / TEST_LABELS
+    return source, folder / TEST_LABELS
+
+
+def _default_labels(competition: Competition, metric: Metric, data_dir: Path | None):
+    """The labels of `labels_file`, named as such; a UserError when there are none."""
+    source, labels = labels_file(competition, data_dir)
     if not labels.is_file():
         columns = ", ".join([competition.schema.submission.id_column, *competition.schema.target])
-        why = "Kaggle's files carry no test labels" if source == "kaggle" else f"{folder} has no {TEST_LABELS}"
+        why = "Kaggle's files carry no test labels" if source == "kaggle" else f"{labels.parent} has no {TEST_LABELS}"
         raise UserError(f"{competition.slug}: {metric.name} scores against labels: give --truth FILE with "
                         f"{columns} ({why})")
     whose = ("--data's labels" if source == "--data"
@@ -170,18 +179,28 @@ def _default_labels(competition: Competition, metric: Metric, data_dir: Path | N
     return read_table(labels, _truth_schema(competition, labels)), f"{labels}: {whose}"
 
 
-def _refuse_other_data(competition: Competition, metric: Metric, pred: Path) -> None:
-    """A UserError when the results store says a run on other data than the default folder
-    (data/<slug>/ or the committed sample) wrote `pred`: its ids may match that folder's test
-    while its rows are another test's, which would score without a word."""
+def run_that_wrote(competition: Competition, pred: Path):
+    """The latest recorded run of `competition` whose submission file had `pred`'s exact bytes,
+    else None (a file made elsewhere, or changed since).
+
+        run = run_that_wrote(get_competition("predict-the-llm"), Path("submissions/predict-the-llm/submission.csv"))
+        run.data_source, run.extra.get("data_path")      # ('custom', '/data/resplit-1')
+    """
     from common.results import read_runs
 
     digest = file_sha256(pred)
     writers = [r for r in read_runs() if r.competition == competition.slug and r.extra.get("submission_sha256") == digest]
-    if not writers:
+    return writers[-1] if writers else None
+
+
+def _refuse_other_data(competition: Competition, metric: Metric, pred: Path) -> None:
+    """A UserError when the results store says a run on other data than the default folder
+    (data/<slug>/ or the committed sample) wrote `pred`: its ids may match that folder's test
+    while its rows are another test's, which would score without a word."""
+    writer = run_that_wrote(competition, pred)
+    if writer is None:
         return
     default, _ = choose_folder(competition)
-    writer = writers[-1]
     written_on = writer.data_source.split("+")[0]
     if written_on != default:
         labels = " or --truth FILE" if metric.needs == "labels" else ""
