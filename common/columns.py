@@ -10,11 +10,18 @@ import polars as pl
 from common.errors import UserError
 
 
-def text_column(frame: pl.DataFrame, column: str, where: str) -> list[str]:
-    """The column as a list of strings; a missing column or a null or blank value is a UserError."""
+def text_column(frame: pl.DataFrame, column: str, where: str, blank_ok: bool = False) -> list[str]:
+    """The column as a list of strings; a missing column, or a null or blank value, is a UserError.
+    blank_ok: a null or blank value is data, not an error (a response that says nothing): a null
+    reads as "" and a blank value as it stands.
+
+        text_column(train, "Response", "train.csv", blank_ok=True)   # [..., "", ...]
+    """
     if column not in frame.columns:
         raise UserError(f"{where}: no {column} column")
     values = frame[column].to_list()
+    if blank_ok:
+        return ["" if t is None else str(t) for t in values]
     for i, text in enumerate(values):
         if text is None or not str(text).strip():
             raise UserError(f"{where}: row {i + 1} has an empty {column}")

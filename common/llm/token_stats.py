@@ -62,12 +62,13 @@ def response_token_stats(model_name: str, prompts: list[str], responses: list[st
                          max_prompt_tokens: int = 256, max_response_tokens: int = 128, batch_size: int = 8,
                          cache: bool = True, progress: bool = True) -> list[np.ndarray]:
     """One (n_tokens, 3) float32 array per response (columns STAT_NAMES); a response of no
-    tokens gets a (0, 3) array. A prompt that is not a string or is empty is a UserError."""
+    tokens ("") gets a (0, 3) array. A prompt that is empty, or a prompt or response that is not
+    a string, is a UserError."""
     if len(prompts) != len(responses):
         raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses")
-    for what, texts in (("prompt", prompts), ("response", responses)):
+    for what, texts, blank_ok in (("prompt", prompts, False), ("response", responses, True)):
         for i, text in enumerate(texts):
-            if not isinstance(text, str) or not text.strip():
+            if not isinstance(text, str) or not (blank_ok or text.strip()):
                 raise UserError(f"{what} {i} is empty or not a string: {text!r}")
     if not prompts:
         return []
@@ -79,7 +80,9 @@ def response_token_stats(model_name: str, prompts: list[str], responses: list[st
         model, tokenizer = shared_causal_lm(model_name)
         pairs = [_encode(tokenizer, *item.split(_SEP, 1), chat_template, max_prompt_tokens, max_response_tokens)
                  for item in items]
-        return _stats_batch(model, tokenizer, pairs)
+        scored = [i for i, (_, response) in enumerate(pairs) if response]      # "" has no token to score
+        stats = dict(zip(scored, _stats_batch(model, tokenizer, [pairs[i] for i in scored]) if scored else []))
+        return [stats.get(i, []) for i in range(len(pairs))]
 
     items = [p + _SEP + r for p, r in zip(prompts, responses)]
     by_length = sorted(dict.fromkeys(items), key=len)   # batches of similar length pad less

@@ -64,6 +64,9 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     n_folds, fraction, student, head = own.folds or (2 if fast else 5), own.holdout, own.student, own.head
     cfg = config_from_options(PredictConfig, options, "predict-the-llm edge", also_known=own_keys).validate()
     full = Pairs.from_frames(data.tables["train"], data.tables["test"])
+    if full.blank_note():
+        print(full.blank_note("left out of the distill set (the device program refuses an empty text)"))
+        full = full.without_empty_responses()
     held = holdout_questions(full.train_q, fraction, seed)
     fit_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)
     pick = lambda values, rows: [values[i] for i in rows]  # noqa: E731

@@ -8,7 +8,9 @@
 
 Only Kaggle's columns are read (Question, Response, target, id): extra columns of a sample
 (generator, source) are never features. Bad input is a UserError with one line, raised before
-any model runs: a target outside 0..6, a missing or empty Question or Response, a repeated test id.
+any model runs: a target outside 0..6, a missing column, an empty Question, a repeated test id.
+An empty Response is data, not bad input (Kaggle's train.csv holds null responses: a model
+that answered nothing): it reads as "" in train and test alike, and `blank_note` says how many.
 """
 from __future__ import annotations
 
@@ -45,9 +47,21 @@ class Pairs:
 
     @classmethod
     def from_frames(cls, train: pl.DataFrame, test: pl.DataFrame) -> "Pairs":
-        return cls(text_column(train, "Question", "train.csv"), text_column(train, "Response", "train.csv"),
-                   targets(train), text_column(test, "Question", "test.csv"), text_column(test, "Response", "test.csv"),
-                   unique_ids(test, "test.csv"))
+        return cls(text_column(train, "Question", "train.csv"), text_column(train, "Response", "train.csv", blank_ok=True),
+                   targets(train), text_column(test, "Question", "test.csv"),
+                   text_column(test, "Response", "test.csv", blank_ok=True), unique_ids(test, "test.csv"))
+
+    def blank_note(self, outcome: str = "read as empty text (a model that answered nothing)") -> str:
+        """'note: 3 train and 1 test responses are empty: <outcome>', or "" when none is."""
+        train, test = (sum(not r.strip() for r in rs) for rs in (self.train_r, self.test_r))
+        return f"note: {train} train and {test} test responses are empty: {outcome}" if train or test else ""
+
+    def without_empty_responses(self) -> "Pairs":
+        """The same pairs less those whose response is empty (the device program refuses empty text)."""
+        train = [i for i, r in enumerate(self.train_r) if r.strip()]
+        test = [i for i, r in enumerate(self.test_r) if r.strip()]
+        return replace(self.with_train_rows(np.array(train, dtype=np.int64)), test_q=[self.test_q[i] for i in test],
+                       test_r=[self.test_r[i] for i in test], test_ids=[self.test_ids[i] for i in test])
 
     def with_train_rows(self, rows: np.ndarray) -> "Pairs":
         keep = [int(i) for i in rows]

@@ -89,6 +89,8 @@ def run(ctx: RunContext) -> SolutionResult:
     started = time.perf_counter()
     cfg = config(ctx)
     pairs = Pairs.from_frames(ctx.data.tables["train"], ctx.data.tables["test"])
+    if pairs.blank_note():
+        print(pairs.blank_note())
     folds = ctx.fold_ids()
     if ctx.fast:
         pairs, folds = fast_train(pairs, folds, cfg.fast_train, ctx.seed)

@@ -33,6 +33,14 @@ def test_a_greedy_response_is_the_lms_first_choice_at_every_token(own_cache, mon
     assert any(own_cache.glob("scores/*.jsonl"))
 
 
-def test_empty_texts_are_refused():
-    with pytest.raises(UserError, match="response 0 is empty"):
-        response_token_stats("smollm2", ["a question"], ["  "], cache=False, progress=False)
+def test_an_empty_prompt_is_refused_and_an_empty_response_has_no_token_stats():
+    with pytest.raises(UserError, match="prompt 0 is empty"):
+        response_token_stats("smollm2", ["  "], ["an answer"], cache=False, progress=False)
+    with pytest.raises(UserError, match="response 0 is empty or not a string: None"):
+        response_token_stats("smollm2", ["a question"], [None], cache=False, progress=False)
+    alone = response_token_stats("smollm2", ["a question"], [""], cache=False, progress=False)
+    assert [s.shape for s in alone] == [(0, 3)]
+    mixed = response_token_stats("smollm2", [PROMPT, PROMPT], ["", "Blue."], batch_size=2, cache=False, progress=False)
+    blue = response_token_stats("smollm2", [PROMPT], ["Blue."], cache=False, progress=False)[0]
+    assert mixed[0].shape == (0, 3) and len(blue)
+    np.testing.assert_allclose(mixed[1], blue, atol=2e-3)

@@ -20,8 +20,6 @@ CASES = {
     "target outside 0-6": ("train.csv", _row_value("target", 4, 7), "row 5 has target 7; targets must lie in 0..6"),
     "negative target": ("train.csv", _row_value("target", 0, -1), "row 1 has target -1"),
     "missing Response column": ("train.csv", lambda f: f.drop("Response"), "missing column(s) Response"),
-    "empty Response": ("train.csv", _row_value("Response", 2, "   "), "row 3 has an empty Response"),
-    "null Response in test": ("test.csv", _row_value("Response", 1, None), "row 2 has an empty Response"),
     "empty Question": ("test.csv", _row_value("Question", 0, ""), "row 1 has an empty Question"),
     "test id twice": ("test.csv", _row_value("id", 3, 0), "test.csv: id 0 occurs 2 times"),
 }
@@ -47,3 +45,32 @@ def test_unknown_member_and_option_are_refused(tmp_path, capsys):
     for option, message in (("members=tfidf_linear,gpt5", "members: unknown gpt5"), ("nope=1", "unknown predict-the-llm option")):
         code = main(["submit", "--comp", "predict-the-llm", "--data", str(folder), "--folds", "2", "--set", option])
         assert code == 2 and message in capsys.readouterr().err
+
+
+def test_empty_responses_are_data_read_as_empty_text(tmp_path, capsys):
+    folder = write_slice(tmp_path / "data", train_questions=4, test_questions=1)
+    _edit(folder / "train.csv", lambda f: _row_value("Response", 5, None)(_row_value("Response", 2, "   ")(f)))
+    _edit(folder / "test.csv", _row_value("Response", 1, None))      # Kaggle's train.csv holds null responses
+    out = tmp_path / "sub.csv"
+    code = main(["submit", "--comp", "predict-the-llm", "--data", str(folder), "--folds", "2", "--out", str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0, printed
+    assert "note: 2 train and 1 test responses are empty: read as empty text" in printed
+    sub = pl.read_csv(out)
+    probs = sub.drop("id").to_numpy()
+    assert sub.height == 7 and (probs > 0).all() and abs(probs.sum(axis=1) - 1).max() < 1e-4
+
+
+def test_the_device_distill_set_leaves_empty_responses_out(tmp_path):
+    from competitions.predict_the_llm.inputs import Pairs
+
+    folder = write_slice(tmp_path / "data", train_questions=2, test_questions=1)
+    _edit(folder / "train.csv", _row_value("Response", 3, None))
+    _edit(folder / "test.csv", _row_value("Response", 0, " "))
+    pairs = Pairs.from_frames(pl.read_csv(folder / "train.csv"), pl.read_csv(folder / "test.csv"))
+    assert pairs.train_r[3] == "" and pairs.test_r[0] == " " and pairs.n_train == 14
+    kept = pairs.without_empty_responses()
+    assert kept.n_train == 13 and kept.train_r == pairs.train_r[:3] + pairs.train_r[4:]
+    assert kept.y.tolist() == pairs.y[[0, 1, 2, *range(4, 14)]].tolist()
+    assert kept.test_ids == pairs.test_ids[1:] and kept.test_r == pairs.test_r[1:]
+    assert kept.blank_note() == "" and pairs.blank_note("dropped") == "note: 1 train and 1 test responses are empty: dropped"
