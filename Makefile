@@ -58,7 +58,7 @@ score: $(STAMP) ## score a submission file: ARGS="--pred P --truth T" (the judge
 	@$(KLLM) score --comp $(COMP) $(ARGS)
 
 leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl (COMP=x: that competition only)
-	@$(KLLM) leaderboard $(if $(filter command line environment,$(origin COMP)),--comp $(COMP)) $(ARGS)
+	@$(KLLM) leaderboard $(if $(filter command line environment,$(origin COMP)),$(if $(COMP),--comp $(COMP))) $(ARGS)
 
 # The device targets hand DEVICE, TO and INPUT to the CLI as "$$VAR": make exports command-line
 # variables, and the shell expands a quoted variable as one word, never as shell text.

@@ -208,14 +208,15 @@ def check_data_folder(folder: Path) -> Path:
 
 
 def load_dataset(competition: Competition, folder: Path | None = None) -> Dataset:
-    """Every table of the schema that exists in the folder; required ones must exist."""
+    """Every table of the schema that exists in the folder; required ones must exist. The
+    fingerprint covers the tables read and the competition's side files the folder holds."""
     given = folder
     if given is not None:
         check_data_folder(given)
     source, folder = ("custom", Path(folder)) if folder else choose_folder(competition)
     if given is not None and folder.resolve() == data_dir(competition.slug).resolve():
         source = "kaggle"   # --data data/<slug>: the real files, named as make submit would find them
-    tables, paths = {}, []
+    tables, paths, unread = {}, [], []
     for name, table in competition.schema.tables.items():
         path = find_table_file(folder, table)
         if path is None:
@@ -224,6 +225,10 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
             continue
         tables[name] = read_table(path, table)
         paths.append(path)
+        twin = path.with_suffix(".parquet")
+        if twin != path and twin.is_file():
+            unread.append(f"{twin.name} is not read ({path.name} is)")
+    paths += [folder / name for name in competition.side_files if (folder / name).is_file()]
     fingerprint = files_fingerprint(paths)
     if fingerprint == _sample_fingerprint(competition, paths):
         source = "sample"   # a copy of the committed sample is the sample (in data/<slug> too): it ranks with
@@ -236,6 +241,8 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     zips = sorted(real.glob("*.zip")) if note else []
     if zips:            # the website's "Download All" saved there, not unpacked
         note += f"; unpack {zips[0].name} with make data COMP={competition.slug} ZIP={zips[0]}"
+    if unread:
+        note += ("; " if note else "") + ", ".join(unread)
     disagreement = sample_submission_disagreement(competition, tables)
     if disagreement:
         note += ("; " if note else "") + f"{disagreement}: the submission follows test's rows"

@@ -45,7 +45,7 @@ def experiments_dir(competition: Competition) -> Path:
 
 def list_experiments(competition: Competition) -> list[str]:
     folder = experiments_dir(competition)
-    return sorted(p.stem for p in folder.glob("*.toml")) if folder.is_dir() else []
+    return sorted(p.stem for p in folder.glob("*.toml") if p.is_file()) if folder.is_dir() else []
 
 
 def _as_option(value) -> str:
@@ -72,8 +72,14 @@ def load_experiment(competition: Competition, name: str) -> Experiment:
     unknown = sorted(set(raw) - {"description", "folds", "set"})
     if unknown:
         raise UserError(f"{path}: unknown key(s) {', '.join(unknown)}; known: description, folds, set")
-    options = {str(k): _as_option(v) for k, v in raw.get("set", {}).items()}
+    table = raw.get("set", {})
+    if not isinstance(table, dict):
+        raise UserError(f"{path}: set must be a table ([set] with one key = value a line), got {table!r}")
+    try:
+        options = {str(k): _as_option(v) for k, v in table.items()}
+    except UserError as err:
+        raise UserError(f"{path}: {err}") from None
     folds = raw.get("folds")
-    if folds is not None and not isinstance(folds, int):
-        raise UserError(f"{path}: folds must be an integer")
+    if folds is not None and (isinstance(folds, bool) or not isinstance(folds, int) or folds < 2):
+        raise UserError(f"{path}: folds must be an integer of at least 2, got {folds!r}")
     return Experiment(name, str(raw.get("description", "")), options, folds, path)

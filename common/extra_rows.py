@@ -54,7 +54,7 @@ def extra_rows_path(option: str, data_folder: Path, kind: str) -> Path | None:
             return path
         if copy.is_file():
             return copy
-        raise UserError(f"extra_train: no such file: {path}")
+        raise UserError(f"extra_train: {path} is a folder, not a file" if path.is_dir() else f"extra_train: no such file: {path}")
     return next((data_folder / name for name in BESIDE_THE_DATA if (data_folder / name).is_file()), None)
 
 

@@ -64,7 +64,8 @@ def _panel(ax, board: CompetitionBoard, group: ScoreGroup | None) -> None:
     handles, names = ax.get_legend_handles_labels()
     unique = dict(zip(names, handles))
     if unique:
-        ax.legend(unique.values(), unique.keys(), fontsize=7, loc="best", framealpha=0.6)
+        # beside the panel, not on it: inside, it covered the top (best) bar and its error bar
+        ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
 
 
 def panels(boards: list[CompetitionBoard]) -> list[tuple[CompetitionBoard, ScoreGroup | None]]:

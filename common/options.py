@@ -91,3 +91,17 @@ def config_from_options(cls, options: dict[str, str], where: str, also_known: tu
             raise UserError(f"{where}: --set {name}={options[name]} contradicts --{name} {value}; give one")
         values[name] = value
     return cls(**values)
+
+
+def name_list(text: str, known, what: str, allow_empty: bool = True) -> list[str]:
+    """The comma-separated names in `text`, each once, in the order given; a name not in `known`
+    is a UserError, and so is a text that names none (such as ",") unless allow_empty and the
+    text is blank.
+
+        name_list("tfidf_linear, style_lgbm,tfidf_linear", MEMBERS, "members")  # ['tfidf_linear', 'style_lgbm']
+    """
+    names = list(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in known]
+    if unknown or (not names and not (allow_empty and not text.strip())):
+        raise UserError(f"{what}: unknown {', '.join(unknown) or '(none given)'}; known: {', '.join(known)}")
+    return names

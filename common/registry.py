@@ -31,6 +31,9 @@ class Competition:
     code_competition: True when Kaggle accepts only notebook submissions.
     cv: how its train rows are split into cross-validation folds (common.folds.CvSpec); None for a
         competition with no train rows, validated by judge panels instead.
+    side_files: files beside the tables that the solution reads when the data folder holds them
+        (science-exam: corpus.parquet): they count in the data's fingerprint, so a folder whose
+        side file differs from the sample's is not the sample.
     """
 
     slug: str
@@ -44,6 +47,7 @@ class Competition:
     edge_spec: str | None = None
     code_competition: bool = True
     cv: CvSpec | None = field(default_factory=CvSpec)
+    side_files: tuple[str, ...] = ()
     extra: dict = field(default_factory=dict)
 
     def load_entry(self, attr: str) -> Callable:

@@ -104,7 +104,7 @@ def run(args) -> int:
     from edge.pipeline import run_edge
 
     if not args.comp:
-        raise UserError("kllm edge: the following arguments are required: --comp (or one of status, rollback, run)")
+        raise UserError("kllm edge: the following arguments are required: --comp (or one of status, rollback, run, clean)")
     competition = get_competition(args.comp)
     competition.load_entry("edge_spec")    # a competition without one: one line before the data is read
     if args.out is not None:
@@ -206,6 +206,8 @@ def read_input(path: Path | None) -> str:
     if path is not None and not path.is_file():
         raise UserError(f"missing input file: {path}")
     if path is None:
+        if sys.stdin is None:      # started with stdin closed (<&-)
+            raise UserError("stdin is closed: give the inputs on stdin or as a file")
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
     else:
         with open(path, "rb") as fh:

@@ -65,11 +65,15 @@ def add_parser(subparsers):
 
 
 def parse_options(pairs: list[str]) -> dict[str, str]:
+    """{"members": "a,b"} from ["members=a,b"]; a pair without "=" or a key given twice (which
+    value was meant?) is a UserError."""
     options = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise UserError(f"--set expects KEY=VALUE, got {pair!r}")
+        if key.strip() in options:
+            raise UserError(f"--set {key.strip()} is given twice ({options[key.strip()]!r} and {value.strip()!r}): give it once")
         options[key.strip()] = value.strip()
     return options
 
@@ -184,14 +188,19 @@ def run(args) -> int:
     competition = get_competition(args.comp)
     if args.folds is not None:
         check_fold_count(args.folds)
-        if competition.cv is None:
-            raise UserError(f"--folds: {competition.slug} has no folds (it is validated by judge panels)")
     options, folds, experiment = parse_options(args.options), args.folds, None
     if args.exp:
         experiment = load_experiment(competition, args.exp)
+        try:        # the file's own values, named as the file's before --set overrides them
+            check_options(competition, load_solution(competition), experiment.options)
+        except UserError as err:
+            raise UserError(f"{experiment.path}: {err}") from None
         options = {**experiment.options, **options}
-        folds = folds or experiment.folds
+        folds = folds if folds is not None else experiment.folds
         print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
+    if folds is not None and competition.cv is None:
+        given = "--folds" if args.folds is not None else f"{experiment.path}: folds"
+        raise UserError(f"{given}: {competition.slug} has no folds (it is validated by judge panels)")
     if args.resend and args.notebook_only:
         raise UserError("--resend sends the last run again, --notebook-only only builds its notebook: give one")
     if args.resend:

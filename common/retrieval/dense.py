@@ -20,6 +20,9 @@ from common.errors import UserError
 from common.retrieval.cache import BlockCache, content_key
 
 
+INDEX_KINDS = ("flat", "ivf", "ivfpq", "auto")
+
+
 @dataclass(frozen=True)
 class IndexConfig:
     """kind: flat | ivf | ivfpq | auto. nlist: inverted lists (None: ~4*sqrt(n)).
@@ -32,6 +35,10 @@ class IndexConfig:
     pq_m: int = 16
     auto_threshold: int = 200_000
     seed: int = 42
+
+    def __post_init__(self):
+        if self.kind not in INDEX_KINDS:
+            raise UserError(f"unknown index kind {self.kind!r}; use {', '.join(INDEX_KINDS)}")
 
 
 def _encode(encoder_name: str, texts, batch_size: int, max_seq_length: int) -> np.ndarray:
@@ -102,7 +109,7 @@ class DenseIndex:
             kind = "flat" if n < config.auto_threshold else "ivf"
         if kind == "flat":
             index = faiss.IndexFlatIP(dim)
-        elif kind in ("ivf", "ivfpq"):
+        else:                                   # ivf or ivfpq (IndexConfig checked the kind)
             nlist = config.nlist or max(1, int(4 * math.sqrt(n)))
             nlist = min(nlist, max(1, n // 39))  # faiss wants ~39 training points per list
             quantizer = faiss.IndexFlatIP(dim)
@@ -116,8 +123,6 @@ class DenseIndex:
             index.cp.seed = config.seed
             index.train(_training_sample(vectors, 64 * nlist, config.seed))
             index.nprobe = min(config.nprobe, nlist)
-        else:
-            raise UserError(f"unknown index kind {config.kind!r}; use flat, ivf, ivfpq or auto")
         index.add(vectors)
         return cls(index, kind, n)
 

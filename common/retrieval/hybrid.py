@@ -53,6 +53,12 @@ class RetrievalConfig:
     sparse: SparseConfig = field(default_factory=SparseConfig)
     show_progress: bool = True
 
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise UserError(f"unknown retrieval mode {self.mode!r}; use one of {', '.join(MODES)}")
+        if self.dense_scope not in SCOPES:
+            raise UserError(f"unknown dense scope {self.dense_scope!r}; use one of {', '.join(SCOPES)}")
+
 
 class HybridRetriever:
     def __init__(self, config: RetrievalConfig, passages: list[str], sparse: SparseIndex | None, info: dict):
@@ -65,10 +71,6 @@ class HybridRetriever:
 
     @classmethod
     def build(cls, corpus: pl.DataFrame, config: RetrievalConfig = RetrievalConfig()) -> "HybridRetriever":
-        if config.mode not in MODES:
-            raise UserError(f"unknown retrieval mode {config.mode!r}; use one of {', '.join(MODES)}")
-        if config.dense_scope not in SCOPES:
-            raise UserError(f"unknown dense scope {config.dense_scope!r}; use one of {', '.join(SCOPES)}")
         passages = passage_strings(chunk_corpus(corpus, config.chunk))
         scope = config.dense_scope
         if scope == "auto":

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from common.errors import UserError
+from common.options import name_list
 from competitions.adversarial_judge.attacks import ATTACKS
 
 
@@ -43,11 +44,10 @@ class JudgeConfig:
     baseline: int = 1
 
     def attack_names(self) -> list[str]:
-        names = [a.strip() for a in self.attacks.split(",") if a.strip()] or list(ATTACKS)
-        unknown = [a for a in names if a not in ATTACKS]
-        if unknown:
-            raise UserError(f"unknown attack {unknown[0]!r}; known: {', '.join(ATTACKS)}")
-        return names
+        return name_list(self.attacks, ATTACKS, "attacks") or list(ATTACKS)
+
+    def __post_init__(self):
+        self.validate()      # a bad value is refused when the options are read, before the data is
 
     def validate(self) -> "JudgeConfig":
         self.attack_names()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from common.errors import UserError
+from common.options import name_list
 from competitions.detect_ai_text.lm_members import lm_perplexity
 from competitions.detect_ai_text.minilm_member import minilm_finetuned
 from competitions.detect_ai_text.tfidf_members import tfidf_lgbm, tfidf_linear
@@ -43,9 +43,5 @@ MEMBERS: dict[str, Member] = {
 def select_members(names: str | None = None, fast: bool = False) -> list[Member]:
     """Comma-separated names (None: all; fast drops the costly ones and those not in_fast)."""
     if names:
-        chosen = [n.strip() for n in names.split(",") if n.strip()]
-        unknown = [n for n in chosen if n not in MEMBERS]
-        if unknown:
-            raise UserError(f"unknown member(s) {', '.join(unknown)}; known: {', '.join(MEMBERS)}")
-        return [MEMBERS[n] for n in chosen]
+        return [MEMBERS[n] for n in name_list(names, MEMBERS, "members", allow_empty=False)]
     return [m for m in MEMBERS.values() if not (fast and (m.costly or not m.in_fast))]

@@ -39,6 +39,9 @@ class DetectConfig:
     heldout: bool = True
     extra_train: str = ""
 
+    def __post_init__(self):
+        select_members(self.members or None)     # an unknown member, or none named, before the data is read
+
 
 def clean_texts(frame: pl.DataFrame, where: str) -> list[str]:
     """The text column as a list; a missing or empty text is a UserError naming its row."""

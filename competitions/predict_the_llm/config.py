@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from common.errors import UserError
-from common.options import model_option
+from common.options import model_option, name_list
 from common.prob_ensemble import POOLS
 
 CHEAP_MEMBERS = ("tfidf_linear", "style_lgbm")
@@ -70,11 +70,10 @@ class PredictConfig:
     fast_train: int = 60
 
     def member_names(self) -> list[str]:
-        names = [n.strip() for n in self.members.split(",") if n.strip()]
-        unknown = [n for n in names if n not in MEMBERS]
-        if unknown or not names:
-            raise UserError(f"members: unknown {', '.join(unknown) or '(none given)'}; known: {', '.join(MEMBERS)}")
-        return list(dict.fromkeys(names))
+        return name_list(self.members, MEMBERS, "members", allow_empty=False)
+
+    def __post_init__(self):
+        self.validate()      # a bad value is refused when the options are read, before the data is
 
     def validate(self) -> "PredictConfig":
         self.member_names()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from common.errors import UserError
-from common.options import model_option
+from common.options import model_option, name_list
 
 MEMBERS = ("nearest_prompt", "lm_fewshot", "lm_lora")
 DEFAULT_MEMBERS = ("nearest_prompt",)
@@ -72,11 +72,10 @@ class RecoveryConfig:
     submit: str = ""
 
     def member_names(self) -> list[str]:
-        names = [n.strip() for n in self.members.split(",") if n.strip()]
-        unknown = [n for n in names if n not in MEMBERS]
-        if unknown:
-            raise UserError(f"members: unknown {', '.join(unknown)}; known: {', '.join(MEMBERS)}")
-        return list(dict.fromkeys(names))
+        return name_list(self.members, MEMBERS, "members")
+
+    def __post_init__(self):
+        self.validate()      # a bad value is refused when the options are read, before the data is
 
     def validate(self) -> "RecoveryConfig":
         self.member_names()

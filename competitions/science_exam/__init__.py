@@ -8,6 +8,8 @@ from common.schema import ID, STR, CompetitionSchema, SubmissionSchema, TableSch
 OPTIONS = ("A", "B", "C", "D", "E")
 _QUESTION = {"id": ID, "prompt": STR, **{o: STR for o in OPTIONS}}
 
+CORPUS_FILE = "corpus.parquet"
+
 COMPETITION = register(Competition(
     slug="science-exam",
     kaggle_slug="kaggle-llm-science-exam",
@@ -24,6 +26,7 @@ COMPETITION = register(Competition(
     metric="map@3",
     cv=CvSpec("kfold", default_folds=3),
     sample_dir=Path(__file__).parent / "sample",
+    side_files=(CORPUS_FILE,),      # the retrieval corpus beside the tables (retrieval_step.py)
     extra={"first_place": 0.933},  # real private LB, 1st place (not comparable with sample scores)
     solution="competitions.science_exam.solution:run",
     dataset_builder="competitions.science_exam.dataset:build",

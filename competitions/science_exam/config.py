@@ -91,7 +91,13 @@ class SolutionConfig:
         config.validate()
         return config
 
+    def __post_init__(self):
+        self.validate()      # a bad value is refused when the options are read, before the data is
+
     def validate(self) -> None:
+        from competitions.science_exam.retrieval_step import retrieval_config
+
+        retrieval_config(self)          # retrieval, dense_scope and index are the retriever's to check
         if self.lm_norm not in ("mean", "sum"):
             raise UserError(f"lm_norm must be mean or sum, got {self.lm_norm!r}")
         if self.ensemble_weight > 1:

@@ -14,17 +14,18 @@ from common.data import Dataset
 from common.errors import UserError
 from common.retrieval import ChunkConfig, HybridRetriever, IndexConfig, RetrievalConfig, load_corpus
 
+from competitions.science_exam import CORPUS_FILE
 from competitions.science_exam.config import SolutionConfig
 from competitions.science_exam.questions import Questions, truncate_words
 
-SAMPLE_CORPUS = Path(__file__).parent / "sample" / "corpus.parquet"
+SAMPLE_CORPUS = Path(__file__).parent / "sample" / CORPUS_FILE
 
 
 def corpus_path(cfg: SolutionConfig, data: Dataset) -> Path:
     """--set corpus=PATH, else corpus.parquet beside the data files, else the sample's corpus."""
     if cfg.corpus:
         return Path(cfg.corpus).expanduser()
-    beside = Path(data.path) / "corpus.parquet"
+    beside = Path(data.path) / CORPUS_FILE
     if beside.is_file():
         return beside
     if SAMPLE_CORPUS.is_file():

@@ -209,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.history and (not args.chat or args.prompt is not None):
             raise InputError("--history goes with --chat and questions on stdin (no --prompt)")
         elif args.chat and args.prompt is None:
+            if sys.stdin is None:      # started with stdin closed (<&-)
+                raise InputError("stdin is closed: give questions one a line on stdin, or --prompt TEXT")
             lm = CausalLM(folder, args.threads)
             if args.stats and emulated():
                 print(f"[{EMULATED_NOTE}]", file=sys.stderr)

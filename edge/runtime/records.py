@@ -54,6 +54,8 @@ def read_input(path: str | None, max_bytes: int) -> bytes:
     """stdin (path None) or the file's bytes, at most max_bytes; a bigger file is refused before
     it is read."""
     if path is None:
+        if sys.stdin is None:      # started with stdin closed (<&-)
+            raise InputError("stdin is closed: give the inputs on stdin or with --file")
         data = sys.stdin.buffer.read(max_bytes + 1)
     else:
         try:

@@ -150,12 +150,18 @@ def test_a_csv_or_jsonl_file_is_read_in_its_own_format_unless_told_otherwise(dev
         assert capsys.readouterr().out == f"teacher-v2: 3{said}\n"
 
 
-def test_empty_input_is_refused_before_the_device_is_asked(tmp_path, capsys):
+def test_empty_input_is_refused_before_the_device_is_asked(tmp_path, capsys, monkeypatch):
     empty = tmp_path / "empty.txt"
     empty.write_text(" \n")
     assert main(["edge", "run", "--comp", "detect-ai-text", str(empty), "--root", str(tmp_path / "no-device")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "input is empty: give INPUT=file" in err and not (tmp_path / "no-device").exists()
+    monkeypatch.setattr("sys.stdin", None)      # started with <&-
+    assert main(["edge", "run", "--comp", "detect-ai-text", "--root", str(tmp_path / "no-device")]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: stdin is closed: give the inputs on stdin or as a file\n"
+    assert main(["edge"]) == 2
+    assert "--comp (or one of status, rollback, run, clean)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv, fragment", [

@@ -155,12 +155,53 @@ def test_a_repeated_test_id_is_refused_before_the_solution_runs(slug, tmp_path, 
     ("science-exam", "memory=/no/such.csv", "--set memory=/no/such.csv: no such file"),
     ("predict-the-llm", "lora_model=minilm", "--set lora_model=minilm: model 'minilm' is of kind 'encoder'"),
     ("prompt-recovery", "metric_encoder=nosuch", "--set metric_encoder=nosuch: unknown model"),
+    ("science-exam", "index=bogus", "unknown index kind 'bogus'; use flat, ivf, ivfpq, auto"),
+    ("science-exam", "retrieval=bogus", "unknown retrieval mode 'bogus'"),
+    ("science-exam", "dense_scope=all", "unknown dense scope 'all'"),
+    ("science-exam", "top_k=0", "top_k must be at least 1"),
+    ("predict-the-llm", "pool=bogus", "pool must be one of"),
+    ("predict-the-llm", "clip=2", "clip must lie in"),
+    ("predict-the-llm", "members=bogus", "members: unknown bogus"),
+    ("detect-ai-text", "members=,", "members: unknown (none given)"),
+    ("prompt-recovery", "members=nope", "members: unknown nope"),
+    ("adversarial-judge", "attacks=nope", "attacks: unknown nope"),
+    ("adversarial-judge", "search_topics=1", "need search_topics >= 2"),
 ])
-def test_a_model_or_file_that_is_not_here_is_refused_before_the_data_is_read(slug, option, fragment, capsys):
+def test_a_missing_model_or_file_or_a_bad_value_is_refused_before_the_data_is_read(slug, option, fragment, capsys):
     assert main(["submit", "--comp", slug, "--set", option]) == 2
     captured = capsys.readouterr()
     assert fragment in captured.err and captured.err.count("\n") == 1
     assert captured.out == ""                  # no "data: ..." line: refused first
+
+
+def test_a_key_given_twice_is_refused(capsys):
+    assert main(["submit", "--comp", "detect-ai-text", "--set", "members=tfidf_linear", "--set", "members=tfidf_lgbm"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --set members is given twice ('tfidf_linear' and 'tfidf_lgbm'): give it once\n"
+
+
+def test_an_experiment_files_bad_value_or_folds_is_named_as_the_files(tmp_path, monkeypatch, capsys):
+    from common import experiments
+
+    monkeypatch.setattr(experiments, "experiments_dir", lambda competition: tmp_path)
+    for name, text, fragment in (
+            ("maybe", "[set]\nheldout = 'maybe'\n", "maybe.toml: --set heldout='maybe': expected true or false"),
+            ("other", "[set]\ntop_k = 3\n", "other.toml: unknown detect-ai-text option(s) top_k"),
+            ("scalar", "set = 5\n", "scalar.toml: set must be a table"),
+            ("zero", "folds = 0\n", "zero.toml: folds must be an integer of at least 2, got 0"),
+            ("yes", "folds = true\n", "yes.toml: folds must be an integer of at least 2, got True"),
+            ("listed", "[set]\nmembers = [1, 2]\n", "listed.toml: experiment option values must be strings")):
+        (tmp_path / f"{name}.toml").write_text(text)
+        assert main(["submit", "--comp", "detect-ai-text", "--exp", name]) == 2, name
+        captured = capsys.readouterr()
+        assert fragment in captured.err and captured.err.count("\n") == 1, (name, captured.err)
+        assert captured.out == ""
+    (tmp_path / "three.toml").write_text("folds = 3\n")
+    assert main(["submit", "--comp", "adversarial-judge", "--exp", "three"]) == 2
+    assert "three.toml: folds: adversarial-judge has no folds" in capsys.readouterr().err
+    (tmp_path / "folder.toml").mkdir()
+    assert main(["submit", "--comp", "detect-ai-text", "--exp", "folder"]) == 2
+    assert "no experiment 'folder'" in capsys.readouterr().err
 
 
 def test_a_variant_picked_by_its_cv_comes_with_what_picking_on_the_other_folds_scores(capsys):

@@ -156,6 +156,14 @@ def test_a_copy_of_the_sample_given_with_data_is_the_sample(tmp_path):
     assert (ds.source, ds.fingerprint, ds.path) == ("sample", sample.fingerprint, copy)
     (copy / "test.csv").write_bytes((SCIENCE.sample_dir / "test.csv").read_bytes() + b"\n")
     assert load_dataset(SCIENCE, copy).source == "custom"                  # one byte more: other files
+    (copy / "test.csv").write_bytes((SCIENCE.sample_dir / "test.csv").read_bytes())
+    assert load_dataset(SCIENCE, copy).source == "sample"
+    corpus = pl.read_parquet(copy / "corpus.parquet")
+    corpus.head(200).write_parquet(copy / "corpus.parquet")             # the retrieval corpus is data too
+    other = load_dataset(SCIENCE, copy)
+    assert other.source == "custom" and other.fingerprint != sample.fingerprint
+    (copy / "corpus.parquet").unlink()           # no corpus beside the tables: the solution reads the sample's
+    assert load_dataset(SCIENCE, copy).source == "sample"
 
 
 def test_a_partial_data_folder_is_named_when_the_sample_is_used_instead(tmp_path, monkeypatch):
@@ -237,3 +245,12 @@ def test_a_copy_of_the_sample_in_the_data_folder_is_the_sample_not_kaggle_files(
     test = tmp_path / "science-exam" / "test.csv"
     test.write_text(test.read_text().replace("\n", "\r\n"))          # the same rows, other bytes: Kaggle's files
     assert load_dataset(SCIENCE).source == "kaggle"
+
+
+def test_a_parquet_beside_a_csv_of_the_same_table_is_named_as_not_read(tmp_path):
+    write_science(tmp_path / "a")
+    pl.read_csv(tmp_path / "a" / "test.csv").write_parquet(tmp_path / "a" / "test.parquet")
+    ds = load_dataset(SCIENCE, tmp_path / "a")
+    assert ds.describe().endswith("; test.parquet is not read (test.csv is)")
+    (tmp_path / "a" / "test.csv").unlink()
+    assert "not read" not in load_dataset(SCIENCE, tmp_path / "a").describe()

@@ -11,6 +11,8 @@ def test_the_path_is_the_option_or_its_cached_copy_else_a_file_beside_the_data(t
     assert extra_rows_path("", tmp_path, "demo") is None
     with pytest.raises(UserError, match="no such file"):
         extra_rows_path(str(tmp_path / "none.csv"), tmp_path, "demo")
+    with pytest.raises(UserError, match=f"extra_train: {tmp_path} is a folder, not a file"):
+        extra_rows_path(str(tmp_path), tmp_path, "demo")
     (tmp_path / "train_extra.parquet").write_bytes(b"")
     assert extra_rows_path("", tmp_path, "demo") == tmp_path / "train_extra.parquet"
     mine = tmp_path / "mine.csv"

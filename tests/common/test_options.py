@@ -84,3 +84,17 @@ def test_a_default_is_not_looked_up_only_a_given_value():
         lm: str = model_option("causal_lm", "a-model-this-machine-lacks")
 
     assert config_from_options(Later, {}, "demo") == Later()     # the solution meets it when it loads it
+
+
+def test_a_name_list_keeps_each_name_once_in_order_and_refuses_unknown_or_none():
+    from common.options import name_list
+
+    known = ("tfidf_linear", "tfidf_lgbm", "lm_perplexity")
+    assert name_list(" tfidf_linear, tfidf_lgbm,tfidf_linear ", known, "members") == ["tfidf_linear", "tfidf_lgbm"]
+    assert name_list("", known, "members") == [] and name_list("  ", known, "members") == []
+    with pytest.raises(UserError, match=r"members: unknown \(none given\); known: tfidf_linear, tfidf_lgbm, lm_perplexity"):
+        name_list(" , ", known, "members")
+    with pytest.raises(UserError, match=r"members: unknown \(none given\)"):
+        name_list("", known, "members", allow_empty=False)
+    with pytest.raises(UserError, match="attacks: unknown gpt5, x; known"):
+        name_list("tfidf_linear,gpt5,x", known, "attacks")

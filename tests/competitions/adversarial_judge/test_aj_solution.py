@@ -121,7 +121,7 @@ def test_the_same_run_gives_the_same_essays(tiny):
 def test_an_empty_topic_or_an_unknown_attack_is_one_clear_error(tiny):
     ctx, _ = tiny
     ctx.options = {"attacks": "inject_9,nope"}
-    with pytest.raises(UserError, match="unknown attack 'nope'"):
+    with pytest.raises(UserError, match="attacks: unknown nope"):
         solution.run(ctx)
     ctx.options = {}
     import polars as pl

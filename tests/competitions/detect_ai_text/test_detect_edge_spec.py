@@ -11,7 +11,7 @@ from competitions.detect_ai_text.edge import EdgeOptions, spec
 @pytest.mark.parametrize("options, fragment", [
     ({"latency_rounds": "0"}, r"unknown detect-ai-text edge option\(s\) latency_rounds; known: extra_train, folds, holdout, members"),
     ({"folds": "x"}, "folds='x': expected int"), ({"folds": "1"}, "folds must be at least 2"),
-    ({"holdout": "1"}, "0 < holdout < 1"), ({"members": "nope"}, "unknown member")])
+    ({"holdout": "1"}, "0 < holdout < 1"), ({"members": "nope"}, "members: unknown")])
 def test_bad_edge_options_are_refused(options, fragment):
     data = load_dataset(get_competition("detect-ai-text"))
     with pytest.raises(UserError, match=fragment):

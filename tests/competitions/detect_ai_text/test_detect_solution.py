@@ -84,7 +84,7 @@ def test_summarize_token_logprobs():
 
 
 def test_select_members_rejects_unknown_and_fast_drops_costly():
-    with pytest.raises(UserError, match="unknown member"):
+    with pytest.raises(UserError, match="members: unknown"):
         select_members("tfidf_linear,nope")
     assert [m.name for m in select_members(fast=True)] == ["tfidf_linear", "tfidf_lgbm"]   # no LM pass in --fast
     assert [m.name for m in select_members("lm_perplexity", fast=True)] == ["lm_perplexity"]   # unless named

@@ -89,6 +89,11 @@ def test_cli_generates_scores_and_refuses_bad_input(tiny_exports, capsys):
     assert err.startswith("error:") and len(err.strip().splitlines()) == 1
     assert main(["--model", "/nonexistent", "--prompt", "x"]) == 2
     capsys.readouterr()
+    with pytest.MonkeyPatch.context() as closed:
+        closed.setattr("sys.stdin", None)          # started with <&-
+        assert main(["--model", folder, "--chat"]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: stdin is closed: give questions one a line on stdin, or --prompt TEXT\n"
     for bad in (["--max-new-tokens", "0"], ["--threads", "-1"], ["--bench", "--bench-repeats", "0"],
                 ["--bench", "--bench-threads", "1,x"]):
         assert main(["--model", folder, "--prompt", PROMPT, *bad]) == 2

@@ -75,6 +75,12 @@ def test_a_file_over_the_cap_is_refused_before_reading_and_a_missing_one_named(t
         read_input(str(tmp_path), 1 << 20)
 
 
+def test_a_closed_stdin_is_one_input_error(monkeypatch):
+    monkeypatch.setattr("sys.stdin", None)        # what python gives a program started with <&-
+    with pytest.raises(InputError, match="stdin is closed: give the inputs on stdin or with --file"):
+        read_input(None, 10)
+
+
 def test_a_folder_without_config_is_not_a_bundle(tmp_path):
     with pytest.raises(InputError, match="no config.json"):
         load_config(tmp_path)
