@@ -14,6 +14,7 @@ from common.prob_ensemble import POOLS
 CHEAP_MEMBERS = ("tfidf_linear", "style_lgbm")
 FINETUNED_MEMBERS = ("encoder_finetuned", "lm_lora_classifier")
 MEMBERS = CHEAP_MEMBERS + FINETUNED_MEMBERS
+ENSEMBLES = ("ensemble", "ensemble_assigned", "ensemble_balanced")   # ensemble_step.ensemble_variants
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class PredictConfig:
     fast_train: train questions a `--fast` run keeps with all their responses, the same number
         from each fold, drawn with the run's seed (0 = all): SmolLM2's statistics of every kept
         response cost about a quarter of a second each on 2 free cores from an empty cache [60]
+    submit: the variant whose test probabilities are written ('' = the best CV), e.g. to score
+        each variant on a sample's hidden labels [''], one of the members or ENSEMBLES
     """
 
     members: str = ",".join(CHEAP_MEMBERS)
@@ -68,6 +71,7 @@ class PredictConfig:
     clip: float = 1e-3
     assign: bool = True
     fast_train: int = 60
+    submit: str = ""
 
     def member_names(self) -> list[str]:
         return name_list(self.members, MEMBERS, "members", allow_empty=False)
@@ -92,4 +96,8 @@ class PredictConfig:
             raise UserError(f"fast_train must be 0 (all) or more, got {self.fast_train}")
         if self.finetune_folds == 1 or self.finetune_folds < 0:
             raise UserError(f"finetune_folds must be 0 (the main folds) or at least 2, got {self.finetune_folds}")
+        variants = [*self.member_names(), *ENSEMBLES]
+        if self.submit and (self.submit not in variants or (self.submit in ENSEMBLES[1:] and not self.assign)):
+            variants = variants if self.assign else variants[:-2]
+            raise UserError(f"submit: no variant {self.submit!r} in this run; variants: {', '.join(variants)}")
         return self

@@ -28,6 +28,7 @@ import polars as pl
 
 from common.confusion import confusion_counts
 from common.cv import best_variant, score_folds
+from common.errors import UserError
 from common.folds import fast_rows
 from common.solution import RunContext, SolutionResult
 from competitions.predict_the_llm import TARGET_COLUMNS
@@ -99,7 +100,9 @@ def run(ctx: RunContext) -> SolutionResult:
     preds, skipped, timings = fit_variants(pairs, cfg, folds, ctx.seed)
 
     cv = {name: score_folds(METRIC, pairs.y, p.oof, folds, p.note) for name, p in preds.items()}
-    best = best_variant(cv, METRIC)
+    if cfg.submit and cfg.submit not in preds:     # the assignment variants were skipped
+        raise UserError(f"submit: {cfg.submit} did not run: {skipped}")
+    best = cfg.submit or best_variant(cv, METRIC)
     submission = pl.DataFrame({"id": pairs.test_ids, **dict(zip(TARGET_COLUMNS, preds[best].test.T))})
     info = {"members": cfg.member_names(), "folds": ctx.n_folds, "train_questions": len(set(pairs.train_q)),
             "lm": cfg.lm, "member_seconds": timings,
@@ -107,4 +110,4 @@ def run(ctx: RunContext) -> SolutionResult:
             "oof_confusion": confusion_counts(pairs.y, preds[best].oof.argmax(1), len(TARGET_COLUMNS)).tolist(),
             "oof_accuracy": round(float(np.mean(preds[best].oof.argmax(1) == pairs.y)), 4),
             "solution_seconds": round(time.perf_counter() - started, 1)}
-    return SolutionResult(submission=submission, cv=cv, best=best, info=info, chosen_among=tuple(cv))
+    return SolutionResult(submission=submission, cv=cv, best=best, info=info, chosen_among=() if cfg.submit else tuple(cv))

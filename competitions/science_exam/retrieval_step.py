@@ -63,7 +63,8 @@ def search_contexts(cfg: SolutionConfig, data: Dataset, question_sets: list[Ques
     info = {"corpus": str(path), **retriever.info, "retrieval_seconds": round(time.perf_counter() - started, 2)}
     if "embeddings_cached" in info:
         state = "reused from cache" if info["embeddings_cached"] else "computed and cached"
-        print(f"retrieval: {info['passages']} passages in {corpus_label(path, data)}; {info['embedded_passages']} embedded "
+        print(f"retrieval: {info['passages']} passages (of up to {cfg.chunk_words} words) in {corpus_label(path, data)}; "
+              f"{info['embedded_passages']} embedded "
               f"({info['dense_scope']}), embeddings {state} in {info['embed_seconds']} s; faiss {info['index_kind']}")
     contexts, start = [], 0
     for qs in question_sets:

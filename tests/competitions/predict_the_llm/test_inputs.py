@@ -74,3 +74,26 @@ def test_the_device_distill_set_leaves_empty_responses_out(tmp_path):
     assert kept.y.tolist() == pairs.y[[0, 1, 2, *range(4, 14)]].tolist()
     assert kept.test_ids == pairs.test_ids[1:] and kept.test_r == pairs.test_r[1:]
     assert kept.blank_note() == "" and pairs.blank_note("dropped") == "note: 1 train and 1 test responses are empty: dropped"
+
+
+def test_submit_names_the_variant_whose_test_probabilities_are_written(tmp_path, capsys):
+    folder = write_slice(tmp_path / "data", train_questions=4, test_questions=1)
+    base = ["submit", "--comp", "predict-the-llm", "--data", str(folder), "--folds", "2", "--set", "members=tfidf_linear"]
+    assert main([*base, "--set", "submit=style_lgbm"]) == 2
+    assert "submit: no variant 'style_lgbm' in this run; variants: tfidf_linear, ensemble" in capsys.readouterr().err
+    assert main([*base, "--set", "assign=false", "--set", "submit=ensemble_balanced"]) == 2
+    assert capsys.readouterr().err == ("error: submit: no variant 'ensemble_balanced' in this run; "
+                                       "variants: tfidf_linear, ensemble\n")
+    _edit(folder / "train.csv", lambda f: f.slice(1))      # a question answered 6 times: no assignment structure
+    assert main([*base, "--set", "submit=ensemble_balanced", "--out", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith("error: submit: ensemble_balanced did not run: ")
+    assert not (tmp_path / "x.csv").exists()
+    write_slice(folder, train_questions=4, test_questions=1)
+    outs = {}
+    for variant in ("tfidf_linear", "ensemble_balanced"):
+        outs[variant] = tmp_path / f"{variant}.csv"
+        assert main([*base, "--set", f"submit={variant}", "--out", str(outs[variant])]) == 0
+        assert f"{variant} " in capsys.readouterr().out.split("<- submitted")[0].splitlines()[-1]
+    first, second = (pl.read_csv(outs[v]).drop("id").to_numpy() for v in outs)
+    assert first.shape == second.shape == (7, 7) and abs(first - second).max() > 0.01
