@@ -38,6 +38,10 @@ def check_kaggle_submit(competition: Competition, data, options: dict) -> None:
         if competition.cv is not None and competition.cv.check and beside and not options.get("extra_train"):
             raise UserError(f"{beside} beside the data would not be in the Kaggle notebook: name it with "
                             f"--set extra_train={data.path / beside} (the bundle carries that file)")
+        side = next((name for name in competition.side_files if (data.path / name).is_file()), None)
+        if side:        # the run here would read it, the notebook there could not (the bundle carries none)
+            raise UserError(f"{side} beside the data would not be in the Kaggle notebook, which would read the "
+                            f"sample's instead: move it out of {data.path} to submit what the notebook will run")
     session = KaggleSession.open()
     session.call("list your submissions (checked before the run)", session.api.competition_submissions,
                  competition.kaggle_slug, competition_slug=competition.kaggle_slug)

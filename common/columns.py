@@ -12,8 +12,8 @@ from common.errors import UserError
 
 def text_column(frame: pl.DataFrame, column: str, where: str, blank_ok: bool = False) -> list[str]:
     """The column as a list of strings; a missing column, or a null or blank value, is a UserError.
-    blank_ok: a null or blank value is data, not an error (a response that says nothing): a null
-    reads as "" and a blank value as it stands.
+    blank_ok: a null or blank value is data, not an error (a response that says nothing): it
+    reads as "".
 
         text_column(train, "Response", "train.csv", blank_ok=True)   # [..., "", ...]
     """
@@ -21,7 +21,7 @@ def text_column(frame: pl.DataFrame, column: str, where: str, blank_ok: bool = F
         raise UserError(f"{where}: no {column} column")
     values = frame[column].to_list()
     if blank_ok:
-        return ["" if t is None else str(t) for t in values]
+        return ["" if t is None or not str(t).strip() else str(t) for t in values]
     for i, text in enumerate(values):
         if text is None or not str(text).strip():
             raise UserError(f"{where}: row {i + 1} has an empty {column}")

@@ -93,6 +93,8 @@ def run(args) -> int:
         raise UserError("--system is blank: give a system message, or leave the flag out for the template's")
     if args.history and args.prompt is not None:
         raise UserError("--history goes with questions on stdin, not --prompt")
+    if args.prompt is None and sys.stdin is None:      # started with <&-: before any model is built
+        raise UserError("stdin is closed: give questions one a line on stdin, or PROMPT=... (--prompt)")
     if args.root is not None and not (args.device or args.emulated):
         raise UserError("--root names a device folder: give it with --device or --emulated")
     try:

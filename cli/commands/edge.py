@@ -109,6 +109,7 @@ def run(args) -> int:
     competition.load_entry("edge_spec")    # a competition without one: one line before the data is read
     if args.out is not None:
         check_output_folder(args.out)   # a file, or a path under one: one line before the data is read
+    options = parse_options(args.options)
     data = load_dataset(competition, args.data)
     print(data.describe())
     config = fast_config(args.seed) if args.fast else EdgeConfig(distill=DistillConfig(seed=args.seed))
@@ -118,7 +119,7 @@ def run(args) -> int:
     if args.root:
         config.deploy_root, config.emulated_dir = args.root, Path(args.root)
     report = run_edge(competition, data, config, device=args.device, skip_deploy=args.skip_deploy,
-                      seed=args.seed, fast=args.fast, options=parse_options(args.options))
+                      seed=args.seed, fast=args.fast, options=options)
     print(f"{report.summary}; bundle {report.bundle['total_mb']} MB")
     print(f"report: {Path(report.files['csv']).parent / 'report.json'}")
     if report.teacher_gap_met is False:

@@ -88,12 +88,25 @@ def load_solution(competition: Competition):
         raise
 
 
-def check_options(competition: Competition, solve, options: dict[str, str]) -> None:
-    """Refuse an unknown `--set` key or a value of the wrong type before the data is read, by the
-    options dataclass the module of `solve` names as CONFIG (the solution checks its ranges itself)."""
+def check_options(competition: Competition, solve, options: dict[str, str], given: dict[str, str] | None = None,
+                  experiment=None) -> None:
+    """Refuse an unknown `--set` key or a bad value before the data is read, by the options
+    dataclass the module of `solve` names as CONFIG (its __post_init__ checks ranges). With an
+    experiment, `options` are its file's merged with `given` (the command line's): an error that
+    the command line's options alone do not raise is named as the file's."""
     config = getattr(sys.modules[solve.__module__], "CONFIG", None)
-    if config is not None:
+    if config is None:
+        return
+    try:
         config_from_options(config, options, competition.slug)
+    except UserError as err:
+        if experiment is not None:
+            try:
+                config_from_options(config, given or {}, competition.slug)
+            except UserError:
+                raise err from None
+            raise UserError(f"{experiment.path}: {err}") from None
+        raise
 
 
 def seed_everything(seed: int) -> None:
@@ -188,14 +201,11 @@ def run(args) -> int:
     competition = get_competition(args.comp)
     if args.folds is not None:
         check_fold_count(args.folds)
-    options, folds, experiment = parse_options(args.options), args.folds, None
+    given = options = parse_options(args.options)
+    folds, experiment = args.folds, None
     if args.exp:
         experiment = load_experiment(competition, args.exp)
-        try:        # the file's own values, named as the file's before --set overrides them
-            check_options(competition, load_solution(competition), experiment.options)
-        except UserError as err:
-            raise UserError(f"{experiment.path}: {err}") from None
-        options = {**experiment.options, **options}
+        options = {**experiment.options, **given}
         folds = folds if folds is not None else experiment.folds
         print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
     if folds is not None and competition.cv is None:
@@ -220,7 +230,7 @@ def run(args) -> int:
         if find_credentials() is None:
             raise NoCredentials()   # before any work: --kaggle without credentials would only fail at the end
     solve = load_solution(competition)
-    check_options(competition, solve, options)
+    check_options(competition, solve, options, given, experiment)
     data = load_dataset(competition, args.data)
     if "test" not in data.tables:
         raise UserError(f"{competition.slug}: no test file in {data.path}")

@@ -80,9 +80,7 @@ def response_token_stats(model_name: str, prompts: list[str], responses: list[st
         model, tokenizer = shared_causal_lm(model_name)
         pairs = [_encode(tokenizer, *item.split(_SEP, 1), chat_template, max_prompt_tokens, max_response_tokens)
                  for item in items]
-        scored = [i for i, (_, response) in enumerate(pairs) if response]      # "" has no token to score
-        stats = dict(zip(scored, _stats_batch(model, tokenizer, [pairs[i] for i in scored]) if scored else []))
-        return [stats.get(i, []) for i in range(len(pairs))]
+        return _stats_batch(model, tokenizer, pairs)
 
     items = [p + _SEP + r for p, r in zip(prompts, responses)]
     by_length = sorted(dict.fromkeys(items), key=len)   # batches of similar length pad less

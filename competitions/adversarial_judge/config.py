@@ -1,6 +1,6 @@
 """Options of the adversarial-judge solution, each settable with `--set key=value`.
 
-    cfg = ctx.config(JudgeConfig).validate()
+    cfg = ctx.config(JudgeConfig)       # defaults, then --set; __post_init__ refuses bad values
     python -m cli submit --comp adversarial-judge --set search_topics=8 --set honest_topics=0
 """
 from __future__ import annotations

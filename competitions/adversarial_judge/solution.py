@@ -98,7 +98,7 @@ def fast_attacks(seed: int) -> str:
 def config(ctx: RunContext) -> JudgeConfig:
     """The run's options; --fast searches one attack of each family (drawn with the seed) on 2
     topics, writes 4 honest essays and judges no development-only baseline."""
-    cfg = ctx.config(JudgeConfig).validate()
+    cfg = ctx.config(JudgeConfig)
     if not ctx.fast:
         return cfg
     drawn = cfg.attacks if "attacks" in ctx.options else fast_attacks(ctx.seed)   # attacks= : the whole library

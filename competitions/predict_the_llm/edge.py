@@ -62,10 +62,11 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     options, own_keys = dict(options or {}), tuple(f.name for f in fields(EdgeOptions))
     own = config_from_options(EdgeOptions, {k: options.pop(k) for k in own_keys if k in options}, "predict-the-llm edge")
     n_folds, fraction, student, head = own.folds or (2 if fast else 5), own.holdout, own.student, own.head
-    cfg = config_from_options(PredictConfig, options, "predict-the-llm edge", also_known=own_keys).validate()
+    cfg = config_from_options(PredictConfig, options, "predict-the-llm edge", also_known=own_keys)
     full = Pairs.from_frames(data.tables["train"], data.tables["test"])
-    if full.blank_note():
-        print(full.blank_note("left out of the distill set (the device program refuses an empty text)"))
+    blanks = full.blank_note("left out of the distill set (the device program refuses an empty text)")
+    if blanks:
+        print(blanks)
         full = full.without_empty_responses()
     held = holdout_questions(full.train_q, fraction, seed)
     fit_rows, held_rows = np.flatnonzero(~held), np.flatnonzero(held)

@@ -82,7 +82,7 @@ def fast_train(pairs: Pairs, folds: np.ndarray, keep: int, seed: int) -> tuple[P
 
 
 def config(ctx: RunContext) -> PredictConfig:
-    cfg = ctx.config(PredictConfig).validate()
+    cfg = ctx.config(PredictConfig)
     return replace(cfg, lgbm_rounds=min(cfg.lgbm_rounds, 100), encoder_epochs=1, lora_epochs=1) if ctx.fast else cfg
 
 
@@ -90,8 +90,9 @@ def run(ctx: RunContext) -> SolutionResult:
     started = time.perf_counter()
     cfg = config(ctx)
     pairs = Pairs.from_frames(ctx.data.tables["train"], ctx.data.tables["test"])
-    if pairs.blank_note():
-        print(pairs.blank_note())
+    blanks = pairs.blank_note()
+    if blanks:
+        print(blanks)
     folds = ctx.fold_ids()
     if ctx.fast:
         pairs, folds = fast_train(pairs, folds, cfg.fast_train, ctx.seed)

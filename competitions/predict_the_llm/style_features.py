@@ -45,7 +45,7 @@ def text_features(question: str, response: str) -> dict[str, float]:
         "log_chars": np.log1p(len(response)), "log_words": np.log1p(len(words)),
         "sentences": len(SENTENCE_END.findall(response)), "word_len": sum(map(len, words)) / n_words,
         "words_per_sentence": len(words) / max(len(SENTENCE_END.findall(response)), 1),
-        "ends_sentence": float(response.rstrip()[-1:] in ".!?"),
+        "ends_sentence": float(response.rstrip()[-1:] in tuple(".!?")),
         "upper_rate": sum(c.isupper() for c in letters) / max(len(letters), 1),
         "title_words": sum(t[:1].isupper() for t in tokens) / max(len(tokens), 1),
         "caps_words": sum(t.isupper() and len(t) > 1 for t in tokens) / max(len(tokens), 1),
@@ -67,9 +67,10 @@ def text_features(question: str, response: str) -> dict[str, float]:
 
 
 def lm_features(stats: np.ndarray) -> list[float]:
-    """LM_NAMES from one response's (n_tokens, 3) logprob / entropy / rank rows."""
+    """LM_NAMES from one response's (n_tokens, 3) logprob / entropy / rank rows; NaN (missing, to
+    LightGBM) for a response of no tokens, which has no statistics."""
     if not len(stats):
-        return [0.0] * len(LM_NAMES)
+        return [float("nan")] * len(LM_NAMES)
     lp, ent, rank = stats[:, 0].astype(np.float64), stats[:, 1].astype(np.float64), stats[:, 2]
     p10, p50, p90 = np.percentile(lp, [10, 50, 90])
     return [lp.mean(), lp.std(), p10, p50, p90, ent.mean(), ent.std(), float(np.mean(-lp - ent)),
@@ -77,12 +78,14 @@ def lm_features(stats: np.ndarray) -> list[float]:
 
 
 def group_relative(x: np.ndarray, groups: list[str]) -> np.ndarray:
-    """Each row minus the mean of the rows of its group (same question)."""
+    """Each row minus the mean of the rows of its group (same question); a missing (NaN) value
+    stays missing and is left out of its group's mean."""
     codes, inverse = np.unique(np.asarray(groups, dtype=object).astype(str), return_inverse=True)
-    sums = np.zeros((len(codes), x.shape[1]))
-    np.add.at(sums, inverse, x)
-    counts = np.bincount(inverse, minlength=len(codes))[:, None]
-    return x - (sums / counts)[inverse]
+    present = ~np.isnan(x)
+    sums, counts = np.zeros((len(codes), x.shape[1])), np.zeros((len(codes), x.shape[1]))
+    np.add.at(sums, inverse, np.where(present, x, 0.0))
+    np.add.at(counts, inverse, present)
+    return x - (sums / np.maximum(counts, 1))[inverse]
 
 
 def style_features(questions: list[str], responses: list[str], lm: str = "smollm2", response_tokens: int = 128,

@@ -1,6 +1,6 @@
 """Options of the prompt-recovery solution, each settable with `--set key=value`.
 
-    cfg = ctx.config(RecoveryConfig).validate()     # defaults below, then --set (unknown keys refused)
+    cfg = ctx.config(RecoveryConfig)     # defaults below, then --set (unknown keys and bad values refused)
     python -m cli submit --comp prompt-recovery --set metric_encoder=sentence-transformers/sentence-t5-base
     python -m cli submit --comp prompt-recovery --set members=nearest_prompt,lm_fewshot
 """

@@ -58,7 +58,7 @@ def build_members(rw: Rewrites, cfg: RecoveryConfig, enc: MetricEncoder, folds: 
 
 
 def config(ctx: RunContext) -> RecoveryConfig:
-    cfg = ctx.config(RecoveryConfig).validate()
+    cfg = ctx.config(RecoveryConfig)
     return replace(cfg, beam_steps=min(cfg.beam_steps, 4), lora_epochs=1) if ctx.fast else cfg
 
 

@@ -85,11 +85,9 @@ class SolutionConfig:
 
     @classmethod
     def from_context(cls, ctx) -> "SolutionConfig":
-        """Defaults, then `--set` options (an unknown one is refused). Folds: `--folds N`, else 3
-        (the competition's CvSpec)."""
-        config = ctx.config(cls)
-        config.validate()
-        return config
+        """Defaults, then `--set` options (an unknown key or a bad value is refused). Folds:
+        `--folds N`, else 3 (the competition's CvSpec)."""
+        return ctx.config(cls)
 
     def __post_init__(self):
         self.validate()      # a bad value is refused when the options are read, before the data is

@@ -132,7 +132,7 @@ class SshDevice:
     def attach(self, argv: list[str], cwd: str | None = None) -> int:
         """Run `argv` on the device with this terminal's stdin, stdout and stderr (a pseudo-terminal
         when stdin is one, so an interactive program answers line by line); its exit code."""
-        tty = ["-t"] if sys.stdin.isatty() else []
+        tty = ["-t"] if sys.stdin is not None and sys.stdin.isatty() else []
         ssh = ["ssh", *self._common(), *tty, "-p", str(self.target.port), "--", self.target.destination,
                self.remote_command(argv, cwd)]
         return subprocess.run(ssh).returncode

@@ -32,6 +32,12 @@ def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
 
+def test_a_closed_stdin_is_refused_before_the_model_is_built(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", None)                             # started with <&-
+    assert main(["chat", "--device", "pi@host"]) == 2
+    assert capsys.readouterr().err == "error: stdin is closed: give questions one a line on stdin, or PROMPT=... (--prompt)\n"
+
+
 def test_an_unreachable_device_is_refused_before_the_model_is_exported(monkeypatch, capsys):
     import edge.generator.export as export
 

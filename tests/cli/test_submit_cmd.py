@@ -178,6 +178,10 @@ def test_a_key_given_twice_is_refused(capsys):
     assert main(["submit", "--comp", "detect-ai-text", "--set", "members=tfidf_linear", "--set", "members=tfidf_lgbm"]) == 2
     err = capsys.readouterr().err
     assert err == "error: --set members is given twice ('tfidf_linear' and 'tfidf_lgbm'): give it once\n"
+    assert main(["edge", "--comp", "detect-ai-text", "--set", "members=tfidf_linear", "--set", "members=x"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == "error: --set members is given twice ('tfidf_linear' and 'x'): give it once\n"
+    assert captured.out == ""                                      # before the data is read
 
 
 def test_an_experiment_files_bad_value_or_folds_is_named_as_the_files(tmp_path, monkeypatch, capsys):
@@ -195,7 +199,15 @@ def test_an_experiment_files_bad_value_or_folds_is_named_as_the_files(tmp_path, 
         assert main(["submit", "--comp", "detect-ai-text", "--exp", name]) == 2, name
         captured = capsys.readouterr()
         assert fragment in captured.err and captured.err.count("\n") == 1, (name, captured.err)
-        assert captured.out == ""
+        assert "data:" not in captured.out                 # refused before the data is read
+    (tmp_path / "fixed.toml").write_text("[set]\nmembers = 'tfidf_linear,nope'\n")     # --set overrides the file
+    assert main(["submit", "--comp", "detect-ai-text", "--exp", "fixed", "--set", "members=nope2"]) == 2
+    assert capsys.readouterr().err == ("error: members: unknown nope2; known: tfidf_linear, tfidf_lgbm, "
+                                       "lm_perplexity, minilm_finetuned\n")            # the command line's, not the file's
+    assert main(["submit", "--comp", "detect-ai-text", "--exp", "fixed", "--set", "members=tfidf_linear",
+                 "--data", str(tmp_path / "nowhere")]) == 2
+    err = capsys.readouterr().err                                                   # past the options' check
+    assert err.startswith("error: data folder ") and err.endswith("nowhere does not exist\n")
     (tmp_path / "three.toml").write_text("folds = 3\n")
     assert main(["submit", "--comp", "adversarial-judge", "--exp", "three"]) == 2
     assert "three.toml: folds: adversarial-judge has no folds" in capsys.readouterr().err

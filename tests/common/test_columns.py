@@ -15,7 +15,7 @@ def test_text_column_and_unique_ids():
         with pytest.raises(UserError, match=message):
             text_column(bad, "text", "t.csv")
     blanks = frame.with_columns(pl.Series("text", ["a", None, " "]))
-    assert text_column(blanks, "text", "t.csv", blank_ok=True) == ["a", "", " "]
+    assert text_column(blanks, "text", "t.csv", blank_ok=True) == ["a", "", ""]
     with pytest.raises(UserError, match="t.csv: no nope column"):
         text_column(blanks, "nope", "t.csv", blank_ok=True)
     with pytest.raises(UserError, match="id 1 occurs 2 times"):

@@ -415,6 +415,9 @@ def test_kaggle_submit_refuses_what_the_notebook_would_not_have_before_any_work(
                  "--set", f"corpus={folder / 'train_extra.csv'}"]) == 2
     err = capsys.readouterr().err
     assert "names a path on this machine, which the Kaggle notebook will not have" in err
+    assert main(["submit", "--comp", "science-exam", "--kaggle", "--out", str(out)]) == 2     # the copy's corpus
+    assert "corpus.parquet beside the data would not be in the Kaggle notebook, which would read the sample's" \
+        in capsys.readouterr().err
     assert not out.exists() and fake_kaggle.calls == []
 
 

@@ -68,7 +68,7 @@ def test_the_device_distill_set_leaves_empty_responses_out(tmp_path):
     _edit(folder / "train.csv", _row_value("Response", 3, None))
     _edit(folder / "test.csv", _row_value("Response", 0, " "))
     pairs = Pairs.from_frames(pl.read_csv(folder / "train.csv"), pl.read_csv(folder / "test.csv"))
-    assert pairs.train_r[3] == "" and pairs.test_r[0] == " " and pairs.n_train == 14
+    assert pairs.train_r[3] == "" and pairs.test_r[0] == "" and pairs.n_train == 14
     kept = pairs.without_empty_responses()
     assert kept.n_train == 13 and kept.train_r == pairs.train_r[:3] + pairs.train_r[4:]
     assert kept.y.tolist() == pairs.y[[0, 1, 2, *range(4, 14)]].tolist()

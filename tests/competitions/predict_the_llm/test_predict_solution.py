@@ -49,7 +49,11 @@ def test_style_features_are_named_and_group_relative():
     stats = np.array([[-0.1, 1.0, 0], [-2.0, 3.0, 4], [-0.5, 2.0, 0]], dtype=np.float32)
     row = lm_features(stats)
     assert row[8] == pytest.approx(2 / 3)         # top1_rate: two of three tokens were the LM's first choice
-    assert lm_features(np.zeros((0, 3))) == [0.0] * len(row)
+    assert np.isnan(lm_features(np.zeros((0, 3)))).all() and len(lm_features(np.zeros((0, 3)))) == len(row)
+    empty = text_features("Is the sky blue?", "")        # an empty response: nothing ends, nothing is counted
+    assert set(empty.values()) == {0.0}
+    with_gap = np.array([[1.0, np.nan], [3.0, 4.0], [5.0, 2.0]])   # a missing value stays out of its group's mean
+    assert np.allclose(group_relative(with_gap, ["a", "a", "a"]), [[-2, np.nan], [0, 1], [2, -1]], equal_nan=True)
 
 
 def _submit(tmp_path, folder, *extra):
