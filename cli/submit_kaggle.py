@@ -38,13 +38,16 @@ def check_kaggle_submit(competition: Competition, data, options: dict) -> None:
         if competition.cv is not None and competition.cv.check and beside and not options.get("extra_train"):
             raise UserError(f"{beside} beside the data would not be in the Kaggle notebook: name it with "
                             f"--set extra_train={data.path / beside} (the bundle carries that file)")
-        side = next((name for name in competition.side_files if (data.path / name).is_file()), None)
-        if side:        # the run here would read it, the notebook there could not (the bundle carries none)
-            raise UserError(f"{side} beside the data would not be in the Kaggle notebook, which would read the "
-                            f"sample's instead: move it out of {data.path} to submit what the notebook will run")
+        if data.own_side_files:    # the run here would read it, the notebook there could not (the bundle carries none)
+            raise UserError(side_file_refusal(data.own_side_files[0], data.path))
     session = KaggleSession.open()
     session.call("list your submissions (checked before the run)", session.api.competition_submissions,
                  competition.kaggle_slug, competition_slug=competition.kaggle_slug)
+
+
+def side_file_refusal(name: str, folder) -> str:
+    return (f"{name} beside the data would not be in the Kaggle notebook, which would read the sample's instead: "
+            f"move it out of {folder} and run again, to submit what the notebook will run")
 
 
 def recorded_run(competition: Competition, args, experiment, flag: str):
@@ -69,6 +72,9 @@ def recorded_run(competition: Competition, args, experiment, flag: str):
         raise UserError(f"run {record.run_id} took extra rows from {' or '.join(BESIDE_THE_DATA)} beside the data, "
                         f"which the Kaggle notebook would not have: run make submit COMP={competition.slug} "
                         f"ARGS=\"--set extra_train=PATH\" (the bundle carries that file) first")
+    if competition.code_competition and record.extra.get("side_files"):
+        raise UserError(f"run {record.run_id}: " + side_file_refusal(record.extra["side_files"][0],
+                                                                    record.extra.get("data_path", "the data folder")))
     if competition.code_competition and record.commit != git_commit():
         print(f"note: the notebook carries this checkout's code (commit {git_commit()}), not run "
               f"{record.run_id}'s ({record.commit})", file=sys.stderr)

@@ -36,6 +36,7 @@ class Dataset:
     tables: dict[str, pl.DataFrame]
     fingerprint: str = ""  # files_fingerprint of the files the tables were read from
     note: str = ""         # why the sample was used although data/<slug>/ exists
+    own_side_files: tuple[str, ...] = ()   # side files beside the tables that are not the sample's bytes
 
     def describe(self) -> str:
         sizes = ", ".join(f"{name} {len(frame)} rows" for name, frame in self.tables.items())
@@ -228,8 +229,10 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
         twin = path.with_suffix(".parquet")
         if twin != path and twin.is_file():
             unread.append(f"{twin.name} is not read ({path.name} is)")
-    paths += [folder / name for name in competition.side_files if (folder / name).is_file()]
+    side = [folder / name for name in competition.side_files if (folder / name).is_file()]
+    paths += side
     fingerprint = files_fingerprint(paths)
+    own = tuple(p.name for p in side if not _same_bytes(p, competition.sample_dir / p.name))
     if fingerprint == _sample_fingerprint(competition, paths):
         source = "sample"   # a copy of the committed sample is the sample (in data/<slug> too): it ranks with
         #                     the sample's runs, and --kaggle refuses it
@@ -246,7 +249,12 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     disagreement = sample_submission_disagreement(competition, tables)
     if disagreement:
         note += ("; " if note else "") + f"{disagreement}: the submission follows test's rows"
-    return Dataset(source=source, path=folder, tables=tables, fingerprint=fingerprint, note=note)
+    return Dataset(source=source, path=folder, tables=tables, fingerprint=fingerprint, note=note, own_side_files=own)
+
+
+def _same_bytes(path: Path, other: Path) -> bool:
+    return other.is_file() and (path.resolve() == other.resolve() or (
+        path.stat().st_size == other.stat().st_size and file_sha256(path) == file_sha256(other)))
 
 
 def sample_submission_disagreement(competition: Competition, tables: dict[str, pl.DataFrame]) -> str:

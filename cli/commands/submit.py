@@ -92,21 +92,24 @@ def check_options(competition: Competition, solve, options: dict[str, str], give
                   experiment=None) -> None:
     """Refuse an unknown `--set` key or a bad value before the data is read, by the options
     dataclass the module of `solve` names as CONFIG (its __post_init__ checks ranges). With an
-    experiment, `options` are its file's merged with `given` (the command line's): an error that
-    the command line's options alone do not raise is named as the file's."""
+    experiment, `options` are its file's merged with `given` (the command line's): an error the
+    command line's options raise alone is theirs; else one the file's own (not overridden) raise
+    alone is named as the file's; else the two are named together."""
     config = getattr(sys.modules[solve.__module__], "CONFIG", None)
     if config is None:
         return
     try:
         config_from_options(config, options, competition.slug)
     except UserError as err:
-        if experiment is not None:
-            try:
-                config_from_options(config, given or {}, competition.slug)
-            except UserError:
-                raise err from None
-            raise UserError(f"{experiment.path}: {err}") from None
-        raise
+        if experiment is None:
+            raise
+        config_from_options(config, given or {}, competition.slug)     # the command line's own error first
+        try:
+            config_from_options(config, {k: v for k, v in experiment.options.items() if k not in (given or {})},
+                                competition.slug)
+        except UserError as own:
+            raise UserError(f"{experiment.path}: {own}") from None
+        raise UserError(f"{err} (--set with {experiment.path}'s values)") from None
 
 
 def seed_everything(seed: int) -> None:
@@ -175,7 +178,8 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     source, files = ctx.data.source + ("+extra" if result.extra_rows else ""), data_id(ctx, result)   # once per run
     written = {"submission_path": str(submission.resolve()), "submission_sha256": file_sha256(submission),
-               "data_path": str(Path(ctx.data.path).resolve())}
+               "data_path": str(Path(ctx.data.path).resolve()),
+               **({"side_files": list(ctx.data.own_side_files)} if ctx.data.own_side_files else {})}
     for variant, score in result.cv.items():
         if not math.isfinite(score.mean):
             print(f"warning: {variant}'s score is {score.mean}: not recorded in the results store", file=sys.stderr)

@@ -8,7 +8,8 @@
   (common.llm.token_stats): log-probability mean/spread/percentiles, entropy, how often the
   token is the LM's first choice (a greedy decoder's is always), log rank;
 - group: every feature minus its mean over the responses to the same question ("longer than
-  the other answers to this question"), 0 for a question answered once.
+  the other answers to this question"), 0 for a question answered once; an empty response's
+  LM statistics are missing (NaN) and stay out of its question's mean.
 """
 from __future__ import annotations
 

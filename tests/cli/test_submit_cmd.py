@@ -208,6 +208,14 @@ def test_an_experiment_files_bad_value_or_folds_is_named_as_the_files(tmp_path, 
                  "--data", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err                                                   # past the options' check
     assert err.startswith("error: data folder ") and err.endswith("nowhere does not exist\n")
+    assert main(["submit", "--comp", "detect-ai-text", "--exp", "maybe", "--set", "members=nope"]) == 2
+    assert capsys.readouterr().err.startswith("error: members: unknown nope;")         # the command line's mistake first
+    assert main(["submit", "--comp", "detect-ai-text", "--exp", "maybe", "--set", "members=tfidf_linear"]) == 2
+    assert "maybe.toml: --set heldout='maybe': expected true or false" in capsys.readouterr().err
+    (tmp_path / "lin.toml").write_text("[set]\nmembers = 'tfidf_linear'\n")
+    assert main(["submit", "--comp", "predict-the-llm", "--exp", "lin", "--set", "submit=style_lgbm"]) == 2
+    assert capsys.readouterr().err == (f"error: submit: no variant 'style_lgbm' in this run; variants: tfidf_linear, "
+                                       f"ensemble, ensemble_assigned, ensemble_balanced (--set with {tmp_path / 'lin.toml'}'s values)\n")
     (tmp_path / "three.toml").write_text("folds = 3\n")
     assert main(["submit", "--comp", "adversarial-judge", "--exp", "three"]) == 2
     assert "three.toml: folds: adversarial-judge has no folds" in capsys.readouterr().err

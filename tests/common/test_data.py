@@ -158,10 +158,14 @@ def test_a_copy_of_the_sample_given_with_data_is_the_sample(tmp_path):
     assert load_dataset(SCIENCE, copy).source == "custom"                  # one byte more: other files
     (copy / "test.csv").write_bytes((SCIENCE.sample_dir / "test.csv").read_bytes())
     assert load_dataset(SCIENCE, copy).source == "sample"
+    (copy / "test.csv").write_bytes((SCIENCE.sample_dir / "test.csv").read_bytes() + b"\n")
+    assert load_dataset(SCIENCE, copy).own_side_files == ()          # other tables, the sample's own corpus
+    (copy / "test.csv").write_bytes((SCIENCE.sample_dir / "test.csv").read_bytes())
     corpus = pl.read_parquet(copy / "corpus.parquet")
     corpus.head(200).write_parquet(copy / "corpus.parquet")             # the retrieval corpus is data too
     other = load_dataset(SCIENCE, copy)
     assert other.source == "custom" and other.fingerprint != sample.fingerprint
+    assert other.own_side_files == ("corpus.parquet",) and sample.own_side_files == ()
     (copy / "corpus.parquet").unlink()           # no corpus beside the tables: the solution reads the sample's
     assert load_dataset(SCIENCE, copy).source == "sample"
 

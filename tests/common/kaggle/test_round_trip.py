@@ -415,7 +415,11 @@ def test_kaggle_submit_refuses_what_the_notebook_would_not_have_before_any_work(
                  "--set", f"corpus={folder / 'train_extra.csv'}"]) == 2
     err = capsys.readouterr().err
     assert "names a path on this machine, which the Kaggle notebook will not have" in err
-    assert main(["submit", "--comp", "science-exam", "--kaggle", "--out", str(out)]) == 2     # the copy's corpus
+    import polars as pl
+
+    corpus = tmp_path / "data" / "science-exam" / "corpus.parquet"
+    pl.read_parquet(corpus).head(500).write_parquet(corpus)                  # a corpus of the user's own
+    assert main(["submit", "--comp", "science-exam", "--kaggle", "--out", str(out)]) == 2
     assert "corpus.parquet beside the data would not be in the Kaggle notebook, which would read the sample's" \
         in capsys.readouterr().err
     assert not out.exists() and fake_kaggle.calls == []
@@ -499,6 +503,13 @@ def test_notebook_only_builds_the_last_runs_bundle_without_a_network(fake_kaggle
     assert main(["submit", "--comp", "science-exam", "--notebook-only"]) == 2
     assert "run run-beside took extra rows from train_extra.csv or train_extra.parquet beside the data, which the " \
            "Kaggle notebook would not have" in capsys.readouterr().err
+    corpus = make_record(exam, "run-corpus", 0.6)                  # read its own corpus.parquet beside the data
+    corpus.data_source = "kaggle"
+    corpus.extra.update(submission_path="", models=[], side_files=["corpus.parquet"], data_path="/data/exam")
+    append_run(corpus)
+    assert main(["submit", "--comp", "science-exam", "--notebook-only"]) == 2
+    assert "run run-corpus: corpus.parquet beside the data would not be in the Kaggle notebook, which would read " \
+           "the sample's instead: move it out of /data/exam and run again" in capsys.readouterr().err
 
 
 def test_an_encrypted_zip_is_one_line(two_competitions, tmp_path, capsys, monkeypatch):
