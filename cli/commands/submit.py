@@ -213,8 +213,8 @@ def run(args) -> int:
         folds = folds if folds is not None else experiment.folds
         print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
     if folds is not None and competition.cv is None:
-        given = "--folds" if args.folds is not None else f"{experiment.path}: folds"
-        raise UserError(f"{given}: {competition.slug} has no folds (it is validated by judge panels)")
+        flag = "--folds" if args.folds is not None else f"{experiment.path}: folds"
+        raise UserError(f"{flag}: {competition.slug} has no folds (it is validated by judge panels)")
     if args.resend and args.notebook_only:
         raise UserError("--resend sends the last run again, --notebook-only only builds its notebook: give one")
     if args.resend:

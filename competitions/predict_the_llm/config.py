@@ -96,8 +96,7 @@ class PredictConfig:
             raise UserError(f"fast_train must be 0 (all) or more, got {self.fast_train}")
         if self.finetune_folds == 1 or self.finetune_folds < 0:
             raise UserError(f"finetune_folds must be 0 (the main folds) or at least 2, got {self.finetune_folds}")
-        variants = [*self.member_names(), *ENSEMBLES]
-        if self.submit and (self.submit not in variants or (self.submit in ENSEMBLES[1:] and not self.assign)):
-            variants = variants if self.assign else variants[:-2]
+        variants = [*self.member_names(), *(ENSEMBLES if self.assign else ENSEMBLES[:1])]
+        if self.submit and self.submit not in variants:
             raise UserError(f"submit: no variant {self.submit!r} in this run; variants: {', '.join(variants)}")
         return self
