@@ -32,15 +32,20 @@ class DetectConfig:
         that are not costly [true]
     extra_train: a CSV/Parquet of more labeled essays (text, generated or label) appended to train
         ('' = train_extra.csv or .parquet beside the data files when there, else none) ['']
+    submit: the variant whose test scores are written ('' = ensemble, always the submission),
+        e.g. to score each member on a sample's hidden labels ['']
     Folds: `--folds N`, else 5 (3 under --fast), stratified by `generated` (the competition's CvSpec).
     """
 
     members: str = ""
     heldout: bool = True
     extra_train: str = ""
+    submit: str = ""
 
     def __post_init__(self):
-        select_members(self.members or None)     # an unknown member, or none named, before the data is read
+        chosen = [m.name for m in select_members(self.members or None)]   # an unknown member, or none, refused here
+        if self.submit and self.submit not in (*chosen, "ensemble"):
+            raise UserError(f"submit: no variant {self.submit!r} in this run; variants: {', '.join([*chosen, 'ensemble'])}")
 
 
 def clean_texts(frame: pl.DataFrame, where: str) -> list[str]:
@@ -140,6 +145,9 @@ def run(ctx: RunContext) -> SolutionResult:
         if not prompt_scores:
             info["heldout_prompt"] = "skipped: train has fewer than 2 prompts, or too few essays of a class for them"
 
-    submission = pl.DataFrame({"id": test["id"], "generated": out.other["ensemble"].astype(float)})
-    return SolutionResult(submission=submission, cv=cv, best="ensemble", info=info,
+    best = cfg.submit or "ensemble"
+    if best not in out.other:           # a member --fast leaves out
+        raise UserError(f"submit: {best} did not run (--fast runs {', '.join(m.name for m in members)})")
+    submission = pl.DataFrame({"id": test["id"], "generated": out.other[best].astype(float)})
+    return SolutionResult(submission=submission, cv=cv, best=best, info=info,
                           extra_rows=trained_on(info.get("extra_train")))

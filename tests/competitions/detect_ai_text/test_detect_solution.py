@@ -12,7 +12,7 @@ from competitions.detect_ai_text.cv import cross_validate, fold_ids
 from competitions.detect_ai_text.heldout import heldout_generator_scores, heldout_prompt_scores
 from competitions.detect_ai_text.lm_members import FEATURE_NAMES, summarize
 from competitions.detect_ai_text.members import Member, select_members
-from competitions.detect_ai_text.solution import labels, run
+from competitions.detect_ai_text.solution import DetectConfig, labels, run
 from fakes.essays import essays, write_essays
 
 
@@ -150,3 +150,19 @@ def test_a_class_with_under_two_essays_a_fold_is_warned_about_as_noise(capsys):
     assert "rests on 1-2 of them, so the CV below is mostly noise\n" in capsys.readouterr().err   # no hint: extra given
     warn_few_per_fold(np.array([1] * 10 + [0] * 200), folds=5, extra=True)
     assert capsys.readouterr().err == ""
+
+
+def test_submit_writes_a_members_test_scores_and_refuses_one_not_in_the_run(tmp_path):
+    with pytest.raises(UserError, match="submit: no variant 'tfidf_lgbm' in this run; variants: tfidf_linear, ensemble"):
+        _ctx(tmp_path, members="tfidf_linear", submit="tfidf_lgbm").config(DetectConfig)
+    both = run(_ctx(tmp_path, members="tfidf_linear,tfidf_lgbm", heldout="0"))
+    linear = run(_ctx(tmp_path, members="tfidf_linear,tfidf_lgbm", heldout="0", submit="tfidf_linear"))
+    assert (both.best, linear.best) == ("ensemble", "tfidf_linear") and both.cv.keys() == linear.cv.keys()
+    alone = run(_ctx(tmp_path, members="tfidf_linear", heldout="0"))      # one member: ranks of its scores
+    assert not np.allclose(linear.submission["generated"], both.submission["generated"])
+    assert np.argsort(linear.submission["generated"].to_numpy()).tolist() == \
+        np.argsort(alone.submission["generated"].to_numpy()).tolist()
+    fast = _ctx(tmp_path, heldout="0", submit="lm_perplexity")
+    fast.fast = True                                       # --fast leaves the LM member out
+    with pytest.raises(UserError, match=r"submit: lm_perplexity did not run \(--fast runs tfidf_linear, tfidf_lgbm\)"):
+        run(fast)
