@@ -43,9 +43,9 @@ class DetectConfig:
     submit: str = ""
 
     def __post_init__(self):
-        chosen = [m.name for m in select_members(self.members or None)]   # an unknown member, or none, refused here
-        if self.submit and self.submit not in (*chosen, "ensemble"):
-            raise UserError(f"submit: no variant {self.submit!r} in this run; variants: {', '.join([*chosen, 'ensemble'])}")
+        variants = [m.name for m in select_members(self.members or None)] + ["ensemble"]   # unknown or none: refused
+        if self.submit and self.submit not in variants:
+            raise UserError(f"submit: no variant {self.submit!r} in this run; variants: {', '.join(variants)}")
 
 
 def clean_texts(frame: pl.DataFrame, where: str) -> list[str]:
@@ -119,6 +119,9 @@ def run(ctx: RunContext) -> SolutionResult:
     test_texts = clean_texts(test, "test_essays")
     cfg = ctx.config(DetectConfig)
     members = select_members(cfg.members or None, fast=ctx.fast)
+    best = cfg.submit or "ensemble"
+    if best not in [m.name for m in members] + ["ensemble"]:     # a member --fast leaves out: before any work
+        raise UserError(f"submit: {best} did not run (--fast runs {', '.join(m.name for m in members)})")
     folds = ctx.n_folds
     info: dict = {"members": [m.name for m in members], "folds": folds}
     fit_texts, fit_y = training_rows(ctx, cfg, texts, y, info)
@@ -145,9 +148,6 @@ def run(ctx: RunContext) -> SolutionResult:
         if not prompt_scores:
             info["heldout_prompt"] = "skipped: train has fewer than 2 prompts, or too few essays of a class for them"
 
-    best = cfg.submit or "ensemble"
-    if best not in out.other:           # a member --fast leaves out
-        raise UserError(f"submit: {best} did not run (--fast runs {', '.join(m.name for m in members)})")
     submission = pl.DataFrame({"id": test["id"], "generated": out.other[best].astype(float)})
     return SolutionResult(submission=submission, cv=cv, best=best, info=info,
                           extra_rows=trained_on(info.get("extra_train")))
