@@ -65,8 +65,8 @@ leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl 
 # edge-rollback and edge-run want COMP on the command line (no default competition to roll back).
 need-comp:   # listed before $(STAMP): refused before a fresh clone's set-up
 	@$(if $(filter command line environment,$(origin COMP)),:,echo "error: give COMP=x, one of: $(COMPS)" >&2; exit 2)
-edge: $(STAMP) ## distill COMP, export ONNX, quantize, bundle, deploy to DEVICE=user@host or an emulated Pi (ARGS=--pick-on-device: pick on the Pi)
-	@$(KLLM) edge --comp $(if $(filter command line environment,$(origin COMP)),$(COMP),detect-ai-text) $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
+edge: $(STAMP) ## distill COMP, export ONNX, quantize, bundle, deploy to DEVICE=user@host or an emulated Pi (EXP=name: that experiment's teacher; ARGS=--pick-on-device: pick on the Pi)
+	@$(KLLM) edge --comp $(if $(filter command line environment,$(origin COMP)),$(COMP),detect-ai-text) $(if $(EXP),--exp $(EXP)) $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 edge-status: $(STAMP) ## each competition on DEVICE (or the emulated Pi): versions, current, size, provenance
 	@$(KLLM) edge status $(if $(DEVICE),--device "$$DEVICE") $(ARGS)

@@ -119,8 +119,10 @@ def load_distill_set(competition: Competition, data: Dataset, seed: int = 42, fa
 
 def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None = None, device: str | None = None,
              skip_deploy: bool = False, seed: int = 42, fast: bool = False, options: dict | None = None,
-             log=print) -> EdgeReport:
-    """The competition's edge spec, then the flow of its type (FLOWS): a report, the bundle, a deploy."""
+             experiment: str | None = None, log=print) -> EdgeReport:
+    """The competition's edge spec, then the flow of its type (FLOWS): a report, the bundle, a deploy.
+    The teacher's `options` (and the experiment they came from) are recorded in the report and the
+    bundle's provenance."""
     if "edge_lm" in (options or {}):   # a port's LM variant, known before the teacher's minutes
         check_lm_variant(str(options["edge_lm"]))
     if device:   # a malformed user@host too (reaching it waits for the deploy, or for --pick-on-device)
@@ -142,7 +144,8 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
     log(f"teacher: {competition.slug} edge spec on {data.source} data")
     spec = load_spec(competition, data, seed=seed, fast=fast, options=options)
     out.mkdir(parents=True, exist_ok=True)    # after the spec took the options: a refused one leaves no folder
-    info = {"seed": seed, "fast": fast, "data_source": data.source}
+    info = {"seed": seed, "fast": fast, "data_source": data.source,
+            **({"options": dict(options)} if options else {}), **({"experiment": experiment} if experiment else {})}
     run = EdgeRun(competition, config, out, device, skip_deploy, info, log)
     report = FLOWS[type(spec)](run, spec)
     report.info["wall_s"] = round(time.perf_counter() - started, 1)

@@ -29,7 +29,8 @@ def provenance_of(report: EdgeReport, steps, config: EdgeConfig) -> dict:
             "metric": report.info.get("metric"), "scores": {k: round(v, 4) for k, v in report.scores.items()},
             "student": steps.describe(), "seed": config.distill.seed, "commit": git_commit(),
             "data": report.info.get("data_source"), **({"fast": True} if report.info.get("fast") else {}),
-            **({"shipped": report.info["shipped"]} if "shipped" in report.info else {})}
+            **({"shipped": report.info["shipped"]} if "shipped" in report.info else {}),
+            **{key: report.info[key] for key in ("experiment", "options") if report.info.get(key)}}
 
 
 def ship(report: EdgeReport, build_bundle: Callable, provenance: dict, run: EdgeRun) -> dict:

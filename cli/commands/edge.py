@@ -1,7 +1,7 @@
 """`kllm edge --comp SLUG [--device user@host[:port]] [--pick-on-device] [--skip-deploy] [--fast]` (behind `make edge`)
 and the device's lifecycle (behind `make edge-status`, `make edge-rollback`, `make edge-run`, `make edge-clean`).
 
-`kllm edge --comp x` distills the competition's teacher into a small student, exports it to ONNX
+`kllm edge --comp x [--exp NAME] [--set KEY=VALUE]` distills the competition's teacher into a small student, exports it to ONNX
 (parity-checked), quantizes it to int8, prints the comparison table, builds the device bundle and
 deploys it into the competition's own folder on the named Pi over ssh, or on the local emulated
 aarch64 Pi when no device is named. A competition whose solution is a plan the device runs as it
@@ -28,6 +28,7 @@ from pathlib import Path
 from common.atomic import check_output_folder
 from common.data import load_dataset
 from common.errors import UserError, path_arg, seed_arg
+from common.paths import repo_root
 from common.registry import get_competition
 
 MAX_INPUT_BYTES = 8 * 1024 * 1024  # the runtime's own default --max-bytes
@@ -52,6 +53,9 @@ def add_parser(subparsers):
     p.add_argument("--out", type=path_arg, default=None, help="output folder (default: build/edge/<slug>)")
     p.add_argument("--set", dest="options", action="append", default=[], metavar="KEY=VALUE",
                    help="teacher option passed to the competition's edge spec, e.g. --set members=tfidf_linear")
+    p.add_argument("--exp", default=None, metavar="NAME",
+                   help="the teacher of a named experiment: competitions/<package>/experiments/NAME.toml "
+                        "(its options, as make submit EXP=NAME; --set overrides them)")
     p.set_defaults(func=run)
     lifecycle = p.add_subparsers(dest="edge_command", metavar="{status,rollback,run,clean}", parser_class=type(p))
 
@@ -110,6 +114,9 @@ def run(args) -> int:
     if args.out is not None:
         check_output_folder(args.out)   # a file, or a path under one: one line before the data is read
     options = parse_options(args.options)
+    experiment = None
+    if args.exp:
+        experiment, options = experiment_options(competition, args.exp, options)
     data = load_dataset(competition, args.data)
     print(data.describe())
     config = fast_config(args.seed) if args.fast else EdgeConfig(distill=DistillConfig(seed=args.seed))
@@ -118,8 +125,11 @@ def run(args) -> int:
         config.prune = None
     if args.root:
         config.deploy_root, config.emulated_dir = args.root, Path(args.root)
+    if experiment and args.out is None:
+        config.out_dir = repo_root() / "build" / "edge" / competition.slug / "experiments" / experiment.name
     report = run_edge(competition, data, config, device=args.device, skip_deploy=args.skip_deploy,
-                      seed=args.seed, fast=args.fast, options=options)
+                      seed=args.seed, fast=args.fast, options=options,
+                      experiment=experiment.name if experiment else None)
     print(f"{report.summary}; bundle {report.bundle['total_mb']} MB")
     print(f"report: {Path(report.files['csv']).parent / 'report.json'}")
     if report.teacher_gap_met is False:
@@ -127,6 +137,26 @@ def run(args) -> int:
                    f"it misses the teacher-gap target{_rollback_hint(competition.slug, args, report.deploy)}; "
                    "--require-gap makes this a failure")
     return 0
+
+
+def experiment_options(competition, name: str, given: dict[str, str]):
+    """(the experiment, its file's options overridden by `given`) for `kllm edge --exp NAME`. The
+    file's own values are checked as make submit checks them (one line naming the file), before
+    the data is read; its `folds` is make submit's and is said to be left alone."""
+    from cli.commands.submit import check_options, load_solution
+    from common.experiments import load_experiment
+
+    experiment = load_experiment(competition, name)
+    print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
+    own = {k: v for k, v in experiment.options.items() if k not in given}
+    try:
+        check_options(competition, load_solution(competition), own)
+    except UserError as err:
+        raise UserError(f"{experiment.path}: {err}") from None
+    if experiment.folds is not None:
+        print(f"note: {experiment.path.name}'s folds = {experiment.folds} is make submit's; "
+              "make edge's teacher keeps its own")
+    return experiment, {**experiment.options, **given}
 
 
 def _rollback_hint(slug: str, args, deploy: dict) -> str:

@@ -66,7 +66,7 @@ true'''
 class VersionInfo:
     """One version folder: its name, size on the device, kind of bundle and provenance
     (config.json "provenance": competition, teacher, metric, scores, student, seed, commit, data,
-    fast, shipped)."""
+    fast, shipped, and the teacher's experiment and options when it had any)."""
 
     name: str
     size_bytes: int
@@ -209,7 +209,10 @@ def format_status(deployments: list[Deployment], device_name: str, root: str,
                                                              and p.get("competition") else ""))
             lines.append(f"      teacher: {p.get('teacher', '?')}" + (f" [{p['metric']}]" if p.get("metric") else "")
                          + (f"; {p['data']} data" if p.get("data") else "") + ("; --fast" if p.get("fast") else "")
-                         + (f"; shipped {p['shipped']}" if p.get("shipped") else ""))
+                         + (f"; shipped {p['shipped']}" if p.get("shipped") else "")
+                         + (f"; experiment {p['experiment']}" if p.get("experiment") else "")
+                         + (f"; options {' '.join(f'{k}={v}' for k, v in p['options'].items())}"
+                            if isinstance(p.get("options"), dict) and p["options"] else ""))
             scores = p.get("scores") or {}
             if scores:
                 lines.append("      scores: " + ", ".join(f"{k} {_number(s)}" for k, s in scores.items()))

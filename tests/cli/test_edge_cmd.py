@@ -34,11 +34,12 @@ print("\\n".join(f"{teacher}: {len(line)}" + (" json" if "--json" in sys.argv el
 '''
 
 
-def fake_bundle(folder: Path, competition: str, teacher: str) -> Path:
+def fake_bundle(folder: Path, competition: str, teacher: str, **provenance) -> Path:
     folder.mkdir(parents=True)
     (folder / "detect.py").write_text(FAKE_RUNTIME)
     (folder / "config.json").write_text(json.dumps({"kind": "classifier", "provenance": {
-        "competition": competition, "teacher": teacher, "scores": {"teacher": 0.5}, "commit": "c0ffee"}}))
+        "competition": competition, "teacher": teacher, "scores": {"teacher": 0.5}, "commit": "c0ffee",
+        **provenance}}))
     write_manifest(folder)
     return folder
 
@@ -49,7 +50,9 @@ def device(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(EmulatedPi, "python", lambda self, folder: [sys.executable, "-B"])
     root = tmp_path / "device"
     for competition, version in (("detect-ai-text", "v1"), ("detect-ai-text", "v2"), ("predict-the-llm", "p1")):
-        bundle = fake_bundle(tmp_path / "bundles" / version, competition, f"teacher-{version}")
+        teacher_options = {"experiment": "tfidf_only", "options": {"members": "tfidf_linear,tfidf_lgbm", "folds": "4"}}
+        bundle = fake_bundle(tmp_path / "bundles" / version, competition, f"teacher-{version}",
+                             **(teacher_options if version == "v1" else {}))
         deploy_bundle(EmulatedPi(), bundle, comp_root(str(root), competition), version=version, log=lambda *_: None)
     return root
 
@@ -63,6 +66,8 @@ def test_status_lists_every_competition(device, capsys):
     out = capsys.readouterr().out
     assert "detect-ai-text: 2 version(s), current v2" in out and "predict-the-llm: 1 version(s), current p1" in out
     assert "* v2" in out and "commit c0ffee" in out and "teacher: teacher-v1" in out
+    assert "teacher: teacher-v1; experiment tfidf_only; options members=tfidf_linear,tfidf_lgbm folds=4\n" in out
+    assert "teacher: teacher-v2\n" in out                                   # its teacher's defaults: nothing to say
     assert main(["edge", "status", "--root", str(device), "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)["deployments"]
     assert [(d["competition"], d["current"], [v["name"] for v in d["versions"]]) for d in listed] == \
@@ -238,3 +243,41 @@ def test_a_missed_gap_target_is_warned_about_and_require_gap_reaches_the_config(
         assert ("edge-rollback" in err) is bool(hint)
     main(["edge", "--comp", "detect-ai-text", "--require-gap"])
     assert seen["require_gap"] is True
+
+
+def test_an_experiment_gives_the_teacher_its_options_and_its_own_build_folder(tmp_path, monkeypatch, capsys):
+    import edge.pipeline
+    from common import experiments
+    from common.errors import UserError
+
+    seen = {}
+
+    def fake_run_edge(competition, data, config, options=None, experiment=None, **_):
+        seen.update(options=options, experiment=experiment, out=config.out_dir)
+        raise UserError("stopped before any training")
+
+    monkeypatch.setattr(edge.pipeline, "run_edge", fake_run_edge)
+    assert main(["edge", "--comp", "detect-ai-text", "--exp", "tfidf_only"]) == 2
+    assert "experiment tfidf_only: the TF-IDF members alone" in capsys.readouterr().out
+    assert seen["options"] == {"members": "tfidf_linear,tfidf_lgbm"} and seen["experiment"] == "tfidf_only"
+    assert seen["out"].parts[-5:] == ("build", "edge", "detect-ai-text", "experiments", "tfidf_only")
+    main(["edge", "--comp", "detect-ai-text", "--exp", "tfidf_only", "--set", "members=tfidf_linear",
+          "--set", "folds=4", "--out", str(tmp_path / "out")])
+    assert seen["options"] == {"members": "tfidf_linear", "folds": "4"} and seen["out"] == tmp_path / "out"
+    main(["edge", "--comp", "detect-ai-text"])
+    assert seen["options"] == {} and seen["experiment"] is None and seen["out"] is None
+    capsys.readouterr()
+
+    monkeypatch.setattr(experiments, "experiments_dir", lambda competition: tmp_path)
+    (tmp_path / "bad.toml").write_text("[set]\nmembers = 'tfidf_linear,nope'\n")
+    (tmp_path / "folded.toml").write_text("folds = 4\n[set]\nmembers = 'tfidf_linear'\n")
+    for argv, fragment in ((["--exp", "bad"], "bad.toml: members: unknown nope; known: tfidf_linear"),
+                           (["--exp", "absent"], "no experiment 'absent'; known: bad, folded")):
+        assert main(["edge", "--comp", "detect-ai-text", *argv]) == 2
+        captured = capsys.readouterr()
+        assert fragment in captured.err and captured.err.count("\n") == 1, captured.err
+        assert "data:" not in captured.out                   # refused before the data is read
+    assert main(["edge", "--comp", "detect-ai-text", "--exp", "bad", "--set", "members=tfidf_linear"]) == 2
+    assert seen["options"] == {"members": "tfidf_linear"}     # the command line mends the file's value
+    assert main(["edge", "--comp", "detect-ai-text", "--exp", "folded"]) == 2
+    assert "note: folded.toml's folds = 4 is make submit's; make edge's teacher keeps its own" in capsys.readouterr().out

@@ -55,7 +55,7 @@ def test_pipeline_end_to_end_deploys_to_the_emulated_pi(dataset, tmp_path, pi_ro
                         max_int8_drop=1.0, latency_texts=4, latency_rounds=1, out_dir=tmp_path / "edge",
                         emulated_dir=tmp_path / "pi-device")
     report = run_edge(comp, data, config, skip_deploy=False, seed=1, options={"members": "tfidf_linear"},
-                      log=lambda *_: None)
+                      experiment="lin", log=lambda *_: None)
     candidates = {"onnx int8", "onnx int8 static", "onnx int8 pruned"}
     assert set(report.scores) == {"teacher", "pytorch fp32", "onnx fp32", "onnx fp32 pruned"} | candidates
     assert report.info["shipped"] in candidates and "fastest" in report.info["shipped_why"]
@@ -76,6 +76,7 @@ def test_pipeline_end_to_end_deploys_to_the_emulated_pi(dataset, tmp_path, pi_ro
     assert "pruned candidate: 0 block(s) dropped, 50% of FFN channels kept, 1 epochs re-distilled" in provenance["student"]
     assert provenance["data"] == report.info["data_source"] and "fast" not in provenance     # not run with fast=True
     assert provenance["commit"] and provenance["scores"]["teacher"] == round(report.scores["teacher"], 4)
+    assert provenance["options"] == {"members": "tfidf_linear"} and provenance["experiment"] == "lin"
     bundle = verify_bundle(Path(report.bundle["path"]))
     assert {"model.onnx", "tokenizer.json", "detect.py", "requirements.txt"} <= set(bundle.files)
     assert bundle.total_bytes < 100 * 1024 * 1024
@@ -99,6 +100,7 @@ def test_three_classes_over_text_pairs_go_through_the_same_flow(dataset, tmp_pat
     assert np.isfinite(report.scores["onnx int8 pruned"])   # pairs and three classes through the pruned candidate
     assert report.scores["pytorch fp32"] == pytest.approx(report.scores["onnx fp32"], abs=1e-5)
     assert report.parity_max_abs_diff < 1e-4 and report.deploy == {}
+    assert "options" not in report.info and "experiment" not in report.info      # the teacher's defaults
     bundle = Path(report.bundle["path"])
     config_json = json.loads((bundle / "config.json").read_text())
     assert config_json["pairs"] is True and config_json["labels"] == ["apple", "river", "stone"]
