@@ -15,8 +15,7 @@ def main(args: list[str]) -> int:
     from common.data import load_dataset
     from common.errors import seed_arg
     from common.registry import get_competition
-    from edge.classifier.distill import DistillConfig
-    from edge.config import EdgeConfig, fast_config
+    from edge.config import edge_config
     from edge.pipeline import run_edge
 
     parser = bench_parser("kllm bench edge")
@@ -32,7 +31,7 @@ def main(args: list[str]) -> int:
     if opts.runs < 1:
         parser.error("--runs must be at least 1")
     competition = get_competition(opts.comp)
-    config = fast_config(opts.seed) if opts.fast else EdgeConfig(distill=DistillConfig(seed=opts.seed))
+    config = edge_config(opts.seed, opts.fast)
     config.latency_full_length = opts.full_length
     reports = [run_edge(competition, load_dataset(competition), config, skip_deploy=True, seed=opts.seed,
                         fast=opts.fast, log=lambda *_: None) for _ in range(opts.runs)]

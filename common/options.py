@@ -105,3 +105,17 @@ def name_list(text: str, known, what: str, allow_empty: bool = True) -> list[str
     if unknown or (not names and not (allow_empty and not text.strip())):
         raise UserError(f"{what}: unknown {', '.join(unknown) or '(none given)'}; known: {', '.join(known)}")
     return names
+
+
+def parse_options(pairs: list[str]) -> dict[str, str]:
+    """{"members": "a,b"} from ["members=a,b"]; a pair without "=" or a key given twice (which
+    value was meant?) is a UserError."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"--set expects KEY=VALUE, got {pair!r}")
+        if key.strip() in options:
+            raise UserError(f"--set {key.strip()} is given twice ({options[key.strip()]!r} and {value.strip()!r}): give it once")
+        options[key.strip()] = value.strip()
+    return options

@@ -13,6 +13,7 @@ results store, so a solution never writes files or results itself.
 from __future__ import annotations
 
 import importlib
+import sys
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -128,3 +129,37 @@ class SolutionResult:
     info: dict = field(default_factory=dict)
     extra_rows: str = ""
     chosen_among: tuple[str, ...] = ()
+
+
+def load_solution(competition: Competition):
+    module_name = (competition.solution or "").split(":")[0]
+    try:
+        return competition.load_entry("solution")
+    except ModuleNotFoundError as err:
+        if err.name and module_name.startswith(err.name):
+            raise UserError(f"{competition.slug}: its solution is not built yet ({module_name} is missing)") from None
+        raise
+
+
+def check_options(competition: Competition, solve, options: dict[str, str], given: dict[str, str] | None = None,
+                  experiment=None) -> None:
+    """Refuse an unknown `--set` key or a bad value before the data is read, by the options
+    dataclass the module of `solve` names as CONFIG (its __post_init__ checks ranges). With an
+    experiment, `options` are its file's merged with `given` (the command line's): an error the
+    command line's options raise alone is theirs; else one the file's own (not overridden) raise
+    alone is named as the file's; else the two are named together."""
+    config = getattr(sys.modules[solve.__module__], "CONFIG", None)
+    if config is None:
+        return
+    try:
+        config_from_options(config, options, competition.slug)
+    except UserError as err:
+        if experiment is None:
+            raise
+        config_from_options(config, given or {}, competition.slug)     # the command line's own error first
+        try:
+            config_from_options(config, {k: v for k, v in experiment.options.items() if k not in (given or {})},
+                                competition.slug)
+        except UserError as own:
+            raise UserError(f"{experiment.path}: {own}") from None
+        raise UserError(f"{err} (--set with {experiment.path}'s values)") from None

@@ -81,3 +81,6 @@ def fast_config(seed: int = 42) -> EdgeConfig:
                       prune=PruneConfig(epochs=1), max_int8_drop=0.05, latency_texts=10, latency_rounds=1)
 
 
+def edge_config(seed: int = 42, fast: bool = False) -> EdgeConfig:
+    """The defaults of `make edge` (fast_config with --fast), every random step seeded with `seed`."""
+    return fast_config(seed) if fast else EdgeConfig(distill=DistillConfig(seed=seed))

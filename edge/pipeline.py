@@ -37,9 +37,8 @@ from common.errors import UserError
 from common.port_set import PortSet
 from common.paths import repo_root
 from common.registry import Competition
-from edge.classifier.distill import DistillConfig
 from edge.classifier.steps import ClassifierSteps
-from edge.config import EdgeConfig, fast_config, gates
+from edge.config import EdgeConfig, edge_config, gates
 from edge.lm_features.student import FeatureStudentConfig
 from edge.lm_features.steps import LmFeatureSteps
 from edge.candidates import pick_shipped, quantize_candidates
@@ -129,7 +128,7 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
         from edge.deploy.ssh import parse_target
 
         parse_target(device)
-    config = config or (fast_config(seed) if fast else EdgeConfig(distill=DistillConfig(seed=seed)))
+    config = config or edge_config(seed, fast)
     out = Path(config.out_dir or repo_root() / "build" / "edge" / competition.slug)
     started = time.perf_counter()
     if config.pick_on_device:   # an unreachable device fails before any training

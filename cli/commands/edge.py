@@ -30,8 +30,7 @@ from common.data import load_dataset
 from common.errors import UserError, path_arg, seed_arg
 from common.paths import repo_root
 from common.registry import get_competition
-
-MAX_INPUT_BYTES = 8 * 1024 * 1024  # the runtime's own default --max-bytes
+from edge.runtime.records import DEFAULT_MAX_BYTES as MAX_INPUT_BYTES   # the runtime's own --max-bytes
 
 
 def add_parser(subparsers):
@@ -102,9 +101,9 @@ def _device_flags(p) -> None:
 
 
 def run(args) -> int:
-    from cli.commands.submit import parse_options
-    from edge.classifier.distill import DistillConfig
-    from edge.config import EdgeConfig, fast_config
+    from common.options import parse_options
+    from common.seeding import seed_everything
+    from edge.config import edge_config
     from edge.pipeline import run_edge
 
     if not args.comp:
@@ -119,7 +118,7 @@ def run(args) -> int:
         experiment, options = experiment_options(competition, args.exp, options)
     data = load_dataset(competition, args.data)
     print(data.describe())
-    config = fast_config(args.seed) if args.fast else EdgeConfig(distill=DistillConfig(seed=args.seed))
+    config = edge_config(args.seed, args.fast)
     config.out_dir, config.pick_on_device, config.require_gap = args.out, args.pick_on_device, args.require_gap
     if args.no_prune:
         config.prune = None
@@ -127,6 +126,7 @@ def run(args) -> int:
         config.deploy_root, config.emulated_dir = args.root, Path(args.root)
     if experiment and args.out is None:
         config.out_dir = repo_root() / "build" / "edge" / competition.slug / "experiments" / experiment.name
+    seed_everything(args.seed)     # as make submit: the teacher's members draw from the same generators
     report = run_edge(competition, data, config, device=args.device, skip_deploy=args.skip_deploy,
                       seed=args.seed, fast=args.fast, options=options,
                       experiment=experiment.name if experiment else None)
@@ -143,7 +143,7 @@ def experiment_options(competition, name: str, given: dict[str, str]):
     """(the experiment, its file's options overridden by `given`) for `kllm edge --exp NAME`. The
     file's own values are checked as make submit checks them (one line naming the file), before
     the data is read; its `folds` is make submit's and is said to be left alone."""
-    from cli.commands.submit import check_options, load_solution
+    from common.solution import check_options, load_solution
     from common.experiments import load_experiment
 
     experiment = load_experiment(competition, name)

@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 from dataclasses import dataclass, field
 
-import numpy as np
-
+from common.seeding import seed_everything
 from common.threads import default_threads
 
 
@@ -60,15 +58,6 @@ class TrainConfig:
     lora_alpha: int = 16
     lora_dropout: float = 0.05
     lora_target_modules: tuple[str, ...] | None = None
-
-
-def seed_everything(seed: int) -> None:
-    """Seed python's, numpy's and torch's global generators."""
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
 
 
 @contextlib.contextmanager

@@ -19,8 +19,9 @@ import numpy as np
 from common import cv
 from common.ensemble import score_rank_average
 from common.solution import CvScore
+from competitions.detect_ai_text import COMPETITION
 
-METRIC = "roc_auc"
+METRIC = COMPETITION.metric
 
 
 def fold_ids(y: np.ndarray, folds: int, seed: int) -> np.ndarray:

@@ -76,7 +76,7 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     names = "+".join(m.name for m in members)
     return DistillSet(
         label_names=LABEL_NAMES,
-        metric="roc_auc",
+        metric=COMPETITION.metric,
         positive_label="ai",
         inputs=fit_texts + test_texts,
         soft_labels=np.stack([1 - prob, prob], axis=1),

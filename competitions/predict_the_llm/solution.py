@@ -31,7 +31,7 @@ from common.cv import best_variant, score_folds
 from common.errors import UserError
 from common.folds import fast_rows
 from common.solution import RunContext, SolutionResult
-from competitions.predict_the_llm import TARGET_COLUMNS
+from competitions.predict_the_llm import COMPETITION, TARGET_COLUMNS
 from competitions.predict_the_llm.config import PredictConfig
 from competitions.predict_the_llm.ensemble_step import Prediction, ensemble_variants
 from competitions.predict_the_llm.finetuned import encoder_finetuned, lm_lora_classifier
@@ -39,7 +39,7 @@ from competitions.predict_the_llm.inputs import Pairs
 from competitions.predict_the_llm.style_member import style_lgbm
 from competitions.predict_the_llm.tfidf_member import tfidf_linear
 
-METRIC = "multiclass_logloss"
+METRIC = COMPETITION.metric
 MEMBER_FNS = {"tfidf_linear": tfidf_linear, "style_lgbm": style_lgbm,
               "encoder_finetuned": encoder_finetuned, "lm_lora_classifier": lm_lora_classifier}
 CONFIG = PredictConfig   # the options `--set` and experiment files may give

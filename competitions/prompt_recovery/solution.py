@@ -25,10 +25,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import polars as pl
 
-from common.cv import score_folds
+from common.cv import best_variant, score_folds
 from common.extra_rows import trained_on
 from common.errors import UserError
 from common.solution import CvScore, RunContext, SolutionResult
+from competitions.prompt_recovery import COMPETITION
 from competitions.prompt_recovery.combined import Rule, choose_rule
 from competitions.prompt_recovery.config import RecoveryConfig
 from competitions.prompt_recovery.encoder import MetricEncoder
@@ -38,7 +39,7 @@ from competitions.prompt_recovery.mean_prompt import MeanPrompt, search_mean_pro
 from competitions.prompt_recovery.members import NearestPrompt
 from competitions.prompt_recovery.splits import SplitResult, beam_config, evaluate_split, instruction_folds
 
-METRIC = "sharpened_cosine"
+METRIC = COMPETITION.metric
 HELDOUT = "heldout_instruction/"
 CONFIG = RecoveryConfig   # the options `--set` and experiment files may give
 
@@ -137,7 +138,7 @@ def solve(ctx: RunContext) -> Solved:
     test = {"constant_baseline": [cfg.constant] * m, "mean_prompt": [full.text] * m,
             **{name: g.texts for name, g in guesses.items()}, "combined": rule.apply(guesses, full.text, m)}
     seconds["test"] = round(time.perf_counter() - t0, 1)
-    best = cfg.submit or max(test, key=lambda v: cv[HELDOUT + v].mean)
+    best = cfg.submit or best_variant(cv, METRIC, [HELDOUT + v for v in test]).removeprefix(HELDOUT)
     return Solved(cfg, rw, enc, folds, splits, full, rule, test, cv, best, seconds, extra)
 
 

@@ -11,9 +11,10 @@ from common.cv import score_folds
 from common.metrics import get_metric
 from common.solution import CvScore
 
+from competitions.science_exam import COMPETITION
 from competitions.science_exam.questions import OPTIONS, to_letters
 
-METRIC = "map@3"
+METRIC = COMPETITION.metric
 
 
 def map3(labels: np.ndarray, scores: np.ndarray) -> float:

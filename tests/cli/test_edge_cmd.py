@@ -281,3 +281,25 @@ def test_an_experiment_gives_the_teacher_its_options_and_its_own_build_folder(tm
     assert seen["options"] == {"members": "tfidf_linear"}     # the command line mends the file's value
     assert main(["edge", "--comp", "detect-ai-text", "--exp", "folded"]) == 2
     assert "note: folded.toml's folds = 4 is make submit's; make edge's teacher keeps its own" in capsys.readouterr().out
+
+
+def test_the_teacher_runs_with_the_global_generators_seeded_as_make_submits(monkeypatch):
+    import random
+
+    import numpy as np
+
+    import edge.pipeline
+    from common.errors import UserError
+
+    draws = []
+
+    def fake_run_edge(competition, data, config, **_):
+        draws.append((random.random(), np.random.random()))
+        raise UserError("stopped before any training")
+
+    monkeypatch.setattr(edge.pipeline, "run_edge", fake_run_edge)
+    for seed in ("5", "5", "6"):
+        main(["edge", "--comp", "detect-ai-text", "--seed", seed])
+    random.seed(5)
+    np.random.seed(5)
+    assert draws[0] == draws[1] == (random.random(), np.random.random()) != draws[2]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from edge.config import EdgeConfig, fast_config, gates
+from edge.config import EdgeConfig, edge_config, fast_config, gates
 
 
 def test_a_score_in_0_1_gets_the_default_gates():
@@ -31,3 +31,8 @@ def test_fast_config_is_one_round_of_a_small_student():
     config = fast_config(seed=7)
     assert (config.distill.num_layers, config.distill.seed, config.latency_rounds) == (1, 7, 1)
     assert config.max_int8_drop == 0.05
+
+
+def test_edge_config_is_the_full_defaults_or_the_fast_ones_with_the_seed():
+    assert edge_config(9) == EdgeConfig(distill=EdgeConfig().distill.__class__(seed=9))
+    assert edge_config(9, fast=True) == fast_config(9) and edge_config().distill.seed == 42

@@ -6,10 +6,12 @@ the test exercises the real template and bundle layout without a trained model.
 """
 import json
 import os
+import random
 import subprocess
 import sys
 import zipfile
 
+import numpy as np
 import pytest
 
 from common.errors import UserError
@@ -39,6 +41,8 @@ class Options:
 def run(ctx):
     test = ctx.data.tables["test"]
     print("CONTEXT", ctx.seed, ctx.fast, ctx.folds, ctx.experiment)
+    import random, numpy
+    print("DRAWS", random.random(), numpy.random.random())
     sub = test.select("id").with_columns(pl.lit("B C D" if ctx.config(Options).tag else "A B C").alias("prediction"))
     return SolutionResult(submission=sub, cv={"const": CvScore(0.5)}, best="const")
 '''
@@ -84,6 +88,9 @@ def test_notebook_runs_the_solution_offline(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert (working / "submission.csv").read_text() == "id,prediction\n10,B C D\n11,B C D\n12,B C D\n"
     assert "CONTEXT 7 True 3 quick" in done.stdout                  # the run's seed, --fast, --folds, experiment
+    random.seed(7)
+    np.random.seed(7)
+    assert f"DRAWS {random.random()} {np.random.random()}" in done.stdout   # the global generators seeded as submit's
     assert str(tmp_path / "scratch" / "bundle" / "code" / "common") in done.stdout  # the bundled code, not the repo's
     assert str(tmp_path / "scratch" / "bundle" / "site" / "weights_pkg") in done.stdout
     assert sorted(p.name for p in working.iterdir()) == ["data", "submission.csv"]  # the notebook's output: small
