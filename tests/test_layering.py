@@ -23,7 +23,8 @@ FORBIDDEN = {  # folder -> top-level packages it must not import
 
 
 def imports_of(path: Path) -> set[str]:
-    """Absolute module names imported anywhere in the file (relative imports stay in their package)."""
+    """Absolute module names imported anywhere in the file (relative imports stay in their package),
+    also by a literal name: importlib.import_module("x.y"), __import__("x")."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     names = set()
     for node in ast.walk(tree):
@@ -31,6 +32,10 @@ def imports_of(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             names.add(node.module)
+        elif (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+              and isinstance(node.args[0].value, str) and not node.args[0].value.startswith(".")
+              and ast.unparse(node.func) in ("importlib.import_module", "import_module", "__import__")):
+            names.add(node.args[0].value)
     return names
 
 
@@ -72,5 +77,7 @@ def test_edge_runtime_stands_alone():
 
 def test_the_rules_catch_an_upward_import(tmp_path):
     sample = tmp_path / "x.py"
-    sample.write_text("import os\n\ndef f():\n    from cli.main import main\n    from . import sibling\n")
-    assert imports_of(sample) == {"os", "cli.main"}
+    sample.write_text("import os\n\ndef f():\n    from cli.main import main\n    from . import sibling\n"
+                      "    importlib.import_module('edge.pipeline')\n    __import__('bench')\n"
+                      "    importlib.import_module(name)\n    importlib.import_module('.x', 'common')\n")
+    assert imports_of(sample) == {"os", "cli.main", "edge.pipeline", "bench"}
