@@ -62,7 +62,8 @@ leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl 
 
 # The device targets hand DEVICE, TO and INPUT to the CLI as "$$VAR": make exports command-line
 # variables, and the shell expands a quoted variable as one word, never as shell text.
-# edge-rollback and edge-run want COMP on the command line (no default competition to roll back).
+# edge-rollback and edge-run want COMP on the command line (no default competition to roll back);
+# TO= or INPUT= given empty reaches the CLI as "", which refuses it (not: roll back, read stdin).
 need-comp:   # listed before $(STAMP): refused before a fresh clone's set-up
 	@$(if $(filter command line environment,$(origin COMP)),:,echo "error: give COMP=x, one of: $(COMPS)" >&2; exit 2)
 edge: $(STAMP) ## distill COMP, export ONNX, quantize, bundle, deploy to DEVICE=user@host or an emulated Pi (EXP=name: that experiment's teacher; ARGS=--pick-on-device: pick on the Pi)
@@ -72,10 +73,10 @@ edge-status: $(STAMP) ## each competition on DEVICE (or the emulated Pi): versio
 	@$(KLLM) edge status $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 edge-rollback: need-comp $(STAMP) ## switch COMP's current back to TO=version (default: what the last deploy replaced) after its checksums pass
-	@$(KLLM) edge rollback $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(TO),--to "$$TO") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
+	@$(KLLM) edge rollback $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(filter command line environment,$(origin TO)),--to "$$TO") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 edge-run: need-comp $(STAMP) ## run COMP's deployed bundle on the device on INPUT=file (or stdin) and print its output
-	@$(KLLM) edge run $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(INPUT),"$$INPUT") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
+	@$(KLLM) edge run $(if $(filter command line environment,$(origin COMP)),--comp "$$COMP") $(if $(filter command line environment,$(origin INPUT)),"$$INPUT") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 edge-clean: $(STAMP) ## remove the study's, make chat's and the device comparisons' copies staged on DEVICE (or the emulated Pi); ARGS=--dry-run lists them
 	@$(KLLM) edge clean $(if $(DEVICE),--device "$$DEVICE") $(ARGS)

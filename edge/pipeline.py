@@ -45,7 +45,7 @@ from edge.candidates import pick_shipped, quantize_candidates
 from edge.compare import (PortRow, compare_variants, fill_to_length, format_port_table, format_table, save_csv,
                           save_table)
 from edge.retriever.steps import AnswererSteps, check_lm_variant
-from edge.ship import jsonable, provenance_of, save_report, ship
+from edge.ship import clear_last_run, jsonable, provenance_of, save_report, ship
 from edge.writer.steps import WriterSteps
 
 
@@ -143,6 +143,7 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
     log(f"teacher: {competition.slug} edge spec on {data.source} data")
     spec = load_spec(competition, data, seed=seed, fast=fast, options=options)
     out.mkdir(parents=True, exist_ok=True)    # after the spec took the options: a refused one leaves no folder
+    clear_last_run(out)    # a run stopped from here on leaves no report or bundle of the one before
     info = {"seed": seed, "fast": fast, "data_source": data.source,
             **({"options": dict(options)} if options else {}), **({"experiment": experiment} if experiment else {})}
     run = EdgeRun(competition, config, out, device, skip_deploy, info, log)

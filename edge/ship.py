@@ -1,12 +1,14 @@
 """The end of every `make edge` flow: the report on disk, the bundle built and deployed.
 
     from edge.ship import save_report, ship
+    clear_last_run(out)                              # at the start: the last run's report and bundle go
     save_report(report, out)                         # out/report.json, written atomically
     report.bundle = ship(report, lambda prov: steps.bundle(out / "bundle", prov), provenance, run)
 """
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -18,6 +20,20 @@ from common.results import git_commit
 if TYPE_CHECKING:
     from edge.config import EdgeConfig
     from edge.pipeline import EdgeReport, EdgeRun
+
+
+LAST_RUN = ("report.json", "compare.csv", "compare.png", "latency_inputs.jsonl", "bundle")
+
+
+def clear_last_run(out: Path) -> None:
+    """Remove what the last run in `out` summed up (its report, comparison and bundle), so a run
+    that is stopped half-way never leaves them beside its own newer students as if they matched."""
+    for name in LAST_RUN:
+        path = Path(out) / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
 
 
 def save_report(report: EdgeReport, out: Path) -> Path:

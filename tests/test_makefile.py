@@ -32,3 +32,18 @@ def test_make_clean_removes_the_repos_folders_and_names_the_places_it_keeps(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == [".venv", "Makefile", "data", "elsewhere"]
     assert f"note: KLLM_CACHE={elsewhere} is kept" in done.stdout and "KLLM_RESULTS" not in done.stdout
     assert "KLLM_SUBMISSIONS" not in done.stdout                        # the repo's own folder: removed, not "kept"
+
+
+def test_a_device_variable_given_empty_reaches_the_cli_and_exp_reaches_make_edge():
+    import subprocess
+
+    def dry(*args):
+        done = subprocess.run(["make", "-n", "-s", "-o", ".venv/.installed", *args], cwd=repo_root(),
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert '--to "$TO"' in dry("edge-rollback", "COMP=prompt-recovery", "TO=")     # refused there, not a rollback
+    assert "--to" not in dry("edge-rollback", "COMP=prompt-recovery")
+    assert '"$INPUT"' in dry("edge-run", "COMP=prompt-recovery", "INPUT=")          # refused, not a wait on stdin
+    assert "--exp tfidf_only" in dry("edge", "COMP=detect-ai-text", "EXP=tfidf_only")

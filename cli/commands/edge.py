@@ -19,6 +19,7 @@ line and exits 2; a failing rollback leaves `current` where it was.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
@@ -66,7 +67,7 @@ def add_parser(subparsers):
     back = lifecycle.add_parser("rollback", help="switch a competition's `current` back once the target's "
                                                  "checksums pass")
     back.add_argument("--comp", required=True, help="competition slug")
-    back.add_argument("--to", default=None, metavar="VERSION",
+    back.add_argument("--to", default=None, metavar="VERSION", type=_version_arg,
                       help="version to switch to (default: what the last deploy replaced, then the next older)")
     _device_flags(back)
     back.set_defaults(func=run_rollback)
@@ -157,6 +158,14 @@ def experiment_options(competition, name: str, given: dict[str, str]):
         print(f"note: {experiment.path.name}'s folds = {experiment.folds} is make submit's; "
               "make edge's teacher keeps its own")
     return experiment, {**experiment.options, **given}
+
+
+def _version_arg(value: str) -> str:
+    """--to: an empty version is refused (a `TO=` left empty must not roll back to the default)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("empty version: give one that make edge-status lists, or leave TO out "
+                                         "for the version the last deploy replaced")
+    return value
 
 
 def _rollback_hint(slug: str, args, deploy: dict) -> str:

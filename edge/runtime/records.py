@@ -6,7 +6,8 @@ Formats (detect.py's --format): "lines", one input per line ("text<TAB>text_pair
 bundle); "jsonl", a JSON string, a ["text", "text_pair"] list or an object per line ({"text": ...,
 "text_pair": ...}, or the bundle's own keys; an "id" key is kept); "csv", a header and one input
 per row (the bundle's own columns, else text[,text_pair], else Kaggle's Question,Response, else
-the first one or two columns other than "id"; an "id" column is kept as each input's id).
+the only one or two columns other than "id": more than that is refused, never guessed; an "id"
+column is kept as each input's id).
 
     records = parse_records(read_input("in.csv", 1 << 20), "csv", pairs=True)   # [(id, (text, pair)), ...]
     parse_inputs(b"first essay\nsecond essay\n")                                # ["first essay", "second essay"]
@@ -160,6 +161,11 @@ def _csv_records(text: str, pairs: bool, names: tuple) -> list[tuple]:
     if not wanted and len(others) < width:
         raise InputError(f"CSV input needs {width} column(s) besides id (text{',text_pair' if pairs else ''}), "
                          f"the header has {', '.join(header)}")
+    if not wanted and len(others) > width:   # which of them is the text? a guess would score the wrong one
+        own = ",".join(next(c[:width] for c in names if len(c) >= width))   # the bundle's own, else text
+        raise InputError(f"CSV input: no {own} column{'s' if width > 1 else ''} in the header "
+                         f"({', '.join(header)}); name {'them' if width > 1 else 'it'} so, or give only "
+                         f"{width} column{'s' if width > 1 else ''} besides id")
     where = [header.index(c) for c in wanted] if wanted else others[:width]
     key = ids[0] if ids else None
     records = []

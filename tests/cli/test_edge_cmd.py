@@ -182,6 +182,7 @@ def test_empty_input_is_refused_before_the_device_is_asked(tmp_path, capsys, mon
     (["edge", "--comp", "detect-ai-text", "--out", str(Path(__file__).resolve().parents[2] / "Makefile" / "x")], "is a file, not a folder"),
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "../v1"], "bad version name"),
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "v7"], "version v7 is not in"),
+    (["edge", "rollback", "--comp", "detect-ai-text", "--to", ""], "--to: empty version"),
     (["edge", "status", "--root", "a b"], "unsafe device root"),
     (["edge", "status", "--root", str(Path(__file__).resolve().parents[2] / "Makefile")], "is a file, not a folder"),
     (["edge", "run", "--comp", "detect-ai-text", "--timeout", "nan"], "--timeout must be a positive number"),

@@ -152,3 +152,24 @@ def test_an_unknown_edge_lm_or_a_malformed_device_is_refused_before_the_teacher_
         with pytest.raises(UserError, match="bad device .*want user@host"):
             run_edge(NoSpec(), None, config, device=device)
     assert not (tmp_path / "out").exists()      # refused before build/edge/<slug> was made
+
+
+def test_a_run_stopped_half_way_leaves_no_report_or_bundle_of_the_run_before(dataset, tmp_path, monkeypatch):
+    import edge.pipeline
+    from common.distill_set import DistillSet
+
+    comp, data = dataset
+    toy = dataclasses.replace(comp, slug="toy-pairs", edge_spec="fake_specs:three_class_pairs")
+    out = tmp_path / "edge"
+    (out / "bundle").mkdir(parents=True)
+    for name in ("report.json", "compare.csv", "compare.png", "bundle/model.onnx", "student.fp32.onnx"):
+        (out / name).write_text("the run before")
+
+    def stopped(run, spec):
+        (out / "student.fp32.onnx").write_text("this run")
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(edge.pipeline.FLOWS, DistillSet, stopped)
+    with pytest.raises(KeyboardInterrupt):
+        run_edge(toy, data, EdgeConfig(out_dir=out), skip_deploy=True, log=lambda *_: None)
+    assert sorted(p.name for p in out.iterdir()) == ["student.fp32.onnx"]     # nothing claims to describe it

@@ -31,10 +31,8 @@ def test_jsonl_keeps_ids_and_reads_the_bundles_own_keys_first():
 def test_csv_reads_kaggle_columns_with_ids_and_quoted_newlines():
     data = b'id,Question,Response,extra\n5,"Why?","Because\nof this",x\n6,How?,So,y\n'
     assert parse_records(data, "csv", pairs=True) == [("5", ("Why?", "Because\nof this")), ("6", ("How?", "So"))]
-    # no known column: the first one, ids by row
-    assert parse_records(b"body,other\nhello,1\n", "csv") == [(0, "hello")]
-    # unknown columns: the first besides id, never the id itself
-    assert parse_records(b"id,original_text,rewritten_text\n4,a,b\n", "csv") == [("4", "a")]
+    # no known column: the only one besides id (ids by row without an id column), never the id itself
+    assert parse_records(b"body\nhello\n", "csv") == [(0, "hello")]
     assert parse_records(b"id,a,b\n4,x,y\n", "csv", pairs=True) == [("4", ("x", "y"))]
     assert parse_records(b"ID,prompt\n4,a\n", "csv") == [("4", "a")]
 
@@ -57,6 +55,10 @@ def test_a_byte_order_mark_is_dropped_so_the_id_column_keeps_its_name():
     (b"text\nonly one\n", "csv", True, "needs 2 column(s)"),
     (b"id\n0\n1\n", "csv", False, "needs 1 column.s. besides id"),
     (b"id,body\n0,x\n", "csv", True, "needs 2 column.s. besides id"),
+    # more unknown columns than inputs: which is the text? refused, never the first one guessed
+    (b"body,other\nhello,1\n", "csv", False, "no text column in the header (body, other); name it so"),
+    (b"id,original_text,rewritten_text\n4,a,b\n", "csv", False, "give only 1 column besides id"),
+    (b"foo,bar,baz\n1,2,3\n", "csv", True, "no text,text_pair columns in the header (foo, bar, baz); name them so, or give only 2 columns"),
 ])
 def test_bad_input_is_one_input_error(data, fmt, pairs, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
