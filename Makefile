@@ -38,7 +38,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt pyproject.toml
 setup: $(STAMP) ## create .venv and install pinned dependencies (done by every target that needs it)
 
 submit: $(STAMP) ## solve COMP on its data (real files in data/COMP or the embedded sample) and write the checked submission; EXP=name runs a named experiment, KAGGLE=1 also submits
-	@$(KLLM) submit --comp $(COMP) $(if $(EXP),--exp $(EXP)) $(if $(KAGGLE),--kaggle) $(ARGS)
+	@$(KLLM) submit --comp $(COMP) $(if $(filter command line environment,$(origin EXP)),--exp "$$EXP") $(if $(KAGGLE),--kaggle) $(ARGS)
 
 test: $(STAMP) ## run the default test suite (slow tests skipped); installs sshd + qemu-user for the edge tests if it may
 	@bash .ci/setup-edge.sh || echo "note: could not install sshd/qemu-user; the edge tests that need them will say so"
@@ -63,11 +63,11 @@ leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl 
 # The device targets hand DEVICE, TO and INPUT to the CLI as "$$VAR": make exports command-line
 # variables, and the shell expands a quoted variable as one word, never as shell text.
 # edge-rollback and edge-run want COMP on the command line (no default competition to roll back);
-# TO= or INPUT= given empty reaches the CLI as "", which refuses it (not: roll back, read stdin).
+# EXP=, TO= or INPUT= given empty reaches the CLI as "", which refuses it (not: the default run, roll back, read stdin).
 need-comp:   # listed before $(STAMP): refused before a fresh clone's set-up
 	@$(if $(filter command line environment,$(origin COMP)),:,echo "error: give COMP=x, one of: $(COMPS)" >&2; exit 2)
 edge: $(STAMP) ## distill COMP, export ONNX, quantize, bundle, deploy to DEVICE=user@host or an emulated Pi (EXP=name: that experiment's teacher; ARGS=--pick-on-device: pick on the Pi)
-	@$(KLLM) edge --comp $(if $(filter command line environment,$(origin COMP)),$(COMP),detect-ai-text) $(if $(EXP),--exp $(EXP)) $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
+	@$(KLLM) edge --comp $(if $(filter command line environment,$(origin COMP)),$(COMP),detect-ai-text) $(if $(filter command line environment,$(origin EXP)),--exp "$$EXP") $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
 
 edge-status: $(STAMP) ## each competition on DEVICE (or the emulated Pi): versions, current, size, provenance
 	@$(KLLM) edge status $(if $(DEVICE),--device "$$DEVICE") $(ARGS)

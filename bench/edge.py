@@ -15,6 +15,7 @@ def main(args: list[str]) -> int:
     from common.data import load_dataset
     from common.errors import seed_arg
     from common.registry import get_competition
+    from common.seeding import seed_everything
     from edge.config import edge_config
     from edge.pipeline import run_edge
 
@@ -32,6 +33,7 @@ def main(args: list[str]) -> int:
         parser.error("--runs must be at least 1")
     competition = get_competition(opts.comp)
     config = edge_config(opts.seed, opts.fast)
+    seed_everything(opts.seed)    # as make edge
     config.latency_full_length = opts.full_length
     reports = [run_edge(competition, load_dataset(competition), config, skip_deploy=True, seed=opts.seed,
                         fast=opts.fast, log=lambda *_: None) for _ in range(opts.runs)]

@@ -150,11 +150,11 @@ def main(args: list[str]) -> int:
     from common.errors import UserError
     from common.paths import cache_dir
     from common.registry import get_competition
-    from edge.classifier.distill import DistillConfig
     from edge.deploy.lifecycle import open_device
     from edge.deploy.staging import device_slug
     from edge.device_compare import FP32, DeviceCompareConfig, host_probs, run_device_compare
-    from edge.config import EdgeConfig, gates
+    from common.seeding import seed_everything
+    from edge.config import edge_config, gates
     from edge.pipeline import load_distill_set, run_edge
 
     opts, threads = parse(args)
@@ -165,7 +165,8 @@ def main(args: list[str]) -> int:
     with open_device(opts.device, opts.root) as (device, root):   # an unreachable Pi fails before any training
         data = load_dataset(competition)
         ds = load_distill_set(competition, data, seed=opts.seed)   # a port (no student) stops here, before the pipeline
-        edge = run_edge(competition, data, EdgeConfig(distill=DistillConfig(seed=opts.seed)), skip_deploy=True,
+        seed_everything(opts.seed)    # as make edge
+        edge = run_edge(competition, data, edge_config(opts.seed), skip_deploy=True,
                         seed=opts.seed, log=lambda *_: None)
         labels = [r["variant"] for r in edge.info["rows"] if r["variant"] in edge.files and r["variant"] != FP32]
         models = {FP32: edge.files["fp32"], **{label: edge.files[label] for label in labels}}
@@ -178,7 +179,7 @@ def main(args: list[str]) -> int:
             timed = fill_to_length(list(ds.holdout_inputs), bundle / "tokenizer.json", max_length, opts.texts)
         report = run_device_compare(device, root, bundle, models, list(ds.holdout_inputs), timed, config)
     emulated = report.emulated or not opts.device
-    max_drop, teacher_gap = gates(EdgeConfig(), ds.metric)
+    max_drop, teacher_gap = gates(edge_config(opts.seed), ds.metric)
     shipped = edge.info["shipped"]
     for row in report.rows:
         row["shipped"] = row["variant"] == shipped

@@ -195,8 +195,8 @@ def assemble_bundle(out_dir: Path, copies: dict[str, Path], texts: dict[str, str
                     finish=None) -> BundleInfo:
     """Copy `copies` (name -> source file) and write `texts` (name -> content) into a temp folder,
     add requirements.txt, call `finish(folder)` (e.g. the runtime scoring its smoke inputs there),
-    write the manifest, verify, and swap the folder in for `out_dir`. On any error the old
-    bundle stays as it was."""
+    write the manifest, verify, and swap the folder in for `out_dir`. On any error `out_dir` stays
+    as it was (in `make edge`, empty: edge.ship.clear_last_run removed the last run's bundle)."""
     with atomic_dir(Path(out_dir)) as tmp:
         for name, source in copies.items():
             shutil.copyfile(source, tmp / name)

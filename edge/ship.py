@@ -1,13 +1,14 @@
 """The end of every `make edge` flow: the report on disk, the bundle built and deployed.
 
     from edge.ship import save_report, ship
-    clear_last_run(out)                              # at the start: the last run's report and bundle go
+    clear_last_run(out)                              # once the teacher is done: the last run's report and bundle go
     save_report(report, out)                         # out/report.json, written atomically
     report.bundle = ship(report, lambda prov: steps.bundle(out / "bundle", prov), provenance, run)
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -31,7 +32,9 @@ def clear_last_run(out: Path) -> None:
     for name in LAST_RUN:
         path = Path(out) / name
         if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
+            doomed = path.with_name(f".{name}.removing-{os.getpid()}")
+            os.replace(path, doomed)           # gone from its name at once; a stop mid-removal leaves only this
+            shutil.rmtree(doomed)
         elif path.exists() or path.is_symlink():
             path.unlink()
 

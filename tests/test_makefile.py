@@ -46,4 +46,7 @@ def test_a_device_variable_given_empty_reaches_the_cli_and_exp_reaches_make_edge
     assert '--to "$TO"' in dry("edge-rollback", "COMP=prompt-recovery", "TO=")     # refused there, not a rollback
     assert "--to" not in dry("edge-rollback", "COMP=prompt-recovery")
     assert '"$INPUT"' in dry("edge-run", "COMP=prompt-recovery", "INPUT=")          # refused, not a wait on stdin
-    assert "--exp tfidf_only" in dry("edge", "COMP=detect-ai-text", "EXP=tfidf_only")
+    assert '--exp "$EXP"' in dry("edge", "COMP=detect-ai-text", "EXP=tfidf_only")
+    assert '--exp "$EXP"' in dry("edge", "COMP=detect-ai-text", "EXP=")            # refused there, not the default
+    assert '--exp "$EXP"' in dry("submit", "COMP=detect-ai-text", "EXP=")
+    assert "--exp" not in dry("edge", "COMP=detect-ai-text") + dry("submit")

@@ -23,7 +23,7 @@ import argparse
 import json
 import math
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 from common.atomic import check_output_folder
@@ -142,16 +142,25 @@ def run(args) -> int:
 
 def experiment_options(competition, name: str, given: dict[str, str]):
     """(the experiment, its file's options overridden by `given`) for `kllm edge --exp NAME`. The
-    file's own values are checked as make submit checks them (one line naming the file), before
-    the data is read; its `folds` is make submit's and is said to be left alone."""
-    from common.solution import check_options, load_solution
+    file's own values are checked before the data is read (one line naming the file): against the
+    edge spec's own options where its module declares them (CONFIG), and as make submit checks
+    them; its `folds` is make submit's and is said to be left alone."""
     from common.experiments import load_experiment
+    from common.options import config_from_options
+    from common.solution import check_options, load_solution
 
     experiment = load_experiment(competition, name)
     print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
     own = {k: v for k, v in experiment.options.items() if k not in given}
+    spec_config = getattr(sys.modules[competition.load_entry("edge_spec").__module__], "CONFIG", None)
+    solve = load_solution(competition)
     try:
-        check_options(competition, load_solution(competition), own)
+        if spec_config is not None:     # its keys; a value the solution also takes is checked as submit checks it
+            config_from_options(spec_config, own, f"{competition.slug} edge")
+            solution_config = getattr(sys.modules[solve.__module__], "CONFIG", None)
+            solution_keys = {f.name for f in fields(solution_config)} if solution_config else set()
+            own = {k: v for k, v in own.items() if k in solution_keys}
+        check_options(competition, solve, own)
     except UserError as err:
         raise UserError(f"{experiment.path}: {err}") from None
     if experiment.folds is not None:

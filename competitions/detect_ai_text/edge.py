@@ -53,6 +53,9 @@ class EdgeOptions:
             raise UserError(f"folds must be at least 2 and 0 < holdout < 1; got folds={self.folds}, holdout={self.holdout}")
 
 
+CONFIG = EdgeOptions   # the options spec() reads (kllm edge --exp checks an experiment file's against them)
+
+
 def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None = None) -> DistillSet:
     opts = config_from_options(EdgeOptions, options or {}, where="detect-ai-text edge")
     train = data.tables["train"]

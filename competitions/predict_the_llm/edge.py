@@ -78,7 +78,9 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     folds = FoldPlan(n_folds, seed, "group").assign(pairs.n_train, groups=pairs.train_q)
     preds, _, _ = fit_variants(pairs, cfg, folds, seed)
     cv = {name: score_folds(METRIC, pairs.y, p.oof, folds) for name, p in preds.items()}
-    teacher = best_variant(cv, METRIC)
+    if cfg.submit and cfg.submit not in preds:     # the assignment variants were skipped
+        raise UserError(f"submit: {cfg.submit} did not run for the edge teacher")
+    teacher = cfg.submit or best_variant(cv, METRIC)
     other = preds[teacher].test
     inputs = list(zip(pairs.train_q, pairs.train_r)) + list(zip(full.test_q, full.test_r))
     return DistillSet(

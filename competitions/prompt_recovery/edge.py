@@ -57,7 +57,7 @@ def port_set(s: Solved, data_source: str = "") -> PortSet:
         return score_folds(METRIC, s.rw.prompts, list(outputs), folds, score_fn=s.enc.metric).mean
 
     teacher = (f"{s.best}: {plan['rule_text']}, mean prompt searched on all {s.rw.n_train} train prompts "
-               f"(submitted: best held-out-instruction score)")
+               f"(submitted: {'--set submit' if s.cfg.submit else 'best held-out-instruction score'})")
     info = {"submitted": s.best, "metric_encoder": s.cfg.metric_encoder, "mean_prompt": s.full.text,
             "combined_test_rule": s.rule.describe(), "heldout_folds": len(fold_plans),
             "heldout_cv": round(s.cv[HELDOUT + s.best].mean, 4),

@@ -100,6 +100,10 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     with_choice = with_choice in ("1", "true")
     ctx = RunContext(COMPETITION, data, seed=seed, fast=fast, options=options, also_known=("edge_lm", "edge_mc"))
     cfg = _config(ctx)
+    ported = "ensemble" if with_choice else "lm_rag"
+    if cfg.submit and cfg.submit != ported:
+        raise UserError(f"submit: the port is {ported} (edge_mc={int(with_choice)}), not {cfg.submit}: "
+                        f"--set edge_mc={0 if with_choice else 1} ports {'lm_rag' if with_choice else 'the ensemble'}")
     train = Questions.from_frame(data.tables["train"], "train.csv")
     test = Questions.from_frame(data.tables["test"], "test.csv")
     held, truth, holdout_what = held_out_rows(data, train, test, seed)

@@ -25,7 +25,7 @@ class's probability per line in label order, or with --json
 {"index", "id", "label", "probs"} (label: the most probable). A pair bundle reads "text<TAB>text_pair"
 lines, or JSON lines {"text": ..., "text_pair": ...} or ["text", "text_pair"], or (--format
 csv) a CSV with a header: columns text[,text_pair], or Kaggle's Question,Response (else the
-first one or two columns). A writer prints a CSV in Kaggle's submission form (id, then its
+only one or two columns besides id; more are refused, never guessed). A writer prints a CSV in Kaggle's submission form (id, then its
 output column: essay, rewrite_prompt), or with --json one {"id", <output column>, ...} per
 input; its inputs may also come as a CSV with its config's columns (id,topic or
 id,original_text,rewritten_text) or JSON lines with those keys; the id is the CSV's or JSON

@@ -52,7 +52,7 @@ class WriterSteps:
 
     def bundle(self, out_dir: Path, provenance: dict) -> BundleInfo:
         """Assemble; the runtime in the new folder must write every host output exactly, else a
-        UserError and the old bundle stays."""
+        UserError and no bundle is swapped in."""
         copies = {name: RUNTIME_DIR / name for name in (*DETECT_FILES, self.runtime_file)}
         texts = {"config.json": json.dumps(self.settings(provenance), indent=2) + "\n", **self.ps.assets}
 

@@ -272,8 +272,10 @@ def test_an_experiment_gives_the_teacher_its_options_and_its_own_build_folder(tm
     monkeypatch.setattr(experiments, "experiments_dir", lambda competition: tmp_path)
     (tmp_path / "bad.toml").write_text("[set]\nmembers = 'tfidf_linear,nope'\n")
     (tmp_path / "folded.toml").write_text("folds = 4\n[set]\nmembers = 'tfidf_linear'\n")
+    (tmp_path / "noheld.toml").write_text("[set]\nheldout = false\n")     # make submit's option, not the edge spec's
     for argv, fragment in ((["--exp", "bad"], "bad.toml: members: unknown nope; known: tfidf_linear"),
-                           (["--exp", "absent"], "no experiment 'absent'; known: bad, folded")):
+                           (["--exp", "noheld"], "noheld.toml: unknown detect-ai-text edge option(s) heldout; known: "),
+                           (["--exp", "absent"], "no experiment 'absent'; known: bad, folded, noheld")):
         assert main(["edge", "--comp", "detect-ai-text", *argv]) == 2
         captured = capsys.readouterr()
         assert fragment in captured.err and captured.err.count("\n") == 1, captured.err
@@ -304,3 +306,17 @@ def test_the_teacher_runs_with_the_global_generators_seeded_as_make_submits(monk
     random.seed(5)
     np.random.seed(5)
     assert draws[0] == draws[1] == (random.random(), np.random.random()) != draws[2]
+
+
+def test_every_committed_experiment_is_a_teacher_make_edge_can_port(capsys):
+    from cli.commands.edge import experiment_options
+    from common.experiments import list_experiments
+    from common.registry import all_competitions
+
+    checked = 0
+    for competition in all_competitions():
+        for name in list_experiments(competition):
+            experiment, options = experiment_options(competition, name, {})    # no UserError
+            assert options == experiment.options
+            checked += 1
+    assert checked >= 17

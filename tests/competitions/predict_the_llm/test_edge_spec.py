@@ -18,6 +18,9 @@ def test_spec_holds_out_whole_questions_and_gives_seven_class_soft_labels(tmp_pa
     assert not {q for q, _ in ds.holdout_inputs} & {q for q, _ in ds.inputs}
     assert np.allclose(ds.soft_labels.sum(1), 1, atol=1e-3)
     assert np.isfinite(ds.teacher_score) and ds.info["teacher"] in ds.info["teacher_cv"]
+    worst = max(ds.info["teacher_cv"], key=ds.info["teacher_cv"].get)           # log loss: the highest is worst
+    chosen = spec(data, seed=0, options={"members": "tfidf_linear", "lm": "", "folds": "2", "submit": worst})
+    assert chosen.info["teacher"] == worst and chosen.teacher.startswith(f"{worst} of ")   # --set submit= is the teacher
 
 
 def test_spec_asks_for_the_lm_feature_student_by_default_and_takes_the_classifier_on_request(tmp_path):

@@ -122,6 +122,11 @@ def test_an_unknown_option_is_refused_naming_edge_lm_among_the_known(tmp_path):
         spec(data, options={"nope": "1", "edge_lm": "int8"})
     with pytest.raises(UserError, match=r"edge_mc must be 1 .* or 0"):
         spec(data, options={"edge_mc": "maybe"})
+    with pytest.raises(UserError, match=r"submit: the port is ensemble \(edge_mc=1\), not finetuned_mc: "
+                                        r"--set edge_mc=0 ports lm_rag"):   # never a silently other teacher
+        spec(data, options={"submit": "finetuned_mc"})
+    with pytest.raises(UserError, match=r"submit: the port is lm_rag \(edge_mc=0\), not ensemble"):
+        spec(data, options={"submit": "ensemble", "edge_mc": "0"})
 
 
 @pytest.mark.parametrize("header, fragment", [("id,Answer", r"missing column\(s\) answer; found id, Answer"),
