@@ -19,6 +19,7 @@ from common.models import used_models
 from common.registry import Competition
 from common.results import spread_text
 from common.solution import RunContext, SolutionResult
+from common.threads import default_threads
 
 
 def print_scores(competition: Competition, result: SolutionResult) -> None:
@@ -90,6 +91,7 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
             data_source=source, commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
             peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
             extra={"submitted": variant == result.best, "options": ctx.options, "folds_requested": ctx.folds,
+                   "threads": default_threads(),
                    "experiment": ctx.experiment, "fast": ctx.fast, "models": used_models(), **written,
                    **result.info},
             kind=score.kind, encoder=score.encoder, panel=score.panel, data_id=files, metric_version=metric.version,

@@ -38,6 +38,7 @@ def test_folds_seed_and_experiment_reach_the_solution_and_the_store(tmp_path, mo
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "runs.jsonl"))
+    monkeypatch.setenv("KLLM_THREADS", "1")
     folder = write_essays(tmp_path / "data", n_train=48, n_test=10)
     code = main(["submit", "--comp", "detect-ai-text", "--data", str(folder), "--folds", "4",
                  "--exp", "tfidf_only", "--set", "heldout=0", "--seed", "7", "--out", str(tmp_path / "sub.csv")])
@@ -48,6 +49,7 @@ def test_folds_seed_and_experiment_reach_the_solution_and_the_store(tmp_path, mo
     assert {r["variant"] for r in runs} == {"tfidf_only/tfidf_linear", "tfidf_only/tfidf_lgbm", "tfidf_only/ensemble"}
     assert all(r["folds"] == 4 and r["extra"]["experiment"] == "tfidf_only" and r["extra"]["fast"] is False for r in runs)
     assert {r["seed"] for r in runs} == {7}                         # the seed given, recorded
+    assert {r["extra"]["threads"] for r in runs} == {1}             # KLLM_THREADS: a trained member may depend on it
     assert runs[0]["extra"]["options"] == {"members": "tfidf_linear,tfidf_lgbm", "heldout": "0"}
     from common.data import load_dataset
     from common.registry import get_competition
