@@ -115,7 +115,7 @@ def run(args) -> int:
         check_output_folder(args.out)   # a file, or a path under one: one line before the data is read
     options = parse_options(args.options)
     experiment = None
-    if args.exp:
+    if args.exp is not None:   # "" too (EXP= given empty): refused by name, never the default run
         experiment, options = experiment_options(competition, args.exp, options)
     data = load_dataset(competition, args.data)
     print(data.describe())

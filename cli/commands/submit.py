@@ -62,7 +62,7 @@ def run(args) -> int:
         check_fold_count(args.folds)
     given = options = parse_options(args.options)
     folds, experiment = args.folds, None
-    if args.exp:
+    if args.exp is not None:   # "" too (EXP= given empty): refused by name, never the default run
         experiment = load_experiment(competition, args.exp)
         options = {**experiment.options, **given}
         folds = folds if folds is not None else experiment.folds

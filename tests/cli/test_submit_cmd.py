@@ -31,6 +31,11 @@ def test_unknown_set_keys_are_refused_naming_the_known_ones_before_the_data_is_r
 def test_unknown_experiment_names_the_known_ones(capsys):
     assert main(["submit", "--comp", "science-exam", "--exp", "nope"]) == 2
     assert "known: " in capsys.readouterr().err
+    for command in ("submit", "edge"):       # make's EXP= given empty: refused, never the default run
+        assert main([command, "--comp", "detect-ai-text", "--exp", ""]) == 2
+        captured = capsys.readouterr()
+        assert captured.err == "error: detect-ai-text: no experiment ''; known: tfidf_only\n", command
+        assert "data:" not in captured.out
 
 
 def test_folds_seed_and_experiment_reach_the_solution_and_the_store(tmp_path, monkeypatch, capsys):
