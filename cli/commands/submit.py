@@ -28,6 +28,7 @@ from common.saving import saving_run
 from common.seeding import seed_everything
 from common.solution import RunContext, check_options, load_solution
 from common.submission import submission_path, write_submission
+from common.threads import default_threads
 
 from cli.submit_kaggle import check_kaggle_submit, notebook_only, resend
 
@@ -82,6 +83,7 @@ def run(args) -> int:
                                                         args.fast),
                             example="submission.csv")
     check_output_path(results_path(), example="runs.jsonl")   # the store the runs are appended to, at the end
+    default_threads()    # a bad KLLM_THREADS is one line now, not when the records are written
     if args.kaggle:
         from common.kaggle.client import NoCredentials
         from common.kaggle.credentials import find_credentials

@@ -283,3 +283,13 @@ def test_hash_and_zero_padded_ids_go_through_submit_and_score_as_written(tmp_pat
     capsys.readouterr()
     assert main(["score", "--comp", "prompt-recovery", "--pred", str(out), "--data", str(folder)]) == 0
     assert "on 60 rows" in capsys.readouterr().out
+
+
+def test_a_bad_thread_count_is_refused_before_the_solution_runs(tmp_path, monkeypatch, capsys):
+    import cli.commands.submit as submit
+
+    monkeypatch.setenv("KLLM_THREADS", "abc")
+    monkeypatch.setattr(submit, "load_solution", lambda comp: lambda ctx: pytest.fail("the solution ran"))
+    assert main(["submit", "--comp", "adversarial-judge", "--out", str(tmp_path / "s.csv")]) == 2
+    assert capsys.readouterr().err == "error: KLLM_THREADS must be a positive integer, got 'abc'\n"
+    assert not (tmp_path / "s.csv").exists()
