@@ -77,6 +77,7 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     source, files = ctx.data.source + ("+extra" if result.extra_rows else ""), data_id(ctx, result)   # once per run
     written = {"submission_path": str(submission.resolve()), "submission_sha256": file_sha256(submission),
+               "threads": default_threads(),
                "data_path": str(Path(ctx.data.path).resolve()),
                **({"side_files": list(ctx.data.own_side_files)} if ctx.data.own_side_files else {})}
     for variant, score in result.cv.items():
@@ -91,7 +92,6 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
             data_source=source, commit=commit, seed=ctx.seed, wall_s=round(wall_s, 2),
             peak_mem_mb=round(peak_mb, 1), time=now, note=score.note,
             extra={"submitted": variant == result.best, "options": ctx.options, "folds_requested": ctx.folds,
-                   "threads": default_threads(),
                    "experiment": ctx.experiment, "fast": ctx.fast, "models": used_models(), **written,
                    **result.info},
             kind=score.kind, encoder=score.encoder, panel=score.panel, data_id=files, metric_version=metric.version,
