@@ -10,7 +10,6 @@ The key must hash everything the result depends on (inputs, model fingerprint, s
 """
 from __future__ import annotations
 
-import hashlib
 import shutil
 from pathlib import Path
 from typing import Callable, Sequence
@@ -20,19 +19,6 @@ from tqdm.auto import tqdm
 
 from common.atomic import atomic_path
 from common.paths import cache_dir
-
-
-def content_key(*parts: object) -> str:
-    """A short sha256 of the parts; lists of strings are hashed item by item, in order."""
-    digest = hashlib.sha256()
-    for part in parts:
-        items = part if isinstance(part, (list, tuple)) else [part]
-        for item in items:
-            data = str(item).encode("utf-8", "surrogatepass")
-            digest.update(len(data).to_bytes(8, "little"))
-            digest.update(data)
-        digest.update(b"\x00|")
-    return digest.hexdigest()[:20]
 
 
 def _save(path: Path, array: np.ndarray) -> None:

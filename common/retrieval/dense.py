@@ -16,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from common.cache_keys import content_key
 from common.errors import UserError
-from common.retrieval.cache import BlockCache, content_key
+from common.retrieval.cache import BlockCache
 
 
 INDEX_KINDS = ("flat", "ivf", "ivfpq", "auto")

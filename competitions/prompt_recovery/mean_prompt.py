@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from common.atomic import atomic_write_text
 from common.cv import CvOutput, cross_validate
 from common.paths import cache_dir
-from common.retrieval.cache import content_key
+from common.cache_keys import content_key
 
 
 PUNCTUATION = (".", ",", ":")

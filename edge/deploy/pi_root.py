@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import json
 import os
 import re
 import shutil
@@ -31,6 +29,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from common.cache_keys import json_key
 from common.errors import UserError
 from common.paths import cache_dir
 from edge.bundle import DEVICE_PYTHON, DEVICE_REQUIREMENTS
@@ -100,8 +99,7 @@ def find_qemu(install: bool = True) -> str:
 def ensure_pi_root(base: Path | None = None, log=print) -> PiRoot:
     """Build (or resume building) the emulated-Pi root; return it once it runs Python."""
     qemu = find_qemu()
-    key = hashlib.sha256(json.dumps([PI_DEBS, DEVICE_REQUIREMENTS, DEVICE_PYTHON, WHEEL_PLATFORMS, 2])
-                         .encode()).hexdigest()[:12]
+    key = json_key([PI_DEBS, DEVICE_REQUIREMENTS, DEVICE_PYTHON, WHEEL_PLATFORMS, 2])
     path = Path(base or cache_dir("emulated-pi")) / f"bookworm-arm64-{key}"
     path.mkdir(parents=True, exist_ok=True)
     with _locked(path / ".lock"):

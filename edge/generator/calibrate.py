@@ -13,12 +13,11 @@ Block influence needs one forward pass: a block whose output is nearly its input
 """
 from __future__ import annotations
 
-import hashlib
-import json
+from common.cache_keys import json_key
 
 
 def texts_id(texts: list[str]) -> str:
-    return hashlib.sha256(json.dumps(texts).encode()).hexdigest()[:12]
+    return json_key(texts)
 
 
 def token_windows(encode, texts: list[str], max_tokens: int, window: int = 256, min_len: int = 16) -> list[list[int]]:

@@ -17,7 +17,6 @@ edge/generator/variants.py.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib.metadata
 import json
 import os
@@ -29,6 +28,7 @@ import time
 from pathlib import Path
 
 from common.atomic import atomic_dir, atomic_write_text
+from common.cache_keys import json_key
 from common.errors import UserError
 from common.paths import cache_dir
 from common.threads import default_threads
@@ -72,9 +72,7 @@ def variant_key(variant: Variant, source_id: str) -> str:
             del fields[late]
     if variant.regrid:
         fields["regrid_code"] = REGRID_CODE
-    payload = json.dumps([fields, source_id,
-                          _versions(), 1], sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:12]
+    return json_key([fields, source_id, _versions(), 1], sort_keys=True)
 
 
 def builder_argv(variant: Variant, source: Path, out: Path, hf_cache: Path) -> list[str]:

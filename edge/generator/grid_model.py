@@ -13,14 +13,13 @@ as it does the zoo's and the int4-q41 variants keep their shape. No quality can 
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 from common.atomic import atomic_dir
+from common.cache_keys import json_key
 from common.paths import cache_dir
 
 BLOCK = 32
@@ -53,7 +52,7 @@ def grid_model(source: Path, seed: int = 0, log=print) -> Path:
     text, the seed and GRID_CODE."""
     source = Path(source)
     config_text = (source / "config.json").read_text()
-    key = hashlib.sha256(json.dumps([config_text, seed, GRID_CODE]).encode()).hexdigest()[:12]
+    key = json_key([config_text, seed, GRID_CODE])
     target = cache_dir("models") / f"{source.name.split('-')[0]}-grid-{key}"
     if (target / "config.json").exists():
         return target

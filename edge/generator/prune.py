@@ -15,11 +15,11 @@ calibration texts.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 from common.atomic import atomic_dir
+from common.cache_keys import json_key
 from common.paths import cache_dir
 from common.threads import default_threads
 
@@ -62,7 +62,7 @@ def derived_folder(base: Path, base_id: str, drop_layers: tuple[int, ...], spars
     fields = [base_id, sorted(drop_layers), sparsity, calibration_id if sparsity else "", CALIBRATION_TOKENS, 1]
     if smooth:  # in the key only when set, so the folders pruned before it stay valid
         fields += ["smooth", smooth, calibration_id]
-    key = hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:12]
+    key = json_key(fields)
     target = cache_dir("generator") / f"src-{key}"
     if (target / "config.json").exists():
         return target, f"derived:{key}"

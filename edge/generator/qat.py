@@ -23,7 +23,6 @@ the config.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import os
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from common.atomic import atomic_dir
+from common.cache_keys import json_key
 from common.errors import UserError
 from common.paths import cache_dir
 from common.threads import default_threads
@@ -215,7 +215,7 @@ def qat_folder(base: Path, base_id: str, texts_id: str, texts: list[str] | None,
     """(folder, identity) of `base` trained by QAT on `texts` (whose texts_id is `texts_id`), its
     rounded weights saved; cached, and resumed from its checkpoint when a run was cut short."""
     fields = [base_id, texts_id, config.key_fields(), 1]
-    key = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:12]
+    key = json_key(fields, sort_keys=True)
     target = cache_dir("generator") / f"src-qat-{key}"
     if (target / "config.json").exists():
         return target, f"qat:{key}"

@@ -13,19 +13,18 @@ under cache_dir("generator")/quality, so a rerun of the benchmark re-measures on
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
 from common.atomic import atomic_path
+from common.cache_keys import json_key
 from common.paths import cache_dir
 
 
 def windows_id(windows: list[list[int]]) -> str:
-    return hashlib.sha256(json.dumps(windows).encode()).hexdigest()[:12]
+    return json_key(windows)
 
 
 def cached_npz(name: str, compute, folder: Path | None = None) -> dict[str, np.ndarray]:

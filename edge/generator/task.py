@@ -16,13 +16,12 @@ teacher-forced quality.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from common.cache_keys import json_key
 from common.metrics.ranking import average_precision_at_k, map_at_k
 
 
@@ -43,8 +42,7 @@ class OptionTask:
 
     @property
     def id(self) -> str:
-        data = json.dumps([self.prefixes, self.options, self.answers])
-        return hashlib.sha256(data.encode()).hexdigest()[:12]
+        return json_key([self.prefixes, self.options, self.answers])
 
 
 def rankings(scores: np.ndarray) -> list[str]:

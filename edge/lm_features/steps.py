@@ -32,7 +32,7 @@ from common.atomic import atomic_dir
 from common.distill_set import DistillSet
 from common.models import causal_lm_path, model_fingerprint
 from common.paths import cache_dir
-from common.retrieval.cache import content_key
+from common.cache_keys import content_key
 from edge.bundle import DETECT_FILES, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, check_submission_columns
 from edge.classifier.export import ParityReport
 from edge.candidates import Quantizer
