@@ -32,6 +32,7 @@ from common.cache_keys import json_key
 from common.errors import UserError
 from common.paths import cache_dir
 from common.threads import default_threads
+from edge.generator.dynamic import DYNAMIC_CODE
 from edge.generator.variants import (DYNAMIC_SMOOTH, MATMULS, SHIPPABLE, SMOOTH, VARIANTS, Variant,
                                      dynamic_smooth_variant, qat_variant, smooth_variant)
 
@@ -72,6 +73,8 @@ def variant_key(variant: Variant, source_id: str) -> str:
             del fields[late]
     if variant.regrid:
         fields["regrid_code"] = REGRID_CODE
+    if variant.dynamic:
+        fields["dynamic_code"] = DYNAMIC_CODE
     return json_key([fields, source_id, _versions(), 1], sort_keys=True)
 
 

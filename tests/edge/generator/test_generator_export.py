@@ -154,6 +154,12 @@ def test_int8_dynamic_quantizes_every_weight_matmul_of_the_fp32_export(tiny_expo
     assert ops.count("MatMulInteger") == fp32_ops.count("MatMul") > 0 and "MatMul" not in ops
     counts = json.loads((folder / "VARIANT.json").read_text())["dynamic"]
     assert counts == {"dynamic_matmuls": fp32_ops.count("MatMul"), "matmuls_left": 0}
+    # 7-bit weights: full 8-bit ones saturate the pairwise int16 sums of u8*s8 on x86 without VNNI
+    model = onnx.load(str(folder / "model.onnx"))
+    weights = {i.name: onnx.numpy_helper.to_array(i) for i in model.graph.initializer if i.data_type == onnx.TensorProto.INT8}
+    matmul_weights = [weights[n.input[1]] for n in model.graph.node if n.op_type == "MatMulInteger"]
+    assert len(matmul_weights) == ops.count("MatMulInteger")
+    assert max(int(abs(w).max()) for w in matmul_weights) == 64     # onnxruntime's 7-bit range is -64..64
     ids = list(range(5, 40))
     exact, got = CausalLM(tiny_exports["fp32"]).forward(ids), CausalLM(folder).forward(ids)
     assert got.shape == exact.shape and 0 < float(np.abs(got - exact).max()) < 0.1 * float(np.abs(exact).max())
