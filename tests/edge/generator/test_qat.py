@@ -18,7 +18,9 @@ def test_learned_scales_start_on_the_builders_grid_and_learn(tiny_llm, tmp_path)
     ids = torch.tensor([list(range(20, 60))])
     fixed = attach_fake_quant(load_fp32(tiny_llm), Grid(act_int8=False))
     learned = attach_fake_quant(load_fp32(tiny_llm), Grid(act_int8=False, learn_scales=True))
-    torch.testing.assert_close(learned(input_ids=ids).logits, fixed(input_ids=ids).logits, rtol=1e-5, atol=1e-5)
+    # the learned grid keeps log(scale), and exp() gives the scale back to an ulp: the logits match to
+    # float noise (one of 2M logits off by 1.1e-5 on an AVX2-only CPU)
+    torch.testing.assert_close(learned(input_ids=ids).logits, fixed(input_ids=ids).logits, rtol=1e-4, atol=1e-4)
     tied = load_fp32(tiny_llm)
     tied.lm_head.weight = tied.model.embed_tokens.weight
     tied = attach_fake_quant(tied, Grid(learn_scales=True))
