@@ -19,10 +19,10 @@ from dataclasses import replace
 import numpy as np
 
 from common.atomic import atomic_path
+from common.cache_keys import content_key
 from common.cv import CvOutput, FoldPlan, cross_validate
 from common.models import MODELS, model_fingerprint
 from common.paths import cache_dir
-from common.cache_keys import content_key
 from common.training.text_classifier import TextClassifierConfig, predict_proba, train_text_classifier
 from competitions.predict_the_llm import N_TARGETS
 from competitions.predict_the_llm.config import PredictConfig

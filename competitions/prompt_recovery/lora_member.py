@@ -21,11 +21,11 @@ import json
 import numpy as np
 
 from common.atomic import atomic_write_text
+from common.cache_keys import content_key
 from common.cv import cross_validate
 from common.llm.generation import GenerationConfig, generate_batch
 from common.models import model_fingerprint
 from common.paths import cache_dir
-from common.cache_keys import content_key
 from common.training.causal_lm import CausalLMConfig, train_causal_lm
 from competitions.prompt_recovery.fewshot import clean, page
 from competitions.prompt_recovery.members import Guess

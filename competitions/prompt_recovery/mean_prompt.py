@@ -24,9 +24,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from common.atomic import atomic_write_text
+from common.cache_keys import content_key
 from common.cv import CvOutput, cross_validate
 from common.paths import cache_dir
-from common.cache_keys import content_key
 
 
 PUNCTUATION = (".", ",", ":")

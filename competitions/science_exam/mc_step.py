@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from common.atomic import atomic_path
+from common.cache_keys import content_key
 from common.cv import cross_validate
 from common.paths import cache_dir
-from common.cache_keys import content_key
 from common.training.multiple_choice import MultipleChoiceConfig, predict_multiple_choice, train_multiple_choice
 
 from competitions.science_exam.config import SolutionConfig

@@ -29,10 +29,10 @@ from pathlib import Path
 import numpy as np
 
 from common.atomic import atomic_dir
+from common.cache_keys import content_key
 from common.distill_set import DistillSet
 from common.models import causal_lm_path, model_fingerprint
 from common.paths import cache_dir
-from common.cache_keys import content_key
 from edge.bundle import DETECT_FILES, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, check_submission_columns
 from edge.classifier.export import ParityReport
 from edge.candidates import Quantizer
