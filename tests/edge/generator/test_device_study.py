@@ -65,7 +65,7 @@ def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, 
     device, logs = EmulatedPi(pi_root), []
     exports = {name: tiny_exports[name] for name in ("fp32", "int4")}
     host = {name: teacher_forced(folder, windows) for name, folder in exports.items()}
-    config = DeviceStudyConfig(threads=(1,), rounds=2, new_tokens=4, prompt_tokens=16, bandwidth_mb=8)
+    config = DeviceStudyConfig(threads=(1,), rounds=1, new_tokens=4, prompt_tokens=16, bandwidth_mb=8)
     report = run_device_study(device, str(tmp_path / "device"), exports, windows, config,
                               host_quality=host, log=logs.append)
     assert report.machine == "aarch64" and report.emulated
@@ -78,8 +78,7 @@ def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, 
         assert row["perplexity"] > 1 and row["decode_tok_s"][1][0] > 0 and row["peak_rss_mb"] > 0
         assert row["read_gb_s"][1] == pytest.approx(row["decode_tok_s"][1][0] * row["weight_mb_per_token"] / 1e3)
         assert row["roofline"][1] == pytest.approx(row["read_gb_s"][1] / report.read_bandwidth_gb_s[1][0])
-    bandwidth = report.read_bandwidth_gb_s[1]                   # measured under qemu each round: a rate, min <= median <= max
-    assert 0 < bandwidth[1] <= bandwidth[0] <= bandwidth[2]
+    assert report.read_bandwidth_gb_s[1][0] > 0                  # measured under qemu: a rate (rounds: over ssh below)
     # the tiny Llama's untied fp32 embedding is a table a Gather reads one row of: not counted
     assert rows["int4"]["weight_mb_per_token"] < 0.5 * rows["fp32"]["weight_mb_per_token"]
     # Arm's fp32 kernels round differently from x86's, but not by a whole argmax on these sharp logits
@@ -168,13 +167,16 @@ def test_the_study_runs_over_ssh_on_a_real_openssh_server(local_sshd, tiny_expor
 
     options = local_sshd.options(python=sys.executable, setup_env=False)   # the device is this machine
     root = str(tmp_path / "pi")
-    config = DeviceStudyConfig(threads=(1,), rounds=1, new_tokens=4, prompt_tokens=16)
+    config = DeviceStudyConfig(threads=(1,), rounds=2, new_tokens=4, prompt_tokens=16, bandwidth_mb=8)
     with SshDevice(parse_target(local_sshd.target), options, root) as device:
         report = run_device_study(device.check_reachable(), root, {n: tiny_exports[n] for n in ("fp32", "int4")},
                                   windows, config, log=lambda *_: None)
     rows = {r["variant"]: r for r in report.rows}
     assert not report.emulated and rows["fp32"]["agreement"] == 1.0
     assert rows["int4"]["decode_ratio"][1][0] > 0 and rows["int4"]["tokens"] == sum(len(w) - 1 for w in windows)
+    assert rows["fp32"]["decode_ratio"][1] == (1.0, 1.0, 1.0)     # each round against its own fp32
+    for spread in (report.read_bandwidth_gb_s[1], rows["int4"]["decode_ratio"][1], rows["int4"]["decode_tok_s"][1]):
+        assert 0 < spread[1] <= spread[0] <= spread[2]             # two rounds: median between min and max
     copied = sorted(p.name for p in (tmp_path / "pi" / "study").iterdir())
     assert copied == sorted([tiny_exports["fp32"].name, tiny_exports["int4"].name, copied[-1]])
     assert copied[-1].startswith("runtime-")                       # and no .incoming- copy left behind
