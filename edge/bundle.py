@@ -26,7 +26,7 @@ RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 # the bundle's command line (edge/runtime/detect.py) and the files it loads from beside it: every bundle holds them
 DETECT_FILES = ("detect.py", "records.py", "classifier.py")
 # the causal LM's command line (edge/runtime/generate.py) and the files it loads from beside it
-LM_FILES = ("generate.py", "causal_lm.py", "lm_chat.py", "lm_measure.py", "lm_sampling.py")
+LM_FILES = ("generate.py", "causal_lm.py", "lm_chat.py", "lm_measure.py", "lm_sampling.py", "records.py")
 MANIFEST = "MANIFEST.sha256"
 MB = 1024 * 1024
 BENCH_TIMEOUT_S = 600

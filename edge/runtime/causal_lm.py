@@ -92,7 +92,9 @@ class CausalLM:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only: onnxruntime warns of every overridable initializer (logits_from)
+        # fatal only: it warns of every overridable initializer (logits_from), and a damaged file's error,
+        # logged too, comes back as the exception below, said in one line
+        options.log_severity_level = 4
         try:
             self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
             self.session = ort.InferenceSession(str(self.folder / decoder.get("filename", "model.onnx")), options,
@@ -117,11 +119,20 @@ class CausalLM:
         """chat.json's pieces of a turn (read once); InputError when it is missing, or
         (conversation) when it cannot continue a conversation."""
         if self._chat is None:
+            path = self.folder / CHAT_FILE
             try:
-                self._chat = json.loads((self.folder / CHAT_FILE).read_text(encoding="utf-8"))
+                chat = json.loads(path.read_text(encoding="utf-8"))
             except FileNotFoundError:
                 raise InputError(f"no {CHAT_FILE} in {self.folder}: the model has no chat template, or its folder "
                                  f"was copied without it (edge/generator/chat.py writes it)") from None
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise InputError(f"cannot read {path}: {exc}") from None
+            texts = lambda d, keys: isinstance(d, dict) and all(isinstance(d.get(k), str) for k in keys)  # noqa: E731
+            if not (texts(chat, ("prefix", "suffix")) and ("between" not in chat or texts(chat, ("between",)))
+                    and ("system" not in chat or texts(chat["system"], ("before", "after")))):
+                raise InputError(f"{path} is not a chat turn as edge/generator/chat.py writes it (texts prefix and "
+                                 f"suffix; between, system's before and after where the template has them)")
+            self._chat = chat
         turn = self._chat
         if conversation and "between" not in turn:
             raise InputError(f"{CHAT_FILE} in {self.folder} has no turn for a conversation: answer without --history")

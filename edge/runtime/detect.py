@@ -56,7 +56,6 @@ KINDS = {"lm_features": ("lm_features.py", "LmFeatureClassifier"),
          "science_answerer": ("science.py", "Answerer")}
 # kinds whose file is the whole command line: main() hands it every argument as given
 PROGRAMS = ("science_answerer",)
-EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
 
 
 def load_sibling(name: str, kind: str):
@@ -80,7 +79,8 @@ else:               # a bundle's program (python3 -I detect.py), or loaded by an
 Classifier, format_row = classifier.Classifier, classifier.format_row
 InputError, load_config, read_input = records.InputError, records.load_config, records.read_input
 parse_inputs, parse_records, DEFAULT_MAX_BYTES = records.parse_inputs, records.parse_records, records.DEFAULT_MAX_BYTES
-OneLineParser = records.OneLineParser
+OneLineParser, EMULATED_NOTE, reading_bundle = records.OneLineParser, records.EMULATED_NOTE, records.reading_bundle
+check_threads, run_main = records.check_threads, records.run_main
 
 
 def open_bundle(folder: Path, threads: int = 1):
@@ -89,14 +89,14 @@ def open_bundle(folder: Path, threads: int = 1):
     write(inputs) -> one dict per input; a classifier has predict_proba and logits."""
     config = load_config(folder)
     kind = config.get("kind")
-    if kind not in KINDS:
-        try:
-            return Classifier(folder, threads, config)
-        except ValueError as exc:   # a model input this runtime cannot build
-            raise InputError(str(exc)) from None
-
-    name, cls = KINDS[kind]
-    return getattr(load_sibling(name, kind), cls).from_bundle(folder, threads)
+    with reading_bundle(folder):
+        if kind not in KINDS:
+            try:
+                return Classifier(folder, threads, config)
+            except ValueError as exc:   # a model input this runtime cannot build
+                raise InputError(str(exc)) from None
+        name, cls = KINDS[kind]
+        return getattr(load_sibling(name, kind), cls).from_bundle(folder, threads)
 
 
 def own_program(argv: list[str] | None):
@@ -134,7 +134,15 @@ def peak_rss_mb() -> float | None:
 
 
 def smoke_rows(folder: Path) -> list[dict]:
-    return [json.loads(line) for line in (Path(folder) / "smoke.jsonl").read_text(encoding="utf-8").splitlines()]
+    path = Path(folder) / "smoke.jsonl"
+    if not path.is_file():
+        raise InputError(f"no smoke.jsonl in {folder}: the self-test compares this machine's outputs with the "
+                         f"host's, which the bundle step writes there")
+    with reading_bundle(folder):
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    if not all(isinstance(r, dict) and "text" in r for r in rows):
+        raise InputError(f"{path} is not the bundle step's smoke inputs (a JSON object with a text, one a line)")
+    return rows
 
 
 def smoke_input(row: dict):
@@ -147,19 +155,23 @@ def self_test(folder: Path, threads: int) -> dict:
     config, rows = load_config(folder), smoke_rows(folder)
     if is_writer(config):
         return writer_self_test(folder, rows, threads)
-    probs = open_bundle(folder, threads).predict_proba([smoke_input(r) for r in rows])
-    diff = float(np.max(np.abs(probs - np.asarray([r["probs"] for r in rows])))) if rows else 0.0
+    model = open_bundle(folder, threads)
+    with reading_bundle(folder):   # a smoke.jsonl or config that the bundle step did not write
+        probs = model.predict_proba([smoke_input(r) for r in rows])
+        diff = float(np.max(np.abs(probs - np.asarray([r["probs"] for r in rows])))) if rows else 0.0
+        tolerance = float(config["smoke_tolerance"])
     report = environment()
     report.update({"inputs": len(rows), "probs": np.round(probs, 8).tolist(),
-                   "max_abs_diff": diff, "tolerance": config["smoke_tolerance"]})
-    report["ok"] = bool(rows) and diff <= float(config["smoke_tolerance"])
+                   "max_abs_diff": diff, "tolerance": tolerance})
+    report["ok"] = bool(rows) and diff <= tolerance
     return report
 
 
 def writer_self_test(folder: Path, rows: list[dict], threads: int) -> dict:
     writer = open_bundle(folder, threads)
-    got = [out[writer.output] for out in writer.write([smoke_input(r) for r in rows])]
-    wrong = [(r["output"], g) for r, g in zip(rows, got) if g != r["output"]]
+    with reading_bundle(folder):
+        got = [out[writer.output] for out in writer.write([smoke_input(r) for r in rows])]
+        wrong = [(r["output"], g) for r, g in zip(rows, got) if g != r["output"]]
     report = environment()
     report.update({"inputs": len(rows), "mismatches": len(wrong), "ok": bool(rows) and not wrong})
     if wrong:
@@ -229,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     folder = Path(args.bundle)
     try:
+        check_threads([args.threads, *args.bench_threads])
         if args.self_test:
             report = self_test(folder, args.threads)
             print(json.dumps(report))
@@ -287,4 +300,4 @@ def print_written(ids: list, written: list[dict], column: str, as_json: bool) ->
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_main(main))

@@ -1,7 +1,8 @@
 """The on-device causal LM's command line: greedy generation, chat, continuation scoring, the
 smoke test and the device study's measurements. Copied to the device as is, with the files it
 loads from beside it: causal_lm.py (the model), lm_chat.py (chat turns), lm_sampling.py (a token
-drawn instead of the argmax) and lm_measure.py (speed, memory, bandwidth); together they import
+drawn instead of the argmax), lm_measure.py (speed, memory, bandwidth) and records.py (the
+command line's checks, shared with detect.py); together they import
 only onnxruntime, tokenizers, numpy and the standard library (onnxruntime-genai is used for
 generation when installed and asked for with --backend genai). It reads a model folder made by
 onnxruntime-genai's model builder (edge/generator/export.py): genai_config.json, model.onnx (+
@@ -33,7 +34,6 @@ pass. Bad input prints one `error:` line and exits 2.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -45,7 +45,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 if __package__:     # imported on the host as edge.runtime.generate
-    from . import causal_lm, lm_chat, lm_measure, lm_sampling
+    from . import causal_lm, lm_chat, lm_measure, lm_sampling, records
 else:               # run as python3 [-I] generate.py: the files beside it, by path, without __pycache__
     sys.path.insert(0, str(HERE))
     sys.dont_write_bytecode = True
@@ -53,26 +53,17 @@ else:               # run as python3 [-I] generate.py: the files beside it, by p
     import lm_chat
     import lm_measure
     import lm_sampling
+    import records
 CausalLM, InputError, log_softmax = causal_lm.CausalLM, causal_lm.InputError, causal_lm.log_softmax
 Sampler = lm_sampling.Sampler
+OneLineParser, EMULATED_NOTE = records.OneLineParser, records.EMULATED_NOTE
+MAX_BANDWIDTH_MB = 4096   # --bandwidth reads an array this big: a Pi 5 has 2 to 16 GB
 
-EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
 
 
 def emulated() -> bool:
     """Whether this runs on the emulated Pi (qemu-user, which sets KLLM_EMULATED), not a real one."""
     return platform.machine() == "aarch64" and "KLLM_EMULATED" in os.environ
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """A bad flag is one `error:` line on stderr and exit code 2, as bad input is (no usage block)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("allow_abbrev", False)  # a flag's prefix is an error, never that flag
-        super().__init__(*args, **kwargs)
-
-    def error(self, message):
-        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
 
 
 def spare_eos(pick, lm):
@@ -89,9 +80,37 @@ def read_windows(path: Path) -> list[list[int]]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read windows from {path}: {exc}") from None
     if not (isinstance(windows, list) and windows and all(
-            isinstance(w, list) and len(w) >= 2 and all(isinstance(t, int) and t >= 0 for t in w) for w in windows)):
+            isinstance(w, list) and len(w) >= 2 and all(type(t) is int and t >= 0 for t in w) for w in windows)):
         raise InputError(f"{path} must hold a JSON list of token-id lists, each at least 2 long")
     return windows
+
+
+def read_smoke(folder: Path) -> dict:
+    """smoke.json as the bundle step writes it: prompt_ids and the host's tokens (InputError otherwise)."""
+    path = folder / "smoke.json"
+    if not path.is_file():
+        raise InputError(f"no smoke.json in {folder}: --self-test compares this model's greedy tokens "
+                         f"with the host's, which it reads from there (self_test's docstring)")
+    try:
+        smoke = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from None
+    ids = lambda key: isinstance(smoke.get(key), list) and all(type(t) is int and t >= 0 for t in smoke[key])  # noqa: E731
+    if not (isinstance(smoke, dict) and ids("prompt_ids") and ids("tokens") and smoke["prompt_ids"] and smoke["tokens"]):
+        raise InputError(f"{path} is not the bundle step's smoke test (non-empty token-id lists prompt_ids and tokens)")
+    return smoke
+
+
+def genai_tokens(folder: Path, lm, ids: list[int], max_new_tokens: int, threads: int) -> list[int]:
+    """The greedy tokens onnxruntime-genai generates, checked as the ort path checks its own."""
+    lm.check_fits(len(ids), max_new_tokens)
+    try:
+        return lm_measure.genai_generate_ids(folder, ids, max_new_tokens, threads)
+    except ImportError:
+        raise InputError("--backend genai needs onnxruntime-genai installed (--backend ort, the default, "
+                         "does not)") from None
+    except RuntimeError as exc:   # its own refusals: an unknown model type, a length it cannot take
+        raise InputError(f"onnxruntime-genai cannot run {folder}: {str(exc).strip()[:200]}") from None
 
 
 def self_test(folder: Path) -> dict:
@@ -103,7 +122,7 @@ def self_test(folder: Path) -> dict:
     argmax flips, so where kernels round differently (Arm against x86) the check passes when the
     teacher-forced agreement and difference are within smoke.json's min_agreement and
     logprob_tolerance; without them only identical tokens pass."""
-    smoke = json.loads((folder / "smoke.json").read_text(encoding="utf-8"))
+    smoke = read_smoke(folder)
     lm = CausalLM(folder, threads=1)
     host = list(smoke["tokens"])
     got = lm.generate_ids(smoke["prompt_ids"], len(host), stop_at_eos=False)
@@ -164,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
                                          args.bandwidth_mb]) < 1:
             raise InputError("--threads, --bench-threads, --max-new-tokens, --bench-repeats, --prompt-tokens and "
                              "--bandwidth-mb must be at least 1")
+        records.check_threads([args.threads] + threads)
+        if args.bandwidth_mb > MAX_BANDWIDTH_MB:
+            raise InputError(f"--bandwidth-mb {args.bandwidth_mb} is over {MAX_BANDWIDTH_MB} (the array it reads is "
+                             f"that big)")
         if args.decode_steps and not args.teacher_forced:
             raise InputError("--decode-steps goes with --teacher-forced WINDOWS_JSON")
         if args.system is not None and not args.chat:
@@ -192,9 +215,6 @@ def main(argv: list[str] | None = None) -> int:
             result = {"read_gb_s": {n: lm_measure.read_bandwidth_gb_s(n, args.bandwidth_mb) for n in threads},
                       "machine": platform.machine()}
         elif args.self_test:
-            if not (folder / "smoke.json").is_file():
-                raise InputError(f"no smoke.json in {folder}: --self-test compares this model's greedy tokens "
-                                 f"with the host's, which it reads from there (self_test's docstring)")
             result = self_test(folder)
         elif args.bench:
             result = {"rows": lm_measure.bench(lambda n: CausalLM(folder, threads=n), threads, args.bench_repeats,
@@ -225,14 +245,15 @@ def main(argv: list[str] | None = None) -> int:
             total, per_token = CausalLM(folder, args.threads).score(args.context, args.continuation)
             result = {"logprob": total, "per_token": per_token}
         else:
-            if not args.prompt:
-                raise InputError("give --prompt TEXT (or --score, --self-test, --bench)")
+            if not (args.prompt or "").strip():
+                raise InputError("give --prompt TEXT (or --score, --self-test, --bench)" if not args.prompt
+                                 else "--prompt is blank: give some text")
             causal_lm.check_text(args.prompt, "--prompt")
             lm = CausalLM(folder, args.threads)
             ids = lm.chat_ids(args.prompt, system=args.system) if args.chat else lm.encode(args.prompt)
             timings = {"prefill_tokens": len(ids)}
             stream = None if args.json or args.backend == "genai" else lm_chat.TextStream(lm, sys.stdout)
-            tokens = (lm_measure.genai_generate_ids(folder, ids, args.max_new_tokens, args.threads)
+            tokens = (genai_tokens(folder, lm, ids, args.max_new_tokens, args.threads)
                       if args.backend == "genai"
                       else lm.generate_ids(ids, args.max_new_tokens, pick=spare_eos(pick, lm), timings=timings,
                                            on_token=stream))
@@ -242,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
             if args.stats and "decode_s" in timings:
                 note = f" [{EMULATED_NOTE}]" if emulated() else ""
                 print(lm_chat.stats_line(tokens, timings) + note, file=sys.stderr)
-    except (InputError, OSError, ValueError) as exc:
+    except BrokenPipeError:     # the reader stopped early (`| head`): run_main ends quietly
+        raise
+    except (InputError, records.InputError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:   # Ctrl-C mid-answer or at the prompt: end the line, one message
@@ -257,4 +280,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(records.run_main(main))

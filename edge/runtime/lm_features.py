@@ -161,7 +161,8 @@ class LmFeatureClassifier:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        options.log_severity_level = 3   # errors only: onnxruntime warns of the overridable initializer
+        options.log_severity_level = 4   # fatal only: it warns of the overridable initializer; a damaged file's
+        # error comes back as an exception, which the runtime says in one line
         session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         skips = STATS_FROM in {i.name for i in session.get_overridable_initializers()}
 

@@ -24,6 +24,7 @@ import numpy as np
 
 
 MIN_TEMPERATURE = 1e-4   # the smallest drawn temperature: logits / it stay far inside float64
+MIN_PENALTY = 1e-4       # and the smallest repetition penalty, which divides a seen token's positive logit
 
 
 @dataclass
@@ -56,6 +57,9 @@ class Sampler:
             raise ValueError(f"--top-k must be 0 (all tokens) or more, got {self.top_k}")
         if not (self.repetition_penalty > 0 and np.isfinite(self.repetition_penalty)):
             raise ValueError(f"--repetition-penalty must be above 0, got {self.repetition_penalty}")
+        if self.repetition_penalty < MIN_PENALTY:
+            raise ValueError(f"--repetition-penalty {self.repetition_penalty:g} is below {MIN_PENALTY:g}, where dividing "
+                             f"the logits overflows (1 leaves them as they are)")
         if self.seed < 0:
             raise ValueError(f"--seed must be 0 or more, got {self.seed}")
         if self.no_repeat_ngram < 0:

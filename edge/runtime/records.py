@@ -22,10 +22,13 @@ import io
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
+THREADS_PER_CORE = 4   # onnxruntime starts every thread it is given: thousands stall before the first input
 
 
 class InputError(Exception):
@@ -46,9 +49,56 @@ class OneLineParser(argparse.ArgumentParser):
 def load_config(folder: Path) -> dict:
     path = Path(folder) / "config.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"no config.json in {folder}: not a bundle folder") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"cannot read {path} ({exc}): deploy the bundle again") from None
+    if not isinstance(config, dict):
+        raise InputError(f"{path} holds a JSON {type(config).__name__}, not a bundle's config (an object)")
+    return config
+
+
+@contextmanager
+def reading_bundle(folder: Path):
+    """Whatever loading or self-testing `folder`'s files raises (json's, onnxruntime's or tokenizers'
+    own errors, a key the config lacks) as one InputError naming the folder.
+
+        with reading_bundle(folder):
+            model = Classifier(folder)
+    """
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as exc:   # onnxruntime and tokenizers raise their own classes, not ValueError or OSError
+        detail = (str(exc).strip().splitlines() or [""])[-1][:200]
+        raise InputError(f"{folder} holds a damaged or incomplete bundle ({type(exc).__name__}: {detail}): "
+                         f"deploy it again") from None
+
+
+def check_threads(counts: list[int], flag: str = "--threads") -> None:
+    """InputError for a thread count above THREADS_PER_CORE a core of this machine."""
+    cores = os.cpu_count() or 1
+    over = [n for n in counts if n > THREADS_PER_CORE * cores]
+    if over:
+        raise InputError(f"{flag} {over[0]} is more than this machine's {cores} cores can use "
+                         f"(at most {THREADS_PER_CORE * cores}, {THREADS_PER_CORE} a core)")
+
+
+def run_main(main) -> int:
+    """main()'s exit code, or 141 (as a Unix tool killed by SIGPIPE) without a traceback when the
+    reader of stdout stopped early (`python3 detect.py --file big.csv | head -1`).
+
+        sys.exit(run_main(main))
+    """
+    try:
+        code = main()
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())   # the flush at exit would fail again
+        return 141
 
 
 def read_input(path: str | None, max_bytes: int) -> bytes:

@@ -186,20 +186,37 @@ class Answerer:
         return [self.answer(q[0], list(q[1:])) for q in map(choices.as_question, questions)]
 
 
+def open_answerer(folder: Path, threads: int) -> Answerer:
+    """The bundle's Answerer; a missing or damaged file (or another kind's bundle) is one InputError."""
+    records.load_config(folder)
+    with records.reading_bundle(folder):
+        return Answerer(folder, threads)
+
+
+def smoke_rows(folder: Path) -> list[dict]:
+    """smoke.jsonl's rows: the questions the bundle step answered on the host, with its answers."""
+    path = Path(folder) / "smoke.jsonl"
+    if not path.is_file():
+        raise records.InputError(f"no smoke.jsonl in {folder}: the self-test compares this machine's answers with "
+                                 f"the host's, which the bundle step writes there")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
 def self_test(folder: Path, threads: int) -> dict:
     """smoke.jsonl's questions answered here vs the host's device-runtime answers at bundle time:
     the same context and letters, scores (and the multiple-choice model's, when shipped) within the
     config's smoke_tolerance."""
     import platform
 
-    qa = Answerer(folder, threads)
-    rows = [json.loads(line) for line in (folder / "smoke.jsonl").read_text(encoding="utf-8").splitlines()]
-    got = qa.write([tuple(r["question"]) for r in rows])
-    members = ("scores", "choice_scores") if qa.choice is not None else ("scores",)
-    diff = max(float(np.max(np.abs(np.subtract(g[m], r[m])))) for g, r in zip(got, rows) for m in members)
-    same = sum(g["prediction"] == r["prediction"] for g, r in zip(got, rows))
-    contexts = sum(g["context"] == r.get("context") for g, r in zip(got, rows))
-    tolerance = float(qa.config["smoke_tolerance"])
+    qa = open_answerer(folder, threads)
+    with records.reading_bundle(folder):   # a smoke.jsonl or config that the bundle step did not write
+        rows = smoke_rows(folder)
+        got = qa.write([tuple(r["question"]) for r in rows])
+        members = ("scores", "choice_scores") if qa.choice is not None else ("scores",)
+        diff = max(float(np.max(np.abs(np.subtract(g[m], r[m])))) for g, r in zip(got, rows) for m in members)
+        same = sum(g["prediction"] == r["prediction"] for g, r in zip(got, rows))
+        contexts = sum(g["context"] == r.get("context") for g, r in zip(got, rows))
+        tolerance = float(qa.config["smoke_tolerance"])
     ties = sum(g["prediction"] != r["prediction"] and all(choices.swapped_within(g[m], r[m], 2 * tolerance) for m in members)
                for g, r in zip(got, rows))
     return {"machine": platform.machine(), "python": platform.python_version(), "inputs": len(rows),
@@ -210,7 +227,7 @@ def self_test(folder: Path, threads: int) -> dict:
 
 def bench(folder: Path, questions: list[tuple], threads: int, repeats: int) -> dict:
     """Latency per question at batch 1 (retrieval + LM), after one warm-up question; peak memory."""
-    qa = Answerer(folder, threads)
+    qa = open_answerer(folder, threads)
     qa.write(questions[:1])
     times = []
     for _ in range(repeats):
@@ -252,16 +269,17 @@ def main(argv: list[str] | None = None) -> int:
             report = self_test(folder, args.threads)
             print(json.dumps(report))
             return 0 if report["ok"] else 1
+        records.check_threads([args.threads])
         if args.bench and not args.file:
-            rows = [json.loads(line) for line in (folder / "smoke.jsonl").read_text(encoding="utf-8").splitlines()]
-            questions = [(i, tuple(r["question"])) for i, r in enumerate(rows)]
+            with records.reading_bundle(folder):
+                questions = [(i, tuple(r["question"])) for i, r in enumerate(smoke_rows(folder))]
         else:
             text = records.decode_text(records.read_input(args.file, args.max_bytes))
             questions = choices.read_questions(text, args.format, records.csv_rows)
         if args.bench:
             print(json.dumps(bench(folder, [q for _, q in questions], args.threads, args.bench_repeats)))
             return 0
-        answers = Answerer(folder, args.threads).write([q for _, q in questions])
+        answers = open_answerer(folder, args.threads).write([q for _, q in questions])
     except (records.InputError, ValueError, OSError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -276,4 +294,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(records.run_main(main))

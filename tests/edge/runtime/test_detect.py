@@ -174,3 +174,49 @@ def test_a_csv_input_is_answered_in_the_competitions_submission_form(tmp_path, m
     with pytest.raises(UserError, match=r"submission columns \['ai', 'human'\] are not the labels \['human', 'ai'\]"):
         build_bundle(model, minilm_tokenizer, tmp_path / "bad",
                      ClassifierBundleConfig(max_length=64, submission=("id", "ai", "human")))
+
+
+@pytest.mark.parametrize("file, content, args, said", [
+    ("config.json", b"{not json", [], "config.json (Expecting property name enclosed in double quotes"),
+    ("config.json", b"[]", [], "config.json holds a JSON list, not a bundle's config (an object)"),
+    ("model.onnx", b"", [], "holds a damaged or incomplete bundle (InvalidArgument: "),
+    ("tokenizer.json", None, [], "holds a damaged or incomplete bundle (Exception: "),
+    ("smoke.jsonl", None, ["--self-test"], "no smoke.jsonl in"),
+    ("smoke.jsonl", b"[1]\n", ["--self-test"], "smoke.jsonl is not the bundle step's smoke inputs"),
+], ids=["config-not-json", "config-a-list", "model-empty", "tokenizer-gone", "smoke-gone", "smoke-not-rows"])
+def test_a_damaged_bundle_is_one_error_line(tiny_bundle, tmp_path, file, content, args, said):
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    if content is None:
+        (bundle / file).unlink()
+    else:
+        (bundle / file).write_bytes(content)
+    done = run_cli(bundle, args, b"an essay\n")
+    lines = done.stderr.decode().splitlines()
+    assert done.returncode == 2 and done.stdout == b"" and len(lines) == 1 and said in lines[0], lines
+
+
+def test_a_config_lacking_a_key_and_too_many_threads_are_one_error_line(tiny_bundle, tmp_path):
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    config = json.loads((bundle / "config.json").read_text())
+    (bundle / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "labels"}))
+    done = run_cli(bundle, [], b"an essay\n")
+    assert done.returncode == 2 and done.stderr.decode() == (
+        f"error: {bundle} holds a damaged or incomplete bundle (KeyError: 'labels'): deploy it again\n")
+    done = run_cli(tiny_bundle, ["--threads", "100000"], b"an essay\n")
+    assert done.returncode == 2 and b"--threads 100000 is more than this machine's" in done.stderr
+
+
+def test_output_to_a_reader_that_stops_early_ends_quietly(tiny_bundle):
+    reader = subprocess.Popen([sys.executable, "-I", str(tiny_bundle / "detect.py")], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tiny_bundle)
+    reader.stdin.write(b"an essay\n" * 20000)      # 20,000 probabilities: more than a pipe's buffer holds
+    reader.stdin.close()
+    float(reader.stdout.readline())
+    reader.stdout.close()                          # as `| head -1` does
+    assert reader.wait(timeout=120) == 141 and reader.stderr.read() == b""

@@ -265,8 +265,49 @@ def test_ids_past_the_context_or_the_vocabulary_are_refused(tiny_exports, tmp_pa
     (["--chat", "--backend", "genai"], "--backend genai goes with --prompt alone"),
     (["--chat", "--system", "   "], "--system is blank"),
     (["--self-test"], "no smoke.json in"),
+    (["--prompt", "   "], "--prompt is blank"),
+    (["--prompt", "x", "--threads", "100000"], "--threads 100000 is more than this machine's"),
+    (["--bandwidth", "--bandwidth-mb", "100000"], "--bandwidth-mb 100000 is over 4096"),
+    (["--prompt", "x", "--temperature", "0.7", "--repetition-penalty", "1e-308"], "is below 0.0001, where dividing"),
+    (["--prompt", "x", "--backend", "genai", "--max-new-tokens", "100000"], "leaves no room for a prompt"),
 ])
 def test_flags_that_would_be_ignored_are_refused(tiny_exports, argv, said, capsys):
     assert main(["--model", str(tiny_exports["int4"]), *argv]) == 2
     err = capsys.readouterr().err
     assert said in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("file, content, argv, said", [
+    ("chat.json", "{bad", ["--chat", "--prompt", "Hi"], "chat.json: Expecting property name"),
+    ("chat.json", '{"prefix": 5, "suffix": "x"}', ["--chat", "--prompt", "Hi"], "chat.json is not a chat turn"),
+    ("chat.json", '{"prefix": "x"}', ["--chat", "--prompt", "Hi"], "chat.json is not a chat turn"),
+    ("smoke.json", "{}", ["--self-test"], "smoke.json is not the bundle step's smoke test"),
+    ("smoke.json", '{"prompt_ids": [1, "a"], "tokens": [2]}', ["--self-test"], "smoke.json is not the bundle step's"),
+    ("smoke.json", '{"prompt_ids": [1], "tokens": []}', ["--self-test"], "smoke.json is not the bundle step's"),
+    ("windows.json", "[[true, false]]", ["--teacher-forced", "windows.json"], "must hold a JSON list of token-id lists"),
+])
+def test_a_side_file_not_as_the_host_writes_it_is_one_line(tiny_exports, tmp_path, capsys, monkeypatch, file, content,
+                                                            argv, said):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_exports["int4"], folder)
+    (folder / file).write_text(content, encoding="utf-8")
+    monkeypatch.chdir(folder)
+    assert main(["--model", str(folder), *argv]) == 2
+    err = capsys.readouterr().err
+    assert said in err and err.count("\n") == 1, err
+
+
+def test_streamed_output_to_a_reader_that_stops_early_ends_quietly(tiny_exports):
+    reader = subprocess.Popen([sys.executable, "-I", str(RUNTIME), "--model", str(tiny_exports["int4"]), "--chat",
+                               "--max-new-tokens", "8"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    reader.stdin.write(b"Hi\n")
+    reader.stdin.flush()
+    reader.stdout.read(1)
+    reader.stdout.close()                          # as `| head -c 1` does; the next answer, at the latest, finds it
+    try:
+        reader.stdin.write(b"Again\n")
+        reader.stdin.close()
+    except BrokenPipeError:                        # it met the closed pipe within the first answer and ended
+        pass
+    assert reader.wait(timeout=120) == 141 and reader.stderr.read() == b""

@@ -101,7 +101,7 @@ def test_a_folder_without_its_chat_file_is_one_line_and_exit_2(tiny_exports, tmp
     assert done.returncode == 2 and done.stderr.startswith("error: no chat.json") and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1
     empty = _run("--model", str(tiny_exports["fp32"]), "--chat", "--prompt", "  ")
-    assert empty.returncode == 2 and empty.stderr.strip() == "error: empty message"
+    assert empty.returncode == 2 and empty.stderr.strip() == "error: --prompt is blank: give some text"
 
 
 def _fed_after(lm: CausalLM, prompt_ids: list[int], answer: list[int], message: str) -> list[int]:

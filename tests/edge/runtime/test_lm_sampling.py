@@ -58,6 +58,11 @@ def test_the_repetition_penalty_divides_positive_and_multiplies_negative_logits_
     with np.errstate(over="raise", invalid="raise"):                   # no overflow warning either
         huge = Sampler(temperature=1.0, repetition_penalty=1e308).probabilities(np.array([-5.0, 1.0, 2.0]), [0, 1])
     assert huge[0] == 0 and np.isclose(huge.sum(), 1)                  # a seen negative logit is never drawn
+    with np.errstate(over="raise", invalid="raise"):                   # the smallest penalty: a seen logit grows 1e4x
+        tiny = Sampler(temperature=1.0, repetition_penalty=1e-4).probabilities(np.array([30.0, 1.0]), [0])
+    assert tiny[0] == 1 and np.isfinite(tiny).all()
+    with pytest.raises(ValueError, match="below 0.0001, where dividing the logits overflows"):
+        Sampler(temperature=1.0, repetition_penalty=1e-308)
 
 
 def test_the_ngram_ban_looks_at_the_answer_and_spares_the_end_of_turn():

@@ -2,9 +2,12 @@
 and inputs as (id, input) records in each format, with bad input refused in one InputError."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from edge.runtime.records import InputError, load_config, parse_inputs, parse_records, read_input
+from edge.runtime.records import (InputError, check_threads, load_config, parse_inputs, parse_records, read_input,
+                                  reading_bundle)
 
 
 def test_lines_are_one_input_each_and_pairs_split_at_the_first_tab():
@@ -107,3 +110,50 @@ def test_an_unclosed_quote_or_a_huge_field_is_read_as_the_host_reads_it():
         parse_records(merged, "csv")                     # the lenient reader made one input of all three
     essay = "word " * 40_000                              # 200 kB: over csv's own 128 kB field limit
     assert parse_records(f'id,text\n1,"{essay}"\n'.encode(), "csv") == [("1", essay)]
+
+
+@pytest.mark.parametrize("text, said", [("{bad", "cannot read"), ("[1, 2]", "holds a JSON list, not a bundle's config"),
+                                        ("\udcff", "cannot read")])
+def test_a_config_that_is_not_a_json_object_is_one_input_error(tmp_path, text, said):
+    (tmp_path / "config.json").write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(InputError, match=said):
+        load_config(tmp_path)
+
+
+def test_loading_a_damaged_bundle_is_one_input_error_naming_the_folder(tmp_path):
+    import onnxruntime
+
+    (tmp_path / "model.onnx").write_bytes(b"")
+    with pytest.raises(InputError, match=rf"^{tmp_path} holds a damaged or incomplete bundle \(InvalidArgument: .*"
+                                         r"No graph was found in the protobuf.\): deploy it again$"):
+        with reading_bundle(tmp_path):
+            onnxruntime.InferenceSession(str(tmp_path / "model.onnx"))
+    with pytest.raises(InputError, match=r"\(KeyError: 'labels'\)"):
+        with reading_bundle(tmp_path):
+            {}["labels"]
+    with pytest.raises(InputError, match="^its own words$"):    # the runtime's own refusals pass as they are
+        with reading_bundle(tmp_path):
+            raise InputError("its own words")
+
+
+def test_thread_counts_past_four_a_core_are_refused(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    check_threads([1, 8])
+    with pytest.raises(InputError, match=r"^--bench-threads 9 is more than this machine's 2 cores can use "
+                                         r"\(at most 8, 4 a core\)$"):
+        check_threads([1, 9], "--bench-threads")
+
+
+def test_a_reader_that_stops_early_ends_the_program_quietly_with_141(tmp_path):
+    import subprocess
+    import sys
+
+    records = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "records.py"
+    program = (f"import importlib.util, sys\nspec = importlib.util.spec_from_file_location('records', {str(records)!r})\n"
+               "records = importlib.util.module_from_spec(spec); spec.loader.exec_module(records)\n"
+               "def main():\n    for _ in range(100000):\n        print('x' * 100)\n    return 0\n"
+               "sys.exit(records.run_main(main))\n")
+    reader = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout.readline() == b"x" * 100 + b"\n"
+    reader.stdout.close()                          # as `| head -1` does: 10 MB do not fit a pipe's buffer
+    assert reader.wait(timeout=60) == 141 and reader.stderr.read() == b""
