@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from common.errors import OneLineParser
+from common.errors import OneLineParser, text_arg
 
 
 # more threads than this only oversubscribe (a run with 99,999 took 17 GB and the machine's whole
@@ -24,6 +24,25 @@ def check_threads(parser: argparse.ArgumentParser, threads) -> None:
     """A parser error when a thread count passes MAX_THREADS."""
     if max(threads, default=0) > MAX_THREADS:
         parser.error(f"--threads at most {MAX_THREADS} (this machine has {os.cpu_count()} cores), got {max(threads)}")
+
+
+def check_context(parser: argparse.ArgumentParser, model: str, lengths: list[int], flag: str,
+                  new_tokens: int = 0) -> None:
+    """A parser error when a length of `flag` (with `new_tokens` generated after it) passes the
+    model's context; an unknown model is a UserError. Both before any export or progress bar.
+
+        check_context(parser, "smollm2", [16, 300], "--contexts", new_tokens=32)
+    """
+    import json
+
+    from common.models import causal_lm_path
+
+    context = int(json.loads((causal_lm_path(model) / "config.json").read_text(encoding="utf-8"))
+                  .get("max_position_embeddings") or 0)
+    over = [n for n in lengths if context and n + new_tokens > context]
+    if over:
+        parser.error(f"{flag} {over[0]}" + (f" (and {new_tokens} new tokens)" if new_tokens else "")
+                     + f" passes {model}'s {context}-token context")
 
 
 def note_short_text(windows: list[list[int]], asked: int, flag: str) -> None:
@@ -70,8 +89,9 @@ def variants_lengths_threads(parser: argparse.ArgumentParser, opts, lengths: str
 def add_device_flags(parser: argparse.ArgumentParser, what: str) -> None:
     """The flags of a benchmark run on the device itself (quant_device, edge_device): --device,
     --root, --threads, --rounds, --speed/--no-speed, --no-quality. `what`: what --speed times."""
-    parser.add_argument("--device", help="user@host[:port] of a Pi over ssh (default: the emulated Pi)")
-    parser.add_argument("--root", help="device folder (default: kllm-edge on a Pi, cache/emulated-pi/device)")
+    parser.add_argument("--device", type=text_arg, help="user@host[:port] of a Pi over ssh (default: the emulated Pi)")
+    parser.add_argument("--root", type=text_arg,
+                        help="device folder (default: kllm-edge on a Pi, cache/emulated-pi/device)")
     parser.add_argument("--threads", default="1,4")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--speed", action="store_true", default=None, help=f"time the {what} (default: on a Pi)")
@@ -88,6 +108,7 @@ def device_threads(parser: argparse.ArgumentParser, opts) -> tuple[int, ...]:
         parser.error("--threads takes comma-separated integers")
     if not threads or min(threads) < 1 or opts.rounds < 1:
         parser.error("--threads and --rounds must be at least 1")
+    check_threads(parser, threads)
     if opts.speed is None:
         opts.speed = bool(opts.device)
     if not (opts.speed or opts.quality):

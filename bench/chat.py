@@ -76,7 +76,7 @@ def save_chart(rows: list[dict], path):
 def main(args: list[str]) -> int:
     from tqdm import tqdm
 
-    from bench._args import bench_parser, variant_names
+    from bench._args import bench_parser, check_context, check_threads, variant_names
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
     from edge.generator.export import build_variant
@@ -93,6 +93,8 @@ def main(args: list[str]) -> int:
     names = variant_names(parser, opts.variants, VARIANTS, first="fp32")
     if opts.max_new_tokens < 1 or opts.threads < 1:
         parser.error("--max-new-tokens and --threads must be at least 1")
+    check_threads(parser, [opts.threads])
+    check_context(parser, opts.model, [opts.max_new_tokens], "--max-new-tokens")
     answers, texts = {}, {}
     for name in tqdm(names, desc="chat", unit="variant"):
         lm = CausalLM(build_variant(VARIANTS[name], opts.model), opts.threads)

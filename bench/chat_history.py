@@ -91,7 +91,7 @@ def save_chart(rounds: list[dict[str, list[float]]], path):
 def main(args: list[str]) -> int:
     from tqdm import tqdm
 
-    from bench._args import bench_parser
+    from bench._args import bench_parser, check_context, check_threads
     from common.atomic import atomic_write_text
     from common.paths import cache_dir
     from edge.generator.export import build_variant
@@ -113,6 +113,8 @@ def main(args: list[str]) -> int:
         parser.error("--turns, --rounds, --max-new-tokens and --threads must be at least 1")
     if opts.turns > len(PROMPTS):
         parser.error(f"--turns is at most {len(PROMPTS)} (bench/chat.py's prompts)")
+    check_threads(parser, [opts.threads])
+    check_context(parser, opts.model, [opts.max_new_tokens], "--max-new-tokens")
     questions = list(PROMPTS[:opts.turns])
     lm = CausalLM(build_variant(VARIANTS[opts.variant], opts.model), opts.threads)
     lm.chat_turn(conversation=True)

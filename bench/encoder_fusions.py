@@ -178,13 +178,14 @@ def save_chart(rows: list[dict], path: Path) -> Path:
 def main(args: list[str]) -> int:
     from bench._args import bench_parser
     from common.data import load_dataset
-    from common.errors import UserError
+    from common.errors import UserError, path_arg
     from common.paths import cache_dir
     from common.registry import get_competition
     from edge.compare import fill_to_length
 
     parser = bench_parser("kllm bench encoder_fusions")
-    parser.add_argument("--student", default=None, help="a trained student folder (HF format); default: a fresh head")
+    parser.add_argument("--student", type=path_arg, default=None,
+                        help="a trained student folder (HF format); default: a fresh head")
     parser.add_argument("--texts", type=int, default=120, help="sample essays timed per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--max-length", type=int, default=128)

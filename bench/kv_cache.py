@@ -60,7 +60,7 @@ def save_chart(results: dict[str, list[dict]], path):
 
 
 def main(args: list[str]) -> int:
-    from bench._args import bench_parser, variants_lengths_threads
+    from bench._args import bench_parser, check_context, variants_lengths_threads
     from common.paths import cache_dir
     from edge.generator.export import build_variant
     from edge.generator.variants import VARIANTS
@@ -73,6 +73,7 @@ def main(args: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     opts = parser.parse_args(args)
     names, contexts, threads = variants_lengths_threads(parser, opts, "contexts", VARIANTS)
+    check_context(parser, opts.model, contexts, "--contexts", new_tokens=NEW_TOKENS)
     from tqdm import tqdm
 
     results = {}

@@ -81,7 +81,7 @@ def save_chart(results: dict[str, list[dict]], path):
 
 
 def main(args: list[str]) -> int:
-    from bench._args import bench_parser, variants_lengths_threads
+    from bench._args import bench_parser, check_context, variants_lengths_threads
     from common.paths import cache_dir
     from edge.generator.export import build_variant
     from edge.generator.variants import VARIANTS
@@ -94,6 +94,7 @@ def main(args: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     opts = parser.parse_args(args)
     names, prompts, threads = variants_lengths_threads(parser, opts, "prompts", VARIANTS)
+    check_context(parser, opts.model, prompts, "--prompts")
     from tqdm import tqdm
 
     from edge.generator.measure import cpu_summary

@@ -173,7 +173,7 @@ def main(args: list[str]) -> int:
     parser.add_argument("--calibration-tokens", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--mixed-layers", default="2,4",
-                        help="int8 layer counts of the mixed-precision variants (comma-separated)")
+                        help="int8 layer counts of the mixed-precision variants (comma-separated; empty: none)")
     parser.add_argument("--prune-blocks", type=int, default=4)
     default = [n for n in VARIANTS if n not in OPT_IN]
     parser.add_argument("--variants", default=",".join(default),

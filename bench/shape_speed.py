@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-from pathlib import Path
 
 DEFAULT_VARIANTS = "fp32,int8,int4,int4-q41-fold"
 
@@ -117,7 +116,7 @@ def save_chart(rows: list[dict], path, title: str):
 def main(args: list[str]) -> int:
     from bench._args import bench_parser, variants_lengths_threads
     from common.atomic import atomic_write_text, check_output_path
-    from common.errors import seed_arg
+    from common.errors import path_arg, seed_arg
     from common.models import causal_lm_path
     from common.paths import cache_dir
     from edge.generator.export import build_variant
@@ -133,12 +132,13 @@ def main(args: list[str]) -> int:
     parser.add_argument("--seed", type=seed_arg, default=0)
     parser.add_argument("--weights", choices=["grid", "own", "both"], default="grid",
                         help="random weights on the grids, the model's own, or both in one run (to compare)")
-    parser.add_argument("--report", help="JSON report path (default cache/bench/shape_speed[-own|-both].json)")
+    parser.add_argument("--report", type=path_arg,
+                        help="JSON report path (default cache/bench/shape_speed[-own|-both].json)")
     opts = parser.parse_args(args)
     names, _, threads = variants_lengths_threads(parser, opts, None, VARIANTS)
     names = ["fp32"] + [n for n in names if n != "fp32"]
     stem = "shape_speed" + ("" if opts.weights == "grid" else f"-{opts.weights}")
-    path = check_output_path(Path(opts.report) if opts.report else cache_dir("bench") / f"{stem}.json", example=f"{stem}.json")
+    path = check_output_path(opts.report if opts.report else cache_dir("bench") / f"{stem}.json", example=f"{stem}.json")
     grid = str(grid_model(causal_lm_path(opts.model), opts.seed)) if opts.weights != "own" else None
     folders = {}
     for name in names:  # a variant's two exports side by side, so a round times them close together

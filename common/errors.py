@@ -64,6 +64,17 @@ def path_arg(value: str) -> Path:
     return Path(value)
 
 
+def text_arg(value: str) -> str:
+    """argparse type for a flag whose empty value would otherwise read as its default (--device "":
+    the emulated Pi), so an empty value is refused.
+
+        parser.add_argument("--device", type=text_arg)
+    """
+    if not value.strip():
+        raise argparse.ArgumentTypeError("empty value")
+    return value
+
+
 def seed_arg(value: str) -> int:
     """argparse type for --seed: an integer from 0 to 2**32 - 1 (what numpy's and torch's seeding take).
 

@@ -38,7 +38,7 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     names = available()
-    if not args.name:
+    if args.name is None:
         print("benchmarks: " + (", ".join(names) or "none"))
         return 0
     if args.name not in names:

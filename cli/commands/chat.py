@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common.errors import UserError, seed_arg
+from common.errors import UserError, seed_arg, text_arg
 
 DEFAULT_VARIANT = "int4-q41-fold"
 
@@ -51,9 +51,9 @@ def add_parser(subparsers):
     p.add_argument("--no-repeat-ngram", type=int, default=0, metavar="N",
                    help="never repeat a run of N tokens already in the answer (default 0: no ban)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--device", default=None, metavar="USER@HOST[:PORT]", help="a Pi reachable over ssh")
+    where.add_argument("--device", type=text_arg, default=None, metavar="USER@HOST[:PORT]", help="a Pi reachable over ssh")
     where.add_argument("--emulated", action="store_true", help="the emulated Pi (qemu-user; correct, slow)")
-    p.add_argument("--root", default=None, help="the device folder (default: kllm-edge in the login's home, or "
+    p.add_argument("--root", type=text_arg, default=None, help="the device folder (default: kllm-edge in the login's home, or "
                                                  "the emulated Pi's)")
     p.set_defaults(func=run)
 

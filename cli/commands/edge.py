@@ -28,7 +28,7 @@ from pathlib import Path
 
 from common.atomic import check_output_folder
 from common.data import load_dataset
-from common.errors import UserError, path_arg, seed_arg
+from common.errors import UserError, path_arg, seed_arg, text_arg
 from common.paths import repo_root
 from common.registry import get_competition
 from edge.runtime.records import DEFAULT_MAX_BYTES as MAX_INPUT_BYTES   # the runtime's own --max-bytes
@@ -95,9 +95,9 @@ def add_parser(subparsers):
 
 
 def _device_flags(p) -> None:
-    p.add_argument("--device", default=None, metavar="USER@HOST[:PORT]",
+    p.add_argument("--device", type=text_arg, default=None, metavar="USER@HOST[:PORT]",
                    help="a Pi reachable over ssh (default: emulated Pi)")
-    p.add_argument("--root", default=None, help="device folder (default: kllm-edge in the login's home; "
+    p.add_argument("--root", type=text_arg, default=None, help="device folder (default: kllm-edge in the login's home; "
                                                 "cache/emulated-pi/device on the emulated Pi)")
 
 

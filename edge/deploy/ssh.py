@@ -47,7 +47,9 @@ def parse_target(text: str) -> SshTarget:
     match = TARGET.match(text or "")
     port = int(match["port"]) if match and match["port"] else 22
     if not match or not 0 < port < 65536:
-        raise UserError(f"bad device {text!r}: want user@host or user@host:port")
+        user, at, host = (text or "").rpartition("@")
+        shown = f"{user.split(':')[0]}:***{at}{host}" if ":" in user else text   # a password typed in: never echoed
+        raise UserError(f"bad device {shown!r}: want user@host or user@host:port")
     return SshTarget(match["user"], match["host"], port)
 
 

@@ -1,4 +1,6 @@
 """Thread counts past what oversubscription can mean are one line, in every bench that takes them."""
+import re
+
 import pytest
 
 from bench._args import MAX_THREADS
@@ -12,6 +14,10 @@ from common.errors import UserError
     ("decode_path", ["--threads", "{n}"]),
     ("int4_blocks", ["--threads", "{n}"]),
     ("zero_points", ["--threads", "{n}"]),
+    ("chat", ["--threads", "{n}"]),
+    ("chat_history", ["--threads", "{n}"]),
+    ("edge_device", ["--threads", "1,{n}"]),
+    ("quant_device", ["--threads", "{n}"]),
 ])
 def test_too_many_threads_are_refused(bench, argv):
     import importlib
@@ -26,3 +32,22 @@ def test_a_matrix_too_large_to_time_is_refused():
 
     with pytest.raises(UserError, match="--shapes: at most"):
         main(["--shapes", "100000x100000"])
+
+
+@pytest.mark.parametrize("bench, argv, said", [
+    ("logits_from", ["--prompts", "16,99999"], "--prompts 99999 passes smollm2's 8192-token context"),
+    ("kv_cache", ["--contexts", "8161"], "--contexts 8161 (and 32 new tokens) passes smollm2's 8192-token context"),
+    ("chat", ["--max-new-tokens", "8193"], "--max-new-tokens 8193 passes smollm2's 8192-token context"),
+    ("chat_history", ["--max-new-tokens", "8193"], "--max-new-tokens 8193 passes"),
+    ("chat", ["--model", "nope"], "unknown model 'nope'"),
+    ("edge_device", ["--device", ""], "argument --device: empty value"),
+    ("quant_device", ["--root", " "], "argument --root: empty value"),
+    ("shape_speed", ["--report", ""], "argument --report: empty path"),
+    ("encoder_fusions", ["--student", ""], "argument --student: empty path"),
+])
+def test_a_value_no_run_could_use_is_refused_before_any_work(bench, argv, said, capsys):
+    import importlib
+
+    with pytest.raises(UserError, match=re.escape(said)):
+        importlib.import_module(f"bench.{bench}").main(argv)
+    assert capsys.readouterr().err == ""          # no progress bar was started

@@ -18,6 +18,10 @@ ROOT = Path(__file__).resolve().parents[2]
     (["--bogus"], "kllm: unrecognized arguments: --bogus"),
     (["submit", "--comp", "science-exam", "--set", "novalue"], "KEY=VALUE"),
     (["bench", "nope"], "unknown benchmark"),
+    (["bench", ""], "unknown benchmark ''"),
+    (["edge", "--comp", "detect-ai-text", "--device", ""], "kllm edge: argument --device: empty value"),
+    (["chat", "--device", " ", "--prompt", "hi"], "kllm chat: argument --device: empty value"),
+    (["edge", "status", "--root", ""], "argument --root: empty value"),
     (["score", "--comp", "science-exam", "--pred", "/nonexistent.csv", "--truth", "/nonexistent.csv"], "missing file"),
     (["nonsense-command"], "invalid choice"),
     (["leaderboard", "--compar", "a", "b"], "kllm leaderboard: unrecognized arguments: --compar"),  # no abbreviations

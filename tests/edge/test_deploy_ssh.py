@@ -68,6 +68,12 @@ def test_parse_target_refuses_unsafe_names(text):
         parse_target(text)
 
 
+def test_a_password_typed_into_the_device_is_never_echoed():
+    with pytest.raises(UserError) as refused:
+        parse_target("pi:hunter2@host")
+    assert "hunter2" not in str(refused.value) and "'pi:***@host'" in str(refused.value)
+
+
 def test_paths_and_versions_are_validated():
     assert check_path("/home/pi/kllm-edge/") == "/home/pi/kllm-edge"
     for bad in ("../etc", "a/../../b", "x;rm", "-rf", "$(id)", "a b", "~/edge", ""):
