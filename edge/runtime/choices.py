@@ -84,7 +84,8 @@ def read_questions(text: str, fmt: str, csv_rows) -> list[tuple]:
             raise ValueError(f"line {number}: not valid JSON (want an object with prompt and A-E)") from None
         if not isinstance(item, dict) or not set(columns) <= set(item):
             raise ValueError(f"line {number}: want a JSON object with prompt and A-E")
-        out.append((item.get("id", len(out)), _filled(tuple(str(item[c]) for c in columns), f"line {number}")))
+        where = f"line {number}"
+        out.append((item.get("id", len(out)), _filled(tuple(_text(item[c], c, where) for c in columns), where)))
     if not out:
         raise ValueError("no questions in the input")
     return out
@@ -105,6 +106,16 @@ def _csv_questions(rows: list[tuple[int, list[str]]], columns: tuple) -> list[tu
         question = _filled(tuple(record[c] for c in columns), f"CSV line {line}")
         out.append((len(out) if key is None else row[key], question))
     return out
+
+
+def _text(value, name: str, where: str) -> str:
+    """A JSON field as a question's text: a string or a number as written; null as empty (refused
+    by _filled); a list, an object or true/false is a ValueError."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"{where}: {name} is {json.dumps(value)[:40]}, not text")
+    return str(value)
 
 
 def _filled(question: tuple, where: str) -> tuple:

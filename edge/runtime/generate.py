@@ -217,6 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.self_test:
             result = self_test(folder)
         elif args.bench:
+            if args.max_new_tokens < 2:
+                raise InputError("--bench times the decode after the first new token: give --max-new-tokens 2 or more")
             result = {"rows": lm_measure.bench(lambda n: CausalLM(folder, threads=n), threads, args.bench_repeats,
                                                args.prompt_tokens, args.max_new_tokens)}
             if emulated():

@@ -208,11 +208,10 @@ def _csv_records(text: str, pairs: bool, names: tuple) -> list[tuple]:
         raise InputError(f"CSV input needs {width} column(s), the header has {len(header)}")
     ids = [i for i, name in enumerate(header) if name.lower() == "id"]
     others = [i for i in range(len(header)) if i not in ids]
+    own = ",".join(next(c[:width] for c in names if len(c) >= width))   # the bundle's own columns, else text
     if not wanted and len(others) < width:
-        raise InputError(f"CSV input needs {width} column(s) besides id (text{',text_pair' if pairs else ''}), "
-                         f"the header has {', '.join(header)}")
+        raise InputError(f"CSV input needs {width} column(s) besides id ({own}), the header has {', '.join(header)}")
     if not wanted and len(others) > width:   # which of them is the text? a guess would score the wrong one
-        own = ",".join(next(c[:width] for c in names if len(c) >= width))   # the bundle's own, else text
         raise InputError(f"CSV input: no {own} column{'s' if width > 1 else ''} in the header "
                          f"({', '.join(header)}); name {'them' if width > 1 else 'it'} so, or give only "
                          f"{width} column{'s' if width > 1 else ''} besides id")

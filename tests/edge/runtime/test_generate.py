@@ -266,6 +266,7 @@ def test_ids_past_the_context_or_the_vocabulary_are_refused(tiny_exports, tmp_pa
     (["--chat", "--system", "   "], "--system is blank"),
     (["--self-test"], "no smoke.json in"),
     (["--prompt", "   "], "--prompt is blank"),
+    (["--bench", "--max-new-tokens", "1"], "give --max-new-tokens 2 or more"),
     (["--prompt", "x", "--threads", "100000"], "--threads 100000 is more than this machine's"),
     (["--bandwidth", "--bandwidth-mb", "100000"], "--bandwidth-mb 100000 is over 4096"),
     (["--prompt", "x", "--temperature", "0.7", "--repetition-penalty", "1e-308"], "is below 0.0001, where dividing"),

@@ -68,6 +68,12 @@ def test_bad_input_is_one_input_error(data, fmt, pairs, message):
         parse_records(data, fmt, pairs)
 
 
+def test_too_few_columns_names_the_bundles_own():
+    with pytest.raises(InputError, match=r"needs 2 column\(s\) besides id \(original_text,rewritten_text\), the "
+                                         r"header has id, original_text$"):
+        parse_records(b"id,original_text\n1,a\n", "csv", True, ("original_text", "rewritten_text"))
+
+
 def test_a_file_over_the_cap_is_refused_before_reading_and_a_missing_one_named(tmp_path):
     big = tmp_path / "big.txt"
     big.write_bytes(b"x" * 100)

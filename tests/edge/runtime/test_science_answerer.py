@@ -4,6 +4,7 @@ and its input parsing."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -63,6 +64,16 @@ def test_questions_are_read_from_csv_and_json_lines():
         read_questions(json.dumps(row) + "\n\n{bad\n", "jsonl", csv_rows)
     unnamed = {k: v for k, v in row.items() if k != "id"}
     assert [key for key, _ in read_questions(f"{json.dumps(unnamed)}\n\n{json.dumps(unnamed)}\n", "jsonl", csv_rows)] == [0, 1]
+
+
+@pytest.mark.parametrize("field, said", [(None, "line 1: empty B"), ([1, 2], "line 1: B is [1, 2], not text"),
+                                         (True, "line 1: B is true, not text")])
+def test_a_json_option_that_is_not_text_is_refused_by_name(field, said):
+    row = {"prompt": "Q?", "A": "a", "B": field, "C": "c", "D": "d", "E": 5}
+    with pytest.raises(ValueError, match=re.escape(said)):
+        read_questions(json.dumps(row) + "\n", "jsonl", csv_rows)
+    row["B"] = 2.5                                 # numbers are options as written
+    assert read_questions(json.dumps(row) + "\n", "jsonl", csv_rows)[0][1][2:] == ("2.5", "c", "d", "5")
 
 
 @pytest.mark.parametrize("bad", [["--bench-repeats", "0"], ["--threads", "-2"], ["--bench-threads", "x,2"],
