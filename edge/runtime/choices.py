@@ -94,6 +94,9 @@ def read_questions(text: str, fmt: str, csv_rows) -> list[tuple]:
 def _csv_questions(rows: list[tuple[int, list[str]]], columns: tuple) -> list[tuple]:
     """read_questions' CSV, from (line, fields) rows: every row as wide as the header."""
     header = [name.strip() for name in rows[0][1]] if rows else []
+    twice = sorted({name for name in header if name in ("id", *columns) and header.count(name) > 1})
+    if twice:
+        raise ValueError(f"the CSV header names {', '.join(twice)} more than once: which column holds it?")
     if not set(columns) <= set(header) or len(rows) < 2:
         raise ValueError("CSV input needs a header with prompt,A,B,C,D,E and at least one row")
     key = next((i for i, name in enumerate(header) if name.lower() == "id"), None)

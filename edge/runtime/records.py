@@ -196,12 +196,20 @@ def csv_rows(text: str) -> list[tuple[int, list[str]]]:
     return rows
 
 
+def check_header(header: list[str]) -> None:
+    """InputError when a CSV header names a column twice: which of the two is the text would be a guess."""
+    twice = sorted({name for name in header if name and header.count(name) > 1})
+    if twice:
+        raise InputError(f"the CSV header names {', '.join(twice)} more than once: which column holds the input?")
+
+
 def _csv_records(text: str, pairs: bool, names: tuple) -> list[tuple]:
     """Rows as the host reads a CSV (csv_rows); errors name the file line a row starts on."""
     rows = csv_rows(text)
     if len(rows) < 2:
         raise InputError("CSV input needs a header line and at least one row")
     header = [h.strip() for h in rows[0][1]]
+    check_header(header)
     width = 2 if pairs else 1
     wanted = next((c[:width] for c in names if len(c) >= width and set(c[:width]) <= set(header)), None)
     if len(header) < width:

@@ -61,6 +61,7 @@ def test_a_byte_order_mark_is_dropped_so_the_id_column_keeps_its_name():
     # more unknown columns than inputs: which is the text? refused, never the first one guessed
     (b"body,other\nhello,1\n", "csv", False, "no text column in the header (body, other); name it so"),
     (b"id,original_text,rewritten_text\n4,a,b\n", "csv", False, "give only 1 column besides id"),
+    (b"id,text,text_pair,text\n1,a,b,c\n", "csv", True, "the CSV header names text more than once"),
     (b"foo,bar,baz\n1,2,3\n", "csv", True, "no text,text_pair columns in the header (foo, bar, baz); name them so, or give only 2 columns"),
 ])
 def test_bad_input_is_one_input_error(data, fmt, pairs, message):

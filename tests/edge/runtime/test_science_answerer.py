@@ -76,6 +76,11 @@ def test_a_json_option_that_is_not_text_is_refused_by_name(field, said):
     assert read_questions(json.dumps(row) + "\n", "jsonl", csv_rows)[0][1][2:] == ("2.5", "c", "d", "5")
 
 
+def test_a_csv_header_naming_an_option_twice_is_refused():
+    with pytest.raises(ValueError, match="the CSV header names B more than once"):
+        read_questions("id,prompt,A,B,C,D,E,B\n1,Q?,a,b,c,d,e,f\n", "csv", csv_rows)
+
+
 @pytest.mark.parametrize("bad", [["--bench-repeats", "0"], ["--threads", "-2"], ["--bench-threads", "x,2"],
                                  ["--max-bytes", "0"], ["--batch-size", "0"]])
 def test_the_command_line_refuses_bad_counts_in_one_line(bad, tmp_path, capsys):
