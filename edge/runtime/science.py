@@ -265,11 +265,11 @@ def main(argv: list[str] | None = None) -> int:
         if min(args.threads, args.bench_repeats, args.max_bytes,
                1 if args.batch_size is None else args.batch_size) < 1:
             raise ValueError("--threads, --bench-threads, --bench-repeats, --max-bytes and --batch-size must be at least 1")
+        records.check_threads([args.threads])
         if args.self_test:
             report = self_test(folder, args.threads)
             print(json.dumps(report))
             return 0 if report["ok"] else 1
-        records.check_threads([args.threads])
         if args.bench and not args.file:
             with records.reading_bundle(folder):
                 questions = [(i, tuple(r["question"])) for i, r in enumerate(smoke_rows(folder))]

@@ -91,6 +91,14 @@ def test_the_command_line_refuses_bad_counts_in_one_line(bad, tmp_path, capsys):
     assert err.startswith("error: --") and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("mode", ["--self-test", "--bench"])
+def test_more_threads_than_four_a_core_are_refused_before_the_bundle_is_read(mode, tmp_path, capsys):
+    from edge.runtime.science import main
+
+    assert main(["--bundle", str(tmp_path), mode, "--threads", "100000"]) == 2
+    assert "--threads 100000 is more than this machine's" in capsys.readouterr().err
+
+
 def test_the_command_line_refuses_input_over_the_cap_or_not_utf8_in_one_line(tmp_path, capsys):
     from edge.runtime.science import main
 
