@@ -19,7 +19,7 @@ unexport PYTHONDONTWRITEBYTECODE
 
 .DEFAULT_GOAL := help
 .PHONY: help need-comp setup submit test test-slow data dataset score leaderboard edge edge-status edge-rollback edge-run edge-clean \
-	chat bench style quality clean
+	chat bench cache cache-prune style quality clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -86,6 +86,12 @@ chat: $(STAMP) ## chat with a compressed causal LM (VARIANT=int4-q41-fold by def
 
 bench: $(STAMP) ## print a benchmark table (BENCH=retrieval|llm|edge|edge_device|quant|quant_device|chat|chat_history|decode_path|kv_cache|logits_from|int4_blocks|q41_leftover|zero_points|lm_features_q41|encoder_fusions|runtime_ab|shape_speed|llama_peer; edge_device and quant_device take DEVICE=user@host)
 	@$(KLLM) bench $(BENCH) $(if $(DEVICE),--device "$$DEVICE") $(ARGS)
+
+cache: $(STAMP) ## list the cache's entries, largest first: size, files, last read (ARGS="--top 10")
+	@$(KLLM) cache $(ARGS)
+
+cache-prune: $(STAMP) ## remove the cache entries no one has read for DAYS=n days (default 30; ARGS=--dry-run lists them)
+	@$(KLLM) cache prune --unused-days "$${DAYS:-30}" $(ARGS)
 
 style: $(STAMP) ## byte-compile every module (fast syntax check)
 	@$(PY) -m compileall -q common competitions edge cli bench tests

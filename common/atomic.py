@@ -164,13 +164,14 @@ def clean_stale_dirs(target: Path) -> int:
     removed = 0
     for path in target.parent.iterdir():
         found = named.match(path.name)
-        if found and path.is_dir() and not _pid_alive(int(found.group(1))):
+        if found and path.is_dir() and not pid_alive(int(found.group(1))):
             shutil.rmtree(path, ignore_errors=True)
             removed += 1
     return removed
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` may still be running (someone else's counts; a zombie does not)."""
     if pid == os.getpid():
         return True
     try:

@@ -87,3 +87,19 @@ def seed_arg(value: str) -> int:
     if not 0 <= seed < 2 ** 32:
         raise argparse.ArgumentTypeError(f"seed {seed} is out of range: give 0 to {2 ** 32 - 1}")
     return seed
+
+
+def count_arg(flag: str):
+    """argparse type for a flag that takes a whole number of at least 1; its messages name `flag`.
+
+        parser.add_argument("--limit", type=count_arg("--limit"))
+    """
+    def parse(value: str) -> int:
+        try:
+            count = int(value)
+        except ValueError:
+            raise UserError(f"{flag} must be a whole number, got {value!r}") from None
+        if count < 1:
+            raise UserError(f"{flag} must be at least 1, got {count}")
+        return count
+    return parse

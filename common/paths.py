@@ -34,9 +34,14 @@ def results_path() -> Path:
     return path / "runs.jsonl"
 
 
+def cache_root() -> Path:
+    """The cache's folder (KLLM_CACHE, default <repo>/cache), not created."""
+    return Path(os.environ.get("KLLM_CACHE", repo_root() / "cache"))
+
+
 def cache_dir(kind: str = "") -> Path:
-    """Disk cache for expensive steps (embeddings, indexes, generations, conversions)."""
-    root = Path(os.environ.get("KLLM_CACHE", repo_root() / "cache"))
+    """Disk cache for expensive steps (embeddings, indexes, generations, conversions), created."""
+    root = cache_root()
     path = root / kind if kind else root
     path.mkdir(parents=True, exist_ok=True)
     return path

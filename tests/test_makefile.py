@@ -50,3 +50,27 @@ def test_a_device_variable_given_empty_reaches_the_cli_and_exp_reaches_make_edge
     assert '--exp "$EXP"' in dry("edge", "COMP=detect-ai-text", "EXP=")            # refused there, not the default
     assert '--exp "$EXP"' in dry("submit", "COMP=detect-ai-text", "EXP=")
     assert "--exp" not in dry("edge", "COMP=detect-ai-text") + dry("submit")
+
+
+def test_make_cache_prune_passes_days_and_args_to_the_cli(tmp_path):
+    import os
+    import subprocess
+    import time
+
+    old = tmp_path / "generator" / "old" / "model.onnx"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"x")
+    stamp = time.time() - 20 * 86_400
+    os.utime(old, (stamp, stamp))
+
+    def make(*args):
+        done = subprocess.run(["make", "-s", "-o", ".venv/.installed", "cache-prune", *args], cwd=repo_root(),
+                              capture_output=True, text=True, timeout=120, env={**os.environ, "KLLM_CACHE": str(tmp_path)})
+        return done.returncode, done.stdout + done.stderr
+
+    assert make("ARGS=--dry-run") == (0, f"nothing in {tmp_path} has gone unread for 30 days\n")   # the default
+    code, out = make("DAYS=7", "ARGS=--dry-run")
+    assert code == 0 and "would remove generator/old (0 KB, last read 20 days ago)" in out
+    code, out = make("DAYS=0")
+    assert code != 0 and "--unused-days must be at least 1, got 0" in out
+    assert old.exists()

@@ -13,27 +13,17 @@ import tempfile
 from pathlib import Path
 
 from common.atomic import check_output_folder
-from common.errors import UserError, path_arg, seed_arg
+from common.errors import UserError, count_arg, path_arg, seed_arg
 from common.paths import cache_dir
 from common.registry import get_competition
 
 COMMITTED_SEED = 0
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise UserError(f"--limit must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise UserError(f"--limit must be at least 1, got {value}")
-    return value
-
-
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("dataset", help="regenerate a competition's sample from packages (LIMIT for a quick one)")
     p.add_argument("--comp", required=True, help="competition slug, e.g. science-exam")
-    p.add_argument("--limit", type=_positive, default=None,
+    p.add_argument("--limit", type=count_arg("--limit"), default=None,
                    help="build only n items into cache/sample_previews/<slug>/ (the committed sample is untouched)")
     p.add_argument("--seed", type=seed_arg, default=COMMITTED_SEED,
                    help=f"random seed (the committed samples use {COMMITTED_SEED}; another seed needs --out)")

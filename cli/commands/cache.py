@@ -1,0 +1,93 @@
+"""`kllm cache` (behind `make cache`, `make cache-prune DAYS=N`): what the cache holds, and removing
+what no one reads any more.
+
+    python -m cli cache                              # every entry, largest first: size, files, last read
+    python -m cli cache prune --unused-days 30       # remove the entries no one read in 30 days
+    python -m cli cache prune --unused-days 30 --dry-run
+    python -m cli cache remove generator/smollm2-int8-dynamic-09f321437157 [...]
+
+Every cached result is keyed by the hash of its inputs, so a change of code, model or data builds a
+new entry beside the old one, which stays until removed (`make clean` removes them all, the costly
+conversions and trained variants too). Prune also removes the temp folders of killed writers.
+"""
+from __future__ import annotations
+
+from common.cache_usage import (cache_entries, days_ago, find_entries, records_reads, remove_entry,
+                                unused_entries)
+from common.errors import UserError, count_arg
+from common.paths import cache_root
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("cache", help="list the cache's entries (size, last read); prune or remove them")
+    p.add_argument("--top", type=count_arg("--top"), default=0, metavar="N", help="list only the N largest entries")
+    p.set_defaults(func=run_list)
+    actions = p.add_subparsers(dest="cache_command", metavar="{prune,remove}", parser_class=type(p))
+
+    prune = actions.add_parser("prune", help="remove the entries no one has read for N days, and killed "
+                                             "writers' temp folders")
+    prune.add_argument("--unused-days", type=count_arg("--unused-days"), required=True, metavar="N",
+                       help="a whole number of days, at least 1")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+    prune.set_defaults(func=run_prune)
+
+    remove = actions.add_parser("remove", help="remove the named entries (as `kllm cache` lists them)")
+    remove.add_argument("names", nargs="+", metavar="KIND/ENTRY")
+    remove.add_argument("--dry-run", action="store_true", help="list what would be removed; remove nothing")
+    remove.set_defaults(func=run_remove)
+
+
+def _size(size_bytes: int) -> str:
+    return f"{size_bytes / 1024 / 1024:,.1f} MB" if size_bytes >= 1024 * 1024 else f"{size_bytes / 1024:.0f} KB"
+
+
+def _count(n: int, noun: str, plural: str = "") -> str:
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
+def run_list(args) -> int:
+    root = cache_root()
+    entries = cache_entries(root)
+    if not entries:
+        print(f"the cache at {root} is empty")
+        return 0
+    shown = entries[:args.top] if args.top else entries
+    width = max(len(e.name) for e in shown)
+    print(f"{'entry':<{width}}  {'size':>11}  {'files':>6}  last read")
+    for e in shown:
+        note = "  (left by a killed run)" if e.leftover else ""
+        print(f"{e.name:<{width}}  {_size(e.size_bytes):>11}  {e.files:>6}  {days_ago(e.last_read)}{note}")
+    more = f" ({len(entries) - len(shown)} smaller not shown)" if len(shown) < len(entries) else ""
+    print(f"{_count(len(entries), 'entry', 'entries')}, {_size(sum(e.size_bytes for e in entries))} in {root}{more}")
+    if not records_reads(root):
+        print("note: this file system is mounted noatime, so 'last read' is when an entry was written")
+    return 0
+
+
+def run_prune(args) -> int:
+    root = cache_root()
+    entries = cache_entries(root)
+    chosen = unused_entries(entries, args.unused_days)
+    if not records_reads(root) and any(not e.leftover for e in chosen):
+        raise UserError(f"the file system of {root} is mounted noatime and records no reads, so no entry can "
+                        "be called unused: remove entries by name (kllm cache remove KIND/ENTRY)")
+    if not chosen:
+        print(f"nothing in {root} has gone unread for {_count(args.unused_days, 'day')}")
+        return 0
+    return _remove(chosen, args.dry_run, root)
+
+
+def run_remove(args) -> int:
+    root = cache_root()
+    return _remove(find_entries(cache_entries(root), args.names), args.dry_run, root)
+
+
+def _remove(chosen, dry_run: bool, root) -> int:
+    verb = "would remove" if dry_run else "removed"
+    for entry in chosen:
+        if not dry_run:
+            remove_entry(entry)
+        why = "left by a killed run" if entry.leftover else f"last read {days_ago(entry.last_read)}"
+        print(f"{verb} {entry.name} ({_size(entry.size_bytes)}, {why})")
+    print(f"{verb} {_count(len(chosen), 'entry', 'entries')}, {_size(sum(e.size_bytes for e in chosen))} from {root}")
+    return 0

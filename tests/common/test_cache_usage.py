@@ -1,0 +1,107 @@
+"""common.cache_usage: the cache's entries, sizes and last reads; what counts as unused; removal."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from common.cache_usage import (DAY_S, cache_entries, days_ago, find_entries, records_reads, remove_entry,
+                                unused_entries)
+from common.errors import UserError
+
+NOW = time.time()
+
+
+def put(root, name, size=10, read_days_ago=0.0):
+    """A file of `size` bytes at root/name whose last read and write were `read_days_ago` days ago."""
+    path = root / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    stamp = NOW - read_days_ago * DAY_S
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(done.stdout)
+
+
+def test_entries_are_each_kinds_children_largest_first_with_their_files(tmp_path):
+    put(tmp_path, "generator/int4-aaa/model.onnx", 5000)
+    put(tmp_path, "generator/int4-aaa/genai_config.json", 100)
+    put(tmp_path, "scores/lm-1.jsonl", 2000)
+    put(tmp_path, "loose.txt", 1)
+    (tmp_path / "models" / "empty").mkdir(parents=True)
+    entries = cache_entries(tmp_path)
+    assert [e.name for e in entries] == ["generator/int4-aaa", "scores/lm-1.jsonl", "loose.txt", "models/empty"]
+    assert [e.files for e in entries] == [2, 1, 1, 0]
+    assert [e.size_bytes for e in entries] == [5100, 2000, 1, 0]
+    assert cache_entries(tmp_path / "none") == []
+
+
+def test_last_read_is_the_newest_file_not_the_folder_that_listing_touched(tmp_path):
+    put(tmp_path, "generator/old/a.bin", read_days_ago=40)
+    put(tmp_path, "generator/old/b.bin", read_days_ago=50)
+    put(tmp_path, "generator/new/a.bin", read_days_ago=40)
+    put(tmp_path, "generator/new/deep/b.bin", read_days_ago=2)
+    os.utime(tmp_path / "generator" / "old", (NOW, NOW))            # a folder listed today
+    by_name = {e.name: e for e in cache_entries(tmp_path)}
+    assert by_name["generator/old"].last_read == pytest.approx(NOW - 40 * DAY_S, abs=1)
+    assert by_name["generator/new"].last_read == pytest.approx(NOW - 2 * DAY_S, abs=1)
+    assert days_ago(by_name["generator/new"].last_read) == "2 days ago"
+    assert days_ago(NOW - 1.5 * DAY_S) == "1 day ago" and days_ago(NOW) == "today"
+
+
+def test_unused_means_older_than_the_days_plus_relatimes_day_and_leftovers_always(tmp_path):
+    put(tmp_path, "generator/kept/m.onnx", read_days_ago=30.5)      # may have been read 29.5 days ago
+    put(tmp_path, "generator/stale/m.onnx", read_days_ago=32)
+    put(tmp_path, "generator/fresh/m.onnx", read_days_ago=0)
+    killed = f"generator/.fresh.tmp-{dead_pid()}-x1"
+    put(tmp_path, f"{killed}/m.onnx", read_days_ago=0)
+    put(tmp_path, f"generator/.fresh.tmp-{os.getpid()}-x2/m.onnx", read_days_ago=0)   # a writer still running
+    entries = cache_entries(tmp_path)
+    chosen = sorted(e.name for e in unused_entries(entries, days=30, now=NOW))
+    assert chosen == sorted([killed, "generator/stale"])
+    assert [e.leftover for e in entries if e.name == killed] == [True]
+    with pytest.raises(UserError, match="at least 1"):
+        unused_entries(entries, days=0)
+
+
+def test_names_are_checked_before_anything_is_removed(tmp_path):
+    put(tmp_path, "generator/a/m.onnx")
+    put(tmp_path, "scores/s.jsonl")
+    entries = cache_entries(tmp_path)
+    assert [e.name for e in find_entries(entries, ["generator/a/", "scores/s.jsonl", "generator/a"])] == \
+        ["generator/a", "scores/s.jsonl"]
+    for bad in ("generator", "../etc", "generator/a/m.onnx", str(tmp_path / "generator" / "a")):
+        with pytest.raises(UserError, match="is not a cache entry"):
+            find_entries(entries, ["scores/s.jsonl", bad])
+
+
+def test_removal_takes_folders_files_and_links_but_never_what_a_link_names(tmp_path):
+    put(tmp_path, "generator/a/sub/m.onnx")
+    put(tmp_path, "scores/s.jsonl")
+    outside = put(tmp_path.parent / f"{tmp_path.name}-outside", "keep/m.bin")
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "linked").symlink_to(outside.parent)
+    for entry in cache_entries(tmp_path):
+        remove_entry(entry)
+    assert sorted(p.name for p in (tmp_path / "generator").iterdir()) == []     # no aside folder left
+    assert not (tmp_path / "scores" / "s.jsonl").exists() and not (tmp_path / "models" / "linked").exists()
+    assert outside.exists()
+
+
+def test_a_noatime_file_system_records_no_reads(tmp_path, monkeypatch):
+    real = os.statvfs
+
+    class NoAtime:
+        def __init__(self, path):
+            self.f_flag = real(path).f_flag | os.ST_NOATIME
+
+    assert records_reads(tmp_path / "not" / "made") is (not real(tmp_path).f_flag & os.ST_NOATIME)
+    monkeypatch.setattr(os, "statvfs", NoAtime)
+    assert records_reads(tmp_path) is False
