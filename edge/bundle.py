@@ -21,13 +21,13 @@ from pathlib import Path
 
 from common.atomic import atomic_dir
 from common.errors import UserError
+from edge.runtime.records import MANIFEST, sha256_file
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
 # the bundle's command line (edge/runtime/detect.py) and the files it loads from beside it: every bundle holds them
 DETECT_FILES = ("detect.py", "records.py", "classifier.py")
 # the causal LM's command line (edge/runtime/generate.py) and the files it loads from beside it
 LM_FILES = ("generate.py", "causal_lm.py", "lm_chat.py", "lm_measure.py", "lm_sampling.py", "records.py")
-MANIFEST = "MANIFEST.sha256"
 MB = 1024 * 1024
 BENCH_TIMEOUT_S = 600
 # The device's Python packages. Same versions as the host (requirements.txt), so the host and the
@@ -61,14 +61,6 @@ class BundleInfo:
     version: str
     total_bytes: int
     files: dict[str, str]
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(MB), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def device_requirements_text() -> str:

@@ -36,6 +36,10 @@ class InputError(ValueError):
     """Bad input; generate.py's main() prints it as one line and exits with code 2."""
 
 
+class DamagedModel(InputError):
+    """The model folder lacks a file, or onnxruntime or tokenizers could not load one."""
+
+
 def check_text(text: str, what: str = "the text") -> None:
     """InputError unless `text` is a str of real characters: bytes that were not UTF-8 reach Python
     as lone surrogates (stdin's surrogateescape), which the tokenizer cannot take."""
@@ -81,7 +85,7 @@ class CausalLM:
             raise InputError(f"{config_path} is not an exported model's config ({type(err).__name__}: {err})") from None
         for name in ("tokenizer.json", decoder.get("filename", "model.onnx")):
             if not (self.folder / name).is_file():
-                raise InputError(f"{folder} lacks {name}: not a complete model folder ({REBUILD})")
+                raise DamagedModel(f"{folder} lacks {name}: not a complete model folder ({REBUILD})")
         # the builder's GroupQueryAttention can write the new keys/values into the past's own buffer
         self.share_buffer = bool(genai_config.get("search", {}).get("past_present_share_buffer", False))
         self.eos_ids = set(np.atleast_1d(config.get("eos_token_id", [])).tolist())
@@ -101,7 +105,7 @@ class CausalLM:
                                                 providers=["CPUExecutionProvider"])
         except Exception as err:   # tokenizers' and onnxruntime's own errors: a truncated or damaged file
             detail = (str(err).strip().splitlines() or [type(err).__name__])[-1][:200]
-            raise InputError(f"{folder} holds a damaged model file ({detail}): {REBUILD}") from None
+            raise DamagedModel(f"{folder} holds a damaged model file ({detail}): {REBUILD}") from None
         self.past_names = [i.name for i in self.session.get_inputs() if i.name.startswith("past_key_values.")]
         self.output_names = [o.name for o in self.session.get_outputs()]  # logits, present.* (keys, then values)
         self.kv_dtype = np.float16 if "float16" in self.session.get_inputs()[2].type else np.float32

@@ -267,6 +267,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(lm_chat.stats_line(tokens, timings) + note, file=sys.stderr)
     except BrokenPipeError:     # the reader stopped early (`| head`): run_main ends quietly
         raise
+    except causal_lm.DamagedModel as exc:   # which file, where a bundle's manifest can say
+        problem = records.manifest_problem(folder)
+        said = f"{folder} holds a damaged model file: {problem}: {causal_lm.REBUILD}" if problem else exc
+        print(f"error: {said}", file=sys.stderr)
+        return 2
     except (InputError, records.InputError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

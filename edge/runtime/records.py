@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import os
@@ -29,6 +30,7 @@ from pathlib import Path
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 EMULATED_NOTE = "emulated under qemu: these timings say nothing about Raspberry Pi speed"
 THREADS_PER_CORE = 4   # onnxruntime starts every thread it is given: thousands stall before the first input
+MANIFEST = "MANIFEST.sha256"   # edge/bundle.py writes it into every folder it deploys
 
 
 class InputError(Exception):
@@ -62,7 +64,8 @@ def load_config(folder: Path) -> dict:
 @contextmanager
 def reading_bundle(folder: Path):
     """Whatever loading or self-testing `folder`'s files raises (json's, onnxruntime's or tokenizers'
-    own errors, a key the config lacks) as one InputError naming the folder.
+    own errors, a key the config lacks) as one InputError naming the folder, and the file that is not
+    as deployed where the bundle's MANIFEST.sha256 can tell (else the loader's own words).
 
         with reading_bundle(folder):
             model = Classifier(folder)
@@ -73,8 +76,39 @@ def reading_bundle(folder: Path):
         raise
     except Exception as exc:   # onnxruntime and tokenizers raise their own classes, not ValueError or OSError
         detail = (str(exc).strip().splitlines() or [""])[-1][:200]
-        raise InputError(f"{folder} holds a damaged or incomplete bundle ({type(exc).__name__}: {detail}): "
-                         f"deploy it again") from None
+        said = manifest_problem(folder) or f"{type(exc).__name__}: {detail}"   # the file, where the manifest can say
+        raise InputError(f"{folder} holds a damaged or incomplete bundle ({said}): deploy it again") from None
+
+
+def manifest_problem(folder: Path) -> str | None:
+    """Which of `folder`'s files is not as deployed: the first that its MANIFEST.sha256 lists and
+    that is missing, else the first whose sha256 differs (a truncated or changed file); None when
+    every file matches or there is no readable manifest. Only called after a load failed: it
+    hashes every file (about a second per 500 MB).
+
+        manifest_problem(Path("study/smollm2-int4"))   # -> "model.onnx.data is not the file deployed (...)"
+    """
+    try:
+        lines = (Path(folder) / MANIFEST).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    listed = [(name, digest) for digest, _, name in (line.partition("  ") for line in lines) if name]
+    for name, _ in listed:
+        if not (Path(folder) / name).is_file():
+            return f"{name} is missing"
+    for name, digest in listed:
+        if sha256_file(Path(folder) / name) != digest:
+            return f"{name} is not the file deployed: truncated or changed, its sha256 is not the one in {MANIFEST}"
+    return None
+
+
+def sha256_file(path: Path) -> str:
+    """The file's sha256 as hex (as `sha256sum` prints it), read 1 MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def check_threads(counts: list[int], flag: str = "--threads") -> None:

@@ -179,8 +179,9 @@ def test_a_csv_input_is_answered_in_the_competitions_submission_form(tmp_path, m
 @pytest.mark.parametrize("file, content, args, said", [
     ("config.json", b"{not json", [], "config.json (Expecting property name enclosed in double quotes"),
     ("config.json", b"[]", [], "config.json holds a JSON list, not a bundle's config (an object)"),
-    ("model.onnx", b"", [], "holds a damaged or incomplete bundle (InvalidArgument: "),
-    ("tokenizer.json", None, [], "holds a damaged or incomplete bundle (Exception: "),
+    ("model.onnx", b"", [], "holds a damaged or incomplete bundle (model.onnx is not the file deployed: truncated "
+                            "or changed, its sha256 is not the one in MANIFEST.sha256): deploy it again"),
+    ("tokenizer.json", None, [], "holds a damaged or incomplete bundle (tokenizer.json is missing): deploy it again"),
     ("smoke.jsonl", None, ["--self-test"], "no smoke.jsonl in"),
     ("smoke.jsonl", b"[1]\n", ["--self-test"], "smoke.jsonl is not the bundle step's smoke inputs"),
 ], ids=["config-not-json", "config-a-list", "model-empty", "tokenizer-gone", "smoke-gone", "smoke-not-rows"])
@@ -207,7 +208,8 @@ def test_a_config_lacking_a_key_and_too_many_threads_are_one_error_line(tiny_bun
     (bundle / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "labels"}))
     done = run_cli(bundle, [], b"an essay\n")
     assert done.returncode == 2 and done.stderr.decode() == (
-        f"error: {bundle} holds a damaged or incomplete bundle (KeyError: 'labels'): deploy it again\n")
+        f"error: {bundle} holds a damaged or incomplete bundle (config.json is not the file deployed: truncated or "
+        "changed, its sha256 is not the one in MANIFEST.sha256): deploy it again\n")
     done = run_cli(tiny_bundle, ["--threads", "100000"], b"an essay\n")
     assert done.returncode == 2 and b"--threads 100000 is more than this machine's" in done.stderr
 

@@ -244,6 +244,24 @@ def test_a_damaged_model_file_is_one_line_naming_the_fix(tiny_exports, tmp_path,
         assert "delete the folder; the host exports it" in err
 
 
+def test_a_deployed_model_folder_names_the_damaged_file_from_its_manifest(tiny_exports, tmp_path, capsys):
+    from edge.bundle import write_manifest
+
+    folder = tmp_path / "deployed"
+    shutil.copytree(tiny_exports["int4"], folder)
+    write_manifest(folder)
+    weights = folder / "model.onnx.data"
+    weights.write_bytes(weights.read_bytes()[:100])                        # a copy cut short
+    assert main(["--model", str(folder), "--prompt", PROMPT]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {folder} holds a damaged model file: model.onnx.data is not the file deployed: truncated or "
+        "changed, its sha256 is not the one in MANIFEST.sha256: delete the folder; the host exports it, or stages "
+        "it on the device, again on the next run\n")
+    (folder / "tokenizer.json").unlink()
+    assert main(["--model", str(folder), "--prompt", PROMPT]) == 2
+    assert "holds a damaged model file: tokenizer.json is missing: delete the folder" in capsys.readouterr().err
+
+
 def test_ids_past_the_context_or_the_vocabulary_are_refused(tiny_exports, tmp_path, capsys):
     lm = CausalLM(tiny_exports["int4"])
     with pytest.raises(ValueError, match="token ids must lie in 0.."):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.runtime.records import (InputError, check_threads, load_config, parse_inputs, parse_records, read_input,
+from edge.runtime.records import (InputError, check_threads, load_config, manifest_problem, parse_inputs, parse_records, read_input,
                                   reading_bundle)
 
 
@@ -164,3 +164,20 @@ def test_a_reader_that_stops_early_ends_the_program_quietly_with_141(tmp_path):
     assert reader.stdout.readline() == b"x" * 100 + b"\n"
     reader.stdout.close()                          # as `| head -1` does: 10 MB do not fit a pipe's buffer
     assert reader.wait(timeout=60) == 141 and reader.stderr.read() == b""
+
+
+def test_the_manifest_names_a_missing_file_before_a_changed_one(tmp_path):
+    from edge.bundle import write_manifest
+
+    assert manifest_problem(tmp_path) is None                              # no manifest: nothing to say
+    for name in ("a.onnx", "b.json", "c.txt"):
+        (tmp_path / name).write_text(name)
+    write_manifest(tmp_path)
+    assert manifest_problem(tmp_path) is None
+    (tmp_path / "a.onnx").write_text("a.onnx, cut")
+    assert manifest_problem(tmp_path) == ("a.onnx is not the file deployed: truncated or changed, its sha256 is "
+                                          "not the one in MANIFEST.sha256")
+    (tmp_path / "c.txt").unlink()
+    assert manifest_problem(tmp_path) == "c.txt is missing"
+    (tmp_path / "MANIFEST.sha256").write_bytes(b"\xff\xfe")
+    assert manifest_problem(tmp_path) is None                              # an unreadable manifest: the loader's words
