@@ -150,7 +150,7 @@ def main(args: list[str]) -> int:
     from common.errors import UserError
     from common.paths import cache_dir
     from common.registry import get_competition
-    from edge.deploy.lifecycle import open_device
+    from edge.deploy.lifecycle import check_device_threads, open_device
     from edge.deploy.staging import device_slug
     from edge.device_compare import FP32, DeviceCompareConfig, host_probs, run_device_compare
     from common.seeding import seed_everything
@@ -163,6 +163,7 @@ def main(args: list[str]) -> int:
                                  quality=opts.quality,   # emulated: qemu's threads share this machine's cores
                                  quality_threads=None if opts.device else min(max(threads), os.cpu_count() or 1))
     with open_device(opts.device, opts.root) as (device, root):   # an unreachable Pi fails before any training
+        check_device_threads(device, threads)                     # ... as do more threads than it has cores for
         data = load_dataset(competition)
         ds = load_distill_set(competition, data, seed=opts.seed)   # a port (no student) stops here, before the pipeline
         seed_everything(opts.seed)    # as make edge

@@ -157,7 +157,7 @@ def main(args: list[str]) -> int:
     from bench.quant import held_out_texts, named_folders
     from common.atomic import atomic_path
     from common.paths import cache_dir
-    from edge.deploy.lifecycle import open_device
+    from edge.deploy.lifecycle import check_device_threads, open_device
     from edge.deploy.staging import device_slug
     from edge.generator.calibrate import token_windows
     from edge.generator.device_study import DeviceStudyConfig, run_device_study
@@ -169,6 +169,7 @@ def main(args: list[str]) -> int:
                                quality=opts.quality,   # emulated: qemu's threads share this machine's cores
                                quality_threads=None if opts.device else min(max(threads), os.cpu_count() or 1))
     with open_device(opts.device, opts.root) as (device, root):   # an unreachable Pi fails before the exports
+        check_device_threads(device, threads)                     # ... as do more threads than it has cores for
         held_out = held_out_texts()
         folders = named_folders(names, opts.model, held_out)
         windows = token_windows(CausalLM(folders["fp32"]).encode, held_out, opts.eval_tokens)

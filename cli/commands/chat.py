@@ -18,6 +18,7 @@ is one line and exit 2.
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +82,7 @@ def run(args) -> int:
     from edge.generator.export import build_variant
     from edge.generator.variants import VARIANTS
     from edge.runtime.lm_sampling import Sampler
+    from edge.runtime.records import threads_problem
 
     names = chat_variants()
     if args.variant not in names:
@@ -112,6 +114,9 @@ def run(args) -> int:
     if not (args.device or args.emulated):
         from edge.generator.device_study import RUNTIME
 
+        problem = threads_problem([args.threads or 1], os.cpu_count() or 1)
+        if problem:                 # the runtime's own check, before the model is built
+            raise UserError(problem)
         folder = build_variant(VARIANTS[args.variant], args.model, log=log)
 
         argv = [sys.executable, str(RUNTIME), "--model", str(folder), "--chat",
@@ -120,9 +125,10 @@ def run(args) -> int:
             return subprocess.run(argv).returncode
         except KeyboardInterrupt:   # the runtime got the Ctrl-C too and said "interrupted" itself
             return 130
-    from edge.deploy.lifecycle import open_device
+    from edge.deploy.lifecycle import check_device_threads, open_device
     from edge.generator.chat import chat_on_device
 
     with open_device(args.device, args.root, log=log) as (device, root):   # a device that does not answer: one line, before the build
+        check_device_threads(device, [args.threads or 4])
         folder = build_variant(VARIANTS[args.variant], args.model, log=log)
         return chat_on_device(device, root, Path(folder), runtime_args(args, args.threads or 4), log=log)

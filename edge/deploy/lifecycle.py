@@ -31,6 +31,7 @@ from pathlib import Path
 from common.errors import UserError
 from edge.deploy.flow import (RUNTIME, SAFE_SLUG, DeployError, Device, check_path, comp_root, current_version,
                               list_versions, rollback)
+from edge.runtime.records import threads_problem
 
 DEFAULT_SSH_ROOT = "kllm-edge"
 # One listing of the whole device root: a record per version folder (the bytes of its files, as
@@ -103,6 +104,23 @@ def open_device(device: str | None = None, root: str | None = None, ssh_options=
         if folder.exists() and not folder.is_dir():
             raise UserError(f"device root {folder} is a file, not a folder")
         yield EmulatedPi(log=log), check_path(str(folder), "device root")
+
+
+def check_device_threads(device: Device, counts, flag: str = "--threads") -> None:
+    """UserError when a thread count is more than the device's programs take (4 a core of the
+    device: edge/runtime/records.py), asked of the device before anything is built or staged
+    there; a device that cannot say (no getconf) leaves the check to those programs.
+
+        check_device_threads(device, [1, 4])     # a Pi 5: up to 16
+    """
+    code, out, _ = device.run(["getconf", "_NPROCESSORS_ONLN"], timeout=60)   # what Python's os.cpu_count() reads
+    try:
+        cores = int(out.strip()) if code == 0 else 0
+    except ValueError:
+        cores = 0
+    problem = threads_problem(list(counts), cores, flag, f"{device.name}'s") if cores > 0 else None
+    if problem:
+        raise UserError(problem)
 
 
 def device_status(device: Device, root: str) -> list[Deployment]:

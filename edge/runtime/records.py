@@ -113,11 +113,17 @@ def sha256_file(path: Path) -> str:
 
 def check_threads(counts: list[int], flag: str = "--threads") -> None:
     """InputError for a thread count above THREADS_PER_CORE a core of this machine."""
-    cores = os.cpu_count() or 1
+    problem = threads_problem(counts, os.cpu_count() or 1, flag)
+    if problem:
+        raise InputError(problem)
+
+
+def threads_problem(counts: list[int], cores: int, flag: str = "--threads", machine: str = "this machine's") -> str | None:
+    """Why a thread count in `counts` is more than `cores` cores can use, or None (the host asks it
+    of a device before staging anything there: edge.deploy.lifecycle.check_device_threads)."""
     over = [n for n in counts if n > THREADS_PER_CORE * cores]
-    if over:
-        raise InputError(f"{flag} {over[0]} is more than this machine's {cores} cores can use "
-                         f"(at most {THREADS_PER_CORE * cores}, {THREADS_PER_CORE} a core)")
+    return (f"{flag} {over[0]} is more than {machine} {cores} cores can use (at most {THREADS_PER_CORE * cores}, "
+            f"{THREADS_PER_CORE} a core)") if over else None
 
 
 def run_main(main) -> int:

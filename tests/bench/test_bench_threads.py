@@ -55,3 +55,16 @@ def test_a_value_no_run_could_use_is_refused_before_any_work(bench, argv, said, 
     with pytest.raises(UserError, match=re.escape(said)):
         importlib.import_module(f"bench.{bench}").main(argv)
     assert capsys.readouterr().err == ""          # no progress bar was started
+
+
+@pytest.mark.parametrize("bench, argv", [("edge_device", ["--threads", "1,{n}"]), ("quant_device", ["--threads", "{n}"])])
+def test_the_device_benches_ask_the_devices_cores_before_any_work(bench, argv, capsys):
+    import importlib
+    import os
+
+    n = 4 * (os.cpu_count() or 1) + 1           # the emulated Pi runs on this machine's cores
+    if n > MAX_THREADS:
+        pytest.skip(f"{os.cpu_count()} cores: the bench's own limit ({MAX_THREADS}) comes first")
+    with pytest.raises(UserError, match=f"--threads {n} is more than emulated-pi .*'s {os.cpu_count()} cores"):
+        importlib.import_module(f"bench.{bench}").main([a.format(n=n) for a in argv])
+    assert capsys.readouterr().err == ""       # nothing trained, exported or staged

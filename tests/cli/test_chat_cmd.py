@@ -46,3 +46,15 @@ def test_an_unreachable_device_is_refused_before_the_model_is_exported(monkeypat
     err = capsys.readouterr().err
     assert "cannot reach pi@127.0.0.1:1" in err and err.count("error:") == 1
 
+
+
+@pytest.mark.parametrize("where", [[], ["--emulated"]])
+def test_more_threads_than_the_cores_are_refused_before_the_model_is_built(where, monkeypatch, capsys):
+    import os
+
+    import edge.generator.export as export
+
+    monkeypatch.setattr(export, "build_variant", lambda *a, **k: pytest.fail("built a model"))
+    n = 4 * (os.cpu_count() or 1) + 1
+    assert main(["chat", *where, "--threads", str(n), "--prompt", "Hi"]) == 2
+    assert f"--threads {n} is more than " in capsys.readouterr().err

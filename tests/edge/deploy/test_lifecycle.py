@@ -18,8 +18,8 @@ from common.errors import UserError
 from edge.classifier.bundle import ClassifierBundleConfig, build_bundle
 from edge.deploy.flow import DeployError
 from edge.device_compare import COMPARE_DIR
-from edge.deploy.lifecycle import (clean_staged, device_status, format_status, open_device, rollback_competition,
-                                   run_current, staged_folders)
+from edge.deploy.lifecycle import (check_device_threads, clean_staged, device_status, format_status, open_device,
+                                   rollback_competition, run_current, staged_folders)
 from edge.deploy.ssh import deploy_ssh
 
 A, B = "detect-ai-text", "predict-the-llm"
@@ -221,3 +221,36 @@ def test_rollback_without_a_target_undoes_the_last_deploy_then_walks_back(ssh, d
         rollback_competition(device, root, A)
     assert rollback_competition(device, root, A, to="v3") == ("v1", "v3")
     assert rollback_competition(device, root, A) == ("v3", "v2") and current(device_root, A) == "v2"
+
+
+class CoresDevice:
+    """A device whose getconf answers `answer` (exit code, stdout)."""
+    name = "pi@host"
+
+    def __init__(self, code: int, out: str):
+        self.answer, self.asked = (code, out, ""), []
+
+    def run(self, argv, cwd=None, timeout=600, input=None):
+        self.asked.append(argv)
+        return self.answer
+
+
+def test_thread_counts_are_checked_against_the_devices_own_cores():
+    four = CoresDevice(0, "4\n")
+    check_device_threads(four, [1, 16])
+    assert four.asked == [["getconf", "_NPROCESSORS_ONLN"]]
+    with pytest.raises(UserError, match=r"^--threads 17 is more than pi@host's 4 cores can use \(at most 16, 4 a core\)$"):
+        check_device_threads(four, [1, 17, 64])
+    for silent in (CoresDevice(127, ""), CoresDevice(0, "four"), CoresDevice(0, "0")):
+        check_device_threads(silent, [1000])                 # cannot tell: the device program's own check stays
+
+
+def test_the_emulated_pi_counts_this_machines_cores_over_ssh_the_pis(local_sshd, device_root):
+    limit = 4 * (os.cpu_count() or 1)
+    with open_device(None, str(device_root)) as (device, _):
+        check_device_threads(device, [limit])
+        with pytest.raises(UserError, match=f"--threads {limit + 1} is more than emulated-pi"):
+            check_device_threads(device, [limit + 1])
+    with open_device(local_sshd.target, str(device_root), host_python(local_sshd)) as (device, _):
+        with pytest.raises(UserError, match=f"--threads {limit + 1} is more than .*'s {os.cpu_count()} cores"):
+            check_device_threads(device, [limit + 1])
