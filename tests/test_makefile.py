@@ -70,7 +70,7 @@ def test_make_cache_prune_passes_days_and_args_to_the_cli(tmp_path):
 
     assert make("ARGS=--dry-run") == (0, f"nothing in {tmp_path} has gone unread for 30 days\n")   # the default
     code, out = make("DAYS=7", "ARGS=--dry-run")
-    assert code == 0 and "would remove generator/old (0 KB, last read 20 days ago)" in out
+    assert code == 0 and "would remove generator/old (1 B, last read 20 days ago)" in out
     code, out = make("DAYS=0")
     assert code != 0 and "--unused-days must be at least 1, got 0" in out
     assert old.exists()

@@ -38,7 +38,9 @@ def add_parser(subparsers):
 
 
 def _size(size_bytes: int) -> str:
-    return f"{size_bytes / 1024 / 1024:,.1f} MB" if size_bytes >= 1024 * 1024 else f"{size_bytes / 1024:.0f} KB"
+    if size_bytes >= 1024 * 1024:
+        return f"{size_bytes / 1024 / 1024:,.1f} MB"
+    return f"{size_bytes / 1024:.0f} KB" if size_bytes >= 1024 else f"{size_bytes} B"
 
 
 def _count(n: int, noun: str, plural: str = "") -> str:
@@ -59,6 +61,11 @@ def run_list(args) -> int:
         print(f"{e.name:<{width}}  {_size(e.size_bytes):>11}  {e.files:>6}  {days_ago(e.last_read)}{note}")
     more = f" ({len(entries) - len(shown)} smaller not shown)" if len(shown) < len(entries) else ""
     print(f"{_count(len(entries), 'entry', 'entries')}, {_size(sum(e.size_bytes for e in entries))} in {root}{more}")
+    kinds: dict[str, list[int]] = {}
+    for e in entries:
+        kinds.setdefault(e.name.split("/")[0] if "/" in e.name else "(top level)", []).append(e.size_bytes)
+    print("by kind: " + ", ".join(f"{kind} {_size(sum(sizes))} ({len(sizes)})" for kind, sizes
+                                  in sorted(kinds.items(), key=lambda item: -sum(item[1]))))
     if not records_reads(root):
         print("note: this file system is mounted noatime, so 'last read' is when an entry was written")
     return 0

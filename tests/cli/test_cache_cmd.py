@@ -34,7 +34,8 @@ def test_the_list_shows_each_entry_largest_first_and_the_total(cache, capsys):
     assert lines[0].split() == ["entry", "size", "files", "last", "read"]
     assert lines[1].split()[0] == "generator/smollm2-int4-aaa" and "45 days ago" in lines[1]
     assert lines[2].split()[0] == "scores/lm.jsonl" and "today" in lines[2]
-    assert lines[-1].startswith("2 entries, 3.0 MB in ")
+    assert lines[-2].startswith("2 entries, 3.0 MB in ")
+    assert lines[-1] == "by kind: generator 3.0 MB (1), scores 4 KB (1)"
     assert main(["cache", "--top", "1"]) == 0
     out = capsys.readouterr().out
     assert "scores/lm.jsonl" not in out and "(1 smaller not shown)" in out
