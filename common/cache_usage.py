@@ -46,13 +46,28 @@ def cache_entries(root: Path | None = None) -> list[CacheEntry]:
     """Every entry under `root` (default: the cache, KLLM_CACHE honoured), largest first; [] when
     there is no cache yet. A file directly in the root is an entry of its own."""
     root = Path(root or cache_root())
+    if root.exists() and not root.is_dir():
+        raise UserError(f"the cache {root} is a file, not a folder: check KLLM_CACHE")
     if not root.is_dir():
         return []
     entries = []
     for kind in sorted(root.iterdir()):
-        children = sorted(kind.iterdir()) if kind.is_dir() and not kind.is_symlink() else [kind]
+        children = sorted(kind.iterdir()) if kind.is_dir() else [kind]   # a kind linked to another disk too
         entries.extend(_measure(root, child) for child in children)
     return sorted(entries, key=lambda e: (-e.size_bytes, e.name))
+
+
+def check_removable(root: Path) -> Path:
+    """`root` if entries may be removed from it; UserError for a folder that is plainly not a cache
+    (a repository, the repo itself, a home folder, /): a wrong KLLM_CACHE must not prune a project."""
+    from common.paths import repo_root
+
+    resolved = Path(root).resolve()
+    why = ("the repository itself" if resolved == repo_root().resolve() else "a home folder" if resolved == Path.home().resolve()
+           else "the file system's root" if resolved == Path("/") else "it holds .git" if (resolved / ".git").exists() else "")
+    if why:
+        raise UserError(f"{root} is not a cache folder ({why}): check KLLM_CACHE; nothing removed")
+    return Path(root)
 
 
 def _measure(root: Path, path: Path) -> CacheEntry:
@@ -121,11 +136,30 @@ def remove_entry(entry: CacheEntry) -> None:
         path.unlink(missing_ok=True)
         return
     if entry.leftover:
-        shutil.rmtree(path, ignore_errors=True)
+        _rmtree(path, entry.name)
         return
     aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-removed-", dir=path.parent))
-    os.replace(path, aside / path.name)
-    shutil.rmtree(aside, ignore_errors=True)
+    try:
+        os.replace(path, aside / path.name)
+    except OSError:
+        aside.rmdir()
+        raise
+    _rmtree(aside, entry.name)
+
+
+def _rmtree(path: Path, name: str) -> None:
+    """shutil.rmtree, but an OSError naming the first thing that stayed (an immutable or foreign
+    file) instead of ignoring it."""
+    failed = []
+    shutil.rmtree(path, onerror=lambda _, where, info: failed.append((where, info[1])))
+    if failed:
+        where, err = failed[0]
+        raise OSError(err.errno, f"{name} only partly removed: {getattr(err, 'strerror', None) or err}", where)
+
+
+def printable(name: str) -> str:
+    """`name` for a terminal: control characters and bytes that were not UTF-8 escaped."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in name).encode("utf-8", "backslashreplace").decode()
 
 
 def days_ago(stamp: float, now: float | None = None) -> str:

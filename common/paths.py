@@ -1,4 +1,5 @@
-"""Where things live on disk. Every path can be moved with an environment variable.
+"""Where things live on disk. Every path can be moved with an environment variable; one set to
+an empty or blank value counts as unset (Path("") would be the current folder).
 
     from common.paths import repo_root, data_dir, cache_dir
     data_dir("science-exam")  # -> <repo>/data/science-exam
@@ -9,24 +10,29 @@ from pathlib import Path
 _REPO = Path(__file__).resolve().parent.parent
 
 
+def _env_path(name: str, default: Path) -> Path:
+    value = os.environ.get(name, "")
+    return Path(value) if value.strip() else Path(default)
+
+
 def repo_root() -> Path:
-    return Path(os.environ.get("KLLM_ROOT", _REPO))
+    return _env_path("KLLM_ROOT", _REPO)
 
 
 def data_dir(slug: str) -> Path:
     """Real Kaggle files for one competition (git-ignored), filled by `make data COMP=slug`."""
-    return Path(os.environ.get("KLLM_DATA", repo_root() / "data")) / slug
+    return _env_path("KLLM_DATA", repo_root() / "data") / slug
 
 
 def submissions_dir(slug: str) -> Path:
-    return Path(os.environ.get("KLLM_SUBMISSIONS", repo_root() / "submissions")) / slug
+    return _env_path("KLLM_SUBMISSIONS", repo_root() / "submissions") / slug
 
 
 def results_path() -> Path:
     """The results store: <repo>/results/runs.jsonl. KLLM_RESULTS names the file itself (an
     existing file, or a new path ending in .jsonl) or a folder to keep runs.jsonl in."""
-    override = os.environ.get("KLLM_RESULTS")
-    if not override:
+    override = os.environ.get("KLLM_RESULTS", "")
+    if not override.strip():
         return repo_root() / "results" / "runs.jsonl"
     path = Path(override)
     if path.is_file() or (not path.exists() and path.suffix == ".jsonl"):
@@ -36,7 +42,7 @@ def results_path() -> Path:
 
 def cache_root() -> Path:
     """The cache's folder (KLLM_CACHE, default <repo>/cache), not created."""
-    return Path(os.environ.get("KLLM_CACHE", repo_root() / "cache"))
+    return _env_path("KLLM_CACHE", repo_root() / "cache")
 
 
 def cache_dir(kind: str = "") -> Path:

@@ -12,9 +12,11 @@ conversions and trained variants too). Prune also removes the temp folders of ki
 """
 from __future__ import annotations
 
-from common.cache_usage import (cache_entries, days_ago, find_entries, records_reads, remove_entry,
-                                unused_entries)
-from common.errors import UserError, count_arg
+import sys
+
+from common.cache_usage import (cache_entries, check_removable, days_ago, find_entries, printable, records_reads,
+                                remove_entry, unused_entries)
+from common.errors import count_arg
 from common.paths import cache_root
 
 
@@ -54,12 +56,12 @@ def run_list(args) -> int:
         print(f"the cache at {root} is empty")
         return 0
     shown = entries[:args.top] if args.top else entries
-    width = max(len(e.name) for e in shown)
+    width = max(len(printable(e.name)) for e in shown)
     print(f"{'entry':<{width}}  {'size':>11}  {'files':>6}  last read")
     for e in shown:
         note = "  (left by a killed run)" if e.leftover else ""
-        print(f"{e.name:<{width}}  {_size(e.size_bytes):>11}  {e.files:>6}  {days_ago(e.last_read)}{note}")
-    more = f" ({len(entries) - len(shown)} smaller not shown)" if len(shown) < len(entries) else ""
+        print(f"{printable(e.name):<{width}}  {_size(e.size_bytes):>11}  {e.files:>6}  {days_ago(e.last_read)}{note}")
+    more = f" ({len(entries) - len(shown)} more not shown)" if len(shown) < len(entries) else ""
     print(f"{_count(len(entries), 'entry', 'entries')}, {_size(sum(e.size_bytes for e in entries))} in {root}{more}")
     kinds: dict[str, list[int]] = {}
     for e in entries:
@@ -72,12 +74,14 @@ def run_list(args) -> int:
 
 
 def run_prune(args) -> int:
-    root = cache_root()
+    root = check_removable(cache_root())
     entries = cache_entries(root)
     chosen = unused_entries(entries, args.unused_days)
-    if not records_reads(root) and any(not e.leftover for e in chosen):
-        raise UserError(f"the file system of {root} is mounted noatime and records no reads, so no entry can "
-                        "be called unused: remove entries by name (kllm cache remove KIND/ENTRY)")
+    if not records_reads(root):
+        chosen = [e for e in chosen if e.leftover]
+        print(f"note: the file system of {root} is mounted noatime and records no reads, so no entry can be called "
+              "unused; only killed runs' temp folders are pruned (remove others by name: kllm cache remove KIND/ENTRY)",
+              file=sys.stderr)
     if not chosen:
         print(f"nothing in {root} has gone unread for {_count(args.unused_days, 'day')}")
         return 0
@@ -85,16 +89,27 @@ def run_prune(args) -> int:
 
 
 def run_remove(args) -> int:
-    root = cache_root()
+    root = check_removable(cache_root())
     return _remove(find_entries(cache_entries(root), args.names), args.dry_run, root)
 
 
 def _remove(chosen, dry_run: bool, root) -> int:
+    """Remove each entry (an entry that cannot be removed is one error line; the others go on);
+    exit code 1 when any failed."""
     verb = "would remove" if dry_run else "removed"
+    done, failed = [], 0
     for entry in chosen:
         if not dry_run:
-            remove_entry(entry)
+            try:
+                remove_entry(entry)
+            except OSError as err:
+                failed += 1
+                print(f"error: cannot remove {printable(entry.name)}: {err.strerror or err}"
+                      + (f": {err.filename}" if err.filename else ""), file=sys.stderr)
+                continue
+        done.append(entry)
         why = "left by a killed run" if entry.leftover else f"last read {days_ago(entry.last_read)}"
-        print(f"{verb} {entry.name} ({_size(entry.size_bytes)}, {why})")
-    print(f"{verb} {_count(len(chosen), 'entry', 'entries')}, {_size(sum(e.size_bytes for e in chosen))} from {root}")
-    return 0
+        print(f"{verb} {printable(entry.name)} ({_size(entry.size_bytes)}, {why})")
+    print(f"{verb} {_count(len(done), 'entry', 'entries')}, {_size(sum(e.size_bytes for e in done))} from {root}"
+          + (f"; {failed} could not be removed" if failed else ""))
+    return 1 if failed else 0

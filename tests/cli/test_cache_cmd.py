@@ -38,7 +38,7 @@ def test_the_list_shows_each_entry_largest_first_and_the_total(cache, capsys):
     assert lines[-1] == "by kind: generator 3.0 MB (1), scores 4 KB (1)"
     assert main(["cache", "--top", "1"]) == 0
     out = capsys.readouterr().out
-    assert "scores/lm.jsonl" not in out and "(1 smaller not shown)" in out
+    assert "scores/lm.jsonl" not in out and "(1 more not shown)" in out
 
 
 def test_an_empty_cache_says_so(cache, capsys):
@@ -83,11 +83,65 @@ def test_bad_flags_are_one_line(cache, capsys, argv, message):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-def test_prune_on_a_noatime_file_system_refuses_and_removes_nothing(cache, capsys, monkeypatch):
+def test_prune_on_a_noatime_file_system_takes_only_killed_runs_leftovers(cache, capsys, monkeypatch):
+    import subprocess
+    import sys
+
     import cli.commands.cache as command
 
+    pid = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                             text=True).stdout)
     cache("generator/old/model.onnx", read_days_ago=40)
+    cache(f"generator/.old.tmp-{pid}-x/model.onnx")
     monkeypatch.setattr(command, "records_reads", lambda root: False)
-    assert main(["cache", "prune", "--unused-days", "30"]) == 2
-    assert "mounted noatime" in capsys.readouterr().err
-    assert (cache.root / "generator" / "old").exists()
+    assert main(["cache", "prune", "--unused-days", "30"]) == 0
+    out, err = capsys.readouterr()
+    assert "mounted noatime and records no reads" in err and "removed 1 entry" in out
+    assert sorted(p.name for p in (cache.root / "generator").iterdir()) == ["old"]
+
+
+def test_a_folder_that_is_not_a_cache_is_never_pruned(tmp_path, monkeypatch, capsys):
+    project = tmp_path / "project"
+    for name in (".git/HEAD", "src/a.py"):
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text("x")
+        os.utime(project / name, (1, 1))
+    monkeypatch.setenv("KLLM_CACHE", str(project))
+    for argv in (["cache", "prune", "--unused-days", "1"], ["cache", "remove", "src/a.py"]):
+        assert main(argv) == 2
+        assert "is not a cache folder (it holds .git): check KLLM_CACHE; nothing removed" in capsys.readouterr().err
+    assert (project / "src" / "a.py").exists() and (project / ".git" / "HEAD").exists()
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("KLLM_CACHE", "")                  # empty: the default cache, never the current folder
+    assert main(["cache", "--top", "1"]) == 0
+    assert " in ." not in capsys.readouterr().out
+    monkeypatch.setenv("KLLM_CACHE", str(project / "src" / "a.py"))
+    assert main(["cache"]) == 2
+    assert "is a file, not a folder: check KLLM_CACHE" in capsys.readouterr().err
+
+
+def test_an_entry_that_cannot_be_removed_is_one_error_line_and_the_rest_go_on(cache, capsys, monkeypatch):
+    import common.cache_usage as usage
+
+    cache("generator/stuck/model.onnx", read_days_ago=40)
+    cache("generator/free/model.onnx", read_days_ago=40)
+    real = usage.shutil.rmtree
+
+    def rmtree(path, onerror=None):
+        if "stuck" in str(path):
+            onerror(os.unlink, str(path / "stuck" / "model.onnx"), (PermissionError, PermissionError(1, "Operation not permitted"), None))
+            return
+        real(path, onerror=onerror)
+
+    monkeypatch.setattr(usage.shutil, "rmtree", rmtree)
+    assert main(["cache", "prune", "--unused-days", "30"]) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith("error: cannot remove generator/stuck: generator/stuck only partly removed: Operation not "
+                          "permitted: ") and err.count("\n") == 1
+    assert "removed generator/free" in out and "removed 1 entry, 2 KB from" in out and "1 could not be removed" in out
+
+
+def test_a_name_with_a_newline_stays_on_its_row(cache, capsys):
+    cache("scores/two\nlines.jsonl")
+    assert main(["cache"]) == 0
+    assert "scores/two\\nlines.jsonl" in capsys.readouterr().out.splitlines()[1]

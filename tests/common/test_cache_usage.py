@@ -5,11 +5,12 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from common.cache_usage import (DAY_S, cache_entries, days_ago, find_entries, records_reads, remove_entry,
-                                unused_entries)
+from common.cache_usage import (DAY_S, cache_entries, check_removable, days_ago, find_entries, records_reads,
+                                remove_entry, unused_entries)
 from common.errors import UserError
 
 NOW = time.time()
@@ -105,3 +106,37 @@ def test_a_noatime_file_system_records_no_reads(tmp_path, monkeypatch):
     assert records_reads(tmp_path / "not" / "made") is (not real(tmp_path).f_flag & os.ST_NOATIME)
     monkeypatch.setattr(os, "statvfs", NoAtime)
     assert records_reads(tmp_path) is False
+
+
+def test_a_kind_linked_to_another_disk_lists_its_entries(tmp_path):
+    elsewhere = tmp_path / "bigdisk" / "generator"
+    put(elsewhere.parent, "generator/int4-aaa/model.onnx", 3000)
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "generator").symlink_to(elsewhere)
+    entries = cache_entries(tmp_path / "cache")
+    assert [(e.name, e.size_bytes) for e in entries] == [("generator/int4-aaa", 3000)]
+    remove_entry(entries[0])
+    assert list(elsewhere.iterdir()) == [] and (tmp_path / "cache" / "generator").is_symlink()
+
+
+def test_a_rename_that_fails_leaves_no_temp_folder(tmp_path, monkeypatch):
+    put(tmp_path, "generator/a/m.onnx")
+    entry = cache_entries(tmp_path)[0]
+
+    def refuse(*_):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(PermissionError):
+        remove_entry(entry)
+    assert [p.name for p in (tmp_path / "generator").iterdir()] == ["a"]
+
+
+def test_a_repository_or_the_repo_itself_is_not_a_cache(tmp_path):
+    from common.paths import repo_root
+
+    assert check_removable(tmp_path) == tmp_path
+    (tmp_path / ".git").mkdir()
+    for root, why in ((tmp_path, "it holds .git"), (repo_root(), "the repository itself"), (Path("/"), "root")):
+        with pytest.raises(UserError, match=f"is not a cache folder \\(.*{why}"):
+            check_removable(root)
