@@ -79,8 +79,8 @@ class CausalLM:
             genai_config = json.loads(config_path.read_text(encoding="utf-8"))
             config, decoder = genai_config["model"], genai_config["model"]["decoder"]
             int(decoder["num_key_value_heads"]), int(decoder["head_size"])
-        except FileNotFoundError:
-            raise InputError(f"no genai_config.json in {folder}: not a model folder") from None
+        except FileNotFoundError:       # not a model folder, or a deployed one that lost it (DamagedModel)
+            raise DamagedModel(f"no genai_config.json in {folder}: not a model folder") from None
         except (ValueError, KeyError, TypeError) as err:
             raise InputError(f"{config_path} is not an exported model's config ({type(err).__name__}: {err})") from None
         for name in ("tokenizer.json", decoder.get("filename", "model.onnx")):

@@ -75,7 +75,12 @@ def load_sibling(name: str, kind: str):
 if __package__:     # imported on the host as edge.runtime.detect
     from . import classifier, records
 else:               # a bundle's program (python3 -I detect.py), or loaded by another runtime file
-    classifier, records = load_sibling("classifier.py", "classifier"), load_sibling("records.py", "records")
+    try:
+        classifier, records = load_sibling("classifier.py", "classifier"), load_sibling("records.py", "records")
+    except Exception as exc:   # a runtime file beside this one missing or cut short (OSError, SyntaxError, ...)
+        print(f"error: the runtime files beside {HERE / 'detect.py'} are damaged or incomplete "
+              f"({type(exc).__name__}: {exc}): deploy the bundle again", file=sys.stderr)
+        sys.exit(2)
 Classifier, format_row = classifier.Classifier, classifier.format_row
 InputError, load_config, read_input = records.InputError, records.load_config, records.read_input
 parse_inputs, parse_records, DEFAULT_MAX_BYTES = records.parse_inputs, records.parse_records, records.DEFAULT_MAX_BYTES
@@ -93,8 +98,8 @@ def open_bundle(folder: Path, threads: int = 1):
         if kind not in KINDS:
             try:
                 return Classifier(folder, threads, config)
-            except ValueError as exc:   # a model input this runtime cannot build
-                raise InputError(str(exc)) from None
+            except ValueError as exc:   # a model input this runtime cannot build, or a config value not as written
+                raise records.damaged_bundle(folder, str(exc), when_intact=str(exc)) from None
         name, cls = KINDS[kind]
         return getattr(load_sibling(name, kind), cls).from_bundle(folder, threads)
 

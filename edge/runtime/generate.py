@@ -49,11 +49,16 @@ if __package__:     # imported on the host as edge.runtime.generate
 else:               # run as python3 [-I] generate.py: the files beside it, by path, without __pycache__
     sys.path.insert(0, str(HERE))
     sys.dont_write_bytecode = True
-    import causal_lm
-    import lm_chat
-    import lm_measure
-    import lm_sampling
-    import records
+    try:
+        import causal_lm
+        import lm_chat
+        import lm_measure
+        import lm_sampling
+        import records
+    except Exception as exc:   # a runtime file beside this one missing or cut short (ImportError, SyntaxError, ...)
+        print(f"error: the runtime files beside {HERE / 'generate.py'} are damaged or incomplete "
+              f"({type(exc).__name__}: {exc}): delete the folder; the host stages it again on the next run", file=sys.stderr)
+        sys.exit(2)
 CausalLM, InputError, log_softmax = causal_lm.CausalLM, causal_lm.InputError, causal_lm.log_softmax
 Sampler = lm_sampling.Sampler
 OneLineParser, EMULATED_NOTE = records.OneLineParser, records.EMULATED_NOTE

@@ -52,8 +52,8 @@ def load_config(folder: Path) -> dict:
     path = Path(folder) / "config.json"
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"no config.json in {folder}: not a bundle folder") from None
+    except FileNotFoundError:       # a deployed bundle that lost it, or not a bundle
+        raise damaged_bundle(folder, "", when_intact=f"no config.json in {folder}: not a bundle folder") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(f"cannot read {path} ({exc}): deploy the bundle again") from None
     if not isinstance(config, dict):
@@ -76,30 +76,50 @@ def reading_bundle(folder: Path):
         raise
     except Exception as exc:   # onnxruntime and tokenizers raise their own classes, not ValueError or OSError
         detail = (str(exc).strip().splitlines() or [""])[-1][:200]
-        said = manifest_problem(folder) or f"{type(exc).__name__}: {detail}"   # the file, where the manifest can say
-        raise InputError(f"{folder} holds a damaged or incomplete bundle ({said}): deploy it again") from None
+        raise damaged_bundle(folder, f"{type(exc).__name__}: {detail}") from None
+
+
+def damaged_bundle(folder: Path, detail: str, when_intact: str | None = None) -> InputError:
+    """The one-line InputError for a bundle that failed to load: what its manifest says is not as
+    deployed, else `detail` (the loader's own words); `when_intact`, if given, is the whole message
+    when the manifest finds nothing wrong (or there is none: not a deployed bundle)."""
+    problem = manifest_problem(folder)
+    if problem is None and when_intact is not None:
+        return InputError(when_intact)
+    return InputError(f"{folder} holds a damaged or incomplete bundle ({problem or detail}): deploy it again")
 
 
 def manifest_problem(folder: Path) -> str | None:
-    """Which of `folder`'s files is not as deployed: the first that its MANIFEST.sha256 lists and
-    that is missing, else the first whose sha256 differs (a truncated or changed file); None when
-    every file matches or there is no readable manifest. Only called after a load failed: it
-    hashes every file (about a second per 500 MB).
+    """Which of `folder`'s files are not as deployed: those its MANIFEST.sha256 lists that are
+    missing, else those whose sha256 differs (truncated or changed); None when every file matches
+    or there is no readable manifest. Only called after a load failed: it hashes every file (about
+    a second per 500 MB).
 
         manifest_problem(Path("study/smollm2-int4"))   # -> "model.onnx.data is not the file deployed (...)"
     """
+    folder = Path(folder)
     try:
-        lines = (Path(folder) / MANIFEST).read_text(encoding="utf-8").splitlines()
+        lines = (folder / MANIFEST).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError):
         return None
     listed = [(name, digest) for digest, _, name in (line.partition("  ") for line in lines) if name]
-    for name, _ in listed:
-        if not (Path(folder) / name).is_file():
-            return f"{name} is missing"
-    for name, digest in listed:
-        if sha256_file(Path(folder) / name) != digest:
-            return f"{name} is not the file deployed: truncated or changed, its sha256 is not the one in {MANIFEST}"
+    outside = [name for name, _ in listed if Path(name).is_absolute() or ".." in Path(name).parts]
+    if outside:
+        return f"its {MANIFEST} is damaged: it names {outside[0]!r}, outside the folder"
+    missing = [name for name, _ in listed if not (folder / name).is_file()]
+    if missing:
+        return f"{_names(missing)} {'is' if len(missing) == 1 else 'are'} missing"
+    changed = [name for name, digest in listed if sha256_file(folder / name) != digest]
+    if changed:
+        return (f"{_names(changed)} {'is not the file' if len(changed) == 1 else 'are not the files'} deployed: "
+                f"truncated or changed, {'its sha256 is' if len(changed) == 1 else 'their sha256s are'} not "
+                f"the one{'s' * (len(changed) > 1)} in {MANIFEST}")
     return None
+
+
+def _names(names: list[str], most: int = 3) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def sha256_file(path: Path) -> str:

@@ -184,7 +184,11 @@ def test_a_csv_input_is_answered_in_the_competitions_submission_form(tmp_path, m
     ("tokenizer.json", None, [], "holds a damaged or incomplete bundle (tokenizer.json is missing): deploy it again"),
     ("smoke.jsonl", None, ["--self-test"], "no smoke.jsonl in"),
     ("smoke.jsonl", b"[1]\n", ["--self-test"], "smoke.jsonl is not the bundle step's smoke inputs"),
-], ids=["config-not-json", "config-a-list", "model-empty", "tokenizer-gone", "smoke-gone", "smoke-not-rows"])
+    ("config.json", None, [], "holds a damaged or incomplete bundle (config.json is missing): deploy it again"),
+    ("classifier.py", b"def broken(:\n", [], "detect.py are damaged or incomplete (SyntaxError: "),
+    ("records.py", None, [], "detect.py are damaged or incomplete (FileNotFoundError: "),
+], ids=["config-not-json", "config-a-list", "model-empty", "tokenizer-gone", "smoke-gone", "smoke-not-rows",
+        "config-gone", "runtime-cut", "runtime-gone"])
 def test_a_damaged_bundle_is_one_error_line(tiny_bundle, tmp_path, file, content, args, said):
     import shutil
 
@@ -197,6 +201,19 @@ def test_a_damaged_bundle_is_one_error_line(tiny_bundle, tmp_path, file, content
     done = run_cli(bundle, args, b"an essay\n")
     lines = done.stderr.decode().splitlines()
     assert done.returncode == 2 and done.stdout == b"" and len(lines) == 1 and said in lines[0], lines
+
+
+def test_a_config_value_changed_after_deploy_names_the_config(tiny_bundle, tmp_path):
+    import shutil
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(tiny_bundle, bundle)
+    config = json.loads((bundle / "config.json").read_text())
+    (bundle / "config.json").write_text(json.dumps({**config, "max_length": "abc"}))
+    done = run_cli(bundle, [], b"an essay\n")
+    assert done.returncode == 2 and done.stderr.decode() == (
+        f"error: {bundle} holds a damaged or incomplete bundle (config.json is not the file deployed: truncated or "
+        "changed, its sha256 is not the one in MANIFEST.sha256): deploy it again\n")
 
 
 def test_a_config_lacking_a_key_and_too_many_threads_are_one_error_line(tiny_bundle, tmp_path):

@@ -258,8 +258,29 @@ def test_a_deployed_model_folder_names_the_damaged_file_from_its_manifest(tiny_e
         "changed, its sha256 is not the one in MANIFEST.sha256: delete the folder; the host exports it, or stages "
         "it on the device, again on the next run\n")
     (folder / "tokenizer.json").unlink()
+    (folder / "genai_config.json").unlink()
     assert main(["--model", str(folder), "--prompt", PROMPT]) == 2
-    assert "holds a damaged model file: tokenizer.json is missing: delete the folder" in capsys.readouterr().err
+    assert "holds a damaged model file: genai_config.json, tokenizer.json are missing: delete the folder" in \
+        capsys.readouterr().err
+    assert main(["--model", str(tmp_path / "nowhere"), "--prompt", PROMPT]) == 2    # not a model folder at all
+    assert capsys.readouterr().err == f"error: no genai_config.json in {tmp_path / 'nowhere'}: not a model folder\n"
+
+
+@pytest.mark.parametrize("name, content", [("lm_sampling.py", b"def cut(:\n"), ("records.py", None)])
+def test_a_damaged_runtime_file_beside_generate_is_one_line(name, content, tmp_path):
+    runtime = RUNTIME.parent
+    for file in LM_FILES:
+        shutil.copy(runtime / file, tmp_path / file)
+    if content is None:
+        (tmp_path / name).unlink()
+    else:
+        (tmp_path / name).write_bytes(content)
+    done = subprocess.run([sys.executable, "-I", str(tmp_path / "generate.py"), "--model", "m", "--prompt", "Hi"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.startswith(f"error: the runtime files beside {tmp_path / 'generate.py'} are damaged or "
+                                  "incomplete (") and done.stderr.count("\n") == 1
+    assert "delete the folder; the host stages it again on the next run" in done.stderr
 
 
 def test_ids_past_the_context_or_the_vocabulary_are_refused(tiny_exports, tmp_path, capsys):

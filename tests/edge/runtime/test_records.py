@@ -166,18 +166,37 @@ def test_a_reader_that_stops_early_ends_the_program_quietly_with_141(tmp_path):
     assert reader.wait(timeout=60) == 141 and reader.stderr.read() == b""
 
 
-def test_the_manifest_names_a_missing_file_before_a_changed_one(tmp_path):
+def test_the_manifest_names_missing_files_before_changed_ones(tmp_path):
     from edge.bundle import write_manifest
 
     assert manifest_problem(tmp_path) is None                              # no manifest: nothing to say
-    for name in ("a.onnx", "b.json", "c.txt"):
+    for name in ("a.onnx", "b.json", "c.txt", "d.txt", "e.txt"):
         (tmp_path / name).write_text(name)
     write_manifest(tmp_path)
     assert manifest_problem(tmp_path) is None
     (tmp_path / "a.onnx").write_text("a.onnx, cut")
     assert manifest_problem(tmp_path) == ("a.onnx is not the file deployed: truncated or changed, its sha256 is "
                                           "not the one in MANIFEST.sha256")
+    for name in ("b.json", "c.txt", "d.txt"):
+        (tmp_path / name).write_text("changed")
+    assert manifest_problem(tmp_path).startswith("a.onnx, b.json, c.txt and 1 more are not the files deployed: "
+                                                 "truncated or changed, their sha256s are not the ones in")
     (tmp_path / "c.txt").unlink()
-    assert manifest_problem(tmp_path) == "c.txt is missing"
+    (tmp_path / "e.txt").unlink()
+    assert manifest_problem(tmp_path) == "c.txt, e.txt are missing"
+    (tmp_path / "MANIFEST.sha256").write_text("00  ../../etc/hostname\n")
+    assert manifest_problem(tmp_path) == "its MANIFEST.sha256 is damaged: it names '../../etc/hostname', outside the folder"
     (tmp_path / "MANIFEST.sha256").write_bytes(b"\xff\xfe")
     assert manifest_problem(tmp_path) is None                              # an unreadable manifest: the loader's words
+
+
+def test_a_deployed_bundle_that_lost_its_config_says_so(tmp_path):
+    from edge.bundle import write_manifest
+
+    with pytest.raises(InputError, match="^no config.json in .*: not a bundle folder$"):
+        load_config(tmp_path)
+    (tmp_path / "config.json").write_text("{}")
+    write_manifest(tmp_path)
+    (tmp_path / "config.json").unlink()
+    with pytest.raises(InputError, match=r"holds a damaged or incomplete bundle \(config.json is missing\): deploy it again$"):
+        load_config(tmp_path)
