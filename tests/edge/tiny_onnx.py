@@ -63,11 +63,15 @@ def make_tiny_classifier(path: Path, vocab_size: int = 30522, hidden: int = 16, 
 
 
 def odd_input_bundle(bundle: Path, folder: Path) -> Path:
-    """A copy of `bundle` whose model also wants an input no text gives (pixel_values)."""
+    """A copy of `bundle` whose model also wants an input no text gives (pixel_values), its manifest
+    written again (as a bundle built with such a model would have it)."""
     import shutil
+
+    from edge.bundle import write_manifest
 
     shutil.copytree(bundle, folder)
     model = onnx.load(str(bundle / "model.onnx"))
     model.graph.input.append(helper.make_tensor_value_info("pixel_values", TensorProto.FLOAT, [1, 3]))
     onnx.save(model, str(folder / "model.onnx"))
+    write_manifest(folder)
     return folder
