@@ -24,7 +24,7 @@ from pathlib import Path
 
 from common.atomic import pid_alive
 from common.errors import UserError
-from common.paths import cache_root
+from common.paths import cache_root, repo_root
 
 DAY_S = 86_400
 ATIME_GRAIN_DAYS = 1          # relatime: a read moves the access time only when it is a day old
@@ -60,13 +60,13 @@ def cache_entries(root: Path | None = None) -> list[CacheEntry]:
 def check_removable(root: Path) -> Path:
     """`root` if entries may be removed from it; UserError for a folder that is plainly not a cache
     (a repository, the repo itself, a home folder, /): a wrong KLLM_CACHE must not prune a project."""
-    from common.paths import repo_root
-
     resolved = Path(root).resolve()
-    why = ("the repository itself" if resolved == repo_root().resolve() else "a home folder" if resolved == Path.home().resolve()
-           else "the file system's root" if resolved == Path("/") else "it holds .git" if (resolved / ".git").exists() else "")
-    if why:
-        raise UserError(f"{root} is not a cache folder ({why}): check KLLM_CACHE; nothing removed")
+    for why, plain in (("the repository itself", resolved == repo_root().resolve()),
+                       ("a home folder", resolved == Path.home().resolve()),
+                       ("the file system's root", resolved == Path("/")),
+                       ("it holds .git", (resolved / ".git").exists())):
+        if plain:
+            raise UserError(f"{root} is not a cache folder ({why}): check KLLM_CACHE; nothing removed")
     return Path(root)
 
 
@@ -136,7 +136,7 @@ def remove_entry(entry: CacheEntry) -> None:
         path.unlink(missing_ok=True)
         return
     if entry.leftover:
-        _rmtree(path, entry.name)
+        _rmtree(path)
         return
     aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-removed-", dir=path.parent))
     try:
@@ -144,17 +144,17 @@ def remove_entry(entry: CacheEntry) -> None:
     except OSError:
         aside.rmdir()
         raise
-    _rmtree(aside, entry.name)
+    _rmtree(aside)
 
 
-def _rmtree(path: Path, name: str) -> None:
+def _rmtree(path: Path) -> None:
     """shutil.rmtree, but an OSError naming the first thing that stayed (an immutable or foreign
     file) instead of ignoring it."""
     failed = []
     shutil.rmtree(path, onerror=lambda _, where, info: failed.append((where, info[1])))
     if failed:
         where, err = failed[0]
-        raise OSError(err.errno, f"{name} only partly removed: {getattr(err, 'strerror', None) or err}", where)
+        raise OSError(err.errno, f"only partly removed ({getattr(err, 'strerror', None) or err})", where)
 
 
 def printable(name: str) -> str:

@@ -57,7 +57,8 @@ else:               # run as python3 [-I] generate.py: the files beside it, by p
         import records
     except Exception as exc:   # a runtime file beside this one missing or cut short (ImportError, SyntaxError, ...)
         print(f"error: the runtime files beside {HERE / 'generate.py'} are damaged or incomplete "
-              f"({type(exc).__name__}: {exc}): delete the folder; the host stages it again on the next run", file=sys.stderr)
+              f"({type(exc).__name__}: {exc}): delete the folder; the host stages it again on the next run",
+              file=sys.stderr)
         sys.exit(2)
 CausalLM, InputError, log_softmax = causal_lm.CausalLM, causal_lm.InputError, causal_lm.log_softmax
 Sampler = lm_sampling.Sampler
