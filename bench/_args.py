@@ -13,11 +13,10 @@ import argparse
 import os
 
 from common.errors import OneLineParser, text_arg
+from common.threads import max_threads
 
 
-# more threads than this only oversubscribe (a run with 99,999 took 17 GB and the machine's whole
-# scheduler, beyond SIGTERM's reach inside onnxruntime); a Pi 5 has 4 cores
-MAX_THREADS = max(64, 4 * (os.cpu_count() or 1))
+MAX_THREADS = max_threads()   # more only oversubscribe (common/threads.py); a Pi 5 has 4 cores
 
 
 def check_threads(parser: argparse.ArgumentParser, threads) -> None:

@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     try:
         import competitions  # noqa: F401  (registers every competition)
+        from common.paths import check_repo_root
+
+        check_repo_root()
 
         parser = build_parser()
         args, unknown = parser.parse_known_args(argv)

@@ -70,7 +70,10 @@ def check_output_folder(folder: Path, what: str = "") -> Path:
         check_output_folder(Path("build/edge/x"))   # -> the path, or UserError
     """
     folder = Path(folder)
-    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p.is_symlink() or p == p.parent)
+    if existing.is_symlink() and not existing.exists():   # mkdir would fail there with "File exists", at the end
+        raise UserError(f"cannot write {what or folder}: {existing} is a link to {os.readlink(existing)}, "
+                        "which does not exist")
     try:
         if not existing.is_dir():
             raise NotADirectoryError(f"{existing} is a file, not a folder")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from common.atomic import pid_alive
 from common.errors import UserError
-from common.paths import cache_root, repo_root
+from common.paths import CACHE_TAG, cache_root, repo_root
 
 DAY_S = 86_400
 ATIME_GRAIN_DAYS = 1          # relatime: a read moves the access time only when it is a day old
@@ -52,6 +52,8 @@ def cache_entries(root: Path | None = None) -> list[CacheEntry]:
         return []
     entries = []
     for kind in sorted(root.iterdir()):
+        if kind.name == CACHE_TAG:
+            continue
         children = sorted(kind.iterdir()) if kind.is_dir() else [kind]   # a kind linked to another disk too
         entries.extend(_measure(root, child) for child in children)
     return sorted(entries, key=lambda e: (-e.size_bytes, e.name))
@@ -59,12 +61,17 @@ def cache_entries(root: Path | None = None) -> list[CacheEntry]:
 
 def check_removable(root: Path) -> Path:
     """`root` if entries may be removed from it; UserError for a folder that is plainly not a cache
-    (a repository, the repo itself, a home folder, /): a wrong KLLM_CACHE must not prune a project."""
+    (a repository, the repo itself, a home folder, /, or, KLLM_CACHE naming a folder of its own, one
+    without the CACHEDIR.TAG that common.paths.cache_dir writes): a wrong KLLM_CACHE must not prune
+    a project or /usr."""
     resolved = Path(root).resolve()
     for why, plain in (("the repository itself", resolved == repo_root().resolve()),
                        ("a home folder", resolved == Path.home().resolve()),
                        ("the file system's root", resolved == Path("/")),
-                       ("it holds .git", (resolved / ".git").exists())):
+                       ("it holds .git", (resolved / ".git").exists()),
+                       (f"it holds no {CACHE_TAG}, which every cache this project makes holds",
+                        resolved.is_dir() and resolved != (repo_root() / "cache").resolve()
+                        and not (resolved / CACHE_TAG).is_file())):
         if plain:
             raise UserError(f"{root} is not a cache folder ({why}): check KLLM_CACHE; nothing removed")
     return Path(root)

@@ -239,6 +239,9 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     real = data_dir(competition.slug)
     lacks = missing_files(competition, real) if given is None and real.is_dir() else []
     note = f"{real} lacks {', '.join(lacks)}, so it was not used" if lacks else ""
+    moved = os.environ.get("KLLM_DATA", "").strip()
+    if given is None and moved and not real.is_dir():   # a KLLM_DATA that names the wrong level or nothing
+        note = f"KLLM_DATA={moved} holds no {competition.slug}/ folder, so it was not used"
     if source == "sample" and folder.resolve() != competition.sample_dir.resolve():
         note = f"{folder} holds a copy of the embedded sample"
     zips = sorted(real.glob("*.zip")) if note else []

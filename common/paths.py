@@ -1,5 +1,6 @@
 """Where things live on disk. Every path can be moved with an environment variable; one set to
-an empty or blank value counts as unset (Path("") would be the current folder).
+an empty or blank value counts as unset (Path("") would be the current folder), blanks around a
+value are dropped and a leading ~ is the home folder, as a shell would read them.
 
     from common.paths import repo_root, data_dir, cache_dir
     data_dir("science-exam")  # -> <repo>/data/science-exam
@@ -7,16 +8,42 @@ an empty or blank value counts as unset (Path("") would be the current folder).
 import os
 from pathlib import Path
 
+from common.errors import UserError
+
+# The Cache Directory Tagging Specification (https://bford.info/cachedir/): backup tools (tar
+# --exclude-caches, borg, restic) skip a folder holding it, and `kllm cache prune` removes entries
+# only from a folder that holds it (common/cache_usage.py).
+CACHE_TAG = "CACHEDIR.TAG"
+CACHE_TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+                  "# This file is a cache directory tag created by kllm (the Kaggle LLM monorepo).\n"
+                  "# For information about cache directory tags, see https://bford.info/cachedir/\n")
+
 _REPO = Path(__file__).resolve().parent.parent
 
 
 def _env_path(name: str, default: Path) -> Path:
-    value = os.environ.get(name, "")
-    return Path(value) if value.strip() else Path(default)
+    value = _env_value(name)
+    return Path(value).expanduser() if value else Path(default)
+
+
+def _env_value(name: str) -> str:
+    """The variable without the blanks a shell or CI template leaves around it ('' when unset)."""
+    return os.environ.get(name, "").strip()
 
 
 def repo_root() -> Path:
     return _env_path("KLLM_ROOT", _REPO)
+
+
+def check_repo_root() -> Path:
+    """repo_root(), or UserError when KLLM_ROOT names a folder that is not a checkout of this
+    repository (it moves the repository, not the outputs: those have their own variables)."""
+    root = repo_root()
+    if not (root / "competitions").is_dir() or not (root / "pyproject.toml").is_file():
+        raise UserError(f"KLLM_ROOT={root} is not a checkout of this repository (no competitions/ and "
+                        "pyproject.toml there): it names the repository itself; to move outputs, set KLLM_CACHE, "
+                        "KLLM_RESULTS or KLLM_SUBMISSIONS")
+    return root
 
 
 def data_dir(slug: str) -> Path:
@@ -31,10 +58,10 @@ def submissions_dir(slug: str) -> Path:
 def results_path() -> Path:
     """The results store: <repo>/results/runs.jsonl. KLLM_RESULTS names the file itself (an
     existing file, or a new path ending in .jsonl) or a folder to keep runs.jsonl in."""
-    override = os.environ.get("KLLM_RESULTS", "")
-    if not override.strip():
+    override = _env_value("KLLM_RESULTS")
+    if not override:
         return repo_root() / "results" / "runs.jsonl"
-    path = Path(override)
+    path = Path(override).expanduser()
     if path.is_file() or (not path.exists() and path.suffix == ".jsonl"):
         return path
     return path / "runs.jsonl"
@@ -49,5 +76,11 @@ def cache_dir(kind: str = "") -> Path:
     """Disk cache for expensive steps (embeddings, indexes, generations, conversions), created."""
     root = cache_root()
     path = root / kind if kind else root
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not (root / CACHE_TAG).exists():
+            (root / CACHE_TAG).write_text(CACHE_TAG_TEXT, encoding="utf-8")
+    except OSError as err:   # a file or a link to nowhere where the folder should be, a read-only disk
+        raise UserError(f"cannot make the cache folder {path} ({err.strerror or err})"
+                        + (": check KLLM_CACHE" if _env_value("KLLM_CACHE") else "")) from None
     return path

@@ -59,6 +59,7 @@ def test_make_cache_prune_passes_days_and_args_to_the_cli(tmp_path):
 
     old = tmp_path / "generator" / "old" / "model.onnx"
     old.parent.mkdir(parents=True)
+    (tmp_path / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n")
     old.write_bytes(b"x")
     stamp = time.time() - 20 * 86_400
     os.utime(old, (stamp, stamp))

@@ -90,6 +90,9 @@ def run(args) -> int:
 
         if find_credentials() is None:
             raise NoCredentials()   # before any work: --kaggle without credentials would only fail at the end
+        from common.kaggle.submit import KaggleSubmitConfig
+
+        KaggleSubmitConfig()        # and a bad KLLM_KAGGLE_WAIT_S, read when the upload starts
     solve = load_solution(competition)
     check_options(competition, solve, options, given, experiment)
     data = load_dataset(competition, args.data)

@@ -11,6 +11,7 @@ or kernel owner/slug@version) is set on the record and appended to the results s
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -30,11 +31,15 @@ NOTEBOOK_OUTPUT = "submission.csv"
 
 
 def _env_seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name)
+    """A positive number of seconds from `name`; unset, empty or blank: `default`."""
+    raw = os.environ.get(name, "").strip()
     try:
-        return default if raw is None else float(raw)
+        seconds = float(raw) if raw else default
     except ValueError:
-        raise UserError(f"{name} should be a number of seconds, got {raw!r}") from None
+        seconds = math.nan
+    if not 0 < seconds < math.inf:
+        raise UserError(f"{name} should be a positive number of seconds, got {raw!r}")
+    return seconds
 
 
 @dataclass

@@ -13,8 +13,11 @@ DAY_S = 86_400
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
+    from common.paths import cache_dir
+
     root = tmp_path / "cache"
     monkeypatch.setenv("KLLM_CACHE", str(root))
+    cache_dir()                                  # the folder and its CACHEDIR.TAG, as any run makes them
     now = time.time()
 
     def put(name, size=2048, read_days_ago=0.0):
@@ -39,6 +42,18 @@ def test_the_list_shows_each_entry_largest_first_and_the_total(cache, capsys):
     assert main(["cache", "--top", "1"]) == 0
     out = capsys.readouterr().out
     assert "scores/lm.jsonl" not in out and "(1 more not shown)" in out
+
+
+def test_a_folder_without_the_cache_tag_is_never_pruned(tmp_path, monkeypatch, capsys):
+    usr = tmp_path / "usr"
+    (usr / "lib").mkdir(parents=True)
+    (usr / "lib" / "libc.so").write_text("x")
+    os.utime(usr / "lib" / "libc.so", (1, 1))
+    monkeypatch.setenv("KLLM_CACHE", str(usr))
+    assert main(["cache", "prune", "--unused-days", "1", "--dry-run"]) == 2
+    assert "is not a cache folder (it holds no CACHEDIR.TAG" in capsys.readouterr().err
+    assert main(["cache"]) == 0                               # listing it is harmless
+    assert "lib/libc.so" in capsys.readouterr().out
 
 
 def test_an_empty_cache_says_so(cache, capsys):

@@ -190,3 +190,12 @@ def test_a_user_error_closes_the_open_progress_bars_first(monkeypatch, capsys):
     assert main(["dataset", "--comp", "science-exam", "--limit", "3"]) == 2
     err = capsys.readouterr().err
     assert err.endswith("\nerror: something in row 3 is wrong\n") and not std_tqdm._instances
+
+
+def test_a_kllm_root_that_is_not_this_repository_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KLLM_ROOT", str(tmp_path))
+    assert main(["leaderboard"]) == 2
+    assert capsys.readouterr().err == (f"error: KLLM_ROOT={tmp_path} is not a checkout of this repository (no "
+                                       "competitions/ and pyproject.toml there): it names the repository itself; "
+                                       "to move outputs, set KLLM_CACHE, KLLM_RESULTS or KLLM_SUBMISSIONS\n")
+    assert list(tmp_path.iterdir()) == []

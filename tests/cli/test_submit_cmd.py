@@ -125,6 +125,18 @@ def test_kaggle_without_credentials_is_refused_before_any_work(tmp_path, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
+def test_kaggle_with_a_bad_wait_setting_is_refused_before_any_work(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KAGGLE_USERNAME", "someone")
+    monkeypatch.setenv("KAGGLE_KEY", "0" * 32)
+    monkeypatch.setenv("KLLM_KAGGLE_WAIT_S", "-5")
+    monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "runs.jsonl"))
+    assert main(["submit", "--comp", "prompt-recovery", "--kaggle", "--out", str(tmp_path / "s.csv")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ("error: KLLM_KAGGLE_WAIT_S should be a positive number of "
+                                                   "seconds, got '-5'\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_data_too_small_for_the_default_folds_names_the_default_not_a_flag_never_given(tmp_path, capsys):
     from fakes.essays import write_essays
 

@@ -96,10 +96,12 @@ def test_a_written_file_gets_the_umask_mode_not_mkstemps_private_one(tmp_path):
 
 
 @pytest.mark.parametrize("where, message", [("folder", "is a folder: give a file path"),
-                                            ("afile/x.csv", "afile is a file, not a folder")])
+                                            ("afile/x.csv", "afile is a file, not a folder"),
+                                            ("gone/sub/x.csv", "gone is a link to .*missing, which does not exist")])
 def test_an_unwritable_target_is_one_user_error_naming_why_and_creates_nothing(tmp_path, where, message):
     (tmp_path / "folder").mkdir()
     (tmp_path / "afile").write_text("x")
+    (tmp_path / "gone").symlink_to(tmp_path / "missing")
     before = sorted(p.name for p in tmp_path.rglob("*"))
     for check in (lambda: check_output_path(tmp_path / where),
                   lambda: atomic_write_text(tmp_path / where, "text")):

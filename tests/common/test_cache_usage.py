@@ -135,7 +135,11 @@ def test_a_rename_that_fails_leaves_no_temp_folder(tmp_path, monkeypatch):
 def test_a_repository_or_the_repo_itself_is_not_a_cache(tmp_path):
     from common.paths import repo_root
 
+    with pytest.raises(UserError, match="it holds no CACHEDIR.TAG"):
+        check_removable(tmp_path)
+    (tmp_path / "CACHEDIR.TAG").write_text("Signature: 8a477f597d28d172789f06886806bc55\n")
     assert check_removable(tmp_path) == tmp_path
+    assert cache_entries(tmp_path) == []                                   # the tag is not an entry
     (tmp_path / ".git").mkdir()
     for root, why in ((tmp_path, "it holds .git"), (repo_root(), "the repository itself"), (Path("/"), "root")):
         with pytest.raises(UserError, match=f"is not a cache folder \\(.*{why}"):

@@ -170,6 +170,16 @@ def test_a_copy_of_the_sample_given_with_data_is_the_sample(tmp_path):
     assert load_dataset(SCIENCE, copy).source == "sample"
 
 
+def test_a_kllm_data_without_the_competitions_folder_is_named_when_the_sample_is_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLLM_DATA", str(tmp_path / "science-exam"))     # one level too deep
+    ds = load_dataset(SCIENCE)
+    assert ds.source == "sample"
+    assert ds.describe().endswith(f"; KLLM_DATA={tmp_path / 'science-exam'} holds no science-exam/ folder, so it "
+                                  "was not used")
+    monkeypatch.setenv("KLLM_DATA", " ")                                   # blank: the default, nothing to say
+    assert "KLLM_DATA" not in load_dataset(SCIENCE).describe()
+
+
 def test_a_partial_data_folder_is_named_when_the_sample_is_used_instead(tmp_path, monkeypatch):
     monkeypatch.setenv("KLLM_DATA", str(tmp_path))
     (tmp_path / "science-exam").mkdir()

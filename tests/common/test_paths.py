@@ -26,3 +26,23 @@ def test_a_set_variable_moves_its_place(tmp_path, monkeypatch):
     assert paths.cache_root() == tmp_path / "c" and not (tmp_path / "c").exists()     # not created
     assert paths.cache_dir("models") == tmp_path / "c" / "models" and (tmp_path / "c" / "models").is_dir()
     assert paths.data_dir("x") == tmp_path / "d" / "x"
+
+
+def test_blanks_around_a_value_are_dropped_and_a_tilde_is_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("KLLM_CACHE", " ~/c \n")
+    monkeypatch.setenv("KLLM_RESULTS", "~/runs.jsonl ")
+    assert paths.cache_root() == tmp_path / "c"
+    assert paths.results_path() == tmp_path / "runs.jsonl"
+
+
+def test_the_cache_is_tagged_for_backup_tools_and_a_bad_one_names_its_variable(tmp_path, monkeypatch):
+    from common.errors import UserError
+
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "c"))
+    paths.cache_dir("models")
+    assert (tmp_path / "c" / "CACHEDIR.TAG").read_text().startswith("Signature: 8a477f597d28d172789f06886806bc55\n")
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "dangling"))
+    with pytest.raises(UserError, match=r"cannot make the cache folder .*dangling/models \(File exists\): check KLLM_CACHE$"):
+        paths.cache_dir("models")

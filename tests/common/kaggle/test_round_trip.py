@@ -205,10 +205,17 @@ def test_notebook_still_running_or_failed(fake_kaggle, two_competitions, tmp_pat
     assert read_runs() == []
 
 
-def test_bad_wait_setting_is_one_line(monkeypatch):
-    monkeypatch.setenv("KLLM_KAGGLE_WAIT_S", "soon")
-    with pytest.raises(UserError, match="KLLM_KAGGLE_WAIT_S should be a number"):
+@pytest.mark.parametrize("value", ["soon", "-5", "0", "nan", "inf"])
+def test_bad_wait_setting_is_one_line(monkeypatch, value):
+    monkeypatch.setenv("KLLM_KAGGLE_WAIT_S", value)
+    with pytest.raises(UserError, match=f"KLLM_KAGGLE_WAIT_S should be a positive number of seconds, got '{value}'"):
         KaggleSubmitConfig()
+
+
+@pytest.mark.parametrize("value, seconds", [("", 3600.0), ("  ", 3600.0), (" 60 ", 60.0)])
+def test_a_blank_wait_setting_is_the_default(monkeypatch, value, seconds):
+    monkeypatch.setenv("KLLM_KAGGLE_WAIT_S", value)
+    assert KaggleSubmitConfig().kernel_wait_s == seconds
 
 
 def test_expired_token_is_one_line(fake_kaggle, two_competitions, monkeypatch, capsys):
