@@ -78,9 +78,12 @@ def cache_dir(kind: str = "") -> Path:
     path = root / kind if kind else root
     try:
         path.mkdir(parents=True, exist_ok=True)
-        if not (root / CACHE_TAG).exists():
-            (root / CACHE_TAG).write_text(CACHE_TAG_TEXT, encoding="utf-8")
     except OSError as err:   # a file or a link to nowhere where the folder should be, a read-only disk
         raise UserError(f"cannot make the cache folder {path} ({err.strerror or err})"
                         + (": check KLLM_CACHE" if _env_value("KLLM_CACHE") else "")) from None
+    if not (root / CACHE_TAG).exists():
+        try:
+            (root / CACHE_TAG).write_text(CACHE_TAG_TEXT, encoding="utf-8")
+        except OSError:      # a cache shared read-only: readable as it is, only never pruned by `kllm cache`
+            pass
     return path

@@ -15,7 +15,6 @@ import re
 from common.errors import UserError
 
 
-
 def default_threads() -> int:
     # All cores by default (a 155-token SmolLM2 forward: 0.69 s on 1 thread, 0.41 s on 2, here).
     # When other heavy processes share the box, KLLM_THREADS=1 avoids OpenMP threads spinning

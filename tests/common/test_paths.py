@@ -46,3 +46,18 @@ def test_the_cache_is_tagged_for_backup_tools_and_a_bad_one_names_its_variable(t
     monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "dangling"))
     with pytest.raises(UserError, match=r"cannot make the cache folder .*dangling/models \(File exists\): check KLLM_CACHE$"):
         paths.cache_dir("models")
+
+
+def test_a_cache_that_cannot_take_the_tag_is_still_used(tmp_path, monkeypatch):
+    (tmp_path / "c" / "models").mkdir(parents=True)                      # a cache shared read-only
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "c"))
+    real = type(tmp_path).write_text
+
+    def read_only(self, *args, **kwargs):
+        if self.name == "CACHEDIR.TAG":
+            raise PermissionError(30, "Read-only file system")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(tmp_path), "write_text", read_only)
+    assert paths.cache_dir("models") == tmp_path / "c" / "models"
+    assert not (tmp_path / "c" / "CACHEDIR.TAG").exists()
