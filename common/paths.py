@@ -39,7 +39,7 @@ def check_repo_root() -> Path:
     """repo_root(), or UserError when KLLM_ROOT names a folder that is not a checkout of this
     repository (it moves the repository, not the outputs: those have their own variables)."""
     root = repo_root()
-    if not (root / "competitions").is_dir() or not (root / "pyproject.toml").is_file():
+    if _env_value("KLLM_ROOT") and not ((root / "competitions").is_dir() and (root / "pyproject.toml").is_file()):
         raise UserError(f"KLLM_ROOT={root} is not a checkout of this repository (no competitions/ and "
                         "pyproject.toml there): it names the repository itself; to move outputs, set KLLM_CACHE, "
                         "KLLM_RESULTS or KLLM_SUBMISSIONS")

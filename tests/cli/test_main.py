@@ -199,3 +199,6 @@ def test_a_kllm_root_that_is_not_this_repository_is_one_line(tmp_path, monkeypat
                                        "competitions/ and pyproject.toml there): it names the repository itself; "
                                        "to move outputs, set KLLM_CACHE, KLLM_RESULTS or KLLM_SUBMISSIONS\n")
     assert list(tmp_path.iterdir()) == []
+    monkeypatch.delenv("KLLM_ROOT")                  # unset: wherever the code is installed, no check
+    monkeypatch.setattr("common.paths._REPO", tmp_path)
+    assert main(["leaderboard", "--png", str(tmp_path / "board.png")]) == 0
