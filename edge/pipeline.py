@@ -129,6 +129,10 @@ def run_edge(competition: Competition, data: Dataset, config: EdgeConfig | None 
 
         parse_target(device)
     config = config or edge_config(seed, fast)
+    if not skip_deploy:   # an unsafe device root: one line now, not after the teacher's minutes
+        from edge.deploy.lifecycle import device_root
+
+        device_root(device, config.deploy_root if device else config.emulated_dir)
     out = Path(config.out_dir or repo_root() / "build" / "edge" / competition.slug)
     started = time.perf_counter()
     if config.pick_on_device:   # an unreachable device fails before any training

@@ -104,12 +104,11 @@ def run(args) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     if args.device:                 # a bad user@host or root is one line before the model is built
-        from edge.deploy.flow import check_path
-        from edge.deploy.lifecycle import DEFAULT_SSH_ROOT
+        from edge.deploy.lifecycle import device_root
         from edge.deploy.ssh import parse_target
 
         parse_target(args.device)
-        check_path(args.root or DEFAULT_SSH_ROOT, "device root")
+        device_root(args.device, args.root)
     log = (lambda *a, **k: print(*a, file=sys.stderr, **k))
     if not (args.device or args.emulated):
         from edge.generator.device_study import RUNTIME

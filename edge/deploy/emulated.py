@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from common.paths import cache_dir
-from edge.deploy.flow import DeployError, DeployResult, comp_root, deploy_bundle
+from edge.deploy.flow import DeployError, DeployResult, check_path, comp_root, deploy_bundle
 from edge.deploy.pi_root import PiRoot, ensure_pi_root
 
 EMULATION_NOTE = "emulated Pi (qemu-user): correctness only; its timings say nothing about Pi speed"
@@ -61,8 +61,10 @@ class EmulatedPi:
 
     def copy(self, local_dir: Path, remote_dir: str) -> None:
         code, _, err = self.run(["cp", "-r", "--", str(local_dir), remote_dir])
-        if code != 0:
-            raise DeployError(f"copy to {remote_dir} failed: {err.strip()}")
+        if code != 0:   # one line: cp names every file it could not write (a full disk: all of them)
+            lines = err.strip().splitlines() or [f"exit {code}"]
+            more = f" (and {len(lines) - 1} more like it)" if len(lines) > 1 else ""
+            raise DeployError(f"copy to {remote_dir} failed: {lines[0]}{more}")
 
     def python(self, folder: str) -> list[str]:
         return self.pi_root.python_argv()
@@ -79,8 +81,8 @@ def deploy_emulated(bundle: Path, device_dir: Path | None = None, version: str |
     `device_dir`/<competition> (None: `device_dir` itself, the old single-root layout).
     bench_threads ("1,4"): also run the on-device benchmark (rows carry the emulation note)."""
     device = EmulatedPi(pi_root or ensure_pi_root(log=log))
-    device_dir = Path(device_dir or emulated_device_dir()).resolve()
-    device_dir.mkdir(parents=True, exist_ok=True)
+    device_dir = Path(check_path(str(Path(device_dir or emulated_device_dir()).resolve()), "device root"))
+    device_dir.mkdir(parents=True, exist_ok=True)   # after the check: a refused root is never made
     result = deploy_bundle(device, bundle, comp_root(str(device_dir), competition), version=version, keep=keep,
                            bench_threads=bench_threads, bench_repeats=bench_repeats, log=log)
     log(EMULATION_NOTE)

@@ -30,7 +30,8 @@ from typing import Protocol
 from common.errors import UserError
 from edge.bundle import MANIFEST, verify_bundle
 
-SAFE_PATH = re.compile(r"^[A-Za-z0-9_./+-]+$")
+SAFE_PATH = re.compile(r"^[A-Za-z0-9_./+-]+$")       # over ssh: scp's legacy protocol hands paths to a shell
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")              # the listings read the device's answers line by line
 SAFE_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
 SAFE_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 RUNTIME = "detect.py"  # the bundle's command line: smoke test, bench, `kllm edge run`
@@ -75,7 +76,18 @@ class DeployResult:
 
 
 def check_path(path: str, what: str = "device path") -> str:
-    """A device path: letters, digits, `_ . / + -`; no `..`, not starting with `-`."""
+    """A device path: no control characters, no `..`, not starting with `-`. Spaces and letters
+    beyond ASCII are fine (a checkout in `~/My Kaggle/`, whose emulated Pi lives in its cache):
+    every command takes paths as arguments, never as shell text. A device reached over ssh is
+    held to `check_ssh_path` as well."""
+    if not path or CONTROL.search(path) or path.startswith("-") or ".." in path.split("/"):
+        raise UserError(f"unsafe {what} {path!r}: no control characters, no '..', not starting with '-'")
+    return path.rstrip("/") or "/"
+
+
+def check_ssh_path(path: str, what: str = "device path") -> str:
+    """A path on a device reached over ssh: letters, digits, `_ . / + -` only; no `..`, not
+    starting with `-` (scp's legacy protocol hands the path to the device's shell)."""
     if not path or not SAFE_PATH.match(path) or path.startswith("-") or ".." in path.split("/"):
         raise UserError(f"unsafe {what} {path!r}: use letters, digits and _ . / + - (no '..')")
     return path.rstrip("/") or "/"

@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from common.errors import UserError
-from edge.deploy.flow import (RUNTIME, SAFE_SLUG, DeployError, Device, check_path, comp_root, current_version,
-                              list_versions, rollback)
+from edge.deploy.flow import (RUNTIME, SAFE_SLUG, DeployError, Device, check_path, check_ssh_path, comp_root,
+                              current_version, list_versions, rollback)
 from edge.runtime.records import threads_problem
 
 DEFAULT_SSH_ROOT = "kllm-edge"
@@ -94,16 +94,32 @@ def open_device(device: str | None = None, root: str | None = None, ssh_options=
     if device:
         from edge.deploy.ssh import SshDevice, SshOptions, parse_target
 
-        root = check_path(root or DEFAULT_SSH_ROOT, "device root")
-        with SshDevice(parse_target(device), ssh_options or SshOptions(), root) as target:
-            yield target.check_reachable(), root
+        target = parse_target(device)
+        root = device_root(device, root)
+        with SshDevice(target, ssh_options or SshOptions(), root) as reached:
+            yield reached.check_reachable(), root
     else:
-        from edge.deploy.emulated import EmulatedPi, emulated_device_dir
+        from edge.deploy.emulated import EmulatedPi
 
-        folder = Path(root).expanduser().resolve() if root else emulated_device_dir()
-        if folder.exists() and not folder.is_dir():
-            raise UserError(f"device root {folder} is a file, not a folder")
-        yield EmulatedPi(log=log), check_path(str(folder), "device root")
+        root = device_root(None, root)
+        if Path(root).exists() and not Path(root).is_dir():
+            raise UserError(f"device root {root} is a file, not a folder")
+        yield EmulatedPi(log=log), root
+
+
+def device_root(device: str | None = None, root: str | Path | None = None) -> str:
+    """The device root a command uses, checked (a UserError if unsafe) before any work: over ssh
+    `root` or kllm-edge, held to the ssh rules; on the emulated Pi `root` made absolute, or
+    cache/emulated-pi/device.
+
+        device_root(None)                        # -> "/home/me/My Kaggle/llm/cache/emulated-pi/device"
+        device_root("pi@pi.local", "edge; id")   # UserError: unsafe device root
+    """
+    if device:
+        return check_ssh_path(str(root or DEFAULT_SSH_ROOT), "device root")
+    from edge.deploy.emulated import emulated_device_dir
+
+    return check_path(str(Path(root).expanduser().resolve() if root else emulated_device_dir()), "device root")
 
 
 def check_device_threads(device: Device, counts, flag: str = "--threads") -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from common.errors import UserError
-from edge.deploy.flow import DeployResult, check_path, comp_root, deploy_bundle
+from edge.deploy.flow import DeployResult, check_ssh_path, comp_root, deploy_bundle
 
 TARGET = re.compile(r"^(?:(?P<user>[A-Za-z_][A-Za-z0-9_.-]{0,31})@)?"
                     r"(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
@@ -109,9 +109,10 @@ class SshDevice:
         self._control_dir = self._control_dir or tempfile.mkdtemp(prefix="kllm-ssh-")
         args = ["-o", "BatchMode=yes", "-o", f"ConnectTimeout={int(o.connect_timeout)}",
                 "-o", f"StrictHostKeyChecking={o.strict_host_key_checking}",
-                "-o", "ControlMaster=auto", "-o", f"ControlPath={self._control_dir}/%C", "-o", "ControlPersist=60"]
+                "-o", "ControlMaster=auto", "-o", path_option("ControlPath", f"{self._control_dir}/%C"),
+                "-o", "ControlPersist=60"]
         if o.known_hosts_file:
-            args += ["-o", f"UserKnownHostsFile={Path(o.known_hosts_file).expanduser()}"]
+            args += ["-o", path_option("UserKnownHostsFile", Path(o.known_hosts_file).expanduser())]
         if o.identity_file:
             args += ["-o", "IdentitiesOnly=yes", "-i", str(Path(o.identity_file).expanduser())]
         return args
@@ -151,7 +152,7 @@ class SshDevice:
             else f"[{self.target.host}]"  # scp wants an IPv6 address in brackets
         user = f"{self.target.user}@" if self.target.user else ""
         scp = ["scp", "-q", "-r", *self._common(), "-P", str(self.target.port), "--",
-               str(local_dir), f"{user}{host}:{remote_dir}"]
+               str(local_dir), f"{user}{host}:{check_ssh_path(remote_dir)}"]
         done = subprocess.run(scp, capture_output=True, text=True, stdin=subprocess.DEVNULL)
         if done.returncode != 0:
             raise UserError(f"copy to {self.name} failed: {last_line(done.stderr)}")
@@ -180,11 +181,23 @@ def deploy_ssh(bundle: Path, device: str, options: SshOptions | None = None, roo
     """Deploy `bundle` to `device` ('user@host[:port]') under `root` (relative: the login's home),
     into <root>/<competition> (None: `root` itself, the old single-root layout).
     bench_threads ("1,4"): afterwards run the on-device benchmark on the Pi."""
-    root = check_path(root, "device root")
+    root = check_ssh_path(root, "device root")
     folder = comp_root(root, competition)
     with SshDevice(parse_target(device), options or SshOptions(), root) as target:
         return deploy_bundle(target.check_reachable(), bundle, folder, version=version, keep=keep,
                              bench_threads=bench_threads, bench_repeats=bench_repeats, log=log)
+
+
+def path_option(name: str, path) -> str:
+    """`-o NAME=PATH` as ssh reads it: ssh splits an option's value at blanks unless it is in double
+    quotes (a TMPDIR or a known_hosts file under `My Documents/`).
+
+        path_option("ControlPath", "/tmp/my dir/%C")    # -> 'ControlPath="/tmp/my dir/%C"'
+    """
+    text = str(path)
+    if '"' in text:
+        raise UserError(f"{name}: ssh cannot take a path with a double quote: {text}")
+    return f'{name}="{text}"' if any(c.isspace() for c in text) else f"{name}={text}"
 
 
 def last_line(text: str) -> str:

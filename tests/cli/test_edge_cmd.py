@@ -48,7 +48,7 @@ def fake_bundle(folder: Path, competition: str, teacher: str, **provenance) -> P
 def device(tmp_path, monkeypatch) -> Path:
     """An emulated-Pi folder holding detect-ai-text v1, v2 (current) and predict-the-llm p1."""
     monkeypatch.setattr(EmulatedPi, "python", lambda self, folder: [sys.executable, "-B"])
-    root = tmp_path / "device"
+    root = tmp_path / "my device \u00e9"          # a space and a letter beyond ASCII, as in a checkout's cache
     for competition, version in (("detect-ai-text", "v1"), ("detect-ai-text", "v2"), ("predict-the-llm", "p1")):
         teacher_options = {"experiment": "tfidf_only", "options": {"members": "tfidf_linear,tfidf_lgbm", "folds": "4"}}
         bundle = fake_bundle(tmp_path / "bundles" / version, competition, f"teacher-{version}",
@@ -183,7 +183,8 @@ def test_empty_input_is_refused_before_the_device_is_asked(tmp_path, capsys, mon
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "../v1"], "bad version name"),
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", "v7"], "version v7 is not in"),
     (["edge", "rollback", "--comp", "detect-ai-text", "--to", ""], "--to: empty version"),
-    (["edge", "status", "--root", "a b"], "unsafe device root"),
+    (["edge", "status", "--root", "a\nb"], "unsafe device root"),
+    (["edge", "status", "--device", "pi@host", "--root", "a b"], "unsafe device root"),
     (["edge", "status", "--root", str(Path(__file__).resolve().parents[2] / "Makefile")], "is a file, not a folder"),
     (["edge", "run", "--comp", "detect-ai-text", "--timeout", "nan"], "--timeout must be a positive number"),
     (["edge", "run", "--comp", "detect-ai-text", "--timeout", "inf"], "--timeout must be a positive number"),

@@ -54,7 +54,8 @@ def local_sshd(tmp_path_factory):
     if reason:
         _skip_unless_required("ssh deploy tests", reason)
     try:
-        server = local_sshd_module.LocalSshd(tmp_path_factory.mktemp("sshd")).__enter__()
+        # a blank and a letter beyond ASCII in the keys' and known_hosts' paths, as under "My Documents"
+        server = local_sshd_module.LocalSshd(tmp_path_factory.mktemp("sshd") / "keys \u00e9").__enter__()
     except RuntimeError as exc:
         _skip_unless_required("ssh deploy tests", f"sshd could not start: {exc}")
     yield server

@@ -70,8 +70,8 @@ class LocalSshd:
         sftp = next((p for p in ("/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server")
                      if Path(p).exists()), "internal-sftp")
         (self.folder / "sshd_config").write_text(
-            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey {self.folder / 'host_key'}\n"
-            f"PidFile {self.folder / 'sshd.pid'}\nAuthorizedKeysFile {self.folder / 'authorized_keys'}\n"
+            f"Port {self.port}\nListenAddress 127.0.0.1\nHostKey \"{self.folder / 'host_key'}\"\n"
+            f"PidFile \"{self.folder / 'sshd.pid'}\"\nAuthorizedKeysFile \"{self.folder / 'authorized_keys'}\"\n"
             "PermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
             f"UsePAM no\nStrictModes no\nSubsystem sftp {sftp}\nLogLevel ERROR\n")
         if os.geteuid() == 0:

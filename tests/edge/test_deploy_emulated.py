@@ -24,7 +24,7 @@ from edge.runtime.detect import Classifier
 @pytest.fixture(scope="module")
 def deployed(pi_root, tiny_int8_bundle, tmp_path_factory):
     """The int8 tiny bundle deployed as detect-ai-text to a fresh emulated device folder."""
-    device_dir = tmp_path_factory.mktemp("emulated") / "device"
+    device_dir = tmp_path_factory.mktemp("emulated") / "My Kaggle \u00e9" / "device"   # a checkout where people keep one
     lines: list[str] = []
     result = deploy_emulated(tiny_int8_bundle, device_dir, version="v1", pi_root=pi_root,
                              competition="detect-ai-text", log=lines.append)
@@ -76,3 +76,13 @@ def test_emulated_bench_says_its_timings_are_not_pi_timings(deployed, pi_root):
 def test_sources_come_from_this_machines_debian_mirror():
     sources = debian_sources()
     assert sources and all("debian" in uri and suite.startswith("bookworm") for uri, suite, _ in sources)
+
+
+def test_a_copy_the_device_folder_cannot_take_is_one_line(tmp_path, monkeypatch):
+    from edge.deploy.flow import DeployError
+
+    full = [f"cp: error writing '{tmp_path}/v/f{i}': No space left on device" for i in range(5)]
+    monkeypatch.setattr(EmulatedPi, "run", lambda self, argv, **_: (1, "", "\n".join(full) + "\n"))
+    with pytest.raises(DeployError) as refused:
+        EmulatedPi().copy(tmp_path / "bundle", str(tmp_path / "v"))
+    assert str(refused.value) == f"copy to {tmp_path / 'v'} failed: {full[0]} (and 4 more like it)"

@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from local_sshd import free_port
 
 from common.errors import UserError
 from edge.bundle import DEVICE_REQUIREMENTS, write_manifest
-from edge.deploy.flow import SWITCH, DeployError, check_path, check_version, list_versions, rollback
+from edge.deploy.flow import SWITCH, DeployError, check_path, check_ssh_path, check_version, list_versions, rollback
 from edge.deploy.ssh import SshDevice, SshOptions, deploy_ssh, parse_target
 
 REPO = Path(__file__).resolve().parents[2]
@@ -75,10 +76,15 @@ def test_a_password_typed_into_the_device_is_never_echoed():
 
 
 def test_paths_and_versions_are_validated():
-    assert check_path("/home/pi/kllm-edge/") == "/home/pi/kllm-edge"
-    for bad in ("../etc", "a/../../b", "x;rm", "-rf", "$(id)", "a b", "~/edge", ""):
+    assert check_path("/home/pi/kllm-edge/") == check_ssh_path("/home/pi/kllm-edge/") == "/home/pi/kllm-edge"
+    for bad in ("../etc", "a/../../b", "x;rm", "-rf", "$(id)", "a b", "~/edge", "", "caf\u00e9"):
+        with pytest.raises(UserError, match="unsafe"):
+            check_ssh_path(bad)                  # over ssh: what no remote shell can misread
+    for bad in ("../etc", "a/../../b", "-rf", "", "a\nb", "a\tb"):
         with pytest.raises(UserError, match="unsafe"):
             check_path(bad)
+    for spaced in ("/home/me/My Kaggle/llm \u00e9/cache/emulated-pi/device", "x;rm"):
+        assert check_path(spaced) == spaced      # passed as arguments, never as shell text
     for bad in (".hidden", "a/b", "v1;id", "", "x" * 81):
         with pytest.raises(UserError, match="bad version"):
             check_version(bad)
@@ -88,6 +94,16 @@ def test_remote_command_quotes_every_word():
     device = SshDevice(parse_target("pi@pi.local"), SshOptions(), "edge")
     assert device.remote_command(["echo", "a b; rm -rf /", "$(id)"], cwd="edge/versions/v 1") == \
         "cd -- 'edge/versions/v 1' && echo 'a b; rm -rf /' '$(id)'"
+
+
+def test_a_local_path_given_to_ssh_as_an_option_is_quoted_where_it_has_blanks():
+    from edge.deploy.ssh import path_option
+
+    assert path_option("ControlPath", "/tmp/kllm-ssh-x/%C") == "ControlPath=/tmp/kllm-ssh-x/%C"
+    assert path_option("UserKnownHostsFile", Path("/home/me/My Documents/known_hosts")) == \
+        'UserKnownHostsFile="/home/me/My Documents/known_hosts"'
+    with pytest.raises(UserError, match="ssh cannot take a path with a double quote"):
+        path_option("ControlPath", '/tmp/a "b"/%C')
 
 
 def test_shell_metacharacters_reach_the_device_as_plain_text(local_sshd, tmp_path):
@@ -190,16 +206,22 @@ def test_killed_deploy_leaves_current(local_sshd, tiny_bundle, device_on_v1, tmp
               "deploy_ssh(Path(sys.argv[1]), sys.argv[2], SshOptions(**__import__('json').loads(sys.argv[3])), "
               "root=sys.argv[4], version='v2')")
     options = dict(host_python(local_sshd, python=str(slow_python)).__dict__)
-    proc = subprocess.Popen([sys.executable, "-c", script, str(tiny_bundle), local_sshd.target, json.dumps(options),
-                             str(root)], cwd=REPO, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert marker.exists(), "the deploy never reached the smoke test"
-    assert (root / "versions" / ".incoming-v2" / "model.onnx").exists()  # copied, mid-deploy
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    # its own temp folder, with a blank in its name: ssh's ControlPath must be quoted, and the killed
+    # process's connection folder is removed here, not left in the system's temp folder
+    own_tmp = Path(tempfile.mkdtemp(prefix="kllm t "))
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", script, str(tiny_bundle), local_sshd.target, json.dumps(options),
+                                 str(root)], cwd=REPO, start_new_session=True, env={**os.environ, "TMPDIR": str(own_tmp)},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists(), "the deploy never reached the smoke test"
+        assert (root / "versions" / ".incoming-v2" / "model.onnx").exists()  # copied, mid-deploy
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        shutil.rmtree(own_tmp, ignore_errors=True)
     assert state(root)[0] == "v1"
     with SshDevice(parse_target(local_sshd.target), host_python(local_sshd), str(root)) as device:
         assert list_versions(device, str(root)) == ["v1"]  # the leftover .incoming-v2 is not a version

@@ -138,7 +138,7 @@ def test_full_length_timing_joins_held_out_texts_and_refuses_pairs(tmp_path):
         latency_inputs(SimpleNamespace(pairs=True, holdout_inputs=[("a", "b")]), config, tmp_path, 2)
 
 
-def test_an_unknown_edge_lm_or_a_malformed_device_is_refused_before_the_teacher_runs(tmp_path):
+def test_an_unknown_edge_lm_a_malformed_device_or_an_unsafe_root_is_refused_before_the_teacher_runs(tmp_path):
     class NoSpec:   # a competition whose edge spec must not be reached
         slug = "science-exam"
 
@@ -152,6 +152,11 @@ def test_an_unknown_edge_lm_or_a_malformed_device_is_refused_before_the_teacher_
         with pytest.raises(UserError, match="bad device .*want user@host"):
             run_edge(NoSpec(), None, config, device=device)
     assert not (tmp_path / "out").exists()      # refused before build/edge/<slug> was made
+    with pytest.raises(UserError, match="unsafe device root"):
+        run_edge(NoSpec(), None, EdgeConfig(out_dir=str(tmp_path / "out"), deploy_root="edge; id"), device="pi@host")
+    with pytest.raises(UserError, match="unsafe device root"):
+        run_edge(NoSpec(), None, EdgeConfig(out_dir=str(tmp_path / "out"), emulated_dir=tmp_path / "a\nb"))
+    assert not (tmp_path / "out").exists() and not (tmp_path / "a\nb").exists()
 
 
 def test_a_run_stopped_half_way_leaves_no_report_or_bundle_of_the_run_before(dataset, tmp_path, monkeypatch):
