@@ -17,7 +17,7 @@ def save_line_chart(path, draw, xlabel: str, ylabel: str, title: str, figsize=(7
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from common.atomic import atomic_path
+    from common.charts import save_png
 
     fig, ax = plt.subplots(figsize=figsize)
     draw(ax)
@@ -26,10 +26,7 @@ def save_line_chart(path, draw, xlabel: str, ylabel: str, title: str, figsize=(7
     ax.set_title(title)
     ax.legend(**{"fontsize": 8, **(legend or {})})
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")   # keeps a legend placed outside the axes
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=110, bbox_inches="tight")   # keeps a legend placed outside the axes
 
 
 def save_ratio_chart(path, results: dict[str, list[dict]], x: str, xlabel: str, ylabel: str, title: str):

@@ -76,7 +76,7 @@ def _chart(rows: list[dict]) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from common.atomic import atomic_path
+    from common.charts import save_png
     from common.paths import cache_dir
 
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -87,10 +87,7 @@ def _chart(rows: list[dict]) -> Path:
            title="Dense search throughput (higher is better)")
     ax.legend()
     path = cache_dir("bench") / "retrieval.png"
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=100, bbox_inches="tight")
 
 
 def main(args: list[str]) -> int:

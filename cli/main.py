@@ -68,7 +68,19 @@ def _on_sigterm(handler):
     return signal.signal(signal.SIGTERM, handler)
 
 
+def _tolerate_unencodable_output() -> None:
+    """Print what stdout's or stderr's encoding cannot hold as escapes (`\\xe9`) rather than fail on
+    it: under PYTHONIOENCODING=ascii a path with `é` or a score's `±` raised UnicodeEncodeError,
+    mid-save in `kllm submit`."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):   # replaced by a test's capture, or closed
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerate_unencodable_output()
     previous = _on_sigterm(_raise_terminated)
     try:
         return _main(argv)

@@ -10,22 +10,29 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
 
 from common.errors import UserError
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: appends still happen in one write each
+    fcntl = None
+
 
 @contextlib.contextmanager
 def atomic_path(target: Path, suffix: str = ""):
-    """Yield a temp path beside `target`; on success rename it onto target, on error delete it.
+    """Yield a temp path beside `target` (`.<name>.tmp-<pid>-...`, which `kllm cache prune` takes
+    once that process is gone); on success rename it onto target, on error delete it.
     The file gets the mode a plain open() would give it (0666 less the umask), not mkstemp's 0600.
     A `target` that is a symbolic link is written through: the file it names is replaced."""
     target = _writable_target(Path(target))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(target), suffix=suffix or ".tmp", dir=target.parent)
     except OSError as err:
         check_output_path(target)   # names the reason: a file where a folder should be, no permission, ...
         raise UserError(f"cannot write {target}: {err.strerror or err}") from None
@@ -127,6 +134,17 @@ def _tmp_prefix(target: Path) -> str:
     return f".{target.name}.tmp-{os.getpid()}-"
 
 
+def temp_sibling(target: Path, tag: str = "") -> Path:
+    """A fresh name beside `target` in this module's temp pattern, `.<name>.tmp-<pid>-<tag><random>`:
+    what a killed process leaves under it, `clean_stale_dirs` and `kllm cache prune` take. Creates
+    nothing (a rename to it needs no free inode, as mkdtemp does).
+
+        temp_sibling(Path("cache/sources/x.deb"), "download-")   # cache/sources/.x.deb.tmp-4242-download-1f2e3d4c
+    """
+    target = Path(target)
+    return target.parent / f"{_tmp_prefix(target)}{tag}{secrets.token_hex(4)}"
+
+
 def _swap_dir(new: Path, target: Path, replace: bool) -> None:
     if not replace:
         if target.exists():
@@ -187,3 +205,35 @@ def pid_alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return True
+
+
+def append_whole(path: Path, payload: bytes, what: str, hint: str = "") -> None:
+    """Append `payload` (whole lines) to `path`, all or none: under an exclusive lock, after a
+    newline that seals a torn last line (a killed writer's), written until every byte is in (a full
+    disk takes part of a write without an error) and fsynced. On a failure the file is cut back to
+    its size before and a UserError names `what` and the path (hint: what the user can do).
+
+        append_whole(Path("results/runs.jsonl"), b'{"a": 1}\\n', "the results store", "KLLM_RESULTS moves it")
+    """
+    if not payload:
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        if fcntl:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            payload = b"\n" + payload
+        try:
+            view = memoryview(payload)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError as err:
+            os.ftruncate(fd, size)
+            raise UserError(f"cannot append to {what} {path}: {err.strerror or err} (nothing of this was kept"
+                            f"{'; ' + hint if hint else ''})") from None
+    finally:
+        os.close(fd)  # closing releases the lock

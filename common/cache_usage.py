@@ -17,12 +17,11 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.atomic import pid_alive
+from common.atomic import pid_alive, temp_sibling
 from common.errors import UserError
 from common.paths import CACHE_TAG, cache_root, repo_root
 
@@ -40,6 +39,7 @@ class CacheEntry:
     files: int
     last_read: float        # newest access or modification time of a file inside (epoch seconds)
     leftover: bool = False  # the temp folder of a writer that was killed (its process is gone)
+    writing: bool = False   # the temp folder of a writer still running: never pruned, whatever its age
 
 
 def cache_entries(root: Path | None = None) -> list[CacheEntry]:
@@ -86,8 +86,9 @@ def _measure(root: Path, path: Path) -> CacheEntry:
     if not files:                            # an empty folder: when it was last changed
         newest = path.lstat().st_mtime
     writer = _WRITER.match(path.name)
+    alive = bool(writer) and pid_alive(int(writer.group(1)))
     return CacheEntry(path.relative_to(root).as_posix(), path, size, files, newest,
-                      leftover=bool(writer) and not pid_alive(int(writer.group(1))))
+                      leftover=bool(writer) and not alive, writing=alive)
 
 
 def _file_stats(path: Path):
@@ -113,16 +114,18 @@ def records_reads(root: Path | None = None) -> bool:
 
 def unused_entries(entries: list[CacheEntry], days: int, now: float | None = None) -> list[CacheEntry]:
     """The entries no one has read for `days` days (their newest access time more than days + 1 days
-    old, for relatime's day), and the leftovers of killed writers whatever their age."""
+    old, for relatime's day), and the leftovers of killed writers whatever their age; never a
+    running writer's temp folder (its files may keep old times: copied or unpacked ones)."""
     if days < 1:
         raise UserError(f"--unused-days must be a whole number of days, at least 1, got {days}")
     cutoff = (time.time() if now is None else now) - (days + ATIME_GRAIN_DAYS) * DAY_S
-    return [e for e in entries if e.leftover or e.last_read < cutoff]
+    return [e for e in entries if not e.writing and (e.leftover or e.last_read < cutoff)]
 
 
 def find_entries(entries: list[CacheEntry], names: list[str]) -> list[CacheEntry]:
     """The entries `names` name (as `kllm cache` lists them: kind/entry); UserError naming the
-    first that is not one, so nothing is removed when any name is wrong."""
+    first that is not one, or is a running writer's temp folder, so nothing is removed when any
+    name is wrong."""
     by_name = {e.name: e for e in entries}
     chosen = []
     for name in names:
@@ -130,6 +133,9 @@ def find_entries(entries: list[CacheEntry], names: list[str]) -> list[CacheEntry
         if entry is None:
             raise UserError(f"{name!r} is not a cache entry: give a name as `kllm cache` lists it "
                             "(kind/entry, e.g. generator/smollm2-int4-2dd41e50c423)")
+        if entry.writing:
+            raise UserError(f"{name} is being written by a running process (pid "
+                            f"{_WRITER.match(entry.path.name).group(1)}): remove it after that run ends")
         if entry not in chosen:
             chosen.append(entry)
     return chosen
@@ -145,12 +151,8 @@ def remove_entry(entry: CacheEntry) -> None:
     if entry.leftover:
         _rmtree(path)
         return
-    aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-{os.getpid()}-removed-", dir=path.parent))
-    try:
-        os.replace(path, aside / path.name)
-    except OSError:
-        aside.rmdir()
-        raise
+    aside = temp_sibling(path, "removed-")    # a rename only: it works on a disk with no free inode
+    os.rename(path, aside)
     _rmtree(aside)
 
 

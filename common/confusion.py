@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from common.atomic import atomic_path
+from common.charts import save_png
 
 
 def confusion_counts(y_true, y_pred, n_classes: int) -> np.ndarray:
@@ -49,7 +49,4 @@ def draw_confusion(panels: Sequence[tuple[str, np.ndarray]], labels: Sequence[st
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    with atomic_path(Path(path), suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_png(fig, path, dpi=120)

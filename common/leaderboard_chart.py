@@ -20,7 +20,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from common.atomic import atomic_path  # noqa: E402
+from common.charts import save_png  # noqa: E402
 from common.leaderboard import CompetitionBoard, ScoreGroup  # noqa: E402
 
 _COLORS = {"kaggle": "#d95f02", "sample": "#7570b3"}
@@ -87,9 +87,4 @@ def draw_leaderboard(boards: list[CompetitionBoard], path: Path) -> Path:
     fig.suptitle("kllm leaderboard: one panel per group of comparable scores\n(data, kind, encoder, panel, --fast, metric version); "
                  "scores on sample data are not comparable with Kaggle scores", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 1 - top / fig.get_figheight()))
-    try:
-        with atomic_path(path, suffix=".png") as tmp:
-            fig.savefig(tmp, format="png", dpi=110)
-    finally:
-        plt.close(fig)
-    return path
+    return save_png(fig, path, dpi=110)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import secrets
 import subprocess
 import sys
@@ -30,12 +29,9 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
+from common.atomic import append_whole
+from common.errors import UserError
 from common.paths import repo_root, results_path
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: appends still happen in one write each
-    fcntl = None
 
 
 @dataclass
@@ -142,37 +138,33 @@ def git_commit() -> str:
         return "unknown"
 
 
-def _append_line(obj: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(obj, sort_keys=True, allow_nan=False) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        if fcntl:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            line = b"\n" + line  # seal a torn line left by a crash so it cannot swallow this record
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)  # closing releases the lock
+def _append_lines(objs: list[dict], path: Path) -> None:
+    """Append `objs` as JSON lines, all or none (common.atomic.append_whole: locked, fsynced, cut back
+    on a failure, so no torn line or half of a run's records stays behind)."""
+    payload = b"".join((json.dumps(obj, sort_keys=True, allow_nan=False) + "\n").encode("utf-8") for obj in objs)
+    append_whole(path, payload, "the results store", "KLLM_RESULTS moves the store")
 
 
 def append_run(record: RunRecord, path: Path | None = None) -> None:
     """Append one run as one JSON line (flushed and fsynced)."""
-    _append_line({"type": "run", **asdict(record)}, Path(path or results_path()))
+    append_runs([record], path)
+
+
+def append_runs(records: list[RunRecord], path: Path | None = None) -> None:
+    """Append a run's records (one per variant) together: all of them, or none on a failure."""
+    _append_lines([{"type": "run", **asdict(record)} for record in records], Path(path or results_path()))
 
 
 def update_scores(run_id: str, public: float | None, private: float | None, path: Path | None = None) -> None:
     """Record Kaggle scores for a run by appending a "scores" line; read_runs merges it (latest wins)."""
     entry = {"type": "scores", "run_id": run_id, "public": public, "private": private, "time": utc_now()}
-    _append_line(entry, Path(path or results_path()))
+    _append_lines([entry], Path(path or results_path()))
 
 
 def set_kaggle_ref(run_id: str, kaggle_ref: str, path: Path | None = None) -> None:
     """Record which Kaggle submission (id, or kernel owner/slug@version) a run was sent as."""
     entry = {"type": "scores", "run_id": run_id, "kaggle_ref": kaggle_ref, "time": utc_now()}
-    _append_line(entry, Path(path or results_path()))
+    _append_lines([entry], Path(path or results_path()))
 
 
 def _warn(message: str) -> None:
@@ -281,7 +273,6 @@ def _bad_field(record: RunRecord) -> str:
 
 def find_run(run_id: str, path: Path | None = None) -> RunRecord:
     """The run with this id, or a unique id prefix; UserError when none or several match."""
-    from common.errors import UserError
 
     runs = read_runs(path)
     exact = [r for r in runs if r.run_id == run_id]

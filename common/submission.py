@@ -107,13 +107,23 @@ def submission_path(slug: str, experiment: str | None = None, fast: bool = False
 
 
 def write_submission(competition: Competition, frame: pl.DataFrame, test: pl.DataFrame,
-                     path: Path | None = None) -> Path:
-    """Check, then write atomically; a bad frame raises UserError and writes nothing."""
+                     path: Path | None = None, before_rename=None) -> Path:
+    """Check, then write atomically; a bad frame raises UserError and writes nothing.
+    before_rename(written, path): called with the complete temp file before it replaces `path`
+    (the run's records are saved there); if it raises, the file at `path` stays as it was.
+
+        write_submission(competition, frame, test, before_rename=lambda written, path: save(written))
+    """
     checked = check_submission(competition, frame, test)
     path = check_output_path(path or submission_path(competition.slug), example="submission.csv")
     try:
         with atomic_path(path, suffix=".csv") as tmp:
-            checked.write_csv(tmp)
-    except OSError as err:
+            try:
+                checked.write_csv(tmp)
+            except OSError as err:
+                raise UserError(f"cannot write the submission to {path}: {err.strerror or err}") from None
+            if before_rename is not None:
+                before_rename(tmp, path)
+    except OSError as err:      # the rename into place
         raise UserError(f"cannot write the submission to {path}: {err.strerror or err}") from None
     return path

@@ -30,7 +30,8 @@ from typing import Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from common.atomic import atomic_path, atomic_write_text
+from common.atomic import atomic_write_text
+from common.charts import save_png
 
 MB = 1024 * 1024
 
@@ -162,10 +163,7 @@ def save_table(rows: list[VariantRow], stem: Path, metric: str = "score") -> tup
     for ax in axes:
         ax.tick_params(axis="x", labelsize=8)
     fig.tight_layout()
-    with atomic_path(Path(f"{stem}.png"), suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    return csv_path, Path(f"{stem}.png")
+    return csv_path, save_png(fig, f"{stem}.png", dpi=110)
 
 
 @dataclass

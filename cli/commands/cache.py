@@ -59,7 +59,7 @@ def run_list(args) -> int:
     width = max(len(printable(e.name)) for e in shown)
     print(f"{'entry':<{width}}  {'size':>11}  {'files':>6}  last read")
     for e in shown:
-        note = "  (left by a killed run)" if e.leftover else ""
+        note = "  (left by a killed run)" if e.leftover else "  (being written now)" if e.writing else ""
         print(f"{printable(e.name):<{width}}  {_size(e.size_bytes):>11}  {e.files:>6}  {days_ago(e.last_read)}{note}")
     more = f" ({len(entries) - len(shown)} more not shown)" if len(shown) < len(entries) else ""
     print(f"{_count(len(entries), 'entry', 'entries')}, {_size(sum(e.size_bytes for e in entries))} in {root}{more}")

@@ -23,7 +23,7 @@ from common.experiments import load_experiment
 from common.options import parse_options
 from common.paths import results_path
 from common.registry import get_competition
-from common.run_records import print_scores, record_runs, report_selection
+from common.run_records import record_runs, score_lines, selection_lines
 from common.saving import saving_run
 from common.seeding import seed_everything
 from common.solution import RunContext, check_options, load_solution
@@ -122,10 +122,15 @@ def run(args) -> int:
 
     commit = git_commit()             # before the save: a Ctrl-C there would also reach git
     with saving_run() as saving:    # Ctrl-C waits: never a submission without its records
-        path = write_submission(competition, result.submission, data.tables["test"], out)
-        print_scores(competition, result)
-        report_selection(competition, result)
-        records = record_runs(competition, result, ctx, wall_s, peak_mb, path, commit)
+        lines = score_lines(competition, result) + selection_lines(competition, result)
+        records = []                # saved before the file replaces the last one: a store that cannot take
+                                    # them (a full disk) leaves the last submission in place, no half run
+
+        def save_records(written, final):
+            records.extend(record_runs(competition, result, ctx, wall_s, peak_mb, final, commit, written))
+
+        path = write_submission(competition, result.submission, data.tables["test"], out, save_records)
+        print("\n".join(lines))    # after the records: a reader gone (`| head`) loses no record
         print(f"submission: {path} ({len(result.submission)} rows, variant {result.best}, seed {args.seed}, {wall_s:.0f} s)")
         print(f"results: {len(records)} run(s) appended to the results store")
     if saving.signal:

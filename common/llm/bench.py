@@ -108,7 +108,7 @@ def save_chart(rows: list[dict], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from common.atomic import atomic_path
+    from common.charts import save_png
 
     fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(rows)))
     ax.barh([r["step"] for r in rows], [r["seconds"] for r in rows], color="tab:blue")
@@ -116,7 +116,4 @@ def save_chart(rows: list[dict], path: Path) -> Path:
     ax.set_xlabel("seconds (lower is better)")
     ax.set_title("local LLM speed on this CPU")
     fig.tight_layout()
-    with atomic_path(Path(path), suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_png(fig, path)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from common.atomic import append_whole
 from common.paths import cache_dir
 
 
@@ -61,24 +61,13 @@ class JsonlCache:
         return self._values.get(item_key(item), default)
 
     def put_many(self, items: Sequence[str], values: Sequence[Any]) -> None:
-        """Append rows with one write, then flush and fsync."""
+        """Append rows whole (common.atomic.append_whole: all or none, fsynced)."""
         rows = {item_key(i): v for i, v in zip(items, values, strict=True) if i not in self}
         if not rows:
             return
         text = "".join(json.dumps({"key": k, "value": v}, ensure_ascii=False) + "\n" for k, v in rows.items())
-        with self.path.open("ab") as f:
-            if f.tell() > 0 and not _ends_with_newline(self.path):
-                text = "\n" + text  # fence off a torn line so the new rows stay readable
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
+        append_whole(self.path, text.encode("utf-8"), "the cache", "`kllm cache` lists what it holds")
         self._values.update(rows)
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with path.open("rb") as f:
-        f.seek(-1, os.SEEK_END)
-        return f.read(1) == b"\n"
 
 
 def cached_map(

@@ -18,13 +18,18 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from common.atomic import atomic_path
+from common.errors import UserError
 from common.paths import cache_dir
 
 
 def _save(path: Path, array: np.ndarray) -> None:
-    with atomic_path(path, suffix=".npy") as tmp:
-        with open(tmp, "wb") as handle:
-            np.save(handle, array)
+    try:
+        with atomic_path(path, suffix=".npy") as tmp:
+            with open(tmp, "wb") as handle:
+                np.save(handle, array)
+    except OSError as err:   # numpy's own words on a full disk: "230400 requested and 4064 written"
+        reason = "the disk is full" if "requested and" in str(err) else (err.strerror or str(err))
+        raise UserError(f"cannot write to the cache {path}: {reason}") from None
 
 
 class BlockCache:

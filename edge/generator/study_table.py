@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from common.atomic import atomic_path
+from common.charts import save_png
 
 if TYPE_CHECKING:
     from edge.generator.study import StudyConfig
@@ -68,7 +68,4 @@ def save_chart(rows: list[dict], path: Path) -> Path:
     ax.set_title("SmolLM2-135M compression: speed vs quality (one run, this CPU)")
     ax.legend()
     fig.tight_layout()
-    with atomic_path(Path(path), suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return Path(path)
+    return save_png(fig, path)

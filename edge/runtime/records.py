@@ -152,6 +152,11 @@ def run_main(main) -> int:
 
         sys.exit(run_main(main))
     """
+    for stream in (sys.stdout, sys.stderr):   # a character the terminal cannot show: an escape, not a traceback
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
     try:
         code = main()
         sys.stdout.flush()

@@ -243,16 +243,13 @@ def test_an_experiment_files_bad_value_or_folds_is_named_as_the_files(tmp_path, 
     assert "no experiment 'folder'" in capsys.readouterr().err
 
 
-def test_ctrl_c_while_saving_waits_until_the_submission_and_its_records_are_both_written(tmp_path, monkeypatch, capsys):
-    import os
-    import signal
-
+def fixed_science_exam_answer(monkeypatch, tmp_path):
+    """`kllm submit --comp science-exam` answers "A B C" to every question at once (a CV of 0.4),
+    its runs recorded in tmp_path/runs.jsonl; the submit module, for more patches."""
     import polars as pl
 
     import cli.commands.submit as submit
-    from common.data import file_sha256
     from common.registry import get_competition
-    from common.results import read_runs
     from common.solution import CvScore, SolutionResult
 
     monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "runs.jsonl"))
@@ -260,6 +257,17 @@ def test_ctrl_c_while_saving_waits_until_the_submission_and_its_records_are_both
     answer = SolutionResult(pl.DataFrame({"id": test["id"], "prediction": ["A B C"] * len(test)}),
                             {"fixed": CvScore(0.4, 0.01, 3)}, "fixed")
     monkeypatch.setattr(submit, "load_solution", lambda comp: lambda ctx: answer)
+    return submit
+
+
+def test_ctrl_c_while_saving_waits_until_the_submission_and_its_records_are_both_written(tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+
+    from common.data import file_sha256
+    from common.results import read_runs
+
+    submit = fixed_science_exam_answer(monkeypatch, tmp_path)
     write = submit.write_submission
 
     def interrupted_write(*args):
@@ -273,6 +281,66 @@ def test_ctrl_c_while_saving_waits_until_the_submission_and_its_records_are_both
     assert "SIGINT arrived while the run was being saved: it was saved in full" in capsys.readouterr().err
     (run,) = read_runs(tmp_path / "runs.jsonl")
     assert run.extra["submission_sha256"] == file_sha256(out)
+
+
+def test_a_score_table_that_cannot_be_printed_still_leaves_the_runs_records(tmp_path, monkeypatch, capsys):
+    import builtins
+
+    from common.results import read_runs
+
+    fixed_science_exam_answer(monkeypatch, tmp_path)
+    real_print = builtins.print
+
+    def failing_print(*args, **kwargs):              # the terminal went away as the scores were printed
+        if args and "cross-validated" in str(args[0]):
+            raise OSError(5, "Input/output error")
+        real_print(*args, **kwargs)
+
+    monkeypatch.setattr(builtins, "print", failing_print)
+    assert main(["submit", "--comp", "science-exam", "--out", str(tmp_path / "s.csv")]) == 1
+    monkeypatch.setattr(builtins, "print", real_print)
+    assert "error: Input/output error" in capsys.readouterr().err
+    (run,) = read_runs(tmp_path / "runs.jsonl")      # the submission was written: so were its records
+    assert run.variant == "fixed"
+
+
+def test_a_results_store_that_cannot_take_the_records_leaves_the_last_submission_in_place(tmp_path, monkeypatch,
+                                                                                           capsys):
+    import common.atomic
+
+    fixed_science_exam_answer(monkeypatch, tmp_path)
+    out = tmp_path / "s.csv"
+    out.write_text("the last run's submission\n")
+
+    def full_disk(fd, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(common.atomic.os, "write", full_disk)
+    assert main(["submit", "--comp", "science-exam", "--out", str(out)]) == 2
+    assert "error: cannot append to the results store" in capsys.readouterr().err
+    assert out.read_text() == "the last run's submission\n"          # not replaced by a run with no records
+    assert not list(tmp_path.glob(".s.csv*"))                                       # no temp file left
+    assert (tmp_path / "runs.jsonl").read_bytes() == b""                            # and no record
+
+
+def test_an_ascii_only_terminal_gets_escapes_not_a_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import polars as pl
+
+    from common.registry import get_competition
+
+    pred = tmp_path / "sub é.csv"                    # a name an ASCII terminal cannot show
+    ids = pl.read_csv(get_competition("detect-ai-text").sample_dir / "test_essays.csv")["id"].cast(str)
+    pred.write_text("id,generated\n" + "".join(f"{i},0.5\n" for i in ids), encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"}
+    done = subprocess.run([sys.executable, "-m", "cli", "score", "--comp", "detect-ai-text", "--pred", str(pred)],
+                          capture_output=True, env=env, cwd=Path(__file__).resolve().parents[2], timeout=120)
+    assert done.returncode == 0, done.stderr.decode("ascii", "replace")[-400:]
+    assert b"sub \\xe9.csv" in done.stdout and b"Traceback" not in done.stderr
 
 
 def test_hash_and_zero_padded_ids_go_through_submit_and_score_as_written(tmp_path, monkeypatch, capsys):

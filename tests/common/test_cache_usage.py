@@ -63,13 +63,16 @@ def test_unused_means_older_than_the_days_plus_relatimes_day_and_leftovers_alway
     put(tmp_path, "generator/fresh/m.onnx", read_days_ago=0)
     killed = f"generator/.fresh.tmp-{dead_pid()}-x1"
     put(tmp_path, f"{killed}/m.onnx", read_days_ago=0)
-    put(tmp_path, f"generator/.fresh.tmp-{os.getpid()}-x2/m.onnx", read_days_ago=0)   # a writer still running
+    running = f"generator/.fresh.tmp-{os.getpid()}-x2"
+    put(tmp_path, f"{running}/m.onnx", read_days_ago=400)   # a writer still running, copying old files
     entries = cache_entries(tmp_path)
     chosen = sorted(e.name for e in unused_entries(entries, days=30, now=NOW))
     assert chosen == sorted([killed, "generator/stale"])
     assert [e.leftover for e in entries if e.name == killed] == [True]
     with pytest.raises(UserError, match="at least 1"):
         unused_entries(entries, days=0)
+    with pytest.raises(UserError, match=rf"{running} is being written by a running process \(pid {os.getpid()}\)"):
+        find_entries(entries, ["generator/stale", running])
 
 
 def test_names_are_checked_before_anything_is_removed(tmp_path):
@@ -126,10 +129,25 @@ def test_a_rename_that_fails_leaves_no_temp_folder(tmp_path, monkeypatch):
     def refuse(*_):
         raise PermissionError(1, "Operation not permitted")
 
-    monkeypatch.setattr(os, "replace", refuse)
+    monkeypatch.setattr(os, "rename", refuse)
     with pytest.raises(PermissionError):
         remove_entry(entry)
     assert [p.name for p in (tmp_path / "generator").iterdir()] == ["a"]
+
+
+def test_a_disk_with_no_free_inode_can_still_be_freed(tmp_path, monkeypatch):
+    import tempfile
+
+    put(tmp_path, "generator/a/m.onnx")
+    entry = cache_entries(tmp_path)[0]
+
+    def no_inode(*_, **__):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "mkdtemp", no_inode)    # making anything new fails; a rename does not
+    monkeypatch.setattr(os, "mkdir", no_inode)
+    remove_entry(entry)
+    assert list((tmp_path / "generator").iterdir()) == []
 
 
 def test_a_repository_or_the_repo_itself_is_not_a_cache(tmp_path):
@@ -144,3 +162,17 @@ def test_a_repository_or_the_repo_itself_is_not_a_cache(tmp_path):
     for root, why in ((tmp_path, "it holds .git"), (repo_root(), "the repository itself"), (Path("/"), "root")):
         with pytest.raises(UserError, match=f"is not a cache folder \\(.*{why}"):
             check_removable(root)
+
+
+def test_a_temp_file_of_an_atomic_write_is_known_as_a_writers_and_a_killed_ones_as_a_leftover(tmp_path):
+    from common.atomic import atomic_path
+
+    killed = f"scores/.s.jsonl.tmp-{dead_pid()}-ab.jsonl"
+    put(tmp_path, killed, read_days_ago=0)                                       # a killed run's temp file
+    with atomic_path(tmp_path / "scores" / "t.csv", suffix=".csv") as tmp:
+        tmp.write_text("half")
+        entries = {e.name: e for e in cache_entries(tmp_path)}
+        assert entries[f"scores/{tmp.name}"].writing                             # this process, still writing
+    entries = {e.name: e for e in cache_entries(tmp_path)}
+    assert entries[killed].leftover and "scores/t.csv" in entries
+    assert [e.name for e in unused_entries(list(entries.values()), days=30)] == [killed]

@@ -9,8 +9,8 @@ from dataclasses import asdict
 import pytest
 
 from common.errors import UserError
-from common.results import (append_run, find_run, git_commit, new_run_id, read_runs, set_kaggle_ref, spread_text,
-                            update_scores)
+from common.results import (append_run, append_runs, find_run, git_commit, new_run_id, read_runs, set_kaggle_ref,
+                            spread_text, update_scores)
 import fakes.runs
 
 
@@ -26,6 +26,32 @@ def test_round_trip_keeps_every_field(tmp_path):
     append_run(second, path)
     assert [asdict(r) for r in read_runs(path)] == [asdict(first), asdict(second)]
     assert len(path.read_text().splitlines()) == 2
+
+
+def test_a_disk_that_takes_part_of_a_write_gets_the_rest_and_a_full_one_keeps_none_of_the_run(tmp_path, monkeypatch):
+    import os
+
+    import common.atomic
+
+    path = tmp_path / "runs.jsonl"
+    append_run(make_run("before"), path)
+    real_write = os.write
+    monkeypatch.setattr(common.atomic.os, "write", lambda fd, data: real_write(fd, bytes(data[:100])))
+    append_runs([make_run("a"), make_run("b")], path)         # short writes, no error: written to the end
+    assert [r.run_id for r in read_runs(path)] == ["before", "a", "b"]
+    size = path.stat().st_size
+
+    def disk_fills(fd, data):
+        if len(data) <= 200:        # the first 100-byte writes went in; then the disk is full
+            raise OSError(28, "No space left on device")
+        return real_write(fd, bytes(data[:100]))
+
+    monkeypatch.setattr(common.atomic.os, "write", disk_fills)
+    with pytest.raises(UserError, match=r"cannot append to the results store .*runs.jsonl: No space left on device "
+                                        r"\(nothing of this was kept"):
+        append_runs([make_run("c"), make_run("d")], path)
+    assert path.stat().st_size == size                        # cut back: no torn line, no half of the run
+    assert [r.run_id for r in read_runs(path)] == ["before", "a", "b"]
 
 
 def test_kind_encoder_and_panel_round_trip_and_old_records_read_as_cv(tmp_path):

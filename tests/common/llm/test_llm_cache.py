@@ -25,6 +25,28 @@ def test_torn_last_line_is_ignored_and_later_rows_stay_readable(tmp_path, monkey
     assert JsonlCache("unit", "m", "fp", {"p": 2}).get("a") is None  # other parameters, other file
 
 
+def test_a_full_disk_keeps_none_of_a_batch_and_names_the_cache_file(tmp_path, monkeypatch):
+    import pytest
+
+    import common.atomic
+    from common.errors import UserError
+
+    monkeypatch.setenv("KLLM_CACHE", str(tmp_path))
+    cache = JsonlCache("unit", "m", "fp", {"p": 1})
+    cache.put_many(["a"], ["A"])
+    size, real_write = cache.path.stat().st_size, os.write
+
+    def disk_fills(fd, data):               # 10 bytes go in, then the disk is full
+        if len(data) < 30:
+            raise OSError(28, "No space left on device")
+        return real_write(fd, bytes(data[:10]))
+
+    monkeypatch.setattr(common.atomic.os, "write", disk_fills)
+    with pytest.raises(UserError, match=rf"cannot append to the cache {cache.path}: No space left on device"):
+        cache.put_many(["b", "c"], ["B" * 20, "C" * 20])
+    assert cache.path.stat().st_size == size and "b" not in cache         # cut back; nothing half-kept
+
+
 def test_cached_map_computes_only_missing_batches_and_recomputes_a_partial_batch_whole(tmp_path, monkeypatch):
     monkeypatch.setenv("KLLM_CACHE", str(tmp_path))
     seen = []

@@ -74,3 +74,32 @@ def test_debian_package_is_unpacked_once_from_a_cached_deb(cache, monkeypatch):
     monkeypatch.setattr(subprocess, "run", no_network)
     assert archives.debian_package("wordnet-base") == deb_root
     assert archives.debian_version("wordnet-base") == "1:3.0-37"
+
+
+def test_a_download_cut_short_leaves_no_archive_that_a_later_run_would_trust(cache, monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    full_disk = {"on": True}
+
+    def download(cmd, cwd=None, **kwargs):    # apt-get writes into its working folder, pip into -d
+        if cmd[:2] == ["apt-get", "update"]:
+            return subprocess.CompletedProcess(cmd, 0, "", "")
+        where = Path(cwd) if cwd else Path(cmd[cmd.index("-d") + 1])
+        name = "pkg_1.0_all.deb" if cmd[0] == "apt-get" else "pkg-1.0-py3-none-any.whl"
+        (where / name).write_bytes(b"cut" if full_disk["on"] else b"whole")
+        if full_disk["on"]:
+            return subprocess.CompletedProcess(cmd, 100, "", "Error writing to file - write (28: No space left on device)")
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    monkeypatch.setattr(subprocess, "run", download)
+    with pytest.raises(UserError, match="cannot download Debian package pkg: .*No space left on device"):
+        archives.debian_archive("pkg")
+    with pytest.raises(UserError, match="cannot download pkg==1.0 from PyPI: .*No space left on device"):
+        archives.pypi_archive("pkg", "1.0")
+    assert list(cache.iterdir()) == []                  # neither the cut files nor the download folders
+    full_disk["on"] = False
+    assert archives.debian_archive("pkg").read_bytes() == b"whole"
+    assert archives.pypi_archive("pkg", "1.0").read_bytes() == b"whole"
+    assert sorted(p.name for p in cache.iterdir()) == ["pkg-1.0-py3-none-any.whl", "pkg_1.0_all.deb"]

@@ -151,19 +151,35 @@ def test_thread_counts_past_four_a_core_are_refused(monkeypatch):
         check_threads([1, 9], "--bench-threads")
 
 
+def run_main_program(body: str) -> str:
+    """A `python -c` program that loads records.py by path, as the device does, and runs
+    `def main():` + body (indented lines) through records.run_main."""
+    records = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "records.py"
+    return (f"import importlib.util, sys\nspec = importlib.util.spec_from_file_location('records', {str(records)!r})\n"
+            "records = importlib.util.module_from_spec(spec); spec.loader.exec_module(records)\n"
+            f"def main():\n{body}sys.exit(records.run_main(main))\n")
+
+
 def test_a_reader_that_stops_early_ends_the_program_quietly_with_141(tmp_path):
     import subprocess
     import sys
 
-    records = Path(__file__).resolve().parents[3] / "edge" / "runtime" / "records.py"
-    program = (f"import importlib.util, sys\nspec = importlib.util.spec_from_file_location('records', {str(records)!r})\n"
-               "records = importlib.util.module_from_spec(spec); spec.loader.exec_module(records)\n"
-               "def main():\n    for _ in range(100000):\n        print('x' * 100)\n    return 0\n"
-               "sys.exit(records.run_main(main))\n")
+    program = run_main_program("    for _ in range(100000):\n        print('x' * 100)\n    return 0\n")
     reader = subprocess.Popen([sys.executable, "-c", program], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert reader.stdout.readline() == b"x" * 100 + b"\n"
     reader.stdout.close()                          # as `| head -1` does: 10 MB do not fit a pipe's buffer
     assert reader.wait(timeout=60) == 141 and reader.stderr.read() == b""
+
+
+def test_an_answer_an_ascii_terminal_cannot_show_is_escaped_not_a_traceback(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    program = run_main_program("    print('caf\\u00e9 \\u2248 2')\n    return 0\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, timeout=60,
+                          env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"caf\\xe9 \\u2248 2\n", b"")
 
 
 def test_the_manifest_names_missing_files_before_changed_ones(tmp_path):
