@@ -219,7 +219,7 @@ def append_whole(path: Path, payload: bytes, what: str, hint: str = "") -> None:
         return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o666)   # less the umask, as open() gives
     try:
         if fcntl:
             fcntl.flock(fd, fcntl.LOCK_EX)

@@ -82,9 +82,9 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     source, files = ctx.data.source + ("+extra" if result.extra_rows else ""), data_id(ctx, result)   # once per run
     saved = {"submission_path": str(submission.resolve()), "submission_sha256": file_sha256(written or submission),
-               "threads": default_threads(),
-               "data_path": str(Path(ctx.data.path).resolve()),
-               **({"side_files": list(ctx.data.own_side_files)} if ctx.data.own_side_files else {})}
+             "threads": default_threads(),
+             "data_path": str(Path(ctx.data.path).resolve()),
+             **({"side_files": list(ctx.data.own_side_files)} if ctx.data.own_side_files else {})}
     for variant, score in result.cv.items():
         if not math.isfinite(score.mean):
             print(f"warning: {variant}'s score is {score.mean}: not recorded in the results store", file=sys.stderr)

@@ -8,7 +8,8 @@ keeps every finished batch; a torn last line is ignored on reading. Items are ba
 position in the full (deduplicated) item list, so a resumed run rebuilds exactly the batches
 of the first run, and a batch that was partly written is recomputed whole (same inputs, same
 seed, same outputs) with only its missing rows appended.
-One writer per file at a time (two runs with the same model and parameters may race).
+Appends are locked against each other (common.atomic.append_whole): two runs with the same model
+and parameters at once may both compute a row and append it twice, which reads back as one.
 """
 from __future__ import annotations
 
