@@ -14,7 +14,14 @@ if [ ${#need[@]} -eq 0 ]; then
     exit 0
 fi
 SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo -n"   # never prompt: without rights, the edge tests skip or self-install
+if [ "$(id -u)" -ne 0 ]; then
+    if ! command -v sudo >/dev/null || ! sudo -n true 2>/dev/null; then   # never prompt
+        echo "setup-edge: ${need[*]} missing, and installing needs root: ask an administrator to run" \
+             "'sudo apt-get install ${need[*]}' (the edge tests that need them skip until then)" >&2
+        exit 1
+    fi
+    SUDO="sudo -n"
+fi
 export DEBIAN_FRONTEND=noninteractive
 echo "setup-edge: installing ${need[*]}"
 $SUDO apt-get update -qq

@@ -19,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,7 +144,7 @@ class KaggleSession:
     def call(self, what: str, fn, *args, competition_slug: str | None = None, **kwargs):
         """Run one client method quietly; any failure becomes a one-line KaggleRefused."""
         try:
-            with contextlib.redirect_stdout(io.StringIO()), network_timeout():
+            with contextlib.redirect_stdout(io.StringIO()), network_timeout(), private_temp_folder():
                 return fn(*args, **kwargs)
         except UserError:
             raise
@@ -152,3 +154,19 @@ class KaggleSession:
             refused = KaggleRefused(refusal_line(err, self.credentials, what, competition_slug))
             refused.unreachable = isinstance(err, (requests.ConnectionError, requests.Timeout))
             raise refused from None
+
+
+@contextlib.contextmanager
+def private_temp_folder():
+    """The system's temp folder, for the client, is a fresh one of this user's: the client keeps its
+    upload state in <temp>/.kaggle/uploads, which on a machine shared by several users belongs to
+    whoever uploaded first, and every other user's upload then failed with "Permission denied".
+    Removed afterwards, with the bundle zips the client makes there."""
+    own = tempfile.mkdtemp(prefix="kllm-kaggle-")
+    saved = tempfile.tempdir
+    tempfile.tempdir = own
+    try:
+        yield Path(own)
+    finally:
+        tempfile.tempdir = saved
+        shutil.rmtree(own, ignore_errors=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -266,6 +267,13 @@ def fake_kaggle(monkeypatch, tmp_path):
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, f"http://127.0.0.1:{state.port}")
     state.home = home
+    # the machine's temp folder as on a machine shared by several users: its .kaggle belongs to
+    # another user (here a file, which no one can write into, root included), and nothing of ours
+    # may land there
+    shared_tmp = tmp_path / "shared-tmp"
+    shared_tmp.mkdir()
+    (shared_tmp / ".kaggle").write_text("another user's")
+    monkeypatch.setattr(tempfile, "tempdir", str(shared_tmp))
     try:
         yield state
     finally:

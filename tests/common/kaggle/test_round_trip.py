@@ -73,6 +73,7 @@ def test_round_trip(fake_kaggle, two_competitions, tmp_path, capsys):
         append_run(run)
     line = submit_to_kaggle(exam, tmp_path / "unused.csv", exam_runs, config=FAST)
     assert "as notebook kllm-science-exam" in line and "run=run-exam-2" in line  # the flagged run, not the best CV
+    assert [p.name for p in (tmp_path / "shared-tmp").iterdir()] == [".kaggle"]  # the uploads' state was ours, removed
     (kernel,) = fake_kaggle.called("SaveKernel")
     assert kernel["slug"] == f"{USERNAME}/kllm-science-exam"
     assert kernel["enableInternet"] is False

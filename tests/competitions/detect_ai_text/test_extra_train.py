@@ -98,10 +98,14 @@ def test_the_kaggle_notebook_reads_the_bundled_copy_where_the_path_is_gone(tmp_p
     working.mkdir()
     daigt.unlink()                                                  # not on Kaggle
     notebook = json.loads((bundle.kernel_dir / "kllm-detect-ai-text.ipynb").read_text())
-    env = {**os.environ, "KLLM_KAGGLE_INPUT": str(inputs), "KLLM_KAGGLE_WORKING": str(working)}
+    (tmp_path / "tmp").mkdir()                                      # the system's temp folder, as the cell sees it
+    env = {**os.environ, "KLLM_KAGGLE_INPUT": str(inputs), "KLLM_KAGGLE_WORKING": str(working),
+           "TMPDIR": str(tmp_path / "tmp")}
     env.pop("KLLM_CACHE")
     done = subprocess.run([sys.executable, "-c", notebook["cells"][1]["source"]], env=env, cwd=tmp_path,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "extra_train: 20 labeled essays (20 generated)" in done.stdout
     assert pl.read_csv(working / "submission.csv").height == 8
+    (scratch,) = (tmp_path / "tmp").glob("kllm-*")                  # a fresh scratch folder, never a shared /tmp/kllm
+    assert (scratch / "bundle" / "code").is_dir() and (scratch / "cache").is_dir()
