@@ -10,6 +10,7 @@ built once per session into its own KLLM_CACHE so the real cache is left alone.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -23,9 +24,7 @@ def make_tiny_llm(folder: Path, layers: int = 2, seed: int = 0, tied: bool = Fal
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from common.models import causal_lm_path
-
-    tokenizer = AutoTokenizer.from_pretrained(causal_lm_path("smollm2"))
+    tokenizer = AutoTokenizer.from_pretrained(_smollm2_folder())
     torch.manual_seed(seed)
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=layers,
                          num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=512,
@@ -36,6 +35,15 @@ def make_tiny_llm(folder: Path, layers: int = 2, seed: int = 0, tied: bool = Fal
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return Path(folder)
+
+
+@functools.cache
+def _smollm2_folder() -> Path:
+    """The converted SmolLM2 whose tokenizer every tiny model takes, looked up once: a test that has
+    since pointed KLLM_CACHE at an empty folder would otherwise convert the GGUF again (about 28 s)."""
+    from common.models import causal_lm_path
+
+    return causal_lm_path("smollm2")
 
 
 def load_fp32(folder: Path):

@@ -58,16 +58,20 @@ def test_empty_inputs_are_user_errors():
         score_continuation_groups("smollm2", ["Q:", " "], [[" a"], [" b"]])
 
 
-def test_a_huge_prefix_keeps_its_end_and_a_huge_continuation_its_start():
-    from common.llm.scoring import MAX_CONTINUATION_TOKENS, MAX_PREFIX_TOKENS
+def test_a_huge_prefix_keeps_its_end_and_a_huge_continuation_its_start(monkeypatch):
+    from common.llm import scoring
     from common.models import shared_causal_lm
 
+    assert (scoring.MAX_PREFIX_TOKENS, scoring.MAX_CONTINUATION_TOKENS) == (2048, 512)
+    # the caps scaled down 8x: the same cuts, a far shorter forward
+    monkeypatch.setattr(scoring, "MAX_PREFIX_TOKENS", 256)
+    monkeypatch.setattr(scoring, "MAX_CONTINUATION_TOKENS", 64)
     _, tokenizer = shared_causal_lm("smollm2")
     question = "\nQuestion: Which gas do plants absorb?\nAnswer:"
-    prefix = "Plants grow in soil. " * 2_000 + question                    # ~10k tokens
-    kept = tokenizer.decode(tokenizer(prefix)["input_ids"][-MAX_PREFIX_TOKENS:])
-    long_option = " carbon dioxide" + " and more" * 2_000
+    prefix = "Plants grow in soil. " * 250 + question                      # ~1,300 tokens
+    kept = tokenizer.decode(tokenizer(prefix)["input_ids"][-256:])
+    long_option = " carbon dioxide" + " and more" * 250
     huge = score_continuation_groups("smollm2", [prefix], [[" carbon dioxide", long_option]])[0]
     cut = score_continuation_groups("smollm2", [kept], [[" carbon dioxide", long_option]])[0]
-    np.testing.assert_allclose(huge.total, cut.total, atol=2e-3)          # the same last 2048 tokens were scored
-    assert huge.n_tokens[1] == MAX_CONTINUATION_TOKENS and kept.endswith(question)
+    np.testing.assert_allclose(huge.total, cut.total, atol=2e-3)          # the same last 256 tokens were scored
+    assert huge.n_tokens[1] == 64 and kept.endswith(question)
