@@ -57,7 +57,7 @@ dataset: $(STAMP) ## regenerate COMP's committed sample from packages (LIMIT=n f
 score: $(STAMP) ## score a submission file: ARGS="--pred P --truth T" (the judge metric needs no --truth)
 	@$(KLLM) score --comp $(COMP) $(ARGS)
 
-leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl (COMP=x: that competition only)
+leaderboard: $(STAMP) ## table and PNG chart of every run in results/runs.jsonl (COMP=x: that competition only; ARGS="--with NAME=STORE": a teammate's runs beside yours)
 	@$(KLLM) leaderboard $(if $(filter command line environment,$(origin COMP)),$(if $(COMP),--comp $(COMP))) $(ARGS)
 
 # The device targets hand DEVICE, TO and INPUT to the CLI as "$$VAR": make exports command-line

@@ -100,6 +100,7 @@ class LeaderboardRow:
     private: float | None = None
     run_id: str = ""
     commit: str = ""
+    author: str = ""    # set on a board by author (a team's stores): whose run it is
 
 
 @dataclass
@@ -164,8 +165,9 @@ def _best_scored(runs: list[RunRecord], higher: bool) -> RunRecord:
 
 
 def build_leaderboard(runs: list[RunRecord], competitions: list[Competition],
-                      all_runs: bool = False) -> list[CompetitionBoard]:
-    """A board per registered competition (and per unregistered one found in the runs)."""
+                      all_runs: bool = False, by_author: bool = False) -> list[CompetitionBoard]:
+    """A board per registered competition (and per unregistered one found in the runs). by_author:
+    one row per variant and author (a team's runs, `common.team_results`), each naming its author."""
     boards: dict[str, CompetitionBoard] = {}
     for comp in competitions:
         boards[comp.slug] = CompetitionBoard(comp.slug, comp.metric, metric_direction(comp.metric),
@@ -180,15 +182,15 @@ def build_leaderboard(runs: list[RunRecord], competitions: list[Competition],
             by_key.setdefault(GroupKey.of(run), []).append(run)
         for key in sorted(by_key, key=GroupKey.order):
             higher = metric_direction(key.metric, by_key[key][0].higher_is_better)
-            board.groups.append(_group(key, by_key[key], higher, all_runs))
+            board.groups.append(_group(key, by_key[key], higher, all_runs, by_author))
     return list(boards.values())
 
 
-def _group(key: GroupKey, runs: list[RunRecord], higher: bool, all_runs: bool) -> ScoreGroup:
+def _group(key: GroupKey, runs: list[RunRecord], higher: bool, all_runs: bool, by_author: bool) -> ScoreGroup:
     group = ScoreGroup(key, higher)
-    by_variant: dict[str, list[RunRecord]] = {}
+    by_variant: dict[tuple, list[RunRecord]] = {}
     for run in runs:
-        by_variant.setdefault(run.run_id if all_runs else run.variant, []).append(run)
+        by_variant.setdefault((run.run_id if all_runs else run.variant, run.author if by_author else ""), []).append(run)
     for mine in by_variant.values():
         shown = [_best(mine, higher)]
         scored = [r for r in mine if r.public is not None or r.private is not None]
@@ -196,7 +198,8 @@ def _group(key: GroupKey, runs: list[RunRecord], higher: bool, all_runs: bool) -
             shown.append(_best_scored(scored, higher))
         for run in shown:
             group.rows.append(LeaderboardRow(run.variant, run.data_source, len(mine), run.cv, spread(run.cv_std, run.folds),
-                                             run.public, run.private, run.run_id, run.commit))
+                                             run.public, run.private, run.run_id, run.commit,
+                                             run.author if by_author else ""))
     sign = 1 if higher else -1
     group.rows.sort(key=lambda r: -sign * r.cv)
     return group
@@ -207,8 +210,10 @@ def _num(value: float | None, digits: int = 4) -> str:
 
 
 def format_leaderboard(boards: list[CompetitionBoard]) -> str:
-    """A plain-text table, one block per competition, one titled section per group of comparable scores."""
-    header = ("variant", "data", "runs", "score ± std", "public", "private", "run id", "commit")
+    """A plain-text table, one block per competition, one titled section per group of comparable
+    scores; with a "by" column when the rows name their authors (`build_leaderboard(by_author=True)`)."""
+    by = any(row.author for board in boards for row in board.rows)
+    header = ("variant",) + (("by",) if by else ()) + ("data", "runs", "score ± std", "public", "private", "run id", "commit")
     lines = []
     for board in boards:
         direction = "higher is better" if board.higher_is_better else "lower is better"
@@ -221,13 +226,14 @@ def format_leaderboard(boards: list[CompetitionBoard]) -> str:
             table.append(f"-- {group.key.label(board.metric)}")
             for row in group.rows:
                 score = _num(row.cv) + ("" if row.cv_std is None else f" ± {_num(row.cv_std)}")
-                table.append((row.variant, row.data_source, str(row.runs), score,
-                              _num(row.public), _num(row.private), row.run_id, row.commit))
+                table.append((row.variant,) + ((row.author,) if by else ()) + (
+                    row.data_source, str(row.runs), score, _num(row.public), _num(row.private), row.run_id, row.commit))
         if not board.groups:
-            table.append(("(no runs yet)", "", "", "", "", "", "", ""))
+            table.append(("(no runs yet)",) + ("",) * (len(header) - 1))
         reference = board.reference_row()
         if reference:
-            table.append((REFERENCE_LABEL, reference.data_source, "", "", "", f"{reference.private:g}", "", ""))
+            table.append((REFERENCE_LABEL,) + (("",) if by else ()) + (
+                reference.data_source, "", "", "", f"{reference.private:g}", "", ""))
         cells = [r for r in table if isinstance(r, tuple)]
         widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
         for row in table:

@@ -53,6 +53,8 @@ class RunRecord:
     written before versions existed read as 1.
     public / private: Kaggle leaderboard scores once fetched; kaggle_ref: the submission id or
     kernel "owner/slug@version" it was submitted as.
+    author: who ran it (`common.team_results.run_author`: KLLM_AUTHOR, git's user.name or the login name); "" in
+    records written before it existed, which count as the store owner's (`common.team_results`).
     """
 
     run_id: str
@@ -79,6 +81,7 @@ class RunRecord:
     panel: str = ""
     data_id: str = ""
     metric_version: int = 1
+    author: str = ""
 
 
 _RUN_FIELDS = {f.name for f in fields(RunRecord)}
@@ -271,13 +274,14 @@ def _bad_field(record: RunRecord) -> str:
     return ""
 
 
-def find_run(run_id: str, path: Path | None = None) -> RunRecord:
-    """The run with this id, or a unique id prefix; UserError when none or several match."""
-
-    runs = read_runs(path)
+def find_run(run_id: str, path: Path | None = None, runs: list[RunRecord] | None = None,
+             where: str = "") -> RunRecord:
+    """The run with this id, or a unique id prefix, in the store at `path` (or among `runs`, read
+    from the stores `where` names); UserError when none or several match."""
+    runs = read_runs(path) if runs is None else runs
     exact = [r for r in runs if r.run_id == run_id]
     matches = exact or [r for r in runs if r.run_id.startswith(run_id)]
     if len(matches) != 1:
         what = "no run" if not matches else f"{len(matches)} runs"
-        raise UserError(f"{what} with id {run_id!r} in {path or results_path()}")
+        raise UserError(f"{what} with id {run_id!r} in {where or path or results_path()}")
     return matches[0]

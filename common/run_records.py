@@ -72,13 +72,16 @@ def selection_lines(competition: Competition, result: SolutionResult) -> list[st
 
 
 def record_runs(competition: Competition, result: SolutionResult, ctx: RunContext, wall_s: float, peak_mb: float,
-                submission: Path, commit: str | None = None, written: Path | None = None):
+                submission: Path, commit: str | None = None, written: Path | None = None, author: str | None = None):
     """One record per variant with a finite score, appended together (all or none). submission: where
-    the file is (or is about to be renamed to); written: the file itself when not there yet."""
+    the file is (or is about to be renamed to); written: the file itself when not there yet; author:
+    who ran it (default `common.team_results.run_author()`)."""
     from common.results import RunRecord, append_runs, git_commit, new_run_id
+    from common.team_results import run_author
 
     metric = get_metric(competition.metric)
     commit, records = commit or git_commit(), []
+    author = run_author() if author is None else author
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     source, files = ctx.data.source + ("+extra" if result.extra_rows else ""), data_id(ctx, result)   # once per run
     saved = {"submission_path": str(submission.resolve()), "submission_sha256": file_sha256(written or submission),
@@ -100,6 +103,7 @@ def record_runs(competition: Competition, result: SolutionResult, ctx: RunContex
                    "experiment": ctx.experiment, "fast": ctx.fast, "models": used_models(), **saved,
                    **result.info},
             kind=score.kind, encoder=score.encoder, panel=score.panel, data_id=files, metric_version=metric.version,
+            author=author,
         )
         records.append(record)
     append_runs(records)   # all of the run's records or none: never a part of a run on the leaderboard

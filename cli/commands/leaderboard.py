@@ -1,12 +1,14 @@
-"""`kllm leaderboard [--comp SLUG] [--compare RUN_A RUN_B] [--kaggle] [--png PATH] [--all]`
-(`make leaderboard [COMP=x]`)
+"""`kllm leaderboard [--comp SLUG] [--compare RUN_A RUN_B] [--kaggle] [--png PATH] [--all]
+[--with [NAME=]STORE ...]` (`make leaderboard [COMP=x]`)
 
 Prints one table across all competitions (or the one --comp names) and variants from
 results/runs.jsonl (CV ± std, Kaggle public and private scores, best first) and writes the same
 as a PNG chart (default: results/leaderboard.png, or results/leaderboard-SLUG.png with --comp, so
 one competition's chart never replaces the chart of all). --kaggle first fetches your Kaggle submissions
 (their scores are filed under the runs they came from) and the public leaderboard's top scores.
---compare shows the fields where two runs differ (ids or unique id prefixes).
+--compare shows the fields where two runs differ (ids or unique id prefixes). --with reads a
+teammate's results store beside yours (their runs.jsonl, or a folder holding one; repeatable):
+when the runs have more than one author, each variant gets a row per author, with a "by" column.
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from common.errors import UserError, path_arg
 from common.leaderboard import build_leaderboard, format_comparison, format_leaderboard
 from common.paths import results_path
 from common.registry import all_competitions, get_competition
-from common.results import find_run, read_runs
+from common.results import find_run
 
 
 def add_parser(subparsers):
@@ -28,6 +30,9 @@ def add_parser(subparsers):
     p.add_argument("--png", type=path_arg, default=None, help="chart path (default: results/leaderboard.png; "
                    "results/leaderboard-SLUG.png with --comp)")
     p.add_argument("--all", action="store_true", help="one row per run instead of the best run per variant")
+    p.add_argument("--with", dest="stores", action="append", default=[], metavar="[NAME=]STORE",
+                   help="also read a teammate's results store (their runs.jsonl, or a folder holding one); "
+                        "NAME is whose runs it holds (default: the file's or folder's name); repeatable")
     p.set_defaults(func=run)
 
 
@@ -62,8 +67,13 @@ def fetch_from_kaggle(competitions) -> bool:
 
 
 def run(args) -> int:
+    from common.team_results import parse_store, read_team_runs
+
+    stores = [parse_store(text) for text in args.stores]     # every --with checked before any work
     if args.compare:
-        print(format_comparison(find_run(args.compare[0]), find_run(args.compare[1])))
+        runs, _ = read_team_runs(stores)
+        where = " or ".join([str(results_path())] + [str(s.path) for s in stores])
+        print(format_comparison(*(find_run(run_id, runs=runs, where=where) for run_id in args.compare)))
         return 0
     competitions = [get_competition(args.comp)] if args.comp else all_competitions()
     default = f"leaderboard-{args.comp}.png" if args.comp else "leaderboard.png"
@@ -71,8 +81,12 @@ def run(args) -> int:
     if png_path.suffix.lower() != ".png":
         raise UserError(f"--png {png_path}: the chart is a PNG, so give a path ending in .png")
     fetched = fetch_from_kaggle(competitions) if args.kaggle else True
-    runs = [r for r in read_runs() if not args.comp or r.competition == args.comp]
-    boards = build_leaderboard(runs, competitions, all_runs=args.all)
+    runs, store_lines = read_team_runs(stores)
+    runs = [r for r in runs if not args.comp or r.competition == args.comp]
+    by_author = len({r.author for r in runs}) > 1
+    boards = build_leaderboard(runs, competitions, all_runs=args.all, by_author=by_author)
+    if stores:
+        print("\n".join(store_lines))
     print(format_leaderboard(boards))
     from common.leaderboard_chart import draw_leaderboard
 

@@ -28,6 +28,7 @@ from common.saving import saving_run
 from common.seeding import seed_everything
 from common.solution import RunContext, check_options, load_solution
 from common.submission import submission_path, write_submission
+from common.team_results import run_author
 from common.threads import default_threads
 
 from cli.submit_kaggle import check_kaggle_submit, notebook_only, resend
@@ -84,6 +85,7 @@ def run(args) -> int:
                             example="submission.csv")
     check_output_path(results_path(), example="runs.jsonl")   # the store the runs are appended to, at the end
     default_threads()    # a bad KLLM_THREADS is one line now, not when the records are written
+    author = run_author()   # and a bad KLLM_AUTHOR
     if args.kaggle:
         from common.kaggle.client import NoCredentials
         from common.kaggle.credentials import find_credentials
@@ -127,7 +129,7 @@ def run(args) -> int:
                                     # them (a full disk) leaves the last submission in place, no half run
 
         def save_records(written, final):
-            records.extend(record_runs(competition, result, ctx, wall_s, peak_mb, final, commit, written))
+            records.extend(record_runs(competition, result, ctx, wall_s, peak_mb, final, commit, written, author))
 
         path = write_submission(competition, result.submission, data.tables["test"], out, save_records)
         print("\n".join(lines))    # after the records: a reader gone (`| head`) loses no record

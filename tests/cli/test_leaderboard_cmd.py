@@ -146,3 +146,31 @@ def test_a_bad_png_path_is_one_line_before_the_table(tmp_path, capsys, target, m
     assert main(["leaderboard", "--png", str(tmp_path / target)]) == 2
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.count("\n") == 1 and message in captured.err
+
+
+def test_a_teammates_store_gets_its_own_rows_and_compare_finds_its_runs(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KLLM_AUTHOR", "me")
+    add_run("20261207-mine", cv=0.55)
+    theirs = tmp_path / "team" / "alice" / "runs.jsonl"
+    theirs.parent.mkdir(parents=True)
+    append_run(make_run(run_id="20261207-alic", competition="science-exam", variant="tfidf", cv=0.58), theirs)
+    png = tmp_path / "team.png"
+    assert main(["leaderboard", "--comp", "science-exam", "--with", str(theirs.parent), "--png", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert f"store: {theirs} (alice: 1 run(s))" in out
+    rows = [line.split()[:2] for line in out.splitlines() if line.strip().startswith("tfidf")]
+    assert rows == [["tfidf", "alice"], ["tfidf", "me"]]       # one row each, the better first
+    assert main(["leaderboard", "--with", f"Alice={theirs}", "--compare", "20261207-m", "20261207-a"]) == 0
+    assert "B-A +0.0300 (B better)" in capsys.readouterr().out
+    assert main(["leaderboard", "--comp", "science-exam", "--png", str(png)]) == 0
+    assert " by " not in capsys.readouterr().out                # alone: the board as before
+
+
+@pytest.mark.parametrize("given, message", [("{tmp}/nope.jsonl", "no results store at"),
+                                            ("{tmp}/x.png", "is not a results store")])
+def test_a_with_that_is_no_store_is_one_line_before_the_table(tmp_path, capsys, given, message):
+    (tmp_path / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert main(["leaderboard", "--with", given.format(tmp=tmp_path), "--png", str(tmp_path / "b.png")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and message in captured.err and captured.out == ""
+    assert not (tmp_path / "b.png").exists()

@@ -44,6 +44,7 @@ def test_folds_seed_and_experiment_reach_the_solution_and_the_store(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("KLLM_RESULTS", str(tmp_path / "runs.jsonl"))
     monkeypatch.setenv("KLLM_THREADS", "1")
+    monkeypatch.setenv("KLLM_AUTHOR", " Ada Lovelace ")
     folder = write_essays(tmp_path / "data", n_train=48, n_test=10)
     code = main(["submit", "--comp", "detect-ai-text", "--data", str(folder), "--folds", "4",
                  "--exp", "tfidf_only", "--set", "heldout=0", "--seed", "7", "--out", str(tmp_path / "sub.csv")])
@@ -55,6 +56,7 @@ def test_folds_seed_and_experiment_reach_the_solution_and_the_store(tmp_path, mo
     assert all(r["folds"] == 4 and r["extra"]["experiment"] == "tfidf_only" and r["extra"]["fast"] is False for r in runs)
     assert {r["seed"] for r in runs} == {7}                         # the seed given, recorded
     assert {r["extra"]["threads"] for r in runs} == {1}             # KLLM_THREADS: a trained member may depend on it
+    assert {r["author"] for r in runs} == {"Ada Lovelace"}          # whose runs, on a team's leaderboard
     assert runs[0]["extra"]["options"] == {"members": "tfidf_linear,tfidf_lgbm", "heldout": "0"}
     from common.data import load_dataset
     from common.registry import get_competition
@@ -372,4 +374,15 @@ def test_a_bad_thread_count_is_refused_before_the_solution_runs(tmp_path, monkey
     monkeypatch.setattr(submit, "load_solution", lambda comp: lambda ctx: pytest.fail("the solution ran"))
     assert main(["submit", "--comp", "adversarial-judge", "--out", str(tmp_path / "s.csv")]) == 2
     assert capsys.readouterr().err == "error: KLLM_THREADS must be a positive integer, got 'abc'\n"
+    assert not (tmp_path / "s.csv").exists()
+
+
+def test_a_bad_author_name_is_refused_before_the_solution_runs(tmp_path, monkeypatch, capsys):
+    import cli.commands.submit as submit
+
+    monkeypatch.setenv("KLLM_AUTHOR", "Ada\x1b[31m")
+    monkeypatch.setattr(submit, "load_solution", lambda comp: lambda ctx: pytest.fail("the solution ran"))
+    assert main(["submit", "--comp", "adversarial-judge", "--out", str(tmp_path / "s.csv")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: KLLM_AUTHOR=") and "not a name" in err
     assert not (tmp_path / "s.csv").exists()

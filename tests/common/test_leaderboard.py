@@ -237,3 +237,19 @@ def test_an_experiments_held_out_splits_are_still_two_groups():
                 extra={"experiment": "tfidf_only"})]
     (board,) = build_leaderboard(runs, [detect])
     assert sorted(g.key.split for g in board.groups) == ["heldout_generator", "heldout_prompt"]
+
+
+def test_a_board_by_author_gives_each_author_a_row_per_variant_and_a_by_column(tmp_path):
+    runs = [run("a1", "exam", "tfidf", 0.61, author="alice"), run("a2", "exam", "tfidf", 0.66, author="alice"),
+            run("b1", "exam", "tfidf", 0.64, author="bob"), run("b2", "exam", "retrieval", 0.70, author="bob")]
+    exam, _ = build_leaderboard(runs, COMPS, by_author=True)
+    assert [(r.variant, r.author, r.cv, r.runs) for r in exam.rows] == [
+        ("retrieval", "bob", 0.70, 1), ("tfidf", "alice", 0.66, 2), ("tfidf", "bob", 0.64, 1)]
+    table = format_leaderboard([exam])
+    header = next(line for line in table.splitlines() if line.strip().startswith("variant"))
+    assert header.split()[:3] == ["variant", "by", "data"]
+    assert any(line.split()[:2] == ["tfidf", "alice"] for line in table.splitlines())
+    alone, _ = build_leaderboard(runs, COMPS)                  # one person's board: one row a variant, no column
+    assert [(r.variant, r.author) for r in alone.rows] == [("retrieval", ""), ("tfidf", "")]
+    assert " by " not in next(line for line in format_leaderboard([alone]).splitlines() if "variant" in line)
+    assert draw_leaderboard([exam], tmp_path / "team.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,89 @@
+"""Whose runs: the recorded author, and teammates' results stores read beside your own."""
+import json
+import subprocess
+
+import pytest
+
+from common.errors import UserError
+from common.results import append_run, read_runs
+from common.team_results import parse_store, read_team_runs, run_author
+from fakes.runs import make_run
+
+
+def test_kllm_author_wins_and_one_that_is_no_name_is_refused(monkeypatch):
+    monkeypatch.setenv("KLLM_AUTHOR", "  Ada Lovelace ")
+    assert run_author() == "Ada Lovelace"
+    for bad in ("Ada\nLovelace", "Ada\x1b[31m", "A" * 41):
+        monkeypatch.setenv("KLLM_AUTHOR", bad)
+        with pytest.raises(UserError, match="KLLM_AUTHOR=.* is not a name"):
+            run_author()
+
+
+def test_without_kllm_author_gits_name_then_the_login_name(monkeypatch, tmp_path):
+    import common.team_results as team
+
+    monkeypatch.delenv("KLLM_AUTHOR", raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-global"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    repo = tmp_path / "checkout"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    monkeypatch.setattr(team, "repo_root", lambda: repo)
+    monkeypatch.setattr(team.getpass, "getuser", lambda: "kuser")
+    assert run_author() == "kuser"                               # no user.name anywhere
+    subprocess.run(["git", "-C", str(repo), "config", "user.name", "Grace Hopper"], check=True)
+    assert run_author() == "Grace Hopper"
+
+    def no_passwd_entry():
+        raise KeyError("getpwuid(): uid not found: 1234")
+
+    monkeypatch.setattr(team, "repo_root", lambda: tmp_path / "not-a-checkout")
+    monkeypatch.setattr(team.getpass, "getuser", no_passwd_entry)
+    assert run_author() == ""
+
+
+def _store(path, *runs):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for run in runs:
+        append_run(run, path)
+    return path
+
+
+def test_a_store_is_a_file_or_a_folder_holding_runs_jsonl_named_by_the_caller_or_its_path(tmp_path):
+    _store(tmp_path / "alice" / "runs.jsonl", make_run(run_id="a1"))
+    _store(tmp_path / "bob.jsonl", make_run(run_id="b1"))
+    _store(tmp_path / "x=y" / "runs.jsonl", make_run(run_id="c1"))
+    assert parse_store(str(tmp_path / "alice")).name == "alice"
+    assert parse_store(str(tmp_path / "alice" / "runs.jsonl")).name == "alice"
+    assert parse_store(str(tmp_path / "bob.jsonl")) == parse_store(f"bob={tmp_path / 'bob.jsonl'}")
+    named = parse_store(f" Carol M. = {tmp_path / 'alice'}")
+    assert (named.name, named.path) == ("Carol M.", tmp_path / "alice" / "runs.jsonl")
+    assert parse_store(str(tmp_path / "x=y")).path == tmp_path / "x=y" / "runs.jsonl"   # '=' after a '/': a path
+
+
+@pytest.mark.parametrize("given, message", [
+    ("{tmp}/missing.jsonl", "no results store at"),
+    ("{tmp}", "no results store at"),                        # a folder without runs.jsonl
+    ("{tmp}/board.png", "is not a results store"),
+    ("{tmp}/sub.csv", "is not a results store"),
+    ("=/x", "the name before '='"),
+    ("alice=", "no path to a results store"),
+])
+def test_a_store_that_is_not_one_is_one_line(tmp_path, given, message):
+    (tmp_path / "board.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    (tmp_path / "sub.csv").write_text("id,prediction\n1,0.5\n")
+    with pytest.raises(UserError, match=message) as err:
+        parse_store(given.format(tmp=tmp_path))
+    assert "\n" not in str(err.value)
+
+
+def test_your_runs_come_first_each_run_once_and_a_run_without_an_author_takes_its_stores_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLLM_AUTHOR", "me")
+    own = _store(tmp_path / "mine" / "runs.jsonl", make_run(run_id="m1"), make_run(run_id="m2", author="Ada"))
+    alice = _store(tmp_path / "alice" / "runs.jsonl", make_run(run_id="a1"), make_run(run_id="m1", cv=0.9))
+    copied = _store(tmp_path / "copy.jsonl", *read_runs(own))
+    runs, lines = read_team_runs([parse_store(str(alice)), parse_store(f"bob={copied}")], own=own)
+    assert [(r.run_id, r.author, r.cv) for r in runs] == [("m1", "me", 0.5), ("m2", "Ada", 0.5), ("a1", "alice", 0.5)]
+    assert lines == [f"store: {own} (yours: 2 run(s))",
+                     f"store: {alice} (alice: 1 run(s), 1 already read from another store)",
+                     f"store: {copied} (bob: 0 run(s), 2 already read from another store)"]
+    assert [json.loads(line)["run_id"] for line in own.read_text().splitlines()] == ["m1", "m2"]   # read, not written
