@@ -6,11 +6,12 @@
 
 Each competition has its own folder under the device root (comp_root: <root>/<slug>), so a deploy
 of one never moves another's `current`. Under that folder (`root` below):
-    versions/.incoming-<v>/   the copy in progress (a leftover one is harmless, never `current`)
+    versions/.incoming-<v>-<r>/  the copy in progress, <r> random: two deploys of one version at once
+                              never share it (a leftover one is harmless, never `current`)
     versions/<v>/             a complete copy whose checksums and smoke test passed
     current -> versions/<v>   switched by renaming a fresh symlink over it (`mv -T`), atomic
 
-Order: copy into versions/.incoming-<v>, `sha256sum -c` there, smoke test there
+Order: copy into versions/.incoming-<v>-<r>, `sha256sum -c` there, smoke test there
 (`detect.py --self-test`, RUNTIME), rename to versions/<v>, then switch `current`. Until that last
 rename, `current` still names the old version, whatever fails or whoever kills the deploy.
 A `Device` runs argument lists and copies folders (ssh.py, emulated.py). The two multi-command
@@ -128,6 +129,11 @@ def list_versions(device: Device, root: str) -> list[str]:
 
 def _step(device: Device, what: str, argv: list[str], cwd: str | None = None, timeout: float = 600) -> str:
     code, out, err = device.run(argv, cwd=cwd, timeout=timeout)
+    return _check_step(device, what, code, out, err)
+
+
+def _check_step(device: Device, what: str, code: int, out: str, err: str) -> str:
+    """`out` of a step that exited 0; else a DeployError naming the step and its last error line."""
     if code != 0:
         detail = (err.strip() or out.strip()).splitlines()[-1:] or ["no output"]
         raise DeployError(f"deploy to {device.name} failed at '{what}' (exit {code}): {detail[0]}")
@@ -141,8 +147,11 @@ def _smoke_report(device: Device, out: str) -> dict:
         raise DeployError(f"deploy to {device.name}: the smoke test printed no JSON report") from None
 
 
-PREPARE = ('mkdir -p -- "$1/versions" && rm -rf -- "$2" && { readlink -- "$1/current" || true; } '
-           '&& echo --- && ls -1 -- "$1/versions"')
+# A killed deploy's copy is removed by the first deploy an hour later: a younger one may be another
+# deploy's copy in progress (a folder's time is that of the last entry made in it).
+PREPARE = ('mkdir -p -- "$1/versions" && { find "$1/versions" -mindepth 1 -maxdepth 1 '
+           '-name ".incoming-*" -mmin +60 -exec rm -rf -- {} + || true; } '
+           '&& { readlink -- "$1/current" || true; } && echo --- && ls -1 -- "$1/versions"')
 SWITCH = 'ln -s -- "$2" "$1/$3" && mv -T -- "$1/$3" "$1/current" && readlink -- "$1/current"'
 
 
@@ -164,8 +173,8 @@ def deploy_bundle(device: Device, bundle: Path, root: str, version: str | None =
     info = verify_bundle(Path(bundle))
     root = check_path(root, "device root")
     version = check_version(version or new_version(info.version))
-    incoming, final = f"{root}/versions/.incoming-{version}", f"{root}/versions/{version}"
-    out = _step(device, "prepare", ["sh", "-c", PREPARE, "sh", root, incoming])
+    incoming, final = f"{root}/versions/.incoming-{version}-{secrets.token_hex(4)}", f"{root}/versions/{version}"
+    out = _step(device, "prepare", ["sh", "-c", PREPARE, "sh", root])
     link, _, listing = out.partition("---\n")
     previous = Path(link.strip()).name or None
     if version in listing.split():
@@ -176,7 +185,11 @@ def deploy_bundle(device: Device, bundle: Path, root: str, version: str | None =
         _step(device, "checksums", ["sha256sum", "--check", "--strict", "--quiet", MANIFEST], cwd=incoming)
         out = _step(device, "smoke test", device.python(incoming) + [RUNTIME, "--self-test"], cwd=incoming)
         smoke = _smoke_report(device, out)
-        _step(device, "rename", ["mv", "-T", "--", incoming, final])
+        code, out, err = device.run(["mv", "-T", "--", incoming, final])
+        if code != 0 and device.run(["test", "-d", final])[0] == 0:
+            raise DeployError(f"version {version} was deployed to {device.name} by another run meanwhile "
+                              "(`current` is left as that run set it); deploy another name")
+        _check_step(device, "rename", code, out, err)
     except BaseException:
         device.run(["rm", "-rf", "--", incoming])
         raise

@@ -178,6 +178,27 @@ def test_failing_smoke_test_leaves_current(local_sshd, tiny_bundle, device_on_v1
     assert state(root) == ("v1", ["v1"])
 
 
+class SecondDeployDuringCopy(SshDevice):
+    """Another `make edge` of the same bundle, under the same version name, starts and finishes
+    while this deploy's copy is on the device (two deploys in one second name one version)."""
+
+    sshd = bundle = None
+
+    def copy(self, local_dir, remote_dir):
+        super().copy(local_dir, remote_dir)
+        deploy_with(SshDevice, self.sshd, self.bundle, Path(self.root), "v2")
+
+
+def test_two_deploys_of_one_version_at_once_never_cut_each_others_copy(local_sshd, tiny_bundle, device_on_v1,
+                                                                        monkeypatch):
+    root = device_on_v1
+    monkeypatch.setattr(SecondDeployDuringCopy, "sshd", local_sshd)
+    monkeypatch.setattr(SecondDeployDuringCopy, "bundle", tiny_bundle)
+    with pytest.raises(DeployError, match="version v2 was deployed to .* by another run meanwhile"):
+        deploy_with(SecondDeployDuringCopy, local_sshd, tiny_bundle, root, "v2")
+    assert state(root) == ("v2", ["v1", "v2"])      # the other run's deploy, whole; no copy left behind
+
+
 class InterruptedBeforeSwitch(SshDevice):
     """Ctrl-C arrives just before `current` is renamed: everything else has already happened."""
 
@@ -217,16 +238,21 @@ def test_killed_deploy_leaves_current(local_sshd, tiny_bundle, device_on_v1, tmp
         while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert marker.exists(), "the deploy never reached the smoke test"
-        assert (root / "versions" / ".incoming-v2" / "model.onnx").exists()  # copied, mid-deploy
+        leftover, = (root / "versions").glob(".incoming-v2-*")
+        assert (leftover / "model.onnx").exists()                  # copied, mid-deploy
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
         shutil.rmtree(own_tmp, ignore_errors=True)
     assert state(root)[0] == "v1"
     with SshDevice(parse_target(local_sshd.target), host_python(local_sshd), str(root)) as device:
-        assert list_versions(device, str(root)) == ["v1"]  # the leftover .incoming-v2 is not a version
+        assert list_versions(device, str(root)) == ["v1"]  # the leftover .incoming-v2-* is not a version
     retry = deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(root), version="v2")
-    assert retry.previous == "v1" and state(root) == ("v2", ["v1", "v2"])
+    assert retry.previous == "v1" and state(root) == ("v2", [leftover.name, "v1", "v2"])  # it may be another's copy
+    two_hours_ago = time.time() - 7200
+    os.utime(leftover, (two_hours_ago, two_hours_ago))
+    deploy_ssh(tiny_bundle, local_sshd.target, host_python(local_sshd), root=str(root), version="v3")
+    assert state(root) == ("v3", ["v1", "v2", "v3"])           # an hour old: a killed deploy's, removed
 
 
 def test_unreachable_device_is_a_user_error(local_sshd, tiny_bundle, tmp_path):
