@@ -20,6 +20,7 @@ import sys
 import threading
 
 from common.errors import OneLineParser, UserError
+from common.paths import ON_WORDS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     try:
         import competitions  # noqa: F401  (registers every competition)
-        from common.paths import check_repo_root
+        from common.paths import check_repo_root, env_flag
 
         check_repo_root()
+        env_flag("KLLM_ALLOW_HUB"), env_flag("KLLM_DEBUG")     # a typo in a switch: one line before any work
 
         parser = build_parser()
         args, unknown = parser.parse_known_args(argv)
@@ -120,7 +122,7 @@ def _main(argv: list[str] | None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except OSError as err:   # a file system refusal no command checked for: still one line, no traceback
-        if os.environ.get("KLLM_DEBUG") == "1":
+        if os.environ.get("KLLM_DEBUG", "").strip().lower() in ON_WORDS:
             raise
         where = "".join(f"{sep}{name}" for sep, name in ((": ", err.filename), (" -> ", err.filename2)) if name)
         _close_progress_bars()

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from common.atomic import atomic_dir
 from common.errors import UserError
-from common.paths import cache_dir
+from common.paths import ON_WORDS, cache_dir, env_flag
 from common.threads import default_threads
 
-if os.environ.get("KLLM_ALLOW_HUB") != "1":
+if os.environ.get("KLLM_ALLOW_HUB", "").strip().lower() not in ON_WORDS:   # offline unless clearly on
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
@@ -122,7 +122,7 @@ def _package_dir(info: ModelInfo) -> Path:
 def _hub_folder(repo_id: str) -> Path:
     from huggingface_hub import snapshot_download
 
-    allow = os.environ.get("KLLM_ALLOW_HUB") == "1"
+    allow = env_flag("KLLM_ALLOW_HUB")
     try:
         return Path(snapshot_download(repo_id, local_files_only=not allow))
     except Exception as exc:  # hub errors vary: offline, gated, missing repo

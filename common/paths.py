@@ -31,6 +31,21 @@ def _env_value(name: str) -> str:
     return os.environ.get(name, "").strip()
 
 
+ON_WORDS, OFF_WORDS = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def env_flag(name: str) -> bool:
+    """A switch such as KLLM_ALLOW_HUB: on for 1/true/yes/on, off for 0/false/no/off or unset (any
+    case); anything else is a UserError (a typo would otherwise leave it silently off).
+
+        env_flag("KLLM_DEBUG")   # False unless KLLM_DEBUG=1 (or true, yes, on)
+    """
+    value = _env_value(name)
+    if value.lower() in ON_WORDS or value.lower() in OFF_WORDS:
+        return value.lower() in ON_WORDS
+    raise UserError(f"{name}={value!r} is neither on nor off: set it to 1 (or true, yes, on) or 0 (or leave it unset)")
+
+
 def repo_root() -> Path:
     return _env_path("KLLM_ROOT", _REPO)
 

@@ -114,6 +114,19 @@ def test_an_unforeseen_file_system_error_is_one_line(monkeypatch, capsys):
     monkeypatch.setenv("KLLM_DEBUG", "1")
     with pytest.raises(PermissionError):
         main(["leaderboard"])
+    monkeypatch.setenv("KLLM_DEBUG", " True ")                  # as people write a switch
+    with pytest.raises(PermissionError):
+        main(["leaderboard"])
+
+
+@pytest.mark.parametrize("name", ["KLLM_DEBUG", "KLLM_ALLOW_HUB"])
+def test_a_switch_that_is_neither_on_nor_off_is_one_line_before_any_work(name, monkeypatch, capsys):
+    import cli.commands.leaderboard as leaderboard
+
+    monkeypatch.setattr(leaderboard, "run", lambda args: pytest.fail("the command ran"))
+    monkeypatch.setenv(name, "ture")
+    assert main(["leaderboard"]) == 2
+    assert capsys.readouterr().err == f"error: {name}='ture' is neither on nor off: set it to 1 (or true, yes, on) or 0 (or leave it unset)\n"
 
 
 def test_sigterm_unwinds_the_command_so_nothing_staged_is_left(monkeypatch, tmp_path, capsys):

@@ -61,3 +61,15 @@ def test_a_cache_that_cannot_take_the_tag_is_still_used(tmp_path, monkeypatch):
     monkeypatch.setattr(type(tmp_path), "write_text", read_only)
     assert paths.cache_dir("models") == tmp_path / "c" / "models"
     assert not (tmp_path / "c" / "CACHEDIR.TAG").exists()
+
+
+def test_a_switch_reads_the_words_people_write_and_refuses_a_typo(monkeypatch):
+    for value, on in [("1", True), (" TRUE ", True), ("yes", True), ("On", True), ("0", False), ("false", False),
+                      ("no", False), ("OFF", False), ("", False), ("  ", False)]:
+        monkeypatch.setenv("KLLM_X", value)
+        assert paths.env_flag("KLLM_X") is on, value
+    monkeypatch.delenv("KLLM_X")
+    assert paths.env_flag("KLLM_X") is False
+    monkeypatch.setenv("KLLM_X", "2")
+    with pytest.raises(paths.UserError, match="KLLM_X='2' is neither on nor off"):
+        paths.env_flag("KLLM_X")
