@@ -80,7 +80,11 @@ class GroupKey:
         parts += [f"encoder={self.encoder}"] if self.encoder else []
         parts += [f"panel={self.panel}"] if self.panel else []
         parts += ["--fast settings (a quick check)"] if self.fast else []
-        parts += [f"metric version {self.metric_version} (superseded: an older definition)"] if self.superseded() else []
+        if self.superseded():
+            parts.append(f"metric version {self.metric_version} (superseded: an older definition)")
+        elif self.metric_version > metric_version(self.metric):     # a teammate's newer checkout
+            parts.append(f"metric version {self.metric_version} (newer than this checkout's "
+                         f"{metric_version(self.metric)}: update to rank it)")
         return ", ".join(parts)
 
     def order(self) -> tuple:

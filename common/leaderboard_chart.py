@@ -30,7 +30,9 @@ OFF_SCALE = 3       # a 1st-place score this many times the runs' largest is nam
 
 def _panel(ax, board: CompetitionBoard, group: ScoreGroup | None) -> None:
     rows = group.rows if group else []
-    labels = [f"{r.variant} ({r.data_source}{f', by {r.author}' if r.author else ''})" for r in rows]
+    # "$" escaped: matplotlib reads "$...$" as math, and a name such as "$\nope$" ended the chart in an error
+    labels = [f"{r.variant} ({r.data_source}{f', by {r.author}' if r.author else ''})".replace("$", r"\$")
+              for r in rows]
     y = list(range(len(rows)))[::-1]  # best at the top
     if rows:
         spread = any(r.cv_std is not None for r in rows)      # a judge panel's score has none

@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,8 +58,23 @@ def run_author() -> str:
     return name if _is_name(name) else ""
 
 
+HIDDEN = ("Cc", "Cf", "Zl", "Zp")    # control, format (a right-to-left override) and line characters
+NOT_RECORDED = "(not recorded)"    # a shared store's runs from before authors were recorded
+
+
 def _is_name(text: str) -> bool:
-    return 0 < len(text) <= AUTHOR_LIMIT and not any(unicodedata.category(ch) == "Cc" for ch in text)
+    return 0 < len(text) <= AUTHOR_LIMIT and text == text.strip() and not any(
+        unicodedata.category(ch) in HIDDEN for ch in text)
+
+
+def shown_author(recorded) -> str:
+    """A recorded author as the board shows it: hidden characters dropped, blanks around it too, cut
+    to AUTHOR_LIMIT characters; "" for none (a hand-edited store holds what it holds).
+
+        shown_author(" dave\u202e ")   # 'dave'
+    """
+    text = "".join(ch for ch in str(recorded or "") if unicodedata.category(ch) not in HIDDEN).strip()
+    return text[:AUTHOR_LIMIT].strip()
 
 
 @dataclass(frozen=True)
@@ -76,11 +92,11 @@ def parse_store(text: str) -> Store:
         parse_store("alice=/tmp/alice.jsonl")    # Store('alice', PosixPath('/tmp/alice.jsonl'))
     """
     head, sep, tail = text.partition("=")
-    if sep and "/" not in head:                    # NAME=PATH; a path may hold '=' after a '/'
+    if sep and "/" not in head and not Path(text.strip()).expanduser().exists():   # NAME=PATH, not a path with '='
         name, path_text = head.strip(), tail.strip()
         if not _is_name(name):
             raise UserError(f"--with {text!r}: the name before '=' must be 1-{AUTHOR_LIMIT} characters, "
-                            "no control characters")
+                            "no control or formatting characters")
     else:
         name, path_text = "", text.strip()
     if not path_text:
@@ -90,11 +106,21 @@ def parse_store(text: str) -> Store:
         path = path / "runs.jsonl"
     if not path.is_file():
         raise UserError(f"--with {text!r}: no results store at {path} (give a runs.jsonl, or a folder holding one)")
-    if not name:
-        name = path.parent.name if path.name == "runs.jsonl" and path.parent.name not in ("", "results") else path.stem
-        name = name if _is_name(name) else str(path)[-AUTHOR_LIMIT:]
+    if not name:    # a checkout's results/runs.jsonl is named after the checkout
+        folder = path.resolve().parent if path.name == "runs.jsonl" else None
+        folder = folder.parent if folder is not None and folder.name == "results" else folder
+        name = shown_author(folder.name if folder is not None else path.stem) or str(path)[-AUTHOR_LIMIT:]
     _check_store(path, text)
     return Store(name, path)
+
+
+def check_store_names(stores: list[Store]) -> None:
+    """UserError when two stores would give unattributed runs one name (two checkouts' results/)."""
+    names = [s.name for s in stores]
+    twice = sorted({n for n in names if names.count(n) > 1 and len({s.path for s in stores if s.name == n}) > 1})
+    if twice:
+        raise UserError(f"--with: two stores are both named {twice[0]!r} (their runs without an author would "
+                        f"be one person's): give each a name, NAME=PATH")
 
 
 def _check_store(path: Path, given: str) -> None:
@@ -114,17 +140,37 @@ def _check_store(path: Path, given: str) -> None:
 
 def read_team_runs(stores: list[Store], own: Path | None = None) -> tuple[list[RunRecord], list[str]]:
     """(every run of your store, then of each teammate's, each once; one line per store read:
-    where, whose, how many runs). A run without an author takes its store's name."""
+    where, whose, how many runs by whom). A run without an author takes its store's name; in your
+    own store, yours, unless the store holds other authors' runs (a shared one): then NOT_RECORDED.
+    A run read again from a later store gains the Kaggle scores the first copy lacks."""
+    check_store_names(stores)
     own = Path(own or results_path())
     me = run_author() or YOU
     runs: dict[str, RunRecord] = {}
     lines = []
-    for name, path in [(me, own)] + [(s.name, s.path) for s in stores]:
+    for index, (name, path) in enumerate([(me, own)] + [(s.name, s.path) for s in stores]):
         found = read_runs(path)
+        if index == 0 and {shown_author(r.author) for r in found} - {"", me}:
+            name = NOT_RECORDED
         new = [r for r in found if r.run_id not in runs]
+        for run in found:
+            if run.run_id in runs:
+                _add_kaggle_scores(runs[run.run_id], run)
         for run in new:
-            run.author = run.author or name
+            run.author = shown_author(run.author) or name
             runs[run.run_id] = run
-        again = f", {len(found) - len(new)} already read from another store" if len(new) < len(found) else ""
-        lines.append(f"store: {path} ({name if path != own else 'yours'}: {len(new)} run(s){again})")
+        lines.append(f"store: {path} ({'yours' if index == 0 else name}: {_counts(new, len(found) - len(new))})")
     return list(runs.values()), lines
+
+
+def _add_kaggle_scores(kept: RunRecord, copy: RunRecord) -> None:
+    for key in ("public", "private", "kaggle_ref"):
+        if getattr(kept, key) is None and getattr(copy, key) is not None:
+            setattr(kept, key, getattr(copy, key))
+
+
+def _counts(new: list[RunRecord], again: int) -> str:
+    """'5 run(s): dave 4, bob 1, 2 already read from another store'."""
+    by = Counter(r.author for r in new)
+    text = f"{len(new)} run(s)" + (": " + ", ".join(f"{a} {n}" for a, n in by.most_common()) if by else "")
+    return text + (f", {again} already read from another store" if again else "")

@@ -157,7 +157,7 @@ def test_a_teammates_store_gets_its_own_rows_and_compare_finds_its_runs(tmp_path
     png = tmp_path / "team.png"
     assert main(["leaderboard", "--comp", "science-exam", "--with", str(theirs.parent), "--png", str(png)]) == 0
     out = capsys.readouterr().out
-    assert f"store: {theirs} (alice: 1 run(s))" in out
+    assert f"store: {theirs} (alice: 1 run(s): alice 1)" in out
     rows = [line.split()[:2] for line in out.splitlines() if line.strip().startswith("tfidf")]
     assert rows == [["tfidf", "alice"], ["tfidf", "me"]]       # one row each, the better first
     assert main(["leaderboard", "--with", f"Alice={theirs}", "--compare", "20261207-m", "20261207-a"]) == 0

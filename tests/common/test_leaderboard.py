@@ -253,3 +253,12 @@ def test_a_board_by_author_gives_each_author_a_row_per_variant_and_a_by_column(t
     assert [(r.variant, r.author) for r in alone.rows] == [("retrieval", ""), ("tfidf", "")]
     assert " by " not in next(line for line in format_leaderboard([alone]).splitlines() if "variant" in line)
     assert draw_leaderboard([exam], tmp_path / "team.png").read_bytes()[:4] == b"\x89PNG"
+    odd = build_leaderboard([run("m1", "exam", "tfidf", 0.6, author="$\\notacommand{x}$ & co"),
+                             run("m2", "exam", "tfidf", 0.5, author="$5 bob")], COMPS, by_author=True)
+    assert draw_leaderboard(odd, tmp_path / "odd.png").read_bytes()[:4] == b"\x89PNG"   # '$' is not math
+
+
+def test_a_teammates_newer_metric_version_is_titled_as_such():
+    newer, ours = GroupKey.of(run("n", "exam", "x", 0.5, metric_version=2)), GroupKey.of(run("o", "exam", "x", 0.5))
+    assert "metric version 2 (newer than this checkout's 1" in newer.label("map@3")
+    assert "version" not in ours.label("map@3")
