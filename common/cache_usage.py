@@ -11,6 +11,11 @@ whose inputs changed is never read again and stays until removed. "Last read" is
 time of the files inside: Linux's default `relatime` mount records a read at most once a day, so an
 entry is called unused for N days only when its newest access time is more than N + 1 days old. A
 file system mounted `noatime` records no reads: there, nothing can be called unused.
+
+Some folders in the cache are state, not cache: the emulated Pi's device folder holds the versions
+deployed to it. Such a folder holds KEEP_MARKER (its first line says what it is), or, made before
+the marker existed, a deploy's `<name>/current` link: it is listed, never pruned, and refused by
+`remove`.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from common.paths import CACHE_TAG, cache_root, repo_root
 DAY_S = 86_400
 ATIME_GRAIN_DAYS = 1          # relatime: a read moves the access time only when it is a day old
 _WRITER = re.compile(r"^\..+\.tmp-(\d+)-")   # common.atomic's temp folders: .<target>.tmp-<pid>-...
+KEEP_MARKER = ".kllm-keep"
 
 
 @dataclass(frozen=True)
@@ -40,6 +46,7 @@ class CacheEntry:
     last_read: float        # newest access or modification time of a file inside (epoch seconds)
     leftover: bool = False  # the temp folder of a writer that was killed (its process is gone)
     writing: bool = False   # the temp folder of a writer still running: never pruned, whatever its age
+    kept: str = ""          # why a folder of state (deployed versions) is never pruned or removed
 
 
 def cache_entries(root: Path | None = None) -> list[CacheEntry]:
@@ -88,7 +95,24 @@ def _measure(root: Path, path: Path) -> CacheEntry:
     writer = _WRITER.match(path.name)
     alive = bool(writer) and pid_alive(int(writer.group(1)))
     return CacheEntry(path.relative_to(root).as_posix(), path, size, files, newest,
-                      leftover=bool(writer) and not alive, writing=alive)
+                      leftover=bool(writer) and not alive, writing=alive, kept=_kept(path))
+
+
+def _kept(path: Path) -> str:
+    """Why the folder is state to keep ("" for cache): KEEP_MARKER's first line, or a deploy's
+    `<name>/current` link inside (a device folder from before the marker)."""
+    if path.is_symlink() or not path.is_dir():
+        return ""
+    try:
+        return (path / KEEP_MARKER).read_text(encoding="utf-8", errors="replace").strip().splitlines()[0] or "kept"
+    except (OSError, IndexError):
+        pass
+    try:
+        if any((child / "current").is_symlink() for child in path.iterdir() if child.is_dir()):
+            return "it holds deployed versions (a <name>/current link)"
+    except OSError:
+        pass
+    return ""
 
 
 def _file_stats(path: Path):
@@ -115,11 +139,12 @@ def records_reads(root: Path | None = None) -> bool:
 def unused_entries(entries: list[CacheEntry], days: int, now: float | None = None) -> list[CacheEntry]:
     """The entries no one has read for `days` days (their newest access time more than days + 1 days
     old, for relatime's day), and the leftovers of killed writers whatever their age; never a
-    running writer's temp folder (its files may keep old times: copied or unpacked ones)."""
+    running writer's temp folder (its files may keep old times: copied or unpacked ones), nor a
+    kept folder of state."""
     if days < 1:
         raise UserError(f"--unused-days must be a whole number of days, at least 1, got {days}")
     cutoff = (time.time() if now is None else now) - (days + ATIME_GRAIN_DAYS) * DAY_S
-    return [e for e in entries if not e.writing and (e.leftover or e.last_read < cutoff)]
+    return [e for e in entries if not e.writing and not e.kept and (e.leftover or e.last_read < cutoff)]
 
 
 def find_entries(entries: list[CacheEntry], names: list[str]) -> list[CacheEntry]:
@@ -133,6 +158,8 @@ def find_entries(entries: list[CacheEntry], names: list[str]) -> list[CacheEntry
         if entry is None:
             raise UserError(f"{name!r} is not a cache entry: give a name as `kllm cache` lists it "
                             "(kind/entry, e.g. generator/smollm2-int4-2dd41e50c423)")
+        if entry.kept:
+            raise UserError(f"{name} is not cache: {entry.kept}; nothing removed")
         if entry.writing:
             raise UserError(f"{name} is being written by a running process (pid "
                             f"{_WRITER.match(entry.path.name).group(1)}): remove it after that run ends")

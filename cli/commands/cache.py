@@ -59,7 +59,8 @@ def run_list(args) -> int:
     width = max(len(printable(e.name)) for e in shown)
     print(f"{'entry':<{width}}  {'size':>11}  {'files':>6}  last read")
     for e in shown:
-        note = "  (left by a killed run)" if e.leftover else "  (being written now)" if e.writing else ""
+        note = ("  (left by a killed run)" if e.leftover else "  (being written now)" if e.writing
+                else f"  (kept, never pruned: {e.kept})" if e.kept else "")
         print(f"{printable(e.name):<{width}}  {_size(e.size_bytes):>11}  {e.files:>6}  {days_ago(e.last_read)}{note}")
     more = f" ({len(entries) - len(shown)} more not shown)" if len(shown) < len(entries) else ""
     print(f"{_count(len(entries), 'entry', 'entries')}, {_size(sum(e.size_bytes for e in entries))} in {root}{more}")
@@ -82,6 +83,8 @@ def run_prune(args) -> int:
         print(f"note: the file system of {root} is mounted noatime and records no reads, so no entry can be called "
               "unused; only killed runs' temp folders are pruned (remove others by name: kllm cache remove KIND/ENTRY)",
               file=sys.stderr)
+    for kept in (e for e in entries if e.kept):
+        print(f"kept {printable(kept.name)} ({_size(kept.size_bytes)}): {kept.kept}")
     if not chosen:
         print(f"nothing in {root} has gone unread for {_count(args.unused_days, 'day')}")
         return 0

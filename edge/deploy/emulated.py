@@ -15,6 +15,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from common.cache_usage import KEEP_MARKER
 from common.paths import cache_dir
 from edge.deploy.flow import DeployError, DeployResult, check_path, comp_root, deploy_bundle
 from edge.deploy.pi_root import PiRoot, ensure_pi_root
@@ -70,8 +71,27 @@ class EmulatedPi:
         return self.pi_root.python_argv()
 
 
+DEVICE_NOTE = ("the emulated Pi's device folder: its deployed versions are kept (make edge-clean removes its "
+               "staged study/, chat/ and compare/ areas)")
+
+
 def emulated_device_dir() -> Path:
-    return cache_dir("emulated-pi") / "device"
+    """The emulated Pi's default device folder, in the cache; once it exists, marked as state that
+    `kllm cache prune` keeps (common.cache_usage.KEEP_MARKER)."""
+    folder = cache_dir("emulated-pi") / "device"
+    mark_kept(folder)
+    return folder
+
+
+def mark_kept(folder: Path) -> None:
+    """Write KEEP_MARKER into an existing device folder that lacks it (best effort: a read-only
+    cache still works, and the folder's `current` links keep it from a prune)."""
+    marker = folder / KEEP_MARKER
+    if folder.is_dir() and not marker.exists():
+        try:
+            marker.write_text(DEVICE_NOTE + "\n")
+        except OSError:
+            pass
 
 
 def deploy_emulated(bundle: Path, device_dir: Path | None = None, version: str | None = None,
@@ -83,6 +103,8 @@ def deploy_emulated(bundle: Path, device_dir: Path | None = None, version: str |
     device = EmulatedPi(pi_root or ensure_pi_root(log=log))
     device_dir = Path(check_path(str(Path(device_dir or emulated_device_dir()).resolve()), "device root"))
     device_dir.mkdir(parents=True, exist_ok=True)   # after the check: a refused root is never made
+    if device_dir == emulated_device_dir().resolve():
+        mark_kept(device_dir)
     result = deploy_bundle(device, bundle, comp_root(str(device_dir), competition), version=version, keep=keep,
                            bench_threads=bench_threads, bench_repeats=bench_repeats, log=log)
     log(EMULATION_NOTE)

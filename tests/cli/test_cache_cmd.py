@@ -160,3 +160,21 @@ def test_a_name_with_a_newline_stays_on_its_row(cache, capsys):
     cache("scores/two\nlines.jsonl")
     assert main(["cache"]) == 0
     assert "scores/two\\nlines.jsonl" in capsys.readouterr().out.splitlines()[1]
+
+
+def test_the_emulated_pis_deployments_are_listed_kept_and_never_pruned(cache, capsys):
+    from edge.deploy.emulated import emulated_device_dir
+
+    cache("emulated-pi/device/prompt-recovery/versions/v1/config.json", read_days_ago=40)
+    emulated_device_dir()                                           # any edge command marks it
+    marker = cache.root / "emulated-pi/device/.kllm-keep"
+    assert marker.is_file()
+    os.utime(marker, (time.time() - 40 * DAY_S,) * 2)               # nothing in it read for 40 days
+    assert main(["cache"]) == 0
+    assert "(kept, never pruned: the emulated Pi's device folder: its deployed versions are kept" in capsys.readouterr().out
+    assert main(["cache", "prune", "--unused-days", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "kept emulated-pi/device" in out and "nothing in" in out
+    assert (cache.root / "emulated-pi/device/prompt-recovery/versions/v1/config.json").is_file()
+    assert main(["cache", "remove", "emulated-pi/device"]) == 2
+    assert "emulated-pi/device is not cache" in capsys.readouterr().err

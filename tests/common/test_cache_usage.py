@@ -176,3 +176,18 @@ def test_a_temp_file_of_an_atomic_write_is_known_as_a_writers_and_a_killed_ones_
     entries = {e.name: e for e in cache_entries(tmp_path)}
     assert entries[killed].leftover and "scores/t.csv" in entries
     assert [e.name for e in unused_entries(list(entries.values()), days=30)] == [killed]
+
+
+def test_a_folder_of_deployed_versions_is_kept_marked_or_not(tmp_path):
+    put(tmp_path, "emulated-pi/device/prompt-recovery/versions/v1/config.json", read_days_ago=40)
+    (tmp_path / "emulated-pi/device/prompt-recovery/current").symlink_to("versions/v1")
+    put(tmp_path, "generations/old.jsonl", read_days_ago=40)
+    device = {e.name: e for e in cache_entries(tmp_path)}["emulated-pi/device"]
+    assert "deployed versions" in device.kept        # made before the marker: its current link says so
+    assert [e.name for e in unused_entries(cache_entries(tmp_path), 30)] == ["generations/old.jsonl"]
+    with pytest.raises(UserError, match="emulated-pi/device is not cache: it holds deployed versions"):
+        find_entries(cache_entries(tmp_path), ["generations/old.jsonl", "emulated-pi/device"])
+    put(tmp_path, "emulated-pi/device2/.kllm-keep", read_days_ago=40).write_text("the team's device folder\n")
+    entries = {e.name: e for e in cache_entries(tmp_path)}
+    assert entries["emulated-pi/device2"].kept == "the team's device folder"
+    assert entries["generations/old.jsonl"].kept == ""
