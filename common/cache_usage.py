@@ -100,7 +100,7 @@ def _measure(root: Path, path: Path) -> CacheEntry:
 
 def _kept(path: Path) -> str:
     """Why the folder is state to keep ("" for cache): KEEP_MARKER's first line, or a deploy's
-    `<name>/current` link inside (a device folder from before the marker)."""
+    `current` link in it or in a folder inside (a device folder from before the marker)."""
     if path.is_symlink() or not path.is_dir():
         return ""
     try:
@@ -108,7 +108,8 @@ def _kept(path: Path) -> str:
     except (OSError, IndexError):
         pass
     try:
-        if any((child / "current").is_symlink() for child in path.iterdir() if child.is_dir()):
+        if (path / "current").is_symlink() or any((child / "current").is_symlink() for child in path.iterdir()
+                                                   if child.is_dir()):
             return "it holds deployed versions (a <name>/current link)"
     except OSError:
         pass

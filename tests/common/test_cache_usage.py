@@ -188,6 +188,9 @@ def test_a_folder_of_deployed_versions_is_kept_marked_or_not(tmp_path):
     with pytest.raises(UserError, match="emulated-pi/device is not cache: it holds deployed versions"):
         find_entries(cache_entries(tmp_path), ["generations/old.jsonl", "emulated-pi/device"])
     put(tmp_path, "emulated-pi/device2/.kllm-keep", read_days_ago=40).write_text("the team's device folder\n")
+    put(tmp_path, "emulated-pi/single/versions/v1/config.json", read_days_ago=40)
+    (tmp_path / "emulated-pi/single/current").symlink_to("versions/v1")      # the old single-root layout
     entries = {e.name: e for e in cache_entries(tmp_path)}
     assert entries["emulated-pi/device2"].kept == "the team's device folder"
+    assert "deployed versions" in entries["emulated-pi/single"].kept
     assert entries["generations/old.jsonl"].kept == ""
