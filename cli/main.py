@@ -20,7 +20,7 @@ import sys
 import threading
 
 from common.errors import OneLineParser, UserError
-from common.paths import ON_WORDS
+from common.paths import env_on
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -122,7 +122,7 @@ def _main(argv: list[str] | None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except OSError as err:   # a file system refusal no command checked for: still one line, no traceback
-        if os.environ.get("KLLM_DEBUG", "").strip().lower() in ON_WORDS:
+        if env_on("KLLM_DEBUG"):
             raise
         where = "".join(f"{sep}{name}" for sep, name in ((": ", err.filename), (" -> ", err.filename2)) if name)
         _close_progress_bars()

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from common.atomic import atomic_dir
 from common.errors import UserError
-from common.paths import ON_WORDS, cache_dir, env_flag
+from common.paths import cache_dir, env_flag, env_on
 from common.threads import default_threads
 
-if os.environ.get("KLLM_ALLOW_HUB", "").strip().lower() not in ON_WORDS:   # offline unless clearly on
+if not env_on("KLLM_ALLOW_HUB"):   # offline unless clearly on
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 

@@ -42,8 +42,14 @@ def env_flag(name: str) -> bool:
     """
     value = _env_value(name)
     if value.lower() in ON_WORDS or value.lower() in OFF_WORDS:
-        return value.lower() in ON_WORDS
+        return env_on(name)
     raise UserError(f"{name}={value!r} is neither on nor off: set it to 1 (or true, yes, on) or 0 (or leave it unset)")
+
+
+def env_on(name: str) -> bool:
+    """env_flag without its refusal: True only for an on word (where a refusal cannot be said: an
+    import, an error handler that may run before the up-front check)."""
+    return _env_value(name).lower() in ON_WORDS
 
 
 def repo_root() -> Path:
