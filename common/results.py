@@ -174,11 +174,13 @@ def _warn(message: str) -> None:
     print(f"warning: {message}", file=sys.stderr)
 
 
-def read_runs(path: Path | None = None) -> list[RunRecord]:
+def read_runs(path: Path | None = None, unmatched: list | None = None) -> list[RunRecord]:
     """Every run in file order, with the latest score update of each merged in.
 
     A line that is not a complete JSON object (a torn write) is skipped with a warning on stderr.
-    A missing file reads as no runs.
+    A missing file reads as no runs. `unmatched` (a list) gains each score update whose run is not
+    in this file (a teammate's store may hold Kaggle scores for runs kept in another store), to
+    pass to `apply_score_update` once those runs are read.
     """
     path = Path(path or results_path())
     if not path.is_file():
@@ -200,6 +202,8 @@ def read_runs(path: Path | None = None) -> list[RunRecord]:
                 if missing:
                     _warn(f"{path}: skipped line {number}: it has no {', '.join(missing)}")
                     continue
+                if entry.get("author", "") is None:    # a hand-edited store: no author recorded
+                    entry["author"] = ""
                 record = RunRecord(**{k: v for k, v in entry.items() if k in _RUN_FIELDS})
                 bad = _bad_field(record)
                 if bad:
@@ -213,14 +217,23 @@ def read_runs(path: Path | None = None) -> list[RunRecord]:
             _warn(f"{path}: skipped unreadable {torn} (torn write?)")
     for entry in updates:  # applied after all runs: an update may be written before its run
         record = runs.get(entry.get("run_id"))
-        for key in ("public", "private", "kaggle_ref"):
-            if record is not None and key in entry and (key == "kaggle_ref" or _is_number(entry[key], optional=True)):
-                outside = key != "kaggle_ref" and _outside(record.metric, entry[key])
-                if outside:
-                    _warn(f"{path}: skipped the {key} score of run {record.run_id}: {entry[key]:g} is {outside}")
-                    continue
-                setattr(record, key, entry[key])
+        if record is not None:
+            apply_score_update(record, entry, path)
+        elif unmatched is not None and isinstance(entry.get("run_id"), str):
+            unmatched.append((path, entry))
     return list(runs.values())
+
+
+def apply_score_update(record: RunRecord, entry: dict, path: Path) -> None:
+    """Merge a `scores` line's Kaggle scores into its run; a score its metric cannot give is
+    skipped with a warning naming the store."""
+    for key in ("public", "private", "kaggle_ref"):
+        if key in entry and (key == "kaggle_ref" or _is_number(entry[key], optional=True)):
+            outside = key != "kaggle_ref" and _outside(record.metric, entry[key])
+            if outside:
+                _warn(f"{path}: skipped the {key} score of run {record.run_id}: {entry[key]:g} is {outside}")
+                continue
+            setattr(record, key, entry[key])
 
 
 def _outside(metric_name: str, value) -> str:

@@ -19,12 +19,12 @@ import os
 import subprocess
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from common.errors import UserError
 from common.paths import repo_root, results_path
-from common.results import RunRecord, read_runs
+from common.results import RunRecord, apply_score_update, read_runs
 
 YOU = "you"     # your store's runs when no author name is known
 
@@ -138,29 +138,54 @@ def _check_store(path: Path, given: str) -> None:
                         "as `make submit` appends them)")
 
 
-def read_team_runs(stores: list[Store], own: Path | None = None) -> tuple[list[RunRecord], list[str]]:
+def read_team_runs(stores: list[Store], own: Path | None = None,
+                   competition: str | None = None) -> tuple[list[RunRecord], list[str]]:
     """(every run of your store, then of each teammate's, each once; one line per store read:
     where, whose, how many runs by whom). A run without an author takes its store's name; in your
     own store, yours, unless the store holds other authors' runs (a shared one): then NOT_RECORDED.
-    A run read again from a later store gains the Kaggle scores the first copy lacks."""
+    Authors that differ only in case or Unicode form are one author, spelled as first read. A run
+    read again from a later store, or named by a store's Kaggle score lines only, gains the Kaggle
+    scores the first copy lacks. `competition` (a slug) keeps only its runs, in the counts too."""
     check_store_names(stores)
     own = Path(own or results_path())
     me = run_author() or YOU
+    spelled: dict[str, str] = {}
     runs: dict[str, RunRecord] = {}
+    orphans: list[tuple[int, Path, dict]] = []
     lines = []
     for index, (name, path) in enumerate([(me, own)] + [(s.name, s.path) for s in stores]):
-        found = read_runs(path)
-        if index == 0 and {shown_author(r.author) for r in found} - {"", me}:
+        unmatched: list = []
+        found = read_runs(path, unmatched=unmatched)
+        orphans += [(index, *update) for update in unmatched]
+        if index == 0 and {_same_name(shown_author(r.author)) for r in found} - {"", _same_name(me)}:
             name = NOT_RECORDED
+        found = [r for r in found if competition is None or r.competition == competition]
         new = [r for r in found if r.run_id not in runs]
         for run in found:
             if run.run_id in runs:
                 _add_kaggle_scores(runs[run.run_id], run)
         for run in new:
-            run.author = shown_author(run.author) or name
+            author = shown_author(run.author) or name
+            run.author = spelled.setdefault(_same_name(author), author)
             runs[run.run_id] = run
-        lines.append(f"store: {path} ({'yours' if index == 0 else name}: {_counts(new, len(found) - len(new))})")
-    return list(runs.values()), lines
+        lines.append(f"store: {path} ({'yours' if index == 0 else name}: {_counts(new, len(found) - len(new))}")
+    left = Counter()
+    for index, path, update in orphans:      # Kaggle scores filed in one store for runs kept in another
+        kept = runs.get(update["run_id"])
+        if kept is None:
+            left[index] += 1
+            continue
+        copy = replace(kept, public=None, private=None, kaggle_ref=None)
+        apply_score_update(copy, update, path)
+        _add_kaggle_scores(kept, copy)
+    for index, count in left.items():
+        if competition is None:      # with --comp, a score for a run of another competition is not news
+            lines[index] += f", {count} Kaggle score line(s) for runs in no store read"
+    return list(runs.values()), [line + ")" for line in lines]
+
+
+def _same_name(author: str) -> str:
+    return unicodedata.normalize("NFKC", author).casefold()
 
 
 def _add_kaggle_scores(kept: RunRecord, copy: RunRecord) -> None:

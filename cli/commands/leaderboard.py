@@ -81,8 +81,7 @@ def run(args) -> int:
     if png_path.suffix.lower() != ".png":
         raise UserError(f"--png {png_path}: the chart is a PNG, so give a path ending in .png")
     fetched = fetch_from_kaggle(competitions) if args.kaggle else True
-    runs, store_lines = read_team_runs(stores)
-    runs = [r for r in runs if not args.comp or r.competition == args.comp]
+    runs, store_lines = read_team_runs(stores, competition=args.comp)
     by_author = len({r.author for r in runs}) > 1
     boards = build_leaderboard(runs, competitions, all_runs=args.all, by_author=by_author)
     if stores:

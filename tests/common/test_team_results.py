@@ -138,3 +138,50 @@ def test_recorded_authors_are_shown_without_hidden_characters_blanks_or_length(t
                    make_run(run_id="rlo", author="\u202eevil"))
     runs, _ = read_team_runs([parse_store(f"team={store}")], own=tmp_path / "mine.jsonl")
     assert {r.run_id: r.author for r in runs} == {"blank": "team", "long": "y" * 40, "rlo": "evil"}
+
+
+def test_a_store_of_kaggle_score_lines_only_files_them_under_runs_kept_in_another(tmp_path, monkeypatch, capsys):
+    from common.results import update_scores
+
+    monkeypatch.setenv("KLLM_AUTHOR", "me")
+    own = _store(tmp_path / "mine.jsonl", make_run(run_id="r1"), make_run(run_id="r2", metric="map@3"))
+    update_scores("r2", public=0.7, private=None, path=own)
+    scores = tmp_path / "scores.jsonl"
+    update_scores("r1", public=0.61, private=0.6, path=scores)
+    update_scores("r2", public=0.1, private=0.65, path=scores)      # r2's own public stays; its private is new
+    update_scores("r2", public=None, private=7.0, path=scores)      # outside map@3's range: skipped, said
+    update_scores("gone", public=0.5, private=0.5, path=scores)
+    runs, lines = read_team_runs([parse_store(f"kaggle={scores}")], own=own)
+    assert [(r.run_id, r.public, r.private) for r in runs] == [("r1", 0.61, 0.6), ("r2", 0.7, 0.65)]
+    assert lines[1] == f"store: {scores} (kaggle: 0 run(s), 1 Kaggle score line(s) for runs in no store read)"
+    assert f"{scores}: skipped the private score of run r2: 7 is outside" in capsys.readouterr().err
+
+
+def test_authors_differing_only_in_case_or_unicode_form_are_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLLM_AUTHOR", "dave")
+    own = _store(tmp_path / "mine.jsonl", make_run(run_id="d1"), make_run(run_id="d2", author="DAVE"))
+    team = _store(tmp_path / "team.jsonl", make_run(run_id="j1", author="Jos\u00e9"), make_run(run_id="j2", author="Jose\u0301"),
+                  make_run(run_id="j3", author="dave"))
+    runs, lines = read_team_runs([parse_store(f"team={team}")], own=own)
+    assert {r.run_id: r.author for r in runs} == {"d1": "dave", "d2": "dave", "j1": "Jos\u00e9", "j2": "Jos\u00e9",
+                                                  "j3": "dave"}
+    assert lines[0] == f"store: {own} (yours: 2 run(s): dave 2)"      # DAVE's run in your store is yours, not shared
+
+
+def test_a_null_author_is_no_author_recorded(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLLM_AUTHOR", "me")
+    store = tmp_path / "t.jsonl"
+    line = {**json.loads(json.dumps(make_run(run_id="n1").__dict__)), "author": None}
+    store.write_text(json.dumps(line) + "\n")
+    runs, _ = read_team_runs([parse_store(f"team={store}")], own=tmp_path / "mine.jsonl")
+    assert [(r.run_id, r.author) for r in runs] == [("n1", "team")]
+
+
+def test_with_a_competition_the_store_lines_count_only_its_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("KLLM_AUTHOR", "me")
+    own = _store(tmp_path / "mine.jsonl", make_run(run_id="m1", competition="science-exam"),
+                 make_run(run_id="m2", competition="detect-ai-text"))
+    bob = _store(tmp_path / "bob.jsonl", make_run(run_id="b1", competition="detect-ai-text", author="bob"))
+    runs, lines = read_team_runs([parse_store(str(bob))], own=own, competition="science-exam")
+    assert [r.run_id for r in runs] == ["m1"]
+    assert lines == [f"store: {own} (yours: 1 run(s): me 1)", f"store: {bob} (bob: 0 run(s))"]
