@@ -12,6 +12,7 @@ comparable with it). Written atomically.
 """
 from __future__ import annotations
 
+import logging
 import textwrap
 from pathlib import Path
 
@@ -75,9 +76,38 @@ def panels(boards: list[CompetitionBoard]) -> list[tuple[CompetitionBoard, Score
     return [(b, g) for b in boards for g in (b.groups or [None])]
 
 
+# Fonts tried, in order, for a letter matplotlib's own DejaVu Sans lacks (a teammate's name in CJK,
+# Arabic, Hebrew, Devanagari or Thai), when installed: Noto's and WenQuanYi's Debian packages.
+FALLBACK_FONTS = ("Noto Sans CJK JP", "Noto Sans CJK SC", "Noto Sans CJK TC", "Noto Sans CJK KR", "Source Han Sans",
+                  "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "Droid Sans Fallback", "Noto Sans Arabic",
+                  "Noto Sans Hebrew", "Noto Sans Devanagari", "Noto Sans Thai")
+
+
+def label_fonts() -> list[str]:
+    """DejaVu Sans, then each of FALLBACK_FONTS installed here (matplotlib takes a missing letter
+    from the next font of the list; one not installed would only be a warning).
+
+        label_fonts()   # ['DejaVu Sans', 'WenQuanYi Zen Hei'] with fonts-wqy-zenhei installed
+    """
+    from matplotlib import font_manager
+
+    installed = {entry.name for entry in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans"] + [name for name in FALLBACK_FONTS if name in installed]
+
+
 def draw_leaderboard(boards: list[CompetitionBoard], path: Path) -> Path:
     """Write the chart to `path` (PNG) and return it."""
-    path = Path(path)
+    font_log = logging.getLogger("matplotlib.font_manager")
+    level = font_log.level
+    font_log.setLevel(logging.ERROR)     # a fallback font without a "normal" weight is said once a label
+    try:
+        with plt.rc_context({"font.family": label_fonts()}):
+            return _draw(boards, Path(path))
+    finally:
+        font_log.setLevel(level)
+
+
+def _draw(boards: list[CompetitionBoard], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     shown = panels(boards)
     heights = [1.4 + 0.35 * max(len(g.rows) if g else 1, 1) for _, g in shown] or [1.5]

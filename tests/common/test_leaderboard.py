@@ -262,3 +262,20 @@ def test_a_teammates_newer_metric_version_is_titled_as_such():
     newer, ours = GroupKey.of(run("n", "exam", "x", 0.5, metric_version=2)), GroupKey.of(run("o", "exam", "x", 0.5))
     assert "metric version 2 (newer than this checkout's 1" in newer.label("map@3")
     assert "version" not in ours.label("map@3")
+
+
+def test_a_name_in_a_script_dejavu_lacks_is_drawn_from_an_installed_fallback_font(tmp_path, monkeypatch):
+    import warnings
+
+    import common.leaderboard_chart as chart
+
+    assert chart.label_fonts()[0] == "DejaVu Sans"
+    assert "No Such Font" not in chart.label_fonts()
+    # STIXGeneral ships with matplotlib and has the arc, which DejaVu Sans lacks: it stands in for a CJK font here
+    board = build_leaderboard([run("w1", "exam", "tfidf", 0.6, author="arc \u2312")], COMPS, by_author=True)
+    for fallbacks, missing in (((), True), (("No Such Font", "STIXGeneral"), False)):
+        monkeypatch.setattr(chart, "FALLBACK_FONTS", fallbacks)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            chart.draw_leaderboard(board, tmp_path / "fallback.png")
+        assert any("Glyph 8978" in str(w.message) for w in seen) is missing, fallbacks
