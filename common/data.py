@@ -229,7 +229,7 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
         twin = path.with_suffix(".parquet")
         if twin != path and twin.is_file():
             unread.append(f"{twin.name} is not read ({path.name} is)")
-    side = [folder / name for name in competition.side_files if (folder / name).is_file()]
+    side = _side_files(competition, folder)
     paths += side
     fingerprint = files_fingerprint(paths)
     own = tuple(p.name for p in side if not _same_bytes(p, competition.sample_dir / p.name))
@@ -253,6 +253,20 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     if disagreement:
         note += ("; " if note else "") + f"{disagreement}: the submission follows test's rows"
     return Dataset(source=source, path=folder, tables=tables, fingerprint=fingerprint, note=note, own_side_files=own)
+
+
+def _side_files(competition: Competition, folder: Path) -> list[Path]:
+    return [folder / name for name in competition.side_files if (folder / name).is_file()]
+
+
+def folder_fingerprint(competition: Competition, folder: Path) -> str:
+    """The `data_id` a run on `folder` records (without extra rows), from the files alone: the
+    tables it finds, then the side files, as `load_dataset` fingerprints them.
+
+        folder_fingerprint(get_competition("science-exam"), Path("/tmp/x1"))   # e.g. '3fa2c1d04b9e'
+    """
+    found = [find_table_file(folder, table) for table in competition.schema.tables.values()]
+    return files_fingerprint([path for path in found if path is not None] + _side_files(competition, folder))
 
 
 def _same_bytes(path: Path, other: Path) -> bool:

@@ -27,7 +27,8 @@ from typing import Callable
 
 import polars as pl
 
-from common.data import TEST_LABELS, check_data_folder, choose_folder, file_sha256, load_dataset, read_table
+from common.data import (TEST_LABELS, check_data_folder, choose_folder, file_sha256, folder_fingerprint,
+                         load_dataset, read_table)
 from common.errors import RowError, UserError
 from common.metrics import Metric, get_metric
 from common.metrics.similarity import describe_encoder
@@ -193,20 +194,38 @@ def run_that_wrote(competition: Competition, pred: Path):
     return writers[-1] if writers else None
 
 
-def _refuse_other_data(competition: Competition, metric: Metric, pred: Path) -> None:
-    """A UserError when the results store says a run on other data than the default folder
-    (data/<slug>/ or the committed sample) wrote `pred`: its ids may match that folder's test
-    while its rows are another test's, which would score without a word."""
+def _refuse_other_data(competition: Competition, metric: Metric, pred: Path, data_dir: Path | None = None) -> None:
+    """A UserError when the results store says a run on other data wrote `pred` than the files it
+    would be scored against (--data's folder, else data/<slug>/ or the committed sample): its ids
+    may match that folder's test while its rows are another test's, which would score without a
+    word. --data is other data when it is another folder whose files differ from that run's."""
     writer = run_that_wrote(competition, pred)
     if writer is None:
         return
-    default, _ = choose_folder(competition)
     written_on = writer.data_source.split("+")[0]
-    if written_on != default:
-        labels = " or --truth FILE" if metric.needs == "labels" else ""
-        folder = writer.extra.get("data_path") or "FOLDER (that run's data)"
-        raise UserError(f"{pred}: written by run {writer.run_id} on {written_on} data, not the {default} files "
-                        f"it would be scored against; give --data {folder}{labels}")
+    folder = writer.extra.get("data_path") or "FOLDER (that run's data)"
+    if data_dir is None:
+        default, _ = choose_folder(competition)
+        if written_on != default:
+            labels = " or --truth FILE" if metric.needs == "labels" else ""
+            raise UserError(f"{pred}: written by run {writer.run_id} on {written_on} data, not the {default} files "
+                            f"it would be scored against; give --data {folder}{labels}")
+        return
+    if not _same_files(competition, writer, check_data_folder(Path(data_dir))):
+        anyway = ", or --truth FILE to score it against other labels anyway" if metric.needs == "labels" else ""
+        raise UserError(f"{pred}: written by run {writer.run_id} on {written_on} data ({folder}), not the files of "
+                        f"--data {data_dir}; give --data {folder}{anyway}")
+
+
+def _same_files(competition: Competition, writer, folder: Path) -> bool:
+    """Whether `folder` is the data `writer` ran on: the same folder, or (without extra rows, which
+    its data_id also covers) a folder of the same files."""
+    recorded = writer.extra.get("data_path")
+    if recorded and Path(recorded).resolve() == folder.resolve():
+        return True
+    if "+" in writer.data_source or not writer.data_id:
+        return not recorded              # a run that recorded neither cannot be told apart
+    return folder_fingerprint(competition, folder) == writer.data_id
 
 
 def _read_test(competition: Competition, metric: Metric, truth: Path | None, data_dir: Path | None):
@@ -250,8 +269,8 @@ def score_files(competition: Competition, pred: Path, truth: Path | None = None,
     if not Path(pred).exists():
         raise UserError(f"missing file: {pred}")
     frame = read_table(Path(pred), TableSchema(Path(pred).name, competition.schema.tables["sample_submission"].columns))
-    if truth is None and data_dir is None:
-        _refuse_other_data(competition, metric, Path(pred))
+    if truth is None:
+        _refuse_other_data(competition, metric, Path(pred), data_dir)
     reference, against = PAIRINGS[metric.needs].read(competition, metric, truth, data_dir)
     score = score_submission(competition, frame, reference, progress=progress, **options)
     score.against = against

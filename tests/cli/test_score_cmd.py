@@ -152,3 +152,45 @@ def test_panel_picks_the_judges_that_score(fake_panel, capsys):
     assert "invalid choice: 'nope'" in capsys.readouterr().err
     science = ["score", "--comp", "science-exam", "--pred", str(SAMPLE_SUBMISSION), "--panel", "held-out"]
     assert main(science) == 2 and capsys.readouterr().err == "error: map@3 takes no panel option\n"
+
+
+def test_with_data_a_submission_a_run_on_other_files_wrote_is_refused(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    from common.data import file_sha256, folder_fingerprint
+    from common.results import RunRecord, append_run
+
+    monkeypatch.setenv("KLLM_DATA", str(tmp_path / "no-kaggle-files"))
+    comp = get_competition("science-exam")
+    same, other = tmp_path / "same", tmp_path / "other"        # a copy of the sample's files; a drawn sample
+    shutil.copytree(comp.sample_dir, same)
+    shutil.copytree(comp.sample_dir, other)
+    (other / "test.csv").write_text((other / "test.csv").read_text() + "\n")
+    labels = pl.read_csv(comp.sample_dir / "test_labels.csv")
+    pred = tmp_path / "pred.csv"
+    pl.DataFrame({"id": labels["id"], "prediction": ["A B C"] * labels.height}).write_csv(pred)
+
+    def wrote(run_id, source, folder, data_id):
+        append_run(RunRecord(run_id=run_id, competition="science-exam", variant="ensemble", metric="map@3", cv=0.5,
+                             cv_std=0.0, folds=3, higher_is_better=True, data_source=source, commit="x", seed=42,
+                             wall_s=1.0, peak_mem_mb=1.0, time="t", data_id=data_id,
+                             extra={"submission_sha256": file_sha256(pred),
+                                    **({"data_path": str(folder)} if folder else {})}))
+
+    def score(*flags):
+        code = main(["score", "--comp", "science-exam", "--pred", str(pred), *flags])
+        return code, capsys.readouterr().err
+
+    wrote("on-sample", "sample", comp.sample_dir, folder_fingerprint(comp, comp.sample_dir))
+    code, err = score("--data", str(other))
+    assert code == 2 and err.count("\n") == 1
+    assert (f"{pred}: written by run on-sample on sample data ({comp.sample_dir}), not the files of --data {other}; "
+            f"give --data {comp.sample_dir}, or --truth FILE to score it against other labels anyway") in err
+    assert score("--data", str(same))[0] == 0                             # the same files in another folder
+    assert score("--data", str(other), "--truth", str(other / "test_labels.csv"))[0] == 0     # said outright
+    wrote("on-other", "custom", other, folder_fingerprint(comp, other))
+    assert score("--data", str(other))[0] == 0
+    code, err = score("--data", str(same))
+    assert code == 2 and f"run on-other on custom data ({other}), not the files of --data {same}" in err
+    wrote("unrecorded", "custom", None, "")                               # a run that recorded neither: not judged
+    assert score("--data", str(same))[0] == 0
