@@ -34,6 +34,11 @@ class Experiment:
     folds: int | None = None
     path: Path | None = None
 
+    def banner(self) -> str:
+        """The line a run prints first: 'experiment beam8: a wider beam (beam8.toml)'."""
+        about = f": {self.description.strip()}" if self.description.strip() else ""
+        return f"experiment {self.name}{about}" + (f" ({self.path.name})" if self.path else "")
+
 
 # folders beside the experiments' own under submissions/<slug>/: an experiment of that name would share them
 TAKEN_NAMES = {FAST_FOLDER: "--fast runs' submissions", NOTEBOOK_FOLDER: "the Kaggle notebook bundle"}

@@ -54,8 +54,9 @@ def _panel(ax, board: CompetitionBoard, group: ScoreGroup | None) -> None:
         reference = f"real LB 1st place {board.first_place:g} (not comparable)"
         reach = max((abs(r.cv) + (r.cv_std or 0) for r in rows), default=0)
         if reach and abs(board.first_place) > OFF_SCALE * reach:   # the line would squash the runs' bars
-            ax.text(0.99, 0.03, reference + ": off this scale", transform=ax.transAxes, ha="right", va="bottom",
-                    fontsize=7, color="green")
+            # beside the panel, under the legend: inside, it was drawn over the lowest bar
+            ax.text(1.01, 0.0, "\n".join(textwrap.wrap(reference + ": off this scale", 28)), transform=ax.transAxes,
+                    ha="left", va="bottom", fontsize=7, color="green")
         else:
             ax.axvline(board.first_place, color="green", linestyle="--", label=reference)
     higher = group.higher_is_better if group else board.higher_is_better

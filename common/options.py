@@ -50,12 +50,14 @@ def model_option(kind: str, default: str, blank_is_none: bool = False):
     return field(default=default, metadata={"model": kind, "blank_is_none": blank_is_none})
 
 
-def file_option(default: str = ""):
-    """A config field naming a file to read ('' = none).
+def file_option(default: str = "", folder_too: bool = False):
+    """A config field naming a file to read ('' = none), or with `folder_too` a file or a folder;
+    one that names nothing here is refused before the data is read.
 
         memory: str = file_option()
+        corpus: str = file_option(folder_too=True)
     """
-    return field(default=default, metadata={"file": True})
+    return field(default=default, metadata={"file": True, "folder_too": folder_too})
 
 
 def _check_lookup(f, value) -> None:
@@ -68,7 +70,10 @@ def _check_lookup(f, value) -> None:
         except UserError as err:
             raise UserError(f"--set {f.name}={value}: {err}") from None
     if f.metadata.get("file") and value and not Path(value).expanduser().is_file():
-        what = "a folder, not a file" if Path(value).expanduser().is_dir() else "no such file"
+        folder = Path(value).expanduser().is_dir()
+        if folder and f.metadata.get("folder_too"):
+            return
+        what = "a folder, not a file" if folder else "no such file" + (" or folder" if f.metadata.get("folder_too") else "")
         raise UserError(f"--set {f.name}={value}: {what}")
 
 

@@ -150,7 +150,7 @@ def experiment_options(competition, name: str, given: dict[str, str]):
     from common.solution import check_options, load_solution
 
     experiment = load_experiment(competition, name)
-    print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
+    print(experiment.banner())
     own = {k: v for k, v in experiment.options.items() if k not in given}
     spec_config = getattr(sys.modules[competition.load_entry("edge_spec").__module__], "CONFIG", None)
     solve = load_solution(competition)

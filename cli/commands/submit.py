@@ -68,7 +68,7 @@ def run(args) -> int:
         experiment = load_experiment(competition, args.exp)
         options = {**experiment.options, **given}
         folds = folds if folds is not None else experiment.folds
-        print(f"experiment {experiment.name}: {experiment.description} ({experiment.path.name})")
+        print(experiment.banner())
     if folds is not None and competition.cv is None:
         flag = "--folds" if args.folds is not None else f"{experiment.path}: folds"
         raise UserError(f"{flag}: {competition.slug} has no folds (it is validated by judge panels)")

@@ -59,7 +59,7 @@ class SolutionConfig:
     encoder: str = model_option("encoder", "minilm")
     lm: str = model_option("causal_lm", "smollm2")
     mc_model: str = model_option("encoder", "minilm")
-    corpus: str = ""
+    corpus: str = file_option(folder_too=True)
     retrieval: str = "hybrid"
     index: str = "auto"
     top_k: int = 3

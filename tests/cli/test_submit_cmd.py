@@ -174,6 +174,7 @@ def test_a_repeated_test_id_is_refused_before_the_solution_runs(slug, tmp_path, 
 @pytest.mark.parametrize("slug, option, fragment", [
     ("science-exam", "lm=nosuch", "--set lm=nosuch: unknown model 'nosuch'"),
     ("science-exam", "memory=/no/such.csv", "--set memory=/no/such.csv: no such file"),
+    ("science-exam", "corpus=/no/such.parquet", "--set corpus=/no/such.parquet: no such file or folder"),
     ("predict-the-llm", "lora_model=minilm", "--set lora_model=minilm: model 'minilm' is of kind 'encoder'"),
     ("prompt-recovery", "metric_encoder=nosuch", "--set metric_encoder=nosuch: unknown model"),
     ("science-exam", "index=bogus", "unknown index kind 'bogus'; use flat, ivf, ivfpq, auto"),

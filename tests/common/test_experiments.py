@@ -20,9 +20,13 @@ def test_an_experiment_file_becomes_set_options(tmp_path):
     (tmp_path / "experiments").mkdir()
     (tmp_path / "experiments" / "short.toml").write_text(
         'description = "short context"\nfolds = 4\n[set]\ncontext_words = 60\ncontrols = true\nlm = "smollm2"\n')
-    exp = load_experiment(_competition(tmp_path), "short")
+    competition = _competition(tmp_path)
+    exp = load_experiment(competition, "short")
     assert exp.options == {"context_words": "60", "controls": "true", "lm": "smollm2"}
     assert exp.folds == 4 and exp.description == "short context"
+    assert exp.banner() == "experiment short: short context (short.toml)"
+    (tmp_path / "experiments" / "bare.toml").write_text("[set]\ncontrols = true\n")
+    assert load_experiment(competition, "bare").banner() == "experiment bare (bare.toml)"   # no ":  ("
 
 
 @pytest.mark.parametrize("text, message", [

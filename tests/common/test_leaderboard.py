@@ -189,13 +189,15 @@ def test_a_first_place_far_off_the_runs_scale_is_named_not_drawn(tmp_path):
         [(board, group)] = panels(boards)
         fig, ax = plt.subplots()
         _panel(ax, board, group)
-        named = [t.get_text() for t in ax.texts if "1st place" in t.get_text()]
+        named = [t.get_text().replace("\n", " ") for t in ax.texts if "1st place" in t.get_text()]
         in_legend = any("1st place" in label for label in ax.get_legend_handles_labels()[1])
         if drawn:
             assert in_legend and not named
         else:                                     # the bar keeps the width: the axis stops near the runs' 2.9
             assert not in_legend and named == ["real LB 1st place 30.6 (not comparable): off this scale"]
             assert ax.get_xlim()[1] < 10
+            [note] = [t for t in ax.texts if "1st place" in t.get_text()]
+            assert note.get_position()[0] > 1 and note.get_transform() == ax.transAxes   # beside the bars, not on them
         plt.close(fig)
 
 

@@ -44,6 +44,7 @@ class Looked:
     lm: str = model_option("causal_lm", "smollm2")
     encoder: str = model_option("encoder", "minilm")
     memory: str = file_option()
+    corpus: str = file_option(folder_too=True)
 
 
 @pytest.mark.parametrize("key, raw, fragment", [
@@ -52,6 +53,7 @@ class Looked:
     ("encoder", "", "--set encoder=: empty model name"),
     ("memory", "/no/such/file.csv", "--set memory=/no/such/file.csv: no such file"),
     ("memory", ".", "--set memory=.: a folder, not a file"),
+    ("corpus", "/nope.parquet", "--set corpus=/nope.parquet: no such file or folder"),
 ])
 def test_models_and_files_that_are_not_here_are_refused_when_the_options_are_read(key, raw, fragment):
     with pytest.raises(UserError, match=fragment.replace("(", r"\(")):
@@ -63,8 +65,10 @@ def test_models_and_files_that_are_here_pass_and_nothing_is_loaded_or_recorded(t
 
     before = used_models()
     (tmp_path / "m.csv").write_text("id\n")
-    cfg = config_from_options(Looked, {"lm": "smollm2", "encoder": "minilm", "memory": str(tmp_path / "m.csv")}, "demo")
-    assert (cfg.lm, cfg.memory) == ("smollm2", str(tmp_path / "m.csv"))
+    cfg = config_from_options(Looked, {"lm": "smollm2", "encoder": "minilm", "memory": str(tmp_path / "m.csv"),
+                                       "corpus": str(tmp_path)}, "demo")
+    assert (cfg.lm, cfg.memory, cfg.corpus) == ("smollm2", str(tmp_path / "m.csv"), str(tmp_path))
+    assert config_from_options(Looked, {"corpus": str(tmp_path / "m.csv")}, "demo").corpus == str(tmp_path / "m.csv")
     assert used_models() == before          # a Kaggle bundle still carries only the models a run loaded
 
 
