@@ -218,8 +218,7 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     if given is not None and folder.resolve() == data_dir(competition.slug).resolve():
         source = "kaggle"   # --data data/<slug>: the real files, named as make submit would find them
     tables, paths, unread = {}, [], []
-    for name, table in competition.schema.tables.items():
-        path = find_table_file(folder, table)
+    for (name, table), path in zip(competition.schema.tables.items(), _table_files(competition, folder)):
         if path is None:
             if table.required and name != OPTIONAL_TABLE:
                 raise UserError(f"{competition.slug}: missing {table.filename} in {folder}")
@@ -255,6 +254,11 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     return Dataset(source=source, path=folder, tables=tables, fingerprint=fingerprint, note=note, own_side_files=own)
 
 
+def _table_files(competition: Competition, folder: Path) -> list[Path | None]:
+    """Each schema table's file in `folder` (a CSV, else a Parquet of the same stem), or None."""
+    return [find_table_file(folder, table) for table in competition.schema.tables.values()]
+
+
 def _side_files(competition: Competition, folder: Path) -> list[Path]:
     return [folder / name for name in competition.side_files if (folder / name).is_file()]
 
@@ -265,8 +269,8 @@ def folder_fingerprint(competition: Competition, folder: Path) -> str:
 
         folder_fingerprint(get_competition("science-exam"), Path("/tmp/x1"))   # e.g. '3fa2c1d04b9e'
     """
-    found = [find_table_file(folder, table) for table in competition.schema.tables.values()]
-    return files_fingerprint([path for path in found if path is not None] + _side_files(competition, folder))
+    found = [path for path in _table_files(competition, folder) if path is not None]
+    return files_fingerprint(found + _side_files(competition, folder))
 
 
 def _same_bytes(path: Path, other: Path) -> bool:

@@ -50,13 +50,12 @@ def _panel(ax, board: CompetitionBoard, group: ScoreGroup | None) -> None:
     else:
         ax.set_yticks([])
         ax.text(0.5, 0.5, "no runs yet", transform=ax.transAxes, ha="center", va="center", color="grey")
+    off_scale = ""
     if board.first_place is not None:
         reference = f"real LB 1st place {board.first_place:g} (not comparable)"
         reach = max((abs(r.cv) + (r.cv_std or 0) for r in rows), default=0)
         if reach and abs(board.first_place) > OFF_SCALE * reach:   # the line would squash the runs' bars
-            # beside the panel, under the legend: inside, it was drawn over the lowest bar
-            ax.text(1.01, 0.0, "\n".join(textwrap.wrap(reference + ": off this scale", 28)), transform=ax.transAxes,
-                    ha="left", va="bottom", fontsize=7, color="green")
+            off_scale = reference + ": off this scale"      # in the title: on the panel it covered the lowest bar
         else:
             ax.axvline(board.first_place, color="green", linestyle="--", label=reference)
     higher = group.higher_is_better if group else board.higher_is_better
@@ -64,6 +63,8 @@ def _panel(ax, board: CompetitionBoard, group: ScoreGroup | None) -> None:
     title = f"{board.slug}: {metric} ({'higher' if higher else 'lower'} is better)"
     if group:
         title += "\n" + "\n".join(textwrap.wrap(group.key.label(metric), TITLE_WIDTH))
+    if off_scale:
+        title += "\n" + off_scale
     ax.set_title(title, fontsize=9)
     handles, names = ax.get_legend_handles_labels()
     unique = dict(zip(names, handles))

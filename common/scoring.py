@@ -195,37 +195,45 @@ def run_that_wrote(competition: Competition, pred: Path):
 
 
 def _refuse_other_data(competition: Competition, metric: Metric, pred: Path, data_dir: Path | None = None) -> None:
-    """A UserError when the results store says a run on other data wrote `pred` than the files it
-    would be scored against (--data's folder, else data/<slug>/ or the committed sample): its ids
-    may match that folder's test while its rows are another test's, which would score without a
-    word. --data is other data when it is another folder whose files differ from that run's."""
+    """A UserError when the results store says a run on other data wrote `pred` than it would be
+    scored against: its ids may match that test's while its rows are another test's, which would
+    score without a word. With --data, other data is files other than the folder holds now (a copy
+    of the same files passes, the same folder drawn again does not); without, a run on another
+    source than the default folder's (data/<slug>/'s Kaggle files, or the committed sample)."""
     writer = run_that_wrote(competition, pred)
     if writer is None:
         return
     written_on = writer.data_source.split("+")[0]
-    folder = writer.extra.get("data_path") or "FOLDER (that run's data)"
     if data_dir is None:
         default, _ = choose_folder(competition)
         if written_on != default:
             labels = " or --truth FILE" if metric.needs == "labels" else ""
+            folder = writer.extra.get("data_path") or "FOLDER (that run's data)"
             raise UserError(f"{pred}: written by run {writer.run_id} on {written_on} data, not the {default} files "
                             f"it would be scored against; give --data {folder}{labels}")
         return
-    if not _same_files(competition, writer, check_data_folder(Path(data_dir))):
-        anyway = ", or --truth FILE to score it against other labels anyway" if metric.needs == "labels" else ""
-        raise UserError(f"{pred}: written by run {writer.run_id} on {written_on} data ({folder}), not the files of "
-                        f"--data {data_dir}; give --data {folder}{anyway}")
+    folder = check_data_folder(Path(data_dir))
+    if _same_files(competition, writer, folder):
+        return
+    labels = metric.needs == "labels"
+    recorded = writer.extra.get("data_path")
+    if recorded and Path(recorded).resolve() == folder.resolve():
+        hint = "give --truth FILE to score it against the labels there now" if labels else "run the solution on them"
+        raise UserError(f"{pred}: written by run {writer.run_id} on the files {data_dir} held then, which have changed "
+                        f"since (drawn again?); {hint}")
+    where = recorded or "FOLDER (that run's data)"
+    raise UserError(f"{pred}: written by run {writer.run_id} on {written_on} data ({recorded or 'another folder'}), "
+                    f"not the files of --data {data_dir}; give --data {where}"
+                    + (", or --truth FILE to score it against other labels anyway" if labels else ""))
 
 
 def _same_files(competition: Competition, writer, folder: Path) -> bool:
-    """Whether `folder` is the data `writer` ran on: the same folder, or (without extra rows, which
-    its data_id also covers) a folder of the same files."""
+    """Whether `folder` holds the files `writer` ran on: its recorded data_id, where it has one and
+    that id covers the data alone (no extra rows); else the folder it recorded, if any."""
     recorded = writer.extra.get("data_path")
-    if recorded and Path(recorded).resolve() == folder.resolve():
-        return True
-    if "+" in writer.data_source or not writer.data_id:
-        return not recorded              # a run that recorded neither cannot be told apart
-    return folder_fingerprint(competition, folder) == writer.data_id
+    if writer.data_id and "+" not in writer.data_source:
+        return folder_fingerprint(competition, folder) == writer.data_id
+    return not recorded or Path(recorded).resolve() == folder.resolve()
 
 
 def _read_test(competition: Competition, metric: Metric, truth: Path | None, data_dir: Path | None):

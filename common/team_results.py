@@ -116,8 +116,9 @@ def parse_store(text: str) -> Store:
 
 def check_store_names(stores: list[Store]) -> None:
     """UserError when two stores would give unattributed runs one name (two checkouts' results/)."""
-    names = [s.name for s in stores]
-    twice = sorted({n for n in names if names.count(n) > 1 and len({s.path for s in stores if s.name == n}) > 1})
+    names = [_same_name(s.name) for s in stores]
+    twice = sorted({s.name for s, n in zip(stores, names)
+                    if names.count(n) > 1 and len({t.path for t in stores if _same_name(t.name) == n}) > 1})
     if twice:
         raise UserError(f"--with: two stores are both named {twice[0]!r} (their runs without an author would "
                         f"be one person's): give each a name, NAME=PATH")
@@ -169,15 +170,16 @@ def read_team_runs(stores: list[Store], own: Path | None = None,
             run.author = spelled.setdefault(_same_name(author), author)
             runs[run.run_id] = run
         lines.append(f"store: {path} ({'yours' if index == 0 else name}: {_counts(new, len(found) - len(new))}")
-    left = Counter()
+    left, copies = Counter(), {}
     for index, path, update in orphans:      # Kaggle scores filed in one store for runs kept in another
         kept = runs.get(update["run_id"])
         if kept is None:
             left[index] += 1
             continue
-        copy = replace(kept, public=None, private=None, kaggle_ref=None)
-        apply_score_update(copy, update, path)
-        _add_kaggle_scores(kept, copy)
+        copy = copies.setdefault((index, kept.run_id), replace(kept, public=None, private=None, kaggle_ref=None))
+        apply_score_update(copy, update, path)           # a store's later line wins, as within read_runs
+    for (_, run_id), copy in copies.items():
+        _add_kaggle_scores(runs[run_id], copy)
     for index, count in left.items():
         if competition is None:      # with --comp, a score for a run of another competition is not news
             lines[index] += f", {count} Kaggle score line(s) for runs in no store read"

@@ -7,8 +7,8 @@ part of train; default: the test_labels.csv of --data, or of the committed sampl
 files in data/<slug>/ carry none), or, for a judge-panel metric, the prompts of the competition's
 test file (data/<slug>/ or its sample, or --data), judged by the local panel with a progress bar;
 judgements are cached on disk, so a second run is quick. Without --truth, a file that the
-results store says a run on other files wrote (than --data's, or the sample's) is refused: its ids
-may match theirs.
+results store says a run on other data wrote is refused, since its ids may match theirs: with
+--data, a run on files other than the folder holds now; without, a run on a --data folder.
 
     python -m cli score --comp science-exam --pred sub.csv --truth heldout.csv
     python -m cli score --comp science-exam --pred submissions/science-exam/submission.csv   # the sample's hidden labels

@@ -8,8 +8,8 @@ Prints the log loss (the number `kllm score` prints), the accuracy of the most p
 and the most frequent confusions, and writes a PNG (default results/predict-the-llm/confusion.png)
 with the hidden-test confusion beside an out-of-fold confusion from the results store: that of
 the run that wrote --pred, else (no --truth or --data) of the latest submitted sample run.
-The labels are found as `kllm score` finds them, and a file that a run on other files wrote
-(than --data's, or the sample's) is refused without --truth, as there.
+The labels are found as `kllm score` finds them, and a file that a run on other data wrote is
+refused without --truth, as there.
 Axis labels are the truth file's `generator` names when it has that column (the sample's
 test_labels.csv does), else target_0 ... target_6.
 """

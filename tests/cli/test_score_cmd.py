@@ -192,5 +192,13 @@ def test_with_data_a_submission_a_run_on_other_files_wrote_is_refused(tmp_path, 
     assert score("--data", str(other))[0] == 0
     code, err = score("--data", str(same))
     assert code == 2 and f"run on-other on custom data ({other}), not the files of --data {same}" in err
+    (other / "test.csv").write_text((other / "test.csv").read_text() + "\n")   # drawn again into the same folder
+    code, err = score("--data", str(other))
+    assert code == 2 and err.count("\n") == 1
+    assert (f"{pred}: written by run on-other on the files {other} held then, which have changed since (drawn "
+            "again?); give --truth FILE to score it against the labels there now") in err
+    wrote("with-extra", "custom+extra", other, "0123456789ab")              # its id covers the extra rows too
+    assert score("--data", str(other))[0] == 0                             # so its folder is what tells
+    assert "run with-extra on custom data" in score("--data", str(same))[1]
     wrote("unrecorded", "custom", None, "")                               # a run that recorded neither: not judged
     assert score("--data", str(same))[0] == 0

@@ -268,3 +268,17 @@ def test_a_parquet_beside_a_csv_of_the_same_table_is_named_as_not_read(tmp_path)
     assert ds.describe().endswith("; test.parquet is not read (test.csv is)")
     (tmp_path / "a" / "test.csv").unlink()
     assert "not read" not in load_dataset(SCIENCE, tmp_path / "a").describe()
+
+
+def test_a_folders_fingerprint_from_its_files_alone_is_the_one_a_run_on_it_records(tmp_path):
+    from common.data import folder_fingerprint
+
+    copy = tmp_path / "copy"
+    shutil.copytree(SCIENCE.sample_dir, copy)
+    assert folder_fingerprint(SCIENCE, copy) == load_dataset(SCIENCE, copy).fingerprint \
+        == folder_fingerprint(SCIENCE, SCIENCE.sample_dir)                 # names and bytes, not the folder
+    pl.read_csv(copy / "train.csv").write_parquet(copy / "train.parquet")      # a twin: the CSV is read, as before
+    (copy / "test.csv").write_text((copy / "test.csv").read_text() + "\n")   # another draw's bytes
+    (copy / "corpus.parquet").unlink()                                        # a side file gone
+    assert folder_fingerprint(SCIENCE, copy) == load_dataset(SCIENCE, copy).fingerprint
+    assert folder_fingerprint(SCIENCE, copy) != folder_fingerprint(SCIENCE, SCIENCE.sample_dir)

@@ -77,6 +77,8 @@ def test_two_stores_of_one_name_are_refused_unless_named(tmp_path):
     same = [parse_store(f"x={alice}"), parse_store(f"x={bob}")]
     with pytest.raises(UserError, match="two stores are both named 'x'.*NAME=PATH"):
         read_team_runs(same, own=tmp_path / "mine.jsonl")
+    with pytest.raises(UserError, match="two stores are both named 'X'"):         # one author once read
+        read_team_runs([parse_store(f"x={alice}"), parse_store(f"X={bob}")], own=tmp_path / "mine.jsonl")
     runs, _ = read_team_runs([parse_store(str(alice)), parse_store(str(bob))], own=tmp_path / "mine.jsonl")
     assert {r.author for r in runs} == {"alice", "bob"}
 
@@ -147,7 +149,8 @@ def test_a_store_of_kaggle_score_lines_only_files_them_under_runs_kept_in_anothe
     own = _store(tmp_path / "mine.jsonl", make_run(run_id="r1"), make_run(run_id="r2", metric="map@3"))
     update_scores("r2", public=0.7, private=None, path=own)
     scores = tmp_path / "scores.jsonl"
-    update_scores("r1", public=0.61, private=0.6, path=scores)
+    update_scores("r1", public=0.5, private=None, path=scores)
+    update_scores("r1", public=0.61, private=0.6, path=scores)              # the store's later line wins
     update_scores("r2", public=0.1, private=0.65, path=scores)      # r2's own public stays; its private is new
     update_scores("r2", public=None, private=7.0, path=scores)      # outside map@3's range: skipped, said
     update_scores("gone", public=0.5, private=0.5, path=scores)
