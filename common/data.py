@@ -218,7 +218,7 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     if given is not None and folder.resolve() == data_dir(competition.slug).resolve():
         source = "kaggle"   # --data data/<slug>: the real files, named as make submit would find them
     tables, paths, unread = {}, [], []
-    for (name, table), path in zip(competition.schema.tables.items(), _table_files(competition, folder)):
+    for (name, table), path in zip(competition.schema.tables.items(), table_files(competition, folder)):
         if path is None:
             if table.required and name != OPTIONAL_TABLE:
                 raise UserError(f"{competition.slug}: missing {table.filename} in {folder}")
@@ -254,8 +254,11 @@ def load_dataset(competition: Competition, folder: Path | None = None) -> Datase
     return Dataset(source=source, path=folder, tables=tables, fingerprint=fingerprint, note=note, own_side_files=own)
 
 
-def _table_files(competition: Competition, folder: Path) -> list[Path | None]:
-    """Each schema table's file in `folder` (a CSV, else a Parquet of the same stem), or None."""
+def table_files(competition: Competition, folder: Path) -> list[Path | None]:
+    """Each schema table's file in `folder` (a CSV, else a Parquet of the same stem), or None.
+
+        table_files(get_competition("science-exam"), Path("/tmp/x1"))   # [.../train.csv, .../test.csv, None]
+    """
     return [find_table_file(folder, table) for table in competition.schema.tables.values()]
 
 
@@ -269,7 +272,7 @@ def folder_fingerprint(competition: Competition, folder: Path) -> str:
 
         folder_fingerprint(get_competition("science-exam"), Path("/tmp/x1"))   # e.g. '3fa2c1d04b9e'
     """
-    found = [path for path in _table_files(competition, folder) if path is not None]
+    found = [path for path in table_files(competition, folder) if path is not None]
     return files_fingerprint(found + _side_files(competition, folder))
 
 

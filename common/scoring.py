@@ -28,7 +28,7 @@ from typing import Callable
 import polars as pl
 
 from common.data import (TEST_LABELS, check_data_folder, choose_folder, file_sha256, folder_fingerprint,
-                         load_dataset, read_table)
+                         load_dataset, read_table, table_files)
 from common.errors import RowError, UserError
 from common.metrics import Metric, get_metric
 from common.metrics.similarity import describe_encoder
@@ -213,8 +213,8 @@ def _refuse_other_data(competition: Competition, metric: Metric, pred: Path, dat
                             f"it would be scored against; give --data {folder}{labels}")
         return
     folder = check_data_folder(Path(data_dir))
-    if _same_files(competition, writer, folder):
-        return
+    if not any(table_files(competition, folder)) or _same_files(competition, writer, folder):
+        return                   # a folder of labels alone names no data to tell apart
     labels = metric.needs == "labels"
     recorded = writer.extra.get("data_path")
     if recorded and Path(recorded).resolve() == folder.resolve():

@@ -200,5 +200,9 @@ def test_with_data_a_submission_a_run_on_other_files_wrote_is_refused(tmp_path, 
     wrote("with-extra", "custom+extra", other, "0123456789ab")              # its id covers the extra rows too
     assert score("--data", str(other))[0] == 0                             # so its folder is what tells
     assert "run with-extra on custom data" in score("--data", str(same))[1]
+    labels_only = tmp_path / "labels"                                     # labels kept apart from the data
+    labels_only.mkdir()
+    shutil.copy(other / "test_labels.csv", labels_only)
+    assert score("--data", str(labels_only))[0] == 0                       # no files to tell the data by
     wrote("unrecorded", "custom", None, "")                               # a run that recorded neither: not judged
     assert score("--data", str(same))[0] == 0
