@@ -266,14 +266,15 @@ def _side_files(competition: Competition, folder: Path) -> list[Path]:
     return [folder / name for name in competition.side_files if (folder / name).is_file()]
 
 
-def folder_fingerprint(competition: Competition, folder: Path) -> str:
+def folder_fingerprint(competition: Competition, folder: Path, side_files: bool = True) -> str:
     """The `data_id` a run on `folder` records (without extra rows), from the files alone: the
-    tables it finds, then the side files, as `load_dataset` fingerprints them.
+    tables it finds, then the side files, as `load_dataset` fingerprints them (side_files=False:
+    the tables alone, as science-exam's runs before 50d4603 recorded it).
 
         folder_fingerprint(get_competition("science-exam"), Path("/tmp/x1"))   # e.g. '3fa2c1d04b9e'
     """
     found = [path for path in table_files(competition, folder) if path is not None]
-    return files_fingerprint(found + _side_files(competition, folder))
+    return files_fingerprint(found + (_side_files(competition, folder) if side_files else []))
 
 
 def _same_bytes(path: Path, other: Path) -> bool:

@@ -232,7 +232,8 @@ def _same_files(competition: Competition, writer, folder: Path) -> bool:
     that id covers the data alone (no extra rows); else the folder it recorded, if any."""
     recorded = writer.extra.get("data_path")
     if writer.data_id and "+" not in writer.data_source:
-        return folder_fingerprint(competition, folder) == writer.data_id
+        return writer.data_id == folder_fingerprint(competition, folder) or bool(competition.side_files) and (
+            writer.data_id == folder_fingerprint(competition, folder, side_files=False))   # an older run's id
     return not recorded or Path(recorded).resolve() == folder.resolve()
 
 

@@ -197,6 +197,8 @@ def test_with_data_a_submission_a_run_on_other_files_wrote_is_refused(tmp_path, 
     assert code == 2 and err.count("\n") == 1
     assert (f"{pred}: written by run on-other on the files {other} held then, which have changed since (drawn "
             "again?); give --truth FILE to score it against the labels there now") in err
+    wrote("tables-only", "custom", other, folder_fingerprint(comp, other, side_files=False))   # before 50d4603
+    assert score("--data", str(other))[0] == 0
     wrote("with-extra", "custom+extra", other, "0123456789ab")              # its id covers the extra rows too
     assert score("--data", str(other))[0] == 0                             # so its folder is what tells
     assert "run with-extra on custom data" in score("--data", str(same))[1]
