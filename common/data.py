@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 import polars as pl
+from tqdm.auto import tqdm
 
 from common.errors import UserError
 from common.paths import data_dir
@@ -188,16 +189,32 @@ def file_sha256(path: Path) -> str:
         return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
+HASH_BAR_BYTES = 256 * 2**20   # files at least this large together are hashed behind a progress bar
+
+
+def _file_digest(path: Path, bar) -> bytes:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(2**22):
+            digest.update(chunk)
+            bar.update(len(chunk))
+    return digest.digest()
+
+
 def files_fingerprint(paths: Iterable[Path]) -> str:
     """12 hex digits of sha256 over each file's name and bytes, in the order given: two folders
-    holding the same files give the same value, a changed byte another one.
+    holding the same files give the same value, a changed byte another one. Files of 256 MiB
+    or more together (a Wikipedia corpus) are hashed behind a progress bar.
 
         files_fingerprint([Path("data/x/train.csv"), Path("data/x/test.csv")])   # e.g. '3fa2c1d04b9e'
     """
+    paths = [Path(path) for path in paths]
+    total = sum(path.stat().st_size for path in paths)
     digest = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as handle:
-            digest.update(Path(path).name.encode() + b"\0" + hashlib.file_digest(handle, "sha256").digest())
+    with tqdm(total=total, unit="B", unit_scale=True, desc="hashing data files",
+              disable=total < HASH_BAR_BYTES) as bar:
+        for path in paths:
+            digest.update(path.name.encode() + b"\0" + _file_digest(path, bar))
     return digest.hexdigest()[:12]
 
 

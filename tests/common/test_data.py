@@ -282,3 +282,20 @@ def test_a_folders_fingerprint_from_its_files_alone_is_the_one_a_run_on_it_recor
     (copy / "corpus.parquet").unlink()                                        # a side file gone
     assert folder_fingerprint(SCIENCE, copy) == load_dataset(SCIENCE, copy).fingerprint
     assert folder_fingerprint(SCIENCE, copy) != folder_fingerprint(SCIENCE, SCIENCE.sample_dir)
+
+
+def test_large_data_files_are_hashed_behind_a_bar_with_the_same_fingerprint(tmp_path, monkeypatch, capsys):
+    import hashlib
+
+    from common import data
+    files = [tmp_path / "train.csv", tmp_path / "test.csv"]
+    for i, path in enumerate(files):
+        path.write_bytes(bytes(range(256)) * (20000 + i))     # 5 MB: several 4 MiB reads
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    quiet = data.files_fingerprint(files)
+    assert "hashing data files" not in capsys.readouterr().err        # small files: no bar
+    monkeypatch.setattr(data, "HASH_BAR_BYTES", 1)
+    assert data.files_fingerprint(files) == quiet == digest.hexdigest()[:12]
+    assert "hashing data files" in capsys.readouterr().err
