@@ -30,6 +30,10 @@ class JudgeConfig:
         those scores are then missing) [1]
     baseline: judge the mix a search on the development panel alone picks, beside the submitted
         one, when they differ (0 skips it; --fast does) [1]
+    search_honest: 1 makes SmolLM2's own essays one more candidate of the search, which may
+        deal them to some topics beside the attacks (README: higher on all three panels on the
+        draws measured); 0 searches attacks alone, a plan of templates that `make edge` can
+        port as it is (the device runs no language model for essays yet) [0]
     """
 
     attacks: str = ""
@@ -42,6 +46,7 @@ class JudgeConfig:
     validation: int = 1
     held_out: int = 1
     baseline: int = 1
+    search_honest: int = 0
 
     def attack_names(self) -> list[str]:
         return name_list(self.attacks, ATTACKS, "attacks") or list(ATTACKS)
@@ -55,7 +60,7 @@ class JudgeConfig:
             raise UserError("need search_topics >= 2, filler_words >= 0, honest_topics >= 0, honest_tokens >= 8")
         if self.max_words < 10 or not 0 <= self.min_english <= 1:
             raise UserError("need max_words >= 10, 0 <= min_english <= 1")
-        for name in ("validation", "held_out", "baseline"):
+        for name in ("validation", "held_out", "baseline", "search_honest"):
             if getattr(self, name) not in (0, 1):
                 raise UserError(f"{name} must be 1 (on) or 0 (off), got {getattr(self, name)}")
         return self

@@ -5,7 +5,9 @@
 The solution (solution.run, its `--set` options from `options`) searches the attack mix on the
 development and validation panels and writes one essay per test topic; its info["plan"] says how (seed,
 filler_words, attack_per_topic, templates). Every attack is a template, so no language model
-goes to the device: the plan and the filler vocabulary do (edge/runtime/essays.py). The device
+goes to the device: the plan and the filler vocabulary do (edge/runtime/essays.py). The port's
+search therefore deals attacks alone (search_honest=0): the submitted mix may also deal
+SmolLM2's own essays, which the device could not write. The device
 must write the submitted essays byte for byte for the test topics (checked when bundling and by
 the smoke test on the device), and both sets are scored on the host by the development panel
 (search.judge_set; judgements are cached on disk, so identical essays cost nothing).
@@ -35,7 +37,12 @@ def port_set(topics: list[str], essays: list[str], plan: dict, vocabulary: list[
 
 
 def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None = None) -> PortSet:
-    result = solution.run(RunContext(COMPETITION, data, seed=seed, fast=fast, options=dict(options or {})))
+    options = dict(options or {})
+    if str(options.get("search_honest", "0")).strip() != "0":
+        raise UserError("make edge ports a plan of attack templates (the device runs no language model for "
+                        "essays), so its search deals attacks alone: run it without search_honest=1 (--set or an experiment)")
+    options["search_honest"] = "0"
+    result = solution.run(RunContext(COMPETITION, data, seed=seed, fast=fast, options=options))
     plan = result.info.get("plan")
     if not plan:
         raise UserError("the solution's info has no plan (seed, filler_words, attack_per_topic, templates)")
@@ -43,7 +50,7 @@ def spec(data: Dataset, seed: int = 42, fast: bool = False, options: dict | None
     essays = result.submission["essay"].to_list()
     dev = result.cv["attack_mix"]        # the port's own score judges with the development panel
     held = result.cv.get(result.best) if result.best != "attack_mix" else None
-    teacher = (f"attack_mix (mix {result.info.get('mix')}), chosen by {result.info.get('chosen_by')}; "
+    teacher = (f"attack_mix of attacks alone (mix {result.info.get('mix')}), chosen by {result.info.get('chosen_by')}; "
                f"scored here by the development panel" + (f" (the held-out panel gave {held.mean:.4f})" if held else ""))
     info = {"submitted": "attack_mix", "mix": result.info.get("mix"), "panel": dev.panel,
             "development_score": round(dev.mean, 4), "topics": len(topics), "data_source": data.source}

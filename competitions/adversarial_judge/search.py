@@ -6,6 +6,9 @@ write one essay per topic.
     profiles = measure_attacks(attacks, topics[:4], DEVELOPMENT_PANEL, filler_words=12, seed=42)
     mix = best_mix(profiles, len(topics))
     essays, chosen = assign(mix, attacks, topics, filler_words=12, seed=42)
+    # candidates beyond the templates: profiled from essays already written, written by a function
+    profiles = measure_attacks(attacks, topics[:4], DEVELOPMENT_PANEL, 12, 42, written={"honest": four_essays})
+    essays, chosen = assign(mix, attacks, topics, 12, 42, writers={"honest": write_honest})
     judged = judge_set(topics, essays, DEVELOPMENT_PANEL)        # Judged(scores, components, value, panel)
 
 Only the panel it is given is queried; the solution never gives the search the held-out panel
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -50,30 +54,47 @@ def _embed(essays: list[str]) -> np.ndarray:
 
 
 def measure_attacks(attacks: list[Attack], topics: list[str], panel: tuple, filler_words: int, seed: int,
-                    progress: bool = True) -> Profiles:
+                    progress: bool = True, written: dict[str, list[str]] | None = None) -> Profiles:
     """Every attack's essay on every sample topic, judged by `panel`: the attacks' Profiles
-    (scores, English confidence, similarity)."""
+    (scores, English confidence, similarity). `written`: more candidates, each already written
+    on the topics (name -> one essay per topic, e.g. {"honest": SmolLM2's essays}), profiled
+    after the attacks."""
     vocab = filler_vocabulary()
     essays = [[write_essay(a, t, filler_words, seed, vocab) for t in topics] for a in attacks]
+    essays += [list(texts) for texts in (written or {}).values()]
+    names = [a.name for a in attacks] + list(written or {})
+    if any(len(row) != len(topics) for row in essays):
+        raise ValueError(f"every written candidate needs one essay per topic ({len(topics)})")
     flat = [e for row in essays for e in row]
-    scores = judges.judge_scores(list(topics) * len(attacks), flat, panel, progress=progress)
-    scores = scores.reshape(len(attacks), len(topics), len(panel))
-    english = judges.english_confidence(flat).reshape(len(attacks), len(topics)).mean(axis=1)
-    vecs = _embed(flat).reshape(len(attacks), len(topics), -1)
+    scores = judges.judge_scores(list(topics) * len(names), flat, panel, progress=progress)
+    scores = scores.reshape(len(names), len(topics), len(panel))
+    english = judges.english_confidence(flat).reshape(len(names), len(topics)).mean(axis=1)
+    vecs = _embed(flat).reshape(len(names), len(topics), -1)
     s = len(topics)
     sims = np.einsum("asd,btd->abst", vecs, vecs)                      # (A, A, S, S)
     off = ~np.eye(s, dtype=bool)
     similarity = sims.mean(axis=(2, 3))
-    np.fill_diagonal(similarity, sims[np.arange(len(attacks)), np.arange(len(attacks))][:, off].mean(axis=1))
-    return Profiles([a.name for a in attacks], scores, english, similarity)
+    np.fill_diagonal(similarity, sims[np.arange(len(names)), np.arange(len(names))][:, off].mean(axis=1))
+    return Profiles(names, scores, english, similarity)
 
 
-def assign(mix: Mix, attacks: list[Attack], topics: list[str], filler_words: int, seed: int) -> tuple[list[str], list[str]]:
-    """(essays, attack name per topic): the mix's counts dealt to the topics in a seeded order."""
-    by_name = {a.name: a for a in attacks}
+def assign(mix: Mix, attacks: list[Attack], topics: list[str], filler_words: int, seed: int,
+           writers: dict[str, Callable[[list[str]], list[str]]] | None = None) -> tuple[list[str], list[str]]:
+    """(essays, candidate name per topic): the mix's counts dealt to the topics in a seeded order.
+    A candidate that is not an attack is written by its writer (name -> fn(topics) -> essays),
+    called once on all the topics it was dealt."""
+    by_name, writers = {a.name: a for a in attacks}, writers or {}
     names = [name for name, count in sorted(mix.counts.items()) for _ in range(count)]
     if len(names) != len(topics):
         raise ValueError(f"the mix has {len(names)} essays for {len(topics)} topics")
     random.Random(seed).shuffle(names)
     vocab = filler_vocabulary()
-    return [write_essay(by_name[n], t, filler_words, seed, vocab) for n, t in zip(names, topics)], names
+    essays = [write_essay(by_name[n], t, filler_words, seed, vocab) if n in by_name else "" for n, t in zip(names, topics)]
+    for name, write in writers.items():
+        rows = [i for i, n in enumerate(names) if n == name]
+        for i, essay in zip(rows, write([topics[i] for i in rows]) if rows else []):
+            essays[i] = essay
+    unwritten = sorted({n for n in names if n not in by_name and n not in writers})
+    if unwritten:
+        raise ValueError(f"no attack or writer for {', '.join(unwritten)}")
+    return essays, names

@@ -4,9 +4,10 @@
     python -m cli submit --comp adversarial-judge --set search_topics=8 --set honest_topics=0
 
 1. attack search on the development and the validation panel (common/llm/panels.py): every
-   attack of the library (attacks.py) is written on `search_topics` sample topics and judged by
-   both; the mix of attacks whose worse panel has the best predicted metric is found from those
-   measurements (mixture.py) and dealt to the topics: `attack_mix`, the submission. The mix a
+   attack of the library (attacks.py), and with search_honest=1 SmolLM2's own essay (`honest`),
+   is written on `search_topics` sample topics and judged by both; the mix
+   whose worse panel has the best predicted metric is found from those measurements
+   (mixture.py) and dealt to the topics: `attack_mix`, the submission. The mix a
    search on the development panel alone picks, `attack_mix_dev_only` (judged when it differs),
    is the baseline it must beat where it matters, on judges neither search saw.
 2. `honest`: SmolLM2's own essays on `honest_topics` topics, the other baseline.
@@ -76,10 +77,14 @@ def _cv(judged, note: str) -> CvScore:
     return CvScore(judged.value, 0.0, 0, f"{note}; {parts}".strip("; "), kind="panel", panel=judged.panel)
 
 
+def _family(name: str) -> str:
+    return ATTACKS[name].family if name in ATTACKS else name      # a written candidate ("honest") is its own
+
+
 def family_moves(profiles) -> dict[str, list[float]]:
-    """Mean score each judge gave each attack family on the search topics."""
-    families = sorted({ATTACKS[n].family for n in profiles.names})
-    return {f: [round(float(v), 2) for v in profiles.scores[[ATTACKS[n].family == f for n in profiles.names]]
+    """Mean score each judge gave each attack family (and each written candidate) on the search topics."""
+    families = sorted({_family(n) for n in profiles.names})
+    return {f: [round(float(v), 2) for v in profiles.scores[[_family(n) == f for n in profiles.names]]
                 .mean(axis=(0, 1))] for f in families}
 
 
@@ -119,8 +124,15 @@ def run(ctx: RunContext) -> SolutionResult:
 
     t0 = time.perf_counter()
     search_idx = _sample(n, cfg.search_topics, ctx.seed)
+    search_topics = [topics[i] for i in search_idx]
     panels = _search_panels(cfg)
-    profiles = {name: measure_attacks(attacks, [topics[i] for i in search_idx], panel, cfg.filler_words, ctx.seed)
+
+    def write_honest(chosen: list[str]) -> list[str]:
+        return honest_essays(chosen, cfg.honest_tokens, cfg.max_words, ctx.seed)
+
+    writers = {"honest": write_honest} if cfg.search_honest else {}
+    written_search = {name: write(search_topics) for name, write in writers.items()}
+    profiles = {name: measure_attacks(attacks, search_topics, panel, cfg.filler_words, ctx.seed, written=written_search)
                 for name, panel in panels.items()}
     mixes = {"attack_mix": best_mix(list(profiles.values()), n)}
     dev_only = best_mix(profiles["development"], n) if len(panels) > 1 else None
@@ -129,17 +141,17 @@ def run(ctx: RunContext) -> SolutionResult:
     seconds["search"] = round(time.perf_counter() - t0, 1)
     mix = mixes["attack_mix"]
     drawn = " (--fast: one of each family, drawn with the seed)" if ctx.fast and "attacks" not in ctx.options else ""
-    print(f"attack search: {len(attacks)} attacks{drawn} on {len(search_idx)} topics, {' and '.join(panels)} "
+    print(f"attack search: {len(attacks)} attacks{drawn}{' and honest essays' * bool(writers)} on {len(search_idx)} topics, {' and '.join(panels)} "
           f"panel{'s' * (len(panels) > 1)}: predicted {' / '.join(f'{v:.3f}' for v in mix.per_panel)} with {mix.counts}")
 
     t0 = time.perf_counter()
-    written = {name: assign(m, attacks, topics, cfg.filler_words, ctx.seed) for name, m in mixes.items()}
+    written = {name: assign(m, attacks, topics, cfg.filler_words, ctx.seed, writers) for name, m in mixes.items()}
     essays, names = written["attack_mix"]
     check_essays(essays, cfg)       # before minutes of judging
     honest_idx = _sample(n, cfg.honest_topics, ctx.seed)
     h_topics = [topics[i] for i in honest_idx]
     sets = {name: (topics, essays) for name, (essays, _) in written.items()}
-    sets["honest"] = (h_topics, honest_essays(h_topics, cfg.honest_tokens, cfg.max_words, ctx.seed))
+    sets["honest"] = (h_topics, write_honest(h_topics))
     seconds["writing"] = round(time.perf_counter() - t0, 1)
 
     judged: dict[str, dict] = {}
@@ -171,7 +183,8 @@ def run(ctx: RunContext) -> SolutionResult:
     dev_profiles = profiles["development"]
     info = {"mix": mix.counts, "predicted": {p: round(v, 4) for p, v in zip(panels, mix.per_panel)},
             "development_only_mix": dev_only.counts if dev_only else None,
-            "search_topics": [topics[i] for i in search_idx], "honest_topics": len(honest_idx),
+            "search_topics": search_topics, "honest_topics": len(honest_idx),
+            "searched": [a.name for a in attacks] + list(writers),
             "family_moves": {"judges": [j.name for j in DEVELOPMENT_PANEL], **family_moves(dev_profiles)},
             "attack_scores": {a: np.round(dev_profiles.scores[i].mean(axis=0), 2).tolist()
                               for i, a in enumerate(dev_profiles.names)},
@@ -179,7 +192,7 @@ def run(ctx: RunContext) -> SolutionResult:
                           else "the development panel's predicted metric"),
             "chart": str(chart), "seconds": seconds,
             "plan": {"seed": ctx.seed, "filler_words": cfg.filler_words, "attack_per_topic": names,
-                     "templates": {a: ATTACKS[a].body("{topic}") for a in sorted(set(names))}}}
+                     "templates": {a: ATTACKS[a].body("{topic}") for a in sorted(set(names)) if a in ATTACKS}}}
     submission = pl.DataFrame({"id": ids, "essay": essays})
     # the same essays score on every panel; the submitted mark (and a Kaggle score's comparison)
     # goes to the panel no search fitted, whose score is the one to expect from unseen judges

@@ -165,3 +165,40 @@ def test_fast_with_attacks_set_empty_searches_the_whole_library():
     ctx = RunContext(COMP, None, fast=True, options={"attacks": ""})
     assert len(solution.config(ctx).attack_names()) == len(ATTACKS)
     assert len(solution.config(RunContext(COMP, None, fast=True)).attack_names()) == 7
+
+
+def test_honest_essays_are_a_candidate_the_search_may_deal_when_asked(tiny, capsys):
+    ctx, seen = tiny
+    ctx.options = {"search_topics": "3", "honest_topics": "4", "search_honest": "1"}
+    result = solution.run(ctx)
+    assert "43 attacks and honest essays on 3 topics" in capsys.readouterr().out
+    searched = [e for phase, name, e in seen if phase == "search" and name == "up"]
+    assert result.info["searched"][-1] == "honest" and sum("An honest essay on" in e for e in searched) == 3
+    dealt = result.info["plan"]["attack_per_topic"]
+    assert "honest" in dealt and "honest" in result.info["mix"]            # the fake panels reward length
+    essays = result.submission["essay"].to_list()
+    assert all((e == f"An honest essay on {t}.") == (name == "honest") for e, t, name in zip(essays, TOPICS, dealt))
+    assert set(result.info["plan"]["templates"]) == set(dealt) - {"honest"}     # only attacks have templates
+    assert "honest" in result.info["family_moves"]
+    seen.clear()
+    ctx.options = {"search_topics": "3", "honest_topics": "4"}           # the default: attacks alone
+    result = solution.run(ctx)
+    assert "honest" not in result.info["searched"] and "honest" not in result.info["plan"]["attack_per_topic"]
+    assert not any("An honest essay on" in e for phase, name, e in seen if phase == "search")
+
+
+def test_assign_writes_a_written_candidate_once_on_the_topics_it_was_dealt():
+    attacks = [ATTACKS["inject_9"], ATTACKS["cond_909"]]
+    calls = []
+
+    def write(chosen):
+        calls.append(list(chosen))
+        return [f"honest on {t}" for t in chosen]
+
+    mix = mixture.Mix({"inject_9": 3, "honest": 4, "cond_909": 2}, 0.0, {})
+    essays, names = search.assign(mix, attacks, TOPICS, 12, 7, writers={"honest": write})
+    assert sorted(names) == sorted(["inject_9"] * 3 + ["honest"] * 4 + ["cond_909"] * 2)
+    assert calls == [[t for t, n in zip(TOPICS, names) if n == "honest"]]
+    assert all((e == f"honest on {t}") == (n == "honest") for e, t, n in zip(essays, TOPICS, names))
+    with pytest.raises(ValueError, match="no attack or writer for honest"):
+        search.assign(mix, attacks, TOPICS, 12, 7)
