@@ -92,7 +92,10 @@ def assign(mix: Mix, attacks: list[Attack], topics: list[str], filler_words: int
     essays = [write_essay(by_name[n], t, filler_words, seed, vocab) if n in by_name else "" for n, t in zip(names, topics)]
     for name, write in writers.items():
         rows = [i for i, n in enumerate(names) if n == name]
-        for i, essay in zip(rows, write([topics[i] for i in rows]) if rows else []):
+        texts = list(write([topics[i] for i in rows])) if rows else []
+        if len(texts) != len(rows):
+            raise ValueError(f"the writer of {name} gave {len(texts)} essays for {len(rows)} topics")
+        for i, essay in zip(rows, texts):
             essays[i] = essay
     unwritten = sorted({n for n in names if n not in by_name and n not in writers})
     if unwritten:

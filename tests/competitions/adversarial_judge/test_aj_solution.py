@@ -202,3 +202,5 @@ def test_assign_writes_a_written_candidate_once_on_the_topics_it_was_dealt():
     assert all((e == f"honest on {t}") == (n == "honest") for e, t, n in zip(essays, TOPICS, names))
     with pytest.raises(ValueError, match="no attack or writer for honest"):
         search.assign(mix, attacks, TOPICS, 12, 7)
+    with pytest.raises(ValueError, match="the writer of honest gave 3 essays for 4 topics"):
+        search.assign(mix, attacks, TOPICS, 12, 7, writers={"honest": lambda chosen: write(chosen)[:3]})
