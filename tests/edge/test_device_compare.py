@@ -136,6 +136,7 @@ def test_the_table_the_target_line_and_the_devices_pick_read_the_device_rows():
         "| candidate | size MB | roc_auc here | roc_auc host | max prob. diff from host |"
 
 
+@pytest.mark.slow      # 45 s under qemu; the classifier's candidates run there in the default suite
 def test_an_lm_feature_students_candidates_run_on_the_emulated_pi(pi_root, lm_feature_edge, tmp_path, monkeypatch):
     from edge.deploy.emulated import EmulatedPi
     from edge.device_compare import DeviceCompareConfig, host_probs, run_device_compare

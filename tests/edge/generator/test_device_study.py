@@ -54,6 +54,7 @@ def test_bad_windows_are_one_line_and_exit_2(tiny_exports, tmp_path, content, me
     assert done.returncode == 2 and message in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow      # about a minute under qemu; the ssh test below runs the same flow in the default suite
 def test_the_study_runs_on_the_emulated_pi_and_copies_each_folder_once(pi_root, tiny_exports, windows, tmp_path,
                                                                         monkeypatch):
     from edge.deploy.emulated import EmulatedPi

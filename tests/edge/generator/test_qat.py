@@ -101,9 +101,10 @@ def test_too_little_text_is_refused(tiny_llm, tmp_path):
         train(attach_fake_quant(load_fp32(tiny_llm)), load_fp32(tiny_llm), _data()[:3], CONFIG, tmp_path / "c.pt")
 
 
-@pytest.mark.parametrize("base, grid", [("int4", {}), ("int4-b128", {"block": 128}),
-                                        ("int4-asym-head8", {"symmetric": False, "head_bits": 8}),
-                                        ("int4-asym", {"symmetric": False})])
+@pytest.mark.parametrize("base, grid", [          # two in the default suite cover block, zero points and head
+    pytest.param("int4", {}, marks=pytest.mark.slow), ("int4-b128", {"block": 128}),
+    ("int4-asym-head8", {"symmetric": False, "head_bits": 8}),
+    pytest.param("int4-asym", {"symmetric": False}, marks=pytest.mark.slow)])
 def test_the_builder_recodes_a_qat_folder_exactly(tiny_llm, generator_cache, monkeypatch, matmulnbits_weights,
                                                   base, grid, tmp_path):
     """Every MatMulNBits, the head included. At block 128 the tiny model's up_proj (64 inputs) is one
