@@ -184,7 +184,6 @@ def run(ctx: RunContext) -> SolutionResult:
     info = {"mix": mix.counts, "predicted": {p: round(v, 4) for p, v in zip(panels, mix.per_panel)},
             "development_only_mix": dev_only.counts if dev_only else None,
             "search_topics": search_topics, "honest_topics": len(honest_idx),
-            "searched": [a.name for a in attacks] + list(writers),
             "family_moves": {"judges": [j.name for j in DEVELOPMENT_PANEL], **family_moves(dev_profiles)},
             "attack_scores": {a: np.round(dev_profiles.scores[i].mean(axis=0), 2).tolist()
                               for i, a in enumerate(dev_profiles.names)},

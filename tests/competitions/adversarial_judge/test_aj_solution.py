@@ -173,7 +173,7 @@ def test_honest_essays_are_a_candidate_the_search_may_deal_when_asked(tiny, caps
     result = solution.run(ctx)
     assert "43 attacks and honest essays on 3 topics" in capsys.readouterr().out
     searched = [e for phase, name, e in seen if phase == "search" and name == "up"]
-    assert result.info["searched"][-1] == "honest" and sum("An honest essay on" in e for e in searched) == 3
+    assert list(result.info["attack_scores"])[-1] == "honest" and sum("An honest essay on" in e for e in searched) == 3
     dealt = result.info["plan"]["attack_per_topic"]
     assert "honest" in dealt and "honest" in result.info["mix"]            # the fake panels reward length
     essays = result.submission["essay"].to_list()
@@ -183,7 +183,7 @@ def test_honest_essays_are_a_candidate_the_search_may_deal_when_asked(tiny, caps
     seen.clear()
     ctx.options = {"search_topics": "3", "honest_topics": "4"}           # the default: attacks alone
     result = solution.run(ctx)
-    assert "honest" not in result.info["searched"] and "honest" not in result.info["plan"]["attack_per_topic"]
+    assert "honest" not in result.info["attack_scores"] and "honest" not in result.info["plan"]["attack_per_topic"]
     assert not any("An honest essay on" in e for phase, name, e in seen if phase == "search")
 
 
