@@ -44,7 +44,8 @@ from edge.lm_features.steps import LmFeatureSteps
 from edge.candidates import pick_shipped, quantize_candidates
 from edge.compare import (PortRow, compare_variants, fill_to_length, format_port_table, format_table, save_csv,
                           save_table)
-from edge.retriever.steps import AnswererSteps, check_lm_variant
+from edge.generator.variants import check_lm_variant
+from edge.retriever.steps import AnswererSteps
 from edge.ship import clear_last_run, jsonable, provenance_of, save_report, ship
 from edge.writer.steps import WriterSteps
 
@@ -277,7 +278,8 @@ def run_port(run: EdgeRun, ps: PortSet) -> EdgeReport:
     gap = abs(host_score - device_score)
     met = gap <= teacher_gap
     log(f"      device vs host {0.0 - ps.shortfall(host_score, device_score):+.4f} "
-        f"({'within' if met else 'NOT within'} {teacher_gap:.4g}); {same} of {n} held-out outputs identical")
+        f"({'within' if met else 'NOT within'} {teacher_gap:.4g}); {same} of {n} held-out outputs identical"
+        + (f"; a written essay takes {timing['written_p50_ms'] / 1000:.1f} s (p50, 1 thread)" if "written_p50_ms" in timing else ""))
     scores = {"host": host_score, "device": device_score}
     report = EdgeReport(
         competition=run.competition.slug, teacher=ps.teacher, scores=scores, table=table, teacher_gap_met=met,

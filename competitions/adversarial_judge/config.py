@@ -32,8 +32,8 @@ class JudgeConfig:
         one, when they differ (0 skips it; --fast does) [1]
     search_honest: 1 makes SmolLM2's own essays one more candidate of the search, which may
         deal them to some topics beside the attacks (README: higher on all three panels on the
-        draws measured); 0 searches attacks alone, a plan of templates that `make edge` can
-        port as it is (the device runs no language model for essays yet) [0]
+        four draws measured; `make edge` ships the LM that writes them); 0 searches attacks
+        alone, a plan of templates only (`EXP=attacks_only`) [1]
     """
 
     attacks: str = ""
@@ -46,7 +46,7 @@ class JudgeConfig:
     validation: int = 1
     held_out: int = 1
     baseline: int = 1
-    search_honest: int = 0
+    search_honest: int = 1
 
     def attack_names(self) -> list[str]:
         return name_list(self.attacks, ATTACKS, "attacks") or list(ATTACKS)

@@ -4,8 +4,8 @@
     python -m cli submit --comp adversarial-judge --set search_topics=8 --set honest_topics=0
 
 1. attack search on the development and the validation panel (common/llm/panels.py): every
-   attack of the library (attacks.py), and with search_honest=1 SmolLM2's own essay (`honest`),
-   is written on `search_topics` sample topics and judged by both; the mix
+   attack of the library (attacks.py), and SmolLM2's own essay (`honest`; search_honest=0
+   leaves it out), is written on `search_topics` sample topics and judged by both; the mix
    whose worse panel has the best predicted metric is found from those measurements
    (mixture.py) and dealt to the topics: `attack_mix`, the submission. The mix a
    search on the development panel alone picks, `attack_mix_dev_only` (judged when it differs),
@@ -33,7 +33,7 @@ from common.paths import results_path
 from common.solution import CvScore, RunContext, SolutionResult
 from competitions.adversarial_judge.attacks import ATTACKS, FAMILIES
 from competitions.adversarial_judge.config import JudgeConfig
-from competitions.adversarial_judge.honest import honest_essays
+from competitions.adversarial_judge.honest import honest_essays, writer_settings
 from competitions.adversarial_judge.mixture import best_mix
 from competitions.adversarial_judge.report import draw_panels
 from competitions.adversarial_judge.search import assign, judge_set, measure_attacks
@@ -191,7 +191,9 @@ def run(ctx: RunContext) -> SolutionResult:
                           else "the development panel's predicted metric"),
             "chart": str(chart), "seconds": seconds,
             "plan": {"seed": ctx.seed, "filler_words": cfg.filler_words, "attack_per_topic": names,
-                     "templates": {a: ATTACKS[a].body("{topic}") for a in sorted(set(names)) if a in ATTACKS}}}
+                     "templates": {a: ATTACKS[a].body("{topic}") for a in sorted(set(names)) if a in ATTACKS},
+                     **({"writers": {"honest": writer_settings(cfg.honest_tokens, cfg.max_words)}}
+                        if "honest" in names else {})}}
     submission = pl.DataFrame({"id": ids, "essay": essays})
     # the same essays score on every panel; the submitted mark (and a Kaggle score's comparison)
     # goes to the panel no search fitted, whose score is the one to expect from unseen judges

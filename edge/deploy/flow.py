@@ -207,9 +207,14 @@ def deploy_bundle(device: Device, bundle: Path, root: str, version: str | None =
 
 def smoke_summary(smoke: dict) -> str:
     """The self-test's result in words: a classifier's largest probability difference, or how
-    many of a writer's outputs differ from the host's (they must be the same text)."""
+    many of a writer's outputs differ from the host's (they must be the same text; a written
+    essay's model instead gives the host's essay its log-probability within a tolerance)."""
     if "mismatches" in smoke:
-        return f"smoke {smoke['mismatches']} of {smoke.get('inputs')} outputs differ from the host's"
+        said = f"smoke {smoke['mismatches']} of {smoke.get('inputs')} outputs differ from the host's"
+        if smoke.get("written"):
+            said += (f" ({smoke['written']} written by the LM: its mean log-probability of the host's essay "
+                     f"within {smoke['max_logprob_diff']:.2g} nats, tolerance {smoke['tolerance']:g})")
+        return said
     return f"smoke max |diff| {smoke.get('max_abs_diff', float('nan')):.2e}"
 
 

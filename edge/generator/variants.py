@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from common.errors import UserError
+
 MATMULS = ("attn/qkv_proj", "attn/o_proj", "mlp/gate_proj", "mlp/up_proj", "mlp/down_proj")
 
 
@@ -158,3 +160,12 @@ def qat_variant(training: str, name: str = QAT) -> Variant:
                          f"{config.head_bits} are not {base_name}'s {graph}")
     return base.with_(name=name, qat=config.variant_fields(), calibration=training,
                       note=f"{base_name} RTN grid after {config.steps} steps of distillation from fp32 on it (QAT)")
+
+
+def check_lm_variant(name: str) -> None:
+    """The LM variant a port ships (`--set edge_lm=...`: an answerer's or a writer's) must be a SHIPPABLE one.
+
+        check_lm_variant("int8-smooth")       # fine; "int3" raises a UserError naming the known ones
+    """
+    if name not in SHIPPABLE:
+        raise UserError(f"edge_lm must be one of {', '.join(SHIPPABLE)}, got {name!r}")

@@ -23,13 +23,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from common.errors import UserError
 from common.port_set import PortSet
 from edge.bundle import (DETECT_FILES, DEVICE_REQUIREMENTS, LM_FILES, RUNTIME_DIR, BundleConfig, BundleInfo,
                          assemble_bundle, bench_bundle)
 from edge.generator.export import build_named
 from edge.generator.logits_from import add_logits_from
-from edge.generator.variants import MODEL_FILES, SHIPPABLE
+from edge.generator.variants import MODEL_FILES, check_lm_variant
 from edge.retriever.encoder import export_encoder
 from edge.retriever.index import CompactIndex
 from edge.runtime.choices import as_question
@@ -45,15 +44,6 @@ SMOKE_QUESTIONS = 1          # under qemu the LM is slow: one question keeps the
 # up to 0.22 nats from x86's, with the same context and the same letters
 SMOKE_TOLERANCE = 0.5
 BUNDLE_CAPS = {"max_file_mb": 400.0, "max_total_mb": 450.0}
-
-
-def check_lm_variant(name: str) -> None:
-    """The LM variant an answerer ships (`--set edge_lm=...`) must be an edge/generator SHIPPABLE one.
-
-        check_lm_variant("int8-smooth")       # fine; "int3" raises a UserError naming the known ones
-    """
-    if name not in SHIPPABLE:
-        raise UserError(f"edge_lm must be one of {', '.join(SHIPPABLE)}, got {name!r}")
 
 
 class AnswererSteps:

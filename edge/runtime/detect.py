@@ -173,7 +173,13 @@ def self_test(folder: Path, threads: int) -> dict:
 
 
 def writer_self_test(folder: Path, rows: list[dict], threads: int) -> dict:
+    """A writer's outputs vs the host's; a writer with its own check (self_check: an essay plan with
+    an LM, whose smoke rows carry their attack) judges its rows itself."""
     writer = open_bundle(folder, threads)
+    if hasattr(writer, "self_check") and rows and all("attack" in r for r in rows):
+        with reading_bundle(folder):
+            checked = writer.self_check(rows, float(load_config(folder)["smoke_tolerance"]))
+        return {**environment(), **checked}
     with reading_bundle(folder):
         got = [out[writer.output] for out in writer.write([smoke_input(r) for r in rows])]
         wrong = [(r["output"], g) for r, g in zip(rows, got) if g != r["output"]]

@@ -10,6 +10,7 @@ from common.registry import get_competition
 from common.solution import RunContext
 from competitions.adversarial_judge import mixture, search, solution
 from competitions.adversarial_judge.attacks import ATTACKS
+from competitions.adversarial_judge.honest import writer_settings
 from fakes.judges import FAKE_PANEL, fake_panel  # noqa: F401
 
 COMP = get_competition("adversarial-judge")
@@ -95,7 +96,8 @@ def _profiles(ctx):
     topics = [str(t) for t in ctx.data.tables["test"]["topic"].to_list()]
     chosen = [topics[i] for i in solution._sample(len(topics), 3, ctx.seed)]
     attacks = list(ATTACKS.values())
-    return [search.measure_attacks(attacks, chosen, panel, 12, ctx.seed, progress=False)
+    written = {"honest": [f"An honest essay on {t}." for t in chosen]}      # the default searches them too
+    return [search.measure_attacks(attacks, chosen, panel, 12, ctx.seed, progress=False, written=written)
             for panel in (FAKE_PANEL, FAKE_VALIDATION)]
 
 
@@ -144,11 +146,12 @@ def test_fast_searches_one_attack_a_family_on_two_topics_and_skips_the_baseline(
     result = solution.run(ctx)
     searched = [essay for phase, name, essay in seen if phase == "search" and name == "up"]
     drawn = solution.fast_attacks(ctx.seed).split(",")
-    assert len(searched) == 2 * len(drawn) and len(drawn) == len({a.family for a in ATTACKS.values()})
+    assert len(searched) == 2 * (len(drawn) + 1) and len(drawn) == len({a.family for a in ATTACKS.values()})
     assert sorted(ATTACKS[a].family for a in drawn) == sorted({a.family for a in ATTACKS.values()})
     assert drawn == solution.fast_attacks(ctx.seed).split(",")      # the seed decides
     assert any(solution.fast_attacks(s) != solution.fast_attacks(ctx.seed) for s in range(3))
-    assert "attack search: 7 attacks (--fast: one of each family, drawn with the seed) on 2 topics" in capsys.readouterr().out
+    said = "attack search: 7 attacks (--fast: one of each family, drawn with the seed) and honest essays on 2 topics"
+    assert said in capsys.readouterr().out
     assert len(result.info["search_topics"]) == 2 and result.info["honest_topics"] == 4
     assert "attack_mix_dev_only" not in result.cv and {"held-out/attack_mix", "validation/honest"} <= set(result.cv)
 
@@ -157,8 +160,8 @@ def test_fast_keeps_the_attacks_a_user_names(tiny, capsys):
     ctx, seen = tiny
     ctx.fast, ctx.options = True, {"attacks": "inject_9,cond_909"}
     solution.run(ctx)
-    assert len([e for phase, name, e in seen if phase == "search" and name == "up"]) == 2 * 2
-    assert "attack search: 2 attacks on 2 topics" in capsys.readouterr().out
+    assert len([e for phase, name, e in seen if phase == "search" and name == "up"]) == 2 * (2 + 1)   # and honest
+    assert "attack search: 2 attacks and honest essays on 2 topics" in capsys.readouterr().out
 
 
 def test_fast_with_attacks_set_empty_searches_the_whole_library():
@@ -167,9 +170,9 @@ def test_fast_with_attacks_set_empty_searches_the_whole_library():
     assert len(solution.config(RunContext(COMP, None, fast=True)).attack_names()) == 7
 
 
-def test_honest_essays_are_a_candidate_the_search_may_deal_when_asked(tiny, capsys):
+def test_honest_essays_are_a_candidate_the_search_may_deal_by_default(tiny, capsys):
     ctx, seen = tiny
-    ctx.options = {"search_topics": "3", "honest_topics": "4", "search_honest": "1"}
+    ctx.options = {"search_topics": "3", "honest_topics": "4"}
     result = solution.run(ctx)
     assert "43 attacks and honest essays on 3 topics" in capsys.readouterr().out
     searched = [e for phase, name, e in seen if phase == "search" and name == "up"]
@@ -179,11 +182,13 @@ def test_honest_essays_are_a_candidate_the_search_may_deal_when_asked(tiny, caps
     essays = result.submission["essay"].to_list()
     assert all((e == f"An honest essay on {t}.") == (name == "honest") for e, t, name in zip(essays, TOPICS, dealt))
     assert set(result.info["plan"]["templates"]) == set(dealt) - {"honest"}     # only attacks have templates
+    assert result.info["plan"]["writers"] == {"honest": writer_settings(128, 150)}   # how the device writes them
     assert "honest" in result.info["family_moves"]
     seen.clear()
-    ctx.options = {"search_topics": "3", "honest_topics": "4"}           # the default: attacks alone
+    ctx.options = {"search_topics": "3", "honest_topics": "4", "search_honest": "0"}     # attacks alone
     result = solution.run(ctx)
     assert "honest" not in result.info["attack_scores"] and "honest" not in result.info["plan"]["attack_per_topic"]
+    assert "writers" not in result.info["plan"]
     assert not any("An honest essay on" in e for phase, name, e in seen if phase == "search")
 
 
