@@ -29,6 +29,8 @@ from pathlib import Path
 from common.errors import UserError
 from common.port_set import PortSet
 from edge.bundle import DETECT_FILES, DEVICE_REQUIREMENTS, RUNTIME_DIR, BundleConfig, BundleInfo, assemble_bundle, bench_bundle
+from edge.generator.export import build_named
+from edge.generator.variants import CHAT_FILES, check_lm_variant
 from edge.runtime.detect import KINDS, open_bundle
 
 SMOKE_MAX = 500          # host inputs the device's self-test rewrites (all of a Kaggle test set so far)
@@ -57,8 +59,6 @@ class WriterSteps:
         self._written: dict[str, list[dict]] = {}    # what the runtime wrote, by plan and inputs (LM essays take seconds)
         self.column = ps.output_column                # the writer's output key, set when it first writes
         if self.writers:
-            from edge.generator.variants import check_lm_variant
-
             check_lm_variant(str(ps.plan.get("lm_variant")))
             models = {str(s.get("model")) for s in ps.plan["writers"].values()}
             if len(models) != 1:
@@ -100,9 +100,6 @@ class WriterSteps:
         """The LM's files (exported once, then cached) and the runtime files that run it; none without writers."""
         if not self.writers:
             return {}
-        from edge.generator.export import build_named
-        from edge.generator.variants import CHAT_FILES
-
         folder = build_named(self.ps.plan["lm_variant"], self.model)
         files = {name: folder / name for name in CHAT_FILES if (folder / name).is_file()}
         return {**files, **{name: RUNTIME_DIR / name for name in LM_RUNTIME_FILES}}
@@ -135,17 +132,14 @@ class WriterSteps:
         pairs = list(zip(self.ps.inputs, self.ps.outputs, rows))
         if not self.writers:
             return [_smoke_row(x, y) for x, y, _ in pairs[:SMOKE_MAX]]
-        smoke, written = [], []
-        for x, host, row in pairs:
-            if row["attack"] not in self.writers:
-                smoke.append(_smoke_row(x, host) | {"attack": row["attack"]})
-            elif len(written) < SMOKE_WRITTEN:
-                written.append((x, row))
+        written = [(x, row) for x, _, row in pairs if row["attack"] in self.writers][:SMOKE_WRITTEN]
+        smoke = [_smoke_row(x, host) | {"attack": row["attack"]}
+                 for x, host, row in pairs if row["attack"] not in self.writers][: SMOKE_MAX - len(written)]
         writer = open_bundle(folder)
         for x, row in written:
             logprob = writer.writers[row["attack"]].mean_logprob(x, row[self.column])
             smoke.append(_smoke_row(x, row[self.column]) | {"attack": row["attack"], "logprob": logprob})
-        return smoke[:SMOKE_MAX]
+        return smoke
 
     def write_rows(self, folder: Path, plan: dict, inputs: list) -> list[dict]:
         """What the bundle's writer, given `plan`, writes for `inputs` (in one call, as the device would),

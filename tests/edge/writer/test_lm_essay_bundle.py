@@ -149,3 +149,12 @@ def test_the_penalty_reaches_the_prompts_tokens():
     logits = np.array([0.0, 5.0, 1.0, 3.0])
     assert writer.pick(logits, [], []) == 1
     assert writer.pick(logits, [1], []) == 3                # 5 / 2 < 3: a token of the prompt is penalized
+
+
+def test_a_capped_smoke_test_keeps_its_written_row(lm_port, tmp_path, monkeypatch):
+    import edge.writer.steps as steps_module
+
+    monkeypatch.setattr(steps_module, "SMOKE_MAX", 3)
+    info = WriterSteps(lm_port).bundle(tmp_path / "bundle", {})
+    smoke = [json.loads(line) for line in (info.path / "smoke.jsonl").read_text().splitlines()]
+    assert len(smoke) == 3 and ["logprob" in r for r in smoke] == [False, False, True]
