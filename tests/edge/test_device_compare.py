@@ -26,6 +26,7 @@ def candidates(tmp_path_factory, minilm_tokenizer) -> tuple[Path, dict[str, Path
     return bundle, {"onnx fp32": fp32, "onnx int8": int8}
 
 
+@pytest.mark.slow      # 30 s under qemu; the same comparison over ssh (below) runs in the default suite
 def test_every_candidate_is_scored_and_timed_on_the_emulated_pi_and_copied_once(pi_root, candidates, tmp_path,
                                                                                  monkeypatch):
     from edge.device_compare import DeviceCompareConfig, host_probs, run_device_compare
@@ -136,7 +137,7 @@ def test_the_table_the_target_line_and_the_devices_pick_read_the_device_rows():
         "| candidate | size MB | roc_auc here | roc_auc host | max prob. diff from host |"
 
 
-@pytest.mark.slow      # 45 s under qemu; the classifier's candidates run there in the default suite
+@pytest.mark.slow      # 45 s under qemu; the classifier's candidates run over ssh in the default suite
 def test_an_lm_feature_students_candidates_run_on_the_emulated_pi(pi_root, lm_feature_edge, tmp_path, monkeypatch):
     from edge.deploy.emulated import EmulatedPi
     from edge.device_compare import DeviceCompareConfig, host_probs, run_device_compare

@@ -28,6 +28,7 @@ def _config(tmp_path, **changes) -> EdgeConfig:
                       max_int8_drop=1.0, latency_texts=4, latency_rounds=1, out_dir=tmp_path / "edge", **changes)
 
 
+@pytest.mark.slow      # 33 s: a student trained, its candidates compared and deployed over ssh; the refusals stay
 def test_make_edge_picks_and_deploys_on_the_devices_numbers(local_sshd, tmp_path, monkeypatch):
     monkeypatch.setenv("KLLM_CACHE", str(tmp_path / "cache"))     # the device's scores are kept there
     comp = get_competition("detect-ai-text")
