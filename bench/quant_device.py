@@ -32,7 +32,7 @@ def parse(args: list[str]):
     parser = bench_parser("kllm bench quant_device")
     add_device_flags(parser, "variants")
     parser.add_argument("--model", default="smollm2")
-    parser.add_argument("--variants", default="fp32,int8,int4,int4-q41,int4-q41-fold",
+    parser.add_argument("--variants", default="fp32,int8,int4,int4-q41,int4-q41-fold,int4-q41-fold-head4-top64",
                         help=f"the study's uniform variants, {SMOOTH}, {DYNAMIC_SMOOTH} and the QAT variants "
                              f"({', '.join(QAT_RECIPES)})")
     parser.add_argument("--eval-tokens", type=int, help="held-out tokens scored per variant (default: 4096 on a Pi, "

@@ -64,17 +64,20 @@ def _versions() -> dict[str, str]:
 
 
 REGRID_CODE = 2  # bump when edge/generator/q41.py writes different weights (2: the int8 head on its Q8_0 grid)
+SHORTLIST_CODE = 1  # bump when edge/generator/shortlist.py writes a different graph
 
 
 def variant_key(variant: Variant, source_id: str) -> str:
     fields = dataclasses.asdict(variant)
-    for late in ("regrid", "smooth", "dynamic", "qat"):  # added after the first builds: in the key only when set,
+    for late in ("regrid", "smooth", "dynamic", "qat", "shortlist"):  # added after the first builds: in the key only when set,
         if not fields[late]:                      # so the folders built before them stay valid
             del fields[late]
     if variant.regrid:
         fields["regrid_code"] = REGRID_CODE
     if variant.dynamic:
         fields["dynamic_code"] = DYNAMIC_CODE
+    if variant.shortlist:
+        fields["shortlist_code"] = SHORTLIST_CODE
     return json_key([fields, source_id, _versions(), 1], sort_keys=True)
 
 
@@ -161,6 +164,8 @@ def _built_variant(variant: Variant, model: str, calibration_texts: list[str] | 
             return target
         log(f"generator: the cached {target.name} {problem}: exporting it again")
         shutil.rmtree(target)
+    if variant.shortlist:
+        return _shortlisted(variant, model, target, calibration_texts, log)
     if variant.regrid:
         return _regridded(variant, model, target, calibration_texts, log)
     if variant.dynamic:
@@ -213,6 +218,28 @@ def _regridded(variant: Variant, model: str, target: Path, calibration_texts, lo
         counts = regrid_q41(base, fp32, tmp, log=log, **regrid_options(variant.regrid))
         (tmp / "VARIANT.json").write_text(json.dumps({"variant": dataclasses.asdict(variant), "base": str(base),
                                                       "fp32": str(fp32), "regrid": counts}, indent=1))
+    return target
+
+
+def _shortlisted(variant: Variant, model: str, target: Path, calibration_texts, log) -> Path:
+    """The export of `variant` without its shortlist (a listed variant when one matches), its LM head
+    shortlisted on the fp32 export's Q8_0 head by edge/generator/shortlist.py."""
+    from edge.generator.shortlist import shortlist_head
+
+    plain = variant.with_(shortlist=0)
+    inner = next((v for v in VARIANTS.values() if v.with_(name=plain.name, note=plain.note) == plain),
+                 plain.with_(name=f"{variant.name}-full"))
+    full = build_variant(inner, model, calibration_texts, log)
+    fp32 = build_variant(VARIANTS["fp32"].with_(drop_layers=variant.drop_layers), model, calibration_texts, log)
+    log(f"generator: shortlisting {full.name}'s LM head -> {target}")
+    with atomic_dir(target, replace=False) as tmp:
+        _copy_side_files(full, tmp)
+        try:
+            done = shortlist_head(full, fp32, tmp, variant.shortlist, log=log)
+        except ValueError as error:
+            raise UserError(f"variant {variant.name}: {error}") from None
+        (tmp / "VARIANT.json").write_text(json.dumps({"variant": dataclasses.asdict(variant), "full": str(full),
+                                                      "fp32": str(fp32), "shortlist": done}, indent=1))
     return target
 
 

@@ -7,7 +7,8 @@ The model builder's graph computes logits (B, T, V) for every position it is fed
 prefill needs only the last one (the next token), and scoring a continuation only those from
 the context's last token on; the rest cost one vocabulary-wide MatMul each (SmolLM2: 49,152 x 576
 per token, a fifth of its weights) and a (T, V) output. This adds a Slice on the sequence axis
-before the LM head, starting at the graph input LOGITS_FROM: an initializer [0] that is also
+before the LM head (and before any other reader of its hidden states on the way to the logits:
+shortlist.py's exact rows), starting at the graph input LOGITS_FROM: an initializer [0] that is also
 listed as a graph input, which onnxruntime treats as an input with a default (an "overridable
 initializer"). Whoever does not feed it (onnxruntime-genai, an older runtime) gets every position,
 as before; edge/runtime/generate.py feeds it when its session has it. Only the graph file is
@@ -38,6 +39,18 @@ def lm_head(graph, output: str = "logits"):
     return node
 
 
+def _feeding(graph, output: str) -> list:
+    """The nodes whose outputs `output` is computed from."""
+    producers = {name: node for node in graph.node for name in node.output}
+    seen, todo = {}, [output]
+    while todo:
+        node = producers.get(todo.pop())
+        if node is not None and id(node) not in seen:
+            seen[id(node)] = node
+            todo.extend(node.input)
+    return list(seen.values())
+
+
 def add_logits_from(src: Path, dst: Path, output: str = "logits") -> str:
     """Write `src`'s graph with the Slice to `dst` (atomically); returns the LM head's node name.
     dst must end up beside the weights' external data file (same name as src's)."""
@@ -62,7 +75,9 @@ def add_logits_from(src: Path, dst: Path, output: str = "logits") -> str:
     graph.node.insert(position, helper.make_node("Slice", [hidden, LOGITS_FROM, f"{LOGITS_FROM}/end",
                                                            f"{LOGITS_FROM}/axis"], [sliced],
                                                  name=f"/{LOGITS_FROM}/Slice"))
-    head.input[0] = sliced
+    for node in _feeding(graph, output):   # the head, and whatever else makes the logits from the same
+        if node.name != f"/{LOGITS_FROM}/Slice":   # hidden states (shortlist.py's exact rows)
+            node.input[:] = [sliced if name == hidden else name for name in node.input]
     with atomic_path(Path(dst), suffix=".onnx") as tmp:
         onnx.save(model, str(tmp))
     return head.name

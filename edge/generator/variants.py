@@ -30,7 +30,9 @@ class Variant:
     dynamic: the fp32 export of the same weights through onnxruntime's dynamic int8 quantization
     (dynamic.py; `precision` stays fp32, the builder's part).
     qat: QATConfig fields (qat.py) as sorted (name, value) pairs: the weights are first trained on the
-    int4 grid from `calibration` texts (empty: no training)."""
+    int4 grid from `calibration` texts (empty: no training).
+    shortlist: the LM head's k likeliest tokens scored again exactly on the head's Q8_0 grid
+    (shortlist.py; 0 = none), on the export of the same variant without it."""
 
     name: str
     precision: str
@@ -44,6 +46,7 @@ class Variant:
     smooth: float = 0.0
     dynamic: bool = False
     qat: tuple[tuple[str, object], ...] = ()
+    shortlist: int = 0
 
     def with_(self, **changes) -> Variant:
         return dataclasses.replace(self, **changes)
@@ -91,6 +94,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     _v("int4-q41-fold-head4", "int4", "int4-q41-fold with the LM head at the builder's asymmetric int4 "
        "(half the head's bytes a token; not on its Q8_0 grid)", accuracy_level=4, is_symmetric="false",
        shared_embeddings="false").with_(regrid="q41-fold2"),
+    _v("int4-q41-fold-head4-top64", "int4", "int4-q41-fold-head4 with the int4 head's 64 likeliest tokens "
+       "scored again on its exact Q8_0 rows (the int4 head's bytes a token, the int8 head's argmax)",
+       accuracy_level=4, is_symmetric="false", shared_embeddings="false").with_(regrid="q41-fold2", shortlist=64),
     _v("int4-q41-fold1", "int4", "the same with 1 digit (the offsets to 1/14 of their range)",
        accuracy_level=4, is_symmetric="false", shared_embeddings="false",
        matmul_mixed_precision="last_matmul:int8").with_(regrid="q41-fold1"),

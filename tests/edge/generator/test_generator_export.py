@@ -29,8 +29,16 @@ def test_the_cache_key_changes_with_any_field_and_the_source():
     keys = {variant_key(int4, "a"), variant_key(int4, "b"), variant_key(VARIANTS["int4-acc1"], "a"),
             variant_key(int4.with_(drop_layers=(5,)), "a"), variant_key(int4.with_(int8_layers=(1,)), "a"),
             variant_key(int4.with_(regrid="q41"), "a"), variant_key(int4.with_(smooth=0.5), "a"),
-            variant_key(int4.with_(dynamic=True), "a")}
-    assert len(keys) == 8 and variant_key(int4, "a") == variant_key(VARIANTS["int4"], "a")
+            variant_key(int4.with_(dynamic=True), "a"), variant_key(int4.with_(shortlist=64), "a")}
+    assert len(keys) == 9 and variant_key(int4, "a") == variant_key(VARIANTS["int4"], "a")
+
+
+def test_a_field_added_later_stays_out_of_the_key_when_unset(monkeypatch):
+    hashed = []
+    monkeypatch.setattr(export, "json_key", lambda value, **_: hashed.append(value) or "key")
+    variant_key(VARIANTS["int4"], "a")
+    variant_key(VARIANTS["int4-q41-fold-head4-top64"], "a")
+    assert "shortlist" not in hashed[0][0] and hashed[1][0]["shortlist"] == 64   # old folders keep their keys
 
 
 def test_build_named_smooths_on_the_callers_texts_and_refuses_unknown_names(monkeypatch):

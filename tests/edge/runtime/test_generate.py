@@ -193,6 +193,7 @@ def test_tiny_int4_greedy_tokens_on_the_emulated_pi_match_x86(pi_root, tiny_expo
 @pytest.mark.parametrize("variant, tolerances", [
     ("int4-q41", {}),                                        # the shipped int4: identical tokens
     ("int4-q41-fold", {}),                                   # offsets folded into the kernel: the same
+    ("int4-q41-fold-head4-top64", {}),                       # int4 head, its top 64 rescored exactly: the same
     # symmetric RTN int4 takes another int8-activation kernel on Arm; measured 2026-12-02 under
     # qemu: 3/16 greedy tokens equal, teacher-forced agreement 0.875, max |logprob diff| 0.76
     ("int4", {"min_agreement": 0.8, "logprob_tolerance": 1.0}),
