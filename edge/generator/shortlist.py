@@ -43,7 +43,7 @@ def add_shortlist(model, head_weight: np.ndarray, k: int, output: str = "logits"
     are hidden @ head_weight.T computed exactly on head_weight's Q8_0 grid; head_weight (V, K) must
     lie on that grid (ValueError otherwise). embedding: an fp32 Gather table equal to head_weight
     is replaced by the same rows of the Q8_0 table (_share_embedding). Returns what was done."""
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper, numpy_helper
 
     graph = model.graph
     vocab, width = head_weight.shape
@@ -67,10 +67,7 @@ def add_shortlist(model, head_weight: np.ndarray, k: int, output: str = "logits"
     graph.node.extend([
         helper.make_node("TopK", [int4_logits, f"{s}.k"], [f"{s}/top_values", f"{s}/top"], name=f"{s}/TopK",
                          axis=-1, largest=1, sorted=0),
-        helper.make_node("Gather", [f"{s}.codes", f"{s}/top"], [f"{s}/codes"], name=f"{s}/GatherCodes", axis=0),
-        helper.make_node("Gather", [f"{s}.scales", f"{s}/top"], [f"{s}/scales"], name=f"{s}/GatherScales", axis=0),
-        helper.make_node("Cast", [f"{s}/codes"], [f"{s}/codes_float"], name=f"{s}/Cast", to=TensorProto.FLOAT),
-        helper.make_node("Mul", [f"{s}/codes_float", f"{s}/scales"], [f"{s}/blocks"], name=f"{s}/Mul"),
+        *_table_rows(f"{s}/top", s),
         helper.make_node("Reshape", [f"{s}/blocks", f"{s}.rows_shape"], [f"{s}/rows"], name=f"{s}/Reshape"),
         helper.make_node("Unsqueeze", [hidden, f"{s}.last_axis"], [f"{s}/column"], name=f"{s}/Unsqueeze"),
         helper.make_node("MatMul", [f"{s}/rows", f"{s}/column"], [f"{s}/exact_column"], name=f"{s}/MatMul"),
@@ -81,6 +78,16 @@ def add_shortlist(model, head_weight: np.ndarray, k: int, output: str = "logits"
     shared = _share_embedding(model, head_weight, tolerance) if embedding else None
     return {"k": k, "vocab": vocab, "width": width, "blocks": width // BLOCK, "off_grid": off_grid,
             "embedding_from_q8_0": shared}
+
+
+def _table_rows(indices: str, s: str) -> list:
+    """Nodes making `s`/blocks: the Q8_0 table's rows at `indices`, dequantized (..., K/32, 32) floats."""
+    from onnx import TensorProto, helper
+
+    return [helper.make_node("Gather", [f"{STEM}.codes", indices], [f"{s}/codes"], name=f"{s}/GatherCodes", axis=0),
+            helper.make_node("Gather", [f"{STEM}.scales", indices], [f"{s}/scales"], name=f"{s}/GatherScales", axis=0),
+            helper.make_node("Cast", [f"{s}/codes"], [f"{s}/codes_float"], name=f"{s}/Cast", to=TensorProto.FLOAT),
+            helper.make_node("Mul", [f"{s}/codes_float", f"{s}/scales"], [f"{s}/blocks"], name=f"{s}/Mul")]
 
 
 def _share_embedding(model, head_weight: np.ndarray, tolerance: float) -> str | None:
@@ -102,10 +109,7 @@ def _share_embedding(model, head_weight: np.ndarray, tolerance: float) -> str | 
         s, out = f"{STEM}/embedding", node.output[0]
         position = list(graph.node).index(node)
         made = [
-            helper.make_node("Gather", [f"{STEM}.codes", node.input[1]], [f"{s}/codes"], name=f"{s}/GatherCodes", axis=0),
-            helper.make_node("Gather", [f"{STEM}.scales", node.input[1]], [f"{s}/scales"], name=f"{s}/GatherScales", axis=0),
-            helper.make_node("Cast", [f"{s}/codes"], [f"{s}/codes_float"], name=f"{s}/Cast", to=TensorProto.FLOAT),
-            helper.make_node("Mul", [f"{s}/codes_float", f"{s}/scales"], [f"{s}/blocks"], name=f"{s}/Mul"),
+            *_table_rows(node.input[1], s),
             helper.make_node("Reshape", [f"{s}/blocks", f"{s}.shape"], [out], name=f"{s}/Reshape"),
         ]
         graph.initializer.append(numpy_helper.from_array(np.array([0, 0, head_weight.shape[1]], np.int64), f"{s}.shape"))
@@ -121,13 +125,17 @@ def fp32_head_weight(fp32_folder: Path) -> np.ndarray:
     """The (V, K) LM head weight of an fp32 export (its head MatMul's initializer, stored (K, V))."""
     import onnx
     from onnx import numpy_helper
+    from onnx.external_data_helper import load_external_data_for_tensor, uses_external_data
 
-    model = onnx.load(str(Path(fp32_folder) / "model.onnx"))
+    model = onnx.load(str(Path(fp32_folder) / "model.onnx"), load_external_data=False)   # the head alone, not 540 MB
     head = lm_head(model.graph)
     inits = {i.name: i for i in model.graph.initializer}
     if head.op_type != "MatMul" or head.input[1] not in inits:
         raise ValueError(f"{fp32_folder}: the LM head ({head.op_type}) has no fp32 weight initializer")
-    return numpy_helper.to_array(inits[head.input[1]]).T
+    tensor = inits[head.input[1]]
+    if uses_external_data(tensor):
+        load_external_data_for_tensor(tensor, str(fp32_folder))
+    return numpy_helper.to_array(tensor).T
 
 
 def shortlist_head(folder: Path, fp32_folder: Path, out: Path, k: int, log=print) -> dict:
